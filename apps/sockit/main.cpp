@@ -1,0 +1,108 @@
+// sockit: one executable, one subcommand per tool. Dispatch only; the tools live in apps/<name>/.
+#include "common/command.hpp"
+#include "sockit_version.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+namespace sockit::cli {
+
+std::vector<Command>& commands() {
+  static std::vector<Command> all;
+  return all;
+}
+
+bool register_command(Command command) {
+  commands().push_back(std::move(command));
+  return true;
+}
+
+}  // namespace sockit::cli
+
+namespace {
+
+using sockit::cli::kExitUsage;
+
+// Help goes to stdout (exit 0); parse errors to stderr as one line plus a hint (exit 2).
+int report_parse_error(const CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+    // --help / --version: CLI11 signals these as "errors" with exit code 0.
+    app.exit(e, std::cout, std::cerr);
+    return 0;
+  }
+  std::string name = app.get_name();
+  std::cerr << name << ": " << e.what() << "\n"
+            << "Try '" << name << " --help' for more information.\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Writing to a closed stdout pipe (`sockit ss | head`) must end quietly, not kill us mid-write
+  // with a half-printed line; sockets use MSG_NOSIGNAL themselves.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"sockit: a socket-programming toolkit (servers, clients and debugging tools)", "sockit"};
+  app.set_version_flag("-V,--version", "sockit " SOCKIT_VERSION);
+  app.require_subcommand(0, 1);
+  app.footer("Run 'sockit help SUBCOMMAND' or 'sockit SUBCOMMAND --help' for a subcommand's options.");
+
+  auto& cmds = sockit::cli::commands();
+  std::sort(cmds.begin(), cmds.end(), [](auto& a, auto& b) { return a.name < b.name; });
+
+  std::map<CLI::App*, sockit::cli::Runner> runners;
+  for (auto& cmd : cmds) {
+    CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
+    sub->fallthrough(false);
+    runners[sub] = cmd.setup(*sub);
+  }
+
+  std::string help_topic;
+  CLI::App* help = app.add_subcommand("help", "show help for sockit or for one subcommand");
+  help->add_option("subcommand", help_topic, "the subcommand to describe");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Report against the subcommand that failed, so its own --help is suggested.
+    for (auto& [sub, runner] : runners) {
+      if (sub->parsed()) return report_parse_error(*sub, e);
+    }
+    return report_parse_error(app, e);
+  }
+
+  if (help->parsed()) {
+    if (help_topic.empty()) {
+      std::cout << app.help();
+      return 0;
+    }
+    for (auto& [sub, runner] : runners) {
+      if (sub->get_name() == help_topic) {
+        std::cout << sub->help();
+        return 0;
+      }
+    }
+    std::cerr << "sockit: no such subcommand: " << help_topic << "\n"
+              << "Try 'sockit --help' for the list.\n";
+    return kExitUsage;
+  }
+
+  for (auto& [sub, runner] : runners) {
+    if (!sub->parsed()) continue;
+    try {
+      return runner();
+    } catch (const sockit::cli::UsageError& e) {
+      std::cerr << "sockit " << sub->get_name() << ": " << e.what() << "\n"
+                << "Try 'sockit " << sub->get_name() << " --help' for more information.\n";
+      return kExitUsage;
+    }
+  }
+  std::cout << app.help();
+  return 0;
+}

@@ -1,0 +1,19 @@
+# Install the library with exported targets (find_package(sockit) -> sockit::net ...) and sockit.pc.
+include(CMakePackageConfigHelpers)
+set(SOCKIT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/sockit)
+
+install(DIRECTORY include/sockit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT sockitTargets NAMESPACE sockit:: DESTINATION ${SOCKIT_CMAKE_DIR})
+configure_package_config_file(cmake/sockitConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/sockitConfig.cmake INSTALL_DESTINATION ${SOCKIT_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/sockitConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockitConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/sockitConfigVersion.cmake
+        DESTINATION ${SOCKIT_CMAKE_DIR})
+
+get_property(SOCKIT_PC_LIBS GLOBAL PROPERTY SOCKIT_PC_LIBS)
+list(REVERSE SOCKIT_PC_LIBS)
+list(JOIN SOCKIT_PC_LIBS " " SOCKIT_PC_LIBS)
+configure_file(cmake/sockit.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

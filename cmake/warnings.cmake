@@ -1,0 +1,7 @@
+# Warning flags for every sockit target (sockit_warnings is an interface target, never installed).
+add_library(sockit_warnings INTERFACE)
+target_compile_options(sockit_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference)
+if(SOCKIT_WERROR)
+  target_compile_options(sockit_warnings INTERFACE -Werror)
+endif()

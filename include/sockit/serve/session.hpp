@@ -1,0 +1,72 @@
+// Public header. The seam between protocols and concurrency models.
+//
+// A protocol is a Session: it sees bytes in and queues bytes out through its Peer, and never does
+// I/O or reads a clock itself (sans-I/O). Every model in sockit::serve (iterative, fork, thread,
+// pool, select/poll/epoll reactors) drives the same Session code:
+//   - on_open once, then on_data for each chunk read, on_eof when the peer half-closes,
+//   - on_tick(now) whenever next_deadline() has passed (idle and ping timeouts live here),
+//   - on_close once, whatever ended the connection.
+// Sessions are created by a SessionFactory, one per connection.
+//
+// Threading: a model calls one Session from one thread at a time. Peer::send may be called from
+// other threads only where the model documents it (the reactor's Peer posts to the owning loop).
+#pragma once
+
+#include "sockit/net/address.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace sockit::serve {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+/// The transport side of one connection, implemented by each model.
+class Peer {
+ public:
+  virtual ~Peer() = default;
+  /// Queues bytes for the peer. Bounded: a peer whose queue passes the model's cap is closed
+  /// (slow reader) and later sends are dropped. Never blocks the caller for long.
+  virtual void send(std::string_view bytes) = 0;
+  /// Flushes what is queued, then half-closes (FIN) and closes (Redis CLOSE_AFTER_REPLY).
+  virtual void close_after_flush() = 0;
+  /// Closes at once, dropping queued output; `reason` is for logs and counters.
+  virtual void close_now(std::string_view reason) = 0;
+  /// Bytes queued and not yet written (for SendQ accounting).
+  virtual std::size_t queued_bytes() const = 0;
+  virtual const Address& remote() const = 0;
+  virtual const Address& local() const = 0;
+  /// A small id unique among live connections of this server.
+  virtual std::uint64_t id() const = 0;
+};
+
+/// Why a connection ended, passed to Session::on_close.
+enum class CloseReason { peer_closed, reset, idle_timeout, send_queue_full, protocol, server_stopping, error };
+std::string_view to_string(CloseReason r) noexcept;
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  virtual void on_open(Peer&, TimePoint /*now*/) {}
+  /// Bytes just read. `now` is the time they arrived.
+  virtual void on_data(std::span<const std::byte> data, Peer& peer, TimePoint now) = 0;
+  /// The peer half-closed. The default flushes and closes (echo semantics).
+  virtual void on_eof(Peer& peer, TimePoint /*now*/) { peer.close_after_flush(); }
+  /// Called once next_deadline() has passed.
+  virtual void on_tick(Peer&, TimePoint /*now*/) {}
+  /// When on_tick is next due; nullopt = no timer.
+  virtual std::optional<TimePoint> next_deadline() const { return std::nullopt; }
+  /// The connection is gone (the Peer must not be used after this returns).
+  virtual void on_close(CloseReason /*why*/) {}
+};
+
+/// Makes one Session per accepted connection. Called on the thread that will drive it.
+using SessionFactory = std::function<std::unique_ptr<Session>(Peer&)>;
+
+}  // namespace sockit::serve
