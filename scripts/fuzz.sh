@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (preset `fuzz`) and runs each for a bounded time on a
+# copy of its seed corpus. Exit 77 (skipped) when clang's libFuzzer runtime is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=30
+[[ "${1:-}" == "--seconds" ]] && seconds=$2
+if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+  echo "fuzz: clang++ or libclang-rt (libFuzzer) missing: skipped"
+  exit 77
+fi
+cmake --preset fuzz >/dev/null
+targets=$(sed -n 's/^\(fuzz_[a-z0-9_]*\):.*/\1/p' <(cmake --build --preset fuzz --target help) | sort -u)
+# shellcheck disable=SC2086
+cmake --build --preset fuzz -j"$(nproc)" --target $targets >/dev/null
+mkdir -p build/fuzz/artifacts
+status=0
+for t in $targets; do
+  name=${t#fuzz_}
+  work=$(mktemp -d)
+  cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+  if build/fuzz/tests/fuzz/"$t" "$work" -max_total_time="$seconds" -rss_limit_mb=512 -max_len=16384 \
+      -artifact_prefix=build/fuzz/artifacts/ -print_final_stats=1 >"build/fuzz/$t.log" 2>&1; then
+    echo "fuzz $name: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "build/fuzz/$t.log" | grep -o '[0-9]*$') runs in ${seconds}s, no crash"
+  else
+    echo "fuzz $name: FAILED (see build/fuzz/$t.log)"; tail -30 "build/fuzz/$t.log"; status=1
+  fi
+  rm -rf "$work"
+done
+exit $status
