@@ -54,6 +54,9 @@ struct BadAddress {
   sockit::errc expected;
 };
 
+// Named in test output (and no raw-bytes printing of struct padding, which valgrind flags).
+void PrintTo(const BadAddress& b, std::ostream* os) { *os << '"' << b.text << '"'; }
+
 class AddressRejects : public ::testing::TestWithParam<BadAddress> {};
 
 TEST_P(AddressRejects, WithANamedError) {
