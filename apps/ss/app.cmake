@@ -1,0 +1,1 @@
+target_link_libraries(sockit PRIVATE sockit::ss)

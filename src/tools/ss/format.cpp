@@ -1,0 +1,516 @@
+// Renderings of `sockit ss`: the ss table (iproute2 6.1 wording and field order), the netstat
+// table, and JSON (schema 1).
+#include "format.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+namespace sockit::ss {
+namespace {
+
+bool is_any(const Socket& s, bool local) {
+  const auto& a = local ? s.local_addr : s.peer_addr;
+  std::size_t n = s.family == AF_INET ? 4 : 16;
+  return std::all_of(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), [](std::uint8_t b) { return b == 0; });
+}
+
+std::string numeric_host(const Socket& s, bool local) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(s.family, (local ? s.local_addr : s.peer_addr).data(), buf, sizeof buf);
+  return buf;
+}
+
+std::string resolved_host(const Socket& s, bool local) {
+  static std::map<std::string, std::string> cache;  // single-threaded tool; per process
+  std::string num = numeric_host(s, local);
+  auto it = cache.find(num);
+  if (it != cache.end()) return it->second;
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (s.family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    std::memcpy(&sin->sin_addr, (local ? s.local_addr : s.peer_addr).data(), 4);
+    len = sizeof *sin;
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    std::memcpy(&sin6->sin6_addr, (local ? s.local_addr : s.peer_addr).data(), 16);
+    len = sizeof *sin6;
+  }
+  char host[NI_MAXHOST] = {};
+  std::string name = num;
+  if (::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, nullptr, 0, NI_NAMEREQD) == 0)
+    name = host;
+  cache.emplace(num, name);
+  return name;
+}
+
+/// ss does not name ports in the ephemeral range: /etc/services is full of stale names there.
+bool is_ephemeral(int port) {
+  static int lo = -1, hi = -1;
+  if (lo < 0) {
+    std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+    if (!(in >> lo >> hi)) {
+      lo = 32768;
+      hi = 60999;
+    }
+  }
+  return port >= lo && port <= hi;
+}
+
+std::string g(double v) { return fmt::format("{:g}", v); }
+
+const char* kTimerNames[] = {"off", "on", "keepalive", "timewait", "persist", "unknown"};
+
+}  // namespace
+
+std::string host_text(const Socket& s, bool local, bool resolve) {
+  if (s.family == AF_UNIX) {
+    if (!local) return "*";
+    return s.path && !s.path->empty() ? *s.path : "*";
+  }
+  if (s.family == AF_INET6 && !s.v6only.value_or(false) && is_any(s, local)) return "*";
+  std::string h = resolve ? resolved_host(s, local) : numeric_host(s, local);
+  if (s.family == AF_INET6 && h.find(':') != std::string::npos) return "[" + h + "]";
+  return h;
+}
+
+std::string port_text(const Socket& s, bool local, bool resolve) {
+  if (s.family == AF_UNIX) return std::to_string(local ? s.inode : s.peer_inode);
+  int port = local ? s.local_port : s.peer_port;
+  if (port == 0) return "*";
+  if (resolve && !is_ephemeral(port)) {
+    if (servent* se = ::getservbyport(htons(static_cast<std::uint16_t>(port)), s.netid == Netid::udp ? "udp" : "tcp"))
+      return se->s_name;
+  }
+  return std::to_string(port);
+}
+
+std::string format_ms_timer(std::uint32_t timeout) {
+  unsigned secs = timeout / 1000, minutes = secs / 60, msecs = timeout % 1000;
+  secs %= 60;
+  std::string buf;
+  if (minutes) {
+    msecs = 0;
+    buf += fmt::format("{}min", minutes);
+    if (minutes > 9) secs = 0;
+  }
+  if (secs) {
+    if (secs > 9) msecs = 0;
+    buf += fmt::format("{}{}", secs, msecs ? "." : "sec");
+  }
+  if (msecs) buf += fmt::format("{:03}ms", msecs);
+  return buf;
+}
+
+std::string format_bps(double bw, bool numeric) {
+  if (numeric) return fmt::format("{:.0f}", bw);
+  if (bw >= 1e12) return fmt::format("{:.3g}T", bw / 1e12);
+  if (bw >= 1e9) return fmt::format("{:.3g}G", bw / 1e9);
+  if (bw >= 1e6) return fmt::format("{:.3g}M", bw / 1e6);
+  if (bw >= 1e3) return fmt::format("{:.3g}K", bw / 1e3);
+  return g(bw);
+}
+
+std::string timer_text(const Timer& t) {
+  if (t.kind == 0) return {};
+  return fmt::format("timer:({},{},{})", kTimerNames[std::min<unsigned>(t.kind, 5)], format_ms_timer(t.expires_ms),
+                     t.retrans);
+}
+
+std::string skmem_text(const SkMem& m) {
+  static const char* kNames[] = {"r", "rb", "t", "tb", "f", "w", "o", "bl", "d"};
+  std::string out = "skmem:(";
+  for (std::size_t i = 0; i < m.count; ++i) {
+    if (i) out += ',';
+    out += kNames[i] + std::to_string(m.v[i]);
+  }
+  return out + ")";
+}
+
+std::string tcp_info_text(const Socket& s, const FormatOptions& o) {
+  std::string out;
+  auto add = [&](const std::string& item) { out += ' ' + item; };
+  if (!s.tcp_info) {
+    if (!s.congestion.empty()) add(s.congestion);
+    return out;
+  }
+  const TcpInfo& t = *s.tcp_info;
+  if (o.timers) {  // ss shows the negotiated options with -o/-e only
+    if (t.options & 1) add("ts");
+    if (t.options & 2) add("sack");
+    if (t.options & 8) add("ecn");
+    if (t.options & 16) add("ecnseen");
+    if (t.options & 32) add("fastopen");
+  }
+  if (!s.congestion.empty()) add(s.congestion);
+  if (t.options & 4) add(fmt::format("wscale:{},{}", t.snd_wscale, t.rcv_wscale));
+  if (t.rto_us && t.rto_us != 3000000) add("rto:" + g(t.rto_us / 1000.0));
+  if (t.backoff) add(fmt::format("backoff:{}", t.backoff));
+  if (t.rtt_us) add("rtt:" + g(t.rtt_us / 1000.0) + "/" + g(t.rttvar_us / 1000.0));
+  if (t.ato_us) add("ato:" + g(t.ato_us / 1000.0));
+  if (t.snd_mss) add(fmt::format("mss:{}", t.snd_mss));
+  if (t.pmtu) add(fmt::format("pmtu:{}", t.pmtu));
+  if (t.rcv_mss) add(fmt::format("rcvmss:{}", t.rcv_mss));
+  if (t.advmss) add(fmt::format("advmss:{}", t.advmss));
+  if (t.snd_cwnd) add(fmt::format("cwnd:{}", t.snd_cwnd));
+  if (t.snd_ssthresh && t.snd_ssthresh < 0xFFFF) add(fmt::format("ssthresh:{}", t.snd_ssthresh));
+  if (t.bytes_sent) add(fmt::format("bytes_sent:{}", t.bytes_sent));
+  if (t.bytes_retrans) add(fmt::format("bytes_retrans:{}", t.bytes_retrans));
+  if (t.bytes_acked) add(fmt::format("bytes_acked:{}", t.bytes_acked));
+  if (t.bytes_received) add(fmt::format("bytes_received:{}", t.bytes_received));
+  if (t.segs_out) add(fmt::format("segs_out:{}", t.segs_out));
+  if (t.segs_in) add(fmt::format("segs_in:{}", t.segs_in));
+  if (t.data_segs_out) add(fmt::format("data_segs_out:{}", t.data_segs_out));
+  if (t.data_segs_in) add(fmt::format("data_segs_in:{}", t.data_segs_in));
+  if (s.bbr) {
+    std::string b = "bbr:(bw:" + format_bps(static_cast<double>(s.bbr->bw_bytes_per_sec) * 8.0, o.numeric) +
+                    "bps,mrtt:" + g(s.bbr->min_rtt_us / 1000.0);
+    if (s.bbr->pacing_gain) b += ",pacing_gain:" + g(s.bbr->pacing_gain / 256.0);
+    if (s.bbr->cwnd_gain) b += ",cwnd_gain:" + g(s.bbr->cwnd_gain / 256.0);
+    add(b + ")");
+  }
+  if (t.rtt_us && t.snd_mss && t.snd_cwnd)
+    add("send " + format_bps(double(t.snd_cwnd) * double(t.snd_mss) * 8000000.0 / t.rtt_us, o.numeric) + "bps");
+  if (t.last_data_sent_ms) add(fmt::format("lastsnd:{}", t.last_data_sent_ms));
+  if (t.last_data_recv_ms) add(fmt::format("lastrcv:{}", t.last_data_recv_ms));
+  if (t.last_ack_recv_ms) add(fmt::format("lastack:{}", t.last_ack_recv_ms));
+  if (t.pacing_rate && t.pacing_rate != ~std::uint64_t{0}) {
+    std::string p = "pacing_rate " + format_bps(static_cast<double>(t.pacing_rate) * 8.0, o.numeric) + "bps";
+    if (t.max_pacing_rate && t.max_pacing_rate != ~std::uint64_t{0})
+      p += "/" + format_bps(static_cast<double>(t.max_pacing_rate) * 8.0, o.numeric) + "bps";
+    add(p);
+  }
+  if (t.delivery_rate)
+    add("delivery_rate " + format_bps(static_cast<double>(t.delivery_rate) * 8.0, o.numeric) + "bps");
+  if (t.delivered) add(fmt::format("delivered:{}", t.delivered));
+  if (t.delivered_ce) add(fmt::format("delivered_ce:{}", t.delivered_ce));
+  if (t.delivery_rate_app_limited) add("app_limited");
+  if (t.busy_time_us) {
+    add(fmt::format("busy:{}ms", t.busy_time_us / 1000));
+    if (t.rwnd_limited_us)
+      add(fmt::format("rwnd_limited:{}ms({:.1f}%)", t.rwnd_limited_us / 1000,
+                      100.0 * static_cast<double>(t.rwnd_limited_us) / static_cast<double>(t.busy_time_us)));
+    if (t.sndbuf_limited_us)
+      add(fmt::format("sndbuf_limited:{}ms({:.1f}%)", t.sndbuf_limited_us / 1000,
+                      100.0 * static_cast<double>(t.sndbuf_limited_us) / static_cast<double>(t.busy_time_us)));
+  }
+  if (t.unacked) add(fmt::format("unacked:{}", t.unacked));
+  if (t.retrans || t.total_retrans) add(fmt::format("retrans:{}/{}", t.retrans, t.total_retrans));
+  if (t.lost) add(fmt::format("lost:{}", t.lost));
+  if (t.sacked && s.state != State::listen) add(fmt::format("sacked:{}", t.sacked));
+  if (t.dsack_dups) add(fmt::format("dsack_dups:{}", t.dsack_dups));
+  if (t.fackets) add(fmt::format("fackets:{}", t.fackets));
+  if (t.reordering != 3) add(fmt::format("reordering:{}", t.reordering));
+  if (t.reord_seen) add(fmt::format("reord_seen:{}", t.reord_seen));
+  if (t.rcv_rtt_us) add("rcv_rtt:" + g(t.rcv_rtt_us / 1000.0));
+  if (t.rcv_space) add(fmt::format("rcv_space:{}", t.rcv_space));
+  if (t.rcv_ssthresh) add(fmt::format("rcv_ssthresh:{}", t.rcv_ssthresh));
+  if (t.notsent_bytes) add(fmt::format("notsent:{}", t.notsent_bytes));
+  if (t.min_rtt_us && t.min_rtt_us != ~std::uint32_t{0}) add("minrtt:" + g(t.min_rtt_us / 1000.0));
+  if (t.rcv_ooopack) add(fmt::format("rcv_ooopack:{}", t.rcv_ooopack));
+  if (t.snd_wnd) add(fmt::format("snd_wnd:{}", t.snd_wnd));
+  return out;
+}
+
+namespace {
+
+/// The trailing "Process" column: users, timer, details (and skmem for Unix sockets, inline).
+std::string process_column(const Socket& s, const FormatOptions& o, const UsersMap* users) {
+  std::string out;
+  auto add = [&](const std::string& item) {
+    if (item.empty()) return;
+    if (!out.empty()) out += ' ';
+    out += item;
+  };
+  if (o.processes && users) {
+    auto it = users->find(s.inode);
+    if (it != users->end() && s.inode != 0) add("users:(" + users_text(it->second) + ")");
+  }
+  bool unix_sock = s.family == AF_UNIX;
+  if (o.timers && !unix_sock) add(timer_text(s.timer));
+  if (unix_sock && o.memory && s.skmem) add(skmem_text(*s.skmem));
+  if (o.extended) {
+    if (!unix_sock) {
+      if (s.uid && *s.uid) add(fmt::format("uid:{}", *s.uid));
+      add(fmt::format("ino:{}", s.inode));
+      add(fmt::format("sk:{:x}", s.cookie));
+      if (s.mark && *s.mark) add(fmt::format("fwmark:{:#x}", *s.mark));
+      if (s.family == AF_INET6 && s.v6only) add(fmt::format("v6only:{}", *s.v6only ? 1 : 0));
+    }
+    if (s.shutdown)
+      add(fmt::format("{}-{}", (*s.shutdown & 1) ? '-' : '<', (*s.shutdown & 2) ? '-' : '>'));
+  }
+  return out;
+}
+
+/// The "\t..." continuation line of -m / -i for inet sockets, or "" when there is none.
+std::string detail_line(const Socket& s, const FormatOptions& o) {
+  if (s.family == AF_UNIX) return {};
+  bool tcp = s.netid == Netid::tcp;
+  if (!(o.memory || (o.info && tcp))) return {};
+  std::string line = "\t";
+  if (o.memory && s.skmem) line += " " + skmem_text(*s.skmem);
+  if (o.info && tcp) line += tcp_info_text(s, o);
+  return line;
+}
+
+std::string pad_right(const std::string& s, std::size_t w) { return s.size() >= w ? s : s + std::string(w - s.size(), ' '); }
+std::string pad_left(const std::string& s, std::size_t w) { return s.size() >= w ? s : std::string(w - s.size(), ' ') + s; }
+
+void rtrim(std::string& s) {
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+}
+
+}  // namespace
+
+std::string format_table(const std::vector<Socket>& sockets, const FormatOptions& o, const UsersMap* users) {
+  enum { kNetid, kState, kRecvQ, kSendQ, kLocal, kLocalPort, kPeer, kPeerPort, kProcess, kCols };
+  using Row = std::array<std::string, kCols>;
+  std::vector<Row> rows;
+  std::vector<std::string> details;
+  rows.reserve(sockets.size() + 1);
+  rows.push_back(Row{"Netid", "State", "Recv-Q", "Send-Q", "Local Address:", "Port", "Peer Address:", "Port", "Process"});
+  details.emplace_back();
+  for (const Socket& s : sockets) {
+    const char* delim = s.family == AF_UNIX ? " " : ":";
+    rows.push_back(Row{netid_name(s.netid), state_name(s.state), std::to_string(s.recv_q), std::to_string(s.send_q),
+                       host_text(s, true, o.resolve) + delim, port_text(s, true, o.resolve),
+                       host_text(s, false, o.resolve) + delim, port_text(s, false, o.resolve),
+                       process_column(s, o, users)});
+    details.push_back(detail_line(s, o));
+  }
+  std::array<std::size_t, kCols> w{};
+  for (std::size_t r = o.header ? 0 : 1; r < rows.size(); ++r)
+    for (int c = 0; c < kCols; ++c) w[c] = std::max(w[c], rows[r][c].size());
+
+  std::string out;
+  for (std::size_t r = o.header ? 0 : 1; r < rows.size(); ++r) {
+    const Row& row = rows[r];
+    std::string line;
+    if (o.show_netid) line += pad_right(row[kNetid], w[kNetid]) + ' ';
+    if (o.show_state) line += pad_right(row[kState], w[kState]) + ' ';
+    line += pad_right(row[kRecvQ], w[kRecvQ]) + ' ' + pad_right(row[kSendQ], w[kSendQ]) + ' ';
+    line += pad_left(row[kLocal], w[kLocal]) + pad_right(row[kLocalPort], w[kLocalPort]) + ' ';
+    line += pad_left(row[kPeer], w[kPeer]) + pad_right(row[kPeerPort], w[kPeerPort]) + ' ';
+    line += row[kProcess];
+    rtrim(line);
+    out += line;
+    out += '\n';
+    if (!details[r].empty()) out += details[r] + '\n';
+  }
+  return out;
+}
+
+namespace {
+
+std::string netstat_endpoint(const Socket& s, bool local, bool resolve) {
+  std::string host = resolve ? resolved_host(s, local) : numeric_host(s, local);
+  int port = local ? s.local_port : s.peer_port;
+  return host + ":" + (port == 0 ? std::string("*") : port_text(s, local, resolve));
+}
+
+std::string netstat_title(StateMask states) {
+  bool servers = states & (state_bit(State::listen) | state_bit(State::close));
+  bool others = states & ~(state_bit(State::listen) | state_bit(State::close));
+  if (servers && others) return "(servers and established)";
+  if (servers) return "(only servers)";
+  return "(w/o servers)";
+}
+
+std::string pid_program(const Socket& s, const UsersMap* users) {
+  if (users && s.inode) {
+    auto it = users->find(s.inode);
+    if (it != users->end() && !it->second.empty())
+      return std::to_string(it->second.front().pid) + "/" + it->second.front().name;
+  }
+  return "-";
+}
+
+}  // namespace
+
+std::string format_netstat(const std::vector<Socket>& sockets, const FormatOptions& o, const UsersMap* users,
+                           StateMask states) {
+  std::string out;
+  bool any_inet = std::any_of(sockets.begin(), sockets.end(), [](const Socket& s) { return s.family != AF_UNIX; });
+  bool any_unix = std::any_of(sockets.begin(), sockets.end(), [](const Socket& s) { return s.family == AF_UNIX; });
+  if (any_inet || !any_unix) {
+    if (o.header) {
+      out += "Active Internet connections " + netstat_title(states) + "\n";
+      std::string h = fmt::format("{:<5} {:>6} {:>6} {:<23} {:<23} {:<11}", "Proto", "Recv-Q", "Send-Q",
+                                  "Local Address", "Foreign Address", "State");
+      if (o.processes) h += " PID/Program name";
+      rtrim(h);
+      out += h + "\n";
+    }
+    for (const Socket& s : sockets) {
+      if (s.family == AF_UNIX) continue;
+      std::string proto = std::string(netid_name(s.netid)) + (s.family == AF_INET6 ? "6" : "");
+      std::string state = s.netid == Netid::udp ? (s.state == State::established ? "ESTABLISHED" : "")
+                                                 : netstat_state_name(s.state);
+      // netstat reads /proc/net/tcp, where a listener's tx_queue is 0 (ss shows the backlog there).
+      std::uint32_t send_q = s.state == State::listen ? 0 : s.send_q;
+      std::string line = fmt::format("{:<5} {:>6} {:>6} {:<23} {:<23} {:<11}", proto, s.recv_q, send_q,
+                                     netstat_endpoint(s, true, o.resolve), netstat_endpoint(s, false, o.resolve), state);
+      if (o.processes) line += " " + pid_program(s, users);
+      rtrim(line);
+      out += line + "\n";
+    }
+  }
+  if (any_unix) {
+    if (o.header) {
+      out += "Active UNIX domain sockets " + netstat_title(states) + "\n";
+      std::string h = fmt::format("{:<5} {:<11} {:<10} {:<13} {:<8}", "Proto", "Flags", "Type", "State", "I-Node");
+      if (o.processes) h += fmt::format(" {:<20}", "PID/Program name");
+      out += h + " Path\n";
+    }
+    for (const Socket& s : sockets) {
+      if (s.family != AF_UNIX) continue;
+      const char* type = s.netid == Netid::unix_stream ? "STREAM" : s.netid == Netid::unix_dgram ? "DGRAM" : "SEQPACKET";
+      const char* state = s.state == State::listen        ? "LISTENING"
+                          : s.state == State::established ? (s.netid == Netid::unix_dgram ? "" : "CONNECTED")
+                          : s.state == State::syn_sent    ? "CONNECTING"
+                                                          : "";
+      std::string line = fmt::format("{:<5} {:<11} {:<10} {:<13} {:<8}", "unix",
+                                     s.state == State::listen ? "[ ACC ]" : "[ ]", type, state, s.inode);
+      if (o.processes) line += fmt::format(" {:<20}", pid_program(s, users));
+      line += " " + (s.path ? *s.path : std::string());
+      rtrim(line);
+      out += line + "\n";
+    }
+  }
+  return out;
+}
+
+std::string format_json(const Socket& s, const FormatOptions& o, const UsersMap* users,
+                        std::optional<std::uint64_t> snapshot) {
+  nlohmann::ordered_json j;
+  j["schema"] = 1;
+  if (snapshot) j["snapshot"] = *snapshot;
+  j["netid"] = netid_name(s.netid);
+  j["family"] = s.family == AF_INET ? "inet" : s.family == AF_INET6 ? "inet6" : "unix";
+  j["state"] = state_name(s.state);
+  j["recv_q"] = s.recv_q;
+  j["send_q"] = s.send_q;
+  if (s.family == AF_UNIX) {
+    j["path"] = s.path ? nlohmann::ordered_json(*s.path) : nlohmann::ordered_json(nullptr);
+    j["peer_inode"] = s.peer_inode;
+  } else {
+    j["local_address"] = numeric_host(s, true);
+    j["local_port"] = s.local_port;
+    j["peer_address"] = numeric_host(s, false);
+    j["peer_port"] = s.peer_port;
+    if (s.ifindex) j["interface_index"] = s.ifindex;
+    if (s.v6only) j["v6only"] = *s.v6only;
+  }
+  j["inode"] = s.inode;
+  if (s.uid) j["uid"] = *s.uid;
+  j["cookie"] = s.cookie;
+  if (s.shutdown) {
+    j["shut_rd"] = (*s.shutdown & 1) != 0;
+    j["shut_wr"] = (*s.shutdown & 2) != 0;
+  }
+  if (s.mark) j["fwmark"] = *s.mark;
+  if (s.timer.kind)
+    j["timer"] = {{"name", kTimerNames[std::min<unsigned>(s.timer.kind, 5)]},
+                  {"expires_ms", s.timer.expires_ms},
+                  {"retrans", s.timer.retrans}};
+  if (o.processes) {
+    auto arr = nlohmann::ordered_json::array();
+    if (users && s.inode) {
+      auto it = users->find(s.inode);
+      if (it != users->end())
+        for (const auto& u : it->second) arr.push_back({{"name", u.name}, {"pid", u.pid}, {"fd", u.fd}});
+    }
+    j["users"] = arr;
+  }
+  if (o.memory && s.skmem) {
+    static const char* kKeys[] = {"rmem_alloc_bytes", "rcvbuf_bytes", "wmem_alloc_bytes", "sndbuf_bytes",
+                                  "fwd_alloc_bytes", "wmem_queued_bytes", "optmem_bytes", "backlog_bytes",
+                                  "drops_packets"};
+    nlohmann::ordered_json m = nlohmann::ordered_json::object();
+    for (std::size_t i = 0; i < s.skmem->count; ++i) m[kKeys[i]] = s.skmem->v[i];
+    j["skmem"] = m;
+  }
+  if (o.info && s.netid == Netid::tcp && s.tcp_info) {
+    const TcpInfo& t = *s.tcp_info;
+    nlohmann::ordered_json ti;
+    ti["congestion"] = s.congestion.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.congestion);
+    auto opts = nlohmann::ordered_json::array();
+    if (t.options & 1) opts.push_back("ts");
+    if (t.options & 2) opts.push_back("sack");
+    if (t.options & 4) opts.push_back("wscale");
+    if (t.options & 8) opts.push_back("ecn");
+    if (t.options & 16) opts.push_back("ecnseen");
+    if (t.options & 32) opts.push_back("fastopen");
+    ti["options"] = opts;
+    if (t.options & 4) {
+      ti["snd_wscale"] = t.snd_wscale;
+      ti["rcv_wscale"] = t.rcv_wscale;
+    }
+    ti["rto_ms"] = t.rto_us / 1000.0;
+    ti["ato_ms"] = t.ato_us / 1000.0;
+    ti["rtt_ms"] = t.rtt_us / 1000.0;
+    ti["rttvar_ms"] = t.rttvar_us / 1000.0;
+    ti["min_rtt_ms"] = t.min_rtt_us == ~std::uint32_t{0} ? 0.0 : t.min_rtt_us / 1000.0;
+    ti["rcv_rtt_ms"] = t.rcv_rtt_us / 1000.0;
+    ti["mss_bytes"] = t.snd_mss;
+    ti["rcv_mss_bytes"] = t.rcv_mss;
+    ti["advmss_bytes"] = t.advmss;
+    ti["pmtu_bytes"] = t.pmtu;
+    ti["cwnd_segments"] = t.snd_cwnd;
+    ti["ssthresh_segments"] = t.snd_ssthresh >= 0xFFFF ? nlohmann::ordered_json(nullptr)
+                                                        : nlohmann::ordered_json(t.snd_ssthresh);
+    ti["bytes_sent"] = t.bytes_sent;
+    ti["bytes_retrans"] = t.bytes_retrans;
+    ti["bytes_acked"] = t.bytes_acked;
+    ti["bytes_received"] = t.bytes_received;
+    ti["segs_out"] = t.segs_out;
+    ti["segs_in"] = t.segs_in;
+    ti["data_segs_out"] = t.data_segs_out;
+    ti["data_segs_in"] = t.data_segs_in;
+    ti["retrans_segments"] = t.retrans;
+    ti["total_retrans_segments"] = t.total_retrans;
+    ti["lost_segments"] = t.lost;
+    ti["unacked_segments"] = t.unacked;
+    ti["sacked_segments"] = t.sacked;
+    ti["send_rate_bps"] = (t.rtt_us && t.snd_mss && t.snd_cwnd)
+                              ? double(t.snd_cwnd) * double(t.snd_mss) * 8000000.0 / t.rtt_us
+                              : 0.0;
+    ti["pacing_rate_bps"] = t.pacing_rate == ~std::uint64_t{0} ? nlohmann::ordered_json(nullptr)
+                                                               : nlohmann::ordered_json(t.pacing_rate * 8);
+    ti["max_pacing_rate_bps"] = t.max_pacing_rate == ~std::uint64_t{0} ? nlohmann::ordered_json(nullptr)
+                                                                       : nlohmann::ordered_json(t.max_pacing_rate * 8);
+    ti["delivery_rate_bps"] = t.delivery_rate * 8;
+    ti["app_limited"] = t.delivery_rate_app_limited;
+    ti["delivered_segments"] = t.delivered;
+    ti["last_send_ms"] = t.last_data_sent_ms;
+    ti["last_recv_ms"] = t.last_data_recv_ms;
+    ti["last_ack_ms"] = t.last_ack_recv_ms;
+    ti["busy_ms"] = t.busy_time_us / 1000;
+    ti["rwnd_limited_ms"] = t.rwnd_limited_us / 1000;
+    ti["sndbuf_limited_ms"] = t.sndbuf_limited_us / 1000;
+    ti["notsent_bytes"] = t.notsent_bytes;
+    ti["rcv_space_bytes"] = t.rcv_space;
+    ti["rcv_ssthresh_bytes"] = t.rcv_ssthresh;
+    ti["snd_wnd_bytes"] = t.snd_wnd;
+    ti["reordering"] = t.reordering;
+    j["tcp_info"] = ti;
+  }
+  return j.dump();
+}
+
+}  // namespace sockit::ss
