@@ -510,7 +510,8 @@ std::string format_json(const Socket& s, const FormatOptions& o, const UsersMap*
     ti["reordering"] = t.reordering;
     j["tcp_info"] = ti;
   }
-  return j.dump();
+  // Names come from the kernel (Unix paths): not necessarily UTF-8. Invalid bytes become U+FFFD.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace sockit::ss
