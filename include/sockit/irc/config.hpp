@@ -1,0 +1,69 @@
+// Public header. irc::Config: everything the chat server can be told, with the defaults of
+// docs/CHAT-SERVER.md (derived from ngIRCd, Ergo and InspIRCd; see RELIABILITY-PLAN "defaults").
+// A plain value type; Server::reload() swaps it atomically between two commands.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace sockit::irc {
+
+struct Operator {
+  std::string name;
+  /// "pbkdf2-sha256$ITER$SALT_HEX$HASH_HEX" (see password.hpp); never a plain password.
+  std::string password_hash;
+  /// Host mask the operator must match (nick!user@host form or "*"); "*" = anywhere.
+  std::string host_mask = "*";
+};
+
+struct Config {
+  std::string server_name = "irc.sockit.local";
+  std::string network = "sockit";
+  std::string description = "sockit chat server";
+  std::vector<std::string> motd;                 ///< lines; empty -> 422 ERR_NOMOTD
+  std::vector<std::string> admin{"sockit chat server", "local", "admin@localhost"};
+  std::string password_hash;                     ///< server password (PASS); empty = none
+  std::vector<Operator> operators;
+  std::string default_channel_modes = "nt";
+
+  // Names.
+  std::size_t nick_len = 30;
+  std::size_t channel_len = 50;
+  std::size_t topic_len = 390;
+  std::size_t kick_len = 255;
+  std::size_t away_len = 200;
+  std::size_t user_len = 10;
+  std::size_t max_channels_per_client = 50;      ///< CHANLIMIT; over -> 405
+  std::size_t max_targets = 4;                   ///< TARGMAX for PRIVMSG/NOTICE/JOIN...; over -> 407
+  std::size_t max_bans = 100;                    ///< MAXLIST b; over -> 478
+  std::size_t max_modes = 4;                     ///< MODES: parameter modes per MODE command
+  std::size_t whowas_len = 100;                  ///< WHOWAS history entries
+
+  // Timeouts.
+  std::chrono::milliseconds registration_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds ping_interval{std::chrono::seconds(90)};   ///< idle -> PING
+  std::chrono::milliseconds ping_timeout{std::chrono::seconds(60)};    ///< after PING -> drop
+
+  // Flood control (Ergo fakelag, solanum Excess Flood). rate 0 = off.
+  std::size_t flood_burst = 5;        ///< lines accepted at once
+  double flood_rate = 2.0;            ///< lines per second after the burst
+  std::size_t flood_max_queued = 20;  ///< delayed lines before "Excess Flood"
+  bool flood_exempt_opers = true;
+
+  // Buffers.
+  std::size_t sendq = 256 * 1024;     ///< queued output over this -> "SendQ exceeded"
+  std::size_t recvq = 8192 + 512;     ///< bytes without a line end -> "RecvQ exceeded"
+
+  // Connections.
+  std::size_t max_clients = 10000;
+  std::size_t max_per_ip = 10;        ///< concurrent connections from one address; 0 = no cap
+  bool exempt_loopback = true;        ///< loopback clients skip the per-IP cap
+  std::size_t max_unregistered_lines = 1024;
+
+  // Text.
+  bool enforce_utf8 = true;           ///< invalid UTF-8 -> FAIL ... INVALID_UTF8, not relayed
+};
+
+}  // namespace sockit::irc

@@ -1,0 +1,100 @@
+// Public header. irc::Server: the whole state of an IRC server (clients, nicks, channels,
+// memberships, modes, bans) and its command handlers, without any I/O (sans-I/O, STYLE §2.4).
+//
+// A driver feeds it bytes and times through the per-connection entry points below and it answers
+// through each client's serve::Peer (send / close_after_flush / close_now). It never reads a clock:
+// monotonic time comes with every call (`now`), wall-clock time (TIME, 003, WHOIS signon, topic
+// times, server-time tags) from the WallClock given at construction.
+//
+// Commands are dispatched from one table (ngIRCd's _CMD): name, handler, allowed registration
+// states, min/max parameters. 451 (not registered), 462 (already registered) and 461 (not enough
+// parameters) come from the table, before a handler runs; anything not in it gets 421.
+//
+// Threading: not thread-safe. One thread (one event loop) calls every entry point; a multi-threaded
+// driver must serialize calls (see docs/CHAT-SERVER.md). Peer::send is only called from inside
+// entry points. A client closed while delivering to others is unlinked once the current entry
+// point ends (never while iterating a channel), so close_now() may call back into disconnected().
+#pragma once
+
+#include "sockit/irc/config.hpp"
+#include "sockit/serve/session.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace sockit::irc {
+
+using ClientId = std::uint64_t;
+using TimePoint = serve::TimePoint;
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+/// Counters for LUSERS, tests and the app's status line.
+struct ServerStats {
+  std::size_t connections = 0;   ///< open connections (registered or not)
+  std::size_t registered = 0;
+  std::size_t invisible = 0;
+  std::size_t operators = 0;
+  std::size_t channels = 0;
+  std::size_t max_registered = 0;
+  std::uint64_t lines_in = 0;
+  std::uint64_t excess_flood = 0;
+  std::uint64_t sendq_exceeded = 0;
+  std::uint64_t rejected_connections = 0;
+};
+
+class ServerImpl;
+
+class Server {
+ public:
+  /// `wall` gives the wall-clock time (tests pass a fixed clock); null -> std::chrono::system_clock.
+  explicit Server(Config config, WallClock wall = nullptr);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// A new connection. Returns its id, or nullopt when refused (max clients, per-IP cap, shutting
+  /// down): the ERROR line was then sent and close_after_flush() called; do not call the other
+  /// entry points for it. `peer` must outlive the client, until disconnected() or close_now().
+  std::optional<ClientId> connect(serve::Peer& peer, TimePoint now);
+  /// Bytes read from the client's socket, in order.
+  void receive(ClientId id, std::span<const std::byte> data, TimePoint now);
+  void receive(ClientId id, std::string_view data, TimePoint now);
+  /// The client half-closed: handled as QUIT ("Connection closed").
+  void eof(ClientId id, TimePoint now);
+  /// Timers: registration timeout, idle PING, ping timeout, delayed (fakelag) lines.
+  void tick(ClientId id, TimePoint now);
+  /// When tick() is next due for this client (nullopt: nothing pending).
+  std::optional<TimePoint> next_deadline(ClientId id) const;
+  /// The connection is gone (peer reset, model closed it): the client quits with `reason`,
+  /// its Peer is no longer used. Idempotent; unknown ids are ignored.
+  void disconnected(ClientId id, std::string_view reason);
+
+  /// Replaces the configuration (SIGHUP): MOTD, limits, operators, timeouts. Names already in use
+  /// stay valid even if the new limits are smaller.
+  void reload(Config config);
+  const Config& config() const noexcept;
+  /// Sends "ERROR :Closing Link: ... (reason)" to every client and close_after_flush()es them;
+  /// later connect() calls are refused.
+  void shutdown(std::string_view reason);
+
+  ServerStats stats() const;
+  /// Checks internal invariants (nick table <-> clients, channel members <-> client channel lists);
+  /// returns a description of the first violation, or "" (fuzzing and tests).
+  std::string check_invariants() const;
+
+ private:
+  std::unique_ptr<ServerImpl> impl_;
+};
+
+/// A serve::Session per connection driving `server` (which must outlive every session).
+/// Call from the thread that owns `server`.
+std::unique_ptr<serve::Session> make_session(Server& server);
+serve::SessionFactory session_factory(Server& server);
+
+}  // namespace sockit::irc

@@ -1,0 +1,635 @@
+// irc::Server: connections, line framing, limits (registration / ping timeouts, fakelag, SendQ,
+// RecvQ, per-IP caps) and the deferred unlinking of dead clients. Commands live in commands.cpp.
+#include "server_impl.hpp"
+
+#include "sockit/irc/names.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <unordered_set>
+
+namespace sockit::irc {
+
+// ---- Line -------------------------------------------------------------------------------------
+
+namespace {
+void append_middle(std::string& s, std::string_view w) {
+  if (w.empty()) {
+    s.push_back('*');
+    return;
+  }
+  std::size_t start = s.size();
+  for (char c : w) s.push_back(c == ' ' || c == '\r' || c == '\n' || c == '\0' ? '_' : c);
+  if (s[start] == ':') s[start] = '_';
+}
+}  // namespace
+
+Line::Line(std::string_view prefix, std::string_view command) {
+  s_.reserve(96);
+  if (!prefix.empty()) {
+    s_.push_back(':');
+    append_middle(s_, prefix);
+    s_.push_back(' ');
+  }
+  append_middle(s_, command);
+}
+
+Line& Line::p(std::string_view middle) {
+  s_.push_back(' ');
+  append_middle(s_, middle);
+  return *this;
+}
+
+Line& Line::t(std::string_view trailing) {
+  s_ += " :";
+  for (char c : trailing) s_.push_back(c == '\r' || c == '\n' || c == '\0' ? ' ' : c);
+  return *this;
+}
+
+std::string Line::str() const {
+  std::string out(truncate_utf8(s_, kMaxBodyBytes));
+  out += "\r\n";
+  return out;
+}
+
+std::vector<std::string_view> split_list(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    std::size_t end = s.find(sep, pos);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > pos) out.push_back(s.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::string format_time(SysTime t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a %b %d %Y -- %H:%M:%S +00:00", &tm);
+  return buf;
+}
+
+std::string iso8601(SysTime t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t tt = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+std::string Channel::mode_string(bool show_key) const {
+  std::string modes = "+";
+  std::string args;
+  if (invite_only) modes += 'i';
+  if (!key.empty()) {
+    modes += 'k';
+    args += " " + (show_key ? key : std::string("*"));
+  }
+  if (limit) {
+    modes += 'l';
+    args += " " + std::to_string(limit);
+  }
+  if (moderated) modes += 'm';
+  if (no_external) modes += 'n';
+  if (secret) modes += 's';
+  if (topic_lock) modes += 't';
+  return modes + args;
+}
+
+// ---- ServerImpl -------------------------------------------------------------------------------
+
+struct ServerImpl::Op {
+  explicit Op(ServerImpl& s) : s_(s) { ++s_.depth_; }
+  ~Op() {
+    if (--s_.depth_ == 0) s_.reap();
+  }
+  Op(const Op&) = delete;
+  Op& operator=(const Op&) = delete;
+  ServerImpl& s_;
+};
+
+ServerImpl::ServerImpl(Config config, WallClock wall) : cfg_(std::move(config)), wall_(std::move(wall)) {
+  if (!wall_) wall_ = [] { return std::chrono::system_clock::now(); };
+  created_ = wall_();
+}
+
+std::int64_t ServerImpl::unix_now() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(wall_().time_since_epoch()).count();
+}
+
+Line ServerImpl::rpl(const Client& c, std::string_view code) const {
+  Line l(cfg_.server_name, code);
+  l.p(c.display_nick());
+  return l;
+}
+
+void ServerImpl::send(Client& c, const std::string& wire) {
+  if (gone(c) || c.peer == nullptr) return;
+  if (c.caps & kCapServerTime) {
+    std::string tagged = "@time=" + iso8601(wall_()) + " " + wire;
+    c.peer->send(tagged);
+  } else {
+    c.peer->send(wire);
+  }
+  // The model may have dropped the connection inside send() (disconnected() then cleared peer).
+  if (!gone(c) && c.peer != nullptr && c.peer->queued_bytes() > cfg_.sendq) {
+    ++counters_.sendq_exceeded;
+    c.hard_close = true;
+    doom(c, "SendQ exceeded");
+  }
+}
+
+void ServerImpl::doom(Client& c, std::string_view reason) {
+  if (gone(c)) return;
+  c.doomed = true;
+  c.quit_reason = std::string(reason);
+  doomed_.push_back(c.id);
+}
+
+void ServerImpl::to_channel(Channel& ch, const std::string& wire, const Client* skip) {
+  // Collect first: a send may kill a slow member, but unlinking waits until the entry point ends,
+  // so the member map is not modified while we iterate. Copying keeps this robust anyway.
+  std::vector<Client*> targets;
+  targets.reserve(ch.members.size());
+  for (auto& [id, m] : ch.members) {
+    if (m.client != skip) targets.push_back(m.client);
+  }
+  for (Client* t : targets) send(*t, wire);
+}
+
+void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_self) {
+  std::unordered_set<ClientId> seen;
+  std::vector<Client*> targets;
+  if (include_self) {
+    seen.insert(c.id);
+    targets.push_back(&c);
+  } else {
+    seen.insert(c.id);
+  }
+  for (Channel* ch : c.channels) {
+    for (auto& [id, m] : ch->members) {
+      if (seen.insert(id).second) targets.push_back(m.client);
+    }
+  }
+  for (Client* t : targets) send(*t, wire);
+}
+
+Client* ServerImpl::find_nick(std::string_view nick) {
+  auto it = nicks_.find(fold(nick));
+  return it == nicks_.end() ? nullptr : it->second;
+}
+
+Channel* ServerImpl::find_channel(std::string_view name) {
+  auto it = channels_.find(fold(name));
+  return it == channels_.end() ? nullptr : it->second.get();
+}
+
+bool ServerImpl::shares_channel(const Client& a, const Client& b) const {
+  const Client& small = a.channels.size() <= b.channels.size() ? a : b;
+  const Client& other = &small == &a ? b : a;
+  for (Channel* ch : small.channels) {
+    if (ch->members.count(other.id)) return true;
+  }
+  return false;
+}
+
+bool ServerImpl::is_visible_to(const Client& target, const Client& viewer) const {
+  return !target.invisible || &target == &viewer || viewer.oper || shares_channel(target, viewer);
+}
+
+void ServerImpl::remember_whowas(const Client& c) {
+  if (c.nick.empty() || !c.registered || cfg_.whowas_len == 0) return;
+  whowas_.push_front({c.nick, c.user, c.host, c.realname, unix_now()});
+  while (whowas_.size() > cfg_.whowas_len) whowas_.pop_back();
+}
+
+void ServerImpl::remove_member(Channel& ch, Client& c) {
+  ch.members.erase(c.id);
+  ch.invited.erase(c.id);
+  auto& list = c.channels;
+  list.erase(std::remove(list.begin(), list.end(), &ch), list.end());
+  if (ch.members.empty()) channels_.erase(fold(ch.name));
+}
+
+void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
+  if (c.dead) return;
+  std::string why(reason);  // `reason` may point into c.quit_reason
+  if (send_error) send(c, Line("", "ERROR").t("Closing Link: " + c.host + " (" + why + ")"));
+  c.dead = true;
+  c.quit_reason = why;
+  reason = c.quit_reason;
+  if (c.registered) {
+    std::string wire = from(c, "QUIT").t(reason).str();
+    to_neighbours(c, wire, false);
+    remember_whowas(c);
+  }
+  while (!c.channels.empty()) remove_member(*c.channels.back(), c);
+  if (!c.nick.empty()) {
+    auto it = nicks_.find(fold(c.nick));
+    if (it != nicks_.end() && it->second == &c) nicks_.erase(it);
+  }
+  if (c.per_ip_counted) {
+    auto it = per_ip_.find(c.ip);
+    if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+    c.per_ip_counted = false;
+  }
+  c.delayed.clear();
+  dead_.push_back(c.id);
+}
+
+void ServerImpl::reap() {
+  if (reaping_) return;
+  reaping_ = true;
+  while (!dead_.empty() || !doomed_.empty()) {
+    while (!doomed_.empty()) {
+      ClientId id = doomed_.back();
+      doomed_.pop_back();
+      auto it = clients_.find(id);
+      if (it == clients_.end() || it->second->dead) continue;
+      Client& c = *it->second;
+      std::string reason = c.quit_reason;
+      quit(c, reason, false);  // may doom more clients (their SendQ): the loop goes on
+    }
+    if (dead_.empty()) break;
+    ClientId id = dead_.back();
+    dead_.pop_back();
+    auto it = clients_.find(id);
+    if (it == clients_.end()) continue;
+    std::unique_ptr<Client> owned = std::move(it->second);
+    clients_.erase(it);
+    if (owned->peer != nullptr) {
+      serve::Peer* p = owned->peer;
+      owned->peer = nullptr;
+      // May call back into disconnected(id): the id is gone already, so that is a no-op.
+      if (owned->hard_close) {
+        p->close_now(owned->quit_reason);
+      } else {
+        p->close_after_flush();
+      }
+    }
+  }
+  reaping_ = false;
+}
+
+std::optional<ClientId> ServerImpl::connect(serve::Peer& peer, TimePoint now) {
+  Op op(*this);
+  Address remote = peer.remote().unmapped();
+  std::string ip = remote.is_ip() ? remote.ip_string() : std::string("localhost");
+  bool loopback = !remote.is_ip() || remote.is_loopback();
+  auto refuse = [&](std::string_view why) -> std::optional<ClientId> {
+    ++counters_.rejected_connections;
+    peer.send(Line("", "ERROR").t(why).str());
+    peer.close_after_flush();
+    return std::nullopt;
+  };
+  if (shutting_down_) return refuse("Server shutting down");
+  if (clients_.size() >= cfg_.max_clients) return refuse("Server full");
+  bool count_ip = !(loopback && cfg_.exempt_loopback);
+  if (count_ip && cfg_.max_per_ip > 0) {
+    auto it = per_ip_.find(ip);
+    if (it != per_ip_.end() && it->second >= cfg_.max_per_ip) return refuse("Too many connections from your IP");
+  }
+  auto c = std::make_unique<Client>();
+  c->id = next_id_++;
+  c->peer = &peer;
+  c->ip = ip;
+  c->host = ip;
+  if (!c->host.empty() && c->host.front() == ':') c->host.insert(0, "0");
+  c->connected = c->last_seen = c->last_message = c->refill = now;
+  c->tokens = static_cast<double>(cfg_.flood_burst);
+  c->signon = wall_();
+  if (count_ip) {
+    ++per_ip_[ip];
+    c->per_ip_counted = true;
+  }
+  ClientId id = c->id;
+  clients_.emplace(id, std::move(c));
+  return id;
+}
+
+void ServerImpl::receive(ClientId id, std::string_view data, TimePoint now) {
+  Op op(*this);
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  if (gone(c) || data.empty()) return;
+  c.last_seen = now;
+  c.ping_sent.reset();
+  // Split on CR or LF (bare LF and bare CR are accepted; an empty line between them is ignored).
+  std::string& buf = c.inbuf;
+  std::size_t start = 0;
+  std::size_t old = buf.size();
+  buf.append(data);
+  std::size_t scan = old;
+  while (!gone(c)) {
+    std::size_t eol = buf.find_first_of("\r\n", scan);
+    if (eol == std::string::npos) break;
+    std::string line = buf.substr(start, eol - start);
+    start = scan = eol + 1;
+    if (!line.empty()) on_line(c, line, now);
+  }
+  if (gone(c)) return;
+  buf.erase(0, start);
+  if (buf.size() > cfg_.recvq) {
+    buf.clear();
+    quit(c, "RecvQ exceeded");
+  }
+}
+
+bool ServerImpl::flood_limited(const Client& c) const {
+  return c.registered && cfg_.flood_rate > 0 && !(c.oper && cfg_.flood_exempt_opers);
+}
+
+void ServerImpl::refill(Client& c, TimePoint now) {
+  if (now > c.refill) {
+    double dt = std::chrono::duration<double>(now - c.refill).count();
+    c.tokens = std::min(static_cast<double>(cfg_.flood_burst), c.tokens + dt * cfg_.flood_rate);
+    c.refill = now;
+  }
+}
+
+namespace {
+bool looks_like_http(std::string_view line) {
+  for (std::string_view verb : {"GET ", "POST ", "PUT ", "HEAD ", "OPTIONS ", "DELETE ", "PATCH "}) {
+    if (line.substr(0, verb.size()) == verb) return true;
+  }
+  return false;
+}
+}  // namespace
+
+void ServerImpl::on_line(Client& c, std::string_view raw, TimePoint now) {
+  ++counters_.lines_in;
+  if (!c.registered) {
+    if (c.unregistered_lines == 0 && looks_like_http(raw)) {
+      quit(c, "This is not an HTTP server");
+      return;
+    }
+    if (++c.unregistered_lines > cfg_.max_unregistered_lines) {
+      quit(c, "Too many commands before registration");
+      return;
+    }
+  }
+  ParseResult pr = parse(raw);
+  if (!pr) {
+    switch (pr.error) {
+      case ParseError::too_long:
+      case ParseError::tags_too_long:
+        send(c, rpl(c, "417").t("Input line was too long"));
+        break;
+      default:
+        break;  // NUL, malformed: the line is dropped without a reply (docs/CHAT-SERVER.md)
+    }
+    return;
+  }
+  Message& m = *pr.message;
+  for (char& ch : m.command) {
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+  }
+  if (cfg_.enforce_utf8 && !is_valid_utf8(raw)) {
+    if (m.command == "NICK" && !m.params.empty()) {
+      send(c, rpl(c, "432").p("*").t("Erroneous nickname"));
+    } else {
+      send(c, from_server("FAIL").p(m.command).p("INVALID_UTF8").t("Message rejected: not UTF-8"));
+    }
+    return;
+  }
+  if (!flood_limited(c)) {
+    dispatch(c, m, now);
+    return;
+  }
+  refill(c, now);
+  if (c.delayed.empty() && c.tokens >= 1.0) {
+    c.tokens -= 1.0;
+    dispatch(c, m, now);
+    return;
+  }
+  if (c.delayed.size() >= cfg_.flood_max_queued) {
+    ++counters_.excess_flood;
+    quit(c, "Excess Flood");
+    return;
+  }
+  c.delayed.push_back(std::move(m));
+}
+
+void ServerImpl::run_delayed(Client& c, TimePoint now) {
+  if (c.delayed.empty()) return;
+  if (!flood_limited(c)) {
+    // Became exempt (OPER) or flood control was switched off by a reload: run everything.
+    while (!c.delayed.empty() && !gone(c)) {
+      Message m = std::move(c.delayed.front());
+      c.delayed.pop_front();
+      dispatch(c, m, now);
+    }
+    return;
+  }
+  refill(c, now);
+  while (!gone(c) && !c.delayed.empty() && c.tokens >= 1.0) {
+    c.tokens -= 1.0;
+    Message m = std::move(c.delayed.front());
+    c.delayed.pop_front();
+    dispatch(c, m, now);
+  }
+}
+
+void ServerImpl::eof(ClientId id, TimePoint /*now*/) {
+  Op op(*this);
+  auto it = clients_.find(id);
+  if (it == clients_.end() || gone(*it->second)) return;
+  quit(*it->second, "Connection closed");
+}
+
+void ServerImpl::tick(ClientId id, TimePoint now) {
+  Op op(*this);
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  if (gone(c)) return;
+  if (!c.registered) {
+    if (now >= c.connected + cfg_.registration_timeout) quit(c, "Registration timed out");
+    return;
+  }
+  run_delayed(c, now);
+  if (gone(c)) return;
+  if (c.ping_sent) {
+    if (now >= *c.ping_sent + cfg_.ping_timeout) {
+      auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - c.last_seen).count();
+      quit(c, "Ping timeout: " + std::to_string(secs) + " seconds");
+    }
+  } else if (now >= c.last_seen + cfg_.ping_interval) {
+    c.ping_sent = now;
+    send(c, Line("", "PING").t(cfg_.server_name));
+  }
+}
+
+std::optional<TimePoint> ServerImpl::next_deadline(ClientId id) const {
+  auto it = clients_.find(id);
+  if (it == clients_.end() || it->second->dead) return std::nullopt;
+  const Client& c = *it->second;
+  if (!c.registered) return c.connected + cfg_.registration_timeout;
+  TimePoint due = c.ping_sent ? *c.ping_sent + cfg_.ping_timeout : c.last_seen + cfg_.ping_interval;
+  if (!c.delayed.empty()) {
+    if (!flood_limited(c) || c.tokens >= 1.0) return c.refill;
+    double wait = (1.0 - c.tokens) / cfg_.flood_rate;
+    auto d = std::chrono::duration_cast<TimePoint::duration>(std::chrono::duration<double>(wait));
+    due = std::min(due, c.refill + d + TimePoint::duration(1));
+  }
+  return due;
+}
+
+void ServerImpl::disconnected(ClientId id, std::string_view reason) {
+  Op op(*this);
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  Client& c = *it->second;
+  c.peer = nullptr;
+  doom(c, reason);  // unlinked when this (or the enclosing) entry point ends
+}
+
+void ServerImpl::reload(Config config) {
+  Op op(*this);
+  cfg_ = std::move(config);
+}
+
+void ServerImpl::shutdown(std::string_view reason) {
+  Op op(*this);
+  shutting_down_ = true;
+  std::vector<Client*> all;
+  for (auto& [id, c] : clients_) all.push_back(c.get());
+  for (Client* c : all) {
+    if (gone(*c)) continue;
+    // No QUIT storm: everyone is leaving. Only the ERROR line, then flush and close.
+    send(*c, Line("", "ERROR").t("Closing Link: " + c->host + " (" + std::string(reason) + ")"));
+    c->registered = false;
+    quit(*c, reason, false);
+  }
+}
+
+ServerStats ServerImpl::stats() const {
+  ServerStats s = counters_;
+  s.connections = clients_.size();
+  s.registered = s.invisible = s.operators = 0;
+  for (auto& [id, c] : clients_) {
+    if (!c->registered || c->dead) continue;
+    ++s.registered;
+    if (c->invisible) ++s.invisible;
+    if (c->oper) ++s.operators;
+  }
+  s.channels = channels_.size();
+  return s;
+}
+
+std::string ServerImpl::check_invariants() const {
+  for (auto& [key, c] : nicks_) {
+    if (c->dead) return "dead client in nick table: " + c->nick;
+    if (fold(c->nick) != key) return "nick key mismatch: " + key;
+    if (!clients_.count(c->id)) return "nick of unknown client: " + key;
+  }
+  for (auto& [id, c] : clients_) {
+    if (c->dead) continue;
+    if (!c->nick.empty()) {
+      auto it = nicks_.find(fold(c->nick));
+      if (it == nicks_.end() || it->second != c.get()) return "client nick not in table: " + c->nick;
+    }
+    for (Channel* ch : c->channels) {
+      auto it = channels_.find(fold(ch->name));
+      if (it == channels_.end() || it->second.get() != ch) return "client in unknown channel";
+      if (!ch->members.count(id)) return "client lists channel that lacks it: " + ch->name;
+    }
+    if (c->peer && c->peer->queued_bytes() > cfg_.sendq) return "sendq over cap: " + c->nick;
+  }
+  for (auto& [key, ch] : channels_) {
+    if (ch->members.empty()) return "empty channel kept: " + ch->name;
+    for (auto& [id, m] : ch->members) {
+      auto it = clients_.find(id);
+      if (it == clients_.end() || it->second.get() != m.client || m.client->dead) return "stale member in " + ch->name;
+      auto& list = m.client->channels;
+      if (std::find(list.begin(), list.end(), ch.get()) == list.end()) return "member lacks channel " + ch->name;
+    }
+  }
+  return {};
+}
+
+// ---- Server facade ----------------------------------------------------------------------------
+
+Server::Server(Config config, WallClock wall) : impl_(std::make_unique<ServerImpl>(std::move(config), std::move(wall))) {}
+Server::~Server() = default;
+std::optional<ClientId> Server::connect(serve::Peer& peer, TimePoint now) { return impl_->connect(peer, now); }
+void Server::receive(ClientId id, std::span<const std::byte> data, TimePoint now) {
+  impl_->receive(id, std::string_view(reinterpret_cast<const char*>(data.data()), data.size()), now);
+}
+void Server::receive(ClientId id, std::string_view data, TimePoint now) { impl_->receive(id, data, now); }
+void Server::eof(ClientId id, TimePoint now) { impl_->eof(id, now); }
+void Server::tick(ClientId id, TimePoint now) { impl_->tick(id, now); }
+std::optional<TimePoint> Server::next_deadline(ClientId id) const { return impl_->next_deadline(id); }
+void Server::disconnected(ClientId id, std::string_view reason) { impl_->disconnected(id, reason); }
+void Server::reload(Config config) { impl_->reload(std::move(config)); }
+const Config& Server::config() const noexcept { return impl_->cfg_; }
+void Server::shutdown(std::string_view reason) { impl_->shutdown(reason); }
+ServerStats Server::stats() const { return impl_->stats(); }
+std::string Server::check_invariants() const { return impl_->check_invariants(); }
+
+// ---- Session adapter --------------------------------------------------------------------------
+
+namespace {
+
+std::string_view close_text(serve::CloseReason why) {
+  switch (why) {
+    case serve::CloseReason::peer_closed: return "Connection closed";
+    case serve::CloseReason::reset: return "Connection reset by peer";
+    case serve::CloseReason::idle_timeout: return "Ping timeout";
+    case serve::CloseReason::send_queue_full: return "SendQ exceeded";
+    case serve::CloseReason::protocol: return "Protocol error";
+    case serve::CloseReason::server_stopping: return "Server shutting down";
+    case serve::CloseReason::error: return "Read error";
+  }
+  return "Connection closed";
+}
+
+class IrcSession final : public serve::Session {
+ public:
+  explicit IrcSession(Server& s) : server_(s) {}
+  void on_open(serve::Peer& peer, TimePoint now) override { id_ = server_.connect(peer, now); }
+  void on_data(std::span<const std::byte> data, serve::Peer&, TimePoint now) override {
+    if (id_) server_.receive(*id_, data, now);
+  }
+  void on_eof(serve::Peer& peer, TimePoint now) override {
+    if (id_) {
+      server_.eof(*id_, now);
+    } else {
+      peer.close_after_flush();
+    }
+  }
+  void on_tick(serve::Peer&, TimePoint now) override {
+    if (id_) server_.tick(*id_, now);
+  }
+  std::optional<TimePoint> next_deadline() const override {
+    return id_ ? server_.next_deadline(*id_) : std::nullopt;
+  }
+  void on_close(serve::CloseReason why) override {
+    if (id_) server_.disconnected(*id_, close_text(why));
+    id_.reset();
+  }
+
+ private:
+  Server& server_;
+  std::optional<ClientId> id_;
+};
+
+}  // namespace
+
+std::unique_ptr<serve::Session> make_session(Server& server) { return std::make_unique<IrcSession>(server); }
+
+serve::SessionFactory session_factory(Server& server) {
+  return [&server](serve::Peer&) { return make_session(server); };
+}
+
+}  // namespace sockit::irc

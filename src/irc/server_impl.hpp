@@ -1,0 +1,232 @@
+// Internal header of sockit::irc: the data model behind irc::Server and the helpers the command
+// handlers (commands_*.cpp) share. Single-threaded; see server.hpp for the contract.
+#pragma once
+
+#include "sockit/irc/config.hpp"
+#include "sockit/irc/message.hpp"
+#include "sockit/irc/server.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sockit::irc {
+
+using SysTime = std::chrono::system_clock::time_point;
+
+inline constexpr std::string_view kVersion = "sockit-0.1.0";
+
+enum CapBit : unsigned {
+  kCapEchoMessage = 1u << 0,
+  kCapMultiPrefix = 1u << 1,
+  kCapServerTime = 1u << 2,
+  kCapUserhostInNames = 1u << 3,
+};
+
+struct Channel;
+
+struct Client {
+  ClientId id = 0;
+  serve::Peer* peer = nullptr;  ///< null once the connection is gone
+  std::string nick;             ///< empty until NICK
+  std::string user;             ///< "~name" after USER
+  std::string host;             ///< numeric address (no DNS)
+  std::string ip;               ///< key of the per-IP table
+  std::string realname;
+  std::string pass;
+  bool got_user = false;
+  bool registered = false;
+  bool cap_negotiating = false;
+  unsigned caps = 0;
+  bool invisible = false;
+  bool oper = false;
+  bool wallops = false;
+  bool per_ip_counted = false;
+  std::string away;
+  std::vector<Channel*> channels;  ///< in join order
+  TimePoint connected{};
+  TimePoint last_seen{};           ///< any byte received
+  TimePoint last_message{};        ///< last PRIVMSG/NOTICE (WHOIS idle)
+  std::optional<TimePoint> ping_sent;
+  SysTime signon{};
+  std::string inbuf;               ///< bytes after the last line end
+  std::deque<Message> delayed;     ///< fakelag queue
+  double tokens = 0;
+  TimePoint refill{};
+  std::size_t unregistered_lines = 0;
+  bool dead = false;    ///< unlinked from every table; erased when the entry point ends
+  bool doomed = false;  ///< to be quit (SendQ, connection lost) when the entry point ends
+  bool hard_close = false;
+  std::string quit_reason;
+
+  std::string display_nick() const { return nick.empty() ? std::string("*") : nick; }
+  std::string mask() const { return nick + "!" + user + "@" + host; }
+};
+
+struct Member {
+  Client* client = nullptr;
+  bool op = false;
+  bool voice = false;
+};
+
+struct Ban {
+  std::string mask;
+  std::string setter;
+  std::int64_t when = 0;
+};
+
+struct Channel {
+  std::string name;
+  std::map<ClientId, Member> members;  ///< ordered by connection id
+  std::string topic;
+  std::string topic_by;
+  std::int64_t topic_time = 0;
+  std::int64_t created = 0;
+  bool no_external = false;  // n
+  bool topic_lock = false;   // t
+  bool invite_only = false;  // i
+  bool moderated = false;    // m
+  bool secret = false;       // s
+  std::string key;           // k
+  std::size_t limit = 0;     // l (0 = none)
+  std::vector<Ban> bans;
+  std::set<ClientId> invited;
+
+  Member* find(ClientId id) {
+    auto it = members.find(id);
+    return it == members.end() ? nullptr : &it->second;
+  }
+  std::string mode_string(bool show_key) const;
+};
+
+struct WhowasEntry {
+  std::string nick, user, host, realname;
+  std::int64_t when = 0;
+};
+
+/// Builds one outgoing line. Nothing a client sent can break out of a field: middle parameters lose
+/// spaces, CR, LF and NUL (replaced by '_') and a leading ':'; the trailing one loses CR, LF, NUL.
+class Line {
+ public:
+  Line(std::string_view prefix, std::string_view command);
+  Line& p(std::string_view middle);
+  Line& t(std::string_view trailing);
+  /// The wire form, body cut to 510 bytes on a UTF-8 boundary, with CR LF.
+  std::string str() const;
+
+ private:
+  std::string s_;
+};
+
+class ServerImpl {
+ public:
+  ServerImpl(Config config, WallClock wall);
+
+  // Entry points (server.hpp).
+  std::optional<ClientId> connect(serve::Peer& peer, TimePoint now);
+  void receive(ClientId id, std::string_view data, TimePoint now);
+  void eof(ClientId id, TimePoint now);
+  void tick(ClientId id, TimePoint now);
+  std::optional<TimePoint> next_deadline(ClientId id) const;
+  void disconnected(ClientId id, std::string_view reason);
+  void reload(Config config);
+  void shutdown(std::string_view reason);
+  ServerStats stats() const;
+  std::string check_invariants() const;
+
+  Config cfg_;
+
+  // ---- used by the handlers -----------------------------------------------------------------
+  void send(Client& c, const std::string& wire);
+  void send(Client& c, const Line& l) { send(c, l.str()); }
+  /// A numeric to `c`: ":server CODE nick ..."
+  Line rpl(const Client& c, std::string_view code) const;
+  Line from_server(std::string_view command) const { return Line(cfg_.server_name, command); }
+  Line from(const Client& c, std::string_view command) const { return Line(c.mask(), command); }
+  /// Sends to every member of `ch` except `skip` (may be null).
+  void to_channel(Channel& ch, const std::string& wire, const Client* skip);
+  /// Sends once to `c` and to everyone sharing a channel with `c`.
+  void to_neighbours(Client& c, const std::string& wire, bool include_self);
+  /// Ends a client now: ERROR line (when send_error), QUIT to neighbours, unlinks it from every
+  /// table. The Peer is closed at the end of the current entry point. Handlers call it only where
+  /// no channel or member list is being iterated.
+  void quit(Client& c, std::string_view reason, bool send_error = true);
+  /// Marks a client to be quit with `reason` when the current entry point ends (safe anywhere,
+  /// e.g. inside a send loop); nothing more is sent to it.
+  void doom(Client& c, std::string_view reason);
+  bool gone(const Client& c) const { return c.dead || c.doomed; }
+
+  Client* find_nick(std::string_view nick);
+  Channel* find_channel(std::string_view name);
+  SysTime wall_now() const { return wall_(); }
+  std::int64_t unix_now() const;
+  bool is_visible_to(const Client& target, const Client& viewer) const;
+  bool shares_channel(const Client& a, const Client& b) const;
+
+  void try_register(Client& c, TimePoint now);
+  void send_welcome(Client& c);
+  void send_isupport(Client& c);
+  void send_lusers(Client& c);
+  void send_motd(Client& c);
+  void send_names(Client& c, Channel& ch, bool end);
+  void join_channel(Client& c, std::string_view name, std::string_view key);
+  void part_channel(Client& c, Channel& ch, std::string_view command_line);
+  void remove_member(Channel& ch, Client& c);  ///< deletes the channel when it empties
+  void rename(Client& c, std::string_view new_nick);
+  void remember_whowas(const Client& c);
+  void dispatch(Client& c, Message& m, TimePoint now);
+
+  std::unordered_map<ClientId, std::unique_ptr<Client>> clients_;
+  std::unordered_map<std::string, Client*> nicks_;              ///< folded nick -> client
+  std::map<std::string, std::unique_ptr<Channel>> channels_;    ///< folded name -> channel
+  std::unordered_map<std::string, std::size_t> per_ip_;
+  std::deque<WhowasEntry> whowas_;
+  ServerStats counters_;
+  SysTime created_;
+
+ private:
+  struct Op;  // entry-point guard: reaps dead clients when the outermost call returns
+  void on_line(Client& c, std::string_view raw, TimePoint now);
+  void run_delayed(Client& c, TimePoint now);
+  void refill(Client& c, TimePoint now);
+  bool flood_limited(const Client& c) const;
+  void reap();
+
+  WallClock wall_;
+  ClientId next_id_ = 1;
+  int depth_ = 0;
+  bool reaping_ = false;
+  bool shutting_down_ = false;
+  std::vector<ClientId> dead_;
+  std::vector<ClientId> doomed_;
+};
+
+/// One handler per command; `m.params` already checked against the table's min/max.
+using Handler = void (*)(ServerImpl&, Client&, Message&, TimePoint);
+
+enum class State { unregistered, registered, any };
+
+struct CommandSpec {
+  std::string_view name;
+  Handler handler;
+  State state;
+  std::size_t min_params;
+  std::size_t max_params;  ///< SIZE_MAX = unlimited
+};
+
+/// The command table (commands.cpp); nullptr for an unknown command (upper-case name).
+const CommandSpec* find_command(std::string_view upper_name);
+
+std::vector<std::string_view> split_list(std::string_view s, char sep = ',');
+std::string format_time(SysTime t);        ///< "Wed Nov 25 2026 -- 13:00:00 +00:00"
+std::string iso8601(SysTime t);            ///< "2026-11-25T13:00:00.000Z"
+
+}  // namespace sockit::irc

@@ -1,0 +1,109 @@
+// Fuzz target: irc::Server driven in-process by up to 6 fake connections (no sockets, fake clock).
+// The input is a list of records: op byte (client = op % 6, action = op / 6 % 5), length byte,
+// then that many bytes of data. After each record the server's invariants must hold (nick table
+// <-> clients, channels <-> members, no SendQ over its cap), and every line it sends must parse
+// with our strict parser and fit in 512 bytes (plus tags).
+#include "sockit/irc/message.hpp"
+#include "sockit/irc/server.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace {
+
+class Peer final : public sockit::serve::Peer {
+ public:
+  explicit Peer(sockit::Address a) : remote_(a) {}
+  void send(std::string_view bytes) override {
+    if (closed) return;
+    pending += bytes;
+    std::size_t pos;
+    while ((pos = pending.find("\r\n")) != std::string::npos) {
+      std::string line = pending.substr(0, pos);
+      pending.erase(0, pos + 2);
+      std::string_view body = line;
+      if (!body.empty() && body[0] == '@') body.remove_prefix(body.find(' ') + 1);
+      if (body.size() > sockit::irc::kMaxBodyBytes) std::abort();
+      if (!sockit::irc::parse(line)) std::abort();
+    }
+    queued += bytes.size();
+  }
+  void close_after_flush() override { closed = true; }
+  void close_now(std::string_view) override { closed = true; }
+  std::size_t queued_bytes() const override { return stalled ? queued : 0; }
+  const sockit::Address& remote() const override { return remote_; }
+  const sockit::Address& local() const override { return remote_; }
+  std::uint64_t id() const override { return 1; }
+
+  std::string pending;
+  std::size_t queued = 0;
+  bool closed = false;
+  bool stalled = false;
+
+ private:
+  sockit::Address remote_;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace sockit::irc;
+  using namespace std::chrono_literals;
+  Config cfg;
+  cfg.sendq = 8192;
+  cfg.max_per_ip = 3;
+  cfg.exempt_loopback = false;
+  cfg.max_targets = 3;
+  cfg.motd = {"fuzz"};
+  Server server(cfg, [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)); });
+  TimePoint now{};
+  constexpr std::size_t kClients = 6;
+  std::array<std::unique_ptr<Peer>, kClients> peers;
+  std::array<std::optional<ClientId>, kClients> ids;
+  std::size_t i = 0;
+  while (i + 2 <= size) {
+    std::uint8_t op = data[i];
+    std::size_t len = data[i + 1];
+    i += 2;
+    std::string_view chunk(reinterpret_cast<const char*>(data + i), std::min(len, size - i));
+    i += chunk.size();
+    std::size_t k = op % kClients;
+    switch (op / kClients % 5) {
+      case 0:  // connect (or reconnect)
+        if (ids[k]) server.disconnected(*ids[k], "gone");
+        peers[k] = std::make_unique<Peer>(sockit::Address::from_ip(k < 4 ? "127.0.0.2" : "127.0.0.3", 1).value());
+        ids[k] = server.connect(*peers[k], now);
+        break;
+      case 1:
+      case 2:  // data
+        if (ids[k] && !peers[k]->closed) server.receive(*ids[k], chunk, now);
+        break;
+      case 3:  // time passes, timers fire
+        now += std::chrono::milliseconds(len * 997);
+        for (std::size_t j = 0; j < kClients; ++j) {
+          if (!ids[j]) continue;
+          auto dl = server.next_deadline(*ids[j]);
+          if (dl && *dl <= now) server.tick(*ids[j], now);
+        }
+        break;
+      case 4:  // the peer stops reading, or vanishes
+        if (!ids[k]) break;
+        if (len & 1) {
+          peers[k]->stalled = true;
+        } else {
+          server.disconnected(*ids[k], "reset");
+          ids[k].reset();
+        }
+        break;
+    }
+    if (!server.check_invariants().empty()) std::abort();
+  }
+  server.shutdown("bye");
+  if (!server.check_invariants().empty() || server.stats().connections != 0) std::abort();
+  return 0;
+}

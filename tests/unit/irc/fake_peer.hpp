@@ -1,0 +1,142 @@
+// Test helper (unit_irc): an in-memory serve::Peer and a harness that drives irc::Server with a
+// fake clock. No sockets, no sleeps.
+#pragma once
+
+#include "sockit/irc/server.hpp"
+#include "sockit/irc/message.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sockit::irc::test {
+
+class FakePeer final : public serve::Peer {
+ public:
+  FakePeer(Address remote, std::uint64_t id) : remote_(remote), local_(Address::ipv4_loopback(6667)), id_(id) {}
+  void send(std::string_view bytes) override {
+    if (!closed) out += bytes;
+  }
+  void close_after_flush() override { closed = true; }
+  void close_now(std::string_view reason) override {
+    closed = true;
+    closed_now = true;
+    close_reason = std::string(reason);
+  }
+  /// A stalled peer never drains: everything sent counts as queued (slow reader).
+  std::size_t queued_bytes() const override { return stalled ? out.size() : 0; }
+  const Address& remote() const override { return remote_; }
+  const Address& local() const override { return local_; }
+  std::uint64_t id() const override { return id_; }
+
+  /// Takes the complete lines sent so far (without CR LF).
+  std::vector<std::string> take() {
+    std::vector<std::string> lines;
+    std::size_t pos = 0;
+    while (true) {
+      std::size_t eol = out.find("\r\n", pos);
+      if (eol == std::string::npos) break;
+      lines.push_back(out.substr(pos, eol - pos));
+      pos = eol + 2;
+    }
+    out.erase(0, pos);
+    return lines;
+  }
+
+  std::string out;
+  bool closed = false;
+  bool closed_now = false;
+  bool stalled = false;
+  std::string close_reason;
+
+ private:
+  Address remote_, local_;
+  std::uint64_t id_;
+};
+
+/// Second word of a line (the command or numeric), skipping tags and prefix.
+inline std::string command_of(const std::string& line) {
+  auto r = parse(line);
+  return r ? r.message->command : std::string();
+}
+
+/// The default Config with flood control off, so command tests are not delayed by fakelag.
+inline Config quiet() {
+  Config c;
+  c.flood_rate = 0;
+  return c;
+}
+
+struct Harness {
+  struct Cli {
+    std::unique_ptr<FakePeer> peer;
+    std::optional<ClientId> id;
+    std::vector<std::string> take() { return peer->take(); }
+  };
+
+  explicit Harness(Config c = quiet()) : cfg(std::move(c)) {
+    server = std::make_unique<Server>(cfg, [this] { return wall; });
+  }
+
+  Cli& connect(std::string_view ip = "127.0.0.1") {
+    auto cli = std::make_unique<Cli>();
+    cli->peer = std::make_unique<FakePeer>(Address::from_ip(ip, 40000).value(), clients.size() + 1);
+    cli->id = server->connect(*cli->peer, now);
+    clients.push_back(std::move(cli));
+    return *clients.back();
+  }
+  void send(Cli& c, std::string_view line) {
+    ASSERT_TRUE(c.id.has_value());
+    server->receive(*c.id, std::string(line) + "\r\n", now);
+  }
+  void raw(Cli& c, std::string_view bytes) { server->receive(*c.id, bytes, now); }
+  Cli& user(std::string_view nick, std::string_view ip = "127.0.0.1") {
+    Cli& c = connect(ip);
+    send(c, "NICK " + std::string(nick));
+    send(c, "USER " + std::string(nick) + " 0 * :Real " + std::string(nick));
+    c.take();
+    return c;
+  }
+  /// Moves the fake clock and fires every due tick.
+  void advance(std::chrono::milliseconds d) {
+    TimePoint end = now + d;
+    while (true) {
+      std::optional<TimePoint> next;
+      for (auto& c : clients) {
+        if (!c->id) continue;
+        auto dl = server->next_deadline(*c->id);
+        if (dl && (!next || *dl < *next)) next = dl;
+      }
+      if (!next || *next > end) break;
+      now = std::max(now, *next);
+      for (auto& c : clients) {
+        if (!c->id) continue;
+        auto dl = server->next_deadline(*c->id);
+        if (dl && *dl <= now) server->tick(*c->id, now);
+      }
+    }
+    now = end;
+  }
+  /// Lines of `c` whose command/numeric is `cmd`.
+  static std::vector<std::string> only(const std::vector<std::string>& lines, std::string_view cmd) {
+    std::vector<std::string> out;
+    for (auto& l : lines) {
+      if (command_of(l) == cmd) out.push_back(l);
+    }
+    return out;
+  }
+  static bool has(const std::vector<std::string>& lines, std::string_view cmd) { return !only(lines, cmd).empty(); }
+  void check() { EXPECT_EQ(server->check_invariants(), ""); }
+
+  Config cfg;
+  std::chrono::system_clock::time_point wall{std::chrono::seconds(1'800'000'000)};
+  TimePoint now{std::chrono::hours(1)};
+  std::unique_ptr<Server> server;
+  std::vector<std::unique_ptr<Cli>> clients;
+};
+
+}  // namespace sockit::irc::test
