@@ -271,6 +271,6 @@ SOCKIT_COMMAND(ss, "ss", "list sockets like iproute2 ss (netlink sock_diag), wit
       "  sockit ss -tan state time-wait       TCP sockets in TIME-WAIT\n"
       "  sockit ss -ti dport = :6667          tcp_info of connections to port 6667\n"
       "  sockit ss -ta --json | jq .          machine-readable\n"
-      "  sockit ss -tan --watch 1s            live view until Ctrl-C");
+      "  sockit ss -tan --watch 1s            live view until Ctrl-C\n");
   return [o] { return run(*o); };
 });

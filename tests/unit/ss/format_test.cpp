@@ -88,6 +88,19 @@ TEST(SsFormat, AddressesAsSsPrintsThem) {
   EXPECT_EQ(port_text(u, false, false), "11");
 }
 
+TEST(SsFormat, ResolveNamesWellKnownPortsButNotEphemeralOnes) {
+  Socket s;
+  s.family = AF_INET;
+  s.local_port = 22;
+  s.peer_port = 40000;  // inside every Linux default ip_local_port_range
+  EXPECT_EQ(port_text(s, true, false), "22");
+  EXPECT_EQ(port_text(s, true, true), "ssh");
+  EXPECT_EQ(port_text(s, false, true), "40000");
+  ::inet_pton(AF_INET, "127.0.0.1", s.local_addr.data());
+  EXPECT_EQ(host_text(s, true, false), "127.0.0.1");
+  EXPECT_EQ(host_text(s, true, true), "localhost");
+}
+
 TEST(SsFormat, TimerAndSkmemText) {
   EXPECT_EQ(timer_text(Timer{3, 27000, 0}), "timer:(timewait,27sec,0)");
   EXPECT_EQ(timer_text(Timer{2, 60000, 1}), "timer:(keepalive,1min,1)");
