@@ -8,14 +8,18 @@
 //   - on_close once, whatever ended the connection.
 // Sessions are created by a SessionFactory, one per connection.
 //
-// Threading: a model calls one Session from one thread at a time. Peer::send may be called from
-// other threads only where the model documents it (the reactor's Peer posts to the owning loop).
+// Threading: a model calls one Session from one thread at a time. Peer::send, close_after_flush
+// and close_now are safe from any thread in every threaded model (the reactor posts to the owning
+// loop; the thread and pool models lock and wake the connection's thread), as long as the Peer is
+// still alive, i.e. until its Session's on_close has returned. The other Peer calls belong to the
+// thread running the Session.
 #pragma once
 
 #include "sockit/net/address.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -62,6 +66,15 @@ class Session {
   virtual void on_tick(Peer&, TimePoint /*now*/) {}
   /// When on_tick is next due; nullopt = no timer.
   virtual std::optional<TimePoint> next_deadline() const { return std::nullopt; }
+  /// The server is stopping gracefully (SIGTERM): say goodbye if the protocol has a way
+  /// ("ERROR :Server shutting down"), then close. The default flushes and closes. Connections
+  /// still open at the drain deadline are closed with CloseReason::server_stopping.
+  virtual void on_shutdown(Peer& peer, TimePoint /*now*/) { peer.close_after_flush(); }
+  /// Producers (chargen) return true to be called in on_drain() whenever the connection can take
+  /// more output (at most the low-water mark queued). Checked after every callback.
+  virtual bool wants_drain() const { return false; }
+  /// Room to write: queue the next piece (see wants_drain()).
+  virtual void on_drain(Peer&, TimePoint /*now*/) {}
   /// The connection is gone (the Peer must not be used after this returns).
   virtual void on_close(CloseReason /*why*/) {}
 };

@@ -1,0 +1,129 @@
+// Public header. Connection: one non-blocking stream socket on an EventLoop (muduo's
+// TcpConnection). Reads go into the loop's shared 64 KiB scratch buffer and straight to on_data(),
+// so an idle connection owns no buffer at all; output that the kernel does not take at once is
+// queued in an OutputQueue and written with sendmsg/writev as the socket drains.
+//
+//   - Backpressure: when queued output reaches high_water, reading pauses; it resumes once the
+//     queue falls to low_water. Past max_output (if set) the connection closes with
+//     send_queue_full: a reader that never reads cannot make the process hold unbounded memory.
+//   - Half-close: shutdown_after_flush() sends FIN once the queue is empty, then keeps reading
+//     (and discarding) until the peer's FIN or the linger timeout, and only then closes, so the
+//     close is a FIN, never an RST over unread data (RFC 1122 4.2.2.13; nginx lingering close).
+//   - Idle timeout: no byte in either direction for idle_timeout closes with idle_timeout. The
+//     timer is lazy (re-armed when it fires, not on every read).
+//   - close(reason): immediate; on_closed(reason) runs exactly once.
+//
+// Subclass it and implement on_data (and optionally on_eof, on_drain, on_closed). Ownership: held
+// by std::shared_ptr; the connection keeps itself alive while one of its callbacks runs, so a
+// callback may drop the last outside reference. Thread affinity: everything in the loop thread.
+#pragma once
+
+#include "sockit/loop/buffer.hpp"
+#include "sockit/loop/event_loop.hpp"
+#include "sockit/net/address.hpp"
+#include "sockit/net/fd.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace sockit::loop {
+
+/// Why a connection closed (the same values as serve::CloseReason).
+enum class CloseReason { peer_closed, reset, idle_timeout, send_queue_full, protocol, server_stopping, error };
+std::string_view to_string(CloseReason r) noexcept;
+
+struct ConnectionOptions {
+  std::size_t high_water = 1 << 20;      ///< pause reading at this much queued output (1 MiB)
+  std::size_t low_water = 256 << 10;     ///< resume reading at or below this (256 KiB)
+  std::size_t max_output = 4 << 20;      ///< close with send_queue_full above this; 0 = no cap
+  std::chrono::nanoseconds idle_timeout{0};        ///< 0 = none
+  std::chrono::nanoseconds linger{std::chrono::seconds(2)};  ///< read-and-discard after our FIN
+  int reads_per_event = 4;               ///< 64 KiB reads per readiness event (fairness)
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  /// `opts` is not copied: it must outlive the connection (one options object per server).
+  Connection(EventLoop& loop, Fd fd, const Address& remote, const ConnectionOptions& opts);
+  virtual ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Registers the socket for reading and arms the idle timer. Must be called once, in the loop
+  /// thread, on a connection owned by a shared_ptr. select: errc::fd_over_setsize.
+  Result<void> start();
+
+  /// Writes now what the kernel takes and queues the rest. Dropped after close or shutdown.
+  void send(std::string_view bytes);
+  void send(std::string&& bytes);
+  /// Half-close once the queued output is written (see the header comment). `reason` is what
+  /// on_closed() reports when the close then completes normally.
+  void shutdown_after_flush(CloseReason reason = CloseReason::peer_closed);
+  /// Closes now, dropping queued output (reason protocol/server_stopping/...). Idempotent.
+  void close(CloseReason reason, std::error_code ec = {});
+  /// Stops/starts reading (independently of backpressure).
+  void pause_reading();
+  void resume_reading();
+  /// While on, on_drain() runs whenever the socket is writable and at most low_water bytes are
+  /// queued: a producer (chargen) refills from there instead of queueing without bound.
+  void set_drain_notify(bool on);
+
+  bool is_open() const noexcept { return fd_.valid(); }
+  bool shutting_down() const noexcept { return shutdown_pending_ || write_shut_; }
+  std::size_t queued_bytes() const noexcept { return out_.size(); }
+  bool reading() const noexcept { return want_read(); }
+  int fd() const noexcept { return fd_.get(); }
+  const Address& remote() const noexcept { return remote_; }
+  EventLoop& loop() const noexcept { return *loop_; }
+  std::uint64_t bytes_in() const noexcept { return bytes_in_; }
+  std::uint64_t bytes_out() const noexcept { return bytes_out_; }
+  const ConnectionOptions& options() const noexcept { return *opts_; }
+
+ protected:
+  /// Bytes just read (a view into the loop's scratch buffer: copy what must outlive the call).
+  virtual void on_data(std::span<const std::byte> data) = 0;
+  /// The peer sent FIN. Default: shutdown_after_flush() (echo semantics).
+  virtual void on_eof() { shutdown_after_flush(); }
+  /// There is room to write (see set_drain_notify).
+  virtual void on_drain() {}
+  /// Called once, after the socket is closed.
+  virtual void on_closed(CloseReason /*reason*/, std::error_code /*ec*/) {}
+
+ private:
+  void handle(const Ready& r);
+  void handle_read();
+  void handle_write();
+  void after_write_progress();
+  void update_interest();
+  bool want_read() const noexcept { return !read_eof_ && !user_paused_ && !backpressured_; }
+  void arm_idle_timer();
+  void on_idle_timer();
+  void do_shutdown_write();
+
+  EventLoop* loop_;
+  Fd fd_;
+  Address remote_;
+  const ConnectionOptions* opts_;
+  OutputQueue out_;
+  TimerId idle_timer_ = 0;
+  TimerId linger_timer_ = 0;
+  TimePoint last_activity_;
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
+  Interest interest_ = Interest::none;
+  bool started_ = false;
+  bool read_eof_ = false;
+  bool user_paused_ = false;
+  bool backpressured_ = false;
+  bool shutdown_pending_ = false;
+  bool write_shut_ = false;
+  bool drain_notify_ = false;
+  CloseReason finish_reason_ = CloseReason::peer_closed;
+};
+
+}  // namespace sockit::loop

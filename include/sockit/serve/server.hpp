@@ -1,0 +1,132 @@
+// Public header. Server: a TCP server that drives one Session per connection (session.hpp) with
+// the chosen concurrency model. The protocol is the same for every model; only the driver
+// changes.
+//
+//   serve::ServerOptions opts;
+//   opts.model = serve::Model::epoll;                       // or iterative, fork, thread, pool, ...
+//   opts.listen = {Address::ipv4_loopback(0)};              // port 0: read the port back
+//   opts.threads = 4;                                       // reactor loops / pool workers
+//   auto server = serve::Server::create(opts, [](serve::Peer&) {
+//     return std::make_unique<MySession>();
+//   });
+//   if (!server) { ... server.error().message() ... }
+//   (*server)->start();                                     // serves on background threads
+//   uint16_t port = (*server)->local_addresses()[0].port();
+//   ...
+//   (*server)->stop(std::chrono::seconds(5));               // graceful: drain up to 5 s
+//   (*server)->wait();
+//
+// Stopping: stop(drain) closes the listeners at once (new connects are refused), calls
+// Session::on_shutdown on every connection (default: flush and close), and closes what is still
+// open when the drain deadline passes (CloseReason::server_stopping). stop_now() closes everything
+// at once. Both are safe from any thread (not from a signal handler: use sigwait/signalfd) and
+// may be called before start(), several times, or after the server finished.
+//
+// Limits: a connection whose queued output passes send_queue_cap is closed (send_queue_full);
+// reading from it pauses at high_water and resumes at low_water, so a client that never reads
+// costs at most about high_water bytes. Connections over max_conns are accepted and closed at once
+// (after reject_message, if any), and so are connections the pool cannot queue.
+//
+// Thread affinity: create/start/wait from one thread; stop, stop_now and stats from any.
+#pragma once
+
+#include "sockit/serve/model.hpp"
+#include "sockit/serve/session.hpp"
+#include "sockit/net/address.hpp"
+#include "sockit/net/result.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sockit::serve {
+
+struct ServerOptions {
+  Model model = Model::epoll;
+  /// TCP addresses to listen on (at least one). Port 0 picks a free port: see local_addresses().
+  std::vector<Address> listen;
+  /// Reactor: event loops (threads), connections spread round-robin; pool: worker threads.
+  /// 0 = the model's default (reactor 1, pool 4). Ignored by iterative, fork and thread.
+  int threads = 0;
+  /// Connections served at once; more are accepted and closed. 0 = RLIMIT_NOFILE - 32 (Redis's
+  /// maxclients rule, so the cap is reached before the process runs out of descriptors).
+  std::size_t max_conns = 0;
+  /// Close a connection after this long with no byte in either direction. 0 = never.
+  std::chrono::nanoseconds idle_timeout{0};
+  /// Output queued for one connection beyond this closes it (slow reader). 0 = no cap.
+  std::size_t send_queue_cap = 4 << 20;
+  /// Reading from a connection pauses at this much queued output and resumes at low_water.
+  std::size_t high_water = 1 << 20;
+  std::size_t low_water = 256 << 10;
+  /// pool: connections accepted but waiting for a worker; more are refused.
+  std::size_t pool_queue = 64;
+  int backlog = 511;
+  /// After our FIN, read and discard for at most this long waiting for the peer's FIN.
+  std::chrono::nanoseconds linger{std::chrono::seconds(2)};
+  /// Written (best effort) to connections refused for max_conns or a full pool queue.
+  std::string reject_message;
+  /// Operator messages (out of descriptors, connection refused by limits, select over
+  /// FD_SETSIZE), one line each, at most one per kind per second. Called from server threads.
+  std::function<void(std::string_view line)> log;
+};
+
+/// Counters, summed over all threads (and child processes for the fork model).
+struct ServerStats {
+  std::uint64_t accepted = 0;     ///< connections accepted and handed to a Session
+  std::uint64_t active = 0;       ///< connections open now
+  std::uint64_t closed = 0;       ///< connections finished
+  std::uint64_t rejected = 0;     ///< refused: over max_conns, pool queue full, select FD_SETSIZE
+  std::uint64_t shed = 0;         ///< closed at once because the process was out of descriptors
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t timeouts = 0;     ///< closed for idle_timeout
+  std::uint64_t overflows = 0;    ///< closed for send_queue_full
+  std::uint64_t resets = 0;       ///< closed by a peer reset
+  std::uint64_t errors = 0;       ///< accept and socket errors
+};
+
+class Server {
+ public:
+  /// Binds every listen address (so errors like EADDRINUSE come back here, before start) and
+  /// prepares the model's threads. `factory` runs on the thread that will drive the Session.
+  static Result<std::unique_ptr<Server>> create(ServerOptions opts, SessionFactory factory);
+  /// stop_now() and wait().
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Starts serving on background threads and returns.
+  Result<void> start();
+  /// Graceful stop with a drain deadline (see the header comment). Returns at once.
+  void stop(std::chrono::nanoseconds drain = std::chrono::seconds(5));
+  /// Immediate stop: every connection is closed (server_stopping). Returns at once.
+  void stop_now();
+  /// Blocks until every thread (and child process) of the server has finished after a stop.
+  void wait();
+  /// True once the server has finished (all threads done) after a stop.
+  bool finished() const;
+
+  /// The bound addresses, in the order of ServerOptions::listen, with real ports.
+  const std::vector<Address>& local_addresses() const;
+  Model model() const;
+  /// The poller behind the model ("epoll", "poll", "select").
+  std::string_view backend_name() const;
+  /// Effective threads (reactor loops or pool workers; 1 for iterative; 0 for thread/fork).
+  int threads() const;
+  /// Effective max_conns after the RLIMIT_NOFILE default.
+  std::size_t max_conns() const;
+  ServerStats stats() const;
+
+  class Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sockit::serve

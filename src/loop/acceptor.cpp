@@ -1,0 +1,159 @@
+// AcceptCore (spare-fd EMFILE handling, rate-limited logging) and the loop-driven Acceptor.
+#include "sockit/loop/acceptor.hpp"
+
+#include "sockit/net/io.hpp"
+
+#include <cerrno>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace sockit::loop {
+
+AcceptCore::AcceptCore(int listen_fd, ErrorLog log) : listen_fd_(listen_fd), log_(std::move(log)) {
+  reopen_spare();
+}
+
+void AcceptCore::reopen_spare() noexcept {
+  if (!spare_) spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
+
+void AcceptCore::log(const Error& e) {
+  if (!log_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (last_log_ != std::chrono::steady_clock::time_point{} && now - last_log_ < std::chrono::seconds(1)) {
+    ++suppressed_;
+    return;
+  }
+  last_log_ = now;
+  if (suppressed_ > 0) {
+    log_(e.with_context("(" + std::to_string(suppressed_) + " similar suppressed)"));
+    suppressed_ = 0;
+  } else {
+    log_(e);
+  }
+}
+
+AcceptCore::Outcome AcceptCore::accept_one() {
+  Outcome out;
+  Address peer;
+  socklen_t len = Address::capacity();
+  int fd;
+  do {
+    fd = ::accept4(listen_fd_, peer.sockaddr_ptr(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd >= 0) {
+    peer.set_length(len);
+    ++accepted_;
+    out.status = Status::accepted;
+    out.fd = Fd(fd);
+    out.peer = peer;
+    return out;
+  }
+  int err = errno;
+  switch (err) {
+    case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+    case EWOULDBLOCK:
+#endif
+      out.status = Status::again;
+      return out;
+    // Transient: the connection died in the backlog, or a firewall said no. Try the next one.
+    case ECONNABORTED:
+    case EPROTO:
+    case EPERM:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+      out.status = Status::shed;
+      out.error = sys_error(err);
+      return out;
+    case EMFILE:
+    case ENFILE: {
+      ++errors_;
+      out.error = sys_error(err);
+      if (spare_) {
+        spare_.reset();
+        int victim = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (victim >= 0) {
+          ::close(victim);
+          ++shed_;
+        }
+        reopen_spare();
+        log(Error(sys_error(err), "accept: out of descriptors, closing new connections"));
+        if (victim < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          out.status = Status::again;
+          return out;
+        }
+        out.status = spare_ ? Status::shed : Status::paused;
+        return out;
+      }
+      reopen_spare();
+      log(Error(sys_error(err), "accept: out of descriptors, pausing accepts"));
+      out.status = Status::paused;
+      return out;
+    }
+    default:
+      // ENOBUFS, ENOMEM and friends: nothing a client did; pause briefly rather than spin or die.
+      ++errors_;
+      out.error = sys_error(err);
+      log(Error(sys_error(err), "accept"));
+      out.status = Status::paused;
+      return out;
+  }
+}
+
+Result<std::unique_ptr<Acceptor>> Acceptor::create(EventLoop& loop, Fd listen_fd, NewConnection on_new,
+                                                   AcceptCore::ErrorLog log, Options opts) {
+  if (auto r = set_nonblocking(listen_fd.get()); !r) return std::move(r).error();
+  std::unique_ptr<Acceptor> a(new Acceptor(loop, std::move(listen_fd), std::move(on_new), std::move(log), opts));
+  Acceptor* self = a.get();
+  if (auto r = loop.watch(a->fd_.get(), Interest::read, [self](const Ready&) { self->on_readable(); }); !r) {
+    return std::move(r).error();
+  }
+  return a;
+}
+
+Acceptor::Acceptor(EventLoop& loop, Fd fd, NewConnection on_new, AcceptCore::ErrorLog log, Options opts)
+    : loop_(&loop), fd_(std::move(fd)), core_(fd_.get(), std::move(log)), on_new_(std::move(on_new)), opts_(opts) {}
+
+Acceptor::~Acceptor() { close(); }
+
+void Acceptor::close() {
+  if (resume_timer_ != 0) loop_->cancel(std::exchange(resume_timer_, 0));
+  if (!fd_) return;
+  loop_->unwatch(fd_.get());
+  fd_.reset();
+}
+
+void Acceptor::on_readable() {
+  for (int i = 0; i < opts_.batch && fd_; ++i) {
+    auto out = core_.accept_one();
+    switch (out.status) {
+      case AcceptCore::Status::accepted:
+        on_new_(std::move(out.fd), out.peer);
+        continue;
+      case AcceptCore::Status::shed:
+        continue;
+      case AcceptCore::Status::again:
+        return;
+      case AcceptCore::Status::paused:
+      case AcceptCore::Status::error:
+        // Stop watching for a moment: a level-triggered listener would otherwise wake us at once.
+        (void)loop_->update(fd_.get(), Interest::none);
+        resume_timer_ = loop_->run_after(opts_.pause, [this] {
+          resume_timer_ = 0;
+          if (fd_) (void)loop_->update(fd_.get(), Interest::read);
+        });
+        return;
+    }
+  }
+}
+
+}  // namespace sockit::loop

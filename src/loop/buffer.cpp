@@ -1,0 +1,201 @@
+// Buffer and OutputQueue.
+#include "sockit/loop/buffer.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+namespace sockit::loop {
+
+void Buffer::retrieve(std::size_t n) noexcept {
+  if (n >= readable_bytes()) {
+    retrieve_all();
+  } else {
+    reader_ += n;
+  }
+}
+
+std::string Buffer::retrieve_as_string(std::size_t n) {
+  n = std::min(n, readable_bytes());
+  std::string s(peek(), n);
+  retrieve(n);
+  return s;
+}
+
+void Buffer::append(const void* data, std::size_t n) {
+  if (n == 0) return;
+  ensure_writable(n);
+  std::memcpy(begin_write(), data, n);
+  has_written(n);
+}
+
+void Buffer::prepend(const void* data, std::size_t n) {
+  if (n > prependable_bytes()) {
+    // Not enough room in front: move the readable bytes back by n.
+    std::size_t readable = readable_bytes();
+    ensure_writable(n);
+    std::memmove(data_.get() + reader_ + n, peek(), readable);
+    writer_ += n;
+    std::memcpy(data_.get() + reader_, data, n);
+    return;
+  }
+  reader_ -= n;
+  std::memcpy(data_.get() + reader_, data, n);
+}
+
+void Buffer::ensure_writable(std::size_t n) {
+  if (writable_bytes() >= n) return;
+  std::size_t readable = readable_bytes();
+  if (data_ && writable_bytes() + prependable_bytes() >= n + kCheapPrepend) {
+    std::memmove(data_.get() + kCheapPrepend, peek(), readable);
+    reader_ = kCheapPrepend;
+    writer_ = reader_ + readable;
+    return;
+  }
+  std::size_t want = kCheapPrepend + readable + n;
+  std::size_t cap = std::max(size_ * 2, kInitialSize);
+  while (cap < want) cap *= 2;
+  auto fresh = std::make_unique<char[]>(cap);
+  if (readable > 0) std::memcpy(fresh.get() + kCheapPrepend, peek(), readable);
+  data_ = std::move(fresh);
+  size_ = cap;
+  reader_ = kCheapPrepend;
+  writer_ = reader_ + readable;
+}
+
+const char* Buffer::find_crlf() const noexcept {
+  std::string_view v = view();
+  auto pos = v.find("\r\n");
+  return pos == std::string_view::npos ? nullptr : v.data() + pos;
+}
+
+const char* Buffer::find_eol() const noexcept {
+  std::string_view v = view();
+  auto pos = v.find('\n');
+  return pos == std::string_view::npos ? nullptr : v.data() + pos;
+}
+
+Result<std::size_t> Buffer::read_fd(int fd) {
+  char spill[kSpillSize];
+  iovec iov[2];
+  std::size_t writable = writable_bytes();
+  int n_iov = 0;
+  if (writable > 0) {
+    iov[n_iov].iov_base = begin_write();
+    iov[n_iov].iov_len = writable;
+    ++n_iov;
+  }
+  iov[n_iov].iov_base = spill;
+  iov[n_iov].iov_len = sizeof spill;
+  ++n_iov;
+  ssize_t n;
+  do {
+    n = ::readv(fd, iov, n_iov);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Error(sys_error(errno), "readv");
+  auto got = static_cast<std::size_t>(n);
+  if (got <= writable) {
+    has_written(got);
+  } else {
+    has_written(writable);
+    append(spill, got - writable);
+  }
+  return got;
+}
+
+void Buffer::release() noexcept {
+  if (readable_bytes() != 0) return;
+  data_.reset();
+  size_ = 0;
+  reader_ = writer_ = kCheapPrepend;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void OutputQueue::append(std::string_view s) {
+  if (s.empty()) return;
+  if (chunks_.size() > head_ && chunks_.back().size() < kMergeLimit) {
+    chunks_.back().append(s);
+  } else {
+    chunks_.emplace_back(s);
+  }
+  bytes_ += s.size();
+}
+
+void OutputQueue::append(std::string&& s) {
+  if (s.empty()) return;
+  bytes_ += s.size();
+  if (chunks_.size() > head_ && chunks_.back().size() + s.size() <= kMergeLimit) {
+    chunks_.back().append(s);
+  } else {
+    chunks_.push_back(std::move(s));
+  }
+}
+
+void OutputQueue::consume(std::size_t n) noexcept {
+  n = std::min(n, bytes_);
+  bytes_ -= n;
+  while (n > 0) {
+    std::string& front = chunks_[head_];
+    std::size_t left = front.size() - offset_;
+    if (n < left) {
+      offset_ += n;
+      return;
+    }
+    n -= left;
+    std::string().swap(front);
+    ++head_;
+    offset_ = 0;
+  }
+  if (bytes_ == 0) {
+    clear();
+  } else if (head_ >= 32 && head_ * 2 >= chunks_.size()) {
+    chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+}
+
+void OutputQueue::clear() noexcept {
+  std::vector<std::string>().swap(chunks_);
+  head_ = offset_ = bytes_ = 0;
+}
+
+std::string OutputQueue::to_string() const {
+  std::string out;
+  out.reserve(bytes_);
+  for (std::size_t i = head_; i < chunks_.size(); ++i) {
+    out.append(chunks_[i], i == head_ ? offset_ : 0);
+  }
+  return out;
+}
+
+Result<std::size_t> OutputQueue::write_to(int fd) {
+  if (bytes_ == 0) return std::size_t{0};
+  iovec iov[kMaxIov];
+  int n_iov = 0;
+  for (std::size_t i = head_; i < chunks_.size() && n_iov < kMaxIov; ++i, ++n_iov) {
+    std::size_t off = i == head_ ? offset_ : 0;
+    iov[n_iov].iov_base = chunks_[i].data() + off;
+    iov[n_iov].iov_len = chunks_[i].size() - off;
+  }
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<std::size_t>(n_iov);
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == ENOTSOCK) n = ::writev(fd, iov, n_iov);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::size_t{0};
+    return Error(sys_error(errno), "sendmsg");
+  }
+  consume(static_cast<std::size_t>(n));
+  return static_cast<std::size_t>(n);
+}
+
+}  // namespace sockit::loop

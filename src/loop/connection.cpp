@@ -1,0 +1,247 @@
+// Connection: reading, writing, backpressure, half-close with lingering read, idle timer.
+#include "sockit/loop/connection.hpp"
+
+#include <cerrno>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace sockit::loop {
+
+std::string_view to_string(CloseReason r) noexcept {
+  switch (r) {
+    case CloseReason::peer_closed: return "peer closed";
+    case CloseReason::reset: return "reset by peer";
+    case CloseReason::idle_timeout: return "idle timeout";
+    case CloseReason::send_queue_full: return "send queue full";
+    case CloseReason::protocol: return "protocol error";
+    case CloseReason::server_stopping: return "server stopping";
+    case CloseReason::error: return "error";
+  }
+  return "?";
+}
+
+namespace {
+bool is_reset(int err) { return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == EHOSTUNREACH; }
+}  // namespace
+
+Connection::Connection(EventLoop& loop, Fd fd, const Address& remote, const ConnectionOptions& opts)
+    : loop_(&loop), fd_(std::move(fd)), remote_(remote), opts_(&opts), last_activity_(loop.now()) {}
+
+Connection::~Connection() {
+  if (idle_timer_ != 0) loop_->cancel(idle_timer_);
+  if (linger_timer_ != 0) loop_->cancel(linger_timer_);
+  if (fd_ && started_) loop_->unwatch(fd_.get());
+}
+
+Result<void> Connection::start() {
+  interest_ = Interest::read;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  auto r = loop_->watch(fd_.get(), interest_, [weak](const Ready& rd) {
+    if (auto self = weak.lock()) self->handle(rd);
+  });
+  if (!r) return r;
+  started_ = true;
+  last_activity_ = loop_->now();
+  arm_idle_timer();
+  return {};
+}
+
+void Connection::handle(const Ready& r) {
+  auto self = shared_from_this();  // a callback may drop the last outside reference
+  if (r.readable && fd_) handle_read();
+  if (r.writable && fd_) handle_write();
+}
+
+void Connection::handle_read() {
+  std::span<std::byte> buf = loop_->scratch();
+  for (int i = 0; i < opts_->reads_per_event && fd_; ++i) {
+    bool lingering = write_shut_ && !read_eof_;
+    if (!want_read() && !lingering) break;
+    ssize_t n;
+    do {
+      n = ::read(fd_.get(), buf.data(), buf.size());
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      auto got = static_cast<std::size_t>(n);
+      bytes_in_ += got;
+      last_activity_ = loop_->now();
+      if (!lingering) on_data(std::span<const std::byte>(buf.data(), got));
+      if (got < buf.size()) break;  // drained
+      continue;
+    }
+    if (n == 0) {
+      read_eof_ = true;
+      if (write_shut_) {
+        close(finish_reason_);
+        return;
+      }
+      update_interest();
+      on_eof();
+      return;
+    }
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    close(is_reset(err) ? CloseReason::reset : CloseReason::error, sys_error(err));
+    return;
+  }
+  if (fd_) update_interest();
+}
+
+void Connection::handle_write() {
+  if (!out_.empty()) {
+    auto r = out_.write_to(fd_.get());
+    if (!r) {
+      int err = r.code().value();
+      close(is_reset(err) ? CloseReason::reset : CloseReason::error, r.code());
+      return;
+    }
+    if (*r > 0) {
+      bytes_out_ += *r;
+      last_activity_ = loop_->now();
+    }
+  }
+  after_write_progress();
+  if (fd_ && drain_notify_ && out_.size() <= opts_->low_water && !shutting_down()) {
+    on_drain();
+  }
+  if (fd_) update_interest();
+}
+
+void Connection::after_write_progress() {
+  if (backpressured_ && out_.size() <= opts_->low_water) backpressured_ = false;
+  if (out_.empty() && shutdown_pending_) do_shutdown_write();
+}
+
+void Connection::update_interest() {
+  if (!fd_ || !started_) return;
+  bool lingering = write_shut_ && !read_eof_;
+  Interest want = (want_read() || lingering) ? Interest::read : Interest::none;
+  if (!out_.empty() || (drain_notify_ && !shutting_down() && out_.size() <= opts_->low_water)) {
+    want = want | Interest::write;
+  }
+  if (want == interest_) return;
+  if (auto r = loop_->update(fd_.get(), want); !r) {
+    close(CloseReason::error, r.code());
+    return;
+  }
+  interest_ = want;
+}
+
+void Connection::send(std::string_view bytes) {
+  if (!fd_ || shutdown_pending_ || write_shut_ || bytes.empty()) return;
+  std::size_t done = 0;
+  if (out_.empty()) {
+    ssize_t n;
+    do {
+      n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    // A hard error is not handled here (we may be inside on_data): the bytes are queued and the
+    // next write reports it from handle_write().
+    if (n > 0) {
+      done = static_cast<std::size_t>(n);
+      bytes_out_ += done;
+      last_activity_ = loop_->now();
+    }
+  }
+  if (done < bytes.size()) out_.append(bytes.substr(done));
+  if (opts_->max_output != 0 && out_.size() > opts_->max_output) {
+    close(CloseReason::send_queue_full);
+    return;
+  }
+  if (out_.size() >= opts_->high_water) backpressured_ = true;
+  update_interest();
+}
+
+void Connection::send(std::string&& bytes) {
+  if (!out_.empty() && fd_ && !shutdown_pending_ && !write_shut_) {
+    // Already queued behind other output: take the string as a chunk without copying.
+    out_.append(std::move(bytes));
+    if (opts_->max_output != 0 && out_.size() > opts_->max_output) {
+      close(CloseReason::send_queue_full);
+      return;
+    }
+    if (out_.size() >= opts_->high_water) backpressured_ = true;
+    update_interest();
+    return;
+  }
+  send(std::string_view(bytes));
+}
+
+void Connection::shutdown_after_flush(CloseReason reason) {
+  if (!fd_ || write_shut_) return;
+  finish_reason_ = reason;
+  shutdown_pending_ = true;
+  if (out_.empty()) {
+    do_shutdown_write();
+  }
+  if (fd_) update_interest();
+}
+
+void Connection::do_shutdown_write() {
+  shutdown_pending_ = false;
+  write_shut_ = true;
+  ::shutdown(fd_.get(), SHUT_WR);
+  if (read_eof_) {
+    close(finish_reason_);
+    return;
+  }
+  // Linger: read and discard until the peer's FIN, so unread input cannot turn our close into
+  // an RST that would destroy the data we just sent.
+  std::weak_ptr<Connection> weak = weak_from_this();
+  linger_timer_ = loop_->run_after(opts_->linger, [weak] {
+    if (auto self = weak.lock()) {
+      self->linger_timer_ = 0;
+      self->close(self->finish_reason_);
+    }
+  });
+}
+
+void Connection::close(CloseReason reason, std::error_code ec) {
+  if (!fd_) return;
+  auto self = shared_from_this();
+  if (idle_timer_ != 0) loop_->cancel(std::exchange(idle_timer_, 0));
+  if (linger_timer_ != 0) loop_->cancel(std::exchange(linger_timer_, 0));
+  if (started_) loop_->unwatch(fd_.get());
+  fd_.reset();
+  out_.clear();
+  interest_ = Interest::none;
+  on_closed(reason, ec);
+}
+
+void Connection::pause_reading() {
+  user_paused_ = true;
+  update_interest();
+}
+
+void Connection::resume_reading() {
+  user_paused_ = false;
+  update_interest();
+}
+
+void Connection::set_drain_notify(bool on) {
+  drain_notify_ = on;
+  update_interest();
+}
+
+void Connection::arm_idle_timer() {
+  if (opts_->idle_timeout <= std::chrono::nanoseconds::zero()) return;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  auto when = last_activity_ + std::chrono::duration_cast<Duration>(opts_->idle_timeout);
+  idle_timer_ = loop_->run_at(when, [weak] {
+    if (auto self = weak.lock()) self->on_idle_timer();
+  });
+}
+
+void Connection::on_idle_timer() {
+  idle_timer_ = 0;
+  if (!fd_) return;
+  auto idle_for = loop_->now() - last_activity_;
+  if (idle_for >= opts_->idle_timeout) {
+    close(CloseReason::idle_timeout);
+    return;
+  }
+  arm_idle_timer();
+}
+
+}  // namespace sockit::loop

@@ -1,0 +1,217 @@
+// EventLoop: poller + timer heap + eventfd wakeup + signalfd.
+#include "sockit/loop/event_loop.hpp"
+
+#include <cassert>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+namespace sockit::loop {
+
+Result<std::unique_ptr<EventLoop>> EventLoop::create(Backend backend) {
+  auto poller = make_poller(backend);
+  if (!poller) return std::move(poller).error();
+  int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) return Error(sys_error(errno), "eventfd");
+  Fd wake(efd);
+  if (auto r = (*poller)->add(wake.get(), Interest::read); !r) return std::move(r).error();
+  return std::unique_ptr<EventLoop>(new EventLoop(backend, std::move(*poller), std::move(wake)));
+}
+
+EventLoop::EventLoop(Backend backend, std::unique_ptr<Poller> poller, Fd wake)
+    : backend_(backend),
+      poller_(std::move(poller)),
+      wake_fd_(std::move(wake)),
+      now_(Clock::now()),
+      scratch_(std::make_unique<std::byte[]>(kScratchSize)) {}
+
+EventLoop::~EventLoop() {
+  if (signal_fd_) poller_->remove(signal_fd_.get());
+  poller_->remove(wake_fd_.get());
+}
+
+bool EventLoop::is_in_loop_thread() const noexcept {
+  return thread_.load(std::memory_order_acquire) == std::this_thread::get_id();
+}
+
+void EventLoop::stop() {
+  stop_.store(true, std::memory_order_release);
+  if (!is_in_loop_thread()) {
+    std::uint64_t one = 1;
+    ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
+    (void)n;  // EAGAIN means the counter is already non-zero: the loop will wake anyway
+  }
+}
+
+void EventLoop::post(Functor fn) {
+  {
+    std::lock_guard lock(mu_);
+    posted_.push_back(std::move(fn));
+  }
+  if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+    std::uint64_t one = 1;
+    ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
+    (void)n;
+  }
+}
+
+void EventLoop::dispatch(Functor fn) {
+  if (is_in_loop_thread()) {
+    fn();
+  } else {
+    post(std::move(fn));
+  }
+}
+
+void EventLoop::on_wake() {
+  std::uint64_t count;
+  ssize_t n = ::read(wake_fd_.get(), &count, sizeof count);
+  (void)n;
+}
+
+void EventLoop::run_posted() {
+  wake_pending_.store(false, std::memory_order_release);
+  {
+    std::lock_guard lock(mu_);
+    if (posted_.empty()) return;
+    running_.swap(posted_);
+  }
+  for (auto& fn : running_) fn();
+  running_.clear();
+}
+
+Result<void> EventLoop::watch(int fd, Interest interest, IoCallback cb) {
+  if (fd < 0) return Error(sys_error(EBADF), "watch");
+  if (auto r = poller_->add(fd, interest); !r) return r;
+  auto idx = static_cast<std::size_t>(fd);
+  if (slots_.size() <= idx) slots_.resize(idx + 1);
+  slots_[idx].cb = std::make_shared<IoCallback>(std::move(cb));
+  slots_[idx].generation = ++generation_;
+  ++user_watchers_;
+  return {};
+}
+
+Result<void> EventLoop::update(int fd, Interest interest) { return poller_->modify(fd, interest); }
+
+void EventLoop::unwatch(int fd) noexcept {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= slots_.size()) return;
+  Slot& s = slots_[static_cast<std::size_t>(fd)];
+  if (!s.cb) return;
+  poller_->remove(fd);
+  s.cb.reset();
+  s.generation = 0;
+  --user_watchers_;
+}
+
+TimerId EventLoop::run_at(TimePoint when, Functor fn) { return timers_.add(when, std::move(fn)); }
+
+TimerId EventLoop::run_after(Duration delay, Functor fn) {
+  return timers_.add(Clock::now() + delay, std::move(fn));
+}
+
+TimerId EventLoop::run_every(Duration interval, Functor fn) {
+  return timers_.add(Clock::now() + interval, std::move(fn), interval);
+}
+
+Result<void> EventLoop::watch_signals(std::span<const int> signals, SignalCallback cb) {
+  if (signal_fd_) return Error(sys_error(EBUSY), "watch_signals: already watching signals");
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : signals) sigaddset(&set, s);
+  int sfd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sfd < 0) return Error(sys_error(errno), "signalfd");
+  Fd fd(sfd);
+  if (auto r = poller_->add(fd.get(), Interest::read); !r) return r;
+  signal_fd_ = std::move(fd);
+  signal_cb_ = std::move(cb);
+  return {};
+}
+
+void EventLoop::run() {
+  thread_.store(std::this_thread::get_id(), std::memory_order_release);
+  while (!stop_.load(std::memory_order_acquire)) turn(-1);
+  // Functions posted before stop() still run: a post() is a promise (closing fds, say).
+  now_ = Clock::now();
+  run_posted();
+}
+
+void EventLoop::run_once(std::chrono::milliseconds max_wait) {
+  thread_.store(std::this_thread::get_id(), std::memory_order_release);
+  turn(static_cast<int>(max_wait.count()));
+}
+
+void EventLoop::turn(int max_wait_ms) {
+  ++turns_;
+  // 1. Timeout: until the earliest timer, rounded up so the loop never wakes early and spins.
+  int timeout = max_wait_ms;
+  {
+    std::lock_guard lock(mu_);
+    if (!posted_.empty()) timeout = 0;
+  }
+  if (timeout != 0) {
+    if (auto next = timers_.next_expiry()) {
+      auto now = Clock::now();
+      long long ms = 0;
+      if (*next > now) {
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now).count();
+        ms = (ns + 999'999) / 1'000'000;
+      }
+      if (ms > INT_MAX) ms = INT_MAX;
+      if (timeout < 0 || ms < timeout) timeout = static_cast<int>(ms);
+    }
+  }
+  // 2. Wait.
+  auto r = poller_->wait(timeout, ready_);
+  now_ = Clock::now();
+  if (!r) {
+    // A failing backend (EBADF: a descriptor closed while watched) is a bug in a caller; keep
+    // serving the others rather than dying, but do not spin.
+    ready_.clear();
+    ::usleep(10'000);
+  }
+  // 3. Dispatch. Generations are taken first, so a callback that unwatches (or closes and
+  // re-watches a reused number) another descriptor prevents its stale event from being delivered.
+  ready_gen_.clear();
+  for (const Ready& rd : ready_) {
+    auto idx = static_cast<std::size_t>(rd.fd);
+    ready_gen_.push_back(idx < slots_.size() ? slots_[idx].generation : 0);
+  }
+  for (std::size_t i = 0; i < ready_.size(); ++i) {
+    const Ready rd = ready_[i];
+    if (rd.fd == wake_fd_.get()) {
+      on_wake();
+      continue;
+    }
+    if (signal_fd_ && rd.fd == signal_fd_.get()) {
+      signalfd_siginfo si;
+      while (::read(signal_fd_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (signal_cb_) signal_cb_(static_cast<int>(si.ssi_signo));
+      }
+      continue;
+    }
+    auto idx = static_cast<std::size_t>(rd.fd);
+    if (idx >= slots_.size() || !slots_[idx].cb || slots_[idx].generation != ready_gen_[i]) continue;
+    std::shared_ptr<IoCallback> cb = slots_[idx].cb;  // survives an unwatch inside the callback
+    (*cb)(rd);
+  }
+  // 4. Timers.
+  timers_.run_expired(now_);
+  // 5. Posted functions.
+  run_posted();
+}
+
+Result<void> block_signals(std::span<const int> signals, sigset_t* old) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : signals) sigaddset(&set, s);
+  int rc = ::pthread_sigmask(SIG_BLOCK, &set, old);
+  if (rc != 0) return Error(sys_error(rc), "pthread_sigmask");
+  return {};
+}
+
+}  // namespace sockit::loop

@@ -1,0 +1,558 @@
+// The blocking models: iterative, fork, thread (per connection) and pool. One accept thread
+// (poll on the listeners and the stop descriptors, AcceptCore for EMFILE) hands connections to:
+//   iterative  itself: serves each connection to the end before accepting the next
+//   thread     a new thread per connection
+//   pool       a bounded queue read by N worker threads; a full queue refuses the connection
+//   fork       a child process per connection (counters live in a MAP_SHARED page)
+//
+// Each connection is driven by serve_connection(): a poll() loop on that one socket plus the
+// server's stop/force eventfds and, for the threaded models, a per-connection eventfd that
+// other threads use to wake it after Peer::send. The thread blocks in poll(); protocol code is the
+// same Session the reactor drives.
+#include "internal.hpp"
+
+#include "sockit/loop/acceptor.hpp"
+#include "sockit/loop/buffer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace sockit::serve {
+namespace {
+
+using std::chrono::nanoseconds;
+
+bool is_reset_errno(int err) { return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == EHOSTUNREACH; }
+
+void signal_eventfd(int fd) noexcept {
+  if (fd < 0) return;
+  std::uint64_t one = 1;
+  ssize_t n = ::write(fd, &one, sizeof one);
+  (void)n;
+}
+
+void drain_eventfd(int fd) noexcept {
+  std::uint64_t v;
+  ssize_t n = ::read(fd, &v, sizeof v);
+  (void)n;
+}
+
+int ms_until(TimePoint when, TimePoint now) {
+  if (when <= now) return 0;
+  auto ns = std::chrono::duration_cast<nanoseconds>(when - now).count();
+  long long ms = (ns + 999'999) / 1'000'000;
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+/// Peer of a blocking connection. Thread-safe: sends from other threads lock and wake the driver.
+class BlockingPeer final : public Peer {
+ public:
+  BlockingPeer(int fd, int wake_fd, const Address& remote, const Address& local, std::uint64_t id, std::size_t cap)
+      : fd_(fd), wake_fd_(wake_fd), remote_(remote), local_(&local), id_(id), cap_(cap),
+        owner_(std::this_thread::get_id()) {}
+
+  void send(std::string_view bytes) override {
+    if (bytes.empty()) return;
+    {
+      std::lock_guard lock(mu_);
+      if (closed_ || flush_ || write_shut_ || close_now_ || overflow_) return;
+      std::size_t done = 0;
+      if (out_.empty()) {
+        ssize_t n;
+        do {
+          n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n > 0) {
+          done = static_cast<std::size_t>(n);
+          written_ += done;
+        }
+      }
+      if (done < bytes.size()) out_.append(bytes.substr(done));
+      if (cap_ != 0 && out_.size() > cap_) overflow_ = true;
+    }
+    wake();
+  }
+  void close_after_flush() override {
+    {
+      std::lock_guard lock(mu_);
+      flush_ = true;
+    }
+    wake();
+  }
+  void close_now(std::string_view /*reason*/) override {
+    {
+      std::lock_guard lock(mu_);
+      close_now_ = true;
+    }
+    wake();
+  }
+  std::size_t queued_bytes() const override {
+    std::lock_guard lock(mu_);
+    return out_.size();
+  }
+  const Address& remote() const override { return remote_; }
+  const Address& local() const override { return *local_; }
+  std::uint64_t id() const override { return id_; }
+
+  struct State {
+    bool flush, close_now, overflow;
+    std::size_t queued;
+  };
+  State state() const {
+    std::lock_guard lock(mu_);
+    return {flush_, close_now_, overflow_, out_.size()};
+  }
+  /// Writes queued bytes; returns the count or the error.
+  Result<std::size_t> flush_some() {
+    std::lock_guard lock(mu_);
+    auto r = out_.write_to(fd_);
+    if (r && *r > 0) written_ += *r;
+    return r;
+  }
+  void mark_write_shut() {
+    std::lock_guard lock(mu_);
+    write_shut_ = true;
+  }
+  void mark_closed() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    out_.clear();
+  }
+  std::uint64_t take_written() {
+    std::lock_guard lock(mu_);
+    return std::exchange(written_, 0);
+  }
+
+ private:
+  void wake() {
+    if (std::this_thread::get_id() != owner_) signal_eventfd(wake_fd_);
+  }
+
+  int fd_;
+  int wake_fd_;
+  Address remote_;
+  const Address* local_;
+  std::uint64_t id_;
+  std::size_t cap_;
+  std::thread::id owner_;
+  mutable std::mutex mu_;
+  loop::OutputQueue out_;
+  std::uint64_t written_ = 0;
+  bool flush_ = false, close_now_ = false, overflow_ = false, write_shut_ = false, closed_ = false;
+};
+
+struct Pending {
+  Fd fd;
+  Address peer;
+  const Address* local;
+};
+
+class BlockingImpl final : public Server::Impl {
+ public:
+  BlockingImpl(ServerOptions opts, SessionFactory factory) : Impl(std::move(opts), std::move(factory)) {}
+
+  ~BlockingImpl() override {
+    stop_now();
+    wait();
+  }
+
+  Result<void> prepare() override {
+    stop_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    force_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!stop_fd_ || !force_fd_) return Error(sys_error(errno), "eventfd");
+    return {};
+  }
+
+  Result<void> start() override {
+    if (started_.exchange(true)) return Error(errc::invalid_argument, "server: already started");
+    if (opts_.model == Model::pool) {
+      for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { pool_worker(); });
+    }
+    accept_thread_ = std::thread([this] { accept_loop(); });
+    return {};
+  }
+
+  void stop(nanoseconds drain) override {
+    if (stop_requested_.exchange(true)) return;
+    auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(drain);
+    stats_->drain_deadline_ns.store(
+        std::chrono::duration_cast<nanoseconds>(deadline.time_since_epoch()).count());
+    signal_eventfd(stop_fd_.get());
+    {
+      std::lock_guard lock(pool_mu_);
+      pool_stopping_ = true;
+    }
+    pool_cv_.notify_all();
+  }
+
+  void stop_now() override {
+    if (!stop_requested_.load()) stop(nanoseconds::zero());
+    if (force_requested_.exchange(true)) return;
+    signal_eventfd(force_fd_.get());
+  }
+
+  void wait() override {
+    if (accept_thread_.joinable()) accept_thread_.join();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+    for (auto& t : conn_threads_) t.thread.join();
+    conn_threads_.clear();
+    for (pid_t pid : children_) {
+      int st;
+      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+    }
+    children_.clear();
+    // Connections the pool accepted but never served.
+    std::lock_guard lock(pool_mu_);
+    for (auto& p : queue_) {
+      (void)p;
+      stats_->active.fetch_sub(1, std::memory_order_relaxed);
+      stats_->rejected.fetch_add(1, std::memory_order_relaxed);
+    }
+    queue_.clear();
+    done_.store(started_.load());
+  }
+
+  bool finished() const override { return done_.load(); }
+  std::string_view backend_name() const override { return "poll"; }
+
+ private:
+  struct ConnThread {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+
+  void accept_loop() {
+    std::vector<std::unique_ptr<loop::AcceptCore>> cores;
+    for (auto& l : listeners_) {
+      cores.push_back(std::make_unique<loop::AcceptCore>(
+          l.get(), [this](const Error& e) { log_.log("accept", e.message()); }));
+    }
+    std::vector<std::optional<TimePoint>> paused(listeners_.size());
+    std::vector<pollfd> pfds(listeners_.size() + 2);
+    for (;;) {
+      auto now = Clock::now();
+      int timeout = -1;
+      for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        if (paused[i] && *paused[i] <= now) paused[i].reset();
+        pfds[i] = pollfd{paused[i] ? -1 : listeners_[i].get(), POLLIN, 0};
+        if (paused[i]) {
+          int ms = ms_until(*paused[i], now);
+          if (timeout < 0 || ms < timeout) timeout = ms;
+        }
+      }
+      if (!children_.empty() || !conn_threads_.empty()) timeout = timeout < 0 ? 100 : std::min(timeout, 100);
+      pfds[listeners_.size()] = pollfd{stop_fd_.get(), POLLIN, 0};
+      pfds[listeners_.size() + 1] = pollfd{force_fd_.get(), POLLIN, 0};
+      int rc = ::poll(pfds.data(), pfds.size(), timeout);
+      if (rc < 0 && errno != EINTR) {
+        log_.log("poll", "accept: poll: " + sys_error(errno).message());
+        ::usleep(100'000);
+        continue;
+      }
+      reap();
+      if (pfds[listeners_.size()].revents != 0 || pfds[listeners_.size() + 1].revents != 0) break;
+      for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        if (pfds[i].revents == 0) continue;
+        for (int n = 0; n < 16; ++n) {
+          auto out = cores[i]->accept_one();
+          if (out.status == loop::AcceptCore::Status::accepted) {
+            handle(std::move(out.fd), out.peer, &locals_[i]);
+            if (stop_requested_.load()) break;
+            continue;
+          }
+          if (out.status == loop::AcceptCore::Status::shed) {
+            if (out.error == std::errc::too_many_files_open || out.error == std::errc::too_many_files_open_in_system) {
+              stats_->shed.fetch_add(1, std::memory_order_relaxed);
+            }
+            continue;
+          }
+          if (out.status == loop::AcceptCore::Status::paused) paused[i] = Clock::now() + std::chrono::milliseconds(100);
+          break;
+        }
+      }
+      if (stop_requested_.load()) break;
+    }
+    for (auto& c : cores) {
+      stats_->errors.fetch_add(c->errors(), std::memory_order_relaxed);
+    }
+    listeners_.clear();  // new connects are refused from now on
+  }
+
+  void handle(Fd fd, const Address& peer, const Address* local) {
+    if (over_limit()) {
+      reject(std::move(fd), peer, "max-conns " + std::to_string(max_conns_) + " reached");
+      return;
+    }
+    switch (opts_.model) {
+      case Model::iterative:
+        stats_->active.fetch_add(1, std::memory_order_relaxed);
+        serve_connection(std::move(fd), peer, *local, false);
+        return;
+      case Model::thread: {
+        stats_->active.fetch_add(1, std::memory_order_relaxed);
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        int raw = fd.release();
+        try {
+          std::thread t([this, raw, peer, local, done] {
+            serve_connection(Fd(raw), peer, *local, true);
+            done->store(true);
+          });
+          conn_threads_.push_back(ConnThread{std::move(t), done});
+        } catch (const std::system_error& e) {
+          ::close(raw);
+          stats_->active.fetch_sub(1, std::memory_order_relaxed);
+          stats_->rejected.fetch_add(1, std::memory_order_relaxed);
+          log_.log("thread", std::string("thread: cannot start a thread: ") + e.what() + ", refusing " + peer.to_string());
+        }
+        return;
+      }
+      case Model::pool: {
+        std::unique_lock lock(pool_mu_);
+        if (queue_.size() >= opts_.pool_queue) {
+          lock.unlock();
+          reject(std::move(fd), peer, "pool queue full (" + std::to_string(opts_.pool_queue) + " waiting)");
+          return;
+        }
+        stats_->active.fetch_add(1, std::memory_order_relaxed);
+        queue_.push_back(Pending{std::move(fd), peer, local});
+        lock.unlock();
+        pool_cv_.notify_one();
+        return;
+      }
+      case Model::fork: {
+        stats_->active.fetch_add(1, std::memory_order_relaxed);
+        pid_t pid = ::fork();
+        if (pid < 0) {
+          int err = errno;
+          stats_->active.fetch_sub(1, std::memory_order_relaxed);
+          stats_->rejected.fetch_add(1, std::memory_order_relaxed);
+          log_.log("fork", "fork: " + sys_error(err).message() + ", refusing " + peer.to_string());
+          return;
+        }
+        if (pid == 0) {
+          // Child: keep only this connection and the stop descriptors; other clients' sockets must
+          // not stay open here (their peers would never see EOF).
+          close_other_fds({fd.get(), stop_fd_.get(), force_fd_.get()});
+          serve_connection(std::move(fd), peer, *local, false);
+          ::_exit(0);
+        }
+        children_.insert(pid);
+        return;  // the parent's copy of fd closes here
+      }
+      default:
+        return;
+    }
+  }
+
+  static void close_other_fds(std::vector<int> keep) {
+    std::sort(keep.begin(), keep.end());
+    unsigned from = 3;
+    for (int k : keep) {
+      if (k < 3) continue;
+      if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+      from = static_cast<unsigned>(k) + 1;
+    }
+    ::close_range(from, ~0u, 0);
+  }
+
+  void reap() {
+    for (auto it = children_.begin(); it != children_.end();) {
+      int st;
+      if (::waitpid(*it, &st, WNOHANG) > 0) {
+        it = children_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = conn_threads_.begin(); it != conn_threads_.end();) {
+      if (it->done->load()) {
+        it->thread.join();
+        it = conn_threads_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void pool_worker() {
+    for (;;) {
+      std::unique_lock lock(pool_mu_);
+      pool_cv_.wait(lock, [this] { return !queue_.empty() || pool_stopping_; });
+      if (pool_stopping_) return;
+      Pending p = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      serve_connection(std::move(p.fd), p.peer, *p.local, true);
+    }
+  }
+
+  void serve_connection(Fd fd, const Address& remote, const Address& local, bool cross_thread);
+
+  Fd stop_fd_;
+  Fd force_fd_;
+  std::thread accept_thread_;
+  std::vector<std::thread> workers_;
+  std::list<ConnThread> conn_threads_;  // accept thread (and wait() after it ended)
+  std::set<pid_t> children_;            // accept thread (and wait() after it ended)
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::deque<Pending> queue_;
+  bool pool_stopping_ = false;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> force_requested_{false};
+  std::atomic<bool> done_{false};
+};
+
+void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address& local, bool cross_thread) {
+  set_nodelay(fd.get());
+  Fd wake;
+  if (cross_thread) wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  BlockingPeer peer(fd.get(), wake.get(), remote, local, next_id_.fetch_add(1, std::memory_order_relaxed),
+                    opts_.send_queue_cap);
+  stats_->accepted.fetch_add(1, std::memory_order_relaxed);
+  std::unique_ptr<Session> session = factory_(peer);
+  CloseReason reason = CloseReason::peer_closed;
+  std::uint64_t bytes_in = 0;
+  if (session) {
+    auto now = Clock::now();
+    TimePoint last = now;
+    session->on_open(peer, now);
+    bool eof = false, paused = false, stop_seen = false, write_shut = false;
+    std::optional<TimePoint> drain_deadline, linger_deadline;
+    std::array<std::byte, 65536> buf;
+    for (;;) {
+      auto st = peer.state();
+      if (st.close_now) {
+        reason = CloseReason::protocol;
+        break;
+      }
+      if (st.overflow) {
+        reason = CloseReason::send_queue_full;
+        break;
+      }
+      if (st.flush && st.queued == 0 && !write_shut) {
+        ::shutdown(fd.get(), SHUT_WR);
+        peer.mark_write_shut();
+        write_shut = true;
+        reason = stop_seen ? CloseReason::server_stopping : CloseReason::peer_closed;
+        if (eof) break;
+        linger_deadline = now + std::chrono::duration_cast<Clock::duration>(opts_.linger);
+      }
+      if (paused && st.queued <= opts_.low_water) paused = false;
+      if (!paused && st.queued >= opts_.high_water) paused = true;
+      bool want_read = !eof && (write_shut || !paused);
+      bool want_write = st.queued > 0 || (!st.flush && session->wants_drain() && st.queued <= opts_.low_water);
+
+      std::optional<TimePoint> wake_at = session->next_deadline();
+      auto earliest = [&](std::optional<TimePoint> t) {
+        if (t && (!wake_at || *t < *wake_at)) wake_at = t;
+      };
+      if (opts_.idle_timeout > nanoseconds::zero()) {
+        earliest(last + std::chrono::duration_cast<Clock::duration>(opts_.idle_timeout));
+      }
+      earliest(drain_deadline);
+      earliest(linger_deadline);
+      int timeout = wake_at ? ms_until(*wake_at, now) : -1;
+
+      short events = static_cast<short>((want_read ? POLLIN : 0) | (want_write ? POLLOUT : 0));
+      std::array<pollfd, 4> pfds{{
+          {events != 0 ? fd.get() : -1, events, 0},
+          {stop_seen ? -1 : stop_fd_.get(), POLLIN, 0},
+          {force_fd_.get(), POLLIN, 0},
+          {wake.get(), POLLIN, 0},
+      }};
+      int rc = ::poll(pfds.data(), pfds.size(), timeout);
+      if (rc < 0 && errno != EINTR) {
+        reason = CloseReason::error;
+        break;
+      }
+      now = Clock::now();
+      if (rc < 0) continue;
+      if (pfds[2].revents != 0) {
+        reason = CloseReason::server_stopping;
+        break;
+      }
+      if (pfds[3].revents != 0) drain_eventfd(wake.get());
+      if (pfds[1].revents != 0 && !stop_seen) {
+        stop_seen = true;
+        std::int64_t ns = stats_->drain_deadline_ns.load();
+        drain_deadline = TimePoint(std::chrono::duration_cast<Clock::duration>(nanoseconds(ns)));
+        session->on_shutdown(peer, now);
+        continue;
+      }
+      short re = pfds[0].revents;
+      if (want_read && (re & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        if (n > 0) {
+          auto got = static_cast<std::size_t>(n);
+          bytes_in += got;
+          stats_->bytes_in.fetch_add(got, std::memory_order_relaxed);
+          last = now;
+          if (!write_shut) session->on_data(std::span<const std::byte>(buf.data(), got), peer, now);
+        } else if (n == 0) {
+          eof = true;
+          if (write_shut) break;
+          session->on_eof(peer, now);
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+          reason = is_reset_errno(errno) ? CloseReason::reset : CloseReason::error;
+          break;
+        }
+      }
+      if (want_write && (re & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+        auto r = peer.flush_some();
+        if (!r) {
+          reason = is_reset_errno(r.code().value()) ? CloseReason::reset : CloseReason::error;
+          break;
+        }
+        if (*r > 0) last = now;
+        auto after = peer.state();
+        if (!after.flush && session->wants_drain() && after.queued <= opts_.low_water) session->on_drain(peer, now);
+      }
+      stats_->bytes_out.fetch_add(peer.take_written(), std::memory_order_relaxed);
+      if (drain_deadline && now >= *drain_deadline) {
+        reason = CloseReason::server_stopping;
+        break;
+      }
+      if (linger_deadline && now >= *linger_deadline) break;
+      if (opts_.idle_timeout > nanoseconds::zero() && now - last >= opts_.idle_timeout) {
+        reason = CloseReason::idle_timeout;
+        break;
+      }
+      if (auto d = session->next_deadline(); d && *d <= now) session->on_tick(peer, now);
+    }
+  } else {
+    reason = CloseReason::protocol;
+  }
+  peer.mark_closed();
+  stats_->bytes_out.fetch_add(peer.take_written(), std::memory_order_relaxed);
+  fd.reset();
+  if (session) session->on_close(reason);
+  session.reset();
+  stats_->count_close(reason);
+  stats_->active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::unique_ptr<Server::Impl> make_blocking_impl(ServerOptions opts, SessionFactory factory) {
+  return std::make_unique<BlockingImpl>(std::move(opts), std::move(factory));
+}
+
+}  // namespace sockit::serve

@@ -1,0 +1,390 @@
+// The reactor models (select, poll, epoll): N event loops, one per thread. Loop 0 also runs the
+// acceptors and hands connections out round-robin (muduo's TcpServer with setThreadNum).
+#include "internal.hpp"
+
+#include "sockit/loop/acceptor.hpp"
+#include "sockit/loop/connection.hpp"
+#include "sockit/loop/event_loop.hpp"
+
+#include <thread>
+#include <unordered_map>
+
+namespace sockit::serve {
+namespace {
+
+class ReactorImpl;
+class ReactorPeer;
+
+struct LoopCtx {
+  std::unique_ptr<loop::EventLoop> loop;
+  std::unordered_map<std::uint64_t, std::shared_ptr<ReactorPeer>> conns;  // loop thread only
+  bool stopping = false;                                                 // loop thread only
+  loop::TimerId drain_timer = 0;
+  std::thread thread;
+};
+
+class ReactorPeer final : public loop::Connection, public Peer {
+ public:
+  ReactorPeer(ReactorImpl& srv, LoopCtx& ctx, Fd fd, const Address& remote, const Address& local, std::uint64_t id);
+  ~ReactorPeer() override;
+
+  void open(std::unique_ptr<Session> s);
+  void shutdown_session();
+  void after_call();
+
+  // Peer
+  void send(std::string_view bytes) override;
+  void close_after_flush() override;
+  void close_now(std::string_view reason) override;
+  std::size_t queued_bytes() const override { return Connection::queued_bytes(); }
+  const Address& remote() const override { return Connection::remote(); }
+  const Address& local() const override { return *local_; }
+  std::uint64_t id() const override { return id_; }
+
+ protected:
+  void on_data(std::span<const std::byte> data) override;
+  void on_eof() override;
+  void on_drain() override;
+  void on_closed(loop::CloseReason reason, std::error_code ec) override;
+
+ private:
+  std::shared_ptr<ReactorPeer> self() { return std::static_pointer_cast<ReactorPeer>(shared_from_this()); }
+  std::weak_ptr<ReactorPeer> weak() { return self(); }
+  void sync_timer();
+  void on_session_timer();
+  void account_bytes();
+
+  ReactorImpl* srv_;
+  LoopCtx* ctx_;
+  const Address* local_;
+  std::uint64_t id_;
+  std::unique_ptr<Session> session_;
+  loop::TimerId timer_ = 0;
+  TimePoint timer_at_{};
+  std::uint64_t counted_in_ = 0;
+  std::uint64_t counted_out_ = 0;
+  bool drain_on_ = false;
+};
+
+class ReactorImpl final : public Server::Impl {
+ public:
+  ReactorImpl(ServerOptions opts, SessionFactory factory) : Impl(std::move(opts), std::move(factory)) {
+    conn_opts_.high_water = opts_.high_water;
+    conn_opts_.low_water = opts_.low_water;
+    conn_opts_.max_output = opts_.send_queue_cap;
+    conn_opts_.idle_timeout = opts_.idle_timeout;
+    conn_opts_.linger = opts_.linger;
+  }
+
+  ~ReactorImpl() override {
+    stop_now();
+    wait();
+    // Connections hold references into the loops: drop them before the loops go.
+    for (auto& ctx : ctxs_) ctx->conns.clear();
+    acceptors_.clear();
+  }
+
+  Result<void> prepare() override {
+    loop::Backend backend = backend_of(opts_.model);
+    for (int i = 0; i < threads_; ++i) {
+      auto l = loop::EventLoop::create(backend);
+      if (!l) return std::move(l).error();
+      auto ctx = std::make_unique<LoopCtx>();
+      ctx->loop = std::move(*l);
+      ctxs_.push_back(std::move(ctx));
+    }
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+      const Address* local = &locals_[i];
+      auto a = loop::Acceptor::create(
+          *ctxs_[0]->loop, std::move(listeners_[i]),
+          [this, local](Fd fd, const Address& peer) { on_accept(std::move(fd), peer, local); },
+          [this](const Error& e) { log_.log("accept", e.message()); });
+      if (!a) return std::move(a).error().with_context("listen " + locals_[i].to_string());
+      acceptors_.push_back(std::move(*a));
+    }
+    listeners_.clear();
+    return {};
+  }
+
+  Result<void> start() override {
+    if (started_.exchange(true)) return Error(errc::invalid_argument, "server: already started");
+    running_.store(static_cast<int>(ctxs_.size()));
+    for (auto& ctx : ctxs_) {
+      LoopCtx* c = ctx.get();
+      c->thread = std::thread([this, c] {
+        c->loop->run();
+        running_.fetch_sub(1);
+      });
+    }
+    return {};
+  }
+
+  void stop(std::chrono::nanoseconds drain) override {
+    if (stop_requested_.exchange(true)) return;
+    auto deadline = loop::Clock::now() + std::chrono::duration_cast<loop::Duration>(drain);
+    ctxs_[0]->loop->post([this] { close_acceptors(); });
+    for (auto& ctx : ctxs_) {
+      LoopCtx* c = ctx.get();
+      c->loop->post([this, c, deadline] { begin_drain(*c, deadline); });
+    }
+  }
+
+  void stop_now() override {
+    if (force_requested_.exchange(true)) return;
+    stop_requested_.store(true);
+    ctxs_[0]->loop->post([this] { close_acceptors(); });
+    for (auto& ctx : ctxs_) {
+      LoopCtx* c = ctx.get();
+      c->loop->post([this, c] {
+        c->stopping = true;
+        force_close_all(*c);
+        check_done(*c);
+      });
+    }
+  }
+
+  void wait() override {
+    for (auto& ctx : ctxs_) {
+      if (ctx->thread.joinable()) ctx->thread.join();
+    }
+  }
+
+  bool finished() const override { return started_.load() && running_.load() == 0; }
+  std::string_view backend_name() const override { return loop::to_string(backend_of(opts_.model)); }
+
+  // --- loop 0 ---
+  void on_accept(Fd fd, const Address& peer, const Address* local) {
+    if (stop_requested_.load()) return;  // closing: fd closes here
+    if (over_limit()) {
+      reject(std::move(fd), peer, "max-conns " + std::to_string(max_conns_) + " reached");
+      return;
+    }
+    stats_->active.fetch_add(1, std::memory_order_relaxed);
+    LoopCtx* target = ctxs_[next_loop_++ % ctxs_.size()].get();
+    if (target == ctxs_[0].get()) {
+      setup(*target, std::move(fd), peer, local);
+    } else {
+      int raw = fd.release();
+      target->loop->post([this, target, raw, peer, local] { setup(*target, Fd(raw), peer, local); });
+    }
+  }
+
+  void close_acceptors() {
+    for (auto& a : acceptors_) a->close();
+    acceptors_closed_.store(true);
+    for (auto& ctx : ctxs_) {
+      LoopCtx* c = ctx.get();
+      c->loop->post([this, c] { check_done(*c); });
+    }
+  }
+
+  // --- any loop, in its thread ---
+  void setup(LoopCtx& ctx, Fd fd, const Address& peer, const Address* local) {
+    if (ctx.stopping) {
+      stats_->active.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    set_nodelay(fd.get());
+    int raw = fd.get();
+    std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+    auto p = std::make_shared<ReactorPeer>(*this, ctx, std::move(fd), peer, *local, id);
+    if (auto r = p->start(); !r) {
+      stats_->active.fetch_sub(1, std::memory_order_relaxed);
+      stats_->rejected.fetch_add(1, std::memory_order_relaxed);
+      if (r.error() == errc::fd_over_setsize) {
+        log_.log("setsize", "select: descriptor " + std::to_string(raw) + " is over FD_SETSIZE (" +
+                                std::to_string(FD_SETSIZE) + "), refusing " + peer.to_string() +
+                                "; use --backend poll or epoll for more connections");
+      } else {
+        log_.log("watch", "cannot watch connection from " + peer.to_string() + ": " + r.error().message());
+      }
+      return;  // p's destructor closes the descriptor
+    }
+    stats_->accepted.fetch_add(1, std::memory_order_relaxed);
+    ctx.conns.emplace(id, p);
+    p->open(factory_(*p));
+  }
+
+  void begin_drain(LoopCtx& ctx, loop::TimePoint deadline) {
+    ctx.stopping = true;
+    std::vector<std::shared_ptr<ReactorPeer>> snapshot;
+    snapshot.reserve(ctx.conns.size());
+    for (auto& [id, p] : ctx.conns) snapshot.push_back(p);
+    for (auto& p : snapshot) p->shutdown_session();
+    LoopCtx* c = &ctx;
+    ctx.drain_timer = ctx.loop->run_at(deadline, [this, c] {
+      c->drain_timer = 0;
+      force_close_all(*c);
+      check_done(*c);
+    });
+    check_done(ctx);
+  }
+
+  void force_close_all(LoopCtx& ctx) {
+    std::vector<std::shared_ptr<ReactorPeer>> snapshot;
+    for (auto& [id, p] : ctx.conns) snapshot.push_back(p);
+    for (auto& p : snapshot) p->close(loop::CloseReason::server_stopping);
+  }
+
+  void check_done(LoopCtx& ctx) {
+    if (ctx.stopping && ctx.conns.empty() && acceptors_closed_.load()) {
+      if (ctx.drain_timer != 0) ctx.loop->cancel(std::exchange(ctx.drain_timer, 0));
+      ctx.loop->stop();
+    }
+  }
+
+  void forget(LoopCtx& ctx, std::uint64_t id) {
+    ctx.conns.erase(id);
+    if (ctx.stopping) check_done(ctx);
+  }
+
+  loop::ConnectionOptions conn_opts_;
+
+ private:
+  std::vector<std::unique_ptr<LoopCtx>> ctxs_;
+  std::vector<std::unique_ptr<loop::Acceptor>> acceptors_;  // loop 0
+  std::size_t next_loop_ = 0;                               // loop 0
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> force_requested_{false};
+  std::atomic<bool> acceptors_closed_{false};
+  std::atomic<int> running_{0};
+};
+
+ReactorPeer::ReactorPeer(ReactorImpl& srv, LoopCtx& ctx, Fd fd, const Address& remote, const Address& local,
+                         std::uint64_t id)
+    : Connection(*ctx.loop, std::move(fd), remote, srv.conn_opts_), srv_(&srv), ctx_(&ctx), local_(&local), id_(id) {}
+
+ReactorPeer::~ReactorPeer() {
+  if (timer_ != 0) loop().cancel(timer_);
+}
+
+void ReactorPeer::open(std::unique_ptr<Session> s) {
+  session_ = std::move(s);
+  if (!session_) {
+    close(loop::CloseReason::protocol);
+    return;
+  }
+  session_->on_open(*this, loop().now());
+  after_call();
+}
+
+void ReactorPeer::shutdown_session() {
+  if (!session_ || !is_open()) return;
+  session_->on_shutdown(*this, loop().now());
+  after_call();
+}
+
+void ReactorPeer::after_call() {
+  if (!session_ || !is_open()) return;
+  account_bytes();
+  bool want = session_->wants_drain();
+  if (want != drain_on_) {
+    drain_on_ = want;
+    set_drain_notify(want);
+  }
+  sync_timer();
+}
+
+void ReactorPeer::account_bytes() {
+  std::uint64_t in = bytes_in(), out = bytes_out();
+  if (in != counted_in_) srv_->stats_->bytes_in.fetch_add(in - counted_in_, std::memory_order_relaxed);
+  if (out != counted_out_) srv_->stats_->bytes_out.fetch_add(out - counted_out_, std::memory_order_relaxed);
+  counted_in_ = in;
+  counted_out_ = out;
+}
+
+void ReactorPeer::sync_timer() {
+  auto d = session_->next_deadline();
+  if (!d) return;  // an armed timer stays; it re-checks next_deadline() when it fires
+  if (timer_ != 0 && timer_at_ <= *d) return;
+  if (timer_ != 0) loop().cancel(timer_);
+  TimePoint when = *d;
+  if (when <= loop().now()) when = loop().now() + std::chrono::milliseconds(1);  // never spin
+  timer_at_ = when;
+  std::weak_ptr<ReactorPeer> w = weak();
+  timer_ = loop().run_at(when, [w] {
+    if (auto p = w.lock()) p->on_session_timer();
+  });
+}
+
+void ReactorPeer::on_session_timer() {
+  timer_ = 0;
+  if (!session_ || !is_open()) return;
+  auto now = loop().now();
+  auto d = session_->next_deadline();
+  if (d && *d <= now) session_->on_tick(*this, now);
+  after_call();
+}
+
+void ReactorPeer::send(std::string_view bytes) {
+  if (loop().is_in_loop_thread()) {
+    Connection::send(bytes);
+    return;
+  }
+  std::weak_ptr<ReactorPeer> w = weak();
+  loop().post([w, s = std::string(bytes)]() mutable {
+    if (auto p = w.lock()) {
+      p->Connection::send(std::move(s));
+      p->after_call();
+    }
+  });
+}
+
+void ReactorPeer::close_after_flush() {
+  auto reason = ctx_->stopping ? loop::CloseReason::server_stopping : loop::CloseReason::peer_closed;
+  if (loop().is_in_loop_thread()) {
+    shutdown_after_flush(reason);
+    return;
+  }
+  std::weak_ptr<ReactorPeer> w = weak();
+  loop().post([w, reason] {
+    if (auto p = w.lock()) p->shutdown_after_flush(reason);
+  });
+}
+
+void ReactorPeer::close_now(std::string_view /*reason*/) {
+  if (loop().is_in_loop_thread()) {
+    close(loop::CloseReason::protocol);
+    return;
+  }
+  std::weak_ptr<ReactorPeer> w = weak();
+  loop().post([w] {
+    if (auto p = w.lock()) p->close(loop::CloseReason::protocol);
+  });
+}
+
+void ReactorPeer::on_data(std::span<const std::byte> data) {
+  if (!session_) return;
+  session_->on_data(data, *this, loop().now());
+  after_call();
+}
+
+void ReactorPeer::on_eof() {
+  if (!session_) return;
+  session_->on_eof(*this, loop().now());
+  after_call();
+}
+
+void ReactorPeer::on_drain() {
+  if (!session_) return;
+  session_->on_drain(*this, loop().now());
+  after_call();
+}
+
+void ReactorPeer::on_closed(loop::CloseReason reason, std::error_code /*ec*/) {
+  account_bytes();
+  if (timer_ != 0) loop().cancel(std::exchange(timer_, 0));
+  srv_->stats_->count_close(to_serve(reason));
+  srv_->stats_->active.fetch_sub(1, std::memory_order_relaxed);
+  if (session_) session_->on_close(to_serve(reason));
+  srv_->forget(*ctx_, id_);
+}
+
+}  // namespace
+
+std::unique_ptr<Server::Impl> make_reactor_impl(ServerOptions opts, SessionFactory factory) {
+  return std::make_unique<ReactorImpl>(std::move(opts), std::move(factory));
+}
+
+}  // namespace sockit::serve

@@ -1,0 +1,164 @@
+// Server facade, listeners, limits, shared counters and the rate-limited operator log.
+#include "internal.hpp"
+
+#include "sockit/net/io.hpp"
+#include "sockit/net/socket.hpp"
+
+#include <cerrno>
+#include <new>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+namespace sockit::serve {
+
+SharedStats* SharedStats::create() {
+  void* p = ::mmap(nullptr, sizeof(SharedStats), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return new SharedStats();  // fork counters then stay in the child; still correct otherwise
+  return new (p) SharedStats();
+}
+
+void SharedStats::destroy(SharedStats* s) noexcept {
+  if (s == nullptr) return;
+  s->~SharedStats();
+  ::munmap(s, sizeof(SharedStats));
+}
+
+ServerStats SharedStats::snapshot() const {
+  ServerStats st;
+  st.accepted = accepted.load(std::memory_order_relaxed);
+  st.active = active.load(std::memory_order_relaxed);
+  st.closed = closed.load(std::memory_order_relaxed);
+  st.rejected = rejected.load(std::memory_order_relaxed);
+  st.shed = shed.load(std::memory_order_relaxed);
+  st.bytes_in = bytes_in.load(std::memory_order_relaxed);
+  st.bytes_out = bytes_out.load(std::memory_order_relaxed);
+  st.timeouts = timeouts.load(std::memory_order_relaxed);
+  st.overflows = overflows.load(std::memory_order_relaxed);
+  st.resets = resets.load(std::memory_order_relaxed);
+  st.errors = errors.load(std::memory_order_relaxed);
+  return st;
+}
+
+void SharedStats::count_close(CloseReason r) noexcept {
+  closed.fetch_add(1, std::memory_order_relaxed);
+  switch (r) {
+    case CloseReason::idle_timeout: timeouts.fetch_add(1, std::memory_order_relaxed); break;
+    case CloseReason::send_queue_full: overflows.fetch_add(1, std::memory_order_relaxed); break;
+    case CloseReason::reset: resets.fetch_add(1, std::memory_order_relaxed); break;
+    case CloseReason::error: errors.fetch_add(1, std::memory_order_relaxed); break;
+    default: break;
+  }
+}
+
+void RateLimitedLog::log(const std::string& kind, const std::string& line) {
+  if (!sink_) return;
+  std::string out;
+  {
+    std::lock_guard lock(mu_);
+    Kind& k = kinds_[kind];
+    auto now = std::chrono::steady_clock::now();
+    if (k.last != std::chrono::steady_clock::time_point{} && now - k.last < std::chrono::seconds(1)) {
+      ++k.suppressed;
+      return;
+    }
+    k.last = now;
+    out = line;
+    if (k.suppressed > 0) out += " (" + std::to_string(k.suppressed) + " more since the last message)";
+    k.suppressed = 0;
+  }
+  sink_(out);
+}
+
+void set_nodelay(int fd) noexcept {
+  int one = 1;
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on AF_UNIX
+}
+
+Server::Impl::Impl(ServerOptions opts, SessionFactory factory)
+    : opts_(std::move(opts)), factory_(std::move(factory)), stats_(SharedStats::create()), log_(opts_.log) {
+  if (opts_.max_conns == 0) {
+    rlimit rl{};
+    std::size_t limit = 1024;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) limit = rl.rlim_cur;
+    if (rl.rlim_cur == RLIM_INFINITY) limit = 1 << 20;
+    // Blocking models with a wake descriptor per connection need two each.
+    std::size_t per_conn = (opts_.model == Model::thread || opts_.model == Model::pool) ? 2 : 1;
+    max_conns_ = limit > 64 ? (limit - 32) / per_conn : (limit > 16 ? (limit - 16) / per_conn : 1);
+  } else {
+    max_conns_ = opts_.max_conns;
+  }
+  threads_ = opts_.threads;
+  if (threads_ <= 0) threads_ = opts_.model == Model::pool ? 4 : 1;
+  if (opts_.model == Model::iterative) threads_ = 1;
+  if (opts_.model == Model::thread || opts_.model == Model::fork) threads_ = 0;
+  if (opts_.low_water > opts_.high_water) opts_.low_water = opts_.high_water;
+}
+
+Server::Impl::~Impl() { SharedStats::destroy(stats_); }
+
+Result<void> Server::Impl::bind_all() {
+  if (opts_.listen.empty()) return Error(errc::invalid_argument, "server: no listen address");
+  ListenOptions lo;
+  lo.backlog = opts_.backlog;
+  lo.reuse_port = false;
+  for (const Address& a : opts_.listen) {
+    auto l = TcpListener::bind(a, lo);
+    if (!l) return std::move(l).error();
+    auto local = l->local_address();
+    if (!local) return std::move(local).error();
+    locals_.push_back(*local);
+    Fd fd = l->release();
+    if (auto r = set_nonblocking(fd.get()); !r) return r;
+    listeners_.push_back(std::move(fd));
+  }
+  return {};
+}
+
+bool Server::Impl::over_limit() {
+  return stats_->active.load(std::memory_order_relaxed) >= max_conns_;
+}
+
+void Server::Impl::reject(Fd fd, const Address& peer, const std::string& why) {
+  stats_->rejected.fetch_add(1, std::memory_order_relaxed);
+  if (!opts_.reject_message.empty()) {
+    (void)::send(fd.get(), opts_.reject_message.data(), opts_.reject_message.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::shutdown(fd.get(), SHUT_WR);
+  }
+  log_.log(why, why + ": refusing " + peer.to_string());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<Server>> Server::create(ServerOptions opts, SessionFactory factory) {
+  if (!factory) return Error(errc::invalid_argument, "server: no session factory");
+  std::unique_ptr<Impl> impl = is_reactor(opts.model) ? make_reactor_impl(std::move(opts), std::move(factory))
+                                                      : make_blocking_impl(std::move(opts), std::move(factory));
+  if (auto r = impl->bind_all(); !r) return std::move(r).error();
+  if (auto r = impl->prepare(); !r) return std::move(r).error();
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  impl_->stop_now();
+  impl_->wait();
+}
+
+Result<void> Server::start() { return impl_->start(); }
+void Server::stop(std::chrono::nanoseconds drain) { impl_->stop(drain); }
+void Server::stop_now() { impl_->stop_now(); }
+void Server::wait() { impl_->wait(); }
+bool Server::finished() const { return impl_->finished(); }
+const std::vector<Address>& Server::local_addresses() const { return impl_->locals_; }
+Model Server::model() const { return impl_->opts_.model; }
+std::string_view Server::backend_name() const { return impl_->backend_name(); }
+int Server::threads() const { return impl_->threads_; }
+std::size_t Server::max_conns() const { return impl_->max_conns_; }
+ServerStats Server::stats() const { return impl_->stats_->snapshot(); }
+
+}  // namespace sockit::serve
