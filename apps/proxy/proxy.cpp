@@ -1,0 +1,174 @@
+// sockit proxy: a fault-injecting TCP/UDP proxy (in the spirit of Toxiproxy) for testing how
+// clients and servers cope with latency, loss, slicing, stalls and resets. The engine lives in
+// src/tools/proxy; behaviour is documented in docs/RELIABILITY.md ("proxy").
+#include "common/command.hpp"
+
+#include "sockit/net/address.hpp"
+#include "sockit/net/parse.hpp"
+#include "sockit/net/resolver.hpp"
+#include "tools/proxy/proxy.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <random>
+
+namespace sockit::proxy {
+namespace {
+
+using cli::UsageError;
+
+struct Options {
+  bool udp = false, v4 = false, v6 = false, verbose = false;
+  std::string listen = "127.0.0.1:0", upstream, control;
+  std::string delay, jitter, bandwidth, loss, duplicate, reorder, reorder_delay, slice, slice_delay, reset_after,
+      direction, buffer, udp_idle;
+  bool stall = false, blackhole = false;
+  std::optional<std::uint64_t> seed;
+  std::size_t max_connections = 1024;
+};
+
+std::atomic<bool> g_stop{false};
+void on_stop_signal(int) { g_stop.store(true); }
+
+// "8080" -> 127.0.0.1:8080 (the default address is loopback, never the wildcard); otherwise a
+// numeric address, or host:port resolved for binding.
+Address listen_address(const std::string& text, std::string_view flag, Family family) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    auto port = Address::parse_port(text);
+    if (!port) throw UsageError(fmt::format("invalid port for {}: '{}'", flag, text));
+    return family == Family::v6 ? Address::ipv6_loopback(*port) : Address::ipv4_loopback(*port);
+  }
+  if (auto a = Address::parse(text); a && a->is_ip()) return *a;
+  ResolveOptions ro;
+  ro.family = family;
+  ro.passive = true;
+  auto r = Resolver::resolve(text, ro);
+  if (!r || r->empty())
+    throw UsageError(fmt::format("invalid address for {}: '{}' ({})", flag, text,
+                                 r ? std::string("no addresses") : r.error().message()));
+  return r->front();
+}
+
+int run(const Options& o) {
+  if (o.v4 && o.v6) throw UsageError("-4 and -6 cannot be used together");
+  if (o.upstream.empty()) throw UsageError("--upstream is required");
+  const Family family = o.v4 ? Family::v4 : o.v6 ? Family::v6 : Family::unspec;
+  Config cfg;
+  cfg.udp = o.udp;
+  cfg.verbose = o.verbose;
+  cfg.listen = listen_address(o.listen, "--listen", family);
+  if (!o.control.empty()) {
+    cfg.control = listen_address(o.control, "--control", family);
+    if (!cfg.control->is_loopback())
+      throw UsageError(fmt::format("--control must be a loopback address (it has no authentication), not '{}'",
+                                   o.control));
+  }
+  {
+    ResolveOptions ro;
+    ro.family = family;
+    ro.type = o.udp ? SocketType::datagram : SocketType::stream;
+    auto r = Resolver::resolve(o.upstream, ro);
+    if (!r || r->empty())
+      throw UsageError(fmt::format("invalid --upstream '{}': {}", o.upstream,
+                                   r ? std::string("no addresses") : r.error().message()));
+    cfg.upstream = r->front();
+  }
+  auto set = [&](const std::string& value, std::string_view name) {
+    if (value.empty()) return;
+    if (auto r = set_value(cfg.impairments, name, value, o.udp); !r)
+      throw UsageError(fmt::format("--{}: {}", name, r.error().context()));
+  };
+  set(o.delay, "delay");
+  set(o.jitter, "jitter");
+  set(o.bandwidth, "bandwidth");
+  set(o.loss, "loss");
+  set(o.duplicate, "duplicate");
+  set(o.reorder, "reorder");
+  set(o.reorder_delay, "reorder-delay");
+  set(o.slice, "slice");
+  set(o.slice_delay, "slice-delay");
+  set(o.reset_after, "reset-after");
+  set(o.direction, "direction");
+  cfg.impairments.stall = o.stall;
+  cfg.impairments.blackhole = o.blackhole;
+  if (!o.buffer.empty()) {
+    auto b = parse_size(o.buffer);
+    if (!b || *b < 1024 || *b > (std::uint64_t{1} << 30))
+      throw UsageError(fmt::format("invalid --buffer '{}' (1KiB to 1GiB)", o.buffer));
+    cfg.buffer = static_cast<std::size_t>(*b);
+  }
+  if (!o.udp_idle.empty()) {
+    auto d = parse_duration(o.udp_idle);
+    if (!d || d->count() <= 0) throw UsageError(fmt::format("invalid --udp-idle '{}'", o.udp_idle));
+    cfg.udp_idle = *d;
+  }
+  if (o.max_connections < 1) throw UsageError("--max-connections must be at least 1");
+  cfg.max_connections = o.max_connections;
+  cfg.seed = o.seed ? *o.seed : std::random_device{}();
+
+  auto proxy = Proxy::create(cfg);
+  if (!proxy) {
+    fmt::print(stderr, "sockit proxy: {}\n", proxy.error().message());
+    return cli::kExitFailure;
+  }
+  auto& p = **proxy;
+  fmt::print(stderr, "sockit proxy: listening on {} ({}), upstream {}, seed {}\n", p.listen_address().to_string(),
+             o.udp ? "udp" : "tcp", cfg.upstream.to_string(), cfg.seed);
+  if (auto c = p.control_address()) fmt::print(stderr, "sockit proxy: control on {}\n", c->to_string());
+  fmt::print(stderr, "sockit proxy: {}\n", format(cfg.impairments, cfg.udp));
+  std::fflush(stderr);
+
+  g_stop.store(false);
+  struct sigaction sa {}, old_int {}, old_term {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, &old_int);
+  ::sigaction(SIGTERM, &sa, &old_term);
+  auto r = p.run(g_stop);
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  fmt::print(stderr, "sockit proxy: stopped: {}\n", format(p.stats(), cfg.udp));
+  if (!r) {
+    fmt::print(stderr, "sockit proxy: {}\n", r.error().message());
+    return cli::kExitFailure;
+  }
+  return cli::kExitOk;
+}
+
+}  // namespace
+
+SOCKIT_COMMAND(proxy, "proxy", "fault-injecting TCP/UDP proxy (delay, loss, slicing, stalls, resets)",
+               [](CLI::App& app) -> cli::Runner {
+  auto o = std::make_shared<Options>();
+  app.add_flag("-u,--udp", o->udp, "proxy UDP datagrams (default TCP)");
+  app.add_flag("-4", o->v4, "IPv4 only");
+  app.add_flag("-6", o->v6, "IPv6 only");
+  app.add_option("-l,--listen", o->listen, "listen address, or a port on 127.0.0.1 (default 127.0.0.1:0)");
+  app.add_option("--upstream", o->upstream, "where to forward: HOST:PORT")->required();
+  app.add_option("--control", o->control, "control port (loopback): line commands like 'set loss 30%'");
+  app.add_option("--delay", o->delay, "latency added per direction, e.g. 50ms");
+  app.add_option("--jitter", o->jitter, "+- uniform jitter around --delay");
+  app.add_option("--bandwidth", o->bandwidth, "per direction rate limit, e.g. 1MiB/s");
+  app.add_option("--loss", o->loss, "UDP: drop this share of datagrams, e.g. 10%");
+  app.add_option("--duplicate", o->duplicate, "UDP: send this share of datagrams twice");
+  app.add_option("--reorder", o->reorder, "UDP: hold this share of datagrams back by --reorder-delay");
+  app.add_option("--reorder-delay", o->reorder_delay, "UDP: how long a reordered datagram is held (default 20ms)");
+  app.add_option("--slice", o->slice, "TCP: forward in writes of at most N bytes");
+  app.add_option("--slice-delay", o->slice_delay, "TCP: pause between slices");
+  app.add_flag("--stall", o->stall, "start stalled: hold all data until 'stall off'");
+  app.add_option("--reset-after", o->reset_after, "TCP: reset both sides after N bytes went through");
+  app.add_flag("--blackhole", o->blackhole, "read and discard everything");
+  app.add_option("--direction", o->direction, "impair both (default), upstream or downstream");
+  app.add_option("--seed", o->seed, "seed of the random generator (printed at start)");
+  app.add_option("--buffer", o->buffer, "bytes held per direction before back-pressure/drops (default 256KiB)");
+  app.add_option("--max-connections", o->max_connections, "TCP connections or UDP sessions (default 1024)");
+  app.add_option("--udp-idle", o->udp_idle, "UDP: forget a client after this long without traffic (default 60s)");
+  app.add_flag("-v,--verbose", o->verbose, "log connections and control commands to stderr");
+  return [o] { return run(*o); };
+});
+
+}  // namespace sockit::proxy
