@@ -12,12 +12,13 @@ using sockit::nc::Direction;
 
 std::span<const std::byte> bytes(std::string_view s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
 
+// ncat's columns; unlike ncat, a space shows as a space (as in xxd and hexdump -C).
 TEST(NcHexDump, FullLineHasTwoGroupsOfEightAndAscii) {
   std::string out;
   sockit::nc::format_hex_lines(out, bytes("reply from client side\n"), 0);
   EXPECT_EQ(out,
-            "00000000   72 65 70 6c 79 20 66 72  6f 6d 20 63 6c 69 65 6e  reply.from.clien\n"
-            "00000010   74 20 73 69 64 65 0a                              t.side.\n");
+            "00000000   72 65 70 6c 79 20 66 72  6f 6d 20 63 6c 69 65 6e  reply from clien\n"
+            "00000010   74 20 73 69 64 65 0a                              t side.\n");
 }
 
 TEST(NcHexDump, OffsetContinuesAcrossChunks) {
