@@ -513,6 +513,17 @@ void ServerImpl::shutdown(std::string_view reason) {
   }
 }
 
+void ServerImpl::shutdown_client(ClientId id, std::string_view reason) {
+  Op op(*this);
+  shutting_down_ = true;
+  auto it = clients_.find(id);
+  if (it == clients_.end() || gone(*it->second)) return;
+  Client& c = *it->second;
+  send(c, Line("", "ERROR").t("Closing Link: " + c.host + " (" + std::string(reason) + ")"));
+  c.registered = false;  // no QUIT storm while everyone leaves
+  quit(c, reason, false);
+}
+
 ServerStats ServerImpl::stats() const {
   ServerStats s = counters_;
   s.connections = clients_.size();
@@ -574,6 +585,7 @@ void Server::disconnected(ClientId id, std::string_view reason) { impl_->disconn
 void Server::reload(Config config) { impl_->reload(std::move(config)); }
 const Config& Server::config() const noexcept { return impl_->cfg_; }
 void Server::shutdown(std::string_view reason) { impl_->shutdown(reason); }
+void Server::shutdown_client(ClientId id, std::string_view reason) { impl_->shutdown_client(id, reason); }
 ServerStats Server::stats() const { return impl_->stats(); }
 std::string Server::check_invariants() const { return impl_->check_invariants(); }
 
@@ -613,6 +625,13 @@ class IrcSession final : public serve::Session {
   }
   std::optional<TimePoint> next_deadline() const override {
     return id_ ? server_.next_deadline(*id_) : std::nullopt;
+  }
+  void on_shutdown(serve::Peer& peer, TimePoint) override {
+    if (id_) {
+      server_.shutdown_client(*id_, "Server shutting down");
+    } else {
+      peer.close_after_flush();
+    }
   }
   void on_close(serve::CloseReason why) override {
     if (id_) server_.disconnected(*id_, close_text(why));

@@ -139,6 +139,7 @@ class ServerImpl {
   void disconnected(ClientId id, std::string_view reason);
   void reload(Config config);
   void shutdown(std::string_view reason);
+  void shutdown_client(ClientId id, std::string_view reason);
   ServerStats stats() const;
   std::string check_invariants() const;
 

@@ -82,6 +82,9 @@ class Server {
   /// Sends "ERROR :Closing Link: ... (reason)" to every client and close_after_flush()es them;
   /// later connect() calls are refused.
   void shutdown(std::string_view reason);
+  /// The same for one client (the reactor calls Session::on_shutdown per connection); also makes
+  /// later connect() calls fail.
+  void shutdown_client(ClientId id, std::string_view reason);
 
   ServerStats stats() const;
   /// Checks internal invariants (nick table <-> clients, channel members <-> client channel lists);

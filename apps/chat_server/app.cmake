@@ -1,0 +1,4 @@
+# sockit chat-server: the IRC server core (sockit::irc) on the reactor (sockit::serve), TOML config.
+find_package(tomlplusplus REQUIRED)
+find_package(OpenSSL REQUIRED)
+target_link_libraries(sockit PRIVATE sockit::irc sockit::serve tomlplusplus::tomlplusplus OpenSSL::Crypto)

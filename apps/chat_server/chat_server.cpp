@@ -1,0 +1,274 @@
+// sockit chat-server: an IRC server for real IRC clients (irssi, weechat, ii, sic, HexChat).
+// The protocol is the sans-I/O core sockit::irc; this file wires it to the reactor of
+// sockit::serve (one event loop thread: the IRC state needs no locks), loads the configuration
+// (flags + TOML, config_file.cpp) and handles signals: SIGHUP reloads, SIGTERM/SIGINT drain and
+// exit 0, a second SIGTERM/SIGINT stops at once. See docs/CHAT-SERVER.md.
+#include "chat_server/config_file.hpp"
+#include "common/command.hpp"
+
+#include "sockit/irc/password.hpp"
+#include "sockit/irc/server.hpp"
+#include "sockit/loop/poller.hpp"
+#include "sockit/net/parse.hpp"
+#include "sockit/serve/server.hpp"
+
+#include <fmt/core.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <pthread.h>
+#include <termios.h>
+#include <unistd.h>
+
+namespace sockit::chat_server {
+namespace {
+
+using cli::UsageError;
+
+struct Options {
+  std::vector<std::string> listen;
+  std::string config_file;
+  std::string backend = "epoll";
+  Overrides flags;
+  bool hash_password = false;
+  unsigned iterations = irc::kDefaultPbkdf2Iterations;
+  std::string drain = "5s";
+  bool quiet = false;
+};
+
+Address listen_address(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    auto port = Address::parse_port(text);
+    if (!port) throw UsageError(fmt::format("invalid port for --listen: '{}'", text));
+    return Address::ipv4_loopback(*port);
+  }
+  auto a = Address::parse(text);
+  if (!a || !a->is_ip()) {
+    throw UsageError(fmt::format("invalid --listen '{}': expected ADDR:PORT like 127.0.0.1:6667 or [::1]:6667", text));
+  }
+  return *a;
+}
+
+int hash_password_command(unsigned iterations) {
+  bool tty = isatty(STDIN_FILENO) != 0;
+  termios old{};
+  if (tty) {
+    std::fputs("password: ", stderr);
+    tcgetattr(STDIN_FILENO, &old);
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string pw;
+  bool got = static_cast<bool>(std::getline(std::cin, pw));
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::fputs("\n", stderr);
+  }
+  if (!got || pw.empty()) {
+    std::fputs("sockit chat-server: no password given on standard input\n", stderr);
+    return cli::kExitFailure;
+  }
+  if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+  auto h = irc::hash_password(pw, iterations);
+  if (!h) {
+    fmt::print(stderr, "sockit chat-server: {}\n", h.error().message());
+    return cli::kExitFailure;
+  }
+  fmt::print("{}\n", *h);
+  return cli::kExitOk;
+}
+
+// Serializes the IRC state between the loop thread and the signal thread (SIGHUP reload).
+// Recursive: a callback may close another connection, whose on_close re-enters on this thread.
+class LockedSession final : public serve::Session {
+ public:
+  LockedSession(std::unique_ptr<serve::Session> inner, std::recursive_mutex& mu) : inner_(std::move(inner)), mu_(mu) {}
+  void on_open(serve::Peer& p, serve::TimePoint now) override {
+    std::lock_guard g(mu_);
+    inner_->on_open(p, now);
+  }
+  void on_data(std::span<const std::byte> d, serve::Peer& p, serve::TimePoint now) override {
+    std::lock_guard g(mu_);
+    inner_->on_data(d, p, now);
+  }
+  void on_eof(serve::Peer& p, serve::TimePoint now) override {
+    std::lock_guard g(mu_);
+    inner_->on_eof(p, now);
+  }
+  void on_tick(serve::Peer& p, serve::TimePoint now) override {
+    std::lock_guard g(mu_);
+    inner_->on_tick(p, now);
+  }
+  std::optional<serve::TimePoint> next_deadline() const override {
+    std::lock_guard g(mu_);
+    return inner_->next_deadline();
+  }
+  void on_shutdown(serve::Peer& p, serve::TimePoint now) override {
+    std::lock_guard g(mu_);
+    inner_->on_shutdown(p, now);
+  }
+  void on_close(serve::CloseReason why) override {
+    std::lock_guard g(mu_);
+    inner_->on_close(why);
+  }
+
+ private:
+  std::unique_ptr<serve::Session> inner_;
+  std::recursive_mutex& mu_;
+};
+
+int run(Options& o) {
+  if (o.hash_password) return hash_password_command(o.iterations);
+
+  Loaded loaded;
+  std::string err;
+  if (!load_config(o.config_file, o.flags, loaded, err)) {
+    fmt::print(stderr, "sockit chat-server: {}\n", err);
+    return cli::kExitUsage;
+  }
+  std::vector<std::string> listen_text = o.listen;
+  if (listen_text.empty()) listen_text = loaded.listen;
+  if (listen_text.empty()) listen_text = {"127.0.0.1:6667"};
+
+  auto backend = loop::parse_backend(o.backend);
+  if (!backend) throw UsageError(fmt::format("invalid --backend '{}': expected select, poll or epoll", o.backend));
+  auto drain = parse_duration(o.drain);
+  if (!drain) throw UsageError(fmt::format("invalid --drain '{}'", o.drain));
+
+  serve::ServerOptions so;
+  so.model = serve::reactor_model(*backend);
+  so.threads = 1;  // one loop owns the IRC state: ordered, no locks on the hot path
+  for (const auto& l : listen_text) so.listen.push_back(listen_address(l));
+  // The IRC core enforces its own SendQ (and says "SendQ exceeded"); the model's caps sit above it.
+  so.send_queue_cap = loaded.config.sendq * 2 + (64 << 10);
+  so.high_water = std::max<std::size_t>(loaded.config.sendq, 64 << 10);
+  so.low_water = so.high_water / 4;
+  so.max_conns = loaded.config.max_clients + 16;  // the core answers "Server full" itself
+  so.reject_message = "ERROR :Server full\r\n";
+  so.log = [](std::string_view line) { fmt::print(stderr, "sockit chat-server: {}\n", line); };
+
+  // Signals are taken by sigwait() in this thread; every thread started after this inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  std::recursive_mutex mu;
+  irc::Server irc(loaded.config);
+  auto server = serve::Server::create(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
+    return std::make_unique<LockedSession>(irc::make_session(irc), mu);
+  });
+  if (!server) {
+    fmt::print(stderr, "sockit chat-server: {}\n", server.error().message());
+    pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
+    return cli::kExitFailure;
+  }
+  auto started = (*server)->start();
+  if (!started) {
+    fmt::print(stderr, "sockit chat-server: {}\n", started.error().message());
+    pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
+    return cli::kExitFailure;
+  }
+  const auto& addrs = (*server)->local_addresses();
+  for (const Address& a : addrs) {
+    fmt::print(stderr, "sockit chat-server: {} listening on {} ({})\n", loaded.config.server_name, a.to_string(),
+               (*server)->backend_name());
+    if (!a.is_loopback()) {
+      fmt::print(stderr, "sockit chat-server: warning: {} is not a loopback address and IRC here is plaintext\n",
+                 a.to_string());
+    }
+  }
+  if (!o.quiet && !addrs.empty()) {
+    const Address& a = addrs.front();
+    std::string host = a.ip_string();
+    if (a.is_v4() && host == "0.0.0.0") host = "127.0.0.1";
+    if (a.is_v6() && host == "::") host = "::1";
+    fmt::print(stderr, "sockit chat-server: connect with:  irssi -c {} -p {}   or   sockit chat {} {}\n", host, a.port(),
+               host, a.port());
+  }
+  std::fflush(stderr);
+
+  bool stopping = false;
+  int status = cli::kExitOk;
+  while (!(*server)->finished()) {
+    timespec tick{0, 200'000'000};
+    siginfo_t info;
+    int sig = sigtimedwait(&sigs, &info, &tick);
+    if (sig < 0) continue;  // timeout or EINTR: check finished() again
+    if (sig == SIGHUP) {
+      Loaded fresh;
+      std::string why;
+      if (!load_config(o.config_file, o.flags, fresh, why)) {
+        fmt::print(stderr, "sockit chat-server: reload failed, keeping the old configuration: {}\n", why);
+        continue;
+      }
+      {
+        std::lock_guard g(mu);
+        irc.reload(fresh.config);
+      }
+      fmt::print(stderr, "sockit chat-server: configuration reloaded ({} operators, {} MOTD lines)\n",
+                 fresh.config.operators.size(), fresh.config.motd.size());
+      continue;
+    }
+    if (stopping) {
+      fmt::print(stderr, "sockit chat-server: second signal, stopping now\n");
+      (*server)->stop_now();
+      continue;
+    }
+    stopping = true;
+    fmt::print(stderr, "sockit chat-server: {}, closing connections (drain {})\n",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT", format_duration(*drain));
+    (*server)->stop(*drain);
+  }
+  (*server)->wait();
+  pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
+  auto st = irc.stats();
+  fmt::print(stderr, "sockit chat-server: stopped ({} lines in, {} excess flood, {} sendq exceeded)\n", st.lines_in,
+             st.excess_flood, st.sendq_exceeded);
+  return status;
+}
+
+}  // namespace
+
+SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii and other IRC clients",
+               [](CLI::App& app) -> cli::Runner {
+  auto o = std::make_shared<Options>();
+  app.add_option("-l,--listen", o->listen,
+                 "ADDR:PORT to listen on, repeatable (default 127.0.0.1:6667; port 0 = any free port)");
+  app.add_option("-c,--config", o->config_file, "TOML configuration file (see docs/CHAT-SERVER.md)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--server-name", o->flags.server_name, "server name shown to clients (default irc.sockit.local)");
+  app.add_option("--motd", o->flags.motd_file, "message-of-the-day file");
+  app.add_option("--backend", o->backend, "event loop backend: select, poll or epoll (default epoll)");
+  app.add_option("--max-clients", o->flags.max_clients, "connections served at once (default 10000)");
+  app.add_option("--max-per-ip", o->flags.max_per_ip, "connections per client address, 0 = no cap (default 10)");
+  app.add_flag("--no-exempt-loopback", o->flags.no_exempt_loopback, "apply --max-per-ip to loopback clients too");
+  app.add_option("--sendq", o->flags.sendq, "output queued for a client before 'SendQ exceeded' (default 256k)");
+  app.add_option("--registration-timeout", o->flags.registration_timeout, "time to send NICK and USER (default 30s)");
+  app.add_option("--ping-interval", o->flags.ping_interval, "idle time before the server sends PING (default 90s)");
+  app.add_option("--ping-timeout", o->flags.ping_timeout, "time to answer a PING (default 60s)");
+  app.add_option("--flood-burst", o->flags.flood_burst, "lines a client may send at once (default 5)");
+  app.add_option("--flood-rate", o->flags.flood_rate, "lines per second after the burst (default 2)");
+  app.add_flag("--no-flood-control", o->flags.no_flood, "do not delay fast clients (tests, bots you trust)");
+  app.add_flag("--allow-invalid-utf8", o->flags.allow_invalid_utf8, "relay non-UTF-8 text byte for byte");
+  app.add_option("--drain", o->drain, "on SIGTERM, time to flush before closing (default 5s)");
+  app.add_flag("--hash-password", o->hash_password,
+               "read a password on stdin, print its hash for [[operator]] password / [server] password");
+  app.add_option("--iterations", o->iterations, "PBKDF2 iterations for --hash-password (default 100000)")
+      ->check(CLI::Range(1000u, 10000000u));
+  app.add_flag("-q,--quiet", o->quiet, "no 'connect with' hint in the banner");
+  app.footer(
+      "Examples:\n"
+      "  sockit chat-server                          # 127.0.0.1:6667, then: irssi -c 127.0.0.1 -p 6667\n"
+      "  sockit chat-server -l 127.0.0.1:0 -l [::1]:6667 --motd motd.txt\n"
+      "  sockit chat-server --config chat.toml       # SIGHUP reloads it\n"
+      "  echo secret | sockit chat-server --hash-password\n");
+  return [o] { return run(*o); };
+});
+
+}  // namespace sockit::chat_server

@@ -1,0 +1,42 @@
+// Internal header of `sockit chat-server`: loading irc::Config from a TOML file and the command
+// line. Precedence: built-in defaults < TOML file < flags. SIGHUP re-runs the same steps.
+#pragma once
+
+#include "sockit/irc/config.hpp"
+#include "sockit/net/address.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sockit::chat_server {
+
+/// Flags that override the file (unset = keep the file's or the default value).
+struct Overrides {
+  std::optional<std::string> server_name;
+  std::optional<std::string> motd_file;
+  std::optional<std::size_t> max_clients;
+  std::optional<std::size_t> max_per_ip;
+  bool no_exempt_loopback = false;
+  std::optional<std::string> sendq;
+  std::optional<std::string> registration_timeout;
+  std::optional<std::string> ping_interval;
+  std::optional<std::string> ping_timeout;
+  std::optional<std::size_t> flood_burst;
+  std::optional<double> flood_rate;
+  bool no_flood = false;
+  bool allow_invalid_utf8 = false;
+};
+
+struct Loaded {
+  irc::Config config;
+  std::vector<std::string> listen;  ///< from the file ([server] listen), may be empty
+  std::string motd_file;            ///< resolved path, "" = none
+};
+
+/// Builds the configuration; on failure returns false with one line in `error`
+/// ("chat.toml:12:3: ..." or "--sendq: ..."). Never throws.
+bool load_config(const std::string& toml_path, const Overrides& flags, Loaded& out, std::string& error);
+
+}  // namespace sockit::chat_server
