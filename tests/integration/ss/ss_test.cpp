@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -404,6 +405,18 @@ TEST(SsIntegration, WatchRefreshesCountTimes) {
   auto text = sockit_ss({"-tln", "--watch", "50ms", "--count", "2", "sport = :" + port});
   EXPECT_EQ(text.status, 0);
   EXPECT_EQ(std::count(text.out.begin(), text.out.end(), '\n'), 5);  // 2 x (header + row) + separator
+}
+
+TEST(SsIntegration, WatchStopsCleanlyOnCtrlC) {
+  auto child = sockit::test::Child::spawn({sockit_bin(), "ss", "-tln", "--watch", "200ms"});
+  std::string first = child.read_stdout_until("Recv-Q", 5s);
+  ASSERT_NE(first.find("Recv-Q"), std::string::npos);
+  auto t0 = std::chrono::steady_clock::now();
+  child.signal(SIGINT);
+  auto st = child.wait(3s);
+  ASSERT_TRUE(st.has_value()) << "still running after SIGINT";
+  EXPECT_EQ(*st, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
 }
 
 TEST(SsIntegration, SummaryHasIproute2Layout) {
