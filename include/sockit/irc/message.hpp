@@ -54,6 +54,8 @@ struct ParseResult {
   std::optional<Message> message;
   ParseError error = ParseError::empty;
   explicit operator bool() const noexcept { return message.has_value(); }
+  /// The message; only when parsing succeeded.
+  const Message* operator->() const noexcept { return &*message; }
 };
 
 /// Parses one line, without its CR LF. Tag values are unescaped (\: \s \\ \r \n).

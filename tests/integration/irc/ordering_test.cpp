@@ -1,0 +1,73 @@
+// Every message sent while two clients stay connected arrives, in order: 10,000 messages from 4
+// senders to 4 receivers in one channel (RELIABILITY-PLAN scenario 24, CI size).
+#include "irc_client.hpp"
+
+#include <thread>
+
+using namespace sockit;
+using namespace sockit::irc::itest;
+using namespace std::chrono_literals;
+
+TEST(ChatServerOrdering, TenThousandMessagesSeveralSendersAndReceiversInOrder) {
+  ChatServer srv({"--no-flood-control"});
+  constexpr int kSenders = 4, kReceivers = 4, kPerSender = 2500;
+  std::vector<std::unique_ptr<Client>> senders, receivers;
+  for (int i = 0; i < kReceivers; ++i) {
+    receivers.push_back(std::make_unique<Client>(srv.address()));
+    receivers.back()->register_as("recv" + std::to_string(i));
+    receivers.back()->send("JOIN #order");
+    receivers.back()->expect("366");
+  }
+  for (int i = 0; i < kSenders; ++i) {
+    senders.push_back(std::make_unique<Client>(srv.address()));
+    senders.back()->register_as("send" + std::to_string(i));
+    senders.back()->send("JOIN #order");
+    senders.back()->expect("366");
+  }
+  // Receivers read in their own threads so no socket buffer fills up.
+  std::vector<std::vector<int>> next(kReceivers, std::vector<int>(kSenders, 0));
+  std::vector<std::string> failures(kReceivers);
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReceivers; ++r) {
+    readers.emplace_back([&, r] {
+      int total = 0;
+      while (total < kSenders * kPerSender) {
+        auto l = receivers[r]->line(20s);
+        if (!l) {
+          failures[r] = "stopped after " + std::to_string(total);
+          return;
+        }
+        auto p = irc::parse(*l);
+        if (!p || p->command != "PRIVMSG") continue;
+        int s = p->prefix[4] - '0';
+        int seq = std::stoi(p->params[1]);
+        if (s < 0 || s >= kSenders || seq != next[r][s]) {
+          failures[r] = "out of order: " + *l + " expected " + std::to_string(next[r][s]);
+          return;
+        }
+        ++next[r][s];
+        ++total;
+      }
+    });
+  }
+  std::vector<std::thread> writers;
+  for (int s = 0; s < kSenders; ++s) {
+    writers.emplace_back([&, s] {
+      std::string batch;
+      for (int i = 0; i < kPerSender; ++i) {
+        batch += "PRIVMSG #order :" + std::to_string(i) + " payload\r\n";
+        if (batch.size() > 4096) {
+          senders[s]->raw(batch);
+          batch.clear();
+        }
+      }
+      senders[s]->raw(batch);
+    });
+  }
+  for (auto& t : writers) t.join();
+  for (auto& t : readers) t.join();
+  for (int r = 0; r < kReceivers; ++r) {
+    EXPECT_EQ(failures[r], "") << "receiver " << r;
+    for (int s = 0; s < kSenders; ++s) EXPECT_EQ(next[r][s], kPerSender) << r << "/" << s;
+  }
+}
