@@ -61,6 +61,15 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
     sub->fallthrough(false);
     runners[sub] = cmd.setup(*sub);
+    // The list in `sockit --help` shows one line per subcommand; a longer description moves to
+    // the end of the subcommand's own help.
+    std::string desc = sub->get_description();
+    if (auto nl = desc.find('\n'); nl != std::string::npos) {
+      std::string rest = desc.substr(nl + 1);
+      sub->description(desc.substr(0, nl));
+      std::string footer = sub->get_footer();
+      sub->footer(footer.empty() ? rest : rest + "\n" + footer);
+    }
   }
 
   std::string help_topic;

@@ -23,7 +23,7 @@ check version       0 out '^sockit [0-9]+\.[0-9]+'  -- --version
 check help-help     0 out 'Usage'                   -- help
 check unknown-flag  2 err 'not expected|unknown'    -- --bogus
 check unknown-sub   2 err 'no such subcommand'      -- help nosuchcommand
-for sub in $("$SOCKIT" --help | awk '/^Subcommands:/{f=1;next} f&&!NF{exit} f{print $1}'); do
+for sub in $("$SOCKIT" --help | awk '/^Subcommands:/{f=1;next} f&&!NF{exit} f&&/^  [a-z]/{print $1}'); do
   [[ $sub == help ]] && continue
   check "help-$sub"      0 out 'Usage'  -- help "$sub"
   check "$sub --help"    0 out 'Usage'  -- "$sub" --help
