@@ -73,8 +73,13 @@ if [[ $(id -u) -eq 0 ]] && ip netns add "sockit-nc-$$" 2>/dev/null; then
   ms=$(ms_since $t0)
   check "blackhole -w 1s took ${ms}ms" test $ms -ge 950 -a $ms -le 1500
   ip -n "$NS" route add unreachable 10.78.0.0/24
-  expect_fail "unreachable route" 1 "^sockit nc: connect 10\.78\.0\.1:80: (No route to host|Network is unreachable)$" \
+  expect_fail "unreachable route" 1 "^sockit nc: connect 10\.78\.0\.1:80: No route to host$" \
     ip netns exec "$NS" timeout 20 "$SOCKIT" nc -w 1s 10.78.0.1 80
+  ip -n "$NS" route add prohibit 10.79.0.0/24
+  expect_fail "prohibited route" 1 "^sockit nc: connect 10\.79\.0\.1:80: Permission denied$" \
+    ip netns exec "$NS" timeout 20 "$SOCKIT" nc -w 1s 10.79.0.1 80
+  expect_fail "no route at all" 1 "^sockit nc: connect 10\.80\.0\.1:80: Network is unreachable$" \
+    ip netns exec "$NS" timeout 20 "$SOCKIT" nc -w 1s 10.80.0.1 80
   ip netns del "$NS"
 else
   echo "# skipped: not root or no netns support"
