@@ -1,0 +1,61 @@
+// Internal header of sockit::loadgen: what `sockit load` was asked to do, and its command line.
+// The CLI11 wiring lives here (not in apps/load) so the unit tests can parse argument vectors.
+#pragma once
+
+#include "sockit/net/address.hpp"
+#include "sockit/net/result.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sockit::load {
+
+enum class Mode { pingpong, flood, connect, hold, udp, irc, irc_register };
+
+std::string_view to_string(Mode m) noexcept;
+/// "pingpong", "flood", "connect", "hold", "udp", "irc", "irc-register" (also "irc-reg").
+std::optional<Mode> parse_mode(std::string_view name) noexcept;
+
+/// Everything a run needs, after validation (see finalize()).
+struct Options {
+  Mode mode = Mode::pingpong;
+  std::string mode_text;
+  std::string target_text;
+  Address target;
+
+  std::uint32_t connections = 0;        // 0: the mode's default (finalize fills it in)
+  std::chrono::nanoseconds duration{0}; // 0 with count == 0: the default of 10 s
+  std::uint64_t count = 0;              // -n: stop after this many units of work (0: no limit)
+  double rate = 0;                      // --rate: open loop, units per second in total (0: closed)
+  std::uint32_t threads = 1;
+  std::chrono::nanoseconds warmup{0};
+  std::uint64_t size = 0;               // message size (0: the mode's default)
+  std::uint64_t window = 0;             // flood bytes / udp datagrams / irc messages in flight
+  std::chrono::nanoseconds timeout{0};  // 0: the mode's default
+  int server_pid = 0;
+  bool json = false;
+  std::string hist_out;
+  std::uint32_t senders = 10;           // irc: clients that send PRIVMSG
+  std::string channel = "#load";
+  bool spread_sources = true;           // bind 127.0.0.X:0 when the target is IPv4 loopback
+  bool progress = true;                 // the per-second line on a terminal (--no-progress)
+
+  std::string duration_text, warmup_text, size_text, window_text, timeout_text;
+
+  /// Time-bounded unless -n was given alone.
+  bool timed() const noexcept { return duration.count() > 0; }
+  bool open_loop() const noexcept { return rate > 0; }
+};
+
+/// Adds the positional arguments and flags of `sockit load` to `app`, writing into `o`.
+void add_cli(CLI::App& app, Options& o);
+/// Checks and completes the options after parsing: mode, target, units, per-mode defaults.
+/// errc::invalid_argument with one human-readable line on a bad value.
+Result<void> finalize(Options& o);
+
+}  // namespace sockit::load

@@ -1,0 +1,178 @@
+#include "report.hpp"
+
+#include <fmt/format.h>
+
+namespace sockit::load {
+
+namespace {
+
+double us(std::int64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+std::string human_us(double v) {
+  if (v >= 1e6) return fmt::format("{:.2f}s", v / 1e6);
+  if (v >= 1e3) return fmt::format("{:.2f}ms", v / 1e3);
+  return fmt::format("{:.1f}us", v);
+}
+
+nlohmann::json latency_json(const Histogram& h) {
+  return {{"count", h.count()},       {"min", us(h.min())},          {"mean", h.mean() / 1000.0},
+          {"p50", us(h.percentile(50))}, {"p90", us(h.percentile(90))}, {"p99", us(h.percentile(99))},
+          {"p99_9", us(h.percentile(99.9))}, {"p99_99", us(h.percentile(99.99))}, {"max", us(h.max())}};
+}
+
+std::string latency_line(const char* label, const Histogram& h) {
+  return fmt::format("  {:<12} p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (mean {}, {} samples)\n", label,
+                     human_us(us(h.percentile(50))), human_us(us(h.percentile(90))), human_us(us(h.percentile(99))),
+                     human_us(us(h.percentile(99.9))), human_us(us(h.max())), human_us(h.mean() / 1000.0), h.count());
+}
+
+double server_cpu(const RunResult& r) {
+  return (r.server_begin && r.server_end) ? r.server_end->cpu_s - r.server_begin->cpu_s : 0.0;
+}
+
+}  // namespace
+
+std::string_view unit_name(Mode m) noexcept {
+  switch (m) {
+    case Mode::pingpong: return "message";
+    case Mode::flood: return "chunk";
+    case Mode::connect: return "connection";
+    case Mode::hold: return "connection";
+    case Mode::udp: return "datagram";
+    case Mode::irc: return "delivery";
+    case Mode::irc_register: return "registration";
+  }
+  return "unit";
+}
+
+nlohmann::json to_json(const Options& o, const RunResult& r) {
+  const auto& s = r.stats;
+  nlohmann::json j;
+  j["schema"] = 1;
+  j["mode"] = std::string(to_string(o.mode));
+  j["target"] = o.target.to_string();
+  j["connections"] = o.connections;
+  j["threads"] = o.threads;
+  j["size_bytes"] = o.size;
+  j["loop"] = o.open_loop() ? "open" : "closed";
+  if (o.open_loop()) j["rate_target_per_s"] = o.rate;
+  j["warmup_s"] = static_cast<double>(o.warmup.count()) / 1e9;
+  j["duration_s"] = r.measured_s;
+  j["unit"] = std::string(unit_name(o.mode));
+  j["units"] = s.units;
+  j["rate_per_s"] = static_cast<double>(s.units) / r.measured_s;
+  j["bytes_out"] = s.bytes_out;
+  j["bytes_in"] = s.bytes_in;
+  j["mib_per_s"] = static_cast<double>(s.bytes_in) / r.measured_s / (1024.0 * 1024.0);
+  j["latency_us"] = latency_json(s.latency);
+  if (o.open_loop()) j["latency_raw_us"] = latency_json(s.latency_raw);
+  nlohmann::json e = nlohmann::json::object();
+  for (std::size_t i = 0; i < kErrorKinds; ++i) e[std::string(to_string(static_cast<ErrorKind>(i)))] = s.errors[i];
+  j["errors"] = e;
+  j["errors_total"] = s.error_total();
+  j["client_cpu_s"] = r.client_cpu_s;
+  if (o.mode == Mode::udp) {
+    j["sent"] = s.sent;
+    j["received"] = s.units;
+    j["lost"] = s.errors[static_cast<std::size_t>(ErrorKind::timeout)];
+    j["late"] = s.late;
+    j["loss_ratio"] = s.sent ? 1.0 - static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0;
+  }
+  if (o.mode == Mode::irc) {
+    j["clients"] = o.connections;
+    j["senders"] = o.senders;
+    j["sent"] = s.sent;
+    j["deliveries"] = s.units;
+    j["deliveries_per_s"] = static_cast<double>(s.units) / r.measured_s;
+    j["fanout"] = s.sent ? static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0;
+    j["sent_all"] = s.sent_all;
+    j["delivered_all"] = s.delivered_all;
+  }
+  if (o.mode == Mode::hold) {
+    j["held"] = s.held;
+    j["failed"] = s.failed;
+    j["dropped"] = s.dropped;
+    j["alive"] = s.alive;
+  }
+  if (o.server_pid) {
+    nlohmann::json sv;
+    sv["pid"] = o.server_pid;
+    const double cpu = server_cpu(r);
+    sv["cpu_s"] = cpu;
+    sv["cpu_us_per_unit"] = s.units ? cpu * 1e6 / static_cast<double>(s.units) : 0.0;
+    sv["cpu_util"] = cpu / r.measured_s;
+    if (r.server_end) {
+      sv["rss_kib"] = r.server_end->rss_kib;
+      sv["rss_anon_kib"] = r.server_end->rss_anon_kib;
+    }
+    if (o.mode == Mode::hold && r.hold_before && r.hold_up) {
+      sv["rss_before_kib"] = r.hold_before->rss_kib;
+      sv["rss_anon_before_kib"] = r.hold_before->rss_anon_kib;
+      sv["rss_held_kib"] = r.hold_up->rss_kib;
+      sv["rss_anon_held_kib"] = r.hold_up->rss_anon_kib;
+      const auto held = static_cast<double>(std::max<std::uint64_t>(s.held, 1));
+      sv["rss_per_conn_bytes"] =
+          (static_cast<double>(r.hold_up->rss_kib) - static_cast<double>(r.hold_before->rss_kib)) * 1024.0 / held;
+      sv["rss_anon_per_conn_bytes"] =
+          (static_cast<double>(r.hold_up->rss_anon_kib) - static_cast<double>(r.hold_before->rss_anon_kib)) * 1024.0 / held;
+    }
+    j["server"] = sv;
+  }
+  if (!r.note.empty()) j["note"] = r.note;
+  return j;
+}
+
+std::string to_text(const Options& o, const RunResult& r) {
+  const auto& s = r.stats;
+  std::string t = fmt::format("sockit load {} {}: {} {}, {} B, {} thread{}, {} loop, measured {:.2f}s\n",
+                              to_string(o.mode), o.target.to_string(), o.connections,
+                              o.mode == Mode::udp ? "sockets" : o.mode == Mode::irc ? "clients" : "connections",
+                              o.size, o.threads, o.threads == 1 ? "" : "s",
+                              o.open_loop() ? fmt::format("open ({:.0f}/s)", o.rate) : std::string("closed"),
+                              r.measured_s);
+  const double rate = static_cast<double>(s.units) / r.measured_s;
+  t += fmt::format("  {:<12} {} ({:.1f}/s", std::string(unit_name(o.mode)) + "s", s.units, rate);
+  if (s.bytes_in) t += fmt::format(", {:.2f} MiB/s in", static_cast<double>(s.bytes_in) / r.measured_s / 1048576.0);
+  t += ")\n";
+  if (o.mode == Mode::udp)
+    t += fmt::format("  {:<12} sent {}, received {}, lost {}, late {}\n", "datagrams", s.sent, s.units,
+                     s.errors[static_cast<std::size_t>(ErrorKind::timeout)], s.late);
+  if (o.mode == Mode::irc)
+    t += fmt::format("  {:<12} {} senders sent {} PRIVMSGs, fan-out {:.1f}\n", "irc", o.senders, s.sent,
+                     s.sent ? static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0);
+  if (o.mode == Mode::hold)
+    t += fmt::format("  {:<12} held {}, failed {}, dropped {}, alive at the end {}\n", "connections", s.held, s.failed,
+                     s.dropped, s.alive);
+  if (s.latency.count()) t += latency_line(o.open_loop() ? "latency" : "latency", s.latency);
+  if (o.open_loop() && s.latency_raw.count()) t += latency_line("uncorrected", s.latency_raw);
+  t += "  errors      ";
+  for (std::size_t i = 0; i < kErrorKinds; ++i)
+    t += fmt::format(" {} {}", to_string(static_cast<ErrorKind>(i)), s.errors[i]);
+  t += "\n";
+  if (o.server_pid && r.server_end) {
+    const double cpu = server_cpu(r);
+    t += fmt::format("  server       pid {}: cpu {:.3f}s ({:.0f}%), {:.2f} us per {}, rss {} KiB (anon {} KiB)\n",
+                     o.server_pid, cpu, 100.0 * cpu / r.measured_s,
+                     s.units ? cpu * 1e6 / static_cast<double>(s.units) : 0.0, unit_name(o.mode), r.server_end->rss_kib,
+                     r.server_end->rss_anon_kib);
+    if (o.mode == Mode::hold && r.hold_before && r.hold_up && s.held) {
+      const double held = static_cast<double>(s.held);
+      t += fmt::format("  memory       rss {} -> {} KiB, anon {} -> {} KiB: {:.0f} B per connection (anon {:.0f} B)\n",
+                       r.hold_before->rss_kib, r.hold_up->rss_kib, r.hold_before->rss_anon_kib, r.hold_up->rss_anon_kib,
+                       (static_cast<double>(r.hold_up->rss_kib) - static_cast<double>(r.hold_before->rss_kib)) * 1024.0 / held,
+                       (static_cast<double>(r.hold_up->rss_anon_kib) - static_cast<double>(r.hold_before->rss_anon_kib)) *
+                           1024.0 / held);
+    }
+  }
+  t += fmt::format("  client       cpu {:.3f}s\n", r.client_cpu_s);
+  if (!r.note.empty()) t += fmt::format("  note         {}\n", r.note);
+  return t;
+}
+
+int exit_status(const Options& o, const RunResult& r) noexcept {
+  if (r.stats.error_total() > 0) return 1;
+  if (o.mode == Mode::hold) return r.stats.held > 0 ? 0 : 1;
+  return r.stats.units > 0 ? 0 : 1;
+}
+
+}  // namespace sockit::load

@@ -1,0 +1,131 @@
+#include "tools/load/options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace {
+
+using sockit::load::Mode;
+using sockit::load::Options;
+
+// Parses argv (without the program name) like `sockit load ...` and finalizes.
+struct Parsed {
+  Options o;
+  bool parsed = false;
+  bool ok = false;
+  std::string error;
+};
+
+Parsed parse(std::vector<std::string> args) {
+  Parsed p;
+  CLI::App app("load");
+  sockit::load::add_cli(app, p.o);
+  std::reverse(args.begin(), args.end());
+  try {
+    app.parse(args);
+    p.parsed = true;
+  } catch (const CLI::ParseError& e) {
+    p.error = e.what();
+    return p;
+  }
+  auto r = sockit::load::finalize(p.o);
+  p.ok = r.ok();
+  if (!r) p.error = r.error().context();
+  return p;
+}
+
+}  // namespace
+
+TEST(LoadOptions, PingpongDefaults) {
+  auto p = parse({"pingpong", "127.0.0.1:7"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.o.mode, Mode::pingpong);
+  EXPECT_EQ(p.o.connections, 10u);
+  EXPECT_EQ(p.o.size, 64u);
+  EXPECT_EQ(p.o.duration, std::chrono::seconds(10));
+  EXPECT_EQ(p.o.target.port(), 7);
+  EXPECT_FALSE(p.o.open_loop());
+}
+
+TEST(LoadOptions, AllFlagsAreRead) {
+  auto p = parse({"pingpong", "127.0.0.1:9000", "-c", "100", "-d", "2s", "--rate", "5000", "--threads", "2",
+                  "--warmup", "500ms", "--size", "16KiB", "--json", "--hist-out", "/tmp/x", "--server-pid", "1",
+                  "--timeout", "250ms"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.o.connections, 100u);
+  EXPECT_EQ(p.o.duration, std::chrono::seconds(2));
+  EXPECT_EQ(p.o.warmup, std::chrono::milliseconds(500));
+  EXPECT_EQ(p.o.timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(p.o.size, 16384u);
+  EXPECT_EQ(p.o.threads, 2u);
+  EXPECT_DOUBLE_EQ(p.o.rate, 5000.0);
+  EXPECT_TRUE(p.o.open_loop());
+  EXPECT_TRUE(p.o.json);
+  EXPECT_EQ(p.o.hist_out, "/tmp/x");
+  EXPECT_EQ(p.o.server_pid, 1);
+}
+
+TEST(LoadOptions, CountAloneMeansNoDuration) {
+  auto p = parse({"connect", "127.0.0.1:7", "-n", "500"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.o.count, 500u);
+  EXPECT_FALSE(p.o.timed());
+}
+
+TEST(LoadOptions, PerModeDefaults) {
+  auto f = parse({"flood", "127.0.0.1:7"});
+  ASSERT_TRUE(f.ok);
+  EXPECT_EQ(f.o.size, 16384u);
+  EXPECT_EQ(f.o.window, 65536u);
+  auto u = parse({"udp", "127.0.0.1:7"});
+  ASSERT_TRUE(u.ok);
+  EXPECT_EQ(u.o.timeout, std::chrono::seconds(1));
+  EXPECT_EQ(u.o.window, 1u);
+  auto h = parse({"hold", "127.0.0.1:7"});
+  ASSERT_TRUE(h.ok);
+  EXPECT_EQ(h.o.connections, 1000u);
+  auto i = parse({"irc", "127.0.0.1:6667", "-c", "5", "--senders", "10"});
+  ASSERT_TRUE(i.ok) << i.error;
+  EXPECT_EQ(i.o.senders, 4u);  // clamped: one client must listen
+  auto r = parse({"irc-reg", "127.0.0.1:6667"});
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.o.mode, Mode::irc_register);
+}
+
+TEST(LoadOptions, ThreadsNeverExceedConnections) {
+  auto p = parse({"pingpong", "127.0.0.1:7", "-c", "2", "--threads", "8"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_EQ(p.o.threads, 2u);
+}
+
+TEST(LoadOptions, RejectsUnknownMode) {
+  auto p = parse({"blast", "127.0.0.1:7"});
+  EXPECT_FALSE(p.ok);
+  EXPECT_NE(p.error.find("unknown mode 'blast'"), std::string::npos) << p.error;
+}
+
+TEST(LoadOptions, RejectsTargetWithoutPort) {
+  EXPECT_FALSE(parse({"pingpong", "127.0.0.1"}).ok);
+  EXPECT_FALSE(parse({"pingpong", "nosuch.invalid:80"}).ok);
+}
+
+TEST(LoadOptions, RejectsBadUnits) {
+  EXPECT_FALSE(parse({"pingpong", "127.0.0.1:7", "-d", "ten"}).ok);
+  EXPECT_FALSE(parse({"pingpong", "127.0.0.1:7", "-d", "0s"}).ok);
+  EXPECT_FALSE(parse({"pingpong", "127.0.0.1:7", "--size", "0"}).ok);
+  EXPECT_FALSE(parse({"pingpong", "127.0.0.1:7", "--size", "huge"}).ok);
+  EXPECT_FALSE(parse({"udp", "127.0.0.1:7", "--size", "8"}).ok);
+  EXPECT_FALSE(parse({"flood", "127.0.0.1:7", "--rate", "10"}).ok);
+  EXPECT_FALSE(parse({"irc", "127.0.0.1:7", "--channel", "nohash"}).ok);
+}
+
+TEST(LoadOptions, MissingTargetIsAParseError) {
+  auto p = parse({"pingpong"});
+  EXPECT_FALSE(p.parsed);
+}
+
+TEST(LoadOptions, ModeNamesRoundTrip) {
+  for (auto m : {Mode::pingpong, Mode::flood, Mode::connect, Mode::hold, Mode::udp, Mode::irc, Mode::irc_register})
+    EXPECT_EQ(sockit::load::parse_mode(sockit::load::to_string(m)), m);
+}
