@@ -280,6 +280,9 @@ int run_udp(const Options& o, const Address& addr) {
         t.foreign();
         continue;
       }
+      // Deadlines that passed before this reply arrived are settled first, so a reply after its
+      // probe's timeout is always late, never fresh (whatever the loop's timing).
+      for (auto lost : t.expire(at)) out.line("no answer for seq={} (timeout {})", lost, format_duration(o.timeout));
       const Nanos rtt = at.time_since_epoch() - Nanos(static_cast<std::int64_t>(p->sent_ns));
       ReplyKind kind = t.on_reply(p->seq, p->attempt, rtt);
       const std::string head =
