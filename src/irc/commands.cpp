@@ -922,6 +922,9 @@ void ServerImpl::dispatch(Client& c, Message& m, TimePoint now) {
     return;
   }
   if (spec->state == State::registered && !c.registered) {
+    // irssi sends "JOIN :" while negotiating CAP; answering 451 would print an error in its
+    // status window, and nothing is lost by ignoring an empty JOIN.
+    if (spec->name == "JOIN" && (m.params.empty() || m.params[0].empty())) return;
     send(c, rpl(c, "451").t("You have not registered"));
     return;
   }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Interop: a stock irssi (in a private tmux server) uses `sockit chat-server` with an `ii` client
+# as the other party: connect, join, talk both ways, get voiced, change nick, get kicked. At the
+# end irssi's raw log must hold no error numeric (4xx/5xx) and no ERROR from the server.
+# Exit 77 (skip) when irssi, tmux or ii is missing.
+set -euo pipefail
+SOCKIT=${SOCKIT:-sockit}
+for t in irssi tmux ii; do command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
+
+work=$(mktemp -d)
+sock="sockit-irc-$$"
+server_pid=""
+ii_pid=""
+cleanup() {
+  tmux -L "$sock" kill-server 2>/dev/null || true
+  [ -n "$ii_pid" ] && kill "$ii_pid" 2>/dev/null || true
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+printf 'Welcome to the sockit interop test.\n' > "$work/motd.txt"
+"$SOCKIT" chat-server -l 127.0.0.1:0 -q --motd "$work/motd.txt" 2>"$work/server.err" &
+server_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
+port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.err" | head -1)
+[ -n "$port" ] || { echo "FAIL: no port in banner"; cat "$work/server.err"; exit 1; }
+
+pane() { tmux -L "$sock" capture-pane -p -t irc -S -200 2>/dev/null || true; }
+keys() { tmux -L "$sock" send-keys -t irc "$1" Enter; }
+fail() {
+  echo "FAIL: $1"; echo "--- irssi pane:"; pane; echo "--- ii:"; cat "$work/peer/127.0.0.1/#sockit/out" 2>/dev/null || true
+  echo "--- server:"; cat "$work/server.err"; exit 1
+}
+wait_pane() {  # pattern
+  for _ in $(seq 150); do pane | grep -q -- "$1" && return 0; sleep 0.1; done
+  fail "irssi never showed '$1'"
+}
+wait_file() {  # file pattern
+  for _ in $(seq 150); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  fail "'$2' not in $1"
+}
+
+# The other party: ii, channel operator of #sockit.
+ii -s 127.0.0.1 -p "$port" -n peer -i "$work/peer" -f "ii peer" >"$work/ii.log" 2>&1 &
+ii_pid=$!
+wait_file "$work/peer/127.0.0.1/out" "Welcome to the sockit IRC Network"
+echo "/j #sockit" > "$work/peer/127.0.0.1/in"
+wait_file "$work/peer/127.0.0.1/#sockit/out" "peer(.*has joined"
+
+mkdir -p "$work/irssi"
+cat > "$work/irssi/config" <<CONF
+settings = {
+  core = { real_name = "irssi tester"; user_name = "tester"; nick = "tester"; rawlog_lines = "2000"; };
+  "fe-common/core" = { autolog = "no"; };
+};
+CONF
+tmux -L "$sock" new-session -d -s irc -x 160 -y 50 \
+  "TERM=screen irssi --home='$work/irssi' -n tester -c 127.0.0.1 -p $port"
+wait_pane "Welcome to the sockit IRC Network"
+keys "/join #sockit"
+wait_file "$work/peer/127.0.0.1/#sockit/out" "tester(.*has joined"
+wait_pane "Join to #sockit was synced"
+keys "hello from irssi"
+wait_file "$work/peer/127.0.0.1/#sockit/out" "<tester> hello from irssi"
+echo "hello irssi, ii here" > "$work/peer/127.0.0.1/#sockit/in"
+wait_pane "hello irssi, ii here"
+echo "/MODE #sockit +v tester" > "$work/peer/127.0.0.1/in"
+wait_pane "mode/#sockit \[+v tester\] by peer"
+keys "/nick tester2"
+wait_pane "You're now known as tester2"
+echo "/KICK #sockit tester2 :test over" > "$work/peer/127.0.0.1/in"
+wait_pane "kicked from #sockit by peer"
+keys "/rawlog save $work/raw.log"   # the whole session: irssi keeps the last rawlog_lines lines
+sleep 0.3
+[ -s "$work/raw.log" ] || fail "irssi wrote no raw log"
+[ -n "${IRC_KEEP_RAWLOG:-}" ] && cp "$work/raw.log" "$IRC_KEEP_RAWLOG"
+# irssi's raw log: "<< " lines irssi sent, ">> " lines it received (with our @time tag).
+grep -Eq '^>> (@[^ ]+ )?:[^ ]+ 366 ' "$work/raw.log" || fail "raw log has no 366 line (format changed?)"
+if grep -E '^>> (@[^ ]+ )?(:[^ ]+ [45][0-9][0-9] |ERROR)' "$work/raw.log"; then
+  fail "the server answered irssi with an error numeric"
+fi
+echo "PASS: irssi connected, joined, talked, was voiced, renamed and kicked (port $port)"
