@@ -141,7 +141,7 @@ check_file_eq "--send-only: the peer got our data" "$T/in1" "$T/sendonly_got"
 
 echo "# 12. --recv-only: stdin is never read, nothing is sent"
 P=$(free_port)
-start socat -t 5 TCP-LISTEN:$P,bind=127.0.0.1,reuseaddr SYSTEM:"echo data; timeout 1 cat >$T/recvonly_got"
+start socat -t 5 TCP-LISTEN:$P,bind=127.0.0.1,reuseaddr SYSTEM:"echo data; timeout 1 cat >$T/recvonly_got; true"
 wait_listen $P
 # stdin stays open (fifo held by fd 6) to show that the peer's close alone ends --recv-only
 mkfifo "$T/fifo12"
@@ -171,5 +171,13 @@ if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
 else
   echo "# skipped: no ::1 on lo"
 fi
+
+echo "# 15. a closed stdin (<&-) counts as empty input, never as the socket"
+P=$(free_port)
+start socat -t 5 TCP-LISTEN:$P,bind=127.0.0.1,reuseaddr SYSTEM:'echo hi; cat'
+wait_listen $P
+out=$(snc 127.0.0.1 $P <&-); rc=$?
+check_eq "closed stdin: exit 0 after the peer closes" 0 $rc
+check_eq "closed stdin: printed the peer's data only" "hi" "$out"
 
 finish
