@@ -41,6 +41,7 @@ constexpr std::size_t kMaxInboundLine = 16 * 1024;  // tags (8191) + body (512) 
 
 struct Options {
   std::string target;
+  std::string port;
   std::string nick;
   std::vector<std::string> join;
   std::string user, realname, password;
@@ -368,6 +369,11 @@ int run(Options& o) {
   if (o.target.find("ircs://") == 0) throw sockit::cli::UsageError("chat: TLS (ircs://) is not supported yet");
   auto target = parse_target(o.target);
   if (!target) throw sockit::cli::UsageError(fmt::format("chat: bad server address '{}' (want [irc://]HOST[:PORT])", o.target));
+  if (!o.port.empty()) {
+    auto port = sockit::Address::parse_port(o.port);
+    if (!port || *port == 0) throw sockit::cli::UsageError(fmt::format("chat: bad port '{}'", o.port));
+    target->port = *port;
+  }
   if (o.nick.empty()) o.nick = default_nick();
   if (!sockit::irc::valid_nick(o.nick, 64)) throw sockit::cli::UsageError(fmt::format("chat: not a valid nick: '{}'", o.nick));
   for (const auto& d : {o.reconnect_min, o.reconnect_max, o.lag_interval, o.connect_timeout}) {
@@ -426,6 +432,7 @@ SOCKIT_COMMAND(chat, "chat", "a terminal IRC client (full screen, or --plain lin
                [](CLI::App& app) -> sockit::cli::Runner {
   auto o = std::make_shared<Options>();
   app.add_option("server", o->target, "[irc://]HOST[:PORT][/#chan], port 6667 by default")->required();
+  app.add_option("port", o->port, "the port, as a second word (irssi -c HOST -p PORT style)");
   app.add_option("-n,--nick", o->nick, "nick name (default: $USER); taken -> nick_, nick__ ...");
   app.add_option("-j,--join", o->join, "channel(s) to join once registered (repeat or comma-separate)");
   app.add_flag("--plain", o->plain, "line mode on stdin/stdout for scripts (also when not a terminal)");

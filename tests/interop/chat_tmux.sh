@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The full-screen interface of sockit chat, driven through tmux against ngircd: type a message
+# (send-keys) and read it back from a second client and from the screen (capture-pane); line
+# editing, Tab nick completion, UTF-8, window switching, the status line; Ctrl-D quits with 0.
+source "$(dirname "$0")/chat_lib.bash"
+need ngircd tmux python3
+TMUX_SOCKET=sockit-test-$$
+tm() { tmux -L "$TMUX_SOCKET" "$@"; }
+CHAT_EXTRA_CLEANUP='tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null'
+
+start_ngircd
+client bob "127.0.0.1:$PORT" --nick bob --join '#t'
+expect "peer joined" "$T/bob.out" '^\[#t\] \* bob has joined #t$'
+
+tm -f /dev/null new-session -d -s chat -x 120 -y 40 \
+  "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color '$SOCKIT' chat 127.0.0.1:$PORT --nick alice --join '#t' 2>'$T/tui.err'; echo \$? >'$T/tui.exit'"
+screen() { tm capture-pane -p -t chat; }
+# on_screen DESC REGEX [SECONDS]: waits until the pane shows a matching line.
+on_screen() {
+  local i limit=${3:-5}
+  for ((i = 0; i < limit * 10; i++)); do
+    screen | grep -Eq -- "$2" && { pass "$1"; return 0; }
+    sleep 0.1
+  done
+  fail "$1: [$2] not on screen"; screen | sed 's/^/    | /' | grep -v '^    | *$'
+}
+
+on_screen "joined, shown with a timestamp" '^[0-9]{2}:[0-9]{2} \* alice has joined #t'
+on_screen "status line: nick and window" '\[alice\] \[2:#t\]'
+on_screen "status line: lag" '\[Lag: [0-9]+\.[0-9]{2}s\]'
+on_screen "input prompt" '^\[#t\]$'
+expect "bob sees alice join" "$T/bob.out" '^\[#t\] \* alice has joined #t$'
+
+tm send-keys -t chat -l "hello from tmux"
+tm send-keys -t chat Enter
+expect "typed message reaches the peer" "$T/bob.out" '^\[#t\] <alice> hello from tmux$'
+on_screen "typed message on screen" '^[0-9]{2}:[0-9]{2} <alice> hello from tmux'
+
+say bob "hi alice, ça va? 日本"
+on_screen "peer message on screen (UTF-8)" '<bob> hi alice, ça va\? 日本'
+
+# Editing: Backspace, Left/Right, Ctrl-U, Ctrl-W.
+tm send-keys -t chat -l "abcX"; tm send-keys -t chat BSpace; tm send-keys -t chat -l "d"; tm send-keys -t chat Enter
+expect "Backspace" "$T/bob.out" '^\[#t\] <alice> abcd$'
+tm send-keys -t chat -l "acd"; tm send-keys -t chat Left Left; tm send-keys -t chat -l "b"; tm send-keys -t chat End; tm send-keys -t chat -l "e"; tm send-keys -t chat Enter
+expect "Left / End insert in the middle" "$T/bob.out" '^\[#t\] <alice> abcde$'
+tm send-keys -t chat -l "junk"; tm send-keys -t chat C-u; tm send-keys -t chat -l "one two"; tm send-keys -t chat C-w; tm send-keys -t chat -l "three"; tm send-keys -t chat Enter
+expect "Ctrl-U and Ctrl-W" "$T/bob.out" '^\[#t\] <alice> one three$'
+# Tab completes a nick at the start of the line ("bob: ").
+tm send-keys -t chat -l "bo"; tm send-keys -t chat Tab; tm send-keys -t chat -l "yo"; tm send-keys -t chat Enter
+expect "Tab nick completion" "$T/bob.out" '^\[#t\] <alice> bob: yo$'
+# History: Up recalls the previous line.
+tm send-keys -t chat Up; tm send-keys -t chat -l "!"; tm send-keys -t chat Enter
+expect "Up recalls history" "$T/bob.out" '^\[#t\] <alice> bob: yo!$'
+
+# A private message opens window 3; activity shows in the status line; Alt-3 goes there.
+say bob "/msg alice psst"
+on_screen "activity in the status line" '\[Act: 3!?\]'
+tm send-keys -t chat M-3
+on_screen "Alt-3 shows the query window" '^[0-9]{2}:[0-9]{2} <bob> psst'
+on_screen "status line names the query" '\[3:bob\]'
+tm send-keys -t chat -l "/win 1"; tm send-keys -t chat Enter
+on_screen "/win 1: the status window" 'sockit chat - 127\.0\.0\.1:'
+tm send-keys -t chat -l "/nosuchcommand"; tm send-keys -t chat Enter
+on_screen "unknown command: one line in the status window" 'Unknown command /nosuchcommand \(try /help\)'
+tm send-keys -t chat M-2
+on_screen "Alt-2 back to #t" '\[2:#t\]'
+
+# Ctrl-D on an empty line: QUIT, exit 0, the terminal given back.
+tm send-keys -t chat C-d
+expect "peer sees the quit" "$T/bob.out" '^\[#t\] \* alice has quit' 5
+for i in $(seq 50); do [[ -s "$T/tui.exit" ]] && break; sleep 0.1; done
+[[ "$(cat "$T/tui.exit" 2>/dev/null)" == 0 ]] && pass "Ctrl-D exits 0" || fail "exit status: $(cat "$T/tui.exit" 2>/dev/null)"
+[[ ! -s "$T/tui.err" ]] && pass "nothing on stderr" || fail "stderr: $(cat "$T/tui.err")"
+close_client bob
+finish

@@ -1,0 +1,371 @@
+#include "tools/chat/client.hpp"
+
+#include <sockit/irc/message.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+using namespace sockit::chat;
+using namespace std::chrono_literals;
+
+namespace {
+
+class ChatClient : public ::testing::Test {
+ protected:
+  Config config(std::string nick = "alice") {
+    Config c;
+    c.nick = std::move(nick);
+    c.autojoin = {"#t"};
+    c.lag_interval = 30s;
+    c.ping_timeout = 60s;
+    return c;
+  }
+  // Connects and registers as `nick`, draining the output and events.
+  void up(Client& c, const std::string& nick = "alice") {
+    c.connected(now);
+    c.receive_line(":irc.test 001 " + nick + " :Welcome " + nick, now);
+    out(c);
+    c.take_events();
+  }
+  std::vector<std::string> out(Client& c) { return c.take_output(); }
+  std::vector<std::string> texts(Client& c) {
+    std::vector<std::string> t;
+    for (auto& e : c.take_events()) t.push_back("[" + e.buffer + "] " + render(e.line));
+    return t;
+  }
+  static bool has(const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  }
+  SteadyClock::time_point now = SteadyClock::time_point{} + 1000s;
+};
+
+}  // namespace
+
+TEST_F(ChatClient, RegistersWithPassNickUser) {
+  Config cfg = config();
+  cfg.password = "secret";
+  cfg.realname = "Alice A";
+  Client c(cfg);
+  c.connected(now);
+  EXPECT_EQ(out(c), (std::vector<std::string>{"PASS secret\r\n", "NICK alice\r\n", "USER alice 0 * :Alice A\r\n"}));
+  EXPECT_EQ(c.state(), State::registering);
+}
+
+TEST_F(ChatClient, AnswersPingWithPong) {
+  Client c(config());
+  c.connected(now);
+  out(c);
+  c.receive_line("PING :irc.test-123\r\n", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"PONG irc.test-123\r\n"});
+}
+
+TEST_F(ChatClient, NickInUseRetriesWithUnderscores) {
+  Client c(config());
+  c.connected(now);
+  out(c);
+  c.receive_line(":irc.test 433 * alice :Nickname already in use", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"NICK alice_\r\n"});
+  c.receive_line(":irc.test 433 * alice_ :Nickname already in use", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"NICK alice__\r\n"});
+  c.receive_line(":irc.test 001 alice__ :Welcome", now);
+  EXPECT_EQ(c.nick(), "alice__");
+  EXPECT_EQ(c.state(), State::registered);
+}
+
+TEST_F(ChatClient, ErroneousLongNickRetriesShorter) {
+  Client c(config("abcdefghi"));
+  c.connected(now);
+  out(c);
+  c.receive_line(":irc.test 433 * abcdefghi :in use", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"NICK abcdefghi_\r\n"});
+  c.receive_line(":irc.test 432 * abcdefghi_ :Erroneous nickname", now);  // ngircd: over NICKLEN 9
+  auto o = out(c);
+  ASSERT_EQ(o.size(), 1u);
+  EXPECT_EQ(o[0], "NICK abcdefg__\r\n");
+}
+
+TEST_F(ChatClient, ErroneousNickOnFirstTryRetriesShorter) {
+  Client c(config());
+  c.connected(now);
+  out(c);
+  // ngircd says 432 (not 433) for a nick over its NICKLEN: the next try is shorter.
+  c.receive_line(":irc.test 432 * alice :Erroneous nickname", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"NICK ali_\r\n"});
+}
+
+TEST_F(ChatClient, GivesUpAfterTenNickAttempts) {
+  Client c(config());
+  c.connected(now);
+  out(c);
+  for (int i = 0; i < 10; ++i) {
+    c.receive_line(":irc.test 433 * x :in use", now);
+    EXPECT_EQ(out(c).size(), 1u);
+  }
+  c.take_events();
+  c.receive_line(":irc.test 433 * x :in use", now);
+  EXPECT_TRUE(out(c).empty());
+  auto ev = c.take_events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].line.kind, LineKind::error);
+}
+
+TEST_F(ChatClient, RegistrationJoinsAndMeasuresLag) {
+  Client c(config());
+  c.connected(now);
+  out(c);
+  c.receive_line(":irc.test 001 alice :Welcome", now);
+  auto o = out(c);
+  ASSERT_EQ(o.size(), 2u);
+  EXPECT_EQ(o[0], "JOIN #t\r\n");
+  EXPECT_EQ(o[1].rfind("PING LAG", 0), 0u);
+  const std::string token = o[1].substr(5, o[1].size() - 7);
+  c.receive_line(":irc.test PONG irc.test :" + token, now + 42ms);
+  ASSERT_TRUE(c.lag().has_value());
+  EXPECT_EQ(*c.lag(), 42ms);
+}
+
+TEST_F(ChatClient, UnansweredLagPingRequestsDisconnect) {
+  Client c(config());
+  up(c);
+  c.tick(now + 59s);
+  EXPECT_FALSE(c.take_disconnect_request());
+  c.tick(now + 61s);
+  auto why = c.take_disconnect_request();
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("ping timeout"), std::string::npos);
+}
+
+TEST_F(ChatClient, LagPingRepeatsAfterInterval) {
+  Client c(config());
+  up(c);
+  c.receive_line(":irc.test PONG irc.test :nomatch", now);  // not our token: still pending
+  c.tick(now + 31s);
+  EXPECT_TRUE(out(c).empty());
+}
+
+TEST_F(ChatClient, OwnJoinCreatesAndSelectsChannelWithNames) {
+  Client c(config());
+  up(c);
+  c.receive_line(":alice!a@h JOIN #t", now);
+  c.receive_line(":irc.test 353 alice = #t :@alice +bob carol", now);
+  c.receive_line(":irc.test 366 alice #t :End of NAMES list", now);
+  EXPECT_EQ(c.current_buffer().name, "#t");
+  EXPECT_TRUE(c.current_buffer().joined);
+  auto nicks = c.current_buffer().nicks;
+  std::sort(nicks.begin(), nicks.end());
+  EXPECT_EQ(nicks, (std::vector<std::string>{"alice", "bob", "carol"}));
+  auto t = texts(c);
+  EXPECT_TRUE(has(t, "[#t] * alice has joined #t"));
+  EXPECT_TRUE(has(t, "[#t] * Names on #t (3): @alice +bob carol"));
+}
+
+TEST_F(ChatClient, ChannelMessageAndHighlight) {
+  Client c(config());
+  up(c);
+  c.receive_line(":alice!a@h JOIN #t", now);
+  c.take_events();
+  c.receive_line(":bob!b@h PRIVMSG #t :hello there", now);
+  c.receive_line(":bob!b@h PRIVMSG #t :Alice: ping", now);
+  auto ev = c.take_events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].buffer, "#t");
+  EXPECT_EQ(render(ev[0].line), "<bob> hello there");
+  EXPECT_FALSE(ev[0].line.highlight);
+  EXPECT_TRUE(ev[1].line.highlight);
+}
+
+TEST_F(ChatClient, PrivateMessageOpensQueryWithoutSwitching) {
+  Client c(config());
+  up(c);
+  c.receive_line(":bob!b@h PRIVMSG alice :psst", now);
+  EXPECT_EQ(texts(c), std::vector<std::string>{"[bob] <bob> psst"});
+  EXPECT_EQ(c.current(), 0u);
+  ASSERT_EQ(c.buffers().size(), 2u);
+  EXPECT_EQ(c.buffers()[1].type, BufferType::query);
+  EXPECT_TRUE(c.buffers()[1].highlighted);
+}
+
+TEST_F(ChatClient, CtcpVersionIsAnsweredAndActionShown) {
+  Config cfg = config();
+  cfg.version = "sockit chat test";
+  Client c(cfg);
+  up(c);
+  c.receive_line(":bob!b@h PRIVMSG alice :\x01VERSION\x01", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"NOTICE bob :\x01VERSION sockit chat test\x01\r\n"});
+  c.receive_line(":bob!b@h PRIVMSG #t :\x01" "ACTION waves\x01", now);
+  auto t = texts(c);
+  EXPECT_TRUE(has(t, "[#t] * bob waves"));
+  c.receive_line(":bob!b@h NOTICE alice :\x01VERSION other\x01", now);  // a reply: never answered
+  EXPECT_TRUE(out(c).empty());
+}
+
+TEST_F(ChatClient, NickChangesRenameMembersAndQueries) {
+  Client c(config());
+  up(c);
+  c.receive_line(":alice!a@h JOIN #t", now);
+  c.receive_line(":bob!b@h JOIN #t", now);
+  c.receive_line(":bob!b@h PRIVMSG alice :hi", now);
+  c.take_events();
+  c.receive_line(":bob!b@h NICK :bobby", now);
+  auto t = texts(c);
+  EXPECT_TRUE(has(t, "[#t] * bob is now known as bobby"));
+  EXPECT_TRUE(has(t, "[bobby] * bob is now known as bobby"));
+  c.receive_line(":alice!a@h NICK alice2", now);
+  EXPECT_EQ(c.nick(), "alice2");
+}
+
+TEST_F(ChatClient, InputBeforeRegistrationRunsAfterIt) {
+  Client c(config());
+  c.connected(now);
+  out(c);
+  c.input("/join #later", now);
+  c.input("/msg bob early", now);
+  EXPECT_TRUE(out(c).empty());
+  c.receive_line(":irc.test 001 alice :Welcome", now);
+  auto o = out(c);
+  EXPECT_TRUE(has(o, "JOIN #later\r\n"));
+  EXPECT_TRUE(has(o, "PRIVMSG bob early\r\n"));
+}
+
+TEST_F(ChatClient, BadCommandsGiveOneErrorLine) {
+  Client c(config());
+  up(c);
+  for (const char* bad : {"/frob", "/msg", "/msg bob", "/join", "/nick 9x", "/win 99", "/me hi", "plain text"}) {
+    c.input(bad, now);
+    auto ev = c.take_events();
+    ASSERT_EQ(ev.size(), 1u) << bad;
+    EXPECT_EQ(ev[0].line.kind, LineKind::error) << bad;
+  }
+  EXPECT_TRUE(out(c).empty());
+}
+
+TEST_F(ChatClient, CommandsProduceTheirWireLines) {
+  Client c(config());
+  up(c);
+  c.receive_line(":alice!a@h JOIN #t", now);
+  out(c);
+  c.input("hello", now);
+  c.input("/me waves", now);
+  c.input("/topic new topic", now);
+  c.input("/part bye now", now);
+  c.input("/away gone", now);
+  c.input("/whois bob", now);
+  c.input("/raw MODE #t +m", now);
+  c.input("//slash", now);
+  EXPECT_EQ(out(c), (std::vector<std::string>{"PRIVMSG #t hello\r\n", "PRIVMSG #t :\x01" "ACTION waves\x01\r\n",
+                                              "TOPIC #t :new topic\r\n", "PART #t :bye now\r\n", "AWAY gone\r\n",
+                                              "WHOIS bob\r\n", "MODE #t +m\r\n", "PRIVMSG #t /slash\r\n"}));
+}
+
+TEST_F(ChatClient, LongMessagesAreSplitOnUtf8Boundaries) {
+  Client c(config());
+  up(c);
+  c.input("/query bob", now);
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "é ";
+  c.input(text, now);
+  auto o = out(c);
+  ASSERT_GE(o.size(), 2u);
+  std::string joined;
+  for (auto& l : o) {
+    // Room for the prefix the server puts in front: ":alice!" + 10-byte user + "@" + 63-byte host + " ".
+    EXPECT_LE(l.size() + 1 + 5 + 1 + 10 + 1 + 63 + 1, sockit::irc::kMaxLineBytes);
+    EXPECT_TRUE(sockit::irc::is_valid_utf8(l));
+    auto m = sockit::irc::parse(l.substr(0, l.size() - 2));
+    ASSERT_TRUE(m);
+    joined += (joined.empty() ? "" : " ") + m.message->params[1];
+  }
+  EXPECT_EQ(joined, text);
+}
+
+TEST_F(ChatClient, ReconnectRejoinsChannelsWithoutSwitching) {
+  Client c(config());
+  up(c);
+  c.receive_line(":alice!a@h JOIN #t", now);
+  c.input("/join #k secret", now);
+  c.receive_line(":alice!a@h JOIN #k", now);
+  c.receive_line(":alice!a@h JOIN #gone", now);
+  c.receive_line(":op!o@h KICK #gone alice :out", now);
+  c.select(0);
+  c.disconnected("connection reset");
+  EXPECT_FALSE(c.buffers()[1].joined);
+  out(c);
+  c.connected(now);
+  out(c);
+  c.receive_line(":irc.test 001 alice :Welcome back", now);
+  auto o = out(c);
+  EXPECT_TRUE(has(o, "JOIN #t\r\n"));
+  EXPECT_TRUE(has(o, "JOIN #k secret\r\n"));
+  EXPECT_FALSE(has(o, "JOIN #gone\r\n"));
+  c.receive_line(":alice!a@h JOIN #t", now);
+  EXPECT_EQ(c.current(), 0u) << "a rejoin keeps the window the user looks at";
+}
+
+TEST_F(ChatClient, Latin1FromTheServerIsShownAsUtf8) {
+  Client c(config());
+  up(c);
+  c.receive_line(":bob!b@h PRIVMSG alice :caf\xE9", now);
+  EXPECT_EQ(texts(c), std::vector<std::string>{"[bob] <bob> café"});
+}
+
+TEST_F(ChatClient, QuitSendsQuitAndEnds) {
+  Client c(config());
+  up(c);
+  c.input("/quit see you", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"QUIT :see you\r\n"});
+  EXPECT_TRUE(c.quit_requested());
+  EXPECT_EQ(c.state(), State::quitting);
+}
+
+TEST_F(ChatClient, WindowCommandsSelectBuffers) {
+  Client c(config());
+  up(c);
+  c.receive_line(":alice!a@h JOIN #t", now);
+  c.input("/query bob", now);
+  EXPECT_EQ(c.current_buffer().name, "bob");
+  c.input("/win 2", now);
+  EXPECT_EQ(c.current_buffer().name, "#t");
+  c.input("/win 1", now);
+  EXPECT_EQ(c.current(), 0u);
+  c.input("/win 3", now);
+  c.input("/close", now);
+  EXPECT_EQ(c.buffers().size(), 2u);
+  EXPECT_EQ(c.current_buffer().name, "#t");
+}
+
+TEST(ChatBackoff, DoublesWithJitterUpToTheCap) {
+  Backoff b(1000ms, 60000ms, 42);
+  std::chrono::milliseconds expected_max = 1000ms;
+  for (int i = 0; i < 10; ++i) {
+    const auto d = b.next();
+    EXPECT_GE(d, expected_max / 2);
+    EXPECT_LE(d, expected_max);
+    expected_max = std::min(expected_max * 2, std::chrono::milliseconds(60000));
+  }
+  b.reset();
+  EXPECT_LE(b.next(), 1000ms);
+}
+
+TEST(ChatTarget, ParsesHostPortAndUrls) {
+  auto t = parse_target("irc://irc.example.org:6697/#a,b");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->host, "irc.example.org");
+  EXPECT_EQ(t->port, 6697);
+  EXPECT_EQ(t->channels, (std::vector<std::string>{"#a", "#b"}));
+  t = parse_target("localhost");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->port, 6667);
+  t = parse_target("[::1]:7000");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->host, "::1");
+  EXPECT_EQ(t->port, 7000);
+  t = parse_target("::1");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->host, "::1");
+  EXPECT_FALSE(parse_target(""));
+  EXPECT_FALSE(parse_target("host:"));
+  EXPECT_FALSE(parse_target("host:70000"));
+  EXPECT_FALSE(parse_target("host:0"));
+  EXPECT_FALSE(parse_target("http://host"));
+}
