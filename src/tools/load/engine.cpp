@@ -725,7 +725,9 @@ void Worker::irc_flush(std::size_t k, std::int64_t now) {
 
 void Worker::irc_register(std::size_t k, std::int64_t now) {
   Conn& c = conns_[k];
-  c.nick = o_.mode == Mode::irc ? "ld" + base36(c.gid) : "r" + base36(sh_.nick_seq.fetch_add(1));
+  // Unique per run (a previous run's clients may still be leaving) and at most 9 characters.
+  static const std::string run_tag = base36(static_cast<std::uint64_t>(::getpid()) % 46656);
+  c.nick = (o_.mode == Mode::irc ? "l" : "r") + run_tag + base36(o_.mode == Mode::irc ? c.gid : sh_.nick_seq.fetch_add(1));
   c.busy = true;
   c.deadline = now + std::max<std::int64_t>(o_.timeout.count(), 30'000'000'000);
   irc_send(k, fmt::format("NICK {}\r\nUSER {} 0 * :sockit load\r\n", c.nick, c.nick), now);

@@ -131,7 +131,9 @@ std::string to_text(const Options& o, const RunResult& r) {
                               o.open_loop() ? fmt::format("open ({:.0f}/s)", o.rate) : std::string("closed"),
                               r.measured_s);
   const double rate = static_cast<double>(s.units) / r.measured_s;
-  t += fmt::format("  {:<12} {} ({:.1f}/s", std::string(unit_name(o.mode)) + "s", s.units, rate);
+  const std::string unit(unit_name(o.mode));
+  const std::string units = unit == "delivery" ? "deliveries" : unit + "s";
+  t += fmt::format("  {:<12} {} ({:.1f}/s", units, s.units, rate);
   if (s.bytes_in) t += fmt::format(", {:.2f} MiB/s in", static_cast<double>(s.bytes_in) / r.measured_s / 1048576.0);
   t += ")\n";
   if (o.mode == Mode::udp)
