@@ -55,6 +55,22 @@ check_eq "-u -l -q: exit 0" 0 $WAIT_RC
 check_eq "-u -l: printed the datagram" "ping" "$(cat "$T/us_got")"
 check "-u -l -v names the sender" grep -q "datagram from 127.0.0.1:" "$T/us_err"
 
+echo "# 3b. ncat -u connects to our -u -l; datagrams both ways"
+mkfifo "$T/n3_in" "$T/u3_in"
+exec 4<>"$T/n3_in" 5<>"$T/u3_in"
+start "${NC[@]}" -u -l -v 127.0.0.1 0 <"$T/u3_in" >"$T/u3_out" 2>"$T/u3_err" 4>&- 5>&-
+US=$LAST
+P=$(listen_port "$T/u3_err")
+start ncat -u 127.0.0.1 $P <"$T/n3_in" >"$T/n3_out" 4>&- 5>&-
+echo "from-ncat" >&4
+wait_for_line "$T/u3_out" '^from-ncat$' >/dev/null
+check "ncat's datagram printed" grep -q '^from-ncat$' "$T/u3_out"
+echo "from-us" >&5
+wait_for_line "$T/n3_out" '^from-us$' >/dev/null
+check "ncat received our reply" grep -q '^from-us$' "$T/n3_out"
+kill $US
+exec 4>&- 5>&-
+
 echo "# 4. -u -l without -k: the first sender is the peer, others are ignored"
 mkfifo "$T/srv_in"
 exec 6<>"$T/srv_in"
