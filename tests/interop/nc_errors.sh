@@ -52,11 +52,11 @@ FP=$(cat "$T/full_port")
 t0=$(now_ns)
 expect_fail "connect timeout" 1 "^sockit nc: connect 127\.0\.0\.1:$FP: Connection timed out$" snc -w 1s 127.0.0.1 $FP
 ms=$(ms_since $t0)
-check "-w 1s took ${ms}ms (1000 +- 300)" test $ms -ge 950 -a $ms -le 1300
+check "-w 1s took ${ms}ms (not early, at most 600ms late)" test $ms -ge 950 -a $ms -le 1600
 t0=$(now_ns)
 snc -w 300ms 127.0.0.1 $FP </dev/null >/dev/null 2>&1
 ms=$(ms_since $t0)
-check "-w 300ms took ${ms}ms" test $ms -ge 280 -a $ms -le 700
+check "-w 300ms took ${ms}ms" test $ms -ge 280 -a $ms -le 1000
 kill $FULL 2>/dev/null
 
 echo "# -w in a network namespace with a blackhole (root only)"
@@ -71,7 +71,7 @@ if [[ $(id -u) -eq 0 ]] && ip netns add "sockit-nc-$$" 2>/dev/null; then
   expect_fail "blackhole timeout" 1 "^sockit nc: connect 10\.77\.0\.2:80: Connection timed out$" \
     ip netns exec "$NS" timeout 20 "$SOCKIT" nc -w 1s 10.77.0.2 80
   ms=$(ms_since $t0)
-  check "blackhole -w 1s took ${ms}ms" test $ms -ge 950 -a $ms -le 1500
+  check "blackhole -w 1s took ${ms}ms" test $ms -ge 950 -a $ms -le 1600
   ip -n "$NS" route add unreachable 10.78.0.0/24
   expect_fail "unreachable route" 1 "^sockit nc: connect 10\.78\.0\.1:80: No route to host$" \
     ip netns exec "$NS" timeout 20 "$SOCKIT" nc -w 1s 10.78.0.1 80
