@@ -10,6 +10,7 @@
 #include "sockit/irc/server.hpp"
 #include "sockit/loop/poller.hpp"
 #include "sockit/net/parse.hpp"
+#include "sockit/net/socket.hpp"
 #include "sockit/serve/server.hpp"
 
 #include <fmt/core.h>
@@ -157,6 +158,17 @@ int run(Options& o) {
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  // Report a busy or forbidden address before the model starts threads (exit 1, one line).
+  for (const Address& a : so.listen) {
+    if (a.port() == 0) continue;
+    auto probe = TcpListener::bind(a);
+    if (!probe) {
+      fmt::print(stderr, "sockit chat-server: {}\n", probe.error().message());
+      pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
+      return cli::kExitFailure;
+    }
+  }
 
   std::recursive_mutex mu;
   irc::Server irc(loaded.config);

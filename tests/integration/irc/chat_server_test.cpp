@@ -421,6 +421,13 @@ TEST(ChatServerSignals, SighupReloadsAndABrokenConfigKeepsTheOld) {
   std::remove(motd.c_str());
 }
 
+TEST(ChatServerCli, BusyPortExitsOneWithOneLine) {
+  ChatServer srv;
+  auto r = test::run({test::sockit_bin(), "chat-server", "-l", "127.0.0.1:" + std::to_string(srv.port())}, "", 10s);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("Address already in use"), std::string::npos) << r.err;
+}
+
 TEST(ChatServerCli, UsageErrorsAndHashPassword) {
   auto r = test::run({test::sockit_bin(), "chat-server", "--backend", "kqueue"});
   EXPECT_EQ(r.status, 2);
