@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -84,7 +85,11 @@ std::string host_text(const Socket& s, bool local, bool resolve) {
   }
   if (s.family == AF_INET6 && !s.v6only.value_or(false) && is_any(s, local)) return "*";
   std::string h = resolve ? resolved_host(s, local) : numeric_host(s, local);
-  if (s.family == AF_INET6 && h.find(':') != std::string::npos) return "[" + h + "]";
+  if (s.family == AF_INET6 && h.find(':') != std::string::npos) h = "[" + h + "]";
+  if (local && s.ifindex) {  // bound to a device (SO_BINDTODEVICE, link-local scope): "addr%dev"
+    char name[IF_NAMESIZE] = {};
+    h += "%" + std::string(::if_indextoname(s.ifindex, name) ? name : std::to_string(s.ifindex).c_str());
+  }
   return h;
 }
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -373,6 +374,21 @@ TEST(SsIntegration, TcpInfoCountsBytesAndMatchesIproute2) {
   EXPECT_EQ(strip(ours)[0], strip(theirs)[0]);  // the address line
 }
 
+TEST(SsIntegration, DeviceBoundSocketShowsInterfaceLikeIproute2) {
+  sockit::test::FdLeakCheck leaks;
+  auto l = sockit::TcpListener::bind(Address::ipv4_loopback(0));
+  ASSERT_TRUE(l.ok());
+  const char dev[] = "lo";
+  if (::setsockopt(l->fd(), SOL_SOCKET, SO_BINDTODEVICE, dev, sizeof dev) != 0)
+    GTEST_SKIP() << "SO_BINDTODEVICE needs CAP_NET_RAW";
+  std::string port = std::to_string(port_of(l->local_address()));
+  auto r = sockit_ss({"-H", "-tln", "sport = :" + port});
+  EXPECT_NE(r.out.find("127.0.0.1%lo:" + port), std::string::npos) << r.out;
+  if (!have_iproute2()) GTEST_SKIP() << "iproute2 ss not installed";
+  auto [ours, theirs] = both({"-tln", "sport = :" + port});
+  EXPECT_EQ(ours, theirs);
+}
+
 TEST(SsIntegration, NetstatLayoutMatchesNetTools) {
   sockit::test::FdLeakCheck leaks;
   auto l = sockit::TcpListener::bind(Address::ipv4_loopback(0));
@@ -447,6 +463,7 @@ TEST(SsIntegration, UsageErrorsExitTwoWithOneLine) {
       {{"dport", "=", ":99999"}, "sockit ss: port out of range: 99999"},
       {{"frobnicate"}, "sockit ss: unknown filter keyword \"frobnicate\" (expected sport, dport, src, dst, not, '(')"},
       {{"--watch", "soon"}, "sockit ss: --watch: bad interval \"soon\" (try 500ms, 2s)"},
+      {{"--count", "2"}, "sockit ss: --count needs --watch"},
       {{"-f", "ipx"}, "sockit ss: \"ipx\" is invalid family (sockit knows inet, inet6, unix)"},
   };
   for (const auto& c : cases) {
