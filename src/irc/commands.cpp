@@ -456,7 +456,8 @@ void channel_mode(S& s, Client& c, Message& m) {
   Member* me = ch->find(c.id);
   if (m.params.size() < 2) {
     Line l = s.rpl(c, "324").p(ch->name);
-    for (std::string_view part : split_list(ch->mode_string(me != nullptr), ' ')) l.p(part);
+    std::string modes = ch->mode_string(me != nullptr);
+    for (std::string_view part : split_list(modes, ' ')) l.p(part);
     s.send(c, l);
     s.send(c, s.rpl(c, "329").p(ch->name).p(std::to_string(ch->created)));
     return;
