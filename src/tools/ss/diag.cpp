@@ -309,7 +309,13 @@ Result<DumpStatus> decode_datagram(std::span<const std::uint8_t> data, Netid ine
       return malformed("netlink message length out of bounds");
     auto payload = data.subspan(off + sizeof(nlmsghdr), h.nlmsg_len - sizeof(nlmsghdr));
     switch (h.nlmsg_type) {
-      case NLMSG_DONE: return DumpStatus::done;
+      case NLMSG_DONE: {
+        // A dump that failed half-way ends with a negative errno in NLMSG_DONE's payload.
+        int err = 0;
+        if (payload.size() >= sizeof err) std::memcpy(&err, payload.data(), sizeof err);
+        if (err < 0) return Error(std::error_code(-err, std::system_category()), "sock_diag dump");
+        return DumpStatus::done;
+      }
       case NLMSG_ERROR: {
         if (payload.size() < sizeof(int)) return malformed("truncated netlink error");
         int err = 0;

@@ -227,6 +227,16 @@ TEST(SsDiag, KernelErrorBecomesItsErrno) {
   EXPECT_EQ(st.error().code(), std::errc::operation_not_permitted);
 }
 
+TEST(SsDiag, DumpInterruptedByAnErrorReportsIt) {
+  Bytes p;
+  int err = -ENOBUFS;
+  put(p, err);
+  std::vector<Socket> out;
+  auto st = decode_datagram(message(NLMSG_DONE, p), Netid::tcp, out);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), std::errc::no_buffer_space);
+}
+
 TEST(SsDiag, LengthBeyondTheBufferIsMalformed) {
   Bytes d = tcp_message();
   std::uint32_t len = static_cast<std::uint32_t>(d.size() + 4);
