@@ -101,5 +101,48 @@ else
   echo "note: sockit nc not built, nc cases not run"
 fi
 
+# --- kernel-side random loss (iptables statistic, scenario 15) ------------------------------
+# A UDP echo on 127.0.0.1:7 inside namespace A; 30% of the requests to it are dropped by the
+# namespace's own firewall. ping must account for every probe: transmitted = received + lost.
+if ! command -v iptables >/dev/null; then
+  echo "note: iptables not installed, kernel loss cases not run"
+elif ! in_a iptables -A INPUT -i lo -p udp --dport 9 -m statistic --mode random --probability 0.3 -j DROP 2>/dev/null; then
+  echo "note: iptables statistic match not available here, kernel loss cases not run"
+else
+  # The interpreter itself, not a wrapper script (pyenv shims fork), so $! is the echo's PID.
+  py=$(python3 -c 'import sys; print(sys.executable)')
+  ip netns exec "$A" "$py" -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 7))
+while True:
+    d, a = s.recvfrom(65536)
+    s.sendto(d, a)
+' &
+  echo_pid=$!
+  trap 'kill "$echo_pid" 2>/dev/null; cleanup' EXIT
+  # Wait until the echo answers (interpreter start-up can take a while on a loaded machine).
+  for _ in $(seq 50); do
+    in_a "$SOCKIT" ping -c 1 -W 200ms -q 127.0.0.1 7 >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  in_a iptables -A INPUT -i lo -p udp --dport 7 -m statistic --mode random --probability 0.3 -j DROP
+  out=$(in_a "$SOCKIT" ping -c 100 -i 5ms -W 300ms --retries 0 --json 127.0.0.1 7)
+  loss=$(echo "$out" | field 'd["loss_percent"]')
+  echo "iptables 30% request loss, no retransmission: ${loss}% probe loss"
+  check "kernel loss: transmitted = received + lost = 100" \
+    [ "$(echo "$out" | field 'd["transmitted"] == d["received"] + d["lost"] == 100')" = True ]
+  check "kernel loss: every probe received or lost, none late" \
+    [ "$(echo "$out" | field 'all(p["status"] in ("received","lost") for p in d["probes"]) and d["late"] == 0')" = True ]
+  check "kernel loss: 15% <= loss <= 45% (${loss}%)" \
+    [ "$(echo "$out" | field '15 <= d["loss_percent"] <= 45')" = True ]
+  out=$(in_a "$SOCKIT" ping -c 100 -i 5ms -W 300ms --rto 20ms --retries 3 --json 127.0.0.1 7)
+  recv=$(echo "$out" | field 'd["received"]')
+  echo "iptables 30% request loss, 3 retransmissions: ${recv}/100 answered"
+  check "kernel loss: retransmissions recover >= 95 of 100 probes (${recv})" [ "$recv" -ge 95 ]
+  kill "$echo_pid" 2>/dev/null
+  wait "$echo_pid" 2>/dev/null
+fi
+
 [ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all checks passed"
