@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -310,8 +311,8 @@ void print_summary(const dump::TcpTracker& tracker, bool json) {
                        {"bytes_to_server", c.bytes[0]},     {"bytes_to_client", c.bytes[1]},
                        {"retransmits", c.retransmits},      {"out_of_order", c.out_of_order},
                        {"resets", c.resets},                {"state", c.state()},
-                       {"duration_s", c.last_ts - c.first_ts}};
-      if (auto rtt = c.handshake_rtt()) j["handshake_rtt_ms"] = *rtt * 1e3;
+                       {"duration_ms", std::round((c.last_ts - c.first_ts) * 1e6) / 1e3}};
+      if (auto rtt = c.handshake_rtt()) j["handshake_rtt_ms"] = std::round(*rtt * 1e6) / 1e3;
       fmt::print("{}\n", j.dump());
     }
     return;
@@ -439,7 +440,7 @@ int run(Options o) {
 
   if (live) {
     pcap_stat st{};
-    if (g_interrupted) fmt::print(stderr, "\n");
+    if (g_interrupted && isatty(STDERR_FILENO)) fmt::print(stderr, "\n");  // after the terminal's ^C
     if (pcap_stats(p, &st) == 0) {
       fmt::print(stderr, "{} packet{} captured\n", cap.captured, plural(static_cast<unsigned long>(cap.captured)));
       fmt::print(stderr, "{} packet{} received by filter\n", st.ps_recv, plural(st.ps_recv));

@@ -63,6 +63,9 @@ class DecodeRun {
     } catch (const Truncated&) {
       out_ += fmt::format(" [|{}]", proto_);
       d_.truncated = true;
+      // Like tcpdump after its longjmp: -X/-A dump from ndo_ll_hdr_len, which only some link
+      // printers (null/loop) set before decoding the payload; otherwise the whole frame.
+      d_.network_offset = std::min(ll_hdr_len_, data_.size());
     }
   }
 
@@ -73,6 +76,7 @@ class DecodeRun {
   std::string& out_;
   const char* proto_ = "ether";
   int ip6_first_nh_ = -1;  // next-header field of the IPv6 fixed header
+  std::size_t ll_hdr_len_ = 0;  // tcpdump's ndo_ll_hdr_len at the time of a truncation
 
   const DecodeOptions& opt() const { return dec_.options_; }
 
@@ -142,10 +146,27 @@ class DecodeRun {
     }
   }
 
+  // A frame shorter than its link header: tcpdump's if_printers print " [|proto]" and report the
+  // whole capture as header (so -X dumps nothing), unlike a truncation found further in.
+  // A truncation tcpdump reports without its longjmp (ND_TTEST + return): the line ends with
+  // " [|proto]" and -X/-A still start at the network header.
+  bool soft_need(std::size_t off, std::size_t n) {
+    if (have(off, n)) return true;
+    out_ += fmt::format(" [|{}]", proto_);
+    d_.truncated = true;
+    return false;
+  }
+
+  void link_truncated() {
+    out_ += fmt::format(" [|{}]", proto_);
+    d_.truncated = true;
+    d_.network_offset = data_.size();
+  }
+
   void ether(std::uint32_t wire_len) {
     proto_ = "ether";
     d_.network_offset = std::min<std::size_t>(14, data_.size());
-    if (data_.size() < 14 || wire_len < 14) throw Truncated{};
+    if (data_.size() < 14 || wire_len < 14) return link_truncated();
     std::uint16_t type = be16(12);
     std::size_t off = 14;
     const bool e = opt().link_header;
@@ -158,6 +179,11 @@ class DecodeRun {
     }
     if (e) {
       out_ += header;
+      // With a VLAN tag, tcpdump reads the tag before printing the outer type and length.
+      if (is_vlan(type)) {
+        proto_ = "vlan";
+        if (!have(off, 4)) return link_truncated();
+      }
       if (opt().quick && ethertype_name(type) == "Unknown")
         out_ += fmt::format("Unknown Ethertype (0x{:04x}), length {}: ", type, wire_len);
       else if (opt().quick)
@@ -167,6 +193,8 @@ class DecodeRun {
     }
     int tags = 0;
     while (is_vlan(type)) {
+      proto_ = "vlan";
+      if (!have(off, 4)) return link_truncated();
       std::uint16_t tci = be16(off);
       type = be16(off + 2);
       off += 4;
@@ -218,7 +246,7 @@ class DecodeRun {
   // Linux cooked v1: pkttype(2) hatype(2) halen(2) addr(8) protocol(2).
   void sll(std::uint32_t wire_len) {
     proto_ = "sll";
-    need(0, 16);
+    need(0, 16);  // sll_if_print: ND_TCHECK, a longjmp (the frame is hex-dumped)
     if (wire_len < 16) throw Truncated{};
     std::uint16_t pkttype = be16(0), halen = be16(4), type = be16(14);
     if (opt().link_header) {
@@ -247,9 +275,14 @@ class DecodeRun {
     std::uint32_t ifindex = be32(4);
     std::uint8_t pkttype = u8(10), halen = u8(11);
     // tcpdump 4.99 prints the interface name and direction even without -e.
-    char name[64] = "?";
-    if (ifindex == 0 || !if_indextoname_safe(ifindex, name, sizeof name)) std::strcpy(name, "?");
-    out_ += fmt::format("{:<5} {:<3} ", name, sll_pkttype(pkttype));
+    auto cached = dec_.ifnames_.find(ifindex);
+    if (cached == dec_.ifnames_.end()) {
+      char name[64] = "?";
+      if (ifindex == 0 || !if_indextoname_safe(ifindex, name, sizeof name)) std::strcpy(name, "?");
+      if (dec_.ifnames_.size() > 1024) dec_.ifnames_.clear();
+      cached = dec_.ifnames_.emplace(ifindex, name).first;
+    }
+    out_ += fmt::format("{:<5} {:<3} ", cached->second, sll_pkttype(pkttype));
     if (opt().link_header) {
       out_ += fmt::format("ifindex {} ", ifindex);
       if (halen == 6) out_ += mac(12) + " ";
@@ -271,8 +304,9 @@ class DecodeRun {
   // DLT_NULL (host byte order) and DLT_LOOP (network byte order) 4-byte address family.
   void null(std::uint32_t wire_len, bool network_order) {
     proto_ = "null";
-    need(0, 4);
+    need(0, 4);  // null_if_print uses ND_TCHECK here: a longjmp, the frame is hex-dumped
     if (wire_len < 4) throw Truncated{};
+    ll_hdr_len_ = 4;
     std::uint32_t family = network_order ? be32(0) : le32(0);
     if (!network_order && (family & 0xffff0000U) != 0) family = be32(0);  // written big-endian
     const bool v4 = family == 2;
@@ -292,9 +326,10 @@ class DecodeRun {
   void arp(std::size_t off, std::uint32_t length) {
     proto_ = "arp";
     d_.proto = "arp";
-    if (!opt().link_header) out_ += "ARP, ";
     std::uint16_t hrd = be16(off), pro = be16(off + 2);
     std::uint8_t hln = u8(off + 4), pln = u8(off + 5);
+    need(off, 8 + 2U * (hln + pln));
+    if (!opt().link_header) out_ += "ARP, ";
     std::uint16_t op = be16(off + 6);
     if ((pro != kEtherIpv4 && pro != 0x1000) || pln != 4 || hln == 0) {
       out_ += fmt::format("{} (len {}), {} (len {})", hrd == 1 ? "Ethernet" : fmt::format("Unknown Hardware ({})", hrd), hln,
@@ -341,6 +376,7 @@ class DecodeRun {
     d_.network_offset = std::min(off, data_.size());
     std::uint8_t vhl = u8(off);
     if ((vhl >> 4) == 4 && !opt().link_header) out_ += "IP ";
+    if ((vhl >> 4) == 4 && !soft_need(off, 20)) return;
     if ((vhl >> 4) != 4) {
       if ((vhl >> 4) == 6)
         out_ += "IP6, wrong link-layer encapsulation (invalid)";
@@ -387,6 +423,7 @@ class DecodeRun {
     proto_ = "ip6";
     d_.proto = "ip6";
     d_.network_offset = std::min(off, data_.size());
+    if (!soft_need(off, 40)) return;  // checked before anything is printed
     if (!opt().link_header) out_ += "IP6 ";
     if (length < 40) {
       out_ += fmt::format("truncated-ip6 {}", length);
@@ -422,6 +459,7 @@ class DecodeRun {
       switch (nh) {
         case 0:    // hop-by-hop options
         case 60: { // destination options
+          proto_ = nh == 0 ? "hbhopt" : "dstopt";
           std::uint8_t next = u8(cur);
           advance = (u8(cur + 1) + 1U) * 8U;
           need(cur, advance);
@@ -430,6 +468,7 @@ class DecodeRun {
           break;
         }
         case 43: {  // routing
+          proto_ = "rt6";
           std::uint8_t next = u8(cur);
           std::uint8_t hdrlen = u8(cur + 1), type = u8(cur + 2), segleft = u8(cur + 3);
           advance = (hdrlen + 1U) * 8U;
@@ -442,6 +481,7 @@ class DecodeRun {
           break;
         }
         case 44: {  // fragment
+          proto_ = "frag6";
           std::uint8_t next = u8(cur);
           std::uint16_t offlg = be16(cur + 2);
           std::uint32_t foff = offlg & 0xfff8U;
@@ -449,6 +489,7 @@ class DecodeRun {
           out_ += fmt::format("frag ({}|{})", foff, fragpay);
           if (foff != 0) return;  // meaningless to decode a non-first fragment
           out_ += ' ';
+          if (!have(cur + 8, 1)) return;  // nothing captured after it: tcpdump stops quietly
           advance = 8;
           nh = next;
           break;
@@ -493,12 +534,14 @@ class DecodeRun {
     d_.proto = "tcp";
     if (!have(off, 4)) {
       out_ += d_.src + " > " + d_.dst + ":";
-      throw Truncated{};
+      soft_need(off, 4);
+      return;
     }
     std::uint16_t sport = be16(off), dport = be16(off + 2);
     d_.sport = sport;
     d_.dport = dport;
     out_ += endpoint(d_.src, sport) + " > " + endpoint(d_.dst, dport) + ": ";
+    if (!soft_need(off, 20)) return;
     std::uint32_t hlen = (u8(off + 12) >> 4) * 4U;
     if (hlen < 20) {
       out_ += fmt::format(" tcp {} [bad hdr length {} - too short, < 20]", length >= hlen ? length - hlen : 0, hlen);
@@ -600,9 +643,17 @@ class DecodeRun {
   bool tcp_options(std::size_t cp, std::uint32_t hlen, bool rev, std::uint32_t thseq, std::uint32_t thack) {
     out_ += ", options [";
     char ch = '\0';
+    // tcpdump's "goto bad" / "goto trunc" exits of the option loop (LENCHECK).
     auto bad = [&] {
       out_ += "[bad opt]";
+      if (ch != '\0') out_ += "]";
       d_.malformed = true;
+      return false;
+    };
+    auto trunc = [&] {
+      out_ += fmt::format(" [|{}]", proto_);
+      if (ch != '\0') out_ += ">";
+      d_.truncated = true;
       return false;
     };
     while (hlen > 0) {
@@ -616,24 +667,26 @@ class DecodeRun {
       }
       --hlen;
       std::uint32_t datalen = 0;
-      auto lencheck = [&](std::uint32_t l) {
-        if (l > hlen) return false;
-        need(cp, l);
-        return true;
+      // 0: the l data bytes are there; 1: beyond the option space (bad); 2: not captured.
+      auto lencheck = [&](std::uint32_t l) -> int {
+        if (l > hlen) return 1;
+        if (!have(cp, l)) return 2;
+        return 0;
       };
+      auto fail = [&](int why) { return why == 1 ? bad() : trunc(); };
       switch (opt) {
         case 0: out_ += "eol"; break;
         case 1: out_ += "nop"; break;
         case 2:
           out_ += "mss";
           datalen = 2;
-          if (!lencheck(datalen)) return bad();
+          if (int why = lencheck(datalen)) return fail(why);
           out_ += fmt::format(" {}", be16(cp));
           break;
         case 3:
           out_ += "wscale";
           datalen = 1;
-          if (!lencheck(datalen)) return bad();
+          if (int why = lencheck(datalen)) return fail(why);
           out_ += fmt::format(" {}", u8(cp));
           break;
         case 4: out_ += "sackOK"; break;
@@ -645,7 +698,7 @@ class DecodeRun {
           } else {
             out_ += fmt::format(" {} ", datalen / 8);
             for (std::uint32_t i = 0; i < datalen; i += 8) {
-              if (!lencheck(i + 8)) return bad();
+              if (int why = lencheck(i + 8)) return fail(why);
               std::uint32_t s = be32(cp + i), e = be32(cp + i + 4);
               if (rev) {
                 s -= thseq;
@@ -662,7 +715,7 @@ class DecodeRun {
         case 8:
           out_ += "TS";
           datalen = 8;
-          if (!lencheck(datalen)) return bad();
+          if (int why = lencheck(datalen)) return fail(why);
           out_ += fmt::format(" val {} ecr {}", be32(cp), be32(cp + 4));
           break;
         default: {
@@ -675,7 +728,7 @@ class DecodeRun {
           datalen = len - 2;
           if (datalen) out_ += " 0x";
           for (std::uint32_t i = 0; i < datalen; ++i) {
-            if (!lencheck(i + 1)) return bad();
+            if (int why = lencheck(i + 1)) return fail(why);
             out_ += fmt::format("{:02x}", u8(cp + i));
           }
           break;
@@ -700,8 +753,9 @@ class DecodeRun {
     proto_ = "udp";
     d_.proto = "udp";
     if (!have(off, 4)) {
-      out_ += d_.src + " > " + d_.dst + ": ";
-      throw Truncated{};
+      if (!ports_only) out_ += d_.src + " > " + d_.dst + ": ";
+      soft_need(off, 4);
+      return;
     }
     std::uint16_t sport = be16(off), dport = be16(off + 2);
     d_.sport = sport;
@@ -715,7 +769,8 @@ class DecodeRun {
     }
     if (!have(off + 4, 2)) {
       out_ += addrs;
-      throw Truncated{};
+      soft_need(off + 4, 2);
+      return;
     }
     std::uint32_t ulen = be16(off + 4);
     if (ulen == 0 && length > 65535) ulen = length;
@@ -727,6 +782,7 @@ class DecodeRun {
     ulen -= 8;
     length -= 8;
     out_ += addrs;
+    if (!soft_need(off, 8)) return;  // the checksum too, as tcpdump checks it before printing
     if (ulen > length) {
       out_ += fmt::format("UDP, bad length {} > {}", ulen, length);
       d_.malformed = true;
@@ -746,7 +802,21 @@ class DecodeRun {
   void icmp(std::size_t off, std::uint32_t length) {
     proto_ = "icmp";
     d_.proto = "icmp";
+    (void)u8(off);  // the type byte is a GET (longjmp); the rest of the header a soft check
+    if (!soft_need(off, 8)) return;
     std::uint8_t type = u8(off), code = u8(off + 1);
+    if (type == 11 && !soft_need(off + 8, 20)) return;
+    std::string s;
+    try {
+      s = icmp_text(off, type, code);
+    } catch (const Truncated&) {  // icmp_print's "goto trunc": no longjmp
+      soft_need(data_.size(), 1);
+      return;
+    }
+    out_ += "ICMP " + s + fmt::format(", length {}", length);
+  }
+
+  std::string icmp_text(std::size_t off, std::uint8_t type, std::uint8_t code) {
     std::string s;
     switch (type) {
       case 0:
@@ -764,7 +834,7 @@ class DecodeRun {
         break;
       default: s = fmt::format("type-#{}", type); break;
     }
-    out_ += "ICMP " + s + fmt::format(", length {}", length);
+    return s;
   }
 
   std::string inner_dst(std::size_t inner) const { return ip4(inner + 16); }
@@ -793,22 +863,44 @@ class DecodeRun {
   }
 
   // ---- ICMPv6 ---------------------------------------------------------------------------
+  static std::string icmp6_name(std::uint8_t type) {
+    switch (type) {
+      case 1: return "destination unreachable";
+      case 2: return "packet too big";
+      case 3: return "time exceeded";
+      case 4: return "parameter problem";
+      case 128: return "echo request";
+      case 129: return "echo reply";
+      case 130: return "multicast listener query";
+      case 131: return "multicast listener report";
+      case 132: return "multicast listener done";
+      case 133: return "router solicitation";
+      case 134: return "router advertisement";
+      case 135: return "neighbor solicitation";
+      case 136: return "neighbor advertisement";
+      case 137: return "redirect";
+      case 143: return "multicast listener report v2";
+      default: return fmt::format("unknown icmp6 type ({})", type);
+    }
+  }
+
   void icmp6(std::size_t off, std::uint32_t length) {
     proto_ = "icmp6";
     d_.proto = "icmp6";
-    std::uint8_t type = u8(off), code = u8(off + 1);
-    out_ += "ICMP6, ";
+    std::uint8_t type = u8(off);
+    out_ += "ICMP6, " + icmp6_name(type);
+    std::uint8_t code = u8(off + 1);
     switch (type) {
       case 1: {
         static constexpr std::array<const char*, 8> kCodes = {
             "unreachable route", "unreachable prohibited", "beyond scope", "unreachable address",
             "unreachable port", "source address failed policy", "reject route", "source routing header"};
-        out_ += "destination unreachable";
         const std::size_t inner = off + 8;
         if (code == 4) {
+          out_ += ", unreachable port";
           std::uint8_t nh = u8(inner + 6);
           std::uint16_t port = be16(inner + 40 + 2);
-          out_ += fmt::format(", unreachable port, {} {} port {}", ip6(inner + 24), nh == 6 ? "tcp" : nh == 17 ? "udp" : "?", port);
+          out_ += fmt::format(", {} {} port {}", ip6(inner + 24), nh == 6 ? "tcp" : nh == 17 ? "udp" : "?", port);
         } else if (code < kCodes.size()) {
           out_ += fmt::format(", {} {}", kCodes[code], ip6(inner + 24));
         } else {
@@ -816,23 +908,23 @@ class DecodeRun {
         }
         break;
       }
-      case 2: out_ += fmt::format("packet too big, mtu {}", be32(off + 4)); break;
-      case 3: out_ += code == 0 ? fmt::format("time exceeded in-transit for {}", ip6(off + 8 + 24)) : "time exceeded"; break;
-      case 4: out_ += fmt::format("parameter problem, pointer {}", be32(off + 4)); break;
+      case 2: out_ += fmt::format(", mtu {}", be32(off + 4)); break;
+      case 3: if (code == 0) out_ += fmt::format(" in-transit for {}", ip6(off + 8 + 24)); break;
+      case 4: out_ += fmt::format(", pointer {}", be32(off + 4)); break;
       case 128:
       case 129:
-        out_ += fmt::format("echo {}, id {}, seq {}", type == 128 ? "request" : "reply", be16(off + 4), be16(off + 6));
+        out_ += fmt::format(", id {}, seq {}", be16(off + 4), be16(off + 6));
         break;
-      case 130: out_ += "multicast listener query"; break;
-      case 131: out_ += fmt::format("multicast listener report max resp delay: {} addr: {}", be16(off + 4), ip6(off + 8)); break;
-      case 132: out_ += fmt::format("multicast listener done max resp delay: {} addr: {}", be16(off + 4), ip6(off + 8)); break;
-      case 133: out_ += "router solicitation"; break;
-      case 134: out_ += "router advertisement"; break;
-      case 135: out_ += "neighbor solicitation, who has " + ip6(off + 8); break;
-      case 136: out_ += "neighbor advertisement, tgt is " + ip6(off + 8); break;
-      case 137: out_ += "redirect"; break;
-      case 143: out_ += fmt::format("multicast listener report v2, {} group record(s)", be16(off + 6)); break;
-      default: out_ += fmt::format("unknown icmp6 type ({})", type); break;
+      case 130: break;
+      case 131: out_ += fmt::format(" max resp delay: {} addr: {}", be16(off + 4), ip6(off + 8)); break;
+      case 132: out_ += fmt::format(" max resp delay: {} addr: {}", be16(off + 4), ip6(off + 8)); break;
+      case 133: break;
+      case 134: break;
+      case 135: out_ += ", who has " + ip6(off + 8); break;
+      case 136: out_ += ", tgt is " + ip6(off + 8); break;
+      case 137: break;
+      case 143: out_ += fmt::format(", {} group record(s)", be16(off + 6)); break;
+      default: break;
     }
     out_ += fmt::format(", length {}", length);
   }

@@ -73,7 +73,8 @@ struct Decoded {
   std::optional<TcpInfo> tcp;            ///< set when the TCP fixed header was captured
   std::optional<std::uint32_t> payload_len;  ///< transport payload length (TCP/UDP)
   std::string hint;         ///< application hint ("IRC: PRIVMSG #chan", "echo ...") or ""
-  std::size_t network_offset = 0;  ///< where the network header starts (for -X / -A dumps)
+  std::size_t network_offset = 0;  ///< where -X / -A dumps start: the network header, or 0 after a
+                                   ///< truncation inside it (tcpdump then dumps the whole frame)
   bool truncated = false;   ///< the capture ended inside a header ("[|proto]" printed)
   bool malformed = false;   ///< a header was inconsistent (bad length, bad hlen, ...)
   bool unknown_payload = false;  ///< link payload type unknown: tcpdump hex-dumps it (from
@@ -105,6 +106,7 @@ class PacketDecoder {
   int linktype_;
   DecodeOptions options_;
   std::unordered_map<std::string, SeqBase> seq_table_;
+  std::unordered_map<std::uint32_t, std::string> ifnames_;  // SLL2 interface index -> name (this host)
 };
 
 /// "HH:MM:SS.uuuuuu" in local time, like tcpdump's default timestamp.

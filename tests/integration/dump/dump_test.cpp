@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -328,4 +329,56 @@ TEST(Dump, UnknownUserIsAnError) {
                 "--user", "no-such-user-sockit"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("no such user"), std::string::npos) << r.err;
+}
+
+namespace {
+
+// Rewrites a little-endian classic pcap so that every frame appears once per possible capture
+// length (1..caplen, original length kept): every truncation point of every header.
+bool write_all_truncations(const std::string& in_path, const std::string& out_path) {
+  std::ifstream in(in_path, std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), {});
+  if (all.size() < 24 || all.compare(0, 4, "\xd4\xc3\xb2\xa1") != 0) return false;
+  auto u32 = [&](std::size_t off) {
+    std::uint32_t v;
+    std::memcpy(&v, all.data() + off, 4);
+    return v;
+  };
+  std::string out = all.substr(0, 24);
+  for (std::size_t off = 24; off + 16 <= all.size();) {
+    std::uint32_t caplen = u32(off + 8);
+    std::string hdr = all.substr(off, 16);
+    std::string frame = all.substr(off + 16, caplen);
+    for (std::uint32_t n = 1; n <= frame.size(); ++n) {
+      std::string h = hdr;
+      std::memcpy(h.data() + 8, &n, 4);
+      out += h + frame.substr(0, n);
+    }
+    off += 16 + caplen;
+  }
+  std::ofstream(out_path, std::ios::binary) << out;
+  return true;
+}
+
+}  // namespace
+
+TEST(Dump, EveryTruncationIsMarkedLikeTcpdump) {
+  if (!have_tool("tcpdump")) GTEST_SKIP() << "tcpdump not installed";
+  TempDirCleanup cleanup;
+  for (const char* name : {"synthetic_ether.pcap", "synthetic_raw.pcap", "synthetic_sll.pcap", "synthetic_null.pcap",
+                           "loopback_echo.pcap", "any_irc.pcap", "synthetic_bad.pcap"}) {
+    const std::string file = temp_path(std::string("trunc_") + name);
+    ASSERT_TRUE(write_all_truncations(std::string(SOCKIT_SOURCE_DIR) + "/tests/data/pcap/" + name, file)) << name;
+    for (const char* flag : {"-n", "-e", "-q"}) {
+      auto want = run({"tcpdump", "-n", flag, "-r", file});
+      auto got = run({sockit_bin(), "dump", "-n", "--no-hints", flag, "-r", file});
+      ASSERT_EQ(got.status, 0) << got.err;
+      auto w = lines_of(want.out), g = lines_of(got.out);
+      ASSERT_EQ(g.size(), w.size()) << name << " " << flag;
+      int shown = 0;
+      for (std::size_t i = 0; i < w.size(); ++i)
+        if (g[i] != w[i] && shown++ < 5) ADD_FAILURE() << name << " " << flag << "\n  tcpdump: " << w[i] << "\n  sockit:  " << g[i];
+      EXPECT_EQ(shown, 0) << name << " " << flag;
+    }
+  }
 }
