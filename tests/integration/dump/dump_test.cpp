@@ -382,3 +382,24 @@ TEST(Dump, EveryTruncationIsMarkedLikeTcpdump) {
     }
   }
 }
+
+TEST(Dump, AnyInterfaceUsesCookedV2WithInterfaceNames) {
+  auto listener = sockit::TcpListener::bind(sockit::Address::ipv4_loopback(0));
+  ASSERT_TRUE(listener);
+  const auto port = listener->local_address()->port();
+  std::string err;
+  auto cap = start_capture({"-i", "any", "-l", "--no-hints", "tcp", "port", std::to_string(port)}, &err);
+  if (!cap) GTEST_SKIP() << "no capture privileges here";
+  EXPECT_NE(err.find("link-type LINUX_SLL2 (Linux cooked v2)"), std::string::npos) << err;
+  echo_exchange(*listener, "any\n");
+  Stopped s = stop(*cap);
+  EXPECT_EQ(s.status, 0) << s.err;
+  int syn = 0, synack = 0;
+  for (const auto& l : lines_of(s.out)) {
+    if (l.find(" lo    In  IP 127.0.0.1.") == std::string::npos) continue;
+    if (l.find("Flags [S], seq") != std::string::npos) ++syn;
+    if (l.find("Flags [S.], seq") != std::string::npos) ++synack;
+  }
+  EXPECT_EQ(syn, 1) << s.out;
+  EXPECT_EQ(synack, 1) << s.out;
+}
