@@ -38,6 +38,7 @@ void AcceptCore::log(const Error& e) {
 
 AcceptCore::Outcome AcceptCore::accept_one() {
   Outcome out;
+  reopen_spare();  // lost during an earlier shortage: take it back as soon as possible
   Address peer;
   socklen_t len = Address::capacity();
   int fd;

@@ -174,15 +174,29 @@ class BlockingImpl final : public Server::Impl {
     stop_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     force_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!stop_fd_ || !force_fd_) return Error(sys_error(errno), "eventfd");
+    for (auto& l : listeners_) {
+      cores_.push_back(std::make_unique<loop::AcceptCore>(
+          l.get(), [this](const Error& e) { log_.log("accept", e.message()); }));
+    }
     return {};
   }
 
   Result<void> start() override {
     if (started_.exchange(true)) return Error(errc::invalid_argument, "server: already started");
     if (opts_.model == Model::pool) {
-      for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { pool_worker(); });
+      for (int i = 0; i < threads_; ++i) {
+        live_.fetch_add(1);
+        workers_.emplace_back([this] {
+          pool_worker();
+          live_.fetch_sub(1);
+        });
+      }
     }
-    accept_thread_ = std::thread([this] { accept_loop(); });
+    live_.fetch_add(1);
+    accept_thread_ = std::thread([this] {
+      accept_loop();
+      live_.fetch_sub(1);
+    });
     return {};
   }
 
@@ -225,10 +239,9 @@ class BlockingImpl final : public Server::Impl {
       stats_->rejected.fetch_add(1, std::memory_order_relaxed);
     }
     queue_.clear();
-    done_.store(started_.load());
   }
 
-  bool finished() const override { return done_.load(); }
+  bool finished() const override { return started_.load() && live_.load() == 0; }
   std::string_view backend_name() const override { return "poll"; }
 
  private:
@@ -238,11 +251,7 @@ class BlockingImpl final : public Server::Impl {
   };
 
   void accept_loop() {
-    std::vector<std::unique_ptr<loop::AcceptCore>> cores;
-    for (auto& l : listeners_) {
-      cores.push_back(std::make_unique<loop::AcceptCore>(
-          l.get(), [this](const Error& e) { log_.log("accept", e.message()); }));
-    }
+    auto& cores = cores_;
     std::vector<std::optional<TimePoint>> paused(listeners_.size());
     std::vector<pollfd> pfds(listeners_.size() + 2);
     for (;;) {
@@ -291,7 +300,18 @@ class BlockingImpl final : public Server::Impl {
     for (auto& c : cores) {
       stats_->errors.fetch_add(c->errors(), std::memory_order_relaxed);
     }
+    cores_.clear();
     listeners_.clear();  // new connects are refused from now on
+    // The model is finished when its connections are: wait for the children / threads here, so
+    // finished() needs no wait() (they drain on the stop eventfd with the shared deadline).
+    for (pid_t pid : children_) {
+      int st;
+      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+    }
+    children_.clear();
+    for (auto& t : conn_threads_) t.thread.join();
+    conn_threads_.clear();
   }
 
   void handle(Fd fd, const Address& peer, const Address* local) {
@@ -406,6 +426,7 @@ class BlockingImpl final : public Server::Impl {
 
   Fd stop_fd_;
   Fd force_fd_;
+  std::vector<std::unique_ptr<loop::AcceptCore>> cores_;  // one per listener (accept thread)
   std::thread accept_thread_;
   std::vector<std::thread> workers_;
   std::list<ConnThread> conn_threads_;  // accept thread (and wait() after it ended)
@@ -417,7 +438,7 @@ class BlockingImpl final : public Server::Impl {
   std::atomic<bool> started_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> force_requested_{false};
-  std::atomic<bool> done_{false};
+  std::atomic<int> live_{0};  // accept thread + pool workers still running
 };
 
 void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address& local, bool cross_thread) {

@@ -48,8 +48,11 @@ class ReactorPeer final : public loop::Connection, public Peer {
   void on_closed(loop::CloseReason reason, std::error_code ec) override;
 
  private:
-  std::shared_ptr<ReactorPeer> self() { return std::static_pointer_cast<ReactorPeer>(shared_from_this()); }
-  std::weak_ptr<ReactorPeer> weak() { return self(); }
+  /// Never throws, even from another thread while the last owner lets go.
+  std::weak_ptr<Connection> weak() { return weak_from_this(); }
+  static std::shared_ptr<ReactorPeer> lock(const std::weak_ptr<Connection>& w) {
+    return std::static_pointer_cast<ReactorPeer>(w.lock());
+  }
   void sync_timer();
   void on_session_timer();
   void account_bytes();
@@ -120,7 +123,7 @@ class ReactorImpl final : public Server::Impl {
   }
 
   void stop(std::chrono::nanoseconds drain) override {
-    if (stop_requested_.exchange(true)) return;
+    if (ctxs_.empty() || stop_requested_.exchange(true)) return;  // empty: create() failed early
     auto deadline = loop::Clock::now() + std::chrono::duration_cast<loop::Duration>(drain);
     ctxs_[0]->loop->post([this] { close_acceptors(); });
     for (auto& ctx : ctxs_) {
@@ -130,7 +133,7 @@ class ReactorImpl final : public Server::Impl {
   }
 
   void stop_now() override {
-    if (force_requested_.exchange(true)) return;
+    if (ctxs_.empty() || force_requested_.exchange(true)) return;
     stop_requested_.store(true);
     ctxs_[0]->loop->post([this] { close_acceptors(); });
     for (auto& ctx : ctxs_) {
@@ -302,9 +305,8 @@ void ReactorPeer::sync_timer() {
   TimePoint when = *d;
   if (when <= loop().now()) when = loop().now() + std::chrono::milliseconds(1);  // never spin
   timer_at_ = when;
-  std::weak_ptr<ReactorPeer> w = weak();
-  timer_ = loop().run_at(when, [w] {
-    if (auto p = w.lock()) p->on_session_timer();
+  timer_ = loop().run_at(when, [w = weak()] {
+    if (auto p = lock(w)) p->on_session_timer();
   });
 }
 
@@ -322,9 +324,8 @@ void ReactorPeer::send(std::string_view bytes) {
     Connection::send(bytes);
     return;
   }
-  std::weak_ptr<ReactorPeer> w = weak();
-  loop().post([w, s = std::string(bytes)]() mutable {
-    if (auto p = w.lock()) {
+  loop().post([w = weak(), s = std::string(bytes)]() mutable {
+    if (auto p = lock(w)) {
       p->Connection::send(std::move(s));
       p->after_call();
     }
@@ -332,14 +333,12 @@ void ReactorPeer::send(std::string_view bytes) {
 }
 
 void ReactorPeer::close_after_flush() {
-  auto reason = ctx_->stopping ? loop::CloseReason::server_stopping : loop::CloseReason::peer_closed;
   if (loop().is_in_loop_thread()) {
-    shutdown_after_flush(reason);
+    shutdown_after_flush(ctx_->stopping ? loop::CloseReason::server_stopping : loop::CloseReason::peer_closed);
     return;
   }
-  std::weak_ptr<ReactorPeer> w = weak();
-  loop().post([w, reason] {
-    if (auto p = w.lock()) p->shutdown_after_flush(reason);
+  loop().post([w = weak()] {
+    if (auto p = lock(w)) p->close_after_flush();
   });
 }
 
@@ -348,9 +347,8 @@ void ReactorPeer::close_now(std::string_view /*reason*/) {
     close(loop::CloseReason::protocol);
     return;
   }
-  std::weak_ptr<ReactorPeer> w = weak();
-  loop().post([w] {
-    if (auto p = w.lock()) p->close(loop::CloseReason::protocol);
+  loop().post([w = weak()] {
+    if (auto p = lock(w)) p->close(loop::CloseReason::protocol);
   });
 }
 

@@ -39,7 +39,7 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
 
   std::size_t readable_bytes() const noexcept { return writer_ - reader_; }
-  std::size_t writable_bytes() const noexcept { return size_ - writer_; }
+  std::size_t writable_bytes() const noexcept { return size_ > writer_ ? size_ - writer_ : 0; }
   std::size_t prependable_bytes() const noexcept { return reader_; }
   std::size_t capacity() const noexcept { return size_; }
   bool empty() const noexcept { return readable_bytes() == 0; }

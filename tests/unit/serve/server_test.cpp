@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 using namespace std::chrono_literals;
@@ -134,6 +136,174 @@ TEST_P(ServerModel, SessionSeesOpenDataAndClose) {
     EXPECT_EQ(log->closed.load(), 1);
     EXPECT_EQ(log->reason.load(), serve::CloseReason::peer_closed);
   }
+}
+
+// A chat-like session: every line is delivered to every connected peer, from whatever thread
+// the sender's session runs on (the cross-thread Peer::send contract of session.hpp).
+struct Room {
+  std::mutex mu;
+  std::set<serve::Peer*> members;
+};
+class RoomSession : public serve::Session {
+ public:
+  RoomSession(std::shared_ptr<Room> room, serve::Peer& self) : room_(std::move(room)), self_(&self) {
+    std::lock_guard lock(room_->mu);
+    room_->members.insert(self_);
+  }
+  void on_data(std::span<const std::byte> d, serve::Peer&, serve::TimePoint) override {
+    std::string s(reinterpret_cast<const char*>(d.data()), d.size());
+    std::lock_guard lock(room_->mu);
+    for (serve::Peer* p : room_->members) p->send(s);
+  }
+  void on_close(serve::CloseReason) override {
+    std::lock_guard lock(room_->mu);
+    room_->members.erase(self_);
+  }
+
+ private:
+  std::shared_ptr<Room> room_;
+  serve::Peer* self_;
+};
+
+class ThreadedModel : public testing::TestWithParam<std::pair<serve::Model, int>> {};
+
+TEST_P(ThreadedModel, PeerSendFromOtherThreadsIsDelivered) {
+  sockit::test::FdLeakCheck leaks;
+  auto room = std::make_shared<Room>();
+  serve::ServerOptions opts;
+  opts.model = GetParam().first;
+  opts.threads = GetParam().second;
+  auto server = start_server(opts, [room](serve::Peer& p) { return std::make_unique<RoomSession>(room, p); });
+  ASSERT_TRUE(server);
+  constexpr int kClients = 4;
+  std::vector<TcpStream> cs;
+  for (int i = 0; i < kClients; ++i) {
+    auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
+    ASSERT_TRUE(c);
+    cs.push_back(std::move(*c));
+  }
+  // Wait until everyone joined.
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(room->mu);
+      if (room->members.size() == kClients) break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  std::vector<std::thread> talkers;
+  for (int i = 0; i < kClients; ++i) {
+    talkers.emplace_back([&cs, i] {
+      for (int k = 0; k < 50; ++k) (void)cs[static_cast<std::size_t>(i)].write_all("0123456789\n", Deadline::after(5s));
+    });
+  }
+  for (auto& t : talkers) t.join();
+  // Every client receives every line of every client: 4 * 50 * 11 bytes.
+  for (auto& c : cs) {
+    std::string got;
+    char buf[4096];
+    while (got.size() < kClients * 50 * 11) {
+      auto n = c.read_some(std::as_writable_bytes(std::span(buf)), Deadline::after(5s));
+      ASSERT_TRUE(n && *n > 0);
+      got.append(buf, *n);
+    }
+    EXPECT_EQ(got.size(), static_cast<std::size_t>(kClients * 50 * 11));
+  }
+  for (auto& c : cs) c.close();
+  server->stop(2s);
+  server->wait();
+  EXPECT_TRUE(room->members.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Threaded, ThreadedModel,
+                         testing::Values(std::make_pair(serve::Model::thread, 0), std::make_pair(serve::Model::pool, 4),
+                                         std::make_pair(serve::Model::epoll, 3), std::make_pair(serve::Model::poll, 2),
+                                         std::make_pair(serve::Model::select, 2)),
+                         [](const auto& i) {
+                           return std::string(serve::to_string(i.param.first)) + "_x" + std::to_string(i.param.second);
+                         });
+
+TEST(ServerLimits, MaxConnsRefusesExtraConnections) {
+  sockit::test::FdLeakCheck leaks;
+  serve::ServerOptions opts;
+  opts.model = serve::Model::epoll;
+  opts.max_conns = 2;
+  auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::echo));
+  ASSERT_TRUE(server);
+  EXPECT_EQ(server->max_conns(), 2u);
+  std::vector<TcpStream> cs;
+  for (int i = 0; i < 2; ++i) {
+    cs.push_back(std::move(*TcpStream::connect(server->local_addresses()[0], Deadline::after(5s))));
+    ASSERT_TRUE(cs.back().write_all("x", Deadline::after(5s)));
+    char b;
+    ASSERT_TRUE(cs.back().read_exact(std::as_writable_bytes(std::span(&b, 1)), Deadline::after(5s)));
+  }
+  auto third = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
+  ASSERT_TRUE(third);
+  EXPECT_EQ(read_all(*third, Deadline::after(5s)), "");
+  EXPECT_EQ(server->stats().rejected, 1u);
+  third->close();
+  for (auto& c : cs) c.close();
+  server->stop(1s);
+  server->wait();
+}
+
+TEST(ServerLimits, IdleTimeoutClosesQuietConnections) {
+  sockit::test::FdLeakCheck leaks;
+  for (serve::Model m : {serve::Model::epoll, serve::Model::thread}) {
+    serve::ServerOptions opts;
+    opts.model = m;
+    opts.idle_timeout = 100ms;
+    auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::echo));
+    ASSERT_TRUE(server);
+    auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
+    ASSERT_TRUE(c);
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(read_all(*c, Deadline::after(5s)), "");
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 90ms);
+    c->close();
+    server->stop(1s);
+    server->wait();
+    EXPECT_EQ(server->stats().timeouts, 1u) << serve::to_string(m);
+  }
+}
+
+TEST(Services, ChargenIsPacedByTheReaderAndDaytimeCloses) {
+  sockit::test::FdLeakCheck leaks;
+  for (serve::Model m : {serve::Model::epoll, serve::Model::thread}) {
+    serve::ServerOptions opts;
+    opts.model = m;
+    auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::chargen));
+    ASSERT_TRUE(server);
+    auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
+    ASSERT_TRUE(c);
+    std::string got;
+    char buf[65536];
+    while (got.size() < 500'000) {
+      auto n = c->read_some(std::as_writable_bytes(std::span(buf)), Deadline::after(5s));
+      ASSERT_TRUE(n && *n > 0);
+      got.append(buf, *n);
+    }
+    EXPECT_EQ(got.substr(0, 74 * 3), sockit::proto::chargen_lines(0, 3));
+    c->close();
+    server->stop(1s);
+    server->wait();
+  }
+  auto fixed = [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1764075900)); };
+  serve::ServerOptions opts;
+  auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::daytime, fixed));
+  ASSERT_TRUE(server);
+  auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(read_all(*c, Deadline::after(5s)), "Tuesday, November 25, 2025 13:05:00-UTC\r\n");
+  c->close();
+  server->stop(1s);
+  server->wait();
+}
+
+TEST(Services, Rfc868TimeIsSecondsSince1900) {
+  EXPECT_EQ(sockit::proto::rfc868_time(std::chrono::system_clock::time_point{}), 2208988800u);
+  EXPECT_EQ(*sockit::proto::parse_service("chargen"), sockit::proto::Service::chargen);
+  EXPECT_FALSE(sockit::proto::parse_service("qotd"));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, ServerModel, testing::ValuesIn(serve::all_models().begin(), serve::all_models().end()),

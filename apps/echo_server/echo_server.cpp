@@ -1,0 +1,300 @@
+// sockit echo-server: the RFC 862-868 simple services (echo, discard, chargen, daytime, time) over
+// TCP and UDP, served by any concurrency model of sockit::serve, chosen at run time. See
+// docs/MODELS.md.
+//
+// Signals: SIGINT/SIGTERM stop gracefully (listeners close, connections flush and close, up to
+// --drain-timeout); a second one forces. SIGUSR1 prints the counters, which are also printed on
+// exit. Signals are blocked in every thread and taken with sigtimedwait() in main.
+#include "common/command.hpp"
+
+#include "sockit/loop/event_loop.hpp"
+#include "sockit/proto/services.hpp"
+#include "sockit/serve/server.hpp"
+#include "sockit/serve/udp_server.hpp"
+#include "sockit/net/parse.hpp"
+#include "sockit/net/resolver.hpp"
+
+#include <fmt/core.h>
+
+#include <array>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace sockit::echo_server {
+namespace {
+
+using cli::UsageError;
+namespace serve = sockit::serve;
+
+struct Options {
+  std::string model;
+  std::string backend;
+  int threads = 0;
+  std::vector<std::string> listen;
+  std::vector<std::string> udp;
+  std::string service = "echo";
+  std::size_t max_conns = 0;
+  std::string idle_timeout;
+  std::string drain_timeout = "5s";
+  std::string send_queue = "4MiB";
+  std::size_t pool_queue = 64;
+  int backlog = 511;
+  bool no_tcp = false;
+};
+
+constexpr std::string_view kName = "sockit echo-server";
+
+Address parse_listen(const std::string& text, std::string_view flag) {
+  if (auto a = Address::parse(text)) return *a;
+  // A bare port means loopback (never the wildcard by default).
+  std::uint16_t port = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec == std::errc() && p == text.data() + text.size()) return Address::ipv4_loopback(port);
+  ResolveOptions ro;
+  ro.passive = true;
+  auto r = Resolver::resolve(text, ro);
+  if (!r || r->empty()) {
+    throw UsageError(fmt::format("invalid address for {}: '{}' (expected IP:PORT, [IPv6]:PORT or PORT)", flag, text));
+  }
+  return r->front();
+}
+
+std::string model_detail(const serve::Server& s, std::size_t pool_queue) {
+  switch (s.model()) {
+    case serve::Model::iterative: return "one client at a time";
+    case serve::Model::fork: return "a process per connection";
+    case serve::Model::thread: return "a thread per connection";
+    case serve::Model::pool:
+      return fmt::format("{} worker threads, queue of {}", s.threads(), pool_queue);
+    default:
+      return fmt::format("backend {}, {} event loop{}", s.backend_name(), s.threads(), s.threads() == 1 ? "" : "s");
+  }
+}
+
+void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<serve::UdpServer>>& udp) {
+  std::string line = fmt::format("{}: counters:", kName);
+  if (tcp != nullptr) {
+    auto s = tcp->stats();
+    line += fmt::format(
+        " tcp accepted={} active={} closed={} rejected={} shed={} resets={} timeouts={} overflows={} errors={} "
+        "bytes_in={} bytes_out={}",
+        s.accepted, s.active, s.closed, s.rejected, s.shed, s.resets, s.timeouts, s.overflows, s.errors, s.bytes_in,
+        s.bytes_out);
+  }
+  if (!udp.empty()) {
+    serve::UdpStats t;
+    for (auto& u : udp) {
+      auto s = u->stats();
+      t.received += s.received;
+      t.sent += s.sent;
+      t.dropped += s.dropped;
+      t.truncated += s.truncated;
+      t.bytes_in += s.bytes_in;
+      t.bytes_out += s.bytes_out;
+      t.errors += s.errors;
+    }
+    line += fmt::format(" udp received={} sent={} dropped={} truncated={} errors={} bytes_in={} bytes_out={}",
+                        t.received, t.sent, t.dropped, t.truncated, t.errors, t.bytes_in, t.bytes_out);
+  }
+  fmt::print(stderr, "{}\n", line);
+  std::fflush(stderr);
+}
+
+int run(const Options& o) {
+  // --- validate ---
+  auto service = proto::parse_service(o.service);
+  if (!service) throw UsageError(service.error().message());
+  std::optional<loop::Backend> backend;
+  if (!o.backend.empty()) {
+    auto b = loop::parse_backend(o.backend);
+    if (!b) throw UsageError(b.error().message());
+    backend = *b;
+  }
+  serve::Model model = serve::reactor_model(backend.value_or(loop::kDefaultBackend));
+  if (!o.model.empty()) {
+    auto m = serve::parse_model(o.model, backend.value_or(loop::kDefaultBackend));
+    if (!m) throw UsageError(m.error().message());
+    model = *m;
+    if (backend && o.model != "reactor") {
+      if (!serve::is_reactor(model)) {
+        throw UsageError(fmt::format("--backend applies to the reactor models (select, poll, epoll), not '{}'", o.model));
+      }
+      if (serve::backend_of(model) != *backend) {
+        throw UsageError(fmt::format("--model {} and --backend {} disagree (the reactor models are named after their backend)",
+                                     o.model, o.backend));
+      }
+    }
+  }
+  if (o.threads < 0 || o.threads > 1024) throw UsageError("--threads must be between 1 and 1024");
+  if (o.threads > 0 && (model == serve::Model::iterative || model == serve::Model::fork || model == serve::Model::thread)) {
+    throw UsageError(fmt::format("--threads applies to the reactor and pool models, not '{}'", serve::to_string(model)));
+  }
+  std::chrono::nanoseconds idle{0};
+  if (!o.idle_timeout.empty()) {
+    auto d = parse_duration(o.idle_timeout);
+    if (!d) throw UsageError(fmt::format("invalid duration for --idle-timeout: '{}' (use e.g. 30s, 2m)", o.idle_timeout));
+    idle = *d;
+  }
+  auto drain = parse_duration(o.drain_timeout);
+  if (!drain) throw UsageError(fmt::format("invalid duration for --drain-timeout: '{}' (use e.g. 5s)", o.drain_timeout));
+  auto queue_cap = parse_size(o.send_queue);
+  if (!queue_cap) throw UsageError(fmt::format("invalid size for --send-queue: '{}' (use e.g. 4MiB)", o.send_queue));
+  if (o.pool_queue == 0) throw UsageError("--pool-queue must be at least 1");
+  if (o.backlog < 1) throw UsageError("--backlog must be at least 1");
+
+  std::vector<Address> tcp_addrs;
+  if (!o.no_tcp) {
+    for (const auto& l : o.listen) tcp_addrs.push_back(parse_listen(l, "--listen"));
+    if (tcp_addrs.empty()) tcp_addrs.push_back(Address::ipv4_loopback(7007));
+  } else if (!o.listen.empty()) {
+    throw UsageError("--no-tcp cannot be used with --listen");
+  }
+  std::vector<Address> udp_addrs;
+  for (const auto& u : o.udp) udp_addrs.push_back(parse_listen(u, "--udp"));
+  if (tcp_addrs.empty() && udp_addrs.empty()) throw UsageError("--no-tcp needs at least one --udp address");
+
+  // Signals go to main only: block them before any server thread starts (threads inherit masks).
+  std::array<int, 3> sigs{SIGINT, SIGTERM, SIGUSR1};
+  if (auto r = loop::block_signals(sigs); !r) {
+    fmt::print(stderr, "{}: {}\n", kName, r.error().message());
+    return cli::kExitFailure;
+  }
+
+  // --- start ---
+  std::unique_ptr<serve::Server> tcp;
+  if (!tcp_addrs.empty()) {
+    serve::ServerOptions so;
+    so.model = model;
+    so.listen = tcp_addrs;
+    so.threads = o.threads;
+    so.max_conns = o.max_conns;
+    so.idle_timeout = idle;
+    so.send_queue_cap = *queue_cap;
+    if (so.send_queue_cap != 0 && so.high_water > so.send_queue_cap) {
+      so.high_water = so.send_queue_cap;
+      so.low_water = so.send_queue_cap / 4;
+    }
+    so.pool_queue = o.pool_queue;
+    so.backlog = o.backlog;
+    so.log = [](std::string_view line) {
+      fmt::print(stderr, "{}: {}\n", kName, line);
+      std::fflush(stderr);
+    };
+    auto s = serve::Server::create(so, proto::make_session_factory(*service));
+    if (!s) {
+      fmt::print(stderr, "{}: {}\n", kName, s.error().message());
+      return cli::kExitFailure;
+    }
+    tcp = std::move(*s);
+  }
+  std::vector<std::unique_ptr<serve::UdpServer>> udp;
+  for (const Address& a : udp_addrs) {
+    auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service), serve::backend_of(model));
+    if (!u) {
+      fmt::print(stderr, "{}: udp {}\n", kName, u.error().message());
+      return cli::kExitFailure;
+    }
+    udp.push_back(std::move(*u));
+  }
+  if (tcp) {
+    if (auto r = tcp->start(); !r) {
+      fmt::print(stderr, "{}: {}\n", kName, r.error().message());
+      return cli::kExitFailure;
+    }
+  }
+  for (auto& u : udp) {
+    if (auto r = u->start(); !r) {
+      fmt::print(stderr, "{}: udp {}\n", kName, r.error().message());
+      return cli::kExitFailure;
+    }
+  }
+
+  // --- banner (stderr) ---
+  std::string banner;
+  if (tcp) {
+    banner += fmt::format("{}: {} service, model {} ({}), up to {} connections\n", kName, o.service,
+                          serve::to_string(model), model_detail(*tcp, o.pool_queue), tcp->max_conns());
+  } else {
+    banner += fmt::format("{}: {} service, UDP only (backend {})\n", kName, o.service,
+                          loop::to_string(serve::backend_of(model)));
+  }
+  if (tcp) {
+    for (const Address& a : tcp->local_addresses()) banner += fmt::format("  listening on tcp {}\n", a.to_string());
+  }
+  for (auto& u : udp) banner += fmt::format("  listening on udp {}\n", u->local_address().to_string());
+  const Address& first = tcp ? tcp->local_addresses().front() : udp.front()->local_address();
+  std::string host = first.ip_string();
+  if (first.is_v6()) host = "[" + host + "]";
+  if (first.is_ip() && (first.ip_string() == "0.0.0.0" || first.ip_string() == "::")) host = "127.0.0.1";
+  banner += fmt::format("connect with: sockit nc {}{} {}\n", tcp ? "" : "-u ", first.ip_string() == "::" ? "::1" : host,
+                        first.port());
+  banner += fmt::format("stop with Ctrl-C or SIGTERM (drains up to {}; a second signal forces); counters: kill -USR1 {}\n",
+                        format_duration(*drain), ::getpid());
+  fmt::print(stderr, "{}", banner);
+  std::fflush(stderr);
+
+  // --- wait for signals or the end ---
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : sigs) sigaddset(&set, s);
+  int stops = 0;
+  for (;;) {
+    if (stops > 0 && (!tcp || tcp->finished())) break;
+    timespec ts{0, 100'000'000};
+    int sig = ::sigtimedwait(&set, nullptr, &ts);
+    if (sig < 0) continue;
+    if (sig == SIGUSR1) {
+      print_counters(tcp.get(), udp);
+      continue;
+    }
+    ++stops;
+    if (stops == 1) {
+      fmt::print(stderr, "{}: {}: stopping; draining {} connection{} (up to {})\n", kName, strsignal(sig),
+                 tcp ? tcp->stats().active : 0, tcp && tcp->stats().active == 1 ? "" : "s", format_duration(*drain));
+      std::fflush(stderr);
+      if (tcp) tcp->stop(*drain);
+      for (auto& u : udp) u->stop();
+    } else {
+      fmt::print(stderr, "{}: {} again: closing every connection now\n", kName, strsignal(sig));
+      std::fflush(stderr);
+      if (tcp) tcp->stop_now();
+    }
+  }
+  if (tcp) tcp->wait();
+  for (auto& u : udp) u->wait();
+  print_counters(tcp.get(), udp);
+  return cli::kExitOk;
+}
+
+}  // namespace
+
+SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time server, any concurrency model",
+               [](CLI::App& app) -> cli::Runner {
+                 auto o = std::make_shared<Options>();
+                 app.description(
+                     "Serves RFC 862-868 (echo, discard, chargen, daytime, time) over TCP and UDP with the chosen\n"
+                     "concurrency model. Binds 127.0.0.1:7007 unless told otherwise. See docs/MODELS.md.");
+                 app.add_option("--model,-m", o->model,
+                                "iterative | fork | thread | pool | select | poll | epoll | reactor (default: epoll)");
+                 app.add_option("--backend,-b", o->backend, "poller of the reactor: select | poll | epoll (default epoll)");
+                 app.add_option("--threads,-t", o->threads, "event loops (reactor) or workers (pool; default 4)");
+                 app.add_option("--listen,-l", o->listen, "TCP address to serve, repeatable; PORT alone means 127.0.0.1 (default 127.0.0.1:7007; port 0 picks one)");
+                 app.add_option("--udp,-u", o->udp, "also serve UDP on this address, repeatable");
+                 app.add_flag("--no-tcp", o->no_tcp, "serve UDP only");
+                 app.add_option("--service,-s", o->service, "echo | discard | chargen | daytime | time (default echo)");
+                 app.add_option("--max-conns", o->max_conns, "connections at once; more are refused (default: open-file limit - 32)");
+                 app.add_option("--idle-timeout", o->idle_timeout, "close a connection idle this long (e.g. 30s; default never)");
+                 app.add_option("--drain-timeout", o->drain_timeout, "on SIGTERM, wait this long for connections to finish (default 5s)");
+                 app.add_option("--send-queue", o->send_queue, "output held per connection before it is closed (default 4MiB)");
+                 app.add_option("--pool-queue", o->pool_queue, "pool model: connections waiting for a worker (default 64)");
+                 app.add_option("--backlog", o->backlog, "listen backlog (default 511; the kernel caps it at net.core.somaxconn)");
+                 return [o] { return run(*o); };
+               });
+
+}  // namespace sockit::echo_server

@@ -1,0 +1,238 @@
+// Connection, Acceptor and Connector over loopback sockets on one loop.
+#include "sockit/loop/acceptor.hpp"
+#include "sockit/loop/connection.hpp"
+#include "sockit/loop/connector.hpp"
+#include "sockit/net/io.hpp"
+#include "sockit/net/socket.hpp"
+#include "support/support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using sockit::Address;
+using sockit::Deadline;
+using sockit::Fd;
+using sockit::loop::CloseReason;
+using sockit::loop::Connection;
+using sockit::loop::ConnectionOptions;
+using sockit::loop::EventLoop;
+
+namespace {
+
+// Echo connection that records how it ended.
+class EchoConn : public Connection {
+ public:
+  using Connection::Connection;
+  std::optional<CloseReason> closed;
+  std::size_t max_queued = 0;
+  bool paused_seen = false;
+  bool resumed_after_pause = false;
+
+ protected:
+  void on_data(std::span<const std::byte> d) override {
+    if (paused_seen) resumed_after_pause = true;
+    send(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+    max_queued = std::max(max_queued, queued_bytes());
+    if (!reading()) paused_seen = true;
+  }
+  void on_closed(CloseReason r, std::error_code) override {
+    closed = r;
+    loop().stop();
+  }
+};
+
+struct Fixture {
+  std::unique_ptr<EventLoop> loop;
+  std::optional<sockit::TcpStream> client;
+  std::shared_ptr<EchoConn> conn;
+  ConnectionOptions opts;
+
+  explicit Fixture(ConnectionOptions o = {}) : opts(o) {
+    loop = std::move(*EventLoop::create());
+    auto l = sockit::TcpListener::bind(Address::ipv4_loopback(0));
+    auto c = sockit::TcpStream::connect(*l->local_address(), Deadline::after(2s));
+    client.emplace(std::move(*c));
+    Address peer;
+    auto s = l->accept(Deadline::after(2s), &peer);
+    conn = std::make_shared<EchoConn>(*loop, s->release(), peer, opts);
+    EXPECT_TRUE(conn->start());
+  }
+};
+
+TEST(Connection, EchoesThenHalfClosesAfterPeerEof) {
+  sockit::test::FdLeakCheck leaks;
+  {
+    Fixture f;
+    ASSERT_TRUE(f.client->write_all("abc", Deadline::after(1s)));
+    ASSERT_TRUE(f.client->shutdown_write());
+    f.loop->run_after(5s, [&] { f.loop->stop(); });
+    f.loop->run();
+    ASSERT_TRUE(f.conn->closed);
+    EXPECT_EQ(*f.conn->closed, CloseReason::peer_closed);
+    char buf[8];
+    auto n = f.client->read_some(std::as_writable_bytes(std::span(buf)), Deadline::after(1s));
+    ASSERT_TRUE(n);
+    EXPECT_EQ(std::string(buf, *n), "abc");
+    EXPECT_EQ(f.loop->watcher_count(), 0u);
+  }
+}
+
+TEST(Connection, HighWaterMarkPausesReadingAndCapsMemory) {
+  sockit::test::FdLeakCheck leaks;
+  ConnectionOptions o;
+  o.high_water = 256 << 10;
+  o.low_water = 64 << 10;
+  o.max_output = 0;
+  Fixture f(o);
+  std::string chunk(64 << 10, 'q');
+  std::size_t pushed = 0;
+  // Client writes without reading; the loop runs in between.
+  for (int i = 0; i < 400; ++i) {
+    auto n = f.client->write_some(sockit::as_bytes(chunk), Deadline::after(10ms));
+    if (n) pushed += *n;
+    f.loop->run_once(5ms);
+  }
+  EXPECT_TRUE(f.conn->paused_seen);
+  EXPECT_LT(f.conn->max_queued, o.high_water + (4 * 64 << 10));
+  EXPECT_GT(pushed, o.high_water);
+  EXPECT_FALSE(f.conn->reading());
+  // Reading the echo drains the queue below the low-water mark, and reading resumes.
+  char buf[65536];
+  for (int i = 0; i < 400 && !f.conn->resumed_after_pause; ++i) {
+    (void)f.client->read_some(std::as_writable_bytes(std::span(buf)), Deadline::after(5ms));
+    f.loop->run_once(5ms);
+  }
+  EXPECT_TRUE(f.conn->resumed_after_pause);
+  f.client->close();
+  f.conn->close(CloseReason::protocol);
+}
+
+TEST(Connection, SendQueueCapClosesSlowReader) {
+  sockit::test::FdLeakCheck leaks;
+  ConnectionOptions o;
+  o.max_output = 128 << 10;
+  Fixture f(o);
+  ASSERT_TRUE(f.client->set_recv_buffer(4096));
+  std::string big(256 << 10, 'z');
+  f.loop->post([&] {
+    for (int i = 0; i < 64 && f.conn->is_open(); ++i) f.conn->send(big);  // 16 MiB, never read
+  });
+  f.loop->run_after(2s, [&] { f.loop->stop(); });
+  f.loop->run();
+  ASSERT_TRUE(f.conn->closed);
+  EXPECT_EQ(*f.conn->closed, CloseReason::send_queue_full);
+}
+
+TEST(Connection, IdleTimeoutCloses) {
+  sockit::test::FdLeakCheck leaks;
+  ConnectionOptions o;
+  o.idle_timeout = 50ms;
+  Fixture f(o);
+  auto start = std::chrono::steady_clock::now();
+  f.loop->run_after(5s, [&] { f.loop->stop(); });
+  f.loop->run();
+  ASSERT_TRUE(f.conn->closed);
+  EXPECT_EQ(*f.conn->closed, CloseReason::idle_timeout);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);
+}
+
+TEST(Connection, PeerResetIsReported) {
+  sockit::test::FdLeakCheck leaks;
+  Fixture f;
+  ASSERT_TRUE(f.client->write_all("x", Deadline::after(1s)));
+  f.loop->run_once(50ms);
+  f.client->reset();
+  f.loop->post([&] { f.conn->send(std::string(100000, 'r')); });
+  f.loop->run_after(5s, [&] { f.loop->stop(); });
+  f.loop->run();
+  ASSERT_TRUE(f.conn->closed);
+  EXPECT_TRUE(*f.conn->closed == CloseReason::reset || *f.conn->closed == CloseReason::peer_closed);
+}
+
+TEST(Acceptor, AcceptsInBatchesAndCloseRefusesNewConnects) {
+  sockit::test::FdLeakCheck leaks;
+  auto loop = std::move(*EventLoop::create());
+  auto l = sockit::TcpListener::bind(Address::ipv4_loopback(0));
+  ASSERT_TRUE(l);
+  Address addr = *l->local_address();
+  std::vector<Fd> got;
+  auto acc = sockit::loop::Acceptor::create(*loop, l->release(), [&](Fd fd, const Address&) {
+    got.push_back(std::move(fd));
+  });
+  ASSERT_TRUE(acc);
+  std::vector<sockit::TcpStream> clients;
+  for (int i = 0; i < 40; ++i) clients.push_back(std::move(*sockit::TcpStream::connect(addr, Deadline::after(2s))));
+  for (int i = 0; i < 50 && got.size() < 40; ++i) loop->run_once(20ms);
+  EXPECT_EQ(got.size(), 40u);
+  (*acc)->close();
+  EXPECT_FALSE(sockit::TcpStream::connect(addr, Deadline::after(1s)));
+}
+
+TEST(AcceptCore, OutOfDescriptorsShedsConnectionAndStopsAtEagain) {
+  sockit::test::FdLeakCheck leaks;
+  auto l = sockit::TcpListener::bind(Address::ipv4_loopback(0));
+  ASSERT_TRUE(l);
+  ASSERT_TRUE(sockit::set_nonblocking(l->fd()));
+  Address addr = *l->local_address();
+  sockit::loop::AcceptCore core(l->fd());
+  ASSERT_TRUE(core.has_spare());
+  auto c1 = sockit::TcpStream::connect(addr, Deadline::after(2s));
+  ASSERT_TRUE(c1);
+  // Exhaust descriptors: lower the soft limit to what is open now (libuv test-emfile).
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  std::vector<int> fillers;
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(sockit::test::open_fds().size() + 3);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  for (;;) {
+    int fd = ::dup(0);
+    if (fd < 0) break;
+    fillers.push_back(fd);
+  }
+  auto out = core.accept_one();
+  auto again = core.accept_one();
+  for (int fd : fillers) ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_EQ(out.status, sockit::loop::AcceptCore::Status::shed);
+  EXPECT_EQ(core.shed(), 1u);
+  EXPECT_EQ(again.status, sockit::loop::AcceptCore::Status::again);  // no spin: the backlog is empty
+  EXPECT_TRUE(core.has_spare());
+  // The client saw its connection accepted and closed, not left hanging in the backlog.
+  char x;
+  auto n = c1->read_some(std::as_writable_bytes(std::span(&x, 1)), Deadline::after(2s));
+  EXPECT_TRUE(!n || *n == 0);
+}
+
+TEST(Connector, ConnectsAndReportsRefusalAfterRetries) {
+  sockit::test::FdLeakCheck leaks;
+  auto loop = std::move(*EventLoop::create());
+  auto l = sockit::TcpListener::bind(Address::ipv4_loopback(0));
+  Address good = *l->local_address();
+  auto closed_port = sockit::TcpListener::bind(Address::ipv4_loopback(0));
+  Address bad = *closed_port->local_address();
+  closed_port->close();
+  std::optional<bool> good_ok, bad_ok;
+  std::error_code bad_err;
+  auto c1 = sockit::loop::Connector::start(*loop, good, {}, [&](sockit::Result<Fd> r) { good_ok = r.ok(); });
+  sockit::loop::ConnectorOptions ro;
+  ro.max_attempts = 3;
+  ro.initial_backoff = 10ms;
+  auto c2 = sockit::loop::Connector::start(*loop, bad, ro, [&](sockit::Result<Fd> r) {
+    bad_ok = r.ok();
+    if (!r) bad_err = r.error().code();
+  });
+  for (int i = 0; i < 200 && (!good_ok || !bad_ok); ++i) loop->run_once(10ms);
+  ASSERT_TRUE(good_ok);
+  EXPECT_TRUE(*good_ok);
+  ASSERT_TRUE(bad_ok);
+  EXPECT_FALSE(*bad_ok);
+  EXPECT_EQ(bad_err, std::errc::connection_refused);
+  EXPECT_EQ(c2->attempts(), 3);
+}
+
+}  // namespace
