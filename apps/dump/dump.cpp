@@ -12,7 +12,9 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -423,7 +425,7 @@ int run(Options o) {
   g_handle = p;
   install_signals();
   int rc = g_interrupted ? PCAP_ERROR_BREAK
-                         : pcap_loop(p, o.count > 0 ? static_cast<int>(o.count) : -1, sockit_dump_on_packet, reinterpret_cast<u_char*>(&cap));
+                         : pcap_loop(p, o.count > 0 ? static_cast<int>(std::min<long>(o.count, INT_MAX)) : -1, sockit_dump_on_packet, reinterpret_cast<u_char*>(&cap));
   g_handle = nullptr;
   std::fflush(stdout);
   if (dumper) pcap_dump_flush(dumper.get());
