@@ -62,7 +62,8 @@ class StreamHub {
     p->sock = std::move(sock);
     p->label = std::move(label);
     p->idle = idle_deadline();
-    // A client that arrives after stdin ended gets FIN at once (nothing will ever be sent to it).
+    // A client that arrives after stdin ended gets FIN on the next advance(): nothing will ever
+    // be sent to it.
     peers_.push_back(std::move(p));
   }
 
