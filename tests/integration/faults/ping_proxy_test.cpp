@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <set>
 
 namespace sockit::test::faults {
@@ -175,6 +176,37 @@ TEST(PingThroughProxy, SyscallFaultsLeaveTheResultUnchanged) {
   EXPECT_EQ(j["duplicates"].get<long long>(), 0);
   EXPECT_EQ(j["foreign"].get<long long>(), 0) << "a shortened datagram would fail to decode";
   proxy->stop();
+}
+
+TEST(PingThroughProxy, ReorderingIsDetectedAndEveryProbeCountedOnce) {
+  FdLeakCheck leaks;
+  UdpEcho echo;
+  auto proxy = ProxyProcess::start({"--udp", "--upstream", echo.address().to_string(), "--reorder", "30%",
+                                    "--reorder-delay", "30ms", "--seed", "8"});
+  const long long n = 60;
+  auto r = run_ping({"-c", std::to_string(n), "-i", "5ms", "-W", "500ms", "--retries", "0", "127.0.0.1",
+                     std::to_string(proxy->listen().port())});
+  json j = parse(r);
+  expect_consistent(j, n, 500);
+  std::string stats = proxy->stop();
+  EXPECT_EQ(j["received"].get<long long>(), n);
+  EXPECT_GT(j["reordered"].get<long long>(), 0) << j.dump();
+  EXPECT_GT(ProxyProcess::counter(stats, "reordered"), 0) << stats;
+}
+
+TEST(PingCli, InterruptPrintsTheSummaryAndCountsPendingProbes) {
+  FdLeakCheck leaks;
+  UdpEcho echo;
+  Child c = Child::spawn({sockit_bin(), "ping", "-i", "50ms", "127.0.0.1", std::to_string(echo.address().port())});
+  c.close_stdin();
+  std::string out = c.read_stdout_until("seq=3 ", std::chrono::seconds(10));
+  c.signal(SIGINT);
+  out += c.read_stdout(std::chrono::seconds(5));
+  auto st = c.wait(std::chrono::seconds(5));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st, 0) << out;
+  EXPECT_NE(out.find("--- 127.0.0.1 ping statistics ---"), std::string::npos) << out;
+  EXPECT_NE(out.find(" packets transmitted, "), std::string::npos) << out;
 }
 
 TEST(PingCli, UsageErrorsExitTwo) {

@@ -226,6 +226,25 @@ TEST(TcpThroughProxy, HalfCloseIsPropagatedBothWays) {
   proxy->stop();
 }
 
+TEST(TcpThroughProxy, BlackholeSwallowsDataWithoutClosing) {
+  FdLeakCheck leaks;
+  TcpEcho echo;
+  auto proxy = ProxyProcess::start({"--upstream", echo.address().to_string(), "--blackhole"});
+  auto s = TcpStream::connect(proxy->listen(), Deadline::after(2s));
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->write_all("anyone there?\n", Deadline::after(2s)));
+  std::array<std::byte, 64> buf{};
+  const auto t0 = Clock::now();
+  auto n = s->read_some(buf, Deadline::after(300ms));
+  ASSERT_FALSE(n) << "the blackhole answered or closed";
+  EXPECT_EQ(n.error(), std::errc::timed_out);
+  EXPECT_GE(ms_since(t0), 300);
+  s->close();
+  std::string stats = proxy->stop();
+  EXPECT_EQ(ProxyProcess::counter(stats, "blackholed"), 14) << stats;
+  EXPECT_EQ(ProxyProcess::counter(stats, "bytes_up"), 0) << stats;
+}
+
 TEST(TcpThroughProxy, SyscallFaultsLeaveTheBytesUnchanged) {
   // The proxy runs with EINTR and short reads/writes injected into every socket call
   // (SOCKIT_FAULTS): the output must be identical to the fault-free transfer.
