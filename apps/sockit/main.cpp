@@ -35,7 +35,8 @@ int report_parse_error(const CLI::App& app, const CLI::ParseError& e) {
     app.exit(e, std::cout, std::cerr);
     return 0;
   }
-  std::string name = app.get_name();
+  // "sockit nc", not "nc": the user typed the whole command.
+  std::string name = app.get_parent() != nullptr ? "sockit " + app.get_name() : app.get_name();
   std::cerr << name << ": " << e.what() << "\n"
             << "Try '" << name << " --help' for more information.\n";
   return kExitUsage;

@@ -309,10 +309,16 @@ Result<UnixListener> UnixListener::bind(const Address& addr, int backlog, bool u
   return UnixListener(std::move(*fd));
 }
 
-Result<UnixStream> UnixListener::accept(Deadline deadline) {
+Result<UnixStream> UnixListener::accept(Deadline deadline, Address* peer) {
   for (;;) {
-    int fd = sys::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) return UnixStream(Fd(fd));
+    Address a;
+    socklen_t len = Address::capacity();
+    int fd = sys::accept4(fd_.get(), a.sockaddr_ptr(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      a.set_length(len);
+      if (peer) *peer = a;
+      return UnixStream(Fd(fd));
+    }
     if (errno == EINTR || errno == ECONNABORTED) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno(errno, "accept");
     if (auto w = wait_for(fd_.get(), Wait::readable, deadline); !w) return w.error().with_context("accept");

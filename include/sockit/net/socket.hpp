@@ -149,9 +149,12 @@ class UnixListener {
   /// Binds a Unix-domain path (or @abstract name). A stale socket file left by a dead server is
   /// removed first only when `unlink_stale` is set and nobody answers on it.
   static Result<UnixListener> bind(const Address& addr, int backlog = 511, bool unlink_stale = true);
-  Result<UnixStream> accept(Deadline deadline = Deadline::never());
+  /// Accepts one connection; `peer` (if given) receives the client's address (often unnamed).
+  Result<UnixStream> accept(Deadline deadline = Deadline::never(), Address* peer = nullptr);
   Result<Address> local_address() const;
   int fd() const noexcept { return fd_.get(); }
+  bool is_open() const noexcept { return fd_.valid(); }
+  Fd release() noexcept { return std::move(fd_); }
   void close() noexcept { fd_.reset(); }
 
  private:
