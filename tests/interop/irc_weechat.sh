@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Interop: weechat-headless uses `sockit chat-server` with an `ii` client as the other party:
+# connect (with CAP), autojoin, talk both ways, get voiced, change nick, get kicked. weechat is
+# driven by startup commands and checked through its logger files; its core log must show no
+# error numeric from the server. The FIFO plugin is not in weechat-headless's package, so weechat's
+# own actions are scheduled with /wait at startup. Exit 77 (skip) when weechat-headless or ii is missing.
+set -euo pipefail
+SOCKIT=${SOCKIT:-sockit}
+for t in weechat-headless ii; do command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
+
+work=$(mktemp -d)
+server_pid=""
+ii_pid=""
+wee_pid=""
+cleanup() {
+  [ -n "$wee_pid" ] && kill "$wee_pid" 2>/dev/null || true
+  [ -n "$ii_pid" ] && kill "$ii_pid" 2>/dev/null || true
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  [ -n "${IRC_KEEP_DIR:-}" ] && cp -r "$work" "$IRC_KEEP_DIR"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+printf 'Welcome to the sockit interop test.\n' > "$work/motd.txt"
+"$SOCKIT" chat-server -l 127.0.0.1:0 -q --motd "$work/motd.txt" 2>"$work/server.err" &
+server_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
+port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.err" | head -1)
+[ -n "$port" ] || { echo "FAIL: no port in banner"; cat "$work/server.err"; exit 1; }
+
+chanlog() { cat "$work/wee/logs/"*"#sockit"* 2>/dev/null || true; }
+fail() {
+  echo "FAIL: $1"; echo "--- weechat #sockit log:"; chanlog; echo "--- weechat server log:"
+  cat "$work/wee/logs/irc.server.sockit.weechatlog" 2>/dev/null || true
+  echo "--- ii:"; cat "$work/peer/127.0.0.1/#sockit/out" 2>/dev/null || true
+  echo "--- server:"; cat "$work/server.err"; exit 1
+}
+wait_chan() {
+  for _ in $(seq 150); do chanlog | grep -q -- "$1" && return 0; sleep 0.1; done
+  fail "weechat never logged '$1'"
+}
+wait_file() {
+  for _ in $(seq 150); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  fail "'$2' not in $1"
+}
+
+ii -s 127.0.0.1 -p "$port" -n peer -i "$work/peer" -f "ii peer" >"$work/ii.log" 2>&1 &
+ii_pid=$!
+wait_file "$work/peer/127.0.0.1/out" "Welcome to the sockit IRC Network"
+echo "/j #sockit" > "$work/peer/127.0.0.1/in"
+wait_file "$work/peer/127.0.0.1/#sockit/out" "peer(.*has joined"
+
+mkdir -p "$work/wee"
+weechat-headless --dir "$work/wee" \
+  -r "/set logger.file.path $work/wee/logs;/set logger.file.flush_delay 0;/set logger.level.irc 9;/set irc.server_default.msg_quit bye;/server add sockit 127.0.0.1/$port -notls -nicks=weeuser -username=wee -realname=weechat -autojoin=#sockit;/connect sockit;/wait 2 /msg -server sockit #sockit hello from weechat;/wait 5 /command -buffer irc.server.sockit irc /nick weeuser2" \
+  >"$work/wee.out" 2>&1 &
+wee_pid=$!
+wait_file "$work/peer/127.0.0.1/#sockit/out" "weeuser(.*has joined"
+wait_file "$work/peer/127.0.0.1/#sockit/out" "<weeuser> hello from weechat"
+echo "hello weechat, ii here" > "$work/peer/127.0.0.1/#sockit/in"
+wait_chan "hello weechat, ii here"
+echo "/MODE #sockit +v weeuser" > "$work/peer/127.0.0.1/in"
+wait_chan "+v weeuser"
+wait_chan "weeuser2"
+echo "/KICK #sockit weeuser2 :test over" > "$work/peer/127.0.0.1/in"
+wait_chan "kicked"
+# weechat prints server errors (error numerics, ERROR) with its error prefix "=!=".
+grep -q "Welcome to the sockit IRC Network" "$work/wee/logs/irc.server.sockit.weechatlog" || fail "no server log"
+if grep -h -- '=!=' "$work/wee/logs/"*.weechatlog; then
+  fail "weechat logged an error from the server"
+fi
+echo "PASS: weechat connected, joined, talked, was voiced, renamed and kicked (port $port)"
