@@ -34,7 +34,8 @@ using namespace std::chrono_literals;
 
 struct Options {
   bool udp = false, tcp = false, v4 = false, v6 = false, json = false, quiet = false;
-  long long count = 0;  // 0 = until interrupted
+  long long count = 0;  // 0 = until interrupted (when -c is not given)
+  CLI::Option* count_opt = nullptr;
   std::string interval_text = "1s", timeout_text = "1s", rto_text;
   int retries = 3;
   std::size_t size = kDefaultSize;
@@ -365,7 +366,8 @@ int run_tcp(const Options& o, const Address& addr) {
 int run(Options& o) {
   if (o.udp && o.tcp) throw UsageError("-u and -t cannot be used together");
   if (o.v4 && o.v6) throw UsageError("-4 and -6 cannot be used together");
-  if (o.count < 0) throw UsageError(fmt::format("invalid count: {} (must be >= 1)", o.count));
+  if (o.count_opt && o.count_opt->count() > 0 && (o.count < 1 || o.count > 0xffffffffLL))
+    throw UsageError(fmt::format("invalid count: {} (must be 1 to 4294967295)", o.count));
   o.interval = parse_duration_flag(o.interval_text, "-i");
   o.timeout = parse_duration_flag(o.timeout_text, "-W");
   if (o.interval < 1ms) throw UsageError("-i must be at least 1ms");
@@ -403,7 +405,7 @@ SOCKIT_COMMAND(ping, "ping", "round-trip probes over UDP (echo) or TCP connect, 
   app.add_flag("-t,--tcp", o->tcp, "TCP connect probes (an RST counts as an answer: port closed)");
   app.add_flag("-4", o->v4, "IPv4 only");
   app.add_flag("-6", o->v6, "IPv6 only");
-  app.add_option("-c,--count", o->count, "stop after COUNT probes (default: until interrupted)");
+  o->count_opt = app.add_option("-c,--count", o->count, "stop after COUNT probes (default: until interrupted)");
   app.add_option("-i,--interval", o->interval_text, "time between probes (default 1s)");
   app.add_option("-W,--timeout", o->timeout_text, "per-probe timeout: later replies count as lost (default 1s)");
   app.add_option("--rto", o->rto_text, "UDP: first retransmission after this (default timeout/4), doubling");

@@ -212,6 +212,7 @@ TEST(PingCli, InterruptPrintsTheSummaryAndCountsPendingProbes) {
 TEST(PingCli, UsageErrorsExitTwo) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"-c", "-1", "127.0.0.1", "7"},
+           {"-c", "0", "127.0.0.1", "7"},
            {"-i", "soon", "127.0.0.1", "7"},
            {"-W", "0", "127.0.0.1", "7"},
            {"-u", "-t", "127.0.0.1", "7"},
