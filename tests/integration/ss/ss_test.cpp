@@ -196,8 +196,12 @@ TEST(SsIntegration, TimeWaitAndCloseWaitMatchIproute2) {
   auto b_srv = l->accept(Deadline::after(2s));
   ASSERT_TRUE(b_srv.ok());
   b->shutdown_write().value();  // FIN, but keep the descriptor so FIN-WAIT-2 stays visible
-  std::string ps = std::to_string(port);
-  std::vector<std::string> args{"-tan", "( sport = :" + ps + " or dport = :" + ps + " )"};
+  // Exactly our four sockets: TIME-WAIT leftovers of earlier runs may share a port number, never
+  // a whole 4-tuple (all ends are 127.0.0.1).
+  std::string ps = std::to_string(port), pa = std::to_string(a_port), pb = std::to_string(b_port);
+  std::vector<std::string> args{"-tan", "( sport = :" + ps + " and dport = :0 ) or ( sport = :" + pa +
+                                            " and dport = :" + ps + " ) or ( sport = :" + pb + " and dport = :" + ps +
+                                            " ) or ( sport = :" + ps + " and dport = :" + pb + " )"};
   auto state_of = [](const std::vector<nlohmann::json>& objs, std::uint16_t lport) {
     for (const auto& o : objs)
       if (o["local_port"] == lport) return o["state"].get<std::string>();
@@ -214,7 +218,8 @@ TEST(SsIntegration, TimeWaitAndCloseWaitMatchIproute2) {
   EXPECT_TRUE(close_wait);
 
   // `state time-wait` selects exactly the TIME-WAIT one.
-  auto tw = sockit_json({"-tn", "state", "time-wait", "sport = :" + std::to_string(a_port)});
+  std::string tw_filter = "sport = :" + pa + " and dport = :" + ps;
+  auto tw = sockit_json({"-tn", "state", "time-wait", tw_filter});
   ASSERT_EQ(tw.size(), 1u);
   EXPECT_EQ(tw[0]["timer"]["name"], "timewait");
 
@@ -222,7 +227,7 @@ TEST(SsIntegration, TimeWaitAndCloseWaitMatchIproute2) {
   auto [ours, theirs] = both(args);
   EXPECT_EQ(ours, theirs);
   EXPECT_EQ(theirs.size(), 4u);  // LISTEN, TIME-WAIT, FIN-WAIT-2, CLOSE-WAIT
-  auto [ours_tw, theirs_tw] = both({"-tn", "state", "time-wait", "sport = :" + std::to_string(a_port)});
+  auto [ours_tw, theirs_tw] = both({"-tn", "state", "time-wait", tw_filter});
   EXPECT_EQ(ours_tw, theirs_tw);
   EXPECT_EQ(theirs_tw.size(), 1u);
 }
@@ -298,15 +303,19 @@ TEST(SsIntegration, Ipv6ListenerMatchesIproute2) {
   sockit::test::FdLeakCheck leaks;
   Pair p = connected_pair(Address::ipv6_loopback(0));
   std::string port = std::to_string(p.port);
-  auto objs = sockit_json({"-6tan", "( sport = :" + port + " or dport = :" + port + " )"});
+  // LISTEN + both ends; earlier runs may have left TIME-WAIT sockets on the same port number.
+  std::vector<std::string> args{"-6tn", "state", "listening", "state", "established",
+                                "( sport = :" + port + " or dport = :" + port + " )"};
+  auto objs = sockit_json(args);
   ASSERT_EQ(objs.size(), 3u);
   for (const auto& o : objs) {
     EXPECT_EQ(o["family"], "inet6");
     EXPECT_EQ(o["local_address"], "::1");
   }
-  EXPECT_TRUE(sockit_json({"-4tan", "sport = :" + port}).empty());
+  for (const auto& o : sockit_json({"-4tan", "sport = :" + port}))  // -4 hides our IPv6 listener
+    EXPECT_NE(o["inode"], inode_of(p.listener.fd()));
   if (!have_iproute2()) GTEST_SKIP() << "iproute2 ss not installed";
-  auto [ours, theirs] = both({"-6tan", "( sport = :" + port + " or dport = :" + port + " )"});
+  auto [ours, theirs] = both(args);
   EXPECT_EQ(ours, theirs);
 }
 
@@ -340,7 +349,8 @@ TEST(SsIntegration, TcpInfoCountsBytesAndMatchesIproute2) {
   std::string got(1000, '\0');
   ASSERT_TRUE(p.server.read_exact({reinterpret_cast<std::byte*>(got.data()), got.size()}, Deadline::after(2s)).ok());
   std::string cport = std::to_string(port_of(p.client.local_address()));
-  std::vector<std::string> args{"-tin", "state", "established", "sport = :" + cport};
+  std::string filter = "sport = :" + cport + " and dport = :" + std::to_string(p.port);
+  std::vector<std::string> args{"-tin", "state", "established", filter};
   auto objs = wait_for(args, [](const auto& o) {
     return o.size() == 1 && o[0]["tcp_info"]["bytes_acked"] == 1001;  // + the SYN
   });
@@ -362,7 +372,7 @@ TEST(SsIntegration, TcpInfoCountsBytesAndMatchesIproute2) {
               l.end());
     return ls;
   };
-  auto [ours, theirs] = both({"-tin", "state", "established", "sport = :" + cport});
+  auto [ours, theirs] = both({"-tin", "state", "established", filter});
   ASSERT_EQ(theirs.size(), 2u);
   auto has = [](const Lines& ls, const std::string& w) {
     for (const auto& l : ls)
