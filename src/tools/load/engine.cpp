@@ -95,6 +95,8 @@ class Worker {
       conns_.emplace_back();
       conns_.back().gid = g;
     }
+    for (std::size_t k = 0; k < conns_.size(); ++k)
+      if (o_.mode == Mode::irc && conns_[k].gid < o_.senders) senders_.push_back(k);
     if (o_.count) quota_ = o_.count / threads + (index < o_.count % threads ? 1 : 0);
     const std::size_t span = std::max<std::size_t>({o_.size, kScratch});
     tbl_.resize(kPeriod + span + 16);
@@ -205,6 +207,7 @@ class Worker {
   std::uint32_t id_;
   int ep_ = -1;
   std::vector<Conn> conns_;
+  std::vector<std::size_t> senders_;  // irc: local indices of the sending clients
   std::vector<char> tbl_;
   std::vector<char> scratch_;
   std::vector<std::deque<UdpPending>> upend_;
@@ -305,6 +308,7 @@ void Worker::on_connected(std::size_t k, std::int64_t now) {
     case Mode::connect: c.t_sent = c.t_start; start_message(k, c.t_intended, now); break;
     case Mode::hold:
       ++stats.held;
+      stats.latency.record(now - c.t_start);  // hold reports connect latency
       sh_.settled.fetch_add(1);
       break;
     case Mode::irc:
@@ -412,7 +416,7 @@ void Worker::read_message(std::size_t k, std::int64_t now) {
 void Worker::complete_message(std::size_t k, std::int64_t now) {
   Conn& c = conns_[k];
   c.busy = false;
-  record(now, c.t_intended, c.t_sent, o_.size);
+  if (o_.mode != Mode::hold) record(now, c.t_intended, c.t_sent, o_.size);
   switch (o_.mode) {
     case Mode::pingpong:
       if (!o_.open_loop()) {
@@ -563,8 +567,8 @@ void Worker::sweep(std::int64_t now) {
     }
   }
   if (o_.mode == Mode::irc && sh_.phase.load() == 1 && !o_.open_loop()) {
-    for (auto& c : conns_) {
-      if (c.gid >= o_.senders) continue;
+    for (const std::size_t k : senders_) {
+      const Conn& c = conns_[k];
       auto& inflight = sh_.inflight[c.gid];
       if (inflight.load() > 0 && now - sh_.progress_at[c.gid].load() > o_.timeout.count()) {
         count_error(ErrorKind::timeout);
@@ -577,9 +581,9 @@ void Worker::sweep(std::int64_t now) {
 // Work that is not driven by readiness: irc senders refilling their window, hold phases.
 void Worker::tick(std::int64_t now) {
   if (o_.mode == Mode::irc && sh_.phase.load(std::memory_order_acquire) == 1) {
-    for (std::size_t k = 0; k < conns_.size(); ++k) {
+    for (const std::size_t k : senders_) {
       Conn& c = conns_[k];
-      if (c.gid >= o_.senders || c.st != Conn::open) continue;
+      if (c.st != Conn::open) continue;
       if (o_.open_loop()) {
         if (c.timer_at == 0) {
           c.t_next = now + interval_ * c.gid / o_.senders;
@@ -1050,6 +1054,7 @@ Result<RunResult> run(const Options& o, const std::function<void(const std::stri
     res.stats.merge(w->stats);
     if (!w->fatal.empty() && res.note.empty()) res.note = w->fatal;
   }
+  if (o.mode == Mode::hold) res.stats.units = res.stats.held;
   const std::int64_t t_measure = sh.t_measure.load();
   const std::int64_t t_end = sh.t_end.load();
   if (o.mode != Mode::hold && o.timed() && t_end != kNever && end_at >= t_end) {

@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# bench/run.sh: one command, one run, servers side by side (docs/BENCHMARKS.md).
+#
+#   bench/run.sh [--quick] [--no-build] [--build-dir DIR] [--out FILE] [--only GROUPS] [--models LIST]
+#
+# Builds the release configuration (RelWithDebInfo + SOCKIT_BUILD_BENCH, as the `release` preset),
+# then for every cell (pingpong 64 B and 16 KiB at 1/10/100/1000 connections, flood, connect churn,
+# UDP rate, idle-connection memory, IRC fan-out) starts each server afresh, pinned with taskset to
+# core 0, runs `sockit load` pinned to core 1 with --server-pid, and stops the server. Servers
+# alternate within each cell, so a slow minute of the machine hits all of them alike. The results
+# (rate and server CPU per unit of work, latency, errors) go to a TSV and to a Markdown report with
+# ratios against the best reference server, plus gnuplot SVG plots under docs/img/.
+#
+#   --quick        3 s per cell after a 1 s warm-up (default: 10 s after 2 s)
+#   --only GROUPS  comma list of: pingpong,flood,connect,udp,hold,irc,micro (default: all)
+#   --models LIST  sockit models to run (default: epoll,poll,select,thread,pool,fork,iterative)
+#   --no-build     use the binaries already in the build dir
+#   --out FILE     report path (default docs/BENCHMARKS.md; the TSV goes next to it in bench/results/)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+QUICK=0
+BUILD_DIR=${BUILD_DIR:-$ROOT/build/release}
+OUT=$ROOT/docs/BENCHMARKS.md
+ONLY=pingpong,flood,connect,udp,hold,irc,micro
+MODELS=epoll,poll,select,thread,pool,fork,iterative
+NO_BUILD=0
+ARGS_TEXT="$*"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --no-build) NO_BUILD=1 ;;
+    --build-dir) BUILD_DIR=$(realpath -m "$2"); shift ;;
+    --out) OUT=$(realpath -m "$2"); shift ;;
+    --only) ONLY=$2; shift ;;
+    --models) MODELS=$2; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$QUICK" = 1 ]; then DUR=3s; WARM=1s; else DUR=10s; WARM=2s; fi
+SERVER_CORE=0
+LOAD_CORE=1
+if [ "$(nproc)" -lt 2 ]; then SERVER_CORE=0; LOAD_CORE=0; fi
+
+if [ "$NO_BUILD" = 0 ]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKIT_BUILD_BENCH=ON >/dev/null
+  cmake --build "$BUILD_DIR" --target sockit bench_asio_echo bench_uv_echo bench_micro -j2
+fi
+SOCKIT=$BUILD_DIR/sockit
+ASIO=$BUILD_DIR/bench/bench_asio_echo
+UV=$BUILD_DIR/bench/bench_uv_echo
+MICRO=$BUILD_DIR/bench/bench_micro
+for b in "$SOCKIT" "$ASIO" "$UV"; do
+  [ -x "$b" ] || { echo "bench/run.sh: $b is missing (build first or drop --no-build)" >&2; exit 1; }
+done
+
+RESULTS=$ROOT/bench/results
+mkdir -p "$RESULTS" "$ROOT/docs/img"
+TSV=$RESULTS/latest.tsv
+TMP=$(mktemp -d /tmp/sockit-bench.XXXXXX)
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+printf 'group\tcell\tserver\tunit\trate_per_s\tcpu_us_per_unit\tp50_us\tp99_us\terrors\tunits\textra\n' >"$TSV"
+: >"$RESULTS/commands.txt"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {  # wait until something accepts on 127.0.0.1:$1
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
+has() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+
+# start_server NAME PORT: starts the named server pinned to the server core; sets SERVER_PID.
+start_server() {
+  local name=$1 port=$2 cmd
+  case "$name" in
+    asio) cmd=("$ASIO" --listen 127.0.0.1:$port --udp 127.0.0.1:$port --threads 1) ;;
+    libuv) cmd=("$UV" --listen 127.0.0.1:$port --udp 127.0.0.1:$port --threads 1) ;;
+    sockit-pool) cmd=("$SOCKIT" echo-server --model pool --threads 16 --listen 127.0.0.1:$port) ;;
+    sockit-thread|sockit-fork|sockit-iterative)   # one thread/process per client: no --threads
+      cmd=("$SOCKIT" echo-server --model "${name#sockit-}" --listen 127.0.0.1:$port --udp 127.0.0.1:$port) ;;
+    sockit-*) cmd=("$SOCKIT" echo-server --model "${name#sockit-}" --threads 1 --listen 127.0.0.1:$port --udp 127.0.0.1:$port) ;;
+    *) echo "unknown server $name" >&2; return 1 ;;
+  esac
+  echo "taskset -c $SERVER_CORE ${cmd[*]}" >>"$RESULTS/commands.txt"
+  taskset -c $SERVER_CORE "${cmd[@]}" >"$TMP/server.log" 2>&1 &
+  SERVER_PID=$!
+  if ! wait_port "$port"; then
+    echo "  $name did not start: $(tail -1 "$TMP/server.log")" >&2
+    stop_server
+    return 1
+  fi
+}
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  kill "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
+  kill -9 "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
+# measure GROUP CELL SERVER PORT LOAD-ARGS...: runs the load pinned to the load core, appends a row.
+measure() {
+  local group=$1 cell=$2 server=$3 port=$4; shift 4
+  local json=$TMP/out.json
+  echo "taskset -c $LOAD_CORE $SOCKIT load $* --server-pid <pid> --json" >>"$RESULTS/commands.txt"
+  taskset -c $LOAD_CORE "$SOCKIT" load "$@" --server-pid "$SERVER_PID" --json --no-progress >"$json" 2>"$TMP/load.err" || true
+  if ! jq -e .units "$json" >/dev/null 2>&1; then
+    echo "  $cell $server: load failed: $(tail -1 "$TMP/load.err")" >&2
+    printf '%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\tload failed\n' "$group" "$cell" "$server" >>"$TSV"
+    return 0
+  fi
+  jq -r --arg g "$group" --arg c "$cell" --arg s "$server" \
+    '[$g, $c, $s, .unit, (.rate_per_s|floor), (.server.cpu_us_per_unit*100|round/100), (.latency_us.p50|round),
+      (.latency_us.p99|round), .errors_total, .units,
+      (if .mode=="hold" then "held=\(.held) alive=\(.alive) rss_per_conn=\(.server.rss_per_conn_bytes|round) anon_per_conn=\(.server.rss_anon_per_conn_bytes|round)"
+       elif .mode=="udp" then "sent=\(.sent) lost=\(.lost) late=\(.late)"
+       elif .mode=="irc" then "sent=\(.sent) fanout=\(.fanout*10|round/10)"
+       else "" end)] | @tsv' "$json" >>"$TSV"
+  tail -1 "$TSV" | awk -F'\t' '{printf "  %-22s %-14s %12s %s/s  %8s us/%s  p99 %s us  errors %s %s\n", $2, $3, $5, $4, $6, $4, $8, $9, $11}' >&2
+}
+
+IFS=, read -r -a MODEL_LIST <<<"$MODELS"
+ECHO_SERVERS=()
+for m in "${MODEL_LIST[@]}"; do ECHO_SERVERS+=("sockit-$m"); done
+ECHO_SERVERS+=(asio libuv)
+
+# run_cell GROUP CELL CONNS SERVERS... -- LOAD-ARGS (HOST:PORT is appended by us)
+run_cell() {
+  local group=$1 cell=$2; shift 2
+  local servers=()
+  while [ "$1" != -- ]; do servers+=("$1"); shift; done
+  shift
+  local mode=$1; shift
+  for s in "${servers[@]}"; do
+    local port
+    port=$(free_port)
+    start_server "$s" "$port" || { printf '%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t-\tserver failed to start\n' "$group" "$cell" "$s" >>"$TSV"; continue; }
+    measure "$group" "$cell" "$s" "$port" "$mode" 127.0.0.1:$port "$@"
+    stop_server
+  done
+}
+
+echo "bench: $(nproc) cores, server on core $SERVER_CORE, load on core $LOAD_CORE, $DUR per cell" >&2
+COMMON=(-d "$DUR" --warmup "$WARM" --timeout 2s)
+
+if has pingpong; then
+  for size in 64 16KiB; do
+    for c in 1 10 100 1000; do
+      servers=()
+      for s in "${ECHO_SERVERS[@]}"; do
+        case "$s" in
+          sockit-iterative) [ "$c" = 1 ] || continue ;;   # one client at a time
+          sockit-pool) [ "$c" -le 10 ] || continue ;;      # 16 workers: more clients wait or are refused
+          sockit-select) [ "$c" -le 1000 ] || continue ;;
+        esac
+        servers+=("$s")
+      done
+      run_cell pingpong "pingpong $size x $c" "${servers[@]}" -- pingpong -c "$c" --size "$size" "${COMMON[@]}"
+    done
+  done
+  # Latency spectra (pingpong 64 B x 100) for the plot.
+  for s in sockit-epoll asio libuv; do
+    case ",$MODELS," in *",${s#sockit-},"*|*) ;; esac
+    port=$(free_port)
+    if start_server "$s" "$port"; then
+      taskset -c $LOAD_CORE "$SOCKIT" load pingpong 127.0.0.1:$port -c 100 "${COMMON[@]}" --no-progress \
+        --hist-out "$RESULTS/hist-$s.txt" >/dev/null 2>&1 || true
+      stop_server
+    fi
+  done
+fi
+
+if has flood; then
+  servers=()
+  for s in "${ECHO_SERVERS[@]}"; do [ "$s" = sockit-iterative ] && continue; servers+=("$s"); done
+  run_cell flood "flood 16KiB x 10" "${servers[@]}" -- flood -c 10 --size 16KiB --window 64KiB "${COMMON[@]}"
+fi
+
+if has connect; then
+  run_cell connect "connect x 10" "${ECHO_SERVERS[@]}" -- connect -c 10 "${COMMON[@]}"
+fi
+
+if has udp; then
+  servers=()
+  for s in "${ECHO_SERVERS[@]}"; do
+    case "$s" in sockit-epoll|sockit-poll|sockit-select|asio|libuv) servers+=("$s") ;; esac
+  done
+  run_cell udp "udp 64 B x 8 (window 8)" "${servers[@]}" -- udp -c 8 --window 8 --size 64 -d "$DUR" --warmup "$WARM" --timeout 1s
+fi
+
+if has hold; then
+  N=19000
+  servers=()
+  for s in "${ECHO_SERVERS[@]}"; do
+    case "$s" in sockit-epoll|sockit-poll|asio|libuv) servers+=("$s") ;; esac
+  done
+  run_cell hold "hold $N idle" "${servers[@]}" -- hold -c $N -d 2s --timeout 10s
+fi
+
+if has irc; then
+  CLIENTS=1000
+  SENDERS=10
+  for s in sockit-chat ngircd inspircd; do
+    port=$(free_port)
+    dir=$TMP/$s
+    mkdir -p "$dir"
+    case "$s" in
+      sockit-chat)
+        cmd=("$SOCKIT" chat-server --listen 127.0.0.1:$port --no-flood-control --max-per-ip 0 --quiet) ;;
+      ngircd)
+        command -v ngircd >/dev/null || { printf 'irc\tirc\tngircd\t-\t-\t-\t-\t-\t-\t-\tnot installed\n' >>"$TSV"; continue; }
+        echo "Welcome" >"$dir/motd"
+        cat >"$dir/ngircd.conf" <<EOF
+[Global]
+Name = bench.ngircd
+Info = sockit bench
+Listen = 127.0.0.1
+Ports = $port
+MotdFile = $dir/motd
+PidFile = $dir/ngircd.pid
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxNickLength = 30
+MaxPenaltyTime = 0
+PingTimeout = 3600
+PongTimeout = 3600
+[Options]
+DNS = no
+Ident = no
+PAM = no
+MorePrivacy = no
+EOF
+        cmd=(ngircd -n -f "$dir/ngircd.conf") ;;
+      inspircd)
+        command -v inspircd >/dev/null || { printf 'irc\tirc\tinspircd\t-\t-\t-\t-\t-\t-\t-\tnot installed\n' >>"$TSV"; continue; }
+        echo "Welcome" >"$dir/motd"
+        cat >"$dir/inspircd.conf" <<EOF
+<server name="bench.inspircd" description="sockit bench" network="bench">
+<admin name="bench" nick="bench" email="bench@localhost">
+<bind address="127.0.0.1" port="$port" type="clients">
+<connect allow="*" timeout="60" pingfreq="3600" threshold="1000000" commandrate="1000000000" fakelag="no"
+         hardsendq="64M" softsendq="64M" recvq="64M" localmax="100000" globalmax="100000" limit="100000"
+         maxchans="100" useident="no" resolvehostnames="no" maxconnwarn="no">
+<performance netbuffersize="65536" somaxconn="4096" softlimit="20000" clonesonconnect="no" quietbursts="yes">
+<channels users="1000" opers="1000">
+<limits maxnick="30" maxchan="64" maxmodes="20" maxident="11" maxquit="255" maxtopic="307" maxkick="255" maxreal="128" maxaway="200">
+<files motd="$dir/motd">
+<pid file="$dir/inspircd.pid">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="$dir/ircd.log">
+<dns timeout="1">
+<security hidesplits="no" maxtargets="20">
+EOF
+        cmd=(inspircd --nofork --config "$dir/inspircd.conf") ;;
+    esac
+    echo "taskset -c $SERVER_CORE ${cmd[*]}" >>"$RESULTS/commands.txt"
+    taskset -c $SERVER_CORE "${cmd[@]}" >"$TMP/server.log" 2>&1 &
+    SERVER_PID=$!
+    if ! wait_port "$port"; then
+      echo "  $s did not start: $(tail -3 "$TMP/server.log" | tr '\n' ' ')" >&2
+      stop_server
+      printf 'irc\tirc fan-out %s x %s\t%s\t-\t-\t-\t-\t-\t-\t-\tserver failed to start\n' "$CLIENTS" "$SENDERS" "$s" >>"$TSV"
+      continue
+    fi
+    measure irc "irc fan-out $CLIENTS clients, $SENDERS senders" "$s" "$port" irc 127.0.0.1:$port \
+      -c $CLIENTS --senders $SENDERS --window 4 -d "$DUR" --warmup "$WARM" --timeout 5s
+    stop_server
+  done
+fi
+
+if has micro && [ -x "$MICRO" ]; then
+  taskset -c $LOAD_CORE "$MICRO" --benchmark_min_time=0.2 --benchmark_format=console 2>/dev/null \
+    | grep -E '^(BM_|Benchmark|-)' >"$RESULTS/micro.txt" || true
+fi
+
+python3 "$ROOT/bench/report.py" --tsv "$TSV" --out "$OUT" --img "$ROOT/docs/img" --results "$RESULTS" \
+  --duration "$DUR" --warmup "$WARM" --args="$ARGS_TEXT"
+echo "bench: wrote $OUT and $TSV" >&2
