@@ -19,6 +19,7 @@
 #include <cstring>
 #include <ctime>
 #include <cwchar>
+#include <deque>
 #include <map>
 
 namespace sockit::chat {
@@ -332,11 +333,11 @@ class CursesUi final : public Ui {
 
     // Scrollback: wrap from the newest line upwards until the screen (plus the scroll offset) is full.
     int& offset = scroll_[buf.name];
-    std::vector<Row> wrapped;
+    std::deque<Row> wrapped;
     const std::size_t need = static_cast<std::size_t>(text_rows + offset);
     for (auto it = buf.lines.rbegin(); it != buf.lines.rend() && wrapped.size() < need + 1; ++it) {
       auto w = wrap(line_cells(*it), cols);
-      wrapped.insert(wrapped.begin(), std::make_move_iterator(w.begin()), std::make_move_iterator(w.end()));
+      for (auto r = w.rbegin(); r != w.rend(); ++r) wrapped.push_front(std::move(*r));
     }
     const int total = static_cast<int>(wrapped.size());
     offset = std::clamp(offset, 0, std::max(0, total - text_rows));

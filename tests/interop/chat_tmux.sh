@@ -66,11 +66,49 @@ on_screen "unknown command: one line in the status window" 'Unknown command /nos
 tm send-keys -t chat M-2
 on_screen "Alt-2 back to #t" '\[2:#t\]'
 
+# PageUp scrolls back (the status line says "-- more --"), PageDown returns to the bottom.
+for i in 1 2 3; do tm send-keys -t chat -l "/help"; tm send-keys -t chat Enter; done
+on_screen "help fills the window" '/quit \[MESSAGE\]'
+tm send-keys -t chat PPage
+on_screen "PageUp: scrolled back" '-- more --'
+tm send-keys -t chat NPage NPage
+for i in $(seq 20); do screen | grep -q -- '-- more --' || break; sleep 0.1; done
+screen | grep -q -- '-- more --' && fail "PageDown did not return to the bottom" || pass "PageDown: back at the bottom"
+
 # Ctrl-D on an empty line: QUIT, exit 0, the terminal given back.
 tm send-keys -t chat C-d
 expect "peer sees the quit" "$T/bob.out" '^\[#t\] \* alice has quit' 5
 for i in $(seq 50); do [[ -s "$T/tui.exit" ]] && break; sleep 0.1; done
 [[ "$(cat "$T/tui.exit" 2>/dev/null)" == 0 ]] && pass "Ctrl-D exits 0" || fail "exit status: $(cat "$T/tui.exit" 2>/dev/null)"
 [[ ! -s "$T/tui.err" ]] && pass "nothing on stderr" || fail "stderr: $(cat "$T/tui.err")"
+
+# Ctrl-C (SIGINT) quits cleanly too; a crash signal (SIGSEGV) still gives the terminal back
+# (endwin, then the signal is re-raised: status 139). The panes stay open to be inspected.
+run_pane() {  # run_pane NAME NICK
+  tm new-session -d -s "$1" -x 100 -y 30 \
+    "env LANG=C.UTF-8 TERM=screen-256color '$SOCKIT' chat 127.0.0.1:$PORT --nick $2 --join '#t'; echo EXIT=\$?; sleep 60"
+}
+pane_has() {  # pane_has SESSION REGEX
+  local i
+  for ((i = 0; i < 50; i++)); do tm capture-pane -p -t "$1" | grep -Eq -- "$2" && return 0; sleep 0.1; done
+  return 1
+}
+run_pane int carl
+expect "carl joined" "$T/bob.out" '^\[#t\] \* carl has joined #t$'
+tm send-keys -t int C-c
+expect "Ctrl-C sends QUIT" "$T/bob.out" '^\[#t\] \* carl has quit' 5
+pane_has int '^EXIT=0$' && pass "Ctrl-C exits 0" || { fail "Ctrl-C exit"; tm capture-pane -p -t int | tail -5; }
+[[ "$(tm display -p -t int '#{alternate_on}')" == 0 ]] && pass "terminal restored after Ctrl-C" || fail "still in the alternate screen"
+
+run_pane crash dave
+expect "dave joined" "$T/bob.out" '^\[#t\] \* dave has joined #t$'
+pid=$(pgrep -P "$(tm display -p -t crash '#{pane_pid}')" -f "chat 127.0.0.1" | head -1)
+if [[ -n "$pid" ]]; then
+  kill -SEGV "$pid"
+  pane_has crash '^EXIT=139$' && pass "SIGSEGV re-raised (status 139)" || { fail "crash exit"; tm capture-pane -p -t crash | tail -5; }
+  [[ "$(tm display -p -t crash '#{alternate_on}')" == 0 ]] && pass "terminal restored after SIGSEGV" || fail "still in the alternate screen after the crash"
+else
+  fail "no sockit chat process in the crash pane"
+fi
 close_client bob
 finish

@@ -17,6 +17,7 @@ namespace sockit::chat {
 namespace {
 
 constexpr std::size_t kMaxNickAttempts = 10;
+constexpr std::size_t kMaxDeferred = 1000;  // input lines kept while not registered
 constexpr std::string_view kStatus = "status";
 
 std::string_view nick_of(std::string_view prefix) {
@@ -313,8 +314,9 @@ void Client::disconnected(std::string_view reason) {
   names_.clear();
   lag_.reset();
   lag_sent_.reset();
+  const LineKind kind = state_ == State::quitting ? LineKind::info : LineKind::error;
   state_ = State::disconnected;
-  error(fmt::format("Disconnected: {}", reason.empty() ? "connection closed" : reason));
+  status(kind, fmt::format("Disconnected: {}", reason.empty() ? "connection closed" : reason));
 }
 
 void Client::tick(SteadyClock::time_point now) {
@@ -418,7 +420,8 @@ void Client::on_message(const Msg& m, SteadyClock::time_point now) {
       lag_sent_.reset();
     }
   } else if (cmd == "error") {
-    error(fmt::format("Server error: {}", param(m, 0)));
+    // The ERROR that answers our QUIT is the expected end, not a failure.
+    status(state_ == State::quitting ? LineKind::info : LineKind::error, fmt::format("Server error: {}", param(m, 0)));
   } else if (cmd == "privmsg" || cmd == "notice") {
     on_privmsg(m, cmd == "notice");
   } else if (cmd == "nick") {
@@ -748,14 +751,14 @@ void Client::input(std::string_view raw_line, SteadyClock::time_point now) {
                                              "window", "clear", "close", "wc", "query"};
     const bool immediate = std::any_of(std::begin(kImmediate), std::end(kImmediate), [&](const char* c) { return name == c; });
     if (state_ != State::registered && !immediate) {
-      deferred_.push_back(line);
+      defer(line);
       return;
     }
     run_command(line, now);
     return;
   }
   if (state_ != State::registered) {
-    deferred_.push_back(line);
+    defer(line);
     return;
   }
   std::string_view text(line);
@@ -766,6 +769,17 @@ void Client::input(std::string_view raw_line, SteadyClock::time_point now) {
     return;
   }
   say(b.name, text, false);
+}
+
+void Client::defer(std::string line) {
+  if (deferred_.size() >= kMaxDeferred) {
+    error("Not connected, and too many lines are waiting: line dropped");
+    return;
+  }
+  // While registering (a script piping commands in at start) this is the normal case: say
+  // nothing. While disconnected, tell the user why nothing happens.
+  if (state_ == State::disconnected) status(LineKind::info, "Not connected: the line will be sent once reconnected");
+  deferred_.push_back(std::move(line));
 }
 
 void Client::send_split(std::string_view command, std::string_view target, std::string_view text, std::string_view ctcp) {
@@ -902,7 +916,7 @@ void Client::run_command(std::string_view line, SteadyClock::time_point now) {
     }
     if (!arg_tail.empty()) {
       if (state_ == State::registered) say(arg1, arg_tail, false);
-      else deferred_.push_back(arg_tail);
+      else defer(arg_tail);
     }
   } else if (name == "me") {
     if (rest.empty()) return usage("/me TEXT");

@@ -186,6 +186,7 @@ class Client {
   void registered(const Msg& m, SteadyClock::time_point now);
 
   void run_command(std::string_view line, SteadyClock::time_point now);
+  void defer(std::string line);
   void say(std::string_view target, std::string_view text, bool action);
   void send_split(std::string_view command, std::string_view target, std::string_view text,
                   std::string_view ctcp = {});

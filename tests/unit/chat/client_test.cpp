@@ -316,6 +316,19 @@ TEST_F(ChatClient, QuitSendsQuitAndEnds) {
   EXPECT_EQ(out(c), std::vector<std::string>{"QUIT :see you\r\n"});
   EXPECT_TRUE(c.quit_requested());
   EXPECT_EQ(c.state(), State::quitting);
+  c.take_events();
+  c.receive_line("ERROR :Closing connection", now);
+  c.disconnected("the server closed the connection");
+  for (const auto& e : c.take_events()) EXPECT_NE(e.line.kind, LineKind::error) << "a quit is not an error";
+}
+
+TEST_F(ChatClient, UnexpectedServerErrorIsAnError) {
+  Client c(config());
+  up(c);
+  c.receive_line("ERROR :Closing Link: kill", now);
+  auto ev = c.take_events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].line.kind, LineKind::error);
 }
 
 TEST_F(ChatClient, WindowCommandsSelectBuffers) {
