@@ -39,6 +39,13 @@ on_screen "typed message on screen" '^[0-9]{2}:[0-9]{2} <alice> hello from tmux'
 say bob "hi alice, ça va? 日本"
 on_screen "peer message on screen (UTF-8)" '<bob> hi alice, ça va\? 日本'
 
+# mIRC colours are drawn (^C04 = light red: SGR 91, or 31 on an 8-colour terminal); the codes
+# themselves never reach the screen.
+say bob $'\x0304redword\x03 and \x02boldword\x02'
+on_screen "coloured text shown without its codes" '<bob> redword and boldword$'
+if tm capture-pane -e -p -t chat | grep -Pq '\e\[[0-9;]*(31|91)[0-9;]*mredword'; then pass "mIRC red drawn in red"
+else fail "no red SGR before redword"; tm capture-pane -e -p -t chat | grep redword | od -c | head -5; fi
+
 # Editing: Backspace, Left/Right, Ctrl-U, Ctrl-W.
 tm send-keys -t chat -l "abcX"; tm send-keys -t chat BSpace; tm send-keys -t chat -l "d"; tm send-keys -t chat Enter
 expect "Backspace" "$T/bob.out" '^\[#t\] <alice> abcd$'
