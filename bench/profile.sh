@@ -38,8 +38,7 @@ for s in sockit-epoll asio libuv; do
   kill $PID 2>/dev/null || true
   wait $PID 2>/dev/null || true
   PID=
-  total=$(awk '$NF=="total" {print $(NF-1)}' "$TMP/$s.txt" | tail -1)
-  [ -n "$total" ] || total=$(awk '/total/ {print $3}' "$TMP/$s.txt")
+  total=$(awk '$1 ~ /^[0-9.]+$/ && $NF!="total" {t+=$4} END {print t+0}' "$TMP/$s.txt")
   top=$(awk 'NR>2 && $NF!="total" && $1 ~ /^[0-9.]+$/ {calls=($5 ~ /^[0-9]+$/ && NF==6)?$4:$4; print $NF" "$4}' "$TMP/$s.txt" \
         | sort -k2 -nr | head -5 | awk '{printf "%s%s (%s)", (NR>1?", ":""), $1, $2}')
   per=$(awk -v t="$total" -v n="$N" 'BEGIN {printf "%.2f", t/n}')

@@ -15,6 +15,7 @@
 #   --only GROUPS  comma list of: pingpong,flood,connect,udp,hold,irc,micro (default: all)
 #   --models LIST  sockit models to run (default: epoll,poll,select,thread,pool,fork,iterative)
 #   --no-build     use the binaries already in the build dir
+#   --append       keep bench/results/latest.tsv and add rows (to rerun one group)
 #   --out FILE     report path (default docs/BENCHMARKS.md; the TSV goes next to it in bench/results/)
 set -euo pipefail
 
@@ -25,11 +26,13 @@ OUT=$ROOT/docs/BENCHMARKS.md
 ONLY=pingpong,flood,connect,udp,hold,irc,micro
 MODELS=epoll,poll,select,thread,pool,fork,iterative
 NO_BUILD=0
+APPEND=0
 ARGS_TEXT="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --no-build) NO_BUILD=1 ;;
+    --append) APPEND=1 ;;   # add rows to bench/results/latest.tsv (rerun a group) instead of starting afresh
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift ;;
     --out) OUT=$(realpath -m "$2"); shift ;;
     --only) ONLY=$2; shift ;;
@@ -69,8 +72,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-printf 'group\tcell\tserver\tunit\trate_per_s\tcpu_us_per_unit\tp50_us\tp99_us\terrors\tunits\textra\n' >"$TSV"
-: >"$RESULTS/commands.txt"
+if [ "$APPEND" = 0 ] || [ ! -s "$TSV" ]; then
+  printf 'group\tcell\tserver\tunit\trate_per_s\tcpu_us_per_unit\tp50_us\tp99_us\terrors\tunits\textra\n' >"$TSV"
+  : >"$RESULTS/commands.txt"
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {  # wait until something accepts on 127.0.0.1:$1
@@ -266,7 +271,8 @@ EOF
 <dns timeout="1">
 <security hidesplits="no" maxtargets="20">
 EOF
-        cmd=(inspircd --nofork --config "$dir/inspircd.conf") ;;
+        cmd=(inspircd --nofork --config "$dir/inspircd.conf")
+        [ "$(id -u)" = 0 ] && cmd+=(--runasroot) ;;
     esac
     echo "taskset -c $SERVER_CORE ${cmd[*]}" >>"$RESULTS/commands.txt"
     taskset -c $SERVER_CORE "${cmd[@]}" >"$TMP/server.log" 2>&1 &
