@@ -9,7 +9,7 @@ BUILD_PKGS=(cmake g++ ninja-build pkg-config git
   clang libclang-rt-14-dev)
 # Real peers and tools the tests drive (netcat, IRC servers and clients, capture tools, tmux).
 TEST_PKGS=(socat ncat netcat-openbsd tcpdump tshark ngircd inspircd irssi weechat-headless ii sic
-  tmux iproute2 iptables procps psmisc python3 gnuplot-nox)
+  tmux iproute2 iptables procps psmisc python3 gnuplot-nox jq strace util-linux)
 
 want=("${BUILD_PKGS[@]}")
 [[ "${1:-}" == "--build-only" ]] || want+=("${TEST_PKGS[@]}")

@@ -52,7 +52,8 @@ Result<std::size_t> UdpSocket::send_to(ConstBytes data, const Address& to, Deadl
 
 Result<std::size_t> UdpSocket::send(ConstBytes data, Deadline deadline) {
   for (;;) {
-    ssize_t n = sys::send(fd_.get(), data.data(), data.size(), 0);
+    // sendto with no address (connected mode): the fault seam never shortens a datagram there.
+    ssize_t n = sys::sendto(fd_.get(), data.data(), data.size(), 0, nullptr, 0);
     if (n >= 0) return static_cast<std::size_t>(n);
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno(errno, "send");
