@@ -277,9 +277,10 @@ int run(const Options& o) {
 SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time server, any concurrency model",
                [](CLI::App& app) -> cli::Runner {
                  auto o = std::make_shared<Options>();
-                 app.description(
-                     "Serves RFC 862-868 (echo, discard, chargen, daytime, time) over TCP and UDP with the chosen\n"
-                     "concurrency model. Binds 127.0.0.1:7007 unless told otherwise. See docs/MODELS.md.");
+                 app.footer(
+                     "Serves RFC 862-868 (echo, discard, chargen, daytime, time) over TCP and UDP with the chosen "
+                     "concurrency model.\nBinds 127.0.0.1:7007 unless told otherwise. Exit: 0 after a stop, 1 when a "
+                     "listener cannot be set up, 2 for bad flags.\nSee docs/MODELS.md.");
                  app.add_option("--model,-m", o->model,
                                 "iterative | fork | thread | pool | select | poll | epoll | reactor (default: epoll)");
                  app.add_option("--backend,-b", o->backend, "poller of the reactor: select | poll | epoll (default epoll)");

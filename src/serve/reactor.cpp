@@ -173,7 +173,10 @@ class ReactorImpl final : public Server::Impl {
   }
 
   void close_acceptors() {
-    for (auto& a : acceptors_) a->close();
+    for (auto& a : acceptors_) {
+      stats_->shed.fetch_add(a->core().shed(), std::memory_order_relaxed);
+      a->close();
+    }
     acceptors_closed_.store(true);
     for (auto& ctx : ctxs_) {
       LoopCtx* c = ctx.get();
