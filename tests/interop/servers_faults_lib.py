@@ -149,6 +149,20 @@ def eof_at(s, timeout):
         return time.time() - t0
 
 
+def server_rx_queued(sport, cports):
+    """Bytes queued unread on the server's sockets 127.0.0.1:sport <-> clients cports (None if none seen)."""
+    total, seen = 0, 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            x = line.split()
+            lp, rp = int(x[1].split(":")[1], 16), int(x[2].split(":")[1], 16)
+            if lp == sport and rp in cports:
+                seen += 1
+                total += int(x[4].split(":")[1], 16)
+    return total if seen else None
+
+
 def ctl(port, cmd):
     with socket.create_connection(("127.0.0.1", port), timeout=3) as c:
         c.sendall(cmd.encode() + b"\n")
@@ -316,16 +330,23 @@ def echo_tests():
         c.setblocking(False)
     sent = [0] * 5
     got = [bytearray() for _ in clients]
-    for _ in range(3):  # a bit of traffic before the signal
+    for _ in range(2):  # 64 KiB each: fits the socket buffers, so the server can read it all
         for i, c in enumerate(clients):
             try:
                 sent[i] += c.send(blobs[i][sent[i]:sent[i] + 32768])
             except BlockingIOError:
                 pass
-    t0 = time.time()
-    srv.send_signal(signal.SIGTERM)
+    # SIGTERM once the server has read ("accepted") every byte sent: the receive queues of its
+    # sockets for these clients are empty (/proc/net/tcp rx_queue); echoes are still in flight.
     eof = [False] * 5
     rst = False
+    cports = {c.getsockname()[1] for c in clients}
+    end = time.time() + 5
+    while time.time() < end and server_rx_queued(port, cports) != 0:
+        time.sleep(0.005)
+    check(server_rx_queued(port, cports) == 0, "the server read everything the clients sent")
+    t0 = time.time()
+    srv.send_signal(signal.SIGTERM)
     end = time.time() + 8
     while not all(eof) and time.time() < end:
         r, _, _ = select.select([c for i, c in enumerate(clients) if not eof[i]], [], [], 0.2)
