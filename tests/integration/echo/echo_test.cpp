@@ -225,6 +225,15 @@ TEST_P(Echo, SecondSignalForcesExitDuringDrain) {
 
 TEST_P(Echo, OutOfDescriptorsNeitherSpinsNorDiesAndRecovers) {
   // RLIMIT_NOFILE 48 for the server; --max-conns above it so EMFILE (not the cap) is hit.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // UBSan checks a virtual call's vptr through a pipe() of its own the first time it sees a call
+  // site; with no descriptor left that check fails and aborts with a false "invalid vptr". The
+  // threaded blocking models reach fresh call sites while out of descriptors; they are verified by
+  // the non-sanitizer build of this test.
+  if (GetParam().model == "thread" || GetParam().model == "pool") {
+    GTEST_SKIP() << "sanitizer runtime needs descriptors during EMFILE (false vptr report); covered by the plain build";
+  }
+#endif
   START_SERVER(s, {"--max-conns", "1000"}, {"prlimit", "--nofile=48:48"});
   // One full exchange first. Under UBSan the first virtual call at each call site checks the
   // vptr through a pipe() (a sanitizer-internal descriptor); once out of descriptors that check
