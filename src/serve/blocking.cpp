@@ -417,7 +417,10 @@ class BlockingImpl final : public Server::Impl {
     for (;;) {
       std::unique_lock lock(pool_mu_);
       pool_cv_.wait(lock, [this] { return !queue_.empty() || pool_stopping_; });
-      if (pool_stopping_) return;
+      // A graceful stop still gives the connections already queued their orderly close (the
+      // session's on_shutdown, then FIN) instead of a reset when wait() drops them; a forced stop
+      // (stop_now, or a second signal) leaves them to wait().
+      if (queue_.empty() || force_requested_.load()) return;
       Pending p = std::move(queue_.front());
       queue_.pop_front();
       lock.unlock();
