@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every unit-test executable under valgrind memcheck in an unsanitized build (preset `dev`):
 # 0 errors and no definite leaks, or it fails. CTest runs it as `valgrind.unit` (label valgrind).
+# The EMFILE tests are left out: valgrind keeps descriptors of its own under the lowered limit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind missing: skipped"; exit 77; }
@@ -14,7 +15,7 @@ for u in $units; do
   exe=$(find build/dev/tests -maxdepth 1 -name "$u" -type f | head -1)
   [[ -x "$exe" ]] || continue
   if valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-       "$exe" --gtest_brief=1 >"build/dev/$u.valgrind.log" 2>&1; then
+       "$exe" --gtest_brief=1 --gtest_filter='-*OutOfDescriptors*' >"build/dev/$u.valgrind.log" 2>&1; then
     echo "valgrind $u: 0 errors"
   else
     echo "valgrind $u: FAILED"; tail -40 "build/dev/$u.valgrind.log"; status=1
