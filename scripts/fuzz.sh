@@ -12,7 +12,9 @@ fi
 cmake --preset fuzz >/dev/null
 targets=$(sed -n 's/^\(fuzz_[a-z0-9_]*\):.*/\1/p' <(cmake --build --preset fuzz --target help) | sort -u)
 # shellcheck disable=SC2086
-cmake --build --preset fuzz -j"$(nproc)" --target $targets >/dev/null
+if ! cmake --build --preset fuzz -j"$(nproc)" --target $targets >build/fuzz/build.log 2>&1; then
+  echo "fuzz: clang build failed:"; grep -E 'error|FAILED' -A4 build/fuzz/build.log | head -40; exit 1
+fi
 mkdir -p build/fuzz/artifacts
 status=0
 for t in $targets; do

@@ -374,10 +374,11 @@ void Client::registered(const Msg& m, SteadyClock::time_point now) {
   status(LineKind::info, numeric_text(m.params));
   const bool first = first_registration_;
   quiet_joins_.clear();
-  for (const auto& [chan, key] : channels_to_join()) {
+  for (const auto& entry : channels_to_join()) {
+    const auto& chan = entry.first;  // not a structured binding: clang 14 cannot capture those
     const bool rejoin = std::any_of(rejoin_.begin(), rejoin_.end(),
                                     [&](const auto& r) { return irc::equal_folded(r.first, chan); });
-    join_channel(chan, key, rejoin && !first);
+    join_channel(chan, entry.second, rejoin && !first);
   }
   first_registration_ = false;
   rejoin_.clear();
