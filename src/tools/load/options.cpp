@@ -76,7 +76,8 @@ Result<void> finalize(Options& o) {
   if (!addr || !addr->is_ip()) {
     ResolveOptions ro;
     auto list = Resolver::resolve(o.target_text, ro);
-    if (!list || list->empty()) return bad(fmt::format("bad target '{}': expected HOST:PORT", o.target_text));
+    if (!list) return bad(fmt::format("bad target '{}': {}", o.target_text, list.error().message()));
+    if (list->empty()) return bad(fmt::format("bad target '{}': expected HOST:PORT", o.target_text));
     addr = list->front();
   }
   if (!addr->is_ip() || addr->port() == 0) return bad(fmt::format("bad target '{}': expected HOST:PORT", o.target_text));
