@@ -107,6 +107,10 @@ Result<Address> Address::unix_path(std::string_view path) {
   un.sun_family = AF_UNIX;
   if (path.empty()) return Error(errc::invalid_address, "empty unix socket path");
   bool abstract = path.front() == '@';
+  // A filesystem path cannot hold a NUL (found by the address fuzzer: it made a pathname that
+  // read back as an abstract name). Abstract names may: their length is explicit.
+  if (!abstract && path.find('\0') != std::string_view::npos)
+    return Error(errc::invalid_address, "unix socket path contains a NUL byte");
   if (path.size() >= sizeof(un.sun_path))
     return Error(errc::invalid_address, "unix socket path too long: " + std::string(path));
   std::memcpy(un.sun_path, path.data(), path.size());

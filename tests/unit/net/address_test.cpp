@@ -90,6 +90,9 @@ TEST(Address, UnixPathsAndAbstractNames) {
   EXPECT_EQ(a->to_string(), "unix:@sockit-test");
   EXPECT_NE(*p, *a);
   EXPECT_FALSE(Address::unix_path(std::string(200, 'x')));
+  // A pathname with a NUL would read back as an abstract name: refused.
+  EXPECT_FALSE(Address::parse(std::string("unix:\0\0x", 8)));
+  EXPECT_FALSE(Address::parse(std::string("unix:/tmp/a\0b", 14)));
 }
 
 TEST(Address, OrdersAndHashesByValue) {
