@@ -117,7 +117,9 @@ void Connection::update_interest() {
   if (!fd_ || !started_) return;
   bool lingering = write_shut_ && !read_eof_;
   Interest want = (want_read() || lingering) ? Interest::read : Interest::none;
-  if (!out_.empty() || (drain_notify_ && !shutting_down() && out_.size() <= opts_->low_water)) {
+  // Output waiting for the turn-end write needs no writability events (no epoll_ctl per line).
+  bool backlog = !out_.empty() && !flush_scheduled_;
+  if (backlog || (drain_notify_ && !shutting_down() && out_.size() <= opts_->low_water)) {
     want = want | Interest::write;
   }
   if (want == interest_) return;
@@ -130,6 +132,10 @@ void Connection::update_interest() {
 
 void Connection::send(std::string_view bytes) {
   if (!fd_ || shutdown_pending_ || write_shut_ || bytes.empty()) return;
+  if (opts_->coalesce_writes) {
+    queue_coalesced(bytes);
+    return;
+  }
   std::size_t done = 0;
   if (out_.empty()) {
     ssize_t n;
@@ -145,6 +151,34 @@ void Connection::send(std::string_view bytes) {
     }
   }
   if (done < bytes.size()) out_.append(bytes.substr(done));
+  after_queue();
+}
+
+void Connection::send(std::string&& bytes) {
+  if (!fd_ || shutdown_pending_ || write_shut_ || bytes.empty()) return;
+  if (!out_.empty()) {
+    // Already queued behind other output: take the string as a chunk without copying.
+    out_.append(std::move(bytes));
+    after_queue();
+    return;
+  }
+  send(std::string_view(bytes));
+}
+
+void Connection::queue_coalesced(std::string_view bytes) {
+  bool was_empty = out_.empty();
+  out_.append(bytes);
+  // Only a connection with nothing queued needs the turn-end write; one that already has a
+  // backlog is waiting for writability and handle_write() takes the new bytes along.
+  if (was_empty && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    TurnEndTask* task = this;  // a private base: converted here, where it is accessible
+    loop_->at_turn_end(std::shared_ptr<TurnEndTask>(shared_from_this(), task));
+  }
+  after_queue();
+}
+
+void Connection::after_queue() {
   if (opts_->max_output != 0 && out_.size() > opts_->max_output) {
     close(CloseReason::send_queue_full);
     return;
@@ -153,19 +187,14 @@ void Connection::send(std::string_view bytes) {
   update_interest();
 }
 
-void Connection::send(std::string&& bytes) {
-  if (!out_.empty() && fd_ && !shutdown_pending_ && !write_shut_) {
-    // Already queued behind other output: take the string as a chunk without copying.
-    out_.append(std::move(bytes));
-    if (opts_->max_output != 0 && out_.size() > opts_->max_output) {
-      close(CloseReason::send_queue_full);
-      return;
-    }
-    if (out_.size() >= opts_->high_water) backpressured_ = true;
+void Connection::on_turn_end() {
+  flush_scheduled_ = false;
+  if (!fd_) return;
+  if (out_.empty()) {
     update_interest();
     return;
   }
-  send(std::string_view(bytes));
+  handle_write();
 }
 
 void Connection::shutdown_after_flush(CloseReason reason) {

@@ -31,6 +31,7 @@ EventLoop::EventLoop(Backend backend, std::unique_ptr<Poller> poller, Fd wake)
       scratch_(std::make_unique<std::byte[]>(kScratchSize)) {}
 
 EventLoop::~EventLoop() {
+  turn_end_.clear();  // tasks (connections) may still call back into the loop while they go
   if (signal_fd_) poller_->remove(signal_fd_.get());
   poller_->remove(wake_fd_.get());
 }
@@ -138,6 +139,7 @@ void EventLoop::run() {
   // Functions posted before stop() still run: a post() is a promise (closing fds, say).
   now_ = Clock::now();
   run_posted();
+  run_turn_end();
 }
 
 void EventLoop::run_once(std::chrono::milliseconds max_wait) {
@@ -203,6 +205,16 @@ void EventLoop::turn(int max_wait_ms) {
   timers_.run_expired(now_);
   // 5. Posted functions.
   run_posted();
+  // 6. Turn-end tasks (coalesced writes).
+  run_turn_end();
+}
+
+void EventLoop::run_turn_end() {
+  while (!turn_end_.empty()) {
+    turn_end_running_.swap(turn_end_);
+    for (auto& t : turn_end_running_) t->on_turn_end();
+    turn_end_running_.clear();
+  }
 }
 
 Result<void> block_signals(std::span<const int> signals, sigset_t* old) {

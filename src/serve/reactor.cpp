@@ -77,6 +77,7 @@ class ReactorImpl final : public Server::Impl {
     conn_opts_.max_output = opts_.send_queue_cap;
     conn_opts_.idle_timeout = opts_.idle_timeout;
     conn_opts_.linger = opts_.linger;
+    conn_opts_.coalesce_writes = opts_.coalesce_writes;
   }
 
   ~ReactorImpl() override {

@@ -11,6 +11,9 @@
 //     close is a FIN, never an RST over unread data (RFC 1122 4.2.2.13; nginx lingering close).
 //   - Idle timeout: no byte in either direction for idle_timeout closes with idle_timeout. The
 //     timer is lazy (re-armed when it fires, not on every read).
+//   - Coalesced writes (opts.coalesce_writes): send() only queues, and the socket is written once
+//     at the end of the loop turn (EventLoop::at_turn_end), so a server delivering many lines to
+//     one receiver in a turn (IRC fan-out) makes one sendmsg() per receiver, not one per line.
 //   - close(reason): immediate; on_closed(reason) runs exactly once.
 //
 // Subclass it and implement on_data (and optionally on_eof, on_drain, on_closed). Ownership: held
@@ -44,9 +47,10 @@ struct ConnectionOptions {
   std::chrono::nanoseconds idle_timeout{0};        ///< 0 = none
   std::chrono::nanoseconds linger{std::chrono::seconds(2)};  ///< read-and-discard after our FIN
   int reads_per_event = 4;               ///< 64 KiB reads per readiness event (fairness)
+  bool coalesce_writes = false;          ///< send() queues; one write at the end of the turn
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public std::enable_shared_from_this<Connection>, private TurnEndTask {
  public:
   /// `opts` is not copied: it must outlive the connection (one options object per server).
   Connection(EventLoop& loop, Fd fd, const Address& remote, const ConnectionOptions& opts);
@@ -58,7 +62,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /// thread, on a connection owned by a shared_ptr. select: errc::fd_over_setsize.
   Result<void> start();
 
-  /// Writes now what the kernel takes and queues the rest. Dropped after close or shutdown.
+  /// Writes now what the kernel takes and queues the rest (with coalesce_writes: queues, and the
+  /// loop writes at the end of the turn). Dropped after close or shutdown.
   void send(std::string_view bytes);
   void send(std::string&& bytes);
   /// Half-close once the queued output is written (see the header comment). `reason` is what
@@ -96,6 +101,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void handle(const Ready& r);
+  void on_turn_end() override;
+  void queue_coalesced(std::string_view bytes);
+  void after_queue();
   void handle_read();
   void handle_write();
   void after_write_progress();
@@ -123,6 +131,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool shutdown_pending_ = false;
   bool write_shut_ = false;
   bool drain_notify_ = false;
+  bool flush_scheduled_ = false;  // at_turn_end() registered; no write interest needed meanwhile
   CloseReason finish_reason_ = CloseReason::peer_closed;
 };
 

@@ -8,6 +8,7 @@
 //   3. update now(); dispatch every ready descriptor, in the order the backend reported them
 //   4. run expired timers
 //   5. run the functions posted by post() (a snapshot: functions posted meanwhile wait a turn)
+//   6. run the turn-end tasks (at_turn_end: coalesced writes), until none is left
 //
 // Thread affinity: run() binds the loop to the calling thread. post(), stop() and
 // is_in_loop_thread() are safe from any thread; everything else must be called in the loop thread
@@ -30,6 +31,15 @@
 #include <vector>
 
 namespace sockit::loop {
+
+/// Work deferred to the end of the current loop turn (see EventLoop::at_turn_end).
+class TurnEndTask {
+ public:
+  virtual void on_turn_end() = 0;
+
+ protected:
+  ~TurnEndTask() = default;
+};
 
 class EventLoop {
  public:
@@ -69,6 +79,12 @@ class EventLoop {
   /// Descriptors watched by users (the loop's own eventfd/signalfd are not counted).
   std::size_t watcher_count() const noexcept { return user_watchers_; }
 
+  /// Runs task->on_turn_end() once at the end of this turn, after every ready descriptor, timer
+  /// and posted function (tasks added meanwhile run in the same phase). Used to coalesce writes:
+  /// everything sent to a connection during one turn goes out in one system call. Loop thread
+  /// only; cost: one vector push. The loop holds `task` until it has run.
+  void at_turn_end(std::shared_ptr<TurnEndTask> task) { turn_end_.push_back(std::move(task)); }
+
   TimerId run_at(TimePoint when, Functor fn);
   TimerId run_after(Duration delay, Functor fn);
   template <class Rep, class Period>
@@ -99,6 +115,7 @@ class EventLoop {
   EventLoop(Backend backend, std::unique_ptr<Poller> poller, Fd wake);
   void turn(int timeout_ms);
   void run_posted();
+  void run_turn_end();
   void on_wake();
 
   struct Slot {
@@ -126,6 +143,8 @@ class EventLoop {
   std::mutex mu_;
   std::vector<Functor> posted_;        // guarded by mu_
   std::vector<Functor> running_;       // loop thread only
+  std::vector<std::shared_ptr<TurnEndTask>> turn_end_;          // loop thread only
+  std::vector<std::shared_ptr<TurnEndTask>> turn_end_running_;  // loop thread only
   std::atomic<bool> wake_pending_{false};
 };
 

@@ -63,6 +63,10 @@ struct ServerOptions {
   /// Reading from a connection pauses at this much queued output and resumes at low_water.
   std::size_t high_water = 1 << 20;
   std::size_t low_water = 256 << 10;
+  /// Reactor models: Peer::send only queues and each connection is written once per event-loop
+  /// turn (one sendmsg of everything sent to it in that turn). For servers that send many small
+  /// messages to many peers (IRC fan-out); an echo server gains nothing. Other models ignore it.
+  bool coalesce_writes = false;
   /// pool: connections accepted but waiting for a worker; more are refused.
   std::size_t pool_queue = 64;
   int backlog = 511;

@@ -127,6 +127,83 @@ TEST(Connection, SendQueueCapClosesSlowReader) {
   EXPECT_EQ(*f.conn->closed, CloseReason::send_queue_full);
 }
 
+TEST(Connection, CoalescedSendsGoOutOnceAtTurnEnd) {
+  sockit::test::FdLeakCheck leaks;
+  ConnectionOptions o;
+  o.coalesce_writes = true;
+  Fixture f(o);
+  std::string expected;
+  bool nothing_written_yet = false;
+  f.loop->post([&] {
+    for (int i = 0; i < 100; ++i) {
+      std::string line = "line " + std::to_string(i) + "\r\n";
+      expected += line;
+      f.conn->send(line);
+    }
+    // Still inside the turn: everything is queued, nothing has reached the socket.
+    char probe[16];
+    ssize_t n = ::recv(f.client->fd(), probe, sizeof probe, MSG_DONTWAIT);
+    nothing_written_yet = n < 0 && errno == EAGAIN && f.conn->queued_bytes() == expected.size();
+  });
+  f.loop->run_once(100ms);
+  EXPECT_TRUE(nothing_written_yet);
+  EXPECT_EQ(f.conn->queued_bytes(), 0u);
+  EXPECT_EQ(f.conn->bytes_out(), expected.size());
+  std::string got(expected.size(), '\0');
+  auto r = f.client->read_exact(std::as_writable_bytes(std::span(got)), Deadline::after(1s));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(got, expected);
+  f.conn->close(CloseReason::protocol);
+}
+
+TEST(Connection, CoalescedEchoFlushesBeforeHalfClose) {
+  sockit::test::FdLeakCheck leaks;
+  ConnectionOptions o;
+  o.coalesce_writes = true;
+  {
+    Fixture f(o);
+    std::string payload(200000, 'k');
+    ASSERT_TRUE(f.client->write_all(payload, Deadline::after(1s)));
+    ASSERT_TRUE(f.client->shutdown_write());
+    std::string got;
+    f.loop->run_after(5s, [&] { f.loop->stop(); });
+    // Read the echo as the loop writes it (the kernel buffers alone may not hold all of it).
+    while (!f.conn->closed) {
+      f.loop->run_once(5ms);
+      char buf[65536];
+      auto n = f.client->read_some(std::as_writable_bytes(std::span(buf)), Deadline::after(1ms));
+      if (n && *n > 0) got.append(buf, *n);
+    }
+    for (;;) {
+      char buf[65536];
+      auto n = f.client->read_some(std::as_writable_bytes(std::span(buf)), Deadline::after(1s));
+      if (!n || *n == 0) break;
+      got.append(buf, *n);
+    }
+    EXPECT_EQ(*f.conn->closed, CloseReason::peer_closed);
+    EXPECT_EQ(got.size(), payload.size());
+    EXPECT_EQ(got, payload);
+    EXPECT_EQ(f.loop->watcher_count(), 0u);
+  }
+}
+
+TEST(Connection, CoalescedSendQueueCapClosesSlowReader) {
+  sockit::test::FdLeakCheck leaks;
+  ConnectionOptions o;
+  o.coalesce_writes = true;
+  o.max_output = 128 << 10;
+  Fixture f(o);
+  ASSERT_TRUE(f.client->set_recv_buffer(4096));
+  std::string big(16 << 10, 'z');
+  f.loop->run_every(1ms, [&] {
+    for (int i = 0; i < 4 && f.conn->is_open(); ++i) f.conn->send(big);  // never read
+  });
+  f.loop->run_after(5s, [&] { f.loop->stop(); });
+  f.loop->run();
+  ASSERT_TRUE(f.conn->closed);
+  EXPECT_EQ(*f.conn->closed, CloseReason::send_queue_full);
+}
+
 TEST(Connection, IdleTimeoutCloses) {
   sockit::test::FdLeakCheck leaks;
   ConnectionOptions o;
