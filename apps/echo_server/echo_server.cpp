@@ -38,6 +38,8 @@ struct Options {
   int threads = 0;
   std::vector<std::string> listen;
   std::vector<std::string> udp;
+  int udp_batch = static_cast<int>(serve::UdpServer::kDefaultBatch);
+  bool udp_batch_set = false;
   std::string service = "echo";
   std::size_t max_conns = 0;
   std::string idle_timeout;
@@ -89,7 +91,7 @@ void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<
   }
   if (!udp.empty()) {
     serve::UdpStats t;
-    for (auto& u : udp) {
+    for (const auto& u : udp) {
       auto s = u->stats();
       t.received += s.received;
       t.sent += s.sent;
@@ -98,9 +100,15 @@ void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<
       t.bytes_in += s.bytes_in;
       t.bytes_out += s.bytes_out;
       t.errors += s.errors;
+      t.wakeups += s.wakeups;
+      t.recv_calls += s.recv_calls;
+      t.send_calls += s.send_calls;
     }
-    line += fmt::format(" udp received={} sent={} dropped={} truncated={} errors={} bytes_in={} bytes_out={}",
-                        t.received, t.sent, t.dropped, t.truncated, t.errors, t.bytes_in, t.bytes_out);
+    line += fmt::format(
+        " udp received={} sent={} dropped={} truncated={} errors={} bytes_in={} bytes_out={} wakeups={} recv_calls={} "
+        "send_calls={}",
+        t.received, t.sent, t.dropped, t.truncated, t.errors, t.bytes_in, t.bytes_out, t.wakeups, t.recv_calls,
+        t.send_calls);
   }
   fmt::print(stderr, "{}\n", line);
   std::fflush(stderr);
@@ -158,6 +166,12 @@ int run(const Options& o) {
   std::vector<Address> udp_addrs;
   for (const auto& u : o.udp) udp_addrs.push_back(parse_listen(u, "--udp"));
   if (tcp_addrs.empty() && udp_addrs.empty()) throw UsageError("--no-tcp needs at least one --udp address");
+  if (o.udp_batch < 1 || o.udp_batch > static_cast<int>(serve::UdpServer::kMaxBatch)) {
+    throw UsageError(fmt::format("--udp-batch must be between 1 and {} (1 = plain recvfrom/sendto)",
+                                 serve::UdpServer::kMaxBatch));
+  }
+  if (o.udp_batch_set && udp_addrs.empty()) throw UsageError("--udp-batch applies to UDP: give --udp ADDRESS too");
+  auto udp_batch = static_cast<std::size_t>(o.udp_batch);
 
   // Signals go to main only: block them before any server thread starts (threads inherit masks).
   std::array<int, 3> sigs{SIGINT, SIGTERM, SIGUSR1};
@@ -195,7 +209,7 @@ int run(const Options& o) {
   }
   std::vector<std::unique_ptr<serve::UdpServer>> udp;
   for (const Address& a : udp_addrs) {
-    auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service), serve::backend_of(model));
+    auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service), serve::backend_of(model), udp_batch);
     if (!u) {
       fmt::print(stderr, "{}: udp {}\n", kName, u.error().message());
       return cli::kExitFailure;
@@ -227,7 +241,11 @@ int run(const Options& o) {
   if (tcp) {
     for (const Address& a : tcp->local_addresses()) banner += fmt::format("  listening on tcp {}\n", a.to_string());
   }
-  for (auto& u : udp) banner += fmt::format("  listening on udp {}\n", u->local_address().to_string());
+  for (auto& u : udp) {
+    banner += fmt::format("  listening on udp {} ({})\n", u->local_address().to_string(),
+                          udp_batch == 1 ? std::string("plain recvfrom/sendto loop")
+                                         : fmt::format("recvmmsg/sendmmsg, batches of up to {}", udp_batch));
+  }
   const Address& first = tcp ? tcp->local_addresses().front() : udp.front()->local_address();
   std::string host = first.ip_string();
   if (first.is_v6()) host = "[" + host + "]";
@@ -288,6 +306,10 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                  app.add_option("--listen,-l", o->listen, "TCP address to serve, repeatable; PORT alone means 127.0.0.1 (default 127.0.0.1:7007; port 0 picks one)");
                  app.add_option("--udp,-u", o->udp, "also serve UDP on this address, repeatable");
                  app.add_flag("--no-tcp", o->no_tcp, "serve UDP only");
+                 app.add_option("--udp-batch", o->udp_batch,
+                                "UDP datagrams per recvmmsg/sendmmsg call, 1-1024; 1 = a plain recvfrom/sendto "
+                                "loop (default 32)")
+                     ->each([o](const std::string&) { o->udp_batch_set = true; });
                  app.add_option("--service,-s", o->service, "echo | discard | chargen | daytime | time (default echo)");
                  app.add_option("--max-conns", o->max_conns, "connections at once; more are refused (default: open-file limit - 32)");
                  app.add_option("--idle-timeout", o->idle_timeout, "close a connection idle this long (e.g. 30s; default never)");

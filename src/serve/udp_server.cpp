@@ -1,29 +1,65 @@
-// UdpServer: recvmmsg/sendmmsg batches on an EventLoop thread.
+// UdpServer: recvmmsg/sendmmsg batches, or a plain recvfrom/sendto loop (batch 1), on an EventLoop
+// thread.
 #include "sockit/serve/udp_server.hpp"
 
 #include "sockit/loop/event_loop.hpp"
 #include "sockit/net/io.hpp"
 #include "sockit/net/udp.hpp"
 
-#include <array>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include <sys/socket.h>
 
 namespace sockit::serve {
+namespace {
+
+// Counters of one readiness event, published to the shared atomics once at its end.
+struct Tally {
+  std::uint64_t received = 0, sent = 0, dropped = 0, truncated = 0, bytes_in = 0, bytes_out = 0, errors = 0,
+                recv_calls = 0, send_calls = 0;
+};
+
+// A receive error that only means "nothing (more) to read now".
+bool benign_recv_error(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNREFUSED; }
+// A send error that means "the socket buffer is full": the reply is dropped, as UDP does.
+bool buffer_full(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS; }
+
+}  // namespace
 
 class UdpServer::Impl {
  public:
-  static constexpr std::size_t kBatch = 32;
   static constexpr std::size_t kMaxDatagram = 65536;
 
-  Impl(Fd fd, Address local, DatagramHandler handler, std::unique_ptr<loop::EventLoop> loop)
-      : fd_(std::move(fd)), local_(local), handler_(std::move(handler)), loop_(std::move(loop)),
-        in_(kBatch * kMaxDatagram), out_(kBatch * kMaxDatagram) {}
+  // The buffers are left uninitialised: each slot reserves 64 KiB of address space, but only the
+  // pages the kernel or the handler write are ever touched.
+  Impl(Fd fd, Address local, DatagramHandler handler, std::unique_ptr<loop::EventLoop> loop, std::size_t batch)
+      : fd_(std::move(fd)), local_(local), handler_(std::move(handler)), loop_(std::move(loop)), batch_(batch),
+        in_(std::make_unique_for_overwrite<std::byte[]>(batch * kMaxDatagram)),
+        out_(std::make_unique_for_overwrite<std::byte[]>(batch * kMaxDatagram)) {
+    if (batch_ > 1) {
+      msgs_.resize(batch_);
+      iov_.resize(batch_);
+      from_.resize(batch_);
+      replies_.resize(batch_);
+      out_iov_.resize(batch_);
+      for (std::size_t i = 0; i < batch_; ++i) {
+        iov_[i] = iovec{in_.get() + i * kMaxDatagram, kMaxDatagram};
+        msgs_[i].msg_hdr.msg_iov = &iov_[i];
+        msgs_[i].msg_hdr.msg_iovlen = 1;
+        msgs_[i].msg_hdr.msg_name = &from_[i];
+        msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        replies_[i].msg_hdr.msg_iov = &out_iov_[i];
+        replies_[i].msg_hdr.msg_iovlen = 1;
+      }
+    }
+  }
 
   ~Impl() {
     stop();
@@ -45,65 +81,121 @@ class UdpServer::Impl {
   }
 
   void on_readable() {
-    for (int round = 0; round < 8; ++round) {
-      std::array<mmsghdr, kBatch> msgs{};
-      std::array<iovec, kBatch> iov{};
-      std::array<sockaddr_storage, kBatch> from{};
-      for (std::size_t i = 0; i < kBatch; ++i) {
-        iov[i] = iovec{in_.data() + i * kMaxDatagram, kMaxDatagram};
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &from[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      }
-      int n = ::recvmmsg(fd_.get(), msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+    Tally t;
+    if (batch_ == 1) {
+      serve_plain(t);
+    } else {
+      serve_batched(t);
+    }
+    wakeups_.fetch_add(1, std::memory_order_relaxed);
+    received_.fetch_add(t.received, std::memory_order_relaxed);
+    sent_.fetch_add(t.sent, std::memory_order_relaxed);
+    dropped_.fetch_add(t.dropped, std::memory_order_relaxed);
+    truncated_.fetch_add(t.truncated, std::memory_order_relaxed);
+    bytes_in_.fetch_add(t.bytes_in, std::memory_order_relaxed);
+    bytes_out_.fetch_add(t.bytes_out, std::memory_order_relaxed);
+    errors_.fetch_add(t.errors, std::memory_order_relaxed);
+    recv_calls_.fetch_add(t.recv_calls, std::memory_order_relaxed);
+    send_calls_.fetch_add(t.send_calls, std::memory_order_relaxed);
+  }
+
+  // The plain loop: one recvfrom() per datagram until EAGAIN (or the budget), one sendto() per
+  // reply; a reply the kernel refuses is dropped and counted, and reading goes on.
+  void serve_plain(Tally& t) {
+    std::byte* in = in_.get();
+    std::byte* out = out_.get();
+    for (std::size_t done = 0; done < kReadBudget;) {
+      sockaddr_storage from;
+      socklen_t from_len = sizeof from;
+      ++t.recv_calls;
+      // MSG_TRUNC: the return value is the datagram's real length, so a cut one is counted.
+      ssize_t n = ::recvfrom(fd_.get(), in, kMaxDatagram, MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&from),
+                             &from_len);
       if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED) ++errors_;
+        if (errno == EINTR) continue;
+        if (!benign_recv_error(errno)) ++t.errors;
         return;
       }
-      std::array<mmsghdr, kBatch> replies{};
-      std::array<iovec, kBatch> out_iov{};
+      ++done;
+      auto real = static_cast<std::size_t>(n);
+      std::size_t len = std::min(real, kMaxDatagram);
+      ++t.received;
+      t.bytes_in += len;
+      if (real > kMaxDatagram) ++t.truncated;
+      Address peer(reinterpret_cast<const sockaddr*>(&from), from_len);
+      auto size = handler_(std::span<const std::byte>(in, len), peer, std::span<std::byte>(out, kMaxDatagram));
+      if (!size) continue;
+      for (;;) {
+        ++t.send_calls;
+        ssize_t k = ::sendto(fd_.get(), out, *size, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&from), from_len);
+        if (k >= 0) {
+          ++t.sent;
+          t.bytes_out += static_cast<std::size_t>(k);
+          break;
+        }
+        if (errno == EINTR) continue;
+        // Full buffer: dropped. Anything else (EMSGSIZE, unreachable...): dropped and an error.
+        ++t.dropped;
+        if (!buffer_full(errno)) ++t.errors;
+        break;
+      }
+    }
+  }
+
+  // Batches: recvmmsg of up to batch_ datagrams (whatever is queued: MSG_DONTWAIT), then every
+  // reply of that batch in sendmmsg calls; again until a short batch (drained) or the budget.
+  void serve_batched(Tally& t) {
+    const std::size_t rounds = std::max<std::size_t>(1, kReadBudget / batch_);
+    for (std::size_t round = 0; round < rounds; ++round) {
+      // The kernel rewrote msg_namelen of the slots it filled last time.
+      for (std::size_t i = 0; i < last_n_; ++i) msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      last_n_ = 0;
+      ++t.recv_calls;
+      int n = ::recvmmsg(fd_.get(), msgs_.data(), static_cast<unsigned>(batch_), MSG_DONTWAIT, nullptr);
+      if (n < 0) {
+        if (!benign_recv_error(errno)) ++t.errors;
+        return;
+      }
+      last_n_ = static_cast<std::size_t>(n);
       std::size_t m = 0;
-      for (int i = 0; i < n; ++i) {
-        auto idx = static_cast<std::size_t>(i);
-        std::size_t len = msgs[idx].msg_len;
-        received_.fetch_add(1, std::memory_order_relaxed);
-        bytes_in_.fetch_add(len, std::memory_order_relaxed);
-        if ((msgs[idx].msg_hdr.msg_flags & MSG_TRUNC) != 0) truncated_.fetch_add(1, std::memory_order_relaxed);
-        Address peer(reinterpret_cast<const sockaddr*>(&from[idx]), msgs[idx].msg_hdr.msg_namelen);
-        std::span<const std::byte> req(in_.data() + idx * kMaxDatagram, len);
-        std::span<std::byte> rep(out_.data() + m * kMaxDatagram, kMaxDatagram);
+      for (std::size_t i = 0; i < last_n_; ++i) {
+        std::size_t len = msgs_[i].msg_len;
+        ++t.received;
+        t.bytes_in += len;
+        if ((msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) ++t.truncated;
+        Address peer(reinterpret_cast<const sockaddr*>(&from_[i]), msgs_[i].msg_hdr.msg_namelen);
+        std::span<const std::byte> req(in_.get() + i * kMaxDatagram, len);
+        std::span<std::byte> rep(out_.get() + m * kMaxDatagram, kMaxDatagram);
         auto size = handler_(req, peer, rep);
         if (!size) continue;
-        out_iov[m] = iovec{rep.data(), *size};
-        replies[m].msg_hdr.msg_iov = &out_iov[m];
-        replies[m].msg_hdr.msg_iovlen = 1;
-        replies[m].msg_hdr.msg_name = &from[idx];
-        replies[m].msg_hdr.msg_namelen = msgs[idx].msg_hdr.msg_namelen;
+        out_iov_[m] = iovec{rep.data(), *size};
+        replies_[m].msg_hdr.msg_name = &from_[i];
+        replies_[m].msg_hdr.msg_namelen = msgs_[i].msg_hdr.msg_namelen;
         ++m;
       }
       std::size_t sent = 0;
       while (sent < m) {
-        int k = ::sendmmsg(fd_.get(), replies.data() + sent, static_cast<unsigned>(m - sent), MSG_DONTWAIT);
+        ++t.send_calls;
+        int k = ::sendmmsg(fd_.get(), replies_.data() + sent, static_cast<unsigned>(m - sent), MSG_DONTWAIT);
         if (k < 0) {
           if (errno == EINTR) continue;
-          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-            dropped_.fetch_add(m - sent, std::memory_order_relaxed);
+          if (buffer_full(errno)) {
+            t.dropped += m - sent;
             break;
           }
           // This datagram cannot be sent (EMSGSIZE, unreachable...): count it and go on.
-          ++errors_;
-          dropped_.fetch_add(1, std::memory_order_relaxed);
+          ++t.errors;
+          ++t.dropped;
           ++sent;
           continue;
         }
-        for (int j = 0; j < k; ++j) {
-          sent_.fetch_add(1, std::memory_order_relaxed);
-          bytes_out_.fetch_add(replies[sent + static_cast<std::size_t>(j)].msg_len, std::memory_order_relaxed);
+        for (std::size_t j = 0; j < static_cast<std::size_t>(k); ++j) {
+          ++t.sent;
+          t.bytes_out += replies_[sent + j].msg_len;
         }
         sent += static_cast<std::size_t>(k);
       }
-      if (static_cast<std::size_t>(n) < kBatch) return;
+      if (last_n_ < batch_) return;
     }
   }
 
@@ -116,6 +208,9 @@ class UdpServer::Impl {
     s.bytes_in = bytes_in_.load();
     s.bytes_out = bytes_out_.load();
     s.errors = errors_.load();
+    s.wakeups = wakeups_.load();
+    s.recv_calls = recv_calls_.load();
+    s.send_calls = send_calls_.load();
     return s;
   }
 
@@ -123,17 +218,28 @@ class UdpServer::Impl {
   Address local_;
   DatagramHandler handler_;
   std::unique_ptr<loop::EventLoop> loop_;
-  std::vector<std::byte> in_;
-  std::vector<std::byte> out_;
+  const std::size_t batch_;
+  std::unique_ptr<std::byte[]> in_;   // batch_ slots of kMaxDatagram
+  std::unique_ptr<std::byte[]> out_;  // batch_ slots of kMaxDatagram
+  // Batched path only (batch_ > 1): headers built once; replies_ point into from_ and out_.
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iov_;
+  std::vector<sockaddr_storage> from_;
+  std::vector<mmsghdr> replies_;
+  std::vector<iovec> out_iov_;
+  std::size_t last_n_ = 0;  // slots filled by the last recvmmsg
   std::thread thread_;
   std::atomic<bool> started_{false};
   std::atomic<std::uint64_t> received_{0}, sent_{0}, dropped_{0}, truncated_{0}, bytes_in_{0}, bytes_out_{0},
-      errors_{0};
+      errors_{0}, wakeups_{0}, recv_calls_{0}, send_calls_{0};
 };
 
 Result<std::unique_ptr<UdpServer>> UdpServer::create(const Address& bind, DatagramHandler handler,
-                                                     loop::Backend backend) {
+                                                     loop::Backend backend, std::size_t batch) {
   if (!handler) return Error(errc::invalid_argument, "udp server: no handler");
+  if (batch < 1 || batch > kMaxBatch) {
+    return Error(errc::invalid_argument, "udp server: batch must be between 1 and " + std::to_string(kMaxBatch));
+  }
   auto sock = UdpSocket::bind(bind);
   if (!sock) return std::move(sock).error();
   auto local = sock->local_address();
@@ -146,7 +252,7 @@ Result<std::unique_ptr<UdpServer>> UdpServer::create(const Address& bind, Datagr
   auto loop = loop::EventLoop::create(backend);
   if (!loop) return std::move(loop).error();
   return std::unique_ptr<UdpServer>(
-      new UdpServer(std::make_unique<Impl>(std::move(fd), *local, std::move(handler), std::move(*loop))));
+      new UdpServer(std::make_unique<Impl>(std::move(fd), *local, std::move(handler), std::move(*loop), batch)));
 }
 
 UdpServer::UdpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -156,5 +262,6 @@ void UdpServer::stop() { impl_->stop(); }
 void UdpServer::wait() { impl_->wait(); }
 const Address& UdpServer::local_address() const { return impl_->local_; }
 UdpStats UdpServer::stats() const { return impl_->stats(); }
+std::size_t UdpServer::batch() const { return impl_->batch_; }
 
 }  // namespace sockit::serve

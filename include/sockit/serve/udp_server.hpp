@@ -1,8 +1,11 @@
 // Public header. UdpServer: datagram services (echo, discard, chargen, daytime, time over UDP) on
 // one socket, driven by an EventLoop thread with the chosen backend. Reads and writes in batches of
-// up to 64 datagrams with recvmmsg/sendmmsg. Replies that the kernel refuses (EAGAIN: socket
-// buffer full) are dropped and counted, as UDP does; a server must never queue for a peer that
-// may not exist (UDP sources can be spoofed).
+// up to `batch` datagrams (default 32) with recvmmsg/sendmmsg, or, with a batch of 1, in a plain
+// loop of recvfrom/sendto (one system call per datagram each way, no mmsg call). Either way a
+// readiness event is served until the socket is drained (EAGAIN) or 256 datagrams were read, so
+// other watchers of the loop get their turn. Replies that the kernel refuses (EAGAIN/ENOBUFS:
+// socket buffer full) are dropped and counted, as UDP does; a server must never queue for a peer
+// that may not exist (UDP sources can be spoofed).
 #pragma once
 
 #include "sockit/loop/poller.hpp"
@@ -33,12 +36,28 @@ struct UdpStats {
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t errors = 0;
+  std::uint64_t wakeups = 0;     ///< readiness events served (received / wakeups = datagrams per wakeup)
+  std::uint64_t recv_calls = 0;  ///< recvfrom or recvmmsg calls, including the one that saw EAGAIN
+  std::uint64_t send_calls = 0;  ///< sendto or sendmmsg calls
 };
 
 class UdpServer {
  public:
+  /// Datagrams per recvmmsg/sendmmsg call unless told otherwise.
+  static constexpr std::size_t kDefaultBatch = 32;
+  /// Largest batch accepted by create() (each slot reserves 64 KiB of address space per direction;
+  /// only the bytes the kernel writes are ever touched).
+  static constexpr std::size_t kMaxBatch = 1024;
+  /// Most datagrams read per readiness event before returning to the loop.
+  static constexpr std::size_t kReadBudget = 256;
+
+  /// Binds `bind` (non-blocking, 4 MiB socket buffers where rmem_max/wmem_max allow) and creates
+  /// the loop; start() runs it. `batch` = datagrams per recvmmsg/sendmmsg call, 1..kMaxBatch; 1
+  /// selects the plain recvfrom/sendto loop. Fails with invalid_argument for a batch out of range
+  /// or a missing handler, or with the socket/loop error.
   static Result<std::unique_ptr<UdpServer>> create(const Address& bind, DatagramHandler handler,
-                                                   loop::Backend backend = loop::kDefaultBackend);
+                                                   loop::Backend backend = loop::kDefaultBackend,
+                                                   std::size_t batch = kDefaultBatch);
   ~UdpServer();
   UdpServer(const UdpServer&) = delete;
   UdpServer& operator=(const UdpServer&) = delete;
@@ -49,6 +68,8 @@ class UdpServer {
   void wait();
   const Address& local_address() const;
   UdpStats stats() const;
+  /// The batch size chosen at create() (1 = plain recvfrom/sendto loop).
+  std::size_t batch() const;
 
   class Impl;
 
