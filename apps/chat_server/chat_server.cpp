@@ -142,6 +142,9 @@ int run(Options& o) {
   serve::ServerOptions so;
   so.model = serve::reactor_model(*backend);
   so.threads = 1;  // one loop owns the IRC state: ordered, no locks on the hot path
+  // A PRIVMSG to a channel queues one line per member: write each socket once per loop turn, so a
+  // receiver gets every line of the turn in one sendmsg instead of one send() per line.
+  so.coalesce_writes = true;
   for (const auto& l : listen_text) so.listen.push_back(listen_address(l));
   // The IRC core enforces its own SendQ (and says "SendQ exceeded"); the model's caps sit above it.
   so.send_queue_cap = loaded.config.sendq * 2 + (64 << 10);
