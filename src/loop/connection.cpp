@@ -29,17 +29,13 @@ Connection::Connection(EventLoop& loop, Fd fd, const Address& remote, const Conn
     : loop_(&loop), fd_(std::move(fd)), remote_(remote), opts_(&opts), last_activity_(loop.now()) {}
 
 Connection::~Connection() {
-  if (idle_timer_ != 0) loop_->cancel(idle_timer_);
-  if (linger_timer_ != 0) loop_->cancel(linger_timer_);
+  if (timer_ != 0) loop_->cancel(timer_);
   if (fd_ && started_) loop_->unwatch(fd_.get());
 }
 
 Result<void> Connection::start() {
   interest_ = Interest::read;
-  std::weak_ptr<Connection> weak = weak_from_this();
-  auto r = loop_->watch(fd_.get(), interest_, [weak](const Ready& rd) {
-    if (auto self = weak.lock()) self->handle(rd);
-  });
+  auto r = loop_->watch(fd_.get(), interest_, static_cast<IoHandler*>(this));  // unwatched in ~Connection/close
   if (!r) return r;
   started_ = true;
   last_activity_ = loop_->now();
@@ -47,7 +43,7 @@ Result<void> Connection::start() {
   return {};
 }
 
-void Connection::handle(const Ready& r) {
+void Connection::on_ready(const Ready& r) {
   auto self = shared_from_this();  // a callback may drop the last outside reference
   if (r.readable && fd_) handle_read();
   if (r.writable && fd_) handle_write();
@@ -64,7 +60,7 @@ void Connection::handle_read() {
     } while (n < 0 && errno == EINTR);
     if (n > 0) {
       auto got = static_cast<std::size_t>(n);
-      bytes_in_ += got;
+      loop_->count_io(got, 0);
       last_activity_ = loop_->now();
       if (!lingering) on_data(std::span<const std::byte>(buf.data(), got));
       if (got < buf.size()) break;  // drained
@@ -89,28 +85,29 @@ void Connection::handle_read() {
 }
 
 void Connection::handle_write() {
-  if (!out_.empty()) {
-    auto r = out_.write_to(fd_.get());
+  if (out_) {
+    auto r = out_->write_to(fd_.get());
     if (!r) {
       int err = r.code().value();
       close(is_reset(err) ? CloseReason::reset : CloseReason::error, r.code());
       return;
     }
     if (*r > 0) {
-      bytes_out_ += *r;
+      loop_->count_io(0, *r);
       last_activity_ = loop_->now();
     }
+    if (out_->empty()) out_.reset();
   }
   after_write_progress();
-  if (fd_ && drain_notify_ && out_.size() <= opts_->low_water && !shutting_down()) {
+  if (fd_ && drain_notify_ && queued_bytes() <= opts_->low_water && !shutting_down()) {
     on_drain();
   }
   if (fd_) update_interest();
 }
 
 void Connection::after_write_progress() {
-  if (backpressured_ && out_.size() <= opts_->low_water) backpressured_ = false;
-  if (out_.empty() && shutdown_pending_) do_shutdown_write();
+  if (backpressured_ && queued_bytes() <= opts_->low_water) backpressured_ = false;
+  if (!out_ && shutdown_pending_) do_shutdown_write();
 }
 
 void Connection::update_interest() {
@@ -118,8 +115,8 @@ void Connection::update_interest() {
   bool lingering = write_shut_ && !read_eof_;
   Interest want = (want_read() || lingering) ? Interest::read : Interest::none;
   // Output waiting for the turn-end write needs no writability events (no epoll_ctl per line).
-  bool backlog = !out_.empty() && !flush_scheduled_;
-  if (backlog || (drain_notify_ && !shutting_down() && out_.size() <= opts_->low_water)) {
+  bool backlog = out_ && !flush_scheduled_;
+  if (backlog || (drain_notify_ && !shutting_down() && queued_bytes() <= opts_->low_water)) {
     want = want | Interest::write;
   }
   if (want == interest_) return;
@@ -137,7 +134,7 @@ void Connection::send(std::string_view bytes) {
     return;
   }
   std::size_t done = 0;
-  if (out_.empty()) {
+  if (!out_) {
     ssize_t n;
     do {
       n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -146,19 +143,19 @@ void Connection::send(std::string_view bytes) {
     // next write reports it from handle_write().
     if (n > 0) {
       done = static_cast<std::size_t>(n);
-      bytes_out_ += done;
+      loop_->count_io(0, done);
       last_activity_ = loop_->now();
     }
   }
-  if (done < bytes.size()) out_.append(bytes.substr(done));
+  if (done < bytes.size()) queue().append(bytes.substr(done));
   after_queue();
 }
 
 void Connection::send(std::string&& bytes) {
   if (!fd_ || shutdown_pending_ || write_shut_ || bytes.empty()) return;
-  if (!out_.empty()) {
+  if (out_) {
     // Already queued behind other output: take the string as a chunk without copying.
-    out_.append(std::move(bytes));
+    out_->append(std::move(bytes));
     after_queue();
     return;
   }
@@ -166,31 +163,48 @@ void Connection::send(std::string&& bytes) {
 }
 
 void Connection::queue_coalesced(std::string_view bytes) {
-  bool was_empty = out_.empty();
-  out_.append(bytes);
+  bool was_empty = !out_;
+  queue().append(bytes);
   // Only a connection with nothing queued needs the turn-end write; one that already has a
   // backlog is waiting for writability and handle_write() takes the new bytes along.
   if (was_empty && !flush_scheduled_) {
     flush_scheduled_ = true;
-    TurnEndTask* task = this;  // a private base: converted here, where it is accessible
-    loop_->at_turn_end(std::shared_ptr<TurnEndTask>(shared_from_this(), task));
+    IoHandler* task = this;  // a private base: converted here, where it is accessible
+    loop_->at_turn_end(std::shared_ptr<IoHandler>(shared_from_this(), task));
+  }
+  if (flush_scheduled_ && out_->size() >= kCoalesceLimit) {
+    // A burst (one read of many lines for this receiver): write what the kernel takes now
+    // rather than hold it all until the turn ends. An error is left for the turn-end write to
+    // report: we may be inside another connection's callback.
+    auto r = out_->write_to(fd_.get());
+    if (r && *r > 0) {
+      loop_->count_io(0, *r);
+      last_activity_ = loop_->now();
+      if (out_->empty()) out_.reset();
+    }
   }
   after_queue();
 }
 
+OutputQueue& Connection::queue() {
+  if (!out_) out_ = std::make_unique<OutputQueue>();
+  return *out_;
+}
+
 void Connection::after_queue() {
-  if (opts_->max_output != 0 && out_.size() > opts_->max_output) {
+  std::size_t queued = queued_bytes();
+  if (opts_->max_output != 0 && queued > opts_->max_output) {
     close(CloseReason::send_queue_full);
     return;
   }
-  if (out_.size() >= opts_->high_water) backpressured_ = true;
+  if (queued >= opts_->high_water) backpressured_ = true;
   update_interest();
 }
 
 void Connection::on_turn_end() {
   flush_scheduled_ = false;
   if (!fd_) return;
-  if (out_.empty()) {
+  if (!out_) {
     update_interest();
     return;
   }
@@ -201,7 +215,7 @@ void Connection::shutdown_after_flush(CloseReason reason) {
   if (!fd_ || write_shut_) return;
   finish_reason_ = reason;
   shutdown_pending_ = true;
-  if (out_.empty()) {
+  if (!out_) {
     do_shutdown_write();
   }
   if (fd_) update_interest();
@@ -217,10 +231,12 @@ void Connection::do_shutdown_write() {
   }
   // Linger: read and discard until the peer's FIN, so unread input cannot turn our close into
   // an RST that would destroy the data we just sent.
+  // The linger deadline replaces the idle timer (both end in close()).
+  if (timer_ != 0) loop_->cancel(std::exchange(timer_, 0));
   std::weak_ptr<Connection> weak = weak_from_this();
-  linger_timer_ = loop_->run_after(opts_->linger, [weak] {
+  timer_ = loop_->run_after(opts_->linger, [weak] {
     if (auto self = weak.lock()) {
-      self->linger_timer_ = 0;
+      self->timer_ = 0;
       self->close(self->finish_reason_);
     }
   });
@@ -229,11 +245,10 @@ void Connection::do_shutdown_write() {
 void Connection::close(CloseReason reason, std::error_code ec) {
   if (!fd_) return;
   auto self = shared_from_this();
-  if (idle_timer_ != 0) loop_->cancel(std::exchange(idle_timer_, 0));
-  if (linger_timer_ != 0) loop_->cancel(std::exchange(linger_timer_, 0));
+  if (timer_ != 0) loop_->cancel(std::exchange(timer_, 0));
   if (started_) loop_->unwatch(fd_.get());
   fd_.reset();
-  out_.clear();
+  out_.reset();
   interest_ = Interest::none;
   on_closed(reason, ec);
 }
@@ -254,16 +269,16 @@ void Connection::set_drain_notify(bool on) {
 }
 
 void Connection::arm_idle_timer() {
-  if (opts_->idle_timeout <= std::chrono::nanoseconds::zero()) return;
+  if (opts_->idle_timeout <= std::chrono::nanoseconds::zero() || write_shut_) return;
   std::weak_ptr<Connection> weak = weak_from_this();
   auto when = last_activity_ + std::chrono::duration_cast<Duration>(opts_->idle_timeout);
-  idle_timer_ = loop_->run_at(when, [weak] {
+  timer_ = loop_->run_at(when, [weak] {
     if (auto self = weak.lock()) self->on_idle_timer();
   });
 }
 
 void Connection::on_idle_timer() {
-  idle_timer_ = 0;
+  timer_ = 0;
   if (!fd_) return;
   auto idle_for = loop_->now() - last_activity_;
   if (idle_for >= opts_->idle_timeout) {

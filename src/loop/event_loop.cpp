@@ -88,11 +88,23 @@ void EventLoop::run_posted() {
 
 Result<void> EventLoop::watch(int fd, Interest interest, IoCallback cb) {
   if (fd < 0) return Error(sys_error(EBADF), "watch");
+  auto h = std::make_shared<CallbackHandler>(std::move(cb));
+  if (auto r = watch_slot(fd, interest, h.get(), true); !r) return r;
+  callbacks_[fd] = std::move(h);
+  return {};
+}
+
+Result<void> EventLoop::watch(int fd, Interest interest, IoHandler* handler) {
+  if (fd < 0 || handler == nullptr) return Error(sys_error(EBADF), "watch");
+  return watch_slot(fd, interest, handler, false);
+}
+
+Result<void> EventLoop::watch_slot(int fd, Interest interest, IoHandler* handler, bool owned) {
   if (auto r = poller_->add(fd, interest); !r) return r;
   auto idx = static_cast<std::size_t>(fd);
   if (slots_.size() <= idx) slots_.resize(idx + 1);
-  slots_[idx].cb = std::make_shared<IoCallback>(std::move(cb));
-  slots_[idx].generation = ++generation_;
+  if (++generation_ == 0) ++generation_;  // 0 means "not watched"
+  slots_[idx] = Slot{handler, generation_, owned};
   ++user_watchers_;
   return {};
 }
@@ -102,10 +114,10 @@ Result<void> EventLoop::update(int fd, Interest interest) { return poller_->modi
 void EventLoop::unwatch(int fd) noexcept {
   if (fd < 0 || static_cast<std::size_t>(fd) >= slots_.size()) return;
   Slot& s = slots_[static_cast<std::size_t>(fd)];
-  if (!s.cb) return;
+  if (s.handler == nullptr) return;
   poller_->remove(fd);
-  s.cb.reset();
-  s.generation = 0;
+  if (s.owned) callbacks_.erase(fd);  // a running callback keeps its own reference (turn())
+  s = Slot{};
   --user_watchers_;
 }
 
@@ -197,9 +209,13 @@ void EventLoop::turn(int max_wait_ms) {
       continue;
     }
     auto idx = static_cast<std::size_t>(rd.fd);
-    if (idx >= slots_.size() || !slots_[idx].cb || slots_[idx].generation != ready_gen_[i]) continue;
-    std::shared_ptr<IoCallback> cb = slots_[idx].cb;  // survives an unwatch inside the callback
-    (*cb)(rd);
+    if (idx >= slots_.size() || slots_[idx].handler == nullptr || slots_[idx].generation != ready_gen_[i]) continue;
+    if (slots_[idx].owned) {
+      std::shared_ptr<CallbackHandler> keep = callbacks_[rd.fd];  // survives an unwatch inside
+      keep->on_ready(rd);
+    } else {
+      slots_[idx].handler->on_ready(rd);  // a handler keeps itself alive (Connection::on_ready)
+    }
   }
   // 4. Timers.
   timers_.run_expired(now_);

@@ -43,6 +43,58 @@ Address::Address(const sockaddr* sa, socklen_t len) noexcept : storage_{}, len_(
   std::memcpy(&storage_, sa, len_);
 }
 
+// ---- CompactAddress ----------------------------------------------------------------------------
+
+static_assert(sizeof(sockaddr_in6) <= 32 && sizeof(sockaddr_in) <= 32);
+
+CompactAddress::CompactAddress() noexcept : bytes_{} {
+  sa_family_t fam = AF_UNSPEC;
+  std::memcpy(bytes_, &fam, sizeof fam);
+}
+
+CompactAddress::CompactAddress(const Address& a) : bytes_{} {
+  if (a.family() == Family::v4 || a.family() == Family::v6) {
+    std::memcpy(bytes_, a.sockaddr_ptr(), std::min<std::size_t>(a.length(), sizeof bytes_));
+    return;
+  }
+  sa_family_t fam = kHeap;
+  auto* copy = new Address(a);
+  std::memcpy(bytes_, &fam, sizeof fam);
+  std::memcpy(bytes_ + 8, &copy, sizeof copy);
+}
+
+CompactAddress::CompactAddress(const CompactAddress& o) : CompactAddress(o.get()) {}
+
+CompactAddress& CompactAddress::operator=(const CompactAddress& o) {
+  if (this != &o) {
+    CompactAddress tmp(o);
+    std::swap(bytes_, tmp.bytes_);
+  }
+  return *this;
+}
+
+CompactAddress::~CompactAddress() { delete heap(); }
+
+Address* CompactAddress::heap() const noexcept {
+  sa_family_t fam;
+  std::memcpy(&fam, bytes_, sizeof fam);
+  if (fam != kHeap) return nullptr;
+  Address* p;
+  std::memcpy(&p, bytes_ + 8, sizeof p);
+  return p;
+}
+
+Address CompactAddress::get() const {
+  if (Address* p = heap()) return *p;
+  sa_family_t fam;
+  std::memcpy(&fam, bytes_, sizeof fam);
+  sockaddr_storage ss{};
+  std::memcpy(&ss, bytes_, sizeof bytes_);
+  if (fam == AF_INET) return Address(reinterpret_cast<const sockaddr*>(&ss), sizeof(sockaddr_in));
+  if (fam == AF_INET6) return Address(reinterpret_cast<const sockaddr*>(&ss), sizeof(sockaddr_in6));
+  return Address();
+}
+
 Result<std::uint16_t> Address::parse_port(std::string_view text) {
   if (text.empty()) return Error(errc::invalid_port, "empty port");
   if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {

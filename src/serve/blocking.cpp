@@ -104,7 +104,7 @@ class BlockingPeer final : public Peer {
     std::lock_guard lock(mu_);
     return out_.size();
   }
-  const Address& remote() const override { return remote_; }
+  Address remote() const override { return remote_; }
   const Address& local() const override { return *local_; }
   std::uint64_t id() const override { return id_; }
 

@@ -61,6 +61,8 @@ class Server::Impl {
   virtual void wait() = 0;
   virtual bool finished() const = 0;
   virtual std::string_view backend_name() const = 0;
+  /// Adds counters the model keeps elsewhere (the reactor counts bytes per event loop).
+  virtual void add_counters(ServerStats& /*st*/) const {}
 
   /// True when one more connection would pass max_conns (then counts it as rejected).
   bool over_limit();

@@ -7,7 +7,6 @@
 #include "sockit/loop/event_loop.hpp"
 
 #include <thread>
-#include <unordered_map>
 
 namespace sockit::serve {
 namespace {
@@ -16,8 +15,9 @@ class ReactorImpl;
 class ReactorPeer;
 
 struct LoopCtx {
-  std::unique_ptr<loop::EventLoop> loop;
-  std::unordered_map<std::uint64_t, std::shared_ptr<ReactorPeer>> conns;  // loop thread only
+  ReactorImpl* srv = nullptr;
+  std::unique_ptr<loop::EventLoop> loop;  // its user_data() points back here
+  std::vector<std::shared_ptr<ReactorPeer>> conns;  // loop thread only; a peer knows its index
   bool stopping = false;                                                 // loop thread only
   loop::TimerId drain_timer = 0;
   std::thread thread;
@@ -25,7 +25,7 @@ struct LoopCtx {
 
 class ReactorPeer final : public loop::Connection, public Peer {
  public:
-  ReactorPeer(ReactorImpl& srv, LoopCtx& ctx, Fd fd, const Address& remote, const Address& local, std::uint64_t id);
+  ReactorPeer(LoopCtx& ctx, Fd fd, const Address& remote, std::uint16_t listener, std::uint64_t id);
   ~ReactorPeer() override;
 
   void open(std::unique_ptr<Session> s);
@@ -37,8 +37,8 @@ class ReactorPeer final : public loop::Connection, public Peer {
   void close_after_flush() override;
   void close_now(std::string_view reason) override;
   std::size_t queued_bytes() const override { return Connection::queued_bytes(); }
-  const Address& remote() const override { return Connection::remote(); }
-  const Address& local() const override { return *local_; }
+  Address remote() const override { return Connection::remote(); }
+  const Address& local() const override;
   std::uint64_t id() const override { return id_; }
 
  protected:
@@ -55,18 +55,19 @@ class ReactorPeer final : public loop::Connection, public Peer {
   }
   void sync_timer();
   void on_session_timer();
-  void account_bytes();
 
-  ReactorImpl* srv_;
-  LoopCtx* ctx_;
-  const Address* local_;
+  // Per-loop state is found through the loop (no pointer per connection: idle memory).
+  LoopCtx& ctx() const { return *static_cast<LoopCtx*>(loop().user_data()); }
+  ReactorImpl& srv() const { return *ctx().srv; }
+
   std::uint64_t id_;
   std::unique_ptr<Session> session_;
   loop::TimerId timer_ = 0;
-  TimePoint timer_at_{};
-  std::uint64_t counted_in_ = 0;
-  std::uint64_t counted_out_ = 0;
   bool drain_on_ = false;
+  std::uint16_t listener_;  // index into the server's local addresses
+
+ public:
+  std::uint32_t index_ = 0;  // in ctx().conns (swap-and-pop on close)
 };
 
 class ReactorImpl final : public Server::Impl {
@@ -94,7 +95,9 @@ class ReactorImpl final : public Server::Impl {
       auto l = loop::EventLoop::create(backend);
       if (!l) return std::move(l).error();
       auto ctx = std::make_unique<LoopCtx>();
+      ctx->srv = this;
       ctx->loop = std::move(*l);
+      ctx->loop->set_user_data(ctx.get());
       ctxs_.push_back(std::move(ctx));
     }
     for (std::size_t i = 0; i < listeners_.size(); ++i) {
@@ -155,6 +158,12 @@ class ReactorImpl final : public Server::Impl {
 
   bool finished() const override { return started_.load() && running_.load() == 0; }
   std::string_view backend_name() const override { return loop::to_string(backend_of(opts_.model)); }
+  void add_counters(ServerStats& st) const override {
+    for (const auto& ctx : ctxs_) {
+      st.bytes_in += ctx->loop->bytes_in();
+      st.bytes_out += ctx->loop->bytes_out();
+    }
+  }
 
   // --- loop 0 ---
   void on_accept(Fd fd, const Address& peer, const Address* local) {
@@ -194,7 +203,8 @@ class ReactorImpl final : public Server::Impl {
     set_nodelay(fd.get());
     int raw = fd.get();
     std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-    auto p = std::make_shared<ReactorPeer>(*this, ctx, std::move(fd), peer, *local, id);
+    auto listener = static_cast<std::uint16_t>(local - locals_.data());
+    auto p = std::make_shared<ReactorPeer>(ctx, std::move(fd), peer, listener, id);
     if (auto r = p->start(); !r) {
       stats_->active.fetch_sub(1, std::memory_order_relaxed);
       stats_->rejected.fetch_add(1, std::memory_order_relaxed);
@@ -208,7 +218,8 @@ class ReactorImpl final : public Server::Impl {
       return;  // p's destructor closes the descriptor
     }
     stats_->accepted.fetch_add(1, std::memory_order_relaxed);
-    ctx.conns.emplace(id, p);
+    p->index_ = static_cast<std::uint32_t>(ctx.conns.size());
+    ctx.conns.push_back(p);
     p->open(factory_(*p));
   }
 
@@ -216,7 +227,7 @@ class ReactorImpl final : public Server::Impl {
     ctx.stopping = true;
     std::vector<std::shared_ptr<ReactorPeer>> snapshot;
     snapshot.reserve(ctx.conns.size());
-    for (auto& [id, p] : ctx.conns) snapshot.push_back(p);
+    for (auto& p : ctx.conns) snapshot.push_back(p);
     for (auto& p : snapshot) p->shutdown_session();
     LoopCtx* c = &ctx;
     ctx.drain_timer = ctx.loop->run_at(deadline, [this, c] {
@@ -228,8 +239,7 @@ class ReactorImpl final : public Server::Impl {
   }
 
   void force_close_all(LoopCtx& ctx) {
-    std::vector<std::shared_ptr<ReactorPeer>> snapshot;
-    for (auto& [id, p] : ctx.conns) snapshot.push_back(p);
+    std::vector<std::shared_ptr<ReactorPeer>> snapshot(ctx.conns);
     for (auto& p : snapshot) p->close(loop::CloseReason::server_stopping);
   }
 
@@ -240,8 +250,15 @@ class ReactorImpl final : public Server::Impl {
     }
   }
 
-  void forget(LoopCtx& ctx, std::uint64_t id) {
-    ctx.conns.erase(id);
+  void forget(LoopCtx& ctx, ReactorPeer& p) {
+    std::uint32_t i = p.index_;
+    if (i >= ctx.conns.size() || ctx.conns[i].get() != &p) return;
+    auto keep = std::move(ctx.conns[i]);  // p stays alive until this function returns
+    if (i + 1 != ctx.conns.size()) {
+      ctx.conns[i] = std::move(ctx.conns.back());
+      ctx.conns[i]->index_ = i;
+    }
+    ctx.conns.pop_back();
     if (ctx.stopping) check_done(ctx);
   }
 
@@ -258,9 +275,10 @@ class ReactorImpl final : public Server::Impl {
   std::atomic<int> running_{0};
 };
 
-ReactorPeer::ReactorPeer(ReactorImpl& srv, LoopCtx& ctx, Fd fd, const Address& remote, const Address& local,
-                         std::uint64_t id)
-    : Connection(*ctx.loop, std::move(fd), remote, srv.conn_opts_), srv_(&srv), ctx_(&ctx), local_(&local), id_(id) {}
+ReactorPeer::ReactorPeer(LoopCtx& ctx, Fd fd, const Address& remote, std::uint16_t listener, std::uint64_t id)
+    : Connection(*ctx.loop, std::move(fd), remote, ctx.srv->conn_opts_), id_(id), listener_(listener) {}
+
+const Address& ReactorPeer::local() const { return srv().locals_[listener_]; }
 
 ReactorPeer::~ReactorPeer() {
   if (timer_ != 0) loop().cancel(timer_);
@@ -284,7 +302,6 @@ void ReactorPeer::shutdown_session() {
 
 void ReactorPeer::after_call() {
   if (!session_ || !is_open()) return;
-  account_bytes();
   bool want = session_->wants_drain();
   if (want != drain_on_) {
     drain_on_ = want;
@@ -293,22 +310,16 @@ void ReactorPeer::after_call() {
   sync_timer();
 }
 
-void ReactorPeer::account_bytes() {
-  std::uint64_t in = bytes_in(), out = bytes_out();
-  if (in != counted_in_) srv_->stats_->bytes_in.fetch_add(in - counted_in_, std::memory_order_relaxed);
-  if (out != counted_out_) srv_->stats_->bytes_out.fetch_add(out - counted_out_, std::memory_order_relaxed);
-  counted_in_ = in;
-  counted_out_ = out;
-}
-
 void ReactorPeer::sync_timer() {
   auto d = session_->next_deadline();
   if (!d) return;  // an armed timer stays; it re-checks next_deadline() when it fires
-  if (timer_ != 0 && timer_at_ <= *d) return;
+  if (timer_ != 0) {
+    auto at = loop().timer_expiry(timer_);
+    if (at && *at <= *d) return;
+  }
   if (timer_ != 0) loop().cancel(timer_);
   TimePoint when = *d;
   if (when <= loop().now()) when = loop().now() + std::chrono::milliseconds(1);  // never spin
-  timer_at_ = when;
   timer_ = loop().run_at(when, [w = weak()] {
     if (auto p = lock(w)) p->on_session_timer();
   });
@@ -338,7 +349,7 @@ void ReactorPeer::send(std::string_view bytes) {
 
 void ReactorPeer::close_after_flush() {
   if (loop().is_in_loop_thread()) {
-    shutdown_after_flush(ctx_->stopping ? loop::CloseReason::server_stopping : loop::CloseReason::peer_closed);
+    shutdown_after_flush(ctx().stopping ? loop::CloseReason::server_stopping : loop::CloseReason::peer_closed);
     return;
   }
   loop().post([w = weak()] {
@@ -375,12 +386,11 @@ void ReactorPeer::on_drain() {
 }
 
 void ReactorPeer::on_closed(loop::CloseReason reason, std::error_code /*ec*/) {
-  account_bytes();
   if (timer_ != 0) loop().cancel(std::exchange(timer_, 0));
-  srv_->stats_->count_close(to_serve(reason));
-  srv_->stats_->active.fetch_sub(1, std::memory_order_relaxed);
+  srv().stats_->count_close(to_serve(reason));
+  srv().stats_->active.fetch_sub(1, std::memory_order_relaxed);
   if (session_) session_->on_close(to_serve(reason));
-  srv_->forget(*ctx_, id_);
+  srv().forget(ctx(), *this);
 }
 
 }  // namespace

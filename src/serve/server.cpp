@@ -159,6 +159,10 @@ Model Server::model() const { return impl_->opts_.model; }
 std::string_view Server::backend_name() const { return impl_->backend_name(); }
 int Server::threads() const { return impl_->threads_; }
 std::size_t Server::max_conns() const { return impl_->max_conns_; }
-ServerStats Server::stats() const { return impl_->stats_->snapshot(); }
+ServerStats Server::stats() const {
+  ServerStats st = impl_->stats_->snapshot();
+  impl_->add_counters(st);
+  return st;
+}
 
 }  // namespace sockit::serve

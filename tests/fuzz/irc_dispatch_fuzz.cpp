@@ -36,7 +36,7 @@ class Peer final : public sockit::serve::Peer {
   void close_after_flush() override { closed = true; }
   void close_now(std::string_view) override { closed = true; }
   std::size_t queued_bytes() const override { return stalled ? queued : 0; }
-  const sockit::Address& remote() const override { return remote_; }
+  sockit::Address remote() const override { return remote_; }
   const sockit::Address& local() const override { return remote_; }
   std::uint64_t id() const override { return 1; }
 

@@ -19,6 +19,8 @@
 // Subclass it and implement on_data (and optionally on_eof, on_drain, on_closed). Ownership: held
 // by std::shared_ptr; the connection keeps itself alive while one of its callbacks runs, so a
 // callback may drop the last outside reference. Thread affinity: everything in the loop thread.
+// Memory: an idle connection is this object (~130 bytes plus the subclass) and the loop's 16-byte
+// slot; bytes read and written are counted per loop (EventLoop::bytes_in/bytes_out).
 #pragma once
 
 #include "sockit/loop/buffer.hpp"
@@ -37,7 +39,7 @@
 namespace sockit::loop {
 
 /// Why a connection closed (the same values as serve::CloseReason).
-enum class CloseReason { peer_closed, reset, idle_timeout, send_queue_full, protocol, server_stopping, error };
+enum class CloseReason : std::uint8_t { peer_closed, reset, idle_timeout, send_queue_full, protocol, server_stopping, error };
 std::string_view to_string(CloseReason r) noexcept;
 
 struct ConnectionOptions {
@@ -48,9 +50,10 @@ struct ConnectionOptions {
   std::chrono::nanoseconds linger{std::chrono::seconds(2)};  ///< read-and-discard after our FIN
   int reads_per_event = 4;               ///< 64 KiB reads per readiness event (fairness)
   bool coalesce_writes = false;          ///< send() queues; one write at the end of the turn
+                                         ///< (or as soon as 16 KiB are pending)
 };
 
-class Connection : public std::enable_shared_from_this<Connection>, private TurnEndTask {
+class Connection : public std::enable_shared_from_this<Connection>, private IoHandler {
  public:
   /// `opts` is not copied: it must outlive the connection (one options object per server).
   Connection(EventLoop& loop, Fd fd, const Address& remote, const ConnectionOptions& opts);
@@ -80,13 +83,12 @@ class Connection : public std::enable_shared_from_this<Connection>, private Turn
 
   bool is_open() const noexcept { return fd_.valid(); }
   bool shutting_down() const noexcept { return shutdown_pending_ || write_shut_; }
-  std::size_t queued_bytes() const noexcept { return out_.size(); }
+  std::size_t queued_bytes() const noexcept { return out_ ? out_->size() : 0; }
   bool reading() const noexcept { return want_read(); }
   int fd() const noexcept { return fd_.get(); }
-  const Address& remote() const noexcept { return remote_; }
+  /// The peer's address (rebuilt from a compact copy: cheap, but not a reference).
+  Address remote() const { return remote_.get(); }
   EventLoop& loop() const noexcept { return *loop_; }
-  std::uint64_t bytes_in() const noexcept { return bytes_in_; }
-  std::uint64_t bytes_out() const noexcept { return bytes_out_; }
   const ConnectionOptions& options() const noexcept { return *opts_; }
 
  protected:
@@ -100,9 +102,11 @@ class Connection : public std::enable_shared_from_this<Connection>, private Turn
   virtual void on_closed(CloseReason /*reason*/, std::error_code /*ec*/) {}
 
  private:
-  void handle(const Ready& r);
+  static constexpr std::size_t kCoalesceLimit = 16 * 1024;  // write a coalesced burst at this size
+  void on_ready(const Ready& r) override;
   void on_turn_end() override;
   void queue_coalesced(std::string_view bytes);
+  OutputQueue& queue();
   void after_queue();
   void handle_read();
   void handle_write();
@@ -113,26 +117,24 @@ class Connection : public std::enable_shared_from_this<Connection>, private Turn
   void on_idle_timer();
   void do_shutdown_write();
 
+  // Laid out for size (an idle connection is mostly this object): flags packed beside the fd.
   EventLoop* loop_;
   Fd fd_;
-  Address remote_;
-  const ConnectionOptions* opts_;
-  OutputQueue out_;
-  TimerId idle_timer_ = 0;
-  TimerId linger_timer_ = 0;
-  TimePoint last_activity_;
-  std::uint64_t bytes_in_ = 0;
-  std::uint64_t bytes_out_ = 0;
   Interest interest_ = Interest::none;
-  bool started_ = false;
-  bool read_eof_ = false;
-  bool user_paused_ = false;
-  bool backpressured_ = false;
-  bool shutdown_pending_ = false;
-  bool write_shut_ = false;
-  bool drain_notify_ = false;
-  bool flush_scheduled_ = false;  // at_turn_end() registered; no write interest needed meanwhile
   CloseReason finish_reason_ = CloseReason::peer_closed;
+  bool started_ : 1 = false;
+  bool read_eof_ : 1 = false;
+  bool user_paused_ : 1 = false;
+  bool backpressured_ : 1 = false;
+  bool shutdown_pending_ : 1 = false;
+  bool write_shut_ : 1 = false;
+  bool drain_notify_ : 1 = false;
+  bool flush_scheduled_ : 1 = false;  // at_turn_end() registered; no write interest needed meanwhile
+  CompactAddress remote_;
+  const ConnectionOptions* opts_;
+  std::unique_ptr<OutputQueue> out_;  // only while output is queued: an idle connection has none
+  TimerId timer_ = 0;  // the idle timer, or once our FIN is sent the linger timer
+  TimePoint last_activity_;
 };
 
 }  // namespace sockit::loop

@@ -25,20 +25,26 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace sockit::loop {
 
-/// Work deferred to the end of the current loop turn (see EventLoop::at_turn_end).
-class TurnEndTask {
+/// Receives readiness for a watched descriptor without a std::function per descriptor (what
+/// Connection uses, so an idle connection costs the loop one 16-byte slot). The loop does not own
+/// it: unwatch() before it is destroyed.
+class IoHandler {
  public:
-  virtual void on_turn_end() = 0;
+  virtual void on_ready(const Ready& r) = 0;
+  /// Deferred work registered with EventLoop::at_turn_end (coalesced writes).
+  virtual void on_turn_end() {}
 
  protected:
-  ~TurnEndTask() = default;
+  ~IoHandler() = default;
 };
 
 class EventLoop {
@@ -71,6 +77,8 @@ class EventLoop {
   /// Watches `fd` (not owned) for `interest`; `cb` runs in the loop thread with what is ready.
   /// Errors: the backend's (select: errc::fd_over_setsize).
   Result<void> watch(int fd, Interest interest, IoCallback cb);
+  /// Same, calling `handler` (not owned; it must unwatch before it goes away).
+  Result<void> watch(int fd, Interest interest, IoHandler* handler);
   /// Changes the interest of a watched descriptor.
   Result<void> update(int fd, Interest interest);
   /// Stops watching `fd`; its callback will not run again, even for events of the current turn.
@@ -83,7 +91,7 @@ class EventLoop {
   /// and posted function (tasks added meanwhile run in the same phase). Used to coalesce writes:
   /// everything sent to a connection during one turn goes out in one system call. Loop thread
   /// only; cost: one vector push. The loop holds `task` until it has run.
-  void at_turn_end(std::shared_ptr<TurnEndTask> task) { turn_end_.push_back(std::move(task)); }
+  void at_turn_end(std::shared_ptr<IoHandler> task) { turn_end_.push_back(std::move(task)); }
 
   TimerId run_at(TimePoint when, Functor fn);
   TimerId run_after(Duration delay, Functor fn);
@@ -94,6 +102,8 @@ class EventLoop {
   /// Every `interval`, the first time after one interval.
   TimerId run_every(Duration interval, Functor fn);
   bool cancel(TimerId id) { return timers_.cancel(id); }
+  /// When a pending timer is due (nullopt once it ran or was cancelled).
+  std::optional<TimePoint> timer_expiry(TimerId id) const { return timers_.expiry(id); }
   std::size_t timer_count() const noexcept { return timers_.size(); }
 
   /// Delivers `signals` into the loop through a signalfd. The caller must already have blocked
@@ -108,6 +118,19 @@ class EventLoop {
   /// A 64 KiB read buffer shared by everything on this loop (valid inside one callback only).
   std::span<std::byte> scratch() noexcept { return {scratch_.get(), kScratchSize}; }
   std::uint64_t turns() const noexcept { return turns_; }
+  /// One pointer for the loop's owner (libuv's loop->data): lets per-connection objects find
+  /// per-loop state without storing a pointer each. Not used by the loop itself.
+  void set_user_data(void* p) noexcept { user_data_ = p; }
+  void* user_data() const noexcept { return user_data_; }
+
+  /// Bytes read and written by the connections of this loop (Connection counts them here, so a
+  /// connection carries no counters of its own). Written by the loop thread, readable anywhere.
+  void count_io(std::uint64_t in, std::uint64_t out) noexcept {
+    if (in != 0) bytes_in_.store(bytes_in_.load(std::memory_order_relaxed) + in, std::memory_order_relaxed);
+    if (out != 0) bytes_out_.store(bytes_out_.load(std::memory_order_relaxed) + out, std::memory_order_relaxed);
+  }
+  std::uint64_t bytes_in() const noexcept { return bytes_in_.load(std::memory_order_relaxed); }
+  std::uint64_t bytes_out() const noexcept { return bytes_out_.load(std::memory_order_relaxed); }
 
   static constexpr std::size_t kScratchSize = 65536;
 
@@ -118,10 +141,19 @@ class EventLoop {
   void run_turn_end();
   void on_wake();
 
-  struct Slot {
-    std::shared_ptr<IoCallback> cb;
-    std::uint64_t generation = 0;
+  // One per descriptor number: 16 bytes. Callback watchers own a CallbackHandler kept in
+  // callbacks_ (few: acceptors, UDP sockets, connectors); handler watchers own nothing.
+  struct CallbackHandler final : IoHandler {
+    explicit CallbackHandler(IoCallback f) : fn(std::move(f)) {}
+    void on_ready(const Ready& r) override { fn(r); }
+    IoCallback fn;
   };
+  struct Slot {
+    IoHandler* handler = nullptr;
+    std::uint32_t generation = 0;
+    bool owned = false;  // handler is a CallbackHandler in callbacks_
+  };
+  Result<void> watch_slot(int fd, Interest interest, IoHandler* handler, bool owned);
 
   Backend backend_;
   std::unique_ptr<Poller> poller_;
@@ -129,22 +161,26 @@ class EventLoop {
   Fd signal_fd_;
   SignalCallback signal_cb_;
   std::vector<Slot> slots_;
-  std::uint64_t generation_ = 0;
+  std::uint32_t generation_ = 0;
+  std::unordered_map<int, std::shared_ptr<CallbackHandler>> callbacks_;
   std::size_t user_watchers_ = 0;
   std::vector<Ready> ready_;
-  std::vector<std::uint64_t> ready_gen_;
+  std::vector<std::uint32_t> ready_gen_;
   TimerQueue timers_;
   TimePoint now_;
   std::unique_ptr<std::byte[]> scratch_;
   std::uint64_t turns_ = 0;
+  void* user_data_ = nullptr;
+  std::atomic<std::uint64_t> bytes_in_{0};
+  std::atomic<std::uint64_t> bytes_out_{0};
 
   std::atomic<bool> stop_{false};
   std::atomic<std::thread::id> thread_{};
   std::mutex mu_;
   std::vector<Functor> posted_;        // guarded by mu_
   std::vector<Functor> running_;       // loop thread only
-  std::vector<std::shared_ptr<TurnEndTask>> turn_end_;          // loop thread only
-  std::vector<std::shared_ptr<TurnEndTask>> turn_end_running_;  // loop thread only
+  std::vector<std::shared_ptr<IoHandler>> turn_end_;          // loop thread only
+  std::vector<std::shared_ptr<IoHandler>> turn_end_running_;  // loop thread only
   std::atomic<bool> wake_pending_{false};
 };
 

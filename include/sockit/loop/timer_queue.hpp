@@ -36,6 +36,12 @@ class TimerQueue {
   /// Cancels a pending timer (also from inside its own or another timer's callback). Returns false
   /// when it already ran (one-shot) or was never added.
   bool cancel(TimerId id);
+  /// When timer `id` is due, if it is pending.
+  std::optional<TimePoint> expiry(TimerId id) const {
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return std::nullopt;
+    return it->second.when;
+  }
   /// The earliest pending deadline, if any.
   std::optional<TimePoint> next_expiry();
   /// Runs every timer due at `now` in deadline order; returns how many ran. Timers added by a

@@ -78,6 +78,25 @@ class Address {
   socklen_t len_;
 };
 
+/// An Address kept in 32 bytes instead of 136: IPv4 and IPv6 inline, anything else (a Unix
+/// path) in a heap copy. For per-connection state (loop::Connection stores its peer in one), where
+/// sockaddr_storage would be most of an idle connection's memory. get() rebuilds the Address.
+class CompactAddress {
+ public:
+  CompactAddress() noexcept;
+  explicit CompactAddress(const Address& a);
+  CompactAddress(const CompactAddress& o);
+  CompactAddress& operator=(const CompactAddress& o);
+  ~CompactAddress();
+
+  Address get() const;
+
+ private:
+  static constexpr sa_family_t kHeap = 0xffff;  // family marker: an Address* at bytes_ + 8
+  Address* heap() const noexcept;
+  alignas(8) unsigned char bytes_[32];
+};
+
 }  // namespace sockit
 
 template <>

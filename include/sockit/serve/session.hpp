@@ -44,7 +44,7 @@ class Peer {
   virtual void close_now(std::string_view reason) = 0;
   /// Bytes queued and not yet written (for SendQ accounting).
   virtual std::size_t queued_bytes() const = 0;
-  virtual const Address& remote() const = 0;
+  virtual Address remote() const = 0;
   virtual const Address& local() const = 0;
   /// A small id unique among live connections of this server.
   virtual std::uint64_t id() const = 0;

@@ -29,7 +29,7 @@ class FakePeer final : public serve::Peer {
   }
   /// A stalled peer never drains: everything sent counts as queued (slow reader).
   std::size_t queued_bytes() const override { return stalled ? out.size() : 0; }
-  const Address& remote() const override { return remote_; }
+  Address remote() const override { return remote_; }
   const Address& local() const override { return local_; }
   std::uint64_t id() const override { return id_; }
 

@@ -148,7 +148,7 @@ TEST(Connection, CoalescedSendsGoOutOnceAtTurnEnd) {
   f.loop->run_once(100ms);
   EXPECT_TRUE(nothing_written_yet);
   EXPECT_EQ(f.conn->queued_bytes(), 0u);
-  EXPECT_EQ(f.conn->bytes_out(), expected.size());
+  EXPECT_EQ(f.loop->bytes_out(), expected.size());
   std::string got(expected.size(), '\0');
   auto r = f.client->read_exact(std::as_writable_bytes(std::span(got)), Deadline::after(1s));
   ASSERT_TRUE(r);

@@ -126,3 +126,20 @@ TEST(SplitHostPort, HandlesNamesAndBrackets) {
   EXPECT_FALSE(sockit::split_host_port("example.org"));
   EXPECT_FALSE(sockit::split_host_port("::1:80"));
 }
+
+TEST(CompactAddress, RoundTripsEveryFamily) {
+  for (const char* text : {"127.0.0.1:7007", "[::1]:6667", "[fe80::1%lo]:80", "[::ffff:10.1.2.3]:9",
+                           "unix:/run/some/longer/path/to/a/socket.sock", "unix:@abstract-name"}) {
+    auto a = sockit::Address::parse(text);
+    ASSERT_TRUE(a) << text;
+    sockit::CompactAddress c(*a);
+    EXPECT_EQ(c.get(), *a) << text;
+    EXPECT_EQ(c.get().to_string(), a->to_string());
+    sockit::CompactAddress copy(c);
+    sockit::CompactAddress assigned;
+    assigned = copy;
+    EXPECT_EQ(assigned.get(), *a) << text;
+  }
+  EXPECT_EQ(sockit::CompactAddress().get().family(), sockit::Family::unspec);
+  EXPECT_LE(sizeof(sockit::CompactAddress), 32u);
+}
