@@ -132,11 +132,17 @@ Line ServerImpl::rpl(const Client& c, std::string_view code) const {
   return l;
 }
 
-void ServerImpl::send(Client& c, const std::string& wire) {
+void ServerImpl::send(Client& c, const std::string& wire) { deliver(c, wire, nullptr); }
+
+void ServerImpl::deliver(Client& c, std::string_view wire, std::string* tagged) {
   if (gone(c) || c.peer == nullptr) return;
   if (c.caps & kCapServerTime) {
-    std::string tagged = "@time=" + iso8601(wall_()) + " " + wire;
-    c.peer->send(tagged);
+    if (tagged == nullptr) {
+      c.peer->send(with_time_tag(wire));
+    } else {
+      if (tagged->empty()) *tagged = with_time_tag(wire);
+      c.peer->send(*tagged);
+    }
   } else {
     c.peer->send(wire);
   }
@@ -148,6 +154,12 @@ void ServerImpl::send(Client& c, const std::string& wire) {
   }
 }
 
+std::string ServerImpl::with_time_tag(std::string_view wire) const {
+  std::string tagged = "@time=" + iso8601(wall_()) + " ";
+  tagged.append(wire);
+  return tagged;
+}
+
 void ServerImpl::doom(Client& c, std::string_view reason) {
   if (gone(c)) return;
   c.doomed = true;
@@ -157,30 +169,29 @@ void ServerImpl::doom(Client& c, std::string_view reason) {
 
 void ServerImpl::to_channel(Channel& ch, const std::string& wire, const Client* skip) {
   // Collect first: a send may kill a slow member, but unlinking waits until the entry point ends,
-  // so the member map is not modified while we iterate. Copying keeps this robust anyway.
+  // so the member map is not modified while we iterate. Copying keeps this robust anyway. The
+  // server-time form of the line is built once, on first use.
   std::vector<Client*> targets;
   targets.reserve(ch.members.size());
   for (auto& [id, m] : ch.members) {
     if (m.client != skip) targets.push_back(m.client);
   }
-  for (Client* t : targets) send(*t, wire);
+  std::string tagged;
+  for (Client* t : targets) deliver(*t, wire, &tagged);
 }
 
 void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_self) {
   std::unordered_set<ClientId> seen;
   std::vector<Client*> targets;
-  if (include_self) {
-    seen.insert(c.id);
-    targets.push_back(&c);
-  } else {
-    seen.insert(c.id);
-  }
+  seen.insert(c.id);
+  if (include_self) targets.push_back(&c);
   for (Channel* ch : c.channels) {
     for (auto& [id, m] : ch->members) {
       if (seen.insert(id).second) targets.push_back(m.client);
     }
   }
-  for (Client* t : targets) send(*t, wire);
+  std::string tagged;
+  for (Client* t : targets) deliver(*t, wire, &tagged);
 }
 
 Client* ServerImpl::find_nick(std::string_view nick) {

@@ -146,7 +146,11 @@ class ServerImpl {
   Config cfg_;
 
   // ---- used by the handlers -----------------------------------------------------------------
+  /// Queues one line (CR LF included) for `c`, with a server-time tag if `c` asked for them, then
+  /// enforces the SendQ. A no-op for a client that is gone.
   void send(Client& c, const std::string& wire);
+  /// send() for a broadcast: `tagged` (empty at first) caches the tagged line for the next receiver.
+  void deliver(Client& c, std::string_view wire, std::string* tagged);
   void send(Client& c, const Line& l) { send(c, l.str()); }
   /// A numeric to `c`: ":server CODE nick ..."
   Line rpl(const Client& c, std::string_view code) const;
@@ -199,6 +203,7 @@ class ServerImpl {
   void run_delayed(Client& c, TimePoint now);
   void refill(Client& c, TimePoint now);
   bool flood_limited(const Client& c) const;
+  std::string with_time_tag(std::string_view wire) const;
   void reap();
 
   WallClock wall_;

@@ -315,6 +315,33 @@ TEST(IrcMessage, ServerTimeTag) {
   EXPECT_EQ(lines[0], "@time=2027-01-15T08:00:00.000Z :irc.sockit.local PONG irc.sockit.local :x");
 }
 
+TEST(IrcMessage, ServerTimeTagOnBroadcastsOnlyForThoseWhoAskedForIt) {
+  H h;
+  auto& a = h.user("alice");
+  auto& b = h.user("bob");
+  auto& c = h.user("carol");
+  auto& d = h.user("dave");
+  h.send(a, "CAP REQ :server-time");
+  h.send(c, "CAP REQ :server-time");
+  for (auto* cli : {&a, &b, &c, &d}) h.send(*cli, "JOIN #a");
+  for (auto* cli : {&a, &b, &c, &d}) cli->take();
+  // The tagged form is built once per broadcast and shared; untagged receivers get the plain line.
+  h.send(d, "PRIVMSG #a :hi all");
+  const std::string plain = ":dave!~dave@127.0.0.1 PRIVMSG #a :hi all";
+  EXPECT_EQ(a.take(), std::vector<std::string>{"@time=2027-01-15T08:00:00.000Z " + plain});
+  EXPECT_EQ(b.take(), std::vector<std::string>{plain});
+  EXPECT_EQ(c.take(), std::vector<std::string>{"@time=2027-01-15T08:00:00.000Z " + plain});
+  EXPECT_TRUE(d.take().empty());
+  // The same for a line sent to every neighbour (QUIT), and for the next line (a new time).
+  h.wall += std::chrono::milliseconds(1500);
+  h.send(b, "QUIT :bye");
+  const std::string quit = ":bob!~bob@127.0.0.1 QUIT :Quit: bye";
+  EXPECT_EQ(a.take(), std::vector<std::string>{"@time=2027-01-15T08:00:01.500Z " + quit});
+  EXPECT_EQ(c.take(), std::vector<std::string>{"@time=2027-01-15T08:00:01.500Z " + quit});
+  EXPECT_EQ(d.take(), std::vector<std::string>{quit});
+  h.check();
+}
+
 TEST(IrcTopic, SetQueryAndLock) {
   H h;
   auto& a = h.user("alice");
