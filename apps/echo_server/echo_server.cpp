@@ -40,6 +40,7 @@ struct Options {
   std::vector<std::string> udp;
   int udp_batch = static_cast<int>(serve::UdpServer::kDefaultBatch);
   bool udp_batch_set = false;
+  bool no_udp_gso = false;
   std::string service = "echo";
   std::size_t max_conns = 0;
   std::string idle_timeout;
@@ -103,12 +104,13 @@ void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<
       t.wakeups += s.wakeups;
       t.recv_calls += s.recv_calls;
       t.send_calls += s.send_calls;
+      t.coalesced += s.coalesced;
     }
     line += fmt::format(
         " udp received={} sent={} dropped={} truncated={} errors={} bytes_in={} bytes_out={} wakeups={} recv_calls={} "
-        "send_calls={}",
+        "send_calls={} coalesced={}",
         t.received, t.sent, t.dropped, t.truncated, t.errors, t.bytes_in, t.bytes_out, t.wakeups, t.recv_calls,
-        t.send_calls);
+        t.send_calls, t.coalesced);
   }
   fmt::print(stderr, "{}\n", line);
   std::fflush(stderr);
@@ -171,7 +173,10 @@ int run(const Options& o) {
                                  serve::UdpServer::kMaxBatch));
   }
   if (o.udp_batch_set && udp_addrs.empty()) throw UsageError("--udp-batch applies to UDP: give --udp ADDRESS too");
-  auto udp_batch = static_cast<std::size_t>(o.udp_batch);
+  if (o.no_udp_gso && udp_addrs.empty()) throw UsageError("--no-udp-gso applies to UDP: give --udp ADDRESS too");
+  serve::UdpServerOptions udp_opts;
+  udp_opts.batch = static_cast<std::size_t>(o.udp_batch);
+  udp_opts.gso = !o.no_udp_gso;
 
   // Signals go to main only: block them before any server thread starts (threads inherit masks).
   std::array<int, 3> sigs{SIGINT, SIGTERM, SIGUSR1};
@@ -209,7 +214,7 @@ int run(const Options& o) {
   }
   std::vector<std::unique_ptr<serve::UdpServer>> udp;
   for (const Address& a : udp_addrs) {
-    auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service), serve::backend_of(model), udp_batch);
+    auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service), serve::backend_of(model), udp_opts);
     if (!u) {
       fmt::print(stderr, "{}: udp {}\n", kName, u.error().message());
       return cli::kExitFailure;
@@ -243,8 +248,10 @@ int run(const Options& o) {
   }
   for (auto& u : udp) {
     banner += fmt::format("  listening on udp {} ({})\n", u->local_address().to_string(),
-                          udp_batch == 1 ? std::string("plain recvfrom/sendto loop")
-                                         : fmt::format("recvmmsg/sendmmsg, batches of up to {}", udp_batch));
+                          udp_opts.batch == 1
+                              ? std::string("plain recvfrom/sendto loop")
+                              : fmt::format("recvmmsg/sendmmsg, batches of up to {}{}", udp_opts.batch,
+                                            u->gso() ? ", UDP GSO for same-peer replies" : ""));
   }
   const Address& first = tcp ? tcp->local_addresses().front() : udp.front()->local_address();
   std::string host = first.ip_string();
@@ -310,6 +317,9 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                                 "UDP datagrams per recvmmsg/sendmmsg call, 1-1024; 1 = a plain recvfrom/sendto "
                                 "loop (default 32)")
                      ->each([o](const std::string&) { o->udp_batch_set = true; });
+                 app.add_flag("--no-udp-gso", o->no_udp_gso,
+                              "UDP batches: send every reply as its own datagram (default: same-size replies to one "
+                              "peer in a batch leave as one UDP GSO message)");
                  app.add_option("--service,-s", o->service, "echo | discard | chargen | daytime | time (default echo)");
                  app.add_option("--max-conns", o->max_conns, "connections at once; more are refused (default: open-file limit - 32)");
                  app.add_option("--idle-timeout", o->idle_timeout, "close a connection idle this long (e.g. 30s; default never)");

@@ -7,6 +7,7 @@
 #include "sockit/net/udp.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -15,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 namespace sockit::serve {
@@ -23,7 +26,7 @@ namespace {
 // Counters of one readiness event, published to the shared atomics once at its end.
 struct Tally {
   std::uint64_t received = 0, sent = 0, dropped = 0, truncated = 0, bytes_in = 0, bytes_out = 0, errors = 0,
-                recv_calls = 0, send_calls = 0;
+                recv_calls = 0, send_calls = 0, coalesced = 0;
 };
 
 // A receive error that only means "nothing (more) to read now".
@@ -39,16 +42,24 @@ class UdpServer::Impl {
 
   // The buffers are left uninitialised: each slot reserves 64 KiB of address space, but only the
   // pages the kernel or the handler write are ever touched.
-  Impl(Fd fd, Address local, DatagramHandler handler, std::unique_ptr<loop::EventLoop> loop, std::size_t batch)
-      : fd_(std::move(fd)), local_(local), handler_(std::move(handler)), loop_(std::move(loop)), batch_(batch),
-        in_(std::make_unique_for_overwrite<std::byte[]>(batch * kMaxDatagram)),
-        out_(std::make_unique_for_overwrite<std::byte[]>(batch * kMaxDatagram)) {
+  Impl(Fd fd, Address local, DatagramHandler handler, std::unique_ptr<loop::EventLoop> loop,
+       const UdpServerOptions& opts)
+      : fd_(std::move(fd)), local_(local), handler_(std::move(handler)), loop_(std::move(loop)), batch_(opts.batch),
+        in_(std::make_unique_for_overwrite<std::byte[]>(batch_ * kMaxDatagram)),
+        out_(std::make_unique_for_overwrite<std::byte[]>(batch_ * kMaxDatagram)), gso_(opts.gso && batch_ > 1) {
     if (batch_ > 1) {
       msgs_.resize(batch_);
       iov_.resize(batch_);
       from_.resize(batch_);
       replies_.resize(batch_);
       out_iov_.resize(batch_);
+      gso_msgs_.resize(batch_);
+      gso_iov_.resize(batch_);
+      ctrl_.resize(batch_);
+      segs_.resize(batch_);
+      taken_.resize(batch_);
+      single_.resize(batch_);
+      seg_size_.resize(batch_);
       for (std::size_t i = 0; i < batch_; ++i) {
         iov_[i] = iovec{in_.get() + i * kMaxDatagram, kMaxDatagram};
         msgs_[i].msg_hdr.msg_iov = &iov_[i];
@@ -97,6 +108,7 @@ class UdpServer::Impl {
     errors_.fetch_add(t.errors, std::memory_order_relaxed);
     recv_calls_.fetch_add(t.recv_calls, std::memory_order_relaxed);
     send_calls_.fetch_add(t.send_calls, std::memory_order_relaxed);
+    coalesced_.fetch_add(t.coalesced, std::memory_order_relaxed);
   }
 
   // The plain loop: one recvfrom() per datagram until EAGAIN (or the budget), one sendto() per
@@ -173,6 +185,11 @@ class UdpServer::Impl {
         replies_[m].msg_hdr.msg_namelen = msgs_[i].msg_hdr.msg_namelen;
         ++m;
       }
+      if (gso_.load(std::memory_order_relaxed)) {
+        send_coalesced(t, m);
+        if (last_n_ < batch_) return;
+        continue;
+      }
       std::size_t sent = 0;
       while (sent < m) {
         ++t.send_calls;
@@ -199,6 +216,135 @@ class UdpServer::Impl {
     }
   }
 
+  bool same_peer(std::size_t a, std::size_t b) const {
+    const msghdr& x = replies_[a].msg_hdr;
+    const msghdr& y = replies_[b].msg_hdr;
+    return x.msg_namelen == y.msg_namelen && std::memcmp(x.msg_name, y.msg_name, x.msg_namelen) == 0;
+  }
+
+  // UDP GSO: replies to one peer, in their order, of one size (the last may be shorter) go out as
+  // one message with UDP_SEGMENT; the kernel routes and builds it once and cuts it into ordinary
+  // datagrams. A peer's replies keep their order: a reply that cannot join its peer's group ends
+  // the group. Cost: up to m*m/2 address comparisons per batch (m <= batch_).
+  void send_coalesced(Tally& t, std::size_t m) {
+    static constexpr std::size_t kMaxSegments = 64;  // UDP_MAX_SEGMENTS is 64 on older kernels
+    static constexpr std::size_t kMaxTotal = 65000;  // under the 64 KiB datagram limit, v4 and v6
+    std::fill(taken_.begin(), taken_.begin() + static_cast<std::ptrdiff_t>(m), char{0});
+    std::size_t g = 0, iv = 0;
+    for (std::size_t j = 0; j < m; ++j) {
+      if (taken_[j] != 0) continue;
+      taken_[j] = 1;
+      msghdr& h = gso_msgs_[g].msg_hdr;
+      h.msg_name = replies_[j].msg_hdr.msg_name;
+      h.msg_namelen = replies_[j].msg_hdr.msg_namelen;
+      h.msg_iov = &gso_iov_[iv];
+      gso_iov_[iv++] = out_iov_[j];
+      std::size_t seg = out_iov_[j].iov_len, segs = 1, total = seg;
+      if (seg > 0 && seg <= gso_max_seg_) {
+        for (std::size_t k = j + 1; k < m && segs < kMaxSegments; ++k) {
+          if (taken_[k] != 0 || !same_peer(j, k)) continue;
+          std::size_t len = out_iov_[k].iov_len;
+          if (len == 0 || len > seg || total + len > kMaxTotal) break;  // keeps this peer's order
+          taken_[k] = 1;
+          gso_iov_[iv++] = out_iov_[k];
+          ++segs;
+          total += len;
+          if (len < seg) break;  // only the last segment may be shorter
+        }
+      }
+      h.msg_iovlen = segs;
+      if (segs > 1) {
+        h.msg_control = ctrl_[g].data();
+        h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+        cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        auto gs = static_cast<std::uint16_t>(seg);
+        std::memcpy(CMSG_DATA(c), &gs, sizeof gs);
+      } else {
+        h.msg_control = nullptr;
+        h.msg_controllen = 0;
+      }
+      segs_[g] = segs;
+      seg_size_[g] = seg;
+      ++g;
+    }
+    std::size_t sent = 0;
+    while (sent < g) {
+      ++t.send_calls;
+      int k = ::sendmmsg(fd_.get(), gso_msgs_.data() + sent, static_cast<unsigned>(g - sent), MSG_DONTWAIT);
+      if (k < 0) {
+        if (errno == EINTR) continue;
+        if (buffer_full(errno)) {
+          for (std::size_t x = sent; x < g; ++x) t.dropped += segs_[x];
+          break;
+        }
+        if (segs_[sent] > 1 && gso_refused(errno)) {
+          // The route or the kernel refuses GSO (gso size over the path MTU: EINVAL; no checksum
+          // offload: EIO; no UDP GSO at all: ENOPROTOOPT...): these datagrams go one by one, and
+          // unless it was about this message's size, GSO is off for this socket.
+          // Sizes from this one up are not coalesced any more (one failed call, not one per batch).
+          if (errno != EINVAL && errno != EMSGSIZE) {
+            gso_.store(false, std::memory_order_relaxed);
+          } else {
+            gso_max_seg_ = std::min(gso_max_seg_, seg_size_[sent] - 1);
+          }
+          send_one_by_one(t, gso_msgs_[sent].msg_hdr);
+          ++sent;
+          continue;
+        }
+        ++t.errors;
+        t.dropped += segs_[sent];
+        ++sent;
+        continue;
+      }
+      for (std::size_t x = sent; x < sent + static_cast<std::size_t>(k); ++x) {
+        t.sent += segs_[x];
+        if (segs_[x] > 1) t.coalesced += segs_[x];
+        t.bytes_out += gso_msgs_[x].msg_len;
+      }
+      sent += static_cast<std::size_t>(k);
+    }
+  }
+
+  static bool gso_refused(int e) {
+    return e == EINVAL || e == EMSGSIZE || e == EIO || e == EOPNOTSUPP || e == ENOPROTOOPT;
+  }
+
+  // Sends the segments of a refused GSO message as separate datagrams (sendmmsg, no control data).
+  void send_one_by_one(Tally& t, const msghdr& h) {
+    std::size_t n = h.msg_iovlen, done = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      msghdr& one = single_[i].msg_hdr;
+      one = msghdr{};
+      one.msg_name = h.msg_name;
+      one.msg_namelen = h.msg_namelen;
+      one.msg_iov = &h.msg_iov[i];
+      one.msg_iovlen = 1;
+    }
+    while (done < n) {
+      ++t.send_calls;
+      int k = ::sendmmsg(fd_.get(), single_.data() + done, static_cast<unsigned>(n - done), MSG_DONTWAIT);
+      if (k < 0) {
+        if (errno == EINTR) continue;
+        if (buffer_full(errno)) {
+          t.dropped += n - done;
+          return;
+        }
+        ++t.errors;
+        ++t.dropped;
+        ++done;
+        continue;
+      }
+      for (std::size_t x = done; x < done + static_cast<std::size_t>(k); ++x) {
+        ++t.sent;
+        t.bytes_out += single_[x].msg_len;
+      }
+      done += static_cast<std::size_t>(k);
+    }
+  }
+
   UdpStats stats() const {
     UdpStats s;
     s.received = received_.load();
@@ -211,6 +357,7 @@ class UdpServer::Impl {
     s.wakeups = wakeups_.load();
     s.recv_calls = recv_calls_.load();
     s.send_calls = send_calls_.load();
+    s.coalesced = coalesced_.load();
     return s;
   }
 
@@ -228,16 +375,25 @@ class UdpServer::Impl {
   std::vector<mmsghdr> replies_;
   std::vector<iovec> out_iov_;
   std::size_t last_n_ = 0;  // slots filled by the last recvmmsg
+  std::atomic<bool> gso_;  // written by the loop thread only (off after a refusal); read by gso()
+  std::vector<mmsghdr> gso_msgs_;
+  std::vector<mmsghdr> single_;  // send_one_by_one()
+  std::vector<std::size_t> seg_size_;
+  std::size_t gso_max_seg_ = kMaxDatagram;  // lowered when a route refuses a GSO size
+  std::vector<iovec> gso_iov_;
+  std::vector<std::array<char, CMSG_SPACE(sizeof(std::uint16_t))>> ctrl_;
+  std::vector<std::size_t> segs_;
+  std::vector<char> taken_;
   std::thread thread_;
   std::atomic<bool> started_{false};
   std::atomic<std::uint64_t> received_{0}, sent_{0}, dropped_{0}, truncated_{0}, bytes_in_{0}, bytes_out_{0},
-      errors_{0}, wakeups_{0}, recv_calls_{0}, send_calls_{0};
+      errors_{0}, wakeups_{0}, recv_calls_{0}, send_calls_{0}, coalesced_{0};
 };
 
 Result<std::unique_ptr<UdpServer>> UdpServer::create(const Address& bind, DatagramHandler handler,
-                                                     loop::Backend backend, std::size_t batch) {
+                                                     loop::Backend backend, UdpServerOptions options) {
   if (!handler) return Error(errc::invalid_argument, "udp server: no handler");
-  if (batch < 1 || batch > kMaxBatch) {
+  if (options.batch < 1 || options.batch > kMaxBatch) {
     return Error(errc::invalid_argument, "udp server: batch must be between 1 and " + std::to_string(kMaxBatch));
   }
   auto sock = UdpSocket::bind(bind);
@@ -252,7 +408,7 @@ Result<std::unique_ptr<UdpServer>> UdpServer::create(const Address& bind, Datagr
   auto loop = loop::EventLoop::create(backend);
   if (!loop) return std::move(loop).error();
   return std::unique_ptr<UdpServer>(
-      new UdpServer(std::make_unique<Impl>(std::move(fd), *local, std::move(handler), std::move(*loop), batch)));
+      new UdpServer(std::make_unique<Impl>(std::move(fd), *local, std::move(handler), std::move(*loop), options)));
 }
 
 UdpServer::UdpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -263,5 +419,6 @@ void UdpServer::wait() { impl_->wait(); }
 const Address& UdpServer::local_address() const { return impl_->local_; }
 UdpStats UdpServer::stats() const { return impl_->stats(); }
 std::size_t UdpServer::batch() const { return impl_->batch_; }
+bool UdpServer::gso() const { return impl_->gso_.load(std::memory_order_relaxed); }
 
 }  // namespace sockit::serve

@@ -3,7 +3,10 @@
 // up to `batch` datagrams (default 32) with recvmmsg/sendmmsg, or, with a batch of 1, in a plain
 // loop of recvfrom/sendto (one system call per datagram each way, no mmsg call). Either way a
 // readiness event is served until the socket is drained (EAGAIN) or 256 datagrams were read, so
-// other watchers of the loop get their turn. Replies that the kernel refuses (EAGAIN/ENOBUFS:
+// other watchers of the loop get their turn. In batches, replies of one batch to the same peer
+// with the same size (the last may be shorter) leave as one UDP GSO message (UDP_SEGMENT): the
+// kernel routes and builds them once and cuts them into ordinary datagrams; where the kernel or
+// the route refuses GSO, they go one by one. Replies that the kernel refuses (EAGAIN/ENOBUFS:
 // socket buffer full) are dropped and counted, as UDP does; a server must never queue for a peer
 // that may not exist (UDP sources can be spoofed).
 #pragma once
@@ -39,12 +42,21 @@ struct UdpStats {
   std::uint64_t wakeups = 0;     ///< readiness events served (received / wakeups = datagrams per wakeup)
   std::uint64_t recv_calls = 0;  ///< recvfrom or recvmmsg calls, including the one that saw EAGAIN
   std::uint64_t send_calls = 0;  ///< sendto or sendmmsg calls
+  std::uint64_t coalesced = 0;   ///< replies sent inside UDP GSO messages of 2 or more
+};
+
+struct UdpServerOptions {
+  /// Datagrams per recvmmsg/sendmmsg call, 1..UdpServer::kMaxBatch; 1 selects the plain
+  /// recvfrom/sendto loop.
+  std::size_t batch = 32;
+  /// Batches only: coalesce same-peer, same-size replies of a batch with UDP GSO.
+  bool gso = true;
 };
 
 class UdpServer {
  public:
   /// Datagrams per recvmmsg/sendmmsg call unless told otherwise.
-  static constexpr std::size_t kDefaultBatch = 32;
+  static constexpr std::size_t kDefaultBatch = UdpServerOptions{}.batch;
   /// Largest batch accepted by create() (each slot reserves 64 KiB of address space per direction;
   /// only the bytes the kernel writes are ever touched).
   static constexpr std::size_t kMaxBatch = 1024;
@@ -52,12 +64,11 @@ class UdpServer {
   static constexpr std::size_t kReadBudget = 256;
 
   /// Binds `bind` (non-blocking, 4 MiB socket buffers where rmem_max/wmem_max allow) and creates
-  /// the loop; start() runs it. `batch` = datagrams per recvmmsg/sendmmsg call, 1..kMaxBatch; 1
-  /// selects the plain recvfrom/sendto loop. Fails with invalid_argument for a batch out of range
-  /// or a missing handler, or with the socket/loop error.
+  /// the loop; start() runs it. Fails with invalid_argument for a batch out of 1..kMaxBatch or a
+  /// missing handler, or with the socket/loop error.
   static Result<std::unique_ptr<UdpServer>> create(const Address& bind, DatagramHandler handler,
                                                    loop::Backend backend = loop::kDefaultBackend,
-                                                   std::size_t batch = kDefaultBatch);
+                                                   UdpServerOptions options = {});
   ~UdpServer();
   UdpServer(const UdpServer&) = delete;
   UdpServer& operator=(const UdpServer&) = delete;
@@ -70,6 +81,9 @@ class UdpServer {
   UdpStats stats() const;
   /// The batch size chosen at create() (1 = plain recvfrom/sendto loop).
   std::size_t batch() const;
+  /// True while batches coalesce replies with UDP GSO (false when off, with a batch of 1, or after
+  /// the kernel refused GSO on this socket).
+  bool gso() const;
 
   class Impl;
 

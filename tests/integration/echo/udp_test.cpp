@@ -1,7 +1,8 @@
-// UDP of `sockit echo-server` through both datagram paths: --udp-batch 1 (a plain recvfrom/sendto
-// loop) and --udp-batch 32 (recvmmsg/sendmmsg, the default). The same assertions for both: every
-// datagram of several clients comes back to its sender with its content, the largest datagram
-// whole, the counters add up; strace confirms which system calls each path makes.
+// UDP of `sockit echo-server` through its datagram paths: --udp-batch 1 (a plain recvfrom/sendto
+// loop), --udp-batch 32 --no-udp-gso (recvmmsg/sendmmsg) and the default (batches of 32 with
+// same-peer replies coalesced by UDP GSO). The same assertions for all: every datagram of several
+// clients comes back to its sender with its content, the largest datagram whole, the counters add
+// up; strace confirms which system calls each path makes.
 #include "echo_server.hpp"
 
 #include "sockit/net/udp.hpp"
@@ -107,9 +108,19 @@ Outcome drive(std::uint16_t port, std::size_t clients, std::size_t per_client, s
   }
 }
 
-class EchoUdp : public testing::TestWithParam<int> {
+enum class Path { plain, batch, batch_gso };
+
+class EchoUdp : public testing::TestWithParam<Path> {
  protected:
-  std::vector<std::string> flags() const { return {"--udp", "127.0.0.1:0", "--udp-batch", std::to_string(GetParam())}; }
+  std::vector<std::string> flags() const {
+    switch (GetParam()) {
+      case Path::plain: return {"--udp", "127.0.0.1:0", "--udp-batch", "1"};
+      case Path::batch: return {"--udp", "127.0.0.1:0", "--udp-batch", "32", "--no-udp-gso"};
+      case Path::batch_gso: break;
+    }
+    return {"--udp", "127.0.0.1:0"};  // the default
+  }
+  bool plain() const { return GetParam() == Path::plain; }
   void TearDown() override { leaks_.expect_no_leak(); }
   sockit::test::FdLeakCheck leaks_;
 };
@@ -117,7 +128,9 @@ class EchoUdp : public testing::TestWithParam<int> {
 TEST_P(EchoUdp, BannerNamesThePath) {
   EchoServer s(Variant{"epoll"}, flags());
   ASSERT_TRUE(s.ok()) << s.err();
-  std::string want = GetParam() == 1 ? "(plain recvfrom/sendto loop)" : "(recvmmsg/sendmmsg, batches of up to 32)";
+  std::string want = plain()                       ? "(plain recvfrom/sendto loop)"
+                     : GetParam() == Path::batch ? "(recvmmsg/sendmmsg, batches of up to 32)"
+                                                 : "(recvmmsg/sendmmsg, batches of up to 32, UDP GSO for same-peer replies)";
   EXPECT_NE(s.err().find(want), std::string::npos) << s.err();
   auto st = s.stop();
   ASSERT_TRUE(st);
@@ -143,7 +156,10 @@ TEST_P(EchoUdp, EveryDatagramOfSeveralClientsComesBackToItsSender) {
   EXPECT_EQ(c["udp.errors"], 0u);
   EXPECT_EQ(c["udp.bytes_in"], o.bytes);
   EXPECT_EQ(c["udp.bytes_out"], o.bytes);
-  if (GetParam() == 1) {
+  if (GetParam() != Path::batch_gso) {
+    EXPECT_EQ(c["udp.coalesced"], 0u);
+  }
+  if (plain()) {
     EXPECT_EQ(c["udp.send_calls"], c["udp.sent"]) << "plain loop: one sendto per reply";
     EXPECT_GE(c["udp.recv_calls"], c["udp.received"]) << "plain loop: one recvfrom per datagram";
   }
@@ -228,7 +244,7 @@ TEST_P(EchoUdp, StraceShowsOnlyThePathsSystemCalls) {
   }
   auto n = udp_syscalls(trace);
   std::remove(trace.c_str());
-  if (GetParam() == 1) {
+  if (plain()) {
     EXPECT_GE(n["recvfrom"], 2000);
     EXPECT_EQ(n["sendto"], 2000);
     EXPECT_EQ(n["recvmmsg"], 0);
@@ -243,9 +259,53 @@ TEST_P(EchoUdp, StraceShowsOnlyThePathsSystemCalls) {
   EXPECT_EQ(n["sendmsg"], 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Batch, EchoUdp, testing::Values(1, 32), [](const testing::TestParamInfo<int>& i) {
-  return i.param == 1 ? std::string("Plain") : "Batch" + std::to_string(i.param);
-});
+INSTANTIATE_TEST_SUITE_P(Paths, EchoUdp, testing::Values(Path::plain, Path::batch, Path::batch_gso),
+                         [](const testing::TestParamInfo<Path>& i) {
+                           return i.param == Path::plain ? "Plain" : i.param == Path::batch ? "Batch32" : "Batch32Gso";
+                         });
+
+// In a private network namespace whose loopback has an MTU of 1280, 1400-byte replies cannot be
+// GSO segments (the kernel refuses: EINVAL): they must go out as ordinary datagrams, none lost.
+// 1000-byte ones still can. (`unshare -rn`: fixed ports are fine in a namespace of our own.)
+TEST(EchoUdpGso, RouteThatRefusesGsoGetsOrdinaryDatagrams) {
+  std::string sockit = sockit::test::sockit_bin();
+  std::string script =
+      "ip link set lo mtu 1280 up || exit 77\n"
+      "for size in 1400 1000; do\n"
+      "  \"$0\" echo-server --no-tcp --udp 127.0.0.1:9000 2>\"$1.$size\" & pid=$!\n"
+      "  for i in $(seq 100); do grep -q 'listening on udp' \"$1.$size\" && break; sleep 0.05; done\n"
+      "  \"$0\" load udp 127.0.0.1:9000 -c 4 --window 16 --size $size -n 4000 --json --no-progress"
+      " | tr -d ' \\n' | grep -o '\"units\":[0-9]*\\|\"lost\":[0-9]*\\|\"errors_total\":[0-9]*' | tr '\\n' ' '\n"
+      "  kill -TERM $pid; wait $pid\n"
+      "  echo \"size=$size $(grep -o 'coalesced=[0-9]*\\|errors=[0-9]*\\|dropped=[0-9]*' \"$1.$size\" | tr '\\n' ' ')\"\n"
+      "  rm -f \"$1.$size\"\n"
+      "done\n";
+  char tmpl[] = "/tmp/sockit-udp-gso.XXXXXX";
+  int tfd = ::mkstemp(tmpl);
+  ASSERT_GE(tfd, 0);
+  ::close(tfd);
+  auto r = sockit::test::run({"unshare", "-rn", "bash", "-c", script, sockit, tmpl}, "", 60s);
+  std::remove(tmpl);
+  if (r.status == 77 || r.err.find("unshare") != std::string::npos) GTEST_SKIP() << "no network namespace here: " << r.err;
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  // One line per size: load's lost and errors_total, then the server's counters.
+  auto line = [&](const std::string& size) {
+    auto pos = r.out.find("size=" + size);
+    if (pos == std::string::npos) return std::string();
+    auto begin = r.out.rfind('\n', pos);
+    begin = begin == std::string::npos ? 0 : begin + 1;
+    return r.out.substr(begin, r.out.find('\n', pos) - begin);
+  };
+  std::string big = line("1400"), small = line("1000");
+  for (const std::string& l : {big, small}) {
+    EXPECT_NE(l.find("\"units\":4000 "), std::string::npos) << r.out;
+    EXPECT_NE(l.find("\"lost\":0 "), std::string::npos) << r.out;
+    EXPECT_NE(l.find("\"errors_total\":0 "), std::string::npos) << r.out;
+    EXPECT_NE(l.find(" dropped=0 errors=0 "), std::string::npos) << r.out;
+  }
+  EXPECT_NE(big.find("coalesced=0 "), std::string::npos) << "1400-byte replies were coalesced over a 1280 MTU: " << r.out;
+  EXPECT_EQ(small.find("coalesced=0 "), std::string::npos) << "1000-byte replies were never coalesced: " << r.out;
+}
 
 TEST(EchoUdpCli, BadBatchExitsTwoWithOneLine) {
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
@@ -253,14 +313,15 @@ TEST(EchoUdpCli, BadBatchExitsTwoWithOneLine) {
            {"--udp", "127.0.0.1:0", "--udp-batch", "1025"},
            {"--udp", "127.0.0.1:0", "--udp-batch", "-3"},
            {"--udp", "127.0.0.1:0", "--udp-batch", "many"},
-           {"--listen", "127.0.0.1:0", "--udp-batch", "8"}}) {
+           {"--listen", "127.0.0.1:0", "--udp-batch", "8"},
+           {"--listen", "127.0.0.1:0", "--no-udp-gso"}}) {
     std::vector<std::string> argv{sockit::test::sockit_bin(), "echo-server"};
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = sockit::test::run(argv, "", 10s);
     std::string what = args[args.size() - 2] + " " + args.back();
     EXPECT_EQ(r.status, 2) << what << ": " << r.err;
     EXPECT_EQ(r.err.rfind("sockit echo-server: ", 0), 0u) << what << ": " << r.err;
-    EXPECT_NE(r.err.find("--udp-batch"), std::string::npos) << what << ": " << r.err;
+    EXPECT_NE(r.err.find(args[2].rfind("--", 0) == 0 ? args[2] : args[0]), std::string::npos) << what << ": " << r.err;
   }
 }
 
@@ -269,6 +330,7 @@ TEST(EchoUdpCli, HelpDocumentsTheBatchFlag) {
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("--udp-batch"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("1 = a plain recvfrom/sendto"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--no-udp-gso"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // sockit::serve::UdpServer driven in-process over real sockets on 127.0.0.1: the same cases for
-// the plain recvfrom/sendto loop (batch 1) and for recvmmsg/sendmmsg batches (32, and 1024).
+// the plain recvfrom/sendto loop (batch 1) and for recvmmsg/sendmmsg batches (32 without and with
+// UDP GSO coalescing of same-peer replies, and 1024 with it).
 #include "sockit/serve/udp_server.hpp"
 #include "sockit/net/udp.hpp"
 #include "support/support.hpp"
@@ -47,8 +48,9 @@ std::vector<std::byte> payload(std::uint32_t client, std::uint32_t seq, std::siz
   return d;
 }
 
-// Sizes step through 12..1472 bytes (a full Ethernet-sized UDP payload) without a pattern.
-std::size_t size_of(std::uint32_t seq) { return 12 + (seq * 389u) % 1461u; }
+// Sizes step through 12..1472 bytes (a full Ethernet-sized UDP payload) in runs of 4 equal ones,
+// so same-size replies to one peer can be coalesced, and a run can end with a shorter one.
+std::size_t size_of(std::uint32_t seq) { return 12 + ((seq / 4) * 389u) % 1461u; }
 
 struct DriveResult {
   std::size_t replies = 0;   // replies that matched their datagram byte for byte, in order
@@ -126,14 +128,26 @@ DriveResult drive(std::uint16_t port, std::size_t clients, std::size_t per_clien
   }
 }
 
-class UdpServerPaths : public testing::TestWithParam<std::size_t> {
+struct Path {
+  std::size_t batch;
+  bool gso;
+  std::string name() const {
+    if (batch == 1) return "Plain";
+    return "Batch" + std::to_string(batch) + (gso ? "Gso" : "");
+  }
+};
+
+class UdpServerPaths : public testing::TestWithParam<Path> {
  protected:
   std::unique_ptr<serve::UdpServer> start(serve::DatagramHandler h = echo) {
-    auto s = serve::UdpServer::create(Address::ipv4_loopback(0), std::move(h), sockit::loop::kDefaultBackend,
-                                      GetParam());
+    serve::UdpServerOptions o;
+    o.batch = GetParam().batch;
+    o.gso = GetParam().gso;
+    auto s = serve::UdpServer::create(Address::ipv4_loopback(0), std::move(h), sockit::loop::kDefaultBackend, o);
     EXPECT_TRUE(s) << (s ? "" : s.error().message());
     if (!s) return nullptr;
-    EXPECT_EQ((*s)->batch(), GetParam());
+    EXPECT_EQ((*s)->batch(), o.batch);
+    EXPECT_EQ((*s)->gso(), o.gso && o.batch > 1);
     auto r = (*s)->start();
     EXPECT_TRUE(r) << (r ? "" : r.error().message());
     return std::move(*s);
@@ -181,7 +195,10 @@ TEST_P(UdpServerPaths, RepliesGoToEachOfManyClients) {
 
 TEST_P(UdpServerPaths, BurstLongerThanOneReadBudgetIsAllAnswered) {
   // 2000 datagrams queued before the server reads any reply: more than one recvmmsg batch and more
-  // than the 256 read per wakeup, so the server comes back to the socket until it is drained.
+  // than the 256 read per wakeup, so the server comes back to the socket until it is drained. The
+  // sizes repeat 64 64 64 32 64 200 200 0: runs that GSO may coalesce (a shorter last one may
+  // join, a longer or empty one may not), and every reply must still come back in order.
+  static constexpr std::array<std::size_t, 8> kSizes{64, 64, 64, 32, 64, 200, 200, 0};
   auto s = start();
   ASSERT_TRUE(s);
   auto c = UdpSocket::bind(Address::ipv4_loopback(0));
@@ -190,15 +207,15 @@ TEST_P(UdpServerPaths, BurstLongerThanOneReadBudgetIsAllAnswered) {
   ASSERT_TRUE(c->set_recv_buffer(4 << 20));
   constexpr std::uint32_t kBurst = 2000;
   for (std::uint32_t i = 0; i < kBurst; ++i) {
-    auto d = payload(0, i, 64);
+    auto d = payload(0, i, kSizes[i % kSizes.size()]);
     ASSERT_TRUE(c->send(d, Deadline::after(2s)));
   }
   std::vector<std::byte> in(2048);
   for (std::uint32_t i = 0; i < kBurst; ++i) {
     auto d = c->recv(in, Deadline::after(5s));
     ASSERT_TRUE(d) << "reply " << i << " missing";
-    auto want = payload(0, i, 64);
-    ASSERT_EQ(d->size, want.size());
+    auto want = payload(0, i, kSizes[i % kSizes.size()]);
+    ASSERT_EQ(d->size, want.size()) << "reply " << i;
     ASSERT_EQ(std::memcmp(in.data(), want.data(), want.size()), 0) << "reply " << i;
   }
   auto st = finish(*s);
@@ -208,9 +225,16 @@ TEST_P(UdpServerPaths, BurstLongerThanOneReadBudgetIsAllAnswered) {
   // A drained socket ends every wakeup with one more receive call that saw EAGAIN, unless the
   // budget ended it first.
   EXPECT_LE(st.recv_calls, st.received + st.wakeups);
-  if (GetParam() == 1) {
+  if (GetParam().batch == 1) {
     EXPECT_EQ(st.send_calls, st.sent) << "plain loop: one sendto per reply";
     EXPECT_GE(st.recv_calls, st.received) << "plain loop: one recvfrom per datagram";
+  }
+  if (GetParam().batch > 1 && GetParam().gso) {
+    // A queued burst from one peer fills whole batches: runs of equal sizes are coalesced.
+    EXPECT_GT(st.coalesced, kBurst / 4) << "no reply went out in a GSO message";
+    EXPECT_TRUE(s->gso());
+  } else {
+    EXPECT_EQ(st.coalesced, 0u);
   }
 }
 
@@ -284,15 +308,16 @@ TEST_P(UdpServerPaths, HandlerSeesTheSenderAndMaySkipTheReply) {
   for (const Address& a : seen) EXPECT_EQ(a.to_string(), me->to_string());
 }
 
-INSTANTIATE_TEST_SUITE_P(Batch, UdpServerPaths, testing::Values(std::size_t{1}, std::size_t{32}, std::size_t{1024}),
-                         [](const testing::TestParamInfo<std::size_t>& i) {
-                           return i.param == 1 ? std::string("Plain") : "Batch" + std::to_string(i.param);
-                         });
+INSTANTIATE_TEST_SUITE_P(Batch, UdpServerPaths,
+                         testing::Values(Path{1, false}, Path{32, false}, Path{32, true}, Path{1024, true}),
+                         [](const testing::TestParamInfo<Path>& i) { return i.param.name(); });
 
 TEST(UdpServer, RejectsBatchOutOfRange) {
   sockit::test::FdLeakCheck leaks;
   for (std::size_t b : {std::size_t{0}, serve::UdpServer::kMaxBatch + 1}) {
-    auto s = serve::UdpServer::create(Address::ipv4_loopback(0), echo, sockit::loop::kDefaultBackend, b);
+    serve::UdpServerOptions o;
+    o.batch = b;
+    auto s = serve::UdpServer::create(Address::ipv4_loopback(0), echo, sockit::loop::kDefaultBackend, o);
     ASSERT_FALSE(s) << b;
     EXPECT_EQ(s.error().code(), sockit::errc::invalid_argument) << s.error().message();
     EXPECT_NE(s.error().message().find("batch"), std::string::npos) << s.error().message();
@@ -300,6 +325,12 @@ TEST(UdpServer, RejectsBatchOutOfRange) {
   auto d = serve::UdpServer::create(Address::ipv4_loopback(0), echo);
   ASSERT_TRUE(d);
   EXPECT_EQ((*d)->batch(), serve::UdpServer::kDefaultBatch);
+  EXPECT_TRUE((*d)->gso());
+  serve::UdpServerOptions plain;
+  plain.batch = 1;
+  auto p = serve::UdpServer::create(Address::ipv4_loopback(0), echo, sockit::loop::kDefaultBackend, plain);
+  ASSERT_TRUE(p);
+  EXPECT_FALSE((*p)->gso()) << "the plain loop never uses GSO";
 }
 
 }  // namespace
