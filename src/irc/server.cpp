@@ -168,16 +168,14 @@ void ServerImpl::doom(Client& c, std::string_view reason) {
 }
 
 void ServerImpl::to_channel(Channel& ch, const std::string& wire, const Client* skip) {
-  // Collect first: a send may kill a slow member, but unlinking waits until the entry point ends,
-  // so the member map is not modified while we iterate. Copying keeps this robust anyway. The
-  // server-time form of the line is built once, on first use.
-  std::vector<Client*> targets;
-  targets.reserve(ch.members.size());
-  for (auto& [id, m] : ch.members) {
-    if (m.client != skip) targets.push_back(m.client);
-  }
+  // Nothing here changes the member list: a member whose send fails or overflows its SendQ is only
+  // doomed, and unlinked when the entry point ends. Indexing (not iterators) keeps even a change
+  // from being undefined behaviour. The server-time form of the line is built once, on first use.
   std::string tagged;
-  for (Client* t : targets) deliver(*t, wire, &tagged);
+  for (std::size_t i = 0; i < ch.members.size(); ++i) {
+    Client* t = ch.members[i].second.client;
+    if (t != skip) deliver(*t, wire, &tagged);
+  }
 }
 
 void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_self) {
