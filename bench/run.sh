@@ -96,6 +96,8 @@ start_server() {
     sockit-pool) cmd=("$SOCKIT" echo-server --model pool --threads 16 --listen 127.0.0.1:$port) ;;
     sockit-epoll-plain)   # UDP through a plain recvfrom/sendto loop instead of recvmmsg/sendmmsg batches
       cmd=("$SOCKIT" echo-server --model epoll --threads 1 --listen 127.0.0.1:$port --udp 127.0.0.1:$port --udp-batch 1) ;;
+    sockit-epoll-mmsg)    # UDP batches without UDP GSO coalescing of same-peer replies
+      cmd=("$SOCKIT" echo-server --model epoll --threads 1 --listen 127.0.0.1:$port --udp 127.0.0.1:$port --no-udp-gso) ;;
     sockit-thread|sockit-fork|sockit-iterative)   # one thread/process per client: no --threads
       cmd=("$SOCKIT" echo-server --model "${name#sockit-}" --listen 127.0.0.1:$port --udp 127.0.0.1:$port) ;;
     sockit-*) cmd=("$SOCKIT" echo-server --model "${name#sockit-}" --threads 1 --listen 127.0.0.1:$port --udp 127.0.0.1:$port) ;;
@@ -209,11 +211,11 @@ if has udp; then
     if [ "$s" = sockit-epoll ]; then servers+=(sockit-epoll-plain); fi
   done
   run_cell udp "udp 64 B x 8 (window 8)" "${servers[@]}" -- udp -c 8 --window 8 --size 64 -d "$DUR" --warmup "$WARM" --timeout 1s
-  # Deeper queue (10-20 datagrams per recvmmsg call, the server core saturated): batched against
-  # plain, three times alternating, since the ratio is smaller than this machine's noise.
+  # Deeper queue (10-25 datagrams per wakeup; the plain server's core saturated): batched (with and
+  # without GSO) against plain, three times alternating, as the machine is noisy.
   if [[ " ${servers[*]} " == *" sockit-epoll-plain "* ]]; then
     for round in 1 2 3; do
-      run_cell udp "udp 64 B x 32 (window 32) run $round" sockit-epoll sockit-epoll-plain -- \
+      run_cell udp "udp 64 B x 32 (window 32) run $round" sockit-epoll sockit-epoll-mmsg sockit-epoll-plain -- \
         udp -c 32 --window 32 --size 64 -d "$DUR" --warmup "$WARM" --timeout 1s
     done
   fi
