@@ -39,7 +39,7 @@ std::optional<std::size_t> echo(std::span<const std::byte> in, const Address&, s
 std::vector<std::byte> payload(std::uint32_t client, std::uint32_t seq, std::size_t size) {
   std::vector<std::byte> d(size);
   std::array<std::uint32_t, 3> h{client, seq, static_cast<std::uint32_t>(size)};
-  std::memcpy(d.data(), h.data(), std::min(size, sizeof h));
+  if (size > 0) std::memcpy(d.data(), h.data(), std::min(size, sizeof h));
   std::uint32_t x = client * 2654435761u + seq * 40503u + static_cast<std::uint32_t>(size);
   for (std::size_t i = sizeof h; i < size; ++i) {
     x = x * 1103515245u + 12345u;
@@ -216,7 +216,7 @@ TEST_P(UdpServerPaths, BurstLongerThanOneReadBudgetIsAllAnswered) {
     ASSERT_TRUE(d) << "reply " << i << " missing";
     auto want = payload(0, i, kSizes[i % kSizes.size()]);
     ASSERT_EQ(d->size, want.size()) << "reply " << i;
-    ASSERT_EQ(std::memcmp(in.data(), want.data(), want.size()), 0) << "reply " << i;
+    ASSERT_TRUE(want.empty() || std::memcmp(in.data(), want.data(), want.size()) == 0) << "reply " << i;
   }
   auto st = finish(*s);
   EXPECT_EQ(st.received, kBurst);
@@ -252,7 +252,7 @@ TEST_P(UdpServerPaths, LargestAndEmptyDatagramsComeBackWhole) {
     ASSERT_TRUE(got) << "no reply to a " << size << "-byte datagram";
     EXPECT_FALSE(got->truncated);
     ASSERT_EQ(got->size, size);
-    EXPECT_EQ(std::memcmp(in.data(), d.data(), size), 0) << size;
+    EXPECT_TRUE(size == 0 || std::memcmp(in.data(), d.data(), size) == 0) << size;
   }
   // One byte over the IPv4 limit cannot even be sent; the server goes on serving.
   std::vector<std::byte> big(kMaxUdpPayload + 1);
