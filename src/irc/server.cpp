@@ -138,19 +138,26 @@ void ServerImpl::deliver(Client& c, std::string_view wire, std::string* tagged) 
   if (gone(c) || c.peer == nullptr) return;
   if (c.caps & kCapServerTime) {
     if (tagged == nullptr) {
-      c.peer->send(with_time_tag(wire));
+      std::string line = with_time_tag(wire);
+      c.queued_bound += line.size();
+      c.peer->send(line);
     } else {
       if (tagged->empty()) *tagged = with_time_tag(wire);
+      c.queued_bound += tagged->size();
       c.peer->send(*tagged);
     }
   } else {
+    c.queued_bound += wire.size();
     c.peer->send(wire);
   }
   // The model may have dropped the connection inside send() (disconnected() then cleared peer).
-  if (!gone(c) && c.peer != nullptr && c.peer->queued_bytes() > cfg_.sendq) {
-    ++counters_.sendq_exceeded;
-    c.hard_close = true;
-    doom(c, "SendQ exceeded");
+  if (c.queued_bound > cfg_.sendq && !gone(c) && c.peer != nullptr) {
+    c.queued_bound = c.peer->queued_bytes();
+    if (c.queued_bound > cfg_.sendq) {
+      ++counters_.sendq_exceeded;
+      c.hard_close = true;
+      doom(c, "SendQ exceeded");
+    }
   }
 }
 

@@ -39,6 +39,9 @@ struct Client {
   ClientId id = 0;
   serve::Peer* peer = nullptr;  ///< null once the connection is gone
   unsigned caps = 0;
+  /// At least peer->queued_bytes(): the last value read plus every byte sent since. Output only
+  /// drains, so send() asks the Peer (a virtual call into the model) only once this passes SendQ.
+  std::size_t queued_bound = 0;
   bool dead = false;    ///< unlinked from every table; erased when the entry point ends
   bool doomed = false;  ///< to be quit (SendQ, connection lost) when the entry point ends
   bool hard_close = false;
