@@ -1,0 +1,72 @@
+// Micro-benchmark of the IRC core's delivery path (built only when the irc layer exists): one
+// channel of N clients, a PRIVMSG from one member relayed to the N-1 others. No sockets: each
+// Peer only counts the bytes queued, so the figure is the user-space CPU of irc::Server per
+// delivered line (ServerImpl::to_channel + send), the part bench/run.sh's IRC cell cannot separate
+// from the kernel. Items = deliveries.
+#include "sockit/irc/server.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace sockit;
+
+class CountingPeer final : public serve::Peer {
+ public:
+  explicit CountingPeer(std::uint64_t id) : remote_(Address::ipv4_loopback(40000)), id_(id) {}
+  void send(std::string_view bytes) override { queued_ += bytes.size(); }
+  void close_after_flush() override {}
+  void close_now(std::string_view) override {}
+  std::size_t queued_bytes() const override { return 0; }  // the socket keeps up
+  Address remote() const override { return remote_; }
+  const Address& local() const override { return remote_; }
+  std::uint64_t id() const override { return id_; }
+  std::size_t queued_ = 0;
+
+ private:
+  Address remote_;
+  std::uint64_t id_;
+};
+
+struct Channel {
+  explicit Channel(std::size_t n, bool server_time) {
+    irc::Config cfg;
+    cfg.flood_rate = 0;
+    cfg.max_per_ip = 0;
+    server = std::make_unique<irc::Server>(cfg);
+    for (std::size_t i = 0; i < n; ++i) {
+      peers.push_back(std::make_unique<CountingPeer>(i + 1));
+      auto id = server->connect(*peers.back(), now);
+      ids.push_back(*id);
+      std::string nick = "u" + std::to_string(i);
+      std::string reg = (server_time ? "CAP REQ :server-time\r\nCAP END\r\n" : "") + std::string("NICK ") + nick +
+                        "\r\nUSER " + nick + " 0 * :bench\r\nJOIN #load\r\n";
+      server->receive(*id, reg, now);
+    }
+  }
+  irc::TimePoint now{std::chrono::hours(1)};
+  std::unique_ptr<irc::Server> server;
+  std::vector<std::unique_ptr<CountingPeer>> peers;
+  std::vector<irc::ClientId> ids;
+};
+
+void BM_IrcChannelFanout(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  Channel ch(n, state.range(1) != 0);
+  const std::string line = "PRIVMSG #load :3 1234 1764072000123456789 xxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n";
+  std::size_t k = 0;
+  for (auto _ : state) {
+    ch.server->receive(ch.ids[k % 10], line, ch.now);  // 10 senders, as in the bench's IRC cell
+    ++k;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * (n - 1)));
+  state.SetLabel("items = deliveries");
+}
+BENCHMARK(BM_IrcChannelFanout)->Args({1000, 0})->Args({1000, 1})->ArgNames({"members", "server_time"});
+
+}  // namespace
