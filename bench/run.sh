@@ -231,6 +231,14 @@ if has hold; then
 fi
 
 if has irc; then
+  # Flood limits are lifted as far as each server's configuration allows. What remains is compiled
+  # in: ngircd 26 handles at most 3 commands per client per loop pass (MAX_COMMANDS; 10 with user
+  # mode +F, which only an operator can set), so the 4th line of a --window 4 sender waits for a
+  # later pass; it flushes a client's write buffer synchronously at 4 KiB and
+  # drops the client at 32 KiB ("Write buffer space exhausted"), and reads at most 2 KiB per client
+  # ("Receive buffer space exhausted"). MaxPenaltyTime = 0 turns its 1 s throttling penalties off.
+  # inspircd 3.15: nothing that this load reaches (fakelag off, commandrate/threshold/sendq/recvq
+  # far above it); lines stay limited to 512 bytes in all three servers.
   CLIENTS=1000
   SENDERS=10
   for s in sockit-chat ngircd inspircd; do
