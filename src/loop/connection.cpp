@@ -34,7 +34,8 @@ Connection::~Connection() {
 }
 
 Result<void> Connection::start() {
-  interest_ = Interest::read;
+  edge_ = opts_->edge_triggered && loop_->supports_edge();
+  interest_ = edge_ ? Interest::read | Interest::write | Interest::edge : Interest::read;
   auto r = loop_->watch(fd_.get(), interest_, static_cast<IoHandler*>(this));  // unwatched in ~Connection/close
   if (!r) return r;
   started_ = true;
@@ -45,25 +46,32 @@ Result<void> Connection::start() {
 
 void Connection::on_ready(const Ready& r) {
   auto self = shared_from_this();  // a callback may drop the last outside reference
-  if (r.readable && fd_) handle_read();
-  if (r.writable && fd_) handle_write();
+  if (r.readable && fd_) handle_read(edge_ && (r.peer_closed || r.hangup || r.error));
+  // Edge mode reports "writable" with every input event: only act when something waits for it.
+  if (r.writable && fd_ && (!edge_ || out_ || drain_notify_)) handle_write();
 }
 
-void Connection::handle_read() {
+void Connection::handle_read(bool to_eagain) {
   std::span<std::byte> buf = loop_->scratch();
-  for (int i = 0; i < opts_->reads_per_event && fd_; ++i) {
+  for (int i = 0; fd_; ++i) {
     bool lingering = write_shut_ && !read_eof_;
-    if (!want_read() && !lingering) break;
+    if (!want_read() && !lingering) break;  // edge mode: resume_reading()/low water reread
+    if (i == opts_->reads_per_event) {
+      // Fairness: other descriptors first. Level-triggered polls report us again; edge mode
+      // will not (no new arrival needed), so it asks to read again at the end of the turn.
+      if (edge_) schedule_reread();
+      break;
+    }
     ssize_t n;
     do {
-      n = ::read(fd_.get(), buf.data(), buf.size());
+      n = ::recv(fd_.get(), buf.data(), buf.size(), 0);  // recv, not read: no file-position lock
     } while (n < 0 && errno == EINTR);
     if (n > 0) {
       auto got = static_cast<std::size_t>(n);
       loop_->count_io(got, 0);
       last_activity_ = loop_->now();
       if (!lingering) on_data(std::span<const std::byte>(buf.data(), got));
-      if (got < buf.size()) break;  // drained
+      if (got < buf.size() && !to_eagain) break;  // drained (a later arrival is a new edge)
       continue;
     }
     if (n == 0) {
@@ -106,18 +114,26 @@ void Connection::handle_write() {
 }
 
 void Connection::after_write_progress() {
-  if (backpressured_ && queued_bytes() <= opts_->low_water) backpressured_ = false;
+  if (backpressured_ && queued_bytes() <= opts_->low_water) {
+    backpressured_ = false;
+    if (edge_) schedule_reread();
+  }
   if (!out_ && shutdown_pending_) do_shutdown_write();
 }
 
 void Connection::update_interest() {
   if (!fd_ || !started_) return;
-  bool lingering = write_shut_ && !read_eof_;
-  Interest want = (want_read() || lingering) ? Interest::read : Interest::none;
-  // Output waiting for the turn-end write needs no writability events (no epoll_ctl per line).
-  bool backlog = out_ && !flush_scheduled_;
-  if (backlog || (drain_notify_ && !shutting_down() && queued_bytes() <= opts_->low_water)) {
-    want = want | Interest::write;
+  Interest want;
+  if (edge_ && !drain_notify_) {
+    want = Interest::read | Interest::write | Interest::edge;  // registered once, never changed
+  } else {
+    bool lingering = write_shut_ && !read_eof_;
+    want = (want_read() || lingering) ? Interest::read : Interest::none;
+    // Output waiting for the turn-end write needs no writability events (no epoll_ctl per line).
+    bool backlog = out_ && !flush_scheduled_;
+    if (backlog || (drain_notify_ && !shutting_down() && queued_bytes() <= opts_->low_water)) {
+      want = want | Interest::write;
+    }
   }
   if (want == interest_) return;
   if (auto r = loop_->update(fd_.get(), want); !r) {
@@ -169,8 +185,7 @@ void Connection::queue_coalesced(std::string_view bytes) {
   // backlog is waiting for writability and handle_write() takes the new bytes along.
   if (was_empty && !flush_scheduled_) {
     flush_scheduled_ = true;
-    IoHandler* task = this;  // a private base: converted here, where it is accessible
-    loop_->at_turn_end(std::shared_ptr<IoHandler>(shared_from_this(), task));
+    schedule_turn_end();
   }
   if (flush_scheduled_ && out_->size() >= kCoalesceLimit) {
     // A burst (one read of many lines for this receiver): write what the kernel takes now
@@ -201,9 +216,28 @@ void Connection::after_queue() {
   update_interest();
 }
 
+void Connection::schedule_turn_end() {
+  if (turn_end_queued_) return;
+  turn_end_queued_ = true;
+  IoHandler* task = this;  // a private base: converted here, where it is accessible
+  loop_->at_turn_end(std::shared_ptr<IoHandler>(shared_from_this(), task));
+}
+
+void Connection::schedule_reread() {
+  reread_ = true;
+  schedule_turn_end();
+}
+
 void Connection::on_turn_end() {
-  flush_scheduled_ = false;
+  turn_end_queued_ = false;
   if (!fd_) return;
+  if (reread_) {
+    reread_ = false;
+    handle_read(true);  // may queue more output: it goes out with the flush below
+    if (!fd_) return;
+  }
+  if (!flush_scheduled_) return;
+  flush_scheduled_ = false;
   if (!out_) {
     update_interest();
     return;
@@ -259,7 +293,9 @@ void Connection::pause_reading() {
 }
 
 void Connection::resume_reading() {
+  bool was_paused = user_paused_;
   user_paused_ = false;
+  if (edge_ && was_paused) schedule_reread();  // input that arrived meanwhile raises no new edge
   update_interest();
 }
 

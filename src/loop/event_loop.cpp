@@ -151,7 +151,7 @@ void EventLoop::run() {
   // Functions posted before stop() still run: a post() is a promise (closing fds, say).
   now_ = Clock::now();
   run_posted();
-  run_turn_end();
+  for (int i = 0; i < 8 && !turn_end_.empty(); ++i) run_turn_end();
 }
 
 void EventLoop::run_once(std::chrono::milliseconds max_wait) {
@@ -163,7 +163,9 @@ void EventLoop::turn(int max_wait_ms) {
   ++turns_;
   // 1. Timeout: until the earliest timer, rounded up so the loop never wakes early and spins.
   int timeout = max_wait_ms;
-  {
+  if (!turn_end_.empty()) {
+    timeout = 0;
+  } else {
     std::lock_guard lock(mu_);
     if (!posted_.empty()) timeout = 0;
   }
@@ -226,11 +228,11 @@ void EventLoop::turn(int max_wait_ms) {
 }
 
 void EventLoop::run_turn_end() {
-  while (!turn_end_.empty()) {
-    turn_end_running_.swap(turn_end_);
-    for (auto& t : turn_end_running_) t->on_turn_end();
-    turn_end_running_.clear();
-  }
+  // A snapshot: a task that re-arms itself (a reader yielding after reads_per_event) waits for
+  // the next turn, so other descriptors are served in between.
+  turn_end_running_.swap(turn_end_);
+  for (auto& t : turn_end_running_) t->on_turn_end();
+  turn_end_running_.clear();
 }
 
 Result<void> block_signals(std::span<const int> signals, sigset_t* old) {

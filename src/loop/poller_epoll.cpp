@@ -18,6 +18,7 @@ std::uint32_t to_events(Interest interest) {
   std::uint32_t ev = 0;
   if (has(interest, Interest::read)) ev |= EPOLLIN | EPOLLRDHUP;
   if (has(interest, Interest::write)) ev |= EPOLLOUT;
+  if (has(interest, Interest::edge)) ev |= EPOLLET;
   return ev;
 }
 
@@ -26,6 +27,7 @@ class EpollPoller final : public Poller {
   explicit EpollPoller(Fd ep) : ep_(std::move(ep)), events_(64) {}
 
   std::string_view name() const noexcept override { return "epoll"; }
+  bool supports_edge() const noexcept override { return true; }
 
   Result<void> add(int fd, Interest interest) override {
     if (fd < 0) return Error(sys_error(EBADF), "epoll: add");
@@ -84,6 +86,7 @@ class EpollPoller final : public Poller {
       r.fd = fd;
       r.hangup = (e.events & EPOLLHUP) != 0;
       r.error = (e.events & EPOLLERR) != 0;
+      r.peer_closed = (e.events & EPOLLRDHUP) != 0;
       bool trouble = r.hangup || r.error;
       r.readable = has(interest, Interest::read) && ((e.events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) || trouble);
       r.writable = has(interest, Interest::write) && ((e.events & EPOLLOUT) || trouble);

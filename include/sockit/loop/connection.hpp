@@ -14,6 +14,11 @@
 //   - Coalesced writes (opts.coalesce_writes): send() only queues, and the socket is written once
 //     at the end of the loop turn (EventLoop::at_turn_end), so a server delivering many lines to
 //     one receiver in a turn (IRC fan-out) makes one sendmsg() per receiver, not one per line.
+//   - Edge-triggered on epoll (opts.edge_triggered): the socket is registered once for input and
+//     output with EPOLLET and never modified, so a request/response exchange costs epoll no
+//     epoll_ctl and no second poll of a socket already drained. A read that fills the buffer
+//     reads_per_event times, or reading resumed after a pause, continues at the end of the turn.
+//     select/poll (and epoll while drain notify is on) stay level-triggered.
 //   - close(reason): immediate; on_closed(reason) runs exactly once.
 //
 // Subclass it and implement on_data (and optionally on_eof, on_drain, on_closed). Ownership: held
@@ -51,6 +56,7 @@ struct ConnectionOptions {
   int reads_per_event = 4;               ///< 64 KiB reads per readiness event (fairness)
   bool coalesce_writes = false;          ///< send() queues; one write at the end of the turn
                                          ///< (or as soon as 16 KiB are pending)
+  bool edge_triggered = true;            ///< on epoll: EPOLLET, registered once for in+out
 };
 
 class Connection : public std::enable_shared_from_this<Connection>, private IoHandler {
@@ -106,9 +112,13 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   void on_ready(const Ready& r) override;
   void on_turn_end() override;
   void queue_coalesced(std::string_view bytes);
+  void schedule_turn_end();
+  void schedule_reread();
   OutputQueue& queue();
   void after_queue();
-  void handle_read();
+  /// Reads up to reads_per_event buffers. A short read ends it (the socket is drained) unless
+  /// `to_eagain`: edge mode when EOF may be queued behind the data, or when resuming.
+  void handle_read(bool to_eagain = false);
   void handle_write();
   void after_write_progress();
   void update_interest();
@@ -129,7 +139,10 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   bool shutdown_pending_ : 1 = false;
   bool write_shut_ : 1 = false;
   bool drain_notify_ : 1 = false;
-  bool flush_scheduled_ : 1 = false;  // at_turn_end() registered; no write interest needed meanwhile
+  bool flush_scheduled_ : 1 = false;  // coalesced output waits for the turn end (no write interest)
+  bool edge_ : 1 = false;             // registered edge-triggered (epoll)
+  bool reread_ : 1 = false;           // edge mode: read again at the turn end
+  bool turn_end_queued_ : 1 = false;  // in the loop's at_turn_end list
   CompactAddress remote_;
   const ConnectionOptions* opts_;
   std::unique_ptr<OutputQueue> out_;  // only while output is queued: an idle connection has none

@@ -8,7 +8,7 @@
 //   3. update now(); dispatch every ready descriptor, in the order the backend reported them
 //   4. run expired timers
 //   5. run the functions posted by post() (a snapshot: functions posted meanwhile wait a turn)
-//   6. run the turn-end tasks (at_turn_end: coalesced writes), until none is left
+//   6. run the turn-end tasks (at_turn_end: coalesced writes); any they add make the next wait 0
 //
 // Thread affinity: run() binds the loop to the calling thread. post(), stop() and
 // is_in_loop_thread() are safe from any thread; everything else must be called in the loop thread
@@ -88,7 +88,8 @@ class EventLoop {
   std::size_t watcher_count() const noexcept { return user_watchers_; }
 
   /// Runs task->on_turn_end() once at the end of this turn, after every ready descriptor, timer
-  /// and posted function (tasks added meanwhile run in the same phase). Used to coalesce writes:
+  /// and posted function (tasks added while they run go to the next turn, which then polls
+  /// without waiting). Used to coalesce writes and to resume edge-triggered reading:
   /// everything sent to a connection during one turn goes out in one system call. Loop thread
   /// only; cost: one vector push. The loop holds `task` until it has run.
   void at_turn_end(std::shared_ptr<IoHandler> task) { turn_end_.push_back(std::move(task)); }
@@ -112,6 +113,7 @@ class EventLoop {
   Result<void> watch_signals(std::span<const int> signals, SignalCallback cb);
 
   std::string_view backend_name() const noexcept { return poller_->name(); }
+  bool supports_edge() const noexcept { return poller_->supports_edge(); }
   Backend backend() const noexcept { return backend_; }
   /// The time the current turn started (cheap; no clock read).
   TimePoint now() const noexcept { return now_; }

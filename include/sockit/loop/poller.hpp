@@ -27,8 +27,10 @@ Result<Backend> parse_backend(std::string_view name);
 /// Every backend, in the order select, poll, epoll.
 std::span<const Backend> all_backends() noexcept;
 
-/// Interest mask of one descriptor.
-enum class Interest : unsigned { none = 0, read = 1, write = 2, read_write = 3 };
+/// Interest mask of one descriptor. `edge` asks for edge-triggered reports where the backend has
+/// them (epoll's EPOLLET: a report per new arrival or freed space, not per poll while the condition
+/// holds); select and poll ignore it and stay level-triggered (Poller::supports_edge).
+enum class Interest : unsigned { none = 0, read = 1, write = 2, read_write = 3, edge = 4 };
 constexpr Interest operator|(Interest a, Interest b) noexcept {
   return static_cast<Interest>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
 }
@@ -36,7 +38,7 @@ constexpr Interest operator&(Interest a, Interest b) noexcept {
   return static_cast<Interest>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
 }
 constexpr Interest operator~(Interest a) noexcept {
-  return static_cast<Interest>(~static_cast<unsigned>(a) & 3u);
+  return static_cast<Interest>(~static_cast<unsigned>(a) & 7u);
 }
 constexpr bool has(Interest set, Interest bit) noexcept { return (set & bit) != Interest::none; }
 
@@ -49,6 +51,9 @@ struct Ready {
   bool writable = false;
   bool hangup = false;
   bool error = false;
+  /// The peer's FIN is queued behind any data (epoll's EPOLLRDHUP; select/poll never set it). An
+  /// edge-triggered reader that sees it must read to end of stream even after a short read.
+  bool peer_closed = false;
 };
 
 class Poller {
@@ -60,6 +65,8 @@ class Poller {
 
   /// "select" | "poll" | "epoll".
   virtual std::string_view name() const noexcept = 0;
+  /// True when Interest::edge is honoured (epoll).
+  virtual bool supports_edge() const noexcept { return false; }
   /// Starts watching `fd` (not owned). select: errc::fd_over_setsize when fd >= FD_SETSIZE.
   virtual Result<void> add(int fd, Interest interest) = 0;
   /// Changes the interest of a watched descriptor. Interest::none keeps it registered but silent
