@@ -1,8 +1,8 @@
 // Micro-benchmark of the IRC core's delivery path (built only when the irc layer exists): one
-// channel of N clients, a PRIVMSG from one member relayed to the N-1 others. No sockets: each
-// Peer only counts the bytes queued, so the figure is the user-space CPU of irc::Server per
-// delivered line (ServerImpl::to_channel + send), the part bench/run.sh's IRC cell cannot separate
-// from the kernel. Items = deliveries.
+// channel of N clients, PRIVMSGs from one member (1 or 4 per read) relayed to the N-1 others. No
+// sockets: each Peer only counts the bytes queued, so the figure is the user-space CPU of
+// irc::Server per delivered line (ServerImpl::to_channel + send), the part bench/run.sh's IRC cell
+// cannot separate from the kernel. Items = deliveries.
 #include "sockit/irc/server.hpp"
 
 #include <benchmark/benchmark.h>
@@ -58,15 +58,22 @@ struct Channel {
 void BM_IrcChannelFanout(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   Channel ch(n, state.range(1) != 0);
-  const std::string line = "PRIVMSG #load :3 1234 1764072000123456789 xxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n";
+  // `lines` PRIVMSGs arrive in one read (the bench's senders keep up to 4 in flight).
+  const auto lines = static_cast<std::size_t>(state.range(2));
+  std::string read;
+  for (std::size_t i = 0; i < lines; ++i) read += "PRIVMSG #load :3 1234 1764072000123456789 xxxxxxxxxxxxxxxxxxxxxxxx\r\n";
   std::size_t k = 0;
   for (auto _ : state) {
-    ch.server->receive(ch.ids[k % 10], line, ch.now);  // 10 senders, as in the bench's IRC cell
+    ch.server->receive(ch.ids[k % 10], read, ch.now);  // 10 senders, as in the bench's IRC cell
     ++k;
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * (n - 1)));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * lines * (n - 1)));
   state.SetLabel("items = deliveries");
 }
-BENCHMARK(BM_IrcChannelFanout)->Args({1000, 0})->Args({1000, 1})->ArgNames({"members", "server_time"});
+BENCHMARK(BM_IrcChannelFanout)
+    ->Args({1000, 0, 1})
+    ->Args({1000, 1, 1})
+    ->Args({1000, 0, 4})
+    ->ArgNames({"members", "server_time", "lines"});
 
 }  // namespace

@@ -374,7 +374,11 @@ void message(S& s, Client& c, Message& m, TimePoint now, bool notice) {
         continue;
       }
       std::string wire = s.from(c, cmd).p(ch->name).t(text).str();
-      s.to_channel(*ch, wire, (c.caps & kCapEchoMessage) ? nullptr : &c);
+      if (c.caps & kCapEchoMessage) {
+        s.to_channel(*ch, wire, nullptr);  // the sender is a receiver: its SendQ may end the run
+      } else {
+        s.to_channel_batched(*ch, wire, &c);
+      }
     } else {
       Client* t = s.find_nick(target);
       if (t == nullptr || !t->registered) {
@@ -1096,6 +1100,7 @@ void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view
     }
     ch->invited.erase(c.id);
   }
+  flush_batch();  // a member joining does not get what was said before it joined
   ch->members.emplace(c.id, Member{&c, op, false});
   c.channels.push_back(ch);
   std::string chan_name = ch->name;

@@ -110,7 +110,10 @@ std::string Channel::mode_string(bool show_key) const {
 struct ServerImpl::Op {
   explicit Op(ServerImpl& s) : s_(s) { ++s_.depth_; }
   ~Op() {
-    if (--s_.depth_ == 0) s_.reap();
+    if (--s_.depth_ == 0) {
+      s_.flush_batch();
+      s_.reap();
+    }
   }
   Op(const Op&) = delete;
   Op& operator=(const Op&) = delete;
@@ -135,6 +138,11 @@ Line ServerImpl::rpl(const Client& c, std::string_view code) const {
 void ServerImpl::send(Client& c, const std::string& wire) { deliver(c, wire, nullptr); }
 
 void ServerImpl::deliver(Client& c, std::string_view wire, std::string* tagged) {
+  if (batch_.ch != nullptr) flush_batch();  // held channel lines go out before anything newer
+  deliver_now(c, wire, tagged);
+}
+
+void ServerImpl::deliver_now(Client& c, std::string_view wire, std::string* tagged) {
   if (gone(c) || c.peer == nullptr) return;
   if (c.caps & kCapServerTime) {
     if (tagged == nullptr) {
@@ -162,8 +170,16 @@ void ServerImpl::deliver(Client& c, std::string_view wire, std::string* tagged) 
 }
 
 std::string ServerImpl::with_time_tag(std::string_view wire) const {
-  std::string tagged = "@time=" + iso8601(wall_()) + " ";
-  tagged.append(wire);
+  const std::string tag = "@time=" + iso8601(wall_()) + " ";
+  std::string tagged;
+  tagged.reserve(wire.size() + tag.size());
+  while (!wire.empty()) {
+    std::size_t end = wire.find('\n');
+    end = end == std::string_view::npos ? wire.size() : end + 1;
+    tagged += tag;
+    tagged.append(wire.substr(0, end));
+    wire.remove_prefix(end);
+  }
   return tagged;
 }
 
@@ -178,11 +194,30 @@ void ServerImpl::to_channel(Channel& ch, const std::string& wire, const Client* 
   // Nothing here changes the member list: a member whose send fails or overflows its SendQ is only
   // doomed, and unlinked when the entry point ends. Indexing (not iterators) keeps even a change
   // from being undefined behaviour. The server-time form of the line is built once, on first use.
+  flush_batch();
   std::string tagged;
   for (std::size_t i = 0; i < ch.members.size(); ++i) {
     Client* t = ch.members[i].second.client;
-    if (t != skip) deliver(*t, wire, &tagged);
+    if (t != skip) deliver_now(*t, wire, &tagged);
   }
+}
+
+void ServerImpl::to_channel_batched(Channel& ch, std::string_view wire, const Client* skip) {
+  if (batch_.ch != &ch || batch_.skip != skip) {
+    flush_batch();
+    batch_.ch = &ch;
+    batch_.skip = skip;
+  }
+  batch_.wires.append(wire);
+}
+
+void ServerImpl::flush_batch() {
+  if (batch_.ch == nullptr) return;
+  Channel& ch = *batch_.ch;
+  const Client* skip = batch_.skip;
+  std::string wires = std::move(batch_.wires);
+  batch_ = Batch{};
+  to_channel(ch, wires, skip);
 }
 
 void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_self) {
@@ -229,6 +264,7 @@ void ServerImpl::remember_whowas(const Client& c) {
 }
 
 void ServerImpl::remove_member(Channel& ch, Client& c) {
+  flush_batch();  // a member leaving still gets what was said before it left
   ch.members.erase(c.id);
   ch.invited.erase(c.id);
   auto& list = c.channels;

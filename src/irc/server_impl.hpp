@@ -203,8 +203,15 @@ class ServerImpl {
   Line rpl(const Client& c, std::string_view code) const;
   Line from_server(std::string_view command) const { return Line(cfg_.server_name, command); }
   Line from(const Client& c, std::string_view command) const { return Line(c.mask(), command); }
-  /// Sends to every member of `ch` except `skip` (may be null).
+  /// Sends to every member of `ch` except `skip` (may be null). `wire` may hold several lines.
   void to_channel(Channel& ch, const std::string& wire, const Client* skip);
+  /// to_channel() held back and merged with the next lines for the same channel and skip (a client
+  /// that sent several PRIVMSGs in one read): each member then gets one Peer::send per run of lines
+  /// instead of one per line. Any other output, any membership change and the end of the entry
+  /// point send the held lines first, so every client sees the same bytes in the same order.
+  void to_channel_batched(Channel& ch, std::string_view wire, const Client* skip);
+  /// Sends the lines held by to_channel_batched() now.
+  void flush_batch();
   /// Sends once to `c` and to everyone sharing a channel with `c`.
   void to_neighbours(Client& c, const std::string& wire, bool include_self);
   /// Ends a client now: ERROR line (when send_error), QUIT to neighbours, unlinks it from every
@@ -250,7 +257,10 @@ class ServerImpl {
   void run_delayed(Client& c, TimePoint now);
   void refill(Client& c, TimePoint now);
   bool flood_limited(const Client& c) const;
+  /// `wire` (one or more lines) with a server-time tag in front of each line.
   std::string with_time_tag(std::string_view wire) const;
+  /// deliver() without sending held lines first (to_channel has done that).
+  void deliver_now(Client& c, std::string_view wire, std::string* tagged);
   void reap();
 
   WallClock wall_;
@@ -260,6 +270,12 @@ class ServerImpl {
   bool shutting_down_ = false;
   std::vector<ClientId> dead_;
   std::vector<ClientId> doomed_;
+  struct Batch {
+    Channel* ch = nullptr;  ///< null: nothing held
+    const Client* skip = nullptr;
+    std::string wires;
+  };
+  Batch batch_;
 };
 
 /// One handler per command; `m.params` already checked against the table's min/max.

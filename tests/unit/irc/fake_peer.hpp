@@ -19,6 +19,7 @@ class FakePeer final : public serve::Peer {
  public:
   FakePeer(Address remote, std::uint64_t id) : remote_(remote), local_(Address::ipv4_loopback(6667)), id_(id) {}
   void send(std::string_view bytes) override {
+    ++sends;
     if (!closed) out += bytes;
   }
   void close_after_flush() override { closed = true; }
@@ -48,6 +49,7 @@ class FakePeer final : public serve::Peer {
   }
 
   std::string out;
+  std::size_t sends = 0;  ///< Peer::send calls
   bool closed = false;
   bool closed_now = false;
   bool stalled = false;

@@ -342,6 +342,64 @@ TEST(IrcMessage, ServerTimeTagOnBroadcastsOnlyForThoseWhoAskedForIt) {
   h.check();
 }
 
+TEST(IrcMessage, LinesReadTogetherReachEachMemberInOneSendInOrder) {
+  H h;
+  auto& a = h.user("alice");
+  auto& b = h.user("bob");
+  auto& c = h.user("carol");
+  h.send(c, "CAP REQ :server-time");
+  for (auto* cli : {&a, &b, &c}) h.send(*cli, "JOIN #a");
+  for (auto* cli : {&a, &b, &c}) cli->take();
+  const std::size_t before = b.peer->sends;
+  h.raw(a, "PRIVMSG #a :one\r\nPRIVMSG #a :two\r\nNOTICE #a :three\r\n");
+  EXPECT_EQ(b.peer->sends, before + 1);
+  EXPECT_EQ(b.take(), (std::vector<std::string>{":alice!~alice@127.0.0.1 PRIVMSG #a :one",
+                                                ":alice!~alice@127.0.0.1 PRIVMSG #a :two",
+                                                ":alice!~alice@127.0.0.1 NOTICE #a :three"}));
+  const std::string t = "@time=2027-01-15T08:00:00.000Z ";
+  EXPECT_EQ(c.take(), (std::vector<std::string>{t + ":alice!~alice@127.0.0.1 PRIVMSG #a :one",
+                                                t + ":alice!~alice@127.0.0.1 PRIVMSG #a :two",
+                                                t + ":alice!~alice@127.0.0.1 NOTICE #a :three"}));
+  EXPECT_TRUE(a.take().empty());
+  h.check();
+}
+
+TEST(IrcMessage, LinesReadTogetherKeepTheirOrderAroundOtherOutput) {
+  H h;
+  auto& a = h.user("alice");
+  auto& b = h.user("bob");
+  auto& d = h.user("dave");
+  h.send(a, "JOIN #a");
+  h.send(a, "JOIN #b");
+  h.send(b, "JOIN #a");
+  h.send(b, "JOIN #b");
+  for (auto* cli : {&a, &b, &d}) cli->take();
+  // One read: channel lines, a line to another channel, a private message, an error reply,
+  // then dave joins and bob parts: each sees exactly what it would line by line.
+  h.raw(a, "PRIVMSG #a :1\r\nPRIVMSG #b :2\r\nPRIVMSG #a :3\r\nPRIVMSG bob :4\r\nPRIVMSG #nope :5\r\n"
+           "PRIVMSG #a :6\r\n");
+  h.raw(d, "JOIN #a\r\n");
+  h.raw(a, "PRIVMSG #a :7\r\n");
+  h.raw(b, "PART #a\r\n");
+  h.raw(a, "PRIVMSG #a :8\r\nKICK #a dave :out\r\nPRIVMSG #a :9\r\n");
+  const std::string al = ":alice!~alice@127.0.0.1 ";
+  EXPECT_EQ(b.take(), (std::vector<std::string>{al + "PRIVMSG #a :1", al + "PRIVMSG #b :2", al + "PRIVMSG #a :3",
+                                                al + "PRIVMSG bob :4", al + "PRIVMSG #a :6",
+                                                ":dave!~dave@127.0.0.1 JOIN #a", al + "PRIVMSG #a :7",
+                                                ":bob!~bob@127.0.0.1 PART #a"}));
+  auto dl = d.take();
+  ASSERT_FALSE(dl.empty());
+  EXPECT_EQ(dl.front(), ":dave!~dave@127.0.0.1 JOIN #a");
+  std::vector<std::string> seen;
+  for (auto& l : dl) {
+    if (command_of(l) == "PRIVMSG" || command_of(l) == "KICK" || command_of(l) == "PART") seen.push_back(l);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{al + "PRIVMSG #a :7", ":bob!~bob@127.0.0.1 PART #a", al + "PRIVMSG #a :8",
+                                            al + "KICK #a dave :out"}));
+  EXPECT_EQ(H::only(a.take(), "401"), std::vector<std::string>{":irc.sockit.local 401 alice #nope :No such nick/channel"});
+  h.check();
+}
+
 TEST(IrcTopic, SetQueryAndLock) {
   H h;
   auto& a = h.user("alice");
