@@ -222,6 +222,9 @@ def main():
 
     # Targets of issue 4.
     md.append("## Targets (issue 4) in this run\n")
+    md.append("Verdicts of this one run only. This VM moves ±20 % between runs: the hand-written notes at the end "
+              "of this page repeat each target in sequential reruns and in paired runs (`bench/pair.sh`), and "
+              "those decide what we claim.\n")
     md.append("| target | measured | verdict |")
     md.append("|---|---|---|")
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# bench/pair.sh: two echo servers measured AT THE SAME TIME, so the machine's noise hits both.
+#
+#   bench/pair.sh [--build-dir DIR] [--rounds N] A B LOAD-MODE [LOAD-ARGS...]
+#   bench/pair.sh epoll asio pingpong -c 1000 --size 64 -d 8s --warmup 2s
+#
+# A and B are echo servers: epoll|poll|select (sockit echo-server --model M --threads 1), asio,
+# libuv. Both run pinned to core 0 and each gets its own `sockit load` pinned to core 1, started
+# together; each server's CPU per unit of work is read from its own /proc/PID/stat. Rates are not
+# comparable in this mode (the two servers share one core); CPU per unit is. Prints one line per
+# round with both figures and A/B. Use it when sequential cells of bench/run.sh disagree run to run.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=$ROOT/build/release
+ROUNDS=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) BUILD_DIR=$(realpath -m "$2"); shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 3 ] || { echo "bench/pair.sh: need A B LOAD-MODE (see --help)" >&2; exit 2; }
+A=$1 B=$2; shift 2
+SOCKIT=$BUILD_DIR/sockit
+for bin in "$SOCKIT" "$BUILD_DIR/bench/bench_asio_echo" "$BUILD_DIR/bench/bench_uv_echo"; do
+  [ -x "$bin" ] || { echo "bench/pair.sh: $bin is missing (bench/run.sh builds it)" >&2; exit 1; }
+done
+TMP=$(mktemp -d /tmp/sockit-pair.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start() {  # start NAME PORT -> pid on stdout
+  local cmd
+  case "$1" in
+    asio) cmd=("$BUILD_DIR/bench/bench_asio_echo" --listen "127.0.0.1:$2" --threads 1) ;;
+    libuv) cmd=("$BUILD_DIR/bench/bench_uv_echo" --listen "127.0.0.1:$2" --threads 1) ;;
+    epoll|poll|select) cmd=("$SOCKIT" echo-server --model "$1" --threads 1 --listen "127.0.0.1:$2") ;;
+    *) echo "bench/pair.sh: unknown server '$1' (epoll, poll, select, asio, libuv)" >&2; return 2 ;;
+  esac
+  taskset -c 0 "${cmd[@]}" >/dev/null 2>&1 &
+  echo $!
+}
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+for round in $(seq 1 "$ROUNDS"); do
+  pa=$(free_port); pb=$(free_port)
+  ida=$(start "$A" "$pa"); idb=$(start "$B" "$pb"); PIDS=("$ida" "$idb")
+  wait_port "$pa" && wait_port "$pb" || { echo "bench/pair.sh: a server did not start" >&2; exit 1; }
+  taskset -c 1 "$SOCKIT" load "$@" "127.0.0.1:$pa" --server-pid "$ida" --json --no-progress >"$TMP/a.json" 2>"$TMP/a.err" &
+  la=$!
+  taskset -c 1 "$SOCKIT" load "$@" "127.0.0.1:$pb" --server-pid "$idb" --json --no-progress >"$TMP/b.json" 2>"$TMP/b.err" &
+  lb=$!
+  wait "$la" "$lb" || true
+  ca=$(jq -e '.server.cpu_us_per_unit' "$TMP/a.json") || { echo "load against $A failed: $(tail -1 "$TMP/a.err")" >&2; exit 1; }
+  cb=$(jq -e '.server.cpu_us_per_unit' "$TMP/b.json") || { echo "load against $B failed: $(tail -1 "$TMP/b.err")" >&2; exit 1; }
+  unit=$(jq -r '.unit' "$TMP/a.json")
+  python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'round {sys.argv[3]}: {sys.argv[4]} {a:.2f} us/{sys.argv[6]}, {sys.argv[5]} {b:.2f} us/{sys.argv[6]}, {sys.argv[4]}/{sys.argv[5]} = {a/b:.3f}')" \
+    "$ca" "$cb" "$round" "$A" "$B" "$unit"
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  PIDS=()
+done
