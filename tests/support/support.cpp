@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -198,6 +200,18 @@ RunResult run(const std::vector<std::string>& argv, const std::string& stdin_dat
 std::string sockit_bin() {
   if (const char* env = std::getenv("SOCKIT")) return env;
   return SOCKIT_BIN;
+}
+
+std::vector<std::byte> datagram_payload(std::uint32_t client, std::uint32_t seq, std::size_t size) {
+  std::vector<std::byte> d(size);
+  std::array<std::uint32_t, 3> h{client, seq, static_cast<std::uint32_t>(size)};
+  if (size > 0) std::memcpy(d.data(), h.data(), std::min(size, sizeof h));
+  std::uint32_t x = client * 2654435761u + seq * 40503u + static_cast<std::uint32_t>(size);
+  for (std::size_t i = sizeof h; i < size; ++i) {
+    x = x * 1103515245u + 12345u;
+    d[i] = static_cast<std::byte>(x >> 16);
+  }
+  return d;
 }
 
 }  // namespace sockit::test

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -73,6 +75,10 @@ struct RunResult {
 };
 RunResult run(const std::vector<std::string>& argv, const std::string& stdin_data = {},
               std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+/// Datagram `seq` of client `client`: a 12-byte header (client, seq, size) then bytes that depend
+/// on all three, so a reply that belongs to another datagram or another client cannot match.
+std::vector<std::byte> datagram_payload(std::uint32_t client, std::uint32_t seq, std::size_t size);
 
 /// Path of the sockit binary under test.
 std::string sockit_bin();

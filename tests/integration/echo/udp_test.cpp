@@ -32,18 +32,7 @@ namespace {
 
 constexpr std::size_t kMaxUdpPayload = 65507;  // IPv4: 65535 - 20 (IP) - 8 (UDP)
 
-// Datagram `seq` of client `client`: a 12-byte header then bytes derived from (client, seq, size).
-std::vector<std::byte> payload(std::uint32_t client, std::uint32_t seq, std::size_t size) {
-  std::vector<std::byte> d(size);
-  std::array<std::uint32_t, 3> h{client, seq, static_cast<std::uint32_t>(size)};
-  if (size > 0) std::memcpy(d.data(), h.data(), std::min(size, sizeof h));
-  std::uint32_t x = client * 2654435761u + seq * 40503u + static_cast<std::uint32_t>(size);
-  for (std::size_t i = sizeof h; i < size; ++i) {
-    x = x * 1103515245u + 12345u;
-    d[i] = static_cast<std::byte>(x >> 16);
-  }
-  return d;
-}
+using sockit::test::datagram_payload;
 std::size_t size_of(std::uint32_t seq) { return 12 + (seq * 389u) % 1461u; }
 
 struct Outcome {
@@ -73,7 +62,7 @@ Outcome drive(std::uint16_t port, std::size_t clients, std::size_t per_client, s
     bool done = true;
     for (std::size_t c = 0; c < clients; ++c) {
       while (sent[c] < per_client && sent[c] - got[c] < window) {
-        auto d = payload(static_cast<std::uint32_t>(c), sent[c], size_of(sent[c]));
+        auto d = datagram_payload(static_cast<std::uint32_t>(c), sent[c], size_of(sent[c]));
         if (::send(socks[c].fd(), d.data(), d.size(), MSG_DONTWAIT) != static_cast<ssize_t>(d.size())) break;
         o.bytes += d.size();
         ++sent[c];
@@ -97,7 +86,7 @@ Outcome drive(std::uint16_t port, std::size_t clients, std::size_t per_client, s
       ssize_t k;
       while ((k = ::recv(socks[c].fd(), in.data(), in.size(), MSG_DONTWAIT)) >= 0) {
         last = std::chrono::steady_clock::now();
-        auto want = payload(static_cast<std::uint32_t>(c), got[c], size_of(got[c]));
+        auto want = datagram_payload(static_cast<std::uint32_t>(c), got[c], size_of(got[c]));
         if (static_cast<std::size_t>(k) == want.size() && std::memcmp(in.data(), want.data(), want.size()) == 0) {
           ++o.replies;
         } else if (++o.bad == 1) {
@@ -173,7 +162,7 @@ TEST_P(EchoUdp, LargestDatagramComesBackWholeAndOversizeIsRefusedBySender) {
   ASSERT_TRUE(c);
   ASSERT_TRUE(c->connect(Address::ipv4_loopback(s.udp_port())));
   std::vector<std::byte> in(kMaxUdpPayload + 100);
-  auto big = payload(1, 1, kMaxUdpPayload);
+  auto big = datagram_payload(1, 1, kMaxUdpPayload);
   ASSERT_TRUE(c->send(big, Deadline::after(2s)));
   auto got = c->recv(in, Deadline::after(5s));
   ASSERT_TRUE(got) << "no reply to the largest datagram";

@@ -34,19 +34,7 @@ std::optional<std::size_t> echo(std::span<const std::byte> in, const Address&, s
   return n;
 }
 
-// Datagram `seq` of client `client`: a 12-byte header (client, seq, size) then bytes that depend
-// on all three, so a reply that belongs to another datagram or another client cannot match.
-std::vector<std::byte> payload(std::uint32_t client, std::uint32_t seq, std::size_t size) {
-  std::vector<std::byte> d(size);
-  std::array<std::uint32_t, 3> h{client, seq, static_cast<std::uint32_t>(size)};
-  if (size > 0) std::memcpy(d.data(), h.data(), std::min(size, sizeof h));
-  std::uint32_t x = client * 2654435761u + seq * 40503u + static_cast<std::uint32_t>(size);
-  for (std::size_t i = sizeof h; i < size; ++i) {
-    x = x * 1103515245u + 12345u;
-    d[i] = static_cast<std::byte>(x >> 16);
-  }
-  return d;
-}
+using sockit::test::datagram_payload;
 
 // Sizes step through 12..1472 bytes (a full Ethernet-sized UDP payload) in runs of 4 equal ones,
 // so same-size replies to one peer can be coalesced, and a run can end with a shorter one.
@@ -86,7 +74,7 @@ DriveResult drive(std::uint16_t port, std::size_t clients, std::size_t per_clien
     for (std::size_t c = 0; c < cs.size(); ++c) {
       auto& cl = cs[c];
       while (cl.sent < per_client && cl.sent - cl.got < window) {
-        auto d = payload(static_cast<std::uint32_t>(c), cl.sent, size_of(cl.sent));
+        auto d = datagram_payload(static_cast<std::uint32_t>(c), cl.sent, size_of(cl.sent));
         if (::send(cl.sock.fd(), d.data(), d.size(), MSG_DONTWAIT) != static_cast<ssize_t>(d.size())) break;
         r.bytes += d.size();
         ++cl.sent;
@@ -112,7 +100,7 @@ DriveResult drive(std::uint16_t port, std::size_t clients, std::size_t per_clien
         ssize_t k = ::recv(cl.sock.fd(), in.data(), in.size(), MSG_DONTWAIT);
         if (k < 0) break;
         last_progress = std::chrono::steady_clock::now();
-        auto want = payload(static_cast<std::uint32_t>(c), cl.got, size_of(cl.got));
+        auto want = datagram_payload(static_cast<std::uint32_t>(c), cl.got, size_of(cl.got));
         if (static_cast<std::size_t>(k) == want.size() && std::memcmp(in.data(), want.data(), want.size()) == 0) {
           ++r.replies;
         } else {
@@ -207,14 +195,14 @@ TEST_P(UdpServerPaths, BurstLongerThanOneReadBudgetIsAllAnswered) {
   ASSERT_TRUE(c->set_recv_buffer(4 << 20));
   constexpr std::uint32_t kBurst = 2000;
   for (std::uint32_t i = 0; i < kBurst; ++i) {
-    auto d = payload(0, i, kSizes[i % kSizes.size()]);
+    auto d = datagram_payload(0, i, kSizes[i % kSizes.size()]);
     ASSERT_TRUE(c->send(d, Deadline::after(2s)));
   }
   std::vector<std::byte> in(2048);
   for (std::uint32_t i = 0; i < kBurst; ++i) {
     auto d = c->recv(in, Deadline::after(5s));
     ASSERT_TRUE(d) << "reply " << i << " missing";
-    auto want = payload(0, i, kSizes[i % kSizes.size()]);
+    auto want = datagram_payload(0, i, kSizes[i % kSizes.size()]);
     ASSERT_EQ(d->size, want.size()) << "reply " << i;
     ASSERT_TRUE(want.empty() || std::memcmp(in.data(), want.data(), want.size()) == 0) << "reply " << i;
   }
@@ -246,7 +234,7 @@ TEST_P(UdpServerPaths, LargestAndEmptyDatagramsComeBackWhole) {
   ASSERT_TRUE(c->connect(s->local_address()));
   std::vector<std::byte> in(kMaxUdpPayload + 100);
   for (std::size_t size : {kMaxUdpPayload, std::size_t{0}, std::size_t{1}, kMaxUdpPayload - 1}) {
-    auto d = payload(7, static_cast<std::uint32_t>(size), size);
+    auto d = datagram_payload(7, static_cast<std::uint32_t>(size), size);
     ASSERT_TRUE(c->send(d, Deadline::after(2s))) << size;
     auto got = c->recv(in, Deadline::after(5s));
     ASSERT_TRUE(got) << "no reply to a " << size << "-byte datagram";
@@ -259,7 +247,7 @@ TEST_P(UdpServerPaths, LargestAndEmptyDatagramsComeBackWhole) {
   auto e = c->send(big, Deadline::after(2s));
   ASSERT_FALSE(e);
   EXPECT_EQ(e.error().code(), std::errc::message_size);
-  auto d = payload(7, 1, 100);
+  auto d = datagram_payload(7, 1, 100);
   ASSERT_TRUE(c->send(d, Deadline::after(2s)));
   auto got = c->recv(in, Deadline::after(5s));
   ASSERT_TRUE(got);
