@@ -251,21 +251,30 @@ Result<TcpListener> TcpListener::bind(const Address& addr, const ListenOptions& 
   return TcpListener(std::move(*fd));
 }
 
-Result<TcpStream> TcpListener::accept(Deadline deadline, Address* peer) {
+namespace {
+// accept4() with a deadline, for both listener kinds: non-blocking, close-on-exec descriptors.
+Result<Fd> accept_fd(int listen_fd, Deadline deadline, Address* peer) {
   for (;;) {
     Address a;
     socklen_t len = Address::capacity();
-    int fd = sys::accept4(fd_.get(), a.sockaddr_ptr(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = sys::accept4(listen_fd, a.sockaddr_ptr(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       a.set_length(len);
       if (peer) *peer = a;
-      return TcpStream(Fd(fd));
+      return Fd(fd);
     }
     // The connection died between SYN and accept(): not this listener's failure.
     if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno(errno, "accept");
-    if (auto w = wait_for(fd_.get(), Wait::readable, deadline); !w) return w.error().with_context("accept");
+    if (auto w = wait_for(listen_fd, Wait::readable, deadline); !w) return w.error().with_context("accept");
   }
+}
+}  // namespace
+
+Result<TcpStream> TcpListener::accept(Deadline deadline, Address* peer) {
+  auto fd = accept_fd(fd_.get(), deadline, peer);
+  if (!fd) return std::move(fd).error();
+  return TcpStream(std::move(*fd));
 }
 
 Result<Address> TcpListener::local_address() const { return sock_name(fd_.get(), false); }
@@ -310,19 +319,9 @@ Result<UnixListener> UnixListener::bind(const Address& addr, int backlog, bool u
 }
 
 Result<UnixStream> UnixListener::accept(Deadline deadline, Address* peer) {
-  for (;;) {
-    Address a;
-    socklen_t len = Address::capacity();
-    int fd = sys::accept4(fd_.get(), a.sockaddr_ptr(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      a.set_length(len);
-      if (peer) *peer = a;
-      return UnixStream(Fd(fd));
-    }
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return fail_errno(errno, "accept");
-    if (auto w = wait_for(fd_.get(), Wait::readable, deadline); !w) return w.error().with_context("accept");
-  }
+  auto fd = accept_fd(fd_.get(), deadline, peer);
+  if (!fd) return std::move(fd).error();
+  return UnixStream(std::move(*fd));
 }
 
 Result<Address> UnixListener::local_address() const { return sock_name(fd_.get(), false); }
