@@ -9,8 +9,11 @@
 
 #include <chrono>
 #include <deque>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace sockit::irc::test {
@@ -96,12 +99,39 @@ struct Harness {
     server->receive(*c.id, std::string(line) + "\r\n", now);
   }
   void raw(Cli& c, std::string_view bytes) { server->receive(*c.id, bytes, now); }
+  /// Sends NICK `nick` and USER (user name `nick`, real name `real_name`) on `c`; registration
+  /// completes unless CAP negotiation or a server password holds it. Leaves the replies unread.
+  void register_as(Cli& c, std::string_view nick, std::string_view real_name) {
+    send(c, "NICK " + std::string(nick));
+    send(c, "USER " + std::string(nick) + " 0 * :" + std::string(real_name));
+  }
+  /// A registered client (real name "Real <nick>") whose welcome burst has been read.
   Cli& user(std::string_view nick, std::string_view ip = "127.0.0.1") {
     Cli& c = connect(ip);
-    send(c, "NICK " + std::string(nick));
-    send(c, "USER " + std::string(nick) + " 0 * :Real " + std::string(nick));
+    register_as(c, nick, "Real " + std::string(nick));
     c.take();
     return c;
+  }
+  /// Sends "JOIN `channel`" from each client, in the order given. Leaves the replies unread.
+  void join(std::string_view channel, std::initializer_list<Cli*> members) {
+    for (Cli* c : members) send(*c, "JOIN " + std::string(channel));
+  }
+  /// Discards every line the clients have been sent so far.
+  static void drain(std::initializer_list<Cli*> members) {
+    for (Cli* c : members) c->take();
+  }
+  /// Registers one client per nick (in order), joins them all to `channel` (in order) and drains
+  /// their output: `auto [a, b] = h.in_channel("#a", "alice", "bob");`.
+  template <class... Nick>
+  std::tuple<std::conditional_t<true, Cli&, Nick>...> in_channel(std::string_view channel, const Nick&... nicks) {
+    std::tuple<std::conditional_t<true, Cli&, Nick>...> members{user(nicks)...};  // left to right
+    std::apply(
+        [&](auto&... c) {
+          join(channel, {&c...});
+          drain({&c...});
+        },
+        members);
+    return members;
   }
   /// Moves the fake clock and fires every due tick.
   void advance(std::chrono::milliseconds d) {

@@ -9,12 +9,7 @@ using H = Harness;
 
 TEST(IrcLimits, Line510IsAcceptedAnd511Gets417AndClientStays) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
-  b.take();
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   std::string ok = "PRIVMSG #a :" + std::string(510 - 12, 'x');
   h.send(a, ok);
   EXPECT_EQ(b.take().size(), 1u);
@@ -117,12 +112,7 @@ TEST(IrcLimits, PingOnIdleThenTimeout) {
   cfg.ping_interval = 90s;
   cfg.ping_timeout = 60s;
   H h(cfg);
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
-  b.take();
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   h.advance(89s);
   EXPECT_TRUE(b.take().empty());
   h.advance(1s);
@@ -175,13 +165,7 @@ TEST(IrcLimits, SendQExceededDropsOnlyTheSlowReader) {
   cfg.sendq = 4096;
   cfg.flood_rate = 0;  // flood control off
   H h(cfg);
-  auto& a = h.user("alice");
-  auto& slow = h.user("slow");
-  auto& ok = h.user("ok");
-  for (auto* c : {&a, &slow, &ok}) h.send(*c, "JOIN #f");
-  a.take();
-  ok.take();
-  slow.take();
+  auto [a, slow, ok] = h.in_channel("#f", "alice", "slow", "ok");
   slow.peer->stalled = true;
   for (int i = 0; i < 100; ++i) h.send(a, "PRIVMSG #f :" + std::string(100, 'x'));
   EXPECT_TRUE(slow.peer->closed_now);
@@ -232,12 +216,7 @@ TEST(IrcLimits, MaxClients) {
 
 TEST(IrcLimits, InvalidUtf8IsRejectedNotRelayed) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #t");
-  h.send(b, "JOIN #t");
-  a.take();
-  b.take();
+  auto [a, b] = h.in_channel("#t", "alice", "bob");
   h.send(a, "PRIVMSG #t :hi\xAA");
   EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local FAIL PRIVMSG INVALID_UTF8 :Message rejected: not UTF-8"});
   EXPECT_TRUE(b.take().empty());

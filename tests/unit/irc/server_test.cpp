@@ -95,8 +95,7 @@ TEST(IrcRegistration, CapNegotiationHoldsRegistrationUntilEnd) {
   H h;
   auto& c = h.connect();
   h.send(c, "CAP LS 302");
-  h.send(c, "NICK alice");
-  h.send(c, "USER alice 0 * :A");
+  h.register_as(c, "alice", "A");
   auto lines = c.take();
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0], ":irc.sockit.local CAP * LS :echo-message multi-prefix server-time userhost-in-names");
@@ -118,15 +117,13 @@ TEST(IrcRegistration, ServerPassword) {
   H h(cfg);
   auto& bad = h.connect();
   h.send(bad, "PASS nope");
-  h.send(bad, "NICK bad");
-  h.send(bad, "USER bad 0 * :x");
+  h.register_as(bad, "bad", "x");
   auto lines = bad.take();
   EXPECT_TRUE(H::has(lines, "464"));
   EXPECT_TRUE(bad.peer->closed);
   auto& good = h.connect();
   h.send(good, "PASS letmein");
-  h.send(good, "NICK good");
-  h.send(good, "USER good 0 * :x");
+  h.register_as(good, "good", "x");
   EXPECT_TRUE(H::has(good.take(), "001"));
 }
 
@@ -235,12 +232,7 @@ TEST(IrcChannel, PartErrors) {
 
 TEST(IrcMessage, PrivmsgToChannelAndUser) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
-  b.take();
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   h.send(a, "PRIVMSG #a :hello all");
   EXPECT_TRUE(a.take().empty());
   EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 PRIVMSG #a :hello all"});
@@ -323,8 +315,8 @@ TEST(IrcMessage, ServerTimeTagOnBroadcastsOnlyForThoseWhoAskedForIt) {
   auto& d = h.user("dave");
   h.send(a, "CAP REQ :server-time");
   h.send(c, "CAP REQ :server-time");
-  for (auto* cli : {&a, &b, &c, &d}) h.send(*cli, "JOIN #a");
-  for (auto* cli : {&a, &b, &c, &d}) cli->take();
+  h.join("#a", {&a, &b, &c, &d});
+  H::drain({&a, &b, &c, &d});
   // The tagged form is built once per broadcast and shared; untagged receivers get the plain line.
   h.send(d, "PRIVMSG #a :hi all");
   const std::string plain = ":dave!~dave@127.0.0.1 PRIVMSG #a :hi all";
@@ -348,8 +340,8 @@ TEST(IrcMessage, LinesReadTogetherReachEachMemberInOneSendInOrder) {
   auto& b = h.user("bob");
   auto& c = h.user("carol");
   h.send(c, "CAP REQ :server-time");
-  for (auto* cli : {&a, &b, &c}) h.send(*cli, "JOIN #a");
-  for (auto* cli : {&a, &b, &c}) cli->take();
+  h.join("#a", {&a, &b, &c});
+  H::drain({&a, &b, &c});
   const std::size_t before = b.peer->sends;
   h.raw(a, "PRIVMSG #a :one\r\nPRIVMSG #a :two\r\nNOTICE #a :three\r\n");
   EXPECT_EQ(b.peer->sends, before + 1);
@@ -373,7 +365,7 @@ TEST(IrcMessage, LinesReadTogetherKeepTheirOrderAroundOtherOutput) {
   h.send(a, "JOIN #b");
   h.send(b, "JOIN #a");
   h.send(b, "JOIN #b");
-  for (auto* cli : {&a, &b, &d}) cli->take();
+  H::drain({&a, &b, &d});
   // One read: channel lines, a line to another channel, a private message, an error reply,
   // then dave joins and bob parts: each sees exactly what it would line by line.
   h.raw(a, "PRIVMSG #a :1\r\nPRIVMSG #b :2\r\nPRIVMSG #a :3\r\nPRIVMSG bob :4\r\nPRIVMSG #nope :5\r\n"
@@ -402,12 +394,7 @@ TEST(IrcMessage, LinesReadTogetherKeepTheirOrderAroundOtherOutput) {
 
 TEST(IrcTopic, SetQueryAndLock) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
-  b.take();
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   h.send(b, "TOPIC #a");
   EXPECT_EQ(b.take(), std::vector<std::string>{":irc.sockit.local 331 bob #a :No topic is set"});
   h.send(b, "TOPIC #a :mine");
@@ -425,13 +412,8 @@ TEST(IrcTopic, SetQueryAndLock) {
 
 TEST(IrcKick, KickAndErrors) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   auto& c = h.user("carol");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
-  b.take();
   h.send(b, "KICK #a alice");
   EXPECT_TRUE(H::has(b.take(), "482"));
   h.send(c, "KICK #a bob");
@@ -452,12 +434,7 @@ TEST(IrcKick, KickAndErrors) {
 
 TEST(IrcMode, ChannelModesQueryAndBroadcast) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
-  b.take();
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   h.send(a, "MODE #a");
   auto lines = a.take();
   ASSERT_EQ(lines.size(), 2u);
@@ -548,11 +525,7 @@ TEST(IrcNames, NamesSplitsLongLists) {
 
 TEST(IrcQuery, WhoWhoisWhowas) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   h.send(a, "WHO #a");
   auto lines = a.take();
   ASSERT_EQ(lines.size(), 3u);
@@ -580,12 +553,7 @@ TEST(IrcQuery, WhoWhoisWhowas) {
 
 TEST(IrcQuery, NickChangeSeenByChannelPeersOnce) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a,#b");
-  h.send(b, "JOIN #a,#b");
-  a.take();
-  b.take();
+  auto [a, b] = h.in_channel("#a,#b", "alice", "bob");
   h.send(a, "NICK Alicia");
   EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 NICK :Alicia"});
   EXPECT_EQ(a.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 NICK :Alicia"});
@@ -626,11 +594,7 @@ TEST(IrcOper, OperAndKill) {
   Config cfg = quiet();
   cfg.operators.push_back({"root", hash_password("pw", 1000).value(), "*"});
   H h(cfg);
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   h.send(b, "KILL alice :x");
   EXPECT_TRUE(H::has(b.take(), "481"));
   h.send(a, "OPER nobody pw");
@@ -654,12 +618,7 @@ TEST(IrcOper, OperAndKill) {
 
 TEST(IrcQuit, QuitIsBroadcastAndConnectionClosed) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
-  b.take();
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   h.send(b, "QUIT :gone fishing");
   EXPECT_EQ(b.take(), std::vector<std::string>{"ERROR :Closing Link: 127.0.0.1 (Quit: gone fishing)"});
   EXPECT_TRUE(b.peer->closed);
@@ -670,11 +629,7 @@ TEST(IrcQuit, QuitIsBroadcastAndConnectionClosed) {
 
 TEST(IrcQuit, PeerLostIsAQuit) {
   H h;
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  h.send(a, "JOIN #a");
-  h.send(b, "JOIN #a");
-  a.take();
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   h.server->disconnected(*b.id, "Connection reset by peer");
   EXPECT_EQ(a.take(), std::vector<std::string>{":bob!~bob@127.0.0.1 QUIT :Connection reset by peer"});
   h.check();
