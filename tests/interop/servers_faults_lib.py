@@ -184,6 +184,16 @@ def proxy(upstream, *opts):
     return p, ports[0], ports[1]
 
 
+def exit_after(p, t0, timeout=8.0):
+    """Waits up to timeout for p to exit: (its exit code or None, seconds since t0)."""
+    rc = None
+    try:
+        rc = p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    return rc, time.time() - t0
+
+
 def stop(p, timeout=10.0):
     p.send_signal(signal.SIGTERM)
     try:
@@ -222,6 +232,27 @@ def emfile_pressure(pid, port, count, make_client_ok):
     ok = wait_until(make_client_ok, 3.0)
     dt = time.time() - t0
     check(ok and dt < 1.0, f"EMFILE: a new client is served {dt*1000:.0f} ms after the holders close (< 1 s)")
+
+
+NOFILE_64 = ["prlimit", "--nofile=64:64"]
+
+
+def emfile_run(srv, port, make_client_ok):
+    """(b) on a server started under NOFILE_64: 100 held connections, then stop it."""
+    emfile_pressure(srv.pid, port, 100, make_client_ok)
+    check(stop(srv) == 0, "EMFILE run: exit 0 on SIGTERM")
+
+
+def end_a_then_b_c_d(px, srv, emfile, c_and_d):
+    """Ends part (a) (stops the proxy px and the server srv), then runs (b) emfile() unless the
+    binary is sanitized, then (c) and (d) in c_and_d()."""
+    px.kill(); px.wait()
+    check(stop(srv) == 0, "SIGTERM: exit 0")
+    if sanitized():
+        print("skip EMFILE: sanitizer build (its runtime misbehaves without descriptors)")
+    else:
+        emfile()
+    c_and_d()
 
 
 # ---------------------------------------------------------------- echo
@@ -275,22 +306,12 @@ def echo_tests():
             alive = alive and recv_exact(s, 1, 2) == b"x"
             time.sleep(0.5)
         check(alive, "a connection active every 0.5 s outlives the 2 s idle timeout (3 s)")
-    px.kill(); px.wait()
-    check(stop(srv) == 0, "SIGTERM: exit 0")
-
-    # (b) EMFILE
-    if sanitized():
-        print("skip EMFILE: sanitizer build (its runtime misbehaves without descriptors)")
-    else:
-        emfile_echo()
-
-    c_and_d()
+    end_a_then_b_c_d(px, srv, emfile_echo, c_and_d)
 
 
 def emfile_echo():
-    srv, port = echo_server("--max-conns", "1000", prefix=["prlimit", "--nofile=64:64"])
-    emfile_pressure(srv.pid, port, 100, echo_ok(port))
-    check(stop(srv) == 0, "EMFILE run: exit 0 on SIGTERM")
+    srv, port = echo_server("--max-conns", "1000", prefix=NOFILE_64)
+    emfile_run(srv, port, echo_ok(port))
 
 
 def c_and_d():
@@ -380,12 +401,7 @@ def c_and_d():
             if not d:
                 eof[i] = True
             got[i] += d
-    rc = None
-    try:
-        rc = srv.wait(8)
-    except subprocess.TimeoutExpired:
-        pass
-    dt = time.time() - t0
+    rc, dt = exit_after(srv, t0)
     exact = all(bytes(got[i][:sent[i]]) == blobs[i][:sent[i]] and len(got[i]) >= sent[i] for i in range(5))
     check(exact and not rst, f"SIGTERM during traffic: all {sum(sent)} bytes sent before the signal echoed, then clean EOF (no RST)"
           + ("" if exact and not rst else f" sent={sent} got={[len(g) for g in got]} rst={rst} eof={eof}"))
@@ -442,6 +458,27 @@ class Irc:
         return None
 
 
+def joined(*clients, channel="#f"):
+    """Each client JOINs channel in turn and waits for its end of NAMES; returns the clients."""
+    for c in clients:
+        c.send(f"JOIN {channel}\r\n"); c.wait_for(lambda l: " 366 " in l)
+    return clients
+
+
+def relayed_from_alice(c, count, timeout):
+    """The texts of alice's PRIVMSGs to #f that c reads, until count of them, EOF or timeout."""
+    got = []
+    for l in c.lines(timeout):
+        if l is None:
+            break
+        m = re.match(r":alice!\S+ PRIVMSG #f :(.*)", l)
+        if m:
+            got.append(m.group(1))
+            if len(got) == count:
+                break
+    return got
+
+
 def chat_server(*extra, prefix=()):
     p, ports = spawn([SOCKIT, "chat-server", "-q", "-l", "127.0.0.1:0", "--no-flood-control",
                       "--max-per-ip", "0", *extra], r"listening on 127\.0\.0\.1:(\d+)", prefix)
@@ -453,21 +490,10 @@ def chat_tests():
     # (a) through the proxy, plus ping timeouts
     srv, port = chat_server("--ping-interval", "1s", "--ping-timeout", "1s")
     px, pport, cport = proxy(port, "--delay", "20ms", "--jitter", "5ms", "--slice", "13")
-    a = Irc(pport, "alice")
-    b = Irc(pport, "bob")
-    a.send("JOIN #f\r\n"); a.wait_for(lambda l: " 366 " in l)
-    b.send("JOIN #f\r\n"); b.wait_for(lambda l: " 366 " in l)
+    a, b = joined(Irc(pport, "alice"), Irc(pport, "bob"))
     msgs = [os.urandom(150).hex() for _ in range(300)]
     a.send("".join(f"PRIVMSG #f :{m}\r\n" for m in msgs))
-    got = []
-    for l in b.lines(15):
-        if l is None:
-            break
-        m = re.match(r":alice!\S+ PRIVMSG #f :(.*)", l)
-        if m:
-            got.append(m.group(1))
-            if len(got) == len(msgs):
-                break
+    got = relayed_from_alice(b, len(msgs), 15)
     h = lambda xs: hashlib.sha256("\n".join(xs).encode()).hexdigest()
     check(h(got) == h(msgs), f"proxy delay 20ms±5ms slice 13: 300 PRIVMSG (300 B each) relayed byte-exact in order ({len(got)})")
     ctl(cport, "stall on")
@@ -495,19 +521,11 @@ def chat_tests():
     check(not dropped and pings >= 2, f"clients answering PINGs ({pings} PINGs in 4 s) stay connected")
     a.send("PRIVMSG #f :still here\r\n")
     check(b.wait_for(lambda l: "still here" in l, 3) is not None, "and still relays")
-    px.kill(); px.wait()
-    check(stop(srv) == 0, "SIGTERM: exit 0")
-
-    # (b) EMFILE
-    if sanitized():
-        print("skip EMFILE: sanitizer build (its runtime misbehaves without descriptors)")
-    else:
-        chat_emfile()
-    chat_c_and_d()
+    end_a_then_b_c_d(px, srv, chat_emfile, chat_c_and_d)
 
 
 def chat_emfile():
-    srv, port = chat_server("--max-clients", "1000", prefix=["prlimit", "--nofile=64:64"])
+    srv, port = chat_server("--max-clients", "1000", prefix=NOFILE_64)
 
     def chat_ok():
         try:
@@ -516,8 +534,7 @@ def chat_emfile():
             return True
         except Exception:
             return False
-    emfile_pressure(srv.pid, port, 100, chat_ok)
-    check(stop(srv) == 0, "EMFILE run: exit 0 on SIGTERM")
+    emfile_run(srv, port, chat_ok)
 
 
 def chat_c_and_d():
@@ -525,21 +542,10 @@ def chat_c_and_d():
     srv, port = chat_server("--sendq", "64k")
     time.sleep(0.2)
     base = nfds(srv.pid)
-    a = Irc(port, "alice"); b = Irc(port, "bob")
-    slow = Irc(port, "slow", rcvbuf=4096)
-    for c in (a, b, slow):
-        c.send("JOIN #f\r\n"); c.wait_for(lambda l: " 366 " in l)
+    a, b, slow = joined(Irc(port, "alice"), Irc(port, "bob"), Irc(port, "slow", rcvbuf=4096))
     msgs = [f"{i:05d} " + "y" * 400 for i in range(6000)]   # ~2.4 MiB, far beyond slow's sendq
     a.send("".join(f"PRIVMSG #f :{m}\r\n" for m in msgs))
-    got = []
-    for l in b.lines(20):
-        if l is None:
-            break
-        m = re.match(r":alice!\S+ PRIVMSG #f :(.*)", l)
-        if m:
-            got.append(m.group(1))
-            if len(got) == len(msgs):
-                break
+    got = relayed_from_alice(b, len(msgs), 20)
     check(got == msgs, f"slow reader in the channel (SO_RCVBUF 4 KiB, never reads): bob got all {len(got)}/{len(msgs)} messages")
     quit_seen = b.wait_for(lambda l: l.startswith(":slow!") and " QUIT " in l, 5)
     if quit_seen is None:
@@ -591,12 +597,7 @@ def chat_c_and_d():
     check(g == msgs, f"SIGTERM: bob got all {len(g)}/200 messages alice sent before the signal")
     check(err is not None and eof and not rst and res["alice"][1] is not None and res["alice"][2],
           f"SIGTERM: both clients get ERROR then EOF, no RST ({err})")
-    rc = None
-    try:
-        rc = srv.wait(8)
-    except subprocess.TimeoutExpired:
-        pass
-    dt = time.time() - t0
+    rc, dt = exit_after(srv, t0)
     check(rc == 0 and dt < 6.5, f"SIGTERM: exit {rc} after {dt:.2f} s (drain 5 s)")
 
 
