@@ -2,16 +2,7 @@
 # on 127.0.0.1 and a free port, `sockit chat --plain` clients driven through FIFOs, raw clients.
 # Exit 0 = pass, 1 = a check failed, 77 = skipped (ngircd / tmux missing).
 #   SOCKIT   path of the sockit binary (set by CTest)
-set -u
-if [[ -z "${SOCKIT:-}" || ! -x "$SOCKIT" ]]; then
-  echo "SKIP: SOCKIT is not set to the sockit binary"
-  exit 77
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/sockit-chat.XXXXXX")
-PIDS=()
-FAILS=0
-CHECKS=0
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash" chat
 declare -A CPID CFD
 
 chat_cleanup() {
@@ -25,20 +16,6 @@ chat_cleanup() {
 trap chat_cleanup EXIT
 trap 'exit 1' INT TERM
 
-need() {
-  local c
-  for c in "$@"; do
-    command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
-  done
-}
-
-pass() { CHECKS=$((CHECKS + 1)); echo "ok   - $*"; }
-fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
-finish() {
-  echo "# $CHECKS checks, $FAILS failed"
-  [[ $FAILS -eq 0 ]] && exit 0 || exit 1
-}
-
 # In a background child: close the FIFO writers of the clients, or that child would keep their
 # stdin open and a client would never see its EOF.
 close_inherited() {
@@ -46,15 +23,20 @@ close_inherited() {
   for fd in "${CFD[@]}"; do eval "exec $fd>&-"; done
 }
 
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-
 # wait_for FILE EXTENDED-REGEX [SECONDS=5]: true once a line of FILE matches.
 wait_for() {
   local file=$1 re=$2 limit=${3:-5} i
   for ((i = 0; i < limit * 20; i++)); do
     grep -Eq -- "$re" "$file" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+# wait_count FILE EXTENDED-REGEX N [SECONDS=5]: true once N lines of FILE match.
+wait_count() {
+  local file=$1 re=$2 n=$3 limit=${4:-5} i
+  for ((i = 0; i < limit * 20; i++)); do
+    [[ $(grep -Ec -- "$re" "$file" 2>/dev/null) -ge $n ]] && return 0
     sleep 0.05
   done
   return 1
@@ -138,9 +120,20 @@ client() {
 say() { printf '%s\n' "$2" >&"${CFD[$1]}"; }
 # close_client NAME: EOF on its stdin (Ctrl-D); sets RC to its exit status (124 after 5 s).
 close_client() {
-  local name=$1 i
+  local name=$1
   eval "exec ${CFD[$name]}>&-"
   unset "CFD[$name]"
+  reap_client "$name"
+}
+# quit_client NAME LINE: NAME types LINE (a /quit); sets RC to its exit status (124 after 5 s).
+quit_client() {
+  say "$1" "$2"
+  reap_client "$1"
+}
+# reap_client NAME: waits up to 5 s for the client to end and sets RC to its exit status; one still
+# running then is killed and RC is 124.
+reap_client() {
+  local name=$1 i
   for ((i = 0; i < 100; i++)); do
     kill -0 "${CPID[$name]}" 2>/dev/null || break
     sleep 0.05

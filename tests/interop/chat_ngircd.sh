@@ -69,21 +69,16 @@ expect "the client lives on after bad input" "$T/bob.out" '^\[#t\] <alice> still
 stop_ngircd
 expect "disconnect reported" "$T/alice.err" 'Disconnected'
 start_ngircd "$PORT"
-if wait_for "$T/alice.out" 'has joined #t' 10 && \
-   for i in $(seq 100); do [[ $(grep -c '^\[#t\] \* alice has joined #t$' "$T/alice.out") -ge 2 ]] && break; sleep 0.1; done && \
-   [[ $(grep -c '^\[#t\] \* alice has joined #t$' "$T/alice.out") -ge 2 ]]; then
+if wait_count "$T/alice.out" '^\[#t\] \* alice has joined #t$' 2 10; then
   pass "alice reconnects and rejoins #t"
 else
   fail "alice did not rejoin"; tail -5 "$T/alice.out" "$T/alice.err"
 fi
-for i in $(seq 100); do [[ $(grep -c '^\[#t\] \* bobby has joined #t$' "$T/bob.out") -ge 1 ]] && break; sleep 0.1; done
-expect "bob rejoins under his new nick" "$T/bob.out" '^\[#t\] \* bobby has joined #t$' 10
+expect "bob rejoins under his new nick" "$T/bob.out" '^\[#t\] \* bobby has joined #t$' 20
 say alice "after restart"
 expect "messages flow after the restart" "$T/bob.out" '^\[#t\] <alice> after restart$' 10
 
-say alice "/quit see you"
-for i in $(seq 100); do kill -0 "${CPID[alice]}" 2>/dev/null || break; sleep 0.05; done
-wait "${CPID[alice]}"; RC=$?
+quit_client alice "/quit see you"
 [[ $RC -eq 0 ]] && pass "/quit exits 0" || fail "/quit exit status $RC"
 expect "quit message relayed" "$T/bob.out" '^\[#t\] \* alice has quit \(.*see you.*\)$'
 close_client bob

@@ -30,18 +30,15 @@ kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
 expect "disconnect reported" "$T/alice.err" 'Disconnected' 10
 (close_inherited; exec "$SOCKIT" chat-server --listen "127.0.0.1:$PORT") >"$T/server2.out" 2>&1 &
 PIDS+=("$!")
-ok=
-for i in $(seq 150); do
-  [[ $(grep -c '^\[#t\] \* alice has joined #t$' "$T/alice.out") -ge 2 ]] && { ok=1; break; }
-  sleep 0.1
-done
-[[ -n "$ok" ]] && pass "alice reconnects and rejoins #t" || { fail "alice did not rejoin"; tail -5 "$T/alice.out" "$T/alice.err" "$T/server2.out"; }
+if wait_count "$T/alice.out" '^\[#t\] \* alice has joined #t$' 2 15; then
+  pass "alice reconnects and rejoins #t"
+else
+  fail "alice did not rejoin"; tail -5 "$T/alice.out" "$T/alice.err" "$T/server2.out"
+fi
 expect "bob rejoins as bobby" "$T/bob.out" '^\[#t\] \* bobby has joined #t$' 10
 say bob "back again"
 expect "messages flow after the restart" "$T/alice.out" '^\[#t\] <bobby> back again$' 10
-say alice "/quit bye"
-for i in $(seq 100); do kill -0 "${CPID[alice]}" 2>/dev/null || break; sleep 0.05; done
-wait "${CPID[alice]}"; RC=$?
+quit_client alice "/quit bye"
 [[ $RC -eq 0 ]] && pass "/quit exits 0" || fail "/quit exit status $RC"
 expect "quit relayed" "$T/bob.out" '^\[#t\] \* alice has quit \(.*bye.*\)$'
 close_client bob

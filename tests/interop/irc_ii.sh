@@ -4,6 +4,7 @@
 # other's messages in its ii out files. Exit 77 (skip) when ii is not installed.
 set -euo pipefail
 SOCKIT=${SOCKIT:-sockit}
+source "$(dirname "$0")/irc_lib.bash"
 command -v ii >/dev/null || { echo "skip: ii not installed"; exit 77; }
 
 work=$(mktemp -d)
@@ -17,11 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$SOCKIT" chat-server -l 127.0.0.1:0 -q --no-flood-control 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
-port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.err" | head -1)
-[ -n "$port" ] || { echo "FAIL: no port in banner"; cat "$work/server.err"; exit 1; }
+start_chat_server --no-flood-control
 
 start_ii() {  # nick
   ii -s 127.0.0.1 -p "$port" -n "$1" -i "$work/$1" -f "ii user $1" >"$work/$1.log" 2>&1 &

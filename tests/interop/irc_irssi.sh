@@ -5,6 +5,7 @@
 # Exit 77 (skip) when irssi, tmux or ii is missing.
 set -euo pipefail
 SOCKIT=${SOCKIT:-sockit}
+source "$(dirname "$0")/irc_lib.bash"
 for t in irssi tmux ii; do command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
 
 work=$(mktemp -d)
@@ -21,11 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 printf 'Welcome to the sockit interop test.\n' > "$work/motd.txt"
-"$SOCKIT" chat-server -l 127.0.0.1:0 -q --motd "$work/motd.txt" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
-port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.err" | head -1)
-[ -n "$port" ] || { echo "FAIL: no port in banner"; cat "$work/server.err"; exit 1; }
+start_chat_server --motd "$work/motd.txt"
 
 pane() { tmux -L "$sock" capture-pane -p -t irc -S -200 2>/dev/null || true; }
 keys() { tmux -L "$sock" send-keys -t irc "$1" Enter; }
@@ -37,17 +34,9 @@ wait_pane() {  # pattern
   for _ in $(seq 150); do pane | grep -q -- "$1" && return 0; sleep 0.1; done
   fail "irssi never showed '$1'"
 }
-wait_file() {  # file pattern
-  for _ in $(seq 150); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  fail "'$2' not in $1"
-}
 
 # The other party: ii, channel operator of #sockit.
-ii -s 127.0.0.1 -p "$port" -n peer -i "$work/peer" -f "ii peer" >"$work/ii.log" 2>&1 &
-ii_pid=$!
-wait_file "$work/peer/127.0.0.1/out" "Welcome to the sockit IRC Network"
-echo "/j #sockit" > "$work/peer/127.0.0.1/in"
-wait_file "$work/peer/127.0.0.1/#sockit/out" "peer(.*has joined"
+start_peer
 
 mkdir -p "$work/irssi"
 cat > "$work/irssi/config" <<CONF

@@ -6,6 +6,7 @@
 # own actions are scheduled with /wait at startup. Exit 77 (skip) when weechat-headless or ii is missing.
 set -euo pipefail
 SOCKIT=${SOCKIT:-sockit}
+source "$(dirname "$0")/irc_lib.bash"
 for t in weechat-headless ii; do command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
 
 work=$(mktemp -d)
@@ -23,11 +24,7 @@ cleanup() {
 trap cleanup EXIT
 
 printf 'Welcome to the sockit interop test.\n' > "$work/motd.txt"
-"$SOCKIT" chat-server -l 127.0.0.1:0 -q --motd "$work/motd.txt" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
-port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.err" | head -1)
-[ -n "$port" ] || { echo "FAIL: no port in banner"; cat "$work/server.err"; exit 1; }
+start_chat_server --motd "$work/motd.txt"
 
 chanlog() { cat "$work/wee/logs/"*"#sockit"* 2>/dev/null || true; }
 fail() {
@@ -40,16 +37,8 @@ wait_chan() {
   for _ in $(seq 150); do chanlog | grep -q -- "$1" && return 0; sleep 0.1; done
   fail "weechat never logged '$1'"
 }
-wait_file() {
-  for _ in $(seq 150); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  fail "'$2' not in $1"
-}
 
-ii -s 127.0.0.1 -p "$port" -n peer -i "$work/peer" -f "ii peer" >"$work/ii.log" 2>&1 &
-ii_pid=$!
-wait_file "$work/peer/127.0.0.1/out" "Welcome to the sockit IRC Network"
-echo "/j #sockit" > "$work/peer/127.0.0.1/in"
-wait_file "$work/peer/127.0.0.1/#sockit/out" "peer(.*has joined"
+start_peer
 
 mkdir -p "$work/wee"
 weechat-headless --dir "$work/wee" \

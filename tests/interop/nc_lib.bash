@@ -2,16 +2,7 @@
 # exit 0 = pass, 1 = some check failed, 77 = skipped (a peer program is missing).
 #   SOCKIT   path of the sockit binary (set by CTest)
 # Every background process is started with `start` so the EXIT trap can kill it by PID.
-set -u
-if [[ -z "${SOCKIT:-}" || ! -x "$SOCKIT" ]]; then
-  echo "SKIP: SOCKIT is not set to the sockit binary"
-  exit 77
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/sockit-nc.XXXXXX")
-PIDS=()
-FAILS=0
-CHECKS=0
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash" nc
 
 nc_cleanup() {
   local p
@@ -23,13 +14,6 @@ nc_cleanup() {
 trap nc_cleanup EXIT
 trap 'exit 1' INT TERM
 
-need() {
-  local c
-  for c in "$@"; do
-    command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
-  done
-}
-
 # start CMD... [redirections]: runs CMD in the background and records its PID in LAST. The
 # explicit <&0 keeps the caller's stdin (bash would give a background command /dev/null).
 start() {
@@ -38,8 +22,6 @@ start() {
   PIDS+=("$LAST")
 }
 
-pass() { CHECKS=$((CHECKS + 1)); echo "ok   - $*"; }
-fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL - $*"; }
 # check DESC CMD...: runs CMD (a test expression), records pass/fail.
 check() {
   local desc=$1; shift
@@ -52,22 +34,6 @@ check_file_eq() {  # check_file_eq DESC EXPECTED_FILE ACTUAL_FILE
   if cmp -s "$2" "$3"; then pass "$1"; else
     fail "$1: files differ"; echo "--- expected"; od -c "$2" | head -20; echo "--- actual"; od -c "$3" | head -20
   fi
-}
-
-finish() {
-  echo "# $CHECKS checks, $FAILS failed"
-  [[ $FAILS -eq 0 ]] && exit 0 || exit 1
-}
-
-# free_port [tcp|udp]: a port the kernel just handed out on 127.0.0.1 (bind to 0, release).
-free_port() {
-  python3 - "${1:-tcp}" <<'PY'
-import socket, sys
-kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
-s = socket.socket(socket.AF_INET, kind)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-PY
 }
 
 # wait_listen PORT [tcp|udp]: until something listens on 127.0.0.1:PORT (5 s at most).

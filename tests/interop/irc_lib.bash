@@ -1,0 +1,31 @@
+# Shared set-up of tests/interop/irc_*.sh (sourced, not run): `sockit chat-server` on 127.0.0.1
+# and a free port, and an `ii` client as the other party. The sourcing script sets -euo pipefail,
+# $work (its scratch directory) and, for wait_file and start_peer, a `fail MESSAGE` that prints
+# its diagnostics and exits 1.
+#   SOCKIT   path of the sockit binary (set by CTest)
+
+# start_chat_server ARGS...: `sockit chat-server -l 127.0.0.1:0 -q ARGS` in the background, its
+# stderr in $work/server.err; sets server_pid, and port from the banner (exit 1 without one).
+start_chat_server() {
+  "$SOCKIT" chat-server -l 127.0.0.1:0 -q "$@" 2>"$work/server.err" &
+  server_pid=$!
+  for _ in $(seq 100); do grep -q "listening on" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.err" | head -1)
+  [ -n "$port" ] || { echo "FAIL: no port in banner"; cat "$work/server.err"; exit 1; }
+}
+
+# wait_file FILE PATTERN: until a line of FILE matches PATTERN (15 s at most, then fail).
+wait_file() {
+  for _ in $(seq 150); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  fail "'$2' not in $1"
+}
+
+# start_peer: the other party, ii as nick "peer" (files under $work/peer), joins #sockit first and
+# so is its channel operator; sets ii_pid.
+start_peer() {
+  ii -s 127.0.0.1 -p "$port" -n peer -i "$work/peer" -f "ii peer" >"$work/ii.log" 2>&1 &
+  ii_pid=$!
+  wait_file "$work/peer/127.0.0.1/out" "Welcome to the sockit IRC Network"
+  echo "/j #sockit" > "$work/peer/127.0.0.1/in"
+  wait_file "$work/peer/127.0.0.1/#sockit/out" "peer(.*has joined"
+}
