@@ -77,6 +77,15 @@ def irc_table(rows):
     return "\n".join(out)
 
 
+def cell_sections(md, names, cells, table):
+    """Appends to md one section per cell name: a '### name' heading, then table(rows of the cell)
+    (cell_table or irc_table) and a blank line."""
+    for n in names:
+        md.append(f"### {n}\n")
+        md.append(table(cells[n]))
+        md.append("")
+
+
 def udp_batching(cells, order, batched="sockit-epoll"):
     """Per UDP cell holding both: `batched` (sockit-epoll: recvmmsg/sendmmsg batches with UDP GSO for
     same-peer replies; sockit-epoll-mmsg: without GSO) against sockit-epoll-plain (--udp-batch 1, one
@@ -330,10 +339,7 @@ def main():
                       "same-size replies to one peer within a batch as one UDP GSO message; `sockit-epoll-mmsg` "
                       "is the same without GSO (`--no-udp-gso`); `sockit-epoll-plain` is the same server with "
                       "`--udp-batch 1`: one `recvfrom` per datagram until EAGAIN and one `sendto` per reply.\n")
-        for n in names:
-            md.append(f"### {n}\n")
-            md.append(cell_table(cells[n]))
-            md.append("")
+        cell_sections(md, names, cells, cell_table)
         if g == "udp" and udp_found:
             md.append("### UDP batching: recvmmsg/sendmmsg against a plain recvfrom/sendto loop\n")
             md.append("Requests per server CPU second = 1e6 / server CPU µs per request.\n")
@@ -354,10 +360,7 @@ def main():
                   "a fixed number of commands per client per loop turn; inspircd's `<channels users>` and "
                   "the netbuffersize read size. The load keeps only 4 messages in flight per sender, so "
                   "neither queue limit is reached in practice (errors would show in the table).\n")
-        for n in irc_names:
-            md.append(f"### {n}\n")
-            md.append(irc_table(cells[n]))
-            md.append("")
+        cell_sections(md, irc_names, cells, irc_table)
     missing = [r for r in rows if r["rate_per_s"] in ("-", "")]
     md.append("## Missing cells\n")
     if missing:

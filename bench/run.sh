@@ -87,6 +87,22 @@ wait_port() {  # wait until something accepts on 127.0.0.1:$1
 }
 has() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
+# launch NAME PORT LOG_LINES CMD...: runs CMD pinned to the server core (and logs the command line in
+# commands.txt); sets SERVER_PID. When nothing listens on PORT after a while: the last LOG_LINES
+# lines of the server's output on stderr, the server stopped, status 1.
+launch() {
+  local name=$1 port=$2 lines=$3
+  shift 3
+  echo "taskset -c $SERVER_CORE $*" >>"$RESULTS/commands.txt"
+  taskset -c $SERVER_CORE "$@" >"$TMP/server.log" 2>&1 &
+  SERVER_PID=$!
+  if ! wait_port "$port"; then
+    echo "  $name did not start: $(tail -n "$lines" "$TMP/server.log" | paste -sd ' ')" >&2
+    stop_server
+    return 1
+  fi
+}
+
 # start_server NAME PORT: starts the named server pinned to the server core; sets SERVER_PID.
 start_server() {
   local name=$1 port=$2 cmd
@@ -103,14 +119,7 @@ start_server() {
     sockit-*) cmd=("$SOCKIT" echo-server --model "${name#sockit-}" --threads 1 --listen 127.0.0.1:$port --udp 127.0.0.1:$port) ;;
     *) echo "unknown server $name" >&2; return 1 ;;
   esac
-  echo "taskset -c $SERVER_CORE ${cmd[*]}" >>"$RESULTS/commands.txt"
-  taskset -c $SERVER_CORE "${cmd[@]}" >"$TMP/server.log" 2>&1 &
-  SERVER_PID=$!
-  if ! wait_port "$port"; then
-    echo "  $name did not start: $(tail -1 "$TMP/server.log")" >&2
-    stop_server
-    return 1
-  fi
+  launch "$name" "$port" 1 "${cmd[@]}"
 }
 stop_server() {
   [ -n "$SERVER_PID" ] || return 0
@@ -296,12 +305,7 @@ EOF
         cmd=(inspircd --nofork --config "$dir/inspircd.conf")
         [ "$(id -u)" = 0 ] && cmd+=(--runasroot) ;;
     esac
-    echo "taskset -c $SERVER_CORE ${cmd[*]}" >>"$RESULTS/commands.txt"
-    taskset -c $SERVER_CORE "${cmd[@]}" >"$TMP/server.log" 2>&1 &
-    SERVER_PID=$!
-    if ! wait_port "$port"; then
-      echo "  $s did not start: $(tail -3 "$TMP/server.log" | tr '\n' ' ')" >&2
-      stop_server
+    if ! launch "$s" "$port" 3 "${cmd[@]}"; then
       printf 'irc\tirc fan-out %s x %s\t%s\t-\t-\t-\t-\t-\t-\t-\tserver failed to start\n' "$CLIENTS" "$SENDERS" "$s" >>"$TSV"
       continue
     fi
