@@ -50,17 +50,31 @@ void expect_consistent(const json& j, long long count, double timeout_ms) {
   EXPECT_EQ(j["late"].get<long long>(), static_cast<long long>(j["late_replies"].size()));
 }
 
+// `sockit ping` of `count` probes every `interval`, each with a timeout_ms timeout and no
+// retransmission, to the proxy's port on 127.0.0.1 (environment `env`). Checks expect_consistent on
+// the JSON and returns the run and its JSON.
+struct Pinged {
+  PingRun run;
+  json j;
+};
+Pinged ping_without_retries(const ProxyProcess& proxy, long long count, const std::string& interval, int timeout_ms,
+                            const std::vector<std::string>& env = {}) {
+  Pinged p;
+  p.run = run_ping({"-c", std::to_string(count), "-i", interval, "-W", std::to_string(timeout_ms) + "ms", "--retries",
+                    "0", "127.0.0.1", std::to_string(proxy.listen().port())},
+                   env);
+  p.j = parse(p.run);
+  expect_consistent(p.j, count, timeout_ms);
+  return p;
+}
+
 // Without retransmissions and without delay, each probe is exactly one datagram each way, in a
 // fixed order, so the seeded proxy drops a known set: ping's loss equals the proxy's drop count.
 void loss_matches_proxy(const std::string& loss, const std::string& seed, double low, double high) {
   FdLeakCheck leaks;
   UdpEcho echo;
   auto proxy = ProxyProcess::start({"--udp", "--upstream", echo.address().to_string(), "--loss", loss, "--seed", seed});
-  const long long n = 200;
-  auto r = run_ping({"-c", std::to_string(n), "-i", "5ms", "-W", "300ms", "--retries", "0", "127.0.0.1",
-                     std::to_string(proxy->listen().port())});
-  json j = parse(r);
-  expect_consistent(j, n, 300);
+  auto [r, j] = ping_without_retries(*proxy, 200, "5ms", 300);
   std::string stats = proxy->stop();
   const long long dropped = ProxyProcess::counter(stats, "lost");
   EXPECT_EQ(j["lost"].get<long long>(), dropped) << stats;
@@ -110,11 +124,7 @@ TEST(PingThroughProxy, LateRepliesAreNeverCountedFresh) {
   // Each way 0..200 ms: round trips from 0 to 400 ms against a 200 ms timeout.
   auto proxy = ProxyProcess::start(
       {"--udp", "--upstream", echo.address().to_string(), "--delay", "100ms", "--jitter", "100ms", "--seed", "11"});
-  const long long n = 60;
-  auto r = run_ping({"-c", std::to_string(n), "-i", "10ms", "-W", "200ms", "--retries", "0", "127.0.0.1",
-                     std::to_string(proxy->listen().port())});
-  json j = parse(r);
-  expect_consistent(j, n, 200);
+  json j = ping_without_retries(*proxy, 60, "10ms", 200).j;
   proxy->stop();
   EXPECT_GT(j["received"].get<long long>(), 0) << j.dump();
   EXPECT_GT(j["late"].get<long long>(), 0) << "the delay should have produced late replies: " << j.dump();
@@ -129,10 +139,7 @@ TEST(PingThroughProxy, DuplicatesAreFlaggedAndNotCounted) {
   auto proxy =
       ProxyProcess::start({"--udp", "--upstream", echo.address().to_string(), "--duplicate", "30%", "--seed", "5"});
   const long long n = 50;
-  auto r = run_ping({"-c", std::to_string(n), "-i", "5ms", "-W", "300ms", "--retries", "0", "127.0.0.1",
-                     std::to_string(proxy->listen().port())});
-  json j = parse(r);
-  expect_consistent(j, n, 300);
+  json j = ping_without_retries(*proxy, n, "5ms", 300).j;
   std::string stats = proxy->stop();
   EXPECT_EQ(j["received"].get<long long>(), n);
   EXPECT_GT(j["duplicates"].get<long long>(), 0);
@@ -167,11 +174,7 @@ TEST(PingThroughProxy, SyscallFaultsLeaveTheResultUnchanged) {
   UdpEcho echo;
   const std::vector<std::string> env = {"SOCKIT_FAULTS=eintr=0.1,short=0.2,seed=42"};
   auto proxy = ProxyProcess::start({"--udp", "--upstream", echo.address().to_string()}, env);
-  auto r = run_ping({"-c", "50", "-i", "5ms", "-W", "500ms", "--retries", "0", "127.0.0.1",
-                     std::to_string(proxy->listen().port())},
-                    env);
-  json j = parse(r);
-  expect_consistent(j, 50, 500);
+  json j = ping_without_retries(*proxy, 50, "5ms", 500, env).j;
   EXPECT_EQ(j["received"].get<long long>(), 50);
   EXPECT_EQ(j["duplicates"].get<long long>(), 0);
   EXPECT_EQ(j["foreign"].get<long long>(), 0) << "a shortened datagram would fail to decode";
@@ -184,10 +187,7 @@ TEST(PingThroughProxy, ReorderingIsDetectedAndEveryProbeCountedOnce) {
   auto proxy = ProxyProcess::start({"--udp", "--upstream", echo.address().to_string(), "--reorder", "30%",
                                     "--reorder-delay", "30ms", "--seed", "8"});
   const long long n = 60;
-  auto r = run_ping({"-c", std::to_string(n), "-i", "5ms", "-W", "500ms", "--retries", "0", "127.0.0.1",
-                     std::to_string(proxy->listen().port())});
-  json j = parse(r);
-  expect_consistent(j, n, 500);
+  json j = ping_without_retries(*proxy, n, "5ms", 500).j;
   std::string stats = proxy->stop();
   EXPECT_EQ(j["received"].get<long long>(), n);
   EXPECT_GT(j["reordered"].get<long long>(), 0) << j.dump();
