@@ -177,6 +177,7 @@ class Worker {
   void close_conn(std::size_t k);
   void fail(std::size_t k, ErrorKind kind, std::int64_t now);
   void start_message(std::size_t k, std::int64_t intended, std::int64_t now);
+  std::size_t send_some(std::size_t k, const void* p, std::size_t len, std::int64_t now);
   void write_message(std::size_t k, std::int64_t now);
   void read_message(std::size_t k, std::int64_t now);
   void complete_message(std::size_t k, std::int64_t now);
@@ -364,22 +365,30 @@ void Worker::start_message(std::size_t k, std::int64_t intended, std::int64_t no
   write_message(k, now);
 }
 
+// One non-blocking send of len (> 0) bytes on connection k, retried on EINTR. Returns the bytes
+// sent, or 0 when the caller must stop writing: the socket is full (EPOLLOUT armed; the caller
+// continues on it) or the send failed (the connection failed with the error's kind).
+std::size_t Worker::send_some(std::size_t k, const void* p, std::size_t len, std::int64_t now) {
+  for (;;) {
+    const ssize_t n = ::send(conns_[k].fd, p, len, MSG_NOSIGNAL);
+    if (n > 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      arm_out(k);
+    } else {
+      fail(k, classify_errno(errno), now);
+    }
+    return 0;
+  }
+}
+
 void Worker::write_message(std::size_t k, std::int64_t now) {
   Conn& c = conns_[k];
   const char* base = pattern(c.seq);
   while (c.tx < o_.size) {
-    const ssize_t n = ::send(c.fd, base + c.tx, o_.size - c.tx, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.tx += static_cast<std::uint64_t>(n);
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) {
-      arm_out(k);
-      return;
-    }
-    fail(k, classify_errno(errno), now);
-    return;
+    const std::size_t n = send_some(k, base + c.tx, o_.size - c.tx, now);
+    if (n == 0) return;
+    c.tx += n;
   }
   disarm_out(k);
 }
@@ -465,19 +474,10 @@ void Worker::flood_write(std::size_t k, std::int64_t now) {
   Conn& c = conns_[k];
   while (c.tx - c.rx < o_.window) {
     const std::size_t chunk = std::min<std::uint64_t>(o_.size, o_.window - (c.tx - c.rx));
-    const ssize_t n = ::send(c.fd, tbl_.data() + c.tx % kPeriod, chunk, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.tx += static_cast<std::uint64_t>(n);
-      if (in_window(now)) stats.bytes_out += static_cast<std::uint64_t>(n);
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) {
-      arm_out(k);
-      return;
-    }
-    fail(k, classify_errno(errno), now);
-    return;
+    const std::size_t n = send_some(k, tbl_.data() + c.tx % kPeriod, chunk, now);
+    if (n == 0) return;
+    c.tx += n;
+    if (in_window(now)) stats.bytes_out += n;
   }
   disarm_out(k);
 }
