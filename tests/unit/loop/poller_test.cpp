@@ -50,6 +50,13 @@ class PollerConformance : public testing::TestWithParam<Backend> {
     poller_.reset();
     leaks_.expect_no_leak();
   }
+  /// Waits up to 1 s for readiness; returns fd's entry in ready_, or nullptr when fd is not ready
+  /// or the wait failed (a test failure).
+  const Ready* ready_within_1s(int fd) {
+    auto n = poller_->wait(1000, ready_);
+    EXPECT_TRUE(n) << "wait failed";
+    return n ? find(ready_, fd) : nullptr;
+  }
   sockit::test::FdLeakCheck leaks_;
   std::unique_ptr<sockit::loop::Poller> poller_;
   std::vector<Ready> ready_;
@@ -71,8 +78,7 @@ TEST_P(PollerConformance, ReadableWhenDataArrives) {
   Pair p;
   ASSERT_TRUE(poller_->add(p.a, Interest::read));
   ASSERT_EQ(::write(p.b, "x", 1), 1);
-  ASSERT_TRUE(poller_->wait(1000, ready_));
-  const Ready* r = find(ready_, p.a);
+  const Ready* r = ready_within_1s(p.a);
   ASSERT_NE(r, nullptr);
   EXPECT_TRUE(r->readable);
   EXPECT_FALSE(r->writable);
@@ -81,8 +87,7 @@ TEST_P(PollerConformance, ReadableWhenDataArrives) {
 TEST_P(PollerConformance, WritableWhenAsked) {
   Pair p;
   ASSERT_TRUE(poller_->add(p.a, Interest::write));
-  ASSERT_TRUE(poller_->wait(1000, ready_));
-  const Ready* r = find(ready_, p.a);
+  const Ready* r = ready_within_1s(p.a);
   ASSERT_NE(r, nullptr);
   EXPECT_TRUE(r->writable);
   EXPECT_FALSE(r->readable);
@@ -93,8 +98,7 @@ TEST_P(PollerConformance, PeerCloseIsReadable) {
   ASSERT_TRUE(poller_->add(p.a, Interest::read));
   ::close(p.b);
   p.b = -1;
-  ASSERT_TRUE(poller_->wait(1000, ready_));
-  const Ready* r = find(ready_, p.a);
+  const Ready* r = ready_within_1s(p.a);
   ASSERT_NE(r, nullptr);
   EXPECT_TRUE(r->readable);  // the read then returns 0
 }
@@ -105,9 +109,9 @@ TEST_P(PollerConformance, ModifyChangesInterest) {
   ASSERT_TRUE(poller_->wait(0, ready_));
   EXPECT_EQ(find(ready_, p.a), nullptr);
   ASSERT_TRUE(poller_->modify(p.a, Interest::read_write));
-  ASSERT_TRUE(poller_->wait(1000, ready_));
-  ASSERT_NE(find(ready_, p.a), nullptr);
-  EXPECT_TRUE(find(ready_, p.a)->writable);
+  const Ready* r = ready_within_1s(p.a);
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->writable);
 }
 
 TEST_P(PollerConformance, NoInterestHidesEvenAHangup) {
@@ -119,8 +123,7 @@ TEST_P(PollerConformance, NoInterestHidesEvenAHangup) {
   ASSERT_TRUE(poller_->wait(20, ready_));
   EXPECT_EQ(find(ready_, p.a), nullptr);  // a paused connection cannot make the loop spin
   ASSERT_TRUE(poller_->modify(p.a, Interest::read));
-  ASSERT_TRUE(poller_->wait(1000, ready_));
-  EXPECT_NE(find(ready_, p.a), nullptr);
+  EXPECT_NE(ready_within_1s(p.a), nullptr);
 }
 
 TEST_P(PollerConformance, RemoveStopsReports) {
