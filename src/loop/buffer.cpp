@@ -116,12 +116,18 @@ void Buffer::release() noexcept {
 
 // ---------------------------------------------------------------------------------------------
 
+OutputQueue::Chunk& OutputQueue::new_own_chunk() {
+  Chunk& c = chunks_.emplace_back();
+  c.own.swap(spare_);  // a written chunk's buffer, when one is kept
+  return c;
+}
+
 void OutputQueue::append(std::string_view s) {
   if (s.empty()) return;
-  if (chunks_.size() > head_ && chunks_.back().size() < kMergeLimit) {
-    chunks_.back().append(s);
+  if (chunks_.size() > head_ && !chunks_.back().shared && chunks_.back().own.size() < kMergeLimit) {
+    chunks_.back().own.append(s);
   } else {
-    chunks_.emplace_back(s);
+    new_own_chunk().own.append(s);
   }
   bytes_ += s.size();
 }
@@ -129,73 +135,148 @@ void OutputQueue::append(std::string_view s) {
 void OutputQueue::append(std::string&& s) {
   if (s.empty()) return;
   bytes_ += s.size();
-  if (chunks_.size() > head_ && chunks_.back().size() + s.size() <= kMergeLimit) {
-    chunks_.back().append(s);
+  if (chunks_.size() > head_ && !chunks_.back().shared && chunks_.back().own.size() + s.size() <= kMergeLimit) {
+    chunks_.back().own.append(s);
   } else {
-    chunks_.push_back(std::move(s));
+    chunks_.emplace_back().own = std::move(s);
   }
+}
+
+void OutputQueue::append(SharedBytes owner, std::string_view part) {
+  if (!owner || part.empty()) return;
+  if (part.size() < kShareMin) {
+    append(part);
+    return;
+  }
+  bytes_ += part.size();
+  Chunk& c = chunks_.emplace_back();
+  c.shared = std::move(owner);
+  c.part = part;
+}
+
+void OutputQueue::retire(Chunk& c) noexcept {
+  if (c.shared) {
+    c.shared.reset();
+    c.part = {};
+  } else if (c.own.capacity() <= kMergeLimit && c.own.capacity() > spare_.capacity()) {
+    c.own.clear();
+    spare_.swap(c.own);
+  }
+  std::string().swap(c.own);
 }
 
 void OutputQueue::consume(std::size_t n) noexcept {
   n = std::min(n, bytes_);
   bytes_ -= n;
   while (n > 0) {
-    std::string& front = chunks_[head_];
-    std::size_t left = front.size() - offset_;
+    Chunk& front = chunks_[head_];
+    std::size_t left = front.view().size() - offset_;
     if (n < left) {
       offset_ += n;
       return;
     }
     n -= left;
-    std::string().swap(front);
+    retire(front);
     ++head_;
     offset_ = 0;
   }
   if (bytes_ == 0) {
-    clear();
+    chunks_.clear();  // keeps the list's storage: the next burst needs no allocation
+    head_ = offset_ = 0;
   } else if (head_ >= 32 && head_ * 2 >= chunks_.size()) {
     chunks_.erase(chunks_.begin(), chunks_.begin() + static_cast<std::ptrdiff_t>(head_));
     head_ = 0;
   }
 }
 
-void OutputQueue::clear() noexcept {
-  std::vector<std::string>().swap(chunks_);
+void OutputQueue::drop() noexcept {
+  for (std::size_t i = head_; i < chunks_.size(); ++i) retire(chunks_[i]);
+  chunks_.clear();
   head_ = offset_ = bytes_ = 0;
+  if (spare_.capacity() > kKeepSpare) std::string().swap(spare_);
+  if (chunks_.capacity() > kKeepChunks) std::vector<Chunk>().swap(chunks_);
+}
+
+void OutputQueue::clear() noexcept {
+  std::vector<Chunk>().swap(chunks_);
+  std::string().swap(spare_);
+  head_ = offset_ = bytes_ = 0;
+}
+
+std::size_t OutputQueue::storage_bytes() const noexcept {
+  std::size_t n = chunks_.capacity() * sizeof(Chunk) + (spare_.capacity() > 15 ? spare_.capacity() : 0);
+  for (std::size_t i = head_; i < chunks_.size(); ++i) {
+    if (!chunks_[i].shared && chunks_[i].own.capacity() > 15) n += chunks_[i].own.capacity();
+  }
+  return n;
 }
 
 std::string OutputQueue::to_string() const {
   std::string out;
   out.reserve(bytes_);
   for (std::size_t i = head_; i < chunks_.size(); ++i) {
-    out.append(chunks_[i], i == head_ ? offset_ : 0);
+    out.append(chunks_[i].view().substr(i == head_ ? offset_ : 0));
   }
   return out;
 }
 
 Result<std::size_t> OutputQueue::write_to(int fd) {
-  if (bytes_ == 0) return std::size_t{0};
-  iovec iov[kMaxIov];
-  int n_iov = 0;
-  for (std::size_t i = head_; i < chunks_.size() && n_iov < kMaxIov; ++i, ++n_iov) {
-    std::size_t off = i == head_ ? offset_ : 0;
-    iov[n_iov].iov_base = chunks_[i].data() + off;
-    iov[n_iov].iov_len = chunks_[i].size() - off;
+  std::size_t total = 0;
+  while (bytes_ > 0) {
+    iovec iov[kMaxIov];
+    int n_iov = 0;
+    std::size_t offered = 0;
+    for (std::size_t i = head_; i < chunks_.size() && n_iov < kMaxIov; ++i, ++n_iov) {
+      std::string_view v = chunks_[i].view().substr(i == head_ ? offset_ : 0);
+      iov[n_iov].iov_base = const_cast<char*>(v.data());  // sendmsg does not write through it
+      iov[n_iov].iov_len = v.size();
+      offered += v.size();
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<std::size_t>(n_iov);
+    ssize_t n;
+    do {
+      // One chunk (a fan-out receiver's usual case): send(), which skips sendmsg's header and
+      // iovec import.
+      n = n_iov == 1 ? ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                     : ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno == ENOTSOCK) n = ::writev(fd, iov, n_iov);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || total > 0) break;
+      return Error(sys_error(errno), "sendmsg");
+    }
+    consume(static_cast<std::size_t>(n));
+    total += static_cast<std::size_t>(n);
+    // A short write means the socket buffer is full: its writability edge will come. A full
+    // one with chunks left (more than kMaxIov) goes on now: no edge would report it.
+    if (static_cast<std::size_t>(n) < offered) break;
   }
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = static_cast<std::size_t>(n_iov);
-  ssize_t n;
-  do {
-    n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno == ENOTSOCK) n = ::writev(fd, iov, n_iov);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::size_t{0};
-    return Error(sys_error(errno), "sendmsg");
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::unique_ptr<OutputQueue> OutputQueuePool::take() {
+  if (free_.empty()) return std::make_unique<OutputQueue>();
+  std::unique_ptr<OutputQueue> q = std::move(free_.back());
+  free_.pop_back();
+  kept_bytes_ -= std::min(kept_bytes_, q->storage_bytes());
+  return q;
+}
+
+void OutputQueuePool::give(std::unique_ptr<OutputQueue> q) noexcept {
+  if (!q) return;
+  q->drop();
+  std::size_t bytes = q->storage_bytes();
+  if (free_.size() >= kMaxKept || kept_bytes_ + bytes > kMaxKeptBytes) return;  // freed here
+  kept_bytes_ += bytes;
+  try {
+    free_.push_back(std::move(q));
+  } catch (...) {
+    kept_bytes_ -= bytes;  // out of memory for the list: the queue is freed instead
   }
-  consume(static_cast<std::size_t>(n));
-  return static_cast<std::size_t>(n);
 }
 
 }  // namespace sockit::loop

@@ -104,7 +104,7 @@ void Connection::handle_write() {
       loop_->count_io(0, *r);
       last_activity_ = loop_->now();
     }
-    if (out_->empty()) out_.reset();
+    if (out_->empty()) release_queue();
   }
   after_write_progress();
   if (fd_ && drain_notify_ && queued_bytes() <= opts_->low_water && !shutting_down()) {
@@ -178,9 +178,22 @@ void Connection::send(std::string&& bytes) {
   send(std::string_view(bytes));
 }
 
-void Connection::queue_coalesced(std::string_view bytes) {
+void Connection::send(SharedBytes owner, std::string_view part) {
+  if (!owner || !fd_ || shutdown_pending_ || write_shut_ || part.empty()) return;
+  if (opts_->coalesce_writes) {
+    queue_coalesced(std::move(owner), part);  // a reference, not a copy
+  } else if (out_) {
+    out_->append(std::move(owner), part);  // behind other output: a reference, not a copy
+    after_queue();
+  } else {
+    send(part);
+  }
+}
+
+template <typename... Bytes>
+void Connection::queue_coalesced(Bytes&&... bytes) {
   bool was_empty = !out_;
-  queue().append(bytes);
+  queue().append(std::forward<Bytes>(bytes)...);
   // Only a connection with nothing queued needs the turn-end write; one that already has a
   // backlog is waiting for writability and handle_write() takes the new bytes along.
   if (was_empty && !flush_scheduled_) {
@@ -195,16 +208,18 @@ void Connection::queue_coalesced(std::string_view bytes) {
     if (r && *r > 0) {
       loop_->count_io(0, *r);
       last_activity_ = loop_->now();
-      if (out_->empty()) out_.reset();
+      if (out_->empty()) release_queue();
     }
   }
   after_queue();
 }
 
 OutputQueue& Connection::queue() {
-  if (!out_) out_ = std::make_unique<OutputQueue>();
+  if (!out_) out_ = loop_->output_queues().take();
   return *out_;
 }
+
+void Connection::release_queue() noexcept { loop_->output_queues().give(std::move(out_)); }
 
 void Connection::after_queue() {
   std::size_t queued = queued_bytes();
@@ -282,7 +297,7 @@ void Connection::close(CloseReason reason, std::error_code ec) {
   if (timer_ != 0) loop_->cancel(std::exchange(timer_, 0));
   if (started_) loop_->unwatch(fd_.get());
   fd_.reset();
-  out_.reset();
+  release_queue();
   interest_ = Interest::none;
   on_closed(reason, ec);
 }

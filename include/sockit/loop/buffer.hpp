@@ -10,7 +10,9 @@
 // A new or released Buffer holds no heap memory: an idle connection costs no buffer.
 //
 // OutputQueue is a chain of chunks written with one sendmsg() (a writev that passes MSG_NOSIGNAL)
-// of up to 64 chunks, so queued messages are never compacted or copied byte by byte again.
+// of up to 64 chunks (send() for one), so queued messages are never compacted or copied byte by
+// byte again. A chunk is its own bytes or a reference into bytes shared with other queues
+// (SharedBytes: a broadcast serialized once); OutputQueuePool recycles drained queues.
 //
 // Thread affinity: none (plain values); a connection uses them from its loop thread only.
 #pragma once
@@ -86,12 +88,19 @@ class Buffer {
   std::size_t writer_ = kCheapPrepend;
 };
 
+/// Bytes serialized once and queued for many connections (one channel line for every member):
+/// each queue keeps a reference, not a copy. Never modified once shared.
+using SharedBytes = std::shared_ptr<const std::string>;
+
 class OutputQueue {
  public:
   /// Appends are merged into the last chunk while it is smaller than this.
   static constexpr std::size_t kMergeLimit = 16 * 1024;
   /// At most this many chunks go into one sendmsg().
   static constexpr int kMaxIov = 64;
+  /// Shared bytes shorter than this are copied into the queue's own last chunk instead of
+  /// referenced: a short copy costs less than an iovec of its own and a reference count.
+  static constexpr std::size_t kShareMin = 128;
 
   OutputQueue() = default;
   OutputQueue(OutputQueue&&) noexcept = default;
@@ -107,23 +116,74 @@ class OutputQueue {
   void append(std::string_view s);
   /// Takes `s` as a chunk of its own, without copying.
   void append(std::string&& s);
+  /// Queues a reference to `part`, which lies inside `*owner` (copied instead when shorter than
+  /// kShareMin).
+  void append(SharedBytes owner, std::string_view part);
+  void append(SharedBytes owner) {
+    std::string_view all = owner ? std::string_view(*owner) : std::string_view();
+    append(std::move(owner), all);
+  }
 
-  /// One sendmsg(MSG_NOSIGNAL|MSG_DONTWAIT) of up to kMaxIov chunks (writev() for descriptors that
-  /// are not sockets). Returns bytes written (0 when the kernel buffer is full: EAGAIN is not an
-  /// error) and frees the chunks written.
+  /// sendmsg(MSG_NOSIGNAL|MSG_DONTWAIT) of up to kMaxIov chunks at a time (send() for one chunk,
+  /// writev() for descriptors that are not sockets), repeated while the kernel takes all it is
+  /// offered.
+  /// Returns bytes written (0 when the kernel buffer is full: EAGAIN is not an error) and frees
+  /// the chunks written. An error after some bytes went out is reported by the next call.
   Result<std::size_t> write_to(int fd);
   /// Drops `n` bytes from the front.
   void consume(std::size_t n) noexcept;
+  /// Drops the queued bytes but keeps a small buffer (at most kKeepSpare) and the chunk list's
+  /// storage (at most kKeepChunks entries) for reuse (see OutputQueuePool).
+  void drop() noexcept;
+  static constexpr std::size_t kKeepSpare = 4096;
+  static constexpr std::size_t kKeepChunks = 64;
   /// Drops everything and frees all storage.
   void clear() noexcept;
+  /// Heap bytes this queue holds (queued or kept for reuse).
+  std::size_t storage_bytes() const noexcept;
   /// The bytes in order, copied (for tests and blocking drivers).
   std::string to_string() const;
 
  private:
-  std::vector<std::string> chunks_;
+  struct Chunk {
+    std::string own;        // the bytes, unless `shared` is set
+    SharedBytes shared;     // keeps `part` alive: bytes queued for several connections
+    std::string_view part;  // the bytes, when shared
+    std::string_view view() const noexcept { return shared ? part : std::string_view(own); }
+  };
+  Chunk& new_own_chunk();
+  void retire(Chunk& c) noexcept;
+
+  std::vector<Chunk> chunks_;
+  std::string spare_;       // a written chunk's buffer, kept for the next one (at most kMergeLimit)
   std::size_t head_ = 0;    // first live chunk
   std::size_t offset_ = 0;  // bytes already written from chunks_[head_]
   std::size_t bytes_ = 0;
+};
+
+/// Drained OutputQueues kept with their storage, so a connection that writes every loop turn (a
+/// chat receiver under fan-out) allocates nothing in steady state, while an idle connection
+/// still holds no queue. One per EventLoop, loop thread only. Bounded: at most kMaxKept queues
+/// and kMaxKeptBytes of their storage; a queue past either bound is freed instead.
+class OutputQueuePool {
+ public:
+  static constexpr std::size_t kMaxKept = 8192;
+  static constexpr std::size_t kMaxKeptBytes = 8u << 20;
+
+  OutputQueuePool() = default;
+  OutputQueuePool(const OutputQueuePool&) = delete;
+  OutputQueuePool& operator=(const OutputQueuePool&) = delete;
+
+  /// An empty queue (recycled when one is kept, else new).
+  std::unique_ptr<OutputQueue> take();
+  /// Takes back a queue, dropping what it still holds. Null is ignored.
+  void give(std::unique_ptr<OutputQueue> q) noexcept;
+  std::size_t kept() const noexcept { return free_.size(); }
+  std::size_t kept_bytes() const noexcept { return kept_bytes_; }
+
+ private:
+  std::vector<std::unique_ptr<OutputQueue>> free_;
+  std::size_t kept_bytes_ = 0;
 };
 
 }  // namespace sockit::loop

@@ -75,6 +75,14 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   /// loop writes at the end of the turn). Dropped after close or shutdown.
   void send(std::string_view bytes);
   void send(std::string&& bytes);
+  /// Bytes shared with other connections (one broadcast line for many receivers): queued by
+  /// reference when they have to wait, so a fan-out copies each line once, not once per receiver.
+  /// `part` lies inside `*owner` (all of it when omitted).
+  void send(SharedBytes owner, std::string_view part);
+  void send(SharedBytes owner) {
+    std::string_view all = owner ? std::string_view(*owner) : std::string_view();
+    send(std::move(owner), all);
+  }
   /// Half-close once the queued output is written (see the header comment). `reason` is what
   /// on_closed() reports when the close then completes normally.
   void shutdown_after_flush(CloseReason reason = CloseReason::peer_closed);
@@ -111,7 +119,9 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   static constexpr std::size_t kCoalesceLimit = 16 * 1024;  // write a coalesced burst at this size
   void on_ready(const Ready& r) override;
   void on_turn_end() override;
-  void queue_coalesced(std::string_view bytes);
+  template <typename... Bytes>
+  void queue_coalesced(Bytes&&... bytes);
+  void release_queue() noexcept;
   void schedule_turn_end();
   void schedule_reread();
   OutputQueue& queue();

@@ -15,6 +15,7 @@
 // (or before run() starts, from the thread that created the loop).
 #pragma once
 
+#include "sockit/loop/buffer.hpp"
 #include "sockit/loop/poller.hpp"
 #include "sockit/loop/timer_queue.hpp"
 #include "sockit/net/fd.hpp"
@@ -124,6 +125,8 @@ class EventLoop {
   /// per-loop state without storing a pointer each. Not used by the loop itself.
   void set_user_data(void* p) noexcept { user_data_ = p; }
   void* user_data() const noexcept { return user_data_; }
+  /// Drained output queues kept for reuse by this loop's connections (loop thread only).
+  OutputQueuePool& output_queues() noexcept { return output_queues_; }
 
   /// Bytes read and written by the connections of this loop (Connection counts them here, so a
   /// connection carries no counters of its own). Written by the loop thread, readable anywhere.
@@ -173,6 +176,7 @@ class EventLoop {
   std::unique_ptr<std::byte[]> scratch_;
   std::uint64_t turns_ = 0;
   void* user_data_ = nullptr;
+  OutputQueuePool output_queues_;
   std::atomic<std::uint64_t> bytes_in_{0};
   std::atomic<std::uint64_t> bytes_out_{0};
 

@@ -135,3 +135,59 @@ TEST(OutputQueue, WritesWithOneSendmsgAndStopsAtEagain) {
   ::close(sv[0]);
   ::close(sv[1]);
 }
+
+TEST(OutputQueue, SharedPartsAreQueuedByReferenceInOrderWithOwnBytes) {
+  auto owner = std::make_shared<const std::string>(std::string(300, 'a') + std::string(300, 'b'));
+  OutputQueue q;
+  q.append(std::string_view("head "));
+  q.append(owner, std::string_view(*owner).substr(0, 300));
+  q.append(std::string_view(" mid "));
+  q.append(owner, std::string_view(*owner).substr(300));
+  q.append(owner, std::string_view(*owner).substr(10, 5));  // short: copied, not referenced
+  EXPECT_EQ(q.chunks(), 5u);
+  EXPECT_EQ(owner.use_count(), 3);  // two references, not copies
+  EXPECT_EQ(q.to_string(), "head " + std::string(300, 'a') + " mid " + std::string(300, 'b') + "aaaaa");
+  q.consume(q.size() - 5);
+  EXPECT_EQ(owner.use_count(), 1);  // written parts drop their reference
+  q.drop();
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(OutputQueue, OneWriteCallSendsMoreChunksThanOneSendmsgTakes) {
+  // With edge-triggered epoll no writability event follows a write the kernel took whole, so
+  // write_to() itself must go on past kMaxIov chunks.
+  sockit::test::FdLeakCheck leaks;
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  auto owner = std::make_shared<const std::string>(std::string(200, 'x'));
+  OutputQueue q;
+  const int n = OutputQueue::kMaxIov * 2 + 3;
+  for (int i = 0; i < n; ++i) q.append(owner);
+  auto wrote = q.write_to(sv[0]);
+  ASSERT_TRUE(wrote);
+  EXPECT_EQ(*wrote, static_cast<std::size_t>(n) * 200);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(owner.use_count(), 1);
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
+
+TEST(OutputQueuePool, RecyclesDrainedQueuesWithinItsBounds) {
+  sockit::loop::OutputQueuePool pool;
+  auto q = pool.take();
+  q->append(std::string_view("queued, then dropped when given back"));
+  OutputQueue* first = q.get();
+  pool.give(std::move(q));
+  EXPECT_EQ(pool.kept(), 1u);
+  auto again = pool.take();
+  EXPECT_EQ(again.get(), first);  // the same queue, storage and all
+  EXPECT_TRUE(again->empty());
+  EXPECT_EQ(pool.kept(), 0u);
+  EXPECT_EQ(pool.kept_bytes(), 0u);
+  std::vector<std::unique_ptr<OutputQueue>> many;
+  for (std::size_t i = 0; i < sockit::loop::OutputQueuePool::kMaxKept + 10; ++i) many.push_back(pool.take());
+  for (auto& m : many) pool.give(std::move(m));
+  EXPECT_EQ(pool.kept(), sockit::loop::OutputQueuePool::kMaxKept);
+  EXPECT_LE(pool.kept_bytes(), sockit::loop::OutputQueuePool::kMaxKeptBytes);
+  pool.give(nullptr);  // ignored
+}

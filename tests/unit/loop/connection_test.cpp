@@ -158,6 +158,31 @@ TEST(Connection, CoalescedSendsGoOutOnceAtTurnEnd) {
   f.conn->close(CloseReason::protocol);
 }
 
+TEST(Connection, SharedSendsAreQueuedByReferenceUntilTheTurnEnds) {
+  sockit::test::FdLeakCheck leaks;
+  ConnectionOptions o;
+  o.coalesce_writes = true;
+  Fixture f(o);
+  auto owner = std::make_shared<const std::string>(std::string(1000, 's'));
+  std::string expected = "own " + std::string(500, 's') + " own " + std::string(1000, 's');
+  long refs_while_queued = 0;
+  f.loop->post([&] {
+    f.conn->send(std::string_view("own "));
+    f.conn->send(owner, std::string_view(*owner).substr(0, 500));
+    f.conn->send(std::string_view(" own "));
+    f.conn->send(owner);
+    refs_while_queued = owner.use_count();
+  });
+  f.loop->run_once(100ms);
+  EXPECT_EQ(refs_while_queued, 3);  // two references queued, no copies
+  EXPECT_EQ(owner.use_count(), 1);  // written: the references are gone
+  std::string got(expected.size(), '\0');
+  auto r = f.client->read_exact(std::as_writable_bytes(std::span(got)), Deadline::after(1s));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(got, expected);
+  f.conn->close(CloseReason::protocol);
+}
+
 TEST(Connection, CoalescedEchoFlushesBeforeHalfClose) {
   sockit::test::FdLeakCheck leaks;
   ConnectionOptions o;
