@@ -14,8 +14,24 @@ namespace {
 class ReactorImpl;
 class ReactorPeer;
 
+/// Runs ServerOptions::turn_end at the end of a loop turn in which a session was called.
+class TurnEndHook final : public loop::IoHandler {
+ public:
+  explicit TurnEndHook(const std::function<void()>& fn) : fn_(fn) {}
+  void on_ready(const loop::Ready&) override {}
+  void on_turn_end() override {
+    queued = false;
+    fn_();
+  }
+  bool queued = false;
+
+ private:
+  const std::function<void()>& fn_;  // in the server's options, which outlive the loops
+};
+
 struct LoopCtx {
   ReactorImpl* srv = nullptr;
+  std::shared_ptr<TurnEndHook> turn_end;  // when ServerOptions::turn_end is set
   std::unique_ptr<loop::EventLoop> loop;  // its user_data() points back here
   std::vector<std::shared_ptr<ReactorPeer>> conns;  // loop thread only; a peer knows its index
   bool stopping = false;                                                 // loop thread only
@@ -34,6 +50,7 @@ class ReactorPeer final : public loop::Connection, public Peer {
 
   // Peer
   void send(std::string_view bytes) override;
+  void send_shared(std::shared_ptr<const std::string> owner, std::string_view bytes) override;
   void close_after_flush() override;
   void close_now(std::string_view reason) override;
   std::size_t queued_bytes() const override { return Connection::queued_bytes(); }
@@ -98,6 +115,7 @@ class ReactorImpl final : public Server::Impl {
       ctx->srv = this;
       ctx->loop = std::move(*l);
       ctx->loop->set_user_data(ctx.get());
+      if (opts_.turn_end) ctx->turn_end = std::make_shared<TurnEndHook>(opts_.turn_end);
       ctxs_.push_back(std::move(ctx));
     }
     for (std::size_t i = 0; i < listeners_.size(); ++i) {
@@ -301,6 +319,10 @@ void ReactorPeer::shutdown_session() {
 }
 
 void ReactorPeer::after_call() {
+  if (auto& hook = ctx().turn_end; hook && !hook->queued) {
+    hook->queued = true;
+    loop().at_turn_end(hook);
+  }
   if (!session_ || !is_open()) return;
   bool want = session_->wants_drain();
   if (want != drain_on_) {
@@ -342,6 +364,20 @@ void ReactorPeer::send(std::string_view bytes) {
   loop().post([w = weak(), s = std::string(bytes)]() mutable {
     if (auto p = lock(w)) {
       p->Connection::send(std::move(s));
+      p->after_call();
+    }
+  });
+}
+
+void ReactorPeer::send_shared(std::shared_ptr<const std::string> owner, std::string_view bytes) {
+  if (loop().is_in_loop_thread()) {
+    Connection::send(std::move(owner), bytes);
+    return;
+  }
+  // The owner is immutable once shared, so the loop thread may read it: post the reference.
+  loop().post([w = weak(), o = std::move(owner), bytes]() mutable {
+    if (auto p = lock(w)) {
+      p->Connection::send(std::move(o), bytes);
       p->after_call();
     }
   });

@@ -67,6 +67,11 @@ struct ServerOptions {
   /// turn (one sendmsg of everything sent to it in that turn). For servers that send many small
   /// messages to many peers (IRC fan-out); an echo server gains nothing. Other models ignore it.
   bool coalesce_writes = false;
+  /// Reactor models: called in the loop thread at the end of every loop turn in which a session
+  /// was called (data, EOF, timer), before the turn's coalesced writes go out. A protocol can hold
+  /// output back for a whole turn with it (the chat server fans out the channel lines of all
+  /// senders of a turn in one pass). Other models never call it.
+  std::function<void()> turn_end;
   /// pool: connections accepted but waiting for a worker; more are refused.
   std::size_t pool_queue = 64;
   int backlog = 511;

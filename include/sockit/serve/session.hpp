@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace sockit::serve {
@@ -38,6 +39,13 @@ class Peer {
   /// Queues bytes for the peer. Bounded: a peer whose queue passes the model's cap is closed
   /// (slow reader) and later sends are dropped. Never blocks the caller for long.
   virtual void send(std::string_view bytes) = 0;
+  /// The same, for bytes serialized once and sent to many peers (a channel line to every
+  /// member): `bytes` lies inside `*owner`, and a model may queue a reference to it instead of a
+  /// copy (the reference keeps `owner` alive). The default copies.
+  virtual void send_shared(std::shared_ptr<const std::string> owner, std::string_view bytes) {
+    (void)owner;
+    send(bytes);
+  }
   /// Flushes what is queued, then half-closes (FIN) and closes (Redis CLOSE_AFTER_REPLY).
   virtual void close_after_flush() = 0;
   /// Closes at once, dropping queued output; `reason` is for logs and counters.

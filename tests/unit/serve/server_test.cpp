@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 using sockit::Address;
@@ -305,6 +306,65 @@ TEST(Services, Rfc868TimeIsSecondsSince1900) {
   EXPECT_EQ(*sockit::proto::parse_service("chargen"), sockit::proto::Service::chargen);
   EXPECT_FALSE(sockit::proto::parse_service("qotd"));
 }
+
+// ServerOptions::turn_end: sessions hold output back and the hook sends it at the end of the
+// loop turn, as references into one shared buffer (Peer::send_shared), in the loop thread.
+class ReactorModel : public testing::TestWithParam<serve::Model> {};
+
+TEST_P(ReactorModel, TurnEndHookSendsWhatSessionsHeldBack) {
+  sockit::test::FdLeakCheck leaks;
+  struct Held {
+    std::vector<std::pair<serve::Peer*, std::string>> lines;  // loop thread only
+    std::atomic<int> calls{0};
+    std::atomic<bool> off_loop{false};
+    std::thread::id test_thread = std::this_thread::get_id();
+  };
+  auto held = std::make_shared<Held>();
+  class HoldSession : public serve::Session {
+   public:
+    explicit HoldSession(std::shared_ptr<Held> h) : held_(std::move(h)) {}
+    void on_data(std::span<const std::byte> d, serve::Peer& p, serve::TimePoint) override {
+      held_->lines.emplace_back(&p, std::string(reinterpret_cast<const char*>(d.data()), d.size()));
+    }
+
+   private:
+    std::shared_ptr<Held> held_;
+  };
+  serve::ServerOptions opts;
+  opts.model = GetParam();
+  opts.coalesce_writes = true;
+  opts.turn_end = [held] {
+    held->calls++;
+    if (std::this_thread::get_id() == held->test_thread) held->off_loop = true;
+    std::string all;
+    for (auto& [peer, text] : held->lines) all += text;
+    auto owner = std::make_shared<const std::string>(all);
+    std::size_t at = 0;
+    for (auto& [peer, text] : held->lines) {
+      peer->send_shared(owner, std::string_view(*owner).substr(at, text.size()));
+      at += text.size();
+    }
+    held->lines.clear();
+  };
+  auto server = start_server(opts, [held](serve::Peer&) { return std::make_unique<HoldSession>(held); });
+  ASSERT_TRUE(server);
+  auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
+  ASSERT_TRUE(c);
+  for (std::string word : {"first ", "second", "third "}) {
+    ASSERT_TRUE(c->write_all(word, Deadline::after(5s)));
+    std::string got(word.size(), '\0');
+    ASSERT_TRUE(c->read_exact(std::as_writable_bytes(std::span(got)), Deadline::after(5s))) << word;
+    EXPECT_EQ(got, word);
+  }
+  c->close();
+  server->stop(1s);
+  server->wait();
+  EXPECT_GE(held->calls.load(), 3);
+  EXPECT_FALSE(held->off_loop.load());
+}
+
+INSTANTIATE_TEST_SUITE_P(Reactors, ReactorModel,
+                         testing::Values(serve::Model::select, serve::Model::poll, serve::Model::epoll), model_name);
 
 INSTANTIATE_TEST_SUITE_P(AllModels, ServerModel, testing::ValuesIn(serve::all_models().begin(), serve::all_models().end()),
                          model_name);
