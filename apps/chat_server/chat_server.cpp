@@ -175,6 +175,13 @@ int run(Options& o) {
 
   std::recursive_mutex mu;
   irc::Server irc(loaded.config);
+  // Channel lines of every sender of a loop turn go out in one pass over the members at the end
+  // of the turn (one shared buffer; each member gets one write per turn with coalesce_writes).
+  irc.set_hold_broadcasts(true);
+  so.turn_end = [&irc, &mu] {
+    std::lock_guard lock(mu);
+    irc.flush_broadcasts();
+  };
   auto server = serve::Server::create(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
     return std::make_unique<LockedSession>(irc::make_session(irc), mu);
   });

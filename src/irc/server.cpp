@@ -111,7 +111,7 @@ struct ServerImpl::Op {
   explicit Op(ServerImpl& s) : s_(s) { ++s_.depth_; }
   ~Op() {
     if (--s_.depth_ == 0) {
-      s_.flush_batch();
+      if (!s_.hold_broadcasts_) s_.flush_batch();
       s_.reap();
     }
   }
@@ -147,17 +147,21 @@ void ServerImpl::deliver_now(Client& c, std::string_view wire, std::string* tagg
   if (c.caps & kCapServerTime) {
     if (tagged == nullptr) {
       std::string line = with_time_tag(wire);
-      c.queued_bound += line.size();
       c.peer->send(line);
+      charge_sendq(c, line.size());
     } else {
       if (tagged->empty()) *tagged = with_time_tag(wire);
-      c.queued_bound += tagged->size();
       c.peer->send(*tagged);
+      charge_sendq(c, tagged->size());
     }
   } else {
-    c.queued_bound += wire.size();
     c.peer->send(wire);
+    charge_sendq(c, wire.size());
   }
+}
+
+void ServerImpl::charge_sendq(Client& c, std::size_t bytes) {
+  c.queued_bound += bytes;
   // The model may have dropped the connection inside send() (disconnected() then cleared peer).
   if (c.queued_bound > cfg_.sendq && !gone(c) && c.peer != nullptr) {
     c.queued_bound = c.peer->queued_bytes();
@@ -190,34 +194,92 @@ void ServerImpl::doom(Client& c, std::string_view reason) {
   doomed_.push_back(c.id);
 }
 
-void ServerImpl::to_channel(Channel& ch, const std::string& wire, const Client* skip) {
-  // Nothing here changes the member list: a member whose send fails or overflows its SendQ is only
-  // doomed, and unlinked when the entry point ends. Indexing (not iterators) keeps even a change
-  // from being undefined behaviour. The server-time form of the line is built once, on first use.
+void ServerImpl::to_channel(Channel& ch, std::string wire, const Client* skip) {
   flush_batch();
-  std::string tagged;
-  for (std::size_t i = 0; i < ch.members.size(); ++i) {
-    Client* t = ch.members[i].second.client;
-    if (t != skip) deliver_now(*t, wire, &tagged);
-  }
+  batch_.ch = &ch;
+  batch_.runs.push_back({0, wire.size(), skip});
+  batch_.wires = std::move(wire);
+  flush_batch();
 }
 
 void ServerImpl::to_channel_batched(Channel& ch, std::string_view wire, const Client* skip) {
-  if (batch_.ch != &ch || batch_.skip != skip) {
+  if (batch_.ch != &ch) {
     flush_batch();
     batch_.ch = &ch;
-    batch_.skip = skip;
+  }
+  if (batch_.runs.empty() || batch_.runs.back().skip != skip) {
+    batch_.runs.push_back({batch_.wires.size(), batch_.wires.size(), skip});
   }
   batch_.wires.append(wire);
+  batch_.runs.back().end = batch_.wires.size();
+  if (batch_.wires.size() >= kMaxBatch) flush_batch();  // bounds what one turn holds back
+}
+
+std::string ServerImpl::with_time_tag(std::string_view wires, const std::vector<BatchRun>& runs,
+                                      std::vector<BatchRun>& tagged_runs) const {
+  std::string tagged;
+  tagged_runs.clear();
+  for (const BatchRun& run : runs) {
+    const std::size_t begin = tagged.size();
+    tagged += with_time_tag(wires.substr(run.begin, run.end - run.begin));
+    tagged_runs.push_back({begin, tagged.size(), run.skip});
+  }
+  return tagged;
 }
 
 void ServerImpl::flush_batch() {
   if (batch_.ch == nullptr) return;
+  // Nothing here changes the member list: a member whose send fails or overflows its SendQ is only
+  // doomed, and unlinked when the entry point ends. Indexing (not iterators) keeps even a change
+  // from being undefined behaviour. The bytes are serialized once and every member's queue refers
+  // to them; the server-time form is built once, on first use.
   Channel& ch = *batch_.ch;
-  const Client* skip = batch_.skip;
-  std::string wires = std::move(batch_.wires);
+  const auto plain = std::make_shared<const std::string>(std::move(batch_.wires));
+  const std::vector<BatchRun> runs = std::move(batch_.runs);
   batch_ = Batch{};
-  to_channel(ch, wires, skip);
+  std::shared_ptr<const std::string> tagged;
+  std::vector<BatchRun> tagged_runs;
+  for (std::size_t i = 0; i < ch.members.size(); ++i) {
+    Client& t = *ch.members[i].second.client;
+    if (gone(t) || t.peer == nullptr) continue;
+    const std::shared_ptr<const std::string>* bytes = &plain;
+    const std::vector<BatchRun>* parts = &runs;
+    if (t.caps & kCapServerTime) {
+      if (!tagged) tagged = std::make_shared<const std::string>(with_time_tag(*plain, runs, tagged_runs));
+      bytes = &tagged;
+      parts = &tagged_runs;
+    }
+    // What `t` did not send itself, in as few slices as possible (one for a member that sent none).
+    std::size_t queued = 0;
+    auto send = [&](std::size_t begin, std::size_t end) {
+      if (t.peer == nullptr) return;  // the model dropped the connection inside an earlier send
+      t.peer->send_shared(*bytes, std::string_view(**bytes).substr(begin, end - begin));
+      queued += end - begin;
+    };
+    std::size_t start = 0;
+    bool open = false;
+    for (const BatchRun& run : *parts) {
+      if (run.skip == &t) {
+        if (open) send(start, run.begin);
+        open = false;
+      } else if (!open) {
+        start = run.begin;
+        open = true;
+      }
+    }
+    if (open) send(start, parts->back().end);
+    if (queued != 0) charge_sendq(t, queued);
+  }
+}
+
+void ServerImpl::flush_broadcasts() {
+  Op op(*this);  // reaps a member the flush doomed (SendQ)
+  flush_batch();
+}
+
+void ServerImpl::set_hold_broadcasts(bool on) {
+  hold_broadcasts_ = on;
+  if (!on) flush_batch();
 }
 
 void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_self) {
@@ -637,6 +699,8 @@ void Server::disconnected(ClientId id, std::string_view reason) { impl_->disconn
 void Server::reload(Config config) { impl_->reload(std::move(config)); }
 const Config& Server::config() const noexcept { return impl_->cfg_; }
 void Server::shutdown(std::string_view reason) { impl_->shutdown(reason); }
+void Server::set_hold_broadcasts(bool on) { impl_->set_hold_broadcasts(on); }
+void Server::flush_broadcasts() { impl_->flush_broadcasts(); }
 void Server::shutdown_client(ClientId id, std::string_view reason) { impl_->shutdown_client(id, reason); }
 ServerStats Server::stats() const { return impl_->stats(); }
 std::string Server::check_invariants() const { return impl_->check_invariants(); }

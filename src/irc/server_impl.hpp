@@ -173,6 +173,15 @@ class Line {
   std::string s_;
 };
 
+/// Bytes [begin, end) of a held channel batch, sent by `skip` (which does not get its own lines
+/// back). A sender that has quit since is never matched: leaving or joining a channel sends held
+/// lines first, so no new member can be at its address meanwhile.
+struct BatchRun {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  const Client* skip = nullptr;
+};
+
 class ServerImpl {
  public:
   ServerImpl(Config config, WallClock wall);
@@ -203,15 +212,22 @@ class ServerImpl {
   Line rpl(const Client& c, std::string_view code) const;
   Line from_server(std::string_view command) const { return Line(cfg_.server_name, command); }
   Line from(const Client& c, std::string_view command) const { return Line(c.mask(), command); }
-  /// Sends to every member of `ch` except `skip` (may be null). `wire` may hold several lines.
-  void to_channel(Channel& ch, const std::string& wire, const Client* skip);
-  /// to_channel() held back and merged with the next lines for the same channel and skip (a client
-  /// that sent several PRIVMSGs in one read): each member then gets one Peer::send per run of lines
-  /// instead of one per line. Any other output, any membership change and the end of the entry
-  /// point send the held lines first, so every client sees the same bytes in the same order.
+  /// Sends to every member of `ch` except `skip` (may be null). `wire` may hold several lines; it
+  /// is serialized once and every member's queue refers to the same bytes (Peer::send_shared).
+  void to_channel(Channel& ch, std::string wire, const Client* skip);
+  /// to_channel() held back and merged with the next lines for the same channel (from one sender
+  /// or several): the lines are serialized into one buffer and each member gets a reference to
+  /// the parts it should see (all of it, unless it sent some of them) instead of a copy per line.
+  /// Any other output, any membership change and the end of the entry point (or, with
+  /// hold_broadcasts_, Server::flush_broadcasts) send the held lines first, so every client sees
+  /// the same bytes in the same order.
   void to_channel_batched(Channel& ch, std::string_view wire, const Client* skip);
-  /// Sends the lines held by to_channel_batched() now.
+  /// Sends the lines held by to_channel_batched() now: one pass over the channel's members.
   void flush_batch();
+  void set_hold_broadcasts(bool on);
+  void flush_broadcasts();
+  /// A held batch is sent once it reaches this size, even before the turn ends.
+  static constexpr std::size_t kMaxBatch = 64 * 1024;
   /// Sends once to `c` and to everyone sharing a channel with `c`.
   void to_neighbours(Client& c, const std::string& wire, bool include_self);
   /// Ends a client now: ERROR line (when send_error), QUIT to neighbours, unlinks it from every
@@ -259,8 +275,14 @@ class ServerImpl {
   bool flood_limited(const Client& c) const;
   /// `wire` (one or more lines) with a server-time tag in front of each line.
   std::string with_time_tag(std::string_view wire) const;
+  /// The same for a batch: `tagged_runs` gets the runs' ranges in the tagged bytes.
+  std::string with_time_tag(std::string_view wires, const std::vector<BatchRun>& runs,
+                            std::vector<BatchRun>& tagged_runs) const;
   /// deliver() without sending held lines first (to_channel has done that).
   void deliver_now(Client& c, std::string_view wire, std::string* tagged);
+  /// After `bytes` more were queued for `c`: enforces the SendQ (an upper bound first, the
+  /// model's exact count only when the bound passes the limit).
+  void charge_sendq(Client& c, std::size_t bytes);
   void reap();
 
   WallClock wall_;
@@ -271,11 +293,12 @@ class ServerImpl {
   std::vector<ClientId> dead_;
   std::vector<ClientId> doomed_;
   struct Batch {
-    Channel* ch = nullptr;  ///< null: nothing held
-    const Client* skip = nullptr;
-    std::string wires;
+    Channel* ch = nullptr;       ///< null: nothing held
+    std::string wires;           ///< the held lines, serialized once
+    std::vector<BatchRun> runs;  ///< consecutive ranges of `wires`, each from one sender
   };
   Batch batch_;
+  bool hold_broadcasts_ = false;
 };
 
 /// One handler per command; `m.params` already checked against the table's min/max.

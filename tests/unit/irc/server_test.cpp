@@ -3,6 +3,8 @@
 
 #include "sockit/irc/password.hpp"
 
+#include <algorithm>
+
 using namespace sockit::irc;
 using namespace sockit::irc::test;
 using namespace std::chrono_literals;
@@ -389,6 +391,67 @@ TEST(IrcMessage, LinesReadTogetherKeepTheirOrderAroundOtherOutput) {
   EXPECT_EQ(seen, (std::vector<std::string>{al + "PRIVMSG #a :7", ":bob!~bob@127.0.0.1 PART #a", al + "PRIVMSG #a :8",
                                             al + "KICK #a dave :out"}));
   EXPECT_EQ(H::only(a.take(), "401"), std::vector<std::string>{":irc.sockit.local 401 alice #nope :No such nick/channel"});
+  h.check();
+}
+
+TEST(IrcMessage, HeldLinesOfSeveralSendersGoOutInOnePassWithoutTheirOwn) {
+  H h;
+  h.server->set_hold_broadcasts(true);
+  auto& a = h.user("alice");
+  auto& b = h.user("bob");
+  auto& c = h.user("carol");
+  auto& d = h.user("dave");
+  h.send(c, "CAP REQ :server-time");
+  h.join("#a", {&a, &b, &c, &d});
+  H::drain({&a, &b, &c, &d});
+  const std::size_t a0 = a.peer->sends, b0 = b.peer->sends, c0 = c.peer->sends, d0 = d.peer->sends;
+  h.raw(a, "PRIVMSG #a :1\r\n");
+  h.raw(b, "PRIVMSG #a :2\r\nNOTICE #a :3\r\n");
+  h.raw(a, "PRIVMSG #a :4\r\n");
+  EXPECT_TRUE(d.take().empty());  // held until the turn ends
+  EXPECT_EQ(d.peer->sends, d0);
+  h.server->flush_broadcasts();
+  const std::string al = ":alice!~alice@127.0.0.1 ", bo = ":bob!~bob@127.0.0.1 ";
+  const std::vector<std::string> all{al + "PRIVMSG #a :1", bo + "PRIVMSG #a :2", bo + "NOTICE #a :3", al + "PRIVMSG #a :4"};
+  EXPECT_EQ(d.take(), all);
+  EXPECT_EQ(d.peer->sends, d0 + 1);  // one buffer, one send
+  EXPECT_EQ(a.take(), (std::vector<std::string>{bo + "PRIVMSG #a :2", bo + "NOTICE #a :3"}));
+  EXPECT_EQ(a.peer->sends, a0 + 1);
+  EXPECT_EQ(b.take(), (std::vector<std::string>{al + "PRIVMSG #a :1", al + "PRIVMSG #a :4"}));
+  EXPECT_EQ(b.peer->sends, b0 + 2);  // its own lines sit between: two parts
+  const std::string t = "@time=2027-01-15T08:00:00.000Z ";
+  std::vector<std::string> tagged;
+  for (const auto& l : all) tagged.push_back(t + l);
+  EXPECT_EQ(c.take(), tagged);
+  EXPECT_EQ(c.peer->sends, c0 + 1);
+  h.server->flush_broadcasts();  // nothing held: nothing sent
+  EXPECT_EQ(d.peer->sends, d0 + 1);
+  h.check();
+}
+
+TEST(IrcMessage, HeldLinesGoOutBeforeOtherOutputAndMembershipChanges) {
+  H h;
+  h.server->set_hold_broadcasts(true);
+  auto& a = h.user("alice");
+  auto& b = h.user("bob");
+  auto& e = h.user("erin");
+  h.join("#a", {&a, &b});
+  H::drain({&a, &b, &e});
+  const std::string al = ":alice!~alice@127.0.0.1 ";
+  h.raw(a, "PRIVMSG #a :before private\r\n");
+  h.raw(a, "PRIVMSG bob :private\r\n");  // other output: the held line goes first
+  EXPECT_EQ(b.take(), (std::vector<std::string>{al + "PRIVMSG #a :before private", al + "PRIVMSG bob :private"}));
+  h.raw(a, "PRIVMSG #a :before join\r\n");
+  h.raw(e, "JOIN #a\r\n");  // a new member does not get what was said before it joined
+  auto el = e.take();
+  EXPECT_FALSE(std::any_of(el.begin(), el.end(), [](const std::string& l) { return command_of(l) == "PRIVMSG"; }));
+  EXPECT_EQ(H::only(b.take(), "PRIVMSG"), std::vector<std::string>{al + "PRIVMSG #a :before join"});
+  h.raw(a, "PRIVMSG #a :before quit\r\n");
+  h.raw(b, "QUIT :bye\r\n");  // a member leaving still gets what was said before it left
+  EXPECT_EQ(H::only(b.take(), "PRIVMSG"), std::vector<std::string>{al + "PRIVMSG #a :before quit"});
+  h.server->set_hold_broadcasts(false);
+  h.raw(a, "PRIVMSG #a :not held\r\n");
+  EXPECT_EQ(H::only(e.take(), "PRIVMSG"), (std::vector<std::string>{al + "PRIVMSG #a :before quit", al + "PRIVMSG #a :not held"}));
   h.check();
 }
 
