@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# bench/pair.sh: two echo servers measured AT THE SAME TIME, so the machine's noise hits both.
+# bench/pair.sh: two servers measured AT THE SAME TIME, so the machine's noise hits both.
 #
 #   bench/pair.sh [--build-dir DIR] [--rounds N] A B LOAD-MODE [LOAD-ARGS...]
 #   bench/pair.sh epoll asio pingpong -c 1000 --size 64 -d 8s --warmup 2s
+#   bench/pair.sh sockit-chat ngircd irc -c 1000 --senders 10 --window 4 -d 6s --warmup 2s
 #
 # A and B are echo servers: epoll|poll|select (sockit echo-server --model M --threads 1), asio,
-# libuv. Both run pinned to core 0 and each gets its own `sockit load` pinned to core 1, started
-# together; each server's CPU per unit of work is read from its own /proc/PID/stat. Rates are not
-# comparable in this mode (the two servers share one core); CPU per unit is. Prints one line per
-# round with both figures and A/B. Use it when sequential cells of bench/run.sh disagree run to run.
+# libuv; or IRC servers: sockit-chat, ngircd, inspircd (configured as bench/run.sh does, see
+# bench/irc_servers.sh). A sockit server may name another build's binary, epoll:PATH/sockit, to
+# compare two builds. Both run pinned to core 0 and each gets its own `sockit load` pinned to
+# core 1, started together; each server's CPU per unit of work is read from its own
+# /proc/PID/stat. Rates are not comparable in this mode (the two servers share one core); CPU per
+# unit is. Prints one line per round with both figures and A/B. Use it when sequential cells of
+# bench/run.sh disagree run to run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/irc_servers.sh
+. "$ROOT/bench/irc_servers.sh"
 BUILD_DIR=$ROOT/build/release
 ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
@@ -32,13 +38,18 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start() {  # start NAME PORT -> pid on stdout
-  local cmd
-  case "$1" in
+start() {  # start NAME[:SOCKIT-BINARY] PORT -> pid on stdout
+  local cmd name=${1%%:*} bin=$SOCKIT rc=0
+  [ "$name" != "$1" ] && bin=${1#*:}
+  case "$name" in
     asio) cmd=("$BUILD_DIR/bench/bench_asio_echo" --listen "127.0.0.1:$2" --threads 1) ;;
     libuv) cmd=("$BUILD_DIR/bench/bench_uv_echo" --listen "127.0.0.1:$2" --threads 1) ;;
-    epoll|poll|select) cmd=("$SOCKIT" echo-server --model "$1" --threads 1 --listen "127.0.0.1:$2") ;;
-    *) echo "bench/pair.sh: unknown server '$1' (epoll, poll, select, asio, libuv)" >&2; return 2 ;;
+    epoll|poll|select) cmd=("$bin" echo-server --model "$name" --threads 1 --listen "127.0.0.1:$2") ;;
+    sockit-chat|ngircd|inspircd)
+      irc_server_cmd "$name" "$2" "$TMP/$name.$2" "$bin" || rc=$?
+      [ $rc = 0 ] || { echo "bench/pair.sh: $name is not installed" >&2; return 1; }
+      cmd=("${IRC_CMD[@]}") ;;
+    *) echo "bench/pair.sh: unknown server '$1' (epoll, poll, select, asio, libuv, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
   esac
   taskset -c 0 "${cmd[@]}" >/dev/null 2>&1 &
   echo $!

@@ -20,6 +20,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/irc_servers.sh
+. "$ROOT/bench/irc_servers.sh"
 QUICK=0
 BUILD_DIR=${BUILD_DIR:-$ROOT/build/release}
 OUT=$ROOT/docs/BENCHMARKS.md
@@ -240,71 +242,18 @@ if has hold; then
 fi
 
 if has irc; then
-  # Flood limits are lifted as far as each server's configuration allows. What remains is compiled
-  # in: ngircd 26 handles at most 3 commands per client per loop pass (MAX_COMMANDS; 10 with user
-  # mode +F, which only an operator can set), so the 4th line of a --window 4 sender waits for a
-  # later pass; it flushes a client's write buffer synchronously at 4 KiB and
-  # drops the client at 32 KiB ("Write buffer space exhausted"), and reads at most 2 KiB per client
-  # ("Receive buffer space exhausted"). MaxPenaltyTime = 0 turns its 1 s throttling penalties off.
-  # inspircd 3.15: nothing that this load reaches (fakelag off, commandrate/threshold/sendq/recvq
-  # far above it); lines stay limited to 512 bytes in all three servers.
+  # Server configurations and the limits that remain: bench/irc_servers.sh.
   CLIENTS=1000
   SENDERS=10
   for s in sockit-chat ngircd inspircd; do
     port=$(free_port)
-    dir=$TMP/$s
-    mkdir -p "$dir"
-    case "$s" in
-      sockit-chat)
-        cmd=("$SOCKIT" chat-server --listen 127.0.0.1:$port --no-flood-control --max-per-ip 0 --quiet) ;;
-      ngircd)
-        command -v ngircd >/dev/null || { printf 'irc\tirc\tngircd\t-\t-\t-\t-\t-\t-\t-\tnot installed\n' >>"$TSV"; continue; }
-        echo "Welcome" >"$dir/motd"
-        cat >"$dir/ngircd.conf" <<EOF
-[Global]
-Name = bench.ngircd
-Info = sockit bench
-Listen = 127.0.0.1
-Ports = $port
-MotdFile = $dir/motd
-PidFile = $dir/ngircd.pid
-[Limits]
-MaxConnections = 0
-MaxConnectionsIP = 0
-MaxJoins = 0
-MaxNickLength = 30
-MaxPenaltyTime = 0
-PingTimeout = 3600
-PongTimeout = 3600
-[Options]
-DNS = no
-Ident = no
-PAM = no
-MorePrivacy = no
-EOF
-        cmd=(ngircd -n -f "$dir/ngircd.conf") ;;
-      inspircd)
-        command -v inspircd >/dev/null || { printf 'irc\tirc\tinspircd\t-\t-\t-\t-\t-\t-\t-\tnot installed\n' >>"$TSV"; continue; }
-        echo "Welcome" >"$dir/motd"
-        cat >"$dir/inspircd.conf" <<EOF
-<server name="bench.inspircd" description="sockit bench" network="bench">
-<admin name="bench" nick="bench" email="bench@localhost">
-<bind address="127.0.0.1" port="$port" type="clients">
-<connect allow="*" timeout="60" pingfreq="3600" threshold="1000000" commandrate="1000000000" fakelag="no"
-         hardsendq="64M" softsendq="64M" recvq="64M" localmax="100000" globalmax="100000" limit="100000"
-         maxchans="100" useident="no" resolvehostnames="no" maxconnwarn="no">
-<performance netbuffersize="65536" somaxconn="4096" softlimit="20000" clonesonconnect="no" quietbursts="yes">
-<channels users="1000" opers="1000">
-<limits maxnick="30" maxchan="64" maxmodes="20" maxident="11" maxquit="255" maxtopic="307" maxkick="255" maxreal="128" maxaway="200">
-<files motd="$dir/motd">
-<pid file="$dir/inspircd.pid">
-<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="$dir/ircd.log">
-<dns timeout="1">
-<security hidesplits="no" maxtargets="20">
-EOF
-        cmd=(inspircd --nofork --config "$dir/inspircd.conf")
-        [ "$(id -u)" = 0 ] && cmd+=(--runasroot) ;;
-    esac
+    rc=0
+    irc_server_cmd "$s" "$port" "$TMP/$s" "$SOCKIT" || rc=$?
+    if [ $rc = 3 ]; then
+      printf 'irc\tirc\t%s\t-\t-\t-\t-\t-\t-\t-\tnot installed\n' "$s" >>"$TSV"
+      continue
+    fi
+    cmd=("${IRC_CMD[@]}")
     if ! launch "$s" "$port" 3 "${cmd[@]}"; then
       printf 'irc\tirc fan-out %s x %s\t%s\t-\t-\t-\t-\t-\t-\t-\tserver failed to start\n' "$CLIENTS" "$SENDERS" "$s" >>"$TSV"
       continue
