@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/pair.sh: two servers measured AT THE SAME TIME, so the machine's noise hits both.
 #
-#   bench/pair.sh [--build-dir DIR] [--rounds N] A B LOAD-MODE [LOAD-ARGS...]
+#   bench/pair.sh [--build-dir DIR] [--rounds N] [--tsv FILE --label TEXT] A B LOAD-MODE [LOAD-ARGS...]
 #   bench/pair.sh epoll asio pingpong -c 1000 --size 64 -d 8s --warmup 2s
 #   bench/pair.sh sockit-chat ngircd irc -c 1000 --senders 10 --window 4 -d 6s --warmup 2s
 #
@@ -11,18 +11,23 @@
 # compare two builds. Both run pinned to core 0 and each gets its own `sockit load` pinned to
 # core 1, started together; each server's CPU per unit of work is read from its own
 # /proc/PID/stat. Rates are not comparable in this mode (the two servers share one core); CPU per
-# unit is. Prints one line per round with both figures and A/B. Use it when sequential cells of
-# bench/run.sh disagree run to run.
+# unit is. Prints one line per round with both figures and A/B (and with --tsv appends a row per
+# round: label, A, B, round, A's and B's CPU per unit, A/B, unit). Use it when sequential cells of
+# bench/run.sh disagree run to run; bench/run.sh runs it for each target of issue 4.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/irc_servers.sh
 . "$ROOT/bench/irc_servers.sh"
 BUILD_DIR=$ROOT/build/release
 ROUNDS=3
+TSV_OUT=
+LABEL=
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
+    --tsv) TSV_OUT=$(realpath -m "$2"); shift 2 ;;
+    --label) LABEL=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) break ;;
   esac
@@ -67,6 +72,10 @@ for round in $(seq 1 "$ROUNDS"); do
   ca=$(jq -e '.server.cpu_us_per_unit' "$TMP/a.json") || { echo "load against $A failed: $(tail -1 "$TMP/a.err")" >&2; exit 1; }
   cb=$(jq -e '.server.cpu_us_per_unit' "$TMP/b.json") || { echo "load against $B failed: $(tail -1 "$TMP/b.err")" >&2; exit 1; }
   unit=$(jq -r '.unit' "$TMP/a.json")
+  if [ -n "$TSV_OUT" ]; then
+    python3 -c "import sys; a,b=float(sys.argv[5]),float(sys.argv[6]); print('\t'.join(sys.argv[1:5] + [f'{a:.4f}', f'{b:.4f}', f'{a/b:.4f}', sys.argv[7]]))" \
+      "${LABEL:-$*}" "$A" "$B" "$round" "$ca" "$cb" "$unit" >>"$TSV_OUT"
+  fi
   python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'round {sys.argv[3]}: {sys.argv[4]} {a:.2f} us/{sys.argv[6]}, {sys.argv[5]} {b:.2f} us/{sys.argv[6]}, {sys.argv[4]}/{sys.argv[5]} = {a/b:.3f}')" \
     "$ca" "$cb" "$round" "$A" "$B" "$unit"
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done

@@ -12,7 +12,7 @@
 # ratios against the best reference server, plus gnuplot SVG plots under docs/img/.
 #
 #   --quick        3 s per cell after a 1 s warm-up (default: 10 s after 2 s)
-#   --only GROUPS  comma list of: pingpong,flood,connect,udp,hold,irc,micro (default: all)
+#   --only GROUPS  comma list of: pingpong,flood,connect,udp,hold,irc,paired,micro (default: all)
 #   --models LIST  sockit models to run (default: epoll,poll,select,thread,pool,fork,iterative)
 #   --no-build     use the binaries already in the build dir
 #   --append       keep bench/results/latest.tsv and add rows (to rerun one group)
@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 QUICK=0
 BUILD_DIR=${BUILD_DIR:-$ROOT/build/release}
 OUT=$ROOT/docs/BENCHMARKS.md
-ONLY=pingpong,flood,connect,udp,hold,irc,micro
+ONLY=pingpong,flood,connect,udp,hold,irc,paired,micro
 MODELS=epoll,poll,select,thread,pool,fork,iterative
 NO_BUILD=0
 APPEND=0
@@ -262,6 +262,29 @@ if has irc; then
       -c $CLIENTS --senders $SENDERS --window 4 -d "$DUR" --warmup "$WARM" --timeout 5s
     stop_server
   done
+fi
+
+if has paired; then
+  # Each target of issue 4 again, with both servers running AT THE SAME TIME on the server core
+  # (bench/pair.sh): the machine's noise then hits both alike, which sequential cells cannot
+  # promise on this VM. Only CPU per unit compares in this mode. Rows: bench/results/paired.tsv.
+  PAIRED=$RESULTS/paired.tsv
+  : >"$PAIRED"
+  paired() {  # paired LABEL A B LOAD-ARGS...
+    local label=$1
+    shift
+    echo "bench: paired $label: $1 vs $2" >&2
+    "$ROOT/bench/pair.sh" --build-dir "$BUILD_DIR" --rounds 3 --tsv "$PAIRED" --label "$label" "$@" >&2 ||
+      echo "bench: paired $label: $1 vs $2 failed" >&2
+  }
+  paired "pingpong 64 x 1000" epoll asio pingpong -c 1000 --size 64 "${COMMON[@]}"
+  paired "pingpong 64 x 1000" epoll libuv pingpong -c 1000 --size 64 "${COMMON[@]}"
+  paired "pingpong 16KiB x 100" epoll asio pingpong -c 100 --size 16KiB "${COMMON[@]}"
+  paired "pingpong 16KiB x 100" epoll libuv pingpong -c 100 --size 16KiB "${COMMON[@]}"
+  paired "flood 16KiB x 10" epoll libuv flood -c 10 --size 16KiB --window 64KiB "${COMMON[@]}"
+  IRC_ARGS=(irc -c 1000 --senders 10 --window 4 -d "$DUR" --warmup "$WARM" --timeout 10s)
+  paired "irc fan-out" sockit-chat ngircd "${IRC_ARGS[@]}"
+  paired "irc fan-out" sockit-chat inspircd "${IRC_ARGS[@]}"
 fi
 
 if has micro && [ -x "$MICRO" ]; then
