@@ -301,6 +301,10 @@ Result<Socket> decode_unix_message(std::span<const std::uint8_t> payload) {
   return s;
 }
 
+// The kernel reports errors as a negative errno (at most 4095: MAX_ERRNO). Anything else, INT_MIN
+// included, is a malformed message, not a number to negate.
+constexpr int kMaxErrno = 4095;
+
 Result<DumpStatus> decode_datagram(std::span<const std::uint8_t> data, Netid inet_netid, std::vector<Socket>& out) {
   std::size_t off = 0;
   while (off + sizeof(nlmsghdr) <= data.size()) {
@@ -313,6 +317,7 @@ Result<DumpStatus> decode_datagram(std::span<const std::uint8_t> data, Netid ine
         // A dump that failed half-way ends with a negative errno in NLMSG_DONE's payload.
         int err = 0;
         if (payload.size() >= sizeof err) std::memcpy(&err, payload.data(), sizeof err);
+        if (err < -kMaxErrno) return malformed("netlink error code out of range");
         if (err < 0) return Error(std::error_code(-err, std::system_category()), "sock_diag dump");
         return DumpStatus::done;
       }
@@ -321,6 +326,7 @@ Result<DumpStatus> decode_datagram(std::span<const std::uint8_t> data, Netid ine
         int err = 0;
         std::memcpy(&err, payload.data(), sizeof err);
         if (err == 0) break;  // an ACK
+        if (err < -kMaxErrno || err > kMaxErrno) return malformed("netlink error code out of range");
         return Error(std::error_code(err < 0 ? -err : err, std::system_category()), "sock_diag");
       }
       case SOCK_DIAG_BY_FAMILY: {

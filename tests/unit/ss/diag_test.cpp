@@ -3,6 +3,7 @@
 #include "tools/ss/diag.hpp"
 
 #include <gtest/gtest.h>
+
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -235,6 +237,26 @@ TEST(SsDiag, DumpInterruptedByAnErrorReportsIt) {
   auto st = decode_datagram(message(NLMSG_DONE, p), Netid::tcp, out);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code(), std::errc::no_buffer_space);
+}
+
+TEST(SsDiag, ErrorCodeOutsideTheErrnoRangeIsMalformed) {
+  // Found by the inet_diag fuzzer: INT_MIN in NLMSG_DONE was negated (undefined behaviour).
+  for (int type : {NLMSG_DONE, NLMSG_ERROR}) {
+    for (int err : {std::numeric_limits<int>::min(), -4096, 4096}) {
+      Bytes p;
+      put(p, err);
+      nlmsghdr orig{};
+      put(p, orig);
+      std::vector<Socket> out;
+      auto st = decode_datagram(message(static_cast<std::uint16_t>(type), p), Netid::tcp, out);
+      if (type == NLMSG_DONE && err > 0) {
+        EXPECT_TRUE(st.ok()) << "a positive NLMSG_DONE payload is a count, not an error";
+        continue;
+      }
+      ASSERT_FALSE(st.ok()) << type << " " << err;
+      EXPECT_EQ(st.error().code(), std::errc::bad_message) << type << " " << err;
+    }
+  }
 }
 
 TEST(SsDiag, LengthBeyondTheBufferIsMalformed) {
