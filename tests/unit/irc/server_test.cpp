@@ -397,13 +397,9 @@ TEST(IrcMessage, LinesReadTogetherKeepTheirOrderAroundOtherOutput) {
 TEST(IrcMessage, HeldLinesOfSeveralSendersGoOutInOnePassWithoutTheirOwn) {
   H h;
   h.server->set_hold_broadcasts(true);
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
-  auto& c = h.user("carol");
-  auto& d = h.user("dave");
+  auto [a, b, c, d] = h.in_channel("#a", "alice", "bob", "carol", "dave");
   h.send(c, "CAP REQ :server-time");
-  h.join("#a", {&a, &b, &c, &d});
-  H::drain({&a, &b, &c, &d});
+  H::drain({&c});
   const std::size_t a0 = a.peer->sends, b0 = b.peer->sends, c0 = c.peer->sends, d0 = d.peer->sends;
   h.raw(a, "PRIVMSG #a :1\r\n");
   h.raw(b, "PRIVMSG #a :2\r\nNOTICE #a :3\r\n");
@@ -432,11 +428,9 @@ TEST(IrcMessage, HeldLinesOfSeveralSendersGoOutInOnePassWithoutTheirOwn) {
 TEST(IrcMessage, HeldLinesGoOutBeforeOtherOutputAndMembershipChanges) {
   H h;
   h.server->set_hold_broadcasts(true);
-  auto& a = h.user("alice");
-  auto& b = h.user("bob");
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
   auto& e = h.user("erin");
-  h.join("#a", {&a, &b});
-  H::drain({&a, &b, &e});
+  H::drain({&e});
   const std::string al = ":alice!~alice@127.0.0.1 ";
   h.raw(a, "PRIVMSG #a :before private\r\n");
   h.raw(a, "PRIVMSG bob :private\r\n");  // other output: the held line goes first
