@@ -173,17 +173,24 @@ void ServerImpl::charge_sendq(Client& c, std::size_t bytes) {
   }
 }
 
+namespace {
+// Appends each line of `wire` to `out` with `tag` in front of it.
+void append_tagged(std::string& out, std::string_view tag, std::string_view wire) {
+  while (!wire.empty()) {
+    std::size_t end = wire.find('\n');
+    end = end == std::string_view::npos ? wire.size() : end + 1;
+    out += tag;
+    out.append(wire.substr(0, end));
+    wire.remove_prefix(end);
+  }
+}
+}  // namespace
+
 std::string ServerImpl::with_time_tag(std::string_view wire) const {
   const std::string tag = "@time=" + iso8601(wall_()) + " ";
   std::string tagged;
   tagged.reserve(wire.size() + tag.size());
-  while (!wire.empty()) {
-    std::size_t end = wire.find('\n');
-    end = end == std::string_view::npos ? wire.size() : end + 1;
-    tagged += tag;
-    tagged.append(wire.substr(0, end));
-    wire.remove_prefix(end);
-  }
+  append_tagged(tagged, tag, wire);
   return tagged;
 }
 
@@ -217,11 +224,12 @@ void ServerImpl::to_channel_batched(Channel& ch, std::string_view wire, const Cl
 
 std::string ServerImpl::with_time_tag(std::string_view wires, const std::vector<BatchRun>& runs,
                                       std::vector<BatchRun>& tagged_runs) const {
+  const std::string tag = "@time=" + iso8601(wall_()) + " ";  // one timestamp for the whole batch
   std::string tagged;
   tagged_runs.clear();
   for (const BatchRun& run : runs) {
     const std::size_t begin = tagged.size();
-    tagged += with_time_tag(wires.substr(run.begin, run.end - run.begin));
+    append_tagged(tagged, tag, wires.substr(run.begin, run.end - run.begin));
     tagged_runs.push_back({begin, tagged.size(), run.skip});
   }
   return tagged;
