@@ -198,6 +198,7 @@ void EventLoop::turn(int max_wait_ms) {
     ready_gen_.push_back(idx < slots_.size() ? slots_[idx].generation : 0);
   }
   for (std::size_t i = 0; i < ready_.size(); ++i) {
+    if (i + 1 < ready_.size()) prefetch_handler(ready_[i + 1].fd);
     const Ready rd = ready_[i];
     if (rd.fd == wake_fd_.get()) {
       on_wake();
@@ -225,6 +226,20 @@ void EventLoop::turn(int max_wait_ms) {
   run_posted();
   // 6. Turn-end tasks (coalesced writes).
   run_turn_end();
+}
+
+void EventLoop::prefetch_handler(int fd) const noexcept {
+  // The handler of the next ready descriptor (a connection: three or four cache lines around
+  // the IoHandler subobject) is fetched while this one's system calls run. Under load the
+  // kernel's socket work evicts these objects between turns.
+  auto idx = static_cast<std::size_t>(fd);
+  if (idx >= slots_.size()) return;
+  const auto* p = reinterpret_cast<const char*>(slots_[idx].handler);
+  if (p == nullptr) return;
+  __builtin_prefetch(p - 64);
+  __builtin_prefetch(p);
+  __builtin_prefetch(p + 64);
+  __builtin_prefetch(p + 128);
 }
 
 void EventLoop::run_turn_end() {

@@ -144,6 +144,7 @@ class EventLoop {
   void turn(int timeout_ms);
   void run_posted();
   void run_turn_end();
+  void prefetch_handler(int fd) const noexcept;
   void on_wake();
 
   // One per descriptor number: 16 bytes. Callback watchers own a CallbackHandler kept in
