@@ -41,6 +41,7 @@ struct Options {
   int udp_batch = static_cast<int>(serve::UdpServer::kDefaultBatch);
   bool udp_batch_set = false;
   bool no_udp_gso = false;
+  bool no_splice = false;
   std::string service = "echo";
   std::size_t max_conns = 0;
   std::string idle_timeout;
@@ -86,9 +87,9 @@ void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<
     auto s = tcp->stats();
     line += fmt::format(
         " tcp accepted={} active={} closed={} rejected={} shed={} resets={} timeouts={} overflows={} errors={} "
-        "bytes_in={} bytes_out={}",
+        "bytes_in={} bytes_out={} spliced={}",
         s.accepted, s.active, s.closed, s.rejected, s.shed, s.resets, s.timeouts, s.overflows, s.errors, s.bytes_in,
-        s.bytes_out);
+        s.bytes_out, s.bytes_spliced);
   }
   if (!udp.empty()) {
     serve::UdpStats t;
@@ -200,6 +201,7 @@ int run(const Options& o) {
       so.low_water = so.send_queue_cap / 4;
     }
     so.pool_queue = o.pool_queue;
+    so.splice_echo = !o.no_splice;
     so.backlog = o.backlog;
     so.log = [](std::string_view line) {
       fmt::print(stderr, "{}: {}\n", kName, line);
@@ -320,6 +322,9 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                  app.add_flag("--no-udp-gso", o->no_udp_gso,
                               "UDP batches: send every reply as its own datagram (default: same-size replies to one "
                               "peer in a batch leave as one UDP GSO message)");
+                 app.add_flag("--no-splice", o->no_splice,
+                              "reactors, echo service: copy every read through user space (default: reads of "
+                              "4 KiB or more go back with splice(), socket to pipe to socket, without a copy)");
                  app.add_option("--service,-s", o->service, "echo | discard | chargen | daytime | time (default echo)");
                  app.add_option("--max-conns", o->max_conns, "connections at once; more are refused (default: open-file limit - 32)");
                  app.add_option("--idle-timeout", o->idle_timeout, "close a connection idle this long (e.g. 30s; default never)");

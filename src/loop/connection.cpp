@@ -1,7 +1,10 @@
 // Connection: reading, writing, backpressure, half-close with lingering read, idle timer.
 #include "sockit/loop/connection.hpp"
 
+#include <algorithm>
 #include <cerrno>
+
+#include <fcntl.h>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -63,14 +66,24 @@ void Connection::handle_read(bool to_eagain) {
       break;
     }
     ssize_t n;
-    do {
-      n = ::recv(fd_.get(), buf.data(), buf.size(), 0);  // recv, not read: no file-position lock
-    } while (n < 0 && errno == EINTR);
+    if (splicing_ && !lingering && !out_) {
+      n = splice_echo(buf.size());
+      if (n > 0) {
+        if (static_cast<std::size_t>(n) < buf.size() && !to_eagain) break;
+        continue;
+      }
+      if (n < 0 && errno == EAGAIN && !splicing_) continue;  // no pipe after all: recv below
+    } else {
+      do {
+        n = ::recv(fd_.get(), buf.data(), buf.size(), 0);  // recv, not read: no file-position lock
+      } while (n < 0 && errno == EINTR);
+    }
     if (n > 0) {
       auto got = static_cast<std::size_t>(n);
       loop_->count_io(got, 0);
       last_activity_ = loop_->now();
       if (!lingering) on_data(std::span<const std::byte>(buf.data(), got));
+      if (echo_splice_ && got >= kSpliceMin) splicing_ = true;
       if (got < buf.size() && !to_eagain) break;  // drained (a later arrival is a new edge)
       continue;
     }
@@ -90,6 +103,51 @@ void Connection::handle_read(bool to_eagain) {
     return;
   }
   if (fd_) update_interest();
+}
+
+ssize_t Connection::splice_echo(std::size_t max) {
+  int pipe_r = -1, pipe_w = -1;
+  if (!loop_->splice_pipe(pipe_r, pipe_w)) {
+    splicing_ = false;
+    errno = EAGAIN;
+    return -1;
+  }
+  ssize_t n;
+  do {
+    n = ::splice(fd_.get(), nullptr, pipe_w, nullptr, max, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return n;
+  auto got = static_cast<std::size_t>(n);
+  loop_->count_io(got, 0);
+  last_activity_ = loop_->now();
+  std::size_t left = got;
+  while (left > 0) {
+    ssize_t w = ::splice(pipe_r, nullptr, fd_.get(), nullptr, left, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    if (w > 0) {
+      left -= static_cast<std::size_t>(w);
+    } else if (!(w < 0 && errno == EINTR)) {
+      break;  // EAGAIN (socket full) or an error: the next write reports an error
+    }
+  }
+  loop_->count_io(0, got - left);
+  loop_->count_spliced(got - left);
+  if (left > 0) {
+    // The pipe is the loop's: empty it into the output queue, which the socket drains the
+    // ordinary way (writability, backpressure, max_output).
+    std::span<std::byte> buf = loop_->scratch();
+    while (left > 0) {
+      ssize_t r = ::read(pipe_r, buf.data(), std::min(left, buf.size()));
+      if (r <= 0) {
+        if (r < 0 && errno == EINTR) continue;
+        break;  // cannot happen: the bytes are in the pipe
+      }
+      queue().append(std::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(r)));
+      left -= static_cast<std::size_t>(r);
+    }
+    after_queue();
+  }
+  if (got < kSpliceMin) splicing_ = false;  // small reads again: recv() and on_data() are cheaper
+  return n;
 }
 
 void Connection::handle_write() {

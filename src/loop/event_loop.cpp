@@ -6,6 +6,7 @@
 #include <climits>
 #include <csignal>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -226,6 +227,27 @@ void EventLoop::turn(int max_wait_ms) {
   run_posted();
   // 6. Turn-end tasks (coalesced writes).
   run_turn_end();
+}
+
+bool EventLoop::splice_pipe(int& read_end, int& write_end) noexcept {
+  if (pipe_state_ == PipeState::untried) {
+    pipe_state_ = PipeState::unavailable;
+    struct sigaction sa {};
+    int fds[2];
+    if (::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN &&
+        ::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+      splice_read_ = Fd(fds[0]);
+      splice_write_ = Fd(fds[1]);
+      // Room for a whole 64 KiB read in many small skbs (one pipe slot per fragment); the
+      // default 16 slots would cut reads short. Unprivileged limit: /proc/sys/fs/pipe-max-size.
+      (void)::fcntl(splice_write_.get(), F_SETPIPE_SZ, 1 << 20);
+      pipe_state_ = PipeState::ready;
+    }
+  }
+  if (pipe_state_ != PipeState::ready) return false;
+  read_end = splice_read_.get();
+  write_end = splice_write_.get();
+  return true;
 }
 
 void EventLoop::prefetch_handler(int fd) const noexcept {

@@ -19,6 +19,7 @@ std::string_view as_chars(std::span<const std::byte> data) {
 class EchoSession final : public Session {
  public:
   void on_data(std::span<const std::byte> data, Peer& peer, TimePoint) override { peer.send(as_chars(data)); }
+  bool echoes() const override { return true; }
 };
 
 class DiscardSession final : public Session {

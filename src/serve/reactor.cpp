@@ -116,6 +116,10 @@ class ReactorImpl final : public Server::Impl {
       ctx->loop = std::move(*l);
       ctx->loop->set_user_data(ctx.get());
       if (opts_.turn_end) ctx->turn_end = std::make_shared<TurnEndHook>(opts_.turn_end);
+      if (opts_.splice_echo) {
+        int pipe_r, pipe_w;  // made now, not at the first large read: a server's descriptors
+        (void)ctx->loop->splice_pipe(pipe_r, pipe_w);  // stay what they were once it is idle
+      }
       ctxs_.push_back(std::move(ctx));
     }
     for (std::size_t i = 0; i < listeners_.size(); ++i) {
@@ -180,6 +184,7 @@ class ReactorImpl final : public Server::Impl {
     for (const auto& ctx : ctxs_) {
       st.bytes_in += ctx->loop->bytes_in();
       st.bytes_out += ctx->loop->bytes_out();
+      st.bytes_spliced += ctx->loop->bytes_spliced();
     }
   }
 
@@ -309,6 +314,7 @@ void ReactorPeer::open(std::unique_ptr<Session> s) {
     return;
   }
   session_->on_open(*this, loop().now());
+  if (srv().opts_.splice_echo && session_->echoes()) set_echo_splice(true);
   after_call();
 }
 

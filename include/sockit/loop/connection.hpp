@@ -19,6 +19,8 @@
 //     epoll_ctl and no second poll of a socket already drained. A read that fills the buffer
 //     reads_per_event times, or reading resumed after a pause, continues at the end of the turn.
 //     select/poll (and epoll while drain notify is on) stay level-triggered.
+//   - Echo by splice (set_echo_splice): for a pure echo, reads of 4 KiB or more go back to the
+//     peer socket to pipe to socket with splice(), never copied into user space.
 //   - close(reason): immediate; on_closed(reason) runs exactly once.
 //
 // Subclass it and implement on_data (and optionally on_eof, on_drain, on_closed). Ownership: held
@@ -40,6 +42,8 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+
+#include <sys/types.h>
 
 namespace sockit::loop {
 
@@ -94,6 +98,18 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   /// While on, on_drain() runs whenever the socket is writable and at most low_water bytes are
   /// queued: a producer (chargen) refills from there instead of queueing without bound.
   void set_drain_notify(bool on);
+  /// For an echo (every byte read goes back unchanged, and nothing else is sent): once a read
+  /// brings kSpliceMin bytes or more, the following reads move the bytes back to the peer with
+  /// splice() through the loop's pipe, socket to pipe to socket, never copied into user space,
+  /// and on_data() does not see them; a smaller read goes back to recv() and on_data(). Bytes the
+  /// socket does not take at once leave the pipe for the output queue (order kept, backpressure
+  /// as for send()). Without a pipe (EventLoop::splice_pipe) nothing changes. HAProxy and nginx
+  /// splice forwarded data the same way; below a few KiB the pipe costs more than the copies.
+  void set_echo_splice(bool on) noexcept {
+    echo_splice_ = on;
+    if (!on) splicing_ = false;
+  }
+  static constexpr std::size_t kSpliceMin = 4096;
 
   bool is_open() const noexcept { return fd_.valid(); }
   bool shutting_down() const noexcept { return shutdown_pending_ || write_shut_; }
@@ -129,6 +145,9 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   /// Reads up to reads_per_event buffers. A short read ends it (the socket is drained) unless
   /// `to_eagain`: edge mode when EOF may be queued behind the data, or when resuming.
   void handle_read(bool to_eagain = false);
+  /// One splice() read and its splice() back (set_echo_splice): the bytes read, 0 at end of
+  /// stream, -1 with errno (EAGAIN: nothing to read, or no pipe: `splicing_` is then off).
+  ssize_t splice_echo(std::size_t max);
   void handle_write();
   void after_write_progress();
   void update_interest();
@@ -153,6 +172,8 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   bool edge_ : 1 = false;             // registered edge-triggered (epoll)
   bool reread_ : 1 = false;           // edge mode: read again at the turn end
   bool turn_end_queued_ : 1 = false;  // in the loop's at_turn_end list
+  bool echo_splice_ : 1 = false;      // set_echo_splice
+  bool splicing_ : 1 = false;         // the last read was large: splice the next one
   CompactAddress remote_;
   const ConnectionOptions* opts_;
   std::unique_ptr<OutputQueue> out_;  // only while output is queued: an idle connection has none

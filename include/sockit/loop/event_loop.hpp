@@ -127,6 +127,11 @@ class EventLoop {
   void* user_data() const noexcept { return user_data_; }
   /// Drained output queues kept for reuse by this loop's connections (loop thread only).
   OutputQueuePool& output_queues() noexcept { return output_queues_; }
+  /// The loop's pipe for splice() (Connection::set_echo_splice): created on first use, 1 MiB
+  /// where the system allows it, and empty between uses. False when there is none: pipe2 failed
+  /// (EMFILE), or SIGPIPE is not ignored (a splice into a reset socket would raise it; sockit
+  /// ignores it, a library user must too). Loop thread only.
+  bool splice_pipe(int& read_end, int& write_end) noexcept;
 
   /// Bytes read and written by the connections of this loop (Connection counts them here, so a
   /// connection carries no counters of its own). Written by the loop thread, readable anywhere.
@@ -136,6 +141,11 @@ class EventLoop {
   }
   std::uint64_t bytes_in() const noexcept { return bytes_in_.load(std::memory_order_relaxed); }
   std::uint64_t bytes_out() const noexcept { return bytes_out_.load(std::memory_order_relaxed); }
+  /// Of bytes_out(), those moved by splice() without a copy into user space.
+  void count_spliced(std::uint64_t n) noexcept {
+    bytes_spliced_.store(bytes_spliced_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::uint64_t bytes_spliced() const noexcept { return bytes_spliced_.load(std::memory_order_relaxed); }
 
   static constexpr std::size_t kScratchSize = 65536;
 
@@ -180,6 +190,10 @@ class EventLoop {
   OutputQueuePool output_queues_;
   std::atomic<std::uint64_t> bytes_in_{0};
   std::atomic<std::uint64_t> bytes_out_{0};
+  std::atomic<std::uint64_t> bytes_spliced_{0};
+  Fd splice_read_;
+  Fd splice_write_;
+  enum class PipeState : std::uint8_t { untried, ready, unavailable } pipe_state_ = PipeState::untried;
 
   std::atomic<bool> stop_{false};
   std::atomic<std::thread::id> thread_{};

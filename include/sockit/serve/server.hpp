@@ -67,6 +67,12 @@ struct ServerOptions {
   /// turn (one sendmsg of everything sent to it in that turn). For servers that send many small
   /// messages to many peers (IRC fan-out); an echo server gains nothing. Other models ignore it.
   bool coalesce_writes = false;
+  /// Reactor models: for sessions that say they echo (Session::echoes), reads of 4 KiB or more
+  /// go back to the peer with splice() through a pipe per loop (two descriptors each, made in
+  /// create()), never copied into user space (loop::Connection::set_echo_splice). Needs SIGPIPE
+  /// ignored (sockit ignores it); otherwise, or in other models, on_data echoes as usual.
+  /// `sockit echo-server` turns it on (--no-splice turns it off).
+  bool splice_echo = false;
   /// Reactor models: called in the loop thread at the end of every loop turn in which a session
   /// was called (data, EOF, timer), before the turn's coalesced writes go out. A protocol can hold
   /// output back for a whole turn with it (the chat server fans out the channel lines of all
@@ -93,6 +99,7 @@ struct ServerStats {
   std::uint64_t shed = 0;         ///< closed at once because the process was out of descriptors
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  std::uint64_t bytes_spliced = 0;  ///< of bytes_out, echoed with splice() (ServerOptions::splice_echo)
   std::uint64_t timeouts = 0;     ///< closed for idle_timeout
   std::uint64_t overflows = 0;    ///< closed for send_queue_full
   std::uint64_t resets = 0;       ///< closed by a peer reset

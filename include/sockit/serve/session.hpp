@@ -83,6 +83,10 @@ class Session {
   virtual bool wants_drain() const { return false; }
   /// Room to write: queue the next piece (see wants_drain()).
   virtual void on_drain(Peer&, TimePoint /*now*/) {}
+  /// True for a pure echo (RFC 862): every byte read is sent back unchanged and nothing else is
+  /// ever sent. A model may then move large reads back to the peer in the kernel without calling
+  /// on_data (the reactors splice them: ServerOptions::splice_echo). Asked once, after on_open.
+  virtual bool echoes() const { return false; }
   /// The connection is gone (the Peer must not be used after this returns).
   virtual void on_close(CloseReason /*why*/) {}
 };

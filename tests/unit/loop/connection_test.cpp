@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <thread>
 
 #include <sys/resource.h>
@@ -47,23 +48,25 @@ class EchoConn : public Connection {
   }
 };
 
-struct Fixture {
+template <class Conn>
+struct BasicFixture {
   std::unique_ptr<EventLoop> loop;
   std::optional<sockit::TcpStream> client;
-  std::shared_ptr<EchoConn> conn;
+  std::shared_ptr<Conn> conn;
   ConnectionOptions opts;
 
-  explicit Fixture(ConnectionOptions o = {}) : opts(o) {
+  explicit BasicFixture(ConnectionOptions o = {}) : opts(o) {
     loop = std::move(*EventLoop::create());
     auto l = sockit::TcpListener::bind(Address::ipv4_loopback(0));
     auto c = sockit::TcpStream::connect(*l->local_address(), Deadline::after(2s));
     client.emplace(std::move(*c));
     Address peer;
     auto s = l->accept(Deadline::after(2s), &peer);
-    conn = std::make_shared<EchoConn>(*loop, s->release(), peer, opts);
+    conn = std::make_shared<Conn>(*loop, s->release(), peer, opts);
     EXPECT_TRUE(conn->start());
   }
 };
+using Fixture = BasicFixture<EchoConn>;
 
 TEST(Connection, EchoesThenHalfClosesAfterPeerEof) {
   sockit::test::FdLeakCheck leaks;
@@ -291,6 +294,132 @@ TEST_P(ConnectionModes, ReadBudgetPerEventLosesNothing) {
 
 INSTANTIATE_TEST_SUITE_P(Registration, ConnectionModes, ::testing::Bool(),
                          [](const auto& p) { return std::string(p.param ? "EdgeTriggered" : "LevelTriggered"); });
+
+// set_echo_splice: large reads go back through the loop's pipe without reaching on_data; the
+// echo must still be byte-exact, in order, in both registration modes, and when the client does
+// not read (the socket fills, the pipe's rest goes to the output queue, backpressure pauses).
+class SigpipeIgnored {
+ public:
+  explicit SigpipeIgnored(void (*how)(int) = SIG_IGN) : old_(std::signal(SIGPIPE, how)) {}
+  ~SigpipeIgnored() { std::signal(SIGPIPE, old_); }
+
+ private:
+  void (*old_)(int);
+};
+
+class SpliceConn : public EchoConn {
+ public:
+  using EchoConn::EchoConn;
+  std::size_t seen = 0;  // bytes that reached on_data
+
+ protected:
+  void on_data(std::span<const std::byte> d) override {
+    seen += d.size();
+    EchoConn::on_data(d);
+  }
+};
+
+std::string numbered(std::size_t size) {
+  std::string s;
+  for (int i = 0; s.size() < size; ++i) s += std::to_string(i) + ",";
+  return s;
+}
+
+// Runs the loop while a thread writes `payload` (then FIN) and this thread reads the echo, after
+// `read_after` loop turns without reading.
+std::string echo_through(EventLoop& loop, sockit::TcpStream& client, const Connection& conn, const std::string& payload,
+                         int read_after) {
+  std::thread writer([&] {
+    (void)client.write_all(payload, Deadline::after(20s));
+    (void)client.shutdown_write();
+  });
+  std::string got;
+  auto give_up = std::chrono::steady_clock::now() + 20s;
+  for (int turn = 0; conn.is_open() && std::chrono::steady_clock::now() < give_up; ++turn) {
+    loop.run_once(2ms);
+    if (turn < read_after) continue;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::recv(client.fd(), buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  }
+  writer.join();
+  for (;;) {
+    char buf[65536];
+    auto n = client.read_some(std::as_writable_bytes(std::span(buf)), Deadline::after(1s));
+    if (!n || *n == 0) break;
+    got.append(buf, *n);
+  }
+  return got;
+}
+
+TEST_P(ConnectionModes, EchoSpliceReturnsLargeReadsUnchangedWithoutACopy) {
+  sockit::test::FdLeakCheck leaks;
+  SigpipeIgnored ignore;
+  ConnectionOptions o;
+  o.edge_triggered = GetParam();
+  BasicFixture<SpliceConn> f(o);
+  auto& conn = f.conn;
+  conn->set_echo_splice(true);
+  std::string payload = numbered(4 << 20);
+  std::string got = echo_through(*f.loop, *f.client, *conn, payload, 0);
+  ASSERT_TRUE(conn->closed);
+  EXPECT_EQ(*conn->closed, CloseReason::peer_closed);
+  EXPECT_EQ(got.size(), payload.size());
+  EXPECT_TRUE(got == payload);
+  EXPECT_GT(f.loop->bytes_spliced(), payload.size() / 2);  // most of it never reached user space
+  EXPECT_LT(conn->seen, payload.size() / 2);
+  EXPECT_EQ(f.loop->bytes_out(), payload.size());
+}
+
+TEST_P(ConnectionModes, EchoSpliceKeepsOrderWhenTheReaderLags) {
+  sockit::test::FdLeakCheck leaks;
+  SigpipeIgnored ignore;
+  ConnectionOptions o;
+  o.edge_triggered = GetParam();
+  o.high_water = 512 << 10;
+  o.low_water = 128 << 10;
+  BasicFixture<SpliceConn> f(o);
+  ASSERT_TRUE(f.client->set_recv_buffer(16 << 10));  // the server's writes stop short early
+  auto& conn = f.conn;
+  conn->set_echo_splice(true);
+  std::string payload = numbered(8 << 20);
+  std::string got = echo_through(*f.loop, *f.client, *conn, payload, 200);  // 200 turns unread
+  ASSERT_TRUE(conn->closed);
+  EXPECT_TRUE(conn->paused_seen || conn->max_queued > 0);  // the queue took what the socket did not
+  EXPECT_EQ(got.size(), payload.size());
+  EXPECT_TRUE(got == payload);
+  EXPECT_GT(f.loop->bytes_spliced(), 0u);
+}
+
+TEST(Connection, EchoSpliceLeavesSmallReadsToOnData) {
+  sockit::test::FdLeakCheck leaks;
+  SigpipeIgnored ignore;
+  Fixture f;
+  f.conn->set_echo_splice(true);
+  for (int i = 0; i < 20; ++i) {
+    std::string line = "line " + std::to_string(i) + "\n";
+    ASSERT_TRUE(f.client->write_all(line, Deadline::after(1s)));
+    std::string got(line.size(), '\0');
+    for (int t = 0; t < 3; ++t) f.loop->run_once(2ms);
+    ASSERT_TRUE(f.client->read_exact(std::as_writable_bytes(std::span(got)), Deadline::after(1s)));
+    EXPECT_EQ(got, line);
+  }
+  EXPECT_EQ(f.loop->bytes_spliced(), 0u);
+  f.conn->close(CloseReason::protocol);
+}
+
+TEST(Connection, EchoSpliceNeedsSigpipeIgnored) {
+  sockit::test::FdLeakCheck leaks;
+  SigpipeIgnored dfl(SIG_DFL);  // a splice into a reset socket would kill the process: no pipe
+  BasicFixture<SpliceConn> f;
+  auto& conn = f.conn;
+  conn->set_echo_splice(true);
+  std::string payload = numbered(1 << 20);
+  std::string got = echo_through(*f.loop, *f.client, *conn, payload, 0);
+  EXPECT_TRUE(got == payload);
+  EXPECT_EQ(f.loop->bytes_spliced(), 0u);
+  EXPECT_EQ(conn->seen, payload.size());
+}
 
 TEST(Connection, IdleTimeoutCloses) {
   sockit::test::FdLeakCheck leaks;

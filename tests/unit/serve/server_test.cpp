@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -69,6 +70,41 @@ TEST_P(ServerModel, EchoesAndCountsBytes) {
   EXPECT_EQ(st.active, 0u);
   EXPECT_EQ(st.bytes_in, 12u);
   EXPECT_EQ(st.bytes_out, 12u);
+}
+
+// A large echo is byte-exact in every model; the reactors move it with splice() (the echo
+// service says it echoes), the other models through on_data.
+TEST_P(ServerModel, EchoesLargeTransfersExactlyAndReactorsSpliceThem) {
+  sockit::test::FdLeakCheck leaks;
+  auto old = std::signal(SIGPIPE, SIG_IGN);  // as sockit's main does: splice needs it
+  serve::ServerOptions opts;
+  opts.model = GetParam();
+  opts.splice_echo = true;  // as sockit echo-server sets it
+  auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::echo));
+  ASSERT_TRUE(server);
+  auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
+  ASSERT_TRUE(c) << c.error().message();
+  std::string payload;
+  for (int i = 0; payload.size() < (2 << 20); ++i) payload += std::to_string(i) + ";";
+  std::thread writer([&] {
+    EXPECT_TRUE(c->write_all(payload, Deadline::after(20s)));
+    EXPECT_TRUE(c->shutdown_write());
+  });
+  std::string got = read_all(*c, Deadline::after(20s));
+  writer.join();
+  EXPECT_EQ(got.size(), payload.size());
+  EXPECT_TRUE(got == payload);
+  c->close();
+  server->stop(1s);
+  server->wait();
+  auto st = server->stats();
+  EXPECT_EQ(st.bytes_out, payload.size());
+  if (serve::is_reactor(GetParam())) {
+    EXPECT_GT(st.bytes_spliced, payload.size() / 2);
+  } else {
+    EXPECT_EQ(st.bytes_spliced, 0u);
+  }
+  std::signal(SIGPIPE, old);
 }
 
 TEST_P(ServerModel, StopRefusesNewConnectionsAndClosesIdleOnes) {
@@ -361,6 +397,31 @@ TEST_P(ReactorModel, TurnEndHookSendsWhatSessionsHeldBack) {
   server->wait();
   EXPECT_GE(held->calls.load(), 3);
   EXPECT_FALSE(held->off_loop.load());
+}
+
+TEST_P(ReactorModel, SpliceEchoOffCopiesThroughTheSession) {
+  sockit::test::FdLeakCheck leaks;
+  auto old = std::signal(SIGPIPE, SIG_IGN);
+  serve::ServerOptions opts;
+  opts.model = GetParam();
+  opts.splice_echo = false;
+  auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::echo));
+  ASSERT_TRUE(server);
+  auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
+  ASSERT_TRUE(c);
+  std::string payload(256 << 10, 'e');
+  std::thread writer([&] {
+    EXPECT_TRUE(c->write_all(payload, Deadline::after(20s)));
+    EXPECT_TRUE(c->shutdown_write());
+  });
+  EXPECT_EQ(read_all(*c, Deadline::after(20s)).size(), payload.size());
+  writer.join();
+  c->close();
+  server->stop(1s);
+  server->wait();
+  EXPECT_EQ(server->stats().bytes_out, payload.size());
+  EXPECT_EQ(server->stats().bytes_spliced, 0u);
+  std::signal(SIGPIPE, old);
 }
 
 INSTANTIATE_TEST_SUITE_P(Reactors, ReactorModel,
