@@ -154,7 +154,8 @@ int run(Options& o) {
   so.reject_message = "ERROR :Server full\r\n";
   so.log = [](std::string_view line) { fmt::print(stderr, "sockit chat-server: {}\n", line); };
 
-  // Signals are taken by sigwait() in this thread; every thread started after this inherits the mask.
+  // Blocked in every thread (threads inherit the mask); Server::run takes them (the reactor
+  // through its first loop's signalfd).
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
@@ -182,17 +183,42 @@ int run(Options& o) {
     std::lock_guard lock(mu);
     irc.flush_broadcasts();
   };
+  serve::Server* running = nullptr;  // set once created; no signal is handled before run()
+  bool stopping = false;
+  int status = cli::kExitOk;
+  auto on_signal = [&](int sig) {
+    if (sig == SIGHUP) {
+      Loaded fresh;
+      std::string why;
+      if (!load_config(o.config_file, o.flags, fresh, why)) {
+        fmt::print(stderr, "sockit chat-server: reload failed, keeping the old configuration: {}\n", why);
+        return;
+      }
+      {
+        std::lock_guard g(mu);
+        irc.reload(fresh.config);
+      }
+      fmt::print(stderr, "sockit chat-server: configuration reloaded ({} operators, {} MOTD lines)\n",
+                 fresh.config.operators.size(), fresh.config.motd.size());
+      return;
+    }
+    if (stopping) {
+      fmt::print(stderr, "sockit chat-server: second signal, stopping now\n");
+      running->stop_now();
+      return;
+    }
+    stopping = true;
+    fmt::print(stderr, "sockit chat-server: {}, closing connections (drain {})\n",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT", format_duration(*drain));
+    running->stop(*drain);
+  };
+  so.signals = {SIGTERM, SIGINT, SIGHUP};
+  so.on_signal = on_signal;
   auto server = serve::Server::create(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
     return std::make_unique<LockedSession>(irc::make_session(irc), mu);
   });
   if (!server) {
     fmt::print(stderr, "sockit chat-server: {}\n", server.error().message());
-    pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
-    return cli::kExitFailure;
-  }
-  auto started = (*server)->start();
-  if (!started) {
-    fmt::print(stderr, "sockit chat-server: {}\n", started.error().message());
     pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
     return cli::kExitFailure;
   }
@@ -215,37 +241,12 @@ int run(Options& o) {
   }
   std::fflush(stderr);
 
-  bool stopping = false;
-  int status = cli::kExitOk;
-  while (!(*server)->finished()) {
-    timespec tick{0, 200'000'000};
-    siginfo_t info;
-    int sig = sigtimedwait(&sigs, &info, &tick);
-    if (sig < 0) continue;  // timeout or EINTR: check finished() again
-    if (sig == SIGHUP) {
-      Loaded fresh;
-      std::string why;
-      if (!load_config(o.config_file, o.flags, fresh, why)) {
-        fmt::print(stderr, "sockit chat-server: reload failed, keeping the old configuration: {}\n", why);
-        continue;
-      }
-      {
-        std::lock_guard g(mu);
-        irc.reload(fresh.config);
-      }
-      fmt::print(stderr, "sockit chat-server: configuration reloaded ({} operators, {} MOTD lines)\n",
-                 fresh.config.operators.size(), fresh.config.motd.size());
-      continue;
-    }
-    if (stopping) {
-      fmt::print(stderr, "sockit chat-server: second signal, stopping now\n");
-      (*server)->stop_now();
-      continue;
-    }
-    stopping = true;
-    fmt::print(stderr, "sockit chat-server: {}, closing connections (drain {})\n",
-               sig == SIGTERM ? "SIGTERM" : "SIGINT", format_duration(*drain));
-    (*server)->stop(*drain);
+  // The first event loop runs in this thread (the only one with --threads 1), and so does
+  // on_signal, through the loop's signalfd.
+  running = server->get();
+  if (auto r = (*server)->run(); !r) {
+    fmt::print(stderr, "sockit chat-server: {}\n", r.error().message());
+    status = cli::kExitFailure;
   }
   (*server)->wait();
   pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);

@@ -179,7 +179,8 @@ int run(const Options& o) {
   udp_opts.batch = static_cast<std::size_t>(o.udp_batch);
   udp_opts.gso = !o.no_udp_gso;
 
-  // Signals go to main only: block them before any server thread starts (threads inherit masks).
+  // Blocked in every thread (threads inherit the mask): the TCP server takes them (a reactor
+  // through its first loop's signalfd), or sigwaitinfo below when only UDP is served.
   std::array<int, 3> sigs{SIGINT, SIGTERM, SIGUSR1};
   if (auto r = loop::block_signals(sigs); !r) {
     fmt::print(stderr, "{}: {}\n", kName, r.error().message());
@@ -188,6 +189,27 @@ int run(const Options& o) {
 
   // --- start ---
   std::unique_ptr<serve::Server> tcp;
+  std::vector<std::unique_ptr<serve::UdpServer>> udp;
+  // Signals: USR1 prints the counters, the first INT/TERM drains, a second one closes at once.
+  int stops = 0;
+  auto on_signal = [&](int sig) {
+    if (sig == SIGUSR1) {
+      print_counters(tcp.get(), udp);
+      return;
+    }
+    ++stops;
+    if (stops == 1) {
+      fmt::print(stderr, "{}: {}: stopping; draining {} connection{} (up to {})\n", kName, strsignal(sig),
+                 tcp ? tcp->stats().active : 0, tcp && tcp->stats().active == 1 ? "" : "s", format_duration(*drain));
+      std::fflush(stderr);
+      if (tcp) tcp->stop(*drain);
+      for (auto& u : udp) u->stop();
+    } else {
+      fmt::print(stderr, "{}: {} again: closing every connection now\n", kName, strsignal(sig));
+      std::fflush(stderr);
+      if (tcp) tcp->stop_now();
+    }
+  };
   if (!tcp_addrs.empty()) {
     serve::ServerOptions so;
     so.model = model;
@@ -207,6 +229,8 @@ int run(const Options& o) {
       fmt::print(stderr, "{}: {}\n", kName, line);
       std::fflush(stderr);
     };
+    so.signals.assign(sigs.begin(), sigs.end());
+    so.on_signal = on_signal;
     auto s = serve::Server::create(so, proto::make_session_factory(*service));
     if (!s) {
       fmt::print(stderr, "{}: {}\n", kName, s.error().message());
@@ -214,7 +238,6 @@ int run(const Options& o) {
     }
     tcp = std::move(*s);
   }
-  std::vector<std::unique_ptr<serve::UdpServer>> udp;
   for (const Address& a : udp_addrs) {
     auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service), serve::backend_of(model), udp_opts);
     if (!u) {
@@ -222,12 +245,6 @@ int run(const Options& o) {
       return cli::kExitFailure;
     }
     udp.push_back(std::move(*u));
-  }
-  if (tcp) {
-    if (auto r = tcp->start(); !r) {
-      fmt::print(stderr, "{}: {}\n", kName, r.error().message());
-      return cli::kExitFailure;
-    }
   }
   for (auto& u : udp) {
     if (auto r = u->start(); !r) {
@@ -266,34 +283,24 @@ int run(const Options& o) {
   fmt::print(stderr, "{}", banner);
   std::fflush(stderr);
 
-  // --- wait for signals or the end ---
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : sigs) sigaddset(&set, s);
-  int stops = 0;
-  for (;;) {
-    if (stops > 0 && (!tcp || tcp->finished())) break;
-    timespec ts{0, 100'000'000};
-    int sig = ::sigtimedwait(&set, nullptr, &ts);
-    if (sig < 0) continue;
-    if (sig == SIGUSR1) {
-      print_counters(tcp.get(), udp);
-      continue;
-    }
-    ++stops;
-    if (stops == 1) {
-      fmt::print(stderr, "{}: {}: stopping; draining {} connection{} (up to {})\n", kName, strsignal(sig),
-                 tcp ? tcp->stats().active : 0, tcp && tcp->stats().active == 1 ? "" : "s", format_duration(*drain));
-      std::fflush(stderr);
-      if (tcp) tcp->stop(*drain);
+  // --- serve until a signal stops it ---
+  if (tcp) {
+    // The reactors run their first loop in this thread: --threads 1 without UDP is one thread.
+    if (auto r = tcp->run(); !r) {
+      fmt::print(stderr, "{}: {}\n", kName, r.error().message());
       for (auto& u : udp) u->stop();
-    } else {
-      fmt::print(stderr, "{}: {} again: closing every connection now\n", kName, strsignal(sig));
-      std::fflush(stderr);
-      if (tcp) tcp->stop_now();
+      for (auto& u : udp) u->wait();
+      return cli::kExitFailure;
+    }
+  } else {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : sigs) sigaddset(&set, s);
+    while (stops == 0) {
+      int sig = ::sigwaitinfo(&set, nullptr);
+      if (sig > 0) on_signal(sig);
     }
   }
-  if (tcp) tcp->wait();
   for (auto& u : udp) u->wait();
   print_counters(tcp.get(), udp);
   return cli::kExitOk;

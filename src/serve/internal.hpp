@@ -59,6 +59,9 @@ class Server::Impl {
   virtual void stop(std::chrono::nanoseconds drain) = 0;
   virtual void stop_now() = 0;
   virtual void wait() = 0;
+  /// Server::run. The default: start(), then sigtimedwait for opts_.signals in the calling
+  /// thread until finished.
+  virtual Result<void> run();
   virtual bool finished() const = 0;
   virtual std::string_view backend_name() const = 0;
   /// Adds counters the model keeps elsewhere (the reactor counts bytes per event loop).

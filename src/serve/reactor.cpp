@@ -132,19 +132,39 @@ class ReactorImpl final : public Server::Impl {
       acceptors_.push_back(std::move(*a));
     }
     listeners_.clear();
+    if (!opts_.signals.empty()) {
+      // Now, not in run(): the signalfd is one of the descriptors the server holds when idle.
+      // select cannot watch one numbered over FD_SETSIZE: run() then waits for the signals.
+      signals_in_loop_ = static_cast<bool>(ctxs_[0]->loop->watch_signals(opts_.signals, [this](int signo) {
+        if (opts_.on_signal) opts_.on_signal(signo);
+      }));
+    }
     return {};
   }
 
   Result<void> start() override {
     if (started_.exchange(true)) return Error(errc::invalid_argument, "server: already started");
     running_.store(static_cast<int>(ctxs_.size()));
-    for (auto& ctx : ctxs_) {
-      LoopCtx* c = ctx.get();
-      c->thread = std::thread([this, c] {
-        c->loop->run();
-        running_.fetch_sub(1);
-      });
-    }
+    for (auto& ctx : ctxs_) start_thread(*ctx);
+    return {};
+  }
+
+  void start_thread(LoopCtx& ctx) {
+    LoopCtx* c = &ctx;
+    c->thread = std::thread([this, c] {
+      c->loop->run();
+      running_.fetch_sub(1);
+    });
+  }
+
+  Result<void> run() override {
+    if (!signals_in_loop_ && !opts_.signals.empty()) return Impl::run();  // select, fd over FD_SETSIZE
+    if (started_.exchange(true)) return Error(errc::invalid_argument, "server: already started");
+    running_.store(static_cast<int>(ctxs_.size()));
+    for (std::size_t i = 1; i < ctxs_.size(); ++i) start_thread(*ctxs_[i]);
+    ctxs_[0]->loop->run();  // here: no thread of its own
+    running_.fetch_sub(1);
+    wait();
     return {};
   }
 
@@ -296,6 +316,7 @@ class ReactorImpl final : public Server::Impl {
   std::atomic<bool> force_requested_{false};
   std::atomic<bool> acceptors_closed_{false};
   std::atomic<int> running_{0};
+  bool signals_in_loop_ = false;  // loop 0 watches opts_.signals
 };
 
 ReactorPeer::ReactorPeer(LoopCtx& ctx, Fd fd, const Address& remote, std::uint16_t listener, std::uint64_t id)

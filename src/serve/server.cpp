@@ -5,6 +5,7 @@
 #include "sockit/net/socket.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <new>
 
 #include <netinet/in.h>
@@ -153,6 +154,21 @@ Result<void> Server::start() { return impl_->start(); }
 void Server::stop(std::chrono::nanoseconds drain) { impl_->stop(drain); }
 void Server::stop_now() { impl_->stop_now(); }
 void Server::wait() { impl_->wait(); }
+Result<void> Server::run() { return impl_->run(); }
+
+Result<void> Server::Impl::run() {
+  if (auto r = start(); !r) return r;
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : opts_.signals) sigaddset(&set, s);
+  while (!finished()) {
+    timespec tick{0, 100'000'000};  // finished() is checked at least this often
+    int sig = ::sigtimedwait(&set, nullptr, &tick);
+    if (sig > 0 && opts_.on_signal) opts_.on_signal(sig);
+  }
+  wait();
+  return {};
+}
 bool Server::finished() const { return impl_->finished(); }
 const std::vector<Address>& Server::local_addresses() const { return impl_->locals_; }
 Model Server::model() const { return impl_->opts_.model; }

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <filesystem>
 #include <thread>
 
 #include <poll.h>
@@ -366,6 +367,34 @@ TEST(EchoSelect, ListenerOverFdSetsizeFailsAtStartup) {
                              "", 20s);
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("FD_SETSIZE"), std::string::npos) << r.err;
+}
+
+// One event loop is one thread: the first loop runs in main and takes the signals itself (the
+// kernel's descriptor lookups stay on their single-threaded fast path). USR1 and TERM still work.
+TEST(EchoReactor, OneLoopRunsInTheMainThreadAndTakesSignals) {
+  sockit::test::FdLeakCheck leaks;
+  EchoServer s(Variant{"epoll", 1});
+  ASSERT_TRUE(s.ok()) << s.err();
+  auto threads = [&] {
+    return std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(s.pid()) + "/task"),
+                         std::filesystem::directory_iterator{});
+  };
+  EXPECT_EQ(threads(), 1);
+  auto c = TcpStream::connect(Address::ipv4_loopback(s.port()), Deadline::after(5s));
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->write_all("abc", Deadline::after(5s)));
+  std::string got(3, '\0');
+  ASSERT_TRUE(c->read_exact(std::as_writable_bytes(std::span(got)), Deadline::after(5s)));
+  EXPECT_EQ(got, "abc");
+  EXPECT_EQ(threads(), 1);
+  s.signal(SIGUSR1);
+  std::string err;
+  for (int i = 0; i < 50 && err.find("counters:") == std::string::npos; ++i) err = s.err(100ms);
+  EXPECT_NE(err.find("bytes_in=3"), std::string::npos) << err;
+  c->close();
+  auto st = s.stop();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st, 0);
 }
 
 TEST(EchoPool, RefusesWhenQueueIsFull) {

@@ -1,5 +1,6 @@
 // sockit::serve::Server driven in-process: every model serves the same Session; stop, drain,
 // limits and counters behave the same.
+#include "sockit/loop/event_loop.hpp"
 #include "sockit/proto/services.hpp"
 #include "sockit/serve/server.hpp"
 #include "sockit/net/socket.hpp"
@@ -9,6 +10,9 @@
 
 #include <atomic>
 #include <csignal>
+
+#include <pthread.h>
+#include <unistd.h>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -26,14 +30,18 @@ std::string model_name(const testing::TestParamInfo<serve::Model>& info) {
   return std::string(serve::to_string(info.param));
 }
 
-std::unique_ptr<serve::Server> start_server(serve::ServerOptions opts, serve::SessionFactory f) {
+std::unique_ptr<serve::Server> start_server_later(serve::ServerOptions opts, serve::SessionFactory f) {
   if (opts.listen.empty()) opts.listen = {Address::ipv4_loopback(0)};
   auto s = serve::Server::create(std::move(opts), std::move(f));
   EXPECT_TRUE(s) << (s ? "" : s.error().message());
   if (!s) return nullptr;
-  auto r = (*s)->start();
-  EXPECT_TRUE(r);
   return std::move(*s);
+}
+
+std::unique_ptr<serve::Server> start_server(serve::ServerOptions opts, serve::SessionFactory f) {
+  auto s = start_server_later(std::move(opts), std::move(f));
+  if (s) EXPECT_TRUE(s->start());
+  return s;
 }
 
 std::string read_all(TcpStream& c, Deadline dl) {
@@ -105,6 +113,45 @@ TEST_P(ServerModel, EchoesLargeTransfersExactlyAndReactorsSpliceThem) {
     EXPECT_EQ(st.bytes_spliced, 0u);
   }
   std::signal(SIGPIPE, old);
+}
+
+// Server::run serves until a signal's handler stops it; a reactor with one loop runs it (and
+// the handler) in the calling thread.
+TEST_P(ServerModel, RunServesUntilASignalHandlerStopsIt) {
+  sockit::test::FdLeakCheck leaks;
+  const int sigs[] = {SIGUSR2};
+  sigset_t old_mask;
+  ASSERT_TRUE(sockit::loop::block_signals(sigs, &old_mask));  // before any thread starts
+  std::vector<int> seen;
+  std::thread::id handler_thread;
+  serve::Server* running = nullptr;
+  serve::ServerOptions opts;
+  opts.model = GetParam();
+  opts.threads = 1;
+  opts.signals = {SIGUSR2};
+  opts.on_signal = [&](int signo) {
+    seen.push_back(signo);
+    handler_thread = std::this_thread::get_id();
+    running->stop(1s);
+  };
+  auto server = start_server_later(opts, sockit::proto::make_session_factory(sockit::proto::Service::echo));
+  ASSERT_TRUE(server);
+  running = server.get();
+  std::string echoed;
+  std::thread client([&] {
+    auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
+    if (c && c->write_all("ping", Deadline::after(5s)) && c->shutdown_write()) echoed = read_all(*c, Deadline::after(5s));
+    ::kill(::getpid(), SIGUSR2);
+  });
+  auto r = server->run();
+  client.join();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(echoed, "ping");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], SIGUSR2);
+  EXPECT_TRUE(server->finished());
+  EXPECT_EQ(handler_thread, std::this_thread::get_id());  // a reactor's loop 0, or the wait here
+  ASSERT_EQ(::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr), 0);
 }
 
 TEST_P(ServerModel, StopRefusesNewConnectionsAndClosesIdleOnes) {
