@@ -5,8 +5,10 @@
 #   bench/pair.sh epoll asio pingpong -c 1000 --size 64 -d 8s --warmup 2s
 #   bench/pair.sh sockit-chat ngircd irc -c 1000 --senders 10 --window 4 -d 6s --warmup 2s
 #
-# A and B are echo servers: epoll|poll|select (sockit echo-server --model M --threads 1), asio,
-# libuv; or IRC servers: sockit-chat, ngircd, inspircd (configured as bench/run.sh does, see
+# A and B are echo servers: epoll|poll|select (sockit echo-server --model M --threads 1),
+# epoll-copy (epoll without the splice echo: every read goes through user space), asio, libuv,
+# bare (bench/servers/bare_epoll_echo.c, the floor: one recv and one send per event, no state);
+# or IRC servers: sockit-chat, ngircd, inspircd (configured as bench/run.sh does, see
 # bench/irc_servers.sh). A sockit server may name another build's binary, epoll:PATH/sockit, to
 # compare two builds. Both run pinned to core 0 and each gets its own `sockit load` pinned to
 # core 1, started together; each server's CPU per unit of work is read from its own
@@ -35,7 +37,7 @@ done
 [ $# -ge 3 ] || { echo "bench/pair.sh: need A B LOAD-MODE (see --help)" >&2; exit 2; }
 A=$1 B=$2; shift 2
 SOCKIT=$BUILD_DIR/sockit
-for bin in "$SOCKIT" "$BUILD_DIR/bench/bench_asio_echo" "$BUILD_DIR/bench/bench_uv_echo"; do
+for bin in "$SOCKIT" "$BUILD_DIR/bench/bench_asio_echo" "$BUILD_DIR/bench/bench_uv_echo" "$BUILD_DIR/bench/bench_bare_echo"; do
   [ -x "$bin" ] || { echo "bench/pair.sh: $bin is missing (bench/run.sh builds it)" >&2; exit 1; }
 done
 TMP=$(mktemp -d /tmp/sockit-pair.XXXXXX)
@@ -49,12 +51,14 @@ start() {  # start NAME[:SOCKIT-BINARY] PORT -> pid on stdout
   case "$name" in
     asio) cmd=("$BUILD_DIR/bench/bench_asio_echo" --listen "127.0.0.1:$2" --threads 1) ;;
     libuv) cmd=("$BUILD_DIR/bench/bench_uv_echo" --listen "127.0.0.1:$2" --threads 1) ;;
+    bare) cmd=("$BUILD_DIR/bench/bench_bare_echo" "$2") ;;
     epoll|poll|select) cmd=("$bin" echo-server --model "$name" --threads 1 --listen "127.0.0.1:$2") ;;
+    epoll-copy) cmd=("$bin" echo-server --model epoll --threads 1 --no-splice --listen "127.0.0.1:$2") ;;
     sockit-chat|ngircd|inspircd)
       irc_server_cmd "$name" "$2" "$TMP/$name.$2" "$bin" || rc=$?
       [ $rc = 0 ] || { echo "bench/pair.sh: $name is not installed" >&2; return 1; }
       cmd=("${IRC_CMD[@]}") ;;
-    *) echo "bench/pair.sh: unknown server '$1' (epoll, poll, select, asio, libuv, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
+    *) echo "bench/pair.sh: unknown server '$1' (epoll, epoll-copy, poll, select, asio, libuv, bare, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
   esac
   taskset -c 0 "${cmd[@]}" >/dev/null 2>&1 &
   echo $!

@@ -52,7 +52,7 @@ if [ "$(nproc)" -lt 2 ]; then SERVER_CORE=0; LOAD_CORE=0; fi
 
 if [ "$NO_BUILD" = 0 ]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKIT_BUILD_BENCH=ON >/dev/null
-  cmake --build "$BUILD_DIR" --target sockit bench_asio_echo bench_uv_echo bench_micro -j2
+  cmake --build "$BUILD_DIR" --target sockit bench_asio_echo bench_uv_echo bench_bare_echo bench_micro -j2
 fi
 SOCKIT=$BUILD_DIR/sockit
 ASIO=$BUILD_DIR/bench/bench_asio_echo
@@ -279,9 +279,15 @@ if has paired; then
   }
   paired "pingpong 64 x 1000" epoll asio pingpong -c 1000 --size 64 "${COMMON[@]}"
   paired "pingpong 64 x 1000" epoll libuv pingpong -c 1000 --size 64 "${COMMON[@]}"
+  # The floor: a bare epoll loop (bench/servers/bare_epoll_echo.c) against sockit and Asio.
+  paired "pingpong 64 x 1000" epoll bare pingpong -c 1000 --size 64 "${COMMON[@]}"
+  paired "pingpong 64 x 1000" bare asio pingpong -c 1000 --size 64 "${COMMON[@]}"
   paired "pingpong 16KiB x 100" epoll asio pingpong -c 100 --size 16KiB "${COMMON[@]}"
   paired "pingpong 16KiB x 100" epoll libuv pingpong -c 100 --size 16KiB "${COMMON[@]}"
   paired "flood 16KiB x 10" epoll libuv flood -c 10 --size 16KiB --window 64KiB "${COMMON[@]}"
+  # The same two targets without the splice echo (--no-splice): what the copy path costs.
+  paired "pingpong 16KiB x 100" epoll-copy asio pingpong -c 100 --size 16KiB "${COMMON[@]}"
+  paired "flood 16KiB x 10" epoll-copy libuv flood -c 10 --size 16KiB --window 64KiB "${COMMON[@]}"
   IRC_ARGS=(irc -c 1000 --senders 10 --window 4 -d "$DUR" --warmup "$WARM" --timeout 10s)
   paired "irc fan-out" sockit-chat ngircd "${IRC_ARGS[@]}"
   paired "irc fan-out" sockit-chat inspircd "${IRC_ARGS[@]}"
