@@ -51,7 +51,19 @@ void Connection::on_ready(const Ready& r) {
   auto self = shared_from_this();  // a callback may drop the last outside reference
   if (r.readable && fd_) handle_read(edge_ && (r.peer_closed || r.hangup || r.error));
   // Edge mode reports "writable" with every input event: only act when something waits for it.
-  if (r.writable && fd_ && (!edge_ || out_ || drain_notify_)) handle_write();
+  if (r.writable && fd_ && (!edge_ || out_ || drain_notify_)) {
+    if (opts_->coalesce_writes && out_ && !drain_notify_) {
+      // Room again for a backlog: it goes out at the end of the turn with whatever this turn
+      // adds (a fan-out), one write instead of one now and another at the turn end.
+      if (!flush_scheduled_) {
+        flush_scheduled_ = true;
+        schedule_turn_end();
+        update_interest();
+      }
+    } else {
+      handle_write();
+    }
+  }
 }
 
 void Connection::handle_read(bool to_eagain) {
