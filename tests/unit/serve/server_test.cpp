@@ -40,7 +40,9 @@ std::unique_ptr<serve::Server> start_server_later(serve::ServerOptions opts, ser
 
 std::unique_ptr<serve::Server> start_server(serve::ServerOptions opts, serve::SessionFactory f) {
   auto s = start_server_later(std::move(opts), std::move(f));
-  if (s) EXPECT_TRUE(s->start());
+  if (s) {
+    EXPECT_TRUE(s->start());
+  }
   return s;
 }
 
