@@ -156,11 +156,10 @@ int run(Options& o) {
 
   // Blocked in every thread (threads inherit the mask); Server::run takes them (the reactor
   // through its first loop's signalfd).
+  so.signals = {SIGTERM, SIGINT, SIGHUP};
   sigset_t sigs;
   sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGHUP);
+  for (int s : so.signals) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   // Report a busy or forbidden address before the model starts threads (exit 1, one line).
@@ -212,7 +211,6 @@ int run(Options& o) {
                sig == SIGTERM ? "SIGTERM" : "SIGINT", format_duration(*drain));
     running->stop(*drain);
   };
-  so.signals = {SIGTERM, SIGINT, SIGHUP};
   so.on_signal = on_signal;
   auto server = serve::Server::create(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
     return std::make_unique<LockedSession>(irc::make_session(irc), mu);
@@ -248,7 +246,6 @@ int run(Options& o) {
     fmt::print(stderr, "sockit chat-server: {}\n", r.error().message());
     status = cli::kExitFailure;
   }
-  (*server)->wait();
   pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
   auto st = irc.stats();
   fmt::print(stderr, "sockit chat-server: stopped ({} lines in, {} excess flood, {} sendq exceeded)\n", st.lines_in,

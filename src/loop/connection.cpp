@@ -151,7 +151,11 @@ ssize_t Connection::splice_echo(std::size_t max) {
       ssize_t r = ::read(pipe_r, buf.data(), std::min(left, buf.size()));
       if (r <= 0) {
         if (r < 0 && errno == EINTR) continue;
-        break;  // cannot happen: the bytes are in the pipe
+        // Should not happen (the bytes are in the pipe), but bytes left there would reach the
+        // next connection that splices: the pipe goes, and so does this connection's stream.
+        loop_->drop_splice_pipe();
+        close(CloseReason::error, sys_error(r < 0 ? errno : EIO));
+        return -1;
       }
       queue().append(std::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(r)));
       left -= static_cast<std::size_t>(r);

@@ -132,6 +132,13 @@ class EventLoop {
   /// (EMFILE), or SIGPIPE is not ignored (a splice into a reset socket would raise it; sockit
   /// ignores it, a library user must too). Loop thread only.
   bool splice_pipe(int& read_end, int& write_end) noexcept;
+  /// Closes the pipe (its content is unknown after a failed read); the next splice_pipe() makes
+  /// a new one.
+  void drop_splice_pipe() noexcept {
+    splice_read_.reset();
+    splice_write_.reset();
+    pipe_state_ = PipeState::untried;
+  }
 
   /// Bytes read and written by the connections of this loop (Connection counts them here, so a
   /// connection carries no counters of its own). Written by the loop thread, readable anywhere.
