@@ -334,6 +334,16 @@ void Connection::on_turn_end() {
   handle_write();
 }
 
+void Connection::prefetch_turn_end(int stage) const noexcept {
+  // Stage 0: the queue object; stage 1 (a task later, the queue now cached): its chunk list.
+  if (!out_) return;
+  if (stage == 0) {
+    __builtin_prefetch(out_.get());
+  } else {
+    out_->prefetch();
+  }
+}
+
 void Connection::shutdown_after_flush(CloseReason reason) {
   if (!fd_ || write_shut_) return;
   finish_reason_ = reason;

@@ -135,6 +135,7 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   static constexpr std::size_t kCoalesceLimit = 16 * 1024;  // write a coalesced burst at this size
   void on_ready(const Ready& r) override;
   void on_turn_end() override;
+  void prefetch_turn_end(int stage) const noexcept override;
   template <typename... Bytes>
   void queue_coalesced(Bytes&&... bytes);
   void release_queue() noexcept;

@@ -43,6 +43,10 @@ class IoHandler {
   virtual void on_ready(const Ready& r) = 0;
   /// Deferred work registered with EventLoop::at_turn_end (coalesced writes).
   virtual void on_turn_end() {}
+  /// Called shortly before on_turn_end() (`stage` 0, then 1 on the next task), while earlier
+  /// tasks' system calls run: prefetch what on_turn_end() will touch behind this object, one
+  /// pointer further each stage. The object itself is already being fetched. Must not block.
+  virtual void prefetch_turn_end(int /*stage*/) const noexcept {}
 
  protected:
   ~IoHandler() = default;
@@ -162,6 +166,7 @@ class EventLoop {
   void run_posted();
   void run_turn_end();
   void prefetch_handler(int fd) const noexcept;
+  static void prefetch_object(const void* p) noexcept;
   void on_wake();
 
   // One per descriptor number: 16 bytes. Callback watchers own a CallbackHandler kept in

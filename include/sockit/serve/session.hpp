@@ -56,6 +56,16 @@ class Peer {
   virtual const Address& local() const = 0;
   /// A small id unique among live connections of this server.
   virtual std::uint64_t id() const = 0;
+  /// Hints the CPU to fetch the cache lines around this object (the model's connection state
+  /// lies just before the Peer part). A caller walking many peers, a channel broadcast, calls it
+  /// a few peers ahead. Only a hint: reads nothing.
+  void prefetch() const noexcept {
+    const auto* p = reinterpret_cast<const char*>(this);
+    __builtin_prefetch(p - 128);
+    __builtin_prefetch(p - 64);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+  }
 };
 
 /// Why a connection ended, passed to Session::on_close.
