@@ -266,18 +266,20 @@ void Connection::send(SharedBytes owner, std::string_view part) {
 
 template <typename... Bytes>
 void Connection::queue_coalesced(Bytes&&... bytes) {
-  bool was_empty = !out_;
+  const std::size_t had = queued_bytes();
   queue().append(std::forward<Bytes>(bytes)...);
   // Only a connection with nothing queued needs the turn-end write; one that already has a
   // backlog is waiting for writability and handle_write() takes the new bytes along.
-  if (was_empty && !flush_scheduled_) {
+  if (had == 0 && !flush_scheduled_) {
     flush_scheduled_ = true;
     schedule_turn_end();
   }
-  if (flush_scheduled_ && out_->size() >= kCoalesceLimit) {
-    // A burst (one read of many lines for this receiver): write what the kernel takes now
-    // rather than hold it all until the turn ends. An error is left for the turn-end write to
-    // report: we may be inside another connection's callback.
+  if (flush_scheduled_ && had < kCoalesceLimit && out_->size() >= kCoalesceLimit) {
+    // A burst (one read of many lines for this receiver) crossing the limit: write what the
+    // kernel takes now rather than hold it all until the turn ends. A backlog already past the
+    // limit (room just came for it) waits for the turn end and leaves in one write with what
+    // the turn adds. An error is left for the turn-end write to report: we may be inside
+    // another connection's callback.
     auto r = out_->write_to(fd_.get());
     if (r && *r > 0) {
       loop_->count_io(0, *r);

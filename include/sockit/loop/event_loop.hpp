@@ -146,12 +146,20 @@ class EventLoop {
 
   /// Bytes read and written by the connections of this loop (Connection counts them here, so a
   /// connection carries no counters of its own). Written by the loop thread, readable anywhere.
+  /// A nonzero `out` is one write: one send(), or one flush of a queue (a flush of more than
+  /// OutputQueue::kMaxIov chunks may take several sendmsg() calls and still counts once).
   void count_io(std::uint64_t in, std::uint64_t out) noexcept {
     if (in != 0) bytes_in_.store(bytes_in_.load(std::memory_order_relaxed) + in, std::memory_order_relaxed);
-    if (out != 0) bytes_out_.store(bytes_out_.load(std::memory_order_relaxed) + out, std::memory_order_relaxed);
+    if (out != 0) {
+      bytes_out_.store(bytes_out_.load(std::memory_order_relaxed) + out, std::memory_order_relaxed);
+      writes_.store(writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
   }
   std::uint64_t bytes_in() const noexcept { return bytes_in_.load(std::memory_order_relaxed); }
   std::uint64_t bytes_out() const noexcept { return bytes_out_.load(std::memory_order_relaxed); }
+  /// Writes that moved bytes (see count_io): with coalesced writes, at most one per connection
+  /// per turn unless a burst passes the coalescing limit.
+  std::uint64_t writes() const noexcept { return writes_.load(std::memory_order_relaxed); }
   /// Of bytes_out(), those moved by splice() without a copy into user space.
   void count_spliced(std::uint64_t n) noexcept {
     bytes_spliced_.store(bytes_spliced_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -203,6 +211,7 @@ class EventLoop {
   std::atomic<std::uint64_t> bytes_in_{0};
   std::atomic<std::uint64_t> bytes_out_{0};
   std::atomic<std::uint64_t> bytes_spliced_{0};
+  std::atomic<std::uint64_t> writes_{0};
   Fd splice_read_;
   Fd splice_write_;
   enum class PipeState : std::uint8_t { untried, ready, unavailable } pipe_state_ = PipeState::untried;

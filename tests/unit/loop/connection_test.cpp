@@ -325,6 +325,65 @@ std::string numbered(std::size_t size) {
   return s;
 }
 
+// A coalesced connection whose backlog waits for room: when room comes, the backlog does not
+// go out at once but at the turn end, with what the same turn adds (a chat receiver under
+// fan-out): one write for both, and everything in order.
+TEST_P(ConnectionModes, CoalescedBacklogLeavesWithTheTurnsNewOutputInOneWrite) {
+  sockit::test::FdLeakCheck leaks;
+  ConnectionOptions o;
+  o.coalesce_writes = true;
+  o.edge_triggered = GetParam();
+  o.max_output = 0;
+  Fixture f(o);
+  std::string expected = numbered(16 << 20);
+  f.loop->post([&] { f.conn->send(std::string_view(expected)); });
+  f.loop->run_once(100ms);
+  ASSERT_GT(f.conn->queued_bytes(), 0u) << "the kernel took 16 MiB at once: no backlog to test";
+
+  std::string got;
+  int writing_turns = 0, checked_turns = 0;
+  auto give_up = std::chrono::steady_clock::now() + 20s;
+  for (int i = 0; f.conn->queued_bytes() > 0 && std::chrono::steady_clock::now() < give_up; ++i) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::recv(f.client->fd(), buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, static_cast<std::size_t>(n));
+    // A turn that may find room: a posted task (run after the ready events, before the turn end)
+    // adds a line and records what was still queued at that point.
+    const std::size_t before = f.conn->queued_bytes();
+    const std::uint64_t writes_before = f.loop->writes();
+    std::size_t at_post = 0, after_send = 0;
+    std::string line = "tail " + std::to_string(i) + "\n";
+    expected += line;
+    f.loop->post([&] {
+      at_post = f.conn->queued_bytes();
+      f.conn->send(std::string_view(line));
+      after_send = f.conn->queued_bytes();
+    });
+    f.loop->run_once(5ms);
+    const std::uint64_t writes = f.loop->writes() - writes_before;
+    EXPECT_LE(writes, 1u) << "turn " << i << ": backlog and new line left in separate writes";
+    if (writes == 1) {
+      ++writing_turns;
+      EXPECT_EQ(at_post, before) << "turn " << i << ": the backlog went out before the turn end";
+      EXPECT_EQ(after_send, before + line.size()) << "turn " << i << ": the backlog went out inside send()";
+      ++checked_turns;
+    }
+  }
+  EXPECT_FALSE(f.conn->closed) << "closed: " << static_cast<int>(*f.conn->closed);
+  EXPECT_EQ(f.conn->queued_bytes(), 0u);
+  EXPECT_GT(writing_turns, 1);
+  EXPECT_EQ(checked_turns, writing_turns);
+  for (;;) {
+    char buf[65536];
+    auto n = f.client->read_some(std::as_writable_bytes(std::span(buf)), Deadline::after(200ms));
+    if (!n || *n == 0) break;
+    got.append(buf, *n);
+  }
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+  f.conn->close(CloseReason::protocol);
+}
+
 // Runs the loop while a thread writes `payload` (then FIN) and this thread reads the echo, after
 // `read_after` loop turns without reading.
 std::string echo_through(EventLoop& loop, sockit::TcpStream& client, const Connection& conn, const std::string& payload,
