@@ -43,9 +43,10 @@ class IoHandler {
   virtual void on_ready(const Ready& r) = 0;
   /// Deferred work registered with EventLoop::at_turn_end (coalesced writes).
   virtual void on_turn_end() {}
-  /// Called shortly before on_turn_end() (`stage` 0, then 1 on the next task), while earlier
-  /// tasks' system calls run: prefetch what on_turn_end() will touch behind this object, one
-  /// pointer further each stage. The object itself is already being fetched. Must not block.
+  /// Called while earlier tasks' system calls run: with `stage` 0 two tasks before this one's
+  /// on_turn_end(), with 1 one task before. Prefetch what on_turn_end() will touch behind this
+  /// object, one pointer further at each stage (the object itself is already being fetched).
+  /// Only a hint: must not block or change state.
   virtual void prefetch_turn_end(int /*stage*/) const noexcept {}
 
  protected:

@@ -341,7 +341,7 @@ TEST_P(ConnectionModes, CoalescedBacklogLeavesWithTheTurnsNewOutputInOneWrite) {
   ASSERT_GT(f.conn->queued_bytes(), 0u) << "the kernel took 16 MiB at once: no backlog to test";
 
   std::string got;
-  int writing_turns = 0, checked_turns = 0;
+  int writing_turns = 0;
   auto give_up = std::chrono::steady_clock::now() + 20s;
   for (int i = 0; f.conn->queued_bytes() > 0 && std::chrono::steady_clock::now() < give_up; ++i) {
     char buf[65536];
@@ -366,13 +366,11 @@ TEST_P(ConnectionModes, CoalescedBacklogLeavesWithTheTurnsNewOutputInOneWrite) {
       ++writing_turns;
       EXPECT_EQ(at_post, before) << "turn " << i << ": the backlog went out before the turn end";
       EXPECT_EQ(after_send, before + line.size()) << "turn " << i << ": the backlog went out inside send()";
-      ++checked_turns;
     }
   }
-  EXPECT_FALSE(f.conn->closed) << "closed: " << static_cast<int>(*f.conn->closed);
+  EXPECT_FALSE(f.conn->closed);
   EXPECT_EQ(f.conn->queued_bytes(), 0u);
   EXPECT_GT(writing_turns, 1);
-  EXPECT_EQ(checked_turns, writing_turns);
   for (;;) {
     char buf[65536];
     auto n = f.client->read_some(std::as_writable_bytes(std::span(buf)), Deadline::after(200ms));
