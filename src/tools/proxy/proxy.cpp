@@ -156,13 +156,17 @@ class Base : public Proxy {
     }
   }
 
+  // Every complete line is applied and answered in order, however the lines were split across
+  // reads or packed into one; lines that arrive together with the client's FIN (printf ... | nc)
+  // are applied too, then the replies are flushed and the connection closed.
   void read_control(ControlClient& c) {
     char buf[2048];
+    bool eof = false;
     for (;;) {
       ssize_t n = sys::recv(c.fd.get(), buf, sizeof buf, 0);
       if (n == 0) {
-        c.dead = true;
-        return;
+        eof = true;
+        break;
       }
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -170,7 +174,17 @@ class Base : public Proxy {
         break;
       }
       c.in.append(buf, static_cast<std::size_t>(n));
+      run_control_lines(c);
+      if (c.quit) break;
     }
+    if (eof && !c.quit) {
+      if (!c.in.empty()) c.in += '\n';  // a last line without a newline still counts
+      run_control_lines(c);
+      c.quit = true;  // flush_control closes once the replies are out
+    }
+  }
+
+  void run_control_lines(ControlClient& c) {
     std::size_t pos;
     while (!c.quit && (pos = c.in.find('\n')) != std::string::npos) {
       std::string line = c.in.substr(0, pos);
