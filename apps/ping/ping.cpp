@@ -91,7 +91,12 @@ class Printer {
   explicit Printer(const Options& o) : o_(o) {}
   template <class... Args>
   void line(fmt::format_string<Args...> f, Args&&... args) {
-    if (o_.quiet || o_.json) return;
+    if (!o_.quiet) header(f, std::forward<Args>(args)...);
+  }
+  /// The `PING ...` first line: printed with -q too (ping(8) does), not with --json.
+  template <class... Args>
+  void header(fmt::format_string<Args...> f, Args&&... args) {
+    if (o_.json) return;
     fmt::print(stdout, f, std::forward<Args>(args)...);
     std::fputc('\n', stdout);
     std::fflush(stdout);
@@ -112,6 +117,9 @@ int finish(const Options& o, const Tracker& t, Nanos elapsed, const std::string&
     j["received"] = s.received;
     j["lost"] = s.lost;
     j["loss_percent"] = s.loss_percent;
+    j["packets_transmitted"] = s.packets_transmitted;
+    j["packets_received"] = s.packets_received;
+    j["packet_loss_percent"] = s.packet_loss_percent;
     j["errors"] = s.errors;
     j["duplicates"] = s.duplicates;
     j["redundant"] = s.redundant;
@@ -189,7 +197,7 @@ int run_udp(const Options& o, const Address& addr) {
   std::vector<std::byte> buf(std::max<std::size_t>(o.size, kMaxSize + 1));
   std::vector<std::byte> pkt(o.size);
 
-  out.line("PING {} ({}) udp, {} bytes of data.", o.host, addr.to_string(), o.size);
+  out.header("PING {} ({}) udp, {} bytes of data.", o.host, addr.to_string(), o.size);
   StopSignals signals;
   const auto start = Clock::now();
   auto next_send = start;
@@ -327,7 +335,7 @@ bool sleep_until(Clock::time_point when) {
 int run_tcp(const Options& o, const Address& addr) {
   Printer out(o);
   Tracker t;
-  out.line("PING {} ({}) tcp connect.", o.host, addr.to_string());
+  out.header("PING {} ({}) tcp connect.", o.host, addr.to_string());
   StopSignals signals;
   const auto start = Clock::now();
   auto next_send = start;

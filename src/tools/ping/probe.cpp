@@ -72,6 +72,9 @@ ReplyKind Tracker::on_reply(std::uint32_t seq, std::uint16_t attempt, Nanos rtt)
   const std::uint64_t bit = attempt < 64 ? (std::uint64_t{1} << attempt) : 0;
   const bool copy_seen = (r->answered_mask & bit) != 0;
   r->answered_mask |= bit;
+  // A copy that came back (once, however often the network duplicated it) while its probe still
+  // counted: a packet received. A late reply stays out, as it stays out of `received`.
+  if (!copy_seen && (r->status == ProbeStatus::pending || r->status == ProbeStatus::received)) ++copies_answered_;
   const double ms = std::chrono::duration<double, std::milli>(rtt).count();
   switch (r->status) {
     case ProbeStatus::pending: {
@@ -174,6 +177,12 @@ Summary Tracker::summary(Nanos elapsed) const {
   // transmitted == received + lost always holds; errors are a subset of lost, as in ping(8).
   s.lost = transmitted_ - received_;
   s.loss_percent = transmitted_ ? 100.0 * static_cast<double>(s.lost) / static_cast<double>(transmitted_) : 0.0;
+  s.packets_transmitted = transmitted_ + retrans_;
+  s.packets_received = std::min(copies_answered_, s.packets_transmitted);
+  s.packet_loss_percent =
+      s.packets_transmitted
+          ? 100.0 * static_cast<double>(s.packets_transmitted - s.packets_received) / static_cast<double>(s.packets_transmitted)
+          : 0.0;
   s.time_ms = std::chrono::duration<double, std::milli>(elapsed).count();
   if (!rtts_.empty()) {
     const double n = static_cast<double>(rtts_.size());
@@ -192,25 +201,31 @@ std::string format_ms(double ms) {
   return fmt::format("{:.3f}", ms);
 }
 
+namespace {
+// ping(8) prints the loss rounded down to an integer unless it has a fraction worth showing.
+std::string percent_text(double pct) {
+  return pct == std::floor(pct) ? fmt::format("{:.0f}%", pct) : fmt::format("{:.4g}%", pct);
+}
+}  // namespace
+
 std::string format_summary(const std::string& host, const Summary& s) {
   std::string out = fmt::format("--- {} ping statistics ---\n", host);
-  out += fmt::format("{} packets transmitted, {} received", s.transmitted, s.received);
+  // Per packet, as ping(8) users read "packet loss": every copy sent, retransmissions included.
+  out += fmt::format("{} packets transmitted, {} received", s.packets_transmitted, s.packets_received);
   if (s.duplicates) out += fmt::format(", +{} duplicates", s.duplicates);
   if (s.errors) out += fmt::format(", +{} errors", s.errors);
-  // ping(8) prints the loss rounded down to an integer unless it has a fraction worth showing.
-  double pct = s.loss_percent;
-  if (pct == std::floor(pct))
-    out += fmt::format(", {:.0f}% packet loss", pct);
-  else
-    out += fmt::format(", {:.4g}% packet loss", pct);
+  out += fmt::format(", {} packet loss", percent_text(s.packet_loss_percent));
   out += fmt::format(", time {:.0f}ms\n", s.time_ms);
   if (s.rtt_min)
     out += fmt::format("rtt min/avg/max/mdev = {:.3f}/{:.3f}/{:.3f}/{:.3f} ms\n", *s.rtt_min, *s.rtt_avg, *s.rtt_max,
                        *s.rtt_mdev);
-  if (s.retransmissions || s.late || s.reordered || s.redundant || s.closed) {
+  // Per request: what the retransmissions could not save (the same figure without them).
+  if (s.retransmissions)
+    out += fmt::format("{} requests, {} answered, {} failed after {} retransmissions\n", s.transmitted, s.received,
+                       percent_text(s.loss_percent), s.retransmissions);
+  if (s.late || s.reordered || s.redundant || s.closed) {
     std::vector<std::string> parts;
     if (s.closed) parts.push_back(fmt::format("{} closed (RST)", s.closed));
-    if (s.retransmissions) parts.push_back(fmt::format("{} retransmissions", s.retransmissions));
     if (s.redundant) parts.push_back(fmt::format("{} answered twice after a retransmission", s.redundant));
     if (s.late) parts.push_back(fmt::format("{} late replies (ignored)", s.late));
     if (s.reordered) parts.push_back(fmt::format("{} out of order", s.reordered));

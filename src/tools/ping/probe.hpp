@@ -72,10 +72,17 @@ struct LateReply {
   double rtt_ms = 0;
 };
 
+/// Two views of one run. Per request (a probe and its retransmissions, one sequence number):
+/// `transmitted`, `received`, `lost`, `loss_percent`: what retries could not save. Per packet
+/// (every copy sent, as ping(8) counts): `packets_transmitted` = transmitted + retransmissions,
+/// `packets_received` = copies answered (each copy once; late replies not counted),
+/// `packet_loss_percent`: what the network dropped. Without retransmissions both views agree.
 struct Summary {
   std::uint64_t transmitted = 0, received = 0, lost = 0, errors = 0, duplicates = 0, redundant = 0,
                 late = 0, reordered = 0, retransmissions = 0, foreign = 0, closed = 0;
   double loss_percent = 0;
+  std::uint64_t packets_transmitted = 0, packets_received = 0;
+  double packet_loss_percent = 0;
   double time_ms = 0;
   std::optional<double> rtt_min, rtt_avg, rtt_max, rtt_mdev;
 };
@@ -120,16 +127,18 @@ class Tracker {
   std::vector<double> rtts_;
   std::vector<LateReply> late_list_;
   std::uint64_t transmitted_ = 0, received_ = 0, lost_ = 0, errors_ = 0, duplicates_ = 0, redundant_ = 0,
-                late_ = 0, reordered_ = 0, retrans_ = 0, foreign_ = 0, closed_ = 0;
+                late_ = 0, reordered_ = 0, retrans_ = 0, foreign_ = 0, closed_ = 0, copies_answered_ = 0;
   std::optional<std::uint32_t> highest_answered_;
   double sum_ = 0, sum2_ = 0, min_ = 0, max_ = 0;
 };
 
-/// ping(8)'s closing lines:
+/// ping(8)'s closing lines, the first one per packet (every copy sent, as ping(8) counts):
 ///   --- HOST ping statistics ---
-///   5 packets transmitted, 4 received, +1 duplicates, 20% packet loss, time 4005ms
+///   7 packets transmitted, 4 received, +1 duplicates, 42.86% packet loss, time 4005ms
 ///   rtt min/avg/max/mdev = 0.041/0.052/0.071/0.011 ms
-/// plus, when any occurred, a line with retransmissions, late replies and reordering.
+/// then, when there were retransmissions, the per-request figure retries could not save:
+///   5 requests, 4 answered, 20% failed after 2 retransmissions
+/// plus, when any occurred, a line with late replies, reordering, ...
 std::string format_summary(const std::string& host, const Summary& s);
 /// "%.3f" below 100 ms like ping(8), fewer decimals above.
 std::string format_ms(double ms);
