@@ -41,6 +41,11 @@ struct Options {
   int udp_batch = static_cast<int>(serve::UdpServer::kDefaultBatch);
   bool udp_batch_set = false;
   bool no_udp_gso = false;
+  bool udp_allow_low_ports = false;
+  std::string udp_rate = "1000/s";
+  bool udp_rate_set = false;
+  bool udp_rate_loopback = false;
+  bool udp_chargen_full = false;
   bool no_splice = false;
   std::string service = "echo";
   std::size_t max_conns = 0;
@@ -67,6 +72,16 @@ Address parse_listen(const std::string& text, std::string_view flag) {
     throw UsageError(fmt::format("invalid address for {}: '{}' (expected IP:PORT, [IPv6]:PORT or PORT)", flag, text));
   }
   return r->front();
+}
+
+// --udp-rate: "N/s", "N" (per second) or "0" / "off" (no limit).
+std::optional<double> parse_rate(std::string_view text) {
+  if (text == "off") return 0.0;
+  if (text.ends_with("/s")) text.remove_suffix(2);
+  std::uint32_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return static_cast<double>(n);
 }
 
 std::string model_detail(const serve::Server& s, std::size_t pool_queue) {
@@ -106,12 +121,14 @@ void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<
       t.recv_calls += s.recv_calls;
       t.send_calls += s.send_calls;
       t.coalesced += s.coalesced;
+      t.refused += s.refused;
+      t.limited += s.limited;
     }
     line += fmt::format(
         " udp received={} sent={} dropped={} truncated={} errors={} bytes_in={} bytes_out={} wakeups={} recv_calls={} "
-        "send_calls={} coalesced={}",
+        "send_calls={} coalesced={} refused={} limited={}",
         t.received, t.sent, t.dropped, t.truncated, t.errors, t.bytes_in, t.bytes_out, t.wakeups, t.recv_calls,
-        t.send_calls, t.coalesced);
+        t.send_calls, t.coalesced, t.refused, t.limited);
   }
   fmt::print(stderr, "{}\n", line);
   std::fflush(stderr);
@@ -144,7 +161,9 @@ int run(const Options& o) {
   }
   if (o.threads < 0 || o.threads > 1024) throw UsageError("--threads must be between 1 and 1024");
   if (o.threads > 0 && (model == serve::Model::iterative || model == serve::Model::fork || model == serve::Model::thread)) {
-    throw UsageError(fmt::format("--threads applies to the reactor and pool models, not '{}'", serve::to_string(model)));
+    throw UsageError(fmt::format("--threads applies to --model pool (workers) and the reactors select, poll, epoll "
+                                 "(event loops), not '{}'",
+                                 serve::to_string(model)));
   }
   std::chrono::nanoseconds idle{0};
   if (!o.idle_timeout.empty()) {
@@ -175,9 +194,19 @@ int run(const Options& o) {
   }
   if (o.udp_batch_set && udp_addrs.empty()) throw UsageError("--udp-batch applies to UDP: give --udp ADDRESS too");
   if (o.no_udp_gso && udp_addrs.empty()) throw UsageError("--no-udp-gso applies to UDP: give --udp ADDRESS too");
+  auto udp_rate = parse_rate(o.udp_rate);
+  if (!udp_rate) throw UsageError(fmt::format("invalid rate for --udp-rate: '{}' (use e.g. 1000/s; 0 = no limit)", o.udp_rate));
+  if (udp_addrs.empty() && (o.udp_rate_set || o.udp_allow_low_ports || o.udp_rate_loopback || o.udp_chargen_full)) {
+    throw UsageError("--udp-rate, --udp-rate-loopback, --udp-allow-low-ports and --udp-chargen-full apply to UDP: give --udp ADDRESS too");
+  }
   serve::UdpServerOptions udp_opts;
   udp_opts.batch = static_cast<std::size_t>(o.udp_batch);
   udp_opts.gso = !o.no_udp_gso;
+  udp_opts.allow_low_ports = o.udp_allow_low_ports;
+  udp_opts.rate = *udp_rate;
+  udp_opts.rate_loopback = o.udp_rate_loopback;
+  proto::DatagramOptions dgram_opts;
+  dgram_opts.chargen_full = o.udp_chargen_full;
 
   // Blocked in every thread (threads inherit the mask): the TCP server takes them (a reactor
   // through its first loop's signalfd), or sigwaitinfo below when only UDP is served.
@@ -239,7 +268,8 @@ int run(const Options& o) {
     tcp = std::move(*s);
   }
   for (const Address& a : udp_addrs) {
-    auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service), serve::backend_of(model), udp_opts);
+    auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service, {}, dgram_opts),
+                                      serve::backend_of(model), udp_opts);
     if (!u) {
       fmt::print(stderr, "{}: udp {}\n", kName, u.error().message());
       return cli::kExitFailure;
@@ -271,6 +301,7 @@ int run(const Options& o) {
                               ? std::string("plain recvfrom/sendto loop")
                               : fmt::format("recvmmsg/sendmmsg, batches of up to {}{}", udp_opts.batch,
                                             u->gso() ? ", UDP GSO for same-peer replies" : ""));
+    if (auto w = serve::udp_exposure_warning(u->local_address())) banner += fmt::format("  {}\n", *w);
   }
   const Address& first = tcp ? tcp->local_addresses().front() : udp.front()->local_address();
   std::string host = first.ip_string();
@@ -318,7 +349,7 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                  app.add_option("--model,-m", o->model,
                                 "iterative | fork | thread | pool | select | poll | epoll | reactor (default: epoll)");
                  app.add_option("--backend,-b", o->backend, "poller of the reactor: select | poll | epoll (default epoll)");
-                 app.add_option("--threads,-t", o->threads, "event loops (reactor) or workers (pool; default 4)");
+                 app.add_option("--threads,-t", o->threads, "event loops (select, poll, epoll; default 1) or workers (pool; default 4); not for iterative, fork, thread");
                  app.add_option("--listen,-l", o->listen, "TCP address to serve, repeatable; PORT alone means 127.0.0.1 (default 127.0.0.1:7007; port 0 picks one)");
                  app.add_option("--udp,-u", o->udp, "also serve UDP on this address, repeatable");
                  app.add_flag("--no-tcp", o->no_tcp, "serve UDP only");
@@ -329,6 +360,20 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                  app.add_flag("--no-udp-gso", o->no_udp_gso,
                               "UDP batches: send every reply as its own datagram (default: same-size replies to one "
                               "peer in a batch leave as one UDP GSO message)");
+                 app.add_flag("--udp-allow-low-ports", o->udp_allow_low_ports,
+                              "UDP: answer source ports below 1024 too (default: not answered; ports of services "
+                              "that answer UDP themselves - 7, 9, 13, 17, 19, 37, 53, 123, 161, 1900, 11211... - "
+                              "never are: reflection loops)");
+                 app.add_option("--udp-rate", o->udp_rate,
+                                "UDP: replies per second per source address, a token bucket with one second of "
+                                "burst; more are dropped and counted as 'limited' (default 1000/s; 0 = no limit; "
+                                "loopback sources are exempt unless --udp-rate-loopback)")
+                     ->each([o](const std::string&) { o->udp_rate_set = true; });
+                 app.add_flag("--udp-rate-loopback", o->udp_rate_loopback,
+                              "UDP: apply --udp-rate to loopback sources too");
+                 app.add_flag("--udp-chargen-full", o->udp_chargen_full,
+                              "UDP chargen: 418-512 characters whatever the request (default: never more than the "
+                              "request, so a forged request is not amplified)");
                  app.add_flag("--no-splice", o->no_splice,
                               "reactors, echo service: copy every read through user space (default: reads of "
                               "4 KiB or more go back with splice(), socket to pipe to socket, without a copy)");

@@ -147,7 +147,7 @@ serve::SessionFactory make_session_factory(Service s, WallClock clock) {
   return {};
 }
 
-serve::DatagramHandler make_datagram_handler(Service s, WallClock clock) {
+serve::DatagramHandler make_datagram_handler(Service s, WallClock clock, DatagramOptions opts) {
   switch (s) {
     case Service::echo:
       return [](std::span<const std::byte> in, const Address&, std::span<std::byte> out) -> std::optional<std::size_t> {
@@ -160,14 +160,17 @@ serve::DatagramHandler make_datagram_handler(Service s, WallClock clock) {
         return std::nullopt;
       };
     case Service::chargen:
-      return [line = std::size_t{0}](std::span<const std::byte>, const Address&,
-                                     std::span<std::byte> out) mutable -> std::optional<std::size_t> {
+      return [line = std::size_t{0}, full = opts.chargen_full](std::span<const std::byte> in, const Address&,
+                                                                std::span<std::byte> out) mutable
+             -> std::optional<std::size_t> {
         // RFC 864 UDP: "a random number between 0 and 512" characters. Here the length steps
-        // deterministically through 418..512 so tests can check replies.
+        // deterministically through 418..512 so tests can check replies; unless chargen_full,
+        // never more than the request (no amplification: a 0-byte request, an empty reply).
         std::string text = chargen_lines(line, 7);  // 7 * 74 = 518 >= 512
         std::size_t n = 512 - (line % 95);
         line = (line + 1) % 95;
         n = std::min({n, text.size(), out.size()});
+        if (!full) n = std::min(n, in.size());
         std::memcpy(out.data(), text.data(), n);
         return n;
       };

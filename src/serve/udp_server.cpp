@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -26,8 +27,82 @@ namespace {
 // Counters of one readiness event, published to the shared atomics once at its end.
 struct Tally {
   std::uint64_t received = 0, sent = 0, dropped = 0, truncated = 0, bytes_in = 0, bytes_out = 0, errors = 0,
-                recv_calls = 0, send_calls = 0, coalesced = 0;
+                recv_calls = 0, send_calls = 0, coalesced = 0, refused = 0, limited = 0;
 };
+
+constexpr std::array<std::uint16_t, 17> kReflectorPorts{7,   9,   13,  17,   19,   37,   53,   123,  137,
+                                                        161, 389, 514, 1900, 3702, 5353, 5683, 11211};
+
+// Per-source reply budgets: a token bucket per source address in a fixed, direct-mapped table.
+// A source that hashes onto a slot held by another one takes it over if that one's bucket is full
+// again (idle long enough), and shares its budget otherwise: spoofing many sources can neither
+// grow the table nor refill a flooder's bucket.
+class SourceBudgets {
+ public:
+  static constexpr std::size_t kSlots = 4096;
+  SourceBudgets(double rate, double burst, bool loopback)
+      : rate_(rate), burst_(burst > 0 ? burst : rate), loopback_(loopback), slots_(kSlots) {}
+
+  // True when `from` may get one more reply at `now_ns` (and takes the token).
+  bool admit(const sockaddr_storage& from, std::int64_t now_ns) {
+    Key k{};
+    if (from.ss_family == AF_INET) {
+      const auto& a = reinterpret_cast<const sockaddr_in&>(from);
+      std::memcpy(k.bytes.data(), &a.sin_addr, 4);
+      k.family = AF_INET;
+      if (!loopback_ && k.bytes[0] == 127) return true;
+    } else if (from.ss_family == AF_INET6) {
+      const auto& a = reinterpret_cast<const sockaddr_in6&>(from);
+      std::memcpy(k.bytes.data(), &a.sin6_addr, 16);
+      k.family = AF_INET6;
+      if (!loopback_ && (IN6_IS_ADDR_LOOPBACK(&a.sin6_addr) || (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr) && k.bytes[12] == 127))) {
+        return true;
+      }
+    } else {
+      return true;
+    }
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (std::uint8_t b : k.bytes) h = (h ^ b) * 1099511628211ULL;
+    Slot& s = slots_[(h ^ (h >> 32)) % kSlots];
+    refill(s, now_ns);
+    if (!s.used || (!(s.key == k) && s.tokens >= burst_)) {
+      s.used = true;
+      s.key = k;
+      s.tokens = burst_;
+      s.last_ns = now_ns;
+    }
+    if (s.tokens < 1) return false;
+    s.tokens -= 1;
+    return true;
+  }
+
+ private:
+  struct Key {
+    std::array<std::uint8_t, 16> bytes{};
+    int family = 0;
+    bool operator==(const Key&) const = default;
+  };
+  struct Slot {
+    Key key;
+    bool used = false;
+    double tokens = 0;
+    std::int64_t last_ns = 0;
+  };
+  void refill(Slot& s, std::int64_t now_ns) const {
+    if (!s.used || now_ns <= s.last_ns) return;
+    s.tokens = std::min(burst_, s.tokens + rate_ * static_cast<double>(now_ns - s.last_ns) * 1e-9);
+    s.last_ns = now_ns;
+  }
+  double rate_, burst_;
+  bool loopback_;
+  std::vector<Slot> slots_;
+};
+
+std::uint16_t source_port(const sockaddr_storage& from) {
+  if (from.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(from).sin_port);
+  if (from.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(from).sin6_port);
+  return 1024;  // not an IP source (cannot be forged into a reflection)
+}
 
 // A receive error that only means "nothing (more) to read now".
 bool benign_recv_error(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNREFUSED; }
@@ -35,6 +110,20 @@ bool benign_recv_error(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == E
 bool buffer_full(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS; }
 
 }  // namespace
+
+std::span<const std::uint16_t> udp_reflector_ports() noexcept { return kReflectorPorts; }
+
+bool udp_source_port_refused(std::uint16_t port, bool allow_low_ports) noexcept {
+  if (port == 0 || (port < 1024 && !allow_low_ports)) return true;
+  return std::find(kReflectorPorts.begin(), kReflectorPorts.end(), port) != kReflectorPorts.end();
+}
+
+std::optional<std::string> udp_exposure_warning(const Address& bind) {
+  if (!bind.is_ip() || bind.is_loopback()) return std::nullopt;
+  return "warning: UDP on " + bind.to_string() +
+         " is reachable from the network; a UDP service answers forged sources, so it can be used to reflect "
+         "traffic at a third party (replies are limited per source; see docs/RELIABILITY.md)";
+}
 
 class UdpServer::Impl {
  public:
@@ -46,7 +135,9 @@ class UdpServer::Impl {
        const UdpServerOptions& opts)
       : fd_(std::move(fd)), local_(local), handler_(std::move(handler)), loop_(std::move(loop)), batch_(opts.batch),
         in_(std::make_unique_for_overwrite<std::byte[]>(batch_ * kMaxDatagram)),
-        out_(std::make_unique_for_overwrite<std::byte[]>(batch_ * kMaxDatagram)), gso_(opts.gso && batch_ > 1) {
+        out_(std::make_unique_for_overwrite<std::byte[]>(batch_ * kMaxDatagram)), gso_(opts.gso && batch_ > 1),
+        allow_low_ports_(opts.allow_low_ports) {
+    if (opts.rate > 0) budgets_ = std::make_unique<SourceBudgets>(opts.rate, opts.burst, opts.rate_loopback);
     if (batch_ > 1) {
       msgs_.resize(batch_);
       iov_.resize(batch_);
@@ -91,8 +182,30 @@ class UdpServer::Impl {
     if (thread_.joinable()) thread_.join();
   }
 
+  // Whether the datagram from `from` gets a reply: not from a refused source port, and within
+  // its source's budget.
+  bool admit(const sockaddr_storage& from, Tally& t) {
+    if (udp_source_port_refused(source_port(from), allow_low_ports_)) {
+      ++t.refused;
+      return false;
+    }
+    if (budgets_) {
+      if (now_ns_ == 0) {
+        now_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+      }
+      if (!budgets_->admit(from, now_ns_)) {
+        ++t.limited;
+        return false;
+      }
+    }
+    return true;
+  }
+
   void on_readable() {
     Tally t;
+    now_ns_ = 0;  // read once per readiness event, when a budget first needs it
     if (batch_ == 1) {
       serve_plain(t);
     } else {
@@ -109,6 +222,8 @@ class UdpServer::Impl {
     recv_calls_.fetch_add(t.recv_calls, std::memory_order_relaxed);
     send_calls_.fetch_add(t.send_calls, std::memory_order_relaxed);
     coalesced_.fetch_add(t.coalesced, std::memory_order_relaxed);
+    refused_.fetch_add(t.refused, std::memory_order_relaxed);
+    limited_.fetch_add(t.limited, std::memory_order_relaxed);
   }
 
   // The plain loop: one recvfrom() per datagram until EAGAIN (or the budget), one sendto() per
@@ -134,6 +249,7 @@ class UdpServer::Impl {
       ++t.received;
       t.bytes_in += len;
       if (real > kMaxDatagram) ++t.truncated;
+      if (!admit(from, t)) continue;
       Address peer(reinterpret_cast<const sockaddr*>(&from), from_len);
       auto size = handler_(std::span<const std::byte>(in, len), peer, std::span<std::byte>(out, kMaxDatagram));
       if (!size) continue;
@@ -175,6 +291,7 @@ class UdpServer::Impl {
         ++t.received;
         t.bytes_in += len;
         if ((msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) ++t.truncated;
+        if (!admit(from_[i], t)) continue;
         Address peer(reinterpret_cast<const sockaddr*>(&from_[i]), msgs_[i].msg_hdr.msg_namelen);
         std::span<const std::byte> req(in_.get() + i * kMaxDatagram, len);
         std::span<std::byte> rep(out_.get() + m * kMaxDatagram, kMaxDatagram);
@@ -358,6 +475,8 @@ class UdpServer::Impl {
     s.recv_calls = recv_calls_.load();
     s.send_calls = send_calls_.load();
     s.coalesced = coalesced_.load();
+    s.refused = refused_.load();
+    s.limited = limited_.load();
     return s;
   }
 
@@ -384,15 +503,19 @@ class UdpServer::Impl {
   std::vector<std::array<char, CMSG_SPACE(sizeof(std::uint16_t))>> ctrl_;
   std::vector<std::size_t> segs_;
   std::vector<char> taken_;
+  const bool allow_low_ports_;
+  std::unique_ptr<SourceBudgets> budgets_;  // only with a rate
+  std::int64_t now_ns_ = 0;                 // steady clock of this readiness event (0: not read yet)
   std::thread thread_;
   std::atomic<bool> started_{false};
   std::atomic<std::uint64_t> received_{0}, sent_{0}, dropped_{0}, truncated_{0}, bytes_in_{0}, bytes_out_{0},
-      errors_{0}, wakeups_{0}, recv_calls_{0}, send_calls_{0}, coalesced_{0};
+      errors_{0}, wakeups_{0}, recv_calls_{0}, send_calls_{0}, coalesced_{0}, refused_{0}, limited_{0};
 };
 
 Result<std::unique_ptr<UdpServer>> UdpServer::create(const Address& bind, DatagramHandler handler,
                                                      loop::Backend backend, UdpServerOptions options) {
   if (!handler) return Error(errc::invalid_argument, "udp server: no handler");
+  if (options.rate < 0 || options.burst < 0) return Error(errc::invalid_argument, "udp server: negative rate or burst");
   if (options.batch < 1 || options.batch > kMaxBatch) {
     return Error(errc::invalid_argument, "udp server: batch must be between 1 and " + std::to_string(kMaxBatch));
   }

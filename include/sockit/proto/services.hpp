@@ -5,7 +5,10 @@
 //   discard  RFC 863  reads and throws away
 //   chargen  RFC 864  TCP: an endless stream of 72-character lines of rotating printable ASCII,
 //                     paced by the reader (never queues more than the low-water mark);
-//                     UDP: one datagram of 0-512 characters per datagram received
+//                     UDP: one datagram per datagram received, of 418-512 characters but
+//                     never longer than the request (a 0-byte request gets an empty reply), so
+//                     a forged request cannot be amplified; DatagramOptions::chargen_full
+//                     restores the RFC's length whatever the request
 //   daytime  RFC 867  one line of the current date and time, then close
 //   time     RFC 868  32-bit big-endian seconds since 1900-01-01, then close
 //
@@ -38,8 +41,13 @@ using WallClock = std::function<std::chrono::system_clock::time_point()>;
 
 /// A SessionFactory for TCP. `clock` defaults to std::chrono::system_clock::now.
 serve::SessionFactory make_session_factory(Service s, WallClock clock = {});
+struct DatagramOptions {
+  /// chargen: reply with 418-512 characters whatever the request's size (RFC 864 as written; a
+  /// 17x amplifier for a forged 0-byte request). Off: the reply is at most the request's size.
+  bool chargen_full = false;
+};
 /// A DatagramHandler for UDP.
-serve::DatagramHandler make_datagram_handler(Service s, WallClock clock = {});
+serve::DatagramHandler make_datagram_handler(Service s, WallClock clock = {}, DatagramOptions opts = {});
 
 /// RFC 867 text: "Wednesday, November 25, 2026 13:05:00-UTC\r\n" (the RFC suggests this form).
 std::string daytime_text(std::chrono::system_clock::time_point t);

@@ -9,6 +9,14 @@
 // the route refuses GSO, they go one by one. Replies that the kernel refuses (EAGAIN/ENOBUFS:
 // socket buffer full) are dropped and counted, as UDP does; a server must never queue for a peer
 // that may not exist (UDP sources can be spoofed).
+//
+// Reflection (issue 24): a UDP service answers whatever source a datagram claims, so a forged
+// source turns it into a reflector, and two services pointed at each other (echo <-> echo,
+// chargen <-> echo) loop forever. The server therefore never answers a datagram from a source
+// port of a service that answers UDP itself (udp_reflector_ports(), and port 0), by default none
+// from a port below 1024, and gives every source address a token bucket of replies
+// (UdpServerOptions::rate): what is over it is dropped and counted, which also ends a loop
+// between two servers once the burst is spent.
 #pragma once
 
 #include "sockit/loop/poller.hpp"
@@ -22,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 
 namespace sockit::serve {
 
@@ -43,7 +52,20 @@ struct UdpStats {
   std::uint64_t recv_calls = 0;  ///< recvfrom or recvmmsg calls, including the one that saw EAGAIN
   std::uint64_t send_calls = 0;  ///< sendto or sendmmsg calls
   std::uint64_t coalesced = 0;   ///< replies sent inside UDP GSO messages of 2 or more
+  std::uint64_t refused = 0;     ///< datagrams not answered: from a refused source port
+  std::uint64_t limited = 0;     ///< datagrams not answered: their source's reply budget was spent
 };
+
+/// Source ports of services that answer UDP themselves, never answered: echo 7, discard 9,
+/// daytime 13, qotd 17, chargen 19, time 37, DNS 53, NTP 123, NetBIOS 137, SNMP 161, LDAP 389,
+/// syslog 514, SSDP 1900, WS-Discovery 3702, mDNS 5353, CoAP 5683, memcached 11211.
+std::span<const std::uint16_t> udp_reflector_ports() noexcept;
+/// True when a datagram from source port `port` gets no reply: port 0, a reflector port, or any
+/// port below 1024 unless `allow_low_ports`.
+bool udp_source_port_refused(std::uint16_t port, bool allow_low_ports) noexcept;
+/// The warning to print when a UDP service binds `bind`: nullopt for a loopback address, a line
+/// naming the reflection risk otherwise (wildcard and public addresses).
+std::optional<std::string> udp_exposure_warning(const Address& bind);
 
 struct UdpServerOptions {
   /// Datagrams per recvmmsg/sendmmsg call, 1..UdpServer::kMaxBatch; 1 selects the plain
@@ -51,6 +73,18 @@ struct UdpServerOptions {
   std::size_t batch = 32;
   /// Batches only: coalesce same-peer, same-size replies of a batch with UDP GSO.
   bool gso = true;
+  /// Answer source ports 1..1023 too (the reflector ports and port 0 stay refused).
+  bool allow_low_ports = false;
+  /// Replies per second per source address (token bucket); 0 = no limit. `burst` replies may
+  /// leave at once (0: one second's worth). Sources are tracked in a fixed table (4096 slots; a
+  /// source that collides with an active one shares its budget), so spoofing many sources costs
+  /// no memory.
+  double rate = 0;
+  double burst = 0;
+  /// Apply `rate` to loopback sources too. Off by default: a loopback source cannot come from
+  /// the network (the kernel drops 127/8 and ::1 arriving on other interfaces), and local load
+  /// generators and benchmarks use it.
+  bool rate_loopback = false;
 };
 
 class UdpServer {
