@@ -40,14 +40,13 @@ struct Options {
 };
 
 Address listen_address(const std::string& text) {
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
-    auto port = Address::parse_port(text);
-    if (!port) throw UsageError(fmt::format("invalid port for --listen: '{}'", text));
-    return Address::ipv4_loopback(*port);
-  }
-  auto a = Address::parse(text);
+  EndpointOptions eo;
+  eo.passive = true;
+  eo.bare_port = true;
+  auto a = parse_endpoint(text, eo);
   if (!a || !a->is_ip()) {
-    throw UsageError(fmt::format("invalid --listen '{}': expected ADDR:PORT like 127.0.0.1:6667 or [::1]:6667", text));
+    throw UsageError(fmt::format("invalid --listen '{}': {}expected ADDR:PORT like 127.0.0.1:6667 or [::1]:6667", text,
+                                 a ? std::string() : a.error().message() + "; "));
   }
   return *a;
 }

@@ -59,19 +59,17 @@ struct Options {
 
 constexpr std::string_view kName = "sockit echo-server";
 
+// A bare port means loopback (never the wildcard by default).
 Address parse_listen(const std::string& text, std::string_view flag) {
-  if (auto a = Address::parse(text)) return *a;
-  // A bare port means loopback (never the wildcard by default).
-  std::uint16_t port = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (ec == std::errc() && p == text.data() + text.size()) return Address::ipv4_loopback(port);
-  ResolveOptions ro;
-  ro.passive = true;
-  auto r = Resolver::resolve(text, ro);
-  if (!r || r->empty()) {
-    throw UsageError(fmt::format("invalid address for {}: '{}' (expected IP:PORT, [IPv6]:PORT or PORT)", flag, text));
+  EndpointOptions eo;
+  eo.passive = true;
+  eo.bare_port = true;
+  auto a = parse_endpoint(text, eo);
+  if (!a) {
+    throw UsageError(fmt::format("invalid address for {}: '{}': {} (expected IP:PORT, [IPv6]:PORT or PORT)", flag,
+                                 text, a.error().message()));
   }
-  return r->front();
+  return *a;
 }
 
 // --udp-rate: "N/s", "N" (per second) or "0" / "off" (no limit).

@@ -37,20 +37,15 @@ void on_stop_signal(int) { g_stop.store(true); }
 // "8080" -> 127.0.0.1:8080 (the default address is loopback, never the wildcard); otherwise a
 // numeric address, or host:port resolved for binding.
 Address listen_address(const std::string& text, std::string_view flag, Family family) {
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
-    auto port = Address::parse_port(text);
-    if (!port) throw UsageError(fmt::format("invalid port for {}: '{}'", flag, text));
-    return family == Family::v6 ? Address::ipv6_loopback(*port) : Address::ipv4_loopback(*port);
-  }
-  if (auto a = Address::parse(text); a && a->is_ip()) return *a;
-  ResolveOptions ro;
-  ro.family = family;
-  ro.passive = true;
-  auto r = Resolver::resolve(text, ro);
-  if (!r || r->empty())
+  EndpointOptions eo;
+  eo.family = family;
+  eo.passive = true;
+  eo.bare_port = true;
+  auto a = parse_endpoint(text, eo);
+  if (!a || !a->is_ip())
     throw UsageError(fmt::format("invalid address for {}: '{}' ({})", flag, text,
-                                 r ? std::string("no addresses") : r.error().message()));
-  return r->front();
+                                 a ? std::string("not an IP address") : a.error().message()));
+  return *a;
 }
 
 int run(const Options& o) {
@@ -68,14 +63,14 @@ int run(const Options& o) {
                                    o.control));
   }
   {
-    ResolveOptions ro;
-    ro.family = family;
-    ro.type = o.udp ? SocketType::datagram : SocketType::stream;
-    auto r = Resolver::resolve(o.upstream, ro);
-    if (!r || r->empty())
+    EndpointOptions eo;
+    eo.family = family;
+    eo.type = o.udp ? SocketType::datagram : SocketType::stream;
+    auto r = parse_endpoint(o.upstream, eo);
+    if (!r || !r->is_ip())
       throw UsageError(fmt::format("invalid --upstream '{}': {}", o.upstream,
-                                   r ? std::string("no addresses") : r.error().message()));
-    cfg.upstream = r->front();
+                                   r ? std::string("not an IP address") : r.error().message()));
+    cfg.upstream = *r;
   }
   auto set = [&](const std::string& value, std::string_view name) {
     if (value.empty()) return;

@@ -97,11 +97,13 @@ Address CompactAddress::get() const {
 
 Result<std::uint16_t> Address::parse_port(std::string_view text) {
   if (text.empty()) return Error(errc::invalid_port, "empty port");
-  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  // A number is checked here, never handed to getaddrinfo: glibc takes "70000" as 70000 % 65536.
+  std::string_view digits = text.front() == '-' ? text.substr(1) : text;
+  if (!digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     unsigned value = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || p != text.data() + text.size() || value > 65535)
-      return Error(errc::invalid_port, "port " + std::string(text));
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (digits.size() != text.size() || ec != std::errc() || p != digits.data() + digits.size() || value > 65535)
+      return Error(errc::invalid_port, "port " + std::string(text) + " out of range 0-65535");
     return static_cast<std::uint16_t>(value);
   }
   std::string name(text);
@@ -110,7 +112,7 @@ Result<std::uint16_t> Address::parse_port(std::string_view text) {
   char buf[1024];
   if (::getservbyname_r(name.c_str(), "tcp", &result, buf, sizeof buf, &found) != 0 || found == nullptr) {
     if (::getservbyname_r(name.c_str(), "udp", &result, buf, sizeof buf, &found) != 0 || found == nullptr)
-      return Error(errc::invalid_port, "unknown service " + name);
+      return Error(errc::invalid_port, "unknown service " + name + " (expected a port 0-65535 or a service name)");
   }
   return static_cast<std::uint16_t>(ntohs(static_cast<std::uint16_t>(found->s_port)));
 }
@@ -198,7 +200,7 @@ Result<Address> Address::parse(std::string_view text) {
     port = text.substr(colon + 1);
   }
   auto p = parse_port(port);
-  if (!p) return Error(p.error().code(), "port in " + std::string(text));
+  if (!p) return Error(p.error().code(), p.error().context() + " in " + std::string(text));
   auto a = from_ip(host, *p);
   if (!a) return Error(a.error().code(), "address " + std::string(text));
   return a;

@@ -1,6 +1,5 @@
 #include "sockit/net/parse.hpp"
 
-#include "sockit/net/address.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -81,6 +80,31 @@ Result<std::vector<std::uint16_t>> parse_port_list(std::string_view text) {
     for (unsigned p = *lo; p <= *hi; ++p) out.push_back(static_cast<std::uint16_t>(p));
   }
   return out;
+}
+
+Result<Address> parse_endpoint(std::string_view text, const EndpointOptions& opts) {
+  if (text.starts_with("unix:")) return Address::unix_path(text.substr(5));
+  std::string host, port_text(text);
+  const bool bare = opts.bare_port && !text.empty() && text.find(':') == std::string_view::npos &&
+                    (text.front() == '-' || std::isdigit(static_cast<unsigned char>(text.front())));
+  if (!bare) {
+    auto parts = split_host_port(text);
+    if (!parts) return std::move(parts).error();
+    host = std::move(parts->first);
+    port_text = std::move(parts->second);
+  }
+  // The port first, by the one port parser: the resolver must never see (and wrap) 70000.
+  auto port = Address::parse_port(port_text);
+  if (!port) return std::move(port).error();
+  if (bare) return opts.family == Family::v6 ? Address::ipv6_loopback(*port) : Address::ipv4_loopback(*port);
+  if (auto a = Address::from_ip(host, *port)) return a;
+  ResolveOptions ro;
+  ro.family = opts.family;
+  ro.type = opts.type;
+  ro.passive = opts.passive;
+  auto list = Resolver::resolve(host, std::to_string(*port), ro);
+  if (!list) return std::move(list).error();
+  return list->front();
 }
 
 std::string format_duration(std::chrono::nanoseconds d) {

@@ -30,6 +30,12 @@ Result<std::vector<Address>> Resolver::resolve(std::string_view host, std::strin
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   std::string what = "resolve " + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + s;
   if (s.empty()) return Error(errc::invalid_port, what);
+  // getaddrinfo takes any number as a port and wraps it (70000 -> 4464): numbers go through the
+  // one port parser first; names still go to getaddrinfo (/etc/services).
+  if (s.front() == '-' || (s.front() >= '0' && s.front() <= '9')) {
+    auto port = Address::parse_port(s);
+    if (!port) return Error(port.error().code(), what + ": " + port.error().context());
+  }
   addrinfo hints{};
   hints.ai_family = static_cast<int>(opts.family);
   hints.ai_socktype = static_cast<int>(opts.type);

@@ -2,7 +2,6 @@
 
 #include "sockit/net/error.hpp"
 #include "sockit/net/parse.hpp"
-#include "sockit/net/resolver.hpp"
 
 #include <fmt/format.h>
 
@@ -72,14 +71,8 @@ Result<void> finalize(Options& o) {
   if (!mode) return bad(fmt::format("unknown mode '{}' (pingpong, flood, connect, hold, udp, irc, irc-register)", o.mode_text));
   o.mode = *mode;
 
-  auto addr = Address::parse(o.target_text);
-  if (!addr || !addr->is_ip()) {
-    ResolveOptions ro;
-    auto list = Resolver::resolve(o.target_text, ro);
-    if (!list) return bad(fmt::format("bad target '{}': {}", o.target_text, list.error().message()));
-    if (list->empty()) return bad(fmt::format("bad target '{}': expected HOST:PORT", o.target_text));
-    addr = list->front();
-  }
+  auto addr = parse_endpoint(o.target_text);
+  if (!addr) return bad(fmt::format("bad target '{}': {}", o.target_text, addr.error().message()));
   if (!addr->is_ip() || addr->port() == 0) return bad(fmt::format("bad target '{}': expected HOST:PORT", o.target_text));
   o.target = *addr;
 

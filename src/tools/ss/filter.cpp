@@ -1,6 +1,8 @@
 // The ss filter language: a recursive-descent parser and a tree evaluator.
 #include "filter.hpp"
 
+#include "sockit/net/address.hpp"
+
 #include <arpa/inet.h>
 #include <fnmatch.h>
 #include <netdb.h>
@@ -177,14 +179,10 @@ Result<int> parse_port(std::string_view text) {
   if (!p.empty() && p[0] == ':') p.erase(0, 1);
   if (p.empty()) return bad("a port is expected after ':'");
   if (p == "*") return -1;
-  if (std::all_of(p.begin(), p.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    if (p.size() > 5 || std::stoi(p) > 65535) return bad("port out of range: " + p);
-    return std::stoi(p);
-  }
-  servent* se = ::getservbyname(p.c_str(), "tcp");
-  if (!se) se = ::getservbyname(p.c_str(), "udp");
-  if (!se) return bad("\"" + p + "\" does not look like a port");
-  return static_cast<int>(ntohs(static_cast<std::uint16_t>(se->s_port)));
+  if (auto port = Address::parse_port(p)) return static_cast<int>(*port);  // the one port parser (and services)
+  if (std::all_of(p.begin(), p.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+    return bad("port out of range: " + p);
+  return bad("\"" + p + "\" does not look like a port");
 }
 
 /// HOST of src/dst: see the grammar in filter.hpp.

@@ -129,3 +129,14 @@ TEST(LoadOptions, ModeNamesRoundTrip) {
   for (auto m : {Mode::pingpong, Mode::flood, Mode::connect, Mode::hold, Mode::udp, Mode::irc, Mode::irc_register})
     EXPECT_EQ(sockit::load::parse_mode(sockit::load::to_string(m)), m);
 }
+
+// Issue #23.3: the target's port went through getaddrinfo, which took 70000 as 4464.
+TEST(LoadOptions, TargetPortOutOfRangeIsRefused) {
+  for (const char* target : {"127.0.0.1:70000", "127.0.0.1:65536", "localhost:70000", "[::1]:70000"}) {
+    auto p = parse({"pingpong", target});
+    ASSERT_TRUE(p.parsed) << target << ": " << p.error;
+    EXPECT_FALSE(p.ok) << target << " accepted as " << p.o.target.to_string();
+    EXPECT_NE(p.error.find("out of range 0-65535"), std::string::npos) << p.error;
+  }
+  EXPECT_TRUE(parse({"pingpong", "127.0.0.1:65535"}).ok);
+}

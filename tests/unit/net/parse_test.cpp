@@ -77,3 +77,57 @@ TEST(Deadline, EarliestPicksTheSooner) {
   EXPECT_EQ(sockit::Deadline::earliest(sockit::Deadline::never(), b), b);
   EXPECT_EQ(sockit::Deadline::earliest(a, sockit::Deadline::never()), a);
 }
+
+// Issue #23.3: one port parser for every subcommand; 70000 must not become 4464.
+TEST(ParsePort, AcceptsZeroTo65535AndRefusesTheRest) {
+  EXPECT_EQ(*sockit::Address::parse_port("0"), 0);
+  EXPECT_EQ(*sockit::Address::parse_port("65535"), 65535);
+  for (const char* bad : {"65536", "70000", "-1", "99999999999999999999", "abc", "", "12ab"}) {
+    auto p = sockit::Address::parse_port(bad);
+    ASSERT_FALSE(p) << bad << " parsed as " << *p;
+    EXPECT_EQ(p.error(), sockit::errc::invalid_port) << bad;
+  }
+  EXPECT_EQ(sockit::Address::parse_port("70000").error().context(), "port 70000 out of range 0-65535");
+  EXPECT_EQ(sockit::Address::parse_port("-1").error().context(), "port -1 out of range 0-65535");
+}
+
+TEST(ParseEndpoint, ChecksThePortBeforeAnyLookup) {
+  auto ok = sockit::parse_endpoint("127.0.0.1:65535");
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->to_string(), "127.0.0.1:65535");
+  for (const char* bad : {"127.0.0.1:65536", "127.0.0.1:70000", "[::1]:70000", "localhost:70000", "127.0.0.1:-1",
+                          "localhost:abc"}) {
+    auto a = sockit::parse_endpoint(bad);
+    ASSERT_FALSE(a) << bad << " parsed as " << a->to_string();
+    EXPECT_EQ(a.error(), sockit::errc::invalid_port) << bad << ": " << a.error().message();
+  }
+  EXPECT_EQ(sockit::parse_endpoint("localhost:70000").error().context(), "port 70000 out of range 0-65535");
+}
+
+TEST(ParseEndpoint, ABarePortMeansLoopbackOnlyWhenAsked) {
+  sockit::EndpointOptions bare;
+  bare.bare_port = true;
+  auto a = sockit::parse_endpoint("7007", bare);
+  ASSERT_TRUE(a) << a.error().message();
+  EXPECT_EQ(a->to_string(), "127.0.0.1:7007");
+  bare.family = sockit::Family::v6;
+  EXPECT_EQ(sockit::parse_endpoint("65535", bare)->to_string(), "[::1]:65535");
+  for (const char* bad : {"65536", "70000", "-1"}) {
+    auto b = sockit::parse_endpoint(bad, bare);
+    ASSERT_FALSE(b) << bad << " parsed as " << b->to_string();
+    EXPECT_EQ(b.error(), sockit::errc::invalid_port) << bad;
+  }
+  EXPECT_FALSE(sockit::parse_endpoint("7007"));  // without bare_port: HOST:PORT is required
+}
+
+TEST(ResolverPorts, ANumericServiceOutOfRangeIsRefusedNotWrapped) {
+  // getaddrinfo("127.0.0.1", "70000") answers port 4464.
+  for (const char* bad : {"70000", "65536", "-1"}) {
+    auto r = sockit::Resolver::resolve("127.0.0.1", bad);
+    ASSERT_FALSE(r) << bad << " resolved to " << r->front().to_string();
+    EXPECT_EQ(r.error(), sockit::errc::invalid_port) << bad;
+  }
+  auto r = sockit::Resolver::resolve("127.0.0.1:70000");
+  ASSERT_FALSE(r) << "resolved to " << r->front().to_string();
+  EXPECT_NE(r.error().message().find("out of range 0-65535"), std::string::npos) << r.error().message();
+}
