@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <string_view>
 
 namespace sockit::cli {
 
@@ -32,6 +33,10 @@ using sockit::cli::kExitUsage;
 int report_parse_error(const CLI::App& app, const CLI::ParseError& e) {
   if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
     // --help / --version: CLI11 signals these as "errors" with exit code 0.
+    if (app.get_parent() != nullptr && e.get_name() == "CallForHelp") {
+      std::cout << app.help("sockit");  // "Usage: sockit nc [OPTIONS]", not "Usage: nc"
+      return 0;
+    }
     app.exit(e, std::cout, std::cerr);
     return 0;
   }
@@ -39,6 +44,16 @@ int report_parse_error(const CLI::App& app, const CLI::ParseError& e) {
   std::string name = app.get_parent() != nullptr ? "sockit " + app.get_name() : app.get_name();
   std::cerr << name << ": " << e.what() << "\n"
             << "Try '" << name << " --help' for more information.\n";
+  return kExitUsage;
+}
+
+// "sockit nosuchsub": CLI11 would say "The following argument was not expected"; name the mistake
+// and list the subcommands.
+int unknown_subcommand(std::string_view name) {
+  std::string list;
+  for (const auto& cmd : sockit::cli::commands()) list += (list.empty() ? "" : ", ") + cmd.name;
+  std::cerr << "sockit: unknown subcommand '" << name << "' (subcommands: " << list << ", help)\n"
+            << "Try 'sockit --help' for more information.\n";
   return kExitUsage;
 }
 
@@ -77,6 +92,15 @@ int main(int argc, char** argv) {
   CLI::App* help = app.add_subcommand("help", "show help for sockit or for one subcommand");
   help->add_option("subcommand", help_topic, "the subcommand to describe");
 
+  // The first word that is not an option names the subcommand (sockit's own options take no value).
+  for (int i = 1; i < argc; ++i) {
+    std::string_view word = argv[i];
+    if (word.starts_with("-")) continue;
+    bool known = word == "help" || std::any_of(cmds.begin(), cmds.end(), [&](auto& c) { return c.name == word; });
+    if (!known) return unknown_subcommand(word);
+    break;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -94,13 +118,11 @@ int main(int argc, char** argv) {
     }
     for (auto& [sub, runner] : runners) {
       if (sub->get_name() == help_topic) {
-        std::cout << sub->help();
+        std::cout << sub->help("sockit");
         return 0;
       }
     }
-    std::cerr << "sockit: no such subcommand: " << help_topic << "\n"
-              << "Try 'sockit --help' for the list.\n";
-    return kExitUsage;
+    return unknown_subcommand(help_topic);
   }
 
   for (auto& [sub, runner] : runners) {
