@@ -1,8 +1,8 @@
 // sockit chat-server: an IRC server for real IRC clients (irssi, weechat, ii, sic, HexChat).
 // The protocol is the sans-I/O core sockit::irc; this file wires it to the reactor of
 // sockit::serve (one event loop thread: the IRC state needs no locks), loads the configuration
-// (flags + TOML, config_file.cpp) and handles signals: SIGHUP reloads, SIGTERM/SIGINT drain and
-// exit 0, a second SIGTERM/SIGINT stops at once. See docs/CHAT-SERVER.md.
+// (flags + TOML, config_file.cpp) and handles signals: SIGHUP reloads, SIGUSR1 prints the counters,
+// SIGTERM/SIGINT drain and exit 0, a second SIGTERM/SIGINT stops at once. See docs/CHAT-SERVER.md.
 #include "chat_server/config_file.hpp"
 #include "common/command.hpp"
 
@@ -81,6 +81,24 @@ int hash_password_command(unsigned iterations) {
   return cli::kExitOk;
 }
 
+// SIGUSR1 (as the echo server does): one line of counters on stderr, and the server keeps serving.
+void print_counters(const irc::Server& irc, std::recursive_mutex& mu, const serve::Server& server) {
+  irc::ServerStats st;
+  {
+    std::lock_guard g(mu);
+    st = irc.stats();
+  }
+  auto t = server.stats();
+  fmt::print(stderr,
+             "sockit chat-server: counters: users={} registered={} operators={} channels={} max_registered={} "
+             "lines_in={} excess_flood={} sendq_exceeded={} rejected={} tcp accepted={} active={} closed={} "
+             "resets={} timeouts={} overflows={} bytes_in={} bytes_out={}\n",
+             st.connections, st.registered, st.operators, st.channels, st.max_registered, st.lines_in,
+             st.excess_flood, st.sendq_exceeded, st.rejected_connections, t.accepted, t.active, t.closed, t.resets,
+             t.timeouts, t.overflows, t.bytes_in, t.bytes_out);
+  std::fflush(stderr);
+}
+
 // Serializes the IRC state between the loop thread and the signal thread (SIGHUP reload).
 // Recursive: a callback may close another connection, whose on_close re-enters on this thread.
 class LockedSession final : public serve::Session {
@@ -155,7 +173,7 @@ int run(Options& o) {
 
   // Blocked in every thread (threads inherit the mask); Server::run takes them (the reactor
   // through its first loop's signalfd).
-  so.signals = {SIGTERM, SIGINT, SIGHUP};
+  so.signals = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
   sigset_t sigs;
   sigemptyset(&sigs);
   for (int s : so.signals) sigaddset(&sigs, s);
@@ -185,6 +203,10 @@ int run(Options& o) {
   bool stopping = false;
   int status = cli::kExitOk;
   auto on_signal = [&](int sig) {
+    if (sig == SIGUSR1) {
+      print_counters(irc, mu, *running);
+      return;
+    }
     if (sig == SIGHUP) {
       Loaded fresh;
       std::string why;

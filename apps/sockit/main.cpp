@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
   // Writing to a closed stdout pipe (`sockit ss | head`) must end quietly, not kill us mid-write
   // with a half-printed line; sockets use MSG_NOSIGNAL themselves.
   std::signal(SIGPIPE, SIG_IGN);
+  // `kill -USR1 $(pidof sockit)` (the echo server's counters) reaches every sockit process: the
+  // servers block SIGUSR1 and take it through their signalfd (Linux queues a blocked signal even
+  // when ignored); every other subcommand goes on as if nothing happened instead of dying.
+  std::signal(SIGUSR1, SIG_IGN);
 
   CLI::App app{"sockit: a socket-programming toolkit (servers, clients and debugging tools)", "sockit"};
   app.set_version_flag("-V,--version", "sockit " SOCKIT_VERSION);
