@@ -233,7 +233,8 @@ void cmd_topic(S& s, Client& c, Message& m, TimePoint) {
 
 void cmd_names(S& s, Client& c, Message& m, TimePoint) {
   if (m.params.empty() || m.params[0].empty()) {
-    s.send(c, s.rpl(c, "366").p("*").t("End of /NAMES list"));
+    // As InspIRCd and Ergo do (and Modern IRC says): one 366 with "*"; its text says why.
+    s.send(c, s.rpl(c, "366").p("*").t("End of /NAMES list (name a channel: NAMES #channel)"));
     return;
   }
   for (std::string_view name : split_list(m.params[0])) {
@@ -556,9 +557,14 @@ void channel_mode(S& s, Client& c, Message& m) {
           break;
         }
         if (++param_modes > s.cfg_.max_modes || !need_op()) break;
+        if (add && (arg->front() == ':' || arg->find_first_of(" ,") != std::string::npos)) {
+          // A key with a space, a comma or a leading ':' cannot be given back in JOIN (nor shown
+          // in 324 as one word): refused, as Modern IRC allows (525 ERR_INVALIDKEY).
+          s.send(c, s.rpl(c, "525").p(ch->name).t("Key is not well-formed"));
+          break;
+        }
         if (add) {
           std::string key = arg->substr(0, 23);
-          std::replace(key.begin(), key.end(), ',', '_');
           if (key == ch->key) break;
           ch->key = key;
           applied(true, 'k', key);
@@ -937,7 +943,14 @@ void ServerImpl::dispatch(Client& c, Message& m, TimePoint now) {
     send(c, rpl(c, "462").t("You may not reregister"));
     return;
   }
-  if (m.params.size() < spec->min_params || m.params.size() > spec->max_params) {
+  if (m.params.size() > spec->max_params && spec->max_params > 0) {
+    // Extra words join the last parameter, as InspIRCd does: "QUIT a b c" quits with "a b c",
+    // "PRIVMSG bob hi there" says "hi there" (only too few parameters are an error).
+    std::string& last = m.params[spec->max_params - 1];
+    for (std::size_t i = spec->max_params; i < m.params.size(); ++i) (last += ' ') += m.params[i];
+    m.params.resize(spec->max_params);
+  }
+  if (m.params.size() < spec->min_params) {
     send(c, rpl(c, "461").p(spec->name).t("Not enough parameters"));
     return;
   }

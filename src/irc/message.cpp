@@ -141,7 +141,11 @@ ParseResult parse(std::string_view line) {
   }
   std::size_t sp = rest.find(' ');
   std::string_view cmd = rest.substr(0, sp);
-  if (!is_command(cmd)) return failed(ParseError::bad_command);
+  if (!is_command(cmd)) {
+    ParseResult r = failed(ParseError::bad_command);
+    r.bad_command = std::string(cmd);
+    return r;
+  }
   m.command = std::string(cmd);
   rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp);
   while (true) {

@@ -514,6 +514,17 @@ void ServerImpl::on_line(Client& c, std::string_view raw, TimePoint now) {
       case ParseError::tags_too_long:
         send(c, rpl(c, "417").t("Input line was too long"));
         break;
+      case ParseError::bad_command:
+        // "JOIN\t#a": words are separated by spaces only (Modern IRC), so the whole run is the
+        // command; answer as for any unknown command (InspIRCd and Ergo do the same), with a hint.
+        if (!c.registered) {
+          send(c, rpl(c, "451").t("You have not registered"));
+        } else if (pr.bad_command.find('\t') != std::string::npos) {
+          send(c, rpl(c, "421").p(pr.bad_command).t("Unknown command (separate words with spaces, not tabs)"));
+        } else {
+          send(c, rpl(c, "421").p(pr.bad_command).t("Unknown command"));
+        }
+        break;
       default:
         break;  // NUL, malformed: the line is dropped without a reply (docs/CHAT-SERVER.md)
     }

@@ -71,6 +71,8 @@ class Server::Impl {
   bool over_limit();
   /// Best-effort reject message, then close.
   void reject(Fd fd, const Address& peer, const std::string& why);
+  /// The reject message (if any) without waiting, then a half-close; the caller closes `fd`.
+  void send_reject_message(int fd);
 
   ServerOptions opts_;
   SessionFactory factory_;

@@ -252,6 +252,7 @@ class ReactorImpl final : public Server::Impl {
       stats_->active.fetch_sub(1, std::memory_order_relaxed);
       stats_->rejected.fetch_add(1, std::memory_order_relaxed);
       if (r.error() == errc::fd_over_setsize) {
+        send_reject_message(raw);  // the client reads why (chat server: "ERROR :Server full"), not a bare reset
         log_.log("setsize", "select: descriptor " + std::to_string(raw) + " is over FD_SETSIZE (" +
                                 std::to_string(FD_SETSIZE) + "), refusing " + peer.to_string() +
                                 "; use --backend poll or epoll for more connections");

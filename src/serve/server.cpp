@@ -125,11 +125,14 @@ bool Server::Impl::over_limit() {
 
 void Server::Impl::reject(Fd fd, const Address& peer, const std::string& why) {
   stats_->rejected.fetch_add(1, std::memory_order_relaxed);
-  if (!opts_.reject_message.empty()) {
-    (void)::send(fd.get(), opts_.reject_message.data(), opts_.reject_message.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    ::shutdown(fd.get(), SHUT_WR);
-  }
+  send_reject_message(fd.get());
   log_.log(why, why + ": refusing " + peer.to_string());
+}
+
+void Server::Impl::send_reject_message(int fd) {
+  if (opts_.reject_message.empty()) return;
+  (void)::send(fd, opts_.reject_message.data(), opts_.reject_message.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::shutdown(fd, SHUT_WR);
 }
 
 // ---------------------------------------------------------------------------------------------

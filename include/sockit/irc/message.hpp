@@ -53,6 +53,9 @@ std::string_view to_string(ParseError e) noexcept;
 struct ParseResult {
   std::optional<Message> message;
   ParseError error = ParseError::empty;
+  /// bad_command only: the word where the command should be ("JOIN\t#a" when tabs separate the
+  /// words), for the 421 reply.
+  std::string bad_command;
   explicit operator bool() const noexcept { return message.has_value(); }
   /// The message; only when parsing succeeded.
   const Message* operator->() const noexcept { return &*message; }
