@@ -113,6 +113,8 @@ class Session {
   bool try_next_address(SteadyClock::time_point now);
   void finish_connect(SteadyClock::time_point now);
   void lost(std::string reason, SteadyClock::time_point now);
+  bool stranded() const;
+  void give_up();
   void read_socket(SteadyClock::time_point now);
   void write_socket(SteadyClock::time_point now);
   void flush_client(SteadyClock::time_point now);
@@ -211,9 +213,24 @@ void Session::lost(std::string reason, SteadyClock::time_point now) {
     exit_code_ = kExitFailure;
     return;
   }
+  if (stranded()) {
+    give_up();
+    return;
+  }
   const auto delay = backoff_.next();
   reconnect_at_ = now + delay;
   client_.note(LineKind::info, fmt::format("Reconnecting in {} (attempt {})", seconds(delay), backoff_.attempt()));
+}
+
+// Line mode (`printf 'hi\n' | sockit chat HOST PORT`) whose input has ended and that never got
+// through to the server: nobody is there to wait for a retry.
+bool Session::stranded() const { return opts_.plain_mode && ui_.eof() && !ever_registered_; }
+
+void Session::give_up() {
+  client_.note(LineKind::error, fmt::format("cannot reach {} port {} and standard input has ended: giving up",
+                                            target_.host, target_.port));
+  reconnect_at_.reset();
+  exit_code_ = kExitFailure;
 }
 
 void Session::read_socket(SteadyClock::time_point now) {
@@ -286,6 +303,7 @@ int Session::run() {
       else if (!quit_deadline_) quit_deadline_ = now + 2s;  // wait for the server's ERROR + close
       else if (now >= *quit_deadline_) exit_code_ = kExitOk;
     }
+    if (exit_code_ < 0 && reconnect_at_ && stranded()) give_up();
     render(now);
     if (exit_code_ >= 0) return exit_code_;
     if (reconnect_at_ && now >= *reconnect_at_) {
@@ -366,18 +384,18 @@ std::string default_nick() {
 }
 
 int run(Options& o) {
-  if (o.target.find("ircs://") == 0) throw sockit::cli::UsageError("chat: TLS (ircs://) is not supported yet");
+  if (o.target.find("ircs://") == 0) throw sockit::cli::UsageError("TLS (ircs://) is not supported yet");
   auto target = parse_target(o.target);
-  if (!target) throw sockit::cli::UsageError(fmt::format("chat: bad server address '{}' (want [irc://]HOST[:PORT])", o.target));
+  if (!target) throw sockit::cli::UsageError(fmt::format("bad server address '{}' (want [irc://]HOST[:PORT])", o.target));
   if (!o.port.empty()) {
     auto port = sockit::Address::parse_port(o.port);
-    if (!port || *port == 0) throw sockit::cli::UsageError(fmt::format("chat: bad port '{}'", o.port));
+    if (!port || *port == 0) throw sockit::cli::UsageError(fmt::format("bad port '{}'", o.port));
     target->port = *port;
   }
   if (o.nick.empty()) o.nick = default_nick();
-  if (!sockit::irc::valid_nick(o.nick, 64)) throw sockit::cli::UsageError(fmt::format("chat: not a valid nick: '{}'", o.nick));
+  if (!sockit::irc::valid_nick(o.nick, 64)) throw sockit::cli::UsageError(fmt::format("not a valid nick: '{}'", o.nick));
   for (const auto& d : {o.reconnect_min, o.reconnect_max, o.lag_interval, o.connect_timeout}) {
-    if (!sockit::parse_duration(d)) throw sockit::cli::UsageError(fmt::format("chat: bad duration '{}'", d));
+    if (!sockit::parse_duration(d)) throw sockit::cli::UsageError(fmt::format("bad duration '{}'", d));
   }
 
   Config cfg;
@@ -395,7 +413,7 @@ int run(Options& o) {
       list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
       if (chan.empty()) continue;
       if (chan.front() != '#' && chan.front() != '&') chan.insert(chan.begin(), '#');
-      if (!sockit::irc::valid_channel(chan, 200)) throw sockit::cli::UsageError(fmt::format("chat: not a valid channel: '{}'", chan));
+      if (!sockit::irc::valid_channel(chan, 200)) throw sockit::cli::UsageError(fmt::format("not a valid channel: '{}'", chan));
       cfg.autojoin.push_back(chan);
     }
   }

@@ -314,9 +314,13 @@ void Client::disconnected(std::string_view reason) {
   names_.clear();
   lag_.reset();
   lag_sent_.reset();
-  const LineKind kind = state_ == State::quitting ? LineKind::info : LineKind::error;
+  const bool quitting = state_ == State::quitting;
   state_ = State::disconnected;
-  status(kind, fmt::format("Disconnected: {}", reason.empty() ? "connection closed" : reason));
+  if (quitting) {  // the end the user asked for: one line, not an error
+    if (!std::exchange(quit_noted_, false)) status(LineKind::info, "* Left the server");
+    return;
+  }
+  status(LineKind::error, fmt::format("Disconnected: {}", reason.empty() ? "connection closed" : reason));
 }
 
 void Client::tick(SteadyClock::time_point now) {
@@ -421,8 +425,14 @@ void Client::on_message(const Msg& m, SteadyClock::time_point now) {
       lag_sent_.reset();
     }
   } else if (cmd == "error") {
-    // The ERROR that answers our QUIT is the expected end, not a failure.
-    status(state_ == State::quitting ? LineKind::info : LineKind::error, fmt::format("Server error: {}", param(m, 0)));
+    // The ERROR that answers our QUIT ("Closing Link: ...") is the expected end, not a failure.
+    if (state_ == State::quitting) {
+      quit_noted_ = true;
+      status(LineKind::info, param(m, 0).empty() ? std::string("* Left the server")
+                                                 : fmt::format("* Left the server ({})", param(m, 0)));
+    } else {
+      status(LineKind::error, fmt::format("Server error: {}", param(m, 0)));
+    }
   } else if (cmd == "privmsg" || cmd == "notice") {
     on_privmsg(m, cmd == "notice");
   } else if (cmd == "nick") {
@@ -634,6 +644,9 @@ void Client::on_numeric(int code, const Msg& m) {
       return;
     }
     case 329: return;  // channel creation time
+    case 422:  // ERR_NOMOTD: a server without a message of the day is not an error
+      status(LineKind::info, fmt::format("* No message of the day ({})", param(m, 1)));
+      return;
     case 331:
       add(find(param(m, 1)) ? param(m, 1) : buffers_[current_].name, LineKind::info,
           fmt::format("* No topic is set for {}", param(m, 1)));

@@ -194,6 +194,7 @@ class Client {
   Config config_;
   State state_ = State::disconnected;
   bool quit_requested_ = false;
+  bool quit_noted_ = false;   // "* Left the server" shown for this quit (from the server's ERROR)
   std::string nick_;          // current (or being registered)
   unsigned nick_attempt_ = 0; // 433 retries during registration
   std::size_t nick_len_ = 30; // NICKLEN from 005 (guess until then)
