@@ -32,6 +32,10 @@ namespace dump = sockit::dump;
 
 constexpr int kExitNoPrivilege = 77;  // like automake's "skipped": cannot capture here
 constexpr int kDefaultSnaplen = 262144;
+// The capture buffer timeout, tcpdump's on a terminal: packets are handed over (and printed) at
+// most this long after they arrive.
+constexpr int kBufferTimeoutMs = 100;
+constexpr long kMaxBufferKiB = 1L << 20;  // -B: 1 GiB
 
 struct Options {
   std::string iface;
@@ -39,6 +43,8 @@ struct Options {
   std::string write_file, read_file;
   long count = 0;
   int snaplen = kDefaultSnaplen;
+  long buffer_kib = 0;  // -B; 0 = libpcap's default (2 MiB), as tcpdump
+  bool immediate = false;
   bool numeric = false;  // always numeric; accepted for tcpdump muscle memory
   bool hex = false, ascii = false, line_buffered = false, link = false, quick = false;
   bool absolute_seq = false;
@@ -336,6 +342,8 @@ int run(Options o) {
   if (o.snaplen < 0) throw sockit::cli::UsageError(fmt::format("invalid snaplen {}", o.snaplen));
   if (o.snaplen == 0 || o.snaplen > kDefaultSnaplen) o.snaplen = kDefaultSnaplen;
   if (o.count < 0) throw sockit::cli::UsageError(fmt::format("invalid packet count {}", o.count));
+  if (o.buffer_kib < 0 || o.buffer_kib > kMaxBufferKiB)
+    throw sockit::cli::UsageError(fmt::format("invalid -B/--buffer-size {} KiB (1 to {})", o.buffer_kib, kMaxBufferKiB));
   std::string filter;
   for (const auto& w : o.filter) filter += (filter.empty() ? "" : " ") + w;
 
@@ -362,8 +370,14 @@ int run(Options o) {
     pcap_t* p = handle.get();
     pcap_set_snaplen(p, o.snaplen);
     pcap_set_promisc(p, 0);
-    pcap_set_immediate_mode(p, 1);
-    pcap_set_timeout(p, 100);
+    // Not immediate mode by default, as tcpdump: libpcap then uses TPACKET_V3, whose blocks hold
+    // packets at their captured size (thousands in 2 MiB), where immediate mode's TPACKET_V2 ring
+    // has fixed slots sized for the snapshot length: at -s 262144 only a handful fit in 2 MiB, so
+    // on `any` (every lo packet seen twice) a few short connections overran it while the lines
+    // were printed and the kernel dropped SYNs and FINs. The 100 ms timeout bounds the delay.
+    pcap_set_immediate_mode(p, o.immediate ? 1 : 0);
+    pcap_set_timeout(p, kBufferTimeoutMs);
+    if (o.buffer_kib > 0) pcap_set_buffer_size(p, static_cast<int>(o.buffer_kib * 1024));
     int st = pcap_activate(p);
     if (st < 0) {
       const char* msg = pcap_geterr(p);
@@ -464,6 +478,9 @@ SOCKIT_COMMAND(dump, "dump", "capture and decode packets (tcpdump)", [](CLI::App
   app.add_option("-r", o->read_file, "read packets from this pcap file ('-' = stdin)");
   app.add_option("-c", o->count, "stop after this many packets");
   app.add_option("-s,--snapshot-length", o->snaplen, "bytes captured per packet (0 = 262144)");
+  app.add_option("-B,--buffer-size", o->buffer_kib, "capture buffer size in KiB (0 or default: libpcap's 2048)");
+  app.add_flag("--immediate-mode", o->immediate,
+               "hand each packet over at once (a ring of snapshot-sized slots: drops under bursts)");
   app.add_flag("-n", o->numeric, "numeric addresses and ports (always on)");
   app.add_flag("-X", o->hex, "print each packet (without link header) in hex and ASCII");
   app.add_flag("-A", o->ascii, "print each packet (without link header) in ASCII");
