@@ -388,6 +388,21 @@ void Connection::close(CloseReason reason, std::error_code ec) {
   on_closed(reason, ec);
 }
 
+void Connection::close_after_one_write(CloseReason reason) {
+  if (!fd_) return;
+  std::span<std::byte> buf = loop_->scratch();
+  for (int i = 0; i < opts_->reads_per_event; ++i) {
+    ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n <= 0) break;
+    loop_->count_io(static_cast<std::size_t>(n), 0);
+  }
+  if (out_) {
+    auto r = out_->write_to(fd_.get());
+    if (r && *r > 0) loop_->count_io(0, *r);
+  }
+  close(reason);
+}
+
 void Connection::pause_reading() {
   user_paused_ = true;
   update_interest();

@@ -53,6 +53,8 @@ class ReactorPeer final : public loop::Connection, public Peer {
   void send_shared(std::shared_ptr<const std::string> owner, std::string_view bytes) override;
   void close_after_flush() override;
   void close_now(std::string_view reason) override;
+  void close_refused() override;
+  std::function<void()> waker() override;
   std::size_t queued_bytes() const override { return Connection::queued_bytes(); }
   Address remote() const override { return Connection::remote(); }
   const Address& local() const override;
@@ -429,6 +431,29 @@ void ReactorPeer::close_now(std::string_view /*reason*/) {
   loop().post([w = weak()] {
     if (auto p = lock(w)) p->close(loop::CloseReason::protocol);
   });
+}
+
+void ReactorPeer::close_refused() {
+  if (loop().is_in_loop_thread()) {
+    close_after_one_write(loop::CloseReason::protocol);
+    return;
+  }
+  loop().post([w = weak()] {
+    if (auto p = lock(w)) p->close_refused();
+  });
+}
+
+std::function<void()> ReactorPeer::waker() {
+  // The loop outlives every caller that matters: the server's owner stops its workers before
+  // the server goes (chat server: PasswordChecker::stop after run()).
+  return [w = weak(), l = &loop()] {
+    l->post([w] {
+      auto p = lock(w);
+      if (!p || !p->session_ || !p->is_open()) return;
+      p->session_->on_wake(*p, p->loop().now());
+      p->after_call();
+    });
+  };
 }
 
 void ReactorPeer::on_data(std::span<const std::byte> data) {

@@ -92,6 +92,10 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   void shutdown_after_flush(CloseReason reason = CloseReason::peer_closed);
   /// Closes now, dropping queued output (reason protocol/server_stopping/...). Idempotent.
   void close(CloseReason reason, std::error_code ec = {});
+  /// Closes now after one non-blocking attempt to write what is queued, discarding unread input
+  /// first (so the close is more likely a FIN than an RST): for refusals, which must not hold a
+  /// descriptor for the linger time. What the socket does not take is dropped.
+  void close_after_one_write(CloseReason reason);
   /// Stops/starts reading (independently of backpressure).
   void pause_reading();
   void resume_reading();

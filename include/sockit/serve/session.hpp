@@ -50,6 +50,16 @@ class Peer {
   virtual void close_after_flush() = 0;
   /// Closes at once, dropping queued output; `reason` is for logs and counters.
   virtual void close_now(std::string_view reason) = 0;
+  /// For a refused or misbehaving client (limits, garbage): writes what is queued with one
+  /// non-blocking send (best effort), discards unread input and closes at once, without the
+  /// lingering read of close_after_flush(), so a refusal never holds its descriptor waiting for
+  /// the client. The default (models without a lingering close) is close_after_flush().
+  virtual void close_refused() { close_after_flush(); }
+  /// A callable that any thread may invoke (any number of times, also after the connection is
+  /// gone, when it does nothing) to have the model call Session::on_wake on the thread driving
+  /// this connection: how work done on another thread (a password check) comes back. Empty when
+  /// the model has no way to do that (callers then do the work inline).
+  virtual std::function<void()> waker() { return {}; }
   /// Bytes queued and not yet written (for SendQ accounting).
   virtual std::size_t queued_bytes() const = 0;
   virtual Address remote() const = 0;
@@ -82,6 +92,8 @@ class Session {
   virtual void on_eof(Peer& peer, TimePoint /*now*/) { peer.close_after_flush(); }
   /// Called once next_deadline() has passed.
   virtual void on_tick(Peer&, TimePoint /*now*/) {}
+  /// Peer::waker() was invoked (next_deadline() and wants_drain() are re-checked afterwards).
+  virtual void on_wake(Peer&, TimePoint /*now*/) {}
   /// When on_tick is next due; nullopt = no timer.
   virtual std::optional<TimePoint> next_deadline() const { return std::nullopt; }
   /// The server is stopping gracefully (SIGTERM): say goodbye if the protocol has a way
