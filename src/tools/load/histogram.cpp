@@ -74,6 +74,14 @@ void Histogram::reset() noexcept {
   sum_ = 0;
 }
 
+std::uint64_t Histogram::count_between(std::int64_t lo, std::int64_t hi) const noexcept {
+  if (total_ == 0 || hi < lo || hi < 0) return 0;
+  std::uint64_t n = 0;
+  const std::size_t last = bucket_of(static_cast<std::uint64_t>(hi));
+  for (std::size_t i = bucket_of(static_cast<std::uint64_t>(std::max<std::int64_t>(lo, 0))); i <= last; ++i) n += counts_[i];
+  return n;
+}
+
 std::int64_t Histogram::percentile(double p) const noexcept {
   if (total_ == 0) return 0;
   p = std::clamp(p, 0.0, 100.0);

@@ -32,6 +32,8 @@ class Histogram {
   /// The value at percentile p (0..100): the smallest bucket value v such that at least p % of the
   /// recorded values are <= v (reported as the bucket's upper bound, capped at max()). 0 when empty.
   std::int64_t percentile(double p) const noexcept;
+  /// How many recorded values fall in [lo, hi] (to the bucket resolution).
+  std::uint64_t count_between(std::int64_t lo, std::int64_t hi) const noexcept;
 
   /// One bucket of the spectrum: value (upper bound), cumulative fraction, and 1/(1-fraction).
   struct Point {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sockit::load {
 
 namespace {
@@ -30,7 +32,41 @@ double server_cpu(const RunResult& r) {
   return (r.server_begin && r.server_end) ? r.server_end->cpu_s - r.server_begin->cpu_s : 0.0;
 }
 
+std::string flood_hint(const Options& o, const RunResult& r, std::int64_t step) {
+  const double per_sender = static_cast<double>(r.stats.sent) / r.measured_s / static_cast<double>(o.senders);
+  return fmt::format(
+      "deliveries come in steps of {} and each sender got {:.1f} lines/s through: the server's flood limiter is "
+      "pacing the senders, so this measures the limiter, not the server. Start the chat server with "
+      "--no-flood-control (sockit chat-server) or raise its flood rate.",
+      human_us(us(step)), per_sender);
+}
+
 }  // namespace
+
+std::optional<std::int64_t> flood_limiter_step(const Options& o, const Stats& s) noexcept {
+  constexpr std::int64_t kSlow = 50'000'000;  // 50 ms: far above a loopback delivery
+  const Histogram& h = s.latency;
+  if (o.mode != Mode::irc || h.count() < 10) return std::nullopt;
+  const std::uint64_t slow = h.count_between(kSlow, h.max());
+  if (slow * 4 < h.count()) return std::nullopt;
+  // Share of the slow deliveries at whole multiples of `step`.
+  auto on_steps = [&](std::int64_t step) {
+    std::uint64_t n = 0;
+    const std::int64_t tol = std::max<std::int64_t>(step / 20, 10'000'000);  // 5 % of a step, at least 10 ms
+    for (std::int64_t k = 1; k * step <= h.max() + step / 2 && k <= 1000; ++k)
+      n += h.count_between(k * step - tol, k * step + tol);
+    return static_cast<double>(n) / static_cast<double>(slow);
+  };
+  // The step is the smallest slow delivery (a window of several lines waits 1, 2, 3... intervals)
+  // or their median (the first held line of a burst waits less than a whole interval, the ones
+  // after it exactly one).
+  const auto n = static_cast<double>(h.count());
+  for (const double rank : {100.0 * (n - static_cast<double>(slow) + 1) / n, 100.0 * (n - static_cast<double>(slow) / 2) / n}) {
+    const std::int64_t step = h.percentile(rank);
+    if (step >= kSlow && on_steps(step) >= 0.6) return step;
+  }
+  return std::nullopt;
+}
 
 std::string_view unit_name(Mode m) noexcept {
   switch (m) {
@@ -87,6 +123,12 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
     j["fanout"] = s.sent ? static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0;
     j["sent_all"] = s.sent_all;
     j["delivered_all"] = s.delivered_all;
+    const auto step = flood_limiter_step(o, s);
+    j["flood_limited"] = step.has_value();
+    if (step) {
+      j["flood_step_ms"] = static_cast<double>(*step) / 1e6;
+      j["hint"] = flood_hint(o, r, *step);
+    }
   }
   if (o.mode == Mode::hold) {
     j["held"] = s.held;
@@ -168,6 +210,7 @@ std::string to_text(const Options& o, const RunResult& r) {
   }
   t += fmt::format("  client       cpu {:.3f}s\n", r.client_cpu_s);
   if (!r.note.empty()) t += fmt::format("  note         {}\n", r.note);
+  if (const auto step = flood_limiter_step(o, s)) t += fmt::format("  hint         {}\n", flood_hint(o, r, *step));
   return t;
 }
 

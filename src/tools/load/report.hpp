@@ -6,6 +6,7 @@
 #include "options.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace sockit::load {
@@ -15,6 +16,12 @@ namespace sockit::load {
 std::string_view unit_name(Mode m) noexcept;
 nlohmann::json to_json(const Options& o, const RunResult& r);
 std::string to_text(const Options& o, const RunResult& r);
+/// irc mode: a chat server's flood limiter (fakelag) lets a fast sender's lines through one per
+/// interval, so the run measures the limiter, not the server. Its mark: at least a quarter of the
+/// deliveries are 50 ms or later, and 60 % of those sit at whole multiples (+-5 %, at least 10 ms)
+/// of one step, their smallest or their median (the limiter's interval, 500 ms for sockit
+/// chat-server's default of 2 lines/s). Returns that step.
+std::optional<std::int64_t> flood_limiter_step(const Options& o, const Stats& s) noexcept;
 /// Exit status of a run: 0 when no error of any kind was counted and work was done, else 1.
 int exit_status(const Options& o, const RunResult& r) noexcept;
 

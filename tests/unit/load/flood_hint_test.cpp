@@ -1,0 +1,58 @@
+// Issue #23.6: `sockit load irc` against a chat server with flood control measured the limiter
+// without a word. flood_limiter_step() recognises its mark in the delivery latencies.
+#include "tools/load/report.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using sockit::load::Mode;
+using sockit::load::Options;
+using sockit::load::Stats;
+
+constexpr std::int64_t kMs = 1'000'000;
+
+Options irc() {
+  Options o;
+  o.mode = Mode::irc;
+  o.senders = 2;
+  o.connections = 10;
+  return o;
+}
+
+}  // namespace
+
+TEST(LoadFloodHint, LatenciesInStepsOfTheLimiterIntervalAreFlagged) {
+  // What sockit chat-server's default (burst 5, 2 lines/s) gave: the burst at ~1 ms, then 500 ms steps.
+  Stats s;
+  for (int i = 0; i < 80; ++i) s.latency.record(1 * kMs + i * 1000);
+  for (int i = 0; i < 18; ++i) s.latency.record(457 * kMs);  // the first held line waits less
+  for (int i = 0; i < 54; ++i) s.latency.record(500 * kMs + (i % 3) * kMs);
+  auto step = sockit::load::flood_limiter_step(irc(), s);
+  ASSERT_TRUE(step);
+  EXPECT_NEAR(static_cast<double>(*step), 500.0 * kMs, 10.0 * kMs);
+  // A wider window: lines wait one, two or three intervals.
+  Stats w;
+  for (int k = 1; k <= 3; ++k)
+    for (int i = 0; i < 30; ++i) w.latency.record(k * 100 * kMs + i * 100'000);
+  step = sockit::load::flood_limiter_step(irc(), w);
+  ASSERT_TRUE(step);
+  EXPECT_NEAR(static_cast<double>(*step), 100.0 * kMs, 5.0 * kMs);
+}
+
+TEST(LoadFloodHint, AFastOrMerelySlowServerIsNotFlagged) {
+  Stats fast;  // loopback without a limiter: every delivery within a few ms
+  for (int i = 0; i < 1000; ++i) fast.latency.record(200'000 + i * 5'000);
+  EXPECT_FALSE(sockit::load::flood_limiter_step(irc(), fast));
+  Stats busy;  // an overloaded server: latencies spread evenly from 60 ms to 2 s
+  for (int i = 0; i < 1000; ++i) busy.latency.record(60 * kMs + i * 1940 * kMs / 1000);
+  EXPECT_FALSE(sockit::load::flood_limiter_step(irc(), busy));
+  Stats few;  // too few samples to say anything
+  for (int i = 0; i < 5; ++i) few.latency.record(500 * kMs);
+  EXPECT_FALSE(sockit::load::flood_limiter_step(irc(), few));
+  Options pingpong = irc();
+  pingpong.mode = Mode::pingpong;
+  Stats s;
+  for (int i = 0; i < 100; ++i) s.latency.record(500 * kMs);
+  EXPECT_FALSE(sockit::load::flood_limiter_step(pingpong, s));
+}
