@@ -8,56 +8,23 @@ port. Without a reply budget (--udp-rate 0) the two answer each other forever; w
 <-> echo. Also: no reflection warning for 127.0.0.1 and ::1. Exit 0 pass, 1 fail, 77 skipped.
 Kills only the PIDs it started. Figures: docs/RELIABILITY.md "Hostile clients".
 """
-import os, re, select, signal, socket, struct, subprocess, sys, time
+import os, socket, struct, sys, time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers_hostile_lib import EchoServer, check, run  # noqa: E402
 
 SOCKIT = sys.argv[1]
-PROCS = []
-FAILS = []
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-class Server:
-    """A `sockit echo-server` child; `out` collects its stderr."""
+class Server(EchoServer):
+    """A UDP-only echo-server on `bind`."""
 
     def __init__(self, *args, bind="127.0.0.1:0"):
-        self.p = subprocess.Popen([SOCKIT, "echo-server", "--no-tcp", "--udp", bind, *args],
-                                  stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-        PROCS.append(self.p)
-        self.out = ""
-        self.port = int(self.wait_for(r"listening on udp \S+:(\d+) .*\n"))
-
-    def read(self, timeout):
-        r, _, _ = select.select([self.p.stderr], [], [], timeout)
-        if r:
-            self.out += os.read(self.p.stderr.fileno(), 65536).decode(errors="replace")
-
-    def wait_for(self, pattern, start=0, timeout=10):
-        end = time.time() + timeout
-        while time.time() < end:
-            m = re.search(pattern, self.out[start:])
-            if m:
-                return m.group(1)
-            self.read(0.1)
-        raise SystemExit(f"FAIL server never printed {pattern!r}: {self.out!r}")
+        super().__init__(SOCKIT, ["--no-tcp", "--udp", bind, *args], r"listening on udp \S+:(\d+) .*\n")
 
     def counters(self):
-        start = len(self.out)
-        self.p.send_signal(signal.SIGUSR1)
-        line = self.wait_for(r"(counters:.*)\n", start)
-        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line.split(" udp ", 1)[1])}
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return self.p.wait()
+        return super().counters("udp")
 
 
 def forge(src_port, dst_port, payload):
@@ -109,14 +76,4 @@ def main():
         check(s.stop() == 0, f"--udp {bind}: exit 0")
 
 
-try:
-    main()
-finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-if FAILS:
-    print(f"{len(FAILS)} check(s) failed")
-    sys.exit(1)
-print("all checks passed")
+run(main)

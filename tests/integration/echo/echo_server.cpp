@@ -137,6 +137,17 @@ std::map<std::string, std::uint64_t> EchoServer::counters() {
   return out;
 }
 
+std::map<std::string, std::uint64_t> EchoServer::counters_now(std::chrono::milliseconds timeout) {
+  std::size_t seen = err_.size();
+  child_->signal(SIGUSR1);
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (err_.find("counters:", seen) == std::string::npos || err_.find('\n', err_.find("counters:", seen)) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= end) return {};
+    err(50ms);
+  }
+  return counters();
+}
+
 std::string pattern(std::size_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');

@@ -53,6 +53,8 @@ class EchoServer {
   std::optional<int> wait(std::chrono::milliseconds timeout) { return child_->wait(timeout); }
   /// key=value pairs of the last "counters:" line.
   std::map<std::string, std::uint64_t> counters();
+  /// SIGUSR1, then the pairs of the counters line it prints (empty if none comes within `timeout`).
+  std::map<std::string, std::uint64_t> counters_now(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   int baseline_fds() const { return baseline_fds_; }
 
  private:

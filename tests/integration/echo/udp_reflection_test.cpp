@@ -10,6 +10,8 @@
 #include <csignal>
 #include <chrono>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -67,12 +69,14 @@ std::size_t drain(int fd) {
   return n;
 }
 
-std::map<std::string, std::uint64_t> counters(EchoServer& s) {
-  s.signal(SIGUSR1);
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline && s.err(100ms).find("counters:") == std::string::npos) {
-  }
-  return s.counters();
+// The counters once `ready` holds (the server publishes a readiness event's counts at its end,
+// after the replies went out), or the last ones after 5 s.
+std::map<std::string, std::uint64_t> counters_when(EchoServer& s,
+                                                   const std::function<bool(std::map<std::string, std::uint64_t>&)>& ready) {
+  auto end = std::chrono::steady_clock::now() + 5s;
+  auto c = s.counters_now();
+  while (!ready(c) && std::chrono::steady_clock::now() < end) c = s.counters_now();
+  return c;
 }
 
 void stop_ok(EchoServer& s) {
@@ -103,7 +107,7 @@ TEST(UdpReflection, DatagramsFromServicePortsGetNoReply) {
   send_to(ok, s.udp_port(), 10);
   EXPECT_EQ(recv_within(ok, 5s), 10);
   for (int fd : low) EXPECT_EQ(drain(fd), 0u) << "a reply reached a service port";
-  auto c = counters(s);
+  auto c = counters_when(s, [](auto& m) { return m["udp.sent"] >= 1; });
   EXPECT_EQ(c["udp.refused"], low.size());
   EXPECT_EQ(c["udp.sent"], 1u);
   for (int fd : low) ::close(fd);
@@ -145,7 +149,7 @@ TEST(UdpReflection, FloodFromOneSourceIsHeldToItsBudgetAnotherSourceIsAnswered) 
   auto budget = static_cast<std::size_t>(100 + 100 * secs) + 1;  // burst of one second + refill
   EXPECT_LE(got, budget) << "replies to the flooding source over " << secs << " s";
   EXPECT_GE(got, 50u);
-  auto c = counters(s);
+  auto c = counters_when(s, [&](auto& m) { return m["udp.sent"] >= got + 1; });
   EXPECT_EQ(c["udp.sent"], got + 1);
   EXPECT_EQ(c["udp.limited"], c["udp.received"] - got - 1);
   ::close(flooder);
