@@ -15,12 +15,14 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
 #include <pthread.h>
 #include <termios.h>
+#include <thread>
 #include <unistd.h>
 
 namespace sockit::chat_server {
@@ -120,6 +122,10 @@ class LockedSession final : public serve::Session {
     std::lock_guard g(mu_);
     inner_->on_tick(p, now);
   }
+  void on_wake(serve::Peer& p, serve::TimePoint now) override {
+    std::lock_guard g(mu_);
+    inner_->on_wake(p, now);
+  }
   std::optional<serve::TimePoint> next_deadline() const override {
     std::lock_guard g(mu_);
     return inner_->next_deadline();
@@ -192,6 +198,11 @@ int run(Options& o) {
 
   std::recursive_mutex mu;
   irc::Server irc(loaded.config);
+  // PBKDF2 checks (PASS, OPER; about 30 ms each) run on worker threads, never on the loop; their
+  // verdicts come back through the loop (Peer::waker). Stopped after run(), before the loops go.
+  // Half the cores at most (two), so a flood of checks queues instead of taking the machine.
+  irc::PasswordChecker checker(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 2u));
+  irc.set_password_checker(&checker);
   // Channel lines of every sender of a loop turn go out in one pass over the members at the end
   // of the turn (one shared buffer; each member gets one write per turn with coalesce_writes).
   irc.set_hold_broadcasts(true);
@@ -267,6 +278,8 @@ int run(Options& o) {
     fmt::print(stderr, "sockit chat-server: {}\n", r.error().message());
     status = cli::kExitFailure;
   }
+  checker.stop();
+  irc.set_password_checker(nullptr);
   pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
   auto st = irc.stats();
   fmt::print(stderr, "sockit chat-server: stopped ({} lines in, {} excess flood, {} sendq exceeded)\n", st.lines_in,

@@ -824,24 +824,17 @@ void cmd_userhost(S& s, Client& c, Message& m, TimePoint) {
   s.send(c, s.rpl(c, "302").t(out));
 }
 
-void cmd_oper(S& s, Client& c, Message& m, TimePoint) {
+void cmd_oper(S& s, Client& c, Message& m, TimePoint now) {
   const Operator* op = nullptr;
   for (const Operator& o : s.cfg_.operators) {
     if (o.name == m.params[0]) op = &o;
   }
-  if (op == nullptr || !(op->host_mask == "*" || mask_match(normalize_mask(op->host_mask), c.mask()))) {
-    s.send(c, s.rpl(c, "491").t("No O-lines for your host"));
-    return;
-  }
-  if (!verify_password(m.params[1], op->password_hash)) {
-    s.send(c, s.rpl(c, "464").t("Password incorrect"));
-    return;
-  }
-  if (!c.oper) {
-    c.oper = true;
-    s.send(c, s.rpl(c, "381").t("You are now an IRC operator"));
-    s.send(c, Line(c.nick, "MODE").p(c.nick).t("+o"));
-  }
+  bool allowed = op != nullptr && (op->host_mask == "*" || mask_match(normalize_mask(op->host_mask), c.mask()));
+  // An unknown name or host is checked against some operator's hash anyway and fails: the same
+  // work, delay and reply (491) as a wrong password, so replies do not tell which names exist.
+  std::string hash = op != nullptr ? op->password_hash
+                                   : (s.cfg_.operators.empty() ? std::string() : s.cfg_.operators.front().password_hash);
+  s.start_check(c, AuthCheck::Kind::oper, m.params[1], std::move(hash), allowed, now);
 }
 
 void cmd_kill(S& s, Client& c, Message& m, TimePoint) {
@@ -960,12 +953,15 @@ void ServerImpl::dispatch(Client& c, Message& m, TimePoint now) {
 // ---- registration and the welcome burst ---------------------------------------------------------
 
 void ServerImpl::try_register(Client& c, TimePoint now) {
-  if (c.registered || gone(c) || c.nick.empty() || !c.got_user || c.cap_negotiating) return;
-  if (!cfg_.password_hash.empty() && !verify_password(c.pass, cfg_.password_hash)) {
-    send(c, rpl(c, "464").t("Password incorrect"));
-    quit(c, "Bad password");
+  if (c.registered || gone(c) || c.check || c.nick.empty() || !c.got_user || c.cap_negotiating) return;
+  if (!cfg_.password_hash.empty()) {  // the verdict calls complete_registration (auth.cpp)
+    start_check(c, AuthCheck::Kind::server_password, c.pass, cfg_.password_hash, true, now);
     return;
   }
+  complete_registration(c, now);
+}
+
+void ServerImpl::complete_registration(Client& c, TimePoint now) {
   c.registered = true;
   c.last_seen = c.last_message = c.refill = now;
   c.tokens = static_cast<double>(cfg_.flood_burst);

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <vector>
@@ -99,6 +100,53 @@ bool verify_password(std::string_view password, std::string_view encoded) {
   unsigned char out[kHashBytes];
   if (!derive(password, p.salt, p.iterations, out)) return false;
   return CRYPTO_memcmp(out, p.hash.data(), kHashBytes) == 0;
+}
+
+PasswordChecker::PasswordChecker(unsigned threads, std::size_t max_queued) : max_queued_(max_queued) {
+  for (unsigned i = 0; i < std::max(threads, 1u); ++i) threads_.emplace_back([this] { work(); });
+}
+
+PasswordChecker::~PasswordChecker() { stop(); }
+
+bool PasswordChecker::submit(std::string password, std::string encoded, std::function<void(bool)> done, bool urgent,
+                             std::weak_ptr<const void> owner) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || urgent_.size() + queue_.size() >= max_queued_) return false;
+    bool owned = !owner.expired();
+    (urgent ? urgent_ : queue_).push_back(Job{std::move(password), std::move(encoded), std::move(done), std::move(owner), owned});
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void PasswordChecker::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    urgent_.clear();
+    queue_.clear();
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void PasswordChecker::work() {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !urgent_.empty() || !queue_.empty(); });
+      if (stopping_) return;
+      auto& q = urgent_.empty() ? queue_ : urgent_;
+      job = std::move(q.front());
+      q.pop_front();
+    }
+    if (job.owned && job.owner.expired()) continue;  // nobody waits for this verdict any more
+    job.done(verify_password(job.password, job.encoded));
+  }
 }
 
 }  // namespace sockit::irc

@@ -372,7 +372,13 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
     c.per_ip_counted = false;
   }
   c.delayed.clear();
+  c.check.reset();
   dead_.push_back(c.id);
+}
+
+void ServerImpl::refuse(Client& c, std::string_view reason) {
+  c.refuse_close = true;
+  quit(c, reason);
 }
 
 void ServerImpl::reap() {
@@ -401,6 +407,8 @@ void ServerImpl::reap() {
       // May call back into disconnected(id): the id is gone already, so that is a no-op.
       if (owned->hard_close) {
         p->close_now(owned->quit_reason);
+      } else if (owned->refuse_close) {
+        p->close_refused();
       } else {
         p->close_after_flush();
       }
@@ -417,7 +425,7 @@ std::optional<ClientId> ServerImpl::connect(serve::Peer& peer, TimePoint now) {
   auto refuse = [&](std::string_view why) -> std::optional<ClientId> {
     ++counters_.rejected_connections;
     peer.send(Line("", "ERROR").t(why).str());
-    peer.close_after_flush();
+    peer.close_refused();  // one write attempt and close: a refusal holds no descriptor
     return std::nullopt;
   };
   if (shutting_down_) return refuse("Server shutting down");
@@ -453,13 +461,17 @@ void ServerImpl::receive(ClientId id, std::string_view data, TimePoint now) {
   if (gone(c) || data.empty()) return;
   c.last_seen = now;
   c.ping_sent.reset();
+  // Without a check pending, every complete line has been run: only the new bytes can end one.
+  std::size_t old = c.inbuf.size();
+  c.inbuf.append(data);
+  process_input(c, c.check ? c.inbuf.size() : old, now);
+}
+
+void ServerImpl::process_input(Client& c, std::size_t scan, TimePoint now) {
   // Split on CR or LF (bare LF and bare CR are accepted; an empty line between them is ignored).
   std::string& buf = c.inbuf;
   std::size_t start = 0;
-  std::size_t old = buf.size();
-  buf.append(data);
-  std::size_t scan = old;
-  while (!gone(c)) {
+  while (!gone(c) && !c.check) {
     std::size_t eol = buf.find_first_of("\r\n", scan);
     if (eol == std::string::npos) break;
     std::string line = buf.substr(start, eol - start);
@@ -467,10 +479,13 @@ void ServerImpl::receive(ClientId id, std::string_view data, TimePoint now) {
     if (!line.empty()) on_line(c, line, now);
   }
   if (gone(c)) return;
+  // Held by a check: drop the line ends right after the last line run, so what is left starts
+  // with a line and, once every complete line is run, holds no line end (receive's scan).
+  while (start < buf.size() && (buf[start] == '\r' || buf[start] == '\n')) ++start;
   buf.erase(0, start);
   if (buf.size() > cfg_.recvq) {
     buf.clear();
-    quit(c, "RecvQ exceeded");
+    refuse(c, "RecvQ exceeded");
   }
 }
 
@@ -499,11 +514,11 @@ void ServerImpl::on_line(Client& c, std::string_view raw, TimePoint now) {
   ++counters_.lines_in;
   if (!c.registered) {
     if (c.unregistered_lines == 0 && looks_like_http(raw)) {
-      quit(c, "This is not an HTTP server");
+      refuse(c, "This is not an HTTP server");
       return;
     }
     if (++c.unregistered_lines > cfg_.max_unregistered_lines) {
-      quit(c, "Too many commands before registration");
+      refuse(c, "Too many commands before registration");
       return;
     }
   }
@@ -564,7 +579,7 @@ void ServerImpl::run_delayed(Client& c, TimePoint now) {
   if (c.delayed.empty()) return;
   if (!flood_limited(c)) {
     // Became exempt (OPER) or flood control was switched off by a reload: run everything.
-    while (!c.delayed.empty() && !gone(c)) {
+    while (!c.delayed.empty() && !gone(c) && !c.check) {
       Message m = std::move(c.delayed.front());
       c.delayed.pop_front();
       dispatch(c, m, now);
@@ -572,7 +587,7 @@ void ServerImpl::run_delayed(Client& c, TimePoint now) {
     return;
   }
   refill(c, now);
-  while (!gone(c) && !c.delayed.empty() && c.tokens >= 1.0) {
+  while (!gone(c) && !c.check && !c.delayed.empty() && c.tokens >= 1.0) {  // a check holds the rest
     c.tokens -= 1.0;
     Message m = std::move(c.delayed.front());
     c.delayed.pop_front();
@@ -592,6 +607,11 @@ void ServerImpl::tick(ClientId id, TimePoint now) {
   auto it = clients_.find(id);
   if (it == clients_.end()) return;
   Client& c = *it->second;
+  if (gone(c)) return;
+  if (c.check) {
+    poll_check(c, now);
+    if (!c.check && !gone(c)) process_input(c, 0, now);  // the lines held for the verdict
+  }
   if (gone(c)) return;
   if (!c.registered) {
     if (now >= c.connected + cfg_.registration_timeout) quit(c, "Registration timed out");
@@ -614,15 +634,26 @@ std::optional<TimePoint> ServerImpl::next_deadline(ClientId id) const {
   auto it = clients_.find(id);
   if (it == clients_.end() || it->second->dead) return std::nullopt;
   const Client& c = *it->second;
-  if (!c.registered) return c.connected + cfg_.registration_timeout;
+  std::optional<TimePoint> verdict = c.check ? c.check->release : std::nullopt;
+  if (!c.registered) return std::min(c.connected + cfg_.registration_timeout, verdict.value_or(TimePoint::max()));
   TimePoint due = c.ping_sent ? *c.ping_sent + cfg_.ping_timeout : c.last_seen + cfg_.ping_interval;
-  if (!c.delayed.empty()) {
+  if (verdict) due = std::min(due, *verdict);
+  if (!c.delayed.empty() && !c.check) {  // a pending check holds the delayed lines too
     if (!flood_limited(c) || c.tokens >= 1.0) return c.refill;
     double wait = (1.0 - c.tokens) / cfg_.flood_rate;
     auto d = std::chrono::duration_cast<TimePoint::duration>(std::chrono::duration<double>(wait));
     due = std::min(due, c.refill + d + TimePoint::duration(1));
   }
   return due;
+}
+
+void ServerImpl::wake(ClientId id, TimePoint now) {
+  Op op(*this);
+  auto it = clients_.find(id);
+  if (it == clients_.end() || gone(*it->second) || !it->second->check) return;
+  Client& c = *it->second;
+  poll_check(c, now);
+  if (!c.check && !gone(c)) process_input(c, 0, now);  // the lines held for the verdict
 }
 
 void ServerImpl::disconnected(ClientId id, std::string_view reason) {
@@ -720,6 +751,8 @@ void Server::receive(ClientId id, std::span<const std::byte> data, TimePoint now
 void Server::receive(ClientId id, std::string_view data, TimePoint now) { impl_->receive(id, data, now); }
 void Server::eof(ClientId id, TimePoint now) { impl_->eof(id, now); }
 void Server::tick(ClientId id, TimePoint now) { impl_->tick(id, now); }
+void Server::wake(ClientId id, TimePoint now) { impl_->wake(id, now); }
+void Server::set_password_checker(PasswordChecker* checker) { impl_->set_password_checker(checker); }
 std::optional<TimePoint> Server::next_deadline(ClientId id) const { return impl_->next_deadline(id); }
 void Server::disconnected(ClientId id, std::string_view reason) { impl_->disconnected(id, reason); }
 void Server::reload(Config config) { impl_->reload(std::move(config)); }
@@ -764,6 +797,9 @@ class IrcSession final : public serve::Session {
   }
   void on_tick(serve::Peer&, TimePoint now) override {
     if (id_) server_.tick(*id_, now);
+  }
+  void on_wake(serve::Peer&, TimePoint now) override {
+    if (id_) server_.wake(*id_, now);
   }
   std::optional<TimePoint> next_deadline() const override {
     return id_ ? server_.next_deadline(*id_) : std::nullopt;

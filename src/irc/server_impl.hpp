@@ -4,9 +4,11 @@
 
 #include "sockit/irc/config.hpp"
 #include "sockit/irc/message.hpp"
+#include "sockit/irc/password.hpp"
 #include "sockit/irc/server.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -34,6 +36,17 @@ enum CapBit : unsigned {
 
 struct Channel;
 
+/// A password check (PASS at registration or OPER) in flight, then its verdict while the
+/// failure throttle holds it back. Shared with the checker's worker thread, which only writes
+/// `result`. While a client has one, its input is held (read but not parsed) until the verdict.
+struct AuthCheck {
+  enum class Kind { server_password, oper } kind = Kind::server_password;
+  bool counts = true;              ///< false: unknown operator name or host: fails regardless
+  std::atomic<int> result{-1};     ///< -1 running, 0 no match, 1 match
+  std::optional<TimePoint> release;  ///< the verdict goes out at this time (throttle)
+  bool ok = false;                 ///< the verdict, once `release` is set
+};
+
 struct Client {
   // Hot: read for every line delivered to this client (ServerImpl::send); kept in one cache line.
   ClientId id = 0;
@@ -45,6 +58,7 @@ struct Client {
   bool dead = false;    ///< unlinked from every table; erased when the entry point ends
   bool doomed = false;  ///< to be quit (SendQ, connection lost) when the entry point ends
   bool hard_close = false;
+  bool refuse_close = false;  ///< refused (limits, garbage): one write attempt and close, no linger
   bool registered = false;
   bool invisible = false;
   // Cold.
@@ -72,6 +86,8 @@ struct Client {
   TimePoint refill{};
   std::size_t unregistered_lines = 0;
   std::string quit_reason;
+  std::shared_ptr<AuthCheck> check;  ///< a password check pending: input is held (auth.cpp)
+  unsigned auth_failures = 0;
 
   std::string display_nick() const { return nick.empty() ? std::string("*") : nick; }
   std::string mask() const { return nick + "!" + user + "@" + host; }
@@ -258,6 +274,23 @@ class ServerImpl {
   void rename(Client& c, std::string_view new_nick);
   void remember_whowas(const Client& c);
   void dispatch(Client& c, Message& m, TimePoint now);
+  /// Quits `c` as a refusal (limits, garbage): its ERROR line gets one write attempt and the
+  /// connection closes at once (Peer::close_refused), never lingering.
+  void refuse(Client& c, std::string_view reason);
+
+  // ---- password checks (auth.cpp) ----------------------------------------------------------
+  /// Checks `password` against `encoded` off the loop thread (PasswordChecker) or inline when
+  /// there is none; `counts` false makes it fail whatever the result (unknown operator: the same
+  /// work and the same reply as a wrong password). `c`'s input is held until finish_check().
+  void start_check(Client& c, AuthCheck::Kind kind, std::string password, std::string encoded, bool counts,
+                   TimePoint now);
+  /// A verdict arrived (wake) or its throttle time passed (tick): sends it when due.
+  void poll_check(Client& c, TimePoint now);
+  /// Entry point: the checker's worker woke the connection (Server::wake).
+  void wake(ClientId id, TimePoint now);
+  void set_password_checker(PasswordChecker* checker) { checker_ = checker; }
+  /// Registration once NICK/USER/CAP END and the server password (if any) are done.
+  void complete_registration(Client& c, TimePoint now);
 
   std::unordered_map<ClientId, std::unique_ptr<Client>> clients_;
   std::unordered_map<std::string, Client*> nicks_;              ///< folded nick -> client
@@ -269,6 +302,12 @@ class ServerImpl {
 
  private:
   struct Op;  // entry-point guard: reaps dead clients when the outermost call returns
+  /// Parses and runs the complete lines in c.inbuf from `scan` on, until none is left or a
+  /// password check holds the rest; enforces the RecvQ on what remains.
+  void process_input(Client& c, std::size_t scan, TimePoint now);
+  void finish_check(Client& c, TimePoint now);
+  /// The delay before a failure's reply: grows with the failures of `c` and of its address.
+  std::chrono::milliseconds fail_delay(Client& c, TimePoint now);
   void on_line(Client& c, std::string_view raw, TimePoint now);
   void run_delayed(Client& c, TimePoint now);
   void refill(Client& c, TimePoint now);
@@ -299,6 +338,12 @@ class ServerImpl {
   };
   Batch batch_;
   bool hold_broadcasts_ = false;
+  PasswordChecker* checker_ = nullptr;
+  struct AddressFailures {
+    unsigned count = 0;
+    TimePoint last{};
+  };
+  std::unordered_map<std::string, AddressFailures> auth_failures_;  ///< by address, bounded
 };
 
 /// One handler per command; `m.params` already checked against the table's min/max.

@@ -62,6 +62,14 @@ struct Config {
   bool exempt_loopback = true;        ///< loopback clients skip the per-IP cap
   std::size_t max_unregistered_lines = 1024;
 
+  // Password checks (PASS at registration, OPER). A failed check's reply waits
+  // auth_fail_delay * 2^(n-1), at most auth_fail_delay_max, where n counts the failures of the
+  // connection or of its address (whichever is more; an address is forgotten after
+  // auth_fail_forget without failures). The client's later lines wait for the verdict.
+  std::chrono::milliseconds auth_fail_delay{std::chrono::seconds(1)};
+  std::chrono::milliseconds auth_fail_delay_max{std::chrono::seconds(30)};
+  std::chrono::milliseconds auth_fail_forget{std::chrono::minutes(10)};
+
   // Text.
   bool enforce_utf8 = true;           ///< invalid UTF-8 -> FAIL ... INVALID_UTF8, not relayed
 };

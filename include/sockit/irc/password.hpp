@@ -5,8 +5,16 @@
 
 #include "sockit/net/result.hpp"
 
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace sockit::irc {
 
@@ -18,5 +26,42 @@ Result<std::string> hash_password(std::string_view password, unsigned iterations
 bool verify_password(std::string_view password, std::string_view encoded);
 /// True when `encoded` has the form hash_password() produces.
 bool is_password_hash(std::string_view encoded);
+
+/// verify_password() on a few worker threads with a bounded queue, so a PBKDF2 check (about
+/// 30 ms of CPU) never runs on an event loop, and a flood of checks waits in line instead of
+/// taking every core. irc::Server::set_password_checker hands it the checks; the verdict goes
+/// back to the loop through serve::Peer::waker().
+class PasswordChecker {
+ public:
+  explicit PasswordChecker(unsigned threads = 2, std::size_t max_queued = 1024);
+  ~PasswordChecker();  ///< stop()
+  PasswordChecker(const PasswordChecker&) = delete;
+  PasswordChecker& operator=(const PasswordChecker&) = delete;
+
+  /// Queues one check; `done(matches)` later runs on a worker thread. False, and `done` is never
+  /// called, when max_queued checks are waiting already or after stop(). Any thread.
+  /// `urgent` checks (from addresses without recent failures) go before the others, so a flood of
+  /// wrong passwords does not queue a legitimate login behind it. A check whose `owner` has
+  /// expired by the time a worker takes it is skipped (`done` not called): its client left.
+  bool submit(std::string password, std::string encoded, std::function<void(bool)> done, bool urgent = false,
+              std::weak_ptr<const void> owner = {});
+  /// Drops the queued checks and joins the workers (a check running finishes first). Idempotent.
+  void stop();
+
+ private:
+  struct Job {
+    std::string password, encoded;
+    std::function<void(bool)> done;
+    std::weak_ptr<const void> owner;
+    bool owned = false;
+  };
+  void work();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> urgent_, queue_;
+  std::size_t max_queued_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
 
 }  // namespace sockit::irc

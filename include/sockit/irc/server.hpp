@@ -49,6 +49,7 @@ struct ServerStats {
 };
 
 class ServerImpl;
+class PasswordChecker;
 
 class Server {
  public:
@@ -69,6 +70,8 @@ class Server {
   void eof(ClientId id, TimePoint now);
   /// Timers: registration timeout, idle PING, ping timeout, delayed (fakelag) lines.
   void tick(ClientId id, TimePoint now);
+  /// The connection's Peer::waker() was invoked: a password check's verdict may have arrived.
+  void wake(ClientId id, TimePoint now);
   /// When tick() is next due for this client (nullopt: nothing pending).
   std::optional<TimePoint> next_deadline(ClientId id) const;
   /// The connection is gone (peer reset, model closed it): the client quits with `reason`,
@@ -95,6 +98,11 @@ class Server {
   void set_hold_broadcasts(bool on);
   /// Sends the held channel lines now.
   void flush_broadcasts();
+
+  /// Password checks (PASS, OPER) run on `checker`'s threads; their verdicts come back through
+  /// each client's Peer::waker() (a Peer without one is checked inline). Null: every check runs
+  /// inline, on the caller's thread. `checker` must outlive the server or be unset first.
+  void set_password_checker(PasswordChecker* checker);
 
   ServerStats stats() const;
   /// Checks internal invariants (nick table <-> clients, channel members <-> client channel lists);

@@ -120,6 +120,8 @@ TEST(IrcRegistration, ServerPassword) {
   auto& bad = h.connect();
   h.send(bad, "PASS nope");
   h.register_as(bad, "bad", "x");
+  EXPECT_FALSE(H::has(bad.take(), "464"));  // a failure's reply waits (auth_fail_delay)
+  h.advance(h.cfg.auth_fail_delay);
   auto lines = bad.take();
   EXPECT_TRUE(H::has(lines, "464"));
   EXPECT_TRUE(bad.peer->closed);
@@ -655,9 +657,11 @@ TEST(IrcOper, OperAndKill) {
   h.send(b, "KILL alice :x");
   EXPECT_TRUE(H::has(b.take(), "481"));
   h.send(a, "OPER nobody pw");
+  h.advance(1s);
   EXPECT_TRUE(H::has(a.take(), "491"));
   h.send(a, "OPER root wrong");
-  EXPECT_TRUE(H::has(a.take(), "464"));
+  h.advance(2s);  // the second failure waits twice as long
+  EXPECT_TRUE(H::has(a.take(), "491"));
   h.send(a, "OPER root pw");
   auto lines = a.take();
   EXPECT_TRUE(H::has(lines, "381"));

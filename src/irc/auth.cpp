@@ -1,0 +1,90 @@
+// irc::Server: password checks (PASS at registration, OPER). The PBKDF2 work runs on a
+// PasswordChecker's threads when the server has one and the Peer a waker (the chat server), else
+// inline; either way the client's input is held from the command until the verdict, and a
+// failure's verdict waits a delay that doubles with each failure of the connection or address.
+#include "server_impl.hpp"
+
+#include <utility>
+
+namespace sockit::irc {
+
+namespace {
+constexpr std::size_t kMaxAddressesTracked = 4096;  // bounds auth_failures_ under a spoofed flood
+}
+
+void ServerImpl::start_check(Client& c, AuthCheck::Kind kind, std::string password, std::string encoded, bool counts,
+                             TimePoint now) {
+  auto check = std::make_shared<AuthCheck>();
+  check->kind = kind;
+  check->counts = counts;
+  c.check = check;
+  std::function<void()> wake = checker_ != nullptr && c.peer != nullptr ? c.peer->waker() : nullptr;
+  if (encoded.empty()) {
+    check->result.store(0);  // nothing to compare with (no operator configured): no work to hide
+  } else if (wake) {
+    // The job holds the check weakly: a client that leaves (quit() drops c.check) costs no hash.
+    auto done = [weak = std::weak_ptr<AuthCheck>(check), wake = std::move(wake)](bool ok) {
+      if (auto ch = weak.lock()) ch->result.store(ok ? 1 : 0, std::memory_order_release);
+      wake();
+    };
+    auto it = auth_failures_.find(c.ip);
+    bool urgent = it == auth_failures_.end() || it->second.count == 0 || now - it->second.last >= cfg_.auth_fail_forget;
+    if (checker_->submit(std::move(password), std::move(encoded), std::move(done), urgent, check)) return;
+    check->result.store(0);  // too many checks queued: a failure, throttled like any other
+  } else {
+    check->result.store(verify_password(password, encoded) ? 1 : 0);
+  }
+  poll_check(c, now);
+}
+
+void ServerImpl::poll_check(Client& c, TimePoint now) {
+  AuthCheck& ch = *c.check;
+  if (!ch.release) {
+    int r = ch.result.load(std::memory_order_acquire);
+    if (r < 0) return;  // still on a worker
+    ch.ok = r == 1 && ch.counts;
+    ch.release = ch.ok ? now : now + fail_delay(c, now);
+  }
+  if (*ch.release <= now) finish_check(c, now);
+}
+
+std::chrono::milliseconds ServerImpl::fail_delay(Client& c, TimePoint now) {
+  if (auth_failures_.size() >= kMaxAddressesTracked && !auth_failures_.count(c.ip)) {
+    std::erase_if(auth_failures_, [&](const auto& e) { return now - e.second.last >= cfg_.auth_fail_forget; });
+    if (auth_failures_.size() >= kMaxAddressesTracked) auth_failures_.clear();
+  }
+  AddressFailures& a = auth_failures_[c.ip];
+  if (a.count > 0 && now - a.last >= cfg_.auth_fail_forget) a.count = 0;
+  ++a.count;
+  a.last = now;
+  unsigned n = std::max(++c.auth_failures, a.count);
+  std::chrono::milliseconds d = cfg_.auth_fail_delay;
+  for (unsigned i = 1; i < n && d < cfg_.auth_fail_delay_max; ++i) d *= 2;
+  return std::min(d, cfg_.auth_fail_delay_max);
+}
+
+void ServerImpl::finish_check(Client& c, TimePoint now) {
+  std::shared_ptr<AuthCheck> ch = std::move(c.check);
+  if (ch->kind == AuthCheck::Kind::server_password) {
+    if (ch->ok) {
+      complete_registration(c, now);
+    } else {
+      send(c, rpl(c, "464").t("Password incorrect"));
+      quit(c, "Bad password");
+    }
+    return;
+  }
+  if (!ch->ok) {
+    // One reply for an unknown name, a host that does not match and a wrong password, after the
+    // same work and the same delay (InspIRCd's 491 "Invalid oper credentials").
+    send(c, rpl(c, "491").t("Invalid oper credentials"));
+    return;
+  }
+  if (!c.oper) {
+    c.oper = true;
+    send(c, rpl(c, "381").t("You are now an IRC operator"));
+    send(c, Line(c.nick, "MODE").p(c.nick).t("+o"));
+  }
+}
+
+}  // namespace sockit::irc
