@@ -52,6 +52,7 @@ struct Options {
   std::string idle_timeout;
   std::string drain_timeout = "5s";
   std::string send_queue = "4MiB";
+  std::string max_buffered;
   std::size_t pool_queue = 64;
   int backlog = 511;
   bool no_tcp = false;
@@ -100,9 +101,9 @@ void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<
     auto s = tcp->stats();
     line += fmt::format(
         " tcp accepted={} active={} closed={} rejected={} shed={} resets={} timeouts={} overflows={} errors={} "
-        "bytes_in={} bytes_out={} spliced={}",
+        "bytes_in={} bytes_out={} spliced={} buffered={} buffered_peak={} budget_pauses={}",
         s.accepted, s.active, s.closed, s.rejected, s.shed, s.resets, s.timeouts, s.overflows, s.errors, s.bytes_in,
-        s.bytes_out, s.bytes_spliced);
+        s.bytes_out, s.bytes_spliced, s.buffered, s.buffered_peak, s.budget_pauses);
   }
   if (!udp.empty()) {
     serve::UdpStats t;
@@ -173,6 +174,12 @@ int run(const Options& o) {
   if (!drain) throw UsageError(fmt::format("invalid duration for --drain-timeout: '{}' (use e.g. 5s)", o.drain_timeout));
   auto queue_cap = parse_size(o.send_queue);
   if (!queue_cap) throw UsageError(fmt::format("invalid size for --send-queue: '{}' (use e.g. 4MiB)", o.send_queue));
+  std::size_t max_buffered = serve::default_max_buffered();
+  if (!o.max_buffered.empty()) {
+    auto b = parse_size(o.max_buffered);
+    if (!b) throw UsageError(fmt::format("invalid size for --max-buffered: '{}' (use e.g. 256M, 1G; 0 = no cap)", o.max_buffered));
+    max_buffered = *b;
+  }
   if (o.pool_queue == 0) throw UsageError("--pool-queue must be at least 1");
   if (o.backlog < 1) throw UsageError("--backlog must be at least 1");
 
@@ -249,6 +256,7 @@ int run(const Options& o) {
       so.high_water = so.send_queue_cap;
       so.low_water = so.send_queue_cap / 4;
     }
+    so.max_buffered = max_buffered;
     so.pool_queue = o.pool_queue;
     so.splice_echo = !o.no_splice;
     so.backlog = o.backlog;
@@ -380,6 +388,10 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                  app.add_option("--idle-timeout", o->idle_timeout, "close a connection idle this long (e.g. 30s; default never)");
                  app.add_option("--drain-timeout", o->drain_timeout, "on SIGTERM, wait this long for connections to finish (default 5s)");
                  app.add_option("--send-queue", o->send_queue, "output held per connection before it is closed (default 4MiB)");
+                 app.add_option("--max-buffered", o->max_buffered,
+                                "reactors: output held for all connections together (K/M/G); past half of it "
+                                "the biggest holders stop reading, at it every holder does (default: 1/8 of "
+                                "physical memory, 32-256 MiB; 0 = no cap)");
                  app.add_option("--pool-queue", o->pool_queue, "pool model: connections waiting for a worker (default 64)");
                  app.add_option("--backlog", o->backlog, "listen backlog (default 511; the kernel caps it at net.core.somaxconn)");
                  return [o] { return run(*o); };

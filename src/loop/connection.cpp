@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include <fcntl.h>
+#include <malloc.h>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +28,49 @@ std::string_view to_string(CloseReason r) noexcept {
 namespace {
 bool is_reset(int err) { return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == EHOSTUNREACH; }
 }  // namespace
+
+void BufferBudget::update(std::size_t before, std::size_t after) noexcept {
+  if (before == after) return;
+  if (before == 0) {
+    holders_.fetch_add(1, std::memory_order_relaxed);
+  } else if (after == 0) {
+    holders_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (after < before) {
+    used_.fetch_sub(before - after, std::memory_order_relaxed);
+    return;
+  }
+  std::size_t now = used_.fetch_add(after - before, std::memory_order_relaxed) + (after - before);
+  for (auto* p : {&peak_, &wave_peak_}) {
+    std::size_t seen = p->load(std::memory_order_relaxed);
+    while (now > seen && !p->compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+    }
+  }
+}
+
+bool BufferBudget::must_pause(std::size_t held) const noexcept {
+  if (held == 0) return false;
+  std::size_t u = used();
+  if (u >= limit_) return true;
+  if (u < limit_ / 2) return false;
+  // Over half the budget: the holders of the average or more (the biggest) stop first.
+  std::size_t h = std::max<std::size_t>(1, holders_.load(std::memory_order_relaxed));
+  return held >= u / h;
+}
+
+std::size_t BufferBudget::read_room(std::size_t max) const noexcept {
+  std::size_t u = used();
+  if (u + max <= limit_) return max;
+  std::size_t room = u < limit_ ? limit_ - u : 0;
+  return std::min(max, std::max(room, kMinRead));
+}
+
+bool BufferBudget::trim_due() noexcept {
+  if (used() > limit_ / 64) return false;
+  std::size_t wave = wave_peak_.load(std::memory_order_relaxed);
+  if (wave < std::min<std::size_t>(limit_ / 8, 64 << 20)) return false;
+  return wave_peak_.compare_exchange_strong(wave, 0, std::memory_order_relaxed);
+}
 
 Connection::Connection(EventLoop& loop, Fd fd, const Address& remote, const ConnectionOptions& opts)
     : loop_(&loop), fd_(std::move(fd)), remote_(remote), opts_(&opts), last_activity_(loop.now()) {}
@@ -68,6 +112,7 @@ void Connection::on_ready(const Ready& r) {
 
 void Connection::handle_read(bool to_eagain) {
   std::span<std::byte> buf = loop_->scratch();
+  std::size_t want = buf.size();  // less while a buffer budget is nearly spent
   for (int i = 0; fd_; ++i) {
     bool lingering = write_shut_ && !read_eof_;
     if (!want_read() && !lingering) break;  // edge mode: resume_reading()/low water reread
@@ -78,16 +123,17 @@ void Connection::handle_read(bool to_eagain) {
       break;
     }
     ssize_t n;
+    if (opts_->budget != nullptr) want = opts_->budget->read_room(buf.size());
     if (splicing_ && !lingering && !out_) {
-      n = splice_echo(buf.size());
+      n = splice_echo(want);
       if (n > 0) {
-        if (static_cast<std::size_t>(n) < buf.size() && !to_eagain) break;
+        if (static_cast<std::size_t>(n) < want && !to_eagain) break;
         continue;
       }
       if (n < 0 && errno == EAGAIN && !splicing_) continue;  // no pipe after all: recv below
     } else {
       do {
-        n = ::recv(fd_.get(), buf.data(), buf.size(), 0);  // recv, not read: no file-position lock
+        n = ::recv(fd_.get(), buf.data(), want, 0);  // recv, not read: no file-position lock
       } while (n < 0 && errno == EINTR);
     }
     if (n > 0) {
@@ -96,7 +142,7 @@ void Connection::handle_read(bool to_eagain) {
       last_activity_ = loop_->now();
       if (!lingering) on_data(std::span<const std::byte>(buf.data(), got));
       if (echo_splice_ && got >= kSpliceMin) splicing_ = true;
-      if (got < buf.size() && !to_eagain) break;  // drained (a later arrival is a new edge)
+      if (got < want && !to_eagain) break;  // drained (a later arrival is a new edge)
       continue;
     }
     if (n == 0) {
@@ -188,6 +234,7 @@ void Connection::handle_write() {
 }
 
 void Connection::after_write_progress() {
+  sync_budget();
   if (backpressured_ && queued_bytes() <= opts_->low_water) {
     backpressured_ = false;
     if (edge_) schedule_reread();
@@ -304,7 +351,24 @@ void Connection::after_queue() {
     return;
   }
   if (queued >= opts_->high_water) backpressured_ = true;
+  sync_budget();
   update_interest();
+}
+
+void Connection::sync_budget() {
+  BufferBudget* b = opts_->budget;
+  if (b == nullptr) return;
+  std::size_t held = queued_bytes();
+  b->update(budgeted_, held);
+  budgeted_ = held;
+  bool pause = fd_ && b->must_pause(held);
+  if (pause == budget_paused_) return;
+  budget_paused_ = pause;
+  if (pause) {
+    b->count_pause();
+  } else if (edge_ && fd_) {
+    schedule_reread();  // input that arrived meanwhile raises no new edge
+  }
 }
 
 void Connection::schedule_turn_end() {
@@ -384,6 +448,9 @@ void Connection::close(CloseReason reason, std::error_code ec) {
   if (started_) loop_->unwatch(fd_.get());
   fd_.reset();
   release_queue();
+  sync_budget();
+  // The end of a wave of slow readers: hand the freed chunks back (glibc keeps them otherwise).
+  if (opts_->budget != nullptr && opts_->budget->trim_due()) ::malloc_trim(0);
   interest_ = Interest::none;
   on_closed(reason, ec);
 }

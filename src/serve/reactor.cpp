@@ -6,7 +6,10 @@
 #include "sockit/loop/connection.hpp"
 #include "sockit/loop/event_loop.hpp"
 
+#include <algorithm>
 #include <thread>
+
+#include <unistd.h>
 
 namespace sockit::serve {
 namespace {
@@ -98,6 +101,10 @@ class ReactorImpl final : public Server::Impl {
     conn_opts_.idle_timeout = opts_.idle_timeout;
     conn_opts_.linger = opts_.linger;
     conn_opts_.coalesce_writes = opts_.coalesce_writes;
+    if (opts_.max_buffered != 0) {
+      budget_ = std::make_unique<loop::BufferBudget>(opts_.max_buffered);
+      conn_opts_.budget = budget_.get();
+    }
   }
 
   ~ReactorImpl() override {
@@ -208,6 +215,11 @@ class ReactorImpl final : public Server::Impl {
       st.bytes_out += ctx->loop->bytes_out();
       st.bytes_spliced += ctx->loop->bytes_spliced();
     }
+    if (budget_) {
+      st.buffered = budget_->used();
+      st.buffered_peak = budget_->peak();
+      st.budget_pauses = budget_->pauses();
+    }
   }
 
   // --- loop 0 ---
@@ -308,6 +320,7 @@ class ReactorImpl final : public Server::Impl {
     if (ctx.stopping) check_done(ctx);
   }
 
+  std::unique_ptr<loop::BufferBudget> budget_;  // opts_.max_buffered; outlives every connection
   loop::ConnectionOptions conn_opts_;
 
  private:
@@ -483,6 +496,14 @@ void ReactorPeer::on_closed(loop::CloseReason reason, std::error_code /*ec*/) {
 }
 
 }  // namespace
+
+std::size_t default_max_buffered() noexcept {
+  constexpr std::size_t kMin = std::size_t{32} << 20, kMax = std::size_t{256} << 20;
+  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return kMin;
+  std::size_t eighth = static_cast<std::size_t>(pages) / 8 * static_cast<std::size_t>(page);
+  return std::clamp(eighth, kMin, kMax);
+}
 
 std::unique_ptr<Server::Impl> make_reactor_impl(ServerOptions opts, SessionFactory factory) {
   return std::make_unique<ReactorImpl>(std::move(opts), std::move(factory));

@@ -35,6 +35,7 @@
 #include "sockit/net/address.hpp"
 #include "sockit/net/fd.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -51,6 +52,39 @@ namespace sockit::loop {
 enum class CloseReason : std::uint8_t { peer_closed, reset, idle_timeout, send_queue_full, protocol, server_stopping, error };
 std::string_view to_string(CloseReason r) noexcept;
 
+/// A budget of output bytes queued by every connection that shares it (any loops and threads): a
+/// server-wide cap on what slow readers can make the process hold. Connections report what they
+/// hold; once half the budget is in use, a connection holding more than the average stops reading
+/// (the biggest holders first), and at the limit every connection that holds anything does. It
+/// reads again when its own queue drains (the peer reads) below that line, so no connection waits
+/// for another. A connection holding nothing reads at most limit - used bytes at a time (at least
+/// kMinRead), so the total can pass the limit by at most kMinRead per connection that had nothing
+/// queued when the kernel stopped taking its output. Lock-free (relaxed atomics).
+class BufferBudget {
+ public:
+  static constexpr std::size_t kMinRead = 4096;
+  explicit BufferBudget(std::size_t limit) noexcept : limit_(limit) {}
+  std::size_t limit() const noexcept { return limit_; }
+  std::size_t used() const noexcept { return used_.load(std::memory_order_relaxed); }
+  std::size_t peak() const noexcept { return peak_.load(std::memory_order_relaxed); }
+  std::uint64_t pauses() const noexcept { return pauses_.load(std::memory_order_relaxed); }
+  /// A connection's holding went from `before` to `after` bytes.
+  void update(std::size_t before, std::size_t after) noexcept;
+  /// Whether a connection holding `held` bytes must stop reading now.
+  bool must_pause(std::size_t held) const noexcept;
+  /// How much a connection may read at once now (at most `max`).
+  std::size_t read_room(std::size_t max) const noexcept;
+  void count_pause() noexcept { pauses_.fetch_add(1, std::memory_order_relaxed); }
+  /// True once per wave: the total fell under 1/64 of the limit after a peak over 1/8 of it, so
+  /// now is the time to hand the freed memory back to the system (malloc_trim).
+  bool trim_due() noexcept;
+
+ private:
+  const std::size_t limit_;
+  std::atomic<std::size_t> used_{0}, holders_{0}, peak_{0}, wave_peak_{0};
+  std::atomic<std::uint64_t> pauses_{0};
+};
+
 struct ConnectionOptions {
   std::size_t high_water = 1 << 20;      ///< pause reading at this much queued output (1 MiB)
   std::size_t low_water = 256 << 10;     ///< resume reading at or below this (256 KiB)
@@ -61,6 +95,7 @@ struct ConnectionOptions {
   bool coalesce_writes = false;          ///< send() queues; one write at the end of the turn
                                          ///< (or as soon as 16 KiB are pending)
   bool edge_triggered = true;            ///< on epoll: EPOLLET, registered once for in+out
+  BufferBudget* budget = nullptr;        ///< shared by a server's connections; none = no cap
 };
 
 class Connection : public std::enable_shared_from_this<Connection>, private IoHandler {
@@ -156,7 +191,9 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   void handle_write();
   void after_write_progress();
   void update_interest();
-  bool want_read() const noexcept { return !read_eof_ && !user_paused_ && !backpressured_; }
+  bool want_read() const noexcept { return !read_eof_ && !user_paused_ && !backpressured_ && !budget_paused_; }
+  /// Reports queued_bytes() to opts_->budget and pauses or resumes reading by it.
+  void sync_budget();
   void arm_idle_timer();
   void on_idle_timer();
   void do_shutdown_write();
@@ -179,9 +216,11 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   bool turn_end_queued_ : 1 = false;  // in the loop's at_turn_end list
   bool echo_splice_ : 1 = false;      // set_echo_splice
   bool splicing_ : 1 = false;         // the last read was large: splice the next one
+  bool budget_paused_ : 1 = false;    // reading stopped by opts_->budget
   CompactAddress remote_;
   const ConnectionOptions* opts_;
   std::unique_ptr<OutputQueue> out_;  // only while output is queued: an idle connection has none
+  std::size_t budgeted_ = 0;  // queued bytes last reported to opts_->budget
   TimerId timer_ = 0;  // the idle timer, or once our FIN is sent the linger timer
   TimePoint last_activity_;
 };
