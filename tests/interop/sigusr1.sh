@@ -73,16 +73,17 @@ usr1 $PROXY
 alive proxy $PROXY
 check_eq "proxy still forwards" "through" "$(echo through | snc -q 1s 127.0.0.1 "$PP")"
 
-# --- ping: finishes its count with status 0 ---
-start "$SOCKIT" ping -c 4 -i 200ms 127.0.0.1 "$EP" </dev/null >"$T/ping.out" 2>"$T/ping.err"
+# --- ping: finishes its count with status 0 (it runs longer than ready's 5 s, so a ping that
+# neither ignores nor blocks SIGUSR1 still gets it) ---
+start "$SOCKIT" ping -c 30 -i 200ms 127.0.0.1 "$EP" </dev/null >"$T/ping.out" 2>"$T/ping.err"
 PING=$LAST
 wait_for_line "$T/ping.out" 'seq=|bytes from' >/dev/null
 usr1 $PING
-wait_exit $PING 10
+wait_exit $PING 20
 check_eq "ping exit status after SIGUSR1" 0 "$WAIT_RC"
 
 # --- load hold: holds for its duration and reports, status 0 ---
-start "$SOCKIT" load hold "127.0.0.1:$EP" -c 2 -d 2s </dev/null >"$T/load.out" 2>"$T/load.err"
+start "$SOCKIT" load hold "127.0.0.1:$EP" -c 2 -d 6s </dev/null >"$T/load.out" 2>"$T/load.err"
 LOAD=$LAST
 usr1 $LOAD
 wait_exit $LOAD 20
