@@ -49,21 +49,28 @@ std::optional<std::int64_t> flood_limiter_step(const Options& o, const Stats& s)
   if (o.mode != Mode::irc || h.count() < 10) return std::nullopt;
   const std::uint64_t slow = h.count_between(kSlow, h.max());
   if (slow * 4 < h.count()) return std::nullopt;
-  // Share of the slow deliveries at whole multiples of `step`.
-  auto on_steps = [&](std::int64_t step) {
+  // Share of the slow deliveries at offset + whole multiples of `step`.
+  auto on_steps = [&](std::int64_t step, std::int64_t offset) {
     std::uint64_t n = 0;
-    const std::int64_t tol = std::max<std::int64_t>(step / 20, 10'000'000);  // 5 % of a step, at least 10 ms
-    for (std::int64_t k = 1; k * step <= h.max() + step / 2 && k <= 1000; ++k)
-      n += h.count_between(k * step - tol, k * step + tol);
+    const std::int64_t tol = step / 20;  // 5 % of a step: an even spread has a tenth of its mass there
+    for (std::int64_t k = 0, at = offset; at <= h.max() + tol && k <= 1000; ++k, at += step)
+      if (at >= kSlow - tol) n += h.count_between(at - tol, at + tol);
     return static_cast<double>(n) / static_cast<double>(slow);
   };
-  // The step is the smallest slow delivery (a window of several lines waits 1, 2, 3... intervals)
-  // or their median (the first held line of a burst waits less than a whole interval, the ones
-  // after it exactly one).
   const auto n = static_cast<double>(h.count());
-  for (const double rank : {100.0 * (n - static_cast<double>(slow) + 1) / n, 100.0 * (n - static_cast<double>(slow) / 2) / n}) {
-    const std::int64_t step = h.percentile(rank);
-    if (step >= kSlow && on_steps(step) >= 0.6) return step;
+  auto at_rank = [&](double k) { return h.percentile(100.0 * (k - 0.5) / n); };  // the k-th smallest delivery
+  const std::int64_t first = at_rank(n - static_cast<double>(slow) + 1);
+  // The step is the smallest slow delivery (a window of several lines waits 1, 2, 3... intervals),
+  // or their median (the first held line of a burst waits less than a whole interval, the ones
+  // after it exactly one), or the gap from the smallest to the next cluster, with the smallest as
+  // the offset (a window of several lines whose first held one waited less than an interval).
+  for (const std::int64_t step : {first, at_rank(n - static_cast<double>(slow) / 2)}) {
+    if (step >= kSlow && on_steps(step, step) >= 0.6) return step;
+  }
+  const std::uint64_t near_first = h.count_between(kSlow, first + first / 10);
+  if (near_first < slow) {
+    const std::int64_t step = at_rank(n - static_cast<double>(slow - near_first) + 1) - first;
+    if (step >= kSlow && on_steps(step, first % step) >= 0.6) return step;
   }
   return std::nullopt;
 }

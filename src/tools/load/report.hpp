@@ -18,7 +18,7 @@ nlohmann::json to_json(const Options& o, const RunResult& r);
 std::string to_text(const Options& o, const RunResult& r);
 /// irc mode: a chat server's flood limiter (fakelag) lets a fast sender's lines through one per
 /// interval, so the run measures the limiter, not the server. Its mark: at least a quarter of the
-/// deliveries are 50 ms or later, and 60 % of those sit at whole multiples (+-5 %, at least 10 ms)
+/// deliveries are 50 ms or later, and 60 % of those sit at whole multiples (+-5 % of a step)
 /// of one step, their smallest or their median (the limiter's interval, 500 ms for sockit
 /// chat-server's default of 2 lines/s). Returns that step.
 std::optional<std::int64_t> flood_limiter_step(const Options& o, const Stats& s) noexcept;

@@ -38,6 +38,14 @@ TEST(LoadFloodHint, LatenciesInStepsOfTheLimiterIntervalAreFlagged) {
   step = sockit::load::flood_limiter_step(irc(), w);
   ASSERT_TRUE(step);
   EXPECT_NEAR(static_cast<double>(*step), 100.0 * kMs, 5.0 * kMs);
+  // --window 3 against the default server (measured): the first held line of each run of three
+  // waited 453 ms, the next ones 956 and 1460, and 1500 ms once the window was full.
+  Stats w3;
+  for (const std::int64_t v : {1 * kMs, 6 * kMs, 1 * kMs, 5 * kMs}) w3.latency.record(v, 18);
+  for (const std::int64_t v : {453 * kMs, 956 * kMs, 1460 * kMs, 1500 * kMs}) w3.latency.record(v, 18);
+  step = sockit::load::flood_limiter_step(irc(), w3);
+  ASSERT_TRUE(step);
+  EXPECT_NEAR(static_cast<double>(*step), 503.0 * kMs, 15.0 * kMs);
 }
 
 TEST(LoadFloodHint, AFastOrMerelySlowServerIsNotFlagged) {
@@ -47,6 +55,10 @@ TEST(LoadFloodHint, AFastOrMerelySlowServerIsNotFlagged) {
   Stats busy;  // an overloaded server: latencies spread evenly from 60 ms to 2 s
   for (int i = 0; i < 1000; ++i) busy.latency.record(60 * kMs + i * 1940 * kMs / 1000);
   EXPECT_FALSE(sockit::load::flood_limiter_step(irc(), busy));
+  Stats queued;  // open loop past the server's capacity: latencies grow evenly from 50 ms to 1.7 s
+  for (int i = 0; i < 1000; ++i) queued.latency.record(50 * kMs + i * 1650 * kMs / 1000);
+  for (int i = 0; i < 300; ++i) queued.latency.record(5 * kMs);
+  EXPECT_FALSE(sockit::load::flood_limiter_step(irc(), queued));
   Stats few;  // too few samples to say anything
   for (int i = 0; i < 5; ++i) few.latency.record(500 * kMs);
   EXPECT_FALSE(sockit::load::flood_limiter_step(irc(), few));
