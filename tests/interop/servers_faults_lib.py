@@ -412,12 +412,17 @@ def c_and_d():
 
 # ---------------------------------------------------------------- chat
 class Irc:
-    def __init__(self, port, nick, rcvbuf=None, answer_ping=True):
-        self.s = connect(port, rcvbuf=rcvbuf)
+    def __init__(self, port, nick, rcvbuf=None, answer_ping=True, password=None, source=None):
+        if source is None:
+            self.s = connect(port, rcvbuf=rcvbuf)
+        else:
+            self.s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
         self.buf = b""
         self.seen = []
         self.nick = nick
         self.answer_ping = answer_ping
+        if password is not None:
+            self.send(f"PASS {password}\r\n")
         self.send(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n")
         self.wait_for(lambda l: f" 001 {nick} " in l)
 
@@ -522,6 +527,85 @@ def chat_tests():
     a.send("PRIVMSG #f :still here\r\n")
     check(b.wait_for(lambda l: "still here" in l, 3) is not None, "and still relays")
     end_a_then_b_c_d(px, srv, chat_emfile, chat_c_and_d)
+    chat_hostile()
+
+
+def chat_hostile():
+    """Issue 24: (1) 40 wrong server-password logins (4 per address over 10 addresses) while two
+    clients talk: PRIVMSG p99 stays near idle (the PBKDF2 checks run off the loop); (3) one address
+    at its per-IP limit hammering new connections under nofile=256: each refusal closes at once,
+    the server's descriptors stay bounded and another address still gets in."""
+    import tempfile, threading
+    h = subprocess.run([SOCKIT, "chat-server", "--hash-password"], input=b"letmein\n", capture_output=True)
+    conf = os.path.join(tempfile.mkdtemp(), "pass.toml")
+    with open(conf, "w") as f:
+        f.write(f'[server]\npassword = "{h.stdout.decode().strip()}"\n')
+    srv, port = chat_server("--config", conf)
+    a, b = Irc(port, "alice", password="letmein"), Irc(port, "bob", password="letmein")
+
+    def probe(n):
+        t0 = time.time()
+        a.send(f"PRIVMSG bob :probe {n}\r\n")
+        b.wait_for(lambda l: f"probe {n}" in l, 10)
+        return (time.time() - t0) * 1000
+
+    p99 = lambda xs: sorted(xs)[min(len(xs) - 1, int(0.99 * len(xs)))]
+    idle = [probe(i) for i in range(100)]
+    stop_ev, tries = threading.Event(), [0]
+
+    def attacker(i):
+        while not stop_ev.is_set():
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(f"127.0.0.{2 + i // 4}", 0))
+                s.sendall(f"PASS wrong\r\nNICK x{i}\r\nUSER x 0 * :x\r\n".encode())
+                tries[0] += 1
+                s.settimeout(0.1)
+                while not stop_ev.is_set():
+                    try:
+                        if not s.recv(4096):
+                            break
+                    except socket.timeout:
+                        pass
+                s.close()
+            except OSError:
+                return
+    threads = [threading.Thread(target=attacker, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    wait_until(lambda: tries[0] >= 40, 10)
+    busy, t_end = [], time.time() + 2
+    while time.time() < t_end:
+        busy.append(probe(1000 + len(busy)))
+    stop_ev.set()
+    for t in threads:
+        t.join()
+    check(p99(busy) <= 2 * p99(idle) + 50, f"40 wrong server-password logins from 10 addresses: other clients' PRIVMSG "
+          f"p99 {p99(busy):.2f} ms ({len(busy)} probes) vs idle {p99(idle):.2f} ms ({tries[0]} wrong logins)")
+    check(stop(srv) == 0, "password flood: exit 0 on SIGTERM")
+
+    srv, ports = spawn([SOCKIT, "chat-server", "-q", "-l", "127.0.0.1:0", "--no-exempt-loopback", "--max-per-ip", "4"],
+                       r"listening on 127\.0\.0\.1:(\d+)", ["prlimit", "--nofile=256:256"])
+    port = ports[0]
+    held = [Irc(port, f"held{i}", source="127.0.0.2") for i in range(4)]
+    base = nfds(srv.pid)
+    refused, peak, t0 = [], base, time.time()
+    for i in range(600):   # kept open by this side: a client that never closes
+        s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=("127.0.0.2", 0))
+        refused.append(s)
+        if i % 50 == 0:
+            peak = max(peak, nfds(srv.pid))
+    rate = 600 / (time.time() - t0)
+    others = []
+    try:   # at once, while the refused connections are still open on this side
+        others = [Irc(port, f"other{i}", source="127.0.0.3") for i in range(4)]
+    except OSError:
+        pass
+    ok = wait_until(lambda: nfds(srv.pid) <= base + 4 + 2, 1)   # the linger was 2 s
+    check(ok and peak <= base + 16 and len(others) == 4, f"one address at its per-IP limit opening 600 connections ({rate:.0f}/s, kept open) "
+          f"under nofile=256: server fds {base} before, peak {peak}, {nfds(srv.pid)} after; {len(others)}/4 from another address registered")
+    for s in refused + [c.s for c in held + others]:
+        s.close()
+    check(stop(srv) == 0, "refusal flood: exit 0 on SIGTERM")
 
 
 def chat_emfile():
