@@ -389,7 +389,7 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                  app.add_option("--drain-timeout", o->drain_timeout, "on SIGTERM, wait this long for connections to finish (default 5s)");
                  app.add_option("--send-queue", o->send_queue, "output held per connection before it is closed (default 4MiB)");
                  app.add_option("--max-buffered", o->max_buffered,
-                                "reactors: output held for all connections together (K/M/G); past half of it "
+                                "reactors, thread, pool: output held for all connections together (K/M/G); past half of it "
                                 "the biggest holders stop reading, at it every holder does (default: 1/8 of "
                                 "physical memory, 32-256 MiB; 0 = no cap)");
                  app.add_option("--pool-queue", o->pool_queue, "pool model: connections waiting for a worker (default 64)");

@@ -65,6 +65,15 @@ std::size_t BufferBudget::read_room(std::size_t max) const noexcept {
   return std::min(max, std::max(room, kMinRead));
 }
 
+std::size_t BufferBudget::reserve(std::size_t max) noexcept {
+  std::size_t u = used_.load(std::memory_order_relaxed), grant;
+  do {
+    std::size_t room = u < limit_ ? limit_ - u : 0;
+    grant = std::min(max, std::max(room, kMinRead));
+  } while (!used_.compare_exchange_weak(u, u + grant, std::memory_order_relaxed));
+  return grant;
+}
+
 bool BufferBudget::trim_due() noexcept {
   if (used() > limit_ / 64) return false;
   std::size_t wave = wave_peak_.load(std::memory_order_relaxed);

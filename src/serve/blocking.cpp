@@ -13,6 +13,7 @@
 
 #include "sockit/loop/acceptor.hpp"
 #include "sockit/loop/buffer.hpp"
+#include "sockit/loop/connection.hpp"
 
 #include <algorithm>
 #include <array>
@@ -25,6 +26,7 @@
 #include <set>
 #include <thread>
 
+#include <malloc.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -163,7 +165,12 @@ struct Pending {
 
 class BlockingImpl final : public Server::Impl {
  public:
-  BlockingImpl(ServerOptions opts, SessionFactory factory) : Impl(std::move(opts), std::move(factory)) {}
+  BlockingImpl(ServerOptions opts, SessionFactory factory) : Impl(std::move(opts), std::move(factory)) {
+    // thread and pool share one budget (fork's children have their own memory: none there).
+    if (opts_.max_buffered != 0 && (opts_.model == Model::thread || opts_.model == Model::pool)) {
+      budget_ = std::make_unique<loop::BufferBudget>(opts_.max_buffered);
+    }
+  }
 
   ~BlockingImpl() override {
     stop_now();
@@ -243,6 +250,12 @@ class BlockingImpl final : public Server::Impl {
 
   bool finished() const override { return started_.load() && live_.load() == 0; }
   std::string_view backend_name() const override { return "poll"; }
+  void add_counters(ServerStats& st) const override {
+    if (!budget_) return;
+    st.buffered = budget_->used();
+    st.buffered_peak = budget_->peak();
+    st.budget_pauses = budget_->pauses();
+  }
 
  private:
   struct ConnThread {
@@ -445,6 +458,7 @@ class BlockingImpl final : public Server::Impl {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> force_requested_{false};
   std::atomic<int> live_{0};  // accept thread + pool workers still running
+  std::unique_ptr<loop::BufferBudget> budget_;  // opts_.max_buffered (thread, pool)
 };
 
 void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address& local, bool cross_thread) {
@@ -457,11 +471,12 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
   std::unique_ptr<Session> session = factory_(peer);
   CloseReason reason = CloseReason::peer_closed;
   std::uint64_t bytes_in = 0;
+  std::size_t held = 0;  // queued bytes reported to budget_
   if (session) {
     auto now = Clock::now();
     TimePoint last = now;
     session->on_open(peer, now);
-    bool eof = false, paused = false, stop_seen = false, write_shut = false;
+    bool eof = false, paused = false, stop_seen = false, write_shut = false, budget_paused = false;
     std::optional<TimePoint> drain_deadline, linger_deadline;
     std::array<std::byte, 65536> buf;
     for (;;) {
@@ -484,7 +499,14 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
       }
       if (paused && st.queued <= opts_.low_water) paused = false;
       if (!paused && st.queued >= opts_.high_water) paused = true;
-      bool want_read = !eof && (write_shut || !paused);
+      if (budget_) {
+        budget_->update(held, st.queued);
+        held = st.queued;
+        bool pause = budget_->must_pause(held);
+        if (pause && !budget_paused) budget_->count_pause();
+        budget_paused = pause;
+      }
+      bool want_read = !eof && (write_shut || (!paused && !budget_paused));
       bool want_write = st.queued > 0 || (!st.flush && session->wants_drain() && st.queued <= opts_.low_water);
 
       std::optional<TimePoint> wake_at = session->next_deadline();
@@ -526,19 +548,29 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
       }
       short re = pfds[0].revents;
       if (want_read && (re & (POLLIN | POLLHUP | POLLERR)) != 0) {
-        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        // With a budget the read's room is reserved until what it queued is counted.
+        std::size_t granted = budget_ ? budget_->reserve(buf.size()) : buf.size();
+        ssize_t n = ::read(fd.get(), buf.data(), granted);
+        int err = errno;
         if (n > 0) {
           auto got = static_cast<std::size_t>(n);
           bytes_in += got;
           stats_->bytes_in.fetch_add(got, std::memory_order_relaxed);
           last = now;
           if (!write_shut) session->on_data(std::span<const std::byte>(buf.data(), got), peer, now);
-        } else if (n == 0) {
+        }
+        if (budget_) {
+          std::size_t q = peer.state().queued;
+          budget_->update(held, q);
+          held = q;
+          budget_->release(granted);
+        }
+        if (n == 0) {
           eof = true;
           if (write_shut) break;
           session->on_eof(peer, now);
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-          reason = is_reset_errno(errno) ? CloseReason::reset : CloseReason::error;
+        } else if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+          reason = is_reset_errno(err) ? CloseReason::reset : CloseReason::error;
           break;
         }
       }
@@ -570,6 +602,10 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
   peer.mark_closed();
   stats_->bytes_out.fetch_add(peer.take_written(), std::memory_order_relaxed);
   fd.reset();
+  if (budget_) {
+    budget_->update(held, 0);
+    if (budget_->trim_due()) ::malloc_trim(0);
+  }
   if (session) session->on_close(reason);
   session.reset();
   stats_->count_close(reason);

@@ -74,6 +74,10 @@ class BufferBudget {
   bool must_pause(std::size_t held) const noexcept;
   /// How much a connection may read at once now (at most `max`).
   std::size_t read_room(std::size_t max) const noexcept;
+  /// read_room(max), counted as used until release(): for readers on several threads, so two of
+  /// them cannot both take the same room (the blocking models; one per connection thread).
+  std::size_t reserve(std::size_t max) noexcept;
+  void release(std::size_t n) noexcept { used_.fetch_sub(n, std::memory_order_relaxed); }
   void count_pause() noexcept { pauses_.fetch_add(1, std::memory_order_relaxed); }
   /// True once per wave: the total fell under 1/64 of the limit after a peak over 1/8 of it, so
   /// now is the time to hand the freed memory back to the system (malloc_trim).

@@ -24,7 +24,7 @@
 //
 // Limits: a connection whose queued output passes send_queue_cap is closed (send_queue_full);
 // reading from it pauses at high_water and resumes at low_water, so a client that never reads
-// costs at most about high_water bytes; in the reactors, max_buffered caps what all of them
+// costs at most about high_water bytes; max_buffered caps what all of them
 // together can make the process hold. Connections over max_conns are accepted and closed at once
 // (after reject_message, if any), and so are connections the pool cannot queue.
 //
@@ -68,11 +68,11 @@ struct ServerOptions {
   /// Reading from a connection pauses at this much queued output and resumes at low_water.
   std::size_t high_water = 1 << 20;
   std::size_t low_water = 256 << 10;
-  /// Reactor models: output bytes queued by all connections together. Once half of it is in use
+  /// Reactor, thread and pool models: output bytes queued by all connections together. Once half of it is in use
   /// the connections holding the most stop reading, and at the limit every connection holding
   /// output does, each until its own queue drains (loop::BufferBudget). After a wave the freed
   /// memory goes back to the system (malloc_trim). 0 = no cap (`sockit echo-server` uses
-  /// default_max_buffered(); --max-buffered). Other models ignore it.
+  /// default_max_buffered(); --max-buffered). fork and iterative ignore it.
   std::size_t max_buffered = 0;
   /// Reactor models: Peer::send only queues and each connection is written once per event-loop
   /// turn (one sendmsg of everything sent to it in that turn). For servers that send many small
@@ -122,8 +122,8 @@ struct ServerStats {
   std::uint64_t overflows = 0;    ///< closed for send_queue_full
   std::uint64_t resets = 0;       ///< closed by a peer reset
   std::uint64_t errors = 0;       ///< accept and socket errors
-  std::uint64_t buffered = 0;       ///< output bytes queued now (reactors with max_buffered)
-  std::uint64_t buffered_peak = 0;  ///< the most ever queued at once (reactors with max_buffered)
+  std::uint64_t buffered = 0;       ///< output bytes queued now (with max_buffered)
+  std::uint64_t buffered_peak = 0;  ///< the most ever queued at once (with max_buffered)
   std::uint64_t budget_pauses = 0;  ///< times a connection stopped reading for max_buffered
 };
 
