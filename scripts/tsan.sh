@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Test executables and the CTest regex of the threaded cases (thread, pool, multi-loop reactors).
 # The in-process tests of the loop and every model (thread, pool, multi-loop reactors, fork).
-TARGETS=${TSAN_TARGETS:-"unit_loop unit_serve"}
+TARGETS=${TSAN_TARGETS:-"unit_loop unit_serve unit_irc"}
 cmake --preset tsan >/dev/null
 avail=$(cmake --build --preset tsan --target help | sed -n 's/^\([a-z_]*\):.*/\1/p')
 build=()
