@@ -22,6 +22,13 @@ if grep -q '"flood_limited": *true' "$T/limited.json" && grep -Eq '"flood_step_m
 else
   fail "default server: JSON $(grep -Eo '"(flood[a-z_]*|sent|deliveries)": *[^,]*' "$T/limited.json" | tr '\n' ' ')"
 fi
+# Open loop: 100 PRIVMSGs/s offered, the limiter lets about 2 lines/s per sender through.
+"$SOCKIT" load irc "127.0.0.1:$PORT" -c 10 --senders 2 --rate 100 -d 2s --no-progress >"$T/open.txt" 2>"$T/open.err"
+if grep -Eq '^  hint .*PRIVMSGs/s out of the 100/s offered.*--no-flood-control' "$T/open.txt"; then
+  pass "default server, open loop: the report says the offered rate did not get out"
+else
+  fail "default server, open loop: no hint in"$'\n'"$(cat "$T/open.txt" "$T/open.err")"
+fi
 stop_server
 
 start_sockit_server --no-flood-control || { fail "chat-server --no-flood-control did not start"; finish; }
@@ -36,6 +43,12 @@ if grep -q '"flood_limited": *false' "$T/free.json"; then
   pass "--no-flood-control: JSON flood_limited false"
 else
   fail "--no-flood-control: JSON $(grep -Eo '"(flood[a-z_]*|sent|deliveries)": *[^,]*' "$T/free.json" | tr '\n' ' ')"
+fi
+"$SOCKIT" load irc "127.0.0.1:$PORT" -c 10 --senders 2 --rate 100 -d 2s --no-progress >"$T/open-free.txt" 2>"$T/open-free.err"
+if grep -q 'hint' "$T/open-free.txt" || ! grep -q '^  deliveries ' "$T/open-free.txt"; then
+  fail "--no-flood-control, open loop: unexpected report"$'\n'"$(cat "$T/open-free.txt" "$T/open-free.err")"
+else
+  pass "--no-flood-control, open loop (100/s): no hint"
 fi
 stop_server
 finish

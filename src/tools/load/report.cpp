@@ -41,7 +41,22 @@ std::string flood_hint(const Options& o, const RunResult& r, std::int64_t step) 
       human_us(us(step)), per_sender);
 }
 
+std::string shortfall_hint(const Options& o, double achieved) {
+  return fmt::format(
+      "the senders got {:.1f} PRIVMSGs/s out of the {:g}/s offered: the server is holding their lines back, "
+      "either its flood limiter (start sockit chat-server with --no-flood-control or raise its flood rate; "
+      "senders it reset were killed for flooding) or it cannot keep up, so this does not measure the offered load.",
+      achieved, o.rate);
+}
+
 }  // namespace
+
+std::optional<double> open_loop_shortfall(const Options& o, const RunResult& r) noexcept {
+  if (o.mode != Mode::irc || !o.open_loop() || r.measured_s <= 0) return std::nullopt;
+  const double achieved = static_cast<double>(r.stats.sent) / r.measured_s;
+  if (achieved >= 0.5 * o.rate) return std::nullopt;
+  return achieved;
+}
 
 std::optional<std::int64_t> flood_limiter_step(const Options& o, const Stats& s) noexcept {
   constexpr std::int64_t kSlow = 50'000'000;  // 50 ms: far above a loopback delivery
@@ -135,6 +150,8 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
     if (step) {
       j["flood_step_ms"] = static_cast<double>(*step) / 1e6;
       j["hint"] = flood_hint(o, r, *step);
+    } else if (const auto achieved = open_loop_shortfall(o, r)) {
+      j["hint"] = shortfall_hint(o, *achieved);
     }
   }
   if (o.mode == Mode::hold) {
@@ -217,7 +234,11 @@ std::string to_text(const Options& o, const RunResult& r) {
   }
   t += fmt::format("  client       cpu {:.3f}s\n", r.client_cpu_s);
   if (!r.note.empty()) t += fmt::format("  note         {}\n", r.note);
-  if (const auto step = flood_limiter_step(o, s)) t += fmt::format("  hint         {}\n", flood_hint(o, r, *step));
+  if (const auto step = flood_limiter_step(o, s)) {
+    t += fmt::format("  hint         {}\n", flood_hint(o, r, *step));
+  } else if (const auto achieved = open_loop_shortfall(o, r)) {
+    t += fmt::format("  hint         {}\n", shortfall_hint(o, *achieved));
+  }
   return t;
 }
 

@@ -22,6 +22,10 @@ std::string to_text(const Options& o, const RunResult& r);
 /// of one step, their smallest or their median (the limiter's interval, 500 ms for sockit
 /// chat-server's default of 2 lines/s). Returns that step.
 std::optional<std::int64_t> flood_limiter_step(const Options& o, const Stats& s) noexcept;
+/// irc, open loop (--rate): the senders got less than half the offered PRIVMSGs/s out, because
+/// their window stayed full (the server held their lines: a flood limiter, or a server that
+/// cannot keep up). Returns the rate they achieved.
+std::optional<double> open_loop_shortfall(const Options& o, const RunResult& r) noexcept;
 /// Exit status of a run: 0 when no error of any kind was counted and work was done, else 1.
 int exit_status(const Options& o, const RunResult& r) noexcept;
 

@@ -68,3 +68,25 @@ TEST(LoadFloodHint, AFastOrMerelySlowServerIsNotFlagged) {
   for (int i = 0; i < 100; ++i) s.latency.record(500 * kMs);
   EXPECT_FALSE(sockit::load::flood_limiter_step(pingpong, s));
 }
+
+TEST(LoadFloodHint, OpenLoopSendersFarBelowTheOfferedRateAreFlagged) {
+  // `--rate 100 -c 10 --senders 2 -d 3s` against a default chat server (measured): 52 PRIVMSGs got
+  // out in 3 s, the rest waited behind full windows while the limiter let 2 lines/s through.
+  Options o = irc();
+  o.rate = 100;
+  sockit::load::RunResult r;
+  r.measured_s = 3.0;
+  r.stats.sent = 52;
+  const auto achieved = sockit::load::open_loop_shortfall(o, r);
+  ASSERT_TRUE(achieved);
+  EXPECT_NEAR(*achieved, 52.0 / 3.0, 0.01);
+  EXPECT_NE(sockit::load::to_text(o, r).find("hint         the senders got 17.3 PRIVMSGs/s out of the 100/s offered"),
+            std::string::npos);
+  EXPECT_TRUE(sockit::load::to_json(o, r).contains("hint"));
+  r.stats.sent = 290;  // nearly all of the offered 300 went out: nothing to say
+  EXPECT_FALSE(sockit::load::open_loop_shortfall(o, r));
+  EXPECT_EQ(sockit::load::to_text(o, r).find("hint"), std::string::npos);
+  o.rate = 0;  // closed loop: the senders' pace is the server's, there is no offered rate
+  r.stats.sent = 52;
+  EXPECT_FALSE(sockit::load::open_loop_shortfall(o, r));
+}
