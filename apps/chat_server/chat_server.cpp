@@ -39,6 +39,7 @@ struct Options {
   unsigned iterations = irc::kDefaultPbkdf2Iterations;
   std::string drain = "5s";
   bool quiet = false;
+  bool check_config = false;
 };
 
 Address listen_address(const std::string& text) {
@@ -163,12 +164,26 @@ int run(Options& o) {
   if (!drain) throw UsageError(fmt::format("invalid --drain '{}'", o.drain));
 
   serve::ServerOptions so;
+  for (const auto& l : listen_text) so.listen.push_back(listen_address(l));
+  if (o.check_config) {
+    // Like nginx -t: everything above is validated, nothing is bound; the effective
+    // configuration goes to stdout as TOML that --config reads back.
+    std::string text;
+    if (!format_config(loaded, listen_text, text, err)) {
+      fmt::print(stderr, "sockit chat-server: {}\n", err);
+      return cli::kExitFailure;
+    }
+    fmt::print("{}", text);
+    std::fflush(stdout);
+    fmt::print(stderr, "sockit chat-server: configuration {} is valid\n",
+               o.config_file.empty() ? std::string("(defaults and flags)") : o.config_file);
+    return cli::kExitOk;
+  }
   so.model = serve::reactor_model(*backend);
   so.threads = 1;  // one loop owns the IRC state: ordered, no locks on the hot path
   // A PRIVMSG to a channel queues one line per member: write each socket once per loop turn, so a
   // receiver gets every line of the turn in one sendmsg instead of one send() per line.
   so.coalesce_writes = true;
-  for (const auto& l : listen_text) so.listen.push_back(listen_address(l));
   // The IRC core enforces its own SendQ (and says "SendQ exceeded"); the model's caps sit above it.
   so.send_queue_cap = loaded.config.sendq * 2 + (64 << 10);
   so.high_water = std::max<std::size_t>(loaded.config.sendq, 64 << 10);
@@ -316,11 +331,15 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   app.add_option("--iterations", o->iterations, "PBKDF2 iterations for --hash-password (default 100000)")
       ->check(CLI::Range(1000u, 10000000u));
   app.add_flag("-q,--quiet", o->quiet, "no 'connect with' hint in the banner");
+  app.add_flag("--check-config", o->check_config,
+               "load and validate the file and flags, print the effective configuration as TOML, exit 0 "
+               "(2 if invalid); binds nothing");
   app.footer(
       "Examples:\n"
       "  sockit chat-server                          # 127.0.0.1:6667, then: irssi -c 127.0.0.1 -p 6667\n"
       "  sockit chat-server -l 127.0.0.1:0 -l [::1]:6667 --motd motd.txt\n"
       "  sockit chat-server --config chat.toml       # SIGHUP reloads it\n"
+      "  sockit chat-server --config chat.toml --check-config   # validate, print the effective config\n"
       "  echo secret | sockit chat-server --hash-password\n");
   return [o] { return run(*o); };
 });

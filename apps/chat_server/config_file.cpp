@@ -7,7 +7,10 @@
 #include <fmt/core.h>
 #include <toml++/toml.h>
 
+#include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 namespace sockit::chat_server {
@@ -18,6 +21,20 @@ struct ConfigError {
   std::string what;
 };
 
+// Every key the loader accepts, per table: apply_file refuses others, format_config prints these
+// and checks its own output against them (so the printed form and the loader cannot drift).
+constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin"};
+constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
+                                            "motd_file", "password", "default_channel_modes"};
+constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exempt_loopback", "nick_len",
+                                            "channel_len", "topic_len",    "kick_len",        "away_len",
+                                            "max_channels", "max_targets", "max_bans",        "sendq",
+                                            "recvq",       "enforce_utf8"};
+constexpr std::string_view kTimeoutsKeys[] = {"registration", "ping_interval", "ping_timeout"};
+constexpr std::string_view kFloodKeys[] = {"burst", "rate", "max_queued", "exempt_opers"};
+constexpr std::string_view kAdminKeys[] = {"location", "location2", "email"};
+constexpr std::string_view kOperatorKeys[] = {"name", "password", "host"};
+
 std::string where(const toml::node& n, std::string_view key) {
   const auto& src = n.source();
   if (src.begin.line == 0) return std::string(key);
@@ -26,7 +43,9 @@ std::string where(const toml::node& n, std::string_view key) {
 
 std::chrono::milliseconds duration_value(std::string_view text, const std::string& ctx) {
   auto d = parse_duration(text);
-  if (!d || *d <= std::chrono::nanoseconds(0)) throw ConfigError{ctx + ": not a duration (\"30s\", \"2m\", \"500ms\")"};
+  if (!d || *d < std::chrono::milliseconds(1)) {
+    throw ConfigError{ctx + ": not a duration of 1ms or more (\"30s\", \"2m\", \"500ms\")"};
+  }
   return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
@@ -95,12 +114,23 @@ const toml::table* section(const toml::table& root, std::string_view name) {
   return n->as_table();
 }
 
-void check_keys(const toml::table& t, std::string_view sect, std::initializer_list<std::string_view> known) {
+void check_keys(const toml::table& t, std::string_view sect, std::span<const std::string_view> known) {
   for (auto&& [k, v] : t) {
     bool ok = false;
     for (auto name : known) ok = ok || k.str() == name;
     if (!ok) throw ConfigError{where(v, std::string(sect) + "." + std::string(k.str())) + ": unknown key"};
   }
+}
+
+constexpr char kNotAHash[] = ": not a hash; make one with 'sockit chat-server --hash-password'";
+
+bool valid_flood_rate(double v) { return std::isfinite(v) && v >= 0; }
+
+bool valid_server_name(const std::string& name) {
+  return !name.empty() && name.find_first_of(" :!@,*?") == std::string::npos && name.find('.') != std::string::npos;
+}
+std::string bad_server_name(const std::string& name) {
+  return "\"" + name + "\": must look like a host name (irc.example.org)";
 }
 
 std::vector<std::string> read_motd(const std::string& path) {
@@ -126,15 +156,21 @@ void apply_file(const std::string& path, Loaded& out) {
     const auto& b = e.source().begin;
     throw ConfigError{fmt::format("{}:{}:{}: {}", path, b.line, b.column, e.description())};
   }
-  check_keys(root, "", {"server", "limits", "timeouts", "flood", "operator", "admin"});
+  check_keys(root, "", kRootKeys);
   irc::Config& c = out.config;
   if (const toml::table* s = section(root, "server")) {
-    check_keys(*s, "server", {"name", "network", "description", "listen", "motd_file", "password", "default_channel_modes"});
+    check_keys(*s, "server", kServerKeys);
     get(*s, "server", "name", c.server_name);
+    if (!valid_server_name(c.server_name)) {
+      throw ConfigError{where(*s->get("name"), "server.name") + ": " + bad_server_name(c.server_name)};
+    }
     get(*s, "server", "network", c.network);
     get(*s, "server", "description", c.description);
     get(*s, "server", "motd_file", out.motd_file);
     get(*s, "server", "password", c.password_hash);
+    if (!c.password_hash.empty() && !irc::is_password_hash(c.password_hash)) {
+      throw ConfigError{where(*s->get("password"), "server.password") + kNotAHash};
+    }
     get(*s, "server", "default_channel_modes", c.default_channel_modes);
     if (const toml::node* l = s->get("listen")) {
       const toml::array* arr = l->as_array();
@@ -147,9 +183,7 @@ void apply_file(const std::string& path, Loaded& out) {
     }
   }
   if (const toml::table* s = section(root, "limits")) {
-    check_keys(*s, "limits", {"max_clients", "max_per_ip", "exempt_loopback", "nick_len", "channel_len", "topic_len",
-                              "kick_len", "away_len", "max_channels", "max_targets", "max_bans", "sendq", "recvq",
-                              "enforce_utf8"});
+    check_keys(*s, "limits", kLimitsKeys);
     get_count(*s, "limits", "max_clients", c.max_clients, 1);
     get_count(*s, "limits", "max_per_ip", c.max_per_ip);
     get(*s, "limits", "exempt_loopback", c.exempt_loopback);
@@ -166,24 +200,24 @@ void apply_file(const std::string& path, Loaded& out) {
     get(*s, "limits", "enforce_utf8", c.enforce_utf8);
   }
   if (const toml::table* s = section(root, "timeouts")) {
-    check_keys(*s, "timeouts", {"registration", "ping_interval", "ping_timeout"});
+    check_keys(*s, "timeouts", kTimeoutsKeys);
     get_duration(*s, "timeouts", "registration", c.registration_timeout);
     get_duration(*s, "timeouts", "ping_interval", c.ping_interval);
     get_duration(*s, "timeouts", "ping_timeout", c.ping_timeout);
   }
   if (const toml::table* s = section(root, "flood")) {
-    check_keys(*s, "flood", {"burst", "rate", "max_queued", "exempt_opers"});
+    check_keys(*s, "flood", kFloodKeys);
     get_count(*s, "flood", "burst", c.flood_burst, 1);
     if (const toml::node* r = s->get("rate")) {
       auto v = r->value<double>();
-      if (!v || *v < 0) throw ConfigError{where(*r, "flood.rate") + ": expected a number >= 0 (lines per second; 0 = off)"};
+      if (!v || !valid_flood_rate(*v)) throw ConfigError{where(*r, "flood.rate") + ": expected a number >= 0 (lines per second; 0 = off)"};
       c.flood_rate = *v;
     }
     get_count(*s, "flood", "max_queued", c.flood_max_queued, 1);
     get(*s, "flood", "exempt_opers", c.flood_exempt_opers);
   }
   if (const toml::table* s = section(root, "admin")) {
-    check_keys(*s, "admin", {"location", "location2", "email"});
+    check_keys(*s, "admin", kAdminKeys);
     c.admin.resize(3);
     get(*s, "admin", "location", c.admin[0]);
     get(*s, "admin", "location2", c.admin[1]);
@@ -195,20 +229,18 @@ void apply_file(const std::string& path, Loaded& out) {
     for (auto&& e : *arr) {
       const toml::table* t = e.as_table();
       if (!t) throw ConfigError{where(e, "operator") + ": expected [[operator]] tables"};
-      check_keys(*t, "operator", {"name", "password", "host"});
+      check_keys(*t, "operator", kOperatorKeys);
       irc::Operator op;
       get(*t, "operator", "name", op.name);
       get(*t, "operator", "password", op.password_hash);
       get(*t, "operator", "host", op.host_mask);
       if (op.name.empty()) throw ConfigError{where(e, "operator.name") + ": missing"};
       if (!irc::is_password_hash(op.password_hash)) {
-        throw ConfigError{where(e, "operator.password") + ": not a hash; make one with 'sockit chat-server --hash-password'"};
+        const toml::node* pw = t->get("password");
+        throw ConfigError{where(pw ? *pw : e, "operator.password") + kNotAHash};
       }
       c.operators.push_back(std::move(op));
     }
-  }
-  if (!c.password_hash.empty() && !irc::is_password_hash(c.password_hash)) {
-    throw ConfigError{"server.password: not a hash; make one with 'sockit chat-server --hash-password'"};
   }
   if (!out.motd_file.empty() && out.motd_file.front() != '/') {
     // Relative to the config file's folder, like ngIRCd's MotdFile when given relative.
@@ -217,7 +249,118 @@ void apply_file(const std::string& path, Loaded& out) {
   }
 }
 
+// TOML text of one value, in the forms apply_file reads back.
+std::string toml_string(std::string_view text) {
+  std::string out = "\"";
+  for (char ch : text) {
+    auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\u{:04X}", u);
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+std::string duration_text(std::chrono::milliseconds d) {
+  return d.count() % 1000 == 0 ? toml_string(fmt::format("{}s", d.count() / 1000)) : toml_string(fmt::format("{}ms", d.count()));
+}
+std::string number_text(double v) {
+  std::string t = fmt::format("{}", v);
+  if (t.find_first_of(".e") == std::string::npos) t += ".0";
+  return t;
+}
+
+// format_config's self-check: its output holds every key the loader accepts, and no other.
+void check_printed(const std::string& text) {
+  toml::table root = toml::parse(std::string_view(text), std::string_view("effective configuration"));
+  check_keys(root, "", kRootKeys);
+  auto require = [](const toml::table* t, std::string_view sect, std::span<const std::string_view> keys) {
+    if (!t) throw ConfigError{fmt::format("internal error: the printed configuration lacks [{}]", sect)};
+    check_keys(*t, sect, keys);
+    for (auto k : keys) {
+      if (!t->contains(k)) throw ConfigError{fmt::format("internal error: the printed configuration lacks {}.{}", sect, k)};
+    }
+  };
+  require(root.get_as<toml::table>("server"), "server", kServerKeys);
+  require(root.get_as<toml::table>("limits"), "limits", kLimitsKeys);
+  require(root.get_as<toml::table>("timeouts"), "timeouts", kTimeoutsKeys);
+  require(root.get_as<toml::table>("flood"), "flood", kFloodKeys);
+  require(root.get_as<toml::table>("admin"), "admin", kAdminKeys);
+  if (const toml::array* ops = root.get_as<toml::array>("operator")) {
+    for (auto&& op : *ops) require(op.as_table(), "operator", kOperatorKeys);
+  }
+}
+
 }  // namespace
+
+bool format_config(const Loaded& l, const std::vector<std::string>& listen, std::string& text, std::string& error) {
+  const irc::Config& c = l.config;
+  std::string out;
+  auto line = [&out](std::string_view key, const std::string& value) { out += fmt::format("{} = {}\n", key, value); };
+  auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
+  auto count = [](std::size_t n) { return std::to_string(n); };
+  out += "[server]\n";
+  line("name", toml_string(c.server_name));
+  line("network", toml_string(c.network));
+  line("description", toml_string(c.description));
+  std::string addrs;
+  for (const auto& a : listen) addrs += (addrs.empty() ? "" : ", ") + toml_string(a);
+  line("listen", "[" + addrs + "]");
+  std::error_code ec;
+  std::string motd = l.motd_file.empty() ? std::string() : std::filesystem::absolute(l.motd_file, ec).string();
+  line("motd_file", toml_string(ec ? l.motd_file : motd));
+  line("password", toml_string(c.password_hash));
+  line("default_channel_modes", toml_string(c.default_channel_modes));
+  out += "\n[limits]\n";
+  line("max_clients", count(c.max_clients));
+  line("max_per_ip", count(c.max_per_ip));
+  line("exempt_loopback", flag(c.exempt_loopback));
+  line("nick_len", count(c.nick_len));
+  line("channel_len", count(c.channel_len));
+  line("topic_len", count(c.topic_len));
+  line("kick_len", count(c.kick_len));
+  line("away_len", count(c.away_len));
+  line("max_channels", count(c.max_channels_per_client));
+  line("max_targets", count(c.max_targets));
+  line("max_bans", count(c.max_bans));
+  line("sendq", count(c.sendq));
+  line("recvq", count(c.recvq));
+  line("enforce_utf8", flag(c.enforce_utf8));
+  out += "\n[timeouts]\n";
+  line("registration", duration_text(c.registration_timeout));
+  line("ping_interval", duration_text(c.ping_interval));
+  line("ping_timeout", duration_text(c.ping_timeout));
+  out += "\n[flood]\n";
+  line("burst", count(c.flood_burst));
+  line("rate", number_text(c.flood_rate));
+  line("max_queued", count(c.flood_max_queued));
+  line("exempt_opers", flag(c.flood_exempt_opers));
+  out += "\n[admin]\n";
+  line("location", toml_string(c.admin.size() > 0 ? c.admin[0] : std::string()));
+  line("location2", toml_string(c.admin.size() > 1 ? c.admin[1] : std::string()));
+  line("email", toml_string(c.admin.size() > 2 ? c.admin[2] : std::string()));
+  for (const irc::Operator& op : c.operators) {
+    out += "\n[[operator]]\n";
+    line("name", toml_string(op.name));
+    line("password", toml_string(op.password_hash));
+    line("host", toml_string(op.host_mask));
+  }
+  try {
+    check_printed(out);
+  } catch (const ConfigError& e) {
+    error = e.what;
+    return false;
+  } catch (const std::exception& e) {
+    error = std::string("internal error: the printed configuration does not parse: ") + e.what();
+    return false;
+  }
+  text = std::move(out);
+  return true;
+}
 
 bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, std::string& error) {
   out = Loaded{};
@@ -226,6 +369,7 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     irc::Config& c = out.config;
     if (f.server_name) c.server_name = *f.server_name;
     if (f.motd_file) out.motd_file = *f.motd_file;
+    if (f.max_clients && *f.max_clients == 0) throw ConfigError{"--max-clients: expected an integer >= 1"};
     if (f.max_clients) c.max_clients = *f.max_clients;
     if (f.max_per_ip) c.max_per_ip = *f.max_per_ip;
     if (f.no_exempt_loopback) c.exempt_loopback = false;
@@ -234,14 +378,14 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     if (f.ping_interval) c.ping_interval = duration_value(*f.ping_interval, "--ping-interval");
     if (f.ping_timeout) c.ping_timeout = duration_value(*f.ping_timeout, "--ping-timeout");
     if (f.flood_burst) c.flood_burst = *f.flood_burst;
+    if (f.flood_rate && !valid_flood_rate(*f.flood_rate)) {
+      throw ConfigError{"--flood-rate: expected a number >= 0 (lines per second; 0 = off)"};
+    }
     if (f.flood_rate) c.flood_rate = *f.flood_rate;
     if (f.no_flood) c.flood_rate = 0;
     if (f.allow_invalid_utf8) c.enforce_utf8 = false;
     if (c.flood_burst == 0) c.flood_burst = 1;
-    if (c.server_name.empty() || c.server_name.find_first_of(" :!@,*?") != std::string::npos ||
-        c.server_name.find('.') == std::string::npos) {
-      throw ConfigError{"server name \"" + c.server_name + "\": must look like a host name (irc.example.org)"};
-    }
+    if (!valid_server_name(c.server_name)) throw ConfigError{"server name " + bad_server_name(c.server_name)};
     if (!out.motd_file.empty()) c.motd = read_motd(out.motd_file);
   } catch (const ConfigError& e) {
     error = e.what;

@@ -39,4 +39,9 @@ struct Loaded {
 /// ("chat.toml:12:3: ..." or "--sendq: ..."). Never throws.
 bool load_config(const std::string& toml_path, const Overrides& flags, Loaded& out, std::string& error);
 
+/// The effective configuration as TOML that load_config reads back to the same values: every key
+/// the loader accepts (motd_file made absolute, sizes in bytes, durations in s or ms), `listen` as
+/// given. Checks its own output against the loader's key lists; false + `error` if they differ.
+bool format_config(const Loaded& loaded, const std::vector<std::string>& listen, std::string& text, std::string& error);
+
 }  // namespace sockit::chat_server
