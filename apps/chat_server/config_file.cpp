@@ -161,15 +161,15 @@ void apply_file(const std::string& path, Loaded& out) {
   if (const toml::table* s = section(root, "server")) {
     check_keys(*s, "server", kServerKeys);
     get(*s, "server", "name", c.server_name);
-    if (!valid_server_name(c.server_name)) {
-      throw ConfigError{where(*s->get("name"), "server.name") + ": " + bad_server_name(c.server_name)};
+    if (const toml::node* n = s->get("name"); n && !valid_server_name(c.server_name)) {
+      throw ConfigError{where(*n, "server.name") + ": " + bad_server_name(c.server_name)};
     }
     get(*s, "server", "network", c.network);
     get(*s, "server", "description", c.description);
     get(*s, "server", "motd_file", out.motd_file);
     get(*s, "server", "password", c.password_hash);
-    if (!c.password_hash.empty() && !irc::is_password_hash(c.password_hash)) {
-      throw ConfigError{where(*s->get("password"), "server.password") + kNotAHash};
+    if (const toml::node* n = s->get("password"); n && !c.password_hash.empty() && !irc::is_password_hash(c.password_hash)) {
+      throw ConfigError{where(*n, "server.password") + kNotAHash};
     }
     get(*s, "server", "default_channel_modes", c.default_channel_modes);
     if (const toml::node* l = s->get("listen")) {
