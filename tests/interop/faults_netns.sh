@@ -90,7 +90,14 @@ if "$SOCKIT" nc --help >/dev/null 2>&1; then
   t0=$(now_ms)
   err=$(in_a "$SOCKIT" nc -w 2 10.77.9.1 80 </dev/null 2>&1 >/dev/null)
   rc=$?
-  ms=$(($(now_ms) - t0 - base))
+  t_end=$(now_ms)
+  # Start-up again after the run: on a loaded machine one start-up can take far longer than the
+  # next, so the smaller of the two is the start-up cost (a slow first one made 2 s read 1.65 s).
+  t1=$(now_ms)
+  in_a "$SOCKIT" nc -w 2 127.0.0.1 9 </dev/null >/dev/null 2>&1
+  base2=$(($(now_ms) - t1))
+  [ "$base2" -lt "$base" ] && base=$base2
+  ms=$((t_end - t0 - base))
   echo "blackhole: nc -w 2 exit $rc after ${ms} ms (start-up subtracted): $err"
   check "nc blackhole: timed out at 2 s +- 0.2 s (${ms} ms)" [ "$ms" -ge 1800 -a "$ms" -le 2200 ]
   check "nc blackhole: says 'timed out'" grep -qi "timed out" <<<"$err"
