@@ -634,10 +634,11 @@ std::optional<TimePoint> ServerImpl::next_deadline(ClientId id) const {
   auto it = clients_.find(id);
   if (it == clients_.end() || it->second->dead) return std::nullopt;
   const Client& c = *it->second;
-  std::optional<TimePoint> verdict = c.check ? c.check->release : std::nullopt;
-  if (!c.registered) return std::min(c.connected + cfg_.registration_timeout, verdict.value_or(TimePoint::max()));
+  // When a pending check's reply is due (TimePoint::max(): none is).
+  const TimePoint verdict = c.check && c.check->release ? *c.check->release : TimePoint::max();
+  if (!c.registered) return std::min(c.connected + cfg_.registration_timeout, verdict);
   TimePoint due = c.ping_sent ? *c.ping_sent + cfg_.ping_timeout : c.last_seen + cfg_.ping_interval;
-  if (verdict) due = std::min(due, *verdict);
+  due = std::min(due, verdict);
   if (!c.delayed.empty() && !c.check) {  // a pending check holds the delayed lines too
     if (!flood_limited(c) || c.tokens >= 1.0) return c.refill;
     double wait = (1.0 - c.tokens) / cfg_.flood_rate;
