@@ -7,6 +7,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
@@ -105,33 +109,53 @@ bool verify_password(std::string_view password, std::string_view encoded) {
   return CRYPTO_memcmp(out, p.hash.data(), kHashBytes) == 0;
 }
 
-PasswordChecker::PasswordChecker(unsigned threads, std::size_t max_queued) : max_queued_(max_queued) {
-  for (unsigned i = 0; i < std::max(threads, 1u); ++i) threads_.emplace_back([this] { work(); });
+struct PasswordChecker::Impl {
+  struct Job {
+    std::string password, encoded;
+    std::function<void(bool)> done;
+    std::weak_ptr<const void> owner;
+    bool owned = false;
+  };
+  explicit Impl(std::size_t max) : max_queued(max) {}
+  void work();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Job> urgent, queue;
+  const std::size_t max_queued;
+  bool stopping = false;
+  std::vector<std::thread> threads;
+};
+
+PasswordChecker::PasswordChecker(unsigned threads, std::size_t max_queued) : impl_(std::make_unique<Impl>(max_queued)) {
+  for (unsigned i = 0; i < std::max(threads, 1u); ++i) impl_->threads.emplace_back([im = impl_.get()] { im->work(); });
 }
 
 PasswordChecker::~PasswordChecker() { stop(); }
 
 bool PasswordChecker::submit(std::string password, std::string encoded, std::function<void(bool)> done, bool urgent,
                              std::weak_ptr<const void> owner) {
+  Impl& im = *impl_;
   {
-    std::lock_guard lock(mu_);
-    if (stopping_ || urgent_.size() + queue_.size() >= max_queued_) return false;
+    std::lock_guard lock(im.mu);
+    if (im.stopping || im.urgent.size() + im.queue.size() >= im.max_queued) return false;
     bool owned = !owner.expired();
-    (urgent ? urgent_ : queue_).push_back(Job{std::move(password), std::move(encoded), std::move(done), std::move(owner), owned});
+    (urgent ? im.urgent : im.queue)
+        .push_back(Impl::Job{std::move(password), std::move(encoded), std::move(done), std::move(owner), owned});
   }
-  cv_.notify_one();
+  im.cv.notify_one();
   return true;
 }
 
 void PasswordChecker::stop() {
+  Impl& im = *impl_;
   {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    urgent_.clear();
-    queue_.clear();
+    std::lock_guard lock(im.mu);
+    im.stopping = true;
+    im.urgent.clear();
+    im.queue.clear();
   }
-  cv_.notify_all();
-  for (auto& t : threads_) {
+  im.cv.notify_all();
+  for (auto& t : im.threads) {
     if (t.joinable()) t.join();
   }
 }
@@ -142,7 +166,7 @@ namespace {
 constexpr int kWorkerNice = 19;
 }  // namespace
 
-void PasswordChecker::work() {
+void PasswordChecker::Impl::work() {
   // Below the event loops' priority: a flood of checks fills idle CPU, and a loop that wakes up
   // takes the core at once instead of sharing it with a PBKDF2 run (Linux: nice is per thread).
   // Failure to lower it (a seccomp filter, say) leaves the thread as it was.
@@ -150,10 +174,10 @@ void PasswordChecker::work() {
   while (true) {
     Job job;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !urgent_.empty() || !queue_.empty(); });
-      if (stopping_) return;
-      auto& q = urgent_.empty() ? queue_ : urgent_;
+      std::unique_lock lock(mu);
+      cv.wait(lock, [this] { return stopping || !urgent.empty() || !queue.empty(); });
+      if (stopping) return;
+      auto& q = urgent.empty() ? queue : urgent;
       job = std::move(q.front());
       q.pop_front();
     }

@@ -5,16 +5,11 @@
 
 #include "sockit/net/result.hpp"
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <vector>
 
 namespace sockit::irc {
 
@@ -30,7 +25,9 @@ bool is_password_hash(std::string_view encoded);
 /// verify_password() on a few worker threads with a bounded queue, so a PBKDF2 check (about
 /// 30 ms of CPU) never runs on an event loop, and a flood of checks waits in line instead of
 /// taking every core. irc::Server::set_password_checker hands it the checks; the verdict goes
-/// back to the loop through serve::Peer::waker().
+/// back to the loop through serve::Peer::waker(). The workers run at the lowest priority
+/// (nice 19 per thread), so event loops are never slowed by them; on a saturated machine a check
+/// then waits for idle CPU.
 class PasswordChecker {
  public:
   explicit PasswordChecker(unsigned threads = 2, std::size_t max_queued = 1024);
@@ -49,19 +46,8 @@ class PasswordChecker {
   void stop();
 
  private:
-  struct Job {
-    std::string password, encoded;
-    std::function<void(bool)> done;
-    std::weak_ptr<const void> owner;
-    bool owned = false;
-  };
-  void work();
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> urgent_, queue_;
-  std::size_t max_queued_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  struct Impl;  // queue, lock and worker threads (src/irc/password.cpp)
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace sockit::irc
