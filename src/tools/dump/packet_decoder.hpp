@@ -61,6 +61,8 @@ struct DecodeOptions {
   bool quick = false;         ///< -q: shorter protocol lines
   bool absolute_seq = false;  ///< -S: absolute TCP sequence numbers
   bool app_hints = true;      ///< append echo / IRC hints (not in tcpdump)
+  int verbose = 0;            ///< -v count: 1 = -v (IP ttl/id/len, checksums), 2 = -vv, 3 = -vvv;
+                              ///< protocol decoders print their -v details against this level
 };
 
 /// One decoded packet.
