@@ -52,6 +52,8 @@ class Server::Impl {
 
   /// Binds the listeners (non-blocking, close-on-exec).
   Result<void> bind_all();
+  /// Takes over one listening socket of ServerOptions::listen_fds (checked, non-blocking, cloexec).
+  Result<void> adopt(Fd fd);
 
   /// Model-specific setup after binding (event loops, acceptors).
   virtual Result<void> prepare() { return {}; }

@@ -101,8 +101,40 @@ Server::Impl::Impl(ServerOptions opts, SessionFactory factory)
 
 Server::Impl::~Impl() { SharedStats::destroy(stats_); }
 
+// A descriptor handed over by socket activation: a listening stream socket of a family we serve.
+Result<void> Server::Impl::adopt(Fd fd) {
+  int type = 0, listening = 0, domain = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+    return Error(sys_error(errno),
+                 "server: inherited descriptor " + std::to_string(fd.get()) + " is not a socket");
+  }
+  len = sizeof listening;
+  (void)::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+  len = sizeof domain;
+  (void)::getsockopt(fd.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len);
+  if (type != SOCK_STREAM || listening == 0 || (domain != AF_INET && domain != AF_INET6 && domain != AF_UNIX)) {
+    return Error(errc::invalid_argument, "server: inherited descriptor " + std::to_string(fd.get()) +
+                                             " is not a listening TCP or Unix stream socket");
+  }
+  Address local;
+  socklen_t alen = Address::capacity();
+  if (::getsockname(fd.get(), local.sockaddr_ptr(), &alen) < 0) {
+    return Error(sys_error(errno), "server: getsockname");
+  }
+  local.set_length(alen);
+  if (auto r = set_nonblocking(fd.get()); !r) return r;
+  if (auto r = set_cloexec(fd.get()); !r) return r;
+  locals_.push_back(local);
+  listeners_.push_back(std::move(fd));
+  return {};
+}
+
 Result<void> Server::Impl::bind_all() {
-  if (opts_.listen.empty()) return Error(errc::invalid_argument, "server: no listen address");
+  // Owned from here on, whatever happens below.
+  std::vector<Fd> inherited;
+  for (int fd : opts_.listen_fds) inherited.emplace_back(fd);
+  if (opts_.listen.empty() && inherited.empty()) return Error(errc::invalid_argument, "server: no listen address");
   ListenOptions lo;
   lo.backlog = opts_.backlog;
   lo.reuse_port = false;
@@ -115,6 +147,9 @@ Result<void> Server::Impl::bind_all() {
     Fd fd = l->release();
     if (auto r = set_nonblocking(fd.get()); !r) return r;
     listeners_.push_back(std::move(fd));
+  }
+  for (Fd& fd : inherited) {
+    if (auto r = adopt(std::move(fd)); !r) return r;
   }
   return {};
 }

@@ -53,8 +53,14 @@ std::size_t default_max_buffered() noexcept;
 
 struct ServerOptions {
   Model model = Model::epoll;
-  /// TCP addresses to listen on (at least one). Port 0 picks a free port: see local_addresses().
+  /// TCP addresses to listen on (at least one, or listen_fds). Port 0 picks a free port: see
+  /// local_addresses().
   std::vector<Address> listen;
+  /// Listening stream sockets already bound by someone else (systemd socket activation,
+  /// LISTEN_FDS): adopted as they are, after the `listen` ones. create() checks each is a
+  /// listening SOCK_STREAM socket (IPv4, IPv6 or Unix), makes it non-blocking and close-on-exec,
+  /// and owns it from then on (closes it on failure too). Their connections are served like any.
+  std::vector<int> listen_fds;
   /// Reactor: event loops (threads), connections spread round-robin; pool: worker threads.
   /// 0 = the model's default (reactor 1, pool 4). Ignored by iterative, fork and thread.
   int threads = 0;
