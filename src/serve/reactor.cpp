@@ -209,11 +209,19 @@ class ReactorImpl final : public Server::Impl {
 
   bool finished() const override { return started_.load() && running_.load() == 0; }
   std::string_view backend_name() const override { return loop::to_string(backend_of(opts_.model)); }
+  loop::EventLoop* first_loop() const override { return ctxs_.empty() ? nullptr : ctxs_[0]->loop.get(); }
   void add_counters(ServerStats& st) const override {
     for (const auto& ctx : ctxs_) {
       st.bytes_in += ctx->loop->bytes_in();
       st.bytes_out += ctx->loop->bytes_out();
       st.bytes_spliced += ctx->loop->bytes_spliced();
+    }
+    // Out-of-descriptor sheds are added to stats_ when a listener closes; before that, only the
+    // loop that owns the acceptors may read their counts (SIGUSR1 and the metrics page run there).
+    if (!ctxs_.empty() && ctxs_[0]->loop->is_in_loop_thread()) {
+      for (const auto& a : acceptors_) {
+        if (a->is_open()) st.shed += a->core().shed();
+      }
     }
     if (budget_) {
       st.buffered = budget_->used();

@@ -218,5 +218,6 @@ ServerStats Server::stats() const {
   impl_->add_counters(st);
   return st;
 }
+loop::EventLoop* Server::event_loop() const { return impl_->first_loop(); }
 
 }  // namespace sockit::serve

@@ -45,6 +45,10 @@
 #include <string_view>
 #include <vector>
 
+namespace sockit::loop {
+class EventLoop;
+}  // namespace sockit::loop
+
 namespace sockit::serve {
 
 /// A server-wide buffer budget sized to the machine: 1/8 of physical memory, at most 256 MiB and
@@ -171,6 +175,11 @@ class Server {
   /// Effective max_conns after the RLIMIT_NOFILE default.
   std::size_t max_conns() const;
   ServerStats stats() const;
+  /// Reactor models: the first event loop (it runs the acceptors and the signals), so a caller can
+  /// serve something of its own on the same thread, like the metrics endpoint: add it after
+  /// create() (before run/start, or in that loop's thread) and destroy it after wait(). Its
+  /// handlers see the sessions' state without locks. Null for the other models.
+  loop::EventLoop* event_loop() const;
 
   class Impl;
 
