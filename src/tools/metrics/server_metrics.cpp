@@ -1,0 +1,78 @@
+// The metrics of sockit::serve's servers: see server_metrics.hpp.
+#include "server_metrics.hpp"
+
+#include <algorithm>
+
+namespace sockit::metrics {
+namespace {
+double d(std::uint64_t v) { return static_cast<double>(v); }
+}  // namespace
+
+void collect_server(Collector& c, serve::ServerStats st, const Endpoint* same_loop) {
+  if (same_loop != nullptr) {
+    st.bytes_in -= std::min(st.bytes_in, same_loop->bytes_in());
+    st.bytes_out -= std::min(st.bytes_out, same_loop->bytes_out());
+  }
+  c.gauge("sockit_connections_open", "TCP connections open now.", d(st.active));
+  c.counter("sockit_connections_accepted_total", "TCP connections accepted and served.", d(st.accepted));
+  constexpr std::string_view refused = "TCP connections refused at once, by reason.";
+  c.counter("sockit_connections_refused_total", refused, d(st.rejected), {{"reason", "limit"}});
+  c.counter("sockit_connections_refused_total", refused, d(st.shed), {{"reason", "out_of_descriptors"}});
+  constexpr std::string_view closed = "TCP connections closed, by reason.";
+  std::uint64_t known = st.resets + st.timeouts + st.overflows + st.errors;
+  c.counter("sockit_connections_closed_total", closed, d(st.closed > known ? st.closed - known : 0), {{"reason", "normal"}});
+  c.counter("sockit_connections_closed_total", closed, d(st.resets), {{"reason", "reset"}});
+  c.counter("sockit_connections_closed_total", closed, d(st.timeouts), {{"reason", "idle_timeout"}});
+  c.counter("sockit_connections_closed_total", closed, d(st.overflows), {{"reason", "send_queue_full"}});
+  c.counter("sockit_connections_closed_total", closed, d(st.errors), {{"reason", "error"}});
+  c.counter("sockit_received_bytes_total", "Bytes read from TCP clients.", d(st.bytes_in));
+  c.counter("sockit_sent_bytes_total", "Bytes written to TCP clients.", d(st.bytes_out));
+  c.counter("sockit_spliced_bytes_total", "Of sockit_sent_bytes_total, bytes echoed with splice().", d(st.bytes_spliced));
+  c.counter("sockit_send_queue_overflows_total", "Connections closed because their output queue passed the cap.",
+            d(st.overflows));
+  c.counter("sockit_timeouts_total", "Connections closed for a timeout, by kind.", d(st.timeouts), {{"kind", "idle"}});
+  c.counter("sockit_emfile_events_total",
+            "Connections accepted and closed at once because the process was out of descriptors.", d(st.shed));
+  c.counter("sockit_errors_total", "Accept and socket errors.", d(st.errors));
+  c.gauge("sockit_buffered_bytes", "Output bytes queued for all connections now (with a buffer budget).",
+          d(st.buffered));
+  c.gauge("sockit_buffered_peak_bytes", "The most output bytes ever queued at once.", d(st.buffered_peak));
+  c.counter("sockit_budget_pauses_total", "Times a connection stopped reading for the buffer budget.",
+            d(st.budget_pauses));
+}
+
+serve::UdpStats sum_udp(std::span<const std::unique_ptr<serve::UdpServer>> servers) {
+  serve::UdpStats t;
+  for (const auto& u : servers) {
+    auto s = u->stats();
+    t.received += s.received;
+    t.sent += s.sent;
+    t.dropped += s.dropped;
+    t.truncated += s.truncated;
+    t.bytes_in += s.bytes_in;
+    t.bytes_out += s.bytes_out;
+    t.errors += s.errors;
+    t.wakeups += s.wakeups;
+    t.recv_calls += s.recv_calls;
+    t.send_calls += s.send_calls;
+    t.coalesced += s.coalesced;
+    t.refused += s.refused;
+    t.limited += s.limited;
+  }
+  return t;
+}
+
+void collect_udp(Collector& c, const serve::UdpStats& st) {
+  c.counter("sockit_udp_received_datagrams_total", "UDP datagrams received.", d(st.received));
+  c.counter("sockit_udp_sent_datagrams_total", "UDP replies sent.", d(st.sent));
+  constexpr std::string_view unanswered = "UDP datagrams not answered, by reason.";
+  c.counter("sockit_udp_unanswered_datagrams_total", unanswered, d(st.dropped), {{"reason", "send_dropped"}});
+  c.counter("sockit_udp_unanswered_datagrams_total", unanswered, d(st.refused), {{"reason", "refused_port"}});
+  c.counter("sockit_udp_unanswered_datagrams_total", unanswered, d(st.limited), {{"reason", "rate_limited"}});
+  c.counter("sockit_udp_truncated_datagrams_total", "UDP requests larger than 64 KiB (cut).", d(st.truncated));
+  c.counter("sockit_udp_received_bytes_total", "UDP payload bytes received.", d(st.bytes_in));
+  c.counter("sockit_udp_sent_bytes_total", "UDP payload bytes sent.", d(st.bytes_out));
+  c.counter("sockit_udp_errors_total", "UDP socket errors.", d(st.errors));
+}
+
+}  // namespace sockit::metrics
