@@ -69,6 +69,7 @@ void ServerImpl::finish_check(Client& c, TimePoint now) {
     if (ch->ok) {
       complete_registration(c, now);
     } else {
+      event(Event::Kind::password_failed, c);
       send(c, rpl(c, "464").t("Password incorrect"));
       quit(c, "Bad password");
     }
@@ -77,11 +78,13 @@ void ServerImpl::finish_check(Client& c, TimePoint now) {
   if (!ch->ok) {
     // One reply for an unknown name, a host that does not match and a wrong password, after the
     // same work and the same delay (InspIRCd's 491 "Invalid oper credentials").
+    event(Event::Kind::oper_failed, c, c.oper_name);
     send(c, rpl(c, "491").t("Invalid oper credentials"));
     return;
   }
   if (!c.oper) {
     c.oper = true;
+    event(Event::Kind::oper, c, c.oper_name);
     send(c, rpl(c, "381").t("You are now an IRC operator"));
     send(c, Line(c.nick, "MODE").p(c.nick).t("+o"));
   }

@@ -834,6 +834,8 @@ void cmd_oper(S& s, Client& c, Message& m, TimePoint now) {
   // work, delay and reply (491) as a wrong password, so replies do not tell which names exist.
   std::string hash = op != nullptr ? op->password_hash
                                    : (s.cfg_.operators.empty() ? std::string() : s.cfg_.operators.front().password_hash);
+  // Only a configured name is logged: a stray parameter could be someone's password.
+  c.oper_name = op != nullptr ? op->name : std::string();
   s.start_check(c, AuthCheck::Kind::oper, m.params[1], std::move(hash), allowed, now);
 }
 
@@ -853,6 +855,7 @@ void cmd_kill(S& s, Client& c, Message& m, TimePoint) {
   }
   std::string reason = m.params.size() > 1 && !m.params[1].empty() ? m.params[1] : c.nick;
   reason = std::string(truncate_utf8(reason, s.cfg_.kick_len));
+  s.event(Event::Kind::killed, *t, "by " + c.nick + ": " + reason);
   s.send(*t, s.from(c, "KILL").p(t->nick).t(reason));
   s.quit(*t, "Killed (" + c.nick + " (" + reason + "))");
 }
@@ -966,6 +969,7 @@ void ServerImpl::complete_registration(Client& c, TimePoint now) {
   c.last_seen = c.last_message = c.refill = now;
   c.tokens = static_cast<double>(cfg_.flood_burst);
   counters_.max_registered = std::max(counters_.max_registered, stats().registered);
+  event(Event::Kind::registered, c);
   send_welcome(c);
 }
 

@@ -356,6 +356,7 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
   c.dead = true;
   c.quit_reason = why;
   reason = c.quit_reason;
+  event(Event::Kind::quit, c, reason);
   if (c.registered) {
     std::string wire = from(c, "QUIT").t(reason).str();
     to_neighbours(c, wire, false);
@@ -424,6 +425,7 @@ std::optional<ClientId> ServerImpl::connect(serve::Peer& peer, TimePoint now) {
   bool loopback = !remote.is_ip() || remote.is_loopback();
   auto refuse = [&](std::string_view why) -> std::optional<ClientId> {
     ++counters_.rejected_connections;
+    if (event_log_) event_log_(Event{Event::Kind::refused, 0, {}, ip, why});
     peer.send(Line("", "ERROR").t(why).str());
     peer.close_refused();  // one write attempt and close: a refusal holds no descriptor
     return std::nullopt;
@@ -449,6 +451,7 @@ std::optional<ClientId> ServerImpl::connect(serve::Peer& peer, TimePoint now) {
     c->per_ip_counted = true;
   }
   ClientId id = c->id;
+  event(Event::Kind::connected, *c);
   clients_.emplace(id, std::move(c));
   return id;
 }
@@ -754,6 +757,7 @@ void Server::eof(ClientId id, TimePoint now) { impl_->eof(id, now); }
 void Server::tick(ClientId id, TimePoint now) { impl_->tick(id, now); }
 void Server::wake(ClientId id, TimePoint now) { impl_->wake(id, now); }
 void Server::set_password_checker(PasswordChecker* checker) { impl_->set_password_checker(checker); }
+void Server::set_event_log(EventLog log) { impl_->set_event_log(std::move(log)); }
 std::optional<TimePoint> Server::next_deadline(ClientId id) const { return impl_->next_deadline(id); }
 void Server::disconnected(ClientId id, std::string_view reason) { impl_->disconnected(id, reason); }
 void Server::reload(Config config) { impl_->reload(std::move(config)); }

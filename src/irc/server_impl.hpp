@@ -87,6 +87,7 @@ struct Client {
   std::size_t unregistered_lines = 0;
   std::string quit_reason;
   std::shared_ptr<AuthCheck> check;  ///< a password check pending: input is held (auth.cpp)
+  std::string oper_name;             ///< the configured operator the pending OPER names, if any
   unsigned auth_failures = 0;
 
   std::string display_nick() const { return nick.empty() ? std::string("*") : nick; }
@@ -289,6 +290,10 @@ class ServerImpl {
   /// Entry point: the checker's worker woke the connection (Server::wake).
   void wake(ClientId id, TimePoint now);
   void set_password_checker(PasswordChecker* checker) { checker_ = checker; }
+  void set_event_log(EventLog log) { event_log_ = std::move(log); }
+  void event(Event::Kind kind, const Client& c, std::string_view detail = {}) {
+    if (event_log_) event_log_(Event{kind, c.id, c.nick, c.ip, detail, c.registered});
+  }
   /// Registration once NICK/USER/CAP END and the server password (if any) are done.
   void complete_registration(Client& c, TimePoint now);
 
@@ -339,6 +344,7 @@ class ServerImpl {
   Batch batch_;
   bool hold_broadcasts_ = false;
   PasswordChecker* checker_ = nullptr;
+  EventLog event_log_;
   struct AddressFailures {
     unsigned count = 0;
     TimePoint last{};

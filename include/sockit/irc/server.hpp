@@ -48,6 +48,28 @@ struct ServerStats {
   std::uint64_t rejected_connections = 0;
 };
 
+/// One line of the operator log (Server::set_event_log): connections, registrations, quits,
+/// operators and kills. Names, addresses and reasons only: never a password or a message's text.
+struct Event {
+  enum class Kind {
+    connected,        ///< a connection was accepted (before NICK/USER)
+    refused,          ///< a connection was refused (detail: why)
+    registered,       ///< NICK/USER (and PASS) done, 001 sent
+    password_failed,  ///< PASS did not match the server password (the client is closed)
+    oper,             ///< OPER succeeded (detail: the operator name)
+    oper_failed,      ///< OPER refused (detail: the operator name if it is a configured one)
+    killed,           ///< KILLed by an operator (detail: "by NICK: reason")
+    quit,             ///< the client left or was closed (detail: the quit reason)
+  };
+  Kind kind = Kind::connected;
+  ClientId id = 0;
+  std::string_view nick;    ///< empty before NICK
+  std::string_view ip;
+  std::string_view detail;
+  bool registered = false;  ///< the client had completed registration
+};
+using EventLog = std::function<void(const Event&)>;
+
 class ServerImpl;
 class PasswordChecker;
 
@@ -103,6 +125,9 @@ class Server {
   /// each client's Peer::waker() (a Peer without one is checked inline). Null: every check runs
   /// inline, on the caller's thread. `checker` must outlive the server or be unset first.
   void set_password_checker(PasswordChecker* checker);
+  /// Called with each Event on the thread of the entry point that caused it; null (the default):
+  /// no events. Must not call back into the server.
+  void set_event_log(EventLog log);
 
   ServerStats stats() const;
   /// Checks internal invariants (nick table <-> clients, channel members <-> client channel lists);
