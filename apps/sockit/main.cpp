@@ -1,5 +1,6 @@
 // sockit: one executable, one subcommand per tool. Dispatch only; the tools live in apps/<name>/.
 #include "common/command.hpp"
+#include "docgen.hpp"
 #include "sockit_version.hpp"
 
 #include <fmt/core.h>
@@ -52,7 +53,7 @@ int report_parse_error(const CLI::App& app, const CLI::ParseError& e) {
 int unknown_subcommand(std::string_view name) {
   std::string list;
   for (const auto& cmd : sockit::cli::commands()) list += (list.empty() ? "" : ", ") + cmd.name;
-  std::cerr << "sockit: unknown subcommand '" << name << "' (subcommands: " << list << ", help)\n"
+  std::cerr << "sockit: unknown subcommand '" << name << "' (subcommands: " << list << ", completion, help)\n"
             << "Try 'sockit --help' for more information.\n";
   return kExitUsage;
 }
@@ -95,12 +96,28 @@ int main(int argc, char** argv) {
   std::string help_topic;
   CLI::App* help = app.add_subcommand("help", "show help for sockit or for one subcommand");
   help->add_option("subcommand", help_topic, "the subcommand to describe");
+  // Hidden (empty group): the build writes the man pages with it, from this very option tree.
+  std::string man_dir;
+  help->add_option("--man", man_dir, "write sockit.1 and sockit-SUB.1 into DIR")->group("");
+
+  std::string completion_shell;
+  CLI::App* completion = app.add_subcommand("completion", "print a bash or zsh completion script for sockit");
+  completion->add_option("shell", completion_shell, "the shell: bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  completion->footer(
+      "Try it in the current shell:\n"
+      "  source <(sockit completion bash)\n"
+      "Install it (the Debian package does):\n"
+      "  sockit completion bash > /usr/share/bash-completion/completions/sockit\n"
+      "  sockit completion zsh > /usr/share/zsh/vendor-completions/_sockit");
 
   // The first word that is not an option names the subcommand (sockit's own options take no value).
   for (int i = 1; i < argc; ++i) {
     std::string_view word = argv[i];
     if (word.starts_with("-")) continue;
-    bool known = word == "help" || std::any_of(cmds.begin(), cmds.end(), [&](auto& c) { return c.name == word; });
+    bool known = word == "help" || word == "completion" ||
+                 std::any_of(cmds.begin(), cmds.end(), [&](auto& c) { return c.name == word; });
     if (!known) return unknown_subcommand(word);
     break;
   }
@@ -109,18 +126,30 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // Report against the subcommand that failed, so its own --help is suggested.
-    for (auto& [sub, runner] : runners) {
+    for (CLI::App* sub : app.get_subcommands({})) {
       if (sub->parsed()) return report_parse_error(*sub, e);
     }
     return report_parse_error(app, e);
   }
 
+  if (completion->parsed()) {
+    namespace docgen = sockit::cli::docgen;
+    std::cout << (completion_shell == "zsh" ? docgen::zsh_completion(app) : docgen::bash_completion(app));
+    return 0;
+  }
+
   if (help->parsed()) {
+    if (!man_dir.empty()) {
+      std::string error = sockit::cli::docgen::write_man_pages(app, SOCKIT_VERSION, man_dir);
+      if (error.empty()) return 0;
+      std::cerr << "sockit help: " << error << "\n";
+      return sockit::cli::kExitFailure;
+    }
     if (help_topic.empty()) {
       std::cout << app.help();
       return 0;
     }
-    for (auto& [sub, runner] : runners) {
+    for (CLI::App* sub : app.get_subcommands({})) {
       if (sub->get_name() == help_topic) {
         std::cout << sub->help("sockit");
         return 0;

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Man pages and shell completions (issue 22 item 5), generated from the option tree `--help`
+# prints: every subcommand has a page, every page renders without a groff or man warning, every
+# flag `sockit SUB --help` shows is on its page and is offered by bash completion; bash completes
+# subcommands, flags and known values; the zsh script parses; bad input gets exit 1 or 2.
+source "$(dirname "$0")/lib.bash" man
+trap 'rm -rf "$T"' EXIT
+need groff man col zsh
+
+export LC_ALL=C.UTF-8 MANWIDTH=200
+"$SOCKIT" help --man "$T/man1" && pass "sockit help --man writes the pages" || fail "sockit help --man: exit $?"
+
+# The subcommands, from `sockit --help` (help is described in sockit(1), it has no page).
+mapfile -t SUBS < <("$SOCKIT" --help | awk '/^Subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }')
+[[ ${#SUBS[@]} -ge 9 ]] && pass "sockit --help lists ${#SUBS[@]} subcommands" || fail "only ${#SUBS[@]} subcommands: ${SUBS[*]}"
+
+# FLAGS[SUB]: every option name in `sockit SUB --help` (-n --nick ...).
+declare -A FLAGS
+for sub in "${SUBS[@]}"; do
+  FLAGS[$sub]=$("$SOCKIT" "$sub" --help | awk '/^Options:/ { on = 1; next } /^[^ ]/ { on = 0 } on && /^  -/ { print $1 }' |
+    tr ',' '\n' | sed 's/{.*//' | grep '^-' | tr '\n' ' ')
+done
+# has_word TEXT WORD: WORD as a whole option word (so -n does not match inside --nick).
+has_word() { grep -qE -- "(^|[^-[:alnum:]])$2([^-[:alnum:]]|\$)" <<<"$1"; }
+
+render() { man -l "$1" 2>/dev/null | col -b; }
+
+root=$(render "$T/man1/sockit.1")
+missing=""
+for sub in "${SUBS[@]}"; do
+  [[ $sub == help ]] && continue
+  page=$T/man1/sockit-$sub.1
+  if [[ ! -s $page ]]; then
+    fail "no page for $sub"
+    continue
+  fi
+  warnings=$( { groff -man -Tutf8 -ww -z "$page"; man --warnings -E UTF-8 -l -Tutf8 -Z "$page" >/dev/null; } 2>&1)
+  [[ -z $warnings ]] && pass "sockit-$sub.1 renders without warnings" || fail "sockit-$sub.1: $warnings"
+  text=$(render "$page")
+  grep -q "^NAME" <<<"$text" && grep -q "sockit-$sub - " <<<"$text" || fail "sockit-$sub.1 has no NAME line"
+  gaps=""
+  for flag in ${FLAGS[$sub]}; do has_word "$text" "$flag" || gaps+=" $flag"; done
+  [[ -z $gaps ]] && pass "sockit-$sub.1 documents every flag of 'sockit $sub --help'" || fail "sockit-$sub.1 lacks:$gaps"
+  has_word "$root" "sockit-$sub" || missing+=" $sub"
+done
+[[ -z $missing ]] && pass "sockit.1 points to every subcommand's page" || fail "sockit.1 does not mention:$missing"
+warnings=$(groff -man -Tutf8 -ww -z "$T/man1/sockit.1" 2>&1)
+[[ -z $warnings ]] && pass "sockit.1 renders without warnings" || fail "sockit.1: $warnings"
+
+# ---- bash ---------------------------------------------------------------------------------------
+"$SOCKIT" completion bash >"$T/sockit.bash" && bash -n "$T/sockit.bash" && pass "the bash script parses" ||
+  fail "sockit completion bash: not a valid script"
+# complete WORD...: what _sockit offers for the last word (as bash would call it).
+complete_words() {
+  bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _sockit; printf "%s\n" "${COMPREPLY[@]}"' \
+    _ "$T/sockit.bash" sockit "$@" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+expect() {
+  local want=$1 got
+  shift
+  got=$(complete_words "$@")
+  [[ $got == "$want" ]] && pass "bash: sockit $* -> $want" || fail "bash: sockit $* -> '$got', want '$want'"
+}
+expect "echo-server" ec
+expect "chat chat-server" ch
+expect "--model" echo-server --mo
+expect "poll pool" echo-server --model po
+expect "epoll poll select" chat-server --backend ''
+expect "chat chat-server" help ch
+expect "bash zsh" completion ''
+expect "irc irc-register" load ir
+expect "irc irc-register" load -c 10 ir
+expect "" load -c 10 pingpong ''            # the target: nothing known, default completion
+touch "$T/conf-a.toml"
+expect "$T/conf-a.toml" chat-server --config "$T/conf-"
+expect "$T/conf-a.toml" chat-server --config = "$T/conf-"
+for sub in "${SUBS[@]}"; do
+  offered=" $(complete_words "$sub" -) "
+  gaps=""
+  for flag in ${FLAGS[$sub]}; do [[ $offered == *" $flag "* ]] || gaps+=" $flag"; done
+  [[ -z $gaps ]] && pass "bash offers every flag of sockit $sub" || fail "bash does not offer for $sub:$gaps"
+done
+
+# ---- zsh ----------------------------------------------------------------------------------------
+"$SOCKIT" completion zsh >"$T/_sockit" && zsh -n "$T/_sockit" && pass "the zsh script parses" ||
+  fail "sockit completion zsh: not a valid script"
+head -1 "$T/_sockit" | grep -qx '#compdef sockit' && pass "the zsh script starts with #compdef sockit" ||
+  fail "no #compdef line"
+# Loaded by compinit from $fpath, as the package installs it: compdef registers it for sockit.
+mkdir -p "$T/fpath" && cp "$T/_sockit" "$T/fpath/"
+out=$(HOME=$T zsh -f -c 'fpath=("$1" $fpath); autoload -Uz compinit; compinit -u -d "$2/zcompdump"; print -r -- "$_comps[sockit]"' \
+  _ "$T/fpath" "$T" 2>&1)
+[[ $out == _sockit ]] && pass "zsh compinit maps sockit to _sockit" || fail "zsh compinit: '$out'"
+
+# ---- bad input ----------------------------------------------------------------------------------
+"$SOCKIT" completion fish >/dev/null 2>"$T/err"; rc=$?
+[[ $rc -eq 2 ]] && grep -q "sockit completion" "$T/err" && pass "completion fish: exit 2 and a clear error" ||
+  fail "completion fish: exit $rc, $(cat "$T/err")"
+"$SOCKIT" help --man /proc/self/no/such/dir >/dev/null 2>"$T/err"; rc=$?
+[[ $rc -eq 1 ]] && grep -q "cannot" "$T/err" && pass "help --man into an impossible directory: exit 1 and why" ||
+  fail "help --man bad dir: exit $rc, $(cat "$T/err")"
+finish
