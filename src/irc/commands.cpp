@@ -970,6 +970,7 @@ void ServerImpl::complete_registration(Client& c, TimePoint now) {
   c.tokens = static_cast<double>(cfg_.flood_burst);
   counters_.max_registered = std::max(counters_.max_registered, stats().registered);
   event(Event::Kind::registered, c);
+  ++counters_.registrations;
   send_welcome(c);
 }
 

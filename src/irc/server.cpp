@@ -144,6 +144,7 @@ void ServerImpl::deliver(Client& c, std::string_view wire, std::string* tagged) 
 
 void ServerImpl::deliver_now(Client& c, std::string_view wire, std::string* tagged) {
   if (gone(c) || c.peer == nullptr) return;
+  ++counters_.deliveries;
   if (c.caps & kCapServerTime) {
     if (tagged == nullptr) {
       std::string line = with_time_tag(wire);
@@ -204,7 +205,7 @@ void ServerImpl::doom(Client& c, std::string_view reason) {
 void ServerImpl::to_channel(Channel& ch, std::string wire, const Client* skip) {
   flush_batch();
   batch_.ch = &ch;
-  batch_.runs.push_back({0, wire.size(), skip});
+  batch_.runs.push_back({0, wire.size(), skip, 1});
   batch_.wires = std::move(wire);
   flush_batch();
 }
@@ -219,6 +220,7 @@ void ServerImpl::to_channel_batched(Channel& ch, std::string_view wire, const Cl
   }
   batch_.wires.append(wire);
   batch_.runs.back().end = batch_.wires.size();
+  ++batch_.runs.back().lines;
   if (batch_.wires.size() >= kMaxBatch) flush_batch();  // bounds what one turn holds back
 }
 
@@ -230,7 +232,7 @@ std::string ServerImpl::with_time_tag(std::string_view wires, const std::vector<
   for (const BatchRun& run : runs) {
     const std::size_t begin = tagged.size();
     append_tagged(tagged, tag, wires.substr(run.begin, run.end - run.begin));
-    tagged_runs.push_back({begin, tagged.size(), run.skip});
+    tagged_runs.push_back({begin, tagged.size(), run.skip, run.lines});
   }
   return tagged;
 }
@@ -245,6 +247,8 @@ void ServerImpl::flush_batch() {
   const auto plain = std::make_shared<const std::string>(std::move(batch_.wires));
   const std::vector<BatchRun> runs = std::move(batch_.runs);
   batch_ = Batch{};
+  std::size_t all_lines = 0;
+  for (const BatchRun& run : runs) all_lines += run.lines;
   std::shared_ptr<const std::string> tagged;
   std::vector<BatchRun> tagged_runs;
   const std::size_t n = ch.members.size();
@@ -265,7 +269,7 @@ void ServerImpl::flush_batch() {
       parts = &tagged_runs;
     }
     // What `t` did not send itself, in as few slices as possible (one for a member that sent none).
-    std::size_t queued = 0;
+    std::size_t queued = 0, lines = all_lines;
     auto send = [&](std::size_t begin, std::size_t end) {
       if (t.peer == nullptr) return;  // the model dropped the connection inside an earlier send
       t.peer->send_shared(*bytes, std::string_view(**bytes).substr(begin, end - begin));
@@ -275,6 +279,7 @@ void ServerImpl::flush_batch() {
     bool open = false;
     for (const BatchRun& run : *parts) {
       if (run.skip == &t) {
+        lines -= run.lines;
         if (open) send(start, run.begin);
         open = false;
       } else if (!open) {
@@ -283,6 +288,7 @@ void ServerImpl::flush_batch() {
       }
     }
     if (open) send(start, parts->back().end);
+    counters_.deliveries += lines;
     if (queued != 0) charge_sendq(t, queued);
   }
 }
@@ -575,6 +581,7 @@ void ServerImpl::on_line(Client& c, std::string_view raw, TimePoint now) {
     quit(c, "Excess Flood");
     return;
   }
+  ++counters_.flood_delayed;
   c.delayed.push_back(std::move(m));
 }
 
@@ -617,13 +624,17 @@ void ServerImpl::tick(ClientId id, TimePoint now) {
   }
   if (gone(c)) return;
   if (!c.registered) {
-    if (now >= c.connected + cfg_.registration_timeout) quit(c, "Registration timed out");
+    if (now >= c.connected + cfg_.registration_timeout) {
+      ++counters_.registration_timeouts;
+      quit(c, "Registration timed out");
+    }
     return;
   }
   run_delayed(c, now);
   if (gone(c)) return;
   if (c.ping_sent) {
     if (now >= *c.ping_sent + cfg_.ping_timeout) {
+      ++counters_.ping_timeouts;
       auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - c.last_seen).count();
       quit(c, "Ping timeout: " + std::to_string(secs) + " seconds");
     }

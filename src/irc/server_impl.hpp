@@ -197,6 +197,7 @@ struct BatchRun {
   std::size_t begin = 0;
   std::size_t end = 0;
   const Client* skip = nullptr;
+  std::size_t lines = 0;  // in begin..end (for ServerStats::deliveries)
 };
 
 class ServerImpl {

@@ -46,6 +46,11 @@ struct ServerStats {
   std::uint64_t excess_flood = 0;
   std::uint64_t sendq_exceeded = 0;
   std::uint64_t rejected_connections = 0;
+  std::uint64_t registrations = 0;          ///< clients that completed registration (001 sent)
+  std::uint64_t deliveries = 0;             ///< lines queued to clients (a channel line once per receiver)
+  std::uint64_t flood_delayed = 0;          ///< lines held back by flood control (fakelag)
+  std::uint64_t registration_timeouts = 0;  ///< clients closed for not registering in time
+  std::uint64_t ping_timeouts = 0;          ///< clients closed for not answering PING
 };
 
 /// One line of the operator log (Server::set_event_log): connections, registrations, quits,
