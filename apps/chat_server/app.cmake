@@ -2,3 +2,4 @@
 find_package(tomlplusplus REQUIRED)
 find_package(OpenSSL REQUIRED)
 target_link_libraries(sockit PRIVATE sockit::irc sockit::serve tomlplusplus::tomlplusplus OpenSSL::Crypto)
+target_link_libraries(sockit PRIVATE sockit::metrics)

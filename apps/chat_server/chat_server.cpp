@@ -12,6 +12,8 @@
 #include "sockit/net/parse.hpp"
 #include "sockit/net/socket.hpp"
 #include "sockit/serve/server.hpp"
+#include "tools/metrics/endpoint.hpp"
+#include "tools/metrics/server_metrics.hpp"
 
 #include <fmt/core.h>
 
@@ -40,6 +42,7 @@ struct Options {
   std::string drain = "5s";
   bool quiet = false;
   bool check_config = false;
+  std::string metrics;
 };
 
 Address listen_address(const std::string& text) {
@@ -100,6 +103,29 @@ void print_counters(const irc::Server& irc, std::recursive_mutex& mu, const serv
              st.excess_flood, st.sendq_exceeded, st.rejected_connections, t.accepted, t.active, t.closed, t.resets,
              t.timeouts, t.overflows, t.bytes_in, t.bytes_out);
   std::fflush(stderr);
+}
+
+// The IRC core's metrics (docs/OPERATIONS.md), read in the loop thread at scrape time.
+void collect_irc(metrics::Collector& c, const irc::ServerStats& st) {
+  auto d = [](std::uint64_t v) { return static_cast<double>(v); };
+  c.gauge("sockit_irc_connections", "IRC connections open now, registered or not.", d(st.connections));
+  c.gauge("sockit_irc_users", "Registered IRC users now.", d(st.registered));
+  c.gauge("sockit_irc_invisible_users", "Registered users with mode +i now.", d(st.invisible));
+  c.gauge("sockit_irc_operators", "IRC operators now.", d(st.operators));
+  c.gauge("sockit_irc_channels", "Channels now.", d(st.channels));
+  c.gauge("sockit_irc_max_users", "The most registered users at once since start.", d(st.max_registered));
+  c.counter("sockit_irc_registrations_total", "Clients that completed registration.", d(st.registrations));
+  c.counter("sockit_irc_received_messages_total", "IRC lines received from clients.", d(st.lines_in));
+  c.counter("sockit_irc_sent_messages_total", "IRC lines queued to clients (a channel line once per receiver).",
+            d(st.deliveries));
+  c.counter("sockit_irc_flood_delayed_messages_total", "Lines held back by flood control.", d(st.flood_delayed));
+  c.counter("sockit_irc_excess_flood_total", "Clients closed for Excess Flood.", d(st.excess_flood));
+  c.counter("sockit_irc_sendq_exceeded_total", "Clients closed for SendQ exceeded.", d(st.sendq_exceeded));
+  c.counter("sockit_irc_refused_connections_total", "Connections refused (server full, per-IP cap, shutting down).",
+            d(st.rejected_connections));
+  constexpr std::string_view timeouts = "Connections closed for a timeout, by kind.";
+  c.counter("sockit_timeouts_total", timeouts, d(st.registration_timeouts), {{"kind", "registration"}});
+  c.counter("sockit_timeouts_total", timeouts, d(st.ping_timeouts), {{"kind", "ping"}});
 }
 
 // Serializes the IRC state between the loop thread and the signal thread (SIGHUP reload).
@@ -165,6 +191,18 @@ int run(Options& o) {
 
   serve::ServerOptions so;
   for (const auto& l : listen_text) so.listen.push_back(listen_address(l));
+  std::optional<Address> metrics_addr;
+  if (!o.metrics.empty()) {
+    EndpointOptions eo;
+    eo.passive = true;
+    eo.bare_port = true;
+    auto a = parse_endpoint(o.metrics, eo);
+    if (!a || !a->is_ip()) {
+      throw UsageError(fmt::format("invalid --metrics '{}': {}expected ADDR:PORT like 127.0.0.1:9100", o.metrics,
+                                   a ? std::string() : a.error().message() + "; "));
+    }
+    metrics_addr = *a;
+  }
   if (o.check_config) {
     // Like nginx -t: everything above is validated, nothing is bound; the effective
     // configuration goes to stdout as TOML that --config reads back.
@@ -267,6 +305,30 @@ int run(Options& o) {
     pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
     return cli::kExitFailure;
   }
+  // --metrics: GET /metrics on the server's own loop, so the IRC state is read in its thread.
+  metrics::Registry registry;
+  std::unique_ptr<metrics::Endpoint> metrics_ep;  // destroyed before the server and its loop
+  registry.add([&irc, &mu, &metrics_ep, srv = server->get()](metrics::Collector& c) {
+    irc::ServerStats st;
+    {
+      std::lock_guard g(mu);
+      st = irc.stats();
+    }
+    metrics::collect_server(c, srv->stats(), metrics_ep.get());
+    collect_irc(c, st);
+  });
+  if (metrics_addr) {
+    metrics::EndpointOptions mo;
+    mo.log = so.log;
+    auto ep = metrics::Endpoint::create(*(*server)->event_loop(), *metrics_addr, [&registry] { return registry.render(); }, mo);
+    if (!ep) {
+      fmt::print(stderr, "sockit chat-server: {}\n", ep.error().message());
+      pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
+      return cli::kExitFailure;
+    }
+    metrics_ep = std::move(*ep);
+    fmt::print(stderr, "sockit chat-server: metrics on http://{}/metrics\n", metrics_ep->local_address().to_string());
+  }
   const auto& addrs = (*server)->local_addresses();
   for (const Address& a : addrs) {
     fmt::print(stderr, "sockit chat-server: {} listening on {} ({})\n", loaded.config.server_name, a.to_string(),
@@ -293,6 +355,7 @@ int run(Options& o) {
     fmt::print(stderr, "sockit chat-server: {}\n", r.error().message());
     status = cli::kExitFailure;
   }
+  metrics_ep.reset();
   checker.stop();
   irc.set_password_checker(nullptr);
   pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
@@ -330,6 +393,9 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
                "read a password on stdin, print its hash for [[operator]] password / [server] password");
   app.add_option("--iterations", o->iterations, "PBKDF2 iterations for --hash-password (default 100000)")
       ->check(CLI::Range(1000u, 10000000u));
+  app.add_option("--metrics", o->metrics,
+                 "serve Prometheus metrics (GET /metrics) on ADDR:PORT, e.g. 127.0.0.1:9100; PORT alone means "
+                 "127.0.0.1 (see docs/OPERATIONS.md)");
   app.add_flag("-q,--quiet", o->quiet, "no 'connect with' hint in the banner");
   app.add_flag("--check-config", o->check_config,
                "load and validate the file and flags, print the effective configuration as TOML, exit 0 "

@@ -13,6 +13,8 @@
 #include "sockit/serve/udp_server.hpp"
 #include "sockit/net/parse.hpp"
 #include "sockit/net/resolver.hpp"
+#include "tools/metrics/endpoint.hpp"
+#include "tools/metrics/server_metrics.hpp"
 
 #include <fmt/core.h>
 
@@ -56,6 +58,7 @@ struct Options {
   std::size_t pool_queue = 64;
   int backlog = 511;
   bool no_tcp = false;
+  std::string metrics;
 };
 
 constexpr std::string_view kName = "sockit echo-server";
@@ -106,23 +109,7 @@ void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<
         s.bytes_out, s.bytes_spliced, s.buffered, s.buffered_peak, s.budget_pauses);
   }
   if (!udp.empty()) {
-    serve::UdpStats t;
-    for (const auto& u : udp) {
-      auto s = u->stats();
-      t.received += s.received;
-      t.sent += s.sent;
-      t.dropped += s.dropped;
-      t.truncated += s.truncated;
-      t.bytes_in += s.bytes_in;
-      t.bytes_out += s.bytes_out;
-      t.errors += s.errors;
-      t.wakeups += s.wakeups;
-      t.recv_calls += s.recv_calls;
-      t.send_calls += s.send_calls;
-      t.coalesced += s.coalesced;
-      t.refused += s.refused;
-      t.limited += s.limited;
-    }
+    serve::UdpStats t = metrics::sum_udp(udp);
     line += fmt::format(
         " udp received={} sent={} dropped={} truncated={} errors={} bytes_in={} bytes_out={} wakeups={} recv_calls={} "
         "send_calls={} coalesced={} refused={} limited={}",
@@ -192,6 +179,8 @@ int run(const Options& o) {
   }
   std::vector<Address> udp_addrs;
   for (const auto& u : o.udp) udp_addrs.push_back(parse_listen(u, "--udp"));
+  std::optional<Address> metrics_addr;
+  if (!o.metrics.empty()) metrics_addr = parse_listen(o.metrics, "--metrics");
   if (tcp_addrs.empty() && udp_addrs.empty()) throw UsageError("--no-tcp needs at least one --udp address");
   if (o.udp_batch < 1 || o.udp_batch > static_cast<int>(serve::UdpServer::kMaxBatch)) {
     throw UsageError(fmt::format("--udp-batch must be between 1 and {} (1 = plain recvfrom/sendto)",
@@ -288,6 +277,40 @@ int run(const Options& o) {
       return cli::kExitFailure;
     }
   }
+  // --metrics: GET /metrics on the TCP server's first event loop (reactors), else on a thread of
+  // its own (blocking models, UDP only: their counters are atomics). Destroyed before the servers.
+  metrics::Registry registry;
+  std::unique_ptr<metrics::Endpoint> metrics_ep;
+  registry.add([&tcp, &udp, &metrics_ep](metrics::Collector& c) {
+    if (tcp) metrics::collect_server(c, tcp->stats(), metrics_ep.get());
+    if (!udp.empty()) metrics::collect_udp(c, metrics::sum_udp(udp));
+  });
+  std::unique_ptr<metrics::ThreadedEndpoint> metrics_thread;
+  if (metrics_addr) {
+    metrics::EndpointOptions mo;
+    mo.log = [](std::string_view line) {
+      fmt::print(stderr, "{}: {}\n", kName, line);
+      std::fflush(stderr);
+    };
+    auto page = [&registry] { return registry.render(); };
+    Result<Address> bound = Error(errc::invalid_argument, "metrics");
+    if (tcp && tcp->event_loop() != nullptr) {
+      auto ep = metrics::Endpoint::create(*tcp->event_loop(), *metrics_addr, page, mo);
+      if (ep) metrics_ep = std::move(*ep);
+      bound = ep ? Result<Address>(metrics_ep->local_address()) : Result<Address>(std::move(ep).error());
+    } else {
+      auto ep = metrics::ThreadedEndpoint::create(*metrics_addr, page, mo);
+      if (ep) metrics_thread = std::move(*ep);
+      bound = ep ? Result<Address>(metrics_thread->local_address()) : Result<Address>(std::move(ep).error());
+    }
+    if (!bound) {
+      fmt::print(stderr, "{}: {}\n", kName, bound.error().message());
+      for (auto& u : udp) u->stop();
+      for (auto& u : udp) u->wait();
+      return cli::kExitFailure;
+    }
+    metrics_addr = *bound;
+  }
 
   // --- banner (stderr) ---
   std::string banner;
@@ -309,6 +332,7 @@ int run(const Options& o) {
                                             u->gso() ? ", UDP GSO for same-peer replies" : ""));
     if (auto w = serve::udp_exposure_warning(u->local_address())) banner += fmt::format("  {}\n", *w);
   }
+  if (metrics_addr) banner += fmt::format("  metrics on http://{}/metrics\n", metrics_addr->to_string());
   const Address& first = tcp ? tcp->local_addresses().front() : udp.front()->local_address();
   std::string host = first.ip_string();
   if (first.is_v6()) host = "[" + host + "]";
@@ -393,6 +417,9 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                                 "the biggest holders stop reading, at it every holder does (default: 1/8 of "
                                 "physical memory, 32-256 MiB; 0 = no cap)");
                  app.add_option("--pool-queue", o->pool_queue, "pool model: connections waiting for a worker (default 64)");
+                 app.add_option("--metrics", o->metrics,
+                                "serve Prometheus metrics (GET /metrics) on this HOST:PORT; PORT alone means "
+                                "127.0.0.1 (see docs/OPERATIONS.md)");
                  app.add_option("--backlog", o->backlog, "listen backlog (default 511; the kernel caps it at net.core.somaxconn)");
                  return [o] { return run(*o); };
                });

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# --metrics (issue 22 item 1): echo-server and chat-server serve GET /metrics on 127.0.0.1 in the
+# Prometheus text format, from their own event loop. Real clients move the values (10 held
+# connections -> the open gauge reads 10; N bytes or N IRC lines -> the counter rises by exactly
+# N, so the scrapes' own bytes are not counted as the server's), Debian's `promtool check metrics`
+# accepts the page, and the endpoint answers 404 / 405 / 400 / HEAD / keep-alive as HTTP/1.1 says.
+source "$(dirname "$0")/nc_lib.bash"
+need curl promtool ss python3
+
+# metric PORT NAME[{labels}]: the value of one sample ("" if absent).
+metric() {
+  curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'
+}
+# wait_metric PORT NAME VALUE: until the sample reads VALUE (5 s at most).
+wait_metric() {
+  local i v
+  for ((i = 0; i < 100; i++)); do
+    v=$(metric "$1" "$2")
+    [[ "$v" == "$3" ]] && return 0
+    sleep 0.05
+  done
+  echo "# $2 reads [$v], expected [$3]"
+  return 1
+}
+banner_port() {  # banner_port FILE REGEX-BEFORE-THE-PORT
+  wait_for_line "$1" "$2[0-9]+" >/dev/null || return 1
+  grep -oE "$2[0-9]+" "$1" | head -1 | grep -oE '[0-9]+$'
+}
+# lint PORT WHAT: promtool check metrics prints nothing and exits 0.
+lint() {
+  local out rc
+  out=$(curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | promtool check metrics 2>&1); rc=$?
+  if [[ $rc -eq 0 && -z "$out" ]]; then pass "$2: promtool check metrics finds no problem"
+  else fail "$2: promtool check metrics (rc $rc): $out"; fi
+}
+
+# --- echo-server (epoll reactor): the endpoint on the server's loop ---
+start "$SOCKIT" echo-server -l 127.0.0.1:0 --metrics 127.0.0.1:0 </dev/null >"$T/echo.out" 2>"$T/echo.err"
+ECHO=$LAST
+MP=$(banner_port "$T/echo.err" 'metrics on http://127\.0\.0\.1:')
+EP=$(banner_port "$T/echo.err" 'listening on tcp 127\.0\.0\.1:')
+check "echo-server banner names the metrics address" test -n "$MP"
+headers=$(curl -s -D - -o "$T/page" --max-time 5 "http://127.0.0.1:$MP/metrics" | tr -d '\r')
+check "200 with the text format's Content-Type" grep -q '^Content-Type: text/plain; version=0.0.4; charset=utf-8$' <<<"$headers"
+check "the page has HELP and TYPE lines" grep -q '^# TYPE sockit_connections_open gauge$' "$T/page"
+lint "$MP" "echo-server"
+
+for i in $(seq 10); do exec {fd}<>"/dev/tcp/127.0.0.1/$EP"; FDS+=("$fd"); done
+check "10 clients -> sockit_connections_open 10" wait_metric "$MP" sockit_connections_open 10
+check "sockit_connections_accepted_total 10" wait_metric "$MP" sockit_connections_accepted_total 10
+before=$(metric "$MP" sockit_received_bytes_total)
+N=5000
+head -c "$N" /dev/zero | tr '\0' x >&"${FDS[0]}"
+check "$N bytes sent -> sockit_received_bytes_total rises by $N" wait_metric "$MP" sockit_received_bytes_total $((before + N))
+check "... and sockit_sent_bytes_total by $N (echoed)" wait_metric "$MP" sockit_sent_bytes_total $((before + N))
+check_eq "the $N bytes come back" "$N" "$(timeout 5 head -c "$N" <&"${FDS[0]}" | wc -c)"
+for fd in "${FDS[@]}"; do exec {fd}>&-; done
+check "clients gone -> sockit_connections_open 0" wait_metric "$MP" sockit_connections_open 0
+check "closed_total{reason=\"normal\"} 10" wait_metric "$MP" 'sockit_connections_closed_total{reason="normal"}' 10
+
+status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
+check_eq "GET / -> 404" 404 "$(status "http://127.0.0.1:$MP/")"
+check_eq "POST /metrics -> 405" 405 "$(status -X POST -d x "http://127.0.0.1:$MP/metrics")"
+check_eq "HEAD /metrics -> 200" 200 "$(status -I "http://127.0.0.1:$MP/metrics")"
+raw() { timeout 5 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode("latin-1"))
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    out += b
+sys.stdout.write(out.decode("latin-1"))' "$MP" "$1"; }
+check_eq "garbage -> 400, then the server closes" 1 "$(raw $'garbage\r\n\r\n' | grep -c '^HTTP/1.1 400 Bad Request')"
+check_eq "an 8 KiB head -> 431" 1 "$(raw "GET /metrics HTTP/1.1"$'\r\n'"X: $(head -c 9000 /dev/zero | tr '\0' a)"$'\r\n\r\n' | grep -c '^HTTP/1.1 431')"
+req=$'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+check_eq "keep-alive: two pipelined requests, two pages, closed after Connection: close" 2 \
+  "$(raw "$req" | grep -c '^HTTP/1.1 200 OK')"
+kill -TERM "$ECHO"
+wait_exit "$ECHO" 10
+check_eq "echo-server with --metrics exits 0 on SIGTERM" 0 "$WAIT_RC"
+
+# --- echo-server --model thread: no event loop, the endpoint runs on a thread of its own ---
+start "$SOCKIT" echo-server --model thread -l 127.0.0.1:0 --metrics 0 </dev/null >"$T/thr.out" 2>"$T/thr.err"
+THR=$LAST
+MP=$(banner_port "$T/thr.err" 'metrics on http://127\.0\.0\.1:')
+EP=$(banner_port "$T/thr.err" 'listening on tcp 127\.0\.0\.1:')
+exec {fd}<>"/dev/tcp/127.0.0.1/$EP"
+check "--model thread: 1 client -> sockit_connections_open 1" wait_metric "$MP" sockit_connections_open 1
+exec {fd}>&-
+lint "$MP" "echo-server --model thread"
+kill -TERM "$THR"
+wait_exit "$THR" 10
+check_eq "echo-server --model thread exits 0" 0 "$WAIT_RC"
+
+# --- bad --metrics values: a usage error, exit 2, nothing served ---
+"$SOCKIT" echo-server -l 127.0.0.1:0 --metrics nonsense:x </dev/null >/dev/null 2>"$T/bad.err"
+check_eq "echo-server --metrics nonsense:x exits 2" 2 "$?"
+check "... and says why" grep -q -- '--metrics' "$T/bad.err"
+"$SOCKIT" chat-server -l 127.0.0.1:0 --metrics 127.0.0.1:99999 </dev/null >/dev/null 2>"$T/bad2.err"
+check_eq "chat-server --metrics 127.0.0.1:99999 exits 2" 2 "$?"
+
+# --- chat-server: IRC figures read in the loop thread ---
+start "$SOCKIT" chat-server -l 127.0.0.1:0 -q --no-flood-control --metrics 127.0.0.1:0 </dev/null >"$T/chat.out" 2>"$T/chat.err"
+CHAT=$LAST
+MP=$(banner_port "$T/chat.err" 'metrics on http://127\.0\.0\.1:')
+CP=$(banner_port "$T/chat.err" 'listening on 127\.0\.0\.1:')
+FDS=()
+for i in $(seq 10); do
+  exec {fd}<>"/dev/tcp/127.0.0.1/$CP"; FDS+=("$fd")
+  printf 'NICK m%d\r\nUSER m%d 0 * :metrics\r\n' "$i" "$i" >&"$fd"
+done
+check "10 registered clients -> sockit_irc_users 10" wait_metric "$MP" sockit_irc_users 10
+check "sockit_connections_open 10" wait_metric "$MP" sockit_connections_open 10
+check "sockit_irc_registrations_total 10" wait_metric "$MP" sockit_irc_registrations_total 10
+printf 'JOIN #m\r\n' >&"${FDS[0]}"
+printf 'JOIN #m\r\n' >&"${FDS[1]}"
+check "two JOINs -> sockit_irc_channels 1" wait_metric "$MP" sockit_irc_channels 1
+check "... and sockit_irc_received_messages_total 22" wait_metric "$MP" sockit_irc_received_messages_total 22
+sent=$(metric "$MP" sockit_irc_sent_messages_total)
+N=50
+for ((i = 0; i < N; i++)); do printf 'PRIVMSG #m :line %d\r\n' "$i"; done >&"${FDS[0]}"
+check "$N PRIVMSGs -> sockit_irc_received_messages_total rises by $N" wait_metric "$MP" sockit_irc_received_messages_total $((22 + N))
+check "... and the other member's $N deliveries -> sockit_irc_sent_messages_total +$N" \
+  wait_metric "$MP" sockit_irc_sent_messages_total $((sent + N))
+lint "$MP" "chat-server"
+for fd in "${FDS[@]}"; do exec {fd}>&-; done
+check "clients gone -> sockit_irc_users 0" wait_metric "$MP" sockit_irc_users 0
+kill -TERM "$CHAT"
+wait_exit "$CHAT" 10
+check_eq "chat-server with --metrics exits 0 on SIGTERM" 0 "$WAIT_RC"
+finish
