@@ -24,6 +24,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -111,14 +112,9 @@ Plan make_plan(Options& o) {
   return p;
 }
 
-std::vector<Socket> select(std::vector<Socket> all, const Plan& p) {
-  std::vector<Socket> out;
-  out.reserve(all.size());
-  for (auto& s : all) {
-    if (!(p.query.states & state_bit(s.state))) continue;  // the kernel filters too; UDP ignores it
-    if (p.filter.expression.matches(s)) out.push_back(std::move(s));
-  }
-  return out;
+bool selected(const Socket& s, const Plan& p) {
+  // The kernel filters states too, but UDP ignores idiag_states.
+  return (p.query.states & state_bit(s.state)) && p.filter.expression.matches(s);
 }
 
 int print_summary(const Options& o) {
@@ -150,32 +146,41 @@ int print_summary(const Options& o) {
   return 0;
 }
 
-/// One query + render. Returns the exit status.
+void print(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); }
+
+/// One query + render. Returns the exit status. The ss table (the common case) is built as the
+/// kernel's replies are decoded, so no Socket is kept; JSON and netstat collect them first.
 int snapshot(const Options& o, const Plan& p, std::optional<std::uint64_t> n, bool clear) {
-  auto all = query_sockets(p.query);
-  if (!all) {
-    fmt::print(stderr, "sockit ss: {}: {}\n", all.error().context(), all.error().code().message());
+  UsersMap users;
+  if (o.processes) users = scan_processes();  // once per snapshot: an inode -> holders map
+  std::vector<Socket> sockets;
+  TableWriter table(p.format, &users);
+  bool as_table = !o.json && !o.netstat;
+  auto r = for_each_socket(p.query, [&](Socket&& s) {
+    if (!selected(s, p)) return;
+    if (as_table) table.add(s);
+    else sockets.push_back(std::move(s));
+  });
+  if (!r) {
+    fmt::print(stderr, "sockit ss: {}: {}\n", r.error().context(), r.error().code().message());
     return sockit::cli::kExitFailure;
   }
-  auto sockets = select(std::move(*all), p);
-  UsersMap users;
-  if (o.processes) users = scan_processes();
   std::string out;
   if (clear) {
     std::time_t now = std::time(nullptr);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%H:%M:%S", std::localtime(&now));
     out += "\x1b[H\x1b[2J";
-    out += fmt::format("sockit ss, every {}: {} sockets at {}\n\n", o.watch, sockets.size(), stamp);
+    out += fmt::format("sockit ss, every {}: {} sockets at {}\n\n", o.watch, as_table ? table.size() : sockets.size(),
+                       stamp);
   }
   if (o.json) {
     for (const auto& s : sockets) out += format_json(s, p.format, &users, n) + "\n";
   } else if (o.netstat) {
     out += format_netstat(sockets, p.format, &users, p.query.states);
-  } else {
-    out += format_table(sockets, p.format, &users);
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  print(out);
+  if (as_table) table.write(print);
   std::fflush(stdout);
   return 0;
 }

@@ -306,6 +306,11 @@ Result<Socket> decode_unix_message(std::span<const std::uint8_t> payload) {
 constexpr int kMaxErrno = 4095;
 
 Result<DumpStatus> decode_datagram(std::span<const std::uint8_t> data, Netid inet_netid, std::vector<Socket>& out) {
+  return decode_datagram(data, inet_netid, [&out](Socket&& s) { out.push_back(std::move(s)); });
+}
+
+Result<DumpStatus> decode_datagram(std::span<const std::uint8_t> data, Netid inet_netid,
+                                   const std::function<void(Socket&&)>& on_socket) {
   std::size_t off = 0;
   while (off + sizeof(nlmsghdr) <= data.size()) {
     const auto h = read_struct<nlmsghdr>(data.subspan(off));
@@ -334,7 +339,7 @@ Result<DumpStatus> decode_datagram(std::span<const std::uint8_t> data, Netid ine
         Result<Socket> s = payload[0] == AF_UNIX ? decode_unix_message(payload)
                                                  : decode_inet_message(payload, inet_netid);
         if (!s) return std::move(s).error();
-        out.push_back(std::move(*s));
+        on_socket(std::move(*s));
         break;
       }
       default: break;  // NLMSG_NOOP, NLMSG_OVERRUN, ...: nothing to decode

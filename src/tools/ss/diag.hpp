@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -151,6 +152,10 @@ enum class DumpStatus { more, done };
 /// Returns done at NLMSG_DONE. NLMSG_ERROR becomes an Error with the kernel's errno; truncated or
 /// inconsistent lengths become std::errc::bad_message. Unknown attributes are skipped.
 Result<DumpStatus> decode_datagram(std::span<const std::uint8_t> data, Netid inet_netid, std::vector<Socket>& out);
+/// The same, handing each decoded socket to `on_socket` instead of storing it (the caller keeps
+/// what it needs: `sockit ss` renders a table row and drops the Socket).
+Result<DumpStatus> decode_datagram(std::span<const std::uint8_t> data, Netid inet_netid,
+                                   const std::function<void(Socket&&)>& on_socket);
 
 /// Decodes the payload of one message (struct inet_diag_msg + attributes).
 Result<Socket> decode_inet_message(std::span<const std::uint8_t> payload, Netid netid);

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -27,10 +28,31 @@ bool is_any(const Socket& s, bool local) {
   return std::all_of(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), [](std::uint8_t b) { return b == 0; });
 }
 
+/// Writes the numeric address into buf (INET6_ADDRSTRLEN bytes), returns its length. IPv4 is
+/// printed here (inet_ntop goes through sprintf: a third of `ss -tan`'s instructions).
+std::size_t numeric_host_chars(const Socket& s, bool local, char* buf) {
+  const auto& a = local ? s.local_addr : s.peer_addr;
+  if (s.family == AF_INET) {
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      if (i) *p++ = '.';
+      p = std::to_chars(p, buf + INET6_ADDRSTRLEN, a[static_cast<std::size_t>(i)]).ptr;
+    }
+    return static_cast<std::size_t>(p - buf);
+  }
+  buf[0] = '\0';
+  ::inet_ntop(s.family, a.data(), buf, INET6_ADDRSTRLEN);
+  return std::strlen(buf);
+}
+
 std::string numeric_host(const Socket& s, bool local) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  ::inet_ntop(s.family, (local ? s.local_addr : s.peer_addr).data(), buf, sizeof buf);
-  return buf;
+  char buf[INET6_ADDRSTRLEN];
+  return std::string(buf, numeric_host_chars(s, local, buf));
+}
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
 }
 
 std::string resolved_host(const Socket& s, bool local) {
@@ -76,32 +98,64 @@ std::string g(double v) { return fmt::format("{:g}", v); }
 
 const char* kTimerNames[] = {"off", "on", "keepalive", "timewait", "persist", "unknown"};
 
+void append_host(std::string& out, const Socket& s, bool local, bool resolve) {
+  if (s.family == AF_UNIX) {
+    out += local && s.path && !s.path->empty() ? std::string_view(*s.path) : std::string_view("*");
+    return;
+  }
+  if (s.family == AF_INET6 && !s.v6only.value_or(false) && is_any(s, local)) {
+    out += '*';
+    return;
+  }
+  char buf[INET6_ADDRSTRLEN];
+  std::string name;
+  std::string_view h;
+  if (resolve) {
+    name = resolved_host(s, local);
+    h = name;
+  } else {
+    h = std::string_view(buf, numeric_host_chars(s, local, buf));
+  }
+  bool brackets = s.family == AF_INET6 && h.find(':') != std::string_view::npos;
+  if (brackets) out += '[';
+  out += h;
+  if (brackets) out += ']';
+  if (local && s.ifindex) {  // bound to a device (SO_BINDTODEVICE, link-local scope): "addr%dev"
+    char dev[IF_NAMESIZE] = {};
+    out += '%';
+    if (::if_indextoname(s.ifindex, dev)) out += dev;
+    else append_uint(out, s.ifindex);
+  }
+}
+
+void append_port(std::string& out, const Socket& s, bool local, bool resolve) {
+  if (s.family == AF_UNIX) return append_uint(out, local ? s.inode : s.peer_inode);
+  int port = local ? s.local_port : s.peer_port;
+  if (port == 0) {
+    out += '*';
+    return;
+  }
+  if (resolve && !is_ephemeral(port)) {
+    if (servent* se = ::getservbyport(htons(static_cast<std::uint16_t>(port)), s.netid == Netid::udp ? "udp" : "tcp")) {
+      out += se->s_name;
+      return;
+    }
+  }
+  append_uint(out, static_cast<std::uint64_t>(port));
+}
+
 }  // namespace
 
 std::string host_text(const Socket& s, bool local, bool resolve) {
-  if (s.family == AF_UNIX) {
-    if (!local) return "*";
-    return s.path && !s.path->empty() ? *s.path : "*";
-  }
-  if (s.family == AF_INET6 && !s.v6only.value_or(false) && is_any(s, local)) return "*";
-  std::string h = resolve ? resolved_host(s, local) : numeric_host(s, local);
-  if (s.family == AF_INET6 && h.find(':') != std::string::npos) h = "[" + h + "]";
-  if (local && s.ifindex) {  // bound to a device (SO_BINDTODEVICE, link-local scope): "addr%dev"
-    char name[IF_NAMESIZE] = {};
-    h += "%" + std::string(::if_indextoname(s.ifindex, name) ? name : std::to_string(s.ifindex).c_str());
-  }
-  return h;
+  std::string out;
+  append_host(out, s, local, resolve);
+  return out;
 }
 
 std::string port_text(const Socket& s, bool local, bool resolve) {
-  if (s.family == AF_UNIX) return std::to_string(local ? s.inode : s.peer_inode);
-  int port = local ? s.local_port : s.peer_port;
-  if (port == 0) return "*";
-  if (resolve && !is_ephemeral(port)) {
-    if (servent* se = ::getservbyport(htons(static_cast<std::uint16_t>(port)), s.netid == Netid::udp ? "udp" : "tcp"))
-      return se->s_name;
-  }
-  return std::to_string(port);
+  std::string out;
+  append_port(out, s, local, resolve);
+  return out;
 }
 
 std::string format_ms_timer(std::uint32_t timeout) {
@@ -273,51 +327,147 @@ std::string detail_line(const Socket& s, const FormatOptions& o) {
   return line;
 }
 
-std::string pad_right(const std::string& s, std::size_t w) { return s.size() >= w ? s : s + std::string(w - s.size(), ' '); }
-std::string pad_left(const std::string& s, std::size_t w) { return s.size() >= w ? s : std::string(w - s.size(), ' ') + s; }
-
 void rtrim(std::string& s) {
   while (!s.empty() && s.back() == ' ') s.pop_back();
 }
 
 }  // namespace
 
-std::string format_table(const std::vector<Socket>& sockets, const FormatOptions& o, const UsersMap* users) {
-  enum { kNetid, kState, kRecvQ, kSendQ, kLocal, kLocalPort, kPeer, kPeerPort, kProcess, kCols };
-  using Row = std::array<std::string, kCols>;
-  std::vector<Row> rows;
-  std::vector<std::string> details;
-  rows.reserve(sockets.size() + 1);
-  rows.push_back(Row{"Netid", "State", "Recv-Q", "Send-Q", "Local Address:", "Port", "Peer Address:", "Port", "Process"});
-  details.emplace_back();
-  for (const Socket& s : sockets) {
-    const char* delim = s.family == AF_UNIX ? " " : ":";
-    rows.push_back(Row{netid_name(s.netid), state_name(s.state), std::to_string(s.recv_q), std::to_string(s.send_q),
-                       host_text(s, true, o.resolve) + delim, port_text(s, true, o.resolve),
-                       host_text(s, false, o.resolve) + delim, port_text(s, false, o.resolve),
-                       process_column(s, o, users)});
-    details.push_back(detail_line(s, o));
+TableWriter::TableWriter(const FormatOptions& o, const UsersMap* users) : o_(o), users_(users) {
+  static constexpr std::string_view kHeader[kCells] = {"Netid",         "State", "Recv-Q", "Send-Q", "Local Address:",
+                                                       "Port",          "Peer Address:", "Port", "Process", ""};
+  for (int c = 0; c < kCells; ++c) {
+    row_ += kHeader[c];
+    end_cell(c);
   }
-  std::array<std::size_t, kCols> w{};
-  for (std::size_t r = o.header ? 0 : 1; r < rows.size(); ++r)
-    for (int c = 0; c < kCols; ++c) w[c] = std::max(w[c], rows[r][c].size());
+  store_row();
+}
 
-  std::string out;
-  for (std::size_t r = o.header ? 0 : 1; r < rows.size(); ++r) {
-    const Row& row = rows[r];
-    std::string line;
-    if (o.show_netid) line += pad_right(row[kNetid], w[kNetid]) + ' ';
-    if (o.show_state) line += pad_right(row[kState], w[kState]) + ' ';
-    line += pad_right(row[kRecvQ], w[kRecvQ]) + ' ' + pad_right(row[kSendQ], w[kSendQ]) + ' ';
-    line += pad_left(row[kLocal], w[kLocal]) + pad_right(row[kLocalPort], w[kLocalPort]) + ' ';
-    line += pad_left(row[kPeer], w[kPeer]) + pad_right(row[kPeerPort], w[kPeerPort]) + ' ';
-    line += row[kProcess];
-    rtrim(line);
-    out += line;
-    out += '\n';
-    if (!details[r].empty()) out += details[r] + '\n';
+void TableWriter::end_cell(int c) {
+  std::size_t len = row_.size() - cell_start_;
+  lengths_[static_cast<std::size_t>(c)] = len;
+  if (rows_ > 0 || o_.header) w_[static_cast<std::size_t>(c)] = std::max(w_[static_cast<std::size_t>(c)], len);
+  cell_start_ = row_.size();
+}
+
+// A stored row: the kCells cell lengths as LEB128 varints (one byte each below 128), then the cells'
+// text back to back. Rows never straddle blocks, and blocks are never moved: the memory touched is
+// what the rows take, once (page faults, not instructions, are most of ss's cost in a VM).
+void TableWriter::store_row() {
+  char head[kCells * 10];
+  std::size_t n = 0;
+  for (std::size_t len : lengths_) {
+    do {
+      head[n++] = static_cast<char>((len & 0x7f) | (len >= 0x80 ? 0x80 : 0));
+      len >>= 7;
+    } while (len);
   }
+  constexpr std::size_t kBlock = 64 * 1024;
+  std::size_t need = n + row_.size();
+  if (blocks_.empty() || blocks_.back().capacity() - blocks_.back().size() < need) {
+    blocks_.emplace_back();
+    blocks_.back().reserve(std::max(kBlock, need));
+  }
+  blocks_.back().append(head, n).append(row_);
+  row_.clear();
+  cell_start_ = 0;
+}
+
+void TableWriter::add(const Socket& s) {
+  ++rows_;
+  const char delim = s.family == AF_UNIX ? ' ' : ':';
+  row_ += netid_name(s.netid);
+  end_cell(kNetid);
+  row_ += state_name(s.state);
+  end_cell(kState);
+  append_uint(row_, s.recv_q);
+  end_cell(kRecvQ);
+  append_uint(row_, s.send_q);
+  end_cell(kSendQ);
+  append_host(row_, s, true, o_.resolve);
+  row_ += delim;
+  end_cell(kLocal);
+  append_port(row_, s, true, o_.resolve);
+  end_cell(kLocalPort);
+  append_host(row_, s, false, o_.resolve);
+  row_ += delim;
+  end_cell(kPeer);
+  append_port(row_, s, false, o_.resolve);
+  end_cell(kPeerPort);
+  row_ += process_column(s, o_, users_);
+  end_cell(kProcess);
+  row_ += detail_line(s, o_);
+  end_cell(kDetail);
+  store_row();
+}
+
+void TableWriter::write(const std::function<void(std::string_view)>& sink) const {
+  constexpr std::size_t kChunk = 16 * 1024;  // a few pages, reused: one write(2) per ~250 lines
+  std::string out;
+  out.reserve(kChunk + 512);
+  auto pad_right = [&out](std::string_view v, std::size_t w) {
+    out += v;
+    if (v.size() < w) out.append(w - v.size(), ' ');
+  };
+  auto pad_left = [&out](std::string_view v, std::size_t w) {
+    if (v.size() < w) out.append(w - v.size(), ' ');
+    out += v;
+  };
+  bool first = true;  // the header row
+  for (const std::string& block : blocks_) {
+    std::size_t pos = 0;
+    while (pos < block.size()) {
+      std::array<std::string_view, kCells> cell;
+      std::array<std::size_t, kCells> len{};
+      for (std::size_t& l : len) {
+        for (unsigned shift = 0;; shift += 7) {
+          auto byte = static_cast<unsigned char>(block[pos++]);
+          l |= std::size_t{byte & 0x7fU} << shift;
+          if (!(byte & 0x80)) break;
+        }
+      }
+      for (std::size_t c = 0; c < kCells; ++c) {
+        cell[c] = std::string_view(block).substr(pos, len[c]);
+        pos += len[c];
+      }
+      bool skip = first && !o_.header;
+      first = false;
+      if (skip) continue;
+      std::size_t line = out.size();
+      if (o_.show_netid) pad_right(cell[kNetid], w_[kNetid] + 1);
+      if (o_.show_state) pad_right(cell[kState], w_[kState] + 1);
+      pad_right(cell[kRecvQ], w_[kRecvQ] + 1);
+      pad_right(cell[kSendQ], w_[kSendQ] + 1);
+      pad_left(cell[kLocal], w_[kLocal]);
+      pad_right(cell[kLocalPort], w_[kLocalPort] + 1);
+      pad_left(cell[kPeer], w_[kPeer]);
+      pad_right(cell[kPeerPort], w_[kPeerPort] + 1);
+      out += cell[kProcess];
+      while (out.size() > line && out.back() == ' ') out.pop_back();
+      out += '\n';
+      if (!cell[kDetail].empty()) {
+        out += cell[kDetail];
+        out += '\n';
+      }
+      if (out.size() >= kChunk) {
+        sink(out);
+        out.clear();
+      }
+    }
+  }
+  if (!out.empty()) sink(out);
+}
+
+std::string TableWriter::str() const {
+  std::string out;
+  write([&out](std::string_view chunk) { out += chunk; });
   return out;
+}
+
+std::string format_table(const std::vector<Socket>& sockets, const FormatOptions& o, const UsersMap* users) {
+  TableWriter table(o, users);
+  for (const Socket& s : sockets) table.add(s);
+  return table.str();
 }
 
 namespace {

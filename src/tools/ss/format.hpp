@@ -7,9 +7,12 @@
 #include "diag.hpp"
 #include "procs.hpp"
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sockit::ss {
@@ -25,6 +28,35 @@ struct FormatOptions {
   bool memory = false;       ///< -m: skmem:(...)
   bool info = false;         ///< -i: tcp_info
   bool processes = false;    ///< -p: users:(...)
+};
+
+/// The ss table built one socket at a time, without keeping the sockets: each row's cells are
+/// stored as text (about 50 bytes per socket, in 64 KiB blocks; no allocation per socket), the
+/// column widths grow as rows come, and write() pads the rows into lines once every width is known.
+class TableWriter {
+ public:
+  /// `users` (may be null) must outlive the writer.
+  TableWriter(const FormatOptions& o, const UsersMap* users);
+  void add(const Socket& s);
+  /// Sockets added so far.
+  std::size_t size() const { return rows_; }
+  /// The whole table, as format_table() prints it, handed to `sink` in pieces of about 16 KiB.
+  void write(const std::function<void(std::string_view)>& sink) const;
+  std::string str() const;
+
+ private:
+  enum Cell { kNetid, kState, kRecvQ, kSendQ, kLocal, kLocalPort, kPeer, kPeerPort, kProcess, kDetail, kCells };
+  void end_cell(int c);
+  void store_row();
+
+  FormatOptions o_;
+  const UsersMap* users_;
+  std::string row_;                           ///< the row being added (its capacity is reused)
+  std::size_t cell_start_ = 0;                ///< where the current cell starts in row_
+  std::array<std::size_t, kCells> lengths_{};  ///< of the row's cells
+  std::vector<std::string> blocks_;           ///< stored rows (header first), see store_row()
+  std::array<std::size_t, kCells> w_{};
+  std::size_t rows_ = 0;
 };
 
 /// The whole table, header included, one socket per line (plus a "\t..." line for -i/-m).

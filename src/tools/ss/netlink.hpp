@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <vector>
 
 namespace sockit::ss {
@@ -30,5 +31,9 @@ struct Query {
 /// Errors: socket()/sendto()/recv() failures, NLMSG_ERROR from the kernel, malformed replies,
 /// timed_out when the kernel does not answer in `timeout`.
 Result<std::vector<Socket>> query_sockets(const Query& q);
+
+/// The same dumps, in the same order, handing each socket to `on_socket` as it is decoded instead
+/// of collecting them: memory stays at one receive buffer whatever the number of sockets.
+Result<void> for_each_socket(const Query& q, const std::function<void(Socket&&)>& on_socket);
 
 }  // namespace sockit::ss

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -176,6 +178,88 @@ TEST(SsFormat, TableAlignsColumnsAndShowsHeader) {
             "Recv-Q Send-Q Local Address:Port  Peer Address:Port  Process\n"
             "0      0          127.0.0.1:36134    127.0.0.1:54381\n"
             "500    0          127.0.0.1:54381    127.0.0.1:36134\n");
+}
+
+TEST(SsFormat, Ipv4AddressesPrintAsInetNtopDoes) {
+  // host_text prints IPv4 itself (inet_ntop's sprintf was a third of `ss -tan`'s instructions).
+  Socket s;
+  s.family = AF_INET;
+  std::uint32_t x = 12345;
+  for (int i = 0; i < 2000; ++i) {
+    x = x * 1103515245 + 12345;  // every octet value, one to three digits, zeros in any place
+    std::array<std::uint8_t, 4> a{static_cast<std::uint8_t>(x >> 24), static_cast<std::uint8_t>(x >> 16),
+                                  static_cast<std::uint8_t>(i % 3 == 0 ? 0 : x >> 8), static_cast<std::uint8_t>(i)};
+    std::copy(a.begin(), a.end(), s.local_addr.begin());
+    char want[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, a.data(), want, sizeof want);
+    ASSERT_EQ(host_text(s, true, false), want);
+  }
+  ::inet_pton(AF_INET, "255.255.255.255", s.local_addr.data());
+  EXPECT_EQ(host_text(s, true, false), "255.255.255.255");
+  EXPECT_EQ(host_text(s, false, false), "0.0.0.0");
+}
+
+// Many rows (several 16 KiB pieces) and cells of 1, 2 and 3 length bytes (>= 128 and >= 16384
+// characters): the pieces of TableWriter::write() make exactly the table str() and format_table()
+// give, every line padded to the same columns, without trailing blanks.
+TEST(SsFormat, TableWriterPiecesMakeTheWholeTable) {
+  std::vector<Socket> socks;
+  for (std::uint32_t i = 0; i < 3000; ++i) {
+    Socket s;
+    s.netid = i % 3 == 2 ? Netid::unix_stream : Netid::tcp;
+    s.family = i % 3 == 0 ? AF_INET : i % 3 == 1 ? AF_INET6 : AF_UNIX;
+    s.state = i % 2 ? State::established : State::time_wait;
+    s.recv_q = i;
+    s.local_addr = {127, 0, 0, static_cast<std::uint8_t>(i % 200 + 1)};
+    s.peer_addr = {127, 0, 0, 1};
+    if (s.family == AF_INET6) s.local_addr = s.peer_addr = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    if (s.family == AF_UNIX) s.path = "/run/sock" + std::to_string(i);
+    s.local_port = static_cast<std::uint16_t>(1000 + i);
+    s.peer_port = 80;
+    s.inode = 100000 + i;
+    socks.push_back(s);
+  }
+  UsersMap users;
+  users[socks[10].inode] = std::vector<ProcessRef>(6, ProcessRef{"nginx", 12, 6});      // > 127 characters
+  users[socks[20].inode] = std::vector<ProcessRef>(800, ProcessRef{"python3", 6294, 4});  // > 16 KiB
+  FormatOptions o;
+  o.show_netid = true;
+  o.processes = true;
+  for (bool header : {true, false}) {
+    o.header = header;
+    TableWriter table(o, &users);
+    for (const Socket& s : socks) table.add(s);
+    EXPECT_EQ(table.size(), socks.size());
+    std::vector<std::string> pieces;
+    table.write([&](std::string_view p) { pieces.emplace_back(p); });
+    EXPECT_GT(pieces.size(), 5u);
+    std::string whole;
+    for (const auto& p : pieces) whole += p;
+    EXPECT_EQ(whole, table.str());
+    EXPECT_EQ(whole, format_table(socks, o, &users));
+
+    std::istringstream in(whole);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    ASSERT_EQ(lines.size(), socks.size() + (header ? 1 : 0));
+    if (header) {
+      EXPECT_EQ(lines[0].rfind("Netid State     Recv-Q Send-Q", 0), 0u) << lines[0];
+    }
+    std::size_t port_col = lines[header ? 1 : 0].find("127.0.0.1:1000 ");
+    ASSERT_NE(port_col, std::string::npos);
+    for (const auto& line : lines) {
+      EXPECT_NE(line.back(), ' ');
+      if (line.find("/run/sock") != std::string::npos) continue;  // Unix rows: "PATH INODE"
+      if (header && &line == &lines[0]) continue;
+      EXPECT_EQ(line[port_col + 9], ':') << line;  // local addresses right-aligned on the ':'
+    }
+    std::string big = "users:(" + users_text(users[socks[20].inode]) + ")";
+    std::string small = "users:(" + users_text(users[socks[10].inode]) + ")";
+    ASSERT_GT(big.size(), 16384u);
+    ASSERT_GT(small.size(), 127u);
+    EXPECT_EQ(lines[20 + (header ? 1 : 0)].substr(lines[20 + (header ? 1 : 0)].size() - big.size()), big);
+    EXPECT_EQ(lines[10 + (header ? 1 : 0)].substr(lines[10 + (header ? 1 : 0)].size() - small.size()), small);
+  }
 }
 
 TEST(SsFormat, UsersColumnInSsSyntax) {
