@@ -86,7 +86,11 @@ for unit in "$ROOT"/usr/lib/systemd/system/*.service; do
   [[ $rc -eq 0 ]] && pass "$(basename "$unit"): ExecStart --check-config exits 0" ||
     fail "$(basename "$unit"): '$line --check-config' exit $rc: $(cat "$T/check.err")"
 done
-[[ $ran -gt 0 ]] && pass "$ran unit(s) checked" || fail "no chat-server unit with an ExecStart in the package"
+if ls "$SRC"/dist/systemd/*chat-server*.service >/dev/null 2>&1; then
+  [[ $ran -gt 0 ]] && pass "$ran unit(s) checked" || fail "no chat-server unit with an ExecStart in the package"
+else
+  echo "# dist/systemd has no chat-server unit: no ExecStart to check"
+fi
 cfg=$("$ROOT/usr/bin/sockit" chat-server --config "$ROOT/etc/sockit/chat.toml" --check-config 2>&1 >/dev/null)
 [[ $? -eq 0 ]] && pass "sockit chat-server --config <installed chat.toml> --check-config: $cfg" || fail "installed chat.toml: $cfg"
 # The CMake package of libsockit-dev names the installed paths, not the build tree.
