@@ -46,12 +46,21 @@ struct Options {
   long buffer_kib = 0;  // -B; 0 = libpcap's default (2 MiB), as tcpdump
   bool immediate = false;
   bool numeric = false;  // always numeric; accepted for tcpdump muscle memory
-  bool hex = false, ascii = false, line_buffered = false, link = false, quick = false;
+  bool line_buffered = false, link = false, quick = false;
+  // tcpdump counts these flags: -x/-X/-A once = from the network header, twice (-xx, -XX, -AA)
+  // = the link header too; -t..-ttttt the timestamp style; -v..-vvv the detail.
+  int hex = 0, hex_ascii = 0, ascii = 0, tstamp = 0, verbose = 0;
   bool absolute_seq = false;
   bool follow = false, json = false, no_hints = false, no_summary = false;
   std::string user;
   std::vector<std::string> filter;
 };
+
+// The decoder options with the -v count set.
+dump::DecodeOptions with_verbose(dump::DecodeOptions o, int verbose) {
+  o.verbose = verbose;
+  return o;
+}
 
 // The one handle the signal handler may touch (pcap_breakloop is async-signal-safe).
 pcap_t* volatile g_handle = nullptr;
@@ -175,6 +184,7 @@ struct Capture {
   Options opt;
   dump::PacketDecoder decoder;
   dump::TcpTracker tracker;
+  dump::TimestampPrinter stamps;
   pcap_dumper_t* dumper = nullptr;
   pcap_t* handle = nullptr;
   long captured = 0;
@@ -183,8 +193,10 @@ struct Capture {
 
   Capture(Options o, int linktype)
       : opt(std::move(o)),
-        decoder(linktype, dump::DecodeOptions{opt.link, opt.quick, opt.absolute_seq, !opt.no_hints}),
-        tracker(dump::TrackerLimits{opt.follow, 4U << 20, 64U << 20, 100000}) {}
+        decoder(linktype,
+                with_verbose(dump::DecodeOptions{opt.link, opt.quick, opt.absolute_seq, !opt.no_hints}, opt.verbose)),
+        tracker(dump::TrackerLimits{opt.follow, 4U << 20, 64U << 20, 100000}),
+        stamps(opt.tstamp) {}
 
   void write(const std::string& s) {
     if (std::fwrite(s.data(), 1, s.size(), stdout) != s.size() || (opt.line_buffered && std::fflush(stdout) != 0)) {
@@ -248,14 +260,19 @@ struct Capture {
       write(j.dump() + "\n");
       return;
     }
-    std::string line = stamp + " " + d.text;
+    std::string line = stamps.next(h->ts.tv_sec, h->ts.tv_usec) + d.text;
     auto net = data.subspan(std::min(d.network_offset, data.size()));
-    // tcpdump hex-dumps payloads of unknown link types even without -X (not with -q).
-    if (d.unknown_payload && !opt.hex && !opt.quick) line += dump::hex_ascii_dump(net);
-    if (opt.hex)
+    // tcpdump hex-dumps payloads of unknown ethertypes even without -X (not with -q, -x, -X);
+    // frames of an unsupported link type always.
+    if (d.unsupported_link || (d.unknown_payload && !opt.hex && !opt.hex_ascii && !opt.quick))
       line += dump::hex_ascii_dump(net);
-    else if (opt.ascii && !net.empty())
-      line += dump::ascii_dump(net);
+    // pretty_print_packet: -X before -x before -A; doubled, from the link header.
+    if (opt.hex_ascii)
+      line += dump::hex_ascii_dump(opt.hex_ascii > 1 ? data : net);
+    else if (opt.hex)
+      line += dump::hex_dump(opt.hex > 1 ? data : net);
+    else if (opt.ascii && !(opt.ascii > 1 ? data : net).empty())
+      line += dump::ascii_dump(opt.ascii > 1 ? data : net);
     line += '\n';
     write(line);
   }
@@ -342,6 +359,8 @@ int run(Options o) {
   if (o.snaplen < 0) throw sockit::cli::UsageError(fmt::format("invalid snaplen {}", o.snaplen));
   if (o.snaplen == 0 || o.snaplen > kDefaultSnaplen) o.snaplen = kDefaultSnaplen;
   if (o.count < 0) throw sockit::cli::UsageError(fmt::format("invalid packet count {}", o.count));
+  if (o.tstamp > dump::TimestampPrinter::kMaxStyle)
+    throw sockit::cli::UsageError("only -t, -tt, -ttt, -tttt and -ttttt are supported");
   if (o.buffer_kib < 0 || o.buffer_kib > kMaxBufferKiB)
     throw sockit::cli::UsageError(fmt::format("invalid -B/--buffer-size {} KiB (1 to {})", o.buffer_kib, kMaxBufferKiB));
   std::string filter;
@@ -425,10 +444,11 @@ int run(Options o) {
     }
     cap.dumper = dumper.get();
   }
-  if (!dump::link_type_supported(linktype) && o.write_file.empty())
-    error_line(fmt::format("warning: link type {} is not decoded", linktype));
-
-  const std::string lt = fmt::format("{} ({})", dump::link_type_name(linktype), dump::link_type_description(linktype));
+  // As tcpdump: libpcap's name and description of the link type, or its number when libpcap has
+  // no name for it (frames of a link type sockit does not decode print "UNSUPPORTED" + hex).
+  const char* lt_name = pcap_datalink_val_to_name(linktype);
+  const char* lt_desc = pcap_datalink_val_to_description(linktype);
+  const std::string lt = lt_name ? fmt::format("{} ({})", lt_name, lt_desc ? lt_desc : "") : std::to_string(linktype);
   if (live)
     fmt::print(stderr, "sockit dump: listening on {}, link-type {}, snapshot length {} bytes\n", o.iface, lt,
                pcap_snapshot(p));
@@ -482,8 +502,13 @@ SOCKIT_COMMAND(dump, "dump", "capture and decode packets (tcpdump)", [](CLI::App
   app.add_flag("--immediate-mode", o->immediate,
                "hand each packet over at once (a ring of snapshot-sized slots: drops under bursts)");
   app.add_flag("-n", o->numeric, "numeric addresses and ports (always on)");
-  app.add_flag("-X", o->hex, "print each packet (without link header) in hex and ASCII");
-  app.add_flag("-A", o->ascii, "print each packet (without link header) in ASCII");
+  app.add_flag("-x", o->hex, "print each packet (without link header) in hex; -xx: with it");
+  app.add_flag("-X", o->hex_ascii, "print each packet (without link header) in hex and ASCII; -XX: with it");
+  app.add_flag("-A", o->ascii, "print each packet (without link header) in ASCII; -AA: with it");
+  app.add_flag("-t", o->tstamp,
+               "-t no timestamp, -tt seconds since the epoch, -ttt delta to the previous packet, "
+               "-tttt date and time, -ttttt delta to the first packet");
+  app.add_flag("-v", o->verbose, "verbose: IP header fields, checksums (-vv, -vvv: more)");
   app.add_flag("-l", o->line_buffered, "flush output after each packet");
   app.add_flag("-e", o->link, "print the link-level header");
   app.add_flag("-q", o->quick, "quick output: less protocol information");

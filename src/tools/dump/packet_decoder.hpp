@@ -81,6 +81,8 @@ struct Decoded {
   bool malformed = false;   ///< a header was inconsistent (bad length, bad hlen, ...)
   bool unknown_payload = false;  ///< link payload type unknown: tcpdump hex-dumps it (from
                                  ///< network_offset) even without -X
+  bool unsupported_link = false;  ///< the link type is not decoded: text is "UNSUPPORTED" and
+                                  ///< tcpdump hex-dumps the whole frame whatever the flags
 };
 
 /// Stateful decoder for one capture (it keeps tcpdump's relative-sequence table).
@@ -114,8 +116,27 @@ class PacketDecoder {
 /// "HH:MM:SS.uuuuuu" in local time, like tcpdump's default timestamp.
 std::string format_timestamp(std::int64_t sec, std::int64_t usec);
 
+/// tcpdump's timestamp styles, by the number of -t given: 0 "HH:MM:SS.uuuuuu" (local time),
+/// 1 none, 2 "seconds.uuuuuu" since the epoch, 3 " HH:MM:SS.uuuuuu" since the previous packet,
+/// 4 "YYYY-MM-DD HH:MM:SS.uuuuuu" (local time), 5 " HH:MM:SS.uuuuuu" since the first packet
+/// (deltas start with '-' instead of ' ' when the clock went back).
+class TimestampPrinter {
+ public:
+  static constexpr int kMaxStyle = 5;
+  explicit TimestampPrinter(int style) : style_(style) {}
+  /// The prefix of a packet line, trailing space included ("" for -t).
+  std::string next(std::int64_t sec, std::int64_t usec);
+
+ private:
+  int style_;
+  bool have_ref_ = false;
+  std::int64_t ref_ = 0;  // microseconds: the previous (-ttt) or first (-ttttt) packet
+};
+
 /// tcpdump -X body: lines "\n\t0x0000:  4500 003c ...  E..<" for `bytes` (no trailing newline).
 std::string hex_ascii_dump(std::span<const std::uint8_t> bytes);
+/// tcpdump -x body: the same lines without the ASCII column.
+std::string hex_dump(std::span<const std::uint8_t> bytes);
 /// tcpdump -A body: "\n" then the bytes with unprintables as '.', CR before LF dropped.
 std::string ascii_dump(std::span<const std::uint8_t> bytes);
 

@@ -164,8 +164,13 @@ TEST(PacketDecoder, ArpRequestAndReply) {
 }
 
 TEST(PacketDecoder, UnknownLinkTypeSaysSo) {
+  // As tcpdump 4.99: "UNSUPPORTED", and the whole frame is hex-dumped (unsupported_link).
   PacketDecoder dec(9999);
-  EXPECT_EQ(line(dec, Bytes{1, 2, 3}), "unsupported link type 9999, length 3");
+  EXPECT_EQ(line(dec, Bytes{1, 2, 3}), "UNSUPPORTED");
+  Bytes frame{1, 2, 3};
+  Decoded d = dec.decode(frame, 3);
+  EXPECT_TRUE(d.unsupported_link);
+  EXPECT_EQ(d.network_offset, 0U);
   EXPECT_FALSE(link_type_supported(9999));
 }
 
