@@ -108,7 +108,7 @@ TEST_P(Fixture, MatchesTcpdumpLineByLine) {
 std::vector<Case> cases() {
   std::vector<Case> v;
   for (const char* f : {"loopback_echo.pcap", "any_irc.pcap", "synthetic_ether.pcap", "synthetic_bad.pcap",
-                        "synthetic_raw.pcap", "synthetic_null.pcap", "synthetic_sll.pcap"})
+                        "synthetic_raw.pcap", "synthetic_null.pcap", "synthetic_sll.pcap", "dns_edge.pcap"})
     for (const char* var : {"", "e", "X", "q"}) v.push_back({f, var});
   return v;
 }
@@ -122,3 +122,57 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 }  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Tcpdump, Fixture, ::testing::ValuesIn(cases()), case_name);
+
+namespace {
+
+// The DNS text of one packet line: what follows "ADDR.PORT > ADDR.PORT: " (UDP, after a checksum
+// remark "[no cksum] " / "[udp sum ok] " / "[bad udp cksum ...] ") or ", length N" (TCP).
+std::string dns_part(const std::string& line) {
+  auto gt = line.find(" > ");
+  if (gt == std::string::npos) return line;
+  auto colon = line.find(": ", gt);
+  if (colon == std::string::npos) return line;
+  std::string rest = line.substr(colon + 2);
+  if (rest.rfind("Flags [", 0) == 0) {
+    auto len = rest.find(", length ");
+    if (len == std::string::npos) return rest;
+    auto end = rest.find_first_not_of("0123456789", len + 9);
+    return end == std::string::npos ? std::string() : rest.substr(end);
+  }
+  if (rest.rfind("[no cksum] ", 0) == 0 || rest.rfind("[udp sum ok] ", 0) == 0 || rest.rfind("[bad udp cksum ", 0) == 0)
+    rest = rest.substr(rest.find("] ") + 2);
+  return rest;
+}
+
+class DnsVerbose : public ::testing::TestWithParam<int> {};
+
+// dns_edge.pcap with -v, -vv, -vvv: the DNS text of every packet against tcpdump's (the IP and
+// transport details -v adds around it are the packet decoder's and are compared elsewhere).
+TEST_P(DnsVerbose, MatchesTcpdumpDnsTextLineByLine) {
+  const int level = GetParam();
+  const std::string dir = std::string(SOCKIT_SOURCE_DIR) + "/tests/data/pcap/";
+  int linktype = -1;
+  std::vector<Record> recs;
+  ASSERT_TRUE(read_pcap(dir + "dns_edge.pcap", linktype, recs));
+  std::vector<std::string> want;  // tcpdump -v puts the transport line on an indented second line
+  for (auto& l : expected_lines(dir + "dns_edge.pcap." + std::string(static_cast<std::size_t>(level), 'v') + ".txt")) {
+    if (l.rfind("    ", 0) == 0 && !want.empty()) want.back() = l;
+    else want.push_back(l);
+  }
+  ASSERT_EQ(want.size(), recs.size());
+  DecodeOptions opt;
+  opt.app_hints = false;
+  opt.verbose = level;
+  PacketDecoder dec(linktype, opt);
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    std::string got = dec.decode(recs[i].data, recs[i].len).text;
+    auto nl = got.rfind('\n');
+    if (nl != std::string::npos) got = got.substr(nl + 1);
+    EXPECT_EQ(dns_part(got), dns_part(want[i])) << "packet " << i + 1 << ": " << want[i];
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tcpdump, DnsVerbose, ::testing::Values(1, 2, 3),
+                         [](const ::testing::TestParamInfo<int>& p) { return "v" + std::to_string(p.param); });
+
+}  // namespace

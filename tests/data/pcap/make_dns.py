@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Writes dns_edge.pcap: hand-built DNS messages over UDP (port 53, mDNS 5353, IPv4 and IPv6) and
+TCP (length prefix right and wrong) for the edge cases of sockit dump's DNS printer: every
+opcode, rcode (also extended by EDNS), flag, record and EDNS option type tcpdump 4.99.3 prints,
+compression pointers (backward chains, forward, self, cycles, past the end), bad label types,
+labels over 63 bytes, names over 255 characters, short headers, counts larger than the message,
+and one rich answer cut by the snapshot length at every byte. The expected output is
+`tcpdump -n [-v|-vv|-vvv] -r dns_edge.pcap` (regen-expected.sh). Usage: make_dns.py OUTDIR"""
+import os, struct, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_synthetic import eth, ip4, ip6, tcp, udp, write  # noqa: E402
+
+C, S = '10.0.0.1', '10.0.0.2'
+C6, S6 = 'fd00::1', 'fd00::2'
+
+
+def name(s):
+    if s in ('', '.'):
+        return b'\0'
+    out = b''
+    for label in s.rstrip('.').split('.'):
+        b = label.encode('latin-1')
+        out += bytes([len(b)]) + b
+    return out + b'\0'
+
+
+def ptr(off):
+    return struct.pack('!H', 0xc000 | off)
+
+
+def hdr(ident, flags, qd=1, an=0, ns=0, ar=0):
+    return struct.pack('!HHHHHH', ident, flags, qd, an, ns, ar)
+
+
+def q(n, t=1, c=1):
+    return (name(n) if isinstance(n, str) else n) + struct.pack('!HH', t, c)
+
+
+def rr(n, t, rdata, c=1, ttl=3600):
+    return (name(n) if isinstance(n, str) else n) + struct.pack('!HHIH', t, c, ttl, len(rdata)) + rdata
+
+
+def opt(options=b'', size=1232, ext_rcode=0, version=0, do=False):
+    return b'\0' + struct.pack('!HHBBHH', 41, size, ext_rcode, version, 0x8000 if do else 0, len(options)) + options
+
+
+def eopt(code, data):
+    return struct.pack('!HH', code, len(data)) + data
+
+
+QNAME = 12  # offset of the first question's name in a message
+
+
+def query(n='example.com', t=1, c=1, ident=12345, flags=0x0100, ar=b'', arcount=0):
+    return hdr(ident, flags, 1, 0, 0, arcount) + q(n, t, c) + ar
+
+
+def answer(records, n='example.com', t=1, ident=12345, flags=0x8180, ns=b'', nscount=0, ar=b'', arcount=0):
+    return hdr(ident, flags, 1, len(records), nscount, arcount) + q(n, t) + b''.join(records) + ns + ar
+
+
+def udp4(msg, sport=40000, dport=53, src=C, dst=S, ulen=None):
+    return eth(ip4(src, dst, 17, udp(sport, dport, msg, ulen)))
+
+
+def udp6(msg, sport=40000, dport=53):
+    return eth(ip6(C6, S6, 17, udp(sport, dport, msg)), 0x86dd)
+
+
+def tcp4(data, sport=40000, dport=53, seq=1000):
+    return eth(ip4(C, S, 6, tcp(sport, dport, seq, 2000, 0x18, 512, data=data)))
+
+
+def messages():
+    m = []
+    # -- queries: plain, no RD, EDNS, every opcode, odd flags and counts
+    m.append(query())
+    m.append(query(flags=0))
+    m.append(query(ar=opt(eopt(10, bytes(range(8)))), arcount=1))
+    m.append(query(ar=opt(do=True), arcount=1, flags=0x0120))  # AD set (dig's default)
+    m.append(query(flags=0x0110))  # CD
+    for op in range(16):
+        m.append(query(flags=op << 11 | 0x0100))
+    m.append(query(flags=0x07cf))  # AA TC RA Z rcode in a query: [b2&3=...]
+    m.append(hdr(7, 0x0100, 0))  # no question
+    m.append(hdr(8, 0x0100, 2) + q('a.example') + q('b.example', 28))
+    m.append(hdr(9, 0x0800, 1, 1) + q('a.example') + rr(ptr(QNAME), 1, bytes([1, 2, 3, 4])))  # IQUERY
+    m.append(hdr(10, 0x0100, 1, 2, 1, 0) + q('a.example'))  # counts larger than the message
+    m.append(query('.'))
+    m.append(query('a.b.c.d.e.f.example.org', 255))
+    # -- every query type tcpdump names, a few it does not, and the classes
+    for t in list(range(0, 60)) + list(range(95, 110)) + list(range(245, 262)) + [32768, 65535]:
+        m.append(query('t.example', t, ident=t))
+    for c in (1, 2, 3, 4, 254, 255, 0x8001):
+        m.append(query('c.example', 16, c, ident=c))
+    # -- answers: every rcode and opcode, flags
+    for rc in range(16):
+        m.append(answer([], flags=0x8180 | rc, ident=rc))
+    for op in range(16):
+        m.append(answer([], flags=0x8180 | op << 11, ident=op))
+    m.append(answer([], flags=0x8580))   # AA
+    m.append(answer([], flags=0x8300))   # TC, no RA
+    m.append(answer([], flags=0x81a0))   # AD
+    m.append(answer([], flags=0x8190))   # CD
+    for ext in (1, 2, 0xff):             # extended rcodes via OPT: BadVers, Resp35, Resp4083
+        m.append(answer([], ar=opt(ext_rcode=ext), arcount=1, flags=0x8180 | (ext & 0xf)))
+    # -- record types
+    a = rr(ptr(QNAME), 1, bytes([93, 184, 216, 34]))
+    m.append(answer([a]))
+    m.append(answer([a, rr(ptr(QNAME), 1, bytes([10, 0, 0, 7]))], ident=2))
+    m.append(answer([rr(ptr(QNAME), 28, bytes.fromhex('20010db8000000000000000000000001'))], t=28))
+    m.append(answer([rr(ptr(QNAME), 5, name('www.example.net')), rr('www.example.net', 1, bytes([1, 1, 1, 1]))]))
+    m.append(answer([rr(ptr(QNAME), 2, b'\x02ns' + ptr(QNAME))], t=2))
+    m.append(answer([rr(ptr(QNAME), 12, name('host.example'))], t=12))
+    m.append(answer([rr(ptr(QNAME), 39, name('other.example'))], t=39))
+    m.append(answer([rr(ptr(QNAME), 15, struct.pack('!H', 10) + b'\x04mail' + ptr(QNAME)),
+                     rr(ptr(QNAME), 15, struct.pack('!H', 20) + name('mx2.example.org'))], t=15))
+    m.append(answer([rr(ptr(QNAME), 16, b'\x05hello\x0bworld\x00\x01\x7f\x80\xff"'), rr(ptr(QNAME), 16, b'')], t=16))
+    soa = name('ns1.example.com') + b'\x0ahostmaster' + ptr(QNAME) + struct.pack('!IIIII', 2024010101, 7200, 3600, 1209600, 300)
+    m.append(answer([], flags=0x8183, ns=rr(ptr(QNAME), 6, soa, ttl=300), nscount=1))
+    m.append(answer([rr(ptr(QNAME), 6, soa)], t=6))
+    m.append(answer([rr(ptr(QNAME), 33, struct.pack('!HHH', 10, 60, 5060) + name('sip.example'))], t=33))
+    m.append(answer([rr(ptr(QNAME), 38, bytes([64]) + bytes(8) + name('a6.example')),
+                     rr(ptr(QNAME), 38, bytes([0]) + bytes.fromhex('20010db8000000000000000000000002')),
+                     rr(ptr(QNAME), 38, bytes([200]))], t=38))
+    m.append(answer([rr(ptr(QNAME), 256, struct.pack('!HH', 1, 2) + b'https://example.com/'),
+                     rr(ptr(QNAME), 256, b'\x00')], t=256))
+    m.append(answer([rr(ptr(QNAME), 104, b'unspec ascii\x01')], t=104))
+    m.append(answer([rr(ptr(QNAME), 13, b'\x03CPU\x02OS')], t=13))  # HINFO: type only
+    tsig = name('hmac-sha256') + bytes(6) + struct.pack('!HH', 300, 4) + b'\xaa\xbb\xcc\xdd' + struct.pack('!HHH', 12345, 0, 0)
+    m.append(answer([a], ar=rr('key.example', 250, tsig, c=255, ttl=0), arcount=1))
+    m.append(answer([a], ident=3, ns=rr(ptr(QNAME), 2, name('ns1.example.com')), nscount=1,
+                    ar=rr('ns1.example.com', 1, bytes([192, 0, 2, 53])) + opt(), arcount=2))
+    m.append(answer([rr(ptr(QNAME), 1, bytes([1, 2, 3, 4]), c=3, ttl=0), rr(ptr(QNAME), 1, bytes([1, 2, 3, 4]), c=9, ttl=90061)]))
+    m.append(answer([rr(ptr(QNAME), 1, bytes([1, 2, 3]))]))   # short A rdata
+    m.append(answer([rr(ptr(QNAME), 28, bytes(8))], t=28))    # short AAAA rdata
+    # -- EDNS options (printed with -vv in the additional section)
+    options = [eopt(3, b'ns1'), eopt(5, bytes([8, 13, 15, 99])), eopt(6, bytes([1, 2, 9])), eopt(7, bytes([1, 2])),
+               eopt(8, struct.pack('!HBB', 1, 24, 0) + bytes([192, 0, 2])),
+               eopt(8, struct.pack('!HBB', 2, 56, 0) + bytes.fromhex('20010db8000000')),
+               eopt(8, struct.pack('!HBB', 1, 24, 0) + bytes([192, 0])), eopt(8, struct.pack('!HBB', 3, 0, 0)),
+               eopt(9, struct.pack('!I', 3600)), eopt(9, b'\x01'), eopt(10, bytes(range(8))), eopt(10, bytes(range(24))),
+               eopt(10, bytes(9)), eopt(11, struct.pack('!H', 1234)), eopt(11, b''), eopt(12, bytes(20)),
+               eopt(13, name('chain.example')), eopt(14, struct.pack('!HH', 20326, 19036)), eopt(14, b'\x01'),
+               eopt(16, b'\x00\x01'), eopt(65001, b'\xde\xad')]
+    for i, o in enumerate(options):
+        m.append(answer([a], ident=100 + i, ar=opt(o, do=i % 2 == 0), arcount=1))
+    m.append(answer([a], ident=200, ar=opt(b''.join(options[:4])), arcount=1))
+    m.append(answer([a], ident=201, ar=opt(eopt(10, bytes(8))[:-2]), arcount=1))  # option longer than OPT rdata
+    # -- names: pointers, bad labels, long names
+    base = hdr(300, 0x8180, 1, 1) + q('a.example')
+    m.append(base + rr(ptr(QNAME + 2), 5, b'\x03www' + ptr(QNAME)))  # pointer into a name
+    m.append(base + rr(ptr(len(base)), 1, bytes(4)))                 # pointer to itself
+    m.append(base + rr(ptr(len(base) + 2), 1, bytes(4)))             # forward pointer
+    m.append(base + rr(ptr(0x3fff), 1, bytes(4)))                    # past the end
+    cyc = hdr(301, 0x8180, 1, 1) + ptr(14) + ptr(12) + struct.pack('!HH', 1, 1)
+    m.append(cyc + rr(ptr(12), 1, bytes(4)))                         # two pointers to each other
+    labels = hdr(303, 0x8180, 1, 1) + q('x.example')
+    back = len(labels)
+    labels += b'\x01y' + ptr(QNAME)
+    labels += struct.pack('!HHIH', 1, 1, 60, 4) + bytes(4)
+    m.append(labels)
+    m.append(hdr(304, 0x0100) + b'\x40abc\x00' + struct.pack('!HH', 1, 1))       # ELT 0
+    m.append(hdr(305, 0x0100) + b'\x41\x10\xab\xcd\x00' + struct.pack('!HH', 1, 1))  # bit label
+    m.append(hdr(306, 0x0100) + b'\x41\x00' + bytes(32) + b'\x00' + struct.pack('!HH', 1, 1))
+    m.append(hdr(307, 0x0100) + b'\x41\x0c\xab\xcd\x00' + struct.pack('!HH', 1, 1))
+    m.append(hdr(308, 0x0100) + b'\x80abc\x00' + struct.pack('!HH', 1, 1))       # reserved type
+    m.append(hdr(309, 0x0100) + b'\x03abc\x80\x00' + struct.pack('!HH', 1, 1))
+    long_label = b'\x3f' + b'a' * 63
+    m.append(hdr(310, 0x0100) + long_label * 5 + b'\x00' + struct.pack('!HH', 1, 1))  # 320 characters
+    m.append(hdr(311, 0x0100) + long_label * 4 + b'\x00' + struct.pack('!HH', 1, 1))  # 256 characters
+    m.append(hdr(312, 0x0100) + long_label * 3 + b'\x3e' + b'b' * 62 + b'\x00' + struct.pack('!HH', 1, 1))  # 254
+    m.append(hdr(313, 0x0100) + b'\x05a\x00b\x7fc' + b'\x03\xe9t\xff' + b'\x00' + struct.pack('!HH', 1, 1))
+    big = b'\x3f' + b'b' * 63
+    ans = hdr(314, 0x8180, 1, 1) + q('x.example') + big * 3 + ptr(QNAME) + struct.pack('!HHIH', 1, 1, 60, 4) + bytes(4)
+    m.append(ans)
+    # -- short messages
+    m.append(b'')
+    m.append(b'\x30\x39\x01')
+    m.append(hdr(315, 0x0100)[:11])
+    m.append(hdr(316, 0x0100, 0))
+    return m
+
+
+def tcp_frames():
+    f = []
+    msg = query('tcp.example', 28, ident=4242)
+    f.append(tcp4(struct.pack('!H', len(msg)) + msg))
+    resp = answer([rr(ptr(QNAME), 28, bytes.fromhex('20010db8000000000000000000000053'))], n='tcp.example', t=28, ident=4242)
+    f.append(eth(ip4(S, C, 6, tcp(53, 40000, 2000, 1000 + 2 + len(msg), 0x18, 512, data=struct.pack('!H', len(resp)) + resp))))
+    f.append(tcp4(struct.pack('!H', 500) + msg, seq=5000))     # prefix != length
+    f.append(tcp4(b'\x00', seq=6000))                          # payload shorter than the prefix
+    f.append(tcp4(struct.pack('!H', 5) + b'abcde', seq=7000))  # message shorter than a header
+    f.append(tcp4(struct.pack('!H', len(msg)) + msg + struct.pack('!H', len(msg)) + msg, seq=8000))  # two in one
+    return f
+
+
+def main(out):
+    frames = []
+    for i, msg in enumerate(messages()):
+        frames.append(udp4(msg, sport=40000 + i % 1000))
+    resp = answer([rr(ptr(QNAME), 1, bytes([93, 184, 216, 34]))], ar=opt(eopt(10, bytes(16)), do=True), arcount=1)
+    frames.append(udp4(resp, sport=53, dport=40000, src=S, dst=C))
+    frames.append(udp6(query('v6.example', 28)))
+    frames.append(udp6(resp, sport=53, dport=40000))
+    # mDNS: QU bit, cache-flush bit
+    frames.append(udp4(query('printer.local', 12, 0x8001, ident=0, flags=0), sport=5353, dport=5353))
+    frames.append(udp4(answer([rr(ptr(QNAME), 1, bytes([10, 0, 0, 9]), c=0x8001, ttl=120)], n='printer.local', ident=0,
+                              flags=0x8400), sport=5353, dport=5353))
+    frames.append(udp4(query(), sport=53, dport=5353))
+    # UDP length larger than the IP payload, and smaller (trailing bytes ignored)
+    frames.append(udp4(query(), ulen=200))
+    frames.append(udp4(query() + b'trailing', ulen=8 + len(query())))
+    frames += tcp_frames()
+    # one rich answer cut by the snapshot length at every byte of its DNS part
+    rich = answer([rr(ptr(QNAME), 5, name('www.example.net')), rr('www.example.net', 1, bytes([1, 1, 1, 1]))],
+                  ns=rr(ptr(QNAME), 2, name('ns1.example.com')), nscount=1,
+                  ar=opt(eopt(10, bytes(16)), do=True), arcount=1)
+    full = udp4(rich, sport=53, dport=40000, src=S, dst=C)
+    for cut in range(14 + 20 + 8, len(full)):
+        frames.append((full[:cut], len(full)))
+    write(os.path.join(out, 'dns_edge.pcap'), 1, frames)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1] if len(sys.argv) > 1 else '.')
