@@ -50,6 +50,40 @@ std::string ethertype_name(std::uint16_t t) {
 
 bool is_vlan(std::uint16_t t) { return t == kEtherVlan || t == kEtherQinQ || t == kEtherVlan9100; }
 
+// tcpdump's ipproto_values (the names -v prints after "proto" / "next-header").
+const char* ipproto_name(std::uint8_t p) {
+  switch (p) {
+    case 0: return "Options";
+    case 1: return "ICMP";
+    case 2: return "IGMP";
+    case 4: return "IPIP";
+    case 6: return "TCP";
+    case 8: return "EGP";
+    case 9: return "IGRP";
+    case 17: return "UDP";
+    case 33: return "DCCP";
+    case 41: return "IPv6";
+    case 43: return "Routing";
+    case 44: return "Fragment";
+    case 46: return "RSVP";
+    case 47: return "GRE";
+    case 50: return "ESP";
+    case 51: return "AH";
+    case 55: return "Mobile IP";
+    case 58: return "ICMPv6";
+    case 88: return "EIGRP";
+    case 89: return "OSPF";
+    case 103: return "PIM";
+    case 108: return "Compressed IP";
+    case 112: return "VRRP";
+    case 113: return "PGM";
+    case 132: return "SCTP";
+    case 135: return "Mobility";
+    case 143: return "Ethernet";
+    default: return "unknown";
+  }
+}
+
 }  // namespace
 
 // One decode() call: the input, the output being built and tcpdump's "current protocol".
@@ -77,6 +111,9 @@ class DecodeRun {
   std::string& out_;
   const char* proto_ = "ether";
   int ip6_first_nh_ = -1;  // next-header field of the IPv6 fixed header
+  std::size_t ip_off_ = 0;  // the IP header being decoded (the inner one inside ICMP errors)
+  bool ip_v6_ = false;
+  bool fragmented_ = false;  // tcpdump's `fragmented`: no transport checksums on fragments
   std::size_t ll_hdr_len_ = 0;  // tcpdump's ndo_ll_hdr_len at the time of a truncation
 
   const DecodeOptions& opt() const { return dec_.options_; }
@@ -104,6 +141,47 @@ class DecodeRun {
     return (std::uint32_t{data_[off + 3]} << 24) | (std::uint32_t{data_[off + 2]} << 16) |
            (std::uint32_t{data_[off + 1]} << 8) | std::uint32_t{data_[off]};
   }
+  std::uint64_t be64(std::size_t off) const { return (std::uint64_t{be32(off)} << 32) | be32(off + 4); }
+  // data_[off, off + n) as lowercase hex digits, no separators.
+  std::string hex_of(std::size_t off, std::size_t n) const {
+    need(off, n);
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) s += fmt::format("{:02x}", data_[off + i]);
+    return s;
+  }
+  int verbose() const { return opt().verbose; }
+
+  // ---- checksums (tcpdump's in_cksum / in_cksum_shouldbe) ----------------------------------
+  // Sum of the big-endian 16-bit words of data_[off, off + len), an odd last byte padded.
+  std::uint32_t word_sum(std::size_t off, std::size_t len) const {
+    need(off, len);
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i + 1 < len; i += 2) sum += static_cast<std::uint32_t>((data_[off + i] << 8) | data_[off + i + 1]);
+    if (len % 2) sum += static_cast<std::uint32_t>(data_[off + len - 1] << 8);
+    return sum;
+  }
+  // tcpdump's in_cksum(): 0 when the data (checksum field included) is correct.
+  static std::uint16_t cksum_result(std::uint64_t sum) {
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<std::uint16_t>(~sum & 0xffff);
+  }
+  // The checksum the packet should carry, given the one it carries and cksum_result().
+  static std::uint16_t cksum_shouldbe(std::uint16_t carried, std::uint16_t computed) {
+    std::uint32_t v = std::uint32_t{carried} + computed;
+    v = (v & 0xffff) + (v >> 16);
+    v = (v & 0xffff) + (v >> 16);
+    return static_cast<std::uint16_t>(v);
+  }
+  // in_cksum over the IPv4/IPv6 pseudo-header of the current IP header plus data_[off, off+len).
+  std::uint16_t transport_cksum(std::uint8_t proto, std::size_t off, std::uint32_t len) const {
+    std::uint64_t sum = word_sum(off, len) + proto;
+    if (ip_v6_)
+      sum += word_sum(ip_off_ + 8, 32) + (len >> 16) + (len & 0xffff);
+    else
+      sum += word_sum(ip_off_ + 12, 8) + len;
+    return cksum_result(sum);
+  }
+
   std::string mac(std::size_t off, std::size_t len = 6) const {
     need(off, len);
     std::string s;
@@ -143,7 +221,12 @@ class DecodeRun {
       }
       case kLinkIpv4: return ipv4(0, wire_len);
       case kLinkIpv6: return ipv6(0, wire_len);
-      default: out_ += fmt::format("unsupported link type {}, length {}", dec_.linktype_, wire_len); return;
+      default:  // tcpdump's unsupported_if_print: the frame is hex-dumped whatever the flags
+        (void)wire_len;
+        out_ += "UNSUPPORTED";
+        d_.unsupported_link = true;
+        d_.network_offset = 0;
+        return;
     }
   }
 
@@ -338,6 +421,9 @@ class DecodeRun {
       out_ += fmt::format(", length {}", length);
       return;
     }
+    if (verbose() > 0)  // hardware and protocol types, as print-arp.c prints them with -v
+      out_ += fmt::format("{} (len {}), {} (len {}), ", hrd == 1 ? "Ethernet" : fmt::format("Unknown Hardware ({})", hrd),
+                          hln, ethertype_name(pro), pln);
     const std::size_t sha = off + 8, spa = sha + hln, tha = spa + pln, tpa = tha + hln;
     static constexpr std::array<const char*, 11> kOps = {nullptr,          "Request",       "Reply",
                                                         "Reverse Request", "Reverse Reply", nullptr,
@@ -408,8 +494,21 @@ class DecodeRun {
       return;
     }
     std::uint16_t frag = be16(off + 6) & 0x1fff;
+    ip_off_ = off;
+    ip_v6_ = false;
+    fragmented_ = (be16(off + 6) & 0x3fff) != 0;  // more fragments or an offset
+    const bool options_cut = verbose() > 0 && !ipv4_verbose(off, hlen, len);
     std::uint8_t p = u8(off + 9);
     std::string src = ip4(off + 12), dst = ip4(off + 16);
+    if (options_cut) {  // print-ip.c: the addresses, then the truncation mark
+      out_ += src + " > " + dst + ":  [|ip]";
+      d_.truncated = true;
+      return;
+    }
+    if (!have(off, hlen)) {  // IP options not all captured (ip_print's check, then a longjmp)
+      out_ += fmt::format(" [remaining caplen({}) < header length({})]", data_.size() - off, hlen);
+      throw Truncated{};
+    }
     d_.src = src;
     d_.dst = dst;
     if (frag != 0) {
@@ -417,6 +516,90 @@ class DecodeRun {
       return;
     }
     transport(p, off + hlen, len - hlen, false, off, true);
+  }
+
+  // print-ip.c's -v header: "(tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length 60)"
+  // then a newline and 4 spaces before the addresses. False when an IP option was cut short.
+  bool ipv4_verbose(std::size_t off, std::uint32_t hlen, std::uint32_t len) {
+    const std::uint8_t tos = u8(off + 1), ttl = u8(off + 8), p = u8(off + 9);
+    const std::uint16_t offfield = be16(off + 6);
+    static constexpr std::array<const char*, 4> kEcn = {"", ",ECT(1)", ",ECT(0)", ",CE"};
+    out_ += fmt::format("(tos 0x{:x}{}", tos, kEcn[tos & 3]);
+    if (ttl >= 1) out_ += fmt::format(", ttl {}", ttl);
+    std::string flags;
+    for (auto [bit, name] : {std::pair<std::uint16_t, const char*>{0x2000, "+"}, {0x4000, "DF"}, {0x8000, "rsvd"}})
+      if (offfield & bit) flags += (flags.empty() ? "" : ", ") + std::string(name);
+    out_ += fmt::format(", id {}, offset {}, flags [{}], proto {} ({}), length {}", be16(off + 4), (offfield & 0x1fff) * 8,
+                        flags.empty() ? "none" : flags, ipproto_name(p), p, len);
+    bool complete = true;
+    if (hlen > 20) {
+      out_ += ", options (";
+      complete = ip_options(off + 20, hlen - 20);
+      if (!complete) out_ += " [truncated-option]";
+      out_ += ")";
+    }
+    if (have(off, hlen)) {
+      const std::uint16_t sum = cksum_result(word_sum(off, hlen));
+      if (sum != 0) out_ += fmt::format(", bad cksum {:x} (->{:x})!", be16(off + 10), cksum_shouldbe(be16(off + 10), sum));
+    }
+    out_ += ")\n    ";
+    return complete;
+  }
+
+  // print-ip.c's ip_optprint: names, record-route addresses, router-alert value. False when an
+  // option was not captured whole.
+  bool ip_options(std::size_t cp, std::uint32_t length) {
+    for (const char* sep = ""; length > 0; sep = ",") {
+      out_ += sep;
+      const std::uint8_t code = u8(cp);
+      switch (code) {
+        case 0: out_ += "EOL"; break;
+        case 1: out_ += "NOP"; break;
+        case 7: out_ += "RR"; break;
+        case 68: out_ += "timestamp"; break;
+        case 82: out_ += "traceroute"; break;
+        case 130: out_ += "security"; break;
+        case 131: out_ += "LSRR"; break;
+        case 137: out_ += "SSRR"; break;
+        case 148: out_ += "RA"; break;
+        default: out_ += fmt::format("unknown {}", code); break;
+      }
+      std::uint32_t olen = 1;
+      if (code != 0 && code != 1) {
+        olen = u8(cp + 1);
+        if (olen < 2) {
+          out_ += fmt::format(" [bad length {}]", olen);
+          return true;
+        }
+      }
+      if (olen > length) {
+        out_ += fmt::format(" [bad length {}]", olen);
+        return true;
+      }
+      if (!have(cp, olen)) return false;
+      if (code == 0) return true;
+      if (code == 7 || code == 131 || code == 137) {
+        if (olen < 3) {
+          out_ += fmt::format(" [bad length {}]", olen);
+        } else {
+          if ((olen + 1) & 3) out_ += fmt::format(" [bad length {}]", olen);
+          const std::uint32_t ptr = u8(cp + 2) - 1U;
+          if (ptr < 3 || ((ptr + 1) & 3) || ptr > olen + 1) out_ += fmt::format(" [bad ptr {}]", u8(cp + 2));
+          for (std::uint32_t i = 3; i < olen; i += 4) {
+            out_ += " " + ip4(cp + i);
+            if (ptr > i) out_ += ",";
+          }
+        }
+      } else if (code == 148) {
+        if (olen < 4)
+          out_ += fmt::format(" [bad length {}]", olen);
+        else if (be16(cp + 2) != 0)
+          out_ += fmt::format(" value {}", be16(cp + 2));
+      }
+      cp += olen;
+      length -= olen;
+    }
+    return true;
   }
 
   // ---- IPv6 -----------------------------------------------------------------------------
@@ -449,6 +632,16 @@ class DecodeRun {
     }
     std::uint8_t nh = u8(off + 6);
     ip6_first_nh_ = nh;
+    ip_off_ = off;
+    ip_v6_ = true;
+    fragmented_ = false;
+    if (verbose() > 0) {  // print-ip6.c: "(flowlabel 0x..., hlim 64, next-header TCP (6) payload length: 40) "
+      const std::uint32_t flow = be32(off);
+      out_ += "(";
+      if (flow & 0x0ff00000) out_ += fmt::format("class 0x{:02x}, ", (flow & 0x0ff00000) >> 20);
+      if (flow & 0x000fffff) out_ += fmt::format("flowlabel 0x{:05x}, ", flow & 0x000fffff);
+      out_ += fmt::format("hlim {}, next-header {} ({}) payload length: {}) ", u8(off + 7), ipproto_name(nh), nh, plen);
+    }
     std::string src = ip6(off + 8), dst = ip6(off + 24);
     d_.src = src;
     d_.dst = dst;
@@ -465,6 +658,7 @@ class DecodeRun {
           advance = (u8(cur + 1) + 1U) * 8U;
           need(cur, advance);
           out_ += nh == 0 ? "HBH " : "DSTOPT ";
+          if (verbose() > 0) ip6_options(cur + 2, advance - 2);
           nh = next;
           break;
         }
@@ -487,9 +681,13 @@ class DecodeRun {
           std::uint16_t offlg = be16(cur + 2);
           std::uint32_t foff = offlg & 0xfff8U;
           std::uint32_t fragpay = remaining >= 8 ? remaining - 8 : 0;
-          out_ += fmt::format("frag ({}|{})", foff, fragpay);
+          if (verbose() > 0)
+            out_ += fmt::format("frag (0x{:08x}:{}|{})", be32(cur + 4), foff, fragpay);
+          else
+            out_ += fmt::format("frag ({}|{})", foff, fragpay);
           if (foff != 0) return;  // meaningless to decode a non-first fragment
           out_ += ' ';
+          fragmented_ = true;
           if (!have(cur + 8, 1)) return;  // nothing captured after it: tcpdump stops quietly
           advance = 8;
           nh = next;
@@ -506,6 +704,43 @@ class DecodeRun {
       remaining -= advance;
       proto_ = "ip6";
     }
+  }
+
+  // print-ip6opts.c's ip6_opt_print (-v): "(rtalert: 0x0000) (padn) ".
+  void ip6_options(std::size_t bp, std::uint32_t len) {
+    for (std::uint32_t i = 0, optlen = 0; i < len; i += optlen) {
+      const std::uint8_t type = u8(bp + i);
+      if (type == 0) {
+        optlen = 1;
+      } else {
+        if (i + 1 >= len) throw Truncated{};
+        optlen = u8(bp + i + 1) + 2U;
+      }
+      if (i + optlen > len) throw Truncated{};
+      switch (type) {
+        case 0: out_ += "(pad1)"; break;
+        case 1: out_ += "(padn)"; break;
+        case 5:
+          if (len - i < 4) {
+            out_ += "(rtalert: trunc)";
+            throw Truncated{};
+          }
+          if (u8(bp + i + 1) != 2) {
+            out_ += fmt::format("(rtalert: invalid len {})", u8(bp + i + 1));
+            throw Truncated{};
+          }
+          out_ += fmt::format("(rtalert: 0x{:04x}) ", be16(bp + i + 2));
+          break;
+        default:
+          if (len - i < 2) {
+            out_ += fmt::format("(type {}: trunc)", type);
+            throw Truncated{};
+          }
+          out_ += fmt::format("(opt_type 0x{:02x}: len={})", type, u8(bp + i + 1));
+          break;
+      }
+    }
+    out_ += " ";
   }
 
   // ---- transport demux ------------------------------------------------------------------
@@ -584,7 +819,7 @@ class DecodeRun {
     if (!opt().absolute_seq && (flags & kTcpAck)) {
       // tcpdump's tcp_seq_hash: keyed by the unordered address/port pair.
       const std::size_t alen = v6 ? 16 : 4;
-      const std::size_t ipsrc = d_.network_offset + (v6 ? 8 : 12), ipdst = ipsrc + alen;
+      const std::size_t ipsrc = ip_off_ + (v6 ? 8 : 12), ipdst = ipsrc + alen;
       need(ipsrc, 2 * alen);
       std::string a(reinterpret_cast<const char*>(data_.data() + ipsrc), alen);
       std::string b(reinterpret_cast<const char*>(data_.data() + ipdst), alen);
@@ -621,8 +856,13 @@ class DecodeRun {
       d_.malformed = true;
       return;
     }
+    if (verbose() > 0 && !fragmented_ && have(off, length)) {  // the whole segment was captured
+      const std::uint16_t carried = be16(off + 16), sum = transport_cksum(6, off, length);
+      out_ += fmt::format(", cksum 0x{:04x}", carried);
+      out_ += sum != 0 ? fmt::format(" (incorrect -> 0x{:04x})", cksum_shouldbe(carried, sum)) : " (correct)";
+    }
     const std::uint32_t plen = length - hlen;
-    if (plen > 0 || (flags & (kTcpSyn | kTcpFin | kTcpRst))) {
+    if (verbose() > 1 || plen > 0 || (flags & (kTcpSyn | kTcpFin | kTcpRst))) {
       out_ += fmt::format(", seq {}", seq);
       if (plen > 0) out_ += fmt::format(":{}", seq + plen);
     }
@@ -630,8 +870,10 @@ class DecodeRun {
     out_ += fmt::format(", win {}", win);
     if (flags & kTcpUrg) out_ += fmt::format(", urg {}", urp);
     fill_tcp(off, length, hlen, sport, dport, flags, abs_seq, abs_ack, win);
-    if (hlen > 20 && !tcp_options(off + 20, hlen - 20, rev, thseq, thack)) return;  // "[bad opt]" ends it
+    if (hlen > 20 && !tcp_options(off + 20, hlen - 20, rev, thseq, thack, flags, off + hlen, plen))
+      return;  // "[bad opt]" ends it
     out_ += fmt::format(", length {}", plen);
+    if (plen > 0 && (flags & kTcpRst) && verbose() > 0) return rst_data(off + hlen, plen);
     if (!opt().quick && plen > 0 && dns_tcp_port(sport, dport))
       return app_text(dns_print(capped(off + hlen, off + length), plen, true, false, opt().verbose));
     if (opt().app_hints && plen > 0) {
@@ -659,7 +901,155 @@ class DecodeRun {
     d_.tcp = t;
   }
 
-  bool tcp_options(std::size_t cp, std::uint32_t hlen, bool rev, std::uint32_t thseq, std::uint32_t thack) {
+  // print-tcp.c's print_tcp_rst_data: the text a RST carries, with -v.
+  void rst_data(std::size_t p, std::uint32_t length) {
+    out_ += have(p, length) ? " [RST" : " [!RST";
+    if (length > 30) {
+      length = 30;
+      out_ += "+";
+    }
+    out_ += " ";
+    for (std::uint32_t i = 0; i < length && have(p + i, 1); ++i) {
+      auto c = u8(p + i);
+      if (c >= 0x80) {  // fn_print_char
+        c &= 0x7f;
+        out_ += "M-";
+      }
+      if (c < 0x20 || c == 0x7f) {
+        c ^= 0x40;
+        out_ += "^";
+      }
+      out_ += static_cast<char>(c);
+    }
+    out_ += "]";
+  }
+
+  // print-tcp.c's print_tcp_fastopen_option.
+  void fastopen(std::size_t cp, std::uint32_t datalen, bool exp) {
+    if (exp) out_ += "tfo";
+    if (datalen == 0) {
+      out_ += " cookiereq";
+    } else if (datalen % 2 != 0 || datalen < 4 || datalen > 16) {
+      out_ += " (invalid)";
+    } else {
+      out_ += " cookie " + hex_of(cp, datalen);
+    }
+  }
+
+  // print-mptcp.c's mptcp_print for the option at `o` (kind byte) of `len` bytes, all captured.
+  // False: tcpdump's "[bad opt]".
+  bool mptcp(std::size_t o, std::uint32_t len, std::uint8_t flags) {
+    if (len < 3) return false;
+    static constexpr std::array<const char*, 9> kSub = {"capable",  "join", "dss",        "add-addr", "rem-addr",
+                                                        "prio",     "fail", "fast-close", "unknown"};
+    proto_ = "mptcp";  // tcpdump's ndo_protocol: a later truncation prints "[|mptcp]"
+    const unsigned sub = std::min(u8(o + 2) >> 4, 8);
+    out_ += fmt::format(" {} {}", len, kSub[sub]);
+    switch (sub) {
+      case 0: {
+        if (!((len == 12 || len == 4) && (flags & kTcpSyn)) && !((len == 20 || len == 22) && (flags & (kTcpSyn | kTcpAck)) == kTcpAck))
+          return false;
+        const unsigned version = u8(o + 2) & 0xf;
+        if (version > 1) {
+          out_ += fmt::format(" Unknown Version ({})", version);
+          return true;
+        }
+        out_ += fmt::format(" v{}", version);
+        if (u8(o + 3) & 0x80) out_ += " csum";
+        if (len == 12 || len >= 20) {
+          out_ += fmt::format(" {{0x{:x}", be64(o + 4));
+          if (len >= 20) out_ += fmt::format(",0x{:x}", be64(o + 12));
+          out_ += "}";
+        }
+        return true;
+      }
+      case 1:
+        if (!(len == 12 && (flags & kTcpSyn)) && !(len == 16 && (flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck)) &&
+            !(len == 24 && (flags & kTcpAck)))
+          return false;
+        if (len != 24) out_ += fmt::format("{} id {}", (u8(o + 2) & 1) ? " backup" : "", u8(o + 3));
+        if (len == 12) out_ += fmt::format(" token 0x{:x} nonce 0x{:x}", be32(o + 4), be32(o + 8));
+        if (len == 16) out_ += fmt::format(" hmac 0x{:x} nonce 0x{:x}", be64(o + 4), be32(o + 12));
+        if (len == 24) out_ += " hmac 0x" + hex_of(o + 4, 20);
+        return true;
+      case 2: {
+        if (len < 4 || (flags & kTcpSyn)) return false;
+        const std::uint8_t f = u8(o + 3);
+        if (f & 0x10) out_ += " fin";
+        std::size_t p = o + 4;
+        std::uint32_t rem = len - 4;
+        // A 4- or 8-byte number (tcpdump's "a"/"m" flags), false when it does not fit.
+        auto number = [&](bool wide) {
+          const std::uint32_t n = wide ? 8 : 4;
+          if (rem < n) return false;
+          out_ += wide ? fmt::format("{}", be64(p)) : fmt::format("{}", be32(p));
+          p += n;
+          rem -= n;
+          return true;
+        };
+        if (f & 0x01) {
+          out_ += " ack ";
+          if (!number(f & 0x02)) return false;
+        }
+        if (f & 0x04) {
+          out_ += " seq ";
+          if (!number(f & 0x08)) return false;
+          if (rem < 4) return false;
+          out_ += fmt::format(" subseq {}", be32(p));
+          p += 4;
+          rem -= 4;
+          if (rem < 2) return false;
+          out_ += fmt::format(" len {}", be16(p));
+          p += 2;
+          rem -= 2;
+          if (rem >= 2) {
+            out_ += fmt::format(" csum 0x{:x}", be16(p));
+            rem -= 2;
+          }
+        }
+        return rem == 0;
+      }
+      case 3: {
+        const bool v4 = len == 8 || len == 10 || len == 16 || len == 18;
+        const bool v6 = len == 20 || len == 22 || len == 28 || len == 30;
+        if (!v4 && !v6) return false;
+        switch (u8(o + 2) & 0xf) {
+          case 6: out_ += " v0-ip6"; break;
+          case 4: out_ += " v0-ip4"; break;
+          case 1: out_ += " v1-echo"; break;
+          case 0: out_ += " v1"; break;
+          default: out_ += " [bad version/echo]"; break;
+        }
+        out_ += fmt::format(" id {}", u8(o + 3));
+        const std::size_t alen = v4 ? 4 : 16;
+        out_ += " " + (v4 ? ip4(o + 4) : ip6(o + 4));
+        if (len == 10 || len == 18 || len == 22 || len == 30) out_ += fmt::format(":{}", be16(o + 4 + alen));
+        if (len == 16 || len == 28) out_ += fmt::format(" hmac 0x{:x}", be64(o + 4 + alen));
+        if (len == 18 || len == 30) out_ += fmt::format(" hmac 0x{:x}", be64(o + 6 + alen));
+        return true;
+      }
+      case 4:
+        if (len < 4) return false;
+        out_ += " id";
+        for (std::uint32_t i = 3; i < len; ++i) out_ += fmt::format(" {}", u8(o + i));
+        return true;
+      case 5:
+        if (len != 3 && len != 4) return false;
+        out_ += (u8(o + 2) & 1) ? " backup" : " non-backup";
+        if (len == 4) out_ += fmt::format(" id {}", u8(o + 3));
+        return true;
+      case 6:
+      case 7:
+        if (len != 12) return false;
+        out_ += sub == 6 ? fmt::format(" seq {}", be64(o + 4)) : fmt::format(" key 0x{:x}", be64(o + 4));
+        return true;
+      default: return true;
+    }
+  }
+
+  // `payload`/`plen`: the segment's payload (the md5 option says whether it was all captured).
+  bool tcp_options(std::size_t cp, std::uint32_t hlen, bool rev, std::uint32_t thseq, std::uint32_t thack,
+                   std::uint8_t flags, std::size_t payload, std::uint32_t plen) {
     out_ += ", options [";
     char ch = '\0';
     // tcpdump's "goto bad" / "goto trunc" exits of the option loop (LENCHECK).
@@ -737,13 +1127,84 @@ class DecodeRun {
           if (int why = lencheck(datalen)) return fail(why);
           out_ += fmt::format(" val {} ecr {}", be32(cp), be32(cp + 4));
           break;
-        default: {
-          static const std::unordered_map<int, const char*> kNames = {
-              {6, "echo"}, {7, "echoreply"}, {11, "cc"}, {12, "ccnew"}, {13, "ccecho"}, {19, "md5"},
-              {20, "scps"}, {21, "snack"}, {27, "qs"}, {28, "uto"}, {29, "tcp-ao"}, {30, "mptcp"},
-              {34, "tfo"}};
-          auto it = kNames.find(opt);
-          out_ += it != kNames.end() ? std::string(it->second) : fmt::format("unknown-{}", opt);
+        case 6:   // echo
+        case 7:   // echoreply
+        case 11:  // cc
+        case 12:  // ccnew
+        case 13:  // ccecho (tcpdump's table names it "")
+          out_ += opt == 6 ? "echo" : opt == 7 ? "echoreply" : opt == 11 ? "cc" : opt == 12 ? "ccnew" : "";
+          datalen = 4;
+          if (int why = lencheck(datalen)) return fail(why);
+          out_ += fmt::format(" {}", be32(cp));
+          break;
+        case 19:  // TCP MD5 signature: tcpdump (built with libcrypto) cannot check it without -M
+          out_ += "md5";
+          datalen = 16;
+          if (int why = lencheck(datalen)) return fail(why);
+          out_ += have(payload, plen) ? " shared secret not supplied with -M, " : " snaplen too short, ";
+          out_ += "can't check - " + hex_of(cp, datalen);
+          break;
+        case 20:
+          out_ += "scps";
+          datalen = 2;
+          if (int why = lencheck(datalen)) return fail(why);
+          out_ += fmt::format(" cap {:02x} id {}", u8(cp), u8(cp + 1));
+          break;
+        case 28: {
+          out_ += "uto";
+          datalen = 2;
+          if (int why = lencheck(datalen)) return fail(why);
+          std::uint32_t uto = be16(cp);
+          out_ += fmt::format(" 0x{:x}", uto);
+          uto = (uto & 1) ? (uto >> 1) * 60 : uto >> 1;
+          out_ += fmt::format(" {}", uto);
+          break;
+        }
+        case 29:  // TCP-AO (RFC 5925)
+          out_ += "tcp-ao";
+          datalen = len - 2;
+          if (datalen < 2) {
+            out_ += " (invalid)";
+            break;
+          }
+          if (int why = lencheck(1)) return fail(why);
+          out_ += fmt::format(" keyid {}", u8(cp));
+          if (int why = lencheck(2)) return fail(why);
+          out_ += fmt::format(" rnextkeyid {}", u8(cp + 1));
+          if (datalen > 2) out_ += " mac 0x";
+          for (std::uint32_t i = 2; i < datalen; ++i) {
+            if (int why = lencheck(i + 1)) return fail(why);
+            out_ += fmt::format("{:02x}", u8(cp + i));
+          }
+          break;
+        case 30:  // MPTCP
+          out_ += "mptcp";
+          datalen = len - 2;
+          if (int why = lencheck(datalen)) return fail(why);
+          if (!mptcp(cp - 2, len, flags)) return bad();
+          break;
+        case 34:  // TCP Fast Open
+          out_ += "tfo";
+          datalen = len - 2;
+          if (int why = lencheck(datalen)) return fail(why);
+          out_ += " ";
+          fastopen(cp, datalen, false);
+          break;
+        case 254: {  // RFC 6994 experimental, tagged by a magic number
+          out_ += "exp";
+          datalen = len - 2;
+          if (int why = lencheck(datalen)) return fail(why);
+          if (datalen < 2) return bad();
+          const std::uint16_t magic = be16(cp);
+          out_ += "-";
+          if (magic == 0xf989)
+            fastopen(cp + 2, datalen - 2, true);
+          else
+            out_ += fmt::format("{:04x}", magic);
+          break;
+        }
+        default:  // AccECN (172/174), SNACK, QS, ...: tcpdump 4.99 has no name for them
+          out_ += fmt::format("unknown-{}", opt);
           datalen = len - 2;
           if (datalen) out_ += " 0x";
           for (std::uint32_t i = 0; i < datalen; ++i) {
@@ -751,7 +1212,6 @@ class DecodeRun {
             out_ += fmt::format("{:02x}", u8(cp + i));
           }
           break;
-        }
       }
       cp += datalen;
       hlen -= datalen;
@@ -803,6 +1263,7 @@ class DecodeRun {
     length -= 8;
     out_ += addrs;
     if (!soft_need(off, 8)) return;  // the checksum too, as tcpdump checks it before printing
+    if (verbose() > 0 && !fragmented_) udp_checksum(off, std::min(ulen, length));  // before the app printers
     if (!opt().quick && dns_udp_port(sport, dport)) {  // before the length check, as tcpdump
       d_.payload_len = std::min(ulen, length);
       return app_text(dns_print(capped(off + 8, ip_end), std::min(ulen, length), false,
@@ -823,6 +1284,20 @@ class DecodeRun {
     }
   }
 
+  // print-udp.c's -v checksum status: IPv6 always, IPv4 from -vv (0 there means "no checksum").
+  void udp_checksum(std::size_t off, std::uint32_t paylen) {
+    const std::uint16_t carried = be16(off + 6);
+    if (!ip_v6_ && verbose() < 2) return;
+    if (!ip_v6_ && carried == 0) {
+      out_ += "[no cksum] ";
+      return;
+    }
+    if (!have(off + 8, paylen)) return;
+    const std::uint16_t sum = transport_cksum(17, off, paylen + 8);
+    out_ += sum != 0 ? fmt::format("[bad udp cksum 0x{:04x} -> 0x{:04x}!] ", carried, cksum_shouldbe(carried, sum))
+                     : std::string("[udp sum ok] ");
+  }
+
   // ---- ICMP -----------------------------------------------------------------------------
   void icmp(std::size_t off, std::uint32_t length) {
     proto_ = "icmp";
@@ -839,6 +1314,36 @@ class DecodeRun {
       return;
     }
     out_ += "ICMP " + s + fmt::format(", length {}", length);
+    if (verbose() == 0) return;
+    if (!fragmented_ && have(off, length)) {
+      const std::uint16_t sum = cksum_result(word_sum(off, length));
+      if (sum != 0) out_ += fmt::format(" (wrong icmp cksum {:x} (->{:x})!)", be16(off + 2), cksum_shouldbe(be16(off + 2), sum));
+    }
+    if (type == 3 || type == 4 || type == 5 || type == 11 || type == 12) icmp_inner(off + 8);
+  }
+
+  // With -v, an ICMP error's quoted datagram is printed on its own line (print-icmp.c), decoded
+  // up to its IP length. The packet's own fields (addresses, ports, -X offset) are kept.
+  void icmp_inner(std::size_t inner) {
+    out_ += "\n\t";
+    const std::uint16_t ip_len = be16(inner + 2);
+    Decoded saved = d_;
+    const auto whole = data_;
+    data_ = data_.first(std::min<std::size_t>(data_.size(), inner + ip_len));
+    const auto restore = [&] {
+      data_ = whole;
+      saved.text = std::move(d_.text);
+      saved.truncated = saved.truncated || d_.truncated;
+      saved.malformed = saved.malformed || d_.malformed;
+      d_ = std::move(saved);
+    };
+    try {
+      ipv4(inner, ip_len);
+    } catch (const Truncated&) {
+      restore();
+      throw;
+    }
+    restore();
   }
 
   std::string icmp_text(std::size_t off, std::uint8_t type, std::uint8_t code) {
@@ -913,7 +1418,14 @@ class DecodeRun {
     proto_ = "icmp6";
     d_.proto = "icmp6";
     std::uint8_t type = u8(off);
+    if (verbose() > 0 && !fragmented_ && have(off, length)) {
+      const std::uint16_t carried = be16(off + 2), sum = transport_cksum(58, off, length);
+      out_ += sum != 0 ? fmt::format("[bad icmp6 cksum 0x{:04x} -> 0x{:04x}!] ", carried, cksum_shouldbe(carried, sum))
+                       : std::string("[icmp6 sum ok] ");
+    }
     out_ += "ICMP6, " + icmp6_name(type);
+    const bool nd_type = (type >= 133 && type <= 137) || type == 145 || type == 147;
+    if (verbose() > 0 && nd_type) out_ += fmt::format(", length {}", length);
     std::uint8_t code = u8(off + 1);
     switch (type) {
       case 1: {
@@ -946,12 +1458,22 @@ class DecodeRun {
       case 133: break;
       case 134: break;
       case 135: out_ += ", who has " + ip6(off + 8); break;
-      case 136: out_ += ", tgt is " + ip6(off + 8); break;
+      case 136: {
+        out_ += ", tgt is " + ip6(off + 8);
+        if (verbose() == 0) break;
+        std::string flags;  // icmp6_nd_na_flag_values
+        const std::uint32_t f = be32(off + 4);
+        for (auto [bit, name] : {std::pair<std::uint32_t, const char*>{0x80000000U, "router"}, {0x40000000U, "solicited"},
+                                 {0x20000000U, "override"}})
+          if (f & bit) flags += (flags.empty() ? "" : ", ") + std::string(name);
+        out_ += fmt::format(", Flags [{}]", flags.empty() ? "none" : flags);
+        break;
+      }
       case 137: break;
       case 143: out_ += fmt::format(", {} group record(s)", be16(off + 6)); break;
       default: break;
     }
-    out_ += fmt::format(", length {}", length);
+    if (verbose() == 0) out_ += fmt::format(", length {}", length);  // with -v: after ND names only
   }
 };
 
@@ -1045,27 +1567,58 @@ std::string format_timestamp(std::int64_t sec, std::int64_t usec) {
   return fmt::format("{:02}:{:02}:{:02}.{:06}", tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 }
 
-std::string hex_ascii_dump(std::span<const std::uint8_t> bytes) {
-  std::string out;
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    std::size_t n = std::min<std::size_t>(16, bytes.size() - off);
-    std::string hex, ascii;
-    for (std::size_t i = 0; i < n; i += 2) {
-      if (i + 1 < n)
-        hex += fmt::format(" {:02x}{:02x}", bytes[off + i], bytes[off + i + 1]);
-      else
-        hex += fmt::format(" {:02x}", bytes[off + i]);
+std::string TimestampPrinter::next(std::int64_t sec, std::int64_t usec) {
+  switch (style_) {
+    case 1: return "";
+    case 2: return fmt::format("{}.{:06} ", sec, usec);
+    case 3:
+    case 5: {
+      const std::int64_t now = sec * 1000000 + usec;
+      if (!have_ref_) {
+        ref_ = now;
+        have_ref_ = true;
+      }
+      const std::int64_t delta = now < ref_ ? ref_ - now : now - ref_;
+      const char sign = now < ref_ ? '-' : ' ';
+      if (style_ == 3) ref_ = now;
+      const std::int64_t s = (delta / 1000000) % 86400;  // gmtime of the delta: wraps at a day
+      return fmt::format("{}{:02}:{:02}:{:02}.{:06} ", sign, s / 3600, s / 60 % 60, s % 60, delta % 1000000);
     }
+    case 4: {
+      std::time_t t = static_cast<std::time_t>(sec);
+      std::tm tm{};
+      localtime_r(&t, &tm);
+      return fmt::format("{:04}-{:02}-{:02} {} ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, format_timestamp(sec, usec));
+    }
+    default: return format_timestamp(sec, usec) + " ";
+  }
+}
+
+// One "\n\t0x0000: " line per 16 bytes: hex in pairs, then (ascii) the column of graphic chars.
+static std::string dump_lines(std::span<const std::uint8_t> bytes, bool ascii_column) {
+  std::string out;
+  for (std::size_t off = 0; off < bytes.size(); off += 16) {
+    const std::size_t n = std::min<std::size_t>(16, bytes.size() - off);
+    std::string hex;
+    for (std::size_t i = 0; i < n; i += 2)
+      hex += i + 1 < n ? fmt::format(" {:02x}{:02x}", bytes[off + i], bytes[off + i + 1]) : fmt::format(" {:02x}", bytes[off + i]);
+    if (!ascii_column) {
+      out += fmt::format("\n\t0x{:04x}: {}", off, hex);
+      continue;
+    }
+    std::string ascii;
     for (std::size_t i = 0; i < n; ++i) {
-      std::uint8_t c = bytes[off + i];
+      const std::uint8_t c = bytes[off + i];
       ascii += (c > 0x20 && c < 0x7f) ? static_cast<char>(c) : '.';  // isgraph, as tcpdump
     }
     out += fmt::format("\n\t0x{:04x}: {:<40}  {}", off, hex, ascii);
-    off += n;
   }
   return out;
 }
+
+std::string hex_dump(std::span<const std::uint8_t> bytes) { return dump_lines(bytes, false); }
+
+std::string hex_ascii_dump(std::span<const std::uint8_t> bytes) { return dump_lines(bytes, true); }
 
 std::string ascii_dump(std::span<const std::uint8_t> bytes) {
   std::string out = "\n";
