@@ -5,7 +5,8 @@ opcode, rcode (also extended by EDNS), flag, record and EDNS option type tcpdump
 compression pointers (backward chains, forward, self, cycles, past the end), bad label types,
 labels over 63 bytes, names over 255 characters, short headers, counts larger than the message,
 and one rich answer cut by the snapshot length at every byte. The expected output is
-`tcpdump -n [-v|-vv|-vvv] -r dns_edge.pcap` (regen-expected.sh). Usage: make_dns.py OUTDIR"""
+`tcpdump -n [-v|-vv|-vvv] -r dns_edge.pcap` (regen-expected.sh). Usage: make_dns.py OUTDIR;
+make_dns.py --seeds PCAP PREFIX CORPUSDIR [EVERY] writes fuzz seeds from a capture (see seeds())."""
 import os, struct, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -223,5 +224,33 @@ def main(out):
     write(os.path.join(out, 'dns_edge.pcap'), 1, frames)
 
 
+def read_pcap(path):
+    """The frames of a classic little-endian microsecond pcap file (as tcpdump -w writes here)."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        caplen = struct.unpack('<I', data[off + 8:off + 12])[0]
+        frames.append(data[off + 16:off + 16 + caplen])
+        off += 16 + caplen
+    return frames
+
+
+def seeds(pcap, prefix, corpus, every=1):
+    """Seeds for tests/fuzz/packet_decoder_fuzz.cpp from the DNS frames of an Ethernet capture:
+    byte 0 = 20 * v (link type Ethernet, -v count v = 0..3 in turn), byte 1 = 0, one frame; and
+    one PREFIX_seq file with the frames as a sequence (1-byte lengths, frames cut at 255 bytes)."""
+    frames = [fr for fr in read_pcap(pcap) if b'\x00\x35' in fr[34:38] or b'\x14\xe9' in fr[34:38]]
+    frames = frames[::every]
+    for i, fr in enumerate(frames):
+        with open(os.path.join(corpus, '%s_%02d' % (prefix, i)), 'wb') as f:
+            f.write(bytes([20 * (i % 4), 0]) + fr)
+    with open(os.path.join(corpus, prefix + '_seq'), 'wb') as f:
+        f.write(bytes([20, 0]) + b''.join(bytes([min(len(fr), 255)]) + fr[:255] for fr in frames[:40]))
+
+
 if __name__ == '__main__':
-    main(sys.argv[1] if len(sys.argv) > 1 else '.')
+    if len(sys.argv) > 1 and sys.argv[1] == '--seeds':  # make_dns.py --seeds PCAP PREFIX CORPUSDIR [EVERY]
+        seeds(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]) if len(sys.argv) > 5 else 1)
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else '.')
