@@ -2,3 +2,4 @@
 if(TARGET sockit_proxy)
   target_link_libraries(sockit PRIVATE sockit::proxy)
 endif()
+target_link_libraries(sockit PRIVATE sockit::metrics)

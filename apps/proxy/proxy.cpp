@@ -6,6 +6,8 @@
 #include "sockit/net/address.hpp"
 #include "sockit/net/parse.hpp"
 #include "sockit/net/resolver.hpp"
+#include "tools/metrics/endpoint.hpp"
+#include "tools/metrics/registry.hpp"
 #include "tools/proxy/proxy.hpp"
 
 #include <fmt/format.h>
@@ -29,6 +31,7 @@ struct Options {
   bool stall = false, blackhole = false;
   std::optional<std::uint64_t> seed;
   std::size_t max_connections = 1024;
+  std::string metrics;
 };
 
 std::atomic<bool> g_stop{false};
@@ -46,6 +49,29 @@ Address listen_address(const std::string& text, std::string_view flag, Family fa
     throw UsageError(fmt::format("invalid address for {}: '{}' ({})", flag, text,
                                  a ? std::string("not an IP address") : a.error().message()));
   return *a;
+}
+
+// --metrics: the proxy's counters (docs/OPERATIONS.md), from the copy its loop publishes.
+void collect_proxy(metrics::Collector& c, const Stats& s) {
+  auto d = [](std::uint64_t v) { return static_cast<double>(v); };
+  c.gauge("sockit_proxy_connections_open", "TCP connections or UDP sessions open now.", d(s.active));
+  c.counter("sockit_proxy_connections_accepted_total", "TCP connections or UDP sessions accepted.", d(s.accepted));
+  constexpr std::string_view refused = "Connections or sessions refused, by reason.";
+  c.counter("sockit_proxy_connections_refused_total", refused, d(s.rejected), {{"reason", "limit"}});
+  c.counter("sockit_proxy_connections_refused_total", refused, d(s.refused_upstream), {{"reason", "upstream"}});
+  c.counter("sockit_proxy_injected_resets_total", "Connections reset by --reset-after.", d(s.injected_resets));
+  constexpr std::string_view bytes = "Bytes delivered (TCP bytes or UDP payload), by direction.";
+  c.counter("sockit_proxy_forwarded_bytes_total", bytes, d(s.bytes_up), {{"direction", "upstream"}});
+  c.counter("sockit_proxy_forwarded_bytes_total", bytes, d(s.bytes_down), {{"direction", "downstream"}});
+  constexpr std::string_view dgrams = "UDP datagrams delivered, by direction.";
+  c.counter("sockit_proxy_forwarded_datagrams_total", dgrams, d(s.datagrams_up), {{"direction", "upstream"}});
+  c.counter("sockit_proxy_forwarded_datagrams_total", dgrams, d(s.datagrams_down), {{"direction", "downstream"}});
+  constexpr std::string_view dropped = "UDP datagrams dropped, by reason.";
+  c.counter("sockit_proxy_dropped_datagrams_total", dropped, d(s.lost), {{"reason", "loss"}});
+  c.counter("sockit_proxy_dropped_datagrams_total", dropped, d(s.overflow), {{"reason", "overflow"}});
+  c.counter("sockit_proxy_duplicated_datagrams_total", "UDP datagrams sent twice (--duplicate).", d(s.duplicated));
+  c.counter("sockit_proxy_reordered_datagrams_total", "UDP datagrams held back (--reorder).", d(s.reordered));
+  c.counter("sockit_proxy_blackholed_total", "Bytes (TCP) or datagrams (UDP) discarded by --blackhole.", d(s.blackholed));
 }
 
 int run(const Options& o) {
@@ -102,6 +128,8 @@ int run(const Options& o) {
     cfg.udp_idle = *d;
   }
   if (o.max_connections < 1) throw UsageError("--max-connections must be at least 1");
+  std::optional<Address> metrics_addr;
+  if (!o.metrics.empty()) metrics_addr = listen_address(o.metrics, "--metrics", family);
   cfg.max_connections = o.max_connections;
   cfg.seed = o.seed ? *o.seed : std::random_device{}();
 
@@ -114,6 +142,20 @@ int run(const Options& o) {
   fmt::print(stderr, "sockit proxy: listening on {} ({}), upstream {}, seed {}\n", p.listen_address().to_string(),
              o.udp ? "udp" : "tcp", cfg.upstream.to_string(), cfg.seed);
   if (auto c = p.control_address()) fmt::print(stderr, "sockit proxy: control on {}\n", c->to_string());
+  // The proxy's loop is its own poll() loop: the endpoint runs on a thread of its own and reads
+  // the counters the loop publishes once per turn.
+  metrics::Registry registry;
+  registry.add([&p](metrics::Collector& c) { collect_proxy(c, p.stats()); });
+  std::unique_ptr<metrics::ThreadedEndpoint> metrics_ep;
+  if (metrics_addr) {
+    auto ep = metrics::ThreadedEndpoint::create(*metrics_addr, [&registry] { return registry.render(); });
+    if (!ep) {
+      fmt::print(stderr, "sockit proxy: {}\n", ep.error().message());
+      return cli::kExitFailure;
+    }
+    metrics_ep = std::move(*ep);
+    fmt::print(stderr, "sockit proxy: metrics on http://{}/metrics\n", metrics_ep->local_address().to_string());
+  }
   fmt::print(stderr, "sockit proxy: {}\n", format(cfg.impairments, cfg.udp));
   std::fflush(stderr);
 
@@ -162,6 +204,9 @@ SOCKIT_COMMAND(proxy, "proxy", "fault-injecting TCP/UDP proxy (delay, loss, slic
   app.add_option("--buffer", o->buffer, "bytes held per direction before back-pressure/drops (default 256KiB)");
   app.add_option("--max-connections", o->max_connections, "TCP connections or UDP sessions (default 1024)");
   app.add_option("--udp-idle", o->udp_idle, "UDP: forget a client after this long without traffic (default 60s)");
+  app.add_option("--metrics", o->metrics,
+                 "serve Prometheus metrics (GET /metrics) on this address, or a port on 127.0.0.1 "
+                 "(see docs/OPERATIONS.md)");
   app.add_flag("-v,--verbose", o->verbose, "log connections and control commands to stderr");
   return [o] { return run(*o); };
 });

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --metrics (issue 22 item 1): echo-server and chat-server serve GET /metrics on 127.0.0.1 in the
+# --metrics (issue 22 item 1): echo-server, chat-server and proxy serve GET /metrics on 127.0.0.1 in the
 # Prometheus text format, from their own event loop. Real clients move the values (10 held
 # connections -> the open gauge reads 10; N bytes or N IRC lines -> the counter rises by exactly
 # N, so the scrapes' own bytes are not counted as the server's), Debian's `promtool check metrics`
@@ -100,6 +100,24 @@ check_eq "echo-server --metrics nonsense:x exits 2" 2 "$?"
 check "... and says why" grep -q -- '--metrics' "$T/bad.err"
 "$SOCKIT" chat-server -l 127.0.0.1:0 --metrics 127.0.0.1:99999 </dev/null >/dev/null 2>"$T/bad2.err"
 check_eq "chat-server --metrics 127.0.0.1:99999 exits 2" 2 "$?"
+
+# --- proxy: its own poll() loop; the endpoint reads the counters the loop publishes ---
+start "$SOCKIT" echo-server -l 127.0.0.1:0 </dev/null >"$T/up.out" 2>"$T/up.err"
+UP=$(banner_port "$T/up.err" 'listening on tcp 127\.0\.0\.1:')
+start "$SOCKIT" proxy --listen 127.0.0.1:0 --upstream "127.0.0.1:$UP" --metrics 127.0.0.1:0 </dev/null >"$T/proxy.out" 2>"$T/proxy.err"
+PROXY=$LAST
+MP=$(banner_port "$T/proxy.err" 'metrics on http://127\.0\.0\.1:')
+PP=$(banner_port "$T/proxy.err" 'listening on 127\.0\.0\.1:')
+exec {fd}<>"/dev/tcp/127.0.0.1/$PP"
+check "proxy: 1 client -> sockit_proxy_connections_open 1" wait_metric "$MP" sockit_proxy_connections_open 1
+printf 'through the proxy\n' >&"$fd"
+check_eq "proxy: the line comes back" "through the proxy" "$(timeout 5 head -n 1 <&"$fd")"
+check "proxy: 18 bytes upstream" wait_metric "$MP" 'sockit_proxy_forwarded_bytes_total{direction="upstream"}' 18
+exec {fd}>&-
+lint "$MP" "proxy"
+kill -TERM "$PROXY"
+wait_exit "$PROXY" 10
+check_eq "proxy with --metrics exits 0 on SIGTERM" 0 "$WAIT_RC"
 
 # --- chat-server: IRC figures read in the loop thread ---
 start "$SOCKIT" chat-server -l 127.0.0.1:0 -q --no-flood-control --metrics 127.0.0.1:0 </dev/null >"$T/chat.out" 2>"$T/chat.err"

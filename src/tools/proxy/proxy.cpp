@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <random>
 #include <unordered_map>
 
@@ -62,7 +63,10 @@ class Base : public Proxy {
     auto a = control_.local_address();
     return a ? std::optional<Address>(*a) : std::nullopt;
   }
-  Stats stats() const override { return stats_; }
+  Stats stats() const override {
+    std::lock_guard lock(published_mu_);
+    return published_;
+  }
 
   Result<void> open_control() {
     if (!cfg_.control) return {};
@@ -91,7 +95,9 @@ class Base : public Proxy {
       for (std::size_t i = 0; i < pfds.size() && n > 0; ++i)
         if (pfds[i].revents) handlers[i](pfds[i].revents);
       reap();
+      publish();
     }
+    publish();
     return {};
   }
 
@@ -111,7 +117,15 @@ class Base : public Proxy {
 
   Config cfg_;
   std::mt19937_64 rng_;
-  Stats stats_;
+  Stats stats_;  // loop thread
+
+ private:
+  void publish() {
+    std::lock_guard lock(published_mu_);
+    published_ = stats_;
+  }
+  mutable std::mutex published_mu_;
+  Stats published_;
 
  private:
   struct ControlClient {

@@ -64,6 +64,8 @@ class Proxy {
   /// Runs until `stop` becomes true (checked at least every 100 ms and on EINTR). Returns an
   /// error only for a failure of the loop itself (poll), never for a connection's trouble.
   virtual Result<void> run(const std::atomic<bool>& stop) = 0;
+  /// Safe from any thread (the metrics endpoint's): a copy the loop publishes once per turn, so
+  /// at most about 100 ms old while run() runs, and exact once it has returned.
   virtual Stats stats() const = 0;
 
  protected:
