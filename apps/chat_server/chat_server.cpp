@@ -5,6 +5,8 @@
 // SIGTERM/SIGINT drain and exit 0, a second SIGTERM/SIGINT stops at once. See docs/CHAT-SERVER.md.
 #include "chat_server/config_file.hpp"
 #include "common/command.hpp"
+#include "common/log.hpp"
+#include "common/systemd.hpp"
 
 #include "sockit/irc/password.hpp"
 #include "sockit/irc/server.hpp"
@@ -42,6 +44,7 @@ struct Options {
   std::string drain = "5s";
   bool quiet = false;
   bool check_config = false;
+  log::Options log;
   std::string metrics;
 };
 
@@ -95,14 +98,13 @@ void print_counters(const irc::Server& irc, std::recursive_mutex& mu, const serv
     st = irc.stats();
   }
   auto t = server.stats();
-  fmt::print(stderr,
-             "sockit chat-server: counters: users={} registered={} operators={} channels={} max_registered={} "
-             "lines_in={} excess_flood={} sendq_exceeded={} rejected={} tcp accepted={} active={} closed={} "
-             "resets={} timeouts={} overflows={} bytes_in={} bytes_out={}\n",
-             st.connections, st.registered, st.operators, st.channels, st.max_registered, st.lines_in,
-             st.excess_flood, st.sendq_exceeded, st.rejected_connections, t.accepted, t.active, t.closed, t.resets,
-             t.timeouts, t.overflows, t.bytes_in, t.bytes_out);
-  std::fflush(stderr);
+  log::info(fmt::format("counters: users={} registered={} operators={} channels={} max_registered={} "
+                        "lines_in={} excess_flood={} sendq_exceeded={} rejected={} tcp accepted={} active={} closed={} "
+                        "resets={} timeouts={} overflows={} bytes_in={} bytes_out={}",
+                        st.connections, st.registered, st.operators, st.channels, st.max_registered, st.lines_in,
+                        st.excess_flood, st.sendq_exceeded, st.rejected_connections, t.accepted, t.active, t.closed,
+                        t.resets, t.timeouts, t.overflows, t.bytes_in, t.bytes_out));
+  sd::notify_status(fmt::format("{} clients ({} registered), {} channels", st.connections, st.registered, st.channels));
 }
 
 // The IRC core's metrics (docs/OPERATIONS.md), read in the loop thread at scrape time.
@@ -171,8 +173,37 @@ class LockedSession final : public serve::Session {
   std::recursive_mutex& mu_;
 };
 
+// The IRC core's operator events (irc::Event) as log lines: connections at debug, registrations,
+// quits of registered users, opers and kills at info, refused passwords at warn.
+void log_event(const irc::Event& e) {
+  using K = irc::Event::Kind;
+  log::Level level = log::Level::info;
+  std::string_view what;
+  switch (e.kind) {
+    case K::connected: level = log::Level::debug, what = "connection"; break;
+    case K::refused: what = "connection refused"; break;
+    case K::registered: what = "client registered"; break;
+    case K::password_failed: level = log::Level::warn, what = "wrong server password (PASS)"; break;
+    case K::oper: what = "OPER succeeded"; break;
+    case K::oper_failed: level = log::Level::warn, what = "OPER refused"; break;
+    case K::killed: what = "client killed"; break;
+    case K::quit:
+      if (!e.registered) level = log::Level::debug;
+      what = "client quit";
+      break;
+  }
+  if (!log::enabled(level)) return;
+  std::string detail(e.detail);
+  if (e.kind == K::oper || e.kind == K::oper_failed) {
+    log::write(level, what, {{"client", e.id}, {"nick", e.nick}, {"ip", e.ip}, {"operator", detail}});
+  } else {
+    log::write(level, what, {{"client", e.id}, {"nick", e.nick}, {"ip", e.ip}, {"reason", detail}});
+  }
+}
+
 int run(Options& o) {
   if (o.hash_password) return hash_password_command(o.iterations);
+  log::configure(o.log, "chat-server");
 
   Loaded loaded;
   std::string err;
@@ -217,6 +248,13 @@ int run(Options& o) {
                o.config_file.empty() ? std::string("(defaults and flags)") : o.config_file);
     return cli::kExitOk;
   }
+  // Socket activation (sockit-chat-server.socket): systemd's listeners replace the addresses.
+  if (auto fds = sd::listen_fds(); !fds.empty()) {
+    log::info(fmt::format("serving {} socket{} passed by systemd (LISTEN_FDS); listen addresses not bound",
+                          fds.size(), fds.size() == 1 ? "" : "s"));
+    so.listen.clear();
+    so.listen_fds = std::move(fds);
+  }
   so.model = serve::reactor_model(*backend);
   so.threads = 1;  // one loop owns the IRC state: ordered, no locks on the hot path
   // A PRIVMSG to a channel queues one line per member: write each socket once per loop turn, so a
@@ -228,7 +266,7 @@ int run(Options& o) {
   so.low_water = so.high_water / 4;
   so.max_conns = loaded.config.max_clients + 16;  // the core answers "Server full" itself
   so.reject_message = "ERROR :Server full\r\n";
-  so.log = [](std::string_view line) { fmt::print(stderr, "sockit chat-server: {}\n", line); };
+  so.log = [](std::string_view line) { log::warn(line); };
 
   // Blocked in every thread (threads inherit the mask); Server::run takes them (the reactor
   // through its first loop's signalfd).
@@ -243,7 +281,7 @@ int run(Options& o) {
     if (a.port() == 0) continue;
     auto probe = TcpListener::bind(a);
     if (!probe) {
-      fmt::print(stderr, "sockit chat-server: {}\n", probe.error().message());
+      log::error(probe.error().message());
       pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
       return cli::kExitFailure;
     }
@@ -259,6 +297,7 @@ int run(Options& o) {
   // Channel lines of every sender of a loop turn go out in one pass over the members at the end
   // of the turn (one shared buffer; each member gets one write per turn with coalesce_writes).
   irc.set_hold_broadcasts(true);
+  irc.set_event_log(log_event);
   so.turn_end = [&irc, &mu] {
     std::lock_guard lock(mu);
     irc.flush_broadcasts();
@@ -272,28 +311,34 @@ int run(Options& o) {
       return;
     }
     if (sig == SIGHUP) {
+      sd::notify_reloading();
+      log::info("SIGHUP: reloading the configuration",
+                {{"file", o.config_file.empty() ? std::string("(none: flags only)") : o.config_file}});
       Loaded fresh;
       std::string why;
       if (!load_config(o.config_file, o.flags, fresh, why)) {
-        fmt::print(stderr, "sockit chat-server: reload failed, keeping the old configuration: {}\n", why);
+        log::error("reload failed, keeping the old configuration: " + why);
+        sd::notify_ready("reload failed, serving with the old configuration");
         return;
       }
       {
         std::lock_guard g(mu);
         irc.reload(fresh.config);
       }
-      fmt::print(stderr, "sockit chat-server: configuration reloaded ({} operators, {} MOTD lines)\n",
-                 fresh.config.operators.size(), fresh.config.motd.size());
+      log::info(fmt::format("configuration reloaded ({} operators, {} MOTD lines)", fresh.config.operators.size(),
+                            fresh.config.motd.size()));
+      sd::notify_ready("configuration reloaded");
       return;
     }
     if (stopping) {
-      fmt::print(stderr, "sockit chat-server: second signal, stopping now\n");
+      log::warn("second signal, stopping now");
       running->stop_now();
       return;
     }
     stopping = true;
-    fmt::print(stderr, "sockit chat-server: {}, closing connections (drain {})\n",
-               sig == SIGTERM ? "SIGTERM" : "SIGINT", format_duration(*drain));
+    sd::notify_stopping("closing connections");
+    log::info(fmt::format("{}, closing connections (drain {})", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                          format_duration(*drain)));
     running->stop(*drain);
   };
   so.on_signal = on_signal;
@@ -301,7 +346,7 @@ int run(Options& o) {
     return std::make_unique<LockedSession>(irc::make_session(irc), mu);
   });
   if (!server) {
-    fmt::print(stderr, "sockit chat-server: {}\n", server.error().message());
+    log::error(server.error().message());
     pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
     return cli::kExitFailure;
   }
@@ -330,29 +375,33 @@ int run(Options& o) {
     fmt::print(stderr, "sockit chat-server: metrics on http://{}/metrics\n", metrics_ep->local_address().to_string());
   }
   const auto& addrs = (*server)->local_addresses();
+  // The listening lines and the hint in one write: whoever waits for "listening on" has it all.
+  std::vector<log::Line> banner;
   for (const Address& a : addrs) {
-    fmt::print(stderr, "sockit chat-server: {} listening on {} ({})\n", loaded.config.server_name, a.to_string(),
-               (*server)->backend_name());
-    if (!a.is_loopback()) {
-      fmt::print(stderr, "sockit chat-server: warning: {} is not a loopback address and IRC here is plaintext\n",
-                 a.to_string());
+    banner.push_back({log::Level::info, fmt::format("{} listening on {} ({})", loaded.config.server_name,
+                                                    a.to_string(), (*server)->backend_name())});
+    if (!a.is_loopback() && !a.is_unix()) {
+      banner.push_back({log::Level::warn,
+                        fmt::format("warning: {} is not a loopback address and IRC here is plaintext", a.to_string())});
     }
   }
+  std::string hint;
   if (!o.quiet && !addrs.empty()) {
     const Address& a = addrs.front();
     std::string host = a.ip_string();
     if (a.is_v4() && host == "0.0.0.0") host = "127.0.0.1";
     if (a.is_v6() && host == "::") host = "::1";
-    fmt::print(stderr, "sockit chat-server: connect with:  irssi -c {} -p {}   or   sockit chat {} {}\n", host, a.port(),
-               host, a.port());
+    hint = fmt::format("sockit chat-server: connect with:  irssi -c {} -p {}   or   sockit chat {} {}\n", host, a.port(),
+                       host, a.port());
   }
-  std::fflush(stderr);
+  log::write_block(banner, hint);
 
   // The first event loop runs in this thread (the only one with --threads 1), and so does
   // on_signal, through the loop's signalfd.
   running = server->get();
+  sd::notify_ready(fmt::format("{} listening on {}", loaded.config.server_name, addrs.front().to_string()));
   if (auto r = (*server)->run(); !r) {
-    fmt::print(stderr, "sockit chat-server: {}\n", r.error().message());
+    log::error(r.error().message());
     status = cli::kExitFailure;
   }
   metrics_ep.reset();
@@ -360,8 +409,8 @@ int run(Options& o) {
   irc.set_password_checker(nullptr);
   pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
   auto st = irc.stats();
-  fmt::print(stderr, "sockit chat-server: stopped ({} lines in, {} excess flood, {} sendq exceeded)\n", st.lines_in,
-             st.excess_flood, st.sendq_exceeded);
+  log::info(fmt::format("stopped ({} lines in, {} excess flood, {} sendq exceeded)", st.lines_in, st.excess_flood,
+                        st.sendq_exceeded));
   return status;
 }
 
@@ -397,6 +446,7 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
                  "serve Prometheus metrics (GET /metrics) on ADDR:PORT, e.g. 127.0.0.1:9100; PORT alone means "
                  "127.0.0.1 (see docs/OPERATIONS.md)");
   app.add_flag("-q,--quiet", o->quiet, "no 'connect with' hint in the banner");
+  log::add_options(app, o->log);
   app.add_flag("--check-config", o->check_config,
                "load and validate the file and flags, print the effective configuration as TOML, exit 0 "
                "(2 if invalid); binds nothing");

@@ -6,6 +6,8 @@
 // --drain-timeout); a second one forces. SIGUSR1 prints the counters, which are also printed on
 // exit. Signals are blocked in every thread and taken with sigtimedwait() in main.
 #include "common/command.hpp"
+#include "common/log.hpp"
+#include "common/systemd.hpp"
 
 #include "sockit/loop/event_loop.hpp"
 #include "sockit/proto/services.hpp"
@@ -58,6 +60,7 @@ struct Options {
   std::size_t pool_queue = 64;
   int backlog = 511;
   bool no_tcp = false;
+  log::Options log;
   std::string metrics;
 };
 
@@ -99,7 +102,7 @@ std::string model_detail(const serve::Server& s, std::size_t pool_queue) {
 }
 
 void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<serve::UdpServer>>& udp) {
-  std::string line = fmt::format("{}: counters:", kName);
+  std::string line = "counters:";
   if (tcp != nullptr) {
     auto s = tcp->stats();
     line += fmt::format(
@@ -116,11 +119,11 @@ void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<
         t.received, t.sent, t.dropped, t.truncated, t.errors, t.bytes_in, t.bytes_out, t.wakeups, t.recv_calls,
         t.send_calls, t.coalesced, t.refused, t.limited);
   }
-  fmt::print(stderr, "{}\n", line);
-  std::fflush(stderr);
+  log::info(line);
 }
 
 int run(const Options& o) {
+  log::configure(o.log, "echo-server");
   // --- validate ---
   auto service = proto::parse_service(o.service);
   if (!service) throw UsageError(service.error().message());
@@ -206,7 +209,7 @@ int run(const Options& o) {
   // through its first loop's signalfd), or sigwaitinfo below when only UDP is served.
   std::array<int, 3> sigs{SIGINT, SIGTERM, SIGUSR1};
   if (auto r = loop::block_signals(sigs); !r) {
-    fmt::print(stderr, "{}: {}\n", kName, r.error().message());
+    log::error(r.error().message());
     return cli::kExitFailure;
   }
 
@@ -222,21 +225,29 @@ int run(const Options& o) {
     }
     ++stops;
     if (stops == 1) {
-      fmt::print(stderr, "{}: {}: stopping; draining {} connection{} (up to {})\n", kName, strsignal(sig),
-                 tcp ? tcp->stats().active : 0, tcp && tcp->stats().active == 1 ? "" : "s", format_duration(*drain));
-      std::fflush(stderr);
+      sd::notify_stopping("draining connections");
+      log::info(fmt::format("{}: stopping; draining {} connection{} (up to {})", strsignal(sig),
+                            tcp ? tcp->stats().active : 0, tcp && tcp->stats().active == 1 ? "" : "s",
+                            format_duration(*drain)));
       if (tcp) tcp->stop(*drain);
       for (auto& u : udp) u->stop();
     } else {
-      fmt::print(stderr, "{}: {} again: closing every connection now\n", kName, strsignal(sig));
-      std::fflush(stderr);
+      log::warn(fmt::format("{} again: closing every connection now", strsignal(sig)));
       if (tcp) tcp->stop_now();
     }
   };
-  if (!tcp_addrs.empty()) {
+  // Socket activation (sockit-echo-server.socket): systemd's listeners replace the TCP addresses.
+  std::vector<int> inherited = sd::listen_fds();
+  if (!inherited.empty()) {
+    log::info(fmt::format("serving {} socket{} passed by systemd (LISTEN_FDS); --listen addresses not bound",
+                          inherited.size(), inherited.size() == 1 ? "" : "s"));
+    tcp_addrs.clear();
+  }
+  if (!tcp_addrs.empty() || !inherited.empty()) {
     serve::ServerOptions so;
     so.model = model;
     so.listen = tcp_addrs;
+    so.listen_fds = inherited;
     so.threads = o.threads;
     so.max_conns = o.max_conns;
     so.idle_timeout = idle;
@@ -249,15 +260,12 @@ int run(const Options& o) {
     so.pool_queue = o.pool_queue;
     so.splice_echo = !o.no_splice;
     so.backlog = o.backlog;
-    so.log = [](std::string_view line) {
-      fmt::print(stderr, "{}: {}\n", kName, line);
-      std::fflush(stderr);
-    };
+    so.log = [](std::string_view line) { log::warn(line); };
     so.signals.assign(sigs.begin(), sigs.end());
     so.on_signal = on_signal;
     auto s = serve::Server::create(so, proto::make_session_factory(*service));
     if (!s) {
-      fmt::print(stderr, "{}: {}\n", kName, s.error().message());
+      log::error(s.error().message());
       return cli::kExitFailure;
     }
     tcp = std::move(*s);
@@ -266,14 +274,14 @@ int run(const Options& o) {
     auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service, {}, dgram_opts),
                                       serve::backend_of(model), udp_opts);
     if (!u) {
-      fmt::print(stderr, "{}: udp {}\n", kName, u.error().message());
+      log::error("udp " + u.error().message());
       return cli::kExitFailure;
     }
     udp.push_back(std::move(*u));
   }
   for (auto& u : udp) {
     if (auto r = u->start(); !r) {
-      fmt::print(stderr, "{}: udp {}\n", kName, r.error().message());
+      log::error("udp " + r.error().message());
       return cli::kExitFailure;
     }
   }
@@ -312,26 +320,29 @@ int run(const Options& o) {
     metrics_addr = *bound;
   }
 
-  // --- banner (stderr) ---
-  std::string banner;
+  // --- banner: what is served is logged; the hints (`banner`) only go to a human's stderr ---
+  std::vector<log::Line> served;
   if (tcp) {
-    banner += fmt::format("{}: {} service, model {} ({}), up to {} connections\n", kName, o.service,
-                          serve::to_string(model), model_detail(*tcp, o.pool_queue), tcp->max_conns());
+    served.push_back({log::Level::info, fmt::format("{} service, model {} ({}), up to {} connections", o.service,
+                                                    serve::to_string(model), model_detail(*tcp, o.pool_queue),
+                                                    tcp->max_conns())});
   } else {
-    banner += fmt::format("{}: {} service, UDP only (backend {})\n", kName, o.service,
-                          loop::to_string(serve::backend_of(model)));
+    served.push_back({log::Level::info, fmt::format("{} service, UDP only (backend {})", o.service,
+                                                    loop::to_string(serve::backend_of(model)))});
   }
   if (tcp) {
-    for (const Address& a : tcp->local_addresses()) banner += fmt::format("  listening on tcp {}\n", a.to_string());
+    for (const Address& a : tcp->local_addresses()) served.push_back({log::Level::info, "listening on tcp " + a.to_string()});
   }
   for (auto& u : udp) {
-    banner += fmt::format("  listening on udp {} ({})\n", u->local_address().to_string(),
-                          udp_opts.batch == 1
-                              ? std::string("plain recvfrom/sendto loop")
-                              : fmt::format("recvmmsg/sendmmsg, batches of up to {}{}", udp_opts.batch,
-                                            u->gso() ? ", UDP GSO for same-peer replies" : ""));
-    if (auto w = serve::udp_exposure_warning(u->local_address())) banner += fmt::format("  {}\n", *w);
+    served.push_back({log::Level::info,
+                      fmt::format("listening on udp {} ({})", u->local_address().to_string(),
+                                  udp_opts.batch == 1
+                                      ? std::string("plain recvfrom/sendto loop")
+                                      : fmt::format("recvmmsg/sendmmsg, batches of up to {}{}", udp_opts.batch,
+                                                    u->gso() ? ", UDP GSO for same-peer replies" : ""))});
+    if (auto w = serve::udp_exposure_warning(u->local_address())) served.push_back({log::Level::warn, *w});
   }
+  std::string banner;
   if (metrics_addr) banner += fmt::format("  metrics on http://{}/metrics\n", metrics_addr->to_string());
   const Address& first = tcp ? tcp->local_addresses().front() : udp.front()->local_address();
   std::string host = first.ip_string();
@@ -341,14 +352,14 @@ int run(const Options& o) {
                         first.port());
   banner += fmt::format("stop with Ctrl-C or SIGTERM (drains up to {}; a second signal forces); counters: kill -USR1 {}\n",
                         format_duration(*drain), ::getpid());
-  fmt::print(stderr, "{}", banner);
-  std::fflush(stderr);
+  log::write_block(served, banner);
+  sd::notify_ready(fmt::format("{} service on {}", o.service, first.to_string()));
 
   // --- serve until a signal stops it ---
   if (tcp) {
     // The reactors run their first loop in this thread: --threads 1 without UDP is one thread.
     if (auto r = tcp->run(); !r) {
-      fmt::print(stderr, "{}: {}\n", kName, r.error().message());
+      log::error(r.error().message());
       for (auto& u : udp) u->stop();
       for (auto& u : udp) u->wait();
       return cli::kExitFailure;
@@ -420,6 +431,7 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                  app.add_option("--metrics", o->metrics,
                                 "serve Prometheus metrics (GET /metrics) on this HOST:PORT; PORT alone means "
                                 "127.0.0.1 (see docs/OPERATIONS.md)");
+                 log::add_options(app, o->log);
                  app.add_option("--backlog", o->backlog, "listen backlog (default 511; the kernel caps it at net.core.somaxconn)");
                  return [o] { return run(*o); };
                });
