@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <limits>
@@ -733,7 +734,14 @@ bool dns_udp_port(std::uint16_t sport, std::uint16_t dport) {
   return sport == 53 || dport == 53 || sport == 5353 || dport == 5353;
 }
 
-bool dns_tcp_port(std::uint16_t sport, std::uint16_t dport) { return sport == 53 || dport == 53; }
+bool dns_tcp_port(std::uint16_t sport, std::uint16_t dport) {
+  // tcp_print tries these ports' printers before DNS (telnet, SMTP, whois, BGP, PPTP, RESP, SSH,
+  // BEEP, OpenFlow, FTP, HTTP, RTSP; SMB is not built into Debian's tcpdump).
+  static constexpr std::array<std::uint16_t, 15> kEarlier = {23,   25,   43,   179,  1723, 6379, 22,  10288,
+                                                             6633, 6653, 21,   80,   8080, 554,  8554};
+  auto earlier = [](std::uint16_t p) { return std::find(kEarlier.begin(), kEarlier.end(), p) != kEarlier.end(); };
+  return (sport == 53 || dport == 53) && !earlier(sport) && !earlier(dport);
+}
 
 DnsText dns_print(std::span<const std::uint8_t> msg, std::uint32_t length, bool over_tcp, bool mdns, int verbose) {
   DnsText r;

@@ -28,7 +28,8 @@ struct DnsText {
 /// True when tcpdump hands a UDP datagram with these ports to its DNS printer (53, or 5353 as
 /// mDNS; port 53 wins).
 bool dns_udp_port(std::uint16_t sport, std::uint16_t dport);
-/// True when tcpdump decodes a TCP segment's payload with these ports as DNS (port 53).
+/// True when tcpdump decodes a TCP segment's payload with these ports as DNS: port 53, unless the
+/// other port is one whose printer tcpdump tries first (21, 22, 23, 25, 43, 80, 179, 554, ...).
 bool dns_tcp_port(std::uint16_t sport, std::uint16_t dport);
 
 /// tcpdump's domain_print. `msg`: the captured bytes of the transport payload (at most up to the

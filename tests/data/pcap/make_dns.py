@@ -214,6 +214,19 @@ def main(out):
     frames.append(udp4(query(), ulen=200))
     frames.append(udp4(query() + b'trailing', ulen=8 + len(query())))
     frames += tcp_frames()
+    # which printer wins: over TCP tcpdump tries ssh (22) and telnet (23) first, SMB (139, 445) is
+    # not built in; over UDP, 53 and then 5353 come first
+    msg = query()
+    for i, p in enumerate((22, 23, 139, 445)):
+        frames.append(tcp4(struct.pack('!H', len(msg)) + msg, sport=p, seq=9000 + i))
+    frames.append(udp4(msg, sport=123, dport=5353))
+    frames.append(udp4(msg, sport=5353, dport=67))
+    # names in a question (printed without -v): pointer to itself, two pointers to each other,
+    # forward pointer, and a pointer to a label that points back into the header
+    frames.append(udp4(hdr(400, 0x0100) + ptr(12) + struct.pack('!HH', 1, 1)))
+    frames.append(udp4(hdr(401, 0x0100, 2) + b'\x01a' + ptr(17) + b'\x00' + ptr(14) + struct.pack('!HH', 1, 1)))
+    frames.append(udp4(hdr(402, 0x0100) + ptr(20) + struct.pack('!HH', 1, 1) + name('x.example')))
+    frames.append(udp4(hdr(403, 0x0100) + b'\x01b' + ptr(2) + struct.pack('!HH', 1, 1)))
     # one rich answer cut by the snapshot length at every byte of its DNS part
     rich = answer([rr(ptr(QNAME), 5, name('www.example.net')), rr('www.example.net', 1, bytes([1, 1, 1, 1]))],
                   ns=rr(ptr(QNAME), 2, name('ns1.example.com')), nscount=1,
