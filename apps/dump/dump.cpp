@@ -52,9 +52,16 @@ struct Options {
   int hex = 0, hex_ascii = 0, ascii = 0, tstamp = 0, verbose = 0;
   bool absolute_seq = false;
   bool follow = false, json = false, no_hints = false, no_summary = false;
+  bool tls = false;  // --tls: sockit's TLS record view (not in tcpdump)
   std::string user;
   std::vector<std::string> filter;
 };
+
+// The decoder options with --tls set (kept apart from the tcpdump flags' aggregate).
+dump::DecodeOptions with_tls(dump::DecodeOptions o, bool tls) {
+  o.tls = tls;
+  return o;
+}
 
 // The decoder options with the -v count set.
 dump::DecodeOptions with_verbose(dump::DecodeOptions o, int verbose) {
@@ -193,8 +200,9 @@ struct Capture {
 
   Capture(Options o, int linktype)
       : opt(std::move(o)),
-        decoder(linktype,
-                with_verbose(dump::DecodeOptions{opt.link, opt.quick, opt.absolute_seq, !opt.no_hints}, opt.verbose)),
+        decoder(linktype, with_verbose(with_tls(dump::DecodeOptions{opt.link, opt.quick, opt.absolute_seq, !opt.no_hints},
+                                                opt.tls),
+                                       opt.verbose)),
         tracker(dump::TrackerLimits{opt.follow, 4U << 20, 64U << 20, 100000}),
         stamps(opt.tstamp) {}
 
@@ -516,6 +524,9 @@ SOCKIT_COMMAND(dump, "dump", "capture and decode packets (tcpdump)", [](CLI::App
   app.add_flag("--follow", o->follow, "print reassembled TCP conversations instead of packets");
   app.add_flag("--json", o->json, "one JSON object per packet (NDJSON), then one per connection");
   app.add_flag("--no-hints", o->no_hints, "no echo/IRC application hints (plain tcpdump lines)");
+  app.add_flag("--tls", o->tls,
+               "after each TCP segment that starts TLS records: record types, ClientHello SNI/ALPN/versions, "
+               "ServerHello choice, alert names (not in tcpdump)");
   app.add_flag("--no-summary", o->no_summary, "no per-connection summary at the end");
   app.add_option("--user", o->user, "when root: switch to this user once the capture is open");
   app.add_option("filter", o->filter, "BPF filter expression (pcap-filter(7)), e.g. tcp port 7007");

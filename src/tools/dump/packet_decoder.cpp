@@ -6,6 +6,7 @@
 // Truncated exception when the capture ends; decode() catches it and appends " [|proto]" like
 // tcpdump's longjmp-based nd_trunc_longjmp. No exception leaves this file.
 #include "packet_decoder.hpp"
+#include "app_decoders.hpp"
 #include "dns.hpp"
 
 #include <arpa/inet.h>
@@ -22,7 +23,7 @@ namespace sockit::dump {
 
 namespace {
 
-struct Truncated {};
+using Truncated = app::AppTruncated;  // one exception for every bounds-checked reader
 
 constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherArp = 0x0806, kEtherRarp = 0x8035,
                         kEtherIpv6 = 0x86dd, kEtherVlan = 0x8100, kEtherQinQ = 0x88a8,
@@ -87,10 +88,10 @@ const char* ipproto_name(std::uint8_t p) {
 }  // namespace
 
 // One decode() call: the input, the output being built and tcpdump's "current protocol".
-class DecodeRun {
+class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captured frame
  public:
   DecodeRun(PacketDecoder& dec, std::span<const std::uint8_t> data, Decoded& d)
-      : dec_(dec), data_(data), d_(d), out_(d.text) {}
+      : app::Bytes(data), dec_(dec), data_(data), d_(d), out_(d.text) {}
 
   void run(std::uint32_t wire_len) {
     try {
@@ -118,24 +119,7 @@ class DecodeRun {
 
   const DecodeOptions& opt() const { return dec_.options_; }
 
-  // ---- bounds-checked reads -------------------------------------------------------------
-  bool have(std::size_t off, std::size_t n) const { return off <= data_.size() && n <= data_.size() - off; }
-  void need(std::size_t off, std::size_t n) const {
-    if (!have(off, n)) throw Truncated{};
-  }
-  std::uint8_t u8(std::size_t off) const {
-    need(off, 1);
-    return data_[off];
-  }
-  std::uint16_t be16(std::size_t off) const {
-    need(off, 2);
-    return static_cast<std::uint16_t>((data_[off] << 8) | data_[off + 1]);
-  }
-  std::uint32_t be32(std::size_t off) const {
-    need(off, 4);
-    return (std::uint32_t{data_[off]} << 24) | (std::uint32_t{data_[off + 1]} << 16) |
-           (std::uint32_t{data_[off + 2]} << 8) | std::uint32_t{data_[off + 3]};
-  }
+  // ---- bounds-checked reads (have, need, u8, be16, be32: app::Bytes) -----------------------
   std::uint32_t le32(std::size_t off) const {
     need(off, 4);
     return (std::uint32_t{data_[off + 3]} << 24) | (std::uint32_t{data_[off + 2]} << 16) |
@@ -778,6 +762,19 @@ class DecodeRun {
     if (t.unwound) d_.network_offset = std::min(ll_hdr_len_, data_.size());  // as after run()'s catch
   }
 
+  // tcpdump's HTTP, NTP and BOOTP/DHCP printers (app_decoders.hpp). A read past the capture
+  // throws Truncated, which ends the line with " [|proto]" like tcpdump's longjmp; a printer's
+  // own truncation mark counts too.
+  void app_print(const char* proto, std::span<const std::uint8_t> payload, std::uint32_t length) {
+    proto_ = proto;
+    const app::Bytes bytes(payload);
+    const std::string_view name(proto);
+    if (name == "http") app::http_print(out_, bytes, length, opt().verbose);
+    else if (name == "ntp") app::ntp_print(out_, bytes, length, opt().verbose);
+    else app::bootp_print(out_, bytes, length, opt().verbose);
+    if (out_.ends_with(fmt::format(" [|{}]", proto))) d_.truncated = true;
+  }
+
   std::string endpoint(const std::string& addr, std::uint16_t port) const { return fmt::format("{}.{}", addr, port); }
 
   // ---- TCP ------------------------------------------------------------------------------
@@ -876,6 +873,18 @@ class DecodeRun {
     if (plen > 0 && (flags & kTcpRst) && verbose() > 0) return rst_data(off + hlen, plen);
     if (!opt().quick && plen > 0 && dns_tcp_port(sport, dport))
       return app_text(dns_print(capped(off + hlen, off + length), plen, true, false, opt().verbose));
+    bool app_printed = false;
+    if (plen > 0 && app::tcp_ports_http(sport, dport) && !((flags & kTcpRst) && opt().verbose)) {
+      out_ += ": ";
+      app_print("http", capped(off + hlen, off + length), plen);
+      app_printed = true;
+    }
+    if (opt().tls && plen > 0) {
+      const std::string view = app::tls_view(d_.tcp->payload);
+      if (!view.empty()) out_ += ": " + view;
+      app_printed = app_printed || !view.empty();
+    }
+    if (app_printed) return;
     if (opt().app_hints && plen > 0) {
       d_.hint = application_hint(true, sport, dport, d_.tcp->payload);
       if (!d_.hint.empty()) out_ += ": " + d_.hint;
@@ -1269,6 +1278,10 @@ class DecodeRun {
       return app_text(dns_print(capped(off + 8, ip_end), std::min(ulen, length), false,
                                 sport != 53 && dport != 53, opt().verbose));
     }
+    if (const char* app = opt().quick ? nullptr : app::udp_ports_app(sport, dport)) {  // also before it
+      d_.payload_len = std::min(ulen, length);
+      return app_print(app, capped(off + 8, ip_end), std::min(ulen, length));
+    }
     if (ulen > length) {
       out_ += fmt::format("UDP, bad length {} > {}", ulen, length);
       d_.malformed = true;
@@ -1625,7 +1638,9 @@ std::string ascii_dump(std::span<const std::uint8_t> bytes) {
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     std::uint8_t c = bytes[i];
     if (c == '\r') {
-      if (i + 1 == bytes.size() || bytes[i + 1] != '\n') out += '.';
+      // tcpdump's ascii_print: a CR is a '.' only when more than one byte follows and the next
+      // is not LF (a CR last or next to last prints nothing).
+      if (i + 2 < bytes.size() && bytes[i + 1] != '\n') out += '.';
     } else if ((c > 0x20 && c < 0x7f) || c == '\t' || c == ' ' || c == '\n') {
       out += static_cast<char>(c);
     } else {

@@ -63,6 +63,7 @@ struct DecodeOptions {
   bool app_hints = true;      ///< append echo / IRC hints (not in tcpdump)
   int verbose = 0;            ///< -v count: 1 = -v (IP ttl/id/len, checksums), 2 = -vv, 3 = -vvv;
                               ///< protocol decoders print their -v details against this level
+  bool tls = false;           ///< --tls: sockit's TLS record view after "length N" (not in tcpdump)
 };
 
 /// One decoded packet.

@@ -108,7 +108,8 @@ TEST_P(Fixture, MatchesTcpdumpLineByLine) {
 std::vector<Case> cases() {
   std::vector<Case> v;
   for (const char* f : {"loopback_echo.pcap", "any_irc.pcap", "synthetic_ether.pcap", "synthetic_bad.pcap",
-                        "synthetic_raw.pcap", "synthetic_null.pcap", "synthetic_sll.pcap", "dns_edge.pcap"})
+                        "synthetic_raw.pcap", "synthetic_null.pcap", "synthetic_sll.pcap", "dns_edge.pcap",
+                        "synthetic_apps.pcap"})
     for (const char* var : {"", "e", "X", "q"}) v.push_back({f, var});
   return v;
 }
