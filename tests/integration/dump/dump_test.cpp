@@ -2,6 +2,7 @@
 // port filter (port read back from a port-0 listener), files written by sockit are read by
 // tcpdump and tshark, files written by tcpdump are read by sockit. Capturing needs root or
 // CAP_NET_RAW: without it the tests that capture are skipped (sockit exits 77).
+#include "dump_support.hpp"
 #include "support/support.hpp"
 
 #include <sockit/net/address.hpp>
@@ -26,35 +27,15 @@
 
 using namespace std::chrono_literals;
 using sockit::test::Child;
+using sockit::test::have_tool;
+using sockit::test::lines_of;
+using sockit::test::temp_path;
+using sockit::test::TempDirCleanup;
+using sockit::test::write_all_truncations;
 using sockit::test::run;
 using sockit::test::sockit_bin;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> v;
-  std::istringstream in(s);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) v.push_back(l);
-  return v;
-}
-
-bool have_tool(const std::string& name) {
-  return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
-}
-
-std::string temp_path(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("sockit-dump-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
-
-struct TempDirCleanup {
-  ~TempDirCleanup() {
-    std::error_code ec;
-    std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("sockit-dump-" + std::to_string(getpid())), ec);
-  }
-};
 
 // A TCP echo exchange over 127.0.0.1: connect, send `msg`, echo it back, close both ends.
 void echo_exchange(sockit::TcpListener& listener, const std::string& msg) {
@@ -330,37 +311,6 @@ TEST(Dump, UnknownUserIsAnError) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("no such user"), std::string::npos) << r.err;
 }
-
-namespace {
-
-// Rewrites a little-endian classic pcap so that every frame appears once per possible capture
-// length (1..caplen, original length kept): every truncation point of every header.
-bool write_all_truncations(const std::string& in_path, const std::string& out_path) {
-  std::ifstream in(in_path, std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), {});
-  if (all.size() < 24 || all.compare(0, 4, "\xd4\xc3\xb2\xa1") != 0) return false;
-  auto u32 = [&](std::size_t off) {
-    std::uint32_t v;
-    std::memcpy(&v, all.data() + off, 4);
-    return v;
-  };
-  std::string out = all.substr(0, 24);
-  for (std::size_t off = 24; off + 16 <= all.size();) {
-    std::uint32_t caplen = u32(off + 8);
-    std::string hdr = all.substr(off, 16);
-    std::string frame = all.substr(off + 16, caplen);
-    for (std::uint32_t n = 1; n <= frame.size(); ++n) {
-      std::string h = hdr;
-      std::memcpy(h.data() + 8, &n, 4);
-      out += h + frame.substr(0, n);
-    }
-    off += 16 + caplen;
-  }
-  std::ofstream(out_path, std::ios::binary) << out;
-  return true;
-}
-
-}  // namespace
 
 TEST(Dump, EveryTruncationIsMarkedLikeTcpdump) {
   if (!have_tool("tcpdump")) GTEST_SKIP() << "tcpdump not installed";

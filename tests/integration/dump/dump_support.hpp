@@ -1,0 +1,71 @@
+// Helpers of the `sockit dump` integration tests (dump_test.cpp, apps_test.cpp): output lines,
+// tool lookup, a per-process temporary directory, and pcap rewriting for truncation tests.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace sockit::test {
+
+inline std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) v.push_back(l);
+  return v;
+}
+
+inline bool have_tool(const std::string& name) {
+  return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+inline std::string temp_path(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("sockit-dump-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+struct TempDirCleanup {
+  ~TempDirCleanup() {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("sockit-dump-" + std::to_string(getpid())), ec);
+  }
+};
+
+// Rewrites a little-endian classic pcap so that every frame appears once per possible capture
+// length (1..caplen, original length kept): every truncation point of every header.
+inline bool write_all_truncations(const std::string& in_path, const std::string& out_path) {
+  std::ifstream in(in_path, std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), {});
+  if (all.size() < 24 || all.compare(0, 4, "\xd4\xc3\xb2\xa1") != 0) return false;
+  auto u32 = [&](std::size_t off) {
+    std::uint32_t v;
+    std::memcpy(&v, all.data() + off, 4);
+    return v;
+  };
+  std::string out = all.substr(0, 24);
+  for (std::size_t off = 24; off + 16 <= all.size();) {
+    std::uint32_t caplen = u32(off + 8);
+    std::string hdr = all.substr(off, 16);
+    std::string frame = all.substr(off + 16, caplen);
+    for (std::uint32_t n = 1; n <= frame.size(); ++n) {
+      std::string h = hdr;
+      std::memcpy(h.data() + 8, &n, 4);
+      out += h + frame.substr(0, n);
+    }
+    off += 16 + caplen;
+  }
+  std::ofstream(out_path, std::ios::binary) << out;
+  return true;
+}
+
+}  // namespace sockit::test
