@@ -1,9 +1,12 @@
 // libFuzzer target: the packet decoder of `sockit dump` (sockit::pcapdecode) and the TCP tracker
-// fed with what it decodes. Input: byte 0 selects the link type (index into kLinkTypes), byte 1
+// fed with what it decodes. Input: byte 0 selects the link type (byte 0 % 10, index into kLinkTypes)
+// and, as byte 0 / 10, more options (bit 0 --tls, bits 1-2 the -v count, so the application
+// printers run at every verbosity), byte 1
 // the decoder options (bit 0 -e, bit 1 -q, bit 2 -S, bit 3 hints off); the rest is decoded once as
 // one frame, then again as a sequence of frames each prefixed by a 1-byte length, through one
 // decoder (relative sequence numbers, reassembly state). Seeds: corpus/packet_decoder/, made
-// from the pcap fixtures in tests/data/pcap (selector byte, 0x00, one captured frame).
+// from the pcap fixtures in tests/data/pcap (selector byte, 0x00, one captured frame); the apps_*
+// seeds (HTTP, TLS, NTP, DHCP frames of the tests' captures) with --tls and -v set.
 #include "tools/dump/packet_decoder.hpp"
 #include "tools/dump/tcp_tracker.hpp"
 
@@ -24,6 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   opt.quick = data[1] & 2;
   opt.absolute_seq = data[1] & 4;
   opt.app_hints = !(data[1] & 8);
+  opt.tls = (data[0] / kLinkTypes.size()) & 1;
+  opt.verbose = static_cast<int>((data[0] / kLinkTypes.size()) >> 1) & 3;
   std::span<const std::uint8_t> body(data + 2, size - 2);
 
   PacketDecoder dec(linktype, opt);
