@@ -1,8 +1,11 @@
 // The DNS printer: what tcpdump 4.99 -n prints for a DNS message (print-domain.c), line for line.
 // Offsets stand for tcpdump's pointers; kNull for its NULL. Every read is checked against the
-// captured bytes: where tcpdump's GET_* macros longjmp, `byte()` throws Trunc and dns_print()
-// appends " [|domain]"; where tcpdump tests with ND_TTEST and returns NULL, so do we.
+// captured bytes (app::Bytes): where tcpdump's GET_* macros longjmp, a read throws
+// app::AppTruncated and dns_print() appends " [|domain]"; where tcpdump tests with ND_TTEST and
+// returns NULL, so do we.
 #include "dns.hpp"
+
+#include "app_decoders.hpp"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -16,8 +19,6 @@
 namespace sockit::dump {
 
 namespace {
-
-struct Trunc {};
 
 constexpr std::size_t kNull = std::numeric_limits<std::size_t>::max();
 constexpr unsigned kTypeMask = 0xc0, kTypeIndir = 0xc0, kTypeEdns0 = 0x40, kTypeReserved = 0x80;
@@ -193,7 +194,7 @@ std::string relts(std::uint32_t secs) {
 class Printer {
  public:
   Printer(std::span<const std::uint8_t> msg, bool mdns, int verbose, std::string& out)
-      : m_(msg), mdns_(mdns), v_(verbose), out_(out) {}
+      : m_(msg), b_(msg), mdns_(mdns), v_(verbose), out_(out) {}
 
   // domain_print after the TCP length prefix; `length` excludes the prefix.
   void message(std::uint32_t length, DnsText& r) {
@@ -258,24 +259,15 @@ class Printer {
 
  private:
   std::span<const std::uint8_t> m_;
+  app::Bytes b_;  // the same bytes, read with tcpdump's GET_* semantics (throws past the capture)
   bool mdns_;
   int v_;
   std::string& out_;
 
-  bool have(std::size_t off, std::size_t n) const { return off <= m_.size() && n <= m_.size() - off; }
-  std::uint8_t byte(std::size_t off) const {  // GET_U_1: longjmps when not captured
-    if (!have(off, 1)) throw Trunc{};
-    return m_[off];
-  }
-  unsigned be16(std::size_t off) const {
-    if (!have(off, 2)) throw Trunc{};
-    return (unsigned{m_[off]} << 8) | m_[off + 1];
-  }
-  std::uint32_t be32(std::size_t off) const {
-    if (!have(off, 4)) throw Trunc{};
-    return (std::uint32_t{m_[off]} << 24) | (std::uint32_t{m_[off + 1]} << 16) | (std::uint32_t{m_[off + 2]} << 8) |
-           std::uint32_t{m_[off + 3]};
-  }
+  bool have(std::size_t off, std::size_t n) const { return b_.have(off, n); }
+  std::uint8_t byte(std::size_t off) const { return b_.u8(off); }  // GET_U_1
+  unsigned be16(std::size_t off) const { return b_.be16(off); }
+  std::uint32_t be32(std::size_t off) const { return b_.be32(off); }
 
   void trunc(DnsText& r) {
     out_ += " [|domain]";
@@ -335,24 +327,11 @@ class Printer {
     return count == 0;
   }
 
-  // fn_print_char
-  void print_char(std::uint8_t c) {
-    if (c & 0x80) {
-      c &= 0x7f;
-      out_ += "M-";
-    }
-    if (c < 0x20 || c == 0x7f) {
-      c ^= 0x40;
-      out_ += '^';
-    }
-    out_ += static_cast<char>(c);
-  }
-
   // nd_printn up to the end of the capture: true when the capture ended first.
   bool printn(std::size_t cp, std::size_t n) {
     while (n > 0 && cp < m_.size()) {
       --n;
-      print_char(m_[cp++]);
+      app::print_char(out_, m_[cp++]);
     }
     return n != 0;
   }
@@ -539,7 +518,7 @@ class Printer {
     switch (typ) {
       case kTA:
         if (!have(cp, 4)) return kNull;
-        out_ += fmt::format(" {}.{}.{}.{}", m_[cp], m_[cp + 1], m_[cp + 2], m_[cp + 3]);
+        out_ += " " + b_.ip4(cp);
         break;
       case kTNs:
       case kTCname:
@@ -593,7 +572,7 @@ class Printer {
         }
         if (pbit < 128) {
           std::array<std::uint8_t, 16> a{};
-          if (!have(cp + 1, 16 - pbyte)) throw Trunc{};  // GET_CPY_BYTES
+          b_.need(cp + 1, 16 - pbyte);  // GET_CPY_BYTES
           for (unsigned k = 0; k < 16 - pbyte; ++k) a[pbyte + k] = m_[cp + 1 + k];
           char buf[INET6_ADDRSTRLEN];
           inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
@@ -754,7 +733,7 @@ DnsText dns_print(std::span<const std::uint8_t> msg, std::uint32_t length, bool 
         return r;
       }
       length -= 2;
-      if (msg.size() < 2) throw Trunc{};
+      if (msg.size() < 2) throw app::AppTruncated{};  // GET_BE_U_2
       const unsigned prefix = (unsigned{msg[0]} << 8) | msg[1];
       if (prefix != length) {
         out += fmt::format(" [prefix length({}) != length({})] (invalid)", prefix, length);
@@ -765,7 +744,7 @@ DnsText dns_print(std::span<const std::uint8_t> msg, std::uint32_t length, bool 
       out += " ";
     }
     Printer(msg, mdns, verbose, out).message(length, r);
-  } catch (const Trunc&) {
+  } catch (const app::AppTruncated&) {
     out += " [|domain]";
     r.truncated = true;
     r.unwound = true;
