@@ -173,7 +173,7 @@ class LockedSession final : public serve::Session {
   std::recursive_mutex& mu_;
 };
 
-// The IRC core's operator events (irc::Event) as log lines: connections at debug, registrations,
+// The IRC core's operator events (irc::Event) as log lines: connections and refusals at debug, registrations,
 // quits of registered users, opers and kills at info, refused passwords at warn.
 void log_event(const irc::Event& e) {
   using K = irc::Event::Kind;
@@ -181,7 +181,9 @@ void log_event(const irc::Event& e) {
   std::string_view what;
   switch (e.kind) {
     case K::connected: level = log::Level::debug, what = "connection"; break;
-    case K::refused: what = "connection refused"; break;
+    // At debug like connections: a connect flood must not become a log flood (the model's own
+    // refusals are logged at warn, one line per second at most).
+    case K::refused: level = log::Level::debug, what = "connection refused"; break;
     case K::registered: what = "client registered"; break;
     case K::password_failed: level = log::Level::warn, what = "wrong server password (PASS)"; break;
     case K::oper: what = "OPER succeeded"; break;
