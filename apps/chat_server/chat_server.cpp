@@ -355,7 +355,8 @@ int run(Options& o) {
   // --metrics: GET /metrics on the server's own loop, so the IRC state is read in its thread.
   metrics::Registry registry;
   std::unique_ptr<metrics::Endpoint> metrics_ep;  // destroyed before the server and its loop
-  registry.add([&irc, &mu, &metrics_ep, srv = server->get()](metrics::Collector& c) {
+  metrics::TurnHistogram turns;                   // the loop's turns, observed in its thread
+  registry.add([&irc, &mu, &metrics_ep, &turns, srv = server->get()](metrics::Collector& c) {
     irc::ServerStats st;
     {
       std::lock_guard g(mu);
@@ -363,6 +364,7 @@ int run(Options& o) {
     }
     metrics::collect_server(c, srv->stats(), metrics_ep.get());
     collect_irc(c, st);
+    if (metrics_ep) turns.collect(c);
   });
   if (metrics_addr) {
     metrics::EndpointOptions mo;
@@ -374,6 +376,7 @@ int run(Options& o) {
       return cli::kExitFailure;
     }
     metrics_ep = std::move(*ep);
+    turns.attach(*(*server)->event_loop());
     fmt::print(stderr, "sockit chat-server: metrics on http://{}/metrics\n", metrics_ep->local_address().to_string());
   }
   const auto& addrs = (*server)->local_addresses();

@@ -289,8 +289,10 @@ int run(const Options& o) {
   // its own (blocking models, UDP only: their counters are atomics). Destroyed before the servers.
   metrics::Registry registry;
   std::unique_ptr<metrics::Endpoint> metrics_ep;
-  registry.add([&tcp, &udp, &metrics_ep](metrics::Collector& c) {
+  metrics::TurnHistogram turns;  // the first loop's turns, when the endpoint runs there
+  registry.add([&tcp, &udp, &metrics_ep, &turns](metrics::Collector& c) {
     if (tcp) metrics::collect_server(c, tcp->stats(), metrics_ep.get());
+    if (metrics_ep) turns.collect(c);
     if (!udp.empty()) metrics::collect_udp(c, metrics::sum_udp(udp));
   });
   std::unique_ptr<metrics::ThreadedEndpoint> metrics_thread;
@@ -304,7 +306,10 @@ int run(const Options& o) {
     Result<Address> bound = Error(errc::invalid_argument, "metrics");
     if (tcp && tcp->event_loop() != nullptr) {
       auto ep = metrics::Endpoint::create(*tcp->event_loop(), *metrics_addr, page, mo);
-      if (ep) metrics_ep = std::move(*ep);
+      if (ep) {
+        metrics_ep = std::move(*ep);
+        turns.attach(*tcp->event_loop());
+      }
       bound = ep ? Result<Address>(metrics_ep->local_address()) : Result<Address>(std::move(ep).error());
     } else {
       auto ep = metrics::ThreadedEndpoint::create(*metrics_addr, page, mo);

@@ -227,6 +227,7 @@ void EventLoop::turn(int max_wait_ms) {
   run_posted();
   // 6. Turn-end tasks (coalesced writes).
   run_turn_end();
+  if (turn_observer_) turn_observer_(Clock::now() - now_);
 }
 
 bool EventLoop::splice_pipe(int& read_end, int& write_end) noexcept {

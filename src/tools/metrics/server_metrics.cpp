@@ -41,6 +41,19 @@ void collect_server(Collector& c, serve::ServerStats st, const Endpoint* same_lo
             d(st.budget_pauses));
 }
 
+TurnHistogram::TurnHistogram()
+    : hist_({10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1.0}) {}
+
+void TurnHistogram::attach(loop::EventLoop& loop) {
+  loop.set_turn_observer([this](loop::Duration busy) { hist_.observe(std::chrono::duration<double>(busy).count()); });
+}
+
+void TurnHistogram::collect(Collector& c) const {
+  c.histogram("sockit_loop_turn_seconds",
+              "Time an event-loop turn takes once its wait returns (dispatch, timers, writes).", hist_,
+              {{"loop", "0"}});
+}
+
 serve::UdpStats sum_udp(std::span<const std::unique_ptr<serve::UdpServer>> servers) {
   serve::UdpStats t;
   for (const auto& u : servers) {

@@ -19,4 +19,17 @@ void collect_server(Collector& c, serve::ServerStats st, const Endpoint* same_lo
 serve::UdpStats sum_udp(std::span<const std::unique_ptr<serve::UdpServer>> servers);
 void collect_udp(Collector& c, const serve::UdpStats& st);
 
+/// sockit_loop_turn_seconds{loop="0"}: how long the server's first event loop takes per turn
+/// once its wait returns (EventLoop::set_turn_observer). Observed and read in that loop's
+/// thread (the metrics endpoint runs there), so it needs no lock.
+class TurnHistogram {
+ public:
+  TurnHistogram();
+  void attach(loop::EventLoop& loop);
+  void collect(Collector& c) const;
+
+ private:
+  Histogram hist_;
+};
+
 }  // namespace sockit::metrics
