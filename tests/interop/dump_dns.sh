@@ -5,9 +5,10 @@
 # and dig asks A (two answers), AAAA, MX, TXT, SOA, CNAME, PTR, NXDOMAIN, SERVFAIL, with and
 # without EDNS (dig's COOKIE option, +dnssec's DO bit), over TCP (+tcp), and a truncated answer
 # (TC, with +ignore, then dig's own retry over TCP). Then `sockit dump -r` must print every line
-# exactly as `tcpdump -n -r` (plain, -q, -e, and -v/-vv/-vvv when sockit dump has -v), and the
-# capture must hold what was asked (a TC answer, ServFail, NXDomain, a query over TCP).
-# Needs root, ip netns, dig, tcpdump and scapy; exits 77 (skipped) otherwise. ~5 s.
+# exactly as `tcpdump -n -r` (plain, -q, -e, -X, and -v/-vv/-vvv when sockit dump has -v), and
+# the capture must hold what was asked (a TC answer, ServFail, NXDomain, a query over TCP). Then
+# 2000 seeded mutations of these DNS messages and of dns_edge.pcap's: every line as tcpdump's.
+# Needs root, ip netns, dig, tcpdump and scapy; exits 77 (skipped) otherwise. ~16 s under ASan.
 source "$(dirname "${BASH_SOURCE[0]}")/nc_lib.bash"
 need ip dig tcpdump
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for ip netns"; exit 77; }
@@ -85,6 +86,16 @@ if "$SOCKIT" dump --help 2>&1 | grep -qE '^ *-v'; then
 else
   echo "# sockit dump has no -v: the -v levels are checked by unit_dump (Tcpdump/DnsVerbose)"
 fi
+
+# Differential: 2000 seeded mutations of the DNS messages of this capture and of dns_edge.pcap
+# (bytes, compression pointers, label types): every line as tcpdump's, and no crash (ASan).
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+/usr/bin/python3 "$SRC/tests/data/pcap/make_dns.py" --mutate 25 2000 "$T/mutated.pcap" "$PCAP" "$SRC/tests/data/pcap/dns_edge.pcap"
+LIVE=$PCAP
+PCAP=$T/mutated.pcap
+compare
+compare -vv
+PCAP=$LIVE
 
 plain=$(TZ=UTC "$SOCKIT" dump --no-hints --no-summary -r "$PCAP" 2>/dev/null)
 for want in ' A\? a\.test\. ' ' 2/0/1 A 192.0.2.1, A 192.0.2.2 ' ' AAAA 2001:db8::1 ' ' MX mail\.a\.test\. 10 ' \

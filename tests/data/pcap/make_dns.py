@@ -6,7 +6,8 @@ compression pointers (backward chains, forward, self, cycles, past the end), bad
 labels over 63 bytes, names over 255 characters, short headers, counts larger than the message,
 and one rich answer cut by the snapshot length at every byte. The expected output is
 `tcpdump -n [-v|-vv|-vvv] -r dns_edge.pcap` (regen-expected.sh). Usage: make_dns.py OUTDIR;
-make_dns.py --seeds PCAP PREFIX CORPUSDIR [EVERY] writes fuzz seeds from a capture (see seeds())."""
+make_dns.py --seeds PCAP PREFIX CORPUSDIR [EVERY] writes fuzz seeds from a capture (see seeds());
+make_dns.py --mutate SEED COUNT OUT PCAP... writes mutated DNS frames (see mutate())."""
 import os, struct, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -262,7 +263,36 @@ def seeds(pcap, prefix, corpus, every=1):
         f.write(bytes([20, 0]) + b''.join(bytes([min(len(fr), 255)]) + fr[:255] for fr in frames[:40]))
 
 
+def mutate(seed, count, out, sources):
+    """`count` copies of the IPv4/UDP DNS frames of `sources` (pcap files) with 1 to 4 bytes of the
+    DNS message changed (random bytes, pointer and label-type bytes, bit flips), seeded: a
+    differential test of the DNS printer against tcpdump (interop.dump_dns)."""
+    import random
+    rnd = random.Random(seed)
+    base = [fr for src in sources for fr in read_pcap(src)
+            if len(fr) > 42 and fr[12:14] == b'\x08\x00' and fr[14] == 0x45 and fr[23] == 17]
+    frames = []
+    for _ in range(count):
+        fr = bytearray(rnd.choice(base))
+        for _ in range(rnd.randint(1, 4)):
+            i = rnd.randrange(42, len(fr))
+            r = rnd.random()
+            if r < 0.5:
+                fr[i] = rnd.randrange(256)
+            elif r < 0.7:
+                fr[i] = rnd.choice([0xc0, 0xc0 | rnd.randrange(64), 0x3f, 0x40, 0x41, 0x80, 0, 1, 255])
+            elif r < 0.85 and i + 1 < len(fr):
+                fr[i], fr[i + 1] = 0xc0, rnd.randrange(256)
+            else:
+                fr[i] ^= 1 << rnd.randrange(8)
+        frames.append(bytes(fr))
+    write(out, 1, frames)
+
+
 if __name__ == '__main__':
+    if len(sys.argv) > 1 and sys.argv[1] == '--mutate':  # make_dns.py --mutate SEED COUNT OUT PCAP...
+        mutate(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:])
+        sys.exit(0)
     if len(sys.argv) > 1 and sys.argv[1] == '--seeds':  # make_dns.py --seeds PCAP PREFIX CORPUSDIR [EVERY]
         seeds(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]) if len(sys.argv) > 5 else 1)
     else:
