@@ -37,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Decoded d = dec.decode(body, static_cast<std::uint32_t>(body.size() + (data[1] >> 4)));
   if (d.tcp) tracker.add(*d.tcp, 0.0);
   (void)hex_ascii_dump(body.subspan(std::min(d.network_offset, body.size())));
+  (void)hex_dump(body);
   (void)ascii_dump(body);
 
   double ts = 0;
