@@ -307,9 +307,12 @@ int run(Options& o) {
   serve::Server* running = nullptr;  // set once created; no signal is handled before run()
   bool stopping = false;
   int status = cli::kExitOk;
+  metrics::Registry registry;     // the metrics page and SIGUSR1's "metrics:" line (filled below)
+  metrics::TurnHistogram turns;   // the loop's turns, observed in its thread
   auto on_signal = [&](int sig) {
     if (sig == SIGUSR1) {
       print_counters(irc, mu, *running);
+      log::info("metrics: " + registry.collect().line());
       return;
     }
     if (sig == SIGHUP) {
@@ -353,9 +356,7 @@ int run(Options& o) {
     return cli::kExitFailure;
   }
   // --metrics: GET /metrics on the server's own loop, so the IRC state is read in its thread.
-  metrics::Registry registry;
   std::unique_ptr<metrics::Endpoint> metrics_ep;  // destroyed before the server and its loop
-  metrics::TurnHistogram turns;                   // the loop's turns, observed in its thread
   registry.add([&irc, &mu, &metrics_ep, &turns, srv = server->get()](metrics::Collector& c) {
     irc::ServerStats st;
     {

@@ -216,11 +216,14 @@ int run(const Options& o) {
   // --- start ---
   std::unique_ptr<serve::Server> tcp;
   std::vector<std::unique_ptr<serve::UdpServer>> udp;
+  metrics::Registry registry;    // the metrics page and SIGUSR1's "metrics:" line (filled below)
+  metrics::TurnHistogram turns;  // the first loop's turns, when the endpoint runs there
   // Signals: USR1 prints the counters, the first INT/TERM drains, a second one closes at once.
   int stops = 0;
   auto on_signal = [&](int sig) {
     if (sig == SIGUSR1) {
       print_counters(tcp.get(), udp);
+      log::info("metrics: " + registry.collect().line());
       return;
     }
     ++stops;
@@ -287,9 +290,7 @@ int run(const Options& o) {
   }
   // --metrics: GET /metrics on the TCP server's first event loop (reactors), else on a thread of
   // its own (blocking models, UDP only: their counters are atomics). Destroyed before the servers.
-  metrics::Registry registry;
   std::unique_ptr<metrics::Endpoint> metrics_ep;
-  metrics::TurnHistogram turns;  // the first loop's turns, when the endpoint runs there
   registry.add([&tcp, &udp, &metrics_ep, &turns](metrics::Collector& c) {
     if (tcp) metrics::collect_server(c, tcp->stats(), metrics_ep.get());
     if (metrics_ep) turns.collect(c);

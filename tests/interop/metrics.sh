@@ -143,6 +143,8 @@ check "$N PRIVMSGs -> sockit_irc_received_messages_total rises by $N" wait_metri
 check "... and the other member's $N deliveries -> sockit_irc_sent_messages_total +$N" \
   wait_metric "$MP" sockit_irc_sent_messages_total $((sent + N))
 lint "$MP" "chat-server"
+kill -USR1 "$CHAT"
+check "SIGUSR1 prints the same registry's values on one line" wait_for_line "$T/chat.err" 'metrics: .*sockit_connections_open=10 .*sockit_irc_users=10 '
 turns=$(metric "$MP" 'sockit_loop_turn_seconds_count{loop="0"}')
 check "the loop-turn histogram has counted turns (${turns:-none})" test "${turns:-0}" -gt 0
 check "... and its +Inf bucket (a later scrape) is at least that count" test "$(metric "$MP" 'sockit_loop_turn_seconds_bucket{loop="0",le="+Inf"}')" -ge "${turns:-1}"
