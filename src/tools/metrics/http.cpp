@@ -64,6 +64,16 @@ std::string_view reason_phrase(int status) {
 }  // namespace
 
 HttpRequest parse_request(std::string_view buf) {
+  // RFC 9112 2.2: empty lines before the request line are ignored (iteratively: a flood of them
+  // must neither recurse nor wait for ever).
+  std::size_t skipped = 0;
+  while (skipped < buf.size() && (buf[skipped] == '\r' || buf[skipped] == '\n')) ++skipped;
+  if (skipped > kMaxRequestHead) return bad("too many empty lines before the request");
+  if (skipped != 0) {
+    HttpRequest r = parse_request(buf.substr(skipped));  // one level: it starts with no empty line
+    if (r.status == HttpRequest::Status::complete) r.consumed += skipped;
+    return r;
+  }
   // The end of the head: an empty line (CRLF CRLF or LF LF, or a mix).
   std::size_t end = std::string_view::npos, pos = 0;
   while (true) {
@@ -71,15 +81,9 @@ HttpRequest parse_request(std::string_view buf) {
     if (nl == std::string_view::npos) break;
     std::string_view line = buf.substr(pos, nl - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty() && pos != 0) {
+    if (line.empty()) {  // never the first line: empty lines were skipped above
       end = nl + 1;
       break;
-    }
-    if (line.empty() && pos == 0) {  // RFC 9112 2.2: ignore at least one empty line before the request
-      buf.remove_prefix(nl + 1);
-      HttpRequest r = parse_request(buf);
-      if (r.status == HttpRequest::Status::complete) r.consumed += nl + 1;
-      return r;
     }
     pos = nl + 1;
   }

@@ -69,6 +69,14 @@ TEST(MetricsHttp, HeadAnswersWithoutBody) {
   EXPECT_TRUE(r.ends_with("Content-Length: 4\r\nConnection: keep-alive\r\n\r\n")) << r;
 }
 
+TEST(MetricsHttp, AFloodOfEmptyLinesIsRefusedWithoutRecursion) {
+  EXPECT_EQ(parse_request(std::string(100, '\n')).status, Status::incomplete);
+  EXPECT_EQ(parse_request(std::string(1 << 20, '\n')).status, Status::bad);  // was a stack overflow
+  auto r = parse_request(std::string(50, '\n') + "GET /metrics HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(r.status, Status::complete);
+  EXPECT_EQ(r.consumed, 75u);
+}
+
 TEST(MetricsHttp, SizeCaps) {
   std::string big = "GET /metrics HTTP/1.1\r\nX: " + std::string(kMaxRequestHead, 'a');
   EXPECT_EQ(parse_request(big).status, Status::too_large);
