@@ -170,6 +170,33 @@ for s in "${SECRETS[@]}"; do
 done
 [[ $leaks -eq 0 ]] && pass "no password (PASS, OPER, OPER swapped, chat --password) in any log line" || fail "a password was logged"
 
+# echo-server: the same layer; its banner, SIGUSR1 counters and SIGTERM lines are JSON too.
+python3 - "$SOCKIT" "$T/echo.log" <<'PY' && pass "echo-server --log-format json: serves, exits 0" || fail "echo-server --log-format json"
+import re, signal, socket, subprocess, sys, time
+sockit, log = sys.argv[1:]
+p = subprocess.Popen([sockit, "echo-server", "-l", "127.0.0.1:0", "--log-format", "json"], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+def wait(pattern):
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        m = re.search(pattern, open(log).read())
+        if m:
+            return m
+        time.sleep(0.05)
+m = wait(r"listening on tcp 127\.0\.0\.1:(\d+)")
+ok = m is not None
+if ok:
+    with socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=5) as c:
+        c.sendall(b"ping\n")
+        ok = c.recv(16) == b"ping\n"
+    p.send_signal(signal.SIGUSR1)
+    ok = ok and wait(r"counters: tcp accepted=1") is not None
+p.send_signal(signal.SIGTERM)
+sys.exit(0 if ok and p.wait(timeout=15) == 0 else 1)
+PY
+jq -e -s 'length >= 4 and all(.[]; type == "object" and .app == "echo-server" and (.msg | type == "string"))' "$T/echo.log" >/dev/null &&
+  pass "echo-server: every stderr line is a JSON log object ($(wc -l <"$T/echo.log") lines)" || { fail "echo-server json lines"; cat "$T/echo.log"; }
+
 "$SOCKIT" chat-server --log-format xml >/dev/null 2>"$T/bad.err"; rc=$?
 [[ $rc -eq 2 ]] && grep -q 'log-format' "$T/bad.err" && pass "--log-format xml: usage error, exit 2" || fail "--log-format xml: exit $rc"
 finish
