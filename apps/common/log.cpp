@@ -89,7 +89,10 @@ bool stderr_is_journal() {
   if (std::sscanf(env, "%llu:%llu", &dev, &ino) != 2) return false;
   struct stat st {};
   if (::fstat(STDERR_FILENO, &st) != 0) return false;
-  return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+  if (static_cast<unsigned long long>(st.st_dev) != dev || static_cast<unsigned long long>(st.st_ino) != ino) return false;
+  // sd_journal_send drops lines without a word when journald's socket is missing: then stay on
+  // stderr (a LogNamespace= service has its socket elsewhere and keeps the text form too).
+  return ::access("/run/systemd/journal/socket", W_OK) == 0;
 }
 
 void write_all(int fd, std::string_view s) {

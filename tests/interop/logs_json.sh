@@ -197,6 +197,62 @@ PY
 jq -e -s 'length >= 4 and all(.[]; type == "object" and .app == "echo-server" and (.msg | type == "string"))' "$T/echo.log" >/dev/null &&
   pass "echo-server: every stderr line is a JSON log object ($(wc -l <"$T/echo.log") lines)" || { fail "echo-server json lines"; cat "$T/echo.log"; }
 
+# journald: in a mount namespace of its own (a tmpfs over /run/systemd, nothing of the host's
+# changes), a fake journald socket; stderr is the "journal stream" (JOURNAL_STREAM = its
+# device:inode): lines arrive as journal fields (PRIORITY, SYSLOG_IDENTIFIER, SOCKIT_*), without a
+# timestamp of ours, and none on stderr.
+if unshare -m --propagation private true 2>/dev/null; then
+  unshare -m --propagation private bash -c 'mount -t tmpfs none /run/systemd && mkdir /run/systemd/journal &&
+    exec python3 - "$@"' _ "$SOCKIT" "$T" <<'PY' && pass "journald: fields, priorities, no timestamp, nothing on stderr" || fail "journald"
+import os, re, signal, socket, subprocess, sys, time
+sockit, tmp = sys.argv[1:]
+j = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+j.bind("/run/systemd/journal/socket")
+j.settimeout(0.2)
+err_path = f"{tmp}/journal.stderr"
+err = open(err_path, "wb")
+st = os.fstat(err.fileno())
+env = dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
+srv = subprocess.Popen([sockit, "chat-server", "-l", "127.0.0.1:0"], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=err, env=env)
+entries = []
+def wait(pred, limit=10.0):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        for e in entries:
+            if pred(e):
+                return e
+        try:
+            data = j.recv(65536).decode()
+        except socket.timeout:
+            continue
+        entries.append(dict(l.split("=", 1) for l in data.splitlines() if "=" in l))
+    return None
+ok = True
+def check(cond, what):
+    global ok
+    if not cond:
+        ok = False
+        print(f"# journald: {what}: {entries[-3:]}")
+e = wait(lambda e: "listening on" in e.get("MESSAGE", ""))
+check(e is not None and e.get("PRIORITY") == "6" and e.get("SYSLOG_IDENTIFIER") == "sockit" and
+      e.get("SOCKIT_APP") == "chat-server", "a listening line at PRIORITY=6")
+check(e is not None and not re.search(r"\d{4}-\d\d-\d\dT", e["MESSAGE"]), "no timestamp of ours in MESSAGE")
+if e is not None:
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", e["MESSAGE"]).group(1))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        c.sendall(b"NICK alice\r\nUSER a 0 * :a\r\n")
+        r = wait(lambda e: e.get("SOCKIT_NICK") == "alice" and "registered" in e.get("MESSAGE", ""))
+        check(r is not None and r.get("SOCKIT_IP") == "127.0.0.1", "a registration with SOCKIT_NICK, SOCKIT_IP")
+srv.send_signal(signal.SIGTERM)
+check(srv.wait(timeout=15) == 0, "exit 0")
+check(open(err_path, "rb").read() == b"", "nothing on stderr")
+sys.exit(0 if ok else 1)
+PY
+else
+  echo "# journald check skipped: no mount namespace here (unshare -m)"
+fi
+
 "$SOCKIT" chat-server --log-format xml >/dev/null 2>"$T/bad.err"; rc=$?
 [[ $rc -eq 2 ]] && grep -q 'log-format' "$T/bad.err" && pass "--log-format xml: usage error, exit 2" || fail "--log-format xml: exit $rc"
 finish
