@@ -1427,6 +1427,52 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
     }
   }
 
+  // print-icmp6.c's icmp6_opt_print (-v): one "\n\t  NAME option (T), length L (N): ..." line per
+  // neighbor discovery option; -vv adds each option's bytes in hex. A cut option ends the line
+  // with "[|icmp6]".
+  void nd_options(std::size_t cp, std::int64_t resid) {
+    auto hex_lines = [&](std::size_t from, std::size_t n, const char* indent) {
+      std::string h = hex_dump(data_.subspan(from, n));
+      for (std::size_t at = 0; (at = h.find("\n\t", at)) != std::string::npos; at += 2) h.replace(at, 2, indent);
+      out_ += h;
+    };
+    while (cp < data_.size()) {
+      if (!have(cp + 1, 1)) return soft_need(data_.size(), 1), void();
+      if (resid <= 0) return;
+      const std::uint8_t type = u8(cp), len8 = u8(cp + 1);
+      const std::size_t len = std::size_t{len8} << 3;
+      if (len8 == 0 || !have(cp, len)) return soft_need(data_.size(), 1), void();
+      const char* name = type == 1 ? "source link-address" : type == 2 ? "destination link-address"
+                       : type == 3 ? "prefix info" : type == 5 ? "mtu" : type == 25 ? "rdnss" : "unknown";
+      out_ += fmt::format("\n\t  {} option ({}), length {} ({}): ", name, type, len, len8);
+      switch (type) {
+        case 1:
+        case 2: out_ += mac(cp + 2, len - 2); break;
+        case 3: {
+          auto lifetime = [&](std::uint32_t v) { return v == 0xffffffffU ? std::string("infinity") : fmt::format("{}s", v); };
+          std::string flags;
+          for (auto [bit, fname] : {std::pair<std::uint8_t, const char*>{0x80, "onlink"}, {0x40, "auto"}, {0x20, "router"}})
+            if (u8(cp + 3) & bit) flags += (flags.empty() ? "" : ", ") + std::string(fname);
+          out_ += fmt::format("{}/{}{}, Flags [{}], valid time {}, pref. time {}", ip6(cp + 16), u8(cp + 2),
+                              len8 != 4 ? "badlen" : "", flags.empty() ? "none" : flags, lifetime(be32(cp + 4)),
+                              lifetime(be32(cp + 8)));
+          break;
+        }
+        case 5: out_ += fmt::format(" {}{}", be32(cp + 4), len8 != 1 ? "bad option length" : ""); break;
+        case 25:
+          out_ += fmt::format(" lifetime {}s,", be32(cp + 4));
+          for (std::size_t i = 0; i < (len8 - 1U) / 2; ++i) out_ += " addr: " + ip6(cp + 8 + 16 * i);
+          break;
+        default:
+          if (verbose() <= 1) return hex_lines(cp + 2, len - 2, "\n\t  ");
+          break;
+      }
+      if (verbose() > 1) hex_lines(cp + 2, len - 2, "\n\t    ");
+      cp += len;
+      resid -= static_cast<std::int64_t>(len);
+    }
+  }
+
   void icmp6(std::size_t off, std::uint32_t length) {
     proto_ = "icmp6";
     d_.proto = "icmp6";
@@ -1468,9 +1514,27 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
       case 130: break;
       case 131: out_ += fmt::format(" max resp delay: {} addr: {}", be16(off + 4), ip6(off + 8)); break;
       case 132: out_ += fmt::format(" max resp delay: {} addr: {}", be16(off + 4), ip6(off + 8)); break;
-      case 133: break;
-      case 134: break;
-      case 135: out_ += ", who has " + ip6(off + 8); break;
+      case 133:
+        if (verbose() > 0) nd_options(off + 8, std::int64_t{length} - 8);
+        break;
+      case 134:
+        if (verbose() > 0) {  // print-icmp6.c's router advertisement fields
+          static constexpr std::array<const char*, 4> kPref = {"medium", "high", "rsv", "low"};
+          const std::uint8_t f = u8(off + 5);
+          std::string flags;
+          for (auto [bit, name] : {std::pair<std::uint8_t, const char*>{0x80, "managed"}, {0x40, "other stateful"},
+                                   {0x20, "home agent"}})
+            if (f & bit) flags += (flags.empty() ? "" : ", ") + std::string(name);
+          out_ += fmt::format("\n\thop limit {}, Flags [{}], pref {}, router lifetime {}s, reachable time {}ms, retrans timer {}ms",
+                              u8(off + 4), flags.empty() ? "none" : flags, kPref[(f >> 3) & 3], be16(off + 6),
+                              be32(off + 8), be32(off + 12));
+          nd_options(off + 16, std::int64_t{length} - 16);
+        }
+        break;
+      case 135:
+        out_ += ", who has " + ip6(off + 8);
+        if (verbose() > 0) nd_options(off + 24, std::int64_t{length} - 24);
+        break;
       case 136: {
         out_ += ", tgt is " + ip6(off + 8);
         if (verbose() == 0) break;
@@ -1480,6 +1544,7 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
                                  {0x20000000U, "override"}})
           if (f & bit) flags += (flags.empty() ? "" : ", ") + std::string(name);
         out_ += fmt::format(", Flags [{}]", flags.empty() ? "none" : flags);
+        nd_options(off + 24, std::int64_t{length} - 24);
         break;
       }
       case 137: break;

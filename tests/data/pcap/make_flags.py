@@ -3,13 +3,13 @@
 options tcpdump 4.99.3 names: MPTCP subtypes, TCP-AO, MD5, UTO, TFO, SCPS, echo/cc, AccECN 172/174
 and other unknown kinds; then -v material: UDP checksums good/bad/absent, IP options RA/NOP/RR,
 RST segments with text, a bad IP header checksum with ECN CE, the reserved IP flag, an IPv6
-traffic class and flow label) and synthetic_linktype147.pcap (DLT_USER0, which tcpdump prints as
+traffic class and flow label, neighbor discovery with options) and synthetic_linktype147.pcap (DLT_USER0, which tcpdump prints as
 UNSUPPORTED plus hex). The expected output is tcpdump's own, compared live by
 tests/integration/dump/flags_test.cpp. Reuses make_synthetic.py's builders.
 Usage: make_flags.py OUTDIR [FUZZ_CORPUS_DIR]"""
 import os, struct, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_synthetic import C, S, a6, csum, eth, ip4, tcp, udp, write
+from make_synthetic import C, MAC_A, MAC_B, S, a6, csum, eth, icmp, ip4, ip6, tcp, udp, write
 
 def seg(opts, flags=0x10):
     return eth(ip4(C, S, 6, tcp(40000, 33000, 1000, 2000, flags, 502, opts)))
@@ -75,6 +75,27 @@ def verbose_material():
         eth(bad_ip[:1] + b'\x03' + bad_ip[2:]),
         eth(ip4(C, S, 6, tcp(33000, 40000, 5, 6, 0x10, 0), frag=0x8000)),
         eth(struct.pack('!IHBB16s16s', 0x6ab12345, 8, 17, 3, a6('::1'), a6('::2')) + udp(5, 6, b''), 0x86dd),
+    ] + [eth(p, 0x86dd) for p in neighbor_discovery()]
+
+def nd_opt(kind, body):
+    return bytes([kind, (len(body) + 2) // 8]) + body
+
+def neighbor_discovery():
+    """ICMPv6 RS/RA/NS/NA with the options -v prints (link-layer addresses, MTU, prefix, RDNSS)
+    and one it dumps in hex (kind 99), an option cut by the end of the packet."""
+    ll = lambda kind, mac: nd_opt(kind, mac)
+    mtu = nd_opt(5, b'\0\0' + struct.pack('!I', 1500))
+    prefix = nd_opt(3, struct.pack('!BBIII', 64, 0xc0, 0xffffffff, 3600, 0) + a6('2001:db8::'))
+    rdnss = nd_opt(25, b'\0\0' + struct.pack('!I', 600) + a6('2001:db8::53'))
+    unknown = nd_opt(99, b'\0\0' + struct.pack('!I', 600) + b'\x03abc\0\0\0\0')
+    ra = lambda opts, flags: icmp(134, 0, struct.pack('!BBH', 64, flags, 1800), struct.pack('!II', 30000, 1000) + opts)
+    return [
+        ip6('fe80::1', 'ff02::1', 58, ra(ll(1, MAC_A) + mtu + prefix + rdnss, 0xc8)),
+        ip6('fe80::1', 'ff02::1', 58, ra(unknown + mtu, 0x18)),
+        ip6('fe80::2', 'ff02::2', 58, icmp(133, 0, bytes(4), ll(1, MAC_B))),
+        ip6('fe80::1', 'fe80::2', 58, icmp(135, 0, bytes(4), a6('fe80::2') + ll(1, MAC_A) + b'\x01')),
+        ip6('fe80::2', 'fe80::1', 58, icmp(136, 0, b'\xe0\0\0\0', a6('fe80::2') + ll(2, MAC_B))),
+        ip6('fe80::2', 'fe80::1', 58, icmp(136, 0, bytes(4), a6('fe80::2') + b'\x02\x00' + MAC_B)),
     ]
 
 def main(out, corpus=None):
