@@ -2,6 +2,7 @@
 // -t..-ttttt, -c, -e, -q, the TCP options tcpdump names and unknown link types. Each output is
 // compared whole with Debian's tcpdump 4.99 reading the same file: a capture tcpdump itself wrote
 // on lo during TCP, UDP and ICMP traffic over 127.0.0.1 and ::1, and the hand-built fixtures.
+#include "dump_support.hpp"
 #include "support/support.hpp"
 
 #include <sockit/net/address.hpp>
@@ -95,6 +96,17 @@ TEST(DumpFlags, OlderFixturesMatchTcpdumpWithVerbose) {
   for (const char* name : {"synthetic_ether.pcap", "synthetic_raw.pcap", "synthetic_null.pcap", "synthetic_sll.pcap",
                            "synthetic_bad.pcap", "loopback_echo.pcap", "any_irc.pcap"})
     for (const char* flags : {"-v", "-vv -e -xx"}) expect_same_as_tcpdump(fixture(name), flags);
+}
+
+// Every capture length of every frame of synthetic_tcpopts.pcap (options cut anywhere, MPTCP,
+// IP options, ICMP errors, neighbor discovery options) with -v and -vv: the same lines and the
+// same truncation marks as tcpdump ("[|mptcp]", "[truncated-option]", "[|icmp6]", ...).
+TEST(DumpFlags, EveryTruncationWithVerboseIsMarkedLikeTcpdump) {
+  if (!std::filesystem::exists(kTcpdump)) GTEST_SKIP() << "tcpdump not installed";
+  TempDir tmp;
+  const std::string cut = (tmp.dir / "cut.pcap").string();
+  ASSERT_TRUE(sockit::test::write_all_truncations(fixture("synthetic_tcpopts.pcap"), cut));
+  for (const char* flags : {"-v", "-vv -e"}) expect_same_as_tcpdump(cut, flags);
 }
 
 // An unknown link type is announced and printed as tcpdump does: "link-type 147" on stderr, and
