@@ -45,7 +45,6 @@ struct Options {
   bool quiet = false;
   bool check_config = false;
   log::Options log;
-  std::string metrics;
 };
 
 Address listen_address(const std::string& text) {
@@ -224,18 +223,9 @@ int run(Options& o) {
 
   serve::ServerOptions so;
   for (const auto& l : listen_text) so.listen.push_back(listen_address(l));
-  std::optional<Address> metrics_addr;
-  if (!o.metrics.empty()) {
-    EndpointOptions eo;
-    eo.passive = true;
-    eo.bare_port = true;
-    auto a = parse_endpoint(o.metrics, eo);
-    if (!a || !a->is_ip()) {
-      throw UsageError(fmt::format("invalid --metrics '{}': {}expected ADDR:PORT like 127.0.0.1:9100", o.metrics,
-                                   a ? std::string() : a.error().message() + "; "));
-    }
-    metrics_addr = *a;
-  }
+  // [log] level/format of the file unless the flags gave them (the flags' values are in o.flags).
+  log::configure({loaded.log_level, loaded.log_format}, "chat-server");
+  const std::optional<Address>& metrics_addr = loaded.metrics_address;
   if (o.check_config) {
     // Like nginx -t: everything above is validated, nothing is bound; the effective
     // configuration goes to stdout as TOML that --config reads back.
@@ -372,13 +362,13 @@ int run(Options& o) {
     mo.log = so.log;
     auto ep = metrics::Endpoint::create(*(*server)->event_loop(), *metrics_addr, [&registry] { return registry.render(); }, mo);
     if (!ep) {
-      fmt::print(stderr, "sockit chat-server: {}\n", ep.error().message());
+      log::error(ep.error().message());
       pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
       return cli::kExitFailure;
     }
     metrics_ep = std::move(*ep);
     turns.attach(*(*server)->event_loop());
-    fmt::print(stderr, "sockit chat-server: metrics on http://{}/metrics\n", metrics_ep->local_address().to_string());
+    log::info(fmt::format("metrics on http://{}/metrics", metrics_ep->local_address().to_string()));
   }
   const auto& addrs = (*server)->local_addresses();
   // The listening lines and the hint in one write: whoever waits for "listening on" has it all.
@@ -448,7 +438,7 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
                "read a password on stdin, print its hash for [[operator]] password / [server] password");
   app.add_option("--iterations", o->iterations, "PBKDF2 iterations for --hash-password (default 100000)")
       ->check(CLI::Range(1000u, 10000000u));
-  app.add_option("--metrics", o->metrics,
+  app.add_option("--metrics", o->flags.metrics,
                  "serve Prometheus metrics (GET /metrics) on ADDR:PORT, e.g. 127.0.0.1:9100; PORT alone means "
                  "127.0.0.1 (see docs/OPERATIONS.md)");
   app.add_flag("-q,--quiet", o->quiet, "no 'connect with' hint in the banner");
@@ -463,7 +453,12 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
       "  sockit chat-server --config chat.toml       # SIGHUP reloads it\n"
       "  sockit chat-server --config chat.toml --check-config   # validate, print the effective config\n"
       "  echo secret | sockit chat-server --hash-password\n");
-  return [o] { return run(*o); };
+  // Given flags override the file's [log] keys; the defaults do not.
+  return [o, level = app.get_option("--log-level"), format = app.get_option("--log-format")] {
+    if (level->count() > 0) o->flags.log_level = o->log.level;
+    if (format->count() > 0) o->flags.log_format = o->log.format;
+    return run(*o);
+  };
 });
 
 }  // namespace sockit::chat_server

@@ -1,6 +1,8 @@
 // `sockit chat-server` configuration: TOML file (toml++) + flags -> irc::Config.
 #include "config_file.hpp"
 
+#include "common/log.hpp"
+
 #include "sockit/irc/password.hpp"
 #include "sockit/net/parse.hpp"
 
@@ -23,7 +25,7 @@ struct ConfigError {
 
 // Every key the loader accepts, per table: apply_file refuses others, format_config prints these
 // and checks its own output against them (so the printed form and the loader cannot drift).
-constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin"};
+constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log"};
 constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
                                             "motd_file", "password", "default_channel_modes"};
 constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exempt_loopback", "nick_len",
@@ -34,6 +36,8 @@ constexpr std::string_view kTimeoutsKeys[] = {"registration", "ping_interval", "
 constexpr std::string_view kFloodKeys[] = {"burst", "rate", "max_queued", "exempt_opers"};
 constexpr std::string_view kAdminKeys[] = {"location", "location2", "email"};
 constexpr std::string_view kOperatorKeys[] = {"name", "password", "host"};
+constexpr std::string_view kMetricsKeys[] = {"listen"};
+constexpr std::string_view kLogKeys[] = {"level", "format"};
 
 std::string where(const toml::node& n, std::string_view key) {
   const auto& src = n.source();
@@ -123,6 +127,19 @@ void check_keys(const toml::table& t, std::string_view sect, std::span<const std
 }
 
 constexpr char kNotAHash[] = ": not a hash; make one with 'sockit chat-server --hash-password'";
+
+// --metrics / [metrics] listen: "ADDR:PORT", a bare PORT meaning 127.0.0.1; throws `ctx: ...`.
+Address metrics_address(const std::string& text, const std::string& ctx) {
+  EndpointOptions eo;
+  eo.passive = true;
+  eo.bare_port = true;
+  auto a = parse_endpoint(text, eo);
+  if (!a || !a->is_ip()) {
+    throw ConfigError{fmt::format("{}: {}expected ADDR:PORT like 127.0.0.1:9100", ctx,
+                                  a ? std::string() : a.error().message() + "; ")};
+  }
+  return *a;
+}
 
 bool valid_flood_rate(double v) { return std::isfinite(v) && v >= 0; }
 
@@ -223,6 +240,24 @@ void apply_file(const std::string& path, Loaded& out) {
     get(*s, "admin", "location2", c.admin[1]);
     get(*s, "admin", "email", c.admin[2]);
   }
+  if (const toml::table* s = section(root, "metrics")) {
+    check_keys(*s, "metrics", kMetricsKeys);
+    get(*s, "metrics", "listen", out.metrics);
+    if (const toml::node* n = s->get("listen"); n && !out.metrics.empty()) {
+      out.metrics_address = metrics_address(out.metrics, where(*n, "metrics.listen") + ": \"" + out.metrics + "\"");
+    }
+  }
+  if (const toml::table* s = section(root, "log")) {
+    check_keys(*s, "log", kLogKeys);
+    get(*s, "log", "level", out.log_level);
+    if (const toml::node* n = s->get("level"); n && !log::valid_level(out.log_level)) {
+      throw ConfigError{where(*n, "log.level") + ": \"" + out.log_level + "\": expected debug, info, warn or error"};
+    }
+    get(*s, "log", "format", out.log_format);
+    if (const toml::node* n = s->get("format"); n && !log::valid_format(out.log_format)) {
+      throw ConfigError{where(*n, "log.format") + ": \"" + out.log_format + "\": expected text or json"};
+    }
+  }
   if (const toml::node* ops = root.get("operator")) {
     const toml::array* arr = ops->as_array();
     if (!arr) throw ConfigError{where(*ops, "operator") + ": expected [[operator]] tables"};
@@ -290,6 +325,8 @@ void check_printed(const std::string& text) {
   require(root.get_as<toml::table>("timeouts"), "timeouts", kTimeoutsKeys);
   require(root.get_as<toml::table>("flood"), "flood", kFloodKeys);
   require(root.get_as<toml::table>("admin"), "admin", kAdminKeys);
+  require(root.get_as<toml::table>("metrics"), "metrics", kMetricsKeys);
+  require(root.get_as<toml::table>("log"), "log", kLogKeys);
   if (const toml::array* ops = root.get_as<toml::array>("operator")) {
     for (auto&& op : *ops) require(op.as_table(), "operator", kOperatorKeys);
   }
@@ -343,6 +380,11 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("location", toml_string(c.admin.size() > 0 ? c.admin[0] : std::string()));
   line("location2", toml_string(c.admin.size() > 1 ? c.admin[1] : std::string()));
   line("email", toml_string(c.admin.size() > 2 ? c.admin[2] : std::string()));
+  out += "\n[metrics]\n";
+  line("listen", toml_string(l.metrics));
+  out += "\n[log]\n";
+  line("level", toml_string(l.log_level));
+  line("format", toml_string(l.log_format));
   for (const irc::Operator& op : c.operators) {
     out += "\n[[operator]]\n";
     line("name", toml_string(op.name));
@@ -384,6 +426,13 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     if (f.flood_rate) c.flood_rate = *f.flood_rate;
     if (f.no_flood) c.flood_rate = 0;
     if (f.allow_invalid_utf8) c.enforce_utf8 = false;
+    if (f.metrics) {
+      out.metrics = *f.metrics;
+      out.metrics_address.reset();
+      if (!out.metrics.empty()) out.metrics_address = metrics_address(out.metrics, "invalid --metrics '" + out.metrics + "'");
+    }
+    if (f.log_level) out.log_level = *f.log_level;
+    if (f.log_format) out.log_format = *f.log_format;
     if (c.flood_burst == 0) c.flood_burst = 1;
     if (!valid_server_name(c.server_name)) throw ConfigError{"server name " + bad_server_name(c.server_name)};
     if (!out.motd_file.empty()) c.motd = read_motd(out.motd_file);

@@ -27,12 +27,19 @@ struct Overrides {
   std::optional<double> flood_rate;
   bool no_flood = false;
   bool allow_invalid_utf8 = false;
+  std::optional<std::string> metrics;     ///< --metrics ADDR:PORT
+  std::optional<std::string> log_level;   ///< --log-level, when given
+  std::optional<std::string> log_format;  ///< --log-format, when given
 };
 
 struct Loaded {
   irc::Config config;
   std::vector<std::string> listen;  ///< from the file ([server] listen), may be empty
   std::string motd_file;            ///< resolved path, "" = none
+  std::string metrics;              ///< [metrics] listen or --metrics as given, "" = off
+  std::optional<Address> metrics_address;  ///< parsed `metrics`
+  std::string log_level = "info";   ///< [log] level or --log-level
+  std::string log_format = "text";  ///< [log] format or --log-format
 };
 
 /// Builds the configuration; on failure returns false with one line in `error`

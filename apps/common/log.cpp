@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <systemd/sd-journal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cerrno>
@@ -127,6 +128,12 @@ void send_journal(Level level, std::string_view app, std::string_view msg, std::
 }
 
 }  // namespace
+
+bool valid_level(std::string_view name) noexcept {
+  return name == "warning" || std::find(std::begin(kLevelNames), std::end(kLevelNames), name) != std::end(kLevelNames);
+}
+
+bool valid_format(std::string_view name) noexcept { return name == "text" || name == "json"; }
 
 void add_options(CLI::App& app, Options& options) {
   app.add_option("--log-level", options.level, "least severe log lines shown: debug, info, warn, error (default info)")

@@ -40,6 +40,10 @@ struct Options {
   std::string format = "text";
 };
 
+/// The names --log-level ("warning" too) and --log-format accept; config files check with these.
+bool valid_level(std::string_view name) noexcept;
+bool valid_format(std::string_view name) noexcept;
+
 /// Adds --log-level and --log-format to a subcommand.
 void add_options(CLI::App& app, Options& options);
 /// Sets level, format and the app name ("chat-server") for every later line; picks journald when

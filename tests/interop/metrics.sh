@@ -5,7 +5,7 @@
 # N, so the scrapes' own bytes are not counted as the server's), Debian's `promtool check metrics`
 # accepts the page, and the endpoint answers 404 / 405 / 400 / HEAD / keep-alive as HTTP/1.1 says.
 source "$(dirname "$0")/nc_lib.bash"
-need curl promtool ss python3
+need curl promtool ss python3 jq
 
 # metric PORT NAME[{labels}]: the value of one sample ("" if absent).
 metric() {
@@ -158,4 +158,31 @@ check "clients gone -> sockit_irc_users 0" wait_metric "$MP" sockit_irc_users 0
 kill -TERM "$CHAT"
 wait_exit "$CHAT" 10
 check_eq "chat-server with --metrics exits 0 on SIGTERM" 0 "$WAIT_RC"
+
+# --- chat-server started with --config only (the systemd unit's way): [metrics] and [log] turn the
+# endpoint on and the JSON lines; --metrics on the command line overrides the file ---
+cat >"$T/metrics_chat.toml" <<'TOML'
+[server]
+listen = ["127.0.0.1:0"]
+[metrics]
+listen = "127.0.0.1:0"
+[log]
+format = "json"
+TOML
+start "$SOCKIT" chat-server -q --config "$T/metrics_chat.toml" </dev/null >"$T/chatc.out" 2>"$T/chatc.err"
+CHAT=$LAST
+MP=$(banner_port "$T/chatc.err" 'metrics on http://127\.0\.0\.1:')
+check "chat-server --config with [metrics] listen serves the page" wait_metric "${MP:-1}" sockit_irc_users 0
+check "[log] format = \"json\": every stderr line is a JSON object" jq -e . "$T/chatc.err" >/dev/null
+kill -TERM "$CHAT"
+wait_exit "$CHAT" 10
+check_eq "chat-server (metrics from the file) exits 0 on SIGTERM" 0 "$WAIT_RC"
+"$SOCKIT" chat-server --check-config --config "$T/metrics_chat.toml" --metrics 127.0.0.1:9999 --log-format text \
+  >"$T/chatc.toml" 2>/dev/null
+check "--metrics overrides [metrics] listen" grep -qxF 'listen = "127.0.0.1:9999"' "$T/chatc.toml"
+check "--log-format overrides [log] format" grep -qxF 'format = "text"' "$T/chatc.toml"
+printf '[metrics]\nlisten = "127.0.0.1:99999"\n' >"$T/badm.toml"
+"$SOCKIT" chat-server --config "$T/badm.toml" </dev/null >/dev/null 2>"$T/badm.err"
+check_eq "[metrics] listen = \"127.0.0.1:99999\" exits 2" 2 "$?"
+check "... naming file:line: metrics.listen" grep -q "badm.toml:2:10: metrics.listen" "$T/badm.err"
 finish
