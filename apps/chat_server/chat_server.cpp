@@ -367,7 +367,7 @@ int run(Options& o) {
       return cli::kExitFailure;
     }
     metrics_ep = std::move(*ep);
-    turns.attach(*(*server)->event_loop());
+    turns.attach(**server);
     log::info(fmt::format("metrics on http://{}/metrics", metrics_ep->local_address().to_string()));
   }
   const auto& addrs = (*server)->local_addresses();

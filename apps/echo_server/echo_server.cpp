@@ -309,7 +309,7 @@ int run(const Options& o) {
       auto ep = metrics::Endpoint::create(*tcp->event_loop(), *metrics_addr, page, mo);
       if (ep) {
         metrics_ep = std::move(*ep);
-        turns.attach(*tcp->event_loop());
+        turns.attach(*tcp);
       }
       bound = ep ? Result<Address>(metrics_ep->local_address()) : Result<Address>(std::move(ep).error());
     } else {

@@ -69,7 +69,7 @@ class Server::Impl {
   /// Adds counters the model keeps elsewhere (the reactor counts bytes per event loop).
   virtual void add_counters(ServerStats& /*st*/) const {}
   /// Server::event_loop (reactors).
-  virtual loop::EventLoop* first_loop() const { return nullptr; }
+  virtual loop::EventLoop* loop_at(int /*index*/) const { return nullptr; }
 
   /// True when one more connection would pass max_conns (then counts it as rejected).
   bool over_limit();

@@ -209,7 +209,10 @@ class ReactorImpl final : public Server::Impl {
 
   bool finished() const override { return started_.load() && running_.load() == 0; }
   std::string_view backend_name() const override { return loop::to_string(backend_of(opts_.model)); }
-  loop::EventLoop* first_loop() const override { return ctxs_.empty() ? nullptr : ctxs_[0]->loop.get(); }
+  loop::EventLoop* loop_at(int index) const override {
+    if (index < 0 || static_cast<std::size_t>(index) >= ctxs_.size()) return nullptr;
+    return ctxs_[static_cast<std::size_t>(index)]->loop.get();
+  }
   void add_counters(ServerStats& st) const override {
     for (const auto& ctx : ctxs_) {
       st.bytes_in += ctx->loop->bytes_in();

@@ -218,6 +218,6 @@ ServerStats Server::stats() const {
   impl_->add_counters(st);
   return st;
 }
-loop::EventLoop* Server::event_loop() const { return impl_->first_loop(); }
+loop::EventLoop* Server::event_loop(int index) const { return impl_->loop_at(index); }
 
 }  // namespace sockit::serve

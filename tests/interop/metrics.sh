@@ -99,6 +99,31 @@ kill -TERM "$THR"
 wait_exit "$THR" 10
 check_eq "echo-server --model thread exits 0" 0 "$WAIT_RC"
 
+# --- echo-server --threads 2: one loop-turn histogram per event loop, loop="0" and loop="1" ---
+start "$SOCKIT" echo-server -l 127.0.0.1:0 --threads 2 --metrics 127.0.0.1:0 </dev/null >"$T/echo2.out" 2>"$T/echo2.err"
+ECHO2=$LAST
+MP=$(banner_port "$T/echo2.err" 'metrics on http://127\.0\.0\.1:')
+EP=$(banner_port "$T/echo2.err" 'listening on tcp 127\.0\.0\.1:')
+FDS=()
+for i in 1 2 3 4; do exec {fd}<>"/dev/tcp/127.0.0.1/$EP"; FDS+=("$fd"); printf 'x\n' >&"$fd"; done
+turns_counted() {  # turns_counted LOOP: its histogram has counted turns (5 s at most)
+  local i v
+  for ((i = 0; i < 100; i++)); do
+    v=$(metric "$MP" "sockit_loop_turn_seconds_count{loop=\"$1\"}")
+    [[ "${v:-0}" -gt 0 ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+check "--threads 2: loop 0's turn histogram counts turns" turns_counted 0
+check "--threads 2: loop 1's turn histogram counts turns" turns_counted 1
+check "--threads 2: no loop 2" test -z "$(metric "$MP" 'sockit_loop_turn_seconds_count{loop="2"}')"
+lint "$MP" "echo-server --threads 2"
+for fd in "${FDS[@]}"; do exec {fd}>&-; done
+kill -TERM "$ECHO2"
+wait_exit "$ECHO2" 10
+check_eq "echo-server --threads 2 --metrics exits 0" 0 "$WAIT_RC"
+
 # --- bad --metrics values: a usage error, exit 2, nothing served ---
 "$SOCKIT" echo-server -l 127.0.0.1:0 --metrics nonsense:x </dev/null >/dev/null 2>"$T/bad.err"
 check_eq "echo-server --metrics nonsense:x exits 2" 2 "$?"
@@ -173,7 +198,7 @@ start "$SOCKIT" chat-server -q --config "$T/metrics_chat.toml" </dev/null >"$T/c
 CHAT=$LAST
 MP=$(banner_port "$T/chatc.err" 'metrics on http://127\.0\.0\.1:')
 check "chat-server --config with [metrics] listen serves the page" wait_metric "${MP:-1}" sockit_irc_users 0
-check "[log] format = \"json\": every stderr line is a JSON object" jq -e . "$T/chatc.err" >/dev/null
+check "[log] format = \"json\": every stderr line is a JSON object" bash -c 'jq -e . "$1" >/dev/null' _ "$T/chatc.err"
 kill -TERM "$CHAT"
 wait_exit "$CHAT" 10
 check_eq "chat-server (metrics from the file) exits 0 on SIGTERM" 0 "$WAIT_RC"

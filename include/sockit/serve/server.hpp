@@ -179,7 +179,9 @@ class Server {
   /// serve something of its own on the same thread, like the metrics endpoint: add it after
   /// create() (before run/start, or in that loop's thread) and destroy it after wait(). Its
   /// handlers see the sessions' state without locks. Null for the other models.
-  loop::EventLoop* event_loop() const;
+  /// `index` 1..threads()-1: the reactor's other loops (null past the last), e.g. to observe
+  /// their turns (EventLoop::set_turn_observer) before run/start.
+  loop::EventLoop* event_loop(int index = 0) const;
 
   class Impl;
 

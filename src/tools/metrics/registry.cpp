@@ -107,6 +107,15 @@ void Histogram::observe(double v) noexcept {
   sum_ += v;
 }
 
+void Histogram::assign(const std::vector<std::uint64_t>& counts, double sum) {
+  count_ = 0;
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
+    counts_[i] = i < counts.size() ? counts[i] : 0;
+    count_ += counts_[i];
+  }
+  sum_ = sum;
+}
+
 Collector::Family* Collector::family(std::string_view name, std::string_view help, Type type, const Labels& labels) {
   if (!valid_metric_name(name)) {
     errors_.push_back(fmt::format("invalid metric name '{}'", name));

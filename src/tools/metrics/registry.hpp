@@ -42,6 +42,9 @@ class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds);
   void observe(double v) noexcept;
+  /// Replaces the contents with a snapshot: per-bucket counts (bounds().size() + 1 of them, the
+  /// last +Inf; fewer are padded with 0) and their sum; count() becomes the counts' total.
+  void assign(const std::vector<std::uint64_t>& counts, double sum);
   const std::vector<double>& bounds() const noexcept { return bounds_; }
   /// Per-bucket counts (not cumulative); the last one is the +Inf bucket.
   const std::vector<std::uint64_t>& buckets() const noexcept { return counts_; }

@@ -2,6 +2,8 @@
 #include "server_metrics.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <string>
 
 namespace sockit::metrics {
 namespace {
@@ -41,17 +43,44 @@ void collect_server(Collector& c, serve::ServerStats st, const Endpoint* same_lo
             d(st.budget_pauses));
 }
 
-TurnHistogram::TurnHistogram()
-    : hist_({10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1.0}) {}
+struct TurnHistogram::PerLoop {
+  explicit PerLoop(std::size_t buckets) : counts(buckets) {}
+  // One writer (the loop's thread): plain load + store, relaxed; readers may see a bucket a turn
+  // ahead of the sum, never a torn value.
+  void observe(const std::vector<double>& bounds, double v) noexcept {
+    auto i = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin());
+    counts[i].store(counts[i].load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    sum.store(sum.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+  }
+  std::vector<std::atomic<std::uint64_t>> counts;
+  std::atomic<double> sum{0};
+};
 
-void TurnHistogram::attach(loop::EventLoop& loop) {
-  loop.set_turn_observer([this](loop::Duration busy) { hist_.observe(std::chrono::duration<double>(busy).count()); });
+TurnHistogram::TurnHistogram()
+    : bounds_({10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1.0}) {}
+
+TurnHistogram::~TurnHistogram() = default;
+
+void TurnHistogram::attach(const serve::Server& server) {
+  for (int i = 0; loop::EventLoop* l = server.event_loop(i); ++i) {
+    loops_.push_back(std::make_unique<PerLoop>(bounds_.size() + 1));
+    l->set_turn_observer([this, p = loops_.back().get()](loop::Duration busy) {
+      p->observe(bounds_, std::chrono::duration<double>(busy).count());
+    });
+  }
 }
 
 void TurnHistogram::collect(Collector& c) const {
-  c.histogram("sockit_loop_turn_seconds",
-              "Time an event-loop turn takes once its wait returns (dispatch, timers, writes).", hist_,
-              {{"loop", "0"}});
+  Histogram h(bounds_);
+  std::vector<std::uint64_t> counts(bounds_.size() + 1);
+  for (std::size_t i = 0; i < loops_.size(); ++i) {
+    const PerLoop& p = *loops_[i];
+    for (std::size_t b = 0; b < counts.size(); ++b) counts[b] = p.counts[b].load(std::memory_order_relaxed);
+    h.assign(counts, p.sum.load(std::memory_order_relaxed));
+    c.histogram("sockit_loop_turn_seconds",
+                "Time an event-loop turn takes once its wait returns (dispatch, timers, writes).", h,
+                {{"loop", std::to_string(i)}});
+  }
 }
 
 serve::UdpStats sum_udp(std::span<const std::unique_ptr<serve::UdpServer>> servers) {

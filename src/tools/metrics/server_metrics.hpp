@@ -8,7 +8,9 @@
 #include "sockit/serve/server.hpp"
 #include "sockit/serve/udp_server.hpp"
 
+#include <memory>
 #include <span>
+#include <vector>
 
 namespace sockit::metrics {
 
@@ -19,17 +21,22 @@ void collect_server(Collector& c, serve::ServerStats st, const Endpoint* same_lo
 serve::UdpStats sum_udp(std::span<const std::unique_ptr<serve::UdpServer>> servers);
 void collect_udp(Collector& c, const serve::UdpStats& st);
 
-/// sockit_loop_turn_seconds{loop="0"}: how long the server's first event loop takes per turn
-/// once its wait returns (EventLoop::set_turn_observer). Observed and read in that loop's
-/// thread (the metrics endpoint runs there), so it needs no lock.
+/// sockit_loop_turn_seconds{loop="i"}: how long each event loop of a reactor takes per turn once
+/// its wait returns (EventLoop::set_turn_observer). Each loop's buckets are written by that loop's
+/// thread only (relaxed atomics, no read-modify-write contention) and read by whichever thread
+/// renders the page, so a scrape races with no loop.
 class TurnHistogram {
  public:
   TurnHistogram();
-  void attach(loop::EventLoop& loop);
+  ~TurnHistogram();
+  /// Observes every loop of `server` (none for the non-reactor models). Before run/start.
+  void attach(const serve::Server& server);
   void collect(Collector& c) const;
 
  private:
-  Histogram hist_;
+  struct PerLoop;
+  std::vector<double> bounds_;
+  std::vector<std::unique_ptr<PerLoop>> loops_;
 };
 
 }  // namespace sockit::metrics
