@@ -20,6 +20,15 @@
 
 namespace sockit::test {
 
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout, std::chrono::milliseconds step) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(step);
+  }
+}
+
 std::set<int> open_fds() {
   std::set<int> fds;
   DIR* d = ::opendir("/proc/self/fd");
@@ -42,25 +51,22 @@ FdLeakCheck::~FdLeakCheck() {
 void FdLeakCheck::expect_no_leak() {
   checked_ = true;
   // Descriptors closed by other threads (a server stopping) may need a moment to go.
-  for (int i = 0; i < 50; ++i) {
-    auto now = open_fds();
-    std::vector<int> leaked;
-    for (int fd : now)
+  std::vector<int> leaked;
+  auto none_leaked = [&] {
+    leaked.clear();
+    for (int fd : open_fds())
       if (!before_.count(fd)) leaked.push_back(fd);
-    if (leaked.empty()) return;
-    if (i == 49) {
-      std::string list;
-      for (int fd : leaked) {
-        char target[256] = {};
-        std::string link = "/proc/self/fd/" + std::to_string(fd);
-        ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-        list += " " + std::to_string(fd) + "(" + (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?") + ")";
-      }
-      ADD_FAILURE() << "descriptors leaked:" << list;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return leaked.empty();
+  };
+  if (wait_until(none_leaked, std::chrono::seconds(1), std::chrono::milliseconds(20))) return;
+  std::string list;
+  for (int fd : leaked) {
+    char target[256] = {};
+    std::string link = "/proc/self/fd/" + std::to_string(fd);
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    list += " " + std::to_string(fd) + "(" + (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?") + ")";
   }
+  ADD_FAILURE() << "descriptors leaked:" << list;
 }
 
 bool have_ipv6_loopback() {
@@ -134,17 +140,15 @@ void Child::close_stdin() {
 
 std::optional<int> Child::wait(std::chrono::milliseconds timeout) {
   if (status_) return status_;
-  auto end = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int st = 0;
-    pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      return status_;
-    }
-    if (std::chrono::steady_clock::now() >= end) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  wait_until(
+      [&] {
+        int st = 0;
+        if (::waitpid(pid_, &st, WNOHANG) != pid_) return false;
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return true;
+      },
+      timeout);
+  return status_;
 }
 
 namespace {

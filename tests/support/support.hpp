@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -12,6 +13,11 @@
 #include <sys/types.h>
 
 namespace sockit::test {
+
+/// Polls `pred` every `step` until it holds or `timeout` passes; returns its last value. The one
+/// way integration tests wait for something they cannot block on (a file, /proc, another thread).
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds step = std::chrono::milliseconds(5));
 
 /// The descriptors open in this process now (from /proc/self/fd).
 std::set<int> open_fds();
