@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <future>
 #include <thread>
 
 #include <pthread.h>
@@ -57,8 +58,12 @@ TEST_P(Loop, PostFromManyThreadsRunsEverythingInLoopThread) {
 }
 
 TEST_P(Loop, StopFromAnotherThreadWakesABlockedLoop) {
+  // The loop has entered run() once a task posted before it ran; stop() then finds it running
+  // (blocked in its poller, or about to block) and must wake it.
+  std::promise<void> running;
+  loop_->post([&] { running.set_value(); });
   std::thread runner([&] { loop_->run(); });
-  std::this_thread::sleep_for(20ms);
+  running.get_future().wait();
   auto start = std::chrono::steady_clock::now();
   loop_->stop();
   runner.join();

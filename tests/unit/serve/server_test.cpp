@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 
 #include <pthread.h>
@@ -228,13 +229,17 @@ TEST_P(ServerModel, SessionSeesOpenDataAndClose) {
 // the sender's session runs on (the cross-thread Peer::send contract of session.hpp).
 struct Room {
   std::mutex mu;
+  std::condition_variable changed;  // notified when a member joins
   std::set<serve::Peer*> members;
 };
 class RoomSession : public serve::Session {
  public:
   RoomSession(std::shared_ptr<Room> room, serve::Peer& self) : room_(std::move(room)), self_(&self) {
-    std::lock_guard lock(room_->mu);
-    room_->members.insert(self_);
+    {
+      std::lock_guard lock(room_->mu);
+      room_->members.insert(self_);
+    }
+    room_->changed.notify_all();
   }
   void on_data(std::span<const std::byte> d, serve::Peer&, serve::TimePoint) override {
     std::string s(reinterpret_cast<const char*>(d.data()), d.size());
@@ -269,12 +274,10 @@ TEST_P(ThreadedModel, PeerSendFromOtherThreadsIsDelivered) {
     cs.push_back(std::move(*c));
   }
   // Wait until everyone joined.
-  for (int i = 0; i < 200; ++i) {
-    {
-      std::lock_guard lock(room->mu);
-      if (room->members.size() == kClients) break;
-    }
-    std::this_thread::sleep_for(5ms);
+  {
+    std::unique_lock lock(room->mu);
+    ASSERT_TRUE(room->changed.wait_for(lock, 5s, [&] { return room->members.size() == kClients; }))
+        << room->members.size() << " of " << kClients << " joined";
   }
   std::vector<std::thread> talkers;
   for (int i = 0; i < kClients; ++i) {
