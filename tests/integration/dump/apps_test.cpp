@@ -19,6 +19,9 @@
 
 using namespace std::chrono_literals;
 using sockit::test::Child;
+using sockit::test::count_of;
+using sockit::test::finish_capture;
+using sockit::test::start_tcpdump;
 using sockit::test::have_tool;
 using sockit::test::lines_of;
 using sockit::test::run;
@@ -27,33 +30,6 @@ using sockit::test::temp_path;
 using sockit::test::TempDirCleanup;
 
 namespace {
-
-int count_of(const std::string& hay, const std::string& needle) {
-  int n = 0;
-  for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
-  return n;
-}
-
-// A tcpdump capture on lo into `file`, started and ready (nullopt: cannot capture here).
-std::optional<Child> start_tcpdump(const std::string& file, const std::string& filter) {
-  Child td = Child::spawn({"tcpdump", "-i", "lo", "--immediate-mode", "-U", "-Z", "root", "-w", file, filter});
-  if (td.read_stderr_until("listening on", 10s).find("listening on") == std::string::npos) return std::nullopt;
-  return td;
-}
-
-// Polls `tcpdump -n -r file` until `done` holds for its output (deadline 10 s), then stops tcpdump.
-std::string finish_capture(Child& td, const std::string& file, const std::function<bool(const std::string&)>& done) {
-  std::string out;
-  for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
-    out = run({"tcpdump", "-n", "-r", file}).out;
-    if (done(out)) break;
-    std::this_thread::sleep_for(50ms);
-  }
-  td.signal(SIGTERM);
-  td.read_stderr(5s);
-  td.wait(5s);
-  return out;
-}
 
 // tcpdump -n FLAGS -r file and sockit dump -n --no-hints FLAGS -r file print the same lines.
 void expect_same_as_tcpdump(const std::string& file, const std::vector<std::string>& flags) {
@@ -82,11 +58,9 @@ std::uint16_t free_port() {
 bool port_is_free(std::uint16_t port) { return static_cast<bool>(sockit::TcpListener::bind(sockit::Address::ipv4_loopback(port))); }
 
 bool wait_until_accepting(std::uint16_t port) {
-  for (auto end = std::chrono::steady_clock::now() + 15s; std::chrono::steady_clock::now() < end;) {
-    if (sockit::TcpStream::connect(sockit::Address::ipv4_loopback(port), sockit::Deadline::after(1s))) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
+  return sockit::test::wait_until(
+      [&] { return static_cast<bool>(sockit::TcpStream::connect(sockit::Address::ipv4_loopback(port), sockit::Deadline::after(1s))); },
+      15s, 50ms);
 }
 
 }  // namespace

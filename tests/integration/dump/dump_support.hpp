@@ -1,13 +1,20 @@
 // Helpers of the `sockit dump` integration tests (dump_test.cpp, apps_test.cpp): output lines,
-// tool lookup, a per-process temporary directory, and pcap rewriting for truncation tests.
+// tool lookup, a per-process temporary directory, pcap rewriting for truncation tests, and
+// waiting for a capture file to hold the packets a test made.
 #pragma once
 
+#include "support/support.hpp"
+
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,6 +29,45 @@ inline std::vector<std::string> lines_of(const std::string& s) {
   for (std::string l; std::getline(in, l);)
     if (!l.empty()) v.push_back(l);
   return v;
+}
+
+inline int count_of(const std::string& hay, const std::string& needle) {
+  int n = 0;
+  for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Reads the capture file being written with `reader` (argv ending in the file) until `done`
+// holds for its output or 10 s pass; returns the last output.
+inline std::string poll_capture_file(const std::vector<std::string>& reader,
+                                     const std::function<bool(const std::string&)>& done) {
+  std::string out;
+  wait_until(
+      [&] {
+        out = run(reader).out;
+        return done(out);
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(50));
+  return out;
+}
+
+// A tcpdump capture on lo into `file`, started and ready (nullopt: cannot capture here).
+inline std::optional<Child> start_tcpdump(const std::string& file, const std::string& filter,
+                                          const std::string& user = "root") {
+  Child td = Child::spawn({"tcpdump", "-i", "lo", "--immediate-mode", "-U", "-Z", user, "-w", file, filter});
+  if (td.read_stderr_until("listening on", std::chrono::seconds(10)).find("listening on") == std::string::npos)
+    return std::nullopt;
+  return td;
+}
+
+// Waits until `tcpdump -n -r file` shows what `done` wants (deadline 10 s), then stops tcpdump;
+// returns that output.
+inline std::string finish_capture(Child& td, const std::string& file, const std::function<bool(const std::string&)>& done) {
+  std::string out = poll_capture_file({"tcpdump", "-n", "-r", file}, done);
+  td.signal(SIGTERM);
+  td.read_stderr(std::chrono::seconds(5));
+  td.wait(std::chrono::seconds(5));
+  return out;
 }
 
 inline bool have_tool(const std::string& name) {

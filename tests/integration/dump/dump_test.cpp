@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -27,6 +28,8 @@
 
 using namespace std::chrono_literals;
 using sockit::test::Child;
+using sockit::test::count_of;
+using sockit::test::finish_capture;
 using sockit::test::have_tool;
 using sockit::test::lines_of;
 using sockit::test::temp_path;
@@ -80,14 +83,26 @@ struct Stopped {
   std::string out, err;
 };
 
-Stopped stop(Child& c, int sig = SIGINT) {
-  std::this_thread::sleep_for(300ms);  // let the last packets reach the capture
-  c.signal(sig);
+// Stops a capture once what it printed satisfies `printed` (deadline 10 s): the packets the test
+// made have reached it.
+Stopped stop(Child& c, const std::function<bool(const std::string&)>& printed, int sig = SIGINT) {
   Stopped s;
-  s.out = c.read_stdout(10s);
+  sockit::test::wait_until(
+      [&] {
+        s.out += c.read_stdout_until("\n", 100ms);
+        return printed(s.out);
+      },
+      10s, 0ms);
+  c.signal(sig);
+  s.out += c.read_stdout(10s);
   s.err = c.read_stderr(10s);
   s.status = c.wait(10s).value_or(-1);
   return s;
+}
+
+// A stop() condition: at least `n` FIN segments printed (the echo exchange's last packets).
+std::function<bool(const std::string&)> fins(int n) {
+  return [n](const std::string& out) { return count_of(out, "Flags [F") >= n; };
 }
 
 long stat_line(const std::string& err, const std::string& what) {
@@ -105,7 +120,7 @@ TEST(Dump, CapturesAnEchoExchangeOnLoopbackWithFlags) {
   auto cap = start_capture({"-i", "lo", "-l", "--no-hints", "tcp", "port", std::to_string(port)});
   if (!cap) GTEST_SKIP() << "no capture privileges here";
   echo_exchange(*listener, "hello dump\n");
-  Stopped s = stop(*cap);
+  Stopped s = stop(*cap, fins(2));
   EXPECT_EQ(s.status, 0) << s.err;
   auto lines = lines_of(s.out);
   ASSERT_GE(lines.size(), 8U) << s.out;
@@ -152,10 +167,17 @@ TEST(Dump, WrittenPcapIsReadByTcpdumpAndTsharkWithTheSameCount) {
   auto listener = sockit::TcpListener::bind(sockit::Address::ipv4_loopback(0));
   ASSERT_TRUE(listener);
   const auto port = listener->local_address()->port();
-  auto cap = start_capture({"-i", "lo", "-w", file, "tcp", "port", std::to_string(port)});
+  // -l: the file is flushed after each packet, so the test can see when its packets are in.
+  auto cap = start_capture({"-i", "lo", "-l", "-w", file, "tcp", "port", std::to_string(port)});
   if (!cap) GTEST_SKIP() << "no capture privileges here";
   echo_exchange(*listener, "pcap please\n");
-  Stopped s = stop(*cap, SIGTERM);
+  Stopped s = stop(
+      *cap,
+      [&](const std::string&) {
+        return fins(2)(have_tool("tcpdump") ? run({"tcpdump", "-n", "-r", file}).out
+                                            : run({sockit_bin(), "dump", "-n", "--no-hints", "-r", file}).out);
+      },
+      SIGTERM);
   ASSERT_EQ(s.status, 0) << s.err;
   EXPECT_EQ(s.out, "");  // -w prints no packets
   const long captured = stat_line(s.err, "captured");
@@ -194,19 +216,18 @@ TEST(Dump, ReadsTcpdumpCapturesLikeTcpdumpDoes) {
   const std::string filter = "tcp port " + std::to_string(tport) + " or udp port " + std::to_string(uport) +
                              " or udp port " + std::to_string(closed) + " or icmp";
   // -Z root: Debian's tcpdump would otherwise switch to user tcpdump and fail to create the file.
-  Child td = Child::spawn({"tcpdump", "-i", "lo", "--immediate-mode", "-U", "-Z", geteuid() == 0 ? "root" : std::string(getenv("USER") ? getenv("USER") : "root"), "-w", file, filter});
-  std::string err = td.read_stderr_until("listening on", 10s);
-  if (err.find("listening on") == std::string::npos) GTEST_SKIP() << "tcpdump cannot capture here: " << err;
+  auto td = sockit::test::start_tcpdump(file, filter, geteuid() == 0 ? "root" : std::string(getenv("USER") ? getenv("USER") : "root"));
+  if (!td) GTEST_SKIP() << "tcpdump cannot capture here";
   echo_exchange(*listener, "NICK alice\r\nUSER alice 0 * :Alice\r\n");
   auto sender = sockit::UdpSocket::open(sockit::Family::v4);
   ASSERT_TRUE(sender);
   std::string dgram = "udp datagram";
   ASSERT_TRUE(sender->send_to(std::as_bytes(std::span(dgram)), *udp->local_address()));
   ASSERT_TRUE(sender->send_to(std::as_bytes(std::span(dgram)), sockit::Address::ipv4_loopback(closed)));
-  std::this_thread::sleep_for(300ms);
-  td.signal(SIGTERM);
-  td.read_stderr(5s);
-  td.wait(5s);
+  // The port-unreachable is the last packet made: once tcpdump wrote it, it wrote the rest.
+  finish_capture(*td, file, [&](const std::string& out) {
+    return out.find("ICMP 127.0.0.1 udp port " + std::to_string(closed) + " unreachable") != std::string::npos;
+  });
   for (const std::vector<std::string>& flags : {std::vector<std::string>{}, {"-e"}, {"-X"}, {"-q"}, {"-A"}}) {
     std::vector<std::string> targv = {"tcpdump", "-n", "-r", file};
     std::vector<std::string> oargv = {sockit_bin(), "dump", "-n", "--no-hints", "-r", file};
@@ -300,7 +321,7 @@ TEST(Dump, UserOptionDropsRootAfterOpeningTheCapture) {
   EXPECT_TRUE(std::regex_search(text, std::regex("\nGid:\\s+65534\\s+65534\\s+65534\\s+65534"))) << text;
   EXPECT_TRUE(std::regex_search(text, std::regex("\nCapEff:\\s+0+\n"))) << text;
   echo_exchange(*listener, "still capturing\n");
-  Stopped s = stop(*cap);
+  Stopped s = stop(*cap, fins(2));
   EXPECT_EQ(s.status, 0) << s.err;
   EXPECT_GE(lines_of(s.out).size(), 8U) << s.out;
 }
@@ -342,7 +363,7 @@ TEST(Dump, AnyInterfaceUsesCookedV2WithInterfaceNames) {
   if (!cap) GTEST_SKIP() << "no capture privileges here";
   EXPECT_NE(err.find("link-type LINUX_SLL2 (Linux cooked v2)"), std::string::npos) << err;
   echo_exchange(*listener, "any\n");
-  Stopped s = stop(*cap);
+  Stopped s = stop(*cap, fins(2));
   EXPECT_EQ(s.status, 0) << s.err;
   int syn = 0, synack = 0;
   for (const auto& l : lines_of(s.out)) {
