@@ -90,20 +90,32 @@ int hash_password_command(unsigned iterations) {
 }
 
 // SIGUSR1 (as the echo server does): one line of counters on stderr, and the server keeps serving.
-void print_counters(const irc::Server& irc, std::recursive_mutex& mu, const serve::Server& server) {
-  irc::ServerStats st;
-  {
-    std::lock_guard g(mu);
-    st = irc.stats();
-  }
-  auto t = server.stats();
-  log::info(fmt::format("counters: users={} registered={} operators={} channels={} max_registered={} "
-                        "lines_in={} excess_flood={} sendq_exceeded={} rejected={} tcp accepted={} active={} closed={} "
-                        "resets={} timeouts={} overflows={} bytes_in={} bytes_out={}",
-                        st.connections, st.registered, st.operators, st.channels, st.max_registered, st.lines_in,
-                        st.excess_flood, st.sendq_exceeded, st.rejected_connections, t.accepted, t.active, t.closed,
-                        t.resets, t.timeouts, t.overflows, t.bytes_in, t.bytes_out));
-  sd::notify_status(fmt::format("{} clients ({} registered), {} channels", st.connections, st.registered, st.channels));
+// The values are read back from the collected registry the metrics page is rendered from.
+void print_counters(const metrics::Collector& c) {
+  const metrics::CounterField irc[] = {
+      {"users", "sockit_irc_connections"},
+      {"registered", "sockit_irc_users"},
+      {"operators", "sockit_irc_operators"},
+      {"channels", "sockit_irc_channels"},
+      {"max_registered", "sockit_irc_max_users"},
+      {"lines_in", "sockit_irc_received_messages_total"},
+      {"excess_flood", "sockit_irc_excess_flood_total"},
+      {"sendq_exceeded", "sockit_irc_sendq_exceeded_total"},
+      {"rejected", "sockit_irc_refused_connections_total"},
+  };
+  const metrics::CounterField tcp[] = {
+      {"accepted", "sockit_connections_accepted_total"},
+      {"active", "sockit_connections_open"},
+      {"closed", "sockit_connections_closed_total"},
+      {"resets", "sockit_connections_closed_total", {{"reason", "reset"}}},
+      {"timeouts", "sockit_timeouts_total", {{"kind", "idle"}}},
+      {"overflows", "sockit_send_queue_overflows_total"},
+      {"bytes_in", "sockit_received_bytes_total"},
+      {"bytes_out", "sockit_sent_bytes_total"},
+  };
+  log::info("counters: " + metrics::counter_fields(c, irc) + " tcp " + metrics::counter_fields(c, tcp));
+  sd::notify_status(fmt::format("{} clients ({} registered), {} channels", c.value("sockit_irc_connections"),
+                                c.value("sockit_irc_users"), c.value("sockit_irc_channels")));
 }
 
 // The IRC core's metrics (docs/OPERATIONS.md), read in the loop thread at scrape time.
@@ -301,8 +313,9 @@ int run(Options& o) {
   metrics::TurnHistogram turns;   // the loop's turns, observed in its thread
   auto on_signal = [&](int sig) {
     if (sig == SIGUSR1) {
-      print_counters(irc, mu, *running);
-      log::info("metrics: " + registry.collect().line());
+      metrics::Collector c = registry.collect();
+      print_counters(c);
+      log::info("metrics: " + c.line());
       return;
     }
     if (sig == SIGHUP) {

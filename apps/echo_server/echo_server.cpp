@@ -101,24 +101,12 @@ std::string model_detail(const serve::Server& s, std::size_t pool_queue) {
   }
 }
 
-void print_counters(const serve::Server* tcp, const std::vector<std::unique_ptr<serve::UdpServer>>& udp) {
+// SIGUSR1 and the exit: one "counters:" line whose values are read back from the collected
+// registry, the one the metrics page is rendered from (the keys scripts parse stay).
+void print_counters(const metrics::Collector& c, bool tcp, bool udp) {
   std::string line = "counters:";
-  if (tcp != nullptr) {
-    auto s = tcp->stats();
-    line += fmt::format(
-        " tcp accepted={} active={} closed={} rejected={} shed={} resets={} timeouts={} overflows={} errors={} "
-        "bytes_in={} bytes_out={} spliced={} buffered={} buffered_peak={} budget_pauses={}",
-        s.accepted, s.active, s.closed, s.rejected, s.shed, s.resets, s.timeouts, s.overflows, s.errors, s.bytes_in,
-        s.bytes_out, s.bytes_spliced, s.buffered, s.buffered_peak, s.budget_pauses);
-  }
-  if (!udp.empty()) {
-    serve::UdpStats t = metrics::sum_udp(udp);
-    line += fmt::format(
-        " udp received={} sent={} dropped={} truncated={} errors={} bytes_in={} bytes_out={} wakeups={} recv_calls={} "
-        "send_calls={} coalesced={} refused={} limited={}",
-        t.received, t.sent, t.dropped, t.truncated, t.errors, t.bytes_in, t.bytes_out, t.wakeups, t.recv_calls,
-        t.send_calls, t.coalesced, t.refused, t.limited);
-  }
+  if (tcp) line += " " + metrics::tcp_counters(c);
+  if (udp) line += " " + metrics::udp_counters(c);
   log::info(line);
 }
 
@@ -217,13 +205,14 @@ int run(const Options& o) {
   std::unique_ptr<serve::Server> tcp;
   std::vector<std::unique_ptr<serve::UdpServer>> udp;
   metrics::Registry registry;    // the metrics page and SIGUSR1's "metrics:" line (filled below)
-  metrics::TurnHistogram turns;  // the first loop's turns, when the endpoint runs there
+  metrics::TurnHistogram turns;  // every loop's turns, when the endpoint runs on the first one
   // Signals: USR1 prints the counters, the first INT/TERM drains, a second one closes at once.
   int stops = 0;
   auto on_signal = [&](int sig) {
     if (sig == SIGUSR1) {
-      print_counters(tcp.get(), udp);
-      log::info("metrics: " + registry.collect().line());
+      metrics::Collector c = registry.collect();
+      print_counters(c, tcp != nullptr, !udp.empty());
+      log::info("metrics: " + c.line());
       return;
     }
     ++stops;
@@ -380,7 +369,7 @@ int run(const Options& o) {
     }
   }
   for (auto& u : udp) u->wait();
-  print_counters(tcp.get(), udp);
+  print_counters(registry.collect(), tcp != nullptr, !udp.empty());
   return cli::kExitOk;
 }
 

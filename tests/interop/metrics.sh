@@ -54,6 +54,16 @@ head -c "$N" /dev/zero | tr '\0' x >&"${FDS[0]}"
 check "$N bytes sent -> sockit_received_bytes_total rises by $N" wait_metric "$MP" sockit_received_bytes_total $((before + N))
 check "... and sockit_sent_bytes_total by $N (echoed)" wait_metric "$MP" sockit_sent_bytes_total $((before + N))
 check_eq "the $N bytes come back" "$N" "$(timeout 5 head -c "$N" <&"${FDS[0]}" | wc -c)"
+# SIGUSR1: the counters: line reads the same registry as the page (one source of truth), so its
+# bytes_in is the clients' bytes like sockit_received_bytes_total, without the scrapes' bytes.
+kill -USR1 "$ECHO"
+check "SIGUSR1 prints the counters: and metrics: lines" wait_for_line "$T/echo.err" 'metrics: .*sockit_received_bytes_total='
+cin=$(grep -oE 'counters: tcp accepted=.* bytes_in=[0-9]+' "$T/echo.err" | tail -1 | grep -oE '[0-9]+$')
+min=$(grep -oE 'metrics: .*sockit_received_bytes_total=[0-9]+' "$T/echo.err" | tail -1 | grep -oE '[0-9]+$')
+check_eq "counters: bytes_in equals the page's sockit_received_bytes_total ($min)" "$min" "$cin"
+check_eq "... the clients' $((before + N)) bytes, scrapes not counted" "$((before + N))" "$cin"
+cacc=$(grep -oE 'counters: tcp accepted=[0-9]+' "$T/echo.err" | tail -1 | grep -oE '[0-9]+$')
+check_eq "counters: accepted equals sockit_connections_accepted_total" "$(metric "$MP" sockit_connections_accepted_total)" "$cacc"
 for fd in "${FDS[@]}"; do exec {fd}>&-; done
 check "clients gone -> sockit_connections_open 0" wait_metric "$MP" sockit_connections_open 0
 check "closed_total{reason=\"normal\"} 10" wait_metric "$MP" 'sockit_connections_closed_total{reason="normal"}' 10

@@ -198,6 +198,21 @@ std::string Collector::line() const {
   return out;
 }
 
+double Collector::value(std::string_view name, const Labels& labels) const {
+  double total = 0;
+  for (const auto& f : families_) {
+    if (f.name != name) continue;
+    for (const auto& s : f.samples) {
+      if (!s.suffix.empty()) continue;
+      bool match = std::all_of(labels.begin(), labels.end(), [&s](const auto& want) {
+        return std::find(s.labels.begin(), s.labels.end(), want) != s.labels.end();
+      });
+      if (match) total += s.value;
+    }
+  }
+  return total;
+}
+
 Collector Registry::collect() const {
   Collector c;
   for (const auto& fn : collects_) fn(c);

@@ -72,6 +72,9 @@ class Collector {
   /// One line of `name{labels}=value` pairs (histograms as name_count and name_sum), for the
   /// servers' SIGUSR1 counters.
   std::string line() const;
+  /// The sum of the samples of `name` whose labels include `labels` (all of them when empty);
+  /// 0 when there are none. For the SIGUSR1 counters, read back from what the page shows.
+  double value(std::string_view name, const Labels& labels = {}) const;
 
  private:
   struct Sample {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <string>
 
 namespace sockit::metrics {
@@ -83,6 +84,60 @@ void TurnHistogram::collect(Collector& c) const {
   }
 }
 
+std::string counter_fields(const Collector& c, std::span<const CounterField> fields) {
+  std::string out;
+  for (const CounterField& f : fields) {
+    if (!out.empty()) out += ' ';
+    out += f.key;
+    out += '=';
+    // Whole numbers as integers at every size (the text format's shortest form turns 1e16 into
+    // "1e+16"; scripts parse these as integers).
+    double v = c.value(f.metric, f.labels);
+    out += v >= 0 && v < 1.8e19 && v == std::floor(v) ? std::to_string(static_cast<std::uint64_t>(v)) : format_value(v);
+  }
+  return out;
+}
+
+std::string tcp_counters(const Collector& c) {
+  const CounterField fields[] = {
+      {"accepted", "sockit_connections_accepted_total"},
+      {"active", "sockit_connections_open"},
+      {"closed", "sockit_connections_closed_total"},
+      {"rejected", "sockit_connections_refused_total", {{"reason", "limit"}}},
+      {"shed", "sockit_connections_refused_total", {{"reason", "out_of_descriptors"}}},
+      {"resets", "sockit_connections_closed_total", {{"reason", "reset"}}},
+      {"timeouts", "sockit_timeouts_total", {{"kind", "idle"}}},
+      {"overflows", "sockit_send_queue_overflows_total"},
+      {"errors", "sockit_errors_total"},
+      {"bytes_in", "sockit_received_bytes_total"},
+      {"bytes_out", "sockit_sent_bytes_total"},
+      {"spliced", "sockit_spliced_bytes_total"},
+      {"buffered", "sockit_buffered_bytes"},
+      {"buffered_peak", "sockit_buffered_peak_bytes"},
+      {"budget_pauses", "sockit_budget_pauses_total"},
+  };
+  return "tcp " + counter_fields(c, fields);
+}
+
+std::string udp_counters(const Collector& c) {
+  const CounterField fields[] = {
+      {"received", "sockit_udp_received_datagrams_total"},
+      {"sent", "sockit_udp_sent_datagrams_total"},
+      {"dropped", "sockit_udp_unanswered_datagrams_total", {{"reason", "send_dropped"}}},
+      {"truncated", "sockit_udp_truncated_datagrams_total"},
+      {"errors", "sockit_udp_errors_total"},
+      {"bytes_in", "sockit_udp_received_bytes_total"},
+      {"bytes_out", "sockit_udp_sent_bytes_total"},
+      {"wakeups", "sockit_udp_wakeups_total"},
+      {"recv_calls", "sockit_udp_receive_calls_total"},
+      {"send_calls", "sockit_udp_send_calls_total"},
+      {"coalesced", "sockit_udp_coalesced_replies_total"},
+      {"refused", "sockit_udp_unanswered_datagrams_total", {{"reason", "refused_port"}}},
+      {"limited", "sockit_udp_unanswered_datagrams_total", {{"reason", "rate_limited"}}},
+  };
+  return "udp " + counter_fields(c, fields);
+}
+
 serve::UdpStats sum_udp(std::span<const std::unique_ptr<serve::UdpServer>> servers) {
   serve::UdpStats t;
   for (const auto& u : servers) {
@@ -115,6 +170,11 @@ void collect_udp(Collector& c, const serve::UdpStats& st) {
   c.counter("sockit_udp_received_bytes_total", "UDP payload bytes received.", d(st.bytes_in));
   c.counter("sockit_udp_sent_bytes_total", "UDP payload bytes sent.", d(st.bytes_out));
   c.counter("sockit_udp_errors_total", "UDP socket errors.", d(st.errors));
+  c.counter("sockit_udp_wakeups_total", "Readiness events the UDP servers served.", d(st.wakeups));
+  c.counter("sockit_udp_receive_calls_total", "recvfrom/recvmmsg calls of the UDP servers, including those that saw EAGAIN.", d(st.recv_calls));
+  c.counter("sockit_udp_send_calls_total", "Send calls of the UDP servers.", d(st.send_calls));
+  c.counter("sockit_udp_coalesced_replies_total", "UDP replies sent inside UDP GSO messages of 2 or more.",
+            d(st.coalesced));
 }
 
 }  // namespace sockit::metrics

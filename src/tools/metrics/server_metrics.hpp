@@ -17,6 +17,19 @@ namespace sockit::metrics {
 /// sockit_connections_*, sockit_*_bytes_total, sockit_timeouts_total{kind="idle"}, ...
 /// `same_loop`: the metrics endpoint on the server's loop, whose bytes the loop counted too.
 void collect_server(Collector& c, serve::ServerStats st, const Endpoint* same_loop = nullptr);
+/// One `key=value ...` field list for SIGUSR1's `counters:` line, each value read back from `c`
+/// (the registry the page is rendered from): {"accepted", "sockit_connections_accepted_total"},
+/// labels narrowing a family ({"resets", ..._closed_total, {{"reason","reset"}}}), none = its sum.
+struct CounterField {
+  std::string_view key;
+  std::string_view metric;
+  Labels labels = {};
+};
+std::string counter_fields(const Collector& c, std::span<const CounterField> fields);
+/// The `tcp accepted=... ` and `udp received=...` parts of echo-server's line.
+std::string tcp_counters(const Collector& c);
+std::string udp_counters(const Collector& c);
+
 /// sockit_udp_*: the sum over `servers`.
 serve::UdpStats sum_udp(std::span<const std::unique_ptr<serve::UdpServer>> servers);
 void collect_udp(Collector& c, const serve::UdpStats& st);
