@@ -62,8 +62,7 @@ wait_pane "You're now known as tester2"
 echo "/KICK #sockit tester2 :test over" > "$work/peer/127.0.0.1/in"
 wait_pane "kicked from #sockit by peer"
 keys "/rawlog save $work/raw.log"   # the whole session: irssi keeps the last rawlog_lines lines
-sleep 0.3
-[ -s "$work/raw.log" ] || fail "irssi wrote no raw log"
+wait_file "$work/raw.log" "KICK #sockit tester2"   # the last line irssi received is in
 [ -n "${IRC_KEEP_RAWLOG:-}" ] && cp "$work/raw.log" "$IRC_KEEP_RAWLOG"
 # irssi's raw log: "<< " lines irssi sent, ">> " lines it received (with our @time tag).
 grep -Eq '^>> (@[^ ]+ )?:[^ ]+ 366 ' "$work/raw.log" || fail "raw log has no 366 line (format changed?)"

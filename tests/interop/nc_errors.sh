@@ -50,7 +50,11 @@ for _ in range(3):
     try: c.connect(("127.0.0.1", port))
     except BlockingIOError: pass
     held.append(c)
-time.sleep(0.3)
+# Until the queue is full: two connections established (writable), the third's SYN dropped.
+import select
+end = time.monotonic() + 5
+while time.monotonic() < end and len(select.select([], held, [], end - time.monotonic())[1]) < 2:
+    pass
 print(port, flush=True)
 time.sleep(30)
 PY

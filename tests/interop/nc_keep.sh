@@ -28,8 +28,9 @@ check "clients' data is not relayed to other clients" bash -c "! grep -q 'hello 
 
 # One client leaves (its stdin ends; the listener still has stdin open so it does not FIN it).
 exec 7>&-
-sleep 0.3
-check "a client that half-closed is kept while stdin is open" kill -0 $C3
+# deliberate idle: the half-closed client must not be dropped within 0.3 s (wait_exit returns early if it is).
+wait_exit $C3 0.3
+check_eq "a client that half-closed is kept while stdin is open" 124 $WAIT_RC
 echo "broadcast two" >&4
 for i in 1 2 3; do wait_for_line "$T/c${i}_out" '^broadcast two$' >/dev/null; done
 check "the half-closed client still receives broadcasts" grep -q '^broadcast two$' "$T/c3_out"
@@ -41,8 +42,9 @@ check_eq "nc client (already half-closed) exits 0 after our FIN" 0 $WAIT_RC
 exec 5>&- 6>&-
 wait_exit $C1 5; check_eq "ncat client exits 0" 0 $WAIT_RC
 wait_exit $C2 5; check_eq "socat client exits 0" 0 $WAIT_RC
-sleep 0.2
-check "-k listener keeps running after stdin EOF" kill -0 $SRV
+# deliberate idle: the listener must not exit within 0.2 s of its clients leaving.
+wait_exit $SRV 0.2
+check_eq "-k listener keeps running after stdin EOF" 124 $WAIT_RC
 
 # A client arriving after stdin EOF gets FIN at once and can still send.
 echo "late client" | timeout 10 socat -t 5 - TCP:127.0.0.1:$P >"$T/late_out"; rc=$?

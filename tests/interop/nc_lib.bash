@@ -59,6 +59,16 @@ wait_for_line() {
   return 1
 }
 
+# wait_for_cmd CMD...: until CMD succeeds (5 s at most); its status then.
+wait_for_cmd() {
+  local i
+  for ((i = 0; i < 250; i++)); do
+    "$@" && return 0
+    sleep 0.02
+  done
+  "$@"
+}
+
 # listen_port STDERR_FILE: the port `sockit nc -l -v ... 0` reports ("listening on 127.0.0.1:NNN").
 listen_port() {
   wait_for_line "$1" 'listening on ' || return 1

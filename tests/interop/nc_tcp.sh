@@ -136,7 +136,7 @@ ms=$(ms_since $t0)
 check_eq "--send-only: exit 0" 0 $rc
 check "--send-only: nothing printed" test ! -s "$T/out"
 check "--send-only: did not wait for the peer (${ms}ms)" test $ms -lt 5000
-sleep 0.3
+wait_for_cmd cmp -s "$T/in1" "$T/sendonly_got"
 check_file_eq "--send-only: the peer got our data" "$T/in1" "$T/sendonly_got"
 
 echo "# 12. --recv-only: stdin is never read, nothing is sent"

@@ -35,8 +35,9 @@ echo "answer" >&4   # ncat replies to us
 wait_for_line "$T/out" '^answer$' >/dev/null
 check_eq "we printed ncat's reply" "answer" "$(cat "$T/out")"
 exec 5>&-           # stdin EOF without -q: UDP keeps receiving
-sleep 0.3
-check "no -q: still running after stdin EOF (UDP has no end of stream)" kill -0 $US
+# deliberate idle: the client must not exit within 0.3 s of stdin EOF (wait_exit returns early if it does).
+wait_exit $US 0.3
+check_eq "no -q: still running after stdin EOF (UDP has no end of stream)" 124 $WAIT_RC
 echo "late" >&4
 wait_for_line "$T/out" '^late$' >/dev/null
 check "no -q: datagrams after stdin EOF are printed" grep -q '^late$' "$T/out"
