@@ -288,10 +288,7 @@ int run(const Options& o) {
   std::unique_ptr<metrics::ThreadedEndpoint> metrics_thread;
   if (metrics_addr) {
     metrics::EndpointOptions mo;
-    mo.log = [](std::string_view line) {
-      fmt::print(stderr, "{}: {}\n", kName, line);
-      std::fflush(stderr);
-    };
+    mo.log = [](std::string_view line) { log::warn(line); };
     auto page = [&registry] { return registry.render(); };
     Result<Address> bound = Error(errc::invalid_argument, "metrics");
     if (tcp && tcp->event_loop() != nullptr) {
@@ -307,7 +304,7 @@ int run(const Options& o) {
       bound = ep ? Result<Address>(metrics_thread->local_address()) : Result<Address>(std::move(ep).error());
     }
     if (!bound) {
-      fmt::print(stderr, "{}: {}\n", kName, bound.error().message());
+      log::error(bound.error().message());
       for (auto& u : udp) u->stop();
       for (auto& u : udp) u->wait();
       return cli::kExitFailure;
@@ -337,8 +334,8 @@ int run(const Options& o) {
                                                     u->gso() ? ", UDP GSO for same-peer replies" : ""))});
     if (auto w = serve::udp_exposure_warning(u->local_address())) served.push_back({log::Level::warn, *w});
   }
+  if (metrics_addr) served.push_back({log::Level::info, fmt::format("metrics on http://{}/metrics", metrics_addr->to_string())});
   std::string banner;
-  if (metrics_addr) banner += fmt::format("  metrics on http://{}/metrics\n", metrics_addr->to_string());
   const Address& first = tcp ? tcp->local_addresses().front() : udp.front()->local_address();
   std::string host = first.ip_string();
   if (first.is_v6()) host = "[" + host + "]";

@@ -2,6 +2,7 @@
 // clients and servers cope with latency, loss, slicing, stalls and resets. The engine lives in
 // src/tools/proxy; behaviour is documented in docs/RELIABILITY.md ("proxy").
 #include "common/command.hpp"
+#include "common/log.hpp"
 
 #include "sockit/net/address.hpp"
 #include "sockit/net/parse.hpp"
@@ -32,6 +33,7 @@ struct Options {
   std::optional<std::uint64_t> seed;
   std::size_t max_connections = 1024;
   std::string metrics;
+  log::Options log;
 };
 
 std::atomic<bool> g_stop{false};
@@ -75,12 +77,14 @@ void collect_proxy(metrics::Collector& c, const Stats& s) {
 }
 
 int run(const Options& o) {
+  log::configure(o.log, "proxy");
   if (o.v4 && o.v6) throw UsageError("-4 and -6 cannot be used together");
   if (o.upstream.empty()) throw UsageError("--upstream is required");
   const Family family = o.v4 ? Family::v4 : o.v6 ? Family::v6 : Family::unspec;
   Config cfg;
   cfg.udp = o.udp;
   cfg.verbose = o.verbose;
+  cfg.log = [](bool error, std::string_view line) { error ? log::error(line) : log::info(line); };
   cfg.listen = listen_address(o.listen, "--listen", family);
   if (!o.control.empty()) {
     cfg.control = listen_address(o.control, "--control", family);
@@ -135,29 +139,30 @@ int run(const Options& o) {
 
   auto proxy = Proxy::create(cfg);
   if (!proxy) {
-    fmt::print(stderr, "sockit proxy: {}\n", proxy.error().message());
+    log::error(proxy.error().message());
     return cli::kExitFailure;
   }
   auto& p = **proxy;
-  fmt::print(stderr, "sockit proxy: listening on {} ({}), upstream {}, seed {}\n", p.listen_address().to_string(),
-             o.udp ? "udp" : "tcp", cfg.upstream.to_string(), cfg.seed);
-  if (auto c = p.control_address()) fmt::print(stderr, "sockit proxy: control on {}\n", c->to_string());
+  log::info(fmt::format("listening on {} ({}), upstream {}, seed {}", p.listen_address().to_string(),
+                        o.udp ? "udp" : "tcp", cfg.upstream.to_string(), cfg.seed));
+  if (auto c = p.control_address()) log::info(fmt::format("control on {}", c->to_string()));
   // The proxy's loop is its own poll() loop: the endpoint runs on a thread of its own and reads
   // the counters the loop publishes once per turn.
   metrics::Registry registry;
   registry.add([&p](metrics::Collector& c) { collect_proxy(c, p.stats()); });
   std::unique_ptr<metrics::ThreadedEndpoint> metrics_ep;
   if (metrics_addr) {
-    auto ep = metrics::ThreadedEndpoint::create(*metrics_addr, [&registry] { return registry.render(); });
+    metrics::EndpointOptions mo;
+    mo.log = [](std::string_view line) { log::warn(line); };
+    auto ep = metrics::ThreadedEndpoint::create(*metrics_addr, [&registry] { return registry.render(); }, mo);
     if (!ep) {
-      fmt::print(stderr, "sockit proxy: {}\n", ep.error().message());
+      log::error(ep.error().message());
       return cli::kExitFailure;
     }
     metrics_ep = std::move(*ep);
-    fmt::print(stderr, "sockit proxy: metrics on http://{}/metrics\n", metrics_ep->local_address().to_string());
+    log::info(fmt::format("metrics on http://{}/metrics", metrics_ep->local_address().to_string()));
   }
-  fmt::print(stderr, "sockit proxy: {}\n", format(cfg.impairments, cfg.udp));
-  std::fflush(stderr);
+  log::info(format(cfg.impairments, cfg.udp));
 
   g_stop.store(false);
   struct sigaction sa {}, old_int {}, old_term {};
@@ -168,9 +173,9 @@ int run(const Options& o) {
   auto r = p.run(g_stop);
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
-  fmt::print(stderr, "sockit proxy: stopped: {}\n", format(p.stats(), cfg.udp));
+  log::info("stopped: " + format(p.stats(), cfg.udp));
   if (!r) {
-    fmt::print(stderr, "sockit proxy: {}\n", r.error().message());
+    log::error(r.error().message());
     return cli::kExitFailure;
   }
   return cli::kExitOk;
@@ -207,7 +212,8 @@ SOCKIT_COMMAND(proxy, "proxy", "fault-injecting TCP/UDP proxy (delay, loss, slic
   app.add_option("--metrics", o->metrics,
                  "serve Prometheus metrics (GET /metrics) on this address, or a port on 127.0.0.1 "
                  "(see docs/OPERATIONS.md)");
-  app.add_flag("-v,--verbose", o->verbose, "log connections and control commands to stderr");
+  app.add_flag("-v,--verbose", o->verbose, "log connections and control commands (at info)");
+  log::add_options(app, o->log);
   return [o] { return run(*o); };
 });
 

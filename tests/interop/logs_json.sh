@@ -170,19 +170,23 @@ for s in "${SECRETS[@]}"; do
 done
 [[ $leaks -eq 0 ]] && pass "no password (PASS, OPER, OPER swapped, chat --password) in any log line" || fail "a password was logged"
 
-# echo-server: the same layer; its banner, SIGUSR1 counters and SIGTERM lines are JSON too.
-python3 - "$SOCKIT" "$T/echo.log" <<'PY' && pass "echo-server --log-format json: serves, exits 0" || fail "echo-server --log-format json"
-import re, signal, socket, subprocess, sys, time
-sockit, log = sys.argv[1:]
-p = subprocess.Popen([sockit, "echo-server", "-l", "127.0.0.1:0", "--log-format", "json"], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
-def wait(pattern):
+# The stderr-reading checks below share wait(pattern): polls the file `log` for a regex (10 s).
+export WAIT_PY='def wait(pattern):
     end = time.monotonic() + 10
     while time.monotonic() < end:
         m = re.search(pattern, open(log).read())
         if m:
             return m
         time.sleep(0.05)
+'
+
+# echo-server: the same layer; its banner, SIGUSR1 counters and SIGTERM lines are JSON too.
+python3 - "$SOCKIT" "$T/echo.log" <<'PY' && pass "echo-server --log-format json: serves, exits 0" || fail "echo-server --log-format json"
+import os, re, signal, socket, subprocess, sys, time
+sockit, log = sys.argv[1:]
+p = subprocess.Popen([sockit, "echo-server", "-l", "127.0.0.1:0", "--log-format", "json"], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+exec(os.environ["WAIT_PY"])  # wait(pattern)
 m = wait(r"listening on tcp 127\.0\.0\.1:(\d+)")
 ok = m is not None
 if ok:
@@ -196,6 +200,36 @@ sys.exit(0 if ok and p.wait(timeout=15) == 0 else 1)
 PY
 jq -e -s 'length >= 4 and all(.[]; type == "object" and .app == "echo-server" and (.msg | type == "string"))' "$T/echo.log" >/dev/null &&
   pass "echo-server: every stderr line is a JSON log object ($(wc -l <"$T/echo.log") lines)" || { fail "echo-server json lines"; cat "$T/echo.log"; }
+
+# proxy: the same layer; its banner, metrics address, -v connection lines, an upstream that refuses
+# (an error line) and the stopped: line are JSON objects too.
+python3 - "$SOCKIT" "$T/proxy.log" <<'PY' && pass "proxy --log-format json: refused upstream reported, exits 0" || fail "proxy --log-format json"
+import os, re, signal, socket, subprocess, sys, time
+sockit, log = sys.argv[1:]
+closed = socket.socket()
+closed.bind(("127.0.0.1", 0))
+up = closed.getsockname()[1]
+closed.close()  # nothing listens there now: the proxy's upstream connect is refused
+p = subprocess.Popen([sockit, "proxy", "--upstream", f"127.0.0.1:{up}", "--metrics", "127.0.0.1:0", "-v",
+                      "--log-format", "json"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=open(log, "wb"))
+exec(os.environ["WAIT_PY"])  # wait(pattern)
+m = wait(r"listening on 127\.0\.0\.1:(\d+)")
+ok = m is not None and wait(r"metrics on http://127\.0\.0\.1:\d+/metrics") is not None
+if ok:
+    with socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=5) as c:
+        c.sendall(b"x")
+        ok = wait(r"resetting the client") is not None
+p.send_signal(signal.SIGTERM)
+ok = p.wait(timeout=15) == 0 and ok
+sys.exit(0 if ok and wait(r"stopped: ") is not None else 1)
+PY
+jq -e -s 'length >= 5 and all(.[]; type == "object" and .app == "proxy" and (.msg | type == "string")) and
+  any(.[]; .level == "error" and (.msg | test("connect .*resetting the client"))) and
+  any(.[]; .msg | startswith("metrics on http://")) and any(.[]; .msg | startswith("stopped: "))' "$T/proxy.log" >/dev/null &&
+  pass "proxy: every stderr line is a JSON log object, the upstream failure at level error" || { fail "proxy json lines"; cat "$T/proxy.log"; }
+"$SOCKIT" proxy --upstream 127.0.0.1:9 --log-level loud >/dev/null 2>"$T/pbad.err"; rc=$?
+[[ $rc -eq 2 ]] && grep -q 'log-level' "$T/pbad.err" && pass "proxy --log-level loud: usage error, exit 2" || fail "proxy --log-level loud: exit $rc"
 
 # journald: in a mount namespace of its own (a tmpfs over /run/systemd, nothing of the host's
 # changes), a fake journald socket; stderr is the "journal stream" (JOURNAL_STREAM = its

@@ -112,7 +112,18 @@ class Base : public Proxy {
   template <class... Args>
   void log(fmt::format_string<Args...> f, Args&&... args) {
     if (!cfg_.verbose) return;
-    fmt::print(stderr, "sockit proxy: {}\n", fmt::format(f, std::forward<Args>(args)...));
+    emit(false, fmt::format(f, std::forward<Args>(args)...));
+  }
+  template <class... Args>
+  void log_error(fmt::format_string<Args...> f, Args&&... args) {
+    emit(true, fmt::format(f, std::forward<Args>(args)...));
+  }
+  void emit(bool error, const std::string& line) {
+    if (cfg_.log) {
+      cfg_.log(error, line);
+    } else {
+      fmt::print(stderr, "sockit proxy: {}\n", line);
+    }
   }
 
   Config cfg_;
@@ -346,7 +357,7 @@ class TcpProxy final : public Base {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // The listener stays readable: pause accepting instead of spinning (nginx does 500 ms).
-          fmt::print(stderr, "sockit proxy: accept: {} (pausing accepts for 100ms)\n", std::strerror(errno));
+          log_error("accept: {} (pausing accepts for 100ms)", std::strerror(errno));
           accept_paused_until_ = Clock::now() + 100ms;
         }
         return;
@@ -366,7 +377,7 @@ class TcpProxy final : public Base {
       const Address& up = cfg_.upstream;
       int ufd = ::socket(static_cast<int>(up.family()), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (ufd < 0) {
-        fmt::print(stderr, "sockit proxy: socket: {}\n", std::strerror(errno));
+        log_error("socket: {}", std::strerror(errno));
         abortive_close(c->client);
         continue;
       }
@@ -386,7 +397,7 @@ class TcpProxy final : public Base {
 
   void upstream_failed(Conn& c, int err) {
     ++stats_.refused_upstream;
-    fmt::print(stderr, "sockit proxy: #{} connect {}: {} (resetting the client)\n", c.id, cfg_.upstream.to_string(),
+    log_error("#{} connect {}: {} (resetting the client)", c.id, cfg_.upstream.to_string(),
                std::strerror(err));
     abort_conn(c);
   }
@@ -661,7 +672,7 @@ class UdpProxy final : public Base {
     auto u = UdpSocket::open(cfg_.upstream.family());
     if (!u) return nullptr;
     if (auto c = u->connect(cfg_.upstream); !c) {
-      fmt::print(stderr, "sockit proxy: {}\n", c.error().message());
+      log_error("{}", c.error().message());
       return nullptr;
     }
     auto s = std::make_unique<Session>();

@@ -23,9 +23,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sockit::proxy {
@@ -41,6 +43,10 @@ struct Config {
   std::size_t max_connections = 1024;  ///< TCP connections or UDP sessions
   Nanos udp_idle{std::chrono::seconds(60)};  ///< a UDP session without traffic is forgotten
   bool verbose = false;  ///< log each connection to stderr
+  /// Where the proxy's lines go (the sockit binary routes them to its logger): `error` for
+  /// failures (accept, socket, upstream connect), else connection and control events (only with
+  /// `verbose`). Unset: "sockit proxy: LINE" on stderr.
+  std::function<void(bool error, std::string_view line)> log;
 };
 
 struct Stats {
