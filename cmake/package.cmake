@@ -74,7 +74,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME sockit)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "adduser")
+# libpcap, libcrypto and libsystemd are dlopen()ed on first use (apps/common/lazy_lib.hpp), so
+# dpkg-shlibdeps does not see them: the versions are what it gave when they were linked.
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "adduser, libpcap0.8 (>= 1.5.1), libssl3 (>= 3.0.0), libsystemd0")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
     "${PROJECT_SOURCE_DIR}/dist/debian/postinst;${PROJECT_SOURCE_DIR}/dist/debian/postrm;${PROJECT_SOURCE_DIR}/dist/debian/conffiles")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_STRICT_PERMISSION ON)
