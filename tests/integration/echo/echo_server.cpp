@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -66,6 +67,22 @@ const std::string& EchoServer::err(std::chrono::milliseconds wait) {
   return err_;
 }
 
+bool EchoServer::wait_err(const std::string& needle, std::chrono::milliseconds timeout) {
+  if (err_.find(needle) == std::string::npos) err_ += child_->read_stderr_until(needle, timeout);
+  return err_.find(needle) != std::string::npos;
+}
+
+int EchoServer::child_count() const {
+  // Each thread's children are listed under its own task (fork() runs on the accept thread).
+  std::error_code ec;
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(child_->pid()) + "/task", ec)) {
+    std::ifstream f(task.path() / "children");
+    for (std::string p; f >> p;) ++n;
+  }
+  return n;
+}
+
 int EchoServer::fd_count() const {
   std::string path = "/proc/" + std::to_string(child_->pid()) + "/fd";
   DIR* d = ::opendir(path.c_str());
@@ -79,12 +96,7 @@ int EchoServer::fd_count() const {
 }
 
 bool EchoServer::wait_fd_count(int n, std::chrono::milliseconds timeout) const {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (fd_count() == n) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return fd_count() == n;
+  return wait_until([&] { return fd_count() == n; }, timeout, 20ms);
 }
 
 std::chrono::milliseconds EchoServer::cpu_time() const {

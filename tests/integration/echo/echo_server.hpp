@@ -39,6 +39,10 @@ class EchoServer {
   pid_t pid() const { return child_->pid(); }
   /// Everything the server printed on stderr so far (reads what is pending, waiting up to `wait`).
   const std::string& err(std::chrono::milliseconds wait = std::chrono::milliseconds(0));
+  /// Reads stderr until `needle` has been printed (true) or the timeout passes (false).
+  bool wait_err(const std::string& needle, std::chrono::milliseconds timeout);
+  /// Child processes of the server now (the fork model's connection handlers).
+  int child_count() const;
   /// Descriptors the server process has open now.
   int fd_count() const;
   /// Waits until the server's descriptor count is back to `n` (or the timeout).
