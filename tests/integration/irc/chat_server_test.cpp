@@ -234,6 +234,8 @@ TEST(ChatServerLines, ByteByByteDelivery) {
   Client a(srv.address());
   for (char ch : std::string("NICK slow\r\nUSER slow 0 * :Slow Poke\r\nJOIN #bytes\r\n")) {
     a.raw(std::string(1, ch));
+    // deliberate idle: a pause between bytes so they arrive as separate reads; the replies are
+    // then awaited with a deadline by expect().
     std::this_thread::sleep_for(1ms);
   }
   a.expect("001");

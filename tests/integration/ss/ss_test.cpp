@@ -93,11 +93,12 @@ std::uint32_t inode_of(int fd) {
 template <class Pred>
 std::vector<nlohmann::json> wait_for(const std::vector<std::string>& args, Pred pred) {
   std::vector<nlohmann::json> objs;
-  for (int i = 0; i < 100; ++i) {
-    objs = sockit_json(args);
-    if (pred(objs)) break;
-    std::this_thread::sleep_for(20ms);
-  }
+  sockit::test::wait_until(
+      [&] {
+        objs = sockit_json(args);
+        return pred(objs);
+      },
+      2s, 20ms);
   return objs;
 }
 
@@ -149,10 +150,12 @@ TEST(SsIntegration, EstablishedQueuesMatchIproute2) {
   sockit::test::FdLeakCheck leaks;
   Pair p = connected_pair(Address::ipv4_loopback(0));
   ASSERT_TRUE(p.client.write_all("hello").ok());
-  for (int i = 0, n = 0; i < 100 && n < 5; ++i) {  // until the 5 bytes sit in the server's queue
-    ::ioctl(p.server.fd(), FIONREAD, &n);
-    if (n < 5) std::this_thread::sleep_for(10ms);
-  }
+  ASSERT_TRUE(sockit::test::wait_until(  // until the 5 bytes sit in the server's queue
+      [&] {
+        int n = 0;
+        return ::ioctl(p.server.fd(), FIONREAD, &n) == 0 && n >= 5;
+      },
+      1s));
   std::string port = std::to_string(p.port);
   auto objs = sockit_json({"-tn", "state", "established", "( sport = :" + port + " or dport = :" + port + " )"});
   ASSERT_EQ(objs.size(), 2u);
