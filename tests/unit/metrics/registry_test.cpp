@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace sockit::metrics {
 namespace {
@@ -73,6 +74,35 @@ TEST(MetricsRegistry, HistogramBucketsAreCumulativeWithInfSumAndCount) {
             "x_seconds_sum{loop=\"0\"} 11.5\n"
             "x_seconds_count{loop=\"0\"} 6\n");
   EXPECT_EQ(c.line(), "x_seconds_sum{loop=\"0\"}=11.5 x_seconds_count{loop=\"0\"}=6");
+}
+
+TEST(MetricsRegistry, HistogramAssignTakesASnapshotAndCountsItsBuckets) {
+  Histogram h({0.5, 1});
+  h.observe(0.25);
+  h.assign({2, 0, 3}, 9.5);  // replaces what was observed; count = 2 + 0 + 3
+  EXPECT_EQ(h.buckets(), (std::vector<std::uint64_t>{2, 0, 3}));
+  EXPECT_EQ(h.count(), 5u);
+  EXPECT_EQ(h.sum(), 9.5);
+  h.assign({1}, 0.5);  // fewer counts: the rest are 0
+  EXPECT_EQ(h.buckets(), (std::vector<std::uint64_t>{1, 0, 0}));
+  EXPECT_EQ(h.count(), 1u);
+}
+
+// SIGUSR1's counters: line reads its values back from a Collector (one source of truth).
+TEST(MetricsRegistry, ValueSumsAFamilyOrTheSamplesWithTheGivenLabels) {
+  Collector c;
+  c.counter("closed_total", "Closed.", 7, {{"reason", "normal"}});
+  c.counter("closed_total", "Closed.", 2, {{"reason", "reset"}});
+  c.gauge("open", "Open.", 3);
+  Histogram h({1});
+  h.observe(0.5);
+  c.histogram("turn_seconds", "Turns.", h);
+  EXPECT_EQ(c.value("closed_total"), 9);
+  EXPECT_EQ(c.value("closed_total", {{"reason", "reset"}}), 2);
+  EXPECT_EQ(c.value("closed_total", {{"reason", "timeout"}}), 0);
+  EXPECT_EQ(c.value("open"), 3);
+  EXPECT_EQ(c.value("missing_total"), 0);
+  EXPECT_EQ(c.value("turn_seconds"), 0);  // only plain samples, not _bucket/_sum/_count
 }
 
 TEST(MetricsRegistry, SpecialValues) {
