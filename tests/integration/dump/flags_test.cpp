@@ -171,14 +171,9 @@ TEST(DumpFlags, LoopbackCaptureMatchesTcpdumpWithVerboseHexAndTimestamps) {
     ASSERT_TRUE(s->send_to(std::as_bytes(std::span(dgram)), closed_addr));
   }
   // The file is complete once tcpdump has written both ICMP errors (-U: one write per packet).
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  std::string seen;
-  while (std::chrono::steady_clock::now() < deadline) {
-    seen = run({kTcpdump, "-n", "-r", file}).out;
-    if (seen.find("ICMP 127.0.0.1 udp port") != std::string::npos && seen.find("ICMP6, destination unreachable") != std::string::npos)
-      break;
-    std::this_thread::sleep_for(20ms);
-  }
+  const std::string seen = sockit::test::poll_capture_file({kTcpdump, "-n", "-r", file}, [](const std::string& out) {
+    return out.find("ICMP 127.0.0.1 udp port") != std::string::npos && out.find("ICMP6, destination unreachable") != std::string::npos;
+  });
   td.signal(SIGTERM);
   td.read_stderr(5s);
   td.wait(5s);
