@@ -74,7 +74,9 @@ std::string ntp_delta(const Bytes& b, std::size_t olfp, std::size_t lfp) {
     negative = true;
     f = ouf - uf;
     if (uf > ouf) i += 1;
-    i = -i;
+    // tcpdump's `i = -i` wraps INT32_MIN to itself (printing "--2147483648"); negate modulo 2^32
+    // for the same text without signed overflow.
+    i = static_cast<std::int32_t>(0U - static_cast<std::uint32_t>(i));
   } else if (uf > ouf) {
     f = uf - ouf;
   } else {
