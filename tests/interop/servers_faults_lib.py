@@ -76,6 +76,18 @@ def nfds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def settled_nfds(pid, timeout=3.0):
+    """The process's descriptor count once it stops changing (two reads 50 ms apart agree)."""
+    last = [nfds(pid)]
+
+    def same():
+        n = nfds(pid)
+        ok, last[0] = n == last[0], n
+        return ok
+    wait_until(same, timeout)
+    return last[0]
+
+
 def connect(port, rcvbuf=None, timeout=5.0):
     s = socket.socket()
     if rcvbuf:
@@ -220,9 +232,12 @@ def emfile_pressure(pid, port, count, make_client_ok):
             holders.append(s)
         except OSError:
             break
-    time.sleep(0.5)  # let the server hit EMFILE
+    # The server has hit EMFILE once its descriptor table is full (nofile=64: 63 while its spare
+    # descriptor is closed to shed a connection).
+    full = wait_until(lambda: nfds(pid) >= 63, 5.0)
+    check(full, f"EMFILE: {count} connections fill the server's descriptor table ({nfds(pid)} of 64)")
     c0, t0 = cpu_ticks(pid), time.time()
-    time.sleep(3.0)
+    time.sleep(3.0)  # deliberate: the window the server's CPU is measured over
     c1, t1 = cpu_ticks(pid), time.time()
     share = (c1 - c0) / TICK / (t1 - t0)
     check(share < 0.05, f"EMFILE: {count} held connections on nofile=64, server CPU {share*100:.1f}% of wall over 3 s (< 5%)")
@@ -304,7 +319,7 @@ def echo_tests():
         for _ in range(6):
             s.sendall(b"x")
             alive = alive and recv_exact(s, 1, 2) == b"x"
-            time.sleep(0.5)
+            time.sleep(0.5)  # deliberate: the client's pace, below the idle timeout
         check(alive, "a connection active every 0.5 s outlives the 2 s idle timeout (3 s)")
     end_a_then_b_c_d(px, srv, emfile_echo, c_and_d)
 
@@ -317,8 +332,8 @@ def emfile_echo():
 def c_and_d():
     # (c) slow reader, SIGKILL mid-message, RST while the server writes
     srv, port = echo_server("--send-queue", "256KiB")
-    time.sleep(0.2)
-    base = nfds(srv.pid)
+    check(wait_until(echo_ok(port), 5), "the server echoes")
+    base = settled_nfds(srv.pid)
     slow = connect(port, rcvbuf=4096)
     slow.setblocking(False)
     pushed = 0
@@ -626,8 +641,7 @@ def chat_emfile():
 def chat_c_and_d():
     # (c) slow reader, SIGKILL mid-message, RST while the server writes
     srv, port = chat_server("--sendq", "64k")
-    time.sleep(0.2)
-    base = nfds(srv.pid)
+    base = settled_nfds(srv.pid)
     a, b, slow = joined(Irc(port, "alice"), Irc(port, "bob"), Irc(port, "slow", rcvbuf=4096))
     msgs = [f"{i:05d} " + "y" * 400 for i in range(6000)]   # ~2.4 MiB, far beyond slow's sendq
     a.send("".join(f"PRIVMSG #f :{m}\r\n" for m in msgs))
@@ -640,10 +654,12 @@ def chat_c_and_d():
     slow.s.close()
     kid = subprocess.Popen([sys.executable, "-c",
                             "import socket,time\ns=socket.create_connection(('127.0.0.1',%d))\n"
-                            "s.sendall(b'NICK k\\r\\nUSER k 0 * :k\\r\\nPRIVMSG #f :half a li')\nprint('x',flush=True)\ntime.sleep(60)" % port],
+                            "s.sendall(b'NICK k\\r\\nUSER k 0 * :k\\r\\nPRIVMSG #f :half a li')\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)" % port],
                            stdout=subprocess.PIPE)
     CHILDREN.append(kid)
-    kid.stdout.readline(); time.sleep(0.2)
+    kport = int(kid.stdout.readline())
+    # killed once the server has read the half line (its receive queue for kid is empty)
+    check(wait_until(lambda: server_rx_queued(port, {kport}) == 0, 5), "the server read the half line")
     kid.kill(); kid.wait()
     for i in range(5):
         r = Irc(port, f"rst{i}")
@@ -660,7 +676,8 @@ def chat_c_and_d():
     # (d) SIGTERM during traffic
     msgs = [f"final {i} " + "z" * 100 for i in range(200)]
     a.send("".join(f"PRIVMSG #f :{m}\r\n" for m in msgs))
-    time.sleep(0.3)   # the server has read them
+    aport = {a.s.getsockname()[1]}
+    check(wait_until(lambda: server_rx_queued(port, aport) == 0, 5), "the server read alice's 200 messages")
     t0 = time.time()
     srv.send_signal(signal.SIGTERM)
     res = {}
