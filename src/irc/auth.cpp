@@ -2,6 +2,7 @@
 // PasswordChecker's threads when the server has one and the Peer a waker (the chat server), else
 // inline; either way the client's input is held from the command until the verdict, and a
 // failure's verdict waits a delay that doubles with each failure of the connection or address.
+#include "numerics.hpp"
 #include "server_impl.hpp"
 
 #include <utility>
@@ -70,7 +71,7 @@ void ServerImpl::finish_check(Client& c, TimePoint now) {
       complete_registration(c, now);
     } else {
       event(Event::Kind::password_failed, c);
-      send(c, rpl(c, "464").t("Password incorrect"));
+      send(c, rpl(c, ERR_PASSWDMISMATCH).t("Password incorrect"));
       quit(c, "Bad password");
     }
     return;
@@ -79,13 +80,13 @@ void ServerImpl::finish_check(Client& c, TimePoint now) {
     // One reply for an unknown name, a host that does not match and a wrong password, after the
     // same work and the same delay (InspIRCd's 491 "Invalid oper credentials").
     event(Event::Kind::oper_failed, c, c.oper_name);
-    send(c, rpl(c, "491").t("Invalid oper credentials"));
+    send(c, rpl(c, ERR_NOOPERHOST).t("Invalid oper credentials"));
     return;
   }
   if (!c.oper) {
     c.oper = true;
     event(Event::Kind::oper, c, c.oper_name);
-    send(c, rpl(c, "381").t("You are now an IRC operator"));
+    send(c, rpl(c, RPL_YOUREOPER).t("You are now an IRC operator"));
     send(c, Line(c.nick, "MODE").p(c.nick).t("+o"));
   }
 }

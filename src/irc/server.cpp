@@ -1,5 +1,6 @@
 // irc::Server: connections, line framing, limits (registration / ping timeouts, fakelag, SendQ,
-// RecvQ, per-IP caps) and the deferred unlinking of dead clients. Commands live in commands.cpp.
+// RecvQ, per-IP caps) and the deferred unlinking of dead clients. Commands live in commands*.cpp.
+#include "commands.hpp"
 #include "server_impl.hpp"
 
 #include "sockit/irc/names.hpp"
@@ -129,8 +130,10 @@ std::int64_t ServerImpl::unix_now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(wall_().time_since_epoch()).count();
 }
 
-Line ServerImpl::rpl(const Client& c, std::string_view code) const {
-  Line l(cfg_.server_name, code);
+Line ServerImpl::rpl(const Client& c, Numeric code) const {
+  const char digits[3] = {static_cast<char>('0' + code / 100), static_cast<char>('0' + code / 10 % 10),
+                          static_cast<char>('0' + code % 10)};
+  Line l(cfg_.server_name, std::string_view(digits, sizeof digits));
   l.p(c.display_nick());
   return l;
 }
@@ -536,17 +539,17 @@ void ServerImpl::on_line(Client& c, std::string_view raw, TimePoint now) {
     switch (pr.error) {
       case ParseError::too_long:
       case ParseError::tags_too_long:
-        send(c, rpl(c, "417").t("Input line was too long"));
+        send(c, rpl(c, ERR_INPUTTOOLONG).t("Input line was too long"));
         break;
       case ParseError::bad_command:
         // "JOIN\t#a": words are separated by spaces only (Modern IRC), so the whole run is the
         // command; answer as for any unknown command (InspIRCd and Ergo do the same), with a hint.
         if (!c.registered) {
-          send(c, rpl(c, "451").t("You have not registered"));
+          err_not_registered(*this, c);
         } else if (pr.bad_command.find('\t') != std::string::npos) {
-          send(c, rpl(c, "421").p(pr.bad_command).t("Unknown command (separate words with spaces, not tabs)"));
+          send(c, rpl(c, ERR_UNKNOWNCOMMAND).p(pr.bad_command).t("Unknown command (separate words with spaces, not tabs)"));
         } else {
-          send(c, rpl(c, "421").p(pr.bad_command).t("Unknown command"));
+          send(c, rpl(c, ERR_UNKNOWNCOMMAND).p(pr.bad_command).t("Unknown command"));
         }
         break;
       default:
@@ -560,7 +563,7 @@ void ServerImpl::on_line(Client& c, std::string_view raw, TimePoint now) {
   }
   if (cfg_.enforce_utf8 && !is_valid_utf8(raw)) {
     if (m.command == "NICK" && !m.params.empty()) {
-      send(c, rpl(c, "432").p("*").t("Erroneous nickname"));
+      send(c, rpl(c, ERR_ERRONEUSNICKNAME).p("*").t("Erroneous nickname"));
     } else {
       send(c, from_server("FAIL").p(m.command).p("INVALID_UTF8").t("Message rejected: not UTF-8"));
     }

@@ -1,7 +1,8 @@
 // Internal header of sockit::irc: the data model behind irc::Server and the helpers the command
-// handlers (commands_*.cpp) share. Single-threaded; see server.hpp for the contract.
+// handlers (commands_<family>.cpp) share. Single-threaded; see server.hpp for the contract.
 #pragma once
 
+#include "numerics.hpp"
 #include "sockit/irc/config.hpp"
 #include "sockit/irc/message.hpp"
 #include "sockit/irc/password.hpp"
@@ -226,8 +227,8 @@ class ServerImpl {
   /// send() for a broadcast: `tagged` (empty at first) caches the tagged line for the next receiver.
   void deliver(Client& c, std::string_view wire, std::string* tagged);
   void send(Client& c, const Line& l) { send(c, l.str()); }
-  /// A numeric to `c`: ":server CODE nick ..."
-  Line rpl(const Client& c, std::string_view code) const;
+  /// A numeric to `c`: ":server 001 nick ..." (numerics.hpp names them).
+  Line rpl(const Client& c, Numeric code) const;
   Line from_server(std::string_view command) const { return Line(cfg_.server_name, command); }
   Line from(const Client& c, std::string_view command) const { return Line(c.mask(), command); }
   /// Sends to every member of `ch` except `skip` (may be null). `wire` may hold several lines; it
@@ -271,7 +272,6 @@ class ServerImpl {
   void send_motd(Client& c);
   void send_names(Client& c, Channel& ch, bool end);
   void join_channel(Client& c, std::string_view name, std::string_view key);
-  void part_channel(Client& c, Channel& ch, std::string_view command_line);
   void remove_member(Channel& ch, Client& c);  ///< deletes the channel when it empties
   void rename(Client& c, std::string_view new_nick);
   void remember_whowas(const Client& c);
@@ -366,7 +366,7 @@ struct CommandSpec {
   std::size_t max_params;  ///< SIZE_MAX = unlimited
 };
 
-/// The command table (commands.cpp); nullptr for an unknown command (upper-case name).
+/// The command table (commands.cpp, merged from commands_<family>.cpp); nullptr for an unknown command (upper-case name).
 const CommandSpec* find_command(std::string_view upper_name);
 
 std::vector<std::string_view> split_list(std::string_view s, char sep = ',');

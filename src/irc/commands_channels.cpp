@@ -1,0 +1,318 @@
+// Channel operations: JOIN, PART, KICK, INVITE, TOPIC, NAMES, LIST, and joining one channel
+// (its checks, the JOIN broadcast, topic and names) for JOIN.
+#include "commands.hpp"
+
+#include "sockit/irc/names.hpp"
+
+#include <algorithm>
+
+namespace sockit::irc {
+
+namespace {
+
+void cmd_join(S& s, Client& c, Message& m, TimePoint) {
+  if (m.params[0] == "0") {
+    while (!c.channels.empty()) {
+      Channel& ch = *c.channels.back();
+      s.to_channel(ch, s.from(c, "PART").p(ch.name).t("Left all channels").str(), nullptr);
+      s.remove_member(ch, c);
+    }
+    return;
+  }
+  auto names = split_list(m.params[0]);
+  auto keys = m.params.size() > 1 ? split_list(m.params[1]) : std::vector<std::string_view>{};
+  for (std::size_t i = 0; i < names.size() && !s.gone(c); ++i) {
+    s.join_channel(c, names[i], i < keys.size() ? keys[i] : std::string_view());
+  }
+}
+
+void cmd_part(S& s, Client& c, Message& m, TimePoint) {
+  std::string reason = m.params.size() > 1 ? m.params[1] : std::string();
+  for (std::string_view name : split_list(m.params[0])) {
+    Channel* ch = s.find_channel(name);
+    if (ch == nullptr) {
+      err_no_such_channel(s, c, name);
+      continue;
+    }
+    if (!ch->find(c.id)) {
+      err_not_on_channel(s, c, *ch);
+      continue;
+    }
+    Line l = s.from(c, "PART").p(ch->name);
+    if (!reason.empty()) l.t(truncate_utf8(reason, s.cfg_.kick_len));
+    s.to_channel(*ch, l.str(), nullptr);
+    s.remove_member(*ch, c);
+  }
+}
+
+/// RPL_TOPIC and RPL_TOPICWHOTIME for a channel that has a topic.
+void send_topic(S& s, Client& c, const Channel& ch) {
+  s.send(c, s.rpl(c, RPL_TOPIC).p(ch.name).t(ch.topic));
+  s.send(c, s.rpl(c, RPL_TOPICWHOTIME).p(ch.name).p(ch.topic_by).p(std::to_string(ch.topic_time)));
+}
+
+void cmd_topic(S& s, Client& c, Message& m, TimePoint) {
+  Channel* ch = s.find_channel(m.params[0]);
+  if (ch == nullptr) {
+    err_no_such_channel(s, c, m.params[0]);
+    return;
+  }
+  Member* me = ch->find(c.id);
+  if (m.params.size() < 2) {
+    if (!me && ch->secret) {
+      err_not_on_channel(s, c, *ch);
+      return;
+    }
+    if (ch->topic.empty()) {
+      s.send(c, s.rpl(c, RPL_NOTOPIC).p(ch->name).t("No topic is set"));
+    } else {
+      send_topic(s, c, *ch);
+    }
+    return;
+  }
+  if (!me) {
+    err_not_on_channel(s, c, *ch);
+    return;
+  }
+  if (ch->topic_lock && !me->op) {
+    err_chanop_needed(s, c, *ch);
+    return;
+  }
+  ch->topic = std::string(truncate_utf8(m.params[1], s.cfg_.topic_len));
+  ch->topic_by = c.mask();
+  ch->topic_time = s.unix_now();
+  s.to_channel(*ch, s.from(c, "TOPIC").p(ch->name).t(ch->topic).str(), nullptr);
+}
+
+void cmd_names(S& s, Client& c, Message& m, TimePoint) {
+  if (m.params.empty() || m.params[0].empty()) {
+    // As InspIRCd and Ergo do (and Modern IRC says): one 366 with "*"; its text says why.
+    s.send(c, s.rpl(c, RPL_ENDOFNAMES).p("*").t("End of /NAMES list (name a channel: NAMES #channel)"));
+    return;
+  }
+  for (std::string_view name : split_list(m.params[0])) {
+    Channel* ch = s.find_channel(name);
+    if (ch && (ch->find(c.id) || !ch->secret)) {
+      s.send_names(c, *ch, true);
+    } else {
+      s.send(c, s.rpl(c, RPL_ENDOFNAMES).p(name).t("End of /NAMES list"));
+    }
+  }
+}
+
+void cmd_list(S& s, Client& c, Message& m, TimePoint) {
+  s.send(c, s.rpl(c, RPL_LISTSTART).p("Channel").t("Users  Name"));
+  auto show = [&](Channel& ch) {
+    if (ch.secret && !ch.find(c.id)) return;
+    s.send(c, s.rpl(c, RPL_LIST).p(ch.name).p(std::to_string(ch.members.size())).t(ch.topic));
+  };
+  if (!m.params.empty() && !m.params[0].empty()) {
+    for (std::string_view name : split_list(m.params[0])) {
+      if (Channel* ch = s.find_channel(name)) show(*ch);
+    }
+  } else {
+    std::vector<Channel*> all;
+    for (auto& [k, ch] : s.channels_) all.push_back(ch.get());
+    for (Channel* ch : all) {
+      if (s.gone(c)) return;
+      show(*ch);
+    }
+  }
+  s.send(c, s.rpl(c, RPL_LISTEND).t("End of /LIST"));
+}
+
+/// The channel `c` names, when `c` is one of its operators; else the error, and null.
+Channel* channel_as_op(S& s, Client& c, std::string_view name) {
+  Channel* ch = s.find_channel(name);
+  if (ch == nullptr) {
+    err_no_such_channel(s, c, name);
+    return nullptr;
+  }
+  Member* me = ch->find(c.id);
+  if (!me) {
+    err_not_on_channel(s, c, *ch);
+    return nullptr;
+  }
+  if (!me->op) {
+    err_chanop_needed(s, c, *ch);
+    return nullptr;
+  }
+  return ch;
+}
+
+void cmd_kick(S& s, Client& c, Message& m, TimePoint) {
+  Channel* ch = channel_as_op(s, c, m.params[0]);
+  if (ch == nullptr) return;
+  std::string reason = m.params.size() > 2 && !m.params[2].empty() ? m.params[2] : c.nick;
+  reason = std::string(truncate_utf8(reason, s.cfg_.kick_len));
+  auto victims = split_list(m.params[1]);
+  if (victims.size() > s.cfg_.max_targets) victims.resize(s.cfg_.max_targets);
+  std::string chan_name = ch->name;
+  for (std::string_view v : victims) {
+    ch = s.find_channel(chan_name);  // the channel disappears when its last member is kicked
+    if (ch == nullptr) break;
+    Client* t = s.find_nick(v);
+    if (t == nullptr) {
+      err_no_such_nick(s, c, v);
+      continue;
+    }
+    if (!ch->find(t->id)) {
+      err_user_not_in_channel(s, c, *t, *ch);
+      continue;
+    }
+    s.to_channel(*ch, s.from(c, "KICK").p(ch->name).p(t->nick).t(reason).str(), nullptr);
+    if (Channel* still = s.find_channel(chan_name); still && still->find(t->id)) s.remove_member(*still, *t);
+  }
+}
+
+/// INVITE to an existing channel: whether `c` may invite `t` there (the error sent if not).
+bool may_invite(S& s, Client& c, const Client& t, Channel& ch) {
+  Member* me = ch.find(c.id);
+  if (!me) {
+    err_not_on_channel(s, c, ch);
+    return false;
+  }
+  if (ch.find(t.id)) {
+    s.send(c, s.rpl(c, ERR_USERONCHANNEL).p(t.nick).p(ch.name).t("is already on channel"));
+    return false;
+  }
+  if (ch.invite_only && !me->op) {
+    err_chanop_needed(s, c, ch);
+    return false;
+  }
+  return true;
+}
+
+void cmd_invite(S& s, Client& c, Message& m, TimePoint) {
+  Client* t = s.find_nick(m.params[0]);
+  if (t == nullptr || !t->registered) {
+    err_no_such_nick(s, c, m.params[0]);
+    return;
+  }
+  Channel* ch = s.find_channel(m.params[1]);
+  std::string chan = ch ? ch->name : m.params[1];
+  if (ch) {
+    if (!may_invite(s, c, *t, *ch)) return;
+    ch->invited.insert(t->id);
+  } else if (!valid_channel(chan, s.cfg_.channel_len)) {
+    err_no_such_channel(s, c, chan);
+    return;
+  }
+  s.send(c, s.rpl(c, RPL_INVITING).p(t->nick).p(chan));
+  if (!t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));
+  s.send(*t, s.from(c, "INVITE").p(t->nick).t(chan));
+}
+
+/// A new channel named `name`, with the configured default modes.
+std::unique_ptr<Channel> new_channel(S& s, std::string_view name) {
+  auto owned = std::make_unique<Channel>();
+  owned->name = std::string(name);
+  owned->created = s.unix_now();
+  for (char m : s.cfg_.default_channel_modes) {
+    switch (m) {
+      case 'n': owned->no_external = true; break;
+      case 't': owned->topic_lock = true; break;
+      case 'i': owned->invite_only = true; break;
+      case 'm': owned->moderated = true; break;
+      case 's': owned->secret = true; break;
+      default: break;
+    }
+  }
+  return owned;
+}
+
+/// Whether `c` may join the existing channel `ch` with `key` (+i, +k, +l, +b; an invitation
+/// passes them all); the error is sent if not.
+bool may_join(S& s, Client& c, const Channel& ch, std::string_view key) {
+  bool invited = ch.invited.count(c.id) != 0;
+  if (ch.invite_only && !invited) {
+    s.send(c, s.rpl(c, ERR_INVITEONLYCHAN).p(ch.name).t("Cannot join channel (+i)"));
+    return false;
+  }
+  if (!ch.key.empty() && key != ch.key && !invited) {
+    s.send(c, s.rpl(c, ERR_BADCHANNELKEY).p(ch.name).t("Cannot join channel (+k)"));
+    return false;
+  }
+  if (ch.limit && ch.members.size() >= ch.limit && !invited) {
+    s.send(c, s.rpl(c, ERR_CHANNELISFULL).p(ch.name).t("Cannot join channel (+l)"));
+    return false;
+  }
+  std::string m = c.mask();
+  if (!invited && std::any_of(ch.bans.begin(), ch.bans.end(), [&](const Ban& b) { return mask_match(b.mask, m); })) {
+    s.send(c, s.rpl(c, ERR_BANNEDFROMCHAN).p(ch.name).t("Cannot join channel (+b)"));
+    return false;
+  }
+  return true;
+}
+
+constexpr CommandSpec kCommands[] = {
+    {"INVITE", cmd_invite, State::registered, 2, 2},
+    {"JOIN", cmd_join, State::registered, 1, 2},
+    {"KICK", cmd_kick, State::registered, 2, 3},
+    {"LIST", cmd_list, State::registered, 0, 2},
+    {"NAMES", cmd_names, State::registered, 0, 2},
+    {"PART", cmd_part, State::registered, 1, 2},
+    {"TOPIC", cmd_topic, State::registered, 1, 2},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> channel_commands() { return kCommands; }
+
+void ServerImpl::send_names(Client& c, Channel& ch, bool end) {
+  bool member = ch.find(c.id) != nullptr;
+  bool multi = (c.caps & kCapMultiPrefix) != 0;
+  bool uhnames = (c.caps & kCapUserhostInNames) != 0;
+  std::string symbol = ch.secret ? "@" : "=";
+  // ":server 353 nick = #chan :" plus names; keep each line within 510 bytes.
+  std::size_t overhead = cfg_.server_name.size() + c.display_nick().size() + ch.name.size() + 16;
+  std::string names;
+  std::vector<std::string> lines;
+  for (auto& [id, mem] : ch.members) {
+    if (!member && mem.client->invisible && mem.client != &c) continue;
+    std::string entry = prefixes(mem, multi) + (uhnames ? mem.client->mask() : mem.client->nick);
+    if (!names.empty() && overhead + names.size() + 1 + entry.size() > kMaxBodyBytes) {
+      lines.push_back(std::move(names));
+      names.clear();
+    }
+    if (!names.empty()) names += ' ';
+    names += entry;
+  }
+  if (!names.empty()) lines.push_back(std::move(names));
+  for (const std::string& l : lines) send(c, rpl(c, RPL_NAMREPLY).p(symbol).p(ch.name).t(l));
+  if (end) send(c, rpl(c, RPL_ENDOFNAMES).p(ch.name).t("End of /NAMES list"));
+}
+
+void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view key) {
+  if (!valid_channel(name, cfg_.channel_len)) {
+    err_no_such_channel(*this, c, name);
+    return;
+  }
+  Channel* ch = find_channel(name);
+  if (ch && ch->find(c.id)) return;
+  if (c.channels.size() >= cfg_.max_channels_per_client) {
+    send(c, rpl(c, ERR_TOOMANYCHANNELS).p(name).t("You have joined too many channels"));
+    return;
+  }
+  bool op = false;
+  if (ch == nullptr) {
+    auto owned = new_channel(*this, name);
+    ch = owned.get();
+    channels_.emplace(fold(name), std::move(owned));
+    op = true;
+  } else {
+    if (!may_join(*this, c, *ch, key)) return;
+    ch->invited.erase(c.id);
+  }
+  flush_batch();  // a member joining does not get what was said before it joined
+  ch->members.emplace(c.id, Member{&c, op, false});
+  c.channels.push_back(ch);
+  std::string chan_name = ch->name;
+  to_channel(*ch, from(c, "JOIN").p(chan_name).str(), nullptr);
+  ch = find_channel(chan_name);
+  if (gone(c) || ch == nullptr) return;
+  if (!ch->topic.empty()) send_topic(*this, c, *ch);
+  if (!gone(c)) send_names(c, *ch, true);
+}
+
+}  // namespace sockit::irc

@@ -1,0 +1,109 @@
+// Sending messages: PRIVMSG and NOTICE (to channels and nicks), and AWAY, whose text PRIVMSG
+// answers with RPL_AWAY. The PRIVMSG to a channel is the server's hot path: one line held in the
+// channel batch (ServerImpl::to_channel_batched), no copy per member.
+#include "commands.hpp"
+
+#include "sockit/irc/names.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace sockit::irc {
+
+namespace {
+
+/// Whether `c` may send to `ch` (+n, +m, bans; voice or op passes +m and bans).
+bool may_send(const Client& c, Channel& ch) {
+  Member* me = ch.find(c.id);
+  bool privileged = me && (me->op || me->voice);
+  bool banned = !privileged && std::any_of(ch.bans.begin(), ch.bans.end(),
+                                           [&](const Ban& b) { return mask_match(b.mask, c.mask()); });
+  return !((ch.no_external && !me) || (ch.moderated && !privileged) || banned);
+}
+
+void to_channel_target(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
+                       bool notice) {
+  Channel* ch = s.find_channel(target);
+  if (ch == nullptr) {
+    if (!notice) err_no_such_nick(s, c, target);
+    return;
+  }
+  if (!may_send(c, *ch)) {
+    if (!notice) s.send(c, s.rpl(c, ERR_CANNOTSENDTOCHAN).p(ch->name).t("Cannot send to channel"));
+    return;
+  }
+  std::string wire = s.from(c, cmd).p(ch->name).t(text).str();
+  if (c.caps & kCapEchoMessage) {
+    s.to_channel(*ch, wire, nullptr);  // the sender is a receiver: its SendQ may end the run
+  } else {
+    s.to_channel_batched(*ch, wire, &c);
+  }
+}
+
+void to_nick_target(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
+                    bool notice) {
+  Client* t = s.find_nick(target);
+  if (t == nullptr || !t->registered) {
+    if (!notice) err_no_such_nick(s, c, target);
+    return;
+  }
+  std::string wire = s.from(c, cmd).p(t->nick).t(text).str();
+  s.send(*t, wire);
+  if ((c.caps & kCapEchoMessage) && t != &c) s.send(c, wire);
+  if (!notice && !t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));
+}
+
+/// PRIVMSG and NOTICE; a NOTICE never gets an error back.
+void message(S& s, Client& c, Message& m, TimePoint now, bool notice) {
+  std::string_view cmd = notice ? "NOTICE" : "PRIVMSG";
+  if (m.params.empty() || m.params[0].empty()) {
+    if (!notice) s.send(c, s.rpl(c, ERR_NORECIPIENT).t("No recipient given (" + std::string(cmd) + ")"));
+    return;
+  }
+  if (m.params.size() < 2 || m.params[1].empty()) {
+    if (!notice) s.send(c, s.rpl(c, ERR_NOTEXTTOSEND).t("No text to send"));
+    return;
+  }
+  const std::string& text = m.params[1];
+  auto targets = split_list(m.params[0]);
+  if (targets.size() > s.cfg_.max_targets) {
+    if (!notice) s.send(c, s.rpl(c, ERR_TOOMANYTARGETS).p(m.params[0]).t("Too many recipients"));
+    return;
+  }
+  if (!notice) c.last_message = now;
+  std::unordered_set<std::string> done;
+  for (std::string_view target : targets) {
+    if (s.gone(c)) return;
+    if (!done.insert(fold(target)).second) continue;
+    if (is_channel_name(target)) {
+      to_channel_target(s, c, cmd, target, text, notice);
+    } else {
+      to_nick_target(s, c, cmd, target, text, notice);
+    }
+  }
+}
+
+void cmd_privmsg(S& s, Client& c, Message& m, TimePoint now) { message(s, c, m, now, false); }
+void cmd_notice(S& s, Client& c, Message& m, TimePoint now) { message(s, c, m, now, true); }
+
+void cmd_away(S& s, Client& c, Message& m, TimePoint) {
+  if (m.params.empty() || m.params[0].empty()) {
+    c.away.clear();
+    s.send(c, s.rpl(c, RPL_UNAWAY).t("You are no longer marked as being away"));
+  } else {
+    c.away = std::string(truncate_utf8(m.params[0], s.cfg_.away_len));
+    s.send(c, s.rpl(c, RPL_NOWAWAY).t("You have been marked as being away"));
+  }
+}
+
+constexpr CommandSpec kCommands[] = {
+    {"AWAY", cmd_away, State::registered, 0, 1},
+    {"NOTICE", cmd_notice, State::registered, 0, 2},
+    {"PRIVMSG", cmd_privmsg, State::registered, 0, 2},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> message_commands() { return kCommands; }
+
+}  // namespace sockit::irc

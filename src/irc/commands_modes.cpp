@@ -1,0 +1,313 @@
+// MODE: user modes (+i, +w, -o) and channel modes. A channel mode string is parsed into
+// (sign, letter, parameter) changes first, then each change goes to the applier of its class
+// (ISUPPORT CHANMODES=b,k,l,imnst and PREFIX=(ov)), and one MODE line tells the channel what
+// was applied.
+#include "commands.hpp"
+
+#include "sockit/irc/names.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+namespace sockit::irc {
+
+namespace {
+
+// ---- user modes -------------------------------------------------------------------------------
+
+std::string user_modes(const Client& c) {
+  std::string r = "+";
+  if (c.invisible) r += 'i';
+  if (c.oper) r += 'o';
+  if (c.wallops) r += 'w';
+  return r;
+}
+
+void user_mode(S& s, Client& c, Message& m) {
+  Client* t = s.find_nick(m.params[0]);
+  if (t == nullptr) {
+    err_no_such_nick(s, c, m.params[0]);
+    return;
+  }
+  if (t != &c) {
+    s.send(c, s.rpl(c, ERR_USERSDONTMATCH).t("Can't change mode for other users"));
+    return;
+  }
+  if (m.params.size() < 2) {
+    s.send(c, s.rpl(c, RPL_UMODEIS).p(user_modes(c)));
+    return;
+  }
+  bool add = true;
+  bool unknown = false;
+  ModeString applied;
+  for (char ch : m.params[1]) {
+    if (ch == '+' || ch == '-') {
+      add = ch == '+';
+      continue;
+    }
+    bool* flag = nullptr;
+    switch (ch) {
+      case 'i': flag = &c.invisible; break;
+      case 'w': flag = &c.wallops; break;
+      case 'o':
+        if (add) continue;  // +o only through OPER
+        flag = &c.oper;
+        break;
+      default: unknown = true; continue;
+    }
+    if (*flag == add) continue;
+    *flag = add;
+    applied.add(add, ch);
+  }
+  if (unknown) s.send(c, s.rpl(c, ERR_UMODEUNKNOWNFLAG).t("Unknown MODE flag"));
+  if (!applied.empty()) s.send(c, Line(c.nick, "MODE").p(c.nick).t(applied.str()));
+}
+
+// ---- channel modes: parsing -------------------------------------------------------------------
+
+/// One letter of a channel mode string with its sign and, if its class takes one, its parameter
+/// (missing when the parameters ran out).
+struct ModeChange {
+  bool add = true;
+  char letter = 0;
+  std::optional<std::string> arg;
+};
+
+/// Whether `letter` takes a parameter when set (`add`) or unset: list (b) and prefix (o, v) modes
+/// and the key (k) always, the limit (l) only when set, flags (imnst) and unknown letters never.
+bool takes_arg(char letter, bool add) {
+  switch (letter) {
+    case 'b':
+    case 'o':
+    case 'v':
+    case 'k': return true;
+    case 'l': return add;
+    default: return false;
+  }
+}
+
+/// "+o-v alice bob" from MODE's parameters (`params[first]` on are the mode parameters).
+std::vector<ModeChange> parse_mode_changes(std::string_view modes, const std::vector<std::string>& params,
+                                           std::size_t first) {
+  std::vector<ModeChange> out;
+  std::size_t next = first;
+  bool add = true;
+  for (char letter : modes) {
+    if (letter == '+' || letter == '-') {
+      add = letter == '+';
+      continue;
+    }
+    ModeChange change{add, letter, std::nullopt};
+    if (takes_arg(letter, add) && next < params.size()) change.arg = params[next++];
+    out.push_back(std::move(change));
+  }
+  return out;
+}
+
+// ---- channel modes: applying ------------------------------------------------------------------
+
+/// One MODE command on a channel as it is applied: who asks, what was applied, what was refused.
+struct ModeRun {
+  ModeRun(S& server, Client& client, Channel& channel, Member* member) : s(server), c(client), ch(channel), me(member) {}
+  S& s;
+  Client& c;
+  Channel& ch;
+  Member* me;
+  std::size_t param_modes = 0;  ///< changes with a parameter so far (ISUPPORT MODES)
+  bool listed = false;          ///< the ban list was sent once already
+  bool denied = false;          ///< ERR_CHANOPRIVSNEEDED was sent once already
+  ModeString modes;
+  std::vector<std::string> args;
+
+  void applied(bool plus, char letter, std::string arg = {}) {
+    modes.add(plus, letter);
+    if (!arg.empty()) args.push_back(std::move(arg));
+  }
+  bool need_op() {
+    if (me && me->op) return true;
+    if (!denied) err_chanop_needed(s, c, ch);
+    denied = true;
+    return false;
+  }
+  /// Counts one more change with a parameter; false past the MODES limit.
+  bool count_param() { return ++param_modes <= s.cfg_.max_modes; }
+  void missing_param(char letter, std::string_view what) {
+    s.send(c, s.rpl(c, ERR_INVALIDMODEPARAM).p(ch.name).p(std::string(1, letter)).p("*")
+                  .t("You must specify a parameter for the " + std::string(what) + " mode"));
+  }
+};
+
+void send_ban_list(ModeRun& r) {
+  if (r.listed) return;
+  r.listed = true;
+  if (r.ch.secret && !r.me) return;
+  for (const Ban& b : r.ch.bans) {
+    r.s.send(r.c, r.s.rpl(r.c, RPL_BANLIST).p(r.ch.name).p(b.mask).p(b.setter).p(std::to_string(b.when)));
+  }
+  r.s.send(r.c, r.s.rpl(r.c, RPL_ENDOFBANLIST).p(r.ch.name).t("End of channel ban list"));
+}
+
+/// Class A (b): without a parameter the list, else one mask added or removed.
+void apply_list_mode(ModeRun& r, const ModeChange& mc) {
+  if (!mc.arg) return send_ban_list(r);
+  if (!r.count_param() || !r.need_op()) return;
+  std::string mask = normalize_mask(*mc.arg);
+  auto& bans = r.ch.bans;
+  auto it = std::find_if(bans.begin(), bans.end(), [&](const Ban& b) { return equal_folded(b.mask, mask); });
+  if (mc.add && it == bans.end()) {
+    if (bans.size() >= r.s.cfg_.max_bans) {
+      r.s.send(r.c, r.s.rpl(r.c, ERR_BANLISTFULL).p(r.ch.name).p(mask).t("Channel ban list is full"));
+      return;
+    }
+    bans.push_back({mask, r.c.nick, r.s.unix_now()});
+    r.applied(true, 'b', mask);
+  } else if (!mc.add && it != bans.end()) {
+    r.applied(false, 'b', it->mask);
+    bans.erase(it);
+  }
+}
+
+/// Prefix modes (o, v): a member's status.
+void apply_prefix_mode(ModeRun& r, const ModeChange& mc) {
+  if (!mc.arg || !r.count_param() || !r.need_op()) return;
+  Client* t = r.s.find_nick(*mc.arg);
+  if (t == nullptr) return err_no_such_nick(r.s, r.c, *mc.arg);
+  Member* tm = r.ch.find(t->id);
+  if (!tm) return err_user_not_in_channel(r.s, r.c, *t, r.ch);
+  bool& flag = mc.letter == 'o' ? tm->op : tm->voice;
+  if (flag == mc.add) return;
+  flag = mc.add;
+  r.applied(mc.add, mc.letter, t->nick);
+}
+
+/// Class B (k): the key, a parameter both ways.
+void apply_key_mode(ModeRun& r, const ModeChange& mc) {
+  if (mc.add && (!mc.arg || mc.arg->empty())) return r.missing_param('k', "key");
+  if (!r.count_param() || !r.need_op()) return;
+  if (!mc.add) {
+    if (r.ch.key.empty()) return;
+    r.ch.key.clear();
+    return r.applied(false, 'k', "*");
+  }
+  const std::string& arg = *mc.arg;
+  if (arg.front() == ':' || arg.find_first_of(" ,") != std::string::npos) {
+    // A key with a space, a comma or a leading ':' cannot be given back in JOIN (nor shown in
+    // 324 as one word): refused, as Modern IRC allows (525 ERR_INVALIDKEY).
+    r.s.send(r.c, r.s.rpl(r.c, ERR_INVALIDKEY).p(r.ch.name).t("Key is not well-formed"));
+    return;
+  }
+  std::string key = arg.substr(0, 23);
+  if (key == r.ch.key) return;
+  r.ch.key = key;
+  r.applied(true, 'k', key);
+}
+
+/// Class C (l): the limit, a parameter only when set.
+void apply_limit_mode(ModeRun& r, const ModeChange& mc) {
+  if (!mc.add) {
+    if (!r.need_op() || r.ch.limit == 0) return;
+    r.ch.limit = 0;
+    return r.applied(false, 'l');
+  }
+  if (!mc.arg) return r.missing_param('l', "limit");
+  if (!r.count_param() || !r.need_op()) return;
+  const std::string& arg = *mc.arg;
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), n);
+  if (ec != std::errc() || p != arg.data() + arg.size() || n == 0) {
+    r.s.send(r.c, r.s.rpl(r.c, ERR_INVALIDMODEPARAM).p(r.ch.name).p("l").p(arg).t("Invalid limit"));
+    return;
+  }
+  if (n == r.ch.limit) return;
+  r.ch.limit = n;
+  r.applied(true, 'l', std::to_string(n));
+}
+
+/// Class D (i, m, n, s, t): flags, no parameter.
+void apply_flag_mode(ModeRun& r, const ModeChange& mc) {
+  if (!r.need_op()) return;
+  Channel& ch = r.ch;
+  bool& flag = mc.letter == 'i'   ? ch.invite_only
+               : mc.letter == 'm' ? ch.moderated
+               : mc.letter == 'n' ? ch.no_external
+               : mc.letter == 's' ? ch.secret
+                                  : ch.topic_lock;
+  if (flag == mc.add) return;
+  flag = mc.add;
+  r.applied(mc.add, mc.letter);
+}
+
+void apply_mode(ModeRun& r, const ModeChange& mc) {
+  switch (mc.letter) {
+    case 'b': return apply_list_mode(r, mc);
+    case 'o':
+    case 'v': return apply_prefix_mode(r, mc);
+    case 'k': return apply_key_mode(r, mc);
+    case 'l': return apply_limit_mode(r, mc);
+    case 'i':
+    case 'm':
+    case 'n':
+    case 's':
+    case 't': return apply_flag_mode(r, mc);
+    default:
+      r.s.send(r.c, r.s.rpl(r.c, ERR_UNKNOWNMODE).p(std::string(1, mc.letter))
+                        .t("is unknown mode char to me for " + r.ch.name));
+  }
+}
+
+// ---- channel modes: replies -------------------------------------------------------------------
+
+/// MODE #chan without changes: RPL_CHANNELMODEIS (the key only to members) and RPL_CREATIONTIME.
+void send_channel_modes(S& s, Client& c, const Channel& ch, bool member) {
+  Line l = s.rpl(c, RPL_CHANNELMODEIS).p(ch.name);
+  std::string modes = ch.mode_string(member);
+  for (std::string_view part : split_list(modes, ' ')) l.p(part);
+  s.send(c, l);
+  s.send(c, s.rpl(c, RPL_CREATIONTIME).p(ch.name).p(std::to_string(ch.created)));
+}
+
+/// The MODE line telling the channel what was applied (nothing when nothing was).
+void send_applied_modes(ModeRun& r) {
+  if (r.modes.empty() || r.s.gone(r.c)) return;
+  Line l = r.s.from(r.c, "MODE").p(r.ch.name);
+  if (r.args.empty()) {
+    l.t(r.modes.str());
+  } else {
+    l.p(r.modes.str());
+    for (std::size_t i = 0; i + 1 < r.args.size(); ++i) l.p(r.args[i]);
+    l.t(r.args.back());
+  }
+  r.s.to_channel(r.ch, l.str(), nullptr);
+}
+
+void channel_mode(S& s, Client& c, Message& m) {
+  Channel* ch = s.find_channel(m.params[0]);
+  if (ch == nullptr) return err_no_such_channel(s, c, m.params[0]);
+  Member* me = ch->find(c.id);
+  if (m.params.size() < 2) return send_channel_modes(s, c, *ch, me != nullptr);
+  ModeRun run(s, c, *ch, me);
+  for (const ModeChange& mc : parse_mode_changes(m.params[1], m.params, 2)) {
+    if (s.gone(c)) return;
+    apply_mode(run, mc);
+  }
+  send_applied_modes(run);
+}
+
+void cmd_mode(S& s, Client& c, Message& m, TimePoint) {
+  if (is_channel_name(m.params[0])) {
+    channel_mode(s, c, m);
+  } else {
+    user_mode(s, c, m);
+  }
+}
+
+constexpr CommandSpec kCommands[] = {
+    {"MODE", cmd_mode, State::registered, 1, kUnlimited},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> mode_commands() { return kCommands; }
+
+}  // namespace sockit::irc

@@ -1,0 +1,249 @@
+// Queries: WHO, WHOIS, WHOWAS, LUSERS, MOTD, VERSION, TIME, ADMIN, INFO, ISON, USERHOST, and the
+// LUSERS and MOTD replies the welcome burst sends too.
+#include "commands.hpp"
+
+#include "sockit/irc/names.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace sockit::irc {
+
+namespace {
+
+void who_reply(S& s, Client& c, const Client& t, std::string_view chan, const Member* mem) {
+  std::string flags = t.away.empty() ? "H" : "G";
+  if (t.oper) flags += '*';
+  if (mem) flags += prefixes(*mem, (c.caps & kCapMultiPrefix) != 0);
+  s.send(c, s.rpl(c, RPL_WHOREPLY).p(chan).p(t.user).p(t.host).p(s.cfg_.server_name).p(t.nick).p(flags)
+                .t("0 " + t.realname));
+}
+
+/// WHO #channel: its members (the invisible ones only to members).
+void who_channel(S& s, Client& c, std::string_view mask, bool opers_only) {
+  Channel* ch = s.find_channel(mask);
+  if (!ch || (!ch->find(c.id) && ch->secret)) return;
+  bool member = ch->find(c.id) != nullptr;
+  std::vector<std::pair<Client*, Member>> list;
+  for (auto& [id, mem] : ch->members) list.emplace_back(mem.client, mem);
+  for (auto& [t, mem] : list) {
+    if (s.gone(c)) return;
+    if (opers_only && !t->oper) continue;
+    if (!member && t->invisible && t != &c) continue;
+    who_reply(s, c, *t, ch->name, &mem);
+  }
+}
+
+/// WHO mask: the users whose nick, host, user or realname match, in connection order.
+void who_mask(S& s, Client& c, const std::string& mask, bool opers_only) {
+  bool all = mask == "0" || mask == "*";
+  std::vector<Client*> list;
+  for (auto& [id, t] : s.clients_) {
+    if (!t->registered || t->dead) continue;
+    if (opers_only && !t->oper) continue;
+    if (all) {
+      if (!s.is_visible_to(*t, c)) continue;
+    } else if (!mask_match(mask, t->nick) && !mask_match(mask, t->host) && !mask_match(mask, t->user) &&
+               !mask_match(mask, t->realname)) {
+      continue;
+    } else if (t->invisible && !equal_folded(mask, t->nick) && !s.is_visible_to(*t, c)) {
+      continue;
+    }
+    list.push_back(t.get());
+  }
+  std::sort(list.begin(), list.end(), [](Client* a, Client* b) { return a->id < b->id; });
+  for (Client* t : list) {
+    if (s.gone(c)) return;
+    who_reply(s, c, *t, "*", nullptr);
+  }
+}
+
+void cmd_who(S& s, Client& c, Message& m, TimePoint) {
+  std::string mask = m.params.empty() ? std::string("*") : m.params[0];
+  bool opers_only = m.params.size() > 1 && m.params[1].find('o') != std::string::npos;
+  if (is_channel_name(mask)) {
+    who_channel(s, c, mask, opers_only);
+  } else {
+    who_mask(s, c, mask, opers_only);
+  }
+  if (s.gone(c)) return;
+  s.send(c, s.rpl(c, RPL_ENDOFWHO).p(mask).t("End of WHO list"));
+}
+
+/// RPL_WHOISCHANNELS: the channels of `t` that `c` may see, in lines of about 400 bytes.
+void whois_channels(S& s, Client& c, const Client& t) {
+  std::string chans;
+  for (Channel* ch : t.channels) {
+    if (ch->secret && !ch->find(c.id)) continue;
+    std::string entry = prefixes(*ch->find(t.id), false) + ch->name;
+    if (chans.size() + entry.size() > 400) {
+      s.send(c, s.rpl(c, RPL_WHOISCHANNELS).p(t.nick).t(chans));
+      chans.clear();
+    }
+    if (!chans.empty()) chans += ' ';
+    chans += entry;
+  }
+  if (!chans.empty()) s.send(c, s.rpl(c, RPL_WHOISCHANNELS).p(t.nick).t(chans));
+}
+
+void whois_one(S& s, Client& c, const Client& t, TimePoint now) {
+  s.send(c, s.rpl(c, RPL_WHOISUSER).p(t.nick).p(t.user).p(t.host).p("*").t(t.realname));
+  whois_channels(s, c, t);
+  s.send(c, s.rpl(c, RPL_WHOISSERVER).p(t.nick).p(s.cfg_.server_name).t(s.cfg_.description));
+  if (t.oper) s.send(c, s.rpl(c, RPL_WHOISOPERATOR).p(t.nick).t("is an IRC operator"));
+  if (!t.away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t.nick).t(t.away));
+  auto idle = std::chrono::duration_cast<std::chrono::seconds>(now - t.last_message).count();
+  auto signon = std::chrono::duration_cast<std::chrono::seconds>(t.signon.time_since_epoch()).count();
+  s.send(c, s.rpl(c, RPL_WHOISIDLE).p(t.nick).p(std::to_string(std::max<long long>(0, idle))).p(std::to_string(signon))
+                .t("seconds idle, signon time"));
+}
+
+void cmd_whois(S& s, Client& c, Message& m, TimePoint now) {
+  std::string_view nicks = m.params.size() > 1 ? m.params[1] : m.params[0];
+  auto list = split_list(nicks);
+  if (list.empty()) {
+    s.send(c, s.rpl(c, ERR_NONICKNAMEGIVEN).t("No nickname given"));
+    return;
+  }
+  if (list.size() > s.cfg_.max_targets) list.resize(s.cfg_.max_targets);
+  for (std::string_view n : list) {
+    Client* t = s.find_nick(n);
+    if (t == nullptr || !t->registered) {
+      err_no_such_nick(s, c, n);
+      continue;
+    }
+    whois_one(s, c, *t, now);
+  }
+  s.send(c, s.rpl(c, RPL_ENDOFWHOIS).p(nicks).t("End of /WHOIS list"));
+}
+
+void cmd_whowas(S& s, Client& c, Message& m, TimePoint) {
+  std::size_t max = kUnlimited;
+  if (m.params.size() > 1) {
+    std::size_t n = 0;
+    auto [p, ec] = std::from_chars(m.params[1].data(), m.params[1].data() + m.params[1].size(), n);
+    if (ec == std::errc() && n > 0) max = n;
+  }
+  auto list = split_list(m.params[0]);
+  if (list.size() > s.cfg_.max_targets) list.resize(s.cfg_.max_targets);
+  for (std::string_view n : list) {
+    std::size_t found = 0;
+    for (const WhowasEntry& e : s.whowas_) {
+      if (found >= max) break;
+      if (!equal_folded(e.nick, n)) continue;
+      ++found;
+      s.send(c, s.rpl(c, RPL_WHOWASUSER).p(e.nick).p(e.user).p(e.host).p("*").t(e.realname));
+      s.send(c, s.rpl(c, RPL_WHOISSERVER).p(e.nick).p(s.cfg_.server_name)
+                    .t(format_time(SysTime(std::chrono::seconds(e.when)))));
+    }
+    if (found == 0) s.send(c, s.rpl(c, ERR_WASNOSUCHNICK).p(n).t("There was no such nickname"));
+  }
+  s.send(c, s.rpl(c, RPL_ENDOFWHOWAS).p(m.params[0]).t("End of WHOWAS"));
+}
+
+void cmd_motd(S& s, Client& c, Message& m, TimePoint) {
+  if (our_server(s, c, m, 0)) s.send_motd(c);
+}
+
+void cmd_lusers(S& s, Client& c, Message& m, TimePoint) {
+  if (our_server(s, c, m, 1)) s.send_lusers(c);
+}
+
+void cmd_version(S& s, Client& c, Message& m, TimePoint) {
+  if (!our_server(s, c, m, 0)) return;
+  s.send(c, s.rpl(c, RPL_VERSION).p(std::string(kVersion) + ".").p(s.cfg_.server_name).t(s.cfg_.description));
+  s.send_isupport(c);
+}
+
+void cmd_time(S& s, Client& c, Message& m, TimePoint) {
+  if (!our_server(s, c, m, 0)) return;
+  s.send(c, s.rpl(c, RPL_TIME).p(s.cfg_.server_name).t(format_time(s.wall_now())));
+}
+
+void cmd_admin(S& s, Client& c, Message& m, TimePoint) {
+  if (!our_server(s, c, m, 0)) return;
+  const auto& a = s.cfg_.admin;
+  s.send(c, s.rpl(c, RPL_ADMINME).p(s.cfg_.server_name).t("Administrative info"));
+  s.send(c, s.rpl(c, RPL_ADMINLOC1).t(a.size() > 0 ? a[0] : ""));
+  s.send(c, s.rpl(c, RPL_ADMINLOC2).t(a.size() > 1 ? a[1] : ""));
+  s.send(c, s.rpl(c, RPL_ADMINEMAIL).t(a.size() > 2 ? a[2] : ""));
+}
+
+void cmd_info(S& s, Client& c, Message& m, TimePoint) {
+  if (!our_server(s, c, m, 0)) return;
+  s.send(c, s.rpl(c, RPL_INFO).t(std::string(kVersion) + ": the IRC server of the sockit toolkit"));
+  s.send(c, s.rpl(c, RPL_INFO).t("Sans-I/O core driven by the sockit event loop (select/poll/epoll)"));
+  s.send(c, s.rpl(c, RPL_INFO).t("Started " + format_time(s.created_)));
+  s.send(c, s.rpl(c, RPL_ENDOFINFO).t("End of /INFO list"));
+}
+
+void cmd_ison(S& s, Client& c, Message& m, TimePoint) {
+  std::string out;
+  std::size_t count = 0;
+  for (const std::string& p : m.params) {
+    for (std::string_view n : split_list(p, ' ')) {
+      if (++count > 64) break;
+      Client* t = s.find_nick(n);
+      if (t && t->registered) {
+        if (!out.empty()) out += ' ';
+        out += t->nick;
+      }
+    }
+  }
+  s.send(c, s.rpl(c, RPL_ISON).t(out));
+}
+
+void cmd_userhost(S& s, Client& c, Message& m, TimePoint) {
+  std::string out;
+  for (std::size_t i = 0; i < m.params.size() && i < 5; ++i) {
+    Client* t = s.find_nick(m.params[i]);
+    if (!t || !t->registered) continue;
+    if (!out.empty()) out += ' ';
+    out += t->nick + (t->oper ? "*" : "") + "=" + (t->away.empty() ? "+" : "-") + t->user + "@" + t->host;
+  }
+  s.send(c, s.rpl(c, RPL_USERHOST).t(out));
+}
+
+constexpr CommandSpec kCommands[] = {
+    {"ADMIN", cmd_admin, State::registered, 0, 1},
+    {"INFO", cmd_info, State::registered, 0, 1},
+    {"ISON", cmd_ison, State::registered, 1, kUnlimited},
+    {"LUSERS", cmd_lusers, State::registered, 0, 2},
+    {"MOTD", cmd_motd, State::registered, 0, 1},
+    {"TIME", cmd_time, State::registered, 0, 1},
+    {"USERHOST", cmd_userhost, State::registered, 1, 5},
+    {"VERSION", cmd_version, State::registered, 0, 1},
+    {"WHO", cmd_who, State::registered, 0, 2},
+    {"WHOIS", cmd_whois, State::registered, 1, 2},
+    {"WHOWAS", cmd_whowas, State::registered, 1, 3},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> query_commands() { return kCommands; }
+
+void ServerImpl::send_lusers(Client& c) {
+  ServerStats st = stats();
+  std::size_t unknown = st.connections - st.registered;
+  send(c, rpl(c, RPL_LUSERCLIENT).t("There are " + std::to_string(st.registered - st.invisible) + " users and " +
+                                    std::to_string(st.invisible) + " invisible on 1 servers"));
+  send(c, rpl(c, RPL_LUSEROP).p(std::to_string(st.operators)).t("operator(s) online"));
+  if (unknown) send(c, rpl(c, RPL_LUSERUNKNOWN).p(std::to_string(unknown)).t("unknown connection(s)"));
+  send(c, rpl(c, RPL_LUSERCHANNELS).p(std::to_string(st.channels)).t("channels formed"));
+  send(c, rpl(c, RPL_LUSERME).t("I have " + std::to_string(st.registered) + " clients and 0 servers"));
+  std::string cur = std::to_string(st.registered), max = std::to_string(st.max_registered);
+  send(c, rpl(c, RPL_LOCALUSERS).p(cur).p(max).t("Current local users " + cur + ", max " + max));
+  send(c, rpl(c, RPL_GLOBALUSERS).p(cur).p(max).t("Current global users " + cur + ", max " + max));
+}
+
+void ServerImpl::send_motd(Client& c) {
+  if (cfg_.motd.empty()) {
+    send(c, rpl(c, ERR_NOMOTD).t("MOTD File is missing"));
+    return;
+  }
+  send(c, rpl(c, RPL_MOTDSTART).t("- " + cfg_.server_name + " Message of the day - "));
+  for (const std::string& line : cfg_.motd) send(c, rpl(c, RPL_MOTD).t("- " + line));
+  send(c, rpl(c, RPL_ENDOFMOTD).t("End of /MOTD command."));
+}
+
+}  // namespace sockit::irc

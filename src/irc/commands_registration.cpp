@@ -1,0 +1,231 @@
+// Connection registration: PASS, NICK, USER, CAP, PING, PONG, QUIT, and the welcome burst
+// (001-005, then LUSERS and MOTD) that completes it.
+#include "commands.hpp"
+
+#include "sockit/irc/names.hpp"
+
+#include <algorithm>
+
+namespace sockit::irc {
+
+namespace {
+
+struct CapInfo {
+  std::string_view name;
+  unsigned bit;
+};
+constexpr CapInfo kCaps[] = {
+    {"echo-message", kCapEchoMessage},
+    {"multi-prefix", kCapMultiPrefix},
+    {"server-time", kCapServerTime},
+    {"userhost-in-names", kCapUserhostInNames},
+};
+
+std::string caps_string(unsigned bits) {
+  std::string out;
+  for (auto& ci : kCaps) {
+    if (bits & ci.bit) {
+      if (!out.empty()) out += ' ';
+      out += ci.name;
+    }
+  }
+  return out;
+}
+
+std::string all_caps() { return caps_string(~0u); }
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+void cmd_pass(S&, Client& c, Message& m, TimePoint) { c.pass = m.params[0]; }
+
+void cmd_nick(S& s, Client& c, Message& m, TimePoint now) {
+  if (m.params.empty() || m.params[0].empty()) {
+    s.send(c, s.rpl(c, ERR_NONICKNAMEGIVEN).t("No nickname given"));
+    return;
+  }
+  const std::string& nick = m.params[0];
+  if (!valid_nick(nick, s.cfg_.nick_len)) {
+    s.send(c, s.rpl(c, ERR_ERRONEUSNICKNAME).p(nick).t("Erroneous nickname"));
+    return;
+  }
+  Client* other = s.find_nick(nick);
+  if (other != nullptr && other != &c) {
+    s.send(c, s.rpl(c, ERR_NICKNAMEINUSE).p(nick).t("Nickname is already in use"));
+    return;
+  }
+  if (nick == c.nick) return;
+  if (c.registered) {
+    s.rename(c, nick);
+  } else {
+    if (!c.nick.empty()) s.nicks_.erase(fold(c.nick));
+    c.nick = nick;
+    s.nicks_[fold(nick)] = &c;
+    s.try_register(c, now);
+  }
+}
+
+void cmd_user(S& s, Client& c, Message& m, TimePoint now) {
+  if (c.got_user) {
+    s.send(c, s.rpl(c, ERR_ALREADYREGISTERED).t("You may not reregister"));
+    return;
+  }
+  std::string user = clean_username(m.params[0], s.cfg_.user_len);
+  if (user.empty()) user = "user";
+  c.user = "~" + user;
+  c.realname = m.params[3];
+  c.got_user = true;
+  s.try_register(c, now);
+}
+
+/// CAP REQ: all of the request is acknowledged, or none of it.
+void cap_req(S& s, Client& c, const Message& m, const std::string& target) {
+  if (!c.registered) c.cap_negotiating = true;
+  std::string_view req = m.params.size() > 1 ? std::string_view(m.params[1]) : std::string_view();
+  unsigned add = 0, remove = 0;
+  bool ok = true;
+  for (std::string_view word : split_list(req, ' ')) {
+    bool neg = word.front() == '-';
+    if (neg) word.remove_prefix(1);
+    auto it = std::find_if(std::begin(kCaps), std::end(kCaps), [&](const CapInfo& ci) { return ci.name == word; });
+    if (it == std::end(kCaps)) {
+      ok = false;
+      break;
+    }
+    (neg ? remove : add) |= it->bit;
+  }
+  if (ok && !req.empty()) {
+    c.caps = (c.caps | add) & ~remove;
+    s.send(c, s.from_server("CAP").p(target).p("ACK").t(req));
+  } else {
+    s.send(c, s.from_server("CAP").p(target).p("NAK").t(req));
+  }
+}
+
+void cmd_cap(S& s, Client& c, Message& m, TimePoint now) {
+  std::string sub = upper(m.params[0]);
+  std::string target = c.display_nick();
+  if (sub == "LS") {
+    if (!c.registered) c.cap_negotiating = true;
+    s.send(c, s.from_server("CAP").p(target).p("LS").t(all_caps()));
+  } else if (sub == "LIST") {
+    s.send(c, s.from_server("CAP").p(target).p("LIST").t(caps_string(c.caps)));
+  } else if (sub == "REQ") {
+    cap_req(s, c, m, target);
+  } else if (sub == "END") {
+    if (!c.registered && c.cap_negotiating) {
+      c.cap_negotiating = false;
+      s.try_register(c, now);
+    }
+  } else {
+    s.send(c, s.rpl(c, ERR_INVALIDCAPCMD).p(m.params[0]).t("Invalid CAP command"));
+  }
+}
+
+void cmd_ping(S& s, Client& c, Message& m, TimePoint) {
+  if (m.params.empty() || m.params[0].empty()) {
+    s.send(c, s.rpl(c, ERR_NOORIGIN).t("No origin specified"));
+    return;
+  }
+  s.send(c, s.from_server("PONG").p(s.cfg_.server_name).t(m.params[0]));
+}
+
+void cmd_pong(S&, Client& c, Message&, TimePoint) { c.ping_sent.reset(); }
+
+void cmd_quit(S& s, Client& c, Message& m, TimePoint) {
+  std::string reason = m.params.empty() || m.params[0].empty() ? std::string("Client Quit") : "Quit: " + m.params[0];
+  s.quit(c, truncate_utf8(reason, s.cfg_.kick_len));
+}
+
+constexpr CommandSpec kCommands[] = {
+    {"CAP", cmd_cap, State::any, 1, 3},
+    {"NICK", cmd_nick, State::any, 0, 2},
+    {"PASS", cmd_pass, State::unregistered, 1, 3},
+    {"PING", cmd_ping, State::any, 0, 2},
+    {"PONG", cmd_pong, State::any, 0, 2},
+    {"QUIT", cmd_quit, State::any, 0, 1},
+    {"USER", cmd_user, State::unregistered, 4, 4},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> registration_commands() { return kCommands; }
+
+// ---- registration and the welcome burst ---------------------------------------------------------
+
+void ServerImpl::try_register(Client& c, TimePoint now) {
+  if (c.registered || gone(c) || c.check || c.nick.empty() || !c.got_user || c.cap_negotiating) return;
+  if (!cfg_.password_hash.empty()) {  // the verdict calls complete_registration (auth.cpp)
+    start_check(c, AuthCheck::Kind::server_password, c.pass, cfg_.password_hash, true, now);
+    return;
+  }
+  complete_registration(c, now);
+}
+
+void ServerImpl::complete_registration(Client& c, TimePoint now) {
+  c.registered = true;
+  c.last_seen = c.last_message = c.refill = now;
+  c.tokens = static_cast<double>(cfg_.flood_burst);
+  counters_.max_registered = std::max(counters_.max_registered, stats().registered);
+  event(Event::Kind::registered, c);
+  ++counters_.registrations;
+  send_welcome(c);
+}
+
+void ServerImpl::send_welcome(Client& c) {
+  send(c, rpl(c, RPL_WELCOME).t("Welcome to the " + cfg_.network + " IRC Network " + c.mask()));
+  send(c, rpl(c, RPL_YOURHOST).t("Your host is " + cfg_.server_name + ", running version " + std::string(kVersion)));
+  send(c, rpl(c, RPL_CREATED).t("This server was created " + format_time(created_)));
+  send(c, rpl(c, RPL_MYINFO).p(cfg_.server_name).p(kVersion).p("iow").p("biklmnopstv").p("bklov"));
+  send_isupport(c);
+  send_lusers(c);
+  send_motd(c);
+}
+
+void ServerImpl::send_isupport(Client& c) {
+  std::vector<std::string> tokens = {
+      "AWAYLEN=" + std::to_string(cfg_.away_len),
+      "CASEMAPPING=rfc1459",
+      "CHANLIMIT=#&:" + std::to_string(cfg_.max_channels_per_client),
+      "CHANMODES=b,k,l,imnst",
+      "CHANNELLEN=" + std::to_string(cfg_.channel_len),
+      "CHANTYPES=#&",
+      "ELIST=",
+      "HOSTLEN=64",
+      "KICKLEN=" + std::to_string(cfg_.kick_len),
+      "MAXLIST=b:" + std::to_string(cfg_.max_bans),
+      "MAXTARGETS=" + std::to_string(cfg_.max_targets),
+      "MODES=" + std::to_string(cfg_.max_modes),
+      "NETWORK=" + cfg_.network,
+      "NICKLEN=" + std::to_string(cfg_.nick_len),
+      "PREFIX=(ov)@+",
+      "TARGMAX=JOIN:,KICK:" + std::to_string(cfg_.max_targets) + ",NAMES:,LIST:,NOTICE:" +
+          std::to_string(cfg_.max_targets) + ",PRIVMSG:" + std::to_string(cfg_.max_targets) +
+          ",WHOIS:" + std::to_string(cfg_.max_targets),
+      "TOPICLEN=" + std::to_string(cfg_.topic_len),
+      "USERLEN=" + std::to_string(cfg_.user_len + 1),
+  };
+  if (cfg_.enforce_utf8) tokens.push_back("UTF8ONLY");
+  for (std::size_t i = 0; i < tokens.size(); i += 12) {
+    Line l = rpl(c, RPL_ISUPPORT);
+    for (std::size_t k = i; k < tokens.size() && k < i + 12; ++k) l.p(tokens[k]);
+    l.t("are supported by this server");
+    send(c, l);
+  }
+}
+
+void ServerImpl::rename(Client& c, std::string_view new_nick) {
+  std::string wire = from(c, "NICK").t(new_nick).str();
+  remember_whowas(c);
+  nicks_.erase(fold(c.nick));
+  c.nick = std::string(new_nick);
+  nicks_[fold(c.nick)] = &c;
+  to_neighbours(c, wire, true);
+}
+
+}  // namespace sockit::irc
