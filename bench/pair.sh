@@ -37,9 +37,7 @@ done
 [ $# -ge 3 ] || { echo "bench/pair.sh: need A B LOAD-MODE (see --help)" >&2; exit 2; }
 A=$1 B=$2; shift 2
 SOCKIT=$BUILD_DIR/sockit
-for bin in "$SOCKIT" "$BUILD_DIR/bench/bench_asio_echo" "$BUILD_DIR/bench/bench_uv_echo" "$BUILD_DIR/bench/bench_bare_echo"; do
-  [ -x "$bin" ] || { echo "bench/pair.sh: $bin is missing (bench/run.sh builds it)" >&2; exit 1; }
-done
+[ -x "$SOCKIT" ] || { echo "bench/pair.sh: $SOCKIT is missing (bench/run.sh builds it)" >&2; exit 1; }
 TMP=$(mktemp -d /tmp/sockit-pair.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
@@ -60,6 +58,8 @@ start() {  # start NAME[:SOCKIT-BINARY] PORT -> pid on stdout
       cmd=("${IRC_CMD[@]}") ;;
     *) echo "bench/pair.sh: unknown server '$1' (epoll, epoll-copy, poll, select, asio, libuv, bare, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
   esac
+  [ -x "${cmd[0]}" ] || command -v "${cmd[0]}" >/dev/null ||
+    { echo "bench/pair.sh: ${cmd[0]} is missing (bench/run.sh builds it)" >&2; return 1; }
   taskset -c 0 "${cmd[@]}" >/dev/null 2>&1 &
   echo $!
 }
