@@ -28,7 +28,7 @@ struct Options {
   bool udp = false, v4 = false, v6 = false, verbose = false;
   std::string listen = "127.0.0.1:0", upstream, control;
   std::string delay, jitter, bandwidth, loss, duplicate, reorder, reorder_delay, slice, slice_delay, reset_after,
-      direction, buffer, udp_idle;
+      direction, buffer, udp_idle, connect_timeout, idle_timeout;
   bool stall = false, blackhole = false;
   std::optional<std::uint64_t> seed;
   std::size_t max_connections = 1024;
@@ -126,11 +126,16 @@ int run(const Options& o) {
       throw UsageError(fmt::format("invalid --buffer '{}' (1KiB to 1GiB)", o.buffer));
     cfg.buffer = static_cast<std::size_t>(*b);
   }
-  if (!o.udp_idle.empty()) {
-    auto d = parse_duration(o.udp_idle);
-    if (!d || d->count() <= 0) throw UsageError(fmt::format("invalid --udp-idle '{}'", o.udp_idle));
-    cfg.udp_idle = *d;
-  }
+  auto duration = [](const std::string& text, std::string_view flag, bool zero_ok, Nanos& out) {
+    if (text.empty()) return;
+    auto d = parse_duration(text);
+    if (!d || d->count() < 0 || (!zero_ok && d->count() == 0))
+      throw UsageError(fmt::format("invalid {} '{}'", flag, text));
+    out = *d;
+  };
+  duration(o.udp_idle, "--udp-idle", false, cfg.udp_idle);
+  duration(o.connect_timeout, "--connect-timeout", false, cfg.connect_timeout);
+  duration(o.idle_timeout, "--idle-timeout", true, cfg.idle_timeout);
   if (o.max_connections < 1) throw UsageError("--max-connections must be at least 1");
   std::optional<Address> metrics_addr;
   if (!o.metrics.empty()) metrics_addr = listen_address(o.metrics, "--metrics", family);
@@ -146,8 +151,8 @@ int run(const Options& o) {
   log::info(fmt::format("listening on {} ({}), upstream {}, seed {}", p.listen_address().to_string(),
                         o.udp ? "udp" : "tcp", cfg.upstream.to_string(), cfg.seed));
   if (auto c = p.control_address()) log::info(fmt::format("control on {}", c->to_string()));
-  // The proxy's loop is its own poll() loop: the endpoint runs on a thread of its own and reads
-  // the counters the loop publishes once per turn.
+  // The proxy's event loop is its own: the endpoint runs on a thread of its own and reads the
+  // counters the loop publishes every 100 ms.
   metrics::Registry registry;
   registry.add([&p](metrics::Collector& c) { collect_proxy(c, p.stats()); });
   std::unique_ptr<metrics::ThreadedEndpoint> metrics_ep;
@@ -209,6 +214,10 @@ SOCKIT_COMMAND(proxy, "proxy", "fault-injecting TCP/UDP proxy (delay, loss, slic
   app.add_option("--buffer", o->buffer, "bytes held per direction before back-pressure/drops (default 256KiB)");
   app.add_option("--max-connections", o->max_connections, "TCP connections or UDP sessions (default 1024)");
   app.add_option("--udp-idle", o->udp_idle, "UDP: forget a client after this long without traffic (default 60s)");
+  app.add_option("--connect-timeout", o->connect_timeout,
+                 "TCP: reset the client when the upstream does not accept within this (default 10s)");
+  app.add_option("--idle-timeout", o->idle_timeout,
+                 "TCP: close both sides after this long without a byte on one side (default 0: never)");
   app.add_option("--metrics", o->metrics,
                  "serve Prometheus metrics (GET /metrics) on this address, or a port on 127.0.0.1 "
                  "(see docs/OPERATIONS.md)");

@@ -1,5 +1,9 @@
 #include "tools/proxy/proxy.hpp"
 
+#include "sockit/loop/acceptor.hpp"
+#include "sockit/loop/connection.hpp"
+#include "sockit/loop/connector.hpp"
+#include "sockit/loop/event_loop.hpp"
 #include "sockit/net/socket.hpp"
 #include "sockit/net/sys.hpp"
 #include "sockit/net/udp.hpp"
@@ -8,9 +12,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <deque>
-#include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
@@ -18,94 +21,116 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 namespace sockit::proxy {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
+using loop::Clock;
+using loop::CloseReason;
+using loop::Connection;
+using loop::EventLoop;
+using loop::TimePoint;
+using loop::TimerId;
 using namespace std::chrono_literals;
 
-constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxControlClients = 8;
 constexpr std::size_t kMaxControlLine = 1024;
-
-int poll_ms_until(TimePoint when, TimePoint now) {
-  if (when <= now) return 0;
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(when - now).count();
-  return static_cast<int>(std::min<long long>((us + 999) / 1000, 100));  // round up, never spin
-}
+constexpr auto kTick = 100ms;  // how often run() looks at `stop` and publishes the counters
 
 Nanos bytes_time(std::size_t n, std::uint64_t bandwidth) {
   return Nanos(static_cast<std::int64_t>(static_cast<double>(n) * 1e9 / static_cast<double>(bandwidth)));
 }
 
-void abortive_close(Fd& fd) {
-  if (!fd.valid()) return;
-  linger lg{1, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  fd.reset();
+void set_nodelay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-using Handler = std::function<void(short)>;
+void set_abortive(int fd) {
+  linger lg{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
 
-// The parts both proxies share: the random generator, the counters, the control port and the
-// loop skeleton. Subclasses add their descriptors, timers and periodic work.
+// Closes with an RST: what a peer sees when the far side resets, or when we inject one.
+void reset_connection(Connection& c) {
+  if (!c.is_open()) return;
+  set_abortive(c.fd());
+  c.close(CloseReason::reset);
+}
+
+class Base;
+
+// One client of the control port: complete lines are applied and answered in order, however they
+// were split across reads or packed into one; lines that arrive with the client's FIN
+// (printf ... | nc) are applied too, then the replies are flushed and the connection half-closed.
+class ControlConn final : public Connection {
+ public:
+  ControlConn(Base& owner, EventLoop& loop, Fd fd, const Address& peer, const loop::ConnectionOptions& opts)
+      : Connection(loop, std::move(fd), peer, opts), owner_(&owner) {}
+
+ private:
+  void on_data(std::span<const std::byte> data) override;
+  void on_eof() override;
+  void on_closed(CloseReason, std::error_code) override;
+  void run_lines();
+
+  Base* owner_;
+  std::string in_;
+  bool quit_ = false;
+};
+
+// The parts both proxies share: the event loop, the random generator, the counters, the control
+// port and run(). Subclasses add their sockets and timers.
 class Base : public Proxy {
  public:
-  explicit Base(const Config& cfg) : cfg_(cfg), rng_(cfg.seed) {}
+  Base(const Config& cfg, std::unique_ptr<EventLoop> loop) : cfg_(cfg), rng_(cfg.seed), loop_(std::move(loop)) {}
 
-  std::optional<Address> control_address() const override {
-    if (!control_.is_open()) return std::nullopt;
-    auto a = control_.local_address();
-    return a ? std::optional<Address>(*a) : std::nullopt;
-  }
+  std::optional<Address> control_address() const override { return control_addr_; }
   Stats stats() const override {
     std::lock_guard lock(published_mu_);
     return published_;
   }
 
-  Result<void> open_control() {
-    if (!cfg_.control) return {};
-    auto l = TcpListener::bind(*cfg_.control);
-    if (!l) return l.error().with_context("control");
-    control_ = std::move(*l);
-    return {};
-  }
-
   Result<void> run(const std::atomic<bool>& stop) override {
-    std::vector<pollfd> pfds;
-    std::vector<Handler> handlers;
-    while (!stop.load()) {
-      TimePoint now = Clock::now();
-      work(now);
-      pfds.clear();
-      handlers.clear();
-      add_fds(pfds, handlers);
-      add_control_fds(pfds, handlers);
-      TimePoint wake = std::min(now + 100ms, next_timer(now));
-      int n = sys::poll(pfds.data(), pfds.size(), poll_ms_until(wake, Clock::now()));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return fail_errno(errno, "poll");
-      }
-      for (std::size_t i = 0; i < pfds.size() && n > 0; ++i)
-        if (pfds[i].revents) handlers[i](pfds[i].revents);
-      reap();
+    if (stop.load()) return {};
+    TimerId tick = loop_->run_every(kTick, [this, &stop] {
+      if (stop.load()) loop_->stop();
       publish();
-    }
+    });
+    loop_->run();
+    loop_->cancel(tick);
     publish();
     return {};
   }
 
+  // The control port's side (ControlConn).
+  std::string control_line(const std::string& line, bool& quit) {
+    const bool udp = cfg_.udp;
+    std::string reply = control_command(cfg_.impairments, line, udp, format(stats_, udp), quit);
+    log("control: {}", line);
+    settings_changed();  // stall off, a shorter delay...: held data may be due now
+    return reply;
+  }
+  void control_closed(ControlConn* c) {
+    loop_->post([this, c] { std::erase_if(ctl_, [c](const auto& p) { return p.get() == c; }); });
+  }
+
  protected:
-  virtual void work(TimePoint now) = 0;
-  virtual void add_fds(std::vector<pollfd>& pfds, std::vector<Handler>& handlers) = 0;
-  virtual TimePoint next_timer(TimePoint now) = 0;
-  virtual void reap() = 0;
+  virtual void settings_changed() = 0;
+
+  Result<void> open_control() {
+    if (!cfg_.control) return {};
+    auto l = TcpListener::bind(*cfg_.control);
+    if (!l) return l.error().with_context("control");
+    if (auto a = l->local_address()) control_addr_ = *a;
+    auto acc = loop::Acceptor::create(*loop_, l->release(), [this](Fd fd, const Address& peer) {
+      accept_control(std::move(fd), peer);
+    });
+    if (!acc) return acc.error().with_context("control");
+    control_ = std::move(*acc);
+    return {};
+  }
 
   Impairments& imp() { return cfg_.impairments; }
   double uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
@@ -129,123 +154,71 @@ class Base : public Proxy {
   Config cfg_;
   std::mt19937_64 rng_;
   Stats stats_;  // loop thread
+  std::unique_ptr<EventLoop> loop_;
 
  private:
   void publish() {
     std::lock_guard lock(published_mu_);
     published_ = stats_;
   }
+
+  void accept_control(Fd fd, const Address& peer) {
+    if (ctl_.size() >= kMaxControlClients) {
+      static constexpr char kBusy[] = "ERR too many control connections\n";
+      (void)sys::send(fd.get(), kBusy, sizeof kBusy - 1, MSG_NOSIGNAL);
+      return;  // closed by ~Fd
+    }
+    auto c = std::make_shared<ControlConn>(*this, *loop_, std::move(fd), peer, control_opts_);
+    if (!c->start()) return;
+    ctl_.push_back(std::move(c));
+  }
+
   mutable std::mutex published_mu_;
   Stats published_;
-
- private:
-  struct ControlClient {
-    Fd fd;
-    std::string in, out;
-    bool quit = false, dead = false;
-  };
-
-  void add_control_fds(std::vector<pollfd>& pfds, std::vector<Handler>& handlers) {
-    if (!control_.is_open()) return;
-    std::erase_if(ctl_, [](const std::unique_ptr<ControlClient>& c) { return c->dead; });
-    pfds.push_back({control_.fd(), POLLIN, 0});
-    handlers.emplace_back([this](short) { accept_control(); });
-    for (auto& c : ctl_) {
-      short ev = c->quit ? 0 : POLLIN;
-      if (!c->out.empty()) ev |= POLLOUT;
-      pfds.push_back({c->fd.get(), ev, 0});
-      ControlClient* cc = c.get();
-      handlers.emplace_back([this, cc](short rev) {
-        if (rev & (POLLIN | POLLHUP | POLLERR)) read_control(*cc);
-        if (!cc->dead) flush_control(*cc);
-      });
-    }
-  }
-
-  void accept_control() {
-    for (int i = 0; i < 4; ++i) {
-      int fd = sys::accept4(control_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (ctl_.size() >= kMaxControlClients) {
-        static constexpr char kBusy[] = "ERR too many control connections\n";
-        (void)sys::send(fd, kBusy, sizeof kBusy - 1, 0);
-        ::close(fd);
-        continue;
-      }
-      auto c = std::make_unique<ControlClient>();
-      c->fd = Fd(fd);
-      ctl_.push_back(std::move(c));
-    }
-  }
-
-  // Every complete line is applied and answered in order, however the lines were split across
-  // reads or packed into one; lines that arrive together with the client's FIN (printf ... | nc)
-  // are applied too, then the replies are flushed and the connection closed.
-  void read_control(ControlClient& c) {
-    char buf[2048];
-    bool eof = false;
-    for (;;) {
-      ssize_t n = sys::recv(c.fd.get(), buf, sizeof buf, 0);
-      if (n == 0) {
-        eof = true;
-        break;
-      }
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) c.dead = true;
-        break;
-      }
-      c.in.append(buf, static_cast<std::size_t>(n));
-      run_control_lines(c);
-      if (c.quit) break;
-    }
-    if (eof && !c.quit) {
-      if (!c.in.empty()) c.in += '\n';  // a last line without a newline still counts
-      run_control_lines(c);
-      c.quit = true;  // flush_control closes once the replies are out
-    }
-  }
-
-  void run_control_lines(ControlClient& c) {
-    std::size_t pos;
-    while (!c.quit && (pos = c.in.find('\n')) != std::string::npos) {
-      std::string line = c.in.substr(0, pos);
-      c.in.erase(0, pos + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      const bool udp = cfg_.udp;
-      c.out += control_command(cfg_.impairments, line, udp, format(stats_, udp), c.quit) + "\n";
-      log("control: {}", line);
-    }
-    if (c.in.size() > kMaxControlLine) {
-      c.out += "ERR line too long\n";
-      c.quit = true;
-      c.in.clear();
-    }
-  }
-
-  void flush_control(ControlClient& c) {
-    while (!c.out.empty()) {
-      ssize_t n = sys::send(c.fd.get(), c.out.data(), c.out.size(), 0);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) c.dead = true;
-        return;
-      }
-      c.out.erase(0, static_cast<std::size_t>(n));
-    }
-    if (c.quit) c.dead = true;
-  }
-
-  TcpListener control_;
-  std::vector<std::unique_ptr<ControlClient>> ctl_;
+  loop::ConnectionOptions control_opts_;
+  std::unique_ptr<loop::Acceptor> control_;
+  std::optional<Address> control_addr_;
+  std::vector<std::shared_ptr<ControlConn>> ctl_;
 };
 
+void ControlConn::on_data(std::span<const std::byte> data) {
+  if (quit_) return;
+  in_.append(reinterpret_cast<const char*>(data.data()), data.size());
+  run_lines();
+}
+
+void ControlConn::on_eof() {
+  if (!quit_ && !in_.empty()) {
+    in_ += '\n';  // a last line without a newline still counts
+    run_lines();
+  }
+  quit_ = true;
+  shutdown_after_flush();
+}
+
+void ControlConn::on_closed(CloseReason, std::error_code) { owner_->control_closed(this); }
+
+void ControlConn::run_lines() {
+  std::size_t pos;
+  std::string out;
+  while (!quit_ && (pos = in_.find('\n')) != std::string::npos) {
+    std::string line = in_.substr(0, pos);
+    in_.erase(0, pos + 1);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    out += owner_->control_line(line, quit_) + "\n";
+  }
+  if (in_.size() > kMaxControlLine) {
+    out += "ERR line too long\n";
+    quit_ = true;
+    in_.clear();
+  }
+  send(std::move(out));
+  if (quit_) shutdown_after_flush();
+}
+
 // ---------------------------------------------------------------------------------------------
-// TCP
+// TCP: a Link is one proxied connection, two Legs (Connections) and a Pipe each way.
 
 struct Chunk {
   TimePoint release;
@@ -253,284 +226,329 @@ struct Chunk {
   std::size_t off = 0;
 };
 
-struct Pipe {
-  bool upstream = true;     // client -> upstream
-  std::deque<Chunk> q;
-  std::size_t queued = 0;
-  bool eof = false;         // the source sent FIN
-  bool shut = false;        // FIN forwarded to the destination
-  bool blocked = false;     // the destination said EAGAIN: wait for POLLOUT
-  TimePoint last_release{};
-  TimePoint next_write{};
+class TcpProxy;
+struct Link;
+
+class Leg final : public Connection {
+ public:
+  Leg(TcpProxy& proxy, Link& link, bool client_side, Fd fd, const Address& remote,
+      const loop::ConnectionOptions& opts)
+      : Connection(proxy_loop(proxy), std::move(fd), remote, opts), proxy_(&proxy), link_(&link),
+        client_side_(client_side) {}
+
+ private:
+  static EventLoop& proxy_loop(TcpProxy& p);
+  void on_data(std::span<const std::byte> data) override;
+  void on_eof() override;
+  void on_drain() override;
+  void on_closed(CloseReason reason, std::error_code ec) override;
+
+  TcpProxy* proxy_;
+  Link* link_;
+  bool client_side_;
 };
 
-struct Conn {
+struct Pipe {
+  bool upstream = true;  // client -> upstream
+  std::deque<Chunk> q;   // bytes held back (delay, stall, pacing) or waiting for the destination
+  std::size_t queued = 0;
+  bool eof = false;      // the source sent FIN
+  bool shut = false;     // FIN forwarded to the destination
+  bool paused = false;   // the source's reading is paused (back-pressure)
+  TimePoint last_release{};
+  TimePoint next_write{};
+  TimerId timer = 0;     // wakes flush() when the front chunk is due
+};
+
+struct Link {
   std::uint64_t id = 0;
-  Fd client, upstream;
-  bool connecting = true;
+  std::shared_ptr<Leg> client, upstream;  // upstream: once connected
+  std::shared_ptr<loop::Connector> connector;
   Pipe up, down;
   std::uint64_t total = 0;  // bytes delivered both ways (for reset-after)
   bool dead = false;
-  Conn() { down.upstream = false; }
+  Link() { down.upstream = false; }
+  Leg* source(const Pipe& p) const { return p.upstream ? client.get() : upstream.get(); }
+  Leg* dest(const Pipe& p) const { return p.upstream ? upstream.get() : client.get(); }
 };
 
 class TcpProxy final : public Base {
  public:
-  explicit TcpProxy(const Config& cfg) : Base(cfg) {}
+  using Base::Base;
 
   Result<void> open() {
+    leg_opts_.high_water = std::numeric_limits<std::size_t>::max();  // the Pipes bound the data
+    leg_opts_.low_water = 0;  // on_drain once the destination took everything
+    leg_opts_.max_output = 0;
+    leg_opts_.idle_timeout = cfg_.idle_timeout;
     auto l = TcpListener::bind(cfg_.listen);
     if (!l) return l.error();
-    listener_ = std::move(*l);
+    if (auto a = l->local_address()) listen_addr_ = *a;
+    auto acc = loop::Acceptor::create(
+        *loop_, l->release(), [this](Fd fd, const Address& peer) { on_accept(std::move(fd), peer); },
+        [this](const Error& e) { log_error("accept: {}", e.message()); });
+    if (!acc) return acc.error();
+    acceptor_ = std::move(*acc);
     return open_control();
   }
-  Address listen_address() const override { return listener_.local_address().value_or(Address()); }
+  Address listen_address() const override { return listen_addr_; }
+  EventLoop& event_loop() { return *loop_; }
+
+  void on_data(Link& l, bool client_side, std::span<const std::byte> data) {
+    Pipe& p = client_side ? l.up : l.down;
+    enqueue(l, p, data);
+    if (!l.dead) regulate(l, p);
+  }
+  void on_eof(Link& l, bool client_side) {
+    Pipe& p = client_side ? l.up : l.down;
+    p.eof = true;
+    log("#{} FIN from {}", l.id, client_side ? "client" : "upstream");
+    flush(l, p);
+  }
+  void on_drain(Link& l, bool client_side) {
+    Pipe& p = client_side ? l.down : l.up;  // the pipe that writes to this side
+    l.dest(p)->set_drain_notify(false);
+    flush(l, p);
+    if (!l.dead) regulate(l, p);
+  }
+  void on_closed(Link& l, bool client_side, CloseReason reason, std::error_code ec) {
+    if (l.dead) return;  // closed by us
+    const char* side = client_side ? "client" : "upstream";
+    if (reason == CloseReason::idle_timeout) {
+      log("#{} idle {} ({}): closing both sides", l.id, side, to_string(reason));
+      finish(l);
+      return;
+    }
+    log("#{} {} from {}: resetting the other side", l.id, ec ? ec.message() : std::string(to_string(reason)), side);
+    abort_link(l);
+  }
 
  private:
   bool impaired(const Pipe& p) { return p.upstream ? imp().applies_upstream() : imp().applies_downstream(); }
 
-  void work(TimePoint now) override {
-    for (auto& c : conns_) {
-      if (c->dead) continue;
-      if (!c->connecting) flush(*c, c->up, c->upstream.get(), now);
-      if (!c->dead) flush(*c, c->down, c->client.get(), now);
-      if (!c->dead && c->up.shut && c->down.shut) {
-        log("#{} closed (both directions finished)", c->id);
-        c->dead = true;
-      }
+  void on_accept(Fd fd, const Address& peer) {
+    if (links_.size() >= cfg_.max_connections) {
+      ++stats_.rejected;
+      set_abortive(fd.get());
+      return;  // closed by ~Fd
     }
-    reap();
-  }
-
-  void add_fds(std::vector<pollfd>& pfds, std::vector<Handler>& handlers) override {
-    const TimePoint now = Clock::now();
-    if (now >= accept_paused_until_) {
-      pfds.push_back({listener_.fd(), POLLIN, 0});
-      handlers.emplace_back([this](short) { accept_all(); });
-    }
-    for (auto& cp : conns_) {
-      Conn* c = cp.get();
-      short cev = 0, uev = 0;
-      if (!c->up.eof && c->up.queued < cfg_.buffer) cev |= POLLIN;
-      if (c->down.blocked) cev |= POLLOUT;
-      if (c->connecting) {
-        uev |= POLLOUT;
-      } else {
-        if (!c->down.eof && c->down.queued < cfg_.buffer) uev |= POLLIN;
-        if (c->up.blocked) uev |= POLLOUT;
-      }
-      if (cev) {
-        pfds.push_back({c->client.get(), cev, 0});
-        handlers.emplace_back([this, c](short rev) { on_event(*c, true, rev); });
-      }
-      if (uev) {
-        pfds.push_back({c->upstream.get(), uev, 0});
-        handlers.emplace_back([this, c](short rev) { on_event(*c, false, rev); });
-      }
-    }
-  }
-
-  TimePoint next_timer(TimePoint now) override {
-    TimePoint best = TimePoint::max();
-    if (accept_paused_until_ > now) best = accept_paused_until_;
-    for (auto& c : conns_) {
-      for (Pipe* p : {&c->up, &c->down}) {
-        if (p->q.empty() || p->blocked || (impaired(*p) && imp().stall)) continue;
-        if (p == &c->up && c->connecting) continue;
-        best = std::min(best, std::max(p->q.front().release, p->next_write));
-      }
-    }
-    return best;
-  }
-
-  void reap() override {
-    std::erase_if(conns_, [](const std::unique_ptr<Conn>& c) { return c->dead; });
-    stats_.active = conns_.size();
-  }
-
-  void accept_all() {
-    for (int i = 0; i < 16; ++i) {
-      Address peer;
-      socklen_t len = Address::capacity();
-      int fd = sys::accept4(listener_.fd(), peer.sockaddr_ptr(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          // The listener stays readable: pause accepting instead of spinning (nginx does 500 ms).
-          log_error("accept: {} (pausing accepts for 100ms)", std::strerror(errno));
-          accept_paused_until_ = Clock::now() + 100ms;
-        }
-        return;
-      }
-      peer.set_length(len);
-      Fd client(fd);
-      if (conns_.size() >= cfg_.max_connections) {
-        ++stats_.rejected;
-        abortive_close(client);
-        continue;
-      }
-      auto c = std::make_unique<Conn>();
-      c->id = ++stats_.accepted;
-      c->client = std::move(client);
-      int one = 1;
-      ::setsockopt(c->client.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      const Address& up = cfg_.upstream;
-      int ufd = ::socket(static_cast<int>(up.family()), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (ufd < 0) {
-        log_error("socket: {}", std::strerror(errno));
-        abortive_close(c->client);
-        continue;
-      }
-      c->upstream = Fd(ufd);
-      ::setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      int r = sys::connect(ufd, up.sockaddr_ptr(), up.length());
-      if (r == 0) {
-        c->connecting = false;
-      } else if (errno != EINPROGRESS && errno != EINTR) {
-        upstream_failed(*c, errno);
-        continue;
-      }
-      log("#{} {} connected, upstream {}", c->id, peer.to_string(), up.to_string());
-      conns_.push_back(std::move(c));
-    }
-  }
-
-  void upstream_failed(Conn& c, int err) {
-    ++stats_.refused_upstream;
-    log_error("#{} connect {}: {} (resetting the client)", c.id, cfg_.upstream.to_string(),
-               std::strerror(err));
-    abort_conn(c);
-  }
-
-  // Resets both sides: what a client sees when the far side resets, or when we inject one.
-  void abort_conn(Conn& c) {
-    abortive_close(c.client);
-    abortive_close(c.upstream);
-    c.dead = true;
-  }
-
-  void on_event(Conn& c, bool client_side, short rev) {
-    if (c.dead) return;
-    if (!client_side && c.connecting) {
-      int err = 0;
-      socklen_t len = sizeof err;
-      if (::getsockopt(c.upstream.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-      if (err) {
-        upstream_failed(c, err);
-        return;
-      }
-      if (!(rev & POLLOUT)) return;
-      c.connecting = false;
+    auto owned = std::make_unique<Link>();
+    Link& l = *owned;
+    l.id = ++stats_.accepted;
+    set_nodelay(fd.get());
+    l.client = std::make_shared<Leg>(*this, l, true, std::move(fd), peer, leg_opts_);
+    if (auto r = l.client->start(); !r) {
+      log_error("#{} {}", l.id, r.error().message());
       return;
     }
-    Pipe& in = client_side ? c.up : c.down;    // data read from this side
-    Pipe& out = client_side ? c.down : c.up;   // data written to this side
-    if (rev & POLLOUT) out.blocked = false;
-    if (rev & (POLLIN | POLLHUP | POLLERR)) {
-      if (!in.eof && in.queued < cfg_.buffer) read_side(c, in, client_side ? c.client.get() : c.upstream.get());
-    }
-    if (!c.dead && (rev & POLLOUT)) flush(c, out, client_side ? c.client.get() : c.upstream.get(), Clock::now());
+    links_.emplace(l.id, std::move(owned));
+    stats_.active = links_.size();
+    log("#{} {} connected, upstream {}", l.id, peer.to_string(), cfg_.upstream.to_string());
+    loop::ConnectorOptions co;
+    co.attempt_timeout = std::chrono::ceil<std::chrono::milliseconds>(cfg_.connect_timeout);
+    const std::uint64_t id = l.id;
+    l.connector = loop::Connector::start(*loop_, cfg_.upstream, co, [this, id](Result<Fd> r) {
+      if (Link* lp = find(id)) connected(*lp, std::move(r));
+    });
   }
 
-  void read_side(Conn& c, Pipe& p, int fd) {
-    std::byte buf[kReadChunk];
-    for (int i = 0; i < 4 && p.queued < cfg_.buffer; ++i) {
-      std::size_t want = std::min(sizeof buf, cfg_.buffer - p.queued);
-      ssize_t n = sys::recv(fd, buf, want, 0);
-      if (n > 0) {
-        enqueue(p, buf, static_cast<std::size_t>(n));
-        continue;
-      }
-      if (n == 0) {
-        p.eof = true;
-        log("#{} FIN from {}", c.id, p.upstream ? "client" : "upstream");
-        return;
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      log("#{} {} from {}: resetting the other side", c.id, std::strerror(errno), p.upstream ? "client" : "upstream");
-      abort_conn(c);
+  void connected(Link& l, Result<Fd> r) {
+    if (!r) {
+      ++stats_.refused_upstream;
+      log_error("#{} connect {}: {} (resetting the client)", l.id, cfg_.upstream.to_string(), r.error().code().message());
+      abort_link(l);
       return;
     }
+    set_nodelay(r->get());
+    l.upstream = std::make_shared<Leg>(*this, l, false, std::move(*r), cfg_.upstream, leg_opts_);
+    if (auto s = l.upstream->start(); !s) {
+      log_error("#{} {}", l.id, s.error().message());
+      abort_link(l);
+      return;
+    }
+    flush(l, l.up);  // what the client sent meanwhile
+    if (!l.dead) regulate(l, l.up);
   }
 
-  void enqueue(Pipe& p, const std::byte* data, std::size_t n) {
+  Link* find(std::uint64_t id) {
+    auto it = links_.find(id);
+    return it == links_.end() || it->second->dead ? nullptr : it->second.get();
+  }
+
+  void enqueue(Link& l, Pipe& p, std::span<const std::byte> data) {
     const double r_jitter = uniform();  // always drawn: same traffic + same seed = same timings
     const bool on = impaired(p);
     if (on && imp().blackhole) {
-      stats_.blackholed += n;
+      stats_.blackholed += data.size();
       return;
     }
-    TimePoint now = Clock::now();
     Nanos d{0};
     if (on) {
       d = imp().delay + std::chrono::duration_cast<Nanos>(imp().jitter * (2.0 * r_jitter - 1.0));
       if (d < Nanos::zero()) d = Nanos::zero();
     }
-    TimePoint release = std::max(now + d, p.last_release);  // a byte stream never reorders
+    const TimePoint now = Clock::now();
+    const TimePoint release = std::max(now + d, p.last_release);  // a byte stream never reorders
     p.last_release = release;
-    p.q.push_back(Chunk{release, std::vector<std::byte>(data, data + n), 0});
-    p.queued += n;
+    Leg* dst = l.dest(p);
+    const bool plain = !on || (!imp().stall && !imp().slice && !imp().bandwidth);
+    if (p.q.empty() && release <= now && plain && !imp().reset_after && dst && dst->queued_bytes() == 0) {
+      deliver(l, p, *dst, data);  // nothing to hold back: straight through, no copy
+      return;
+    }
+    p.q.push_back(Chunk{release, std::vector<std::byte>(data.begin(), data.end()), 0});
+    p.queued += data.size();
+    flush(l, p);
   }
 
-  void flush(Conn& c, Pipe& p, int fd, TimePoint now) {
+  void deliver(Link& l, const Pipe& p, Leg& dst, std::span<const std::byte> bytes) {
+    dst.send(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    l.total += bytes.size();
+    (p.upstream ? stats_.bytes_up : stats_.bytes_down) += bytes.size();
+  }
+
+  // Writes the due chunks to the destination, one write at a time: the next only once the
+  // destination's socket took the previous one (its Connection queue is empty), as a proxy that
+  // slices or paces must not let writes merge. Arms the pipe's timer for the next due chunk.
+  void flush(Link& l, Pipe& p) {
+    Leg* dst = l.dest(p);
+    if (l.dead || !dst) return;
     const bool on = impaired(p);
     if (on && imp().stall) return;
     const std::uint64_t reset_after = imp().reset_after;
-    while (!p.q.empty() && !p.blocked) {
-      if (reset_after && c.total >= reset_after) {
-        inject_reset(c);
-        return;
-      }
+    const TimePoint now = Clock::now();
+    while (!p.q.empty()) {
+      if (reset_after && l.total >= reset_after) return inject_reset(l);
+      if (dst->queued_bytes() > 0) return dst->set_drain_notify(true);
       Chunk& ch = p.q.front();
-      if (ch.release > now || p.next_write > now) return;
+      const TimePoint due = std::max(ch.release, p.next_write);
+      if (due > now) return arm(l, p, due);
       std::size_t n = ch.data.size() - ch.off;
       if (on && imp().slice) n = std::min<std::size_t>(n, imp().slice);
       if (on && imp().bandwidth) n = std::min<std::size_t>(n, std::max<std::uint64_t>(1, imp().bandwidth / 50));
-      if (reset_after) n = std::min<std::size_t>(n, reset_after - c.total);
-      ssize_t w = sys::send(fd, ch.data.data() + ch.off, n, 0);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          p.blocked = true;
-          return;
-        }
-        log("#{} write to {}: {}: resetting the other side", c.id, p.upstream ? "upstream" : "client",
-            std::strerror(errno));
-        abort_conn(c);
-        return;
-      }
-      const auto wn = static_cast<std::size_t>(w);
-      ch.off += wn;
-      p.queued -= wn;
-      c.total += wn;
-      (p.upstream ? stats_.bytes_up : stats_.bytes_down) += wn;
+      if (reset_after) n = std::min<std::size_t>(n, reset_after - l.total);
+      deliver(l, p, *dst, std::span<const std::byte>(ch.data).subspan(ch.off, n));
+      if (l.dead) return;
+      ch.off += n;
+      p.queued -= n;
       if (ch.off == ch.data.size()) p.q.pop_front();
       Nanos gap{0};
       if (on && imp().slice) gap = imp().slice_delay;
-      if (on && imp().bandwidth) gap = std::max(gap, bytes_time(wn, imp().bandwidth));
+      if (on && imp().bandwidth) gap = std::max(gap, bytes_time(n, imp().bandwidth));
       if (gap > Nanos::zero()) p.next_write = now + gap;
     }
-    if (reset_after && c.total >= reset_after) {
-      inject_reset(c);
-      return;
-    }
-    if (p.q.empty() && p.eof && !p.shut) {
-      ::shutdown(fd, SHUT_WR);
-      p.shut = true;
+    if (reset_after && l.total >= reset_after) return inject_reset(l);
+    forward_fin(l, p, *dst);
+  }
+
+  // The source's FIN goes on once everything before it left: a half-close of the destination's
+  // socket only (it keeps reading: the other direction goes on until its own FIN).
+  void forward_fin(Link& l, Pipe& p, Leg& dst) {
+    if (!p.eof || p.shut || !p.q.empty()) return;
+    if (dst.queued_bytes() > 0) return dst.set_drain_notify(true);
+    ::shutdown(dst.fd(), SHUT_WR);
+    p.shut = true;
+    if (l.up.shut && l.down.shut) {
+      log("#{} closed (both directions finished)", l.id);
+      finish(l);
     }
   }
 
-  void inject_reset(Conn& c) {
+  void arm(Link& l, Pipe& p, TimePoint due) {
+    if (p.timer != 0) {
+      if (loop_->timer_expiry(p.timer) == due) return;
+      loop_->cancel(p.timer);
+    }
+    const std::uint64_t id = l.id;
+    const bool up = p.upstream;
+    p.timer = loop_->run_at(due, [this, id, up] {
+      Link* lp = find(id);
+      if (!lp) return;
+      Pipe& pp = up ? lp->up : lp->down;
+      pp.timer = 0;
+      flush(*lp, pp);
+      if (!lp->dead) regulate(*lp, pp);
+    });
+  }
+
+  // Back-pressure: the source stops reading while its pipe holds `buffer` bytes or more
+  // (counting what the destination's socket has not taken yet).
+  void regulate(Link& l, Pipe& p) {
+    Leg* src = l.source(p);
+    Leg* dst = l.dest(p);
+    if (!src) return;
+    const std::size_t held = p.queued + (dst ? dst->queued_bytes() : 0);
+    const bool full = held >= cfg_.buffer;
+    if (full && !p.paused) {
+      src->pause_reading();
+      p.paused = true;
+    } else if (!full && p.paused) {
+      src->resume_reading();
+      p.paused = false;
+    }
+  }
+
+  void inject_reset(Link& l) {
     ++stats_.injected_resets;
-    log("#{} reset after {} bytes", c.id, c.total);
-    abort_conn(c);
+    log("#{} reset after {} bytes", l.id, l.total);
+    abort_link(l);
   }
 
-  TcpListener listener_;
-  std::vector<std::unique_ptr<Conn>> conns_;
-  TimePoint accept_paused_until_{};
+  // Resets both sides: what a client sees when the far side resets, or when we inject one.
+  void abort_link(Link& l) { end_link(l, true); }
+  void finish(Link& l) { end_link(l, false); }
+
+  void end_link(Link& l, bool abortive) {
+    if (l.dead) return;
+    l.dead = true;
+    for (Pipe* p : {&l.up, &l.down})
+      if (p->timer != 0) loop_->cancel(std::exchange(p->timer, 0));
+    if (l.connector) l.connector->cancel();
+    for (Leg* leg : {l.client.get(), l.upstream.get()}) {
+      if (!leg) continue;
+      if (abortive) {
+        reset_connection(*leg);
+      } else {
+        leg->close(CloseReason::peer_closed);
+      }
+    }
+    dead_.push_back(l.id);
+    if (dead_.size() == 1) loop_->post([this] { reap(); });  // outside the legs' callbacks
+  }
+
+  void reap() {
+    for (std::uint64_t id : dead_) links_.erase(id);
+    dead_.clear();
+    stats_.active = links_.size();
+  }
+
+  void settings_changed() override {
+    std::vector<std::uint64_t> ids;
+    ids.reserve(links_.size());
+    for (auto& [id, l] : links_) ids.push_back(id);
+    for (std::uint64_t id : ids) {
+      for (bool up : {true, false}) {
+        Link* l = find(id);
+        if (!l) break;
+        Pipe& p = up ? l->up : l->down;
+        flush(*l, p);
+        if (!l->dead) regulate(*l, p);
+      }
+    }
+  }
+
+  loop::ConnectionOptions leg_opts_;
+  Address listen_addr_;
+  std::unique_ptr<loop::Acceptor> acceptor_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Link>> links_;
+  std::vector<std::uint64_t> dead_;
 };
+
+EventLoop& Leg::proxy_loop(TcpProxy& p) { return p.event_loop(); }
+void Leg::on_data(std::span<const std::byte> data) { proxy_->on_data(*link_, client_side_, data); }
+void Leg::on_eof() { proxy_->on_eof(*link_, client_side_); }
+void Leg::on_drain() { proxy_->on_drain(*link_, client_side_); }
+void Leg::on_closed(CloseReason reason, std::error_code ec) { proxy_->on_closed(*link_, client_side_, reason, ec); }
 
 // ---------------------------------------------------------------------------------------------
 // UDP
@@ -539,6 +557,7 @@ struct Session {
   Address client;
   Fd fd;  // connected to the upstream: replies come back on it
   TimePoint last{};
+  TimerId idle_timer = 0;
 };
 
 struct Pending {
@@ -549,12 +568,18 @@ struct Pending {
 
 class UdpProxy final : public Base {
  public:
-  explicit UdpProxy(const Config& cfg) : Base(cfg) {}
+  using Base::Base;
+  ~UdpProxy() override {
+    for (auto& [addr, s] : sessions_) loop_->unwatch(s->fd.get());
+    if (sock_.is_open()) loop_->unwatch(sock_.fd());
+  }
 
   Result<void> open() {
     auto s = UdpSocket::bind(cfg_.listen);
     if (!s) return s.error();
     sock_ = std::move(*s);
+    if (auto r = loop_->watch(sock_.fd(), loop::Interest::read, [this](const loop::Ready&) { read_clients(); }); !r)
+      return r;
     return open_control();
   }
   Address listen_address() const override { return sock_.local_address().value_or(Address()); }
@@ -564,7 +589,9 @@ class UdpProxy final : public Base {
 
   bool impaired(bool up) { return up ? imp().applies_upstream() : imp().applies_downstream(); }
 
-  void work(TimePoint now) override {
+  // Sends the datagrams that are due, then sets the one release timer for the next.
+  void release_due() {
+    const TimePoint now = Clock::now();
     for (auto it = queue_.begin(); it != queue_.end() && it->first.first <= now;) {
       Pending& p = it->second;
       const bool on = impaired(p.up);
@@ -578,7 +605,23 @@ class UdpProxy final : public Base {
       (p.up ? queued_up_ : queued_down_) -= p.data.size();
       it = queue_.erase(it);
     }
+    schedule(now);
   }
+
+  void schedule(TimePoint now) {
+    const TimePoint next = next_release(now);
+    if (release_timer_ != 0) {
+      if (loop_->timer_expiry(release_timer_) == next) return;
+      loop_->cancel(std::exchange(release_timer_, 0));
+    }
+    if (next == TimePoint::max()) return;
+    release_timer_ = loop_->run_at(next, [this] {
+      release_timer_ = 0;
+      release_due();
+    });
+  }
+
+  void settings_changed() override { release_due(); }
 
   void deliver(const Pending& p, TimePoint now) {
     ssize_t n;
@@ -605,17 +648,7 @@ class UdpProxy final : public Base {
     }
   }
 
-  void add_fds(std::vector<pollfd>& pfds, std::vector<Handler>& handlers) override {
-    pfds.push_back({sock_.fd(), POLLIN, 0});
-    handlers.emplace_back([this](short) { read_clients(); });
-    for (auto& [addr, s] : sessions_) {
-      Session* sp = s.get();
-      pfds.push_back({sp->fd.get(), POLLIN, 0});
-      handlers.emplace_back([this, sp](short) { read_upstream(*sp); });
-    }
-  }
-
-  TimePoint next_timer(TimePoint now) override {
+  TimePoint next_release(TimePoint now) {
     TimePoint best = TimePoint::max();
     for (auto& [key, p] : queue_) {
       const bool on = impaired(p.up);
@@ -628,12 +661,6 @@ class UdpProxy final : public Base {
     return best;
   }
 
-  void reap() override {
-    const TimePoint now = Clock::now();
-    std::erase_if(sessions_, [&](const auto& kv) { return now - kv.second->last > cfg_.udp_idle; });
-    stats_.active = sessions_.size();
-  }
-
   void read_clients() {
     for (int i = 0; i < 64; ++i) {
       Address from;
@@ -641,7 +668,7 @@ class UdpProxy final : public Base {
       ssize_t n = sys::recvfrom(sock_.fd(), buf_.data(), buf_.size(), 0, from.sockaddr_ptr(), &len);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return;  // EAGAIN, or an ICMP error for a datagram we sent to a client: nothing to do
+        break;  // EAGAIN, or an ICMP error for a datagram we sent to a client: nothing to do
       }
       from.set_length(len);
       Session* s = session_for(from);
@@ -649,6 +676,7 @@ class UdpProxy final : public Base {
       s->last = Clock::now();
       impair(true, from, static_cast<std::size_t>(n));
     }
+    release_due();
   }
 
   void read_upstream(Session& s) {
@@ -656,11 +684,12 @@ class UdpProxy final : public Base {
       ssize_t n = sys::recvfrom(s.fd.get(), buf_.data(), buf_.size(), 0, nullptr, nullptr);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return;  // EAGAIN, or ECONNREFUSED: the upstream port is closed (ICMP); UDP has no reset
+        break;  // EAGAIN, or ECONNREFUSED: the upstream port is closed (ICMP); UDP has no reset
       }
       s.last = Clock::now();
       impair(false, s.client, static_cast<std::size_t>(n));
     }
+    release_due();
   }
 
   Session* session_for(const Address& client) {
@@ -679,11 +708,33 @@ class UdpProxy final : public Base {
     s->client = client;
     s->fd = u->release();
     s->last = Clock::now();
+    Session* raw = s.get();
+    auto w = loop_->watch(raw->fd.get(), loop::Interest::read, [this, raw](const loop::Ready&) { read_upstream(*raw); });
+    if (!w) {
+      log_error("{}", w.error().message());
+      return nullptr;
+    }
     ++stats_.accepted;
     log("session {} -> {}", client.to_string(), cfg_.upstream.to_string());
-    Session* raw = s.get();
     sessions_.emplace(client, std::move(s));
+    stats_.active = sessions_.size();
+    arm_idle(*raw);
     return raw;
+  }
+
+  // A session without traffic for udp_idle is forgotten; the timer is lazy (re-armed from `last`
+  // when it fires, not on every datagram).
+  void arm_idle(Session& s) {
+    const Address client = s.client;
+    s.idle_timer = loop_->run_at(s.last + std::chrono::duration_cast<loop::Duration>(cfg_.udp_idle), [this, client] {
+      auto it = sessions_.find(client);
+      if (it == sessions_.end()) return;
+      Session& ss = *it->second;
+      if (Clock::now() - ss.last <= cfg_.udp_idle) return arm_idle(ss);
+      loop_->unwatch(ss.fd.get());
+      sessions_.erase(it);
+      stats_.active = sessions_.size();
+    });
   }
 
   void impair(bool up, const Address& client, std::size_t n) {
@@ -728,8 +779,18 @@ class UdpProxy final : public Base {
   std::uint64_t order_ = 0;
   std::size_t queued_up_ = 0, queued_down_ = 0;
   TimePoint next_free_up_{}, next_free_down_{};
+  TimerId release_timer_ = 0;
   std::vector<std::byte> buf_ = std::vector<std::byte>(65536);
 };
+
+template <class P>
+Result<std::unique_ptr<Proxy>> open_proxy(const Config& cfg) {
+  auto loop = EventLoop::create();
+  if (!loop) return loop.error();
+  auto p = std::make_unique<P>(cfg, std::move(*loop));
+  if (auto r = p->open(); !r) return r.error();
+  return std::unique_ptr<Proxy>(std::move(p));
+}
 
 }  // namespace
 
@@ -747,14 +808,7 @@ std::string format(const Stats& s, bool udp) {
 }
 
 Result<std::unique_ptr<Proxy>> Proxy::create(const Config& cfg) {
-  if (cfg.udp) {
-    auto p = std::make_unique<UdpProxy>(cfg);
-    if (auto r = p->open(); !r) return r.error();
-    return std::unique_ptr<Proxy>(std::move(p));
-  }
-  auto p = std::make_unique<TcpProxy>(cfg);
-  if (auto r = p->open(); !r) return r.error();
-  return std::unique_ptr<Proxy>(std::move(p));
+  return cfg.udp ? open_proxy<UdpProxy>(cfg) : open_proxy<TcpProxy>(cfg);
 }
 
 }  // namespace sockit::proxy

@@ -27,6 +27,14 @@ long long ms_since(Clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
 }
 
+// The next read on `s` must fail with a reset: no byte, no clean EOF, no timeout.
+void expect_reset(TcpStream& s) {
+  std::array<std::byte, 16> buf{};
+  auto n = s.read_some(buf, Deadline::after(5s));
+  ASSERT_FALSE(n) << "expected a reset, got " << *n << " bytes";
+  EXPECT_EQ(n.error(), std::errc::connection_reset) << n.error().message();
+}
+
 // Sends `data` (from a writer thread, so a big transfer cannot deadlock), half-closes, and reads
 // everything the echo sends back until EOF.
 std::vector<std::byte> echo_through(const Address& proxy, const std::vector<std::byte>& data,
@@ -178,10 +186,7 @@ TEST(TcpThroughProxy, RefusedUpstreamResetsTheClient) {
     // connect() itself. Still a reset, not a refusal or a timeout.
     EXPECT_EQ(s.error(), std::errc::connection_reset) << s.error().message();
   } else {
-    std::array<std::byte, 16> buf{};
-    auto n = s->read_some(buf, Deadline::after(2s));
-    ASSERT_FALSE(n) << "expected a reset, got " << *n << " bytes";
-    EXPECT_EQ(n.error(), std::errc::connection_reset) << n.error().message();
+    expect_reset(*s);
     s->close();
   }
   std::string stats = proxy->stop();
@@ -260,6 +265,50 @@ TEST(TcpThroughProxy, SyscallFaultsLeaveTheBytesUnchanged) {
   faulty->stop();
   EXPECT_TRUE(got_clean == data);
   EXPECT_TRUE(got_faulty == got_clean) << got_faulty.size() << " vs " << got_clean.size();
+}
+
+TEST(TcpThroughProxy, UnansweredUpstreamConnectTimesOutAndResetsTheClient) {
+  FdLeakCheck leaks;
+  // An upstream whose accept queue is full (backlog 0 holds one connection nobody accepts):
+  // Linux drops the next SYN, so the proxy's connect stays pending until --connect-timeout.
+  ListenOptions lo;
+  lo.backlog = 0;
+  auto l = TcpListener::bind(Address::ipv4_loopback(0), lo);
+  ASSERT_TRUE(l);
+  auto filler = TcpStream::connect(*l->local_address(), Deadline::after(2s));
+  ASSERT_TRUE(filler);
+  auto proxy = ProxyProcess::start({"--upstream", l->local_address()->to_string(), "--connect-timeout", "300ms"});
+  const auto t0 = Clock::now();
+  auto s = TcpStream::connect(proxy->listen(), Deadline::after(2s));
+  ASSERT_TRUE(s) << s.error().message();
+  expect_reset(*s);
+  EXPECT_GE(ms_since(t0), 250);
+  s->close();
+  std::string stats = proxy->stop();
+  EXPECT_EQ(ProxyProcess::counter(stats, "refused_upstream"), 1) << stats;
+  EXPECT_EQ(ProxyProcess::counter(stats, "connections"), 0) << stats;
+}
+
+TEST(TcpThroughProxy, IdleTimeoutClosesBothSidesWithAFin) {
+  FdLeakCheck leaks;
+  TcpEcho echo;
+  auto proxy = ProxyProcess::start({"--upstream", echo.address().to_string(), "--idle-timeout", "300ms"});
+  auto s = TcpStream::connect(proxy->listen(), Deadline::after(2s));
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->write_all("ping", Deadline::after(2s)));
+  std::array<std::byte, 16> buf{};
+  auto n = s->read_some(buf, Deadline::after(2s));
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, 4u);
+  const auto t0 = Clock::now();
+  n = s->read_some(buf, Deadline::after(5s));  // then silence: the proxy closes with a FIN
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, 0u);
+  EXPECT_GE(ms_since(t0), 200);
+  s->close();
+  std::string stats = proxy->stop();
+  EXPECT_EQ(ProxyProcess::counter(stats, "connections"), 0) << stats;
+  EXPECT_EQ(ProxyProcess::counter(stats, "bytes_up"), 4) << stats;
 }
 
 }  // namespace
