@@ -44,20 +44,28 @@ OPER, OPERPASS = "diffoper", "diffpass"
 SERVER_NAMES = {"sockit": "diff.sockit.test"}   # the others' are read from their configurations
 
 
+class Fatal(Exception):
+    """A start-up or input error: reported on stderr, exit status 2."""
+
+
+def die(msg):
+    raise Fatal(msg)
+
+
 # ---------------------------------------------------------------- servers
 
 def wait_port(port, proc, log, what):
     end = time.monotonic() + 20
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise SystemExit(f"{what} exited with {proc.returncode}: {open(log).read()[-2000:]}")
+            die(f"{what} exited with {proc.returncode}: {open(log).read()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
             pass
         select.select([], [], [], 0.05)   # poll interval of the start-up wait
-    raise SystemExit(f"{what} did not listen on {port}: {open(log).read()[-2000:]}")
+    die(f"{what} did not listen on {port}: {open(log).read()[-2000:]}")
 
 
 # What the differential sessions need on top of bench/irc_servers.sh's configurations (which
@@ -122,7 +130,7 @@ def start_server(name, tmp, sockit, conf=None):
         if m:
             port = int(m.group(1))
         elif proc.poll() is not None or time.monotonic() > end:
-            raise SystemExit(f"{name} printed no address: {open(log).read()[-2000:]}")
+            die(f"{name} printed no address: {open(log).read()[-2000:]}")
         else:
             select.select([], [], [], 0.05)   # poll interval of the start-up wait
     wait_port(port, proc, log, name)
@@ -253,14 +261,14 @@ def load_sessions(paths):
                 continue
             m = re.match(r"^([A-Z])(>!|[>?]) ?(.*)$", line)
             if not m or cur is None:
-                raise SystemExit(f"{where}: cannot read: {line}")
+                die(f"{where}: cannot read: {line}")
             if m.group(1) not in [c.rstrip("~") for c in cur.clients]:
-                raise SystemExit(f"{where}: client {m.group(1)} is not in the session's list")
+                die(f"{where}: client {m.group(1)} is not in the session's list")
             cur.steps.append((m.group(1), m.group(2), m.group(3), where))
     names = [s.name for s in sessions]
     dup = {x for x in names if names.count(x) > 1}
     if dup:
-        raise SystemExit(f"duplicate session names: {sorted(dup)}")
+        die(f"duplicate session names: {sorted(dup)}")
     return sessions
 
 
@@ -474,7 +482,7 @@ def load_expected(path):
             continue
         parts = line.split(None, 3)
         if len(parts) != 4 or not re.match(r"^(TOFIX|ACCEPT):\S+$", parts[0]):
-            raise SystemExit(f"{path}:{n}: want 'TOFIX:id|ACCEPT:id SERVER SESSION-GLOB LINE-GLOB'")
+            die(f"{path}:{n}: want 'TOFIX:id|ACCEPT:id SERVER SESSION-GLOB LINE-GLOB'")
         rules.append({"status": parts[0], "server": parts[1], "session": parts[2], "line": parts[3],
                       "where": f"{os.path.basename(path)}:{n}", "used": 0})
     return rules
@@ -555,16 +563,19 @@ def main():
     files = sorted(os.path.join(args.sessions, f) for f in os.listdir(args.sessions) if f.endswith(".irc"))
     sessions = [s for s in load_sessions(files) if fnmatch.fnmatchcase(s.name, args.only)]
     rules = load_expected(args.expected)
+    confs = dict(c.split("=", 1) for c in args.config if "=" in c)
+    missing = [s for s in servers if s != "sockit" and s not in confs]
+    if missing:
+        die(f"--config {missing[0]}=FILE is missing (tests/interop/irc_diff.sh writes them)")
     t0 = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="sockit-irc-diff.")
     procs = {}
     try:
-        confs = dict(c.split("=", 1) for c in args.config)
         for s in servers:
-            if s != "sockit" and s not in confs:
-                print(f"--config {s}=FILE is missing")
-                return 2
-            procs[s] = start_server(s, tmp, args.sockit, confs.get(s))
+            try:
+                procs[s] = start_server(s, tmp, args.sockit, confs.get(s))
+            except (OSError, subprocess.CalledProcessError) as e:
+                die(f"cannot start {s}: {e}")
         results = {}
         threads = [threading.Thread(target=run_all, args=(s, sessions, procs[s][1], results, 100))
                    for s in servers]
@@ -650,4 +661,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Fatal as e:
+        print(f"irc_diff: {e}", file=sys.stderr)
+        sys.exit(2)
