@@ -552,6 +552,9 @@ def main():
     ap.add_argument("--servers", default="sockit,ngircd,inspircd")
     ap.add_argument("--transcript", help="write each server's normalized transcripts to this directory")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every difference")
+    ap.add_argument("--coverage", action="store_true",
+                    help="print, for each command the sessions send themselves (not the harness's registration), "
+                         "how many sessions send it; start no server")
     args = ap.parse_args()
 
     servers = args.servers.split(",")
@@ -563,6 +566,16 @@ def main():
     files = sorted(os.path.join(args.sessions, f) for f in os.listdir(args.sessions) if f.endswith(".irc"))
     sessions = [s for s in load_sessions(files) if fnmatch.fnmatchcase(s.name, args.only)]
     rules = load_expected(args.expected)
+    if args.coverage:
+        sent = {}
+        for sess in sessions:
+            for _, kind, arg, _ in sess.steps:
+                if kind.startswith(">"):
+                    cmd = parse(expand(arg, 0))[1] or "(empty)"
+                    sent.setdefault(cmd, set()).add(sess.name)
+        for cmd in sorted(sent):
+            print(f"{cmd:10} {len(sent[cmd]):4}")
+        return 0
     confs = dict(c.split("=", 1) for c in args.config if "=" in c)
     missing = [s for s in servers if s != "sockit" and s not in confs]
     if missing:
