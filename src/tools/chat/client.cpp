@@ -20,6 +20,44 @@ constexpr std::size_t kMaxNickAttempts = 10;
 constexpr std::size_t kMaxDeferred = 1000;  // input lines kept while not registered
 constexpr std::string_view kStatus = "status";
 
+// The numeric replies the client reads (RFC 2812, modern IRC docs' names).
+namespace numeric {
+constexpr int RPL_WELCOME = 1;
+constexpr int RPL_ISUPPORT = 5;
+constexpr int RPL_WHOISCERTFP = 276;
+constexpr int RPL_AWAY = 301;
+constexpr int RPL_UNAWAY = 305;
+constexpr int RPL_NOWAWAY = 306;
+constexpr int RPL_WHOISUSER = 311;
+constexpr int RPL_WHOISSERVER = 312;
+constexpr int RPL_WHOISOPERATOR = 313;
+constexpr int RPL_WHOISIDLE = 317;
+constexpr int RPL_ENDOFWHOIS = 318;
+constexpr int RPL_WHOISCHANNELS = 319;
+constexpr int RPL_WHOISSPECIAL = 320;
+constexpr int RPL_LISTSTART = 321;
+constexpr int RPL_LIST = 322;
+constexpr int RPL_LISTEND = 323;
+constexpr int RPL_CHANNELMODEIS = 324;
+constexpr int RPL_CREATIONTIME = 329;
+constexpr int RPL_WHOISACCOUNT = 330;
+constexpr int RPL_NOTOPIC = 331;
+constexpr int RPL_TOPIC = 332;
+constexpr int RPL_TOPICWHOTIME = 333;
+constexpr int RPL_WHOISACTUALLY = 338;
+constexpr int RPL_NAMREPLY = 353;
+constexpr int RPL_ENDOFNAMES = 366;
+constexpr int RPL_WHOISHOST = 378;
+constexpr int RPL_WHOISMODES = 379;
+constexpr int ERR_NOMOTD = 422;
+constexpr int ERR_ERRONEUSNICKNAME = 432;
+constexpr int ERR_NICKNAMEINUSE = 433;
+constexpr int ERR_UNAVAILRESOURCE = 437;
+constexpr int RPL_WHOISSECURE = 671;
+constexpr int kFirstError = 400;  // 400-599: errors
+constexpr int kPastErrors = 600;
+}  // namespace numeric
+
 std::string_view nick_of(std::string_view prefix) {
   const auto bang = prefix.find_first_of("!@");
   return bang == std::string_view::npos ? prefix : prefix.substr(0, bang);
@@ -69,6 +107,18 @@ std::string numeric_text(const std::vector<std::string>& params, bool is_error =
 const std::string& param(const irc::Message& m, std::size_t i) {
   static const std::string empty;
   return i < m.params.size() ? m.params[i] : empty;
+}
+
+// " (reason)" from parameter i (PART, QUIT, KICK), or nothing when there is none.
+std::string reason_at(const irc::Message& m, std::size_t i) {
+  return i < m.params.size() ? fmt::format(" ({})", m.params[i]) : std::string();
+}
+
+// The parameters from `first` on, joined by spaces (a MODE change, RPL_CHANNELMODEIS's modes).
+std::string join_params(const irc::Message& m, std::size_t first) {
+  std::string out;
+  for (std::size_t i = first; i < m.params.size(); ++i) out += (i > first ? " " : "") + m.params[i];
+  return out;
 }
 
 }  // namespace
@@ -235,6 +285,10 @@ void Client::reply(LineKind kind, std::string text) { add(buffers_[current_].nam
 
 void Client::remove_nick(Buffer& b, std::string_view nick) {
   std::erase_if(b.nicks, [&](const std::string& n) { return irc::equal_folded(n, nick); });
+}
+
+bool Client::has_nick(const Buffer& b, std::string_view nick) const {
+  return std::any_of(b.nicks.begin(), b.nicks.end(), [&](const std::string& n) { return irc::equal_folded(n, nick); });
 }
 
 void Client::add_nick(Buffer& b, std::string_view nick) {
@@ -405,135 +459,164 @@ void Client::join_channel(std::string_view channel, std::string_view key, bool q
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Incoming commands: one handler per command, found in a table by its lower-case name.
+
+struct Client::MessageSpec {
+  std::string_view command;  // lower case
+  void (Client::*handler)(const Msg&, const std::string& from, SteadyClock::time_point now);
+};
+
 void Client::on_message(const Msg& m, SteadyClock::time_point now) {
   const std::string cmd = lower(m.command);
-  const std::string from(nick_of(m.prefix));
   if (cmd.size() == 3 && std::isdigit(static_cast<unsigned char>(cmd[0]))) {
     const int code = std::stoi(cmd);
-    if (code == 1) {
-      registered(m, now);
-      return;
-    }
-    on_numeric(code, m);
+    if (code == numeric::RPL_WELCOME) registered(m, now);
+    else on_numeric(code, m);
     return;
   }
-  if (cmd == "ping") {
-    send("PONG", {param(m, 0)});
-  } else if (cmd == "pong") {
-    if (lag_sent_ && !m.params.empty() && m.params.back() == lag_token_) {
-      lag_ = std::chrono::duration_cast<std::chrono::milliseconds>(now - *lag_sent_);
-      lag_sent_.reset();
-    }
-  } else if (cmd == "error") {
-    // The ERROR that answers our QUIT ("Closing Link: ...") is the expected end, not a failure.
-    if (state_ == State::quitting) {
-      quit_noted_ = true;
-      status(LineKind::info, param(m, 0).empty() ? std::string("* Left the server")
-                                                 : fmt::format("* Left the server ({})", param(m, 0)));
-    } else {
-      status(LineKind::error, fmt::format("Server error: {}", param(m, 0)));
-    }
-  } else if (cmd == "privmsg" || cmd == "notice") {
-    on_privmsg(m, cmd == "notice");
-  } else if (cmd == "nick") {
-    const std::string& to = param(m, 0);
-    if (to.empty()) return;
-    if (is_me(from)) {
-      nick_ = to;
-      config_.nick = to;
-      status(LineKind::event, fmt::format("* You are now known as {}", to));
-    }
-    for (auto& b : buffers_) {
-      if (b.type == BufferType::channel && std::any_of(b.nicks.begin(), b.nicks.end(), [&](auto& n) {
-            return irc::equal_folded(n, from);
-          })) {
-        remove_nick(b, from);
-        add_nick(b, to);
-        add(b.name, LineKind::event, fmt::format("* {} is now known as {}", from, to));
-      }
-    }
-    if (Buffer* q = find(from); q && q->type == BufferType::query && !find(to)) {
-      q->name = to;
-      add(to, LineKind::event, fmt::format("* {} is now known as {}", from, to));
-    }
-  } else if (cmd == "join") {
-    const std::string& chan = param(m, 0);
-    if (chan.empty()) return;
-    bool created = false;
-    Buffer& b = buffer(chan, BufferType::channel, &created);
-    if (is_me(from)) {
-      b.joined = true;
-      b.nicks.clear();
-      b.name = chan;  // the server's spelling
-      const std::string folded = irc::fold(chan);
-      const auto q = std::find(quiet_joins_.begin(), quiet_joins_.end(), folded);
-      const bool quiet = q != quiet_joins_.end();
-      if (quiet) quiet_joins_.erase(q);
-      if (!quiet) {
-        for (std::size_t i = 0; i < buffers_.size(); ++i) {
-          if (&buffers_[i] == &b) select(i);
-        }
-      }
-    }
-    add_nick(b, from);
-    add(chan, LineKind::event, fmt::format("* {} has joined {}", from, chan));
-  } else if (cmd == "part") {
-    const std::string& chan = param(m, 0);
-    Buffer* b = find(chan);
-    if (!b) return;
-    const std::string reason = m.params.size() > 1 ? fmt::format(" ({})", m.params[1]) : std::string();
-    if (is_me(from)) {
-      b->joined = false;
-      b->nicks.clear();
-      add(chan, LineKind::event, fmt::format("* You have left {}{}", chan, reason));
-    } else {
-      remove_nick(*b, from);
-      add(chan, LineKind::event, fmt::format("* {} has left {}{}", from, chan, reason));
-    }
-  } else if (cmd == "quit") {
-    const std::string reason = m.params.empty() ? std::string() : fmt::format(" ({})", m.params[0]);
-    for (auto& b : buffers_) {
-      const bool member = std::any_of(b.nicks.begin(), b.nicks.end(), [&](auto& n) { return irc::equal_folded(n, from); });
-      if ((b.type == BufferType::channel && member) || (b.type == BufferType::query && irc::equal_folded(b.name, from))) {
-        remove_nick(b, from);
-        add(b.name, LineKind::event, fmt::format("* {} has quit{}", from, reason));
-      }
-    }
-  } else if (cmd == "kick") {
-    const std::string& chan = param(m, 0);
-    const std::string& victim = param(m, 1);
-    Buffer* b = find(chan);
-    if (!b) return;
-    const std::string reason = m.params.size() > 2 ? fmt::format(" ({})", m.params[2]) : std::string();
-    if (is_me(victim)) {
-      b->joined = false;
-      b->nicks.clear();
-      add(chan, LineKind::event, fmt::format("* You were kicked from {} by {}{}", chan, from, reason));
-    } else {
-      remove_nick(*b, victim);
-      add(chan, LineKind::event, fmt::format("* {} was kicked from {} by {}{}", victim, chan, from, reason));
-    }
-  } else if (cmd == "topic") {
-    const std::string& chan = param(m, 0);
-    Buffer& b = buffer(chan, BufferType::channel);
-    b.topic = param(m, 1);
-    add(chan, LineKind::event, fmt::format("* {} changed the topic of {} to: {}", from, chan, b.topic));
-  } else if (cmd == "mode") {
-    const std::string& target = param(m, 0);
-    std::string modes;
-    for (std::size_t i = 1; i < m.params.size(); ++i) modes += (i > 1 ? " " : "") + m.params[i];
-    if (is_channel(target) && find(target)) {
-      add(target, LineKind::event, fmt::format("* {} sets mode {} on {}", from, modes, target));
-    } else {
-      status(LineKind::event, fmt::format("* Mode change {} for {}", modes, target));
-    }
-  } else if (cmd == "invite") {
-    status(LineKind::event, fmt::format("* {} invites you to {}", from, param(m, 1)));
-  } else {
+  static constexpr MessageSpec kMessages[] = {
+      {"error", &Client::msg_error}, {"invite", &Client::msg_invite}, {"join", &Client::msg_join},
+      {"kick", &Client::msg_kick},   {"mode", &Client::msg_mode},     {"nick", &Client::msg_nick},
+      {"notice", &Client::msg_notice}, {"part", &Client::msg_part}, {"ping", &Client::msg_ping},
+      {"pong", &Client::msg_pong},   {"privmsg", &Client::msg_privmsg}, {"quit", &Client::msg_quit},
+      {"topic", &Client::msg_topic},
+  };
+  static_assert(std::is_sorted(std::begin(kMessages), std::end(kMessages),
+                               [](const MessageSpec& a, const MessageSpec& b) { return a.command < b.command; }));
+  const auto it = std::lower_bound(std::begin(kMessages), std::end(kMessages), cmd,
+                                   [](const MessageSpec& s, std::string_view c) { return s.command < c; });
+  if (it == std::end(kMessages) || it->command != cmd) {
     std::string text = m.command;
     for (const auto& p : m.params) text += " " + p;
     status(LineKind::info, std::move(text));
+    return;
   }
+  (this->*it->handler)(m, std::string(nick_of(m.prefix)), now);
+}
+
+void Client::msg_ping(const Msg& m, const std::string&, SteadyClock::time_point) { send("PONG", {param(m, 0)}); }
+
+void Client::msg_pong(const Msg& m, const std::string&, SteadyClock::time_point now) {
+  if (lag_sent_ && !m.params.empty() && m.params.back() == lag_token_) {
+    lag_ = std::chrono::duration_cast<std::chrono::milliseconds>(now - *lag_sent_);
+    lag_sent_.reset();
+  }
+}
+
+void Client::msg_error(const Msg& m, const std::string&, SteadyClock::time_point) {
+  // The ERROR that answers our QUIT ("Closing Link: ...") is the expected end, not a failure.
+  if (state_ == State::quitting) {
+    quit_noted_ = true;
+    status(LineKind::info, param(m, 0).empty() ? std::string("* Left the server")
+                                               : fmt::format("* Left the server ({})", param(m, 0)));
+  } else {
+    status(LineKind::error, fmt::format("Server error: {}", param(m, 0)));
+  }
+}
+
+void Client::msg_privmsg(const Msg& m, const std::string&, SteadyClock::time_point) { on_privmsg(m, false); }
+void Client::msg_notice(const Msg& m, const std::string&, SteadyClock::time_point) { on_privmsg(m, true); }
+
+void Client::msg_nick(const Msg& m, const std::string& from, SteadyClock::time_point) {
+  const std::string& to = param(m, 0);
+  if (to.empty()) return;
+  if (is_me(from)) {
+    nick_ = to;
+    config_.nick = to;
+    status(LineKind::event, fmt::format("* You are now known as {}", to));
+  }
+  for (auto& b : buffers_) {
+    if (b.type == BufferType::channel && has_nick(b, from)) {
+      remove_nick(b, from);
+      add_nick(b, to);
+      add(b.name, LineKind::event, fmt::format("* {} is now known as {}", from, to));
+    }
+  }
+  if (Buffer* q = find(from); q && q->type == BufferType::query && !find(to)) {
+    q->name = to;
+    add(to, LineKind::event, fmt::format("* {} is now known as {}", from, to));
+  }
+}
+
+void Client::msg_join(const Msg& m, const std::string& from, SteadyClock::time_point) {
+  const std::string& chan = param(m, 0);
+  if (chan.empty()) return;
+  Buffer& b = buffer(chan, BufferType::channel);
+  if (is_me(from)) {
+    b.joined = true;
+    b.nicks.clear();
+    b.name = chan;  // the server's spelling
+    const auto q = std::find(quiet_joins_.begin(), quiet_joins_.end(), irc::fold(chan));
+    const bool quiet = q != quiet_joins_.end();
+    if (quiet) quiet_joins_.erase(q);
+    if (!quiet) select(static_cast<std::size_t>(&b - buffers_.data()));
+  }
+  add_nick(b, from);
+  add(chan, LineKind::event, fmt::format("* {} has joined {}", from, chan));
+}
+
+void Client::msg_part(const Msg& m, const std::string& from, SteadyClock::time_point) {
+  const std::string& chan = param(m, 0);
+  Buffer* b = find(chan);
+  if (!b) return;
+  const std::string reason = reason_at(m, 1);
+  left_channel(*b, from, is_me(from) ? fmt::format("* You have left {}{}", chan, reason)
+                                     : fmt::format("* {} has left {}{}", from, chan, reason));
+}
+
+// `nick` is out of channel `b` (PART, KICK): when it is us the membership ends, else the nick
+// leaves the member list; `line` is the event shown in the channel.
+void Client::left_channel(Buffer& b, std::string_view nick, std::string line) {
+  if (is_me(nick)) {
+    b.joined = false;
+    b.nicks.clear();
+  } else {
+    remove_nick(b, nick);
+  }
+  add(b.name, LineKind::event, std::move(line));
+}
+
+void Client::msg_quit(const Msg& m, const std::string& from, SteadyClock::time_point) {
+  const std::string reason = reason_at(m, 0);
+  for (auto& b : buffers_) {
+    if ((b.type == BufferType::channel && has_nick(b, from)) ||
+        (b.type == BufferType::query && irc::equal_folded(b.name, from))) {
+      remove_nick(b, from);
+      add(b.name, LineKind::event, fmt::format("* {} has quit{}", from, reason));
+    }
+  }
+}
+
+void Client::msg_kick(const Msg& m, const std::string& from, SteadyClock::time_point) {
+  const std::string& chan = param(m, 0);
+  const std::string& victim = param(m, 1);
+  Buffer* b = find(chan);
+  if (!b) return;
+  const std::string reason = reason_at(m, 2);
+  left_channel(*b, victim, is_me(victim) ? fmt::format("* You were kicked from {} by {}{}", chan, from, reason)
+                                         : fmt::format("* {} was kicked from {} by {}{}", victim, chan, from, reason));
+}
+
+void Client::msg_topic(const Msg& m, const std::string& from, SteadyClock::time_point) {
+  const std::string& chan = param(m, 0);
+  Buffer& b = buffer(chan, BufferType::channel);
+  b.topic = param(m, 1);
+  add(chan, LineKind::event, fmt::format("* {} changed the topic of {} to: {}", from, chan, b.topic));
+}
+
+void Client::msg_mode(const Msg& m, const std::string& from, SteadyClock::time_point) {
+  const std::string& target = param(m, 0);
+  const std::string modes = join_params(m, 1);
+  if (is_channel(target) && find(target)) {
+    add(target, LineKind::event, fmt::format("* {} sets mode {} on {}", from, modes, target));
+  } else {
+    status(LineKind::event, fmt::format("* Mode change {} for {}", modes, target));
+  }
+}
+
+void Client::msg_invite(const Msg& m, const std::string& from, SteadyClock::time_point) {
+  status(LineKind::event, fmt::format("* {} invites you to {}", from, param(m, 1)));
 }
 
 void Client::on_privmsg(const Msg& m, bool notice) {
@@ -599,66 +682,112 @@ void Client::on_ctcp(std::string_view from, std::string_view target, std::string
   send("NOTICE", {std::string(from), "\x01" + answer + "\x01"});
 }
 
+// ---------------------------------------------------------------------------------------------
+// Numeric replies, dispatched by a table of codes to one handler per family (registration,
+// whois, list, channel, names); codes not in the table are shown as text (errors in red).
+
+struct Client::NumericSpec {
+  int code;
+  void (Client::*handler)(int code, const Msg& m);
+};
+
 void Client::on_numeric(int code, const Msg& m) {
-  const std::string text = numeric_text(m.params, code >= 400);
+  using namespace numeric;
+  static constexpr NumericSpec kNumerics[] = {
+      {RPL_ISUPPORT, &Client::num_isupport},     {RPL_WHOISCERTFP, &Client::num_whois},
+      {RPL_AWAY, &Client::num_away},             {RPL_UNAWAY, &Client::num_away},
+      {RPL_NOWAWAY, &Client::num_away},          {RPL_WHOISUSER, &Client::num_whois},
+      {RPL_WHOISSERVER, &Client::num_whois},     {RPL_WHOISOPERATOR, &Client::num_whois},
+      {RPL_WHOISIDLE, &Client::num_whois},       {RPL_ENDOFWHOIS, &Client::num_whois},
+      {RPL_WHOISCHANNELS, &Client::num_whois},   {RPL_WHOISSPECIAL, &Client::num_whois},
+      {RPL_LISTSTART, &Client::num_list},        {RPL_LIST, &Client::num_list},
+      {RPL_LISTEND, &Client::num_list},          {RPL_CHANNELMODEIS, &Client::num_channel},
+      {RPL_CREATIONTIME, &Client::num_channel},  {RPL_WHOISACCOUNT, &Client::num_whois},
+      {RPL_NOTOPIC, &Client::num_channel},       {RPL_TOPIC, &Client::num_channel},
+      {RPL_TOPICWHOTIME, &Client::num_channel},  {RPL_WHOISACTUALLY, &Client::num_whois},
+      {RPL_NAMREPLY, &Client::num_names},        {RPL_ENDOFNAMES, &Client::num_names},
+      {RPL_WHOISHOST, &Client::num_whois},       {RPL_WHOISMODES, &Client::num_whois},
+      {ERR_NOMOTD, &Client::num_nomotd},         {ERR_ERRONEUSNICKNAME, &Client::num_nick_refused},
+      {ERR_NICKNAMEINUSE, &Client::num_nick_refused}, {ERR_UNAVAILRESOURCE, &Client::num_nick_refused},
+      {RPL_WHOISSECURE, &Client::num_whois},
+  };
+  static_assert(std::is_sorted(std::begin(kNumerics), std::end(kNumerics),
+                               [](const NumericSpec& a, const NumericSpec& b) { return a.code < b.code; }));
+  const auto it = std::lower_bound(std::begin(kNumerics), std::end(kNumerics), code,
+                                   [](const NumericSpec& s, int c) { return s.code < c; });
+  if (it != std::end(kNumerics) && it->code == code) {
+    (this->*it->handler)(code, m);
+    return;
+  }
+  // Codes 400 and up read "subject: reason"; 400-599 are errors, shown in the current window.
+  const std::string text = numeric_text(m.params, code >= numeric::kFirstError);
+  if (code >= numeric::kFirstError && code < numeric::kPastErrors) reply(LineKind::error, text);
+  else status(LineKind::info, text);
+}
+
+// The window a reply about `name` goes to: its own when open, else the current one.
+const std::string& Client::window_for(const std::string& name) {
+  return find(name) ? name : buffers_[current_].name;
+}
+
+void Client::num_isupport(int, const Msg& m) {
+  for (std::size_t i = 1; i + 1 < m.params.size(); ++i) {
+    std::string_view tok = m.params[i];
+    const auto eq = tok.find('=');
+    const std::string_view key = tok.substr(0, eq);
+    const std::string_view val = eq == std::string_view::npos ? std::string_view{} : tok.substr(eq + 1);
+    if (key == "NICKLEN" && !val.empty()) nick_len_ = static_cast<std::size_t>(std::max(1, std::atoi(std::string(val).c_str())));
+    else if (key == "CHANTYPES" && !val.empty()) chantypes_ = std::string(val);
+    else if (key == "PREFIX") {
+      if (const auto close = val.find(')'); close != std::string_view::npos) prefix_chars_ = std::string(val.substr(close + 1));
+    }
+  }
+  status(LineKind::info, numeric_text(m.params));
+}
+
+void Client::num_away(int code, const Msg& m) {
+  if (code == numeric::RPL_AWAY) {
+    add(window_for(param(m, 1)), LineKind::info, fmt::format("{} is away: {}", param(m, 1), param(m, 2)));
+    return;
+  }
+  away_ = code == numeric::RPL_NOWAWAY;
+  reply(LineKind::info, param(m, 1));
+}
+
+void Client::num_whois(int code, const Msg& m) {
+  using namespace numeric;
+  const std::string& nick = param(m, 1);
+  std::string text;
   switch (code) {
-    case 5: {  // ISUPPORT
-      for (std::size_t i = 1; i + 1 < m.params.size(); ++i) {
-        std::string_view tok = m.params[i];
-        const auto eq = tok.find('=');
-        const std::string_view key = tok.substr(0, eq);
-        const std::string_view val = eq == std::string_view::npos ? std::string_view{} : tok.substr(eq + 1);
-        if (key == "NICKLEN" && !val.empty()) nick_len_ = static_cast<std::size_t>(std::max(1, std::atoi(std::string(val).c_str())));
-        else if (key == "CHANTYPES" && !val.empty()) chantypes_ = std::string(val);
-        else if (key == "PREFIX") {
-          if (const auto close = val.find(')'); close != std::string_view::npos) prefix_chars_ = std::string(val.substr(close + 1));
-        }
-      }
-      status(LineKind::info, text);
+    case RPL_WHOISUSER: text = fmt::format("{} ({}@{}): {}", nick, param(m, 2), param(m, 3), param(m, 5)); break;
+    case RPL_WHOISSERVER: text = fmt::format("{} server {} ({})", nick, param(m, 2), param(m, 3)); break;
+    case RPL_WHOISIDLE: text = fmt::format("{} idle {} seconds", nick, param(m, 2)); break;
+    case RPL_WHOISCHANNELS: text = fmt::format("{} channels: {}", nick, param(m, 2)); break;
+    case RPL_ENDOFWHOIS: text = fmt::format("{} End of WHOIS", nick); break;
+    default: text = numeric_text(m.params); break;
+  }
+  reply(LineKind::info, "[whois] " + text);
+}
+
+void Client::num_list(int code, const Msg& m) {
+  if (code == numeric::RPL_LISTSTART) reply(LineKind::info, "[list] channel users: topic");
+  else if (code == numeric::RPL_LISTEND) reply(LineKind::info, "[list] End of LIST");
+  else reply(LineKind::info, fmt::format("[list] {} {}: {}", param(m, 1), param(m, 2), param(m, 3)));
+}
+
+void Client::num_channel(int code, const Msg& m) {
+  using namespace numeric;
+  const std::string& chan = param(m, 1);
+  switch (code) {
+    case RPL_CHANNELMODEIS:
+      add(window_for(chan), LineKind::info, fmt::format("* Mode of {} is {}", chan, join_params(m, 2)));
       return;
-    }
-    case 301:  // RPL_AWAY
-      add(find(param(m, 1)) ? param(m, 1) : buffers_[current_].name, LineKind::info,
-          fmt::format("{} is away: {}", param(m, 1), param(m, 2)));
-      return;
-    case 305: away_ = false; reply(LineKind::info, param(m, 1)); return;
-    case 306: away_ = true; reply(LineKind::info, param(m, 1)); return;
-    case 311:
-      reply(LineKind::info, fmt::format("[whois] {} ({}@{}): {}", param(m, 1), param(m, 2), param(m, 3), param(m, 5)));
-      return;
-    case 312: reply(LineKind::info, fmt::format("[whois] {} server {} ({})", param(m, 1), param(m, 2), param(m, 3))); return;
-    case 317: reply(LineKind::info, fmt::format("[whois] {} idle {} seconds", param(m, 1), param(m, 2))); return;
-    case 319: reply(LineKind::info, fmt::format("[whois] {} channels: {}", param(m, 1), param(m, 2))); return;
-    case 313: case 330: case 338: case 671: case 320: case 378: case 379: case 276:
-      reply(LineKind::info, "[whois] " + text);
-      return;
-    case 318: reply(LineKind::info, fmt::format("[whois] {} End of WHOIS", param(m, 1))); return;
-    case 321: reply(LineKind::info, "[list] channel users: topic"); return;
-    case 322: reply(LineKind::info, fmt::format("[list] {} {}: {}", param(m, 1), param(m, 2), param(m, 3))); return;
-    case 323: reply(LineKind::info, "[list] End of LIST"); return;
-    case 324: {
-      std::string modes;
-      for (std::size_t i = 2; i < m.params.size(); ++i) modes += (i > 2 ? " " : "") + m.params[i];
-      add(find(param(m, 1)) ? param(m, 1) : buffers_[current_].name, LineKind::info,
-          fmt::format("* Mode of {} is {}", param(m, 1), modes));
-      return;
-    }
-    case 329: return;  // channel creation time
-    case 422:  // ERR_NOMOTD: a server without a message of the day is not an error
-      status(LineKind::info, fmt::format("* No message of the day ({})", param(m, 1)));
-      return;
-    case 331:
-      add(find(param(m, 1)) ? param(m, 1) : buffers_[current_].name, LineKind::info,
-          fmt::format("* No topic is set for {}", param(m, 1)));
-      return;
-    case 332: {
-      const std::string& chan = param(m, 1);
+    case RPL_NOTOPIC: add(window_for(chan), LineKind::info, fmt::format("* No topic is set for {}", chan)); return;
+    case RPL_TOPIC:
       if (Buffer* b = find(chan)) b->topic = param(m, 2);
-      add(find(chan) ? chan : buffers_[current_].name, LineKind::info, fmt::format("* Topic for {}: {}", chan, param(m, 2)));
+      add(window_for(chan), LineKind::info, fmt::format("* Topic for {}: {}", chan, param(m, 2)));
       return;
-    }
-    case 333: {
-      const std::string& chan = param(m, 1);
+    case RPL_TOPICWHOTIME: {
       std::string when = param(m, 3);
       if (!when.empty() && std::all_of(when.begin(), when.end(), ::isdigit)) {
         const std::time_t t = static_cast<std::time_t>(std::stoll(when));
@@ -666,81 +795,76 @@ void Client::on_numeric(int code, const Msg& m) {
         localtime_r(&t, &tm);
         when = fmt::format("{:%Y-%m-%d %H:%M}", tm);
       }
-      add(find(chan) ? chan : buffers_[current_].name, LineKind::info,
-          fmt::format("* Topic set by {} at {}", nick_of(param(m, 2)), when));
+      add(window_for(chan), LineKind::info, fmt::format("* Topic set by {} at {}", nick_of(param(m, 2)), when));
       return;
     }
-    case 353: {  // RPL_NAMREPLY: me = #chan :names
-      const std::string& chan = param(m, 2);
-      auto it = std::find_if(names_.begin(), names_.end(), [&](auto& p) { return irc::equal_folded(p.first, chan); });
-      if (it == names_.end()) {
-        names_.emplace_back(chan, std::vector<std::string>{});
-        it = names_.end() - 1;
-      }
-      std::string_view list = param(m, 3);
-      while (!list.empty()) {
-        std::string_view rest;
-        std::string_view word = first_word(list, &rest);
-        list = rest;
-        if (!word.empty()) it->second.emplace_back(word);
-      }
-      return;
-    }
-    case 366: {  // RPL_ENDOFNAMES
-      const std::string& chan = param(m, 1);
-      auto it = std::find_if(names_.begin(), names_.end(), [&](auto& p) { return irc::equal_folded(p.first, chan); });
-      std::vector<std::string> names;
-      if (it != names_.end()) {
-        names = std::move(it->second);
-        names_.erase(it);
-      }
-      Buffer* b = find(chan);
-      if (b && b->joined) {
-        b->nicks.clear();
-        for (const auto& n : names) {
-          const auto start = n.find_first_not_of(prefix_chars_);
-          if (start != std::string::npos) add_nick(*b, n.substr(start));
-        }
-      }
-      std::string joined;
-      for (const auto& n : names) joined += (joined.empty() ? "" : " ") + n;
-      add(b ? b->name : buffers_[current_].name, LineKind::info,
-          fmt::format("* Names on {} ({}): {}", chan, names.size(), joined));
-      return;
-    }
-    case 432:  // ERR_ERRONEUSNICKNAME
-    case 433:  // ERR_NICKNAMEINUSE
-    case 437:  // ERR_UNAVAILRESOURCE
-      if (state_ == State::registering) {
-        const std::string& bad = param(m, 1);
-        if (code == 432) {
-          // ngircd answers 432 to a nick over its NICKLEN: try a shorter one, unless the nick is
-          // invalid whatever its length.
-          if (!irc::valid_nick(bad, 64) || bad.size() <= 1) {
-            error(fmt::format("Nick {} is not valid: {} (use /nick NEWNICK)", bad, param(m, 2)));
-            return;
-          }
-          nick_len_ = std::min(nick_len_, bad.size() - 1);
-        }
-        if (nick_attempt_ >= kMaxNickAttempts) {
-          error(fmt::format("No usable nick after {} attempts (use /nick NEWNICK)", nick_attempt_));
-          return;
-        }
-        nick_ = next_nick();
-        status(LineKind::info, fmt::format("Nick {} is {}, trying {}", bad, code == 432 ? "refused" : "in use", nick_));
-        send("NICK", {nick_});
-        return;
-      }
-      reply(LineKind::error, text);
-      return;
-    default:
-      break;
+    default: return;  // RPL_CREATIONTIME: not shown
   }
-  if (code >= 400 && code < 600) {
-    reply(LineKind::error, text);
-  } else {
-    status(LineKind::info, text);
+}
+
+void Client::num_names(int code, const Msg& m) {
+  if (code == numeric::RPL_NAMREPLY) {  // me = #chan :names
+    const std::string& chan = param(m, 2);
+    auto it = std::find_if(names_.begin(), names_.end(), [&](auto& p) { return irc::equal_folded(p.first, chan); });
+    if (it == names_.end()) it = names_.emplace(names_.end(), chan, std::vector<std::string>{});
+    std::string_view list = param(m, 3);
+    while (!list.empty()) {
+      std::string_view rest;
+      std::string_view word = first_word(list, &rest);
+      list = rest;
+      if (!word.empty()) it->second.emplace_back(word);
+    }
+    return;
   }
+  const std::string& chan = param(m, 1);  // RPL_ENDOFNAMES
+  auto it = std::find_if(names_.begin(), names_.end(), [&](auto& p) { return irc::equal_folded(p.first, chan); });
+  std::vector<std::string> names;
+  if (it != names_.end()) {
+    names = std::move(it->second);
+    names_.erase(it);
+  }
+  Buffer* b = find(chan);
+  if (b && b->joined) {
+    b->nicks.clear();
+    for (const auto& n : names) {
+      const auto start = n.find_first_not_of(prefix_chars_);
+      if (start != std::string::npos) add_nick(*b, n.substr(start));
+    }
+  }
+  std::string joined;
+  for (const auto& n : names) joined += (joined.empty() ? "" : " ") + n;
+  add(b ? b->name : buffers_[current_].name, LineKind::info,
+      fmt::format("* Names on {} ({}): {}", chan, names.size(), joined));
+}
+
+void Client::num_nomotd(int, const Msg& m) {
+  // A server without a message of the day is not an error.
+  status(LineKind::info, fmt::format("* No message of the day ({})", param(m, 1)));
+}
+
+// 432/433/437 while registering: try another nick; once registered, the error as is.
+void Client::num_nick_refused(int code, const Msg& m) {
+  if (state_ != State::registering) {
+    reply(LineKind::error, numeric_text(m.params, true));
+    return;
+  }
+  const std::string& bad = param(m, 1);
+  if (code == numeric::ERR_ERRONEUSNICKNAME) {
+    // ngircd answers 432 to a nick over its NICKLEN: try a shorter one, unless the nick is
+    // invalid whatever its length.
+    if (!irc::valid_nick(bad, kMaxNickLen) || bad.size() <= 1) {
+      error(fmt::format("Nick {} is not valid: {} (use /nick NEWNICK)", bad, param(m, 2)));
+      return;
+    }
+    nick_len_ = std::min(nick_len_, bad.size() - 1);
+  }
+  if (nick_attempt_ >= kMaxNickAttempts) {
+    error(fmt::format("No usable nick after {} attempts (use /nick NEWNICK)", nick_attempt_));
+    return;
+  }
+  nick_ = next_nick();
+  status(LineKind::info, fmt::format("Nick {} is {}, trying {}", bad, code == numeric::ERR_ERRONEUSNICKNAME ? "refused" : "in use", nick_));
+  send("NICK", {nick_});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -754,17 +878,23 @@ void Client::quit(std::string_view reason) {
   }
 }
 
+// One row of the command table (find_command, at the end of this file).
+struct Client::CommandSpec {
+  std::string_view name;
+  std::size_t min_args;    // 1: needs a first word; 2: a first word and more text after it
+  std::string_view usage;  // shown as "Usage: <usage>"
+  bool immediate;          // runs while not registered (the rest waits for registration)
+  void (Client::*handler)(const CommandArgs&);
+};
+
 void Client::input(std::string_view raw_line, SteadyClock::time_point now) {
   std::string line = sanitize_utf8(raw_line);
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
   if (line.empty()) return;
   const bool command = line.front() == '/' && !(line.size() > 1 && line[1] == '/');
   if (command) {
-    const std::string name = lower(first_word(std::string_view(line).substr(1), nullptr));
-    static const char* const kImmediate[] = {"quit", "exit", "raw", "quote", "nick", "help", "win",
-                                             "window", "clear", "close", "wc", "query"};
-    const bool immediate = std::any_of(std::begin(kImmediate), std::end(kImmediate), [&](const char* c) { return name == c; });
-    if (state_ != State::registered && !immediate) {
+    const CommandSpec* spec = find_command(lower(first_word(std::string_view(line).substr(1), nullptr)));
+    if (state_ != State::registered && !(spec && spec->immediate)) {
       defer(line);
       return;
     }
@@ -861,166 +991,232 @@ void Client::help() {
   for (const char* l : kHelp) reply(LineKind::info, l);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The command table: name, minimum words, usage, whether it runs before registration, handler.
+// A command given fewer words than its minimum gets "Usage: ..." and its handler does not run.
+
+const Client::CommandSpec* Client::find_command(std::string_view name) {
+  // Sorted by name (std::lower_bound); aliases are rows of their own.
+  static constexpr CommandSpec kCommands[] = {
+      {"away", 0, "/away [TEXT]", false, &Client::cmd_away},
+      {"clear", 0, "/clear", true, &Client::cmd_clear},
+      {"close", 0, "/close", true, &Client::cmd_close},
+      {"ctcp", 2, "/ctcp NICK COMMAND [ARGS]", false, &Client::cmd_ctcp},
+      {"exit", 0, "/exit [MESSAGE]", true, &Client::cmd_quit},
+      {"help", 0, "/help", true, &Client::cmd_help},
+      {"j", 1, "/join #channel [key]", false, &Client::cmd_join},
+      {"join", 1, "/join #channel [key]", false, &Client::cmd_join},
+      {"leave", 0, "/part [#channel] [reason]", false, &Client::cmd_part},
+      {"list", 0, "/list [ARGS]", false, &Client::cmd_list},
+      {"me", 1, "/me TEXT", false, &Client::cmd_me},
+      {"msg", 2, "/msg NICK|#channel TEXT", false, &Client::cmd_msg},
+      {"names", 0, "/names #channel", false, &Client::cmd_names},
+      {"nick", 1, "/nick NEWNICK", true, &Client::cmd_nick},
+      {"notice", 2, "/notice NICK|#channel TEXT", false, &Client::cmd_notice},
+      {"part", 0, "/part [#channel] [reason]", false, &Client::cmd_part},
+      {"query", 1, "/query NICK [TEXT]", true, &Client::cmd_query},
+      {"quit", 0, "/quit [MESSAGE]", true, &Client::cmd_quit},
+      {"quote", 1, "/raw IRC-LINE", true, &Client::cmd_raw},
+      {"raw", 1, "/raw IRC-LINE", true, &Client::cmd_raw},
+      {"topic", 0, "/topic [#channel] [TEXT]", false, &Client::cmd_topic},
+      {"wc", 0, "/wc", true, &Client::cmd_close},
+      {"whois", 1, "/whois NICK", false, &Client::cmd_whois},
+      {"win", 1, "/win N|next|prev|close|list", true, &Client::cmd_win},
+      {"window", 1, "/win N|next|prev|close|list", true, &Client::cmd_win},
+  };
+  static_assert(std::is_sorted(std::begin(kCommands), std::end(kCommands),
+                               [](const CommandSpec& a, const CommandSpec& b) { return a.name < b.name; }));
+  const auto it = std::lower_bound(std::begin(kCommands), std::end(kCommands), name,
+                                   [](const CommandSpec& spec, std::string_view n) { return spec.name < n; });
+  return it != std::end(kCommands) && it->name == name ? &*it : nullptr;
+}
+
 void Client::run_command(std::string_view line, SteadyClock::time_point now) {
   std::string_view args;
   const std::string name = lower(first_word(line.substr(1), &args));
-  const std::string rest = trim(args);
-  std::string_view tail;
-  const std::string arg1(first_word(rest, &tail));
-  const std::string arg_tail = trim(tail);
-  const Buffer& cur = buffers_[current_];
-  const auto usage = [&](std::string_view u) { error(fmt::format("Usage: {}", u)); };
-
-  if (name == "join" || name == "j") {
-    if (arg1.empty()) return usage("/join #channel [key]");
-    std::string_view list = arg1;
-    while (!list.empty()) {
-      const auto comma = list.find(',');
-      std::string chan(list.substr(0, comma));
-      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-      if (chan.empty()) continue;
-      if (!is_channel(chan)) chan.insert(chan.begin(), '#');
-      if (!irc::valid_channel(chan, 200)) {
-        error(fmt::format("Not a valid channel name: {}", chan));
-        continue;
-      }
-      join_channel(chan, arg_tail, false);
-    }
-  } else if (name == "part" || name == "leave") {
-    std::string chan = arg1;
-    std::string reason = arg_tail;
-    if (chan.empty() || !is_channel(chan)) {
-      if (cur.type != BufferType::channel) return usage("/part [#channel] [reason]");
-      reason = rest;
-      chan = cur.name;
-    }
-    if (reason.empty()) send("PART", {chan});
-    else send("PART", {chan, reason});
-  } else if (name == "msg" || name == "notice") {
-    if (arg1.empty() || arg_tail.empty()) return usage(fmt::format("/{} NICK|#channel TEXT", name));
-    const std::string target = arg1 == "*" ? cur.name : arg1;
-    if (name == "msg") {
-      say(target, arg_tail, false);
-    } else {
-      send_split("NOTICE", target, arg_tail);
-      add(find(target) ? target : cur.name, LineKind::notice, arg_tail, "-> " + target, true);
-    }
-  } else if (name == "ctcp") {
-    if (arg1.empty() || arg_tail.empty()) return usage("/ctcp NICK COMMAND [ARGS]");
-    std::string body = arg_tail;
-    std::string_view ctcp_args;
-    std::string ctcp_cmd(first_word(body, &ctcp_args));
-    for (char& c : ctcp_cmd) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (ctcp_cmd == "PING" && ctcp_args.empty()) {
-      body = fmt::format("PING {}", std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
-    } else {
-      body = ctcp_cmd + (ctcp_args.empty() ? "" : " " + std::string(ctcp_args));
-    }
-    send("PRIVMSG", {arg1, "\x01" + body + "\x01"});
-    reply(LineKind::info, fmt::format("CTCP {} sent to {}", ctcp_cmd, arg1));
-  } else if (name == "query") {
-    if (arg1.empty()) return usage("/query NICK [TEXT]");
-    if (is_channel(arg1) || !irc::valid_nick(arg1, 64)) {
-      error(fmt::format("Not a valid nick: {}", arg1));
-      return;
-    }
-    buffer(arg1, BufferType::query);
-    for (std::size_t i = 0; i < buffers_.size(); ++i) {
-      if (irc::equal_folded(buffers_[i].name, arg1)) select(i);
-    }
-    if (!arg_tail.empty()) {
-      if (state_ == State::registered) say(arg1, arg_tail, false);
-      else defer(arg_tail);
-    }
-  } else if (name == "me") {
-    if (rest.empty()) return usage("/me TEXT");
-    if (cur.type == BufferType::status) {
-      error("/me needs a channel or query window");
-      return;
-    }
-    say(cur.name, rest, true);
-  } else if (name == "nick") {
-    if (arg1.empty()) return usage("/nick NEWNICK");
-    if (!irc::valid_nick(arg1, 64)) {
-      error(fmt::format("Not a valid nick: {}", arg1));
-      return;
-    }
-    if (state_ == State::disconnected || state_ == State::quitting) {
-      config_.nick = arg1;
-      nick_ = arg1;
-      status(LineKind::info, fmt::format("Nick {} will be used on the next connection", arg1));
-      return;
-    }
-    if (state_ == State::registering) {
-      config_.nick = arg1;
-      nick_ = arg1;
-      nick_attempt_ = 0;
-    }
-    send("NICK", {arg1});
-  } else if (name == "topic") {
-    std::string chan = cur.type == BufferType::channel ? cur.name : std::string();
-    std::string text = rest;
-    if (!arg1.empty() && is_channel(arg1)) {
-      chan = arg1;
-      text = arg_tail;
-    }
-    if (chan.empty()) return usage("/topic [#channel] [TEXT]");
-    if (text.empty()) send("TOPIC", {chan});
-    else send("TOPIC", {chan, text});
-  } else if (name == "names") {
-    std::string chan = !arg1.empty() ? arg1 : (cur.type == BufferType::channel ? cur.name : std::string());
-    if (chan.empty()) return usage("/names #channel");
-    send("NAMES", {chan});
-  } else if (name == "list") {
-    std::vector<std::string> params;
-    if (!arg1.empty()) params.push_back(arg1);
-    if (!arg_tail.empty()) params.push_back(arg_tail);
-    send("LIST", std::move(params));
-  } else if (name == "whois") {
-    if (arg1.empty()) return usage("/whois NICK");
-    send("WHOIS", {arg1});
-  } else if (name == "away") {
-    if (rest.empty()) send("AWAY", {});
-    else send("AWAY", {rest});
-  } else if (name == "quit" || name == "exit") {
-    quit(rest);
-  } else if (name == "raw" || name == "quote") {
-    if (rest.empty()) return usage("/raw IRC-LINE");
-    if (rest.size() > irc::kMaxBodyBytes) {
-      error(fmt::format("Line too long ({} bytes, the limit is {})", rest.size(), irc::kMaxBodyBytes));
-      return;
-    }
-    if (state_ == State::disconnected) {
-      error("Not connected");
-      return;
-    }
-    send_raw(rest);
-  } else if (name == "win" || name == "window") {
-    if (arg1 == "next") {
-      select((current_ + 1) % buffers_.size());
-    } else if (arg1 == "prev") {
-      select((current_ + buffers_.size() - 1) % buffers_.size());
-    } else if (arg1 == "close") {
-      close_current();
-    } else if (arg1 == "list") {
-      for (std::size_t i = 0; i < buffers_.size(); ++i) {
-        reply(LineKind::info, fmt::format("{:>3} {}", i + 1, buffers_[i].name));
-      }
-    } else {
-      const bool numeric = !arg1.empty() && std::all_of(arg1.begin(), arg1.end(), ::isdigit) && arg1.size() < 6;
-      if (!numeric) return usage("/win N|next|prev|close|list");
-      const std::size_t n = std::stoul(arg1);
-      if (n == 0 || !select(n - 1)) error(fmt::format("No window {} (there are {})", arg1, buffers_.size()));
-    }
-  } else if (name == "close" || name == "wc") {
-    close_current();
-  } else if (name == "clear") {
-    buffers_[current_].lines.clear();
-  } else if (name == "help") {
-    help();
-  } else {
+  const CommandSpec* spec = find_command(name);
+  if (spec == nullptr) {
     error(fmt::format("Unknown command /{} (try /help)", name));
+    return;
+  }
+  CommandArgs a{name, trim(args), {}, {}, spec->usage, now};
+  std::string_view tail;
+  a.arg1 = std::string(first_word(a.rest, &tail));
+  a.tail = trim(tail);
+  const std::size_t words = a.arg1.empty() ? 0 : a.tail.empty() ? 1 : 2;
+  if (words < spec->min_args) {
+    usage(a);
+    return;
+  }
+  (this->*spec->handler)(a);
+}
+
+void Client::usage(const CommandArgs& a) { error(fmt::format("Usage: {}", a.usage)); }
+
+void Client::cmd_join(const CommandArgs& a) {
+  std::string_view list = a.arg1;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string chan(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    if (chan.empty()) continue;
+    if (!is_channel(chan)) chan.insert(chan.begin(), '#');
+    if (!irc::valid_channel(chan, kMaxChannelLen)) {
+      error(fmt::format("Not a valid channel name: {}", chan));
+      continue;
+    }
+    join_channel(chan, a.tail, false);
   }
 }
+
+void Client::cmd_part(const CommandArgs& a) {
+  const Buffer& cur = buffers_[current_];
+  std::string chan = a.arg1;
+  std::string reason = a.tail;
+  if (chan.empty() || !is_channel(chan)) {
+    if (cur.type != BufferType::channel) return usage(a);
+    reason = a.rest;
+    chan = cur.name;
+  }
+  if (reason.empty()) send("PART", {chan});
+  else send("PART", {chan, reason});
+}
+
+void Client::cmd_msg(const CommandArgs& a) { say(a.arg1 == "*" ? buffers_[current_].name : a.arg1, a.tail, false); }
+
+void Client::cmd_notice(const CommandArgs& a) {
+  const std::string target = a.arg1 == "*" ? buffers_[current_].name : a.arg1;
+  send_split("NOTICE", target, a.tail);
+  add(find(target) ? target : buffers_[current_].name, LineKind::notice, a.tail, "-> " + target, true);
+}
+
+void Client::cmd_ctcp(const CommandArgs& a) {
+  std::string_view ctcp_args;
+  std::string ctcp_cmd(first_word(a.tail, &ctcp_args));
+  for (char& c : ctcp_cmd) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string body;
+  if (ctcp_cmd == "PING" && ctcp_args.empty()) {
+    body = fmt::format("PING {}", std::chrono::duration_cast<std::chrono::milliseconds>(a.now.time_since_epoch()).count());
+  } else {
+    body = ctcp_cmd + (ctcp_args.empty() ? "" : " " + std::string(ctcp_args));
+  }
+  send("PRIVMSG", {a.arg1, "\x01" + body + "\x01"});
+  reply(LineKind::info, fmt::format("CTCP {} sent to {}", ctcp_cmd, a.arg1));
+}
+
+void Client::cmd_query(const CommandArgs& a) {
+  if (is_channel(a.arg1) || !irc::valid_nick(a.arg1, kMaxNickLen)) {
+    error(fmt::format("Not a valid nick: {}", a.arg1));
+    return;
+  }
+  buffer(a.arg1, BufferType::query);
+  for (std::size_t i = 0; i < buffers_.size(); ++i) {
+    if (irc::equal_folded(buffers_[i].name, a.arg1)) select(i);
+  }
+  if (!a.tail.empty()) {
+    if (state_ == State::registered) say(a.arg1, a.tail, false);
+    else defer(a.tail);
+  }
+}
+
+void Client::cmd_me(const CommandArgs& a) {
+  const Buffer& cur = buffers_[current_];
+  if (cur.type == BufferType::status) {
+    error("/me needs a channel or query window");
+    return;
+  }
+  say(cur.name, a.rest, true);
+}
+
+void Client::cmd_nick(const CommandArgs& a) {
+  if (!irc::valid_nick(a.arg1, kMaxNickLen)) {
+    error(fmt::format("Not a valid nick: {}", a.arg1));
+    return;
+  }
+  if (state_ == State::disconnected || state_ == State::quitting) {
+    config_.nick = a.arg1;
+    nick_ = a.arg1;
+    status(LineKind::info, fmt::format("Nick {} will be used on the next connection", a.arg1));
+    return;
+  }
+  if (state_ == State::registering) {
+    config_.nick = a.arg1;
+    nick_ = a.arg1;
+    nick_attempt_ = 0;
+  }
+  send("NICK", {a.arg1});
+}
+
+void Client::cmd_topic(const CommandArgs& a) {
+  const Buffer& cur = buffers_[current_];
+  std::string chan = cur.type == BufferType::channel ? cur.name : std::string();
+  std::string text = a.rest;
+  if (!a.arg1.empty() && is_channel(a.arg1)) {
+    chan = a.arg1;
+    text = a.tail;
+  }
+  if (chan.empty()) return usage(a);
+  if (text.empty()) send("TOPIC", {chan});
+  else send("TOPIC", {chan, text});
+}
+
+void Client::cmd_names(const CommandArgs& a) {
+  const Buffer& cur = buffers_[current_];
+  const std::string chan = !a.arg1.empty() ? a.arg1 : (cur.type == BufferType::channel ? cur.name : std::string());
+  if (chan.empty()) return usage(a);
+  send("NAMES", {chan});
+}
+
+void Client::cmd_list(const CommandArgs& a) {
+  std::vector<std::string> params;
+  if (!a.arg1.empty()) params.push_back(a.arg1);
+  if (!a.tail.empty()) params.push_back(a.tail);
+  send("LIST", std::move(params));
+}
+
+void Client::cmd_whois(const CommandArgs& a) { send("WHOIS", {a.arg1}); }
+
+void Client::cmd_away(const CommandArgs& a) {
+  if (a.rest.empty()) send("AWAY", {});
+  else send("AWAY", {a.rest});
+}
+
+void Client::cmd_quit(const CommandArgs& a) { quit(a.rest); }
+
+void Client::cmd_raw(const CommandArgs& a) {
+  if (a.rest.size() > irc::kMaxBodyBytes) {
+    error(fmt::format("Line too long ({} bytes, the limit is {})", a.rest.size(), irc::kMaxBodyBytes));
+    return;
+  }
+  if (state_ == State::disconnected) {
+    error("Not connected");
+    return;
+  }
+  send_raw(a.rest);
+}
+
+void Client::cmd_win(const CommandArgs& a) {
+  const std::string& w = a.arg1;
+  if (w == "next") {
+    select((current_ + 1) % buffers_.size());
+  } else if (w == "prev") {
+    select((current_ + buffers_.size() - 1) % buffers_.size());
+  } else if (w == "close") {
+    close_current();
+  } else if (w == "list") {
+    for (std::size_t i = 0; i < buffers_.size(); ++i) {
+      reply(LineKind::info, fmt::format("{:>3} {}", i + 1, buffers_[i].name));
+    }
+  } else {
+    const bool numeric = std::all_of(w.begin(), w.end(), ::isdigit) && w.size() < 6;
+    if (!numeric) return usage(a);
+    const std::size_t n = std::stoul(w);
+    if (n == 0 || !select(n - 1)) error(fmt::format("No window {} (there are {})", w, buffers_.size()));
+  }
+}
+
+void Client::cmd_close(const CommandArgs&) { close_current(); }
+void Client::cmd_clear(const CommandArgs&) { buffers_[current_].lines.clear(); }
+void Client::cmd_help(const CommandArgs&) { help(); }
 
 }  // namespace sockit::chat

@@ -28,6 +28,9 @@ namespace sockit::chat {
 using SteadyClock = std::chrono::steady_clock;
 using WallClock = std::chrono::system_clock;
 
+inline constexpr std::size_t kMaxNickLen = 64;       ///< longest nick accepted from the user
+inline constexpr std::size_t kMaxChannelLen = 200;   ///< longest channel name (RFC 2812)
+
 struct Config {
   std::string nick;
   std::string user;       ///< USER name; the nick when empty
@@ -179,13 +182,73 @@ class Client {
   bool mentions_me(std::string_view text) const;
   std::string next_nick();
 
+  bool has_nick(const Buffer& b, std::string_view nick) const;
+  void left_channel(Buffer& b, std::string_view nick, std::string line);
+  const std::string& window_for(const std::string& name);
+
+  // Incoming messages: a table from command to msg_* handler (client.cpp, MessageSpec).
+  struct MessageSpec;
   void on_message(const Msg& m, SteadyClock::time_point now);
+  void msg_ping(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_pong(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_error(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_privmsg(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_notice(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_nick(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_join(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_part(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_quit(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_kick(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_topic(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_mode(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_invite(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  // Numerics: a table from code to one num_* handler per family (NumericSpec).
+  struct NumericSpec;
   void on_numeric(int code, const Msg& m);
+  void num_isupport(int code, const Msg& m);
+  void num_away(int code, const Msg& m);
+  void num_whois(int code, const Msg& m);
+  void num_list(int code, const Msg& m);
+  void num_channel(int code, const Msg& m);
+  void num_names(int code, const Msg& m);
+  void num_nomotd(int code, const Msg& m);
+  void num_nick_refused(int code, const Msg& m);
   void on_privmsg(const Msg& m, bool notice);
   void on_ctcp(std::string_view from, std::string_view target, std::string_view body, bool reply);
   void registered(const Msg& m, SteadyClock::time_point now);
 
+  // User commands: the table (client.cpp, CommandSpec) maps "/name" to a cmd_* handler.
+  struct CommandArgs {
+    std::string name;   ///< lower case, without the slash
+    std::string rest;   ///< everything after the name, trimmed
+    std::string arg1;   ///< the first word of rest
+    std::string tail;   ///< rest after arg1, trimmed
+    std::string_view usage;
+    SteadyClock::time_point now;
+  };
+  struct CommandSpec;
+  static const CommandSpec* find_command(std::string_view name);
   void run_command(std::string_view line, SteadyClock::time_point now);
+  void usage(const CommandArgs& a);
+  void cmd_join(const CommandArgs& a);
+  void cmd_part(const CommandArgs& a);
+  void cmd_msg(const CommandArgs& a);
+  void cmd_notice(const CommandArgs& a);
+  void cmd_ctcp(const CommandArgs& a);
+  void cmd_query(const CommandArgs& a);
+  void cmd_me(const CommandArgs& a);
+  void cmd_nick(const CommandArgs& a);
+  void cmd_topic(const CommandArgs& a);
+  void cmd_names(const CommandArgs& a);
+  void cmd_list(const CommandArgs& a);
+  void cmd_whois(const CommandArgs& a);
+  void cmd_away(const CommandArgs& a);
+  void cmd_quit(const CommandArgs& a);
+  void cmd_raw(const CommandArgs& a);
+  void cmd_win(const CommandArgs& a);
+  void cmd_close(const CommandArgs& a);
+  void cmd_clear(const CommandArgs& a);
+  void cmd_help(const CommandArgs& a);
   void defer(std::string line);
   void say(std::string_view target, std::string_view text, bool action);
   void send_split(std::string_view command, std::string_view target, std::string_view text,

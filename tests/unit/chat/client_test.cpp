@@ -240,6 +240,67 @@ TEST_F(ChatClient, BadCommandsGiveOneErrorLine) {
   EXPECT_TRUE(out(c).empty());
 }
 
+// The command table: each command given too few words answers with its own usage line (aliases
+// share it), and nothing goes to the server.
+TEST_F(ChatClient, CommandTableUsageLines) {
+  Client c(config());
+  up(c);
+  const std::pair<const char*, const char*> cases[] = {
+      {"/join", "Usage: /join #channel [key]"},        {"/J", "Usage: /join #channel [key]"},
+      {"/msg bob", "Usage: /msg NICK|#channel TEXT"},  {"/notice bob", "Usage: /notice NICK|#channel TEXT"},
+      {"/ctcp bob", "Usage: /ctcp NICK COMMAND [ARGS]"}, {"/query", "Usage: /query NICK [TEXT]"},
+      {"/me", "Usage: /me TEXT"},                      {"/nick", "Usage: /nick NEWNICK"},
+      {"/whois", "Usage: /whois NICK"},                {"/raw", "Usage: /raw IRC-LINE"},
+      {"/quote", "Usage: /raw IRC-LINE"},              {"/win", "Usage: /win N|next|prev|close|list"},
+      {"/window x", "Usage: /win N|next|prev|close|list"}, {"/part", "Usage: /part [#channel] [reason]"},
+      {"/leave", "Usage: /part [#channel] [reason]"},  {"/topic", "Usage: /topic [#channel] [TEXT]"},
+      {"/names", "Usage: /names #channel"},            {"/frob x", "Unknown command /frob (try /help)"},
+  };
+  for (const auto& [line, want] : cases) {
+    c.input(line, now);
+    EXPECT_EQ(texts(c), std::vector<std::string>{std::string("[status] ") + want}) << line;
+  }
+  EXPECT_TRUE(out(c).empty());
+}
+
+// Aliases run their command's handler; the table's "immediate" rows run before registration.
+TEST_F(ChatClient, CommandTableAliasesAndImmediateRows) {
+  Client c(config());
+  c.connected(now);
+  out(c);
+  c.input("/quote PING x", now);  // immediate: raw
+  c.input("/j #t", now);          // deferred until 001
+  EXPECT_EQ(out(c), std::vector<std::string>{"PING x\r\n"});
+  c.receive_line(":irc.test 001 alice :Welcome", now);
+  EXPECT_TRUE(has(out(c), "JOIN #t\r\n"));
+  c.receive_line(":alice!a@h JOIN #t", now);
+  c.input("/leave", now);
+  c.input("/exit bye", now);
+  auto o = out(c);
+  EXPECT_TRUE(has(o, "PART #t\r\n")) << ::testing::PrintToString(o);
+  EXPECT_TRUE(has(o, "QUIT bye\r\n")) << ::testing::PrintToString(o);
+}
+
+// Numerics go to their family's handler by code; codes outside the table are shown as text,
+// 400-599 as errors in the current window.
+TEST_F(ChatClient, NumericsByFamilyAndFallback) {
+  Client c(config());
+  up(c);
+  c.receive_line(":irc.test 311 alice bob ~b host * :Bob B", now);
+  c.receive_line(":irc.test 318 alice bob :End of WHOIS list", now);
+  c.receive_line(":irc.test 322 alice #t 3 :a topic", now);
+  c.receive_line(":irc.test 306 alice :You have been marked as being away", now);
+  c.receive_line(":irc.test 401 alice nobody :No such nick", now);
+  c.receive_line(":irc.test 704 alice help :Help text", now);
+  c.receive_line(":irc.test 250 alice :Highest connection count: 3", now);
+  EXPECT_EQ(texts(c), (std::vector<std::string>{
+                          "[status] [whois] bob (~b@host): Bob B", "[status] [whois] bob End of WHOIS",
+                          "[status] [list] #t 3: a topic", "[status] You have been marked as being away",
+                          "[status] nobody: No such nick", "[status] help: Help text",
+                          "[status] Highest connection count: 3"}));
+  EXPECT_TRUE(c.away());
+}
+
 TEST_F(ChatClient, CommandsProduceTheirWireLines) {
   Client c(config());
   up(c);
