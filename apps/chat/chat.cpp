@@ -1,9 +1,15 @@
-// sockit chat: a terminal IRC client. One poll() loop multiplexes the terminal, the server socket
-// and a signal self-pipe; the protocol state lives in the sans-I/O core (src/tools/chat).
+// sockit chat: a terminal IRC client on one sockit::loop::EventLoop (poll backend): the terminal,
+// the server connection (Connector, then a loop::Connection), signals through the loop's signalfd
+// and loop timers (tick, reconnect backoff, quit deadline); the protocol state lives in the
+// sans-I/O core (src/tools/chat).
+#include "common/blocked_signals.hpp"
 #include "common/command.hpp"
 
 #include "chat/ui.hpp"
 
+#include "sockit/loop/connection.hpp"
+#include "sockit/loop/connector.hpp"
+#include "sockit/loop/event_loop.hpp"
 #include "sockit/net/address.hpp"
 #include "sockit/net/fd.hpp"
 #include "sockit/net/parse.hpp"
@@ -12,19 +18,18 @@
 #include "sockit_version.hpp"
 #include "tools/chat/client.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <random>
 #include <string>
 #include <vector>
@@ -38,6 +43,8 @@ using sockit::cli::kExitOk;
 
 constexpr std::size_t kMaxSendQueue = 256 * 1024;  // bytes waiting for the server
 constexpr std::size_t kMaxInboundLine = 16 * 1024;  // tags (8191) + body (512) with room to spare
+constexpr auto kQuitWait = 2s;  // after /quit, for the server's ERROR and close
+constexpr auto kTick = 1s;      // Client::tick: lag PING and ping timeout
 
 struct Options {
   std::string target;
@@ -54,15 +61,9 @@ struct Options {
   std::string lag_interval = "30s", connect_timeout = "10s";
 };
 
-// ---- signals: a self-pipe for the loop, a crash handler that restores the terminal ----------
-int g_signal_pipe[2] = {-1, -1};
-
-void on_signal(int sig) {
-  const int saved = errno;
-  const auto b = static_cast<unsigned char>(sig);
-  [[maybe_unused]] const ssize_t n = ::write(g_signal_pipe[1], &b, 1);
-  errno = saved;
-}
+// ---- signals: SIGINT, SIGTERM, SIGHUP and SIGWINCH reach the loop through its signalfd; a crash
+// handler restores the terminal ---------------------------------------------------------------
+constexpr int kLoopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
 
 void on_crash(int sig) {
   curses_emergency_restore();
@@ -70,136 +71,205 @@ void on_crash(int sig) {
   ::raise(sig);
 }
 
-void install_signals() {
-  if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) ::sigaction(s, &sa, nullptr);
+void install_crash_handlers() {
   struct sigaction crash {};
   crash.sa_handler = on_crash;
   sigemptyset(&crash.sa_mask);
-  crash.sa_flags = SA_RESETHAND | SA_NODEFER;
+  crash.sa_flags = static_cast<int>(SA_RESETHAND | SA_NODEFER);
   for (int s : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) ::sigaction(s, &crash, nullptr);
-}
-
-void restore_signals() {
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) std::signal(s, SIG_DFL);
-  for (int& fd : g_signal_pipe) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
 }
 
 std::string seconds(std::chrono::milliseconds d) { return fmt::format("{:.1f}s", static_cast<double>(d.count()) / 1000.0); }
 
-// ---- the session: connection, queues, reconnects ----------------------------------------------
+// ---- the session: connection, queues, reconnects, all on one sockit::loop::EventLoop ----------
+//
+// Event sources: the signalfd, stdin (the Ui reads it), the Connector while connecting, the
+// ServerLink (a loop::Connection) once connected, and timers: the core's tick every second, the
+// reconnect backoff, the quit deadline. After each event pump() hands the core's output to the
+// link, acts on its requests (disconnect, quit) and redraws.
+class Session;
+
+// The server socket once connected: complete lines go to the Session, the end of the stream and
+// errors too. detach() before the Session goes (or closes it itself): no call back after that.
+class ServerLink final : public sockit::loop::Connection {
+ public:
+  ServerLink(sockit::loop::EventLoop& loop, sockit::Fd fd, const sockit::Address& to,
+             const sockit::loop::ConnectionOptions& opts, Session* session)
+      : Connection(loop, std::move(fd), to, opts), session_(session) {}
+  void detach() noexcept { session_ = nullptr; }
+
+ protected:
+  void on_data(std::span<const std::byte> data) override;
+  void on_eof() override;
+  void on_closed(sockit::loop::CloseReason reason, std::error_code ec) override;
+
+ private:
+  Session* session_;
+};
+
 class Session {
  public:
-  Session(const Options& o, Target target, Client& client, Ui& ui)
-      : opts_(o), target_(std::move(target)), client_(client), ui_(ui),
+  Session(const Options& o, Target target, Client& client, Ui& ui, sockit::loop::EventLoop& loop)
+      : opts_(o), target_(std::move(target)), client_(client), ui_(ui), loop_(loop),
         backoff_(to_ms(o.reconnect_min), to_ms(o.reconnect_max), std::random_device{}()),
-        connect_timeout_(to_ms(o.connect_timeout)) {}
+        connect_timeout_(to_ms(o.connect_timeout)) {
+    link_opts_.max_output = 0;  // flush_client() bounds the queue itself (kMaxSendQueue)
+  }
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   int run();
+
+  // From the ServerLink.
+  void on_bytes(std::string_view bytes);
+  void on_link_closed(std::string reason);
 
  private:
   static std::chrono::milliseconds to_ms(const std::string& s) {
     auto d = sockit::parse_duration(s);
     return d ? std::chrono::duration_cast<std::chrono::milliseconds>(*d) : 1000ms;
   }
-  void start_connect(SteadyClock::time_point now);
-  bool try_next_address(SteadyClock::time_point now);
-  void finish_connect(SteadyClock::time_point now);
-  void lost(std::string reason, SteadyClock::time_point now);
+  void start_connect();
+  void try_next_address();
+  void on_connect_result(const sockit::Address& to, sockit::Result<sockit::Fd> r);
+  void drop_link();
+  void lost(std::string reason);
   bool stranded() const;
   void give_up();
-  void read_socket(SteadyClock::time_point now);
-  void write_socket(SteadyClock::time_point now);
-  void flush_client(SteadyClock::time_point now);
-  void render(SteadyClock::time_point now) { ui_.show(client_, client_.take_events(), now); }
+  void flush_client();
+  void on_stdin();
+  void on_signal(int sig);
+  void arm_quit_deadline();
+  void pump();
+  void render() { ui_.show(client_, client_.take_events(), SteadyClock::now()); }
 
   const Options& opts_;
   Target target_;
   Client& client_;
   Ui& ui_;
+  sockit::loop::EventLoop& loop_;
   Backoff backoff_;
   std::chrono::milliseconds connect_timeout_;
+  sockit::loop::ConnectionOptions link_opts_;
 
-  sockit::Fd sock_;
-  bool connecting_ = false;
+  std::shared_ptr<sockit::loop::Connector> connector_;  // while connecting
+  std::uint64_t connect_gen_ = 0;                        // tells a stale connect result
+  std::shared_ptr<ServerLink> link_;                     // while connected
   std::vector<sockit::Address> addrs_;
   std::size_t next_addr_ = 0;
   std::string last_error_;
-  SteadyClock::time_point connect_deadline_{};
-  std::optional<SteadyClock::time_point> reconnect_at_;
-  std::optional<SteadyClock::time_point> quit_deadline_;
-  std::string inbuf_, outq_;
+  sockit::loop::TimerId reconnect_timer_ = 0, quit_timer_ = 0, tick_timer_ = 0;
+  bool stdin_watched_ = false;
+  std::string inbuf_;
   bool ever_registered_ = false;
   bool quit_when_registered_ = false;
+  bool sigint_seen_ = false;
   int exit_code_ = -1;
 };
 
-void Session::start_connect(SteadyClock::time_point now) {
-  reconnect_at_.reset();
+void ServerLink::on_data(std::span<const std::byte> data) {
+  if (session_) session_->on_bytes(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+}
+
+void ServerLink::on_eof() {
+  if (session_) session_->on_link_closed("the server closed the connection");
+}
+
+void ServerLink::on_closed(sockit::loop::CloseReason reason, std::error_code ec) {
+  if (!session_) return;
+  if (reason == sockit::loop::CloseReason::send_queue_full) {
+    session_->on_link_closed(fmt::format("send queue full ({} KiB): the server is not reading", kMaxSendQueue / 1024));
+  } else {
+    session_->on_link_closed(ec ? fmt::format("connection lost: {}", ec.message()) : std::string("connection lost"));
+  }
+}
+
+Session::~Session() {
+  for (auto* t : {&reconnect_timer_, &quit_timer_, &tick_timer_}) {
+    if (*t != 0) loop_.cancel(std::exchange(*t, 0));
+  }
+  if (stdin_watched_) loop_.unwatch(STDIN_FILENO);
+  if (connector_) connector_->cancel();
+  drop_link();
+}
+
+void Session::start_connect() {
+  reconnect_timer_ = 0;
   client_.note(LineKind::info, fmt::format("Connecting to {} port {}...", target_.host, target_.port));
-  render(now);  // name resolution may take a moment: show what we are doing first
+  render();  // name resolution may take a moment: show what we are doing first
   auto addrs = sockit::Resolver::resolve(target_.host, std::to_string(target_.port));
   if (!addrs) {
     last_error_ = addrs.error().message();
-    lost(last_error_, now);
+    lost(last_error_);
     return;
   }
   addrs_ = std::move(*addrs);
   next_addr_ = 0;
-  if (!try_next_address(now)) lost(last_error_, now);
+  try_next_address();
 }
 
-// Starts a non-blocking connect to the next address; false when none is left.
-bool Session::try_next_address(SteadyClock::time_point now) {
-  while (next_addr_ < addrs_.size()) {
-    const sockit::Address& a = addrs_[next_addr_++];
-    sockit::Fd fd(::socket(a.sockaddr_ptr()->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-      last_error_ = fmt::format("socket: {}", std::strerror(errno));
-      continue;
-    }
-    if (::connect(fd.get(), a.sockaddr_ptr(), a.length()) == 0 || errno == EINPROGRESS) {
-      sock_ = std::move(fd);
-      connecting_ = true;
-      connect_deadline_ = now + connect_timeout_;
-      last_error_ = fmt::format("connect {}", a.to_string());
-      return true;
-    }
-    last_error_ = fmt::format("connect {}: {}", a.to_string(), std::strerror(errno));
-  }
-  return false;
-}
-
-void Session::finish_connect(SteadyClock::time_point now) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(sock_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  if (err != 0) {
-    last_error_ += fmt::format(": {}", std::strerror(err));
-    sock_.reset();
-    connecting_ = false;
-    if (!try_next_address(now)) lost(last_error_, now);
+// A non-blocking connect to the next address through a loop::Connector (its timeout is
+// --connect-timeout); lost() when none is left.
+void Session::try_next_address() {
+  if (next_addr_ >= addrs_.size()) {
+    lost(last_error_);
     return;
   }
-  connecting_ = false;
-  inbuf_.clear();
-  outq_.clear();
-  client_.connected(now);
+  const sockit::Address to = addrs_[next_addr_++];
+  sockit::loop::ConnectorOptions co;
+  co.attempt_timeout = connect_timeout_;
+  co.max_attempts = 1;  // the reconnect backoff is ours (Backoff), after every address failed
+  const std::uint64_t gen = ++connect_gen_;
+  auto c = sockit::loop::Connector::start(loop_, to, co, [this, gen, to](sockit::Result<sockit::Fd> r) {
+    if (gen != connect_gen_) return;
+    ++connect_gen_;
+    connector_.reset();
+    on_connect_result(to, std::move(r));
+  });
+  if (gen == connect_gen_) connector_ = std::move(c);  // else it already answered (at once)
 }
 
-void Session::lost(std::string reason, SteadyClock::time_point now) {
-  const bool was_up = sock_.valid() && !connecting_;
-  sock_.reset();
-  connecting_ = false;
+void Session::on_connect_result(const sockit::Address& to, sockit::Result<sockit::Fd> r) {
+  if (!r) {
+    const sockit::Error& e = r.error();
+    if (e.code() == std::errc::timed_out) last_error_ = fmt::format("connect {}: timed out", to.to_string());
+    else last_error_ = e.message();  // "connect ADDR: Connection refused", "socket: ..."
+    try_next_address();
+    return;
+  }
+  link_ = std::make_shared<ServerLink>(loop_, std::move(*r), to, link_opts_, this);
+  if (auto started = link_->start(); !started) {
+    last_error_ = fmt::format("connect {}: {}", to.to_string(), started.error().message());
+    drop_link();
+    try_next_address();
+    return;
+  }
   inbuf_.clear();
-  outq_.clear();
+  client_.connected(SteadyClock::now());
+}
+
+void Session::drop_link() {
+  if (!link_) return;
+  link_->detach();
+  link_->close(sockit::loop::CloseReason::server_stopping);
+  link_.reset();
+}
+
+void Session::on_link_closed(std::string reason) {
+  lost(std::move(reason));
+  pump();
+}
+
+void Session::lost(std::string reason) {
+  const bool was_up = link_ != nullptr;
+  drop_link();
+  if (connector_) {
+    connector_->cancel();
+    connector_.reset();
+    ++connect_gen_;
+  }
+  inbuf_.clear();
   if (was_up) {
     client_.disconnected(reason);
   } else {
@@ -218,7 +288,10 @@ void Session::lost(std::string reason, SteadyClock::time_point now) {
     return;
   }
   const auto delay = backoff_.next();
-  reconnect_at_ = now + delay;
+  reconnect_timer_ = loop_.run_after(delay, [this] {
+    start_connect();
+    pump();
+  });
   client_.note(LineKind::info, fmt::format("Reconnecting in {} (attempt {})", seconds(delay), backoff_.attempt()));
 }
 
@@ -229,23 +302,13 @@ bool Session::stranded() const { return opts_.plain_mode && ui_.eof() && !ever_r
 void Session::give_up() {
   client_.note(LineKind::error, fmt::format("cannot reach {} port {} and standard input has ended: giving up",
                                             target_.host, target_.port));
-  reconnect_at_.reset();
+  if (reconnect_timer_ != 0) loop_.cancel(std::exchange(reconnect_timer_, 0));
   exit_code_ = kExitFailure;
 }
 
-void Session::read_socket(SteadyClock::time_point now) {
-  char buf[16384];
-  const ssize_t n = ::recv(sock_.get(), buf, sizeof buf, 0);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    lost(fmt::format("read: {}", std::strerror(errno)), now);
-    return;
-  }
-  if (n == 0) {
-    lost("the server closed the connection", now);
-    return;
-  }
-  inbuf_.append(buf, static_cast<std::size_t>(n));
+void Session::on_bytes(std::string_view bytes) {
+  const auto now = SteadyClock::now();
+  inbuf_.append(bytes);
   std::size_t start = 0;
   for (std::size_t nl = inbuf_.find('\n'); nl != std::string::npos; nl = inbuf_.find('\n', start)) {
     const auto before = client_.state();
@@ -258,122 +321,95 @@ void Session::read_socket(SteadyClock::time_point now) {
     }
   }
   inbuf_.erase(0, start);
-  if (inbuf_.size() > kMaxInboundLine) lost("the server sent a line over 16 KiB", now);
+  if (inbuf_.size() > kMaxInboundLine) lost("the server sent a line over 16 KiB");
+  pump();
 }
 
-void Session::write_socket(SteadyClock::time_point now) {
-  while (!outq_.empty()) {
-    const ssize_t n = ::send(sock_.get(), outq_.data(), outq_.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      if (errno == EINTR) continue;
-      lost(fmt::format("write: {}", std::strerror(errno)), now);
-      return;
-    }
-    outq_.erase(0, static_cast<std::size_t>(n));
-  }
-}
-
-void Session::flush_client(SteadyClock::time_point now) {
+// The core's wire lines to the link, which writes what the kernel takes at once and queues the
+// rest for writability; past kMaxSendQueue the server is taken as gone.
+void Session::flush_client() {
   auto out = client_.take_output();
-  if (!sock_.valid() || connecting_) return;  // nothing to send to: dropped (the core re-registers)
+  if (!link_) return;  // nothing to send to: dropped (the core re-registers)
   for (auto& line : out) {
-    if (outq_.size() + line.size() > kMaxSendQueue) {
-      lost(fmt::format("send queue full ({} KiB): the server is not reading", kMaxSendQueue / 1024), now);
+    if (link_->queued_bytes() + line.size() > kMaxSendQueue) {
+      lost(fmt::format("send queue full ({} KiB): the server is not reading", kMaxSendQueue / 1024));
       return;
     }
-    outq_ += line;
+    link_->send(std::move(line));
   }
-  if (!outq_.empty()) write_socket(now);  // try at once; POLLOUT takes the rest
+}
+
+void Session::on_stdin() {
+  ui_.on_readable(client_, SteadyClock::now());
+  if (ui_.eof()) {
+    loop_.unwatch(STDIN_FILENO);
+    stdin_watched_ = false;
+    if (!client_.quit_requested()) {
+      // A script's stdin may end before we are even registered: run what it typed first.
+      if (opts_.plain_mode && !ever_registered_) quit_when_registered_ = true;
+      else client_.quit("Leaving");
+    }
+  }
+  pump();
+}
+
+void Session::on_signal(int sig) {
+  if (sig == SIGWINCH) {
+    ui_.resize();
+  } else if (sig == SIGINT && sigint_seen_) {
+    exit_code_ = kExitOk;  // a second Ctrl-C: do not wait for the server
+  } else {
+    sigint_seen_ = true;
+    client_.quit(sig == SIGINT ? "Leaving" : "Terminated");
+  }
+  pump();
+}
+
+// After /quit the server answers with ERROR and closes; wait for that at most 2 s.
+void Session::arm_quit_deadline() {
+  if (quit_timer_ != 0) return;
+  quit_timer_ = loop_.run_after(kQuitWait, [this] {
+    quit_timer_ = 0;
+    if (exit_code_ < 0) exit_code_ = kExitOk;
+    pump();
+  });
+}
+
+void Session::pump() {
+  if (auto why = client_.take_disconnect_request(); why && (link_ || connector_)) lost(*why);
+  flush_client();
+  if (client_.quit_requested() && exit_code_ < 0) {
+    if (!link_ || client_.state() != State::quitting) exit_code_ = kExitOk;
+    else arm_quit_deadline();
+  }
+  if (exit_code_ < 0 && reconnect_timer_ != 0 && stranded()) give_up();
+  render();
+  if (exit_code_ >= 0) loop_.stop();
 }
 
 int Session::run() {
-  start_connect(SteadyClock::now());
-  if (exit_code_ >= 0) {
-    render(SteadyClock::now());
-    return exit_code_;
+  if (auto r = loop_.watch_signals(kLoopSignals, [this](int sig) { on_signal(sig); }); !r) {
+    client_.note(LineKind::error, r.error().message());
+    render();
+    return kExitFailure;
   }
-  bool sigint_seen = false;
-  while (true) {
-    auto now = SteadyClock::now();
-    if (auto why = client_.take_disconnect_request(); why && sock_.valid()) lost(*why, now);
-    flush_client(now);
-    if (client_.quit_requested()) {
-      if (!sock_.valid() || connecting_ || client_.state() != State::quitting) exit_code_ = kExitOk;
-      else if (!quit_deadline_) quit_deadline_ = now + 2s;  // wait for the server's ERROR + close
-      else if (now >= *quit_deadline_) exit_code_ = kExitOk;
-    }
-    if (exit_code_ < 0 && reconnect_at_ && stranded()) give_up();
-    render(now);
-    if (exit_code_ >= 0) return exit_code_;
-    if (reconnect_at_ && now >= *reconnect_at_) {
-      start_connect(now);
-      continue;
-    }
-
-    // poll: signals, stdin, the socket. The timeout wakes us for timers (lag, reconnect, quit).
-    pollfd fds[3];
-    nfds_t nfds = 0;
-    fds[nfds++] = {g_signal_pipe[0], POLLIN, 0};
-    const bool want_stdin = !ui_.eof();
-    const nfds_t stdin_slot = nfds;
-    if (want_stdin) fds[nfds++] = {STDIN_FILENO, POLLIN, 0};
-    const nfds_t sock_slot = nfds;
-    if (sock_.valid()) {
-      short ev = connecting_ ? POLLOUT : static_cast<short>(POLLIN | (outq_.empty() ? 0 : POLLOUT));
-      fds[nfds++] = {sock_.get(), ev, 0};
-    }
-    auto wake = now + 1s;
-    if (reconnect_at_) wake = std::min(wake, *reconnect_at_);
-    if (quit_deadline_) wake = std::min(wake, *quit_deadline_);
-    if (connecting_) wake = std::min(wake, connect_deadline_);
-    const auto timeout = std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1);
-    const int rc = ::poll(fds, nfds, static_cast<int>(timeout));
-    now = SteadyClock::now();
-    if (rc < 0 && errno != EINTR) {
-      client_.note(LineKind::error, fmt::format("poll: {}", std::strerror(errno)));
-      render(now);
+  if (!ui_.eof()) {
+    if (auto r = loop_.watch(STDIN_FILENO, sockit::loop::Interest::read, [this](const sockit::loop::Ready&) { on_stdin(); }); !r) {
+      client_.note(LineKind::error, fmt::format("stdin: {}", r.error().message()));
+      render();
       return kExitFailure;
     }
-    if (rc > 0 && (fds[0].revents & POLLIN)) {
-      unsigned char sigs[32];
-      const ssize_t n = ::read(g_signal_pipe[0], sigs, sizeof sigs);
-      for (ssize_t i = 0; i < n; ++i) {
-        if (sigs[i] == SIGWINCH) {
-          ui_.resize();
-        } else if (sigs[i] == SIGINT && sigint_seen) {
-          return kExitOk;  // a second Ctrl-C: do not wait for the server
-        } else {
-          sigint_seen = true;
-          client_.quit(sigs[i] == SIGINT ? "Leaving" : "Terminated");
-        }
-      }
-    }
-    if (rc > 0 && want_stdin && (fds[stdin_slot].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ui_.on_readable(client_, now);
-      if (ui_.eof() && !client_.quit_requested()) {
-        // A script's stdin may end before we are even registered: run what it typed first.
-        if (opts_.plain_mode && !ever_registered_) quit_when_registered_ = true;
-        else client_.quit("Leaving");
-      }
-    }
-    if (sock_.valid() && rc > 0 && nfds > sock_slot) {
-      const short re = fds[sock_slot].revents;
-      if (connecting_) {
-        if (re & (POLLOUT | POLLERR | POLLHUP)) finish_connect(now);
-      } else {
-        if (re & (POLLIN | POLLHUP | POLLERR)) read_socket(now);
-        if (sock_.valid() && !connecting_ && (re & POLLOUT)) write_socket(now);
-      }
-    }
-    if (connecting_ && now >= connect_deadline_) {
-      last_error_ += ": timed out";
-      sock_.reset();
-      connecting_ = false;
-      if (!try_next_address(now)) lost(last_error_, now);
-    }
-    client_.tick(now);
+    stdin_watched_ = true;
   }
+  // The core's timers (lag PING, ping timeout) want a tick at least once a second.
+  tick_timer_ = loop_.run_every(std::chrono::duration_cast<sockit::loop::Duration>(kTick), [this] {
+    client_.tick(SteadyClock::now());
+    pump();
+  });
+  start_connect();
+  pump();
+  if (exit_code_ < 0) loop_.run();
+  return exit_code_;
 }
 
 std::string default_nick() {
@@ -393,7 +429,7 @@ int run(Options& o) {
     target->port = *port;
   }
   if (o.nick.empty()) o.nick = default_nick();
-  if (!sockit::irc::valid_nick(o.nick, 64)) throw sockit::cli::UsageError(fmt::format("not a valid nick: '{}'", o.nick));
+  if (!sockit::irc::valid_nick(o.nick, kMaxNickLen)) throw sockit::cli::UsageError(fmt::format("not a valid nick: '{}'", o.nick));
   for (const auto& d : {o.reconnect_min, o.reconnect_max, o.lag_interval, o.connect_timeout}) {
     if (!sockit::parse_duration(d)) throw sockit::cli::UsageError(fmt::format("bad duration '{}'", d));
   }
@@ -413,7 +449,7 @@ int run(Options& o) {
       list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
       if (chan.empty()) continue;
       if (chan.front() != '#' && chan.front() != '&') chan.insert(chan.begin(), '#');
-      if (!sockit::irc::valid_channel(chan, 200)) throw sockit::cli::UsageError(fmt::format("not a valid channel: '{}'", chan));
+      if (!sockit::irc::valid_channel(chan, kMaxChannelLen)) throw sockit::cli::UsageError(fmt::format("not a valid channel: '{}'", chan));
       cfg.autojoin.push_back(chan);
     }
   }
@@ -429,18 +465,24 @@ int run(Options& o) {
   if (!ui->start()) return kExitFailure;
 
   Client client(cfg);
-  install_signals();
+  install_crash_handlers();
   int rc = kExitFailure;
   try {
-    Session session(o, *target, client, *ui);
+    sockit::cli::BlockedSignals blocked(kLoopSignals);
+    // poll(2), not epoll: stdin may be a regular file or /dev/null, which epoll refuses.
+    auto loop = sockit::loop::EventLoop::create(sockit::loop::Backend::poll);
+    if (!loop) {
+      ui->stop();
+      fmt::print(stderr, "chat: {}\n", loop.error().message());
+      return kExitFailure;
+    }
+    Session session(o, *target, client, *ui, **loop);
     rc = session.run();
   } catch (...) {
     ui->stop();
-    restore_signals();
     throw;
   }
   ui->stop();
-  restore_signals();
   return rc;
 }
 
