@@ -1,7 +1,10 @@
 // sockit ping: round-trip probes over UDP (against any echo server) or TCP connect, with ping(8)'s
 // output. Behaviour, counters and exit statuses are specified in docs/RELIABILITY.md ("ping").
+#include "common/blocked_signals.hpp"
 #include "common/command.hpp"
 
+#include "sockit/loop/connector.hpp"
+#include "sockit/loop/event_loop.hpp"
 #include "sockit/net/address.hpp"
 #include "sockit/net/parse.hpp"
 #include "sockit/net/resolver.hpp"
@@ -14,17 +17,16 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <vector>
-
-#include <poll.h>
-#include <time.h>
 
 namespace sockit::ping {
 namespace {
@@ -46,32 +48,6 @@ struct Options {
   std::optional<Nanos> rto;
 };
 
-std::atomic<bool> g_stop{false};
-void on_stop_signal(int) { g_stop.store(true); }
-
-// SIGINT/SIGTERM end the run early with the summary, as ping(8) does. No SA_RESTART, so poll()
-// returns EINTR and the loop notices at once. The previous handlers come back on destruction.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, &old_int_);
-    ::sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    ::sigaction(SIGINT, &old_int_, nullptr);
-    ::sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
-
 Nanos parse_duration_flag(const std::string& text, std::string_view flag) {
   auto d = parse_duration(text);
   if (!d) throw UsageError(fmt::format("invalid duration for {}: '{}' (use e.g. 500ms, 2s, 1m)", flag, text));
@@ -79,12 +55,6 @@ Nanos parse_duration_flag(const std::string& text, std::string_view flag) {
 }
 
 double to_ms(Nanos d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-int poll_ms_until(Clock::time_point when, Clock::time_point now) {
-  if (when <= now) return 0;
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(when - now).count();
-  return static_cast<int>(std::min<long long>((us + 999) / 1000, 60'000));  // round up: never early
-}
 
 class Printer {
  public:
@@ -167,10 +137,230 @@ std::string describe_error(int err) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Both modes run on one sockit::loop::EventLoop: loop timers send the probes every interval,
+// retransmit (UDP) and expire deadlines; SIGINT/SIGTERM come through the loop's signalfd and end
+// the run early with the summary, as ping(8) does.
+
+constexpr int kStopSignals[] = {SIGINT, SIGTERM};
+
+// What both modes share: options, the tracker, the printer, the loop and the send schedule.
+class PingRun {
+ protected:
+  PingRun(const Options& o, const Address& addr, loop::EventLoop& lp) : o_(o), addr_(addr), out_(o), loop_(lp) {}
+  ~PingRun() {
+    for (loop::TimerId id : {send_timer_, deadline_timer_}) {
+      if (id != 0) loop_.cancel(id);
+    }
+  }
+  PingRun(const PingRun&) = delete;
+  PingRun& operator=(const PingRun&) = delete;
+
+  bool more() const { return o_.count == 0 || static_cast<long long>(seq_) < o_.count; }
+  // Runs the loop until done (finish_if_done) or a stop signal; returns the exit status.
+  int run_loop(const std::string& proto) {
+    if (auto r = loop_.watch_signals(kStopSignals, [this](int) { loop_.stop(); }); !r) {
+      fmt::print(stderr, "ping: {}\n", r.error().message());
+      return cli::kExitFailure;
+    }
+    start_ = Clock::now();
+    next_send_ = start_;
+    send_timer_ = loop_.run_after(Nanos::zero(), [this] { on_send_timer(); });
+    loop_.run();
+    t_.expire_all();
+    return finish(o_, t_, Clock::now() - start_, proto, addr_);
+  }
+  // The next probe at next_send_ + interval, or now when we fell behind (a stopped process):
+  // never a burst.
+  void schedule_next_send() {
+    next_send_ += o_.interval;
+    if (const auto now = Clock::now(); next_send_ < now) next_send_ = now;
+    send_timer_ = loop_.run_at(next_send_, [this] { on_send_timer(); });
+  }
+  void on_send_timer() {
+    send_timer_ = 0;
+    if (more()) send_probe_();
+    finish_if_done();
+  }
+  std::function<void()> send_probe_;  // the mode's: one new probe (seq_)
+  void finish_if_done() {
+    if (!more() && !t_.any_pending()) loop_.stop();
+  }
+  // Marks probes past their deadline lost ("no answer ...") and re-arms the deadline timer.
+  void expire(Clock::time_point now) {
+    for (auto lost : t_.expire(now)) out_.line("no answer for seq={} (timeout {})", lost, format_duration(o_.timeout));
+    arm_deadline();
+  }
+  void arm_deadline() {
+    const auto next = t_.next_deadline();
+    if (deadline_timer_ != 0 && next && loop_.timer_expiry(deadline_timer_) == next) return;
+    if (deadline_timer_ != 0) loop_.cancel(std::exchange(deadline_timer_, 0));
+    if (!next) return;
+    deadline_timer_ = loop_.run_at(*next, [this] {
+      deadline_timer_ = 0;
+      expire(Clock::now());
+      finish_if_done();
+    });
+  }
+
+  const Options& o_;
+  const Address& addr_;
+  Printer out_;
+  loop::EventLoop& loop_;
+  Tracker t_;
+  Clock::time_point start_{}, next_send_{};
+  std::uint32_t seq_ = 0;  // the next probe's
+  loop::TimerId send_timer_ = 0, deadline_timer_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
 // UDP: probes go out every interval whatever happens to earlier ones (as ping(8)); each probe is
 // retransmitted with exponential backoff and jitter until answered or its timeout passes.
 
-int run_udp(const Options& o, const Address& addr) {
+class UdpPing final : PingRun {
+ public:
+  UdpPing(const Options& o, const Address& addr, UdpSocket sock, loop::EventLoop& lp)
+      : PingRun(o, addr, lp), sock_(std::move(sock)), rng_(o.seed ? *o.seed : std::random_device{}()),
+        session_(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32) ^ rng_()),
+        rto0_(o.rto ? *o.rto : std::max<Nanos>(o.timeout / 4, 1ms)),
+        buf_(std::max<std::size_t>(o.size, kMaxSize + 1)), pkt_(o.size) {
+    send_probe_ = [this] { send_probe(); };
+  }
+  ~UdpPing() {
+    for (const auto& [seq, id] : retx_) loop_.cancel(id);
+    loop_.unwatch(sock_.fd());
+  }
+
+  int run() {
+    if (auto r = loop_.watch(sock_.fd(), loop::Interest::read, [this](const loop::Ready&) { on_readable(); }); !r) {
+      fmt::print(stderr, "ping: {}\n", r.error().message());
+      return cli::kExitFailure;
+    }
+    out_.header("PING {} ({}) udp, {} bytes of data.", o_.host, addr_.to_string(), o_.size);
+    return run_loop("udp");
+  }
+
+ private:
+  void send_probe();
+  void retransmit(std::uint32_t seq, int done);
+  void arm_retransmit(std::uint32_t seq, int done, Clock::time_point now);
+  int send_copy(std::uint32_t seq, std::uint16_t attempt);
+  void on_readable();
+  void on_icmp_error(int err);
+  void on_reply(std::size_t n, Clock::time_point at);
+  Nanos jittered(Nanos d) { return std::chrono::duration_cast<Nanos>(d * jitter_(rng_)); }
+
+  UdpSocket sock_;
+  std::mt19937_64 rng_;
+  std::uint64_t session_;
+  std::uniform_real_distribution<double> jitter_{0.8, 1.2};
+  Nanos rto0_;
+  std::vector<std::byte> buf_, pkt_;
+  std::map<std::uint32_t, loop::TimerId> retx_;  // pending probes with a retransmission armed
+  std::uint32_t last_sent_ = 0;
+  bool any_sent_ = false;
+};
+
+int UdpPing::send_copy(std::uint32_t s, std::uint16_t attempt) {
+  Probe p{session_, s, attempt, static_cast<std::uint64_t>(Clock::now().time_since_epoch().count())};
+  encode(p, pkt_);
+  for (;;) {
+    // sendto() on the connected socket: datagrams are never cut short by the fault layer.
+    ssize_t n = sys::sendto(sock_.fd(), pkt_.data(), pkt_.size(), 0, nullptr, 0);
+    if (n >= 0) return 0;
+    if (errno == EINTR) continue;
+    return errno;  // EAGAIN: the local queue is full; the probe counts as sent and may be lost
+  }
+}
+
+void UdpPing::send_probe() {
+  const auto now = Clock::now();
+  const std::uint32_t seq = seq_++;
+  t_.sent(seq, now, now + o_.timeout);
+  last_sent_ = seq;
+  any_sent_ = true;
+  if (int err = send_copy(seq, 0); err && err != EAGAIN) {
+    t_.on_error(seq, describe_error(err));
+    out_.line("From {}: seq={} {}", addr_.to_string(), seq, describe_error(err));
+  } else if (o_.retries > 0) {
+    arm_retransmit(seq, 0, now + jittered(rto0_));
+  }
+  arm_deadline();
+  if (more()) schedule_next_send();
+}
+
+// Retransmission number done+1 of `seq` at `when`, unless the probe's deadline comes first.
+void UdpPing::arm_retransmit(std::uint32_t seq, int done, Clock::time_point when) {
+  const ProbeRecord* r = t_.find(seq);
+  if (!r || r->status != ProbeStatus::pending || done >= o_.retries || when >= r->deadline) {
+    retx_.erase(seq);
+    return;
+  }
+  retx_[seq] = loop_.run_at(when, [this, seq, done] { retransmit(seq, done); });
+}
+
+void UdpPing::retransmit(std::uint32_t seq, int done) {
+  retx_.erase(seq);
+  const ProbeRecord* r = t_.find(seq);
+  if (!r || r->status != ProbeStatus::pending) return;
+  ++done;
+  t_.retransmitted(seq);
+  (void)send_copy(seq, static_cast<std::uint16_t>(done));
+  arm_retransmit(seq, done, Clock::now() + jittered(rto0_ * (1 << std::min(done, 20))));
+}
+
+void UdpPing::on_readable() {
+  for (;;) {
+    ssize_t n = sys::recvfrom(sock_.fd(), buf_.data(), buf_.size(), MSG_DONTWAIT, nullptr, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      on_icmp_error(errno);
+      continue;
+    }
+    on_reply(static_cast<std::size_t>(n), Clock::now());
+  }
+  arm_deadline();
+  finish_if_done();
+}
+
+// An ICMP error for one of our datagrams; it does not say which, so it answers the newest
+// pending probe (ping(8) shows the seq the ICMP quotes; UDP sockets cannot).
+void UdpPing::on_icmp_error(int err) {
+  if (!any_sent_) return;
+  if (const ProbeRecord* r = t_.find(last_sent_); r && r->status == ProbeStatus::pending) {
+    t_.on_error(last_sent_, describe_error(err));
+    out_.line("From {}: seq={} {}", addr_.to_string(), last_sent_, describe_error(err));
+  }
+}
+
+void UdpPing::on_reply(std::size_t n, Clock::time_point at) {
+  auto p = decode(std::span<const std::byte>(buf_.data(), n));
+  if (!p || p->session != session_) {
+    t_.foreign();
+    return;
+  }
+  // Deadlines that passed before this reply arrived are settled first, so a reply after its
+  // probe's timeout is always late, never fresh (whatever the loop's timing).
+  expire(at);
+  const Nanos rtt = at.time_since_epoch() - Nanos(static_cast<std::int64_t>(p->sent_ns));
+  const ReplyKind kind = t_.on_reply(p->seq, p->attempt, rtt);
+  const std::string head =
+      fmt::format("{} bytes from {}: seq={} time={} ms", n, addr_.to_string(), p->seq, format_ms(to_ms(rtt)));
+  const std::string retry = p->attempt ? fmt::format(" (retransmission {})", p->attempt) : std::string();
+  switch (kind) {
+    case ReplyKind::fresh: {
+      const ProbeRecord* r = t_.find(p->seq);
+      out_.line("{}{}{}", head, retry, r && r->reordered ? " (out of order)" : "");
+      break;
+    }
+    case ReplyKind::duplicate: out_.line("{}{} (DUP!)", head, retry); break;
+    case ReplyKind::redundant: out_.line("{}{} (already answered)", head, retry); break;
+    case ReplyKind::late: out_.line("{}{} (LATE: already counted lost)", head, retry); break;
+    case ReplyKind::unknown: break;
+  }
+}
+
+int run_udp(const Options& o, const Address& addr, loop::EventLoop& lp) {
   auto sock = UdpSocket::open(addr.family());
   if (!sock) {
     fmt::print(stderr, "ping: {}\n", sock.error().message());
@@ -182,194 +372,65 @@ int run_udp(const Options& o, const Address& addr) {
     fmt::print(stderr, "ping: {}\n", c.error().message());
     return cli::kExitFailure;
   }
-  Printer out(o);
-  std::mt19937_64 rng(o.seed ? *o.seed : std::random_device{}());
-  const std::uint64_t session = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32) ^ rng();
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  const Nanos rto0 = o.rto ? *o.rto : std::max<Nanos>(o.timeout / 4, 1ms);
-
-  struct Retx {
-    Clock::time_point next;
-    int done = 0;
-  };
-  std::map<std::uint32_t, Retx> retx;  // pending probes with retransmissions left
-  Tracker t;
-  std::vector<std::byte> buf(std::max<std::size_t>(o.size, kMaxSize + 1));
-  std::vector<std::byte> pkt(o.size);
-
-  out.header("PING {} ({}) udp, {} bytes of data.", o.host, addr.to_string(), o.size);
-  StopSignals signals;
-  const auto start = Clock::now();
-  auto next_send = start;
-  std::uint32_t seq = 0;
-  std::uint32_t last_sent = 0;
-  bool any_sent = false;
-
-  auto send_copy = [&](std::uint32_t s, std::uint16_t attempt) -> int {
-    Probe p{session, s, attempt, static_cast<std::uint64_t>(Clock::now().time_since_epoch().count())};
-    encode(p, pkt);
-    for (;;) {
-      // sendto() on the connected socket: datagrams are never cut short by the fault layer.
-      ssize_t n = sys::sendto(sock->fd(), pkt.data(), pkt.size(), 0, nullptr, 0);
-      if (n >= 0) return 0;
-      if (errno == EINTR) continue;
-      return errno;  // EAGAIN: the local queue is full; the probe counts as sent and may be lost
-    }
-  };
-
-  for (;;) {
-    auto now = Clock::now();
-    if (g_stop.load()) break;
-    const bool more = o.count == 0 || static_cast<long long>(seq) < o.count;
-    if (more && now >= next_send) {
-      t.sent(seq, now, now + o.timeout);
-      last_sent = seq;
-      any_sent = true;
-      if (int err = send_copy(seq, 0); err && err != EAGAIN) {
-        t.on_error(seq, describe_error(err));
-        out.line("From {}: seq={} {}", addr.to_string(), seq, describe_error(err));
-      } else if (o.retries > 0) {
-        retx[seq] = {now + std::chrono::duration_cast<Nanos>(rto0 * jitter(rng)), 0};
-      }
-      ++seq;
-      next_send += o.interval;
-      if (next_send < now) next_send = now;  // we fell behind (stopped process): do not burst
-      continue;
-    }
-    // Retransmissions due.
-    for (auto it = retx.begin(); it != retx.end();) {
-      const ProbeRecord* r = t.find(it->first);
-      if (!r || r->status != ProbeStatus::pending || it->second.done >= o.retries || it->second.next >= r->deadline) {
-        it = retx.erase(it);
-        continue;
-      }
-      if (it->second.next <= now) {
-        ++it->second.done;
-        t.retransmitted(it->first);
-        (void)send_copy(it->first, static_cast<std::uint16_t>(it->second.done));
-        auto backoff = rto0 * (1 << std::min(it->second.done, 20));
-        it->second.next = now + std::chrono::duration_cast<Nanos>(backoff * jitter(rng));
-      }
-      ++it;
-    }
-    for (auto lost : t.expire(now)) out.line("no answer for seq={} (timeout {})", lost, format_duration(o.timeout));
-    if (!more && !t.any_pending()) break;
-
-    // Sleep until the next thing to do or a reply.
-    Clock::time_point wake = now + 60s;
-    if (more) wake = std::min(wake, next_send);
-    if (auto d = t.next_deadline()) wake = std::min(wake, *d);
-    for (const auto& [s, r] : retx) wake = std::min(wake, r.next);
-    pollfd pfd{sock->fd(), POLLIN, 0};
-    int pr = ::poll(&pfd, 1, poll_ms_until(wake, now));
-    if (pr < 0 && errno != EINTR) {
-      fmt::print(stderr, "ping: poll: {}\n", std::strerror(errno));
-      break;
-    }
-    if (pr <= 0) continue;
-    for (;;) {
-      ssize_t n = sys::recvfrom(sock->fd(), buf.data(), buf.size(), MSG_DONTWAIT, nullptr, nullptr);
-      const auto at = Clock::now();
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        // An ICMP error for one of our datagrams; it does not say which, so it answers the
-        // newest pending probe (ping(8) shows the seq the ICMP quotes; UDP sockets cannot).
-        int err = errno;
-        if (any_sent) {
-          if (const ProbeRecord* r = t.find(last_sent); r && r->status == ProbeStatus::pending) {
-            t.on_error(last_sent, describe_error(err));
-            out.line("From {}: seq={} {}", addr.to_string(), last_sent, describe_error(err));
-          }
-        }
-        continue;
-      }
-      auto p = decode(std::span<const std::byte>(buf.data(), static_cast<std::size_t>(n)));
-      if (!p || p->session != session) {
-        t.foreign();
-        continue;
-      }
-      // Deadlines that passed before this reply arrived are settled first, so a reply after its
-      // probe's timeout is always late, never fresh (whatever the loop's timing).
-      for (auto lost : t.expire(at)) out.line("no answer for seq={} (timeout {})", lost, format_duration(o.timeout));
-      const Nanos rtt = at.time_since_epoch() - Nanos(static_cast<std::int64_t>(p->sent_ns));
-      ReplyKind kind = t.on_reply(p->seq, p->attempt, rtt);
-      const std::string head =
-          fmt::format("{} bytes from {}: seq={} time={} ms", n, addr.to_string(), p->seq, format_ms(to_ms(rtt)));
-      const std::string retry = p->attempt ? fmt::format(" (retransmission {})", p->attempt) : std::string();
-      switch (kind) {
-        case ReplyKind::fresh: {
-          const ProbeRecord* r = t.find(p->seq);
-          out.line("{}{}{}", head, retry, r && r->reordered ? " (out of order)" : "");
-          break;
-        }
-        case ReplyKind::duplicate: out.line("{}{} (DUP!)", head, retry); break;
-        case ReplyKind::redundant: out.line("{}{} (already answered)", head, retry); break;
-        case ReplyKind::late: out.line("{}{} (LATE: already counted lost)", head, retry); break;
-        case ReplyKind::unknown: break;
-      }
-    }
-  }
-  t.expire_all();
-  return finish(o, t, Clock::now() - start, "udp", addr);
+  return UdpPing(o, addr, std::move(*sock), lp).run();
 }
 
 // ---------------------------------------------------------------------------------------------
-// TCP: one connect per probe (the kernel retransmits the SYN). An accepted connection is "open";
-// a reset (ECONNREFUSED) is an answer too, "closed", as hping3 counts a RST; only silence until
-// the timeout is loss. Unreachable and prohibited routes are errors.
+// TCP: one connect per probe (the kernel retransmits the SYN), through a loop::Connector with the
+// probe's timeout; the next probe starts an interval after the previous one, once it is settled.
+// An accepted connection is "open"; a reset (ECONNREFUSED) is an answer too, "closed", as hping3
+// counts a RST; only silence until the timeout is loss. Unreachable and prohibited routes are
+// errors.
 
-bool sleep_until(Clock::time_point when) {
-  for (;;) {
-    if (g_stop.load()) return false;
-    auto now = Clock::now();
-    if (now >= when) return true;
-    auto left = when - now;
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(left).count());
-    ts.tv_nsec = static_cast<long>((left - std::chrono::seconds(ts.tv_sec)).count());
-    ::nanosleep(&ts, nullptr);  // EINTR: loop and check the stop flag
+class TcpPing final : PingRun {
+ public:
+  TcpPing(const Options& o, const Address& addr, loop::EventLoop& lp) : PingRun(o, addr, lp) {
+    send_probe_ = [this] { send_probe(); };
   }
-}
+  ~TcpPing() {
+    if (connector_) connector_->cancel();
+  }
+  int run() {
+    out_.header("PING {} ({}) tcp connect.", o_.host, addr_.to_string());
+    return run_loop("tcp");
+  }
 
-int run_tcp(const Options& o, const Address& addr) {
-  Printer out(o);
-  Tracker t;
-  out.header("PING {} ({}) tcp connect.", o.host, addr.to_string());
-  StopSignals signals;
-  const auto start = Clock::now();
-  auto next_send = start;
-  for (std::uint32_t seq = 0; o.count == 0 || static_cast<long long>(seq) < o.count; ++seq) {
-    if (!sleep_until(next_send)) break;
+ private:
+  void send_probe() {
+    const std::uint32_t seq = seq_++;
     const auto t0 = Clock::now();
-    t.sent(seq, t0, t0 + o.timeout);
-    auto s = TcpStream::connect(addr, Deadline::at(t0 + o.timeout));
-    const auto rtt = Clock::now() - t0;
+    t_.sent(seq, t0, t0 + o_.timeout);
+    loop::ConnectorOptions co;
+    co.attempt_timeout = std::chrono::ceil<std::chrono::milliseconds>(o_.timeout);
+    co.max_attempts = 1;
+    connector_ = loop::Connector::start(loop_, addr_, co, [this, seq, t0](Result<Fd> r) {
+      on_result(seq, Clock::now() - t0, r);  // connector_ is replaced by the next probe's
+      if (more()) schedule_next_send();
+      finish_if_done();
+    });
+  }
+  void on_result(std::uint32_t seq, Nanos rtt, const Result<Fd>& s) {
     if (s) {
-      t.on_reply(seq, 0, rtt);
-      out.line("from {}: seq={} open time={} ms", addr.to_string(), seq, format_ms(to_ms(rtt)));
+      t_.on_reply(seq, 0, rtt);
+      out_.line("from {}: seq={} open time={} ms", addr_.to_string(), seq, format_ms(to_ms(rtt)));
     } else if (s.error() == std::errc::connection_refused) {
-      t.on_reply(seq, 0, rtt);
-      t.mark_closed(seq);
-      out.line("from {}: seq={} closed (RST) time={} ms", addr.to_string(), seq, format_ms(to_ms(rtt)));
+      t_.on_reply(seq, 0, rtt);
+      t_.mark_closed(seq);
+      out_.line("from {}: seq={} closed (RST) time={} ms", addr_.to_string(), seq, format_ms(to_ms(rtt)));
     } else if (s.error() == std::errc::timed_out) {
-      t.expire(Clock::time_point::max());
-      out.line("no answer for seq={} (timeout {})", seq, format_duration(o.timeout));
-    } else if (s.error().code() == std::errc::interrupted) {
-      break;
+      t_.expire(Clock::time_point::max());
+      out_.line("no answer for seq={} (timeout {})", seq, format_duration(o_.timeout));
     } else {
       std::string what = s.error().code().category() == std::system_category()
                              ? describe_error(s.error().code().value())
                              : s.error().code().message();
-      t.on_error(seq, what);
-      out.line("From {}: seq={} {}", addr.to_string(), seq, what);
+      t_.on_error(seq, what);
+      out_.line("From {}: seq={} {}", addr_.to_string(), seq, what);
     }
-    next_send += o.interval;
-    if (next_send < Clock::now()) next_send = Clock::now();
   }
-  t.expire_all();
-  return finish(o, t, Clock::now() - start, "tcp", addr);
-}
+
+  std::shared_ptr<loop::Connector> connector_;
+};
 
 int run(Options& o) {
   if (o.udp && o.tcp) throw UsageError("-u and -t cannot be used together");
@@ -401,7 +462,13 @@ int run(Options& o) {
     return cli::kExitUsage;
   }
   const Address addr = addrs->front();
-  return o.tcp ? run_tcp(o, addr) : run_udp(o, addr);
+  cli::BlockedSignals blocked(kStopSignals);
+  auto lp = loop::EventLoop::create();
+  if (!lp) {
+    fmt::print(stderr, "ping: {}\n", lp.error().message());
+    return cli::kExitFailure;
+  }
+  return o.tcp ? TcpPing(o, addr, **lp).run() : run_udp(o, addr, **lp);
 }
 
 }  // namespace
