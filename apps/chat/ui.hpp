@@ -1,5 +1,6 @@
 // Internal header of sockit chat: the two front ends (full-screen ncurses and --plain lines).
-// Both run on the main thread inside the one poll() loop of chat.cpp; neither blocks.
+// Both run on the main thread, called from chat.cpp's sockit::loop::EventLoop when stdin is readable;
+// neither blocks.
 #pragma once
 
 #include "tools/chat/client.hpp"

@@ -1,6 +1,6 @@
 // sockit chat's full-screen interface (ncursesw): a topic bar, the scrollback of the current
 // window with timestamps, a status line (time, nick, window, activity, lag) and the input line.
-// Keys are read with get_wch() in nodelay mode only when poll() says stdin is readable.
+// Keys are read with get_wch() in nodelay mode only when the event loop reports stdin readable.
 #define NCURSES_WIDECHAR 1
 #include "chat/ui.hpp"
 
