@@ -555,6 +555,82 @@ TEST(IrcMode, UserModes) {
   EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 501 alice :Unknown MODE flag"});
 }
 
+TEST(IrcMode, ParametersGoToTheirLettersInOrder) {
+  // b, o, v and k take a parameter both ways, l only when set, flags and unknown letters never.
+  H h;
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
+  h.send(a, "MODE #a +ob-v+k bob ban bob key1");
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 MODE #a +obk bob ban!*@* :key1"});
+  a.take();
+  h.send(a, "MODE #a -k+x-l+i whatever");
+  EXPECT_EQ(a.take(), (std::vector<std::string>{":irc.sockit.local 472 alice x :is unknown mode char to me for #a",
+                                                ":alice!~alice@127.0.0.1 MODE #a -k+i :*"}));
+  h.send(a, "MODE #a -o+l bob");
+  EXPECT_EQ(a.take(), (std::vector<std::string>{
+                          ":irc.sockit.local 696 alice #a l * :You must specify a parameter for the limit mode",
+                          ":alice!~alice@127.0.0.1 MODE #a -o :bob"}));
+  h.send(a, "MODE #a ++--+b-b+b x y z");
+  EXPECT_EQ(a.take(), (std::vector<std::string>{":alice!~alice@127.0.0.1 MODE #a +bb x!*@* :z!*@*"}));
+  h.check();
+}
+
+TEST(IrcMode, ParameterChangesStopAtTheModesLimit) {
+  H h;  // MODES=4
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
+  h.send(a, "MODE #a +bbbbb a b c d e");
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 MODE #a +bbbb a!*@* b!*@* c!*@* :d!*@*"});
+  h.send(a, "MODE #a +imnst-t");  // flags do not count
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 MODE #a :+ims-t"});
+}
+
+TEST(IrcMode, OneRefusalPerCommandForANonOperator) {
+  H h;
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
+  h.send(b, "MODE #a +imt-l+b x");
+  EXPECT_EQ(b.take(), std::vector<std::string>{":irc.sockit.local 482 bob #a :You're not channel operator"});
+  h.send(b, "MODE #a +b");  // listing needs no privilege
+  EXPECT_EQ(b.take(), std::vector<std::string>{":irc.sockit.local 368 bob #a :End of channel ban list"});
+  EXPECT_TRUE(a.take().empty());
+}
+
+TEST(IrcMode, KeyAndLimitValuesAreChecked) {
+  H h;
+  auto& a = h.user("alice");
+  h.send(a, "JOIN #a");
+  a.take();
+  h.send(a, "MODE #a +k a,b");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 525 alice #a :Key is not well-formed"});
+  h.send(a, "MODE #a +k :");
+  EXPECT_EQ(a.take(), std::vector<std::string>{
+                          ":irc.sockit.local 696 alice #a k * :You must specify a parameter for the key mode"});
+  for (const char* bad : {"abc", "0", "-3", "7x"}) {
+    h.send(a, std::string("MODE #a +l ") + bad);
+    EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 696 alice #a l " + std::string(bad) +
+                                                 " :Invalid limit"});
+  }
+  h.send(a, "MODE #a +k averyveryverylongkeythatexceeds23chars");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 MODE #a +k :averyveryverylongkeytha"});
+  h.send(a, "MODE #a -k");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 MODE #a -k :*"});
+  h.send(a, "MODE #a -k");
+  EXPECT_TRUE(a.take().empty());
+}
+
+TEST(IrcCommands, EveryFamilyIsInTheOneTable) {
+  // One command of each family file, and every other command the server knows: none is 421.
+  H h;
+  auto& a = h.user("alice");
+  for (const char* cmd : {"ADMIN", "AWAY", "CAP", "INFO", "INVITE", "ISON", "JOIN", "KICK", "KILL", "LIST", "LUSERS",
+                          "MODE", "MOTD", "NAMES", "NICK", "NOTICE", "OPER", "PART", "PASS", "PING", "PONG", "PRIVMSG",
+                          "TIME", "TOPIC", "USER", "USERHOST", "VERSION", "WALLOPS", "WHO", "WHOIS", "WHOWAS"}) {
+    h.send(a, cmd);
+    EXPECT_FALSE(H::has(a.take(), "421")) << cmd;
+  }
+  h.send(a, "QUIT");
+  EXPECT_FALSE(H::has(a.take(), "421"));
+  h.check();
+}
+
 TEST(IrcNames, MultiPrefixAndUserhostInNames) {
   H h;
   auto& a = h.user("alice");
