@@ -1,5 +1,7 @@
 // Buffer and OutputQueue.
 #include "sockit/loop/buffer.hpp"
+#include "sockit/loop/transport.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -94,7 +96,7 @@ Result<std::size_t> Buffer::read_fd(int fd) {
   ++n_iov;
   ssize_t n;
   do {
-    n = ::readv(fd, iov, n_iov);
+    n = sys::readv(fd, iov, n_iov);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return Error(sys_error(errno), "readv");
   auto got = static_cast<std::size_t>(n);
@@ -220,7 +222,8 @@ std::string OutputQueue::to_string() const {
   return out;
 }
 
-Result<std::size_t> OutputQueue::write_to(int fd) {
+Result<std::size_t> OutputQueue::write_to(int fd, Transport* transport) {
+  const bool short_means_full = io::drains_on_short_io(transport);
   std::size_t total = 0;
   while (bytes_ > 0) {
     iovec iov[kMaxIov];
@@ -232,17 +235,7 @@ Result<std::size_t> OutputQueue::write_to(int fd) {
       iov[n_iov].iov_len = v.size();
       offered += v.size();
     }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<std::size_t>(n_iov);
-    ssize_t n;
-    do {
-      // One chunk (a fan-out receiver's usual case): send(), which skips sendmsg's header and
-      // iovec import.
-      n = n_iov == 1 ? ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT)
-                     : ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && errno == ENOTSOCK) n = ::writev(fd, iov, n_iov);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = io::writev(transport, fd, iov, n_iov);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || total > 0) break;
       return Error(sys_error(errno), "sendmsg");
@@ -251,7 +244,7 @@ Result<std::size_t> OutputQueue::write_to(int fd) {
     total += static_cast<std::size_t>(n);
     // A short write means the socket buffer is full: its writability edge will come. A full
     // one with chunks left (more than kMaxIov) goes on now: no edge would report it.
-    if (static_cast<std::size_t>(n) < offered) break;
+    if (static_cast<std::size_t>(n) < offered && short_means_full) break;
   }
   return total;
 }

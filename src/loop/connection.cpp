@@ -1,6 +1,9 @@
 // Connection: reading, writing, backpressure, half-close with lingering read, idle timer.
 #include "sockit/loop/connection.hpp"
 
+#include "detail.hpp"
+#include "sockit/net/sys.hpp"
+
 #include <algorithm>
 #include <cerrno>
 
@@ -23,6 +26,29 @@ std::string_view to_string(CloseReason r) noexcept {
     case CloseReason::error: return "error";
   }
   return "?";
+}
+
+std::string_view to_string(ConnState s) noexcept {
+  switch (s) {
+    case ConnState::connecting: return "connecting";
+    case ConnState::open: return "open";
+    case ConnState::read_closed: return "read-closed";
+    case ConnState::draining: return "draining";
+    case ConnState::read_closed_draining: return "read-closed, draining";
+    case ConnState::write_closed: return "write-closed";
+    case ConnState::closed: return "closed";
+  }
+  return "?";
+}
+
+bool Lifecycle::sync_budget(BufferBudget& budget, std::size_t& reported, std::size_t held, bool may_pause) noexcept {
+  budget.update(reported, held);
+  reported = held;
+  bool pause = may_pause && budget.must_pause(held);
+  if (pause == budget_paused_) return false;
+  budget_paused_ = pause;
+  if (pause) budget.count_pause();
+  return !pause;
 }
 
 namespace {
@@ -84,9 +110,15 @@ bool BufferBudget::trim_due() noexcept {
 Connection::Connection(EventLoop& loop, Fd fd, const Address& remote, const ConnectionOptions& opts)
     : loop_(&loop), fd_(std::move(fd)), remote_(remote), opts_(&opts), last_activity_(loop.now()) {}
 
+Connection::Connection(EventLoop& loop, Fd fd, const Address& remote, const ConnectionOptions& opts,
+                       std::unique_ptr<Transport> transport)
+    : Connection(loop, std::move(fd), remote, opts) {
+  transport_ = std::move(transport);
+}
+
 Connection::~Connection() {
   if (timer_ != 0) loop_->cancel(timer_);
-  if (fd_ && started_) loop_->unwatch(fd_.get());
+  if (fd_ && watched_) loop_->unwatch(fd_.get());
 }
 
 Result<void> Connection::start() {
@@ -94,14 +126,31 @@ Result<void> Connection::start() {
   interest_ = edge_ ? Interest::read | Interest::write | Interest::edge : Interest::read;
   auto r = loop_->watch(fd_.get(), interest_, static_cast<IoHandler*>(this));  // unwatched in ~Connection/close
   if (!r) return r;
-  started_ = true;
+  watched_ = true;
   last_activity_ = loop_->now();
   arm_idle_timer();
+  if (handshake()) update_interest();
   return {};
+}
+
+bool Connection::handshake() {
+  if (lc_.started()) return true;
+  if (transport_ && !transport_->handshake(fd_.get())) {
+    update_interest();  // what the transport waits for
+    return false;
+  }
+  lc_.opened();
+  return true;
 }
 
 void Connection::on_ready(const Ready& r) {
   auto self = shared_from_this();  // a callback may drop the last outside reference
+  if (!lc_.started()) {
+    if (!handshake()) return;
+    if (out_) handle_write();  // output sent while connecting
+    if (!fd_) return;
+  }
+  if (transport_ && transport_->pending_output() > 0 && fd_) flush_transport();
   if (r.readable && fd_) handle_read(edge_ && (r.peer_closed || r.hangup || r.error));
   // Edge mode reports "writable" with every input event: only act when something waits for it.
   if (r.writable && fd_ && (!edge_ || out_ || drain_notify_)) {
@@ -122,13 +171,16 @@ void Connection::on_ready(const Ready& r) {
 void Connection::handle_read(bool to_eagain) {
   std::span<std::byte> buf = loop_->scratch();
   std::size_t want = buf.size();  // less while a buffer budget is nearly spent
+  // A transport that cuts reads on its own (a record, a slice) is read to EAGAIN.
+  to_eagain = to_eagain || !io::drains_on_short_io(transport_.get());
   for (int i = 0; fd_; ++i) {
-    bool lingering = write_shut_ && !read_eof_;
-    if (!want_read() && !lingering) break;  // edge mode: resume_reading()/low water reread
+    bool lingering = lc_.lingering();
+    if (!lc_.reads()) break;  // edge mode: resume_reading()/low water reread
     if (i == opts_->reads_per_event) {
       // Fairness: other descriptors first. Level-triggered polls report us again; edge mode
       // will not (no new arrival needed), so it asks to read again at the end of the turn.
-      if (edge_) schedule_reread();
+      // Nor does a transport holding decoded input: it is read again at the turn end too.
+      if (edge_ || (transport_ && transport_->pending_input() > 0)) schedule_reread();
       break;
     }
     ssize_t n;
@@ -141,13 +193,11 @@ void Connection::handle_read(bool to_eagain) {
       }
       if (n < 0 && errno == EAGAIN && !splicing_) continue;  // no pipe after all: recv below
     } else {
-      do {
-        n = ::recv(fd_.get(), buf.data(), want, 0);  // recv, not read: no file-position lock
-      } while (n < 0 && errno == EINTR);
+      n = io::read(transport_.get(), fd_.get(), buf.first(want));
     }
     if (n > 0) {
       auto got = static_cast<std::size_t>(n);
-      loop_->count_io(got, 0);
+      detail::count_io(*loop_, got, 0);
       last_activity_ = loop_->now();
       if (!lingering) on_data(std::span<const std::byte>(buf.data(), got));
       if (echo_splice_ && got >= kSpliceMin) splicing_ = true;
@@ -155,8 +205,7 @@ void Connection::handle_read(bool to_eagain) {
       continue;
     }
     if (n == 0) {
-      read_eof_ = true;
-      if (write_shut_) {
+      if (lc_.peer_fin()) {
         close(finish_reason_);
         return;
       }
@@ -174,7 +223,7 @@ void Connection::handle_read(bool to_eagain) {
 
 ssize_t Connection::splice_echo(std::size_t max) {
   int pipe_r = -1, pipe_w = -1;
-  if (!loop_->splice_pipe(pipe_r, pipe_w)) {
+  if (!detail::splice_pipe(*loop_, pipe_r, pipe_w)) {
     splicing_ = false;
     errno = EAGAIN;
     return -1;
@@ -185,7 +234,7 @@ ssize_t Connection::splice_echo(std::size_t max) {
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return n;
   auto got = static_cast<std::size_t>(n);
-  loop_->count_io(got, 0);
+  detail::count_io(*loop_, got, 0);
   last_activity_ = loop_->now();
   std::size_t left = got;
   while (left > 0) {
@@ -196,19 +245,19 @@ ssize_t Connection::splice_echo(std::size_t max) {
       break;  // EAGAIN (socket full) or an error: the next write reports an error
     }
   }
-  loop_->count_io(0, got - left);
-  loop_->count_spliced(got - left);
+  detail::count_io(*loop_, 0, got - left);
+  detail::count_spliced(*loop_, got - left);
   if (left > 0) {
     // The pipe is the loop's: empty it into the output queue, which the socket drains the
     // ordinary way (writability, backpressure, max_output).
     std::span<std::byte> buf = loop_->scratch();
     while (left > 0) {
-      ssize_t r = ::read(pipe_r, buf.data(), std::min(left, buf.size()));
+      ssize_t r = sys::read(pipe_r, buf.data(), std::min(left, buf.size()));
       if (r <= 0) {
         if (r < 0 && errno == EINTR) continue;
         // Should not happen (the bytes are in the pipe), but bytes left there would reach the
         // next connection that splices: the pipe goes, and so does this connection's stream.
-        loop_->drop_splice_pipe();
+        detail::drop_splice_pipe(*loop_);
         close(CloseReason::error, sys_error(r < 0 ? errno : EIO));
         return -1;
       }
@@ -223,14 +272,14 @@ ssize_t Connection::splice_echo(std::size_t max) {
 
 void Connection::handle_write() {
   if (out_) {
-    auto r = out_->write_to(fd_.get());
+    auto r = out_->write_to(fd_.get(), transport_.get());
     if (!r) {
       int err = r.code().value();
       close(is_reset(err) ? CloseReason::reset : CloseReason::error, r.code());
       return;
     }
     if (*r > 0) {
-      loop_->count_io(0, *r);
+      detail::count_io(*loop_, 0, *r);
       last_activity_ = loop_->now();
     }
     if (out_->empty()) release_queue();
@@ -242,27 +291,42 @@ void Connection::handle_write() {
   if (fd_) update_interest();
 }
 
+void Connection::flush_transport() {
+  ssize_t n = transport_->flush(fd_.get());
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    int err = errno;
+    close(is_reset(err) ? CloseReason::reset : CloseReason::error, sys_error(err));
+    return;
+  }
+  if (n > 0) last_activity_ = loop_->now();
+  if (transport_->pending_output() == 0 && !out_ && lc_.fin_pending()) do_shutdown_write();
+}
+
 void Connection::after_write_progress() {
   sync_budget();
-  if (backpressured_ && queued_bytes() <= opts_->low_water) {
-    backpressured_ = false;
-    if (edge_) schedule_reread();
-  }
-  if (!out_ && shutdown_pending_) do_shutdown_write();
+  if (lc_.water_marks(queued_bytes(), opts_->marks()) && edge_) schedule_reread();
+  if (!out_ && lc_.fin_pending()) do_shutdown_write();
 }
 
 void Connection::update_interest() {
-  if (!fd_ || !started_) return;
+  if (!fd_ || !watched_) return;
   Interest want;
   if (edge_ && !drain_notify_) {
     want = Interest::read | Interest::write | Interest::edge;  // registered once, never changed
+  } else if (!lc_.started()) {
+    Want t = io::wants(transport_.get());  // the handshake's
+    want = (has(t, Want::read) ? Interest::read : Interest::none) | (has(t, Want::write) ? Interest::write : Interest::none);
   } else {
-    bool lingering = write_shut_ && !read_eof_;
-    want = (want_read() || lingering) ? Interest::read : Interest::none;
+    want = lc_.reads() ? Interest::read : Interest::none;
     // Output waiting for the turn-end write needs no writability events (no epoll_ctl per line).
     bool backlog = out_ && !flush_scheduled_;
     if (backlog || (drain_notify_ && !shutting_down() && queued_bytes() <= opts_->low_water)) {
       want = want | Interest::write;
+    }
+    if (transport_ != nullptr) {
+      Want t = transport_->wants();  // e.g. TLS: write to read
+      if (has(t, Want::read)) want = want | Interest::read;
+      if (has(t, Want::write) || transport_->pending_output() > 0) want = want | Interest::write;
     }
   }
   if (want == interest_) return;
@@ -274,22 +338,18 @@ void Connection::update_interest() {
 }
 
 void Connection::send(std::string_view bytes) {
-  if (!fd_ || shutdown_pending_ || write_shut_ || bytes.empty()) return;
+  if (!fd_ || !lc_.accepts_output() || bytes.empty()) return;
   if (opts_->coalesce_writes) {
     queue_coalesced(bytes);
     return;
   }
   std::size_t done = 0;
-  if (!out_) {
-    ssize_t n;
-    do {
-      n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
+  if (!out_ && lc_.started()) {
     // A hard error is not handled here (we may be inside on_data): the bytes are queued and the
     // next write reports it from handle_write().
-    if (n > 0) {
-      done = static_cast<std::size_t>(n);
-      loop_->count_io(0, done);
+    done = io::write_now(transport_.get(), fd_.get(), std::as_bytes(std::span(bytes.data(), bytes.size())));
+    if (done > 0) {
+      detail::count_io(*loop_, 0, done);
       last_activity_ = loop_->now();
     }
   }
@@ -298,7 +358,7 @@ void Connection::send(std::string_view bytes) {
 }
 
 void Connection::send(std::string&& bytes) {
-  if (!fd_ || shutdown_pending_ || write_shut_ || bytes.empty()) return;
+  if (!fd_ || !lc_.accepts_output() || bytes.empty()) return;
   if (out_) {
     // Already queued behind other output: take the string as a chunk without copying.
     out_->append(std::move(bytes));
@@ -309,7 +369,7 @@ void Connection::send(std::string&& bytes) {
 }
 
 void Connection::send(SharedBytes owner, std::string_view part) {
-  if (!owner || !fd_ || shutdown_pending_ || write_shut_ || part.empty()) return;
+  if (!owner || !fd_ || !lc_.accepts_output() || part.empty()) return;
   if (opts_->coalesce_writes) {
     queue_coalesced(std::move(owner), part);  // a reference, not a copy
   } else if (out_) {
@@ -330,15 +390,15 @@ void Connection::queue_coalesced(Bytes&&... bytes) {
     flush_scheduled_ = true;
     schedule_turn_end();
   }
-  if (flush_scheduled_ && had < kCoalesceLimit && out_->size() >= kCoalesceLimit) {
+  if (flush_scheduled_ && had < kCoalesceLimit && out_->size() >= kCoalesceLimit && lc_.started()) {
     // A burst (one read of many lines for this receiver) crossing the limit: write what the
     // kernel takes now rather than hold it all until the turn ends. A backlog already past the
     // limit (room just came for it) waits for the turn end and leaves in one write with what
     // the turn adds. An error is left for the turn-end write to report: we may be inside
     // another connection's callback.
-    auto r = out_->write_to(fd_.get());
+    auto r = out_->write_to(fd_.get(), transport_.get());
     if (r && *r > 0) {
-      loop_->count_io(0, *r);
+      detail::count_io(*loop_, 0, *r);
       last_activity_ = loop_->now();
       if (out_->empty()) release_queue();
     }
@@ -347,19 +407,20 @@ void Connection::queue_coalesced(Bytes&&... bytes) {
 }
 
 OutputQueue& Connection::queue() {
-  if (!out_) out_ = loop_->output_queues().take();
+  if (!out_) out_ = detail::output_queues(*loop_).take();
   return *out_;
 }
 
-void Connection::release_queue() noexcept { loop_->output_queues().give(std::move(out_)); }
+void Connection::release_queue() noexcept { detail::output_queues(*loop_).give(std::move(out_)); }
 
 void Connection::after_queue() {
   std::size_t queued = queued_bytes();
-  if (opts_->max_output != 0 && queued > opts_->max_output) {
+  const WaterMarks marks = opts_->marks();
+  if (Lifecycle::over_cap(queued, marks)) {
     close(CloseReason::send_queue_full);
     return;
   }
-  if (queued >= opts_->high_water) backpressured_ = true;
+  if (lc_.water_marks(queued, marks) && edge_) schedule_reread();
   sync_budget();
   update_interest();
 }
@@ -367,15 +428,7 @@ void Connection::after_queue() {
 void Connection::sync_budget() {
   BufferBudget* b = opts_->budget;
   if (b == nullptr) return;
-  std::size_t held = queued_bytes();
-  b->update(budgeted_, held);
-  budgeted_ = held;
-  bool pause = fd_ && b->must_pause(held);
-  if (pause == budget_paused_) return;
-  budget_paused_ = pause;
-  if (pause) {
-    b->count_pause();
-  } else if (edge_ && fd_) {
+  if (lc_.sync_budget(*b, budgeted_, queued_bytes(), fd_.valid()) && edge_ && fd_) {
     schedule_reread();  // input that arrived meanwhile raises no new edge
   }
 }
@@ -420,20 +473,18 @@ void Connection::prefetch_turn_end(int stage) const noexcept {
 }
 
 void Connection::shutdown_after_flush(CloseReason reason) {
-  if (!fd_ || write_shut_) return;
+  if (!fd_ || lc_.write_shut()) return;
   finish_reason_ = reason;
-  shutdown_pending_ = true;
-  if (!out_) {
+  (void)lc_.request_shutdown();  // already draining: the reason is updated, the FIN still pending
+  if (!out_ && lc_.started() && !(transport_ && transport_->pending_output() > 0)) {
     do_shutdown_write();
   }
   if (fd_) update_interest();
 }
 
 void Connection::do_shutdown_write() {
-  shutdown_pending_ = false;
-  write_shut_ = true;
-  ::shutdown(fd_.get(), SHUT_WR);
-  if (read_eof_) {
+  (void)io::shutdown_write(transport_.get(), fd_.get());
+  if (lc_.fin_sent()) {
     close(finish_reason_);
     return;
   }
@@ -454,8 +505,9 @@ void Connection::close(CloseReason reason, std::error_code ec) {
   if (!fd_) return;
   auto self = shared_from_this();
   if (timer_ != 0) loop_->cancel(std::exchange(timer_, 0));
-  if (started_) loop_->unwatch(fd_.get());
+  if (watched_) loop_->unwatch(fd_.get());
   fd_.reset();
+  lc_.closed();
   release_queue();
   sync_budget();
   // The end of a wave of slow readers: hand the freed chunks back (glibc keeps them otherwise).
@@ -468,25 +520,24 @@ void Connection::close_after_one_write(CloseReason reason) {
   if (!fd_) return;
   std::span<std::byte> buf = loop_->scratch();
   for (int i = 0; i < opts_->reads_per_event; ++i) {
-    ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    ssize_t n = io::read(transport_.get(), fd_.get(), buf);
     if (n <= 0) break;
-    loop_->count_io(static_cast<std::size_t>(n), 0);
+    detail::count_io(*loop_, static_cast<std::size_t>(n), 0);
   }
   if (out_) {
-    auto r = out_->write_to(fd_.get());
-    if (r && *r > 0) loop_->count_io(0, *r);
+    auto r = out_->write_to(fd_.get(), transport_.get());
+    if (r && *r > 0) detail::count_io(*loop_, 0, *r);
   }
   close(reason);
 }
 
 void Connection::pause_reading() {
-  user_paused_ = true;
+  (void)lc_.set_user_paused(true);
   update_interest();
 }
 
 void Connection::resume_reading() {
-  bool was_paused = user_paused_;
-  user_paused_ = false;
+  bool was_paused = lc_.set_user_paused(false);
   if (edge_ && was_paused) schedule_reread();  // input that arrived meanwhile raises no new edge
   update_interest();
 }
@@ -497,9 +548,9 @@ void Connection::set_drain_notify(bool on) {
 }
 
 void Connection::arm_idle_timer() {
-  if (opts_->idle_timeout <= std::chrono::nanoseconds::zero() || write_shut_) return;
+  if (opts_->idle_timeout <= std::chrono::nanoseconds::zero() || lc_.write_shut()) return;
   std::weak_ptr<Connection> weak = weak_from_this();
-  auto when = last_activity_ + std::chrono::duration_cast<Duration>(opts_->idle_timeout);
+  auto when = Lifecycle::idle_deadline(last_activity_, opts_->idle_timeout);
   timer_ = loop_->run_at(when, [weak] {
     if (auto self = weak.lock()) self->on_idle_timer();
   });
@@ -508,8 +559,7 @@ void Connection::arm_idle_timer() {
 void Connection::on_idle_timer() {
   timer_ = 0;
   if (!fd_) return;
-  auto idle_for = loop_->now() - last_activity_;
-  if (idle_for >= opts_->idle_timeout) {
+  if (Lifecycle::idle_expired(last_activity_, loop_->now(), opts_->idle_timeout)) {
     close(CloseReason::idle_timeout);
     return;
   }

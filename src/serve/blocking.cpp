@@ -8,12 +8,16 @@
 // Each connection is driven by serve_connection(): a poll() loop on that one socket plus the
 // server's stop/force eventfds and, for the threaded models, a per-connection eventfd that
 // other threads use to wake it after Peer::send. The thread blocks in poll(); protocol code is the
-// same Session the reactor drives.
+// same Session the reactor drives, the bytes go through the same loop::Transport, and the
+// lifecycle decisions (water marks, budget, half-close, linger, idle) are the reactor's own
+// loop::Lifecycle.
 #include "internal.hpp"
 
 #include "sockit/loop/acceptor.hpp"
 #include "sockit/loop/buffer.hpp"
 #include "sockit/loop/connection.hpp"
+#include "sockit/loop/lifecycle.hpp"
+#include "sockit/loop/transport.hpp"
 
 #include <algorithm>
 #include <array>
@@ -40,6 +44,23 @@ using std::chrono::nanoseconds;
 
 bool is_reset_errno(int err) { return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == EHOSTUNREACH; }
 
+/// Serializes a transport's reads (driver thread) with its writes (any thread, under the peer's
+/// lock): a stateful transport (TLS) is not thread-safe. The plain socket needs no lock.
+class TransportLock {
+ public:
+  TransportLock(std::mutex& mu, const loop::Transport* t) : mu_(t != nullptr ? &mu : nullptr) {
+    if (mu_ != nullptr) mu_->lock();
+  }
+  ~TransportLock() {
+    if (mu_ != nullptr) mu_->unlock();
+  }
+  TransportLock(const TransportLock&) = delete;
+  TransportLock& operator=(const TransportLock&) = delete;
+
+ private:
+  std::mutex* mu_;
+};
+
 void signal_eventfd(int fd) noexcept {
   if (fd < 0) return;
   std::uint64_t one = 1;
@@ -63,9 +84,10 @@ int ms_until(TimePoint when, TimePoint now) {
 /// Peer of a blocking connection. Thread-safe: sends from other threads lock and wake the driver.
 class BlockingPeer final : public Peer {
  public:
-  BlockingPeer(int fd, int wake_fd, const Address& remote, const Address& local, std::uint64_t id, std::size_t cap)
-      : fd_(fd), wake_fd_(wake_fd), remote_(remote), local_(&local), id_(id), cap_(cap),
-        owner_(std::this_thread::get_id()) {}
+  BlockingPeer(int fd, int wake_fd, const Address& remote, const Address& local, std::uint64_t id,
+               const loop::WaterMarks& marks, loop::Transport* transport)
+      : fd_(fd), wake_fd_(wake_fd), remote_(remote), local_(&local), id_(id), marks_(marks),
+        transport_(transport), owner_(std::this_thread::get_id()) {}
 
   void send(std::string_view bytes) override {
     if (bytes.empty()) return;
@@ -74,17 +96,11 @@ class BlockingPeer final : public Peer {
       if (closed_ || flush_ || write_shut_ || close_now_ || overflow_) return;
       std::size_t done = 0;
       if (out_.empty()) {
-        ssize_t n;
-        do {
-          n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        } while (n < 0 && errno == EINTR);
-        if (n > 0) {
-          done = static_cast<std::size_t>(n);
-          written_ += done;
-        }
+        done = loop::io::write_now(transport_, fd_, std::as_bytes(std::span(bytes.data(), bytes.size())));
+        written_ += done;
       }
       if (done < bytes.size()) out_.append(bytes.substr(done));
-      if (cap_ != 0 && out_.size() > cap_) overflow_ = true;
+      if (loop::Lifecycle::over_cap(out_.size(), marks_)) overflow_ = true;
     }
     wake();
   }
@@ -121,9 +137,22 @@ class BlockingPeer final : public Peer {
   /// Writes queued bytes; returns the count or the error.
   Result<std::size_t> flush_some() {
     std::lock_guard lock(mu_);
-    auto r = out_.write_to(fd_);
+    if (transport_ != nullptr && transport_->pending_output() > 0) {
+      ssize_t n = transport_->flush(fd_);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return Error(sys_error(errno), "flush");
+    }
+    auto r = out_.write_to(fd_, transport_);
     if (r && *r > 0) written_ += *r;
     return r;
+  }
+  /// Reads through the transport (locked against other threads' writes when there is one).
+  ssize_t read(std::span<std::byte> buf) {
+    TransportLock lock(mu_, transport_);
+    return loop::io::read(transport_, fd_, buf);
+  }
+  int shutdown_write() {
+    TransportLock lock(mu_, transport_);
+    return loop::io::shutdown_write(transport_, fd_);
   }
   void mark_write_shut() {
     std::lock_guard lock(mu_);
@@ -149,7 +178,8 @@ class BlockingPeer final : public Peer {
   Address remote_;
   const Address* local_;
   std::uint64_t id_;
-  std::size_t cap_;
+  loop::WaterMarks marks_;
+  loop::Transport* transport_;  // null: the plain socket
   std::thread::id owner_;
   mutable std::mutex mu_;
   loop::OutputQueue out_;
@@ -442,6 +472,9 @@ class BlockingImpl final : public Server::Impl {
   }
 
   void serve_connection(Fd fd, const Address& remote, const Address& local, bool cross_thread);
+  /// The transport's opening exchange (none for the plain socket): false, with `reason`, when
+  /// it does not complete (stop, idle timeout, error).
+  bool handshake(int fd, loop::Transport* t, CloseReason& reason);
 
   Fd stop_fd_;
   Fd force_fd_;
@@ -465,18 +498,25 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
   set_nodelay(fd.get());
   Fd wake;
   if (cross_thread) wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  BlockingPeer peer(fd.get(), wake.get(), remote, local, next_id_.fetch_add(1, std::memory_order_relaxed),
-                    opts_.send_queue_cap);
+  std::unique_ptr<loop::Transport> transport = opts_.transport ? opts_.transport() : nullptr;
+  loop::Transport* t = transport.get();
+  const loop::WaterMarks marks{opts_.high_water, opts_.low_water, opts_.send_queue_cap};
+  BlockingPeer peer(fd.get(), wake.get(), remote, local, next_id_.fetch_add(1, std::memory_order_relaxed), marks, t);
   stats_->accepted.fetch_add(1, std::memory_order_relaxed);
-  std::unique_ptr<Session> session = factory_(peer);
   CloseReason reason = CloseReason::peer_closed;
-  std::uint64_t bytes_in = 0;
+  loop::Lifecycle lc;  // the same state machine and output policy as the reactor's Connection
   std::size_t held = 0;  // queued bytes reported to budget_
+  std::unique_ptr<Session> session;
+  if (handshake(fd.get(), t, reason)) {
+    lc.opened();
+    session = factory_(peer);
+    if (!session) reason = CloseReason::protocol;
+  }
   if (session) {
     auto now = Clock::now();
     TimePoint last = now;
     session->on_open(peer, now);
-    bool eof = false, paused = false, stop_seen = false, write_shut = false, budget_paused = false;
+    bool stop_seen = false;
     std::optional<TimePoint> drain_deadline, linger_deadline;
     std::array<std::byte, 65536> buf;
     for (;;) {
@@ -489,38 +529,34 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
         reason = CloseReason::send_queue_full;
         break;
       }
-      if (st.flush && st.queued == 0 && !write_shut) {
-        ::shutdown(fd.get(), SHUT_WR);
+      if (st.flush) (void)lc.request_shutdown();
+      if (lc.fin_pending() && st.queued == 0 && (t == nullptr || t->pending_output() == 0)) {
+        (void)peer.shutdown_write();
         peer.mark_write_shut();
-        write_shut = true;
         reason = stop_seen ? CloseReason::server_stopping : CloseReason::peer_closed;
-        if (eof) break;
+        if (lc.fin_sent()) break;  // the peer's FIN had come
         linger_deadline = now + std::chrono::duration_cast<Clock::duration>(opts_.linger);
       }
-      if (paused && st.queued <= opts_.low_water) paused = false;
-      if (!paused && st.queued >= opts_.high_water) paused = true;
-      if (budget_) {
-        budget_->update(held, st.queued);
-        held = st.queued;
-        bool pause = budget_->must_pause(held);
-        if (pause && !budget_paused) budget_->count_pause();
-        budget_paused = pause;
-      }
-      bool want_read = !eof && (write_shut || (!paused && !budget_paused));
-      bool want_write = st.queued > 0 || (!st.flush && session->wants_drain() && st.queued <= opts_.low_water);
+      (void)lc.water_marks(st.queued, marks);
+      if (budget_) (void)lc.sync_budget(*budget_, held, st.queued, true);
+      bool want_read = lc.reads();
+      bool want_write = st.queued > 0 || (t != nullptr && t->pending_output() > 0) ||
+                        (!st.flush && session->wants_drain() && st.queued <= opts_.low_water);
+      loop::Want tw = loop::io::wants(t);  // e.g. TLS: write to read
 
       std::optional<TimePoint> wake_at = session->next_deadline();
-      auto earliest = [&](std::optional<TimePoint> t) {
-        if (t && (!wake_at || *t < *wake_at)) wake_at = t;
+      auto earliest = [&](std::optional<TimePoint> when) {
+        if (when && (!wake_at || *when < *wake_at)) wake_at = when;
       };
-      if (opts_.idle_timeout > nanoseconds::zero()) {
-        earliest(last + std::chrono::duration_cast<Clock::duration>(opts_.idle_timeout));
-      }
+      if (opts_.idle_timeout > nanoseconds::zero()) earliest(loop::Lifecycle::idle_deadline(last, opts_.idle_timeout));
       earliest(drain_deadline);
       earliest(linger_deadline);
       int timeout = wake_at ? ms_until(*wake_at, now) : -1;
+      bool buffered_input = want_read && t != nullptr && t->pending_input() > 0;
+      if (buffered_input) timeout = 0;  // decoded input waits inside the transport
 
-      short events = static_cast<short>((want_read ? POLLIN : 0) | (want_write ? POLLOUT : 0));
+      short events = static_cast<short>((want_read || has(tw, loop::Want::read) ? POLLIN : 0) |
+                                        (want_write || has(tw, loop::Want::write) ? POLLOUT : 0));
       std::array<pollfd, 4> pfds{{
           {events != 0 ? fd.get() : -1, events, 0},
           {stop_seen ? -1 : stop_fd_.get(), POLLIN, 0},
@@ -547,17 +583,16 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
         continue;
       }
       short re = pfds[0].revents;
-      if (want_read && (re & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      if (want_read && (buffered_input || (re & (POLLIN | POLLHUP | POLLERR)) != 0)) {
         // With a budget the read's room is reserved until what it queued is counted.
         std::size_t granted = budget_ ? budget_->reserve(buf.size()) : buf.size();
-        ssize_t n = ::read(fd.get(), buf.data(), granted);
+        ssize_t n = peer.read(std::span(buf.data(), granted));
         int err = errno;
         if (n > 0) {
           auto got = static_cast<std::size_t>(n);
-          bytes_in += got;
           stats_->bytes_in.fetch_add(got, std::memory_order_relaxed);
           last = now;
-          if (!write_shut) session->on_data(std::span<const std::byte>(buf.data(), got), peer, now);
+          if (!lc.lingering()) session->on_data(std::span<const std::byte>(buf.data(), got), peer, now);
         }
         if (budget_) {
           std::size_t q = peer.state().queued;
@@ -566,8 +601,7 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
           budget_->release(granted);
         }
         if (n == 0) {
-          eof = true;
-          if (write_shut) break;
+          if (lc.peer_fin()) break;  // our FIN was out: done
           session->on_eof(peer, now);
         } else if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
           reason = is_reset_errno(err) ? CloseReason::reset : CloseReason::error;
@@ -590,15 +624,14 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
         break;
       }
       if (linger_deadline && now >= *linger_deadline) break;
-      if (opts_.idle_timeout > nanoseconds::zero() && now - last >= opts_.idle_timeout) {
+      if (loop::Lifecycle::idle_expired(last, now, opts_.idle_timeout)) {
         reason = CloseReason::idle_timeout;
         break;
       }
       if (auto d = session->next_deadline(); d && *d <= now) session->on_tick(peer, now);
     }
-  } else {
-    reason = CloseReason::protocol;
   }
+  lc.closed();
   peer.mark_closed();
   stats_->bytes_out.fetch_add(peer.take_written(), std::memory_order_relaxed);
   fd.reset();
@@ -610,6 +643,26 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
   session.reset();
   stats_->count_close(reason);
   stats_->active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool BlockingImpl::handshake(int fd, loop::Transport* t, CloseReason& reason) {
+  if (t == nullptr) return true;
+  const bool timed = opts_.idle_timeout > nanoseconds::zero();
+  const TimePoint give_up = Clock::now() + std::chrono::duration_cast<Clock::duration>(opts_.idle_timeout);
+  while (!t->handshake(fd)) {
+    loop::Want w = t->wants();
+    short events = static_cast<short>((has(w, loop::Want::read) ? POLLIN : 0) | (has(w, loop::Want::write) ? POLLOUT : 0));
+    std::array<pollfd, 3> pfds{{{fd, events, 0}, {stop_fd_.get(), POLLIN, 0}, {force_fd_.get(), POLLIN, 0}}};
+    int timeout = timed ? ms_until(give_up, Clock::now()) : -1;
+    int rc = ::poll(pfds.data(), pfds.size(), timeout);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0 || pfds[1].revents != 0 || pfds[2].revents != 0 || rc == 0 ||
+        (pfds[0].revents & (POLLERR | POLLNVAL)) != 0) {
+      reason = rc == 0 ? CloseReason::idle_timeout : rc < 0 ? CloseReason::error : CloseReason::server_stopping;
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace

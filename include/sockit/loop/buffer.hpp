@@ -28,6 +28,8 @@
 
 namespace sockit::loop {
 
+class Transport;
+
 class Buffer {
  public:
   static constexpr std::size_t kCheapPrepend = 8;
@@ -124,12 +126,13 @@ class OutputQueue {
     append(std::move(owner), all);
   }
 
-  /// sendmsg(MSG_NOSIGNAL|MSG_DONTWAIT) of up to kMaxIov chunks at a time (send() for one chunk,
-  /// writev() for descriptors that are not sockets), repeated while the kernel takes all it is
-  /// offered.
+  /// Up to kMaxIov chunks at a time through `transport`'s writev (null: the plain socket,
+  /// sendmsg(MSG_NOSIGNAL|MSG_DONTWAIT), send() for one chunk, writev() for descriptors that
+  /// are not sockets), repeated while the kernel takes all it is offered (with a transport that
+  /// cuts writes on its own, until EAGAIN).
   /// Returns bytes written (0 when the kernel buffer is full: EAGAIN is not an error) and frees
   /// the chunks written. An error after some bytes went out is reported by the next call.
-  Result<std::size_t> write_to(int fd);
+  Result<std::size_t> write_to(int fd, Transport* transport = nullptr);
   /// Drops `n` bytes from the front.
   void consume(std::size_t n) noexcept;
   /// Drops the queued bytes but keeps a small buffer (at most kKeepSpare) and the chunk list's

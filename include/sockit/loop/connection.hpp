@@ -1,7 +1,10 @@
 // Public header. Connection: one non-blocking stream socket on an EventLoop (muduo's
 // TcpConnection). Reads go into the loop's shared 64 KiB scratch buffer and straight to on_data(),
 // so an idle connection owns no buffer at all; output that the kernel does not take at once is
-// queued in an OutputQueue and written with sendmsg/writev as the socket drains.
+// queued in an OutputQueue and written with sendmsg/writev as the socket drains. Every byte goes
+// through the connection's Transport (transport.hpp; none set: the plain socket, called
+// directly). The lifecycle (connecting, open, read-closed, draining, write-closed, closed) and
+// the output policy are one Lifecycle (lifecycle.hpp), shared with the blocking models.
 //
 //   - Backpressure: when queued output reaches high_water, reading pauses; it resumes once the
 //     queue falls to low_water. Past max_output (if set) the connection closes with
@@ -19,19 +22,20 @@
 //     epoll_ctl and no second poll of a socket already drained. A read that fills the buffer
 //     reads_per_event times, or reading resumed after a pause, continues at the end of the turn.
 //     select/poll (and epoll while drain notify is on) stay level-triggered.
-//   - Echo by splice (set_echo_splice): for a pure echo, reads of 4 KiB or more go back to the
-//     peer socket to pipe to socket with splice(), never copied into user space.
 //   - close(reason): immediate; on_closed(reason) runs exactly once.
 //
 // Subclass it and implement on_data (and optionally on_eof, on_drain, on_closed). Ownership: held
 // by std::shared_ptr; the connection keeps itself alive while one of its callbacks runs, so a
 // callback may drop the last outside reference. Thread affinity: everything in the loop thread.
-// Memory: an idle connection is this object (~130 bytes plus the subclass) and the loop's 16-byte
-// slot; bytes read and written are counted per loop (EventLoop::bytes_in/bytes_out).
+// Memory: an idle connection is this object (sizeof(Connection) plus the subclass; no buffer, no
+// queue, no transport object on the plain path) and the loop's 16-byte slot; bytes read and
+// written are counted per loop (EventLoop::bytes_in/bytes_out).
 #pragma once
 
 #include "sockit/loop/buffer.hpp"
 #include "sockit/loop/event_loop.hpp"
+#include "sockit/loop/lifecycle.hpp"
+#include "sockit/loop/transport.hpp"
 #include "sockit/net/address.hpp"
 #include "sockit/net/fd.hpp"
 
@@ -100,18 +104,28 @@ struct ConnectionOptions {
                                          ///< (or as soon as 16 KiB are pending)
   bool edge_triggered = true;            ///< on epoll: EPOLLET, registered once for in+out
   BufferBudget* budget = nullptr;        ///< shared by a server's connections; none = no cap
+  WaterMarks marks() const noexcept { return {high_water, low_water, max_output}; }
 };
+
+namespace detail {
+struct ConnectionAccess;
+}  // namespace detail
 
 class Connection : public std::enable_shared_from_this<Connection>, private IoHandler {
  public:
   /// `opts` is not copied: it must outlive the connection (one options object per server).
   Connection(EventLoop& loop, Fd fd, const Address& remote, const ConnectionOptions& opts);
+  /// Same, reading and writing through `transport` (null: the plain socket).
+  Connection(EventLoop& loop, Fd fd, const Address& remote, const ConnectionOptions& opts,
+             std::unique_ptr<Transport> transport);
   virtual ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  /// Registers the socket for reading and arms the idle timer. Must be called once, in the loop
-  /// thread, on a connection owned by a shared_ptr. select: errc::fd_over_setsize.
+  /// Registers the socket for reading and arms the idle timer; with a transport that has a
+  /// handshake, the connection stays `connecting` until it completes (send() queues meanwhile).
+  /// Must be called once, in the loop thread, on a connection owned by a shared_ptr. select:
+  /// errc::fd_over_setsize.
   Result<void> start();
 
   /// Writes now what the kernel takes and queues the rest (with coalesce_writes: queues, and the
@@ -141,23 +155,11 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   /// While on, on_drain() runs whenever the socket is writable and at most low_water bytes are
   /// queued: a producer (chargen) refills from there instead of queueing without bound.
   void set_drain_notify(bool on);
-  /// For an echo (every byte read goes back unchanged, and nothing else is sent): once a read
-  /// brings kSpliceMin bytes or more, the following reads move the bytes back to the peer with
-  /// splice() through the loop's pipe, socket to pipe to socket, never copied into user space,
-  /// and on_data() does not see them; a smaller read goes back to recv() and on_data(). Bytes the
-  /// socket does not take at once leave the pipe for the output queue (order kept, backpressure
-  /// as for send()). Without a pipe (EventLoop::splice_pipe) nothing changes. HAProxy and nginx
-  /// splice forwarded data the same way; below a few KiB the pipe costs more than the copies.
-  void set_echo_splice(bool on) noexcept {
-    echo_splice_ = on;
-    if (!on) splicing_ = false;
-  }
-  static constexpr std::size_t kSpliceMin = 4096;
-
   bool is_open() const noexcept { return fd_.valid(); }
-  bool shutting_down() const noexcept { return shutdown_pending_ || write_shut_; }
+  bool shutting_down() const noexcept { return lc_.shutting_down(); }
+  ConnState state() const noexcept { return lc_.state(); }
   std::size_t queued_bytes() const noexcept { return out_ ? out_->size() : 0; }
-  bool reading() const noexcept { return want_read(); }
+  bool reading() const noexcept { return lc_.reads(); }
   int fd() const noexcept { return fd_.get(); }
   /// The peer's address (rebuilt from a compact copy: cheap, but not a reference).
   Address remote() const { return remote_.get(); }
@@ -175,10 +177,19 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   virtual void on_closed(CloseReason /*reason*/, std::error_code /*ec*/) {}
 
  private:
+  friend struct detail::ConnectionAccess;  // src/loop/detail.hpp: echo by splice
   static constexpr std::size_t kCoalesceLimit = 16 * 1024;  // write a coalesced burst at this size
+  static constexpr std::size_t kSpliceMin = 4096;
   void on_ready(const Ready& r) override;
   void on_turn_end() override;
   void prefetch_turn_end(int stage) const noexcept override;
+  void set_echo_splice(bool on) noexcept {
+    echo_splice_ = on && transport_ == nullptr;  // splice bypasses a transport
+    if (!echo_splice_) splicing_ = false;
+  }
+  /// Drives the transport's handshake (state connecting): true once it is done.
+  bool handshake();
+
   template <typename... Bytes>
   void queue_coalesced(Bytes&&... bytes);
   void release_queue() noexcept;
@@ -193,26 +204,23 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   /// stream, -1 with errno (EAGAIN: nothing to read, or no pipe: `splicing_` is then off).
   ssize_t splice_echo(std::size_t max);
   void handle_write();
+  /// Writes what the transport holds of its own (pending_output).
+  void flush_transport();
   void after_write_progress();
   void update_interest();
-  bool want_read() const noexcept { return !read_eof_ && !user_paused_ && !backpressured_ && !budget_paused_; }
   /// Reports queued_bytes() to opts_->budget and pauses or resumes reading by it.
   void sync_budget();
   void arm_idle_timer();
   void on_idle_timer();
   void do_shutdown_write();
 
-  // Laid out for size (an idle connection is mostly this object): flags packed beside the fd.
+  // Laid out for size (an idle connection is mostly this object): state and flags beside the fd.
   EventLoop* loop_;
   Fd fd_;
   Interest interest_ = Interest::none;
   CloseReason finish_reason_ = CloseReason::peer_closed;
-  bool started_ : 1 = false;
-  bool read_eof_ : 1 = false;
-  bool user_paused_ : 1 = false;
-  bool backpressured_ : 1 = false;
-  bool shutdown_pending_ : 1 = false;
-  bool write_shut_ : 1 = false;
+  Lifecycle lc_;                      // the state machine and its output policy
+  bool watched_ : 1 = false;          // registered with the loop (start() succeeded)
   bool drain_notify_ : 1 = false;
   bool flush_scheduled_ : 1 = false;  // coalesced output waits for the turn end (no write interest)
   bool edge_ : 1 = false;             // registered edge-triggered (epoll)
@@ -220,10 +228,10 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   bool turn_end_queued_ : 1 = false;  // in the loop's at_turn_end list
   bool echo_splice_ : 1 = false;      // set_echo_splice
   bool splicing_ : 1 = false;         // the last read was large: splice the next one
-  bool budget_paused_ : 1 = false;    // reading stopped by opts_->budget
   CompactAddress remote_;
   const ConnectionOptions* opts_;
   std::unique_ptr<OutputQueue> out_;  // only while output is queued: an idle connection has none
+  std::unique_ptr<Transport> transport_;  // null: the plain socket (no virtual call)
   std::size_t budgeted_ = 0;  // queued bytes last reported to opts_->budget
   TimerId timer_ = 0;  // the idle timer, or once our FIN is sent the linger timer
   TimePoint last_activity_;

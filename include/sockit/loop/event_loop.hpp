@@ -35,6 +35,10 @@
 
 namespace sockit::loop {
 
+namespace detail {
+struct LoopAccess;  // src/loop/detail.hpp: the serve layer's private seam into the loop
+}  // namespace detail
+
 /// Receives readiness for a watched descriptor without a std::function per descriptor (what
 /// Connection uses, so an idle connection costs the loop one 16-byte slot). The loop does not own
 /// it: unwatch() before it is destroyed.
@@ -43,14 +47,14 @@ class IoHandler {
   virtual void on_ready(const Ready& r) = 0;
   /// Deferred work registered with EventLoop::at_turn_end (coalesced writes).
   virtual void on_turn_end() {}
-  /// Called while earlier tasks' system calls run: with `stage` 0 two tasks before this one's
-  /// on_turn_end(), with 1 one task before. Prefetch what on_turn_end() will touch behind this
-  /// object, one pointer further at each stage (the object itself is already being fetched).
-  /// Only a hint: must not block or change state.
-  virtual void prefetch_turn_end(int /*stage*/) const noexcept {}
 
  protected:
-  ~IoHandler() = default;
+  virtual ~IoHandler() = default;  // virtual: EventLoop, a friend, could otherwise delete through it
+
+ private:
+  friend class EventLoop;
+  /// Internal (see src/loop/detail.hpp): a cache hint before on_turn_end(); no state change.
+  virtual void prefetch_turn_end(int /*stage*/) const noexcept {}
 };
 
 class EventLoop {
@@ -136,47 +140,23 @@ class EventLoop {
   /// per-loop state without storing a pointer each. Not used by the loop itself.
   void set_user_data(void* p) noexcept { user_data_ = p; }
   void* user_data() const noexcept { return user_data_; }
-  /// Drained output queues kept for reuse by this loop's connections (loop thread only).
-  OutputQueuePool& output_queues() noexcept { return output_queues_; }
-  /// The loop's pipe for splice() (Connection::set_echo_splice): created on first use, 1 MiB
-  /// where the system allows it, and empty between uses. False when there is none: pipe2 failed
-  /// (EMFILE), or SIGPIPE is not ignored (a splice into a reset socket would raise it; sockit
-  /// ignores it, a library user must too). Loop thread only.
-  bool splice_pipe(int& read_end, int& write_end) noexcept;
-  /// Closes the pipe (its content is unknown after a failed read); the next splice_pipe() makes
-  /// a new one.
-  void drop_splice_pipe() noexcept {
-    splice_read_.reset();
-    splice_write_.reset();
-    pipe_state_ = PipeState::untried;
-  }
-
-  /// Bytes read and written by the connections of this loop (Connection counts them here, so a
-  /// connection carries no counters of its own). Written by the loop thread, readable anywhere.
-  /// A nonzero `out` is one write: one send(), or one flush of a queue (a flush of more than
-  /// OutputQueue::kMaxIov chunks may take several sendmsg() calls and still counts once).
-  void count_io(std::uint64_t in, std::uint64_t out) noexcept {
-    if (in != 0) bytes_in_.store(bytes_in_.load(std::memory_order_relaxed) + in, std::memory_order_relaxed);
-    if (out != 0) {
-      bytes_out_.store(bytes_out_.load(std::memory_order_relaxed) + out, std::memory_order_relaxed);
-      writes_.store(writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    }
-  }
+  /// Bytes read and written by the connections of this loop (a connection carries no counters
+  /// of its own). Readable from any thread.
   std::uint64_t bytes_in() const noexcept { return bytes_in_.load(std::memory_order_relaxed); }
   std::uint64_t bytes_out() const noexcept { return bytes_out_.load(std::memory_order_relaxed); }
-  /// Writes that moved bytes (see count_io): with coalesced writes, at most one per connection
-  /// per turn unless a burst passes the coalescing limit.
+  /// Writes that moved bytes: one send(), or one flush of a queue (possibly several sendmsg()
+  /// calls). With coalesced writes, at most one per connection per turn unless a burst passes
+  /// the coalescing limit.
   std::uint64_t writes() const noexcept { return writes_.load(std::memory_order_relaxed); }
   /// Of bytes_out(), those moved by splice() without a copy into user space.
-  void count_spliced(std::uint64_t n) noexcept {
-    bytes_spliced_.store(bytes_spliced_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
   std::uint64_t bytes_spliced() const noexcept { return bytes_spliced_.load(std::memory_order_relaxed); }
 
   static constexpr std::size_t kScratchSize = 65536;
 
  private:
+  friend struct detail::LoopAccess;
   EventLoop(Backend backend, std::unique_ptr<Poller> poller, Fd wake);
+  bool splice_pipe(int& read_end, int& write_end) noexcept;
   void turn(int timeout_ms);
   void run_posted();
   void run_turn_end();

@@ -2,6 +2,7 @@
 #include "sockit/loop/acceptor.hpp"
 #include "sockit/loop/connection.hpp"
 #include "sockit/loop/connector.hpp"
+#include "loop/detail.hpp"
 #include "sockit/net/io.hpp"
 #include "sockit/net/socket.hpp"
 #include "support/support.hpp"
@@ -416,7 +417,7 @@ TEST_P(ConnectionModes, EchoSpliceReturnsLargeReadsUnchangedWithoutACopy) {
   o.edge_triggered = GetParam();
   BasicFixture<SpliceConn> f(o);
   auto& conn = f.conn;
-  conn->set_echo_splice(true);
+  sockit::loop::detail::set_echo_splice(*conn, true);
   std::string payload = numbered(4 << 20);
   std::string got = echo_through(*f.loop, *f.client, *conn, payload, 0);
   ASSERT_TRUE(conn->closed);
@@ -438,7 +439,7 @@ TEST_P(ConnectionModes, EchoSpliceKeepsOrderWhenTheReaderLags) {
   BasicFixture<SpliceConn> f(o);
   ASSERT_TRUE(f.client->set_recv_buffer(16 << 10));  // the server's writes stop short early
   auto& conn = f.conn;
-  conn->set_echo_splice(true);
+  sockit::loop::detail::set_echo_splice(*conn, true);
   std::string payload = numbered(8 << 20);
   std::string got = echo_through(*f.loop, *f.client, *conn, payload, 200);  // 200 turns unread
   ASSERT_TRUE(conn->closed);
@@ -452,7 +453,7 @@ TEST(Connection, EchoSpliceLeavesSmallReadsToOnData) {
   sockit::test::FdLeakCheck leaks;
   SigpipeIgnored ignore;
   Fixture f;
-  f.conn->set_echo_splice(true);
+  sockit::loop::detail::set_echo_splice(*f.conn, true);
   for (int i = 0; i < 20; ++i) {
     std::string line = "line " + std::to_string(i) + "\n";
     ASSERT_TRUE(f.client->write_all(line, Deadline::after(1s)));
@@ -470,7 +471,7 @@ TEST(Connection, EchoSpliceNeedsSigpipeIgnored) {
   SigpipeIgnored dfl(SIG_DFL);  // a splice into a reset socket would kill the process: no pipe
   BasicFixture<SpliceConn> f;
   auto& conn = f.conn;
-  conn->set_echo_splice(true);
+  sockit::loop::detail::set_echo_splice(*conn, true);
   std::string payload = numbered(1 << 20);
   std::string got = echo_through(*f.loop, *f.client, *conn, payload, 0);
   EXPECT_TRUE(got == payload);

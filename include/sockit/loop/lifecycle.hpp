@@ -1,0 +1,162 @@
+// Public header. Lifecycle: the sans-I/O state machine of one stream connection and its output
+// policy, driven both by the reactor's Connection and by the blocking models' driver
+// (serve/blocking.cpp), so the two cannot disagree on when to pause, FIN, linger or close.
+// It performs no I/O and reads no clock: callers report what happened and act on the answers.
+//
+// States and the only legal transitions (every change goes through one member function):
+//
+//   connecting --opened()--> open
+//   open ------------peer_fin()---------> read_closed
+//   open ------------request_shutdown()-> draining
+//   read_closed -----request_shutdown()-> read_closed_draining
+//   draining --------peer_fin()---------> read_closed_draining
+//   draining --------fin_sent()---------> write_closed       (linger: read and discard)
+//   read_closed_draining --fin_sent()---> closed
+//   write_closed ----peer_fin()---------> closed
+//   any -------------closed()-----------> closed              (error, timeout, close())
+//
+//   connecting   created, not started yet, or the transport's handshake is running
+//   open         both directions flow
+//   read_closed  the peer's FIN came; we may still send
+//   draining     a shutdown was asked: queued output goes out, then our FIN; new output is dropped
+//   read_closed_draining  both of the above
+//   write_closed our FIN is out: input is read and discarded until the peer's FIN or the linger
+//                deadline, so the close is a FIN, never an RST over unread data (RFC 1122
+//                4.2.2.13; nginx's lingering close)
+//   closed       the descriptor is gone
+//
+// Output policy beside it: reading pauses at high_water queued bytes and resumes at low_water;
+// past max_output (if nonzero) the connection must close (send_queue_full); a shared
+// BufferBudget may pause reading too; the user may pause it. Size: two bytes.
+#pragma once
+
+#include "sockit/loop/timer_queue.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace sockit::loop {
+
+class BufferBudget;
+
+enum class ConnState : std::uint8_t { connecting, open, read_closed, draining, read_closed_draining, write_closed, closed };
+std::string_view to_string(ConnState s) noexcept;
+
+/// The output limits of the policy (ConnectionOptions and serve::ServerOptions carry them).
+struct WaterMarks {
+  std::size_t high_water;
+  std::size_t low_water;
+  std::size_t max_output;  ///< 0 = no cap
+};
+
+class Lifecycle {
+ public:
+  ConnState state() const noexcept { return state_; }
+
+  // --- transitions ---
+  /// connecting -> open (started, handshake done).
+  void opened() noexcept {
+    if (state_ == ConnState::connecting) state_ = ConnState::open;
+  }
+  /// The peer's FIN. True when the connection is finished by it (our FIN was already out).
+  bool peer_fin() noexcept {
+    switch (state_) {
+      case ConnState::open: state_ = ConnState::read_closed; return false;
+      case ConnState::draining: state_ = ConnState::read_closed_draining; return false;
+      case ConnState::write_closed: state_ = ConnState::closed; return true;
+      default: return false;
+    }
+  }
+  /// Asks for a half-close once the output is out. False when already shutting down or closed.
+  bool request_shutdown() noexcept {
+    if (state_ == ConnState::open || state_ == ConnState::connecting) {
+      state_ = ConnState::draining;
+    } else if (state_ == ConnState::read_closed) {
+      state_ = ConnState::read_closed_draining;
+    } else {
+      return false;
+    }
+    return true;
+  }
+  /// Our FIN went out (the output had drained). True when the connection is now finished (the
+  /// peer's FIN had come); false: linger (write_closed).
+  bool fin_sent() noexcept {
+    if (state_ == ConnState::read_closed_draining) {
+      state_ = ConnState::closed;
+      return true;
+    }
+    if (state_ == ConnState::draining) state_ = ConnState::write_closed;
+    return false;
+  }
+  void closed() noexcept { state_ = ConnState::closed; }
+
+  // --- queries ---
+  bool started() const noexcept { return state_ != ConnState::connecting; }
+  /// send() is taken (not yet shutting down, not closed).
+  bool accepts_output() const noexcept {
+    return state_ == ConnState::open || state_ == ConnState::read_closed || state_ == ConnState::connecting;
+  }
+  /// A shutdown was asked (draining, or our FIN is out).
+  bool shutting_down() const noexcept {
+    return state_ == ConnState::draining || state_ == ConnState::read_closed_draining || state_ == ConnState::write_closed;
+  }
+  /// Draining: the FIN goes out as soon as the output is empty.
+  bool fin_pending() const noexcept { return state_ == ConnState::draining || state_ == ConnState::read_closed_draining; }
+  bool write_shut() const noexcept { return state_ == ConnState::write_closed; }
+  bool input_ended() const noexcept { return state_ == ConnState::read_closed || state_ == ConnState::read_closed_draining; }
+  /// Our FIN is out and the peer's not yet: read and discard.
+  bool lingering() const noexcept { return state_ == ConnState::write_closed; }
+
+  // --- output policy ---
+  /// Reading delivers input to the user now (not ended, not paused by anyone).
+  bool wants_input() const noexcept {
+    return !input_ended() && state_ != ConnState::closed && !lingering() && !user_paused_ && !backpressured_ &&
+           !budget_paused_;
+  }
+  /// The descriptor should be read: wants_input(), or lingering (discard).
+  bool reads() const noexcept { return wants_input() || lingering(); }
+  bool backpressured() const noexcept { return backpressured_; }
+  bool budget_paused() const noexcept { return budget_paused_; }
+  bool user_paused() const noexcept { return user_paused_; }
+  /// Returns whether reading was paused by the user before.
+  bool set_user_paused(bool on) noexcept {
+    bool was = user_paused_;
+    user_paused_ = on;
+    return was;
+  }
+  static bool over_cap(std::size_t queued, const WaterMarks& w) noexcept {
+    return w.max_output != 0 && queued > w.max_output;
+  }
+  /// Applies the water marks to `queued` bytes: pause at high_water, resume at low_water. True
+  /// when reading just resumed (edge-triggered callers must read again: no new edge comes).
+  bool water_marks(std::size_t queued, const WaterMarks& w) noexcept {
+    if (backpressured_ && queued <= w.low_water) {
+      backpressured_ = false;
+      return true;
+    }
+    if (queued >= w.high_water) backpressured_ = true;
+    return false;
+  }
+  /// Reports `held` queued bytes to `budget` (`reported` is what was reported last) and pauses
+  /// or resumes reading by it (never pauses once closed: `may_pause` false). True when reading
+  /// just resumed.
+  bool sync_budget(BufferBudget& budget, std::size_t& reported, std::size_t held, bool may_pause) noexcept;
+
+  /// The idle rule: nothing in either direction for `timeout` (0 = never).
+  static bool idle_expired(TimePoint last, TimePoint now, std::chrono::nanoseconds timeout) noexcept {
+    return timeout > std::chrono::nanoseconds::zero() && now - last >= timeout;
+  }
+  static TimePoint idle_deadline(TimePoint last, std::chrono::nanoseconds timeout) noexcept {
+    return last + std::chrono::duration_cast<Duration>(timeout);
+  }
+
+ private:
+  ConnState state_ = ConnState::connecting;
+  bool user_paused_ : 1 = false;
+  bool backpressured_ : 1 = false;
+  bool budget_paused_ : 1 = false;
+};
+
+}  // namespace sockit::loop

@@ -1,0 +1,65 @@
+// Internal header (not installed): the private seam between the loop and the serve layer. What
+// lives here is speed machinery, not API: pooled output queues, the loop's splice pipe, the
+// per-loop I/O counters and echo by splice. Included by src/loop and src/serve only (every layer
+// has src/ on its private include path) and by the loop's unit tests.
+#pragma once
+
+#include "sockit/loop/connection.hpp"
+#include "sockit/loop/event_loop.hpp"
+
+#include <cstdint>
+
+namespace sockit::loop::detail {
+
+struct LoopAccess {
+  static OutputQueuePool& output_queues(EventLoop& l) noexcept { return l.output_queues_; }
+  static bool splice_pipe(EventLoop& l, int& r, int& w) noexcept { return l.splice_pipe(r, w); }
+  static void drop_splice_pipe(EventLoop& l) noexcept {
+    l.splice_read_.reset();
+    l.splice_write_.reset();
+    l.pipe_state_ = EventLoop::PipeState::untried;
+  }
+  static void count_io(EventLoop& l, std::uint64_t in, std::uint64_t out) noexcept {
+    // One writer (the loop thread): a load and a store, no read-modify-write.
+    if (in != 0) l.bytes_in_.store(l.bytes_in_.load(std::memory_order_relaxed) + in, std::memory_order_relaxed);
+    if (out != 0) {
+      l.bytes_out_.store(l.bytes_out_.load(std::memory_order_relaxed) + out, std::memory_order_relaxed);
+      l.writes_.store(l.writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+  }
+  static void count_spliced(EventLoop& l, std::uint64_t n) noexcept {
+    l.bytes_spliced_.store(l.bytes_spliced_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+/// Drained output queues kept for reuse by the loop's connections (loop thread only).
+inline OutputQueuePool& output_queues(EventLoop& l) noexcept { return LoopAccess::output_queues(l); }
+/// The loop's pipe for splice(): created on first use, 1 MiB where the system allows it, and
+/// empty between uses. False when there is none: pipe2 failed (EMFILE), or SIGPIPE is not ignored
+/// (a splice into a reset socket would raise it). Loop thread only.
+inline bool splice_pipe(EventLoop& l, int& read_end, int& write_end) noexcept {
+  return LoopAccess::splice_pipe(l, read_end, write_end);
+}
+/// Closes the pipe (its content is unknown after a failed read); the next splice_pipe() makes a
+/// new one.
+inline void drop_splice_pipe(EventLoop& l) noexcept { LoopAccess::drop_splice_pipe(l); }
+/// Counts bytes read and written by the loop's connections (EventLoop::bytes_in/bytes_out). A
+/// nonzero `out` is one write (EventLoop::writes). Loop thread only.
+inline void count_io(EventLoop& l, std::uint64_t in, std::uint64_t out) noexcept { LoopAccess::count_io(l, in, out); }
+inline void count_spliced(EventLoop& l, std::uint64_t n) noexcept { LoopAccess::count_spliced(l, n); }
+
+struct ConnectionAccess {
+  static void set_echo_splice(Connection& c, bool on) noexcept { c.set_echo_splice(on); }
+  static constexpr std::size_t kSpliceMin = Connection::kSpliceMin;
+};
+
+/// For an echo (every byte read goes back unchanged, and nothing else is sent): once a read
+/// brings kSpliceMin bytes or more, the following reads move the bytes back to the peer with
+/// splice() through the loop's pipe, socket to pipe to socket, never copied into user space, and
+/// on_data() does not see them; a smaller read goes back to recv() and on_data(). Bytes the socket
+/// does not take at once leave the pipe for the output queue (order kept, backpressure as for
+/// send()). Without a pipe nothing changes, nor with a transport (splice would bypass it).
+inline void set_echo_splice(Connection& c, bool on) noexcept { ConnectionAccess::set_echo_splice(c, on); }
+inline constexpr std::size_t kSpliceMin = ConnectionAccess::kSpliceMin;
+
+}  // namespace sockit::loop::detail
