@@ -1,7 +1,9 @@
 // sockit nc over stream sockets (TCP and Unix-domain): connect, listen for one client, and
 // listen -k (many concurrent clients, stdin broadcast to all of them, their data to stdout).
 //
-// One single-threaded poll() loop (StreamHub) serves every case. Per peer it tracks the two
+// One sockit::loop EventLoop (StreamHub; the poll backend, as stdin may be a regular file) serves
+// every case: stdin is a watched descriptor, each peer a loop::Connection, -k's listener a
+// loop::Acceptor, -q a loop timer, -i/-w the connections' idle timeout. Per peer it tracks the two
 // directions of the conversation separately, which is what the EOF matrix in docs/NC.md is about:
 //   to peer:   stdin data -> peer; at stdin EOF (and once the queue is flushed) FIN, unless
 //              --no-shutdown / --recv-only.
@@ -11,16 +13,19 @@
 #include "common/command.hpp"
 #include "nc/nc.hpp"
 
+#include <sockit/loop/acceptor.hpp>
+#include <sockit/loop/connection.hpp>
+#include <sockit/loop/event_loop.hpp>
 #include <sockit/net/sys.hpp>
 
 #include <cerrno>
 #include <cstring>
-#include <list>
+#include <limits>
 #include <memory>
+#include <vector>
 
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,20 +36,6 @@ constexpr std::size_t kChunk = 64 * 1024;
 // A -k client that stops reading is dropped once this much broadcast data waits for it.
 constexpr std::size_t kMaxClientBacklog = 8 * 1024 * 1024;
 
-struct Peer {
-  StreamSocket sock;
-  std::string label;            // "127.0.0.1:54321" or the Unix path
-  std::string out;              // broadcast bytes not yet sent
-  std::size_t out_off = 0;
-  bool fin_received = false;    // the peer half-closed: nothing more will arrive
-  bool fin_sent = false;        // we half-closed (or, with --no-shutdown, decided to send no more)
-  bool hung_up = false;         // POLLHUP seen while not reading: the socket is dead
-  std::uint64_t sent = 0, received = 0;
-  Deadline idle = Deadline::never();
-
-  std::size_t pending() const { return out.size() - out_off; }
-};
-
 // Unlinks a Unix socket path we created, on every exit path.
 struct UnlinkGuard {
   std::string path;
@@ -53,15 +44,47 @@ struct UnlinkGuard {
   }
 };
 
+class StreamHub;
+
+// One conversation: the socket as a loop::Connection. The hub decides what each event means.
+class Peer final : public loop::Connection {
+ public:
+  Peer(StreamHub& hub, loop::EventLoop& loop, Fd fd, std::string name, const loop::ConnectionOptions& opts)
+      : Connection(loop, std::move(fd), Address(), opts), label(std::move(name)), hub_(&hub) {}
+
+  std::string label;            // "127.0.0.1:54321" or the Unix path
+  bool fin_received = false;    // the peer half-closed: nothing more will arrive
+  bool fin_sent = false;        // we half-closed (or, with --no-shutdown, decided to send no more)
+  bool ended = false;           // closed by the hub (its own on_closed is then ignored)
+  std::uint64_t sent = 0, received = 0;
+
+ private:
+  void on_data(std::span<const std::byte> data) override;
+  void on_eof() override;
+  void on_drain() override;
+  void on_closed(loop::CloseReason reason, std::error_code ec) override;
+  StreamHub* hub_;
+};
+
 class StreamHub {
  public:
-  StreamHub(Context& ctx, int listen_fd, bool keep) : ctx_(ctx), o_(ctx.opt), listen_fd_(listen_fd), keep_(keep) {}
+  // `listener`: with -k, the listening socket (owned), else invalid.
+  StreamHub(Context& ctx, Fd listener, bool keep) : ctx_(ctx), o_(ctx.opt), keep_(keep), listener_(std::move(listener)) {
+    // poll(): stdin may be a regular file, which epoll refuses.
+    auto l = loop::EventLoop::create(loop::Backend::poll);
+    if (!l) ctx_.fail(l.error());
+    loop_ = std::move(*l);
+    opts_.high_water = std::numeric_limits<std::size_t>::max();  // never stop reading the peer
+    opts_.max_output = 0;                 // -k drops a client past kMaxClientBacklog itself
+    opts_.low_water = keep ? kChunk : 0;  // stdin is read again once a peer's queue is this low
+    opts_.edge_triggered = false;
+    if (o_.idle) opts_.idle_timeout = *o_.idle;
+  }
 
   void add_peer(StreamSocket sock, std::string label) {
-    auto p = std::make_unique<Peer>();
-    p->sock = std::move(sock);
-    p->label = std::move(label);
-    p->idle = idle_deadline();
+    if (auto r = set_nonblocking(sock.fd()); !r) ctx_.fail(r.error());
+    auto p = std::make_shared<Peer>(*this, *loop_, sock.release(), std::move(label), opts_);
+    if (auto r = p->start(); !r) ctx_.fail(r.error());
     // A client that arrives after stdin ended gets FIN on the next advance(): nothing will ever
     // be sent to it.
     peers_.push_back(std::move(p));
@@ -69,86 +92,58 @@ class StreamHub {
 
   // Runs until the (single) conversation is over, or forever with -k. Returns the exit status.
   int run() {
-    std::vector<pollfd> fds;
-    std::vector<Peer*> fd_peer;
-    for (;;) {
-      advance();
-      if (!keep_ && peers_.empty()) return finish();
-      if (!keep_ && quit_at_ && quit_at_->expired()) {
-        ctx_.log(2, "-q time after stdin EOF passed, exiting");
-        return finish();
-      }
-
-      fds.clear();
-      fd_peer.clear();
-      bool want_stdin = stdin_open_ && !o_.recv_only && !peers_.empty();
-      for (auto& p : peers_) {
-        if (p->pending() > (keep_ ? kChunk : 0)) want_stdin = false;
-      }
-      int stdin_idx = -1, listen_idx = -1;
-      if (want_stdin) {
-        stdin_idx = static_cast<int>(fds.size());
-        fds.push_back({0, POLLIN, 0});
-      }
-      if (listen_fd_ >= 0 && accept_paused_until_.expired()) {
-        listen_idx = static_cast<int>(fds.size());
-        fds.push_back({listen_fd_, POLLIN, 0});
-      }
-      std::size_t peer_base = fds.size();
-      for (auto& p : peers_) {
-        short ev = 0;
-        if (!p->fin_received) ev |= POLLIN;
-        if (p->pending() > 0) ev |= POLLOUT;
-        // A hung-up socket with nothing to send would report POLLHUP forever: leave it out.
-        int fd = (ev == 0 && p->hung_up) ? -1 : p->sock.fd();
-        fds.push_back({fd, ev, 0});
-        fd_peer.push_back(p.get());
-      }
-
-      Deadline next = quit_at_.value_or(Deadline::never());
-      if (listen_fd_ >= 0 && !accept_paused_until_.expired()) next = Deadline::earliest(next, accept_paused_until_);
-      for (auto& p : peers_) next = Deadline::earliest(next, p->idle);
-      int n = sys::poll(fds.data(), fds.size(), next.poll_timeout_ms());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        ctx_.fail("poll", errno);
-      }
-
-      auto now = Deadline::Clock::now();
-      for (std::size_t i = 0; i < fd_peer.size(); ++i) {
-        Peer* p = fd_peer[i];
-        short re = fds[peer_base + i].revents;
-        if (re != 0) service_peer(*p, re);
-        if (!p->sock.is_open()) continue;
-        if (p->idle.expired(now)) {
-          drop_or_fail(*p, fmt::format("idle timeout: no data for {}", format_duration(*o_.idle)));
-        }
-      }
-      if (stdin_idx >= 0 && fds[static_cast<std::size_t>(stdin_idx)].revents != 0) read_stdin_chunk();
-      if (listen_idx >= 0 && fds[static_cast<std::size_t>(listen_idx)].revents != 0) accept_client();
-      std::erase_if(peers_, [](const std::unique_ptr<Peer>& p) { return !p->sock.is_open(); });
+    if (!o_.recv_only) {
+      if (auto r = loop_->watch(0, loop::Interest::none, [this](const loop::Ready&) { read_stdin_chunk(); }); !r)
+        ctx_.fail(r.error());
+      stdin_watched_ = true;
     }
+    if (listener_) {
+      auto a = loop::Acceptor::create(*loop_, std::move(listener_), [this](Fd fd, const Address& peer) {
+        accept_client(std::move(fd), peer);
+      });
+      if (!a) ctx_.fail(a.error());
+      acceptor_ = std::move(*a);
+    }
+    advance();
+    if (!done_) loop_->run();
+    return status_;
+  }
+
+  void on_data(Peer& p, std::span<const std::byte> data) {
+    deliver(p, data);
+    advance();
+  }
+  void on_eof(Peer& p) {
+    p.fin_received = true;
+    ctx_.log(2, "{} closed its side (FIN received)", p.label);
+    advance();
+  }
+  void on_drain(Peer& p) {
+    p.set_drain_notify(false);
+    advance();
+  }
+  void on_closed(Peer& p, loop::CloseReason reason, std::error_code ec) {
+    if (p.ended) return;
+    p.ended = true;
+    if (reason == loop::CloseReason::idle_timeout) {
+      drop_or_fail(p, fmt::format("idle timeout: no data for {}", format_duration(*o_.idle)));
+    } else {
+      // After the peer's FIN only our writes can fail; before it, the read sees the trouble.
+      drop_or_fail(p, fmt::format("{} {}: {}", p.fin_received ? "send" : "read", p.label,
+                                  ec ? ec.message() : std::string(loop::to_string(reason))));
+    }
+    advance();
   }
 
  private:
-  Deadline idle_deadline() const { return o_.idle ? Deadline::after(*o_.idle) : Deadline::never(); }
-
-  // Applies the EOF rules: FIN once stdin is over and the queue is empty; ends finished peers.
+  // Applies the EOF rules: FIN once stdin is over and the queue is empty; ends finished peers;
+  // reads stdin only while every peer's queue is short.
   void advance() {
+    if (done_) return;
     for (auto& p : peers_) {
-      if (!p->sock.is_open()) continue;
-      bool nothing_more = o_.recv_only || (!stdin_open_ && p->pending() == 0);
-      if (nothing_more && !p->fin_sent) {
-        p->fin_sent = true;
-        if (!o_.no_shutdown && !o_.recv_only) {
-          if (auto r = p->sock.shutdown_write(); !r && !p->hung_up) {
-            drop_or_fail(*p, fmt::format("shutdown {}: {}", p->label, r.error().code().message()));
-            continue;
-          }
-          ctx_.log(2, "stdin EOF: sent FIN to {}", p->label);
-        }
-        if (!keep_ && !o_.recv_only && o_.quit && !quit_at_) quit_at_ = Deadline::after(*o_.quit);
-      }
+      if (!p->is_open()) continue;
+      bool nothing_more = o_.recv_only || (!stdin_open_ && p->queued_bytes() == 0);
+      if (nothing_more && !p->fin_sent && !send_fin(*p)) continue;
       bool receive_done = p->fin_received || o_.send_only;
       if (p->fin_sent && receive_done) {
         ctx_.log(keep_ ? 1 : 2, "connection with {} done ({} bytes sent, {} received)", p->label, p->sent,
@@ -156,29 +151,69 @@ class StreamHub {
         close_peer(*p);
       }
     }
-    std::erase_if(peers_, [](const std::unique_ptr<Peer>& p) { return !p->sock.is_open(); });
+    std::erase_if(peers_, [](const std::shared_ptr<Peer>& p) { return !p->is_open(); });
+    if (!keep_ && peers_.empty()) return finish();
+    update_stdin();
+  }
+
+  // Half-close (the Connection keeps reading: output goes on until the peer's FIN). False when
+  // the peer was dropped.
+  bool send_fin(Peer& p) {
+    p.fin_sent = true;
+    if (!o_.no_shutdown && !o_.recv_only) {
+      if (::shutdown(p.fd(), SHUT_WR) < 0 && errno != ENOTCONN) {
+        drop_or_fail(p, fmt::format("shutdown {}: {}", p.label, std::strerror(errno)));
+        return false;
+      }
+      ctx_.log(2, "stdin EOF: sent FIN to {}", p.label);
+    }
+    if (!keep_ && !o_.recv_only && o_.quit && quit_timer_ == 0) {
+      quit_timer_ = loop_->run_after(*o_.quit, [this] {
+        ctx_.log(2, "-q time after stdin EOF passed, exiting");
+        finish();
+      });
+    }
+    return true;
+  }
+
+  void update_stdin() {
+    if (!stdin_watched_) return;
+    bool want = stdin_open_ && !peers_.empty();
+    for (auto& p : peers_) {
+      if (p->queued_bytes() > opts_.low_water) {
+        want = false;
+        p->set_drain_notify(true);  // on_drain: read stdin again
+      }
+    }
+    if (want == stdin_reading_) return;
+    stdin_reading_ = want;
+    if (auto r = loop_->update(0, want ? loop::Interest::read : loop::Interest::none); !r) ctx_.fail(r.error());
   }
 
   // Closes gracefully: unread input would make close() send RST and could destroy data still in
   // flight to the peer, so drain what is readable first (printing it unless --send-only).
   void close_peer(Peer& p) {
-    char buf[kChunk];
+    std::span<std::byte> buf = loop_->scratch();
     for (int i = 0; i < 64 && !p.fin_received; ++i) {
-      ssize_t r = sys::recv(p.sock.fd(), buf, sizeof buf, MSG_DONTWAIT);
+      ssize_t r = sys::recv(p.fd(), buf.data(), buf.size(), MSG_DONTWAIT);
       if (r <= 0) break;
-      deliver(p, buf, static_cast<std::size_t>(r));
+      deliver(p, buf.first(static_cast<std::size_t>(r)));
     }
     total_sent_ += p.sent;
     total_received_ += p.received;
-    p.sock.close();
+    p.ended = true;
+    p.close(loop::CloseReason::peer_closed);
   }
 
-  int finish() {
+  void finish() {
+    if (done_) return;
     for (auto& p : peers_) {
-      if (p->sock.is_open()) close_peer(*p);
+      if (p->is_open()) close_peer(*p);
     }
     ctx_.summary(total_sent_, total_received_);
-    return cli::kExitOk;
+    status_ = cli::kExitOk;
+    done_ = true;
+    loop_->stop();
   }
 
   // With -k a broken client is logged and dropped; otherwise the failure ends the command.
@@ -190,63 +225,14 @@ class StreamHub {
       ctx_.fail_message(why);
     }
     ctx_.log(1, "{}: {}; closing", p.label, why);
-    p.sock.close();
+    p.ended = true;
+    p.close(loop::CloseReason::error);
   }
 
-  void deliver(Peer& p, const char* data, std::size_t n) {
-    ctx_.dump.dump(Direction::received, p.label, {reinterpret_cast<const std::byte*>(data), n}, p.received);
-    p.received += n;
-    if (!o_.send_only) ctx_.write_stdout(data, n);
-  }
-
-  void service_peer(Peer& p, short re) {
-    if ((re & (POLLIN | POLLHUP | POLLERR)) && !p.fin_received) {
-      char buf[kChunk];
-      ssize_t r = sys::recv(p.sock.fd(), buf, sizeof buf, 0);
-      if (r > 0) {
-        p.idle = idle_deadline();
-        deliver(p, buf, static_cast<std::size_t>(r));
-      } else if (r == 0) {
-        p.fin_received = true;
-        ctx_.log(2, "{} closed its side (FIN received)", p.label);
-      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        drop_or_fail(p, fmt::format("read {}: {}", p.label, std::strerror(errno)));
-        return;
-      }
-    } else if ((re & (POLLHUP | POLLERR)) && !(re & POLLOUT)) {
-      // Not reading (FIN already seen): the socket went away under us. Report a pending error
-      // now; otherwise remember it, the next send reports EPIPE.
-      std::error_code ec = p.sock.pending_error();
-      if (ec) {
-        drop_or_fail(p, fmt::format("send {}: {}", p.label, ec.message()));
-        return;
-      }
-      p.hung_up = true;
-    }
-    if ((re & (POLLOUT | POLLERR | POLLHUP)) && p.pending() > 0) flush_peer(p);
-  }
-
-  void flush_peer(Peer& p) {
-    while (p.pending() > 0) {
-      const char* data = p.out.data() + p.out_off;
-      ssize_t w = sys::send(p.sock.fd(), data, p.pending(), 0);
-      if (w > 0) {
-        auto n = static_cast<std::size_t>(w);
-        ctx_.dump.dump(Direction::sent, p.label, {reinterpret_cast<const std::byte*>(data), n}, p.sent);
-        p.sent += n;
-        p.out_off += n;
-        p.idle = idle_deadline();
-        continue;
-      }
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      drop_or_fail(p, fmt::format("send {}: {}", p.label, std::strerror(w < 0 ? errno : EIO)));
-      return;
-    }
-    if (p.pending() == 0) {
-      p.out.clear();
-      p.out_off = 0;
-    }
+  void deliver(Peer& p, std::span<const std::byte> data) {
+    ctx_.dump.dump(Direction::received, p.label, data, p.received);
+    p.received += data.size();
+    if (!o_.send_only) ctx_.write_stdout(reinterpret_cast<const char*>(data.data()), data.size());
   }
 
   void read_stdin_chunk() {
@@ -256,7 +242,7 @@ class StreamHub {
     if (r == 0) {
       stdin_open_ = false;
       ctx_.log(2, "stdin EOF");
-      return;
+      return advance();
     }
     std::string_view in(buf, static_cast<std::size_t>(r));
     std::string converted;
@@ -264,44 +250,45 @@ class StreamHub {
       crlf_.encode(in, converted);
       in = converted;
     }
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(in.data()), in.size());
     for (auto& p : peers_) {
-      if (!p->sock.is_open() || p->fin_sent) continue;
-      p->out.append(in);
-      flush_peer(*p);
-      if (keep_ && p->sock.is_open() && p->pending() > kMaxClientBacklog) {
-        drop_or_fail(*p, fmt::format("not reading ({} bytes queued)", p->pending()));
+      if (!p->is_open() || p->fin_sent) continue;
+      ctx_.dump.dump(Direction::sent, p->label, bytes, p->sent);
+      p->sent += in.size();
+      p->send(in);
+      if (keep_ && p->is_open() && p->queued_bytes() > kMaxClientBacklog) {
+        drop_or_fail(*p, fmt::format("not reading ({} bytes queued)", p->queued_bytes()));
       }
     }
+    advance();
   }
 
-  void accept_client() {
-    Address peer;
-    socklen_t len = Address::capacity();
-    int fd = sys::accept4(listen_fd_, peer.sockaddr_ptr(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        ctx_.log(1, "accept: {}; pausing accepts for 100ms", std::strerror(errno));
-        accept_paused_until_ = Deadline::after(std::chrono::milliseconds(100));
-      }
-      return;  // EAGAIN, ECONNABORTED, ...: nothing to do
-    }
-    peer.set_length(len);
+  void accept_client(Fd fd, const Address& peer) {
     std::string label = peer.is_unix() || peer.family() == Family::unspec ? o_.host : peer.unmapped().to_string();
     ctx_.log(1, "connection from {}", label);
-    add_peer(StreamSocket(Fd(fd)), std::move(label));
+    add_peer(StreamSocket(std::move(fd)), std::move(label));
+    advance();
   }
 
   Context& ctx_;
   const Options& o_;
-  int listen_fd_;
   bool keep_;
-  std::list<std::unique_ptr<Peer>> peers_;
-  bool stdin_open_ = true;
-  std::optional<Deadline> quit_at_;
-  Deadline accept_paused_until_ = Deadline::after(std::chrono::nanoseconds(0));
+  Fd listener_;
+  std::unique_ptr<loop::EventLoop> loop_;
+  loop::ConnectionOptions opts_;
+  std::unique_ptr<loop::Acceptor> acceptor_;
+  std::vector<std::shared_ptr<Peer>> peers_;
+  bool stdin_open_ = true, stdin_watched_ = false, stdin_reading_ = false, done_ = false;
+  loop::TimerId quit_timer_ = 0;
+  int status_ = cli::kExitOk;
   CrlfEncoder crlf_;
   std::uint64_t total_sent_ = 0, total_received_ = 0;
 };
+
+void Peer::on_data(std::span<const std::byte> data) { hub_->on_data(*this, data); }
+void Peer::on_eof() { hub_->on_eof(*this); }
+void Peer::on_drain() { hub_->on_drain(*this); }
+void Peer::on_closed(loop::CloseReason reason, std::error_code ec) { hub_->on_closed(*this, reason, ec); }
 
 Result<TcpStream> connect_tcp(Context& ctx, std::string& label) {
   const Options& o = ctx.opt;
@@ -379,7 +366,7 @@ int run_stream(Context& ctx) {
       sock = std::move(*s);
     }
     ctx.log(1, "connected to {}", label);
-    StreamHub hub(ctx, -1, false);
+    StreamHub hub(ctx, Fd(), false);
     hub.add_peer(std::move(sock), label);
     return hub.run();
   }
@@ -387,7 +374,6 @@ int run_stream(Context& ctx) {
   // Listening. The listener is closed after the one accept unless -k.
   Fd listen_fd;
   std::string where;
-  UnixListener unix_listener;
   if (o.unix_socket) {
     auto addr = Address::unix_path(o.host);
     if (!addr) ctx.fail(std::move(addr).error());
@@ -401,14 +387,11 @@ int run_stream(Context& ctx) {
       if (!s) ctx.fail(std::move(s).error());
       ctx.log(1, "connection from {}", where);
       l->close();
-      StreamHub hub(ctx, -1, false);
+      StreamHub hub(ctx, Fd(), false);
       hub.add_peer(std::move(*s), where);
       return hub.run();
     }
-    unix_listener = std::move(*l);
-    if (auto r = set_nonblocking(unix_listener.fd()); !r) ctx.fail(std::move(r).error());
-    StreamHub hub(ctx, unix_listener.fd(), true);
-    return hub.run();
+    listen_fd = l->release();
   } else {
     auto l = listen_tcp(ctx);
     if (!l) ctx.fail(std::move(l).error());
@@ -422,14 +405,14 @@ int run_stream(Context& ctx) {
       l->close();
       std::string plabel = peer.unmapped().to_string();
       ctx.log(1, "connection from {}", plabel);
-      StreamHub hub(ctx, -1, false);
+      StreamHub hub(ctx, Fd(), false);
       hub.add_peer(std::move(*s), plabel);
       return hub.run();
     }
     listen_fd = l->release();
   }
   if (auto r = set_nonblocking(listen_fd.get()); !r) ctx.fail(std::move(r).error());
-  StreamHub hub(ctx, listen_fd.get(), true);
+  StreamHub hub(ctx, std::move(listen_fd), true);
   return hub.run();
 }
 
