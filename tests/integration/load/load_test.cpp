@@ -278,6 +278,18 @@ TEST(LoadHold, HoldsConnectionsAndReportsServerMemory) {
     EXPECT_TRUE(j["server"].contains(key)) << key;
 }
 
+// A worker has at most 256 connects in progress: the rest open as those complete.
+TEST(LoadHold, OpensPastTheConnectsInProgressCap) {
+  sockit::test::FdLeakCheck leaks;
+  TestServer s(Behaviour::echo);
+  auto o = make(Mode::hold, s.target(), {"-c", "300", "-d", "100ms"});
+  auto r = sockit::load::run(o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stats.held, 300u);
+  EXPECT_EQ(r->stats.alive, 300u);
+  EXPECT_EQ(r->stats.error_total(), 0u);
+}
+
 TEST(LoadHold, RejectsMoreConnectionsThanDescriptors) {
   auto o = make(Mode::hold, "127.0.0.1:9", {"-c", "900000"});
   auto r = sockit::load::run(o);
@@ -317,6 +329,17 @@ TEST(LoadIrc, DeliversToEveryOtherClient) {
     EXPECT_TRUE(j.contains(key)) << key;
   // 5 receivers per message, minus the ones in flight when the window closed.
   EXPECT_GT(j["fanout"].get<double>(), 3.0);
+}
+
+// One thread: a sender's next PRIVMSG leaves in the loop turn in which the witness received the
+// last one, not at the next 10 ms tick (which would allow at most 50 in 500 ms).
+TEST(LoadIrc, OneThreadSendsAgainInTheTurnOfTheAcknowledgement) {
+  TestServer s(Behaviour::irc);
+  auto o = make(Mode::irc, s.target(), {"-c", "3", "--senders", "1", "-d", "500ms"});
+  auto r = sockit::load::run(o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT(r->stats.sent, 100u);
+  EXPECT_EQ(r->stats.error_total(), 0u);
 }
 
 TEST(LoadIrc, RegistrationStormCountsRegistrations) {
