@@ -2,6 +2,7 @@
 #include "sockit/loop/acceptor.hpp"
 
 #include "sockit/net/io.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <cerrno>
 #include <string>
@@ -43,7 +44,7 @@ AcceptCore::Outcome AcceptCore::accept_one() {
   socklen_t len = Address::capacity();
   int fd;
   do {
-    fd = ::accept4(listen_fd_, peer.sockaddr_ptr(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    fd = sys::accept4(listen_fd_, peer.sockaddr_ptr(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd >= 0) {
     peer.set_length(len);
@@ -81,9 +82,9 @@ AcceptCore::Outcome AcceptCore::accept_one() {
       out.error = sys_error(err);
       if (spare_) {
         spare_.reset();
-        int victim = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        int victim = sys::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (victim >= 0) {
-          ::close(victim);
+          sys::close(victim);
           ++shed_;
         }
         reopen_spare();

@@ -1,5 +1,6 @@
 // Connector: connect attempts with timeout, deadline and exponential backoff.
 #include "sockit/loop/connector.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -40,7 +41,7 @@ void Connector::attempt() {
     return;
   }
   ++attempts_;
-  int s = ::socket(to_.sockaddr_ptr()->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int s = sys::socket(to_.sockaddr_ptr()->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (s < 0) {
     fail(Error(sys_error(errno), "socket"));
     return;
@@ -48,7 +49,7 @@ void Connector::attempt() {
   fd_.reset(s);
   int rc;
   do {
-    rc = ::connect(fd_.get(), to_.sockaddr_ptr(), to_.length());
+    rc = sys::connect(fd_.get(), to_.sockaddr_ptr(), to_.length());
   } while (rc < 0 && errno == EINTR);
   if (rc < 0 && errno != EINPROGRESS) {
     fail(Error(sys_error(errno), "connect " + to_.to_string()));
@@ -78,7 +79,7 @@ void Connector::attempt() {
 void Connector::on_writable() {
   int err = 0;
   socklen_t len = sizeof err;
-  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  if (sys::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
   if (err != 0) {
     fail(Error(sys_error(err), "connect " + to_.to_string()));
     return;

@@ -1,5 +1,6 @@
 // EventLoop: poller + timer heap + eventfd wakeup + signalfd.
 #include "sockit/loop/event_loop.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <cassert>
 #include <cerrno>
@@ -17,7 +18,7 @@ namespace sockit::loop {
 Result<std::unique_ptr<EventLoop>> EventLoop::create(Backend backend) {
   auto poller = make_poller(backend);
   if (!poller) return std::move(poller).error();
-  int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  int efd = sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) return Error(sys_error(errno), "eventfd");
   Fd wake(efd);
   if (auto r = (*poller)->add(wake.get(), Interest::read); !r) return std::move(r).error();
@@ -45,7 +46,7 @@ void EventLoop::stop() {
   stop_.store(true, std::memory_order_release);
   if (!is_in_loop_thread()) {
     std::uint64_t one = 1;
-    ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
+    ssize_t n = sys::write_record(wake_fd_.get(), &one, sizeof one);
     (void)n;  // EAGAIN means the counter is already non-zero: the loop will wake anyway
   }
 }
@@ -57,7 +58,7 @@ void EventLoop::post(Functor fn) {
   }
   if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) {
     std::uint64_t one = 1;
-    ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
+    ssize_t n = sys::write_record(wake_fd_.get(), &one, sizeof one);
     (void)n;
   }
 }
@@ -72,7 +73,7 @@ void EventLoop::dispatch(Functor fn) {
 
 void EventLoop::on_wake() {
   std::uint64_t count;
-  ssize_t n = ::read(wake_fd_.get(), &count, sizeof count);
+  ssize_t n = sys::read_record(wake_fd_.get(), &count, sizeof count);
   (void)n;
 }
 
@@ -137,7 +138,7 @@ Result<void> EventLoop::watch_signals(std::span<const int> signals, SignalCallba
   sigset_t set;
   sigemptyset(&set);
   for (int s : signals) sigaddset(&set, s);
-  int sfd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  int sfd = sys::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) return Error(sys_error(errno), "signalfd");
   Fd fd(sfd);
   if (auto r = poller_->add(fd.get(), Interest::read); !r) return r;
@@ -207,7 +208,7 @@ void EventLoop::turn(int max_wait_ms) {
     }
     if (signal_fd_ && rd.fd == signal_fd_.get()) {
       signalfd_siginfo si;
-      while (::read(signal_fd_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      while (sys::read_record(signal_fd_.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         if (signal_cb_) signal_cb_(static_cast<int>(si.ssi_signo));
       }
       continue;
@@ -236,12 +237,12 @@ bool EventLoop::splice_pipe(int& read_end, int& write_end) noexcept {
     struct sigaction sa {};
     int fds[2];
     if (::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN &&
-        ::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+        sys::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
       splice_read_ = Fd(fds[0]);
       splice_write_ = Fd(fds[1]);
       // Room for a whole 64 KiB read in many small skbs (one pipe slot per fragment); the
       // default 16 slots would cut reads short. Unprivileged limit: /proc/sys/fs/pipe-max-size.
-      (void)::fcntl(splice_write_.get(), F_SETPIPE_SZ, 1 << 20);
+      (void)sys::fcntl(splice_write_.get(), F_SETPIPE_SZ, 1 << 20);
       pipe_state_ = PipeState::ready;
     }
   }

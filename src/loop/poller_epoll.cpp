@@ -5,6 +5,7 @@
 #include "pollers.hpp"
 
 #include "sockit/net/fd.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <cerrno>
 #include <vector>
@@ -73,7 +74,7 @@ class EpollPoller final : public Poller {
 
   Result<std::size_t> wait(int timeout_ms, std::vector<Ready>& out) override {
     out.clear();
-    int n = ::epoll_wait(ep_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
+    int n = sys::epoll_wait(ep_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
     if (n < 0) {
       if (errno == EINTR) return std::size_t{0};
       return Error(sys_error(errno), "epoll_wait");
@@ -105,7 +106,7 @@ class EpollPoller final : public Poller {
     epoll_event ev{};
     ev.events = to_events(interest);
     ev.data.fd = fd;
-    if (::epoll_ctl(ep_.get(), op, fd, &ev) < 0) return Error(sys_error(errno), "epoll_ctl");
+    if (sys::epoll_ctl(ep_.get(), op, fd, &ev) < 0) return Error(sys_error(errno), "epoll_ctl");
     return {};
   }
 
@@ -118,7 +119,7 @@ class EpollPoller final : public Poller {
 }  // namespace
 
 Result<std::unique_ptr<Poller>> make_epoll_poller() {
-  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  int ep = sys::epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) return Error(sys_error(errno), "epoll_create1");
   return std::unique_ptr<Poller>(std::make_unique<EpollPoller>(Fd(ep)));
 }

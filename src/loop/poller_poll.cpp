@@ -2,6 +2,7 @@
 // last entry). A descriptor with no interest is stored negated, which poll() skips entirely, so a
 // hang-up on a paused connection cannot make the loop spin. Cost: O(watched) per wait.
 #include "pollers.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <cerrno>
 #include <vector>
@@ -55,7 +56,7 @@ class PollPoller final : public Poller {
 
   Result<std::size_t> wait(int timeout_ms, std::vector<Ready>& out) override {
     out.clear();
-    int n = ::poll(fds_.data(), fds_.size(), timeout_ms);
+    int n = sys::poll(fds_.data(), fds_.size(), timeout_ms);
     if (n < 0) {
       if (errno == EINTR) return std::size_t{0};
       return Error(sys_error(errno), "poll");

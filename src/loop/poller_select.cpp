@@ -3,6 +3,7 @@
 // because select() overwrites them ("it's not safe to reuse FD sets after select()", ae_select.c).
 // Cost: O(highest fd) per wait, whatever the number of ready descriptors.
 #include "pollers.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <cerrno>
 #include <string>
@@ -67,7 +68,7 @@ class SelectPoller final : public Poller {
       tv.tv_usec = (timeout_ms % 1000) * 1000;
       tvp = &tv;
     }
-    int n = ::select(max_fd_ + 1, &rs, &ws, nullptr, tvp);
+    int n = sys::select(max_fd_ + 1, &rs, &ws, nullptr, tvp);
     if (n < 0) {
       if (errno == EINTR) return std::size_t{0};
       return Error(sys_error(errno), "select");

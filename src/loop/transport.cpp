@@ -43,7 +43,7 @@ ssize_t PlainTransport::do_writev(int fd, const iovec* iov, int n) noexcept {
   return w;
 }
 
-int PlainTransport::do_shutdown_write(int fd) noexcept { return ::shutdown(fd, SHUT_WR); }
+int PlainTransport::do_shutdown_write(int fd) noexcept { return sys::shutdown(fd, SHUT_WR); }
 
 PlainTransport& PlainTransport::instance() noexcept {
   static PlainTransport plain;

@@ -29,18 +29,18 @@ Result<void> wait_for(int fd, Wait what, Deadline deadline) {
 }
 
 Result<void> set_nonblocking(int fd, bool on) {
-  int flags = ::fcntl(fd, F_GETFL);
+  int flags = sys::fcntl(fd, F_GETFL);
   if (flags < 0) return fail_errno(errno, "fcntl(F_GETFL)");
   int want = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
-  if (want != flags && ::fcntl(fd, F_SETFL, want) < 0) return fail_errno(errno, "fcntl(F_SETFL)");
+  if (want != flags && sys::fcntl(fd, F_SETFL, want) < 0) return fail_errno(errno, "fcntl(F_SETFL)");
   return {};
 }
 
 Result<void> set_cloexec(int fd, bool on) {
-  int flags = ::fcntl(fd, F_GETFD);
+  int flags = sys::fcntl(fd, F_GETFD);
   if (flags < 0) return fail_errno(errno, "fcntl(F_GETFD)");
   int want = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
-  if (want != flags && ::fcntl(fd, F_SETFD, want) < 0) return fail_errno(errno, "fcntl(F_SETFD)");
+  if (want != flags && sys::fcntl(fd, F_SETFD, want) < 0) return fail_errno(errno, "fcntl(F_SETFD)");
   return {};
 }
 

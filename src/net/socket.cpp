@@ -20,14 +20,14 @@ namespace {
 std::error_code timed_out() { return std::make_error_code(std::errc::timed_out); }
 
 Result<Fd> open_socket(int family, int type) {
-  int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = sys::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail_errno(errno, "socket");
   return Fd(fd);
 }
 
 template <class T>
 Result<void> set_opt(int fd, int level, int name, T value, const char* what) {
-  if (::setsockopt(fd, level, name, &value, sizeof value) < 0) return fail_errno(errno, what);
+  if (sys::setsockopt(fd, level, name, &value, sizeof value) < 0) return fail_errno(errno, what);
   return {};
 }
 
@@ -35,14 +35,14 @@ template <class T>
 Result<T> get_opt(int fd, int level, int name, const char* what) {
   T value{};
   socklen_t len = sizeof value;
-  if (::getsockopt(fd, level, name, &value, &len) < 0) return fail_errno(errno, what);
+  if (sys::getsockopt(fd, level, name, &value, &len) < 0) return fail_errno(errno, what);
   return value;
 }
 
 Result<Address> sock_name(int fd, bool peer) {
   Address a;
   socklen_t len = Address::capacity();
-  int rc = peer ? ::getpeername(fd, a.sockaddr_ptr(), &len) : ::getsockname(fd, a.sockaddr_ptr(), &len);
+  int rc = peer ? sys::getpeername(fd, a.sockaddr_ptr(), &len) : sys::getsockname(fd, a.sockaddr_ptr(), &len);
   if (rc < 0) return fail_errno(errno, peer ? "getpeername" : "getsockname");
   a.set_length(len);
   return a;
@@ -60,7 +60,7 @@ Result<void> connect_fd(int fd, const Address& addr, Deadline deadline) {
   }
   int err = 0;
   socklen_t len = sizeof err;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return fail_errno(errno, what);
+  if (sys::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return fail_errno(errno, what);
   if (err != 0) return fail_errno(err, what);
   return {};
 }
@@ -120,12 +120,12 @@ Result<void> StreamSocket::write_all(ConstBytes buf, Deadline deadline) {
 }
 
 Result<void> StreamSocket::shutdown_write() {
-  if (::shutdown(fd_.get(), SHUT_WR) < 0) return fail_errno(errno, "shutdown");
+  if (sys::shutdown(fd_.get(), SHUT_WR) < 0) return fail_errno(errno, "shutdown");
   return {};
 }
 
 Result<void> StreamSocket::shutdown_read() {
-  if (::shutdown(fd_.get(), SHUT_RD) < 0) return fail_errno(errno, "shutdown");
+  if (sys::shutdown(fd_.get(), SHUT_RD) < 0) return fail_errno(errno, "shutdown");
   return {};
 }
 
@@ -163,8 +163,8 @@ Result<TcpStream> TcpStream::connect(const Address& addr, Deadline deadline, con
     if (src.family() != addr.family())
       return Error(errc::invalid_address, "source " + src.to_string() + " and " + addr.to_string() + " differ in family");
     int one = 1;
-    ::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd->get(), src.sockaddr_ptr(), src.length()) < 0) return fail_errno(errno, "bind " + src.to_string());
+    sys::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (sys::bind(fd->get(), src.sockaddr_ptr(), src.length()) < 0) return fail_errno(errno, "bind " + src.to_string());
   }
   if (auto c = connect_fd(fd->get(), addr, deadline); !c) return std::move(c).error();
   return TcpStream(std::move(*fd));
@@ -237,17 +237,17 @@ Result<TcpListener> TcpListener::bind(const Address& addr, const ListenOptions& 
   auto fd = open_socket(addr.sockaddr_ptr()->sa_family, SOCK_STREAM);
   if (!fd) return std::move(fd).error();
   int one = 1;
-  if (opts.reuse_addr && ::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+  if (opts.reuse_addr && sys::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
     return fail_errno(errno, what + ": SO_REUSEADDR");
-  if (opts.reuse_port && ::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+  if (opts.reuse_port && sys::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
     return fail_errno(errno, what + ": SO_REUSEPORT");
   if (addr.is_v6() && opts.v6_only) {
     int v = *opts.v6_only ? 1 : 0;
-    if (::setsockopt(fd->get(), IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v) < 0)
+    if (sys::setsockopt(fd->get(), IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v) < 0)
       return fail_errno(errno, what + ": IPV6_V6ONLY");
   }
-  if (::bind(fd->get(), addr.sockaddr_ptr(), addr.length()) < 0) return fail_errno(errno, "bind " + addr.to_string());
-  if (::listen(fd->get(), opts.backlog) < 0) return fail_errno(errno, what);
+  if (sys::bind(fd->get(), addr.sockaddr_ptr(), addr.length()) < 0) return fail_errno(errno, "bind " + addr.to_string());
+  if (sys::listen(fd->get(), opts.backlog) < 0) return fail_errno(errno, what);
   return TcpListener(std::move(*fd));
 }
 
@@ -292,7 +292,7 @@ Result<UnixStream> UnixStream::connect(const Address& addr, Deadline deadline) {
 
 Result<std::pair<UnixStream, UnixStream>> UnixStream::pair() {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) return fail_errno(errno, "socketpair");
+  if (sys::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) return fail_errno(errno, "socketpair");
   return std::pair{UnixStream(Fd(sv[0])), UnixStream(Fd(sv[1]))};
 }
 
@@ -301,7 +301,7 @@ Result<UnixListener> UnixListener::bind(const Address& addr, int backlog, bool u
   if (!addr.is_unix()) return Error(errc::invalid_address, what + " (not a unix address)");
   auto fd = open_socket(AF_UNIX, SOCK_STREAM);
   if (!fd) return std::move(fd).error();
-  if (::bind(fd->get(), addr.sockaddr_ptr(), addr.length()) < 0) {
+  if (sys::bind(fd->get(), addr.sockaddr_ptr(), addr.length()) < 0) {
     int err = errno;
     std::string path = addr.ip_string();
     struct stat st{};
@@ -309,12 +309,12 @@ Result<UnixListener> UnixListener::bind(const Address& addr, int backlog, bool u
     if (err == EADDRINUSE && unlink_stale && !path.empty() && path[0] != '@' && ::stat(path.c_str(), &st) == 0 &&
         S_ISSOCK(st.st_mode) && !UnixStream::connect(addr, Deadline::after(std::chrono::milliseconds(100)))) {
       ::unlink(path.c_str());
-      if (::bind(fd->get(), addr.sockaddr_ptr(), addr.length()) == 0) err = 0;
+      if (sys::bind(fd->get(), addr.sockaddr_ptr(), addr.length()) == 0) err = 0;
       else err = errno;
     }
     if (err != 0) return fail_errno(err, "bind " + addr.to_string());
   }
-  if (::listen(fd->get(), backlog) < 0) return fail_errno(errno, what);
+  if (sys::listen(fd->get(), backlog) < 0) return fail_errno(errno, what);
   return UnixListener(std::move(*fd));
 }
 

@@ -11,7 +11,7 @@
 namespace sockit {
 
 Result<UdpSocket> UdpSocket::open(Family family) {
-  int fd = ::socket(static_cast<int>(family), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = sys::socket(static_cast<int>(family), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail_errno(errno, "socket");
   return UdpSocket(Fd(fd));
 }
@@ -23,20 +23,20 @@ Result<UdpSocket> UdpSocket::bind(const Address& addr, const UdpOptions& opts) {
   if (!s) return s;
   int one = 1;
   int fd = s->fd();
-  if (opts.reuse_addr && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+  if (opts.reuse_addr && sys::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
     return fail_errno(errno, what + ": SO_REUSEADDR");
-  if (opts.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+  if (opts.reuse_port && sys::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
     return fail_errno(errno, what + ": SO_REUSEPORT");
   if (addr.is_v6() && opts.v6_only) {
     int v = *opts.v6_only ? 1 : 0;
-    if (::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v) < 0) return fail_errno(errno, what + ": IPV6_V6ONLY");
+    if (sys::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v) < 0) return fail_errno(errno, what + ": IPV6_V6ONLY");
   }
-  if (::bind(fd, addr.sockaddr_ptr(), addr.length()) < 0) return fail_errno(errno, what);
+  if (sys::bind(fd, addr.sockaddr_ptr(), addr.length()) < 0) return fail_errno(errno, what);
   return s;
 }
 
 Result<void> UdpSocket::connect(const Address& peer) {
-  if (::connect(fd_.get(), peer.sockaddr_ptr(), peer.length()) < 0) return fail_errno(errno, "connect " + peer.to_string());
+  if (sys::connect(fd_.get(), peer.sockaddr_ptr(), peer.length()) < 0) return fail_errno(errno, "connect " + peer.to_string());
   return {};
 }
 
@@ -90,17 +90,17 @@ Result<Datagram> UdpSocket::recv(Bytes buf, Deadline deadline) { return recv_fro
 Result<Address> UdpSocket::local_address() const {
   Address a;
   socklen_t len = Address::capacity();
-  if (::getsockname(fd_.get(), a.sockaddr_ptr(), &len) < 0) return fail_errno(errno, "getsockname");
+  if (sys::getsockname(fd_.get(), a.sockaddr_ptr(), &len) < 0) return fail_errno(errno, "getsockname");
   a.set_length(len);
   return a;
 }
 
 Result<void> UdpSocket::set_send_buffer(int bytes) {
-  if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) < 0) return fail_errno(errno, "setsockopt(SO_SNDBUF)");
+  if (sys::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) < 0) return fail_errno(errno, "setsockopt(SO_SNDBUF)");
   return {};
 }
 Result<void> UdpSocket::set_recv_buffer(int bytes) {
-  if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) < 0) return fail_errno(errno, "setsockopt(SO_RCVBUF)");
+  if (sys::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) < 0) return fail_errno(errno, "setsockopt(SO_RCVBUF)");
   return {};
 }
 

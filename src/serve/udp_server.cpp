@@ -5,6 +5,7 @@
 #include "sockit/loop/event_loop.hpp"
 #include "sockit/net/io.hpp"
 #include "sockit/net/udp.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <algorithm>
 #include <array>
@@ -236,7 +237,7 @@ class UdpServer::Impl {
       socklen_t from_len = sizeof from;
       ++t.recv_calls;
       // MSG_TRUNC: the return value is the datagram's real length, so a cut one is counted.
-      ssize_t n = ::recvfrom(fd_.get(), in, kMaxDatagram, MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&from),
+      ssize_t n = sys::recvfrom(fd_.get(), in, kMaxDatagram, MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&from),
                              &from_len);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -255,7 +256,7 @@ class UdpServer::Impl {
       if (!size) continue;
       for (;;) {
         ++t.send_calls;
-        ssize_t k = ::sendto(fd_.get(), out, *size, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&from), from_len);
+        ssize_t k = sys::sendto(fd_.get(), out, *size, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&from), from_len);
         if (k >= 0) {
           ++t.sent;
           t.bytes_out += static_cast<std::size_t>(k);
@@ -279,7 +280,7 @@ class UdpServer::Impl {
       for (std::size_t i = 0; i < last_n_; ++i) msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
       last_n_ = 0;
       ++t.recv_calls;
-      int n = ::recvmmsg(fd_.get(), msgs_.data(), static_cast<unsigned>(batch_), MSG_DONTWAIT, nullptr);
+      int n = sys::recvmmsg(fd_.get(), msgs_.data(), static_cast<unsigned>(batch_), MSG_DONTWAIT);
       if (n < 0) {
         if (!benign_recv_error(errno)) ++t.errors;
         return;
@@ -310,7 +311,7 @@ class UdpServer::Impl {
       std::size_t sent = 0;
       while (sent < m) {
         ++t.send_calls;
-        int k = ::sendmmsg(fd_.get(), replies_.data() + sent, static_cast<unsigned>(m - sent), MSG_DONTWAIT);
+        int k = sys::sendmmsg(fd_.get(), replies_.data() + sent, static_cast<unsigned>(m - sent), MSG_DONTWAIT);
         if (k < 0) {
           if (errno == EINTR) continue;
           if (buffer_full(errno)) {
@@ -390,7 +391,7 @@ class UdpServer::Impl {
     std::size_t sent = 0;
     while (sent < g) {
       ++t.send_calls;
-      int k = ::sendmmsg(fd_.get(), gso_msgs_.data() + sent, static_cast<unsigned>(g - sent), MSG_DONTWAIT);
+      int k = sys::sendmmsg(fd_.get(), gso_msgs_.data() + sent, static_cast<unsigned>(g - sent), MSG_DONTWAIT);
       if (k < 0) {
         if (errno == EINTR) continue;
         if (buffer_full(errno)) {
@@ -442,7 +443,7 @@ class UdpServer::Impl {
     }
     while (done < n) {
       ++t.send_calls;
-      int k = ::sendmmsg(fd_.get(), single_.data() + done, static_cast<unsigned>(n - done), MSG_DONTWAIT);
+      int k = sys::sendmmsg(fd_.get(), single_.data() + done, static_cast<unsigned>(n - done), MSG_DONTWAIT);
       if (k < 0) {
         if (errno == EINTR) continue;
         if (buffer_full(errno)) {
@@ -526,8 +527,8 @@ Result<std::unique_ptr<UdpServer>> UdpServer::create(const Address& bind, Datagr
   Fd fd = sock->release();
   if (auto r = set_nonblocking(fd.get()); !r) return std::move(r).error();
   int big = 4 << 20;  // absorb bursts; the kernel caps it at rmem_max
-  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  (void)sys::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  (void)sys::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
   auto loop = loop::EventLoop::create(backend);
   if (!loop) return std::move(loop).error();
   return std::unique_ptr<UdpServer>(
