@@ -14,6 +14,7 @@
 #include "sockit/net/parse.hpp"
 #include "sockit/net/socket.hpp"
 #include "sockit/serve/server.hpp"
+#include "serve/tuning.hpp"
 #include "tools/metrics/endpoint.hpp"
 #include "tools/metrics/server_metrics.hpp"
 
@@ -302,7 +303,8 @@ int run(Options& o) {
   // of the turn (one shared buffer; each member gets one write per turn with coalesce_writes).
   irc.set_hold_broadcasts(true);
   irc.set_event_log(log_event);
-  so.turn_end = [&irc, &mu] {
+  serve::detail::Tuning tuning;  // the reactor calls it at the end of every loop turn
+  tuning.turn_end = [&irc, &mu] {
     std::lock_guard lock(mu);
     irc.flush_broadcasts();
   };
@@ -350,9 +352,9 @@ int run(Options& o) {
     running->stop(*drain);
   };
   so.on_signal = on_signal;
-  auto server = serve::Server::create(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
+  auto server = serve::detail::create_server(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
     return std::make_unique<LockedSession>(irc::make_session(irc), mu);
-  });
+  }, std::move(tuning));
   if (!server) {
     log::error(server.error().message());
     pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
@@ -366,7 +368,7 @@ int run(Options& o) {
       std::lock_guard g(mu);
       st = irc.stats();
     }
-    metrics::collect_server(c, srv->stats(), metrics_ep.get());
+    metrics::collect_server(c, *srv, metrics_ep.get());
     collect_irc(c, st);
     if (metrics_ep) turns.collect(c);
   });

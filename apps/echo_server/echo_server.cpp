@@ -13,6 +13,7 @@
 #include "sockit/proto/services.hpp"
 #include "sockit/serve/server.hpp"
 #include "sockit/serve/udp_server.hpp"
+#include "serve/tuning.hpp"
 #include "sockit/net/parse.hpp"
 #include "sockit/net/resolver.hpp"
 #include "tools/metrics/endpoint.hpp"
@@ -25,6 +26,7 @@
 #include <csignal>
 #include <cstdio>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -110,11 +112,27 @@ void print_counters(const metrics::Collector& c, bool tcp, bool udp) {
   log::info(line);
 }
 
-int run(const Options& o) {
-  log::configure(o.log, "echo-server");
-  // --- validate ---
-  auto service = proto::parse_service(o.service);
-  if (!service) throw UsageError(service.error().message());
+constexpr std::uint16_t kDefaultPort = 7007;  // TCP when no --listen is given
+constexpr int kMaxThreads = 1024;
+constexpr std::size_t kLowWaterShare = 4;  // a --send-queue under the high-water mark: resume reading at 1/4 of it
+
+// Everything the flags mean, checked: run() starts from this.
+struct Settings {
+  proto::Service service = proto::Service::echo;
+  serve::Model model = serve::Model::epoll;
+  std::chrono::nanoseconds idle{0};
+  std::chrono::nanoseconds drain{0};
+  std::size_t queue_cap = 0;
+  std::size_t max_buffered = 0;
+  std::vector<Address> tcp_addrs;
+  std::vector<Address> udp_addrs;
+  std::optional<Address> metrics_addr;
+  serve::UdpServerOptions udp_opts;
+  proto::DatagramOptions dgram_opts;
+};
+
+// --model and --backend (they must agree), --threads.
+serve::Model parse_model_flags(const Options& o) {
   std::optional<loop::Backend> backend;
   if (!o.backend.empty()) {
     auto b = loop::parse_backend(o.backend);
@@ -136,238 +154,288 @@ int run(const Options& o) {
       }
     }
   }
-  if (o.threads < 0 || o.threads > 1024) throw UsageError("--threads must be between 1 and 1024");
+  if (o.threads < 0 || o.threads > kMaxThreads) throw UsageError(fmt::format("--threads must be between 1 and {}", kMaxThreads));
   if (o.threads > 0 && (model == serve::Model::iterative || model == serve::Model::fork || model == serve::Model::thread)) {
     throw UsageError(fmt::format("--threads applies to --model pool (workers) and the reactors select, poll, epoll "
                                  "(event loops), not '{}'",
                                  serve::to_string(model)));
   }
-  std::chrono::nanoseconds idle{0};
+  return model;
+}
+
+// Durations, sizes and queue lengths.
+void parse_limits(const Options& o, Settings& s) {
   if (!o.idle_timeout.empty()) {
     auto d = parse_duration(o.idle_timeout);
     if (!d) throw UsageError(fmt::format("invalid duration for --idle-timeout: '{}' (use e.g. 30s, 2m)", o.idle_timeout));
-    idle = *d;
+    s.idle = *d;
   }
   auto drain = parse_duration(o.drain_timeout);
   if (!drain) throw UsageError(fmt::format("invalid duration for --drain-timeout: '{}' (use e.g. 5s)", o.drain_timeout));
+  s.drain = *drain;
   auto queue_cap = parse_size(o.send_queue);
   if (!queue_cap) throw UsageError(fmt::format("invalid size for --send-queue: '{}' (use e.g. 4MiB)", o.send_queue));
-  std::size_t max_buffered = serve::default_max_buffered();
+  s.queue_cap = *queue_cap;
+  s.max_buffered = serve::default_max_buffered();
   if (!o.max_buffered.empty()) {
     auto b = parse_size(o.max_buffered);
     if (!b) throw UsageError(fmt::format("invalid size for --max-buffered: '{}' (use e.g. 256M, 1G; 0 = no cap)", o.max_buffered));
-    max_buffered = *b;
+    s.max_buffered = *b;
   }
   if (o.pool_queue == 0) throw UsageError("--pool-queue must be at least 1");
   if (o.backlog < 1) throw UsageError("--backlog must be at least 1");
+}
 
-  std::vector<Address> tcp_addrs;
+// --listen, --udp, --metrics and the UDP flags (which need --udp).
+void parse_addresses(const Options& o, Settings& s) {
   if (!o.no_tcp) {
-    for (const auto& l : o.listen) tcp_addrs.push_back(parse_listen(l, "--listen"));
-    if (tcp_addrs.empty()) tcp_addrs.push_back(Address::ipv4_loopback(7007));
+    for (const auto& l : o.listen) s.tcp_addrs.push_back(parse_listen(l, "--listen"));
+    if (s.tcp_addrs.empty()) s.tcp_addrs.push_back(Address::ipv4_loopback(kDefaultPort));
   } else if (!o.listen.empty()) {
     throw UsageError("--no-tcp cannot be used with --listen");
   }
-  std::vector<Address> udp_addrs;
-  for (const auto& u : o.udp) udp_addrs.push_back(parse_listen(u, "--udp"));
-  std::optional<Address> metrics_addr;
-  if (!o.metrics.empty()) metrics_addr = parse_listen(o.metrics, "--metrics");
-  if (tcp_addrs.empty() && udp_addrs.empty()) throw UsageError("--no-tcp needs at least one --udp address");
+  for (const auto& u : o.udp) s.udp_addrs.push_back(parse_listen(u, "--udp"));
+  if (!o.metrics.empty()) s.metrics_addr = parse_listen(o.metrics, "--metrics");
+  if (s.tcp_addrs.empty() && s.udp_addrs.empty()) throw UsageError("--no-tcp needs at least one --udp address");
   if (o.udp_batch < 1 || o.udp_batch > static_cast<int>(serve::UdpServer::kMaxBatch)) {
     throw UsageError(fmt::format("--udp-batch must be between 1 and {} (1 = plain recvfrom/sendto)",
                                  serve::UdpServer::kMaxBatch));
   }
-  if (o.udp_batch_set && udp_addrs.empty()) throw UsageError("--udp-batch applies to UDP: give --udp ADDRESS too");
-  if (o.no_udp_gso && udp_addrs.empty()) throw UsageError("--no-udp-gso applies to UDP: give --udp ADDRESS too");
+  const bool no_udp = s.udp_addrs.empty();
+  if (o.udp_batch_set && no_udp) throw UsageError("--udp-batch applies to UDP: give --udp ADDRESS too");
+  if (o.no_udp_gso && no_udp) throw UsageError("--no-udp-gso applies to UDP: give --udp ADDRESS too");
   auto udp_rate = parse_rate(o.udp_rate);
   if (!udp_rate) throw UsageError(fmt::format("invalid rate for --udp-rate: '{}' (use e.g. 1000/s; 0 = no limit)", o.udp_rate));
-  if (udp_addrs.empty() && (o.udp_rate_set || o.udp_allow_low_ports || o.udp_rate_loopback || o.udp_chargen_full)) {
+  if (no_udp && (o.udp_rate_set || o.udp_allow_low_ports || o.udp_rate_loopback || o.udp_chargen_full)) {
     throw UsageError("--udp-rate, --udp-rate-loopback, --udp-allow-low-ports and --udp-chargen-full apply to UDP: give --udp ADDRESS too");
   }
-  serve::UdpServerOptions udp_opts;
-  udp_opts.batch = static_cast<std::size_t>(o.udp_batch);
-  udp_opts.gso = !o.no_udp_gso;
-  udp_opts.allow_low_ports = o.udp_allow_low_ports;
-  udp_opts.rate = *udp_rate;
-  udp_opts.rate_loopback = o.udp_rate_loopback;
-  proto::DatagramOptions dgram_opts;
-  dgram_opts.chargen_full = o.udp_chargen_full;
+  s.udp_opts.batch = static_cast<std::size_t>(o.udp_batch);
+  s.udp_opts.gso = !o.no_udp_gso;
+  s.udp_opts.allow_low_ports = o.udp_allow_low_ports;
+  s.udp_opts.rate = *udp_rate;
+  s.udp_opts.rate_loopback = o.udp_rate_loopback;
+  s.dgram_opts.chargen_full = o.udp_chargen_full;
+}
 
-  // Blocked in every thread (threads inherit the mask): the TCP server takes them (a reactor
-  // through its first loop's signalfd), or sigwaitinfo below when only UDP is served.
-  std::array<int, 3> sigs{SIGINT, SIGTERM, SIGUSR1};
-  if (auto r = loop::block_signals(sigs); !r) {
-    log::error(r.error().message());
-    return cli::kExitFailure;
-  }
+Settings parse_settings(const Options& o) {
+  Settings s;
+  auto service = proto::parse_service(o.service);
+  if (!service) throw UsageError(service.error().message());
+  s.service = *service;
+  s.model = parse_model_flags(o);
+  parse_limits(o, s);
+  parse_addresses(o, s);
+  return s;
+}
 
-  // --- start ---
+// The servers and what serves their counters. Members go in reverse order: the metrics endpoints
+// before the servers whose loop one of them runs on.
+struct Running {
   std::unique_ptr<serve::Server> tcp;
   std::vector<std::unique_ptr<serve::UdpServer>> udp;
-  metrics::Registry registry;    // the metrics page and SIGUSR1's "metrics:" line (filled below)
+  metrics::Registry registry;    // the metrics page and SIGUSR1's "metrics:" line
   metrics::TurnHistogram turns;  // every loop's turns, when the endpoint runs on the first one
-  // Signals: USR1 prints the counters, the first INT/TERM drains, a second one closes at once.
-  int stops = 0;
-  auto on_signal = [&](int sig) {
-    if (sig == SIGUSR1) {
-      metrics::Collector c = registry.collect();
-      print_counters(c, tcp != nullptr, !udp.empty());
-      log::info("metrics: " + c.line());
-      return;
-    }
-    ++stops;
-    if (stops == 1) {
-      sd::notify_stopping("draining connections");
-      log::info(fmt::format("{}: stopping; draining {} connection{} (up to {})", strsignal(sig),
-                            tcp ? tcp->stats().active : 0, tcp && tcp->stats().active == 1 ? "" : "s",
-                            format_duration(*drain)));
-      if (tcp) tcp->stop(*drain);
-      for (auto& u : udp) u->stop();
-    } else {
-      log::warn(fmt::format("{} again: closing every connection now", strsignal(sig)));
-      if (tcp) tcp->stop_now();
-    }
-  };
-  // Socket activation (sockit-echo-server.socket): systemd's listeners replace the TCP addresses.
-  std::vector<int> inherited = sd::listen_fds();
-  if (!inherited.empty()) {
-    log::info(fmt::format("serving {} socket{} passed by systemd (LISTEN_FDS); --listen addresses not bound",
-                          inherited.size(), inherited.size() == 1 ? "" : "s"));
-    tcp_addrs.clear();
+  std::unique_ptr<metrics::Endpoint> metrics_ep;
+  std::unique_ptr<metrics::ThreadedEndpoint> metrics_thread;
+  int stops = 0;  // INT/TERM seen
+
+  void stop_udp() {
+    for (auto& u : udp) u->stop();
+    for (auto& u : udp) u->wait();
   }
-  if (!tcp_addrs.empty() || !inherited.empty()) {
-    serve::ServerOptions so;
-    so.model = model;
-    so.listen = tcp_addrs;
-    so.listen_fds = inherited;
-    so.threads = o.threads;
-    so.max_conns = o.max_conns;
-    so.idle_timeout = idle;
-    so.send_queue_cap = *queue_cap;
-    if (so.send_queue_cap != 0 && so.high_water > so.send_queue_cap) {
-      so.high_water = so.send_queue_cap;
-      so.low_water = so.send_queue_cap / 4;
-    }
-    so.max_buffered = max_buffered;
-    so.pool_queue = o.pool_queue;
-    so.splice_echo = !o.no_splice;
-    so.backlog = o.backlog;
-    so.log = [](std::string_view line) { log::warn(line); };
-    so.signals.assign(sigs.begin(), sigs.end());
-    so.on_signal = on_signal;
-    auto s = serve::Server::create(so, proto::make_session_factory(*service));
-    if (!s) {
-      log::error(s.error().message());
-      return cli::kExitFailure;
-    }
-    tcp = std::move(*s);
+};
+
+// Signals: USR1 prints the counters, the first INT/TERM drains, a second one closes at once.
+void on_signal(Running& r, std::chrono::nanoseconds drain, int sig) {
+  if (sig == SIGUSR1) {
+    metrics::Collector c = r.registry.collect();
+    print_counters(c, r.tcp != nullptr, !r.udp.empty());
+    log::info("metrics: " + c.line());
+    return;
   }
-  for (const Address& a : udp_addrs) {
-    auto u = serve::UdpServer::create(a, proto::make_datagram_handler(*service, {}, dgram_opts),
-                                      serve::backend_of(model), udp_opts);
+  ++r.stops;
+  if (r.stops == 1) {
+    sd::notify_stopping("draining connections");
+    std::uint64_t active = r.tcp ? r.tcp->stats().active : 0;
+    log::info(fmt::format("{}: stopping; draining {} connection{} (up to {})", strsignal(sig), active,
+                          active == 1 ? "" : "s", format_duration(drain)));
+    if (r.tcp) r.tcp->stop(drain);
+    for (auto& u : r.udp) u->stop();
+  } else {
+    log::warn(fmt::format("{} again: closing every connection now", strsignal(sig)));
+    if (r.tcp) r.tcp->stop_now();
+  }
+}
+
+// The TCP server, on `addrs` or systemd's `inherited` listeners. Logs and returns false on failure.
+bool create_tcp(const Options& o, const Settings& s, const std::vector<Address>& addrs, const std::vector<int>& inherited,
+                std::span<const int> sigs, Running& r) {
+  serve::ServerOptions so;
+  so.model = s.model;
+  so.listen = addrs;
+  so.listen_fds = inherited;
+  so.threads = o.threads;
+  so.max_conns = o.max_conns;
+  so.idle_timeout = s.idle;
+  so.send_queue_cap = s.queue_cap;
+  if (so.send_queue_cap != 0 && so.high_water > so.send_queue_cap) {
+    so.high_water = so.send_queue_cap;
+    so.low_water = so.send_queue_cap / kLowWaterShare;
+  }
+  so.max_buffered = s.max_buffered;
+  so.pool_queue = o.pool_queue;
+  so.backlog = o.backlog;
+  so.log = [](std::string_view line) { log::warn(line); };
+  so.signals.assign(sigs.begin(), sigs.end());
+  so.on_signal = [&r, drain = s.drain](int sig) { on_signal(r, drain, sig); };
+  // The echo service's driver: its sessions are pure echoes, which the reactors splice.
+  serve::detail::Tuning tuning;
+  tuning.splice_echo = s.service == proto::Service::echo && !o.no_splice;
+  auto server = serve::detail::create_server(so, proto::make_session_factory(s.service), std::move(tuning));
+  if (!server) {
+    log::error(server.error().message());
+    return false;
+  }
+  r.tcp = std::move(*server);
+  return true;
+}
+
+bool start_udp(const Settings& s, Running& r) {
+  for (const Address& a : s.udp_addrs) {
+    auto u = serve::UdpServer::create(a, proto::make_datagram_handler(s.service, {}, s.dgram_opts),
+                                      serve::backend_of(s.model), s.udp_opts);
     if (!u) {
       log::error("udp " + u.error().message());
-      return cli::kExitFailure;
+      return false;
     }
-    udp.push_back(std::move(*u));
+    r.udp.push_back(std::move(*u));
   }
-  for (auto& u : udp) {
-    if (auto r = u->start(); !r) {
-      log::error("udp " + r.error().message());
-      return cli::kExitFailure;
+  for (auto& u : r.udp) {
+    if (auto started = u->start(); !started) {
+      log::error("udp " + started.error().message());
+      return false;
     }
   }
-  // --metrics: GET /metrics on the TCP server's first event loop (reactors), else on a thread of
-  // its own (blocking models, UDP only: their counters are atomics). Destroyed before the servers.
-  std::unique_ptr<metrics::Endpoint> metrics_ep;
-  registry.add([&tcp, &udp, &metrics_ep, &turns](metrics::Collector& c) {
-    if (tcp) metrics::collect_server(c, tcp->stats(), metrics_ep.get());
-    if (metrics_ep) turns.collect(c);
-    if (!udp.empty()) metrics::collect_udp(c, metrics::sum_udp(udp));
-  });
-  std::unique_ptr<metrics::ThreadedEndpoint> metrics_thread;
-  if (metrics_addr) {
-    metrics::EndpointOptions mo;
-    mo.log = [](std::string_view line) { log::warn(line); };
-    auto page = [&registry] { return registry.render(); };
-    Result<Address> bound = Error(errc::invalid_argument, "metrics");
-    if (tcp && tcp->event_loop() != nullptr) {
-      auto ep = metrics::Endpoint::create(*tcp->event_loop(), *metrics_addr, page, mo);
-      if (ep) {
-        metrics_ep = std::move(*ep);
-        turns.attach(*tcp);
-      }
-      bound = ep ? Result<Address>(metrics_ep->local_address()) : Result<Address>(std::move(ep).error());
-    } else {
-      auto ep = metrics::ThreadedEndpoint::create(*metrics_addr, page, mo);
-      if (ep) metrics_thread = std::move(*ep);
-      bound = ep ? Result<Address>(metrics_thread->local_address()) : Result<Address>(std::move(ep).error());
-    }
-    if (!bound) {
-      log::error(bound.error().message());
-      for (auto& u : udp) u->stop();
-      for (auto& u : udp) u->wait();
-      return cli::kExitFailure;
-    }
-    metrics_addr = *bound;
-  }
+  return true;
+}
 
-  // --- banner: what is served is logged; the hints (`banner`) only go to a human's stderr ---
+// --metrics: GET /metrics on the TCP server's first event loop (reactors), else on a thread of
+// its own (blocking models, UDP only: their counters are atomics). Returns the bound address.
+Result<Address> start_metrics(const Address& addr, Running& r) {
+  metrics::EndpointOptions mo;
+  mo.log = [](std::string_view line) { log::warn(line); };
+  auto page = [&r] { return r.registry.render(); };
+  if (r.tcp && r.tcp->event_loop() != nullptr) {
+    auto ep = metrics::Endpoint::create(*r.tcp->event_loop(), addr, page, mo);
+    if (!ep) return std::move(ep).error();
+    r.metrics_ep = std::move(*ep);
+    r.turns.attach(*r.tcp);
+    return r.metrics_ep->local_address();
+  }
+  auto ep = metrics::ThreadedEndpoint::create(addr, page, mo);
+  if (!ep) return std::move(ep).error();
+  r.metrics_thread = std::move(*ep);
+  return r.metrics_thread->local_address();
+}
+
+std::string udp_detail(const serve::UdpServerOptions& opts, const serve::UdpServer& u) {
+  if (opts.batch == 1) return "plain recvfrom/sendto loop";
+  return fmt::format("recvmmsg/sendmmsg, batches of up to {}{}", opts.batch, u.gso() ? ", UDP GSO for same-peer replies" : "");
+}
+
+// What is served is logged; the hints (the banner) only go to a human's stderr.
+void log_banner(const Options& o, const Settings& s, const Running& r, const std::optional<Address>& metrics_addr) {
   std::vector<log::Line> served;
-  if (tcp) {
+  if (r.tcp) {
     served.push_back({log::Level::info, fmt::format("{} service, model {} ({}), up to {} connections", o.service,
-                                                    serve::to_string(model), model_detail(*tcp, o.pool_queue),
-                                                    tcp->max_conns())});
+                                                    serve::to_string(s.model), model_detail(*r.tcp, o.pool_queue),
+                                                    r.tcp->max_conns())});
+    for (const Address& a : r.tcp->local_addresses()) served.push_back({log::Level::info, "listening on tcp " + a.to_string()});
   } else {
     served.push_back({log::Level::info, fmt::format("{} service, UDP only (backend {})", o.service,
-                                                    loop::to_string(serve::backend_of(model)))});
+                                                    loop::to_string(serve::backend_of(s.model)))});
   }
-  if (tcp) {
-    for (const Address& a : tcp->local_addresses()) served.push_back({log::Level::info, "listening on tcp " + a.to_string()});
-  }
-  for (auto& u : udp) {
-    served.push_back({log::Level::info,
-                      fmt::format("listening on udp {} ({})", u->local_address().to_string(),
-                                  udp_opts.batch == 1
-                                      ? std::string("plain recvfrom/sendto loop")
-                                      : fmt::format("recvmmsg/sendmmsg, batches of up to {}{}", udp_opts.batch,
-                                                    u->gso() ? ", UDP GSO for same-peer replies" : ""))});
+  for (const auto& u : r.udp) {
+    served.push_back({log::Level::info, fmt::format("listening on udp {} ({})", u->local_address().to_string(),
+                                                    udp_detail(s.udp_opts, *u))});
     if (auto w = serve::udp_exposure_warning(u->local_address())) served.push_back({log::Level::warn, *w});
   }
   if (metrics_addr) served.push_back({log::Level::info, fmt::format("metrics on http://{}/metrics", metrics_addr->to_string())});
-  std::string banner;
-  const Address& first = tcp ? tcp->local_addresses().front() : udp.front()->local_address();
+  const Address& first = r.tcp ? r.tcp->local_addresses().front() : r.udp.front()->local_address();
   std::string host = first.ip_string();
   if (first.is_v6()) host = "[" + host + "]";
   if (first.is_ip() && (first.ip_string() == "0.0.0.0" || first.ip_string() == "::")) host = "127.0.0.1";
-  banner += fmt::format("connect with: sockit nc {}{} {}\n", tcp ? "" : "-u ", first.ip_string() == "::" ? "::1" : host,
-                        first.port());
+  std::string banner = fmt::format("connect with: sockit nc {}{} {}\n", r.tcp ? "" : "-u ",
+                                   first.ip_string() == "::" ? "::1" : host, first.port());
   banner += fmt::format("stop with Ctrl-C or SIGTERM (drains up to {}; a second signal forces); counters: kill -USR1 {}\n",
-                        format_duration(*drain), ::getpid());
+                        format_duration(s.drain), ::getpid());
   log::write_block(served, banner);
   sd::notify_ready(fmt::format("{} service on {}", o.service, first.to_string()));
+}
 
-  // --- serve until a signal stops it ---
-  if (tcp) {
-    // The reactors run their first loop in this thread: --threads 1 without UDP is one thread.
-    if (auto r = tcp->run(); !r) {
-      log::error(r.error().message());
-      for (auto& u : udp) u->stop();
-      for (auto& u : udp) u->wait();
+// Serves until a signal stops everything. The reactors run their first loop in this thread:
+// --threads 1 without UDP is one thread.
+int serve_until_stopped(Running& r, std::span<const int> sigs, std::chrono::nanoseconds drain) {
+  if (r.tcp) {
+    if (auto done = r.tcp->run(); !done) {
+      log::error(done.error().message());
+      r.stop_udp();
       return cli::kExitFailure;
     }
   } else {
     sigset_t set;
     sigemptyset(&set);
-    for (int s : sigs) sigaddset(&set, s);
-    while (stops == 0) {
+    for (int sig : sigs) sigaddset(&set, sig);
+    while (r.stops == 0) {
       int sig = ::sigwaitinfo(&set, nullptr);
-      if (sig > 0) on_signal(sig);
+      if (sig > 0) on_signal(r, drain, sig);
     }
   }
-  for (auto& u : udp) u->wait();
-  print_counters(registry.collect(), tcp != nullptr, !udp.empty());
+  for (auto& u : r.udp) u->wait();
+  print_counters(r.registry.collect(), r.tcp != nullptr, !r.udp.empty());
   return cli::kExitOk;
+}
+
+int run(const Options& o) {
+  log::configure(o.log, "echo-server");
+  const Settings s = parse_settings(o);
+  // Blocked in every thread (threads inherit the mask): the TCP server takes them (a reactor
+  // through its first loop's signalfd), or sigwaitinfo when only UDP is served.
+  static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGUSR1};
+  if (auto blocked = loop::block_signals(kSignals); !blocked) {
+    log::error(blocked.error().message());
+    return cli::kExitFailure;
+  }
+  Running r;
+  // Socket activation (sockit-echo-server.socket): systemd's listeners replace the TCP addresses.
+  std::vector<int> inherited = sd::listen_fds();
+  std::vector<Address> tcp_addrs = s.tcp_addrs;
+  if (!inherited.empty()) {
+    log::info(fmt::format("serving {} socket{} passed by systemd (LISTEN_FDS); --listen addresses not bound",
+                          inherited.size(), inherited.size() == 1 ? "" : "s"));
+    tcp_addrs.clear();
+  }
+  if ((!tcp_addrs.empty() || !inherited.empty()) && !create_tcp(o, s, tcp_addrs, inherited, kSignals, r)) {
+    return cli::kExitFailure;
+  }
+  if (!start_udp(s, r)) return cli::kExitFailure;
+  r.registry.add([&r](metrics::Collector& c) {
+    if (r.tcp) metrics::collect_server(c, *r.tcp, r.metrics_ep.get());
+    if (r.metrics_ep) r.turns.collect(c);
+    if (!r.udp.empty()) metrics::collect_udp(c, metrics::sum_udp(r.udp));
+  });
+  std::optional<Address> metrics_addr;
+  if (s.metrics_addr) {
+    auto bound = start_metrics(*s.metrics_addr, r);
+    if (!bound) {
+      log::error(bound.error().message());
+      r.stop_udp();
+      return cli::kExitFailure;
+    }
+    metrics_addr = *bound;
+  }
+  log_banner(o, s, r, metrics_addr);
+  return serve_until_stopped(r, kSignals, s.drain);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "server_impl.hpp"
 
+#include "serve/tuning.hpp"
 #include "sockit/irc/names.hpp"
 
 #include <algorithm>
@@ -258,10 +259,8 @@ void ServerImpl::flush_batch() {
   for (std::size_t i = 0; i < n; ++i) {
     // A thousand members are a thousand cold clients and connections: fetch member i+4's client
     // and member i+2's connection ahead, so the misses overlap instead of following each other.
-    if (i + 4 < n) __builtin_prefetch(ch.members[i + 4].second.client);
-    if (i + 2 < n) {
-      if (const serve::Peer* p = ch.members[i + 2].second.client->peer) p->prefetch();
-    }
+    if (i + 4 < n) serve::detail::prefetch(ch.members[i + 4].second.client);
+    if (i + 2 < n) serve::detail::prefetch_peer(ch.members[i + 2].second.client->peer);
     Client& t = *ch.members[i].second.client;
     if (gone(t) || t.peer == nullptr) continue;
     const std::shared_ptr<const std::string>* bytes = &plain;

@@ -1,6 +1,8 @@
 // echo, discard, chargen, daytime and time.
 #include "sockit/proto/services.hpp"
 
+#include "serve/tuning.hpp"
+
 #include <array>
 #include <cstring>
 #include <ctime>
@@ -16,10 +18,11 @@ std::string_view as_chars(std::span<const std::byte> data) {
   return {reinterpret_cast<const char*>(data.data()), data.size()};
 }
 
-class EchoSession final : public Session {
+// A pure echo: a reactor created with detail::Tuning::splice_echo (`sockit echo-server`) moves its
+// large reads back with splice() instead of calling on_data.
+class EchoSession final : public Session, public serve::detail::PureEcho {
  public:
   void on_data(std::span<const std::byte> data, Peer& peer, TimePoint) override { peer.send(as_chars(data)); }
-  bool echoes() const override { return true; }
 };
 
 class DiscardSession final : public Session {

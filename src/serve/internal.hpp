@@ -4,6 +4,7 @@
 #include "sockit/loop/connection.hpp"
 #include "sockit/serve/server.hpp"
 #include "sockit/net/fd.hpp"
+#include "tuning.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -70,6 +71,8 @@ class Server::Impl {
   virtual void add_counters(ServerStats& /*st*/) const {}
   /// Server::event_loop (reactors).
   virtual loop::EventLoop* loop_at(int /*index*/) const { return nullptr; }
+  /// detail::bytes_spliced (reactors).
+  virtual std::uint64_t bytes_spliced() const { return 0; }
 
   /// True when one more connection would pass max_conns (then counts it as rejected).
   bool over_limit();
@@ -79,6 +82,7 @@ class Server::Impl {
   void send_reject_message(int fd);
 
   ServerOptions opts_;
+  detail::Tuning tuning_;  // set by create_server before prepare()
   SessionFactory factory_;
   std::vector<Fd> listeners_;
   std::vector<Address> locals_;
@@ -87,6 +91,14 @@ class Server::Impl {
   std::size_t max_conns_ = 0;
   int threads_ = 1;
   std::atomic<std::uint64_t> next_id_{1};
+};
+
+/// How create_server and bytes_spliced reach a Server's private parts (tuning.hpp).
+struct detail::ServerAccess {
+  static std::unique_ptr<Server> wrap(std::unique_ptr<Server::Impl> impl) {
+    return std::unique_ptr<Server>(new Server(std::move(impl)));
+  }
+  static const Server::Impl& impl(const Server& s) noexcept { return *s.impl_; }
 };
 
 std::unique_ptr<Server::Impl> make_reactor_impl(ServerOptions opts, SessionFactory factory);

@@ -19,7 +19,7 @@ namespace {
 class ReactorImpl;
 class ReactorPeer;
 
-/// Runs ServerOptions::turn_end at the end of a loop turn in which a session was called.
+/// Runs detail::Tuning::turn_end at the end of a loop turn in which a session was called.
 class TurnEndHook final : public loop::IoHandler {
  public:
   explicit TurnEndHook(const std::function<void()>& fn) : fn_(fn) {}
@@ -31,12 +31,12 @@ class TurnEndHook final : public loop::IoHandler {
   bool queued = false;
 
  private:
-  const std::function<void()>& fn_;  // in the server's options, which outlive the loops
+  const std::function<void()>& fn_;  // in the server's tuning, which outlives the loops
 };
 
 struct LoopCtx {
   ReactorImpl* srv = nullptr;
-  std::shared_ptr<TurnEndHook> turn_end;  // when ServerOptions::turn_end is set
+  std::shared_ptr<TurnEndHook> turn_end;  // when detail::Tuning::turn_end is set
   std::unique_ptr<loop::EventLoop> loop;  // its user_data() points back here
   std::vector<std::shared_ptr<ReactorPeer>> conns;  // loop thread only; a peer knows its index
   bool stopping = false;                                                 // loop thread only
@@ -126,8 +126,8 @@ class ReactorImpl final : public Server::Impl {
       ctx->srv = this;
       ctx->loop = std::move(*l);
       ctx->loop->set_user_data(ctx.get());
-      if (opts_.turn_end) ctx->turn_end = std::make_shared<TurnEndHook>(opts_.turn_end);
-      if (opts_.splice_echo) {
+      if (tuning_.turn_end) ctx->turn_end = std::make_shared<TurnEndHook>(tuning_.turn_end);
+      if (tuning_.splice_echo) {
         int pipe_r, pipe_w;  // made now, not at the first large read: a server's descriptors
         (void)loop::detail::splice_pipe(*ctx->loop, pipe_r, pipe_w);  // stay what they were once it is idle
       }
@@ -211,6 +211,11 @@ class ReactorImpl final : public Server::Impl {
 
   bool finished() const override { return started_.load() && running_.load() == 0; }
   std::string_view backend_name() const override { return loop::to_string(backend_of(opts_.model)); }
+  std::uint64_t bytes_spliced() const override {
+    std::uint64_t n = 0;
+    for (const auto& ctx : ctxs_) n += ctx->loop->bytes_spliced();
+    return n;
+  }
   loop::EventLoop* loop_at(int index) const override {
     if (index < 0 || static_cast<std::size_t>(index) >= ctxs_.size()) return nullptr;
     return ctxs_[static_cast<std::size_t>(index)]->loop.get();
@@ -219,7 +224,6 @@ class ReactorImpl final : public Server::Impl {
     for (const auto& ctx : ctxs_) {
       st.bytes_in += ctx->loop->bytes_in();
       st.bytes_out += ctx->loop->bytes_out();
-      st.bytes_spliced += ctx->loop->bytes_spliced();
     }
     // Out-of-descriptor sheds are added to stats_ when a listener closes; before that, only the
     // loop that owns the acceptors may read their counts (SIGUSR1 and the metrics page run there).
@@ -366,7 +370,7 @@ void ReactorPeer::open(std::unique_ptr<Session> s) {
     return;
   }
   session_->on_open(*this, loop().now());
-  if (srv().opts_.splice_echo && session_->echoes()) loop::detail::set_echo_splice(*this, true);
+  if (srv().tuning_.splice_echo && dynamic_cast<const detail::PureEcho*>(session_.get()) != nullptr) loop::detail::set_echo_splice(*this, true);
   after_call();
 }
 

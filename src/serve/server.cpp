@@ -3,6 +3,7 @@
 
 #include "sockit/net/io.hpp"
 #include "sockit/net/socket.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -76,7 +77,7 @@ void RateLimitedLog::log(const std::string& kind, const std::string& line) {
 
 void set_nodelay(int fd) noexcept {
   int one = 1;
-  (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on AF_UNIX
+  (void)sys::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on AF_UNIX
 }
 
 Server::Impl::Impl(ServerOptions opts, SessionFactory factory)
@@ -105,21 +106,21 @@ Server::Impl::~Impl() { SharedStats::destroy(stats_); }
 Result<void> Server::Impl::adopt(Fd fd) {
   int type = 0, listening = 0, domain = 0;
   socklen_t len = sizeof type;
-  if (::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+  if (sys::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
     return Error(sys_error(errno),
                  "server: inherited descriptor " + std::to_string(fd.get()) + " is not a socket");
   }
   len = sizeof listening;
-  (void)::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+  (void)sys::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
   len = sizeof domain;
-  (void)::getsockopt(fd.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len);
+  (void)sys::getsockopt(fd.get(), SOL_SOCKET, SO_DOMAIN, &domain, &len);
   if (type != SOCK_STREAM || listening == 0 || (domain != AF_INET && domain != AF_INET6 && domain != AF_UNIX)) {
     return Error(errc::invalid_argument, "server: inherited descriptor " + std::to_string(fd.get()) +
                                              " is not a listening TCP or Unix stream socket");
   }
   Address local;
   socklen_t alen = Address::capacity();
-  if (::getsockname(fd.get(), local.sockaddr_ptr(), &alen) < 0) {
+  if (sys::getsockname(fd.get(), local.sockaddr_ptr(), &alen) < 0) {
     return Error(sys_error(errno), "server: getsockname");
   }
   local.set_length(alen);
@@ -166,20 +167,27 @@ void Server::Impl::reject(Fd fd, const Address& peer, const std::string& why) {
 
 void Server::Impl::send_reject_message(int fd) {
   if (opts_.reject_message.empty()) return;
-  (void)::send(fd, opts_.reject_message.data(), opts_.reject_message.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  ::shutdown(fd, SHUT_WR);
+  (void)sys::send(fd, opts_.reject_message.data(), opts_.reject_message.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  sys::shutdown(fd, SHUT_WR);
 }
 
 // ---------------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Server>> Server::create(ServerOptions opts, SessionFactory factory) {
+  return detail::create_server(std::move(opts), std::move(factory), {});
+}
+
+Result<std::unique_ptr<Server>> detail::create_server(ServerOptions opts, SessionFactory factory, Tuning tuning) {
   if (!factory) return Error(errc::invalid_argument, "server: no session factory");
-  std::unique_ptr<Impl> impl = is_reactor(opts.model) ? make_reactor_impl(std::move(opts), std::move(factory))
-                                                      : make_blocking_impl(std::move(opts), std::move(factory));
+  std::unique_ptr<Server::Impl> impl = is_reactor(opts.model) ? make_reactor_impl(std::move(opts), std::move(factory))
+                                                              : make_blocking_impl(std::move(opts), std::move(factory));
+  impl->tuning_ = std::move(tuning);
   if (auto r = impl->bind_all(); !r) return std::move(r).error();
   if (auto r = impl->prepare(); !r) return std::move(r).error();
-  return std::unique_ptr<Server>(new Server(std::move(impl)));
+  return ServerAccess::wrap(std::move(impl));
 }
+
+std::uint64_t detail::bytes_spliced(const Server& server) { return ServerAccess::impl(server).bytes_spliced(); }
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 

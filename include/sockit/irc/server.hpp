@@ -119,7 +119,7 @@ class Server {
   /// Channel lines from several senders in a row are fanned out together (each member gets one
   /// reference to one buffer instead of one copy per sender). By default the held lines go out
   /// when each entry point returns; with hold on they wait for flush_broadcasts(), which the
-  /// model must then call at the end of every loop turn (serve::ServerOptions::turn_end): one
+  /// model must then call at the end of every loop turn (the reactor's turn-end hook, serve::detail::Tuning::turn_end): one
   /// pass over the channel per turn, not one per sender. Any other output, membership change or
   /// shutdown still sends held lines first, so every client sees the same order either way.
   void set_hold_broadcasts(bool on);

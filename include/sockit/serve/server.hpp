@@ -50,6 +50,10 @@ class EventLoop;
 class Transport;
 }  // namespace sockit::loop
 
+namespace sockit::serve::detail {
+struct ServerAccess;  // the library's private seam (not part of the API)
+}  // namespace sockit::serve::detail
+
 namespace sockit::serve {
 
 /// A server-wide buffer budget sized to the machine: 1/8 of physical memory, at most 256 MiB and
@@ -89,17 +93,6 @@ struct ServerOptions {
   /// turn (one sendmsg of everything sent to it in that turn). For servers that send many small
   /// messages to many peers (IRC fan-out); an echo server gains nothing. Other models ignore it.
   bool coalesce_writes = false;
-  /// Reactor models: for sessions that say they echo (Session::echoes), reads of 4 KiB or more
-  /// go back to the peer with splice() through a pipe per loop (two descriptors each, made in
-  /// create()), never copied into user space (loop::Connection::set_echo_splice). Needs SIGPIPE
-  /// ignored (sockit ignores it); otherwise, or in other models, on_data echoes as usual.
-  /// `sockit echo-server` turns it on (--no-splice turns it off).
-  bool splice_echo = false;
-  /// Reactor models: called in the loop thread at the end of every loop turn in which a session
-  /// was called (data, EOF, timer), before the turn's coalesced writes go out. A protocol can hold
-  /// output back for a whole turn with it (the chat server fans out the channel lines of all
-  /// senders of a turn in one pass). Other models never call it.
-  std::function<void()> turn_end;
   /// Every model: makes the loop::Transport each new connection's bytes go through (TLS,
   /// WebSocket framing, a test transport), in the thread that will drive it. Unset or returning
   /// null: the plain socket. A transport turns echo by splice off for its connection.
@@ -132,7 +125,6 @@ struct ServerStats {
   std::uint64_t shed = 0;         ///< closed at once because the process was out of descriptors
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
-  std::uint64_t bytes_spliced = 0;  ///< of bytes_out, echoed with splice() (ServerOptions::splice_echo)
   std::uint64_t timeouts = 0;     ///< closed for idle_timeout
   std::uint64_t overflows = 0;    ///< closed for send_queue_full
   std::uint64_t resets = 0;       ///< closed by a peer reset
@@ -165,7 +157,7 @@ class Server {
   /// on_signal meanwhile. The reactors run their first event loop in the calling thread, so
   /// `--threads 1` is one thread in all: the kernel then looks up descriptors without the
   /// reference counting a shared descriptor table needs, and glibc skips its cancellation
-  /// bookkeeping around recv/send (about 1 % of CPU per message).
+  /// bookkeeping around recv/send (less CPU per message than start() plus a waiting thread).
   Result<void> run();
   /// True once the server has finished (all threads done) after a stop.
   bool finished() const;
@@ -191,6 +183,7 @@ class Server {
   class Impl;
 
  private:
+  friend struct detail::ServerAccess;
   explicit Server(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -13,6 +13,13 @@
 // loop; the thread and pool models lock and wake the connection's thread), as long as the Peer is
 // still alive, i.e. until its Session's on_close has returned. The other Peer calls belong to the
 // thread running the Session.
+//
+// Costs: a Session call is one virtual call per event; on_data's bytes live in the driver's buffer
+// only for the call (no copy before it; keep what you need). Peer::send writes at once when
+// nothing is queued and copies only what the socket does not take (reactors with
+// ServerOptions::coalesce_writes: one write per connection per loop turn instead); a reactor's
+// Peer::send from another thread copies the bytes and posts them to the loop. send_shared queues a
+// reference, not a copy, in the reactors.
 #pragma once
 
 #include "sockit/net/address.hpp"
@@ -66,16 +73,6 @@ class Peer {
   virtual const Address& local() const = 0;
   /// A small id unique among live connections of this server.
   virtual std::uint64_t id() const = 0;
-  /// Hints the CPU to fetch the cache lines around this object (the model's connection state
-  /// lies just before the Peer part). A caller walking many peers, a channel broadcast, calls it
-  /// a few peers ahead. Only a hint: reads nothing.
-  void prefetch() const noexcept {
-    const auto* p = reinterpret_cast<const char*>(this);
-    __builtin_prefetch(p - 128);
-    __builtin_prefetch(p - 64);
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
-  }
 };
 
 /// Why a connection ended, passed to Session::on_close.
@@ -105,10 +102,6 @@ class Session {
   virtual bool wants_drain() const { return false; }
   /// Room to write: queue the next piece (see wants_drain()).
   virtual void on_drain(Peer&, TimePoint /*now*/) {}
-  /// True for a pure echo (RFC 862): every byte read is sent back unchanged and nothing else is
-  /// ever sent. A model may then move large reads back to the peer in the kernel without calling
-  /// on_data (the reactors splice them: ServerOptions::splice_echo). Asked once, after on_open.
-  virtual bool echoes() const { return false; }
   /// The connection is gone (the Peer must not be used after this returns).
   virtual void on_close(CloseReason /*why*/) {}
 };

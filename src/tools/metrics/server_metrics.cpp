@@ -1,6 +1,8 @@
 // The metrics of sockit::serve's servers: see server_metrics.hpp.
 #include "server_metrics.hpp"
 
+#include "serve/tuning.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -11,7 +13,8 @@ namespace {
 double d(std::uint64_t v) { return static_cast<double>(v); }
 }  // namespace
 
-void collect_server(Collector& c, serve::ServerStats st, const Endpoint* same_loop) {
+void collect_server(Collector& c, const serve::Server& server, const Endpoint* same_loop) {
+  serve::ServerStats st = server.stats();
   if (same_loop != nullptr) {
     st.bytes_in -= std::min(st.bytes_in, same_loop->bytes_in());
     st.bytes_out -= std::min(st.bytes_out, same_loop->bytes_out());
@@ -30,7 +33,7 @@ void collect_server(Collector& c, serve::ServerStats st, const Endpoint* same_lo
   c.counter("sockit_connections_closed_total", closed, d(st.errors), {{"reason", "error"}});
   c.counter("sockit_received_bytes_total", "Bytes read from TCP clients.", d(st.bytes_in));
   c.counter("sockit_sent_bytes_total", "Bytes written to TCP clients.", d(st.bytes_out));
-  c.counter("sockit_spliced_bytes_total", "Of sockit_sent_bytes_total, bytes echoed with splice().", d(st.bytes_spliced));
+  c.counter("sockit_spliced_bytes_total", "Of sockit_sent_bytes_total, bytes echoed with splice().", d(serve::detail::bytes_spliced(server)));
   c.counter("sockit_send_queue_overflows_total", "Connections closed because their output queue passed the cap.",
             d(st.overflows));
   c.counter("sockit_timeouts_total", "Connections closed for a timeout, by kind.", d(st.timeouts), {{"kind", "idle"}});

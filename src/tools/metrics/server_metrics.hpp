@@ -16,7 +16,7 @@ namespace sockit::metrics {
 
 /// sockit_connections_*, sockit_*_bytes_total, sockit_timeouts_total{kind="idle"}, ...
 /// `same_loop`: the metrics endpoint on the server's loop, whose bytes the loop counted too.
-void collect_server(Collector& c, serve::ServerStats st, const Endpoint* same_loop = nullptr);
+void collect_server(Collector& c, const serve::Server& server, const Endpoint* same_loop = nullptr);
 /// One `key=value ...` field list for SIGUSR1's `counters:` line, each value read back from `c`
 /// (the registry the page is rendered from): {"accepted", "sockit_connections_accepted_total"},
 /// labels narrowing a family ({"resets", ..._closed_total, {{"reason","reset"}}}), none = its sum.

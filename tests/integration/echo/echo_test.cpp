@@ -406,6 +406,37 @@ TEST(EchoReactor, OneLoopRunsInTheMainThreadAndTakesSignals) {
   EXPECT_EQ(*st, 0);
 }
 
+// The echo service's driver asks the reactor for echo by splice (serve::detail::Tuning; no Session
+// or ServerOptions field says so any more): a large echo through `sockit echo-server` is spliced,
+// byte-exact, and --no-splice copies it through the session instead. Read from SIGUSR1's metrics.
+TEST(EchoSplice, EchoServerSplicesLargeEchoesAndNoSpliceCopiesThem) {
+  sockit::test::FdLeakCheck leaks;
+  auto spliced_after_echo = [](std::vector<std::string> extra) -> std::optional<std::uint64_t> {
+    EchoServer s(Variant{"epoll", 1}, std::move(extra));
+    EXPECT_TRUE(s.ok()) << s.err();
+    if (!s.ok()) return std::nullopt;
+    std::string big = sockit::test::pattern(1 << 20, 7);
+    auto got = sockit::test::echo_once(s.port(), big, 20s);
+    EXPECT_TRUE(got && *got == big) << "echo differs from what was sent";
+    s.signal(SIGUSR1);
+    const std::string key = "sockit_spliced_bytes_total=";
+    EXPECT_TRUE(s.wait_err(key, 5s)) << s.err();
+    const std::string& err = s.err();
+    auto at = err.find(key);
+    std::optional<std::uint64_t> n;
+    if (at != std::string::npos) n = std::stoull(err.substr(at + key.size()));
+    auto st = s.stop();
+    EXPECT_TRUE(st && *st == 0) << s.err();
+    return n;
+  };
+  auto spliced = spliced_after_echo({});
+  ASSERT_TRUE(spliced);
+  EXPECT_GT(*spliced, std::uint64_t{1} << 19) << "most of a 1 MiB echo should leave through splice()";
+  auto copied = spliced_after_echo({"--no-splice"});
+  ASSERT_TRUE(copied);
+  EXPECT_EQ(*copied, 0u);
+}
+
 TEST(EchoPool, RefusesWhenQueueIsFull) {
   sockit::test::FdLeakCheck leaks;
   EchoServer s(Variant{"pool", 1}, {"--pool-queue", "1"});

@@ -3,6 +3,7 @@
 #include "sockit/loop/event_loop.hpp"
 #include "sockit/proto/services.hpp"
 #include "sockit/serve/server.hpp"
+#include "serve/tuning.hpp"
 #include "sockit/net/socket.hpp"
 #include "support/support.hpp"
 
@@ -31,16 +32,18 @@ std::string model_name(const testing::TestParamInfo<serve::Model>& info) {
   return std::string(serve::to_string(info.param));
 }
 
-std::unique_ptr<serve::Server> start_server_later(serve::ServerOptions opts, serve::SessionFactory f) {
+std::unique_ptr<serve::Server> start_server_later(serve::ServerOptions opts, serve::SessionFactory f,
+                                                  serve::detail::Tuning tuning = {}) {
   if (opts.listen.empty()) opts.listen = {Address::ipv4_loopback(0)};
-  auto s = serve::Server::create(std::move(opts), std::move(f));
+  auto s = serve::detail::create_server(std::move(opts), std::move(f), std::move(tuning));
   EXPECT_TRUE(s) << (s ? "" : s.error().message());
   if (!s) return nullptr;
   return std::move(*s);
 }
 
-std::unique_ptr<serve::Server> start_server(serve::ServerOptions opts, serve::SessionFactory f) {
-  auto s = start_server_later(std::move(opts), std::move(f));
+std::unique_ptr<serve::Server> start_server(serve::ServerOptions opts, serve::SessionFactory f,
+                                            serve::detail::Tuning tuning = {}) {
+  auto s = start_server_later(std::move(opts), std::move(f), std::move(tuning));
   if (s) {
     EXPECT_TRUE(s->start());
   }
@@ -84,14 +87,15 @@ TEST_P(ServerModel, EchoesAndCountsBytes) {
 }
 
 // A large echo is byte-exact in every model; the reactors move it with splice() (the echo
-// service says it echoes), the other models through on_data.
+// service is a detail::PureEcho), the other models through on_data.
 TEST_P(ServerModel, EchoesLargeTransfersExactlyAndReactorsSpliceThem) {
   sockit::test::FdLeakCheck leaks;
   auto old = std::signal(SIGPIPE, SIG_IGN);  // as sockit's main does: splice needs it
   serve::ServerOptions opts;
   opts.model = GetParam();
-  opts.splice_echo = true;  // as sockit echo-server sets it
-  auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::echo));
+  serve::detail::Tuning tuning;
+  tuning.splice_echo = true;  // as sockit echo-server sets it
+  auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::echo), tuning);
   ASSERT_TRUE(server);
   auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
   ASSERT_TRUE(c) << c.error().message();
@@ -111,9 +115,9 @@ TEST_P(ServerModel, EchoesLargeTransfersExactlyAndReactorsSpliceThem) {
   auto st = server->stats();
   EXPECT_EQ(st.bytes_out, payload.size());
   if (serve::is_reactor(GetParam())) {
-    EXPECT_GT(st.bytes_spliced, payload.size() / 2);
+    EXPECT_GT(serve::detail::bytes_spliced(*server), payload.size() / 2);
   } else {
-    EXPECT_EQ(st.bytes_spliced, 0u);
+    EXPECT_EQ(serve::detail::bytes_spliced(*server), 0u);
   }
   std::signal(SIGPIPE, old);
 }
@@ -395,7 +399,7 @@ TEST(Services, Rfc868TimeIsSecondsSince1900) {
   EXPECT_FALSE(sockit::proto::parse_service("qotd"));
 }
 
-// ServerOptions::turn_end: sessions hold output back and the hook sends it at the end of the
+// detail::Tuning::turn_end: sessions hold output back and the hook sends it at the end of the
 // loop turn, as references into one shared buffer (Peer::send_shared), in the loop thread.
 class ReactorModel : public testing::TestWithParam<serve::Model> {};
 
@@ -421,7 +425,8 @@ TEST_P(ReactorModel, TurnEndHookSendsWhatSessionsHeldBack) {
   serve::ServerOptions opts;
   opts.model = GetParam();
   opts.coalesce_writes = true;
-  opts.turn_end = [held] {
+  serve::detail::Tuning tuning;
+  tuning.turn_end = [held] {
     held->calls++;
     if (std::this_thread::get_id() == held->test_thread) held->off_loop = true;
     std::string all;
@@ -434,7 +439,7 @@ TEST_P(ReactorModel, TurnEndHookSendsWhatSessionsHeldBack) {
     }
     held->lines.clear();
   };
-  auto server = start_server(opts, [held](serve::Peer&) { return std::make_unique<HoldSession>(held); });
+  auto server = start_server(opts, [held](serve::Peer&) { return std::make_unique<HoldSession>(held); }, tuning);
   ASSERT_TRUE(server);
   auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
   ASSERT_TRUE(c);
@@ -456,8 +461,7 @@ TEST_P(ReactorModel, SpliceEchoOffCopiesThroughTheSession) {
   auto old = std::signal(SIGPIPE, SIG_IGN);
   serve::ServerOptions opts;
   opts.model = GetParam();
-  opts.splice_echo = false;
-  auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::echo));
+  auto server = start_server(opts, sockit::proto::make_session_factory(sockit::proto::Service::echo));  // no Tuning
   ASSERT_TRUE(server);
   auto c = TcpStream::connect(server->local_addresses()[0], Deadline::after(5s));
   ASSERT_TRUE(c);
@@ -472,7 +476,7 @@ TEST_P(ReactorModel, SpliceEchoOffCopiesThroughTheSession) {
   server->stop(1s);
   server->wait();
   EXPECT_EQ(server->stats().bytes_out, payload.size());
-  EXPECT_EQ(server->stats().bytes_spliced, 0u);
+  EXPECT_EQ(serve::detail::bytes_spliced(*server), 0u);
   std::signal(SIGPIPE, old);
 }
 
