@@ -230,7 +230,7 @@ ssize_t Connection::splice_echo(std::size_t max) {
   }
   ssize_t n;
   do {
-    n = ::splice(fd_.get(), nullptr, pipe_w, nullptr, max, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    n = sys::splice(fd_.get(), pipe_w, max, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return n;
   auto got = static_cast<std::size_t>(n);
@@ -238,7 +238,7 @@ ssize_t Connection::splice_echo(std::size_t max) {
   last_activity_ = loop_->now();
   std::size_t left = got;
   while (left > 0) {
-    ssize_t w = ::splice(pipe_r, nullptr, fd_.get(), nullptr, left, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+    ssize_t w = sys::splice(pipe_r, fd_.get(), left, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
     if (w > 0) {
       left -= static_cast<std::size_t>(w);
     } else if (!(w < 0 && errno == EINTR)) {

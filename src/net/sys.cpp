@@ -287,7 +287,10 @@ int connect(int fd, const sockaddr* addr, socklen_t len) noexcept {
   return ::connect(fd, addr, len);
 }
 int poll(pollfd* fds, nfds_t n, int timeout_ms) noexcept {
-  SOCKIT_FAULT(kIntr, -1, 0);
+  if (g_faults && fail_now(kIntr, -1)) [[unlikely]] {
+    for (nfds_t i = 0; i < n; ++i) fds[i].revents = 0;  // as the kernel leaves them on EINTR
+    return -1;
+  }
   return ::poll(fds, n, timeout_ms);
 }
 int epoll_wait(int epfd, epoll_event* events, int max_events, int timeout_ms) noexcept {

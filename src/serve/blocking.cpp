@@ -18,6 +18,7 @@
 #include "sockit/loop/connection.hpp"
 #include "sockit/loop/lifecycle.hpp"
 #include "sockit/loop/transport.hpp"
+#include "sockit/net/sys.hpp"
 
 #include <algorithm>
 #include <array>
@@ -64,13 +65,13 @@ class TransportLock {
 void signal_eventfd(int fd) noexcept {
   if (fd < 0) return;
   std::uint64_t one = 1;
-  ssize_t n = ::write(fd, &one, sizeof one);
+  ssize_t n = sys::write_record(fd, &one, sizeof one);
   (void)n;
 }
 
 void drain_eventfd(int fd) noexcept {
   std::uint64_t v;
-  ssize_t n = ::read(fd, &v, sizeof v);
+  ssize_t n = sys::read_record(fd, &v, sizeof v);
   (void)n;
 }
 
@@ -208,8 +209,8 @@ class BlockingImpl final : public Server::Impl {
   }
 
   Result<void> prepare() override {
-    stop_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    force_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    stop_fd_.reset(sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    force_fd_.reset(sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!stop_fd_ || !force_fd_) return Error(sys_error(errno), "eventfd");
     for (auto& l : listeners_) {
       cores_.push_back(std::make_unique<loop::AcceptCore>(
@@ -311,7 +312,7 @@ class BlockingImpl final : public Server::Impl {
       if (!children_.empty() || !conn_threads_.empty()) timeout = timeout < 0 ? 100 : std::min(timeout, 100);
       pfds[listeners_.size()] = pollfd{stop_fd_.get(), POLLIN, 0};
       pfds[listeners_.size() + 1] = pollfd{force_fd_.get(), POLLIN, 0};
-      int rc = ::poll(pfds.data(), pfds.size(), timeout);
+      int rc = sys::poll(pfds.data(), pfds.size(), timeout);
       if (rc < 0 && errno != EINTR) {
         log_.log("poll", "accept: poll: " + sys_error(errno).message());
         ::usleep(100'000);
@@ -381,7 +382,7 @@ class BlockingImpl final : public Server::Impl {
           });
           conn_threads_.push_back(ConnThread{std::move(t), done});
         } catch (const std::system_error& e) {
-          ::close(raw);
+          sys::close(raw);
           stats_->active.fetch_sub(1, std::memory_order_relaxed);
           stats_->rejected.fetch_add(1, std::memory_order_relaxed);
           log_.log("thread", std::string("thread: cannot start a thread: ") + e.what() + ", refusing " + peer.to_string());
@@ -403,7 +404,7 @@ class BlockingImpl final : public Server::Impl {
       }
       case Model::fork: {
         stats_->active.fetch_add(1, std::memory_order_relaxed);
-        pid_t pid = ::fork();
+        pid_t pid = sys::fork();
         if (pid < 0) {
           int err = errno;
           stats_->active.fetch_sub(1, std::memory_order_relaxed);
@@ -497,7 +498,7 @@ class BlockingImpl final : public Server::Impl {
 void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address& local, bool cross_thread) {
   set_nodelay(fd.get());
   Fd wake;
-  if (cross_thread) wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (cross_thread) wake.reset(sys::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   std::unique_ptr<loop::Transport> transport = opts_.transport ? opts_.transport() : nullptr;
   loop::Transport* t = transport.get();
   const loop::WaterMarks marks{opts_.high_water, opts_.low_water, opts_.send_queue_cap};
@@ -563,7 +564,7 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
           {force_fd_.get(), POLLIN, 0},
           {wake.get(), POLLIN, 0},
       }};
-      int rc = ::poll(pfds.data(), pfds.size(), timeout);
+      int rc = sys::poll(pfds.data(), pfds.size(), timeout);
       if (rc < 0 && errno != EINTR) {
         reason = CloseReason::error;
         break;
@@ -654,7 +655,7 @@ bool BlockingImpl::handshake(int fd, loop::Transport* t, CloseReason& reason) {
     short events = static_cast<short>((has(w, loop::Want::read) ? POLLIN : 0) | (has(w, loop::Want::write) ? POLLOUT : 0));
     std::array<pollfd, 3> pfds{{{fd, events, 0}, {stop_fd_.get(), POLLIN, 0}, {force_fd_.get(), POLLIN, 0}}};
     int timeout = timed ? ms_until(give_up, Clock::now()) : -1;
-    int rc = ::poll(pfds.data(), pfds.size(), timeout);
+    int rc = sys::poll(pfds.data(), pfds.size(), timeout);
     if (rc < 0 && errno == EINTR) continue;
     if (rc < 0 || pfds[1].revents != 0 || pfds[2].revents != 0 || rc == 0 ||
         (pfds[0].revents & (POLLERR | POLLNVAL)) != 0) {
