@@ -1,4 +1,5 @@
-// sockit nc -u: UDP. There is no end-of-stream in UDP, so the EOF rules differ (docs/NC.md):
+// sockit nc -u: UDP, on one sockit::loop EventLoop (the socket and stdin watched, -i and -q as
+// loop timers). There is no end-of-stream in UDP, so the EOF rules differ (docs/NC.md):
 // each stdin read is sent as one datagram; stdin EOF sends nothing; with -q TIME the command
 // exits TIME after stdin EOF, otherwise it keeps printing datagrams until interrupted or idle.
 //   client:    the socket is connect()ed, so an ICMP "port unreachable" is reported
@@ -9,13 +10,14 @@
 #include "common/command.hpp"
 #include "nc/nc.hpp"
 
+#include <sockit/loop/event_loop.hpp>
 #include <sockit/net/sys.hpp>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <set>
 
-#include <poll.h>
 #include <sys/socket.h>
 
 namespace sockit::nc {
@@ -33,47 +35,69 @@ class UdpSession {
   }
 
   int run() {
-    Deadline idle = idle_deadline();
-    for (;;) {
-      if (quit_at_ && quit_at_->expired()) {
-        ctx_.log(2, "-q time after stdin EOF passed, exiting");
-        break;
-      }
-      if (!stdin_open_ && pending_.empty() && (o_.send_only || (o_.quit && o_.quit->count() == 0))) break;
-      pollfd fds[2];
-      nfds_t n = 0;
-      short sev = POLLIN;
-      if (!pending_.empty()) sev |= POLLOUT;
-      fds[n++] = {sock_.fd(), sev, 0};
-      bool want_stdin = stdin_open_ && !o_.recv_only && peer_ && pending_.empty();
-      if (want_stdin) fds[n++] = {0, POLLIN, 0};
-      Deadline next = Deadline::earliest(idle, quit_at_.value_or(Deadline::never()));
-      int r = sys::poll(fds, n, next.poll_timeout_ms());
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        ctx_.fail("poll", errno);
-      }
-      if (fds[0].revents & (POLLIN | POLLERR)) {
-        if (receive()) idle = idle_deadline();
-      }
-      if (!pending_.empty() && (fds[0].revents & POLLOUT)) {
-        if (send_pending()) idle = idle_deadline();
-      }
-      if (want_stdin && fds[1].revents) {
-        read_stdin_chunk();
-        if (!pending_.empty() && send_pending()) idle = idle_deadline();
-      }
-      if (idle.expired()) {
-        ctx_.summary(sent_, received_);
-        ctx_.fail_message(fmt::format("idle timeout: no data for {}", format_duration(*o_.idle)));
-      }
+    // poll(): stdin may be a regular file, which epoll refuses.
+    auto l = loop::EventLoop::create(loop::Backend::poll);
+    if (!l) ctx_.fail(l.error());
+    loop_ = std::move(*l);
+    auto on_sock = [this](const loop::Ready& r) {
+      if (r.readable && receive()) touch();  // an error is reported as readable: recv reports it
+      if (r.writable && !pending_.empty() && send_pending()) touch();
+      update();
+    };
+    if (auto r = loop_->watch(sock_.fd(), loop::Interest::read, on_sock); !r) ctx_.fail(r.error());
+    if (!o_.recv_only) {
+      if (auto r = loop_->watch(0, loop::Interest::none, [this](const loop::Ready&) { on_stdin(); }); !r)
+        ctx_.fail(r.error());
+      stdin_watched_ = true;
     }
+    last_ = loop::Clock::now();
+    arm_idle();
+    update();
+    if (!done_) loop_->run();
     ctx_.summary(sent_, received_);
     return cli::kExitOk;
   }
 
  private:
-  Deadline idle_deadline() const { return o_.idle ? Deadline::after(*o_.idle) : Deadline::never(); }
+  void touch() { last_ = loop_->now(); }
+
+  void on_stdin() {
+    read_stdin_chunk();
+    if (!pending_.empty() && send_pending()) touch();
+    update();
+  }
+
+  // The end rules, then what to wait for: the socket's output while datagrams are queued, stdin
+  // only when there is a peer and nothing queued.
+  void update() {
+    if (done_) return;
+    if (!stdin_open_ && pending_.empty() && (o_.send_only || (o_.quit && o_.quit->count() == 0))) return stop();
+    const auto sock_interest = pending_.empty() ? loop::Interest::read : loop::Interest::read_write;
+    if (sock_interest != sock_interest_) {
+      if (auto r = loop_->update(sock_.fd(), sock_interest); !r) ctx_.fail(r.error());
+      sock_interest_ = sock_interest;
+    }
+    const bool want_stdin = stdin_watched_ && stdin_open_ && peer_ && pending_.empty();
+    if (want_stdin != stdin_reading_) {
+      if (auto r = loop_->update(0, want_stdin ? loop::Interest::read : loop::Interest::none); !r) ctx_.fail(r.error());
+      stdin_reading_ = want_stdin;
+    }
+  }
+
+  void stop() {
+    done_ = true;
+    loop_->stop();
+  }
+
+  // -i/-w: lazy (re-armed from the last datagram when it fires, not on every datagram).
+  void arm_idle() {
+    if (!o_.idle) return;
+    loop_->run_at(last_ + std::chrono::duration_cast<loop::Duration>(*o_.idle), [this] {
+      if (loop::Clock::now() - last_ < *o_.idle) return arm_idle();
+      ctx_.summary(sent_, received_);
+      ctx_.fail_message(fmt::format("idle timeout: no data for {}", format_duration(*o_.idle)));
+    });
+  }
 
   // Returns true when a datagram was received.
   bool receive() {
@@ -119,7 +143,12 @@ class UdpSession {
     if (r == 0) {
       stdin_open_ = false;
       ctx_.log(2, "stdin EOF (UDP: nothing is sent)");
-      if (o_.quit) quit_at_ = Deadline::after(*o_.quit);
+      if (o_.quit && o_.quit->count() > 0) {
+        loop_->run_after(*o_.quit, [this] {
+          ctx_.log(2, "-q time after stdin EOF passed, exiting");
+          stop();
+        });
+      }
       return;
     }
     std::string_view in(buf, static_cast<std::size_t>(r));
@@ -171,10 +200,12 @@ class UdpSession {
   std::string label_;
   std::vector<std::string> pending_;
   std::set<Address> seen_, ignored_;
-  bool stdin_open_ = true;
-  std::optional<Deadline> quit_at_;
+  bool stdin_open_ = true, stdin_watched_ = false, stdin_reading_ = false, done_ = false;
+  loop::Interest sock_interest_ = loop::Interest::read;
+  loop::TimePoint last_{};  // the last datagram either way (-i)
   CrlfEncoder crlf_;
   std::uint64_t sent_ = 0, received_ = 0;
+  std::unique_ptr<loop::EventLoop> loop_;  // first to go: it watches sock_ and stdin
 };
 
 }  // namespace
