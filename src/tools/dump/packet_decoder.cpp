@@ -29,6 +29,16 @@ constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherArp = 0x0806, kEtherRarp = 0x
                         kEtherIpv6 = 0x86dd, kEtherVlan = 0x8100, kEtherQinQ = 0x88a8,
                         kEtherVlan9100 = 0x9100;
 
+// TCP option kinds (IANA) tcpdump names, and the numbers their printing uses.
+constexpr std::uint8_t kTcpOptEol = 0, kTcpOptNop = 1, kTcpOptMss = 2, kTcpOptWscale = 3, kTcpOptSackOk = 4,
+                       kTcpOptSack = 5, kTcpOptEcho = 6, kTcpOptEchoReply = 7, kTcpOptTimestamp = 8, kTcpOptCc = 11,
+                       kTcpOptCcNew = 12, kTcpOptCcEcho = 13, kTcpOptMd5 = 19, kTcpOptScps = 20,
+                       kTcpOptUserTimeout = 28, kTcpOptTcpAo = 29, kTcpOptMptcp = 30, kTcpOptFastOpen = 34,
+                       kTcpOptExperimental = 254;
+constexpr std::uint16_t kTcpExpMagicFastOpen = 0xf989;  // RFC 7413's experimental TFO tag
+constexpr std::uint32_t kSackBlockLen = 8;              // left and right edge, 4 bytes each
+constexpr std::uint32_t kSecondsPerMinute = 60;
+
 std::string ethertype_name(std::uint16_t t) {
   switch (t) {
     case kEtherIpv4: return "IPv4";
@@ -1057,181 +1067,193 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
   }
 
   // `payload`/`plen`: the segment's payload (the md5 option says whether it was all captured).
+  // One TCP option's bytes and the segment facts its printing needs.
+  struct TcpOpt {
+    std::size_t cp;      // the option's data (after kind and length)
+    std::uint32_t hlen;  // option space left after the kind and length bytes
+    std::uint32_t len;   // the option's length byte (1 for eol and nop)
+    bool rev;
+    std::uint32_t thseq, thack;
+    std::uint8_t flags;
+    std::size_t payload;
+    std::uint32_t plen;
+  };
+  // tcpdump's LENCHECK: the l data bytes are there (ok), beyond the option space (bad), or not captured.
+  enum class OptCheck { ok, bad, trunc };
+  OptCheck opt_check(const TcpOpt& o, std::uint32_t l) const {
+    if (l > o.hlen) return OptCheck::bad;
+    if (!have(o.cp, l)) return OptCheck::trunc;
+    return OptCheck::ok;
+  }
+  // The option's data bytes from `from` on in hex, each checked first.
+  OptCheck opt_hex(const TcpOpt& o, std::uint32_t from, std::uint32_t datalen) {
+    for (std::uint32_t i = from; i < datalen; ++i) {
+      if (OptCheck c = opt_check(o, i + 1); c != OptCheck::ok) return c;
+      out_ += fmt::format("{:02x}", u8(o.cp + i));
+    }
+    return OptCheck::ok;
+  }
+
   bool tcp_options(std::size_t cp, std::uint32_t hlen, bool rev, std::uint32_t thseq, std::uint32_t thack,
                    std::uint8_t flags, std::size_t payload, std::uint32_t plen) {
     out_ += ", options [";
     char ch = '\0';
-    // tcpdump's "goto bad" / "goto trunc" exits of the option loop (LENCHECK).
-    auto bad = [&] {
-      out_ += "[bad opt]";
-      if (ch != '\0') out_ += "]";
-      d_.malformed = true;
-      return false;
-    };
-    auto trunc = [&] {
-      out_ += fmt::format(" [|{}]", proto_);
-      if (ch != '\0') out_ += ">";
-      d_.truncated = true;
+    // tcpdump's "goto bad" / "goto trunc" exits of the option loop.
+    auto fail = [&](OptCheck why) {
+      if (why == OptCheck::bad) {
+        out_ += "[bad opt]";
+        if (ch != '\0') out_ += "]";
+        d_.malformed = true;
+      } else {
+        out_ += fmt::format(" [|{}]", proto_);
+        if (ch != '\0') out_ += ">";
+        d_.truncated = true;
+      }
       return false;
     };
     while (hlen > 0) {
       if (ch != '\0') out_ += ch;
-      std::uint8_t opt = u8(cp++);
+      const std::uint8_t opt = u8(cp++);
+      const bool single = opt == kTcpOptEol || opt == kTcpOptNop;
       std::uint32_t len = 1;
-      if (opt != 0 && opt != 1) {
+      if (!single) {
         len = u8(cp++);
-        if (len < 2 || len > hlen) return bad();
+        if (len < 2 || len > hlen) return fail(OptCheck::bad);
         --hlen;
       }
       --hlen;
       std::uint32_t datalen = 0;
-      // 0: the l data bytes are there; 1: beyond the option space (bad); 2: not captured.
-      auto lencheck = [&](std::uint32_t l) -> int {
-        if (l > hlen) return 1;
-        if (!have(cp, l)) return 2;
-        return 0;
-      };
-      auto fail = [&](int why) { return why == 1 ? bad() : trunc(); };
-      switch (opt) {
-        case 0: out_ += "eol"; break;
-        case 1: out_ += "nop"; break;
-        case 2:
-          out_ += "mss";
-          datalen = 2;
-          if (int why = lencheck(datalen)) return fail(why);
-          out_ += fmt::format(" {}", be16(cp));
-          break;
-        case 3:
-          out_ += "wscale";
-          datalen = 1;
-          if (int why = lencheck(datalen)) return fail(why);
-          out_ += fmt::format(" {}", u8(cp));
-          break;
-        case 4: out_ += "sackOK"; break;
-        case 5: {
-          out_ += "sack";
-          datalen = len - 2;
-          if (datalen % 8 != 0) {
-            out_ += " invalid sack";
-          } else {
-            out_ += fmt::format(" {} ", datalen / 8);
-            for (std::uint32_t i = 0; i < datalen; i += 8) {
-              if (int why = lencheck(i + 8)) return fail(why);
-              std::uint32_t s = be32(cp + i), e = be32(cp + i + 4);
-              if (rev) {
-                s -= thseq;
-                e -= thseq;
-              } else {
-                s -= thack;
-                e -= thack;
-              }
-              out_ += fmt::format("{{{}:{}}}", s, e);
-            }
-          }
-          break;
-        }
-        case 8:
-          out_ += "TS";
-          datalen = 8;
-          if (int why = lencheck(datalen)) return fail(why);
-          out_ += fmt::format(" val {} ecr {}", be32(cp), be32(cp + 4));
-          break;
-        case 6:   // echo
-        case 7:   // echoreply
-        case 11:  // cc
-        case 12:  // ccnew
-        case 13:  // ccecho (tcpdump's table names it "")
-          out_ += opt == 6 ? "echo" : opt == 7 ? "echoreply" : opt == 11 ? "cc" : opt == 12 ? "ccnew" : "";
-          datalen = 4;
-          if (int why = lencheck(datalen)) return fail(why);
-          out_ += fmt::format(" {}", be32(cp));
-          break;
-        case 19:  // TCP MD5 signature: tcpdump (built with libcrypto) cannot check it without -M
-          out_ += "md5";
-          datalen = 16;
-          if (int why = lencheck(datalen)) return fail(why);
-          out_ += have(payload, plen) ? " shared secret not supplied with -M, " : " snaplen too short, ";
-          out_ += "can't check - " + hex_of(cp, datalen);
-          break;
-        case 20:
-          out_ += "scps";
-          datalen = 2;
-          if (int why = lencheck(datalen)) return fail(why);
-          out_ += fmt::format(" cap {:02x} id {}", u8(cp), u8(cp + 1));
-          break;
-        case 28: {
-          out_ += "uto";
-          datalen = 2;
-          if (int why = lencheck(datalen)) return fail(why);
-          std::uint32_t uto = be16(cp);
-          out_ += fmt::format(" 0x{:x}", uto);
-          uto = (uto & 1) ? (uto >> 1) * 60 : uto >> 1;
-          out_ += fmt::format(" {}", uto);
-          break;
-        }
-        case 29:  // TCP-AO (RFC 5925)
-          out_ += "tcp-ao";
-          datalen = len - 2;
-          if (datalen < 2) {
-            out_ += " (invalid)";
-            break;
-          }
-          if (int why = lencheck(1)) return fail(why);
-          out_ += fmt::format(" keyid {}", u8(cp));
-          if (int why = lencheck(2)) return fail(why);
-          out_ += fmt::format(" rnextkeyid {}", u8(cp + 1));
-          if (datalen > 2) out_ += " mac 0x";
-          for (std::uint32_t i = 2; i < datalen; ++i) {
-            if (int why = lencheck(i + 1)) return fail(why);
-            out_ += fmt::format("{:02x}", u8(cp + i));
-          }
-          break;
-        case 30:  // MPTCP
-          out_ += "mptcp";
-          datalen = len - 2;
-          if (int why = lencheck(datalen)) return fail(why);
-          if (!mptcp(cp - 2, len, flags)) return bad();
-          break;
-        case 34:  // TCP Fast Open
-          out_ += "tfo";
-          datalen = len - 2;
-          if (int why = lencheck(datalen)) return fail(why);
-          out_ += " ";
-          fastopen(cp, datalen, false);
-          break;
-        case 254: {  // RFC 6994 experimental, tagged by a magic number
-          out_ += "exp";
-          datalen = len - 2;
-          if (int why = lencheck(datalen)) return fail(why);
-          if (datalen < 2) return bad();
-          const std::uint16_t magic = be16(cp);
-          out_ += "-";
-          if (magic == 0xf989)
-            fastopen(cp + 2, datalen - 2, true);
-          else
-            out_ += fmt::format("{:04x}", magic);
-          break;
-        }
-        default:  // AccECN (172/174), SNACK, QS, ...: tcpdump 4.99 has no name for them
-          out_ += fmt::format("unknown-{}", opt);
-          datalen = len - 2;
-          if (datalen) out_ += " 0x";
-          for (std::uint32_t i = 0; i < datalen; ++i) {
-            if (int why = lencheck(i + 1)) return fail(why);
-            out_ += fmt::format("{:02x}", u8(cp + i));
-          }
-          break;
-      }
+      const TcpOpt o{cp, hlen, len, rev, thseq, thack, flags, payload, plen};
+      if (OptCheck why = tcp_option(opt, o, datalen); why != OptCheck::ok) return fail(why);
       cp += datalen;
       hlen -= datalen;
       ++datalen;
-      if (opt != 0 && opt != 1) ++datalen;
+      if (!single) ++datalen;
       if (datalen != len) out_ += fmt::format("[len {}]", len);
       ch = ',';
-      if (opt == 0) break;
+      if (opt == kTcpOptEol) break;
     }
     out_ += "]";
     return true;
+  }
+
+  // One option's name and data; datalen is set to the data bytes it covers.
+  OptCheck tcp_option(std::uint8_t opt, const TcpOpt& o, std::uint32_t& datalen) {
+    switch (opt) {
+      case kTcpOptEol: out_ += "eol"; return OptCheck::ok;
+      case kTcpOptNop: out_ += "nop"; return OptCheck::ok;
+      case kTcpOptSackOk: out_ += "sackOK"; return OptCheck::ok;
+      case kTcpOptSack: return tcp_opt_sack(o, datalen);
+      case kTcpOptTcpAo: return tcp_opt_ao(o, datalen);
+      case kTcpOptMptcp:
+        out_ += "mptcp";
+        datalen = o.len - 2;
+        if (OptCheck c = opt_check(o, datalen); c != OptCheck::ok) return c;
+        return mptcp(o.cp - 2, o.len, o.flags) ? OptCheck::ok : OptCheck::bad;
+      case kTcpOptFastOpen:
+        out_ += "tfo";
+        datalen = o.len - 2;
+        if (OptCheck c = opt_check(o, datalen); c != OptCheck::ok) return c;
+        out_ += " ";
+        fastopen(o.cp, datalen, false);
+        return OptCheck::ok;
+      case kTcpOptExperimental: return tcp_opt_exp(o, datalen);
+      default: return tcp_opt_fixed(opt, o, datalen);
+    }
+  }
+
+  // The options of one fixed data length (and the unknown ones, printed in hex).
+  OptCheck tcp_opt_fixed(std::uint8_t opt, const TcpOpt& o, std::uint32_t& datalen) {
+    struct Fixed {
+      std::uint8_t kind;
+      const char* name;
+      std::uint32_t datalen;
+    };
+    static constexpr std::array<Fixed, 11> kFixed = {{{kTcpOptMss, "mss", 2},
+                                                      {kTcpOptWscale, "wscale", 1},
+                                                      {kTcpOptTimestamp, "TS", 8},
+                                                      {kTcpOptEcho, "echo", 4},
+                                                      {kTcpOptEchoReply, "echoreply", 4},
+                                                      {kTcpOptCc, "cc", 4},
+                                                      {kTcpOptCcNew, "ccnew", 4},
+                                                      {kTcpOptCcEcho, "", 4},  // tcpdump's table names it ""
+                                                      {kTcpOptMd5, "md5", 16},
+                                                      {kTcpOptScps, "scps", 2},
+                                                      {kTcpOptUserTimeout, "uto", 2}}};
+    const auto* f = std::find_if(kFixed.begin(), kFixed.end(), [opt](const Fixed& x) { return x.kind == opt; });
+    if (f == kFixed.end()) {  // AccECN (172/174), SNACK, QS, ...: tcpdump 4.99 has no name for them
+      out_ += fmt::format("unknown-{}", opt);
+      datalen = o.len - 2;
+      if (datalen) out_ += " 0x";
+      return opt_hex(o, 0, datalen);
+    }
+    datalen = f->datalen;
+    out_ += f->name;
+    if (OptCheck c = opt_check(o, datalen); c != OptCheck::ok) return c;
+    switch (opt) {
+      case kTcpOptMss: out_ += fmt::format(" {}", be16(o.cp)); break;
+      case kTcpOptWscale: out_ += fmt::format(" {}", u8(o.cp)); break;
+      case kTcpOptTimestamp: out_ += fmt::format(" val {} ecr {}", be32(o.cp), be32(o.cp + 4)); break;
+      case kTcpOptMd5:  // tcpdump (built with libcrypto) cannot check it without -M
+        out_ += have(o.payload, o.plen) ? " shared secret not supplied with -M, " : " snaplen too short, ";
+        out_ += "can't check - " + hex_of(o.cp, datalen);
+        break;
+      case kTcpOptScps: out_ += fmt::format(" cap {:02x} id {}", u8(o.cp), u8(o.cp + 1)); break;
+      case kTcpOptUserTimeout: {
+        std::uint32_t uto = be16(o.cp);
+        out_ += fmt::format(" 0x{:x}", uto);
+        uto = (uto & 1) ? (uto >> 1) * kSecondsPerMinute : uto >> 1;  // low bit set: minutes
+        out_ += fmt::format(" {}", uto);
+        break;
+      }
+      default: out_ += fmt::format(" {}", be32(o.cp)); break;  // echo, echoreply, cc, ccnew, ccecho
+    }
+    return OptCheck::ok;
+  }
+
+  OptCheck tcp_opt_sack(const TcpOpt& o, std::uint32_t& datalen) {
+    out_ += "sack";
+    datalen = o.len - 2;
+    if (datalen % kSackBlockLen != 0) {
+      out_ += " invalid sack";
+      return OptCheck::ok;
+    }
+    out_ += fmt::format(" {} ", datalen / kSackBlockLen);
+    for (std::uint32_t i = 0; i < datalen; i += kSackBlockLen) {
+      if (OptCheck c = opt_check(o, i + kSackBlockLen); c != OptCheck::ok) return c;
+      const std::uint32_t base = o.rev ? o.thseq : o.thack;
+      out_ += fmt::format("{{{}:{}}}", be32(o.cp + i) - base, be32(o.cp + i + 4) - base);
+    }
+    return OptCheck::ok;
+  }
+
+  OptCheck tcp_opt_ao(const TcpOpt& o, std::uint32_t& datalen) {  // TCP-AO (RFC 5925)
+    out_ += "tcp-ao";
+    datalen = o.len - 2;
+    if (datalen < 2) {
+      out_ += " (invalid)";
+      return OptCheck::ok;
+    }
+    if (OptCheck c = opt_check(o, 1); c != OptCheck::ok) return c;
+    out_ += fmt::format(" keyid {}", u8(o.cp));
+    if (OptCheck c = opt_check(o, 2); c != OptCheck::ok) return c;
+    out_ += fmt::format(" rnextkeyid {}", u8(o.cp + 1));
+    if (datalen > 2) out_ += " mac 0x";
+    return opt_hex(o, 2, datalen);
+  }
+
+  OptCheck tcp_opt_exp(const TcpOpt& o, std::uint32_t& datalen) {  // RFC 6994, tagged by a magic number
+    out_ += "exp";
+    datalen = o.len - 2;
+    if (OptCheck c = opt_check(o, datalen); c != OptCheck::ok) return c;
+    if (datalen < 2) return OptCheck::bad;
+    const std::uint16_t magic = be16(o.cp);
+    out_ += "-";
+    if (magic == kTcpExpMagicFastOpen)
+      fastopen(o.cp + 2, datalen - 2, true);
+    else
+      out_ += fmt::format("{:04x}", magic);
+    return OptCheck::ok;
   }
 
   // ---- UDP ------------------------------------------------------------------------------
