@@ -55,3 +55,41 @@ TEST(IrcConformance, NamesOfASecretChannelCarryTheAtSymbol) {
   EXPECT_EQ(lines[0], ":irc.sockit.local 353 alice @ #a :@alice");
   h.check();
 }
+
+// Modern IRC TOPICLEN, KICKLEN, AWAYLEN: texts longer than the advertised length are cut to it.
+TEST(IrcConformance, TopicKickAndAwayTextsAreCutToTheirIsupportLengths) {
+  Config cfg = quiet();
+  cfg.topic_len = 5;
+  cfg.kick_len = 4;
+  cfg.away_len = 3;
+  H h(cfg);
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
+  h.send(a, "TOPIC #a :abcdefgh");
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 TOPIC #a :abcde"});
+  h.send(b, "AWAY :abcdefgh");
+  b.take();
+  h.send(a, "PRIVMSG bob :hi");
+  EXPECT_EQ(H::only(a.take(), "301"), std::vector<std::string>{":irc.sockit.local 301 alice bob :abc"});
+  b.take();
+  h.send(a, "KICK #a bob :abcdefgh");
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 KICK #a bob :abcd"});
+  h.check();
+}
+
+// Modern IRC LUSERS: 251 and 255, 252 and 254, 253 for unregistered connections, 265 and 266.
+TEST(IrcConformance, LusersRepliesInOrderAndCountsUnregisteredConnections) {
+  H h;
+  auto& a = h.user("alice");
+  auto kinds = [](const std::vector<std::string>& lines) {
+    std::vector<std::string> out;
+    for (auto& l : lines) out.push_back(command_of(l));
+    return out;
+  };
+  h.send(a, "LUSERS");
+  EXPECT_EQ(kinds(a.take()), (std::vector<std::string>{"251", "252", "254", "255", "265", "266"}));
+  h.connect();  // not registered
+  h.send(a, "LUSERS");
+  auto lines = a.take();
+  EXPECT_EQ(kinds(lines), (std::vector<std::string>{"251", "252", "253", "254", "255", "265", "266"}));
+  EXPECT_EQ(H::only(lines, "253").at(0), ":irc.sockit.local 253 alice 1 :unknown connection(s)");
+}
