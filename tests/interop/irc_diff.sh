@@ -11,7 +11,11 @@
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.bash" irc_diff
 trap 'rm -rf "$T"' EXIT
-need ngircd inspircd python3
+# The conformance table (docs/CONFORMANCE.md) names only sessions and gtests that exist, and its
+# counts are current; checked first, also where ngircd or inspircd is missing.
+need python3
+python3 "$here/irc_diff/table_check.py" || exit 1
+need ngircd inspircd
 # The ngircd and inspircd configurations are bench/irc_servers.sh's (flood limits lifted);
 # run.py adds the operator and the channel defaults the sessions need.
 source "$here/../../bench/irc_servers.sh"
