@@ -2,7 +2,6 @@
 // PasswordChecker's threads when the server has one and the Peer a waker (the chat server), else
 // inline; either way the client's input is held from the command until the verdict, and a
 // failure's verdict waits a delay that doubles with each failure of the connection or address.
-#include "numerics.hpp"
 #include "server_impl.hpp"
 
 #include <utility>

@@ -3,7 +3,6 @@
 // (commands.cpp), which merges them sorted by name for find_command().
 #pragma once
 
-#include "numerics.hpp"
 #include "server_impl.hpp"
 
 #include <span>

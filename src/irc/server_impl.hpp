@@ -2,9 +2,9 @@
 // handlers (commands_<family>.cpp) share. Single-threaded; see server.hpp for the contract.
 #pragma once
 
-#include "numerics.hpp"
 #include "sockit/irc/config.hpp"
 #include "sockit/irc/message.hpp"
+#include "sockit/irc/numerics.hpp"
 #include "sockit/irc/password.hpp"
 #include "sockit/irc/server.hpp"
 
@@ -227,7 +227,7 @@ class ServerImpl {
   /// send() for a broadcast: `tagged` (empty at first) caches the tagged line for the next receiver.
   void deliver(Client& c, std::string_view wire, std::string* tagged);
   void send(Client& c, const Line& l) { send(c, l.str()); }
-  /// A numeric to `c`: ":server 001 nick ..." (numerics.hpp names them).
+  /// A numeric to `c`: ":server 001 nick ..." (sockit/irc/numerics.hpp names them).
   Line rpl(const Client& c, Numeric code) const;
   Line from_server(std::string_view command) const { return Line(cfg_.server_name, command); }
   Line from(const Client& c, std::string_view command) const { return Line(c.mask(), command); }

@@ -1,6 +1,7 @@
-// Internal header of sockit::irc: every numeric reply the server sends, named as Modern IRC
-// (modern.ircdocs.horse) names it; the two it does not list (407, 478) carry RFC 2812's names.
-// Replies are built with ServerImpl::rpl(client, RPL_...), never with a bare "401".
+// IRC numeric replies by name: every one irc::Server sends, and the few more an IRC client reads
+// (marked "client"), named as Modern IRC (modern.ircdocs.horse) names them; the three it does not
+// list (407, 437, 478) carry RFC 2812's names. The server builds every reply through them, never
+// with a bare "401"; a numeric's wire form is its value in three digits.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,7 @@ enum Numeric : std::uint16_t {
   RPL_ADMINEMAIL = 259,
   RPL_LOCALUSERS = 265,
   RPL_GLOBALUSERS = 266,
+  RPL_WHOISCERTFP = 276,  // client
   RPL_AWAY = 301,
   RPL_USERHOST = 302,
   RPL_ISON = 303,
@@ -40,14 +42,17 @@ enum Numeric : std::uint16_t {
   RPL_WHOISIDLE = 317,
   RPL_ENDOFWHOIS = 318,
   RPL_WHOISCHANNELS = 319,
+  RPL_WHOISSPECIAL = 320,  // client
   RPL_LISTSTART = 321,
   RPL_LIST = 322,
   RPL_LISTEND = 323,
   RPL_CHANNELMODEIS = 324,
   RPL_CREATIONTIME = 329,
+  RPL_WHOISACCOUNT = 330,  // client
   RPL_NOTOPIC = 331,
   RPL_TOPIC = 332,
   RPL_TOPICWHOTIME = 333,
+  RPL_WHOISACTUALLY = 338,  // client
   RPL_INVITING = 341,
   RPL_VERSION = 351,
   RPL_WHOREPLY = 352,
@@ -61,6 +66,8 @@ enum Numeric : std::uint16_t {
   RPL_ENDOFINFO = 374,
   RPL_MOTDSTART = 375,
   RPL_ENDOFMOTD = 376,
+  RPL_WHOISHOST = 378,  // client
+  RPL_WHOISMODES = 379,  // client
   RPL_YOUREOPER = 381,
   RPL_TIME = 391,
   // Errors.
@@ -81,6 +88,7 @@ enum Numeric : std::uint16_t {
   ERR_NONICKNAMEGIVEN = 431,
   ERR_ERRONEUSNICKNAME = 432,
   ERR_NICKNAMEINUSE = 433,
+  ERR_UNAVAILRESOURCE = 437,  // client
   ERR_USERNOTINCHANNEL = 441,
   ERR_NOTONCHANNEL = 442,
   ERR_USERONCHANNEL = 443,
@@ -101,6 +109,7 @@ enum Numeric : std::uint16_t {
   ERR_UMODEUNKNOWNFLAG = 501,
   ERR_USERSDONTMATCH = 502,
   ERR_INVALIDKEY = 525,
+  RPL_WHOISSECURE = 671,  // client
   ERR_INVALIDMODEPARAM = 696,
 };
 
