@@ -1,5 +1,6 @@
-// sockit::serve::Server driven in-process: every model serves the same Session; stop, drain,
-// limits and counters behave the same.
+// sockit::serve::Server driven in-process over loopback sockets: every model serves the same
+// Session; stop, drain, limits and counters behave the same. (Moved from tests/unit/serve: unit
+// tests open no sockets.)
 #include "sockit/loop/event_loop.hpp"
 #include "sockit/proto/services.hpp"
 #include "sockit/serve/server.hpp"
@@ -391,12 +392,6 @@ TEST(Services, ChargenIsPacedByTheReaderAndDaytimeCloses) {
   c->close();
   server->stop(1s);
   server->wait();
-}
-
-TEST(Services, Rfc868TimeIsSecondsSince1900) {
-  EXPECT_EQ(sockit::proto::rfc868_time(std::chrono::system_clock::time_point{}), 2208988800u);
-  EXPECT_EQ(*sockit::proto::parse_service("chargen"), sockit::proto::Service::chargen);
-  EXPECT_FALSE(sockit::proto::parse_service("qotd"));
 }
 
 // detail::Tuning::turn_end: sessions hold output back and the hook sends it at the end of the
