@@ -167,6 +167,17 @@ std::string pattern(std::size_t n, std::uint32_t seed) {
   return s;
 }
 
+std::optional<std::string> read_to_eof(TcpStream& c, Deadline deadline) {
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    auto n = c.read_some(std::as_writable_bytes(std::span(buf)), deadline);
+    if (!n) return std::nullopt;
+    if (*n == 0) return got;
+    got.append(buf, *n);
+  }
+}
+
 std::optional<std::string> echo_once(std::uint16_t port, const std::string& data, std::chrono::milliseconds timeout) {
   auto dl = Deadline::after(timeout);
   auto c = TcpStream::connect(Address::ipv4_loopback(port), dl);

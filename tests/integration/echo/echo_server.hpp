@@ -3,6 +3,8 @@
 
 #include "support/support.hpp"
 
+#include "sockit/net/socket.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -83,6 +85,9 @@ ClientResult run_echo_clients(std::uint16_t port, std::size_t n, std::size_t byt
 
 /// Deterministic pseudo-random bytes.
 std::string pattern(std::size_t n, std::uint32_t seed);
+
+/// Reads until EOF; nullopt on an error or when `deadline` passes first.
+std::optional<std::string> read_to_eof(TcpStream& c, Deadline deadline);
 
 /// Connects, sends, half-closes, reads to EOF (blocking with deadline). nullopt on error.
 std::optional<std::string> echo_once(std::uint16_t port, const std::string& data,
