@@ -38,6 +38,8 @@ constexpr std::uint8_t kTcpOptEol = 0, kTcpOptNop = 1, kTcpOptMss = 2, kTcpOptWs
 constexpr std::uint16_t kTcpExpMagicFastOpen = 0xf989;  // RFC 7413's experimental TFO tag
 constexpr std::uint32_t kSackBlockLen = 8;              // left and right edge, 4 bytes each
 constexpr std::uint32_t kSecondsPerMinute = 60;
+// IP addresses: their lengths and where the source sits in the header (the destination follows).
+constexpr std::size_t kIp4AddrLen = 4, kIp6AddrLen = 16, kIp4SrcOffset = 12, kIp6SrcOffset = 8;
 
 std::string ethertype_name(std::uint16_t t) {
   switch (t) {
@@ -823,41 +825,7 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
     const std::uint32_t abs_seq = seq, abs_ack = ack;
     std::uint32_t thseq = 0, thack = 0;
     bool rev = false;
-    if (!opt().absolute_seq && (flags & kTcpAck)) {
-      // tcpdump's tcp_seq_hash: keyed by the unordered address/port pair.
-      const std::size_t alen = v6 ? 16 : 4;
-      const std::size_t ipsrc = ip_off_ + (v6 ? 8 : 12), ipdst = ipsrc + alen;
-      need(ipsrc, 2 * alen);
-      std::string a(reinterpret_cast<const char*>(data_.data() + ipsrc), alen);
-      std::string b(reinterpret_cast<const char*>(data_.data() + ipdst), alen);
-      int c = a.compare(b);
-      rev = c > 0 || (c == 0 && sport > dport);
-      std::string key = rev ? b + a + fmt::format("{}:{}", dport, sport) : a + b + fmt::format("{}:{}", sport, dport);
-      auto it = dec_.seq_table_.find(key);
-      if (it == dec_.seq_table_.end() || (flags & kTcpSyn)) {
-        PacketDecoder::SeqBase base;
-        if (rev) {
-          base.ack = seq;
-          base.seq = ack - 1;
-        } else {
-          base.seq = seq;
-          base.ack = ack - 1;
-        }
-        dec_.seq_table_[key] = base;
-        thseq = base.seq;
-        thack = base.ack;
-      } else {
-        if (rev) {
-          seq -= it->second.ack;
-          ack -= it->second.seq;
-        } else {
-          seq -= it->second.seq;
-          ack -= it->second.ack;
-        }
-        thseq = it->second.seq;
-        thack = it->second.ack;
-      }
-    }
+    if (!opt().absolute_seq && (flags & kTcpAck)) rev = relative_seq(v6, sport, dport, flags, seq, ack, thseq, thack);
     if (hlen > length) {
       out_ += fmt::format(" [bad hdr length {} - too long, > {}]", hlen, length);
       d_.malformed = true;
@@ -880,6 +848,53 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
     if (hlen > 20 && !tcp_options(off + 20, hlen - 20, rev, thseq, thack, flags, off + hlen, plen))
       return;  // "[bad opt]" ends it
     out_ += fmt::format(", length {}", plen);
+    tcp_payload(off, length, hlen, sport, dport, flags);
+  }
+
+  // tcpdump's tcp_seq_hash, keyed by the unordered address/port pair: seq and ack become relative
+  // to the connection's first ones (a SYN or the first segment seen starts it again); thseq and
+  // thack are the bases. Returns whether this segment goes the reverse way of the key.
+  bool relative_seq(bool v6, std::uint16_t sport, std::uint16_t dport, std::uint8_t flags, std::uint32_t& seq,
+                    std::uint32_t& ack, std::uint32_t& thseq, std::uint32_t& thack) {
+    const std::size_t alen = v6 ? kIp6AddrLen : kIp4AddrLen;
+    const std::size_t ipsrc = ip_off_ + (v6 ? kIp6SrcOffset : kIp4SrcOffset), ipdst = ipsrc + alen;
+    need(ipsrc, 2 * alen);
+    std::string a(reinterpret_cast<const char*>(data_.data() + ipsrc), alen);
+    std::string b(reinterpret_cast<const char*>(data_.data() + ipdst), alen);
+    const int c = a.compare(b);
+    const bool rev = c > 0 || (c == 0 && sport > dport);
+    std::string key = rev ? b + a + fmt::format("{}:{}", dport, sport) : a + b + fmt::format("{}:{}", sport, dport);
+    auto it = dec_.seq_table_.find(key);
+    if (it == dec_.seq_table_.end() || (flags & kTcpSyn)) {
+      PacketDecoder::SeqBase base;
+      if (rev) {
+        base.ack = seq;
+        base.seq = ack - 1;
+      } else {
+        base.seq = seq;
+        base.ack = ack - 1;
+      }
+      dec_.seq_table_[key] = base;
+      thseq = base.seq;
+      thack = base.ack;
+      return rev;
+    }
+    if (rev) {
+      seq -= it->second.ack;
+      ack -= it->second.seq;
+    } else {
+      seq -= it->second.seq;
+      ack -= it->second.ack;
+    }
+    thseq = it->second.seq;
+    thack = it->second.ack;
+    return rev;
+  }
+
+  // What follows ", length N": RST data, DNS over TCP, HTTP, TLS or an application hint.
+  void tcp_payload(std::size_t off, std::uint32_t length, std::uint32_t hlen, std::uint16_t sport, std::uint16_t dport,
+                   std::uint8_t flags) {
+    const std::uint32_t plen = length - hlen;
     if (plen > 0 && (flags & kTcpRst) && verbose() > 0) return rst_data(off + hlen, plen);
     if (!opt().quick && plen > 0 && dns_tcp_port(sport, dport))
       return app_text(dns_print(capped(off + hlen, off + length), plen, true, false, opt().verbose));
