@@ -28,6 +28,11 @@ constexpr std::uint16_t kTA = 1, kTNs = 2, kTCname = 5, kTSoa = 6, kTPtr = 12, k
                         kTAaaa = 28, kTSrv = 33, kTA6 = 38, kTDname = 39, kTOpt = 41, kTUnspeca = 104,
                         kTTsig = 250, kTUri = 256;
 constexpr unsigned kClassIn = 1, kMdnsBit = 0x8000;
+constexpr std::size_t kRrFixedLen = 10;  // type, class, TTL and data length after a record's name
+constexpr unsigned kIp4Len = 4, kIp6Len = 16, kIp6Bits = 128;
+constexpr unsigned kSoaCounters = 5;             // serial, refresh, retry, expire, minimum (32 bits each)
+constexpr unsigned kEdnsDoBit = 0x8000;          // DNSSEC OK in the OPT record's flags
+constexpr std::size_t kTsigTimeSignedLen = 6;    // TSIG's 48-bit time signed, before fudge
 
 constexpr std::array<std::string_view, 16> kOps = {
     "",           " inv_q",    " stat",     " op3",      " notify",   " update",   " op6",       " op7",
@@ -496,7 +501,7 @@ class Printer {
     } else {
       cp = nskip(cp);
     }
-    if (cp == kNull || !have(cp, 10)) return m_.size();
+    if (cp == kNull || !have(cp, kRrFixedLen)) return m_.size();
     const unsigned typ = be16(cp);
     const unsigned i = be16(cp + 2);
     const unsigned cls = mdns_ ? (i & ~kMdnsBit) : i;
@@ -515,124 +520,128 @@ class Printer {
     const std::size_t rp = cp + len;
     out_ += " " + type_string(typ);
     if (rp > m_.size()) return kNull;
+    return rdata(typ, cls, opt_flags, cp, len) ? rp : kNull;
+  }
+
+  // The record's data after its type name; false where tcpdump gives up on the message.
+  bool rdata(unsigned typ, unsigned cls, unsigned opt_flags, std::size_t cp, unsigned len) {
+    const std::size_t rp = cp + len;
     switch (typ) {
       case kTA:
-        if (!have(cp, 4)) return kNull;
+        if (!have(cp, kIp4Len)) return false;
         out_ += " " + b_.ip4(cp);
-        break;
+        return true;
       case kTNs:
       case kTCname:
       case kTPtr:
       case kTDname:
         out_ += " ";
-        if (fqdn(cp) == kNull) return kNull;
-        break;
-      case kTSoa:
-        if (!v_) break;
-        out_ += " ";
-        if ((cp = fqdn(cp)) == kNull) return kNull;
-        out_ += " ";
-        if ((cp = fqdn(cp)) == kNull) return kNull;
-        if (!have(cp, 20)) return kNull;
-        for (int k = 0; k < 5; ++k, cp += 4) out_ += fmt::format(" {}", be32(cp));
-        break;
+        return fqdn(cp) != kNull;
+      case kTSoa: return rdata_soa(cp);
       case kTMx:
         out_ += " ";
-        if (!have(cp, 2)) return kNull;
-        if (fqdn(cp + 2) == kNull) return kNull;
+        if (!have(cp, 2) || fqdn(cp + 2) == kNull) return false;
         out_ += fmt::format(" {}", be16(cp));
-        break;
+        return true;
       case kTTxt:
         while (cp < rp) {
           out_ += " \"";
-          if ((cp = cprint(cp)) == kNull) return kNull;
+          if ((cp = cprint(cp)) == kNull) return false;
           out_ += "\"";
         }
-        break;
+        return true;
       case kTSrv:
         out_ += " ";
-        if (!have(cp, 6)) return kNull;
-        if (fqdn(cp + 6) == kNull) return kNull;
+        if (!have(cp, 6) || fqdn(cp + 6) == kNull) return false;
         out_ += fmt::format(":{} {} {}", be16(cp + 4), be16(cp), be16(cp + 2));
-        break;
+        return true;
       case kTAaaa: {
-        if (!have(cp, 16)) return kNull;
+        if (!have(cp, kIp6Len)) return false;
         char buf[INET6_ADDRSTRLEN];
         inet_ntop(AF_INET6, m_.data() + cp, buf, sizeof buf);
         out_ += fmt::format(" {}", buf);
-        break;
+        return true;
       }
-      case kTA6: {
-        if (!have(cp, 1)) return kNull;
-        const unsigned pbit = m_[cp];
-        const unsigned pbyte = (pbit & ~7U) / 8;
-        if (pbit > 128) {
-          out_ += fmt::format(" {}(bad plen)", pbit);
-          break;
-        }
-        if (pbit < 128) {
-          std::array<std::uint8_t, 16> a{};
-          b_.need(cp + 1, 16 - pbyte);  // GET_CPY_BYTES
-          for (unsigned k = 0; k < 16 - pbyte; ++k) a[pbyte + k] = m_[cp + 1 + k];
-          char buf[INET6_ADDRSTRLEN];
-          inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
-          out_ += fmt::format(" {} {}", pbit, buf);
-        }
-        if (pbit > 0) {
-          out_ += " ";
-          if (fqdn(cp + 1 + 16 - pbyte) == kNull) return kNull;
-        }
-        break;
-      }
-      case kTUri:
-        if (!have(cp, len)) return kNull;
-        out_ += fmt::format(" {} {} ", be16(cp), be16(cp + 2));
-        // tcpdump passes len - 4 as an unsigned count: a record shorter than 4 bytes prints to
-        // the end of the capture and is then reported truncated.
-        if (printn(cp + 4, len >= 4 ? len - 4 : std::numeric_limits<std::uint32_t>::max() - (3 - len)))
-          return kNull;
-        break;
-      case kTOpt:
-        out_ += fmt::format(" UDPsize={}", cls);
-        if (opt_flags & 0x8000) out_ += " DO";
-        if (cp < rp) {
-          out_ += " [";
-          while (cp < rp) {
-            if ((cp = eopt(cp)) == kNull) return kNull;
-            if (cp < rp) out_ += ",";
-          }
-          out_ += "]";
-        }
-        break;
-      case kTUnspeca:
-        if (!have(cp, len)) return kNull;
-        if (printn(cp, len)) return kNull;
-        break;
-      case kTTsig: {
-        if (cp + len > m_.size()) return kNull;
-        if (!v_) break;
-        out_ += " ";
-        if ((cp = fqdn(cp)) == kNull) return kNull;
-        cp += 6;
-        if (!have(cp, 2)) return kNull;
-        out_ += fmt::format(" fudge={}", be16(cp));
-        cp += 2;
-        if (!have(cp, 2)) return kNull;
-        out_ += fmt::format(" maclen={}", be16(cp));
-        cp += 2 + be16(cp);
-        if (!have(cp, 2)) return kNull;
-        out_ += fmt::format(" origid={}", be16(cp));
-        cp += 2;
-        if (!have(cp, 2)) return kNull;
-        out_ += fmt::format(" error={}", be16(cp));
-        cp += 2;
-        if (!have(cp, 2)) return kNull;
-        out_ += fmt::format(" otherlen={}", be16(cp));
-        break;
-      }
-      default: break;
+      case kTA6: return rdata_a6(cp);
+      case kTUri: return rdata_uri(cp, len);
+      case kTOpt: return rdata_opt(cls, opt_flags, cp, rp);
+      case kTUnspeca: return have(cp, len) && !printn(cp, len);
+      case kTTsig: return rdata_tsig(cp, len);
+      default: return true;
     }
-    return rp;
+  }
+
+  bool rdata_soa(std::size_t cp) {
+    if (!v_) return true;
+    out_ += " ";
+    if ((cp = fqdn(cp)) == kNull) return false;
+    out_ += " ";
+    if ((cp = fqdn(cp)) == kNull) return false;
+    if (!have(cp, kSoaCounters * 4)) return false;  // serial, refresh, retry, expire, minimum
+    for (unsigned k = 0; k < kSoaCounters; ++k, cp += 4) out_ += fmt::format(" {}", be32(cp));
+    return true;
+  }
+
+  bool rdata_a6(std::size_t cp) {  // prefix length, the address bits after it, the prefix name
+    if (!have(cp, 1)) return false;
+    const unsigned pbit = m_[cp];
+    const unsigned pbyte = (pbit & ~7U) / 8;
+    if (pbit > kIp6Bits) {
+      out_ += fmt::format(" {}(bad plen)", pbit);
+      return true;
+    }
+    if (pbit < kIp6Bits) {
+      std::array<std::uint8_t, kIp6Len> a{};
+      b_.need(cp + 1, kIp6Len - pbyte);  // GET_CPY_BYTES
+      for (unsigned k = 0; k < kIp6Len - pbyte; ++k) a[pbyte + k] = m_[cp + 1 + k];
+      char buf[INET6_ADDRSTRLEN];
+      inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
+      out_ += fmt::format(" {} {}", pbit, buf);
+    }
+    if (pbit > 0) {
+      out_ += " ";
+      if (fqdn(cp + 1 + kIp6Len - pbyte) == kNull) return false;
+    }
+    return true;
+  }
+
+  bool rdata_uri(std::size_t cp, unsigned len) {
+    if (!have(cp, len)) return false;
+    out_ += fmt::format(" {} {} ", be16(cp), be16(cp + 2));
+    // tcpdump passes len - 4 as an unsigned count: a record shorter than 4 bytes prints to
+    // the end of the capture and is then reported truncated.
+    return !printn(cp + 4, len >= 4 ? len - 4 : std::numeric_limits<std::uint32_t>::max() - (3 - len));
+  }
+
+  bool rdata_opt(unsigned udp_size, unsigned opt_flags, std::size_t cp, std::size_t rp) {
+    out_ += fmt::format(" UDPsize={}", udp_size);  // OPT's class field is the requester's UDP size
+    if (opt_flags & kEdnsDoBit) out_ += " DO";
+    if (cp >= rp) return true;
+    out_ += " [";
+    while (cp < rp) {
+      if ((cp = eopt(cp)) == kNull) return false;
+      if (cp < rp) out_ += ",";
+    }
+    out_ += "]";
+    return true;
+  }
+
+  bool rdata_tsig(std::size_t cp, unsigned len) {
+    if (cp + len > m_.size()) return false;
+    if (!v_) return true;
+    out_ += " ";
+    if ((cp = fqdn(cp)) == kNull) return false;
+    cp += kTsigTimeSignedLen;
+    // Each field is 16 bits; the MAC (maclen bytes) follows its length.
+    static constexpr std::array<std::string_view, 5> kFields = {"fudge", "maclen", "origid", "error", "otherlen"};
+    for (std::string_view field : kFields) {
+      if (!have(cp, 2)) return false;
+      const unsigned v = be16(cp);
+      out_ += fmt::format(" {}={}", field, v);
+      cp += 2;
+      if (field == "maclen") cp += v;
+    }
+    return true;
   }
 
   // eopt_print: one EDNS option "NAME data".
