@@ -126,6 +126,9 @@ void check_keys(const toml::table& t, std::string_view sect, std::span<const std
   }
 }
 
+constexpr std::size_t kAdminLines = 3;      // ADMIN's location, location2 and email
+constexpr std::size_t kMaxMotdLines = 200;  // lines of the motd file read, the rest ignored
+
 constexpr char kNotAHash[] = ": not a hash; make one with 'sockit chat-server --hash-password'";
 
 // --metrics / [metrics] listen: "ADDR:PORT", a bare PORT meaning 127.0.0.1; throws `ctx: ...`.
@@ -155,7 +158,7 @@ std::vector<std::string> read_motd(const std::string& path) {
   if (!in) throw ConfigError{"motd file " + path + ": cannot open"};
   std::vector<std::string> lines;
   std::string line;
-  while (std::getline(in, line) && lines.size() < 200) {
+  while (std::getline(in, line) && lines.size() < kMaxMotdLines) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     for (char& c : line) {
       if (c == '\0' || c == '\n') c = ' ';
@@ -165,118 +168,138 @@ std::vector<std::string> read_motd(const std::string& path) {
   return lines;
 }
 
-void apply_file(const std::string& path, Loaded& out) {
-  toml::table root;
+toml::table parse_toml(const std::string& path) {
   try {
-    root = toml::parse_file(path);
+    return toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
     throw ConfigError{fmt::format("{}:{}:{}: {}", path, b.line, b.column, e.description())};
   }
+}
+
+void apply_server(const toml::table& s, Loaded& out) {
+  irc::Config& c = out.config;
+  check_keys(s, "server", kServerKeys);
+  get(s, "server", "name", c.server_name);
+  if (const toml::node* n = s.get("name"); n && !valid_server_name(c.server_name)) {
+    throw ConfigError{where(*n, "server.name") + ": " + bad_server_name(c.server_name)};
+  }
+  get(s, "server", "network", c.network);
+  get(s, "server", "description", c.description);
+  get(s, "server", "motd_file", out.motd_file);
+  get(s, "server", "password", c.password_hash);
+  if (const toml::node* n = s.get("password"); n && !c.password_hash.empty() && !irc::is_password_hash(c.password_hash)) {
+    throw ConfigError{where(*n, "server.password") + kNotAHash};
+  }
+  get(s, "server", "default_channel_modes", c.default_channel_modes);
+  if (const toml::node* l = s.get("listen")) {
+    const toml::array* arr = l->as_array();
+    if (!arr) throw ConfigError{where(*l, "server.listen") + ": expected an array of \"ADDR:PORT\""};
+    for (auto&& e : *arr) {
+      auto v = e.value<std::string>();
+      if (!v) throw ConfigError{where(e, "server.listen") + ": expected strings"};
+      out.listen.push_back(*v);
+    }
+  }
+}
+
+void apply_limits(const toml::table& s, irc::Config& c) {
+  check_keys(s, "limits", kLimitsKeys);
+  get_count(s, "limits", "max_clients", c.max_clients, 1);
+  get_count(s, "limits", "max_per_ip", c.max_per_ip);
+  get(s, "limits", "exempt_loopback", c.exempt_loopback);
+  get_count(s, "limits", "nick_len", c.nick_len, 1);
+  get_count(s, "limits", "channel_len", c.channel_len, 2);
+  get_count(s, "limits", "topic_len", c.topic_len, 1);
+  get_count(s, "limits", "kick_len", c.kick_len, 1);
+  get_count(s, "limits", "away_len", c.away_len, 1);
+  get_count(s, "limits", "max_channels", c.max_channels_per_client, 1);
+  get_count(s, "limits", "max_targets", c.max_targets, 1);
+  get_count(s, "limits", "max_bans", c.max_bans, 1);
+  get_size(s, "limits", "sendq", c.sendq);
+  get_size(s, "limits", "recvq", c.recvq);
+  get(s, "limits", "enforce_utf8", c.enforce_utf8);
+}
+
+void apply_timeouts(const toml::table& s, irc::Config& c) {
+  check_keys(s, "timeouts", kTimeoutsKeys);
+  get_duration(s, "timeouts", "registration", c.registration_timeout);
+  get_duration(s, "timeouts", "ping_interval", c.ping_interval);
+  get_duration(s, "timeouts", "ping_timeout", c.ping_timeout);
+}
+
+void apply_flood(const toml::table& s, irc::Config& c) {
+  check_keys(s, "flood", kFloodKeys);
+  get_count(s, "flood", "burst", c.flood_burst, 1);
+  if (const toml::node* r = s.get("rate")) {
+    auto v = r->value<double>();
+    if (!v || !valid_flood_rate(*v)) throw ConfigError{where(*r, "flood.rate") + ": expected a number >= 0 (lines per second; 0 = off)"};
+    c.flood_rate = *v;
+  }
+  get_count(s, "flood", "max_queued", c.flood_max_queued, 1);
+  get(s, "flood", "exempt_opers", c.flood_exempt_opers);
+}
+
+void apply_admin(const toml::table& s, irc::Config& c) {
+  check_keys(s, "admin", kAdminKeys);
+  c.admin.resize(kAdminLines);
+  get(s, "admin", "location", c.admin[0]);
+  get(s, "admin", "location2", c.admin[1]);
+  get(s, "admin", "email", c.admin[2]);
+}
+
+void apply_metrics(const toml::table& s, Loaded& out) {
+  check_keys(s, "metrics", kMetricsKeys);
+  get(s, "metrics", "listen", out.metrics);
+  if (const toml::node* n = s.get("listen"); n && !out.metrics.empty()) {
+    out.metrics_address = metrics_address(out.metrics, where(*n, "metrics.listen") + ": \"" + out.metrics + "\"");
+  }
+}
+
+void apply_log(const toml::table& s, Loaded& out) {
+  check_keys(s, "log", kLogKeys);
+  get(s, "log", "level", out.log_level);
+  if (const toml::node* n = s.get("level"); n && !log::valid_level(out.log_level)) {
+    throw ConfigError{where(*n, "log.level") + ": \"" + out.log_level + "\": expected debug, info, warn or error"};
+  }
+  get(s, "log", "format", out.log_format);
+  if (const toml::node* n = s.get("format"); n && !log::valid_format(out.log_format)) {
+    throw ConfigError{where(*n, "log.format") + ": \"" + out.log_format + "\": expected text or json"};
+  }
+}
+
+void apply_operators(const toml::node& ops, irc::Config& c) {
+  const toml::array* arr = ops.as_array();
+  if (!arr) throw ConfigError{where(ops, "operator") + ": expected [[operator]] tables"};
+  for (auto&& e : *arr) {
+    const toml::table* t = e.as_table();
+    if (!t) throw ConfigError{where(e, "operator") + ": expected [[operator]] tables"};
+    check_keys(*t, "operator", kOperatorKeys);
+    irc::Operator op;
+    get(*t, "operator", "name", op.name);
+    get(*t, "operator", "password", op.password_hash);
+    get(*t, "operator", "host", op.host_mask);
+    if (op.name.empty()) throw ConfigError{where(e, "operator.name") + ": missing"};
+    if (!irc::is_password_hash(op.password_hash)) {
+      const toml::node* pw = t->get("password");
+      throw ConfigError{where(pw ? *pw : e, "operator.password") + kNotAHash};
+    }
+    c.operators.push_back(std::move(op));
+  }
+}
+
+void apply_file(const std::string& path, Loaded& out) {
+  const toml::table root = parse_toml(path);
   check_keys(root, "", kRootKeys);
   irc::Config& c = out.config;
-  if (const toml::table* s = section(root, "server")) {
-    check_keys(*s, "server", kServerKeys);
-    get(*s, "server", "name", c.server_name);
-    if (const toml::node* n = s->get("name"); n && !valid_server_name(c.server_name)) {
-      throw ConfigError{where(*n, "server.name") + ": " + bad_server_name(c.server_name)};
-    }
-    get(*s, "server", "network", c.network);
-    get(*s, "server", "description", c.description);
-    get(*s, "server", "motd_file", out.motd_file);
-    get(*s, "server", "password", c.password_hash);
-    if (const toml::node* n = s->get("password"); n && !c.password_hash.empty() && !irc::is_password_hash(c.password_hash)) {
-      throw ConfigError{where(*n, "server.password") + kNotAHash};
-    }
-    get(*s, "server", "default_channel_modes", c.default_channel_modes);
-    if (const toml::node* l = s->get("listen")) {
-      const toml::array* arr = l->as_array();
-      if (!arr) throw ConfigError{where(*l, "server.listen") + ": expected an array of \"ADDR:PORT\""};
-      for (auto&& e : *arr) {
-        auto v = e.value<std::string>();
-        if (!v) throw ConfigError{where(e, "server.listen") + ": expected strings"};
-        out.listen.push_back(*v);
-      }
-    }
-  }
-  if (const toml::table* s = section(root, "limits")) {
-    check_keys(*s, "limits", kLimitsKeys);
-    get_count(*s, "limits", "max_clients", c.max_clients, 1);
-    get_count(*s, "limits", "max_per_ip", c.max_per_ip);
-    get(*s, "limits", "exempt_loopback", c.exempt_loopback);
-    get_count(*s, "limits", "nick_len", c.nick_len, 1);
-    get_count(*s, "limits", "channel_len", c.channel_len, 2);
-    get_count(*s, "limits", "topic_len", c.topic_len, 1);
-    get_count(*s, "limits", "kick_len", c.kick_len, 1);
-    get_count(*s, "limits", "away_len", c.away_len, 1);
-    get_count(*s, "limits", "max_channels", c.max_channels_per_client, 1);
-    get_count(*s, "limits", "max_targets", c.max_targets, 1);
-    get_count(*s, "limits", "max_bans", c.max_bans, 1);
-    get_size(*s, "limits", "sendq", c.sendq);
-    get_size(*s, "limits", "recvq", c.recvq);
-    get(*s, "limits", "enforce_utf8", c.enforce_utf8);
-  }
-  if (const toml::table* s = section(root, "timeouts")) {
-    check_keys(*s, "timeouts", kTimeoutsKeys);
-    get_duration(*s, "timeouts", "registration", c.registration_timeout);
-    get_duration(*s, "timeouts", "ping_interval", c.ping_interval);
-    get_duration(*s, "timeouts", "ping_timeout", c.ping_timeout);
-  }
-  if (const toml::table* s = section(root, "flood")) {
-    check_keys(*s, "flood", kFloodKeys);
-    get_count(*s, "flood", "burst", c.flood_burst, 1);
-    if (const toml::node* r = s->get("rate")) {
-      auto v = r->value<double>();
-      if (!v || !valid_flood_rate(*v)) throw ConfigError{where(*r, "flood.rate") + ": expected a number >= 0 (lines per second; 0 = off)"};
-      c.flood_rate = *v;
-    }
-    get_count(*s, "flood", "max_queued", c.flood_max_queued, 1);
-    get(*s, "flood", "exempt_opers", c.flood_exempt_opers);
-  }
-  if (const toml::table* s = section(root, "admin")) {
-    check_keys(*s, "admin", kAdminKeys);
-    c.admin.resize(3);
-    get(*s, "admin", "location", c.admin[0]);
-    get(*s, "admin", "location2", c.admin[1]);
-    get(*s, "admin", "email", c.admin[2]);
-  }
-  if (const toml::table* s = section(root, "metrics")) {
-    check_keys(*s, "metrics", kMetricsKeys);
-    get(*s, "metrics", "listen", out.metrics);
-    if (const toml::node* n = s->get("listen"); n && !out.metrics.empty()) {
-      out.metrics_address = metrics_address(out.metrics, where(*n, "metrics.listen") + ": \"" + out.metrics + "\"");
-    }
-  }
-  if (const toml::table* s = section(root, "log")) {
-    check_keys(*s, "log", kLogKeys);
-    get(*s, "log", "level", out.log_level);
-    if (const toml::node* n = s->get("level"); n && !log::valid_level(out.log_level)) {
-      throw ConfigError{where(*n, "log.level") + ": \"" + out.log_level + "\": expected debug, info, warn or error"};
-    }
-    get(*s, "log", "format", out.log_format);
-    if (const toml::node* n = s->get("format"); n && !log::valid_format(out.log_format)) {
-      throw ConfigError{where(*n, "log.format") + ": \"" + out.log_format + "\": expected text or json"};
-    }
-  }
-  if (const toml::node* ops = root.get("operator")) {
-    const toml::array* arr = ops->as_array();
-    if (!arr) throw ConfigError{where(*ops, "operator") + ": expected [[operator]] tables"};
-    for (auto&& e : *arr) {
-      const toml::table* t = e.as_table();
-      if (!t) throw ConfigError{where(e, "operator") + ": expected [[operator]] tables"};
-      check_keys(*t, "operator", kOperatorKeys);
-      irc::Operator op;
-      get(*t, "operator", "name", op.name);
-      get(*t, "operator", "password", op.password_hash);
-      get(*t, "operator", "host", op.host_mask);
-      if (op.name.empty()) throw ConfigError{where(e, "operator.name") + ": missing"};
-      if (!irc::is_password_hash(op.password_hash)) {
-        const toml::node* pw = t->get("password");
-        throw ConfigError{where(pw ? *pw : e, "operator.password") + kNotAHash};
-      }
-      c.operators.push_back(std::move(op));
-    }
-  }
+  if (const toml::table* s = section(root, "server")) apply_server(*s, out);
+  if (const toml::table* s = section(root, "limits")) apply_limits(*s, c);
+  if (const toml::table* s = section(root, "timeouts")) apply_timeouts(*s, c);
+  if (const toml::table* s = section(root, "flood")) apply_flood(*s, c);
+  if (const toml::table* s = section(root, "admin")) apply_admin(*s, c);
+  if (const toml::table* s = section(root, "metrics")) apply_metrics(*s, out);
+  if (const toml::table* s = section(root, "log")) apply_log(*s, out);
+  if (const toml::node* ops = root.get("operator")) apply_operators(*ops, c);
   if (!out.motd_file.empty() && out.motd_file.front() != '/') {
     // Relative to the config file's folder, like ngIRCd's MotdFile when given relative.
     auto slash = path.rfind('/');
