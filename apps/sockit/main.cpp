@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string_view>
 
 namespace sockit::cli {
@@ -28,6 +29,7 @@ bool register_command(Command command) {
 
 namespace {
 
+using sockit::cli::kExitOk;
 using sockit::cli::kExitUsage;
 
 // Help goes to stdout (exit 0); parse errors to stderr as one line plus a hint (exit 2).
@@ -58,6 +60,98 @@ int unknown_subcommand(std::string_view name) {
   return kExitUsage;
 }
 
+// The first word that is not an option names the subcommand (sockit's own options take no value).
+std::string_view named_subcommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (!std::string_view(argv[i]).starts_with("-")) return argv[i];
+  return {};
+}
+
+using Runners = std::map<CLI::App*, sockit::cli::Runner>;
+
+// Each subcommand's option tree (only `only`'s when it is set) and the function that runs it.
+Runners add_subcommands(CLI::App& app, std::string_view only) {
+  Runners runners;
+  for (auto& cmd : sockit::cli::commands()) {
+    if (!only.empty() && cmd.name != only) continue;
+    CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
+    sub->fallthrough(false);
+    runners[sub] = cmd.setup(*sub);
+    // The list in `sockit --help` shows one line per subcommand; a longer description moves to
+    // the end of the subcommand's own help.
+    std::string desc = sub->get_description();
+    if (auto nl = desc.find('\n'); nl != std::string::npos) {
+      std::string rest = desc.substr(nl + 1);
+      sub->description(desc.substr(0, nl));
+      std::string footer = sub->get_footer();
+      sub->footer(footer.empty() ? rest : rest + "\n" + footer);
+    }
+  }
+  return runners;
+}
+
+// The built-in subcommands `help` and `completion`, and what they were given.
+struct BuiltIns {
+  CLI::App* help = nullptr;
+  std::string help_topic;
+  std::string man_dir;
+  CLI::App* completion = nullptr;
+  std::string completion_shell;
+};
+
+void add_builtins(CLI::App& app, BuiltIns& b) {
+  b.help = app.add_subcommand("help", "show help for sockit or for one subcommand");
+  b.help->add_option("subcommand", b.help_topic, "the subcommand to describe");
+  // Hidden (empty group): the build writes the man pages with it, from this very option tree.
+  b.help->add_option("--man", b.man_dir, "write sockit.1 and sockit-SUB.1 into DIR")->group("");
+
+  b.completion = app.add_subcommand("completion", "print a bash or zsh completion script for sockit");
+  b.completion->add_option("shell", b.completion_shell, "the shell: bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  b.completion->footer(
+      "Try it in the current shell:\n"
+      "  source <(sockit completion bash)\n"
+      "Install it (the Debian package does):\n"
+      "  sockit completion bash > /usr/share/bash-completion/completions/sockit\n"
+      "  sockit completion zsh > /usr/share/zsh/vendor-completions/_sockit");
+}
+
+int run_help(CLI::App& app, const BuiltIns& b) {
+  if (!b.man_dir.empty()) {
+    std::string error = sockit::cli::docgen::write_man_pages(app, SOCKIT_VERSION, b.man_dir);
+    if (error.empty()) return kExitOk;
+    std::cerr << "sockit help: " << error << "\n";
+    return sockit::cli::kExitFailure;
+  }
+  if (b.help_topic.empty()) {
+    std::cout << app.help();
+    return kExitOk;
+  }
+  for (CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == b.help_topic) {
+      std::cout << sub->help("sockit");
+      return kExitOk;
+    }
+  }
+  return unknown_subcommand(b.help_topic);
+}
+
+// The exit code of the subcommand that was parsed, or nothing when none was.
+std::optional<int> run_parsed(const Runners& runners) {
+  for (const auto& [sub, runner] : runners) {
+    if (!sub->parsed()) continue;
+    try {
+      return runner();
+    } catch (const sockit::cli::UsageError& e) {
+      std::cerr << "sockit " << sub->get_name() << ": " << e.what() << "\n"
+                << "Try 'sockit " << sub->get_name() << " --help' for more information.\n";
+      return kExitUsage;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,47 +174,11 @@ int main(int argc, char** argv) {
   // `sockit SUB ...` sets up SUB's options only: building every subcommand's option tree costs
   // ~36 page faults and 3 M instructions (1-2 ms in a VM; `sockit ss -tan` on 3,000 sockets takes
   // ~20 ms). Help, man pages and completions (no subcommand named, or help/completion) see them all.
-  // The first word that is not an option names the subcommand (sockit's own options take no value).
-  std::string_view named;
-  for (int i = 1; i < argc && named.empty(); ++i)
-    if (!std::string_view(argv[i]).starts_with("-")) named = argv[i];
-  bool one_command = std::any_of(cmds.begin(), cmds.end(), [&](auto& c) { return c.name == named; });
-
-  std::map<CLI::App*, sockit::cli::Runner> runners;
-  for (auto& cmd : cmds) {
-    if (one_command && cmd.name != named) continue;
-    CLI::App* sub = app.add_subcommand(cmd.name, cmd.summary);
-    sub->fallthrough(false);
-    runners[sub] = cmd.setup(*sub);
-    // The list in `sockit --help` shows one line per subcommand; a longer description moves to
-    // the end of the subcommand's own help.
-    std::string desc = sub->get_description();
-    if (auto nl = desc.find('\n'); nl != std::string::npos) {
-      std::string rest = desc.substr(nl + 1);
-      sub->description(desc.substr(0, nl));
-      std::string footer = sub->get_footer();
-      sub->footer(footer.empty() ? rest : rest + "\n" + footer);
-    }
-  }
-
-  std::string help_topic;
-  CLI::App* help = app.add_subcommand("help", "show help for sockit or for one subcommand");
-  help->add_option("subcommand", help_topic, "the subcommand to describe");
-  // Hidden (empty group): the build writes the man pages with it, from this very option tree.
-  std::string man_dir;
-  help->add_option("--man", man_dir, "write sockit.1 and sockit-SUB.1 into DIR")->group("");
-
-  std::string completion_shell;
-  CLI::App* completion = app.add_subcommand("completion", "print a bash or zsh completion script for sockit");
-  completion->add_option("shell", completion_shell, "the shell: bash or zsh")
-      ->required()
-      ->check(CLI::IsMember({"bash", "zsh"}));
-  completion->footer(
-      "Try it in the current shell:\n"
-      "  source <(sockit completion bash)\n"
-      "Install it (the Debian package does):\n"
-      "  sockit completion bash > /usr/share/bash-completion/completions/sockit\n"
-      "  sockit completion zsh > /usr/share/zsh/vendor-completions/_sockit");
+  const std::string_view named = named_subcommand(argc, argv);
+  const bool one_command = std::any_of(cmds.begin(), cmds.end(), [&](auto& c) { return c.name == named; });
+  const Runners runners = add_subcommands(app, one_command ? named : std::string_view());
+  BuiltIns builtins;
+  add_builtins(app, builtins);
 
   if (!named.empty() && !one_command && named != "help" && named != "completion") return unknown_subcommand(named);
 
@@ -134,42 +192,13 @@ int main(int argc, char** argv) {
     return report_parse_error(app, e);
   }
 
-  if (completion->parsed()) {
+  if (builtins.completion->parsed()) {
     namespace docgen = sockit::cli::docgen;
-    std::cout << (completion_shell == "zsh" ? docgen::zsh_completion(app) : docgen::bash_completion(app));
-    return 0;
+    std::cout << (builtins.completion_shell == "zsh" ? docgen::zsh_completion(app) : docgen::bash_completion(app));
+    return kExitOk;
   }
-
-  if (help->parsed()) {
-    if (!man_dir.empty()) {
-      std::string error = sockit::cli::docgen::write_man_pages(app, SOCKIT_VERSION, man_dir);
-      if (error.empty()) return 0;
-      std::cerr << "sockit help: " << error << "\n";
-      return sockit::cli::kExitFailure;
-    }
-    if (help_topic.empty()) {
-      std::cout << app.help();
-      return 0;
-    }
-    for (CLI::App* sub : app.get_subcommands({})) {
-      if (sub->get_name() == help_topic) {
-        std::cout << sub->help("sockit");
-        return 0;
-      }
-    }
-    return unknown_subcommand(help_topic);
-  }
-
-  for (auto& [sub, runner] : runners) {
-    if (!sub->parsed()) continue;
-    try {
-      return runner();
-    } catch (const sockit::cli::UsageError& e) {
-      std::cerr << "sockit " << sub->get_name() << ": " << e.what() << "\n"
-                << "Try 'sockit " << sub->get_name() << " --help' for more information.\n";
-      return kExitUsage;
-    }
-  }
+  if (builtins.help->parsed()) return run_help(app, builtins);
+  if (auto rc = run_parsed(runners)) return *rc;
   std::cout << app.help();
-  return 0;
+  return kExitOk;
 }
