@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 
 namespace sockit::ss {
@@ -97,6 +98,29 @@ bool is_ephemeral(int port) {
 std::string g(double v) { return fmt::format("{:g}", v); }
 
 const char* kTimerNames[] = {"off", "on", "keepalive", "timewait", "persist", "unknown"};
+constexpr unsigned kLastTimer = 5;  // "unknown": the kernel's timer kinds past persist
+
+// tcp_info's option bits (TCPI_OPT_*), in the order ss names them.
+constexpr std::uint8_t kOptTimestamps = 1, kOptSack = 2, kOptWscale = 4, kOptEcn = 8, kOptEcnSeen = 16,
+                       kOptSynData = 32;
+struct OptName {
+  std::uint8_t bit;
+  const char* name;
+};
+constexpr std::array<OptName, 6> kOptNames = {{{kOptTimestamps, "ts"},
+                                               {kOptSack, "sack"},
+                                               {kOptWscale, "wscale"},
+                                               {kOptEcn, "ecn"},
+                                               {kOptEcnSeen, "ecnseen"},
+                                               {kOptSynData, "fastopen"}}};
+constexpr double kUsPerMs = 1000.0;
+constexpr double kGainScale = 256.0;  // bbr's gains are <<8 fixed point
+constexpr double kBitsPerByte = 8.0;
+constexpr double kBitMicrosPerByteSecond = 8000000.0;  // bytes per microsecond to bits per second
+constexpr std::uint32_t kNoSsthresh = 0xFFFF;  // the kernel's "infinite" slow-start threshold
+constexpr std::uint32_t kDefaultRtoUs = 3000000;  // TCP_TIMEOUT_INIT: ss hides the initial RTO
+constexpr std::uint32_t kDefaultReordering = 3;   // tcp_reordering: ss shows only other values
+
 
 void append_host(std::string& out, const Socket& s, bool local, bool resolve) {
   if (s.family == AF_UNIX) {
@@ -186,7 +210,7 @@ std::string format_bps(double bw, bool numeric) {
 
 std::string timer_text(const Timer& t) {
   if (t.kind == 0) return {};
-  return fmt::format("timer:({},{},{})", kTimerNames[std::min<unsigned>(t.kind, 5)], format_ms_timer(t.expires_ms),
+  return fmt::format("timer:({},{},{})", kTimerNames[std::min<unsigned>(t.kind, kLastTimer)], format_ms_timer(t.expires_ms),
                      t.retrans);
 }
 
@@ -200,61 +224,33 @@ std::string skmem_text(const SkMem& m) {
   return out + ")";
 }
 
-std::string tcp_info_text(const Socket& s, const FormatOptions& o) {
-  std::string out;
-  auto add = [&](const std::string& item) { out += ' ' + item; };
-  if (!s.tcp_info) {
-    if (!s.congestion.empty()) add(s.congestion);
-    return out;
-  }
-  const TcpInfo& t = *s.tcp_info;
-  if (o.timers) {  // ss shows the negotiated options with -o/-e only
-    if (t.options & 1) add("ts");
-    if (t.options & 2) add("sack");
-    if (t.options & 8) add("ecn");
-    if (t.options & 16) add("ecnseen");
-    if (t.options & 32) add("fastopen");
-  }
-  if (!s.congestion.empty()) add(s.congestion);
-  if (t.options & 4) add(fmt::format("wscale:{},{}", t.snd_wscale, t.rcv_wscale));
-  if (t.rto_us && t.rto_us != 3000000) add("rto:" + g(t.rto_us / 1000.0));
-  if (t.backoff) add(fmt::format("backoff:{}", t.backoff));
-  if (t.rtt_us) add("rtt:" + g(t.rtt_us / 1000.0) + "/" + g(t.rttvar_us / 1000.0));
-  if (t.ato_us) add("ato:" + g(t.ato_us / 1000.0));
-  if (t.snd_mss) add(fmt::format("mss:{}", t.snd_mss));
-  if (t.pmtu) add(fmt::format("pmtu:{}", t.pmtu));
-  if (t.rcv_mss) add(fmt::format("rcvmss:{}", t.rcv_mss));
-  if (t.advmss) add(fmt::format("advmss:{}", t.advmss));
-  if (t.snd_cwnd) add(fmt::format("cwnd:{}", t.snd_cwnd));
-  if (t.snd_ssthresh && t.snd_ssthresh < 0xFFFF) add(fmt::format("ssthresh:{}", t.snd_ssthresh));
-  if (t.bytes_sent) add(fmt::format("bytes_sent:{}", t.bytes_sent));
-  if (t.bytes_retrans) add(fmt::format("bytes_retrans:{}", t.bytes_retrans));
-  if (t.bytes_acked) add(fmt::format("bytes_acked:{}", t.bytes_acked));
-  if (t.bytes_received) add(fmt::format("bytes_received:{}", t.bytes_received));
-  if (t.segs_out) add(fmt::format("segs_out:{}", t.segs_out));
-  if (t.segs_in) add(fmt::format("segs_in:{}", t.segs_in));
-  if (t.data_segs_out) add(fmt::format("data_segs_out:{}", t.data_segs_out));
-  if (t.data_segs_in) add(fmt::format("data_segs_in:{}", t.data_segs_in));
+namespace {
+double ms(std::uint64_t us) { return static_cast<double>(us) / kUsPerMs; }
+std::string bps(double bytes_per_sec, bool numeric) { return format_bps(bytes_per_sec * kBitsPerByte, numeric) + "bps"; }
+double send_rate(const TcpInfo& t) {  // cwnd * mss per RTT, in bits per second
+  return double(t.snd_cwnd) * double(t.snd_mss) * kBitMicrosPerByteSecond / t.rtt_us;
+}
+
+// The rates: bbr's model, cwnd per RTT, pacing and delivery, busy and limited times.
+void add_rates(const Socket& s, const TcpInfo& t, const FormatOptions& o, const std::function<void(const std::string&)>& add) {
   if (s.bbr) {
-    std::string b = "bbr:(bw:" + format_bps(static_cast<double>(s.bbr->bw_bytes_per_sec) * 8.0, o.numeric) +
-                    "bps,mrtt:" + g(s.bbr->min_rtt_us / 1000.0);
-    if (s.bbr->pacing_gain) b += ",pacing_gain:" + g(s.bbr->pacing_gain / 256.0);
-    if (s.bbr->cwnd_gain) b += ",cwnd_gain:" + g(s.bbr->cwnd_gain / 256.0);
+    std::string b = "bbr:(bw:" + bps(static_cast<double>(s.bbr->bw_bytes_per_sec), o.numeric) +
+                    ",mrtt:" + g(ms(s.bbr->min_rtt_us));
+    if (s.bbr->pacing_gain) b += ",pacing_gain:" + g(s.bbr->pacing_gain / kGainScale);
+    if (s.bbr->cwnd_gain) b += ",cwnd_gain:" + g(s.bbr->cwnd_gain / kGainScale);
     add(b + ")");
   }
-  if (t.rtt_us && t.snd_mss && t.snd_cwnd)
-    add("send " + format_bps(double(t.snd_cwnd) * double(t.snd_mss) * 8000000.0 / t.rtt_us, o.numeric) + "bps");
+  if (t.rtt_us && t.snd_mss && t.snd_cwnd) add("send " + format_bps(send_rate(t), o.numeric) + "bps");
   if (t.last_data_sent_ms) add(fmt::format("lastsnd:{}", t.last_data_sent_ms));
   if (t.last_data_recv_ms) add(fmt::format("lastrcv:{}", t.last_data_recv_ms));
   if (t.last_ack_recv_ms) add(fmt::format("lastack:{}", t.last_ack_recv_ms));
   if (t.pacing_rate && t.pacing_rate != ~std::uint64_t{0}) {
-    std::string p = "pacing_rate " + format_bps(static_cast<double>(t.pacing_rate) * 8.0, o.numeric) + "bps";
+    std::string p = "pacing_rate " + bps(static_cast<double>(t.pacing_rate), o.numeric);
     if (t.max_pacing_rate && t.max_pacing_rate != ~std::uint64_t{0})
-      p += "/" + format_bps(static_cast<double>(t.max_pacing_rate) * 8.0, o.numeric) + "bps";
+      p += "/" + bps(static_cast<double>(t.max_pacing_rate), o.numeric);
     add(p);
   }
-  if (t.delivery_rate)
-    add("delivery_rate " + format_bps(static_cast<double>(t.delivery_rate) * 8.0, o.numeric) + "bps");
+  if (t.delivery_rate) add("delivery_rate " + bps(static_cast<double>(t.delivery_rate), o.numeric));
   if (t.delivered) add(fmt::format("delivered:{}", t.delivered));
   if (t.delivered_ce) add(fmt::format("delivered_ce:{}", t.delivered_ce));
   if (t.delivery_rate_app_limited) add("app_limited");
@@ -267,19 +263,56 @@ std::string tcp_info_text(const Socket& s, const FormatOptions& o) {
       add(fmt::format("sndbuf_limited:{}ms({:.1f}%)", t.sndbuf_limited_us / 1000,
                       100.0 * static_cast<double>(t.sndbuf_limited_us) / static_cast<double>(t.busy_time_us)));
   }
+}
+
+}  // namespace
+
+std::string tcp_info_text(const Socket& s, const FormatOptions& o) {
+  std::string out;
+  const std::function<void(const std::string&)> add = [&](const std::string& item) { out += ' ' + item; };
+  if (!s.tcp_info) {
+    if (!s.congestion.empty()) add(s.congestion);
+    return out;
+  }
+  const TcpInfo& t = *s.tcp_info;
+  if (o.timers) {  // ss shows the negotiated options with -o/-e only
+    for (const OptName& n : kOptNames)
+      if (n.bit != kOptWscale && (t.options & n.bit)) add(n.name);
+  }
+  if (!s.congestion.empty()) add(s.congestion);
+  if (t.options & kOptWscale) add(fmt::format("wscale:{},{}", t.snd_wscale, t.rcv_wscale));
+  if (t.rto_us && t.rto_us != kDefaultRtoUs) add("rto:" + g(ms(t.rto_us)));
+  if (t.backoff) add(fmt::format("backoff:{}", t.backoff));
+  if (t.rtt_us) add("rtt:" + g(ms(t.rtt_us)) + "/" + g(ms(t.rttvar_us)));
+  if (t.ato_us) add("ato:" + g(ms(t.ato_us)));
+  if (t.snd_mss) add(fmt::format("mss:{}", t.snd_mss));
+  if (t.pmtu) add(fmt::format("pmtu:{}", t.pmtu));
+  if (t.rcv_mss) add(fmt::format("rcvmss:{}", t.rcv_mss));
+  if (t.advmss) add(fmt::format("advmss:{}", t.advmss));
+  if (t.snd_cwnd) add(fmt::format("cwnd:{}", t.snd_cwnd));
+  if (t.snd_ssthresh && t.snd_ssthresh < kNoSsthresh) add(fmt::format("ssthresh:{}", t.snd_ssthresh));
+  if (t.bytes_sent) add(fmt::format("bytes_sent:{}", t.bytes_sent));
+  if (t.bytes_retrans) add(fmt::format("bytes_retrans:{}", t.bytes_retrans));
+  if (t.bytes_acked) add(fmt::format("bytes_acked:{}", t.bytes_acked));
+  if (t.bytes_received) add(fmt::format("bytes_received:{}", t.bytes_received));
+  if (t.segs_out) add(fmt::format("segs_out:{}", t.segs_out));
+  if (t.segs_in) add(fmt::format("segs_in:{}", t.segs_in));
+  if (t.data_segs_out) add(fmt::format("data_segs_out:{}", t.data_segs_out));
+  if (t.data_segs_in) add(fmt::format("data_segs_in:{}", t.data_segs_in));
+  add_rates(s, t, o, add);
   if (t.unacked) add(fmt::format("unacked:{}", t.unacked));
   if (t.retrans || t.total_retrans) add(fmt::format("retrans:{}/{}", t.retrans, t.total_retrans));
   if (t.lost) add(fmt::format("lost:{}", t.lost));
   if (t.sacked && s.state != State::listen) add(fmt::format("sacked:{}", t.sacked));
   if (t.dsack_dups) add(fmt::format("dsack_dups:{}", t.dsack_dups));
   if (t.fackets) add(fmt::format("fackets:{}", t.fackets));
-  if (t.reordering != 3) add(fmt::format("reordering:{}", t.reordering));
+  if (t.reordering != kDefaultReordering) add(fmt::format("reordering:{}", t.reordering));
   if (t.reord_seen) add(fmt::format("reord_seen:{}", t.reord_seen));
-  if (t.rcv_rtt_us) add("rcv_rtt:" + g(t.rcv_rtt_us / 1000.0));
+  if (t.rcv_rtt_us) add("rcv_rtt:" + g(ms(t.rcv_rtt_us)));
   if (t.rcv_space) add(fmt::format("rcv_space:{}", t.rcv_space));
   if (t.rcv_ssthresh) add(fmt::format("rcv_ssthresh:{}", t.rcv_ssthresh));
   if (t.notsent_bytes) add(fmt::format("notsent:{}", t.notsent_bytes));
-  if (t.min_rtt_us && t.min_rtt_us != ~std::uint32_t{0}) add("minrtt:" + g(t.min_rtt_us / 1000.0));
+  if (t.min_rtt_us && t.min_rtt_us != ~std::uint32_t{0}) add("minrtt:" + g(ms(t.min_rtt_us)));
   if (t.rcv_ooopack) add(fmt::format("rcv_ooopack:{}", t.rcv_ooopack));
   if (t.snd_wnd) add(fmt::format("snd_wnd:{}", t.snd_wnd));
   return out;
@@ -550,9 +583,115 @@ std::string format_netstat(const std::vector<Socket>& sockets, const FormatOptio
   return out;
 }
 
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json or_null(bool present, const Json& v) { return present ? v : Json(nullptr); }
+
+void json_address(const Socket& s, Json& j) {
+  if (s.family == AF_UNIX) {
+    j["path"] = s.path ? Json(*s.path) : Json(nullptr);
+    j["peer_inode"] = s.peer_inode;
+    return;
+  }
+  j["local_address"] = numeric_host(s, true);
+  j["local_port"] = s.local_port;
+  j["peer_address"] = numeric_host(s, false);
+  j["peer_port"] = s.peer_port;
+  if (s.ifindex) j["interface_index"] = s.ifindex;
+  if (s.v6only) j["v6only"] = *s.v6only;
+}
+
+Json json_users(const Socket& s, const UsersMap* users) {
+  auto arr = Json::array();
+  if (!users || !s.inode) return arr;
+  auto it = users->find(s.inode);
+  if (it != users->end())
+    for (const auto& u : it->second) arr.push_back({{"name", u.name}, {"pid", u.pid}, {"fd", u.fd}});
+  return arr;
+}
+
+Json json_skmem(const SkMem& sk) {
+  static const char* kKeys[] = {"rmem_alloc_bytes", "rcvbuf_bytes", "wmem_alloc_bytes", "sndbuf_bytes",
+                                "fwd_alloc_bytes", "wmem_queued_bytes", "optmem_bytes", "backlog_bytes",
+                                "drops_packets"};
+  Json m = Json::object();
+  for (std::size_t i = 0; i < sk.count; ++i) m[kKeys[i]] = sk.v[i];
+  return m;
+}
+
+// Times, sizes and windows of tcp_info (the first half of its JSON object).
+void json_tcp_times(const TcpInfo& t, Json& ti) {
+  ti["rto_ms"] = ms(t.rto_us);
+  ti["ato_ms"] = ms(t.ato_us);
+  ti["rtt_ms"] = ms(t.rtt_us);
+  ti["rttvar_ms"] = ms(t.rttvar_us);
+  ti["min_rtt_ms"] = t.min_rtt_us == ~std::uint32_t{0} ? 0.0 : ms(t.min_rtt_us);
+  ti["rcv_rtt_ms"] = ms(t.rcv_rtt_us);
+  ti["mss_bytes"] = t.snd_mss;
+  ti["rcv_mss_bytes"] = t.rcv_mss;
+  ti["advmss_bytes"] = t.advmss;
+  ti["pmtu_bytes"] = t.pmtu;
+  ti["cwnd_segments"] = t.snd_cwnd;
+  ti["ssthresh_segments"] = or_null(t.snd_ssthresh < kNoSsthresh, t.snd_ssthresh);
+}
+
+// Counters and rates of tcp_info (the second half of its JSON object).
+void json_tcp_counters(const TcpInfo& t, Json& ti) {
+  ti["bytes_sent"] = t.bytes_sent;
+  ti["bytes_retrans"] = t.bytes_retrans;
+  ti["bytes_acked"] = t.bytes_acked;
+  ti["bytes_received"] = t.bytes_received;
+  ti["segs_out"] = t.segs_out;
+  ti["segs_in"] = t.segs_in;
+  ti["data_segs_out"] = t.data_segs_out;
+  ti["data_segs_in"] = t.data_segs_in;
+  ti["retrans_segments"] = t.retrans;
+  ti["total_retrans_segments"] = t.total_retrans;
+  ti["lost_segments"] = t.lost;
+  ti["unacked_segments"] = t.unacked;
+  ti["sacked_segments"] = t.sacked;
+  ti["send_rate_bps"] = (t.rtt_us && t.snd_mss && t.snd_cwnd) ? send_rate(t) : 0.0;
+  ti["pacing_rate_bps"] = or_null(t.pacing_rate != ~std::uint64_t{0}, t.pacing_rate * 8);
+  ti["max_pacing_rate_bps"] = or_null(t.max_pacing_rate != ~std::uint64_t{0}, t.max_pacing_rate * 8);
+  ti["delivery_rate_bps"] = t.delivery_rate * 8;
+  ti["app_limited"] = t.delivery_rate_app_limited;
+  ti["delivered_segments"] = t.delivered;
+  ti["last_send_ms"] = t.last_data_sent_ms;
+  ti["last_recv_ms"] = t.last_data_recv_ms;
+  ti["last_ack_ms"] = t.last_ack_recv_ms;
+  ti["busy_ms"] = t.busy_time_us / 1000;
+  ti["rwnd_limited_ms"] = t.rwnd_limited_us / 1000;
+  ti["sndbuf_limited_ms"] = t.sndbuf_limited_us / 1000;
+  ti["notsent_bytes"] = t.notsent_bytes;
+  ti["rcv_space_bytes"] = t.rcv_space;
+  ti["rcv_ssthresh_bytes"] = t.rcv_ssthresh;
+  ti["snd_wnd_bytes"] = t.snd_wnd;
+  ti["reordering"] = t.reordering;
+}
+
+Json json_tcp_info(const Socket& s, const TcpInfo& t) {
+  Json ti;
+  ti["congestion"] = or_null(!s.congestion.empty(), s.congestion);
+  auto opts = Json::array();
+  for (const OptName& n : kOptNames)
+    if (t.options & n.bit) opts.push_back(n.name);
+  ti["options"] = opts;
+  if (t.options & kOptWscale) {
+    ti["snd_wscale"] = t.snd_wscale;
+    ti["rcv_wscale"] = t.rcv_wscale;
+  }
+  json_tcp_times(t, ti);
+  json_tcp_counters(t, ti);
+  return ti;
+}
+
+}  // namespace
+
 std::string format_json(const Socket& s, const FormatOptions& o, const UsersMap* users,
                         std::optional<std::uint64_t> snapshot) {
-  nlohmann::ordered_json j;
+  Json j;
   j["schema"] = 1;
   if (snapshot) j["snapshot"] = *snapshot;
   j["netid"] = netid_name(s.netid);
@@ -560,17 +699,7 @@ std::string format_json(const Socket& s, const FormatOptions& o, const UsersMap*
   j["state"] = state_name(s.state);
   j["recv_q"] = s.recv_q;
   j["send_q"] = s.send_q;
-  if (s.family == AF_UNIX) {
-    j["path"] = s.path ? nlohmann::ordered_json(*s.path) : nlohmann::ordered_json(nullptr);
-    j["peer_inode"] = s.peer_inode;
-  } else {
-    j["local_address"] = numeric_host(s, true);
-    j["local_port"] = s.local_port;
-    j["peer_address"] = numeric_host(s, false);
-    j["peer_port"] = s.peer_port;
-    if (s.ifindex) j["interface_index"] = s.ifindex;
-    if (s.v6only) j["v6only"] = *s.v6only;
-  }
+  json_address(s, j);
   j["inode"] = s.inode;
   if (s.uid) j["uid"] = *s.uid;
   j["cookie"] = s.cookie;
@@ -580,93 +709,14 @@ std::string format_json(const Socket& s, const FormatOptions& o, const UsersMap*
   }
   if (s.mark) j["fwmark"] = *s.mark;
   if (s.timer.kind)
-    j["timer"] = {{"name", kTimerNames[std::min<unsigned>(s.timer.kind, 5)]},
+    j["timer"] = {{"name", kTimerNames[std::min<unsigned>(s.timer.kind, kLastTimer)]},
                   {"expires_ms", s.timer.expires_ms},
                   {"retrans", s.timer.retrans}};
-  if (o.processes) {
-    auto arr = nlohmann::ordered_json::array();
-    if (users && s.inode) {
-      auto it = users->find(s.inode);
-      if (it != users->end())
-        for (const auto& u : it->second) arr.push_back({{"name", u.name}, {"pid", u.pid}, {"fd", u.fd}});
-    }
-    j["users"] = arr;
-  }
-  if (o.memory && s.skmem) {
-    static const char* kKeys[] = {"rmem_alloc_bytes", "rcvbuf_bytes", "wmem_alloc_bytes", "sndbuf_bytes",
-                                  "fwd_alloc_bytes", "wmem_queued_bytes", "optmem_bytes", "backlog_bytes",
-                                  "drops_packets"};
-    nlohmann::ordered_json m = nlohmann::ordered_json::object();
-    for (std::size_t i = 0; i < s.skmem->count; ++i) m[kKeys[i]] = s.skmem->v[i];
-    j["skmem"] = m;
-  }
-  if (o.info && s.netid == Netid::tcp && s.tcp_info) {
-    const TcpInfo& t = *s.tcp_info;
-    nlohmann::ordered_json ti;
-    ti["congestion"] = s.congestion.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.congestion);
-    auto opts = nlohmann::ordered_json::array();
-    if (t.options & 1) opts.push_back("ts");
-    if (t.options & 2) opts.push_back("sack");
-    if (t.options & 4) opts.push_back("wscale");
-    if (t.options & 8) opts.push_back("ecn");
-    if (t.options & 16) opts.push_back("ecnseen");
-    if (t.options & 32) opts.push_back("fastopen");
-    ti["options"] = opts;
-    if (t.options & 4) {
-      ti["snd_wscale"] = t.snd_wscale;
-      ti["rcv_wscale"] = t.rcv_wscale;
-    }
-    ti["rto_ms"] = t.rto_us / 1000.0;
-    ti["ato_ms"] = t.ato_us / 1000.0;
-    ti["rtt_ms"] = t.rtt_us / 1000.0;
-    ti["rttvar_ms"] = t.rttvar_us / 1000.0;
-    ti["min_rtt_ms"] = t.min_rtt_us == ~std::uint32_t{0} ? 0.0 : t.min_rtt_us / 1000.0;
-    ti["rcv_rtt_ms"] = t.rcv_rtt_us / 1000.0;
-    ti["mss_bytes"] = t.snd_mss;
-    ti["rcv_mss_bytes"] = t.rcv_mss;
-    ti["advmss_bytes"] = t.advmss;
-    ti["pmtu_bytes"] = t.pmtu;
-    ti["cwnd_segments"] = t.snd_cwnd;
-    ti["ssthresh_segments"] = t.snd_ssthresh >= 0xFFFF ? nlohmann::ordered_json(nullptr)
-                                                        : nlohmann::ordered_json(t.snd_ssthresh);
-    ti["bytes_sent"] = t.bytes_sent;
-    ti["bytes_retrans"] = t.bytes_retrans;
-    ti["bytes_acked"] = t.bytes_acked;
-    ti["bytes_received"] = t.bytes_received;
-    ti["segs_out"] = t.segs_out;
-    ti["segs_in"] = t.segs_in;
-    ti["data_segs_out"] = t.data_segs_out;
-    ti["data_segs_in"] = t.data_segs_in;
-    ti["retrans_segments"] = t.retrans;
-    ti["total_retrans_segments"] = t.total_retrans;
-    ti["lost_segments"] = t.lost;
-    ti["unacked_segments"] = t.unacked;
-    ti["sacked_segments"] = t.sacked;
-    ti["send_rate_bps"] = (t.rtt_us && t.snd_mss && t.snd_cwnd)
-                              ? double(t.snd_cwnd) * double(t.snd_mss) * 8000000.0 / t.rtt_us
-                              : 0.0;
-    ti["pacing_rate_bps"] = t.pacing_rate == ~std::uint64_t{0} ? nlohmann::ordered_json(nullptr)
-                                                               : nlohmann::ordered_json(t.pacing_rate * 8);
-    ti["max_pacing_rate_bps"] = t.max_pacing_rate == ~std::uint64_t{0} ? nlohmann::ordered_json(nullptr)
-                                                                       : nlohmann::ordered_json(t.max_pacing_rate * 8);
-    ti["delivery_rate_bps"] = t.delivery_rate * 8;
-    ti["app_limited"] = t.delivery_rate_app_limited;
-    ti["delivered_segments"] = t.delivered;
-    ti["last_send_ms"] = t.last_data_sent_ms;
-    ti["last_recv_ms"] = t.last_data_recv_ms;
-    ti["last_ack_ms"] = t.last_ack_recv_ms;
-    ti["busy_ms"] = t.busy_time_us / 1000;
-    ti["rwnd_limited_ms"] = t.rwnd_limited_us / 1000;
-    ti["sndbuf_limited_ms"] = t.sndbuf_limited_us / 1000;
-    ti["notsent_bytes"] = t.notsent_bytes;
-    ti["rcv_space_bytes"] = t.rcv_space;
-    ti["rcv_ssthresh_bytes"] = t.rcv_ssthresh;
-    ti["snd_wnd_bytes"] = t.snd_wnd;
-    ti["reordering"] = t.reordering;
-    j["tcp_info"] = ti;
-  }
+  if (o.processes) j["users"] = json_users(s, users);
+  if (o.memory && s.skmem) j["skmem"] = json_skmem(*s.skmem);
+  if (o.info && s.netid == Netid::tcp && s.tcp_info) j["tcp_info"] = json_tcp_info(s, *s.tcp_info);
   // Names come from the kernel (Unix paths): not necessarily UTF-8. Invalid bytes become U+FFFD.
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace sockit::ss
