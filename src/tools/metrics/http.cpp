@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <optional>
 
 namespace sockit::metrics {
 namespace {
@@ -42,6 +43,8 @@ bool has_option(std::string_view value, std::string_view option) {
   return false;
 }
 
+constexpr std::string_view kHttpScheme = "http://";  // a target in absolute form starts so
+
 HttpRequest bad(std::string why) {
   HttpRequest r;
   r.status = HttpRequest::Status::bad;
@@ -61,83 +64,65 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-}  // namespace
+HttpRequest too_large() {
+  HttpRequest r;
+  r.status = HttpRequest::Status::too_large;
+  return r;
+}
 
-HttpRequest parse_request(std::string_view buf) {
-  // RFC 9112 2.2: empty lines before the request line are ignored (iteratively: a flood of them
-  // must neither recurse nor wait for ever).
-  std::size_t skipped = 0;
-  while (skipped < buf.size() && (buf[skipped] == '\r' || buf[skipped] == '\n')) ++skipped;
-  if (skipped > kMaxRequestHead) return bad("too many empty lines before the request");
-  if (skipped != 0) {
-    HttpRequest r = parse_request(buf.substr(skipped));  // one level: it starts with no empty line
-    if (r.status == HttpRequest::Status::complete) r.consumed += skipped;
-    return r;
-  }
-  // The end of the head: an empty line (CRLF CRLF or LF LF, or a mix).
-  std::size_t end = std::string_view::npos, pos = 0;
+// Where the head ends (after its empty line: CRLF CRLF or LF LF, or a mix), or npos.
+std::size_t head_end(std::string_view buf) {
+  std::size_t pos = 0;
   while (true) {
     auto nl = buf.find('\n', pos);
-    if (nl == std::string_view::npos) break;
+    if (nl == std::string_view::npos) return std::string_view::npos;
     std::string_view line = buf.substr(pos, nl - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) {  // never the first line: empty lines were skipped above
-      end = nl + 1;
-      break;
-    }
+    if (line.empty()) return nl + 1;  // never the first line: empty lines were skipped before
     pos = nl + 1;
   }
-  if (end == std::string_view::npos) {
-    if (buf.size() > kMaxRequestHead) {
-      HttpRequest r;
-      r.status = HttpRequest::Status::too_large;
-      return r;
-    }
-    // A first line that cannot become a request: say so now, not after 8 KiB.
-    auto nl = buf.find('\n');
-    if (nl != std::string_view::npos && buf.substr(0, nl).find("HTTP/") == std::string_view::npos)
-      return bad("malformed request line");
-    return {};
-  }
-  if (end > kMaxRequestHead + 2) {
-    HttpRequest r;
-    r.status = HttpRequest::Status::too_large;
-    return r;
-  }
+}
 
-  HttpRequest r;
-  std::string_view head = buf.substr(0, end);
-  auto next_line = [&head]() {
-    auto nl = head.find('\n');
-    std::string_view line = head.substr(0, nl);
-    head.remove_prefix(nl + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    return line;
-  };
-  std::string_view line = next_line();
+// The head's next line without its CR LF (or LF); head starts after it.
+std::string_view next_line(std::string_view& head) {
+  auto nl = head.find('\n');
+  std::string_view line = head.substr(0, nl);
+  head.remove_prefix(nl + 1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+struct RequestLine {
+  std::string_view method, target, version;
+};
+
+// "METHOD TARGET VERSION"; the error text when it is not one sockit serves.
+std::optional<std::string> parse_request_line(std::string_view line, RequestLine& rl) {
   auto sp1 = line.find(' ');
   auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
-    return bad("malformed request line");
-  std::string_view method = line.substr(0, sp1), target = line.substr(sp1 + 1, sp2 - sp1 - 1),
-                   version = line.substr(sp2 + 1);
-  if (!token(method)) return bad("malformed method");
-  if (target.empty() || (target.front() != '/' && target != "*" && !target.starts_with("http://")))
-    return bad("malformed request target");
+    return "malformed request line";
+  rl.method = line.substr(0, sp1);
+  rl.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  rl.version = line.substr(sp2 + 1);
+  const std::string_view target = rl.target;
+  if (!token(rl.method)) return "malformed method";
+  if (target.empty() || (target.front() != '/' && target != "*" && !target.starts_with(kHttpScheme)))
+    return "malformed request target";
   if (std::any_of(target.begin(), target.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
-    return bad("malformed request target");
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") return bad("unsupported HTTP version");
-  bool http11 = version == "HTTP/1.1";
-  bool close = false, keep = false;
+    return "malformed request target";
+  if (rl.version != "HTTP/1.1" && rl.version != "HTTP/1.0") return "unsupported HTTP version";
+  return std::nullopt;
+}
+
+// The header lines up to the empty one: Connection's options, whether a body follows. An error
+// request when one is malformed or there are too many.
+std::optional<HttpRequest> parse_headers(std::string_view& head, HttpRequest& r, bool& close, bool& keep) {
   std::size_t headers = 0;
   while (true) {
-    line = next_line();
-    if (line.empty()) break;
-    if (++headers > kMaxHeaders) {
-      HttpRequest t;
-      t.status = HttpRequest::Status::too_large;
-      return t;
-    }
+    const std::string_view line = next_line(head);
+    if (line.empty()) return std::nullopt;
+    if (++headers > kMaxHeaders) return too_large();
     auto colon = line.find(':');
     if (colon == std::string_view::npos || !token(line.substr(0, colon))) return bad("malformed header line");
     std::string_view name = line.substr(0, colon), value = trim(line.substr(colon + 1));
@@ -153,14 +138,47 @@ HttpRequest parse_request(std::string_view buf) {
       r.has_body = true;
     }
   }
+}
+
+}  // namespace
+
+HttpRequest parse_request(std::string_view buf) {
+  // RFC 9112 2.2: empty lines before the request line are ignored (iteratively: a flood of them
+  // must neither recurse nor wait for ever).
+  std::size_t skipped = 0;
+  while (skipped < buf.size() && (buf[skipped] == '\r' || buf[skipped] == '\n')) ++skipped;
+  if (skipped > kMaxRequestHead) return bad("too many empty lines before the request");
+  if (skipped != 0) {
+    HttpRequest r = parse_request(buf.substr(skipped));  // one level: it starts with no empty line
+    if (r.status == HttpRequest::Status::complete) r.consumed += skipped;
+    return r;
+  }
+  const std::size_t end = head_end(buf);
+  if (end == std::string_view::npos) {
+    if (buf.size() > kMaxRequestHead) return too_large();
+    // A first line that cannot become a request: say so now, not after 8 KiB.
+    auto nl = buf.find('\n');
+    if (nl != std::string_view::npos && buf.substr(0, nl).find("HTTP/") == std::string_view::npos)
+      return bad("malformed request line");
+    return {};
+  }
+  if (end > kMaxRequestHead + 2) return too_large();
+
+  HttpRequest r;
+  std::string_view head = buf.substr(0, end);
+  RequestLine rl;
+  if (auto why = parse_request_line(next_line(head), rl)) return bad(std::move(*why));
+  bool close = false, keep = false;
+  if (auto error = parse_headers(head, r, close, keep)) return std::move(*error);
   r.status = HttpRequest::Status::complete;
-  r.method = std::string(method);
-  if (target.starts_with("http://")) {  // absolute form: keep the path
-    auto slash = target.find('/', 7);
+  r.method = std::string(rl.method);
+  std::string_view target = rl.target;
+  if (target.starts_with(kHttpScheme)) {  // absolute form: keep the path
+    auto slash = target.find('/', kHttpScheme.size());
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
   }
   r.target = std::string(target);
-  r.keep_alive = !close && (http11 || keep);
+  r.keep_alive = !close && (rl.version == "HTTP/1.1" || keep);
   r.consumed = end;
   return r;
 }
