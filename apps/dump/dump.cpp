@@ -36,6 +36,7 @@ constexpr int kDefaultSnaplen = 262144;
 // most this long after they arrive.
 constexpr int kBufferTimeoutMs = 100;
 constexpr long kMaxBufferKiB = 1L << 20;  // -B: 1 GiB
+constexpr long kBytesPerKiB = 1024;
 
 struct Options {
   std::string iface;
@@ -361,8 +362,7 @@ void print_summary(const dump::TcpTracker& tracker, bool json) {
 
 const char* plural(unsigned long n) { return n == 1 ? "" : "s"; }
 
-int run(Options o) {
-  if (o.list) return list_interfaces();
+void check_options(Options& o) {
   if (!o.read_file.empty() && !o.iface.empty()) throw sockit::cli::UsageError("-r and -i cannot be combined");
   if (o.snaplen < 0) throw sockit::cli::UsageError(fmt::format("invalid snaplen {}", o.snaplen));
   if (o.snaplen == 0 || o.snaplen > kDefaultSnaplen) o.snaplen = kDefaultSnaplen;
@@ -371,74 +371,117 @@ int run(Options o) {
     throw sockit::cli::UsageError("only -t, -tt, -ttt, -tttt and -ttttt are supported");
   if (o.buffer_kib < 0 || o.buffer_kib > kMaxBufferKiB)
     throw sockit::cli::UsageError(fmt::format("invalid -B/--buffer-size {} KiB (1 to {})", o.buffer_kib, kMaxBufferKiB));
-  std::string filter;
-  for (const auto& w : o.filter) filter += (filter.empty() ? "" : " ") + w;
+}
 
+using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;
+
+// pcap_activate's failure as tcpdump words it, and its exit code.
+int activate_failed(const Options& o, pcap_t* p, int st) {
+  const char* msg = pcap_geterr(p);
+  if (permission_problem(st, msg)) {
+    error_line(fmt::format("{}: no permission to capture (needs root or CAP_NET_RAW+CAP_NET_ADMIN)", o.iface));
+    return kExitNoPrivilege;
+  }
+  if (st == PCAP_ERROR_NO_SUCH_DEVICE)
+    error_line(fmt::format("{}: no such device (see sockit dump -D)", o.iface));
+  else
+    error_line(fmt::format("{}: {}", o.iface, (msg && *msg) ? msg : pcap_statustostr(st)));
+  return kExitFailure;
+}
+
+// Opens -i (or the default interface) for capture; kExitOk or the exit code of the failure.
+int open_live(Options& o, PcapHandle& handle) {
   char err[PCAP_ERRBUF_SIZE] = {};
-  std::unique_ptr<pcap_t, PcapCloser> handle;
-  const bool live = o.read_file.empty();
-  if (!live) {
-    handle.reset(pcap_open_offline(o.read_file.c_str(), err));
-    if (!handle) {
-      error_line(err);
-      return kExitFailure;
-    }
-  } else {
-    if (o.iface.empty()) o.iface = default_interface();
-    if (o.iface.empty()) {
-      error_line("no capture interface found (try -D, or -i lo)");
-      return kExitFailure;
-    }
-    handle.reset(pcap_create(o.iface.c_str(), err));
-    if (!handle) {
-      error_line(fmt::format("{}: {}", o.iface, err));
-      return kExitFailure;
-    }
-    pcap_t* p = handle.get();
-    pcap_set_snaplen(p, o.snaplen);
-    pcap_set_promisc(p, 0);
-    // Not immediate mode by default, as tcpdump: libpcap then uses TPACKET_V3, whose blocks hold
-    // packets at their captured size (thousands in 2 MiB), where immediate mode's TPACKET_V2 ring
-    // has fixed slots sized for the snapshot length: at -s 262144 only a handful fit in 2 MiB, so
-    // on `any` (every lo packet seen twice) a few short connections overran it while the lines
-    // were printed and the kernel dropped SYNs and FINs. The 100 ms timeout bounds the delay.
-    pcap_set_immediate_mode(p, o.immediate ? 1 : 0);
-    pcap_set_timeout(p, kBufferTimeoutMs);
-    if (o.buffer_kib > 0) pcap_set_buffer_size(p, static_cast<int>(o.buffer_kib * 1024));
-    int st = pcap_activate(p);
-    if (st < 0) {
-      const char* msg = pcap_geterr(p);
-      if (permission_problem(st, msg)) {
-        error_line(fmt::format("{}: no permission to capture (needs root or CAP_NET_RAW+CAP_NET_ADMIN)", o.iface));
-        return kExitNoPrivilege;
-      }
-      if (st == PCAP_ERROR_NO_SUCH_DEVICE)
-        error_line(fmt::format("{}: no such device (see sockit dump -D)", o.iface));
-      else
-        error_line(fmt::format("{}: {}", o.iface, (msg && *msg) ? msg : pcap_statustostr(st)));
-      return kExitFailure;
-    }
-    if (st > 0) error_line(fmt::format("warning: {}: {}", o.iface, pcap_geterr(p)));
-    // -i any: prefer Linux cooked v2 (interface names), as tcpdump 4.99 does.
-    if (o.iface == "any") pcap_set_datalink(p, DLT_LINUX_SLL2);
+  if (o.iface.empty()) o.iface = default_interface();
+  if (o.iface.empty()) {
+    error_line("no capture interface found (try -D, or -i lo)");
+    return kExitFailure;
+  }
+  handle.reset(pcap_create(o.iface.c_str(), err));
+  if (!handle) {
+    error_line(fmt::format("{}: {}", o.iface, err));
+    return kExitFailure;
   }
   pcap_t* p = handle.get();
+  pcap_set_snaplen(p, o.snaplen);
+  pcap_set_promisc(p, 0);
+  // Not immediate mode by default, as tcpdump: libpcap then uses TPACKET_V3, whose blocks hold
+  // packets at their captured size (thousands in 2 MiB), where immediate mode's TPACKET_V2 ring
+  // has fixed slots sized for the snapshot length: at -s 262144 only a handful fit in 2 MiB, so
+  // on `any` (every lo packet seen twice) a few short connections overran it while the lines
+  // were printed and the kernel dropped SYNs and FINs. The 100 ms timeout bounds the delay.
+  pcap_set_immediate_mode(p, o.immediate ? 1 : 0);
+  pcap_set_timeout(p, kBufferTimeoutMs);
+  if (o.buffer_kib > 0) pcap_set_buffer_size(p, static_cast<int>(o.buffer_kib * kBytesPerKiB));
+  const int st = pcap_activate(p);
+  if (st < 0) return activate_failed(o, p, st);
+  if (st > 0) error_line(fmt::format("warning: {}: {}", o.iface, pcap_geterr(p)));
+  // -i any: prefer Linux cooked v2 (interface names), as tcpdump 4.99 does.
+  if (o.iface == "any") pcap_set_datalink(p, DLT_LINUX_SLL2);
+  return kExitOk;
+}
+
+int open_capture(Options& o, PcapHandle& handle) {
+  if (o.read_file.empty()) return open_live(o, handle);
+  char err[PCAP_ERRBUF_SIZE] = {};
+  handle.reset(pcap_open_offline(o.read_file.c_str(), err));
+  if (handle) return kExitOk;
+  error_line(err);
+  return kExitFailure;
+}
+
+// The filter words as one expression, compiled and set; kExitOk or the exit code of the failure.
+int set_filter(pcap_t* p, const std::vector<std::string>& words) {
+  std::string filter;
+  for (const auto& w : words) filter += (filter.empty() ? "" : " ") + w;
+  if (filter.empty()) return kExitOk;
+  bpf_program prog{};
+  if (pcap_compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    error_line(fmt::format("bad filter expression '{}': {}", filter, pcap_geterr(p)));
+    return kExitUsage;
+  }
+  const int rc = pcap_setfilter(p, &prog);
+  pcap_freecode(&prog);
+  if (rc != 0) {
+    error_line(fmt::format("cannot set filter: {}", pcap_geterr(p)));
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+void print_listening(const Options& o, pcap_t* p, int linktype) {
+  // As tcpdump: libpcap's name and description of the link type, or its number when libpcap has
+  // no name for it (frames of a link type sockit does not decode print "UNSUPPORTED" + hex).
+  const char* lt_name = pcap_datalink_val_to_name(linktype);
+  const char* lt_desc = pcap_datalink_val_to_description(linktype);
+  const std::string lt = lt_name ? fmt::format("{} ({})", lt_name, lt_desc ? lt_desc : "") : std::to_string(linktype);
+  if (o.read_file.empty())
+    fmt::print(stderr, "sockit dump: listening on {}, link-type {}, snapshot length {} bytes\n", o.iface, lt,
+               pcap_snapshot(p));
+  else
+    fmt::print(stderr, "reading from file {}, link-type {}, snapshot length {}\n", o.read_file, lt, pcap_snapshot(p));
+  std::fflush(stderr);
+}
+
+void print_capture_stats(pcap_t* p, const Capture& cap) {
+  pcap_stat st{};
+  if (g_interrupted && isatty(STDERR_FILENO)) fmt::print(stderr, "\n");  // after the terminal's ^C
+  fmt::print(stderr, "{} packet{} captured\n", cap.captured, plural(static_cast<unsigned long>(cap.captured)));
+  if (pcap_stats(p, &st) != 0) return;
+  fmt::print(stderr, "{} packet{} received by filter\n", st.ps_recv, plural(st.ps_recv));
+  fmt::print(stderr, "{} packet{} dropped by kernel\n", st.ps_drop, plural(st.ps_drop));
+}
+
+int run(Options o) {
+  if (o.list) return list_interfaces();
+  check_options(o);
+  PcapHandle handle;
+  if (int rc = open_capture(o, handle); rc != kExitOk) return rc;
+  pcap_t* p = handle.get();
+  const bool live = o.read_file.empty();
 
   if (!o.user.empty() && !drop_privileges(o.user)) return kExitFailure;
-
-  if (!filter.empty()) {
-    bpf_program prog{};
-    if (pcap_compile(p, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      error_line(fmt::format("bad filter expression '{}': {}", filter, pcap_geterr(p)));
-      return kExitUsage;
-    }
-    int rc = pcap_setfilter(p, &prog);
-    pcap_freecode(&prog);
-    if (rc != 0) {
-      error_line(fmt::format("cannot set filter: {}", pcap_geterr(p)));
-      return kExitFailure;
-    }
-  }
+  if (int rc = set_filter(p, o.filter); rc != kExitOk) return rc;
 
   const int linktype = pcap_datalink(p);
   Capture cap(o, linktype);
@@ -452,17 +495,7 @@ int run(Options o) {
     }
     cap.dumper = dumper.get();
   }
-  // As tcpdump: libpcap's name and description of the link type, or its number when libpcap has
-  // no name for it (frames of a link type sockit does not decode print "UNSUPPORTED" + hex).
-  const char* lt_name = pcap_datalink_val_to_name(linktype);
-  const char* lt_desc = pcap_datalink_val_to_description(linktype);
-  const std::string lt = lt_name ? fmt::format("{} ({})", lt_name, lt_desc ? lt_desc : "") : std::to_string(linktype);
-  if (live)
-    fmt::print(stderr, "sockit dump: listening on {}, link-type {}, snapshot length {} bytes\n", o.iface, lt,
-               pcap_snapshot(p));
-  else
-    fmt::print(stderr, "reading from file {}, link-type {}, snapshot length {}\n", o.read_file, lt, pcap_snapshot(p));
-  std::fflush(stderr);
+  print_listening(o, p, linktype);
 
   g_handle = p;
   install_signals();
@@ -482,17 +515,7 @@ int run(Options o) {
   if (!o.no_summary && !cap.output_failed) print_summary(cap.tracker, o.json);
   std::fflush(stdout);
 
-  if (live) {
-    pcap_stat st{};
-    if (g_interrupted && isatty(STDERR_FILENO)) fmt::print(stderr, "\n");  // after the terminal's ^C
-    if (pcap_stats(p, &st) == 0) {
-      fmt::print(stderr, "{} packet{} captured\n", cap.captured, plural(static_cast<unsigned long>(cap.captured)));
-      fmt::print(stderr, "{} packet{} received by filter\n", st.ps_recv, plural(st.ps_recv));
-      fmt::print(stderr, "{} packet{} dropped by kernel\n", st.ps_drop, plural(st.ps_drop));
-    } else {
-      fmt::print(stderr, "{} packet{} captured\n", cap.captured, plural(static_cast<unsigned long>(cap.captured)));
-    }
-  }
+  if (live) print_capture_stats(p, cap);
   return status;
 }
 
