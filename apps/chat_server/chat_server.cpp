@@ -215,6 +215,151 @@ void log_event(const irc::Event& e) {
   }
 }
 
+// --check-config: like nginx -t, everything is validated and nothing is bound; the effective
+// configuration goes to stdout as TOML that --config reads back.
+int check_config(const Options& o, const Loaded& loaded, const std::vector<std::string>& listen_text) {
+  std::string text, err;
+  if (!format_config(loaded, listen_text, text, err)) {
+    fmt::print(stderr, "sockit chat-server: {}\n", err);
+    return cli::kExitFailure;
+  }
+  fmt::print("{}", text);
+  std::fflush(stdout);
+  fmt::print(stderr, "sockit chat-server: configuration {} is valid\n",
+             o.config_file.empty() ? std::string("(defaults and flags)") : o.config_file);
+  return cli::kExitOk;
+}
+
+constexpr std::size_t kQueueSlack = 64 << 10;  // the model's send caps above the core's SendQ
+constexpr std::size_t kConnSlack = 16;          // connections past max_clients the core refuses itself
+
+// The serving model for IRC: one loop, coalesced writes, queue caps above the core's own.
+void set_model_options(serve::ServerOptions& so, const irc::Config& c, loop::Backend backend) {
+  so.model = serve::reactor_model(backend);
+  so.threads = 1;  // one loop owns the IRC state: ordered, no locks on the hot path
+  // A PRIVMSG to a channel queues one line per member: write each socket once per loop turn, so a
+  // receiver gets every line of the turn in one sendmsg instead of one send() per line.
+  so.coalesce_writes = true;
+  // The IRC core enforces its own SendQ (and says "SendQ exceeded"); the model's caps sit above it.
+  so.send_queue_cap = c.sendq * 2 + kQueueSlack;
+  so.high_water = std::max<std::size_t>(c.sendq, kQueueSlack);
+  so.low_water = so.high_water / 4;
+  so.max_conns = c.max_clients + kConnSlack;  // the core answers "Server full" itself
+  so.reject_message = "ERROR :Server full\r\n";
+  so.log = [](std::string_view line) { log::warn(line); };
+}
+
+// SIGUSR1: the counters on stderr and one "metrics:" log line.
+void print_metrics(metrics::Registry& registry) {
+  metrics::Collector c = registry.collect();
+  print_counters(c);
+  log::info("metrics: " + c.line());
+}
+
+// SIGHUP: the configuration read again and given to the running core; a bad file keeps the old one.
+void reload_config(const Options& o, irc::Server& irc, std::recursive_mutex& mu) {
+  sd::notify_reloading();
+  log::info("SIGHUP: reloading the configuration",
+            {{"file", o.config_file.empty() ? std::string("(none: flags only)") : o.config_file}});
+  Loaded fresh;
+  std::string why;
+  if (!load_config(o.config_file, o.flags, fresh, why)) {
+    log::error("reload failed, keeping the old configuration: " + why);
+    sd::notify_ready("reload failed, serving with the old configuration");
+    return;
+  }
+  {
+    std::lock_guard g(mu);
+    irc.reload(fresh.config);
+  }
+  log::info(fmt::format("configuration reloaded ({} operators, {} MOTD lines)", fresh.config.operators.size(),
+                        fresh.config.motd.size()));
+  sd::notify_ready("configuration reloaded");
+}
+
+// The listening lines and the hint in one write: whoever waits for "listening on" has it all.
+void announce(const Options& o, const std::string& server_name, const std::vector<Address>& addrs,
+              std::string_view backend) {
+  std::vector<log::Line> banner;
+  for (const Address& a : addrs) {
+    banner.push_back({log::Level::info, fmt::format("{} listening on {} ({})", server_name, a.to_string(), backend)});
+    if (!a.is_loopback() && !a.is_unix()) {
+      banner.push_back({log::Level::warn,
+                        fmt::format("warning: {} is not a loopback address and IRC here is plaintext", a.to_string())});
+    }
+  }
+  std::string hint;
+  if (!o.quiet && !addrs.empty()) {
+    const Address& a = addrs.front();
+    std::string host = a.ip_string();
+    if (a.is_v4() && host == "0.0.0.0") host = "127.0.0.1";
+    if (a.is_v6() && host == "::") host = "::1";
+    hint = fmt::format("sockit chat-server: connect with:  irssi -c {} -p {}   or   sockit chat {} {}\n", host, a.port(),
+                       host, a.port());
+  }
+  log::write_block(banner, hint);
+}
+
+// Socket activation (sockit-chat-server.socket): systemd's listeners replace the addresses.
+void take_systemd_listeners(serve::ServerOptions& so) {
+  auto fds = sd::listen_fds();
+  if (fds.empty()) return;
+  log::info(fmt::format("serving {} socket{} passed by systemd (LISTEN_FDS); listen addresses not bound", fds.size(),
+                        fds.size() == 1 ? "" : "s"));
+  so.listen.clear();
+  so.listen_fds = std::move(fds);
+}
+
+// Reports a busy or forbidden address before the model starts threads (exit 1, one line).
+bool listeners_free(const std::vector<Address>& listen) {
+  for (const Address& a : listen) {
+    if (a.port() == 0) continue;
+    auto probe = TcpListener::bind(a);
+    if (!probe) {
+      log::error(probe.error().message());
+      return false;
+    }
+  }
+  return true;
+}
+
+// SIGTERM/SIGINT: the first one drains the connections, a second one stops at once.
+struct Stopper {
+  std::chrono::nanoseconds drain;
+  serve::Server* running = nullptr;  // set once created; no signal is handled before run()
+  bool stopping = false;
+
+  void stop(int sig) {
+    if (stopping) {
+      log::warn("second signal, stopping now");
+      running->stop_now();
+      return;
+    }
+    stopping = true;
+    sd::notify_stopping("closing connections");
+    log::info(fmt::format("{}, closing connections (drain {})", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                          format_duration(drain)));
+    running->stop(drain);
+  }
+};
+
+// --metrics: GET /metrics on the server's own loop, so the IRC state is read in its thread.
+std::unique_ptr<metrics::Endpoint> start_metrics(const Address& at, serve::Server& server, metrics::Registry& registry,
+                                                 const std::function<void(std::string_view)>& log_line) {
+  metrics::EndpointOptions mo;
+  mo.log = log_line;
+  auto ep = metrics::Endpoint::create(*server.event_loop(), at, [&registry] { return registry.render(); }, mo);
+  if (!ep) {
+    log::error(ep.error().message());
+    return nullptr;
+  }
+  log::info(fmt::format("metrics on http://{}/metrics", (*ep)->local_address().to_string()));
+  return std::move(*ep);
+}
+
+int serve_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain);
+int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain);
+
 int run(Options& o) {
   if (o.hash_password) return hash_password_command(o.iterations);
   log::configure(o.log, "chat-server");
@@ -238,41 +383,14 @@ int run(Options& o) {
   for (const auto& l : listen_text) so.listen.push_back(listen_address(l));
   // [log] level/format of the file unless the flags gave them (the flags' values are in o.flags).
   log::configure({loaded.log_level, loaded.log_format}, "chat-server");
-  const std::optional<Address>& metrics_addr = loaded.metrics_address;
-  if (o.check_config) {
-    // Like nginx -t: everything above is validated, nothing is bound; the effective
-    // configuration goes to stdout as TOML that --config reads back.
-    std::string text;
-    if (!format_config(loaded, listen_text, text, err)) {
-      fmt::print(stderr, "sockit chat-server: {}\n", err);
-      return cli::kExitFailure;
-    }
-    fmt::print("{}", text);
-    std::fflush(stdout);
-    fmt::print(stderr, "sockit chat-server: configuration {} is valid\n",
-               o.config_file.empty() ? std::string("(defaults and flags)") : o.config_file);
-    return cli::kExitOk;
-  }
-  // Socket activation (sockit-chat-server.socket): systemd's listeners replace the addresses.
-  if (auto fds = sd::listen_fds(); !fds.empty()) {
-    log::info(fmt::format("serving {} socket{} passed by systemd (LISTEN_FDS); listen addresses not bound",
-                          fds.size(), fds.size() == 1 ? "" : "s"));
-    so.listen.clear();
-    so.listen_fds = std::move(fds);
-  }
-  so.model = serve::reactor_model(*backend);
-  so.threads = 1;  // one loop owns the IRC state: ordered, no locks on the hot path
-  // A PRIVMSG to a channel queues one line per member: write each socket once per loop turn, so a
-  // receiver gets every line of the turn in one sendmsg instead of one send() per line.
-  so.coalesce_writes = true;
-  // The IRC core enforces its own SendQ (and says "SendQ exceeded"); the model's caps sit above it.
-  so.send_queue_cap = loaded.config.sendq * 2 + (64 << 10);
-  so.high_water = std::max<std::size_t>(loaded.config.sendq, 64 << 10);
-  so.low_water = so.high_water / 4;
-  so.max_conns = loaded.config.max_clients + 16;  // the core answers "Server full" itself
-  so.reject_message = "ERROR :Server full\r\n";
-  so.log = [](std::string_view line) { log::warn(line); };
+  if (o.check_config) return check_config(o, loaded, listen_text);
+  take_systemd_listeners(so);
+  set_model_options(so, loaded.config, *backend);
+  return serve_irc(o, loaded, so, *drain);
+}
 
+// The server itself: signals blocked, addresses probed, the IRC core, its metrics and the model's run.
+int serve_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain) {
   // Blocked in every thread (threads inherit the mask); Server::run takes them (the reactor
   // through its first loop's signalfd).
   so.signals = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
@@ -281,17 +399,14 @@ int run(Options& o) {
   for (int s : so.signals) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  // Report a busy or forbidden address before the model starts threads (exit 1, one line).
-  for (const Address& a : so.listen) {
-    if (a.port() == 0) continue;
-    auto probe = TcpListener::bind(a);
-    if (!probe) {
-      log::error(probe.error().message());
-      pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
-      return cli::kExitFailure;
-    }
-  }
+  const int status = listeners_free(so.listen) ? run_irc(o, loaded, so, drain) : cli::kExitFailure;
+  pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
+  return status;
+}
 
+// The IRC core on the serving model until a signal stops it; signals are blocked by the caller.
+int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain) {
+  const std::optional<Address>& metrics_addr = loaded.metrics_address;
   std::recursive_mutex mu;
   irc::Server irc(loaded.config);
   // PBKDF2 checks (PASS, OPER; about 30 ms each) run on worker threads, never on the loop; their
@@ -308,48 +423,14 @@ int run(Options& o) {
     std::lock_guard lock(mu);
     irc.flush_broadcasts();
   };
-  serve::Server* running = nullptr;  // set once created; no signal is handled before run()
-  bool stopping = false;
+  Stopper stopper{drain};
   int status = cli::kExitOk;
   metrics::Registry registry;     // the metrics page and SIGUSR1's "metrics:" line (filled below)
   metrics::TurnHistogram turns;   // the loop's turns, observed in its thread
   auto on_signal = [&](int sig) {
-    if (sig == SIGUSR1) {
-      metrics::Collector c = registry.collect();
-      print_counters(c);
-      log::info("metrics: " + c.line());
-      return;
-    }
-    if (sig == SIGHUP) {
-      sd::notify_reloading();
-      log::info("SIGHUP: reloading the configuration",
-                {{"file", o.config_file.empty() ? std::string("(none: flags only)") : o.config_file}});
-      Loaded fresh;
-      std::string why;
-      if (!load_config(o.config_file, o.flags, fresh, why)) {
-        log::error("reload failed, keeping the old configuration: " + why);
-        sd::notify_ready("reload failed, serving with the old configuration");
-        return;
-      }
-      {
-        std::lock_guard g(mu);
-        irc.reload(fresh.config);
-      }
-      log::info(fmt::format("configuration reloaded ({} operators, {} MOTD lines)", fresh.config.operators.size(),
-                            fresh.config.motd.size()));
-      sd::notify_ready("configuration reloaded");
-      return;
-    }
-    if (stopping) {
-      log::warn("second signal, stopping now");
-      running->stop_now();
-      return;
-    }
-    stopping = true;
-    sd::notify_stopping("closing connections");
-    log::info(fmt::format("{}, closing connections (drain {})", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                          format_duration(*drain)));
-    running->stop(*drain);
+    if (sig == SIGUSR1) return print_metrics(registry);
+    if (sig == SIGHUP) return reload_config(o, irc, mu);
+    stopper.stop(sig);
   };
   so.on_signal = on_signal;
   auto server = serve::detail::create_server(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
@@ -357,7 +438,6 @@ int run(Options& o) {
   }, std::move(tuning));
   if (!server) {
     log::error(server.error().message());
-    pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
     return cli::kExitFailure;
   }
   // --metrics: GET /metrics on the server's own loop, so the IRC state is read in its thread.
@@ -372,44 +452,15 @@ int run(Options& o) {
     collect_irc(c, st);
     if (metrics_ep) turns.collect(c);
   });
-  if (metrics_addr) {
-    metrics::EndpointOptions mo;
-    mo.log = so.log;
-    auto ep = metrics::Endpoint::create(*(*server)->event_loop(), *metrics_addr, [&registry] { return registry.render(); }, mo);
-    if (!ep) {
-      log::error(ep.error().message());
-      pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
-      return cli::kExitFailure;
-    }
-    metrics_ep = std::move(*ep);
-    turns.attach(**server);
-    log::info(fmt::format("metrics on http://{}/metrics", metrics_ep->local_address().to_string()));
-  }
+  if (metrics_addr && !(metrics_ep = start_metrics(*metrics_addr, **server, registry, so.log)))
+    return cli::kExitFailure;
+  if (metrics_ep) turns.attach(**server);
   const auto& addrs = (*server)->local_addresses();
-  // The listening lines and the hint in one write: whoever waits for "listening on" has it all.
-  std::vector<log::Line> banner;
-  for (const Address& a : addrs) {
-    banner.push_back({log::Level::info, fmt::format("{} listening on {} ({})", loaded.config.server_name,
-                                                    a.to_string(), (*server)->backend_name())});
-    if (!a.is_loopback() && !a.is_unix()) {
-      banner.push_back({log::Level::warn,
-                        fmt::format("warning: {} is not a loopback address and IRC here is plaintext", a.to_string())});
-    }
-  }
-  std::string hint;
-  if (!o.quiet && !addrs.empty()) {
-    const Address& a = addrs.front();
-    std::string host = a.ip_string();
-    if (a.is_v4() && host == "0.0.0.0") host = "127.0.0.1";
-    if (a.is_v6() && host == "::") host = "::1";
-    hint = fmt::format("sockit chat-server: connect with:  irssi -c {} -p {}   or   sockit chat {} {}\n", host, a.port(),
-                       host, a.port());
-  }
-  log::write_block(banner, hint);
+  announce(o, loaded.config.server_name, addrs, (*server)->backend_name());
 
   // The first event loop runs in this thread (the only one with --threads 1), and so does
   // on_signal, through the loop's signalfd.
-  running = server->get();
+  stopper.running = server->get();
   sd::notify_ready(fmt::format("{} listening on {}", loaded.config.server_name, addrs.front().to_string()));
   if (auto r = (*server)->run(); !r) {
     log::error(r.error().message());
@@ -418,8 +469,7 @@ int run(Options& o) {
   metrics_ep.reset();
   checker.stop();
   irc.set_password_checker(nullptr);
-  pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
-  auto st = irc.stats();
+  const auto st = irc.stats();
   log::info(fmt::format("stopped ({} lines in, {} excess flood, {} sendq exceeded)", st.lines_in, st.excess_flood,
                         st.sendq_exceeded));
   return status;
