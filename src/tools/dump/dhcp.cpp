@@ -66,152 +66,233 @@ bool printztn(std::string& out, const Bytes& b, std::size_t off, std::size_t n) 
 
 constexpr std::string_view kTrunc = " [|bootp]";
 
+// The special ('$') options tcpdump decodes field by field.
+constexpr unsigned kTagPad = 0, kTagEnd = 255, kTagMessageType = 53, kTagParameterList = 55;
+constexpr unsigned kTagNetbiosNode = 46, kTagOverload = 52, kTagClientId = 61, kTagUserClass = 77,
+                   kTagClientFqdn = 81, kTagAgentInfo = 82, kTagClasslessRoutes = 121, kTagMsClasslessRoutes = 249;
+
+// Option 46 NetBIOS node type, 52 option overload.
+std::size_t option_node_or_overload(std::string& out, const Bytes& b, unsigned tag, std::size_t off, std::size_t len) {
+  if (len < 1) {
+    out += "[ERROR: length < 1 bytes]";
+    return 0;
+  }
+  unsigned v = b.u8(off);
+  if (tag == kTagNetbiosNode)
+    out += tok(v, {{1, "b-node"}, {2, "p-node"}, {4, "m-node"}, {8, "h-node"}}, fmt::format("#{}", v));
+  else
+    out += tok(v, {{1, "file"}, {2, "sname"}, {3, "file+sname"}}, fmt::format("#{}", v));
+  return len - 1;
+}
+
+// Option 81 client FQDN.
+std::size_t option_client_fqdn(std::string& out, const Bytes& b, std::size_t off, std::size_t len) {
+  if (len < 3) {
+    out += "[ERROR: length < 3 bytes]";
+    return 0;
+  }
+  unsigned flags = b.u8(off);
+  if (flags & 0xf0) out += fmt::format("[ERROR: MBZ nibble 0x{:x} != 0] ", (flags & 0xf0) >> 4);
+  if (flags & 0x0f) {
+    std::string f;
+    if (flags & 1) f += 'S';
+    if (flags & 2) f += 'O';
+    if (flags & 4) f += 'E';
+    if (flags & 8) f += 'N';
+    out += "[" + f + "] ";
+  }
+  if (b.u8(off + 1) || b.u8(off + 2)) out += fmt::format("{}/{} ", b.u8(off + 1), b.u8(off + 2));
+  out += '"';
+  printn(out, b, off + 3, len - 3);
+  out += '"';
+  return 0;
+}
+
+// Option 61 client identifier.
+std::size_t option_client_id(std::string& out, const Bytes& b, std::size_t off, std::size_t len) {
+  if (len < 1) {
+    out += "[ERROR: length < 1 bytes]";
+    return 0;
+  }
+  unsigned type = b.u8(off);
+  if (type == 0) {
+    out += '"';
+    printn(out, b, off + 1, len - 1);
+    out += '"';
+    return 0;
+  }
+  out += tok(type, {{1, "ether"}, {6, "ieee802"}, {7, "arcnet"}, {15, "frelay"}, {23, "strip"}, {24, "ieee1394"}},
+             fmt::format("hardware-type {},", type)) +
+         " ";
+  for (std::size_t i = 1; i < len; ++i) out += fmt::format("{}{:02x}", i > 1 ? ":" : "", b.u8(off + i));
+  return 0;
+}
+
+// Option 82 relay agent information.
+std::size_t option_agent_info(std::string& out, const Bytes& b, std::size_t off, std::size_t len) {
+  while (len >= 2) {
+    unsigned sub = b.u8(off), sublen = b.u8(off + 1);
+    off += 2;
+    len -= 2;
+    const std::string name = tok(sub, {{1, "Circuit-ID"}, {2, "Remote-ID"}, {6, "Subscriber-ID"}}, "Unknown");
+    if (sublen > len) {
+      out += fmt::format("\n\t      {} SubOption {}, length {}: length goes past end of option", name, sub, sublen);
+      return 0;
+    }
+    out += fmt::format("\n\t      {} SubOption {}, length {}: ", name, sub, sublen);
+    if (sub == 1 || sub == 2 || sub == 6) {
+      printn(out, b, off, sublen);
+    } else {
+      // print_unknown_data: hex in 16-byte rows, two bytes per group.
+      for (std::size_t i = 0; i < sublen; i += 2) {
+        if (i % 16 == 0) out += fmt::format("\n\t\t0x{:04x}: ", i);
+        out += i + 1 < sublen ? fmt::format(" {:02x}{:02x}", b.u8(off + i), b.u8(off + i + 1))
+                              : fmt::format(" {:02x}", b.u8(off + i));
+      }
+    }
+    len -= sublen;
+    off += sublen;
+  }
+  return len;
+}
+
+// Option 121 and 249 classless static routes.
+std::size_t option_classless_routes(std::string& out, const Bytes& b, std::size_t off, std::size_t len) {
+  if (len < 5) {
+    out += "[ERROR: length < 5 bytes]";
+    return 0;
+  }
+  bool first = true;
+  while (len > 0) {
+    if (!first) out += ',';
+    unsigned width = b.u8(off);
+    ++off;
+    --len;
+    if (width > 32) {
+      out += fmt::format("[ERROR: Mask width ({}) > 32]", width);
+      return 0;
+    }
+    std::size_t significant = (width + 7) / 8;
+    if (len < significant + 4) {
+      out += fmt::format("[ERROR: Remaining length ({}) < {} bytes]", len, significant + 4);
+      return 0;
+    }
+    out += '(';
+    if (width == 0) {
+      out += "default";
+    } else {
+      for (std::size_t i = 0; i < significant; ++i) out += fmt::format("{}{}", i ? "." : "", b.u8(off + i));
+      for (std::size_t i = significant; i < 4; ++i) out += ".0";
+      out += fmt::format("/{}", width);
+    }
+    off += significant;
+    out += ":" + b.ip4(off) + ")";
+    off += 4;
+    len -= significant + 4;
+    first = false;
+  }
+  return 0;
+}
+
+// Option 77 user class.
+std::size_t option_user_class(std::string& out, const Bytes& b, std::size_t off, std::size_t len) {
+  if (len < 2) {
+    out += "[ERROR: length < 2 bytes]";
+    return 0;
+  }
+  for (unsigned n = 1; len > 0; ++n) {
+    std::size_t sublen = b.u8(off);
+    ++off;
+    --len;
+    out += fmt::format("\n\t      instance#{}: ", n);
+    if (sublen == 0) {
+      out += "[ERROR: suboption length must be non-zero]";
+      return 0;
+    }
+    if (len < sublen) {
+      out += "[ERROR: invalid option]";
+      return 0;
+    }
+    out += '"';
+    printn(out, b, off, sublen);
+    out += fmt::format("\", length {}", sublen);
+    len -= sublen;
+    off += sublen;
+  }
+  return 0;
+}
+
 // One special ('$') option; off/len are the option's data. Returns the bytes left over.
 std::size_t special_option(std::string& out, const Bytes& b, unsigned tag, std::size_t off, std::size_t len) {
   switch (tag) {
-    case 46:
-    case 52: {
-      if (len < 1) {
-        out += "[ERROR: length < 1 bytes]";
-        return 0;
-      }
-      unsigned v = b.u8(off);
-      if (tag == 46)
-        out += tok(v, {{1, "b-node"}, {2, "p-node"}, {4, "m-node"}, {8, "h-node"}}, fmt::format("#{}", v));
-      else
-        out += tok(v, {{1, "file"}, {2, "sname"}, {3, "file+sname"}}, fmt::format("#{}", v));
-      return len - 1;
-    }
-    case 81: {
-      if (len < 3) {
-        out += "[ERROR: length < 3 bytes]";
-        return 0;
-      }
-      unsigned flags = b.u8(off);
-      if (flags & 0xf0) out += fmt::format("[ERROR: MBZ nibble 0x{:x} != 0] ", (flags & 0xf0) >> 4);
-      if (flags & 0x0f) {
-        std::string f;
-        if (flags & 1) f += 'S';
-        if (flags & 2) f += 'O';
-        if (flags & 4) f += 'E';
-        if (flags & 8) f += 'N';
-        out += "[" + f + "] ";
-      }
-      if (b.u8(off + 1) || b.u8(off + 2)) out += fmt::format("{}/{} ", b.u8(off + 1), b.u8(off + 2));
-      out += '"';
-      printn(out, b, off + 3, len - 3);
-      out += '"';
-      return 0;
-    }
-    case 61: {
-      if (len < 1) {
-        out += "[ERROR: length < 1 bytes]";
-        return 0;
-      }
-      unsigned type = b.u8(off);
-      if (type == 0) {
-        out += '"';
-        printn(out, b, off + 1, len - 1);
-        out += '"';
-        return 0;
-      }
-      out += tok(type, {{1, "ether"}, {6, "ieee802"}, {7, "arcnet"}, {15, "frelay"}, {23, "strip"}, {24, "ieee1394"}},
-                 fmt::format("hardware-type {},", type)) +
-             " ";
-      for (std::size_t i = 1; i < len; ++i) out += fmt::format("{}{:02x}", i > 1 ? ":" : "", b.u8(off + i));
-      return 0;
-    }
-    case 82: {
-      while (len >= 2) {
-        unsigned sub = b.u8(off), sublen = b.u8(off + 1);
-        off += 2;
-        len -= 2;
-        const std::string name = tok(sub, {{1, "Circuit-ID"}, {2, "Remote-ID"}, {6, "Subscriber-ID"}}, "Unknown");
-        if (sublen > len) {
-          out += fmt::format("\n\t      {} SubOption {}, length {}: length goes past end of option", name, sub, sublen);
-          return 0;
-        }
-        out += fmt::format("\n\t      {} SubOption {}, length {}: ", name, sub, sublen);
-        if (sub == 1 || sub == 2 || sub == 6) {
-          printn(out, b, off, sublen);
-        } else {
-          // print_unknown_data: hex in 16-byte rows, two bytes per group.
-          for (std::size_t i = 0; i < sublen; i += 2) {
-            if (i % 16 == 0) out += fmt::format("\n\t\t0x{:04x}: ", i);
-            out += i + 1 < sublen ? fmt::format(" {:02x}{:02x}", b.u8(off + i), b.u8(off + i + 1))
-                                  : fmt::format(" {:02x}", b.u8(off + i));
-          }
-        }
-        len -= sublen;
-        off += sublen;
-      }
-      return len;
-    }
-    case 121:
-    case 249: {
-      if (len < 5) {
-        out += "[ERROR: length < 5 bytes]";
-        return 0;
-      }
-      bool first = true;
-      while (len > 0) {
-        if (!first) out += ',';
-        unsigned width = b.u8(off);
-        ++off;
-        --len;
-        if (width > 32) {
-          out += fmt::format("[ERROR: Mask width ({}) > 32]", width);
-          return 0;
-        }
-        std::size_t significant = (width + 7) / 8;
-        if (len < significant + 4) {
-          out += fmt::format("[ERROR: Remaining length ({}) < {} bytes]", len, significant + 4);
-          return 0;
-        }
-        out += '(';
-        if (width == 0) {
-          out += "default";
-        } else {
-          for (std::size_t i = 0; i < significant; ++i) out += fmt::format("{}{}", i ? "." : "", b.u8(off + i));
-          for (std::size_t i = significant; i < 4; ++i) out += ".0";
-          out += fmt::format("/{}", width);
-        }
-        off += significant;
-        out += ":" + b.ip4(off) + ")";
-        off += 4;
-        len -= significant + 4;
-        first = false;
-      }
-      return 0;
-    }
-    case 77: {
-      if (len < 2) {
-        out += "[ERROR: length < 2 bytes]";
-        return 0;
-      }
-      for (unsigned n = 1; len > 0; ++n) {
-        std::size_t sublen = b.u8(off);
-        ++off;
-        --len;
-        out += fmt::format("\n\t      instance#{}: ", n);
-        if (sublen == 0) {
-          out += "[ERROR: suboption length must be non-zero]";
-          return 0;
-        }
-        if (len < sublen) {
-          out += "[ERROR: invalid option]";
-          return 0;
-        }
-        out += '"';
-        printn(out, b, off, sublen);
-        out += fmt::format("\", length {}", sublen);
-        len -= sublen;
-        off += sublen;
-      }
-      return 0;
-    }
+    case kTagNetbiosNode:
+    case kTagOverload: return option_node_or_overload(out, b, tag, off, len);
+    case kTagClientFqdn: return option_client_fqdn(out, b, off, len);
+    case kTagClientId: return option_client_id(out, b, off, len);
+    case kTagAgentInfo: return option_agent_info(out, b, off, len);
+    case kTagClasslessRoutes:
+    case kTagMsClasslessRoutes: return option_classless_routes(out, b, off, len);
+    case kTagUserClass: return option_user_class(out, b, off, len);
     default: out += fmt::format("[unknown special tag {}, size {}]", tag, len); return 0;
   }
+}
+
+// One option's value in its table format (a string, addresses, numbers, booleans, bytes or a
+// special option); returns the bytes left over.
+std::size_t typed_value(std::string& out, const Bytes& b, char c, unsigned tag, std::size_t off, std::size_t len) {
+  std::size_t left = len;
+  bool first = true;
+  auto sep = [&](const char* s) {
+    if (!first) out += s;
+    first = false;
+  };
+  switch (c) {
+    case 'a':
+      out += '"';
+      printn(out, b, off, len);
+      out += '"';
+      left = 0;
+      break;
+    case 'i':
+    case 'l':
+    case 'L':
+      for (; left >= 4; left -= 4) {
+        sep(",");
+        const std::size_t at = off + len - left;
+        if (c == 'i') out += b.ip4(at);
+        else if (c == 'L') out += fmt::format("{}", static_cast<std::int32_t>(b.be32(at)));
+        else out += fmt::format("{}", b.be32(at));
+      }
+      break;
+    case 'p':
+      for (; left >= 8; left -= 8) {
+        sep(",");
+        const std::size_t at = off + len - left;
+        out += "(" + b.ip4(at) + ":" + b.ip4(at + 4) + ")";
+      }
+      break;
+    case 's':
+      for (; left >= 2; left -= 2) {
+        sep(",");
+        out += fmt::format("{}", b.be16(off + len - left));
+      }
+      break;
+    case 'B':
+      for (; left > 0; --left) {
+        sep(",");
+        unsigned v = b.u8(off + len - left);
+        out += v == 0 ? std::string("N") : v == 1 ? std::string("Y") : fmt::format("{}?", v);
+      }
+      break;
+    case '$': left = special_option(out, b, tag, off, len); break;
+    default:  // 'b', 'x'
+      for (; left > 0; --left) {
+        sep(c == 'x' ? ":" : ".");
+        out += c == 'x' ? fmt::format("{:02x}", b.u8(off + len - left)) : fmt::format("{}", b.u8(off + len - left));
+      }
+      break;
+  }
+  return left;
 }
 
 // rfc1048_print: the options after the magic cookie at `off`.
@@ -221,14 +302,14 @@ void rfc1048(std::string& out, const Bytes& b, std::size_t off, int verbose) {
   off += 4;
   while (b.have(off, 1)) {
     const unsigned tag = b.u8(off++);
-    if (tag == 0 && verbose < 3) continue;
-    if (tag == 255 && verbose < 3) return;
+    if (tag == kTagPad && verbose < 3) continue;
+    if (tag == kTagEnd && verbose < 3) return;
     const char* name = tag_name(tag);
     char c = *name++;
     std::size_t len = 0;
-    if (tag != 0 && tag != 255) len = b.u8(off++);
+    if (tag != kTagPad && tag != kTagEnd) len = b.u8(off++);
     out += fmt::format("\n\t    {} ({}), length {}{}", name, tag, len, len > 0 ? ": " : "");
-    if (tag == 0 && verbose > 2) {
+    if (tag == kTagPad && verbose > 2) {
       unsigned n = 1;
       while (b.have(off, 1) && b.u8(off) == 0) {
         ++off;
@@ -240,7 +321,7 @@ void rfc1048(std::string& out, const Bytes& b, std::size_t off, int verbose) {
       out += kTrunc;
       return;
     }
-    if (tag == 53 && len == 1) {
+    if (tag == kTagMessageType && len == 1) {
       unsigned m = b.u8(off++);
       out += tok(m, {{1, "Discover"}, {2, "Offer"}, {3, "Request"}, {4, "Decline"}, {5, "ACK"}, {6, "NACK"},
                      {7, "Release"}, {8, "Inform"}, {10, "LeaseQuery"}, {11, "LeaseUnassigned"},
@@ -248,7 +329,7 @@ void rfc1048(std::string& out, const Bytes& b, std::size_t off, int verbose) {
                  fmt::format("Unknown ({})", m));
       continue;
     }
-    if (tag == 55) {
+    if (tag == kTagParameterList) {
       for (std::size_t i = 0; i < len; ++i) {
         unsigned inner = b.u8(off + i);
         out += i % 4 == 0 ? "\n\t      " : ", ";
@@ -258,58 +339,7 @@ void rfc1048(std::string& out, const Bytes& b, std::size_t off, int verbose) {
       continue;
     }
     if (c == '?') c = (len & 1) ? 'b' : (len & 2) ? 's' : 'l';
-    std::size_t left = len;
-    bool first = true;
-    auto sep = [&](const char* s) {
-      if (!first) out += s;
-      first = false;
-    };
-    switch (c) {
-      case 'a':
-        out += '"';
-        printn(out, b, off, len);
-        out += '"';
-        left = 0;
-        break;
-      case 'i':
-      case 'l':
-      case 'L':
-        for (; left >= 4; left -= 4) {
-          sep(",");
-          const std::size_t at = off + len - left;
-          if (c == 'i') out += b.ip4(at);
-          else if (c == 'L') out += fmt::format("{}", static_cast<std::int32_t>(b.be32(at)));
-          else out += fmt::format("{}", b.be32(at));
-        }
-        break;
-      case 'p':
-        for (; left >= 8; left -= 8) {
-          sep(",");
-          const std::size_t at = off + len - left;
-          out += "(" + b.ip4(at) + ":" + b.ip4(at + 4) + ")";
-        }
-        break;
-      case 's':
-        for (; left >= 2; left -= 2) {
-          sep(",");
-          out += fmt::format("{}", b.be16(off + len - left));
-        }
-        break;
-      case 'B':
-        for (; left > 0; --left) {
-          sep(",");
-          unsigned v = b.u8(off + len - left);
-          out += v == 0 ? std::string("N") : v == 1 ? std::string("Y") : fmt::format("{}?", v);
-        }
-        break;
-      case '$': left = special_option(out, b, tag, off, len); break;
-      default:  // 'b', 'x'
-        for (; left > 0; --left) {
-          sep(c == 'x' ? ":" : ".");
-          out += c == 'x' ? fmt::format("{:02x}", b.u8(off + len - left)) : fmt::format("{}", b.u8(off + len - left));
-        }
-        break;
-    }
+    const std::size_t left = typed_value(out, b, c, tag, off, len);
     off += len;
     if (left) out += fmt::format("\n\t  trailing data length {}", left);
   }
