@@ -76,7 +76,7 @@ void TcpTracker::drain(Connection& c, State& st, int d) {
   }
 }
 
-void TcpTracker::add(const TcpInfo& seg, double ts) {
+TcpTracker::State* TcpTracker::conversation(const TcpInfo& seg, double ts) {
   const bool syn = seg.flags & kTcpSyn, ack = seg.flags & kTcpAck;
   const bool rev = std::tie(seg.src, seg.sport) > std::tie(seg.dst, seg.dport);
   std::string key = rev ? fmt::format("{}|{}|{}|{}", seg.dst, seg.dport, seg.src, seg.sport)
@@ -93,7 +93,7 @@ void TcpTracker::add(const TcpInfo& seg, double ts) {
     }
   }
   if (it == states_.end()) {
-    if (conns_.size() >= limits_.max_connections) return;
+    if (conns_.size() >= limits_.max_connections) return nullptr;
     Connection c;
     // The SYN sender is the client; a SYN-ACK's receiver is; otherwise the first sender.
     bool sender_is_client = !(syn && ack);
@@ -107,7 +107,14 @@ void TcpTracker::add(const TcpInfo& seg, double ts) {
     st.index = conns_.size() - 1;
     it = states_.emplace(key, std::move(st)).first;
   }
-  State& st = it->second;
+  return &it->second;
+}
+
+void TcpTracker::add(const TcpInfo& seg, double ts) {
+  const bool syn = seg.flags & kTcpSyn, ack = seg.flags & kTcpAck;
+  State* found = conversation(seg, ts);
+  if (!found) return;  // past max_connections
+  State& st = *found;
   Connection& c = conns_[st.index];
   const int d = (seg.src == c.client && seg.sport == c.client_port) ? 0 : 1;
   c.last_ts = ts;
@@ -131,38 +138,43 @@ void TcpTracker::add(const TcpInfo& seg, double ts) {
   }
   if (seg.flags & kTcpRst) ++c.resets;
 
-  if (seg.payload_len > 0) {
-    if (!dir.init) {
-      dir.init = true;
-      dir.base = seg.seq;
-      dir.next = 0;
-    }
-    const std::uint32_t rel = seg.seq - dir.base;
-    std::string_view data(reinterpret_cast<const char*>(seg.payload.data()), seg.payload.size());
-    if (seq_diff(rel, dir.next) > 0) {
-      ++c.out_of_order;
-      if (data.size() == seg.payload_len && dir.pending_bytes + data.size() <= limits_.max_pending) {
-        auto [p, inserted] = dir.pending.emplace(rel, std::string(data));
-        if (inserted) {
-          dir.pending_bytes += data.size();
-        } else if (p->second.size() < data.size()) {
-          dir.pending_bytes += data.size() - p->second.size();
-          p->second = std::string(data);
-        } else {
-          ++c.retransmits;
-        }
+  if (seg.payload_len > 0) add_payload(seg, c, st, d);
+  if (seg.flags & kTcpFin) c.fin[d] = true;
+}
+
+// The segment's data: in order it is delivered, ahead of the next byte it waits in `pending`
+// (within max_pending, else the hole is recorded), then whatever became contiguous follows.
+void TcpTracker::add_payload(const TcpInfo& seg, Connection& c, State& st, int d) {
+  Direction& dir = st.dir[d];
+  if (!dir.init) {
+    dir.init = true;
+    dir.base = seg.seq;
+    dir.next = 0;
+  }
+  const std::uint32_t rel = seg.seq - dir.base;
+  std::string_view data(reinterpret_cast<const char*>(seg.payload.data()), seg.payload.size());
+  if (seq_diff(rel, dir.next) > 0) {
+    ++c.out_of_order;
+    if (data.size() == seg.payload_len && dir.pending_bytes + data.size() <= limits_.max_pending) {
+      auto [p, inserted] = dir.pending.emplace(rel, std::string(data));
+      if (inserted) {
+        dir.pending_bytes += data.size();
+      } else if (p->second.size() < data.size()) {
+        dir.pending_bytes += data.size() - p->second.size();
+        p->second = std::string(data);
       } else {
-        // Cannot buffer it: record the hole and move on.
-        append_gap(c, d, static_cast<std::uint32_t>(rel - dir.next));
-        dir.next = rel;
-        deliver(c, st, d, rel, data, seg.payload_len, true);
+        ++c.retransmits;
       }
     } else {
+      // Cannot buffer it: record the hole and move on.
+      append_gap(c, d, static_cast<std::uint32_t>(rel - dir.next));
+      dir.next = rel;
       deliver(c, st, d, rel, data, seg.payload_len, true);
     }
-    drain(c, st, d);
+  } else {
+    deliver(c, st, d, rel, data, seg.payload_len, true);
   }
-  if (seg.flags & kTcpFin) c.fin[d] = true;
+  drain(c, st, d);
 }
 
 void TcpTracker::finish() {

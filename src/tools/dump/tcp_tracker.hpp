@@ -86,6 +86,8 @@ class TcpTracker {
   void deliver(Connection& c, State& st, int d, std::uint32_t rel, std::string_view data, std::uint32_t wire_len,
                bool count_retransmit);
   void drain(Connection& c, State& st, int d);
+  State* conversation(const TcpInfo& seg, double ts);  ///< found or opened; null past max_connections
+  void add_payload(const TcpInfo& seg, Connection& c, State& st, int d);
   void append(Connection& c, int d, std::string_view data);
   void append_gap(Connection& c, int d, std::uint64_t n);
 
