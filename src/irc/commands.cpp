@@ -51,6 +51,10 @@ void err_no_privileges(S& s, Client& c) {
   s.send(c, s.rpl(c, ERR_NOPRIVILEGES).t("Permission Denied- You're not an IRC operator"));
 }
 
+void err_need_more_params(S& s, Client& c, std::string_view command) {
+  s.send(c, s.rpl(c, ERR_NEEDMOREPARAMS).p(command).t("Not enough parameters"));
+}
+
 namespace {
 
 /// ngIRCd's _CMD table: name, handler, allowed states, min and max parameters; every family's
@@ -113,7 +117,7 @@ void ServerImpl::dispatch(Client& c, Message& m, TimePoint now) {
     m.params.resize(spec->max_params);
   }
   if (m.params.size() < spec->min_params) {
-    send(c, rpl(c, ERR_NEEDMOREPARAMS).p(spec->name).t("Not enough parameters"));
+    err_need_more_params(*this, c, spec->name);
     return;
   }
   spec->handler(*this, c, m, now);

@@ -35,6 +35,7 @@ void err_not_on_channel(S& s, Client& c, const Channel& ch);          ///< 442
 void err_chanop_needed(S& s, Client& c, const Channel& ch);           ///< 482
 void err_not_registered(S& s, Client& c);                             ///< 451
 void err_no_privileges(S& s, Client& c);                              ///< 481
+void err_need_more_params(S& s, Client& c, std::string_view command);   ///< 461
 
 /// The "+iw-o" part of a MODE line, built as changes are applied: a sign only where it changes.
 class ModeString {

@@ -11,6 +11,7 @@ namespace sockit::irc {
 namespace {
 
 void cmd_join(S& s, Client& c, Message& m, TimePoint) {
+  if (m.params[0].empty()) return err_need_more_params(s, c, "JOIN");  // Modern IRC, as ngIRCd
   if (m.params[0] == "0") {
     while (!c.channels.empty()) {
       Channel& ch = *c.channels.back();
@@ -78,8 +79,10 @@ void cmd_topic(S& s, Client& c, Message& m, TimePoint) {
     err_chanop_needed(s, c, *ch);
     return;
   }
-  ch->topic = std::string(truncate_utf8(m.params[1], s.cfg_.topic_len));
-  ch->topic_by = c.mask();
+  std::string_view topic = truncate_utf8(m.params[1], s.cfg_.topic_len);
+  if (topic == ch->topic) return;  // Modern IRC: TOPIC goes out when the topic is changed or cleared
+  ch->topic = std::string(topic);
+  ch->topic_by = c.nick;  // Modern IRC RPL_TOPICWHOTIME: "<nick>" (some servers send the mask)
   ch->topic_time = s.unix_now();
   s.to_channel(*ch, s.from(c, "TOPIC").p(ch->name).t(ch->topic).str(), nullptr);
 }
@@ -143,7 +146,7 @@ Channel* channel_as_op(S& s, Client& c, std::string_view name) {
 void cmd_kick(S& s, Client& c, Message& m, TimePoint) {
   Channel* ch = channel_as_op(s, c, m.params[0]);
   if (ch == nullptr) return;
-  std::string reason = m.params.size() > 2 && !m.params[2].empty() ? m.params[2] : c.nick;
+  std::string reason = m.params.size() > 2 ? m.params[2] : c.nick;  // an empty comment is a comment
   reason = std::string(truncate_utf8(reason, s.cfg_.kick_len));
   auto victims = split_list(m.params[1]);
   if (victims.size() > s.cfg_.max_targets) victims.resize(s.cfg_.max_targets);
@@ -190,14 +193,10 @@ void cmd_invite(S& s, Client& c, Message& m, TimePoint) {
     return;
   }
   Channel* ch = s.find_channel(m.params[1]);
-  std::string chan = ch ? ch->name : m.params[1];
-  if (ch) {
-    if (!may_invite(s, c, *t, *ch)) return;
-    ch->invited.insert(t->id);
-  } else if (!valid_channel(chan, s.cfg_.channel_len)) {
-    err_no_such_channel(s, c, chan);
-    return;
-  }
+  if (ch == nullptr) return err_no_such_channel(s, c, m.params[1]);  // Modern IRC: SHOULD 403
+  if (!may_invite(s, c, *t, *ch)) return;
+  ch->invited.insert(t->id);
+  std::string chan = ch->name;
   s.send(c, s.rpl(c, RPL_INVITING).p(t->nick).p(chan));
   if (!t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));
   s.send(*t, s.from(c, "INVITE").p(t->nick).t(chan));

@@ -34,7 +34,7 @@ void cmd_kill(S& s, Client& c, Message& m, TimePoint) {
     }
     return;
   }
-  std::string reason = m.params.size() > 1 && !m.params[1].empty() ? m.params[1] : c.nick;
+  std::string reason = !m.params[1].empty() ? m.params[1] : c.nick;
   reason = std::string(truncate_utf8(reason, s.cfg_.kick_len));
   s.event(Event::Kind::killed, *t, "by " + c.nick + ": " + reason);
   s.send(*t, s.from(c, "KILL").p(t->nick).t(reason));
@@ -52,7 +52,7 @@ void cmd_wallops(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"KILL", cmd_kill, State::registered, 1, 2},
+    {"KILL", cmd_kill, State::registered, 2, 2},
     {"OPER", cmd_oper, State::registered, 2, 2},
     {"WALLOPS", cmd_wallops, State::registered, 1, 1},
 };

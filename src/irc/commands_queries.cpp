@@ -211,7 +211,7 @@ constexpr CommandSpec kCommands[] = {
     {"LUSERS", cmd_lusers, State::registered, 0, 2},
     {"MOTD", cmd_motd, State::registered, 0, 1},
     {"TIME", cmd_time, State::registered, 0, 1},
-    {"USERHOST", cmd_userhost, State::registered, 1, 5},
+    {"USERHOST", cmd_userhost, State::registered, 1, kUnlimited},  // answers the first 5
     {"VERSION", cmd_version, State::registered, 0, 1},
     {"WHO", cmd_who, State::registered, 0, 2},
     {"WHOIS", cmd_whois, State::registered, 1, 2},

@@ -138,7 +138,8 @@ void cmd_ping(S& s, Client& c, Message& m, TimePoint) {
 void cmd_pong(S&, Client& c, Message&, TimePoint) { c.ping_sent.reset(); }
 
 void cmd_quit(S& s, Client& c, Message& m, TimePoint) {
-  std::string reason = m.params.empty() || m.params[0].empty() ? std::string("Client Quit") : "Quit: " + m.params[0];
+  // Modern IRC: "Quit: " even when the reason is empty.
+  std::string reason = "Quit: " + (m.params.empty() ? std::string() : m.params[0]);
   s.quit(c, truncate_utf8(reason, s.cfg_.kick_len));
 }
 

@@ -9,15 +9,29 @@ using namespace sockit::irc;
 using namespace sockit::irc::test;
 using H = Harness;
 
-// Modern IRC KILL: ERR_CANTKILLSERVER (483) "<client> :You cant kill a server!".
-TEST(IrcConformance, KillOfTheServerNameIs483AndKillsNobody) {
+namespace {
+
+/// A configuration with one operator, root (password pw).
+Config with_operator() {
   Config cfg = quiet();
   cfg.operators.push_back({"root", hash_password("pw", 1000).value(), "*"});
-  H h(cfg);
+  return cfg;
+}
+
+/// `c` becomes operator root (381).
+void oper(H& h, H::Cli& c) {
+  h.send(c, "OPER root pw");
+  EXPECT_TRUE(H::has(c.take(), "381"));
+}
+
+}  // namespace
+
+// Modern IRC KILL: ERR_CANTKILLSERVER (483) "<client> :You cant kill a server!".
+TEST(IrcConformance, KillOfTheServerNameIs483AndKillsNobody) {
+  H h(with_operator());
   auto& b = h.user("bob");
   auto& a = h.user("alice");
-  h.send(a, "OPER root pw");
-  ASSERT_TRUE(H::has(a.take(), "381"));
+  oper(h, a);
   h.send(a, "KILL IRC.sockit.local :bye");  // the server's name, in another case
   EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 483 alice :You can't kill a server!"});
   EXPECT_TRUE(b.take().empty());
@@ -92,4 +106,108 @@ TEST(IrcConformance, LusersRepliesInOrderAndCountsUnregisteredConnections) {
   auto lines = a.take();
   EXPECT_EQ(kinds(lines), (std::vector<std::string>{"251", "252", "253", "254", "255", "265", "266"}));
   EXPECT_EQ(H::only(lines, "253").at(0), ":irc.sockit.local 253 alice 1 :unknown connection(s)");
+}
+
+// ---- the TOFIX differences of tests/interop/irc_diff (issue #17, docs/CHAT-SERVER.md) ----------
+
+// Modern IRC KICK: the default message is for when no comment is given; "KICK #a bob :" gives an
+// empty one. kick-empty-comment.
+TEST(IrcConformance, KickWithAnEmptyCommentRelaysItEmpty) {
+  H h;
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
+  h.send(a, "KICK #a bob :");
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 KICK #a bob :"});
+  h.send(a, "JOIN #b");
+  h.send(b, "JOIN #b");
+  a.take();
+  b.take();
+  h.send(a, "KICK #b bob");  // no comment: the kicker's nick
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 KICK #b bob :alice"});
+  h.check();
+}
+
+// Modern IRC TOPIC: members receive TOPIC "if the topic of a channel is changed or cleared"; the
+// same topic again changes nothing (InspIRCd sends nothing either). topic-unchanged. And Modern
+// RPL_TOPICWHOTIME (333) "<client> <channel> <nick> <setat>": the setter's nick, not its mask
+// (ngIRCd and InspIRCd send the nick too; so does IrcTopic.SetQueryAndLock). topicwhotime-nick.
+TEST(IrcConformance, SettingTheSameTopicAgainSendsNothing) {
+  H h;
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
+  h.send(a, "TOPIC #a :same");
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 TOPIC #a :same"});
+  a.take();
+  h.wall += std::chrono::seconds(5);
+  h.send(a, "TOPIC #a :same");
+  EXPECT_TRUE(a.take().empty());
+  EXPECT_TRUE(b.take().empty());
+  h.send(b, "TOPIC #a");  // nor is the time of the topic set again
+  EXPECT_EQ(H::only(b.take(), "333"), std::vector<std::string>{":irc.sockit.local 333 bob #a alice 1800000000"});
+  h.send(a, "TOPIC #a :");  // clearing is a change
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 TOPIC #a :"});
+  h.check();
+}
+
+// RFC 2812 USERHOST: "a list of up to 5 nicknames"; a sixth is ignored. userhost-five.
+TEST(IrcConformance, UserhostAnswersFiveNicks) {
+  H h;
+  auto& a = h.user("alice");
+  for (const char* n : {"bob", "carol", "dave", "erin", "frank"}) h.user(n);
+  h.send(a, "USERHOST bob carol dave erin frank alice");
+  EXPECT_EQ(a.take(), std::vector<std::string>{
+                          ":irc.sockit.local 302 alice :bob=+~bob@127.0.0.1 carol=+~carol@127.0.0.1 "
+                          "dave=+~dave@127.0.0.1 erin=+~erin@127.0.0.1 frank=+~frank@127.0.0.1"});
+  h.check();
+}
+
+// Modern IRC INVITE: "The target channel SHOULD exist [...] Otherwise, the server SHOULD reject
+// the command with the ERR_NOSUCHCHANNEL numeric." invite-nosuch-channel.
+TEST(IrcConformance, InviteToAChannelThatDoesNotExistIs403) {
+  H h;
+  auto& b = h.user("bob");
+  auto& a = h.user("alice");
+  h.send(a, "INVITE bob #nosuch");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 403 alice #nosuch :No such channel"});
+  EXPECT_TRUE(b.take().empty());
+  h.check();
+}
+
+// Modern IRC QUIT: "Quit: " is prepended "even if <reason> is empty, in which case the reason sent
+// to other clients SHOULD be just this "Quit: " string". quit-prefix-empty.
+TEST(IrcConformance, QuitWithoutOrWithAnEmptyReasonRelaysQuitColonSpace) {
+  H h;
+  auto [a, b, c] = h.in_channel("#a", "alice", "bob", "carol");
+  h.send(b, "QUIT");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":bob!~bob@127.0.0.1 QUIT :Quit: "});
+  EXPECT_TRUE(b.peer->closed);
+  h.send(c, "QUIT :");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":carol!~carol@127.0.0.1 QUIT :Quit: "});
+  EXPECT_TRUE(c.peer->closed);
+  h.check();
+}
+
+// RFC 2812 and Modern IRC KILL: "<nickname> <comment>"; without the comment 461, nobody killed
+// (ngIRCd and InspIRCd alike). kill-needs-comment.
+TEST(IrcConformance, KillWithoutACommentIs461AndKillsNobody) {
+  H h(with_operator());
+  auto& b = h.user("bob");
+  auto& a = h.user("alice");
+  oper(h, a);
+  h.send(a, "KILL bob");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 461 alice KILL :Not enough parameters"});
+  EXPECT_TRUE(b.take().empty());
+  EXPECT_FALSE(b.peer->closed);
+  h.check();
+}
+
+// Modern IRC JOIN: ERR_NEEDMOREPARAMS for "JOIN :" once registered (ngIRCd 461); before
+// registration it stays silent (irssi sends it while negotiating CAP). join-empty-param.
+TEST(IrcConformance, EmptyJoinAfterRegistrationIs461) {
+  H h;
+  auto& early = h.connect();
+  h.send(early, "JOIN :");
+  EXPECT_TRUE(early.take().empty());
+  auto& a = h.user("alice");
+  h.send(a, "JOIN :");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 461 alice JOIN :Not enough parameters"});
+  h.check();
 }

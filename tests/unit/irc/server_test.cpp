@@ -464,7 +464,7 @@ TEST(IrcTopic, SetQueryAndLock) {
   auto lines = b.take();
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], ":irc.sockit.local 332 bob #a :the topic");
-  EXPECT_EQ(lines[1], ":irc.sockit.local 333 bob #a alice!~alice@127.0.0.1 1800000000");
+  EXPECT_EQ(lines[1], ":irc.sockit.local 333 bob #a alice 1800000000");
   h.send(b, "TOPIC #nope");
   EXPECT_TRUE(H::has(b.take(), "403"));
 }
