@@ -39,6 +39,8 @@ constexpr std::uint16_t kTcpExpMagicFastOpen = 0xf989;  // RFC 7413's experiment
 constexpr std::uint32_t kSackBlockLen = 8;              // left and right edge, 4 bytes each
 constexpr std::uint32_t kSecondsPerMinute = 60;
 // IP addresses: their lengths and where the source sits in the header (the destination follows).
+constexpr std::uint32_t kIp6ClassMask = 0x0ff00000, kIp6FlowMask = 0x000fffff;  // of the first 32 bits
+constexpr unsigned kIp6ClassShift = 20;
 constexpr std::size_t kIp4AddrLen = 4, kIp6AddrLen = 16, kIp4SrcOffset = 12, kIp6SrcOffset = 8;
 
 std::string ethertype_name(std::uint16_t t) {
@@ -631,13 +633,7 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
     ip_off_ = off;
     ip_v6_ = true;
     fragmented_ = false;
-    if (verbose() > 0) {  // print-ip6.c: "(flowlabel 0x..., hlim 64, next-header TCP (6) payload length: 40) "
-      const std::uint32_t flow = be32(off);
-      out_ += "(";
-      if (flow & 0x0ff00000) out_ += fmt::format("class 0x{:02x}, ", (flow & 0x0ff00000) >> 20);
-      if (flow & 0x000fffff) out_ += fmt::format("flowlabel 0x{:05x}, ", flow & 0x000fffff);
-      out_ += fmt::format("hlim {}, next-header {} ({}) payload length: {}) ", u8(off + 7), ipproto_name(nh), nh, plen);
-    }
+    if (verbose() > 0) ip6_verbose(off, nh, plen);
     std::string src = ip6(off + 8), dst = ip6(off + 24);
     d_.src = src;
     d_.dst = dst;
@@ -646,60 +642,77 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
     for (int hops = 0; hops < 16; ++hops) {
       if (cur == off + 40 && nh != 6 && nh != 17 && nh != 33 && nh != 132) out_ += src + " > " + dst + ": ";
       std::uint32_t advance = 0;
-      switch (nh) {
-        case 0:    // hop-by-hop options
-        case 60: { // destination options
-          proto_ = nh == 0 ? "hbhopt" : "dstopt";
-          std::uint8_t next = u8(cur);
-          advance = (u8(cur + 1) + 1U) * 8U;
-          need(cur, advance);
-          out_ += nh == 0 ? "HBH " : "DSTOPT ";
-          if (verbose() > 0) ip6_options(cur + 2, advance - 2);
-          nh = next;
-          break;
-        }
-        case 43: {  // routing
-          proto_ = "rt6";
-          std::uint8_t next = u8(cur);
-          std::uint8_t hdrlen = u8(cur + 1), type = u8(cur + 2), segleft = u8(cur + 3);
-          advance = (hdrlen + 1U) * 8U;
-          out_ += fmt::format("srcrt (len={}, type={}, segleft={}", hdrlen, type, segleft);
-          if (type == 0 || type == 2) {
-            for (std::size_t a = cur + 8, i = 0; a + 16 <= cur + advance; a += 16, ++i) out_ += fmt::format(", [{}]{}", i, ip6(a));
-          }
-          out_ += ") ";
-          nh = next;
-          break;
-        }
-        case 44: {  // fragment
-          proto_ = "frag6";
-          std::uint8_t next = u8(cur);
-          std::uint16_t offlg = be16(cur + 2);
-          std::uint32_t foff = offlg & 0xfff8U;
-          std::uint32_t fragpay = remaining >= 8 ? remaining - 8 : 0;
-          if (verbose() > 0)
-            out_ += fmt::format("frag (0x{:08x}:{}|{})", be32(cur + 4), foff, fragpay);
-          else
-            out_ += fmt::format("frag ({}|{})", foff, fragpay);
-          if (foff != 0) return;  // meaningless to decode a non-first fragment
-          out_ += ' ';
-          fragmented_ = true;
-          if (!have(cur + 8, 1)) return;  // nothing captured after it: tcpdump stops quietly
-          advance = 8;
-          nh = next;
-          break;
-        }
-        case 59:  // no next header
-          return;
-        default:
-          transport(nh, cur, remaining, true, off, false);
-          return;
-      }
+      if (!ip6_extension(nh, cur, remaining, off, advance)) return;
       if (advance > remaining) throw Truncated{};
       cur += advance;
       remaining -= advance;
       proto_ = "ip6";
     }
+  }
+
+  // print-ip6.c: "(flowlabel 0x..., hlim 64, next-header TCP (6) payload length: 40) "
+  void ip6_verbose(std::size_t off, std::uint8_t nh, std::uint32_t plen) {
+    const std::uint32_t flow = be32(off);
+    out_ += "(";
+    if (flow & kIp6ClassMask) out_ += fmt::format("class 0x{:02x}, ", (flow & kIp6ClassMask) >> kIp6ClassShift);
+    if (flow & kIp6FlowMask) out_ += fmt::format("flowlabel 0x{:05x}, ", flow & kIp6FlowMask);
+    out_ += fmt::format("hlim {}, next-header {} ({}) payload length: {}) ", u8(off + 7), ipproto_name(nh), nh, plen);
+  }
+
+  // One IPv6 extension header at cur (nh its type): printed, nh set to the next one and advance
+  // to its length. False when the chain ends here (a transport, no next header, a later fragment).
+  bool ip6_extension(std::uint8_t& nh, std::size_t cur, std::uint32_t remaining, std::size_t off,
+                     std::uint32_t& advance) {
+    switch (nh) {
+      case 0:    // hop-by-hop options
+      case 60: { // destination options
+        proto_ = nh == 0 ? "hbhopt" : "dstopt";
+        std::uint8_t next = u8(cur);
+        advance = (u8(cur + 1) + 1U) * 8U;
+        need(cur, advance);
+        out_ += nh == 0 ? "HBH " : "DSTOPT ";
+        if (verbose() > 0) ip6_options(cur + 2, advance - 2);
+        nh = next;
+        break;
+      }
+      case 43: {  // routing
+        proto_ = "rt6";
+        std::uint8_t next = u8(cur);
+        std::uint8_t hdrlen = u8(cur + 1), type = u8(cur + 2), segleft = u8(cur + 3);
+        advance = (hdrlen + 1U) * 8U;
+        out_ += fmt::format("srcrt (len={}, type={}, segleft={}", hdrlen, type, segleft);
+        if (type == 0 || type == 2) {
+          for (std::size_t a = cur + 8, i = 0; a + 16 <= cur + advance; a += 16, ++i) out_ += fmt::format(", [{}]{}", i, ip6(a));
+        }
+        out_ += ") ";
+        nh = next;
+        break;
+      }
+      case 44: {  // fragment
+        proto_ = "frag6";
+        std::uint8_t next = u8(cur);
+        std::uint16_t offlg = be16(cur + 2);
+        std::uint32_t foff = offlg & 0xfff8U;
+        std::uint32_t fragpay = remaining >= 8 ? remaining - 8 : 0;
+        if (verbose() > 0)
+          out_ += fmt::format("frag (0x{:08x}:{}|{})", be32(cur + 4), foff, fragpay);
+        else
+          out_ += fmt::format("frag ({}|{})", foff, fragpay);
+        if (foff != 0) return false;  // meaningless to decode a non-first fragment
+        out_ += ' ';
+        fragmented_ = true;
+        if (!have(cur + 8, 1)) return false;  // nothing captured after it: tcpdump stops quietly
+        advance = 8;
+        nh = next;
+        break;
+      }
+      case 59:  // no next header
+        return false;
+      default:
+        transport(nh, cur, remaining, true, off, false);
+        return false;
+    }
+    return true;
   }
 
   // print-ip6opts.c's ip6_opt_print (-v): "(rtalert: 0x0000) (padn) ".
@@ -980,23 +993,7 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
     const unsigned sub = std::min(u8(o + 2) >> 4, 8);
     out_ += fmt::format(" {} {}", len, kSub[sub]);
     switch (sub) {
-      case 0: {
-        if (!((len == 12 || len == 4) && (flags & kTcpSyn)) && !((len == 20 || len == 22) && (flags & (kTcpSyn | kTcpAck)) == kTcpAck))
-          return false;
-        const unsigned version = u8(o + 2) & 0xf;
-        if (version > 1) {
-          out_ += fmt::format(" Unknown Version ({})", version);
-          return true;
-        }
-        out_ += fmt::format(" v{}", version);
-        if (u8(o + 3) & 0x80) out_ += " csum";
-        if (len == 12 || len >= 20) {
-          out_ += fmt::format(" {{0x{:x}", be64(o + 4));
-          if (len >= 20) out_ += fmt::format(",0x{:x}", be64(o + 12));
-          out_ += "}";
-        }
-        return true;
-      }
+      case 0: return mptcp_capable(o, len, flags);
       case 1:
         if (!(len == 12 && (flags & kTcpSyn)) && !(len == 16 && (flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck)) &&
             !(len == 24 && (flags & kTcpAck)))
@@ -1006,62 +1003,8 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
         if (len == 16) out_ += fmt::format(" hmac 0x{:x} nonce 0x{:x}", be64(o + 4), be32(o + 12));
         if (len == 24) out_ += " hmac 0x" + hex_of(o + 4, 20);
         return true;
-      case 2: {
-        if (len < 4 || (flags & kTcpSyn)) return false;
-        const std::uint8_t f = u8(o + 3);
-        if (f & 0x10) out_ += " fin";
-        std::size_t p = o + 4;
-        std::uint32_t rem = len - 4;
-        // A 4- or 8-byte number (tcpdump's "a"/"m" flags), false when it does not fit.
-        auto number = [&](bool wide) {
-          const std::uint32_t n = wide ? 8 : 4;
-          if (rem < n) return false;
-          out_ += wide ? fmt::format("{}", be64(p)) : fmt::format("{}", be32(p));
-          p += n;
-          rem -= n;
-          return true;
-        };
-        if (f & 0x01) {
-          out_ += " ack ";
-          if (!number(f & 0x02)) return false;
-        }
-        if (f & 0x04) {
-          out_ += " seq ";
-          if (!number(f & 0x08)) return false;
-          if (rem < 4) return false;
-          out_ += fmt::format(" subseq {}", be32(p));
-          p += 4;
-          rem -= 4;
-          if (rem < 2) return false;
-          out_ += fmt::format(" len {}", be16(p));
-          p += 2;
-          rem -= 2;
-          if (rem >= 2) {
-            out_ += fmt::format(" csum 0x{:x}", be16(p));
-            rem -= 2;
-          }
-        }
-        return rem == 0;
-      }
-      case 3: {
-        const bool v4 = len == 8 || len == 10 || len == 16 || len == 18;
-        const bool v6 = len == 20 || len == 22 || len == 28 || len == 30;
-        if (!v4 && !v6) return false;
-        switch (u8(o + 2) & 0xf) {
-          case 6: out_ += " v0-ip6"; break;
-          case 4: out_ += " v0-ip4"; break;
-          case 1: out_ += " v1-echo"; break;
-          case 0: out_ += " v1"; break;
-          default: out_ += " [bad version/echo]"; break;
-        }
-        out_ += fmt::format(" id {}", u8(o + 3));
-        const std::size_t alen = v4 ? 4 : 16;
-        out_ += " " + (v4 ? ip4(o + 4) : ip6(o + 4));
-        if (len == 10 || len == 18 || len == 22 || len == 30) out_ += fmt::format(":{}", be16(o + 4 + alen));
-        if (len == 16 || len == 28) out_ += fmt::format(" hmac 0x{:x}", be64(o + 4 + alen));
-        if (len == 18 || len == 30) out_ += fmt::format(" hmac 0x{:x}", be64(o + 6 + alen));
-        return true;
-      }
+      case 2: return mptcp_dss(o, len, flags);
+      case 3: return mptcp_add_addr(o, len);
       case 4:
         if (len < 4) return false;
         out_ += " id";
@@ -1079,6 +1022,85 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
         return true;
       default: return true;
     }
+  }
+
+  // MP_CAPABLE: the version, csum flag and the keys.
+  bool mptcp_capable(std::size_t o, std::uint32_t len, std::uint8_t flags) {
+    if (!((len == 12 || len == 4) && (flags & kTcpSyn)) && !((len == 20 || len == 22) && (flags & (kTcpSyn | kTcpAck)) == kTcpAck))
+      return false;
+    const unsigned version = u8(o + 2) & 0xf;
+    if (version > 1) {
+      out_ += fmt::format(" Unknown Version ({})", version);
+      return true;
+    }
+    out_ += fmt::format(" v{}", version);
+    if (u8(o + 3) & 0x80) out_ += " csum";
+    if (len == 12 || len >= 20) {
+      out_ += fmt::format(" {{0x{:x}", be64(o + 4));
+      if (len >= 20) out_ += fmt::format(",0x{:x}", be64(o + 12));
+      out_ += "}";
+    }
+    return true;
+  }
+
+  // DSS: data fin, ack, and the mapping (seq, subseq, len, csum).
+  bool mptcp_dss(std::size_t o, std::uint32_t len, std::uint8_t flags) {
+    if (len < 4 || (flags & kTcpSyn)) return false;
+    const std::uint8_t f = u8(o + 3);
+    if (f & 0x10) out_ += " fin";
+    std::size_t p = o + 4;
+    std::uint32_t rem = len - 4;
+    // A 4- or 8-byte number (tcpdump's "a"/"m" flags), false when it does not fit.
+    auto number = [&](bool wide) {
+      const std::uint32_t n = wide ? 8 : 4;
+      if (rem < n) return false;
+      out_ += wide ? fmt::format("{}", be64(p)) : fmt::format("{}", be32(p));
+      p += n;
+      rem -= n;
+      return true;
+    };
+    if (f & 0x01) {
+      out_ += " ack ";
+      if (!number(f & 0x02)) return false;
+    }
+    if (f & 0x04) {
+      out_ += " seq ";
+      if (!number(f & 0x08)) return false;
+      if (rem < 4) return false;
+      out_ += fmt::format(" subseq {}", be32(p));
+      p += 4;
+      rem -= 4;
+      if (rem < 2) return false;
+      out_ += fmt::format(" len {}", be16(p));
+      p += 2;
+      rem -= 2;
+      if (rem >= 2) {
+        out_ += fmt::format(" csum 0x{:x}", be16(p));
+        rem -= 2;
+      }
+    }
+    return rem == 0;
+  }
+
+  // ADD_ADDR: version/echo, id, address, port and hmac, told apart by the length.
+  bool mptcp_add_addr(std::size_t o, std::uint32_t len) {
+    const bool v4 = len == 8 || len == 10 || len == 16 || len == 18;
+    const bool v6 = len == 20 || len == 22 || len == 28 || len == 30;
+    if (!v4 && !v6) return false;
+    switch (u8(o + 2) & 0xf) {
+      case 6: out_ += " v0-ip6"; break;
+      case 4: out_ += " v0-ip4"; break;
+      case 1: out_ += " v1-echo"; break;
+      case 0: out_ += " v1"; break;
+      default: out_ += " [bad version/echo]"; break;
+    }
+    out_ += fmt::format(" id {}", u8(o + 3));
+    const std::size_t alen = v4 ? 4 : 16;
+    out_ += " " + (v4 ? ip4(o + 4) : ip6(o + 4));
+    if (len == 10 || len == 18 || len == 22 || len == 30) out_ += fmt::format(":{}", be16(o + 4 + alen));
+    if (len == 16 || len == 28) out_ += fmt::format(" hmac 0x{:x}", be64(o + 4 + alen));
+    if (len == 18 || len == 30) out_ += fmt::format(" hmac 0x{:x}", be64(o + 6 + alen));
+    return true;
   }
 
   // `payload`/`plen`: the segment's payload (the md5 option says whether it was all captured).
