@@ -343,6 +343,11 @@ int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept {
 int eventfd(unsigned initval, int flags) noexcept { return ::eventfd(initval, flags); }
 int signalfd(int fd, const sigset_t* mask, int flags) noexcept { return ::signalfd(fd, mask, flags); }
 int pipe2(int fds[2], int flags) noexcept { return ::pipe2(fds, flags); }
-pid_t fork() noexcept { return ::fork(); }
+pid_t fork() noexcept {
+  if (!g_faults) return ::fork();
+  // The child must not inherit a fault lock that another thread holds: it would wait forever.
+  std::scoped_lock lock(g_mu, edges().mu);
+  return ::fork();
+}
 
 }  // namespace sockit::sys
