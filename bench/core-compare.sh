@@ -39,6 +39,9 @@ NEW=$(realpath -m "$2")
 for b in "$BASE" "$NEW"; do
   [ -x "$b" ] || { echo "bench/core-compare.sh: $b is not an executable" >&2; exit 2; }
 done
+# bench/pair.sh runs the load generator from NEW's directory: NEW must be a file named sockit.
+[ "$(basename "$NEW")" = sockit ] ||
+  { echo "bench/core-compare.sh: NEW must be a file named 'sockit' (its directory's sockit drives the load): $NEW" >&2; exit 2; }
 
 mkdir -p "$ROOT/bench/results"
 TSV=$ROOT/bench/results/core-compare.tsv
