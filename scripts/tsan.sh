@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Test executables and the CTest regex of the threaded cases (thread, pool, multi-loop reactors).
-# The in-process tests of the loop and every model (thread, pool, multi-loop reactors, fork).
-TARGETS=${TSAN_TARGETS:-"unit_loop unit_serve unit_irc"}
+# The in-process tests of the loop and every model (thread, pool, multi-loop reactors, fork): the
+# model suite lives in integ_serve since it opens sockets.
+TARGETS=${TSAN_TARGETS:-"unit_loop unit_serve integ_serve unit_irc"}
 cmake --preset tsan >/dev/null
 avail=$(cmake --build --preset tsan --target help | sed -n 's/^\([a-z_]*\):.*/\1/p')
 build=()
