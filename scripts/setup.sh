@@ -11,7 +11,7 @@ BUILD_PKGS=(cmake g++ ninja-build pkg-config git
 # promtool lints /metrics, lintian the .deb, scapy and dig make the packets dump decodes).
 TEST_PKGS=(socat ncat netcat-openbsd tcpdump tshark ngircd inspircd irssi weechat-headless ii sic
   tmux iproute2 iptables procps psmisc python3 gnuplot-nox jq strace util-linux
-  prometheus lintian python3-scapy dnsutils zsh busybox)
+  prometheus lintian python3-scapy dnsutils zsh busybox openssl)
 
 want=("${BUILD_PKGS[@]}")
 [[ "${1:-}" == "--build-only" ]] || want+=("${TEST_PKGS[@]}")
