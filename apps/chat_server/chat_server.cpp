@@ -271,6 +271,10 @@ void reload_config(const Options& o, irc::Server& irc, std::recursive_mutex& mu)
   {
     std::lock_guard g(mu);
     irc.reload(fresh.config);
+    if (irc.config().casemapping != fresh.config.casemapping) {
+      log::warn(fmt::format("casemapping stays {}: it cannot change to {} while clients are connected",
+                            irc::casemapping_name(irc.config().casemapping), irc::casemapping_name(fresh.config.casemapping)));
+    }
   }
   log::info(fmt::format("configuration reloaded ({} operators, {} MOTD lines)", fresh.config.operators.size(),
                         fresh.config.motd.size()));
@@ -498,6 +502,8 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   app.add_option("--flood-rate", o->flags.flood_rate, "lines per second after the burst (default 2)");
   app.add_flag("--no-flood-control", o->flags.no_flood, "do not delay fast clients (tests, bots you trust)");
   app.add_flag("--allow-invalid-utf8", o->flags.allow_invalid_utf8, "relay non-UTF-8 text byte for byte");
+  app.add_option("--casemapping", o->flags.casemapping,
+                 "name comparison: rfc1459 ([]\\~ equal {}|^), strict-rfc1459 or ascii (default rfc1459)");
   app.add_option("--drain", o->drain, "on SIGTERM, time to flush before closing (default 5s)");
   app.add_flag("--hash-password", o->hash_password,
                "read a password on stdin, print its hash for [[operator]] password / [server] password");

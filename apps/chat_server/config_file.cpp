@@ -27,7 +27,7 @@ struct ConfigError {
 // and checks its own output against them (so the printed form and the loader cannot drift).
 constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log"};
 constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
-                                            "motd_file", "password", "default_channel_modes"};
+                                            "motd_file", "password", "default_channel_modes", "casemapping"};
 constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exempt_loopback", "nick_len",
                                             "channel_len", "topic_len",    "kick_len",        "away_len",
                                             "max_channels", "max_targets", "max_bans",        "sendq",
@@ -51,6 +51,12 @@ std::chrono::milliseconds duration_value(std::string_view text, const std::strin
     throw ConfigError{ctx + ": not a duration of 1ms or more (\"30s\", \"2m\", \"500ms\")"};
   }
   return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+irc::Casemapping casemapping_value(std::string_view text, const std::string& ctx) {
+  auto cm = irc::parse_casemapping(text);
+  if (!cm) throw ConfigError{ctx + ": expected \"rfc1459\", \"strict-rfc1459\" or \"ascii\""};
+  return *cm;
 }
 
 std::size_t size_value(std::string_view text, const std::string& ctx) {
@@ -192,6 +198,11 @@ void apply_server(const toml::table& s, Loaded& out) {
     throw ConfigError{where(*n, "server.password") + kNotAHash};
   }
   get(s, "server", "default_channel_modes", c.default_channel_modes);
+  if (const toml::node* n = s.get("casemapping")) {
+    std::string name;
+    get(s, "server", "casemapping", name);
+    c.casemapping = casemapping_value(name, where(*n, "server.casemapping"));
+  }
   if (const toml::node* l = s.get("listen")) {
     const toml::array* arr = l->as_array();
     if (!arr) throw ConfigError{where(*l, "server.listen") + ": expected an array of \"ADDR:PORT\""};
@@ -375,6 +386,7 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("motd_file", toml_string(ec ? l.motd_file : motd));
   line("password", toml_string(c.password_hash));
   line("default_channel_modes", toml_string(c.default_channel_modes));
+  line("casemapping", toml_string(std::string(irc::casemapping_name(c.casemapping))));
   out += "\n[limits]\n";
   line("max_clients", count(c.max_clients));
   line("max_per_ip", count(c.max_per_ip));
@@ -449,6 +461,7 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     if (f.flood_rate) c.flood_rate = *f.flood_rate;
     if (f.no_flood) c.flood_rate = 0;
     if (f.allow_invalid_utf8) c.enforce_utf8 = false;
+    if (f.casemapping) c.casemapping = casemapping_value(*f.casemapping, "--casemapping");
     if (f.metrics) {
       out.metrics = *f.metrics;
       out.metrics_address.reset();

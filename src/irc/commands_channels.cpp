@@ -237,7 +237,7 @@ bool may_join(S& s, Client& c, const Channel& ch, std::string_view key) {
     return false;
   }
   std::string m = c.mask();
-  if (!invited && std::any_of(ch.bans.begin(), ch.bans.end(), [&](const Ban& b) { return mask_match(b.mask, m); })) {
+  if (!invited && std::any_of(ch.bans.begin(), ch.bans.end(), [&](const Ban& b) { return mask_match(b.mask, m, s.cfg_.casemapping); })) {
     s.send(c, s.rpl(c, ERR_BANNEDFROMCHAN).p(ch.name).t("Cannot join channel (+b)"));
     return false;
   }
@@ -297,7 +297,7 @@ void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view
   if (ch == nullptr) {
     auto owned = new_channel(*this, name);
     ch = owned.get();
-    channels_.emplace(fold(name), std::move(owned));
+    channels_.emplace(fold(name, cfg_.casemapping), std::move(owned));
     op = true;
   } else {
     if (!may_join(*this, c, *ch, key)) return;

@@ -13,11 +13,11 @@ namespace sockit::irc {
 namespace {
 
 /// Whether `c` may send to `ch` (+n, +m, bans; voice or op passes +m and bans).
-bool may_send(const Client& c, Channel& ch) {
+bool may_send(const Client& c, Channel& ch, Casemapping cm) {
   Member* me = ch.find(c.id);
   bool privileged = me && (me->op || me->voice);
   bool banned = !privileged && std::any_of(ch.bans.begin(), ch.bans.end(),
-                                           [&](const Ban& b) { return mask_match(b.mask, c.mask()); });
+                                           [&](const Ban& b) { return mask_match(b.mask, c.mask(), cm); });
   return !((ch.no_external && !me) || (ch.moderated && !privileged) || banned);
 }
 
@@ -28,7 +28,7 @@ void to_channel_target(S& s, Client& c, std::string_view cmd, std::string_view t
     if (!notice) err_no_such_nick(s, c, target);
     return;
   }
-  if (!may_send(c, *ch)) {
+  if (!may_send(c, *ch, s.cfg_.casemapping)) {
     if (!notice) s.send(c, s.rpl(c, ERR_CANNOTSENDTOCHAN).p(ch->name).t("Cannot send to channel"));
     return;
   }
@@ -74,7 +74,7 @@ void message(S& s, Client& c, Message& m, TimePoint now, bool notice) {
   std::unordered_set<std::string> done;
   for (std::string_view target : targets) {
     if (s.gone(c)) return;
-    if (!done.insert(fold(target)).second) continue;
+    if (!done.insert(fold(target, s.cfg_.casemapping)).second) continue;
     if (is_channel_name(target)) {
       to_channel_target(s, c, cmd, target, text, notice);
     } else {

@@ -154,7 +154,7 @@ void apply_list_mode(ModeRun& r, const ModeChange& mc) {
   if (!r.count_param() || !r.need_op()) return;
   std::string mask = normalize_mask(*mc.arg);
   auto& bans = r.ch.bans;
-  auto it = std::find_if(bans.begin(), bans.end(), [&](const Ban& b) { return equal_folded(b.mask, mask); });
+  auto it = std::find_if(bans.begin(), bans.end(), [&](const Ban& b) { return equal_folded(b.mask, mask, r.s.cfg_.casemapping); });
   if (mc.add && it == bans.end()) {
     if (bans.size() >= r.s.cfg_.max_bans) {
       r.s.send(r.c, r.s.rpl(r.c, ERR_BANLISTFULL).p(r.ch.name).p(mask).t("Channel ban list is full"));

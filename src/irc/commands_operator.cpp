@@ -13,7 +13,7 @@ void cmd_oper(S& s, Client& c, Message& m, TimePoint now) {
   for (const Operator& o : s.cfg_.operators) {
     if (o.name == m.params[0]) op = &o;
   }
-  bool allowed = op != nullptr && (op->host_mask == "*" || mask_match(normalize_mask(op->host_mask), c.mask()));
+  bool allowed = op != nullptr && (op->host_mask == "*" || mask_match(normalize_mask(op->host_mask), c.mask(), s.cfg_.casemapping));
   // An unknown name or host is checked against some operator's hash anyway and fails: the same
   // work, delay and reply (491) as a wrong password, so replies do not tell which names exist.
   std::string hash = op != nullptr ? op->password_hash

@@ -37,16 +37,17 @@ void who_channel(S& s, Client& c, std::string_view mask, bool opers_only) {
 /// WHO mask: the users whose nick, host, user or realname match, in connection order.
 void who_mask(S& s, Client& c, const std::string& mask, bool opers_only) {
   bool all = mask == "0" || mask == "*";
+  const Casemapping cm = s.cfg_.casemapping;
   std::vector<Client*> list;
   for (auto& [id, t] : s.clients_) {
     if (!t->registered || t->dead) continue;
     if (opers_only && !t->oper) continue;
     if (all) {
       if (!s.is_visible_to(*t, c)) continue;
-    } else if (!mask_match(mask, t->nick) && !mask_match(mask, t->host) && !mask_match(mask, t->user) &&
-               !mask_match(mask, t->realname)) {
+    } else if (!mask_match(mask, t->nick, cm) && !mask_match(mask, t->host, cm) && !mask_match(mask, t->user, cm) &&
+               !mask_match(mask, t->realname, cm)) {
       continue;
-    } else if (t->invisible && !equal_folded(mask, t->nick) && !s.is_visible_to(*t, c)) {
+    } else if (t->invisible && !equal_folded(mask, t->nick, cm) && !s.is_visible_to(*t, c)) {
       continue;
     }
     list.push_back(t.get());
@@ -130,7 +131,7 @@ void cmd_whowas(S& s, Client& c, Message& m, TimePoint) {
     std::size_t found = 0;
     for (const WhowasEntry& e : s.whowas_) {
       if (found >= max) break;
-      if (!equal_folded(e.nick, n)) continue;
+      if (!equal_folded(e.nick, n, s.cfg_.casemapping)) continue;
       ++found;
       s.send(c, s.rpl(c, RPL_WHOWASUSER).p(e.nick).p(e.user).p(e.host).p("*").t(e.realname));
       s.send(c, s.rpl(c, RPL_WHOISSERVER).p(e.nick).p(s.cfg_.server_name)

@@ -63,9 +63,9 @@ void cmd_nick(S& s, Client& c, Message& m, TimePoint now) {
   if (c.registered) {
     s.rename(c, nick);
   } else {
-    if (!c.nick.empty()) s.nicks_.erase(fold(c.nick));
+    if (!c.nick.empty()) s.nicks_.erase(fold(c.nick, s.cfg_.casemapping));
     c.nick = nick;
-    s.nicks_[fold(nick)] = &c;
+    s.nicks_[fold(nick, s.cfg_.casemapping)] = &c;
     s.try_register(c, now);
   }
 }
@@ -191,7 +191,7 @@ void ServerImpl::send_welcome(Client& c) {
 void ServerImpl::send_isupport(Client& c) {
   std::vector<std::string> tokens = {
       "AWAYLEN=" + std::to_string(cfg_.away_len),
-      "CASEMAPPING=rfc1459",
+      "CASEMAPPING=" + std::string(casemapping_name(cfg_.casemapping)),
       "CHANLIMIT=#&:" + std::to_string(cfg_.max_channels_per_client),
       "CHANMODES=b,k,l,imnst",
       "CHANNELLEN=" + std::to_string(cfg_.channel_len),
@@ -223,9 +223,9 @@ void ServerImpl::send_isupport(Client& c) {
 void ServerImpl::rename(Client& c, std::string_view new_nick) {
   std::string wire = from(c, "NICK").t(new_nick).str();
   remember_whowas(c);
-  nicks_.erase(fold(c.nick));
+  nicks_.erase(fold(c.nick, cfg_.casemapping));
   c.nick = std::string(new_nick);
-  nicks_[fold(c.nick)] = &c;
+  nicks_[fold(c.nick, cfg_.casemapping)] = &c;
   to_neighbours(c, wire, true);
 }
 

@@ -2,27 +2,44 @@
 
 namespace sockit::irc {
 
-char fold_char(char c) noexcept {
+std::string_view casemapping_name(Casemapping cm) noexcept {
+  switch (cm) {
+    case Casemapping::ascii: return "ascii";
+    case Casemapping::strict_rfc1459: return "strict-rfc1459";
+    case Casemapping::rfc1459: break;
+  }
+  return "rfc1459";
+}
+
+std::optional<Casemapping> parse_casemapping(std::string_view name) noexcept {
+  for (Casemapping cm : {Casemapping::rfc1459, Casemapping::strict_rfc1459, Casemapping::ascii}) {
+    if (name == casemapping_name(cm)) return cm;
+  }
+  return std::nullopt;
+}
+
+char fold_char(char c, Casemapping cm) noexcept {
   if (c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
+  if (cm == Casemapping::ascii) return c;
   switch (c) {
     case '[': return '{';
     case ']': return '}';
     case '\\': return '|';
-    case '~': return '^';
+    case '~': return cm == Casemapping::rfc1459 ? '^' : c;
     default: return c;
   }
 }
 
-std::string fold(std::string_view s) {
+std::string fold(std::string_view s, Casemapping cm) {
   std::string out(s);
-  for (char& c : out) c = fold_char(c);
+  for (char& c : out) c = fold_char(c, cm);
   return out;
 }
 
-bool equal_folded(std::string_view a, std::string_view b) noexcept {
+bool equal_folded(std::string_view a, std::string_view b, Casemapping cm) noexcept {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (fold_char(a[i]) != fold_char(b[i])) return false;
+    if (fold_char(a[i], cm) != fold_char(b[i], cm)) return false;
   }
   return true;
 }
@@ -70,12 +87,12 @@ std::string clean_username(std::string_view user, std::size_t max_len) {
   return out;
 }
 
-bool mask_match(std::string_view mask, std::string_view text) noexcept {
+bool mask_match(std::string_view mask, std::string_view text, Casemapping cm) noexcept {
   // Iterative glob with single-star backtracking (linear in practice, O(n*m) worst case).
   std::size_t m = 0, t = 0;
   std::size_t star = std::string_view::npos, mark = 0;
   while (t < text.size()) {
-    if (m < mask.size() && (mask[m] == '?' || fold_char(mask[m]) == fold_char(text[t])) && mask[m] != '*') {
+    if (m < mask.size() && (mask[m] == '?' || fold_char(mask[m], cm) == fold_char(text[t], cm)) && mask[m] != '*') {
       ++m;
       ++t;
     } else if (m < mask.size() && mask[m] == '*') {

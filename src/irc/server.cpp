@@ -320,12 +320,12 @@ void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_
 }
 
 Client* ServerImpl::find_nick(std::string_view nick) {
-  auto it = nicks_.find(fold(nick));
+  auto it = nicks_.find(fold(nick, cfg_.casemapping));
   return it == nicks_.end() ? nullptr : it->second;
 }
 
 Channel* ServerImpl::find_channel(std::string_view name) {
-  auto it = channels_.find(fold(name));
+  auto it = channels_.find(fold(name, cfg_.casemapping));
   return it == channels_.end() ? nullptr : it->second.get();
 }
 
@@ -354,7 +354,7 @@ void ServerImpl::remove_member(Channel& ch, Client& c) {
   ch.invited.erase(c.id);
   auto& list = c.channels;
   list.erase(std::remove(list.begin(), list.end(), &ch), list.end());
-  if (ch.members.empty()) channels_.erase(fold(ch.name));
+  if (ch.members.empty()) channels_.erase(fold(ch.name, cfg_.casemapping));
 }
 
 void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
@@ -372,7 +372,7 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
   }
   while (!c.channels.empty()) remove_member(*c.channels.back(), c);
   if (!c.nick.empty()) {
-    auto it = nicks_.find(fold(c.nick));
+    auto it = nicks_.find(fold(c.nick, cfg_.casemapping));
     if (it != nicks_.end() && it->second == &c) nicks_.erase(it);
   }
   if (c.per_ip_counted) {
@@ -684,6 +684,10 @@ void ServerImpl::disconnected(ClientId id, std::string_view reason) {
 
 void ServerImpl::reload(Config config) {
   Op op(*this);
+  // The nick and channel tables are keyed by the folded names: another casemapping would need them
+  // rebuilt and could merge two names into one, so it waits until nobody is connected (InspIRCd
+  // refuses the change on rehash too). The app logs the refusal (Server::config() shows the kept one).
+  if (!clients_.empty()) config.casemapping = cfg_.casemapping;
   cfg_ = std::move(config);
 }
 
@@ -729,17 +733,17 @@ ServerStats ServerImpl::stats() const {
 std::string ServerImpl::check_invariants() const {
   for (auto& [key, c] : nicks_) {
     if (c->dead) return "dead client in nick table: " + c->nick;
-    if (fold(c->nick) != key) return "nick key mismatch: " + key;
+    if (fold(c->nick, cfg_.casemapping) != key) return "nick key mismatch: " + key;
     if (!clients_.count(c->id)) return "nick of unknown client: " + key;
   }
   for (auto& [id, c] : clients_) {
     if (c->dead) continue;
     if (!c->nick.empty()) {
-      auto it = nicks_.find(fold(c->nick));
+      auto it = nicks_.find(fold(c->nick, cfg_.casemapping));
       if (it == nicks_.end() || it->second != c.get()) return "client nick not in table: " + c->nick;
     }
     for (Channel* ch : c->channels) {
-      auto it = channels_.find(fold(ch->name));
+      auto it = channels_.find(fold(ch->name, cfg_.casemapping));
       if (it == channels_.end() || it->second.get() != ch) return "client in unknown channel";
       if (!ch->members.count(id)) return "client lists channel that lacks it: " + ch->name;
     }

@@ -3,6 +3,8 @@
 // A plain value type; Server::reload() swaps it atomically between two commands.
 #pragma once
 
+#include "sockit/irc/names.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -29,6 +31,9 @@ struct Config {
   std::string default_channel_modes = "nt";
 
   // Names.
+  /// CASEMAPPING: how nicks, channels and masks compare. A reload keeps the old one while any
+  /// client is connected (the name tables are keyed by it).
+  Casemapping casemapping = Casemapping::rfc1459;
   std::size_t nick_len = 30;
   std::size_t channel_len = 50;
   std::size_t topic_len = 390;

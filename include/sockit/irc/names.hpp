@@ -1,17 +1,28 @@
-// Public header. IRC names: rfc1459 casemapping, nick / user / channel validation and the
+// Public header. IRC names: casemappings (rfc1459, strict-rfc1459, ascii), nick / user / channel validation and the
 // wildcard masks of bans (nick!user@host with '*' and '?'). Pure functions, thread-safe.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace sockit::irc {
 
-/// rfc1459 casemapping (ISUPPORT CASEMAPPING=rfc1459): A-Z -> a-z and []\~ -> {}|^.
-char fold_char(char c) noexcept;
-std::string fold(std::string_view s);
-bool equal_folded(std::string_view a, std::string_view b) noexcept;
+/// ISUPPORT CASEMAPPING values (Modern IRC "Casemapping"): which characters are equal in names.
+///  ascii:          A-Z -> a-z only.
+///  rfc1459:        also [ ] \ ~ -> { } | ^ (the default, as ngIRCd and InspIRCd).
+///  strict_rfc1459: also [ ] \ -> { } |, but ~ and ^ stay different.
+enum class Casemapping { rfc1459, strict_rfc1459, ascii };
+
+/// The ISUPPORT spelling: "rfc1459", "strict-rfc1459", "ascii".
+std::string_view casemapping_name(Casemapping cm) noexcept;
+/// The inverse of casemapping_name(); nullopt for any other text (case-sensitive, as on the wire).
+std::optional<Casemapping> parse_casemapping(std::string_view name) noexcept;
+
+char fold_char(char c, Casemapping cm = Casemapping::rfc1459) noexcept;
+std::string fold(std::string_view s, Casemapping cm = Casemapping::rfc1459);
+bool equal_folded(std::string_view a, std::string_view b, Casemapping cm = Casemapping::rfc1459) noexcept;
 
 /// RFC 2812 §2.3.1: letter or special first, then letters, digits, specials and '-';
 /// specials are [ ] \ ` _ ^ { |  }. ASCII only. Length 1..max_len.
@@ -26,8 +37,9 @@ bool is_channel_name(std::string_view target) noexcept;
 /// Returns "" when nothing usable is left.
 std::string clean_username(std::string_view user, std::size_t max_len);
 
-/// Wildcard match ('*' any run, '?' one byte) under rfc1459 folding. O(n*m) worst case, no recursion.
-bool mask_match(std::string_view mask, std::string_view text) noexcept;
+/// Wildcard match ('*' any run, '?' one byte) under the casemapping's folding. O(n*m) worst case,
+/// no recursion.
+bool mask_match(std::string_view mask, std::string_view text, Casemapping cm = Casemapping::rfc1459) noexcept;
 
 /// Completes a ban mask: "nick" -> "nick!*@*", "user@host" -> "*!user@host", "n!u" -> "n!u@*".
 std::string normalize_mask(std::string_view mask);
