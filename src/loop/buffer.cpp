@@ -1,6 +1,6 @@
 // Buffer and OutputQueue.
 #include "sockit/loop/buffer.hpp"
-#include "sockit/loop/transport.hpp"
+#include "io.hpp"
 #include "sockit/net/sys.hpp"
 
 #include <algorithm>

@@ -2,6 +2,7 @@
 #include "sockit/loop/connection.hpp"
 
 #include "detail.hpp"
+#include "io.hpp"
 #include "sockit/net/sys.hpp"
 
 #include <algorithm>
@@ -50,10 +51,6 @@ bool Lifecycle::sync_budget(BufferBudget& budget, std::size_t& reported, std::si
   if (pause) budget.count_pause();
   return !pause;
 }
-
-namespace {
-bool is_reset(int err) { return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == EHOSTUNREACH; }
-}  // namespace
 
 void BufferBudget::update(std::size_t before, std::size_t after) noexcept {
   if (before == after) return;
@@ -136,6 +133,10 @@ Result<void> Connection::start() {
 bool Connection::handshake() {
   if (lc_.started()) return true;
   if (transport_ && !transport_->handshake(fd_.get())) {
+    if (int err = transport_->failure(); err != 0) {  // a TLS alert, a peer that speaks no TLS
+      close(CloseReason::protocol, sys_error(err));
+      return false;
+    }
     update_interest();  // what the transport waits for
     return false;
   }
@@ -205,6 +206,10 @@ void Connection::handle_read(bool to_eagain) {
       continue;
     }
     if (n == 0) {
+      if (lc_.half_closing() && lc_.write_shut()) {
+        on_eof();  // half_close(): the user hears of the peer's FIN before the close it brings
+        if (!fd_) return;
+      }
       if (lc_.peer_fin()) {
         close(finish_reason_);
         return;
@@ -215,7 +220,7 @@ void Connection::handle_read(bool to_eagain) {
     }
     int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK) break;
-    close(is_reset(err) ? CloseReason::reset : CloseReason::error, sys_error(err));
+    close(io::is_reset(err) ? CloseReason::reset : CloseReason::error, sys_error(err));
     return;
   }
   if (fd_) update_interest();
@@ -275,7 +280,7 @@ void Connection::handle_write() {
     auto r = out_->write_to(fd_.get(), transport_.get());
     if (!r) {
       int err = r.code().value();
-      close(is_reset(err) ? CloseReason::reset : CloseReason::error, r.code());
+      close(io::is_reset(err) ? CloseReason::reset : CloseReason::error, r.code());
       return;
     }
     if (*r > 0) {
@@ -295,7 +300,7 @@ void Connection::flush_transport() {
   ssize_t n = transport_->flush(fd_.get());
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
     int err = errno;
-    close(is_reset(err) ? CloseReason::reset : CloseReason::error, sys_error(err));
+    close(io::is_reset(err) ? CloseReason::reset : CloseReason::error, sys_error(err));
     return;
   }
   if (n > 0) last_activity_ = loop_->now();
@@ -482,12 +487,27 @@ void Connection::shutdown_after_flush(CloseReason reason) {
   if (fd_) update_interest();
 }
 
+void Connection::half_close(CloseReason reason) {
+  if (!fd_ || !lc_.request_half_close()) return;
+  finish_reason_ = reason;
+  if (!out_ && lc_.started() && !(transport_ && transport_->pending_output() > 0)) {
+    do_shutdown_write();
+  }
+  if (fd_) update_interest();
+}
+
 void Connection::do_shutdown_write() {
-  (void)io::shutdown_write(transport_.get(), fd_.get());
+  const bool keep_reading = lc_.half_closing();
+  if (io::shutdown_write(transport_.get(), fd_.get()) < 0 && keep_reading && errno != ENOTCONN) {
+    int err = errno;
+    close(io::is_reset(err) ? CloseReason::reset : CloseReason::error, sys_error(err));
+    return;
+  }
   if (lc_.fin_sent()) {
     close(finish_reason_);
     return;
   }
+  if (keep_reading) return;  // input goes on to on_data() until the peer's FIN; the idle timer stays
   // Linger: read and discard until the peer's FIN, so unread input cannot turn our close into
   // an RST that would destroy the data we just sent.
   // The linger deadline replaces the idle timer (both end in close()).
@@ -547,10 +567,21 @@ void Connection::set_drain_notify(bool on) {
   update_interest();
 }
 
+namespace {
+// The idle timeout, or the transport's handshake limit while the handshake runs if it is shorter.
+std::chrono::nanoseconds idle_limit(std::chrono::nanoseconds idle, const Transport* t, bool started) noexcept {
+  if (started || t == nullptr) return idle;
+  auto hs = t->handshake_timeout();
+  if (hs <= std::chrono::nanoseconds::zero()) return idle;
+  return idle > std::chrono::nanoseconds::zero() ? std::min(idle, hs) : hs;
+}
+}  // namespace
+
 void Connection::arm_idle_timer() {
-  if (opts_->idle_timeout <= std::chrono::nanoseconds::zero() || lc_.write_shut()) return;
+  auto limit = idle_limit(opts_->idle_timeout, transport_.get(), lc_.started());
+  if (limit <= std::chrono::nanoseconds::zero() || lc_.lingering()) return;
   std::weak_ptr<Connection> weak = weak_from_this();
-  auto when = Lifecycle::idle_deadline(last_activity_, opts_->idle_timeout);
+  auto when = Lifecycle::idle_deadline(last_activity_, limit);
   timer_ = loop_->run_at(when, [weak] {
     if (auto self = weak.lock()) self->on_idle_timer();
   });
@@ -559,7 +590,7 @@ void Connection::arm_idle_timer() {
 void Connection::on_idle_timer() {
   timer_ = 0;
   if (!fd_) return;
-  if (Lifecycle::idle_expired(last_activity_, loop_->now(), opts_->idle_timeout)) {
+  if (Lifecycle::idle_expired(last_activity_, loop_->now(), idle_limit(opts_->idle_timeout, transport_.get(), lc_.started()))) {
     close(CloseReason::idle_timeout);
     return;
   }

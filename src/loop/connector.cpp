@@ -1,5 +1,6 @@
 // Connector: connect attempts with timeout, deadline and exponential backoff.
 #include "sockit/loop/connector.hpp"
+#include "sockit/net/socket.hpp"
 #include "sockit/net/sys.hpp"
 
 #include <algorithm>
@@ -47,6 +48,12 @@ void Connector::attempt() {
     return;
   }
   fd_.reset(s);
+  if (opts_.source) {
+    if (auto b = bind_source(fd_.get(), *opts_.source, to_); !b) {
+      fail(std::move(b).error());
+      return;
+    }
+  }
   int rc;
   do {
     rc = sys::connect(fd_.get(), to_.sockaddr_ptr(), to_.length());

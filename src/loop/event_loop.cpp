@@ -1,5 +1,6 @@
 // EventLoop: poller + timer heap + eventfd wakeup + signalfd.
 #include "sockit/loop/event_loop.hpp"
+#include "sockit/net/deadline.hpp"
 #include "sockit/net/sys.hpp"
 
 #include <cassert>
@@ -173,14 +174,8 @@ void EventLoop::turn(int max_wait_ms) {
   }
   if (timeout != 0) {
     if (auto next = timers_.next_expiry()) {
-      auto now = Clock::now();
-      long long ms = 0;
-      if (*next > now) {
-        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now).count();
-        ms = (ns + 999'999) / 1'000'000;
-      }
-      if (ms > INT_MAX) ms = INT_MAX;
-      if (timeout < 0 || ms < timeout) timeout = static_cast<int>(ms);
+      int ms = Deadline::at(*next).poll_timeout_ms(Clock::now());
+      if (timeout < 0 || ms < timeout) timeout = ms;
     }
   }
   // 2. Wait.

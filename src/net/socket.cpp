@@ -154,17 +154,21 @@ Result<int> StreamSocket::recv_buffer() const {
 // ---------------------------------------------------------------------------------------------
 // TcpStream
 
+Result<void> bind_source(int fd, const Address& source, const Address& to) {
+  if (source.family() != to.family())
+    return Error(errc::invalid_address, "source " + source.to_string() + " and " + to.to_string() + " differ in family");
+  int one = 1;
+  sys::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (sys::bind(fd, source.sockaddr_ptr(), source.length()) < 0) return fail_errno(errno, "bind " + source.to_string());
+  return {};
+}
+
 Result<TcpStream> TcpStream::connect(const Address& addr, Deadline deadline, const ConnectOptions& opts) {
   if (!addr.is_ip()) return Error(errc::invalid_address, "connect " + addr.to_string() + " (not an IP address)");
   auto fd = open_socket(addr.sockaddr_ptr()->sa_family, SOCK_STREAM);
   if (!fd) return std::move(fd).error();
   if (opts.source) {
-    Address src = *opts.source;
-    if (src.family() != addr.family())
-      return Error(errc::invalid_address, "source " + src.to_string() + " and " + addr.to_string() + " differ in family");
-    int one = 1;
-    sys::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (sys::bind(fd->get(), src.sockaddr_ptr(), src.length()) < 0) return fail_errno(errno, "bind " + src.to_string());
+    if (auto b = bind_source(fd->get(), *opts.source, addr); !b) return std::move(b).error();
   }
   if (auto c = connect_fd(fd->get(), addr, deadline); !c) return std::move(c).error();
   return TcpStream(std::move(*fd));

@@ -17,7 +17,9 @@
 #include "sockit/loop/buffer.hpp"
 #include "sockit/loop/connection.hpp"
 #include "sockit/loop/lifecycle.hpp"
+#include "loop/io.hpp"
 #include "sockit/loop/transport.hpp"
+#include "sockit/net/deadline.hpp"
 #include "sockit/net/sys.hpp"
 
 #include <algorithm>
@@ -42,8 +44,6 @@ namespace sockit::serve {
 namespace {
 
 using std::chrono::nanoseconds;
-
-bool is_reset_errno(int err) { return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == EHOSTUNREACH; }
 
 /// Serializes a transport's reads (driver thread) with its writes (any thread, under the peer's
 /// lock): a stateful transport (TLS) is not thread-safe. The plain socket needs no lock.
@@ -75,12 +75,7 @@ void drain_eventfd(int fd) noexcept {
   (void)n;
 }
 
-int ms_until(TimePoint when, TimePoint now) {
-  if (when <= now) return 0;
-  auto ns = std::chrono::duration_cast<nanoseconds>(when - now).count();
-  long long ms = (ns + 999'999) / 1'000'000;
-  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
-}
+int ms_until(TimePoint when, TimePoint now) { return Deadline::at(when).poll_timeout_ms(now); }
 
 /// Peer of a blocking connection. Thread-safe: sends from other threads lock and wake the driver.
 class BlockingPeer final : public Peer {
@@ -605,14 +600,14 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
           if (lc.peer_fin()) break;  // our FIN was out: done
           session->on_eof(peer, now);
         } else if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
-          reason = is_reset_errno(err) ? CloseReason::reset : CloseReason::error;
+          reason = loop::io::is_reset(err) ? CloseReason::reset : CloseReason::error;
           break;
         }
       }
       if (want_write && (re & (POLLOUT | POLLERR | POLLHUP)) != 0) {
         auto r = peer.flush_some();
         if (!r) {
-          reason = is_reset_errno(r.code().value()) ? CloseReason::reset : CloseReason::error;
+          reason = loop::io::is_reset(r.code().value()) ? CloseReason::reset : CloseReason::error;
           break;
         }
         if (*r > 0) last = now;
@@ -648,9 +643,15 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
 
 bool BlockingImpl::handshake(int fd, loop::Transport* t, CloseReason& reason) {
   if (t == nullptr) return true;
-  const bool timed = opts_.idle_timeout > nanoseconds::zero();
-  const TimePoint give_up = Clock::now() + std::chrono::duration_cast<Clock::duration>(opts_.idle_timeout);
+  nanoseconds limit = opts_.idle_timeout;  // or the transport's own handshake limit if shorter
+  if (nanoseconds hs = t->handshake_timeout(); hs > nanoseconds::zero()) limit = limit > nanoseconds::zero() ? std::min(limit, hs) : hs;
+  const bool timed = limit > nanoseconds::zero();
+  const TimePoint give_up = Clock::now() + std::chrono::duration_cast<Clock::duration>(limit);
   while (!t->handshake(fd)) {
+    if (t->failure() != 0) {  // a TLS alert, a peer that speaks no TLS
+      reason = CloseReason::protocol;
+      return false;
+    }
     loop::Want w = t->wants();
     short events = static_cast<short>((has(w, loop::Want::read) ? POLLIN : 0) | (has(w, loop::Want::write) ? POLLOUT : 0));
     std::array<pollfd, 3> pfds{{{fd, events, 0}, {stop_fd_.get(), POLLIN, 0}, {force_fd_.get(), POLLIN, 0}}};

@@ -12,6 +12,8 @@
 //   - Half-close: shutdown_after_flush() sends FIN once the queue is empty, then keeps reading
 //     (and discarding) until the peer's FIN or the linger timeout, and only then closes, so the
 //     close is a FIN, never an RST over unread data (RFC 1122 4.2.2.13; nginx lingering close).
+//     half_close() sends the FIN the same way but goes on delivering input until the peer's own
+//     FIN (a proxy or nc forwarding a half-close): the other direction keeps flowing.
 //   - Idle timeout: no byte in either direction for idle_timeout closes with idle_timeout. The
 //     timer is lazy (re-armed when it fires, not on every read).
 //   - Coalesced writes (opts.coalesce_writes): send() only queues, and the socket is written once
@@ -143,6 +145,15 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   /// Half-close once the queued output is written (see the header comment). `reason` is what
   /// on_closed() reports when the close then completes normally.
   void shutdown_after_flush(CloseReason reason = CloseReason::peer_closed);
+  /// Half-close that keeps reading: once the queued output and the transport's own pending
+  /// output are written, our direction ends through the transport (Transport::shutdown_write:
+  /// plain FIN; TLS close_notify first), and input still goes to on_data() until the peer's FIN.
+  /// That FIN calls on_eof() and then closes with `reason`; if the peer's FIN came first, the
+  /// connection closes with `reason` as soon as ours is out (possibly inside this call). send()
+  /// is dropped from now on; the idle timeout still applies. A failing shutdown (not ENOTCONN)
+  /// closes with reset or error. No effect once shutting down or closed. Lifecycle:
+  /// open -> draining -> write_closed; read_closed -> read_closed_draining -> closed.
+  void half_close(CloseReason reason = CloseReason::peer_closed);
   /// Closes now, dropping queued output (reason protocol/server_stopping/...). Idempotent.
   void close(CloseReason reason, std::error_code ec = {});
   /// Closes now after one non-blocking attempt to write what is queued, discarding unread input

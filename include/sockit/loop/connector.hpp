@@ -17,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace sockit::loop {
 
@@ -26,6 +27,10 @@ struct ConnectorOptions {
   int max_attempts = 1;                              ///< 0 = until the deadline
   std::chrono::milliseconds initial_backoff{100};    ///< doubled after each failure
   std::chrono::milliseconds max_backoff{5000};
+  /// Bind each attempt's socket to this local address (and port; port 0: any) before connecting
+  /// (nc -s/-p). A source of another family than the target fails with errc::invalid_address;
+  /// a failed bind() with its errno ("bind ADDRESS: ..."), like any failed attempt.
+  std::optional<Address> source;
 };
 
 class Connector : public std::enable_shared_from_this<Connector> {

@@ -9,8 +9,11 @@
 //   open ------------peer_fin()---------> read_closed
 //   open ------------request_shutdown()-> draining
 //   read_closed -----request_shutdown()-> read_closed_draining
+//   open ------------request_half_close()-> draining            (keeps reading)
+//   read_closed -----request_half_close()-> read_closed_draining
 //   draining --------peer_fin()---------> read_closed_draining
-//   draining --------fin_sent()---------> write_closed       (linger: read and discard)
+//   draining --------fin_sent()---------> write_closed       (linger: read and discard;
+//                                                             half-close: read and deliver)
 //   read_closed_draining --fin_sent()---> closed
 //   write_closed ----peer_fin()---------> closed
 //   any -------------closed()-----------> closed              (error, timeout, close())
@@ -22,12 +25,15 @@
 //   read_closed_draining  both of the above
 //   write_closed our FIN is out: input is read and discarded until the peer's FIN or the linger
 //                deadline, so the close is a FIN, never an RST over unread data (RFC 1122
-//                4.2.2.13; nginx's lingering close)
+//                4.2.2.13; nginx's lingering close). After request_half_close() instead, input
+//                is still delivered until the peer's FIN (a proxy's or nc's half-close: the other
+//                direction goes on as long as the peer sends)
 //   closed       the descriptor is gone
 //
 // Output policy beside it: reading pauses at high_water queued bytes and resumes at low_water;
 // past max_output (if nonzero) the connection must close (send_queue_full); a shared
 // BufferBudget may pause reading too; the user may pause it. Size: two bytes.
+// Thread affinity: none (plain data; its owner serializes the calls).
 #pragma once
 
 #include "sockit/loop/timer_queue.hpp"
@@ -72,12 +78,23 @@ class Lifecycle {
   /// Asks for a half-close once the output is out. False when already shutting down or closed.
   bool request_shutdown() noexcept {
     if (state_ == ConnState::open || state_ == ConnState::connecting) {
+      keep_reading_ = false;
       state_ = ConnState::draining;
     } else if (state_ == ConnState::read_closed) {
+      keep_reading_ = false;
       state_ = ConnState::read_closed_draining;
     } else {
       return false;
     }
+    return true;
+  }
+  /// Asks for a half-close that keeps delivering input: the same transitions as
+  /// request_shutdown(), but once our FIN is out (write_closed) input is not lingered over and
+  /// discarded; it is delivered until the peer's FIN, which then finishes the connection. False
+  /// when already shutting down or closed (a pending request_shutdown() stays a linger).
+  bool request_half_close() noexcept {
+    if (!request_shutdown()) return false;
+    keep_reading_ = true;
     return true;
   }
   /// Our FIN went out (the output had drained). True when the connection is now finished (the
@@ -106,8 +123,10 @@ class Lifecycle {
   bool fin_pending() const noexcept { return state_ == ConnState::draining || state_ == ConnState::read_closed_draining; }
   bool write_shut() const noexcept { return state_ == ConnState::write_closed; }
   bool input_ended() const noexcept { return state_ == ConnState::read_closed || state_ == ConnState::read_closed_draining; }
-  /// Our FIN is out and the peer's not yet: read and discard.
-  bool lingering() const noexcept { return state_ == ConnState::write_closed; }
+  /// Our FIN is out and the peer's not yet: read and discard (not after request_half_close()).
+  bool lingering() const noexcept { return state_ == ConnState::write_closed && !keep_reading_; }
+  /// The shutdown asked is a half-close that keeps delivering input (request_half_close()).
+  bool half_closing() const noexcept { return keep_reading_ && state_ != ConnState::closed; }
 
   // --- output policy ---
   /// Reading delivers input to the user now (not ended, not paused by anyone).
@@ -157,6 +176,7 @@ class Lifecycle {
   bool user_paused_ : 1 = false;
   bool backpressured_ : 1 = false;
   bool budget_paused_ : 1 = false;
+  bool keep_reading_ : 1 = false;  // request_half_close(): write_closed delivers input
 };
 
 }  // namespace sockit::loop

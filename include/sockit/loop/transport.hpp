@@ -19,13 +19,32 @@
 //     (plain: at once). Until then read/write return -1/EAGAIN.
 //   - pending_input(): bytes already decoded inside the transport, readable without the socket
 //     being readable (the rest of a TLS record): the caller must read() again before it waits.
-//   - shutdown_write(): ends our direction (plain: shutdown(SHUT_WR); TLS: close_notify first).
+//   - shutdown_write(): ends our direction (plain: shutdown(SHUT_WR); TLS: close_notify first,
+//     then the TCP half-close). 0, or -1 with errno (ENOTCONN: the peer is already gone).
+//   - failure(): non-zero (an errno value; EPROTO for a TLS alert or a peer that speaks no TLS)
+//     once the handshake failed for good: handshake() keeps returning false and the caller closes.
+//   - handshake_timeout(): the transport's own limit on its opening exchange (a TLS server's
+//     10 s): the caller closes with idle_timeout when the handshake has not finished by then.
+//
+// Who calls what, when: the connection's driver (Connection on an EventLoop, or the blocking
+// models' driver), and nobody else, in the thread that drives the connection (the blocking
+// driver serializes a transport's reads and writes with a lock). It calls handshake() until it
+// returns true before any read/write; read() when the descriptor is readable or pending_input()
+// is nonzero; write()/writev() with queued application bytes; flush() when the descriptor is
+// writable and pending_output() is nonzero; shutdown_write() once, after the connection's own
+// queue and pending_output() are empty (Connection::half_close()/shutdown_after_flush()); then
+// it closes the descriptor itself: a transport never closes it. Errors are reported as -1 and
+// errno, never thrown (all functions are noexcept): EAGAIN/EWOULDBLOCK means "wait for
+// wants()/readiness", ECONNRESET/EPIPE/ETIMEDOUT/EHOSTUNREACH close the connection as reset,
+// any other errno closes it as an error.
 //
 // Cost: PlainTransport is stateless (one object shared by every connection); Connection and the
 // blocking driver call its functions directly when no other transport is set (no virtual call
-// on the plain path). Other transports are owned by their connection (one heap object each).
+// on the plain path: src/loop/io.hpp). Other transports are owned by their connection (one heap
+// object each) and cost one virtual call per read/write plus what they do themselves.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -59,6 +78,10 @@ class Transport {
   virtual int shutdown_write(int fd) noexcept = 0;
   /// Drives the opening exchange; true once application bytes flow. Default: no handshake.
   virtual bool handshake(int /*fd*/) noexcept { return true; }
+  /// Non-zero errno once the handshake failed for good (see the header comment). Default: 0.
+  virtual int failure() const noexcept { return 0; }
+  /// Limit on the handshake (zero: none of its own; the caller's idle timeout still applies).
+  virtual std::chrono::nanoseconds handshake_timeout() const noexcept { return std::chrono::nanoseconds::zero(); }
   /// What the transport waits for now (see the header comment). Default: nothing.
   virtual Want wants() const noexcept { return Want::none; }
   /// Decoded input held inside the transport (read() returns it without a socket read).
@@ -94,37 +117,5 @@ class PlainTransport final : public Transport {
 /// Makes the transport of one new connection (nullptr: the plain socket). Called in the thread
 /// that will drive the connection.
 using TransportFactory = std::function<std::unique_ptr<Transport>()>;
-
-/// Calls through `t`, or straight to PlainTransport when `t` is null (no virtual call).
-namespace io {
-inline ssize_t read(Transport* t, int fd, std::span<std::byte> buf) noexcept {
-  return t == nullptr ? PlainTransport::do_read(fd, buf) : t->read(fd, buf);
-}
-inline ssize_t write(Transport* t, int fd, std::span<const std::byte> bytes) noexcept {
-  return t == nullptr ? PlainTransport::do_write(fd, bytes) : t->write(fd, bytes);
-}
-inline ssize_t writev(Transport* t, int fd, const iovec* iov, int n) noexcept {
-  return t == nullptr ? PlainTransport::do_writev(fd, iov, n) : t->writev(fd, iov, n);
-}
-inline int shutdown_write(Transport* t, int fd) noexcept {
-  return t == nullptr ? PlainTransport::do_shutdown_write(fd) : t->shutdown_write(fd);
-}
-inline bool drains_on_short_io(const Transport* t) noexcept { return t == nullptr || t->drains_on_short_io(); }
-/// Writes what the socket takes now: one call on the plain path (a short write means the socket
-/// is full), calls until EAGAIN or done through a transport that cuts writes on its own. The bytes
-/// written; an error is left for the caller's next queued write to report.
-inline std::size_t write_now(Transport* t, int fd, std::span<const std::byte> bytes) noexcept {
-  const bool short_means_full = drains_on_short_io(t);
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(t, fd, bytes.subspan(done));
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-    if (short_means_full) break;
-  }
-  return done;
-}
-inline Want wants(const Transport* t) noexcept { return t == nullptr ? Want::none : t->wants(); }
-}  // namespace io
 
 }  // namespace sockit::loop

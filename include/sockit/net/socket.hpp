@@ -80,6 +80,11 @@ struct ConnectOptions {
   std::optional<std::chrono::milliseconds> per_attempt;
 };
 
+/// ConnectOptions::source applied to a socket `fd` that will connect to `to` (TcpStream::connect
+/// and loop::Connector): errc::invalid_address when the families differ ("source S and T differ in
+/// family"); SO_REUSEADDR, so a fixed source port can be used again at once; bind() ("bind S: ...").
+Result<void> bind_source(int fd, const Address& source, const Address& to);
+
 class TcpStream : public StreamSocket {
  public:
   TcpStream() = default;

@@ -65,6 +65,64 @@ TEST(Lifecycle, PeerFinWhileDrainingClosesAtOurFin) {
   EXPECT_EQ(lc.state(), ConnState::closed);
 }
 
+TEST(Lifecycle, HalfCloseKeepsDeliveringInputUntilThePeersFin) {
+  Lifecycle lc = opened();
+  EXPECT_TRUE(lc.request_half_close());
+  EXPECT_EQ(lc.state(), ConnState::draining);
+  EXPECT_TRUE(lc.half_closing());
+  EXPECT_FALSE(lc.accepts_output()) << "nothing is sent after our FIN is asked for";
+  EXPECT_FALSE(lc.request_half_close()) << "asked once";
+  EXPECT_FALSE(lc.fin_sent()) << "our FIN out, the peer's not yet";
+  EXPECT_EQ(lc.state(), ConnState::write_closed);
+  EXPECT_FALSE(lc.lingering()) << "a half-close is no linger";
+  EXPECT_TRUE(lc.wants_input()) << "input still goes to the user";
+  EXPECT_TRUE(lc.reads());
+  EXPECT_TRUE(lc.peer_fin()) << "the peer's FIN finishes it";
+  EXPECT_EQ(lc.state(), ConnState::closed);
+  EXPECT_FALSE(lc.half_closing());
+}
+
+TEST(Lifecycle, HalfCloseAfterThePeersFinClosesAtOurFin) {
+  Lifecycle lc = opened();
+  EXPECT_FALSE(lc.peer_fin());
+  EXPECT_TRUE(lc.request_half_close());
+  EXPECT_EQ(lc.state(), ConnState::read_closed_draining);
+  EXPECT_FALSE(lc.wants_input()) << "the input had ended";
+  EXPECT_TRUE(lc.fin_sent()) << "both FINs: finished";
+  EXPECT_EQ(lc.state(), ConnState::closed);
+}
+
+TEST(Lifecycle, HalfCloseWhileConnectingWaitsForTheOpen) {
+  Lifecycle lc;
+  EXPECT_TRUE(lc.request_half_close());
+  EXPECT_EQ(lc.state(), ConnState::draining);
+  EXPECT_FALSE(lc.fin_sent());
+  EXPECT_EQ(lc.state(), ConnState::write_closed);
+  EXPECT_TRUE(lc.wants_input());
+}
+
+TEST(Lifecycle, ShutdownAfterAHalfCloseStaysAHalfCloseAndALingerStaysALinger) {
+  Lifecycle half = opened();
+  EXPECT_TRUE(half.request_half_close());
+  EXPECT_FALSE(half.request_shutdown()) << "already draining";
+  (void)half.fin_sent();
+  EXPECT_FALSE(half.lingering());
+  Lifecycle linger = opened();
+  EXPECT_TRUE(linger.request_shutdown());
+  EXPECT_FALSE(linger.request_half_close()) << "already draining";
+  (void)linger.fin_sent();
+  EXPECT_TRUE(linger.lingering());
+  EXPECT_FALSE(linger.half_closing());
+}
+
+TEST(Lifecycle, HalfCloseAfterCloseIsRefused) {
+  Lifecycle lc = opened();
+  lc.closed();
+  EXPECT_FALSE(lc.request_half_close());
+  EXPECT_FALSE(lc.half_closing());
+  EXPECT_EQ(lc.state(), ConnState::closed);
+}
+
 TEST(Lifecycle, CloseFromAnyStateIsFinal) {
   Lifecycle lc = opened();
   lc.closed();
