@@ -31,7 +31,7 @@ constexpr std::string_view kServerKeys[] = {"name",      "network",  "descriptio
 constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exempt_loopback", "nick_len",
                                             "channel_len", "topic_len",    "kick_len",        "away_len",
                                             "max_channels", "max_targets", "max_bans",        "sendq",
-                                            "recvq",       "enforce_utf8"};
+                                            "recvq",       "enforce_utf8", "monitor_limit"};
 constexpr std::string_view kTimeoutsKeys[] = {"registration", "ping_interval", "ping_timeout"};
 constexpr std::string_view kFloodKeys[] = {"burst", "rate", "max_queued", "exempt_opers"};
 constexpr std::string_view kAdminKeys[] = {"location", "location2", "email"};
@@ -227,6 +227,7 @@ void apply_limits(const toml::table& s, irc::Config& c) {
   get_count(s, "limits", "max_channels", c.max_channels_per_client, 1);
   get_count(s, "limits", "max_targets", c.max_targets, 1);
   get_count(s, "limits", "max_bans", c.max_bans, 1);
+  get_count(s, "limits", "monitor_limit", c.monitor_limit, 1);
   get_size(s, "limits", "sendq", c.sendq);
   get_size(s, "limits", "recvq", c.recvq);
   get(s, "limits", "enforce_utf8", c.enforce_utf8);
@@ -399,6 +400,7 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("max_channels", count(c.max_channels_per_client));
   line("max_targets", count(c.max_targets));
   line("max_bans", count(c.max_bans));
+  line("monitor_limit", count(c.monitor_limit));
   line("sendq", count(c.sendq));
   line("recvq", count(c.recvq));
   line("enforce_utf8", flag(c.enforce_utf8));

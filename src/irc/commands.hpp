@@ -21,6 +21,7 @@ std::span<const CommandSpec> mode_commands();          ///< MODE (user and chann
 std::span<const CommandSpec> message_commands();       ///< PRIVMSG NOTICE AWAY
 std::span<const CommandSpec> query_commands();         ///< WHO WHOIS WHOWAS LUSERS MOTD VERSION ...
 std::span<const CommandSpec> operator_commands();      ///< OPER KILL WALLOPS
+std::span<const CommandSpec> monitor_commands();       ///< MONITOR
 
 // ---- helpers several families use (commands.cpp) ---------------------------------------------------
 /// Checks an optional <server> parameter at `index`; ERR_NOSUCHSERVER when it is not us.

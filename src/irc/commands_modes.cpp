@@ -1,4 +1,4 @@
-// MODE: user modes (+i, +w, -o) and channel modes. A channel mode string is parsed into
+// MODE: user modes (+B, +i, +w, -o) and channel modes. A channel mode string is parsed into
 // (sign, letter, parameter) changes first, then each change goes to the applier of its class
 // (ISUPPORT CHANMODES=b,k,l,imnst and PREFIX=(ov)), and one MODE line tells the channel what
 // was applied.
@@ -18,6 +18,7 @@ namespace {
 
 std::string user_modes(const Client& c) {
   std::string r = "+";
+  if (c.bot) r += 'B';
   if (c.invisible) r += 'i';
   if (c.oper) r += 'o';
   if (c.wallops) r += 'w';
@@ -48,6 +49,7 @@ void user_mode(S& s, Client& c, Message& m) {
     }
     bool* flag = nullptr;
     switch (ch) {
+      case 'B': flag = &c.bot; break;  // bot mode (ISUPPORT BOT=B), set by the client itself
       case 'i': flag = &c.invisible; break;
       case 'w': flag = &c.wallops; break;
       case 'o':

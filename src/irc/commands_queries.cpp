@@ -11,16 +11,76 @@ namespace sockit::irc {
 
 namespace {
 
-void who_reply(S& s, Client& c, const Client& t, std::string_view chan, const Member* mem) {
+/// A WHO request: `WHO <mask> [o][%<fields>[,<token>]]` (WHOX, as ircu, Solanum and InspIRCd).
+struct WhoQuery {
+  bool opers_only = false;  ///< the `o` flag (before any '%')
+  bool whox = false;        ///< a '%' with at least one known field letter: 354 instead of 352
+  std::string fields;       ///< the known field letters asked for
+  std::string token = "0";  ///< the `t` field: the client's token (at most 3 characters, else "0")
+  TimePoint now{};
+  bool has(char f) const { return fields.find(f) != std::string::npos; }
+};
+
+WhoQuery parse_who(const Message& m, TimePoint now) {
+  WhoQuery q;
+  q.now = now;
+  if (m.params.size() < 2) return q;
+  std::string_view arg = m.params[1];
+  std::size_t pct = arg.find('%');
+  q.opers_only = arg.substr(0, pct).find('o') != std::string_view::npos;
+  if (pct == std::string_view::npos) return q;
+  std::string_view spec = arg.substr(pct + 1);
+  std::size_t comma = spec.find(',');
+  if (comma != std::string_view::npos) {
+    std::string_view tok = spec.substr(comma + 1);
+    if (!tok.empty() && tok.size() <= 3) q.token = std::string(tok);
+    spec = spec.substr(0, comma);
+  }
+  for (char f : spec) {  // unknown letters are ignored
+    if (std::string_view("tcuihsnfdlaor").find(f) != std::string_view::npos && !q.has(f)) q.fields += f;
+  }
+  q.whox = !q.fields.empty();  // "%" alone: the classic 352, as Solanum and UnrealIRCd
+  return q;
+}
+
+/// The flags of a WHO line: H (here) or G (gone), * (operator), the channel prefixes, B (bot).
+std::string who_flags(const Client& c, const Client& t, const Member* mem) {
   std::string flags = t.away.empty() ? "H" : "G";
   if (t.oper) flags += '*';
   if (mem) flags += prefixes(*mem, (c.caps & kCapMultiPrefix) != 0);
-  s.send(c, s.rpl(c, RPL_WHOREPLY).p(chan).p(t.user).p(t.host).p(s.cfg_.server_name).p(t.nick).p(flags)
-                .t("0 " + t.realname));
+  if (t.bot) flags += 'B';
+  return flags;
+}
+
+void who_reply(S& s, Client& c, const Client& t, std::string_view chan, const Member* mem, const WhoQuery& q) {
+  if (!q.whox) {
+    s.send(c, s.rpl(c, RPL_WHOREPLY).p(chan).p(t.user).p(t.host).p(s.cfg_.server_name).p(t.nick)
+                  .p(who_flags(c, t, mem)).t("0 " + t.realname));
+    return;
+  }
+  // RPL_WHOSPCRPL: the fields asked for, always in this order: t c u i h s n f d l a o r.
+  Line l = s.rpl(c, RPL_WHOSPCRPL);
+  if (q.has('t')) l.p(q.token);
+  if (q.has('c')) l.p(chan);
+  if (q.has('u')) l.p(t.user);
+  if (q.has('i')) l.p(t.host);  // the host is the numeric address already (no DNS)
+  if (q.has('h')) l.p(t.host);
+  if (q.has('s')) l.p(s.cfg_.server_name);
+  if (q.has('n')) l.p(t.nick);
+  if (q.has('f')) l.p(who_flags(c, t, mem));
+  if (q.has('d')) l.p("0");
+  if (q.has('l')) {
+    auto idle = std::chrono::duration_cast<std::chrono::seconds>(q.now - t.last_message).count();
+    l.p(std::to_string(std::max<long long>(0, idle)));
+  }
+  if (q.has('a')) l.p("0");  // no accounts: "0", as Solanum for a client not logged in
+  if (q.has('o')) l.p(mem && mem->op ? "999" : "n/a");
+  if (q.has('r')) l.t(t.realname);
+  s.send(c, l);
 }
 
 /// WHO #channel: its members (the invisible ones only to members).
-void who_channel(S& s, Client& c, std::string_view mask, bool opers_only) {
+void who_channel(S& s, Client& c, std::string_view mask, const WhoQuery& q) {
   Channel* ch = s.find_channel(mask);
   if (!ch || (!ch->find(c.id) && ch->secret)) return;
   bool member = ch->find(c.id) != nullptr;
@@ -28,20 +88,20 @@ void who_channel(S& s, Client& c, std::string_view mask, bool opers_only) {
   for (auto& [id, mem] : ch->members) list.emplace_back(mem.client, mem);
   for (auto& [t, mem] : list) {
     if (s.gone(c)) return;
-    if (opers_only && !t->oper) continue;
+    if (q.opers_only && !t->oper) continue;
     if (!member && t->invisible && t != &c) continue;
-    who_reply(s, c, *t, ch->name, &mem);
+    who_reply(s, c, *t, ch->name, &mem, q);
   }
 }
 
 /// WHO mask: the users whose nick, host, user or realname match, in connection order.
-void who_mask(S& s, Client& c, const std::string& mask, bool opers_only) {
+void who_mask(S& s, Client& c, const std::string& mask, const WhoQuery& q) {
   bool all = mask == "0" || mask == "*";
   const Casemapping cm = s.cfg_.casemapping;
   std::vector<Client*> list;
   for (auto& [id, t] : s.clients_) {
     if (!t->registered || t->dead) continue;
-    if (opers_only && !t->oper) continue;
+    if (q.opers_only && !t->oper) continue;
     if (all) {
       if (!s.is_visible_to(*t, c)) continue;
     } else if (!mask_match(mask, t->nick, cm) && !mask_match(mask, t->host, cm) && !mask_match(mask, t->user, cm) &&
@@ -55,17 +115,17 @@ void who_mask(S& s, Client& c, const std::string& mask, bool opers_only) {
   std::sort(list.begin(), list.end(), [](Client* a, Client* b) { return a->id < b->id; });
   for (Client* t : list) {
     if (s.gone(c)) return;
-    who_reply(s, c, *t, "*", nullptr);
+    who_reply(s, c, *t, "*", nullptr, q);
   }
 }
 
-void cmd_who(S& s, Client& c, Message& m, TimePoint) {
+void cmd_who(S& s, Client& c, Message& m, TimePoint now) {
   std::string mask = m.params.empty() ? std::string("*") : m.params[0];
-  bool opers_only = m.params.size() > 1 && m.params[1].find('o') != std::string::npos;
+  WhoQuery q = parse_who(m, now);
   if (is_channel_name(mask)) {
-    who_channel(s, c, mask, opers_only);
+    who_channel(s, c, mask, q);
   } else {
-    who_mask(s, c, mask, opers_only);
+    who_mask(s, c, mask, q);
   }
   if (s.gone(c)) return;
   s.send(c, s.rpl(c, RPL_ENDOFWHO).p(mask).t("End of WHO list"));
@@ -92,6 +152,7 @@ void whois_one(S& s, Client& c, const Client& t, TimePoint now) {
   whois_channels(s, c, t);
   s.send(c, s.rpl(c, RPL_WHOISSERVER).p(t.nick).p(s.cfg_.server_name).t(s.cfg_.description));
   if (t.oper) s.send(c, s.rpl(c, RPL_WHOISOPERATOR).p(t.nick).t("is an IRC operator"));
+  if (t.bot) s.send(c, s.rpl(c, RPL_WHOISBOT).p(t.nick).t("is a bot on " + s.cfg_.network));
   if (!t.away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t.nick).t(t.away));
   auto idle = std::chrono::duration_cast<std::chrono::seconds>(now - t.last_message).count();
   auto signon = std::chrono::duration_cast<std::chrono::seconds>(t.signon.time_since_epoch()).count();

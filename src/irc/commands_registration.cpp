@@ -176,13 +176,14 @@ void ServerImpl::complete_registration(Client& c, TimePoint now) {
   event(Event::Kind::registered, c);
   ++counters_.registrations;
   send_welcome(c);
+  monitor_notify(c, true);
 }
 
 void ServerImpl::send_welcome(Client& c) {
   send(c, rpl(c, RPL_WELCOME).t("Welcome to the " + cfg_.network + " IRC Network " + c.mask()));
   send(c, rpl(c, RPL_YOURHOST).t("Your host is " + cfg_.server_name + ", running version " + std::string(kVersion)));
   send(c, rpl(c, RPL_CREATED).t("This server was created " + format_time(created_)));
-  send(c, rpl(c, RPL_MYINFO).p(cfg_.server_name).p(kVersion).p("iow").p("biklmnopstv").p("bklov"));
+  send(c, rpl(c, RPL_MYINFO).p(cfg_.server_name).p(kVersion).p("Biow").p("biklmnopstv").p("bklov"));
   send_isupport(c);
   send_lusers(c);
   send_motd(c);
@@ -191,6 +192,7 @@ void ServerImpl::send_welcome(Client& c) {
 void ServerImpl::send_isupport(Client& c) {
   std::vector<std::string> tokens = {
       "AWAYLEN=" + std::to_string(cfg_.away_len),
+      "BOT=B",
       "CASEMAPPING=" + std::string(casemapping_name(cfg_.casemapping)),
       "CHANLIMIT=#&:" + std::to_string(cfg_.max_channels_per_client),
       "CHANMODES=b,k,l,imnst",
@@ -202,6 +204,7 @@ void ServerImpl::send_isupport(Client& c) {
       "MAXLIST=b:" + std::to_string(cfg_.max_bans),
       "MAXTARGETS=" + std::to_string(cfg_.max_targets),
       "MODES=" + std::to_string(cfg_.max_modes),
+      "MONITOR=" + std::to_string(cfg_.monitor_limit),
       "NETWORK=" + cfg_.network,
       "NICKLEN=" + std::to_string(cfg_.nick_len),
       "PREFIX=(ov)@+",
@@ -210,6 +213,7 @@ void ServerImpl::send_isupport(Client& c) {
           ",WHOIS:" + std::to_string(cfg_.max_targets),
       "TOPICLEN=" + std::to_string(cfg_.topic_len),
       "USERLEN=" + std::to_string(cfg_.user_len + 1),
+      "WHOX",
   };
   if (cfg_.enforce_utf8) tokens.push_back("UTF8ONLY");
   for (std::size_t i = 0; i < tokens.size(); i += 12) {
@@ -223,10 +227,13 @@ void ServerImpl::send_isupport(Client& c) {
 void ServerImpl::rename(Client& c, std::string_view new_nick) {
   std::string wire = from(c, "NICK").t(new_nick).str();
   remember_whowas(c);
+  bool same_key = equal_folded(c.nick, new_nick, cfg_.casemapping);  // a change of case: still online
+  if (!same_key) monitor_notify(c, false);
   nicks_.erase(fold(c.nick, cfg_.casemapping));
   c.nick = std::string(new_nick);
   nicks_[fold(c.nick, cfg_.casemapping)] = &c;
   to_neighbours(c, wire, true);
+  if (!same_key) monitor_notify(c, true);
 }
 
 }  // namespace sockit::irc

@@ -369,7 +369,9 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
     std::string wire = from(c, "QUIT").t(reason).str();
     to_neighbours(c, wire, false);
     remember_whowas(c);
+    monitor_notify(c, false);
   }
+  monitor_clear(c);  // the watcher's own list: freed with it
   while (!c.channels.empty()) remove_member(*c.channels.back(), c);
   if (!c.nick.empty()) {
     auto it = nicks_.find(fold(c.nick, cfg_.casemapping));
@@ -748,6 +750,17 @@ std::string ServerImpl::check_invariants() const {
       if (!ch->members.count(id)) return "client lists channel that lacks it: " + ch->name;
     }
     if (c->peer && c->peer->queued_bytes() > cfg_.sendq) return "sendq over cap: " + c->nick;
+    for (auto& [key, given] : c->monitoring) {
+      auto w = watchers_.find(key);
+      if (w == watchers_.end() || std::count(w->second.begin(), w->second.end(), c.get()) != 1)
+        return "monitor entry not indexed: " + key;
+    }
+  }
+  for (auto& [key, list] : watchers_) {
+    if (list.empty()) return "empty monitor entry kept: " + key;
+    for (const Client* w : list) {
+      if (w->dead || !w->monitoring.count(key)) return "stale monitor watcher of " + key;
+    }
   }
   for (auto& [key, ch] : channels_) {
     if (ch->members.empty()) return "empty channel kept: " + ch->name;

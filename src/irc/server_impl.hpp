@@ -73,6 +73,7 @@ struct Client {
   bool cap_negotiating = false;
   bool oper = false;
   bool wallops = false;
+  bool bot = false;  ///< user mode +B (ISUPPORT BOT=B)
   bool per_ip_counted = false;
   std::string away;
   std::vector<Channel*> channels;  ///< in join order
@@ -90,6 +91,7 @@ struct Client {
   std::shared_ptr<AuthCheck> check;  ///< a password check pending: input is held (auth.cpp)
   std::string oper_name;             ///< the configured operator the pending OPER names, if any
   unsigned auth_failures = 0;
+  std::map<std::string, std::string> monitoring;  ///< MONITOR list: folded nick -> nick as given
 
   std::string display_nick() const { return nick.empty() ? std::string("*") : nick; }
   std::string mask() const { return nick + "!" + user + "@" + host; }
@@ -303,6 +305,13 @@ class ServerImpl {
   std::map<std::string, std::unique_ptr<Channel>> channels_;    ///< folded name -> channel
   std::unordered_map<std::string, std::size_t> per_ip_;
   std::deque<WhowasEntry> whowas_;
+  /// MONITOR's reverse index: folded nick -> the clients watching it (commands_monitor.cpp), so
+  /// a registration, nick change or quit costs O(watchers of that nick), not O(clients).
+  std::unordered_map<std::string, std::vector<Client*>> watchers_;
+  /// MONITOR: tells the watchers of `c.nick` that it came online (730) or went offline (731).
+  void monitor_notify(const Client& c, bool online);
+  /// MONITOR: drops every entry of `c`'s list from the reverse index (QUIT, MONITOR C).
+  void monitor_clear(Client& c);
   ServerStats counters_;
   SysTime created_;
 

@@ -45,6 +45,7 @@ struct Config {
   std::size_t max_bans = 100;                    ///< MAXLIST b; over -> 478
   std::size_t max_modes = 4;                     ///< MODES: parameter modes per MODE command
   std::size_t whowas_len = 100;                  ///< WHOWAS history entries
+  std::size_t monitor_limit = 100;               ///< MONITOR list entries per client; over -> 734
 
   // Timeouts.
   std::chrono::milliseconds registration_timeout{std::chrono::seconds(30)};

@@ -81,6 +81,8 @@ Password = {OPERPASS}
 """,
     "inspircd": f"""<options defaultmodes="o">
 <module name="cap">
+<module name="monitor">
+<module name="botmode">
 <class name="diffall" commands="*" privs="*" usermodes="*" chanmodes="*">
 <type name="diffadmin" classes="diffall">
 <oper name="{OPER}" password="{OPERPASS}" host="*@*" type="diffadmin">
@@ -287,7 +289,7 @@ def expand(text, idx):
 
 # Numerics whose last parameter is data, not free text (kept in the comparison).
 KEEP_LAST = {"221", "301", "302", "303", "311", "314", "319", "322", "324", "332", "341", "352",
-             "353", "367", "346", "348", "354"}
+             "353", "367", "346", "348", "354", "730", "731", "732"}
 # Lines left out of every comparison: version-, configuration- and count-dependent welcome lines.
 SKIP_KINDS = {"002", "003", "004", "005", "042", "250", "251", "252", "253", "254", "255", "265",
               "266", "396"}
@@ -334,6 +336,10 @@ def normalize(line, idx, server):
             params[-1] = re.sub(r"=([+-])~?u@127\.0\.0\.1", r"=\1<u>@<h>", params[-1])
         if cmd in {"302", "303"} and params:
             params[-1] = " ".join(params[-1].split())
+        if cmd == "730" and params:   # MONITOR: nick!user@host,... (user and host masked)
+            params[-1] = re.sub(r"!~?[^@,]*@[^,]*", "!<u>@<h>", params[-1])
+        if cmd in {"730", "731", "732"} and params:   # MONITOR lists: order is the server's
+            params[-1] = ",".join(sorted(params[-1].split(",")))
         if cmd == "319" and params:
             params[-1] = " ".join(sorted(params[-1].split()))
         if cmd == "353" and params:
