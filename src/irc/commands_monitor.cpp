@@ -109,8 +109,7 @@ void cmd_monitor(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"MONITOR", cmd_monitor, State::registered, 1, 2, "+|- <nickname>{,<nickname>} | C | L | S",
-     "Watches nicknames and tells when they come and go."},
+    {"MONITOR", cmd_monitor, State::registered, 1, 2},
 };
 
 }  // namespace
