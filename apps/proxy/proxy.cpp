@@ -76,32 +76,20 @@ void collect_proxy(metrics::Collector& c, const Stats& s) {
   c.counter("sockit_proxy_blackholed_total", "Bytes (TCP) or datagrams (UDP) discarded by --blackhole.", d(s.blackholed));
 }
 
-int run(const Options& o) {
-  log::configure(o.log, "proxy");
-  if (o.v4 && o.v6) throw UsageError("-4 and -6 cannot be used together");
-  if (o.upstream.empty()) throw UsageError("--upstream is required");
-  const Family family = o.v4 ? Family::v4 : o.v6 ? Family::v6 : Family::unspec;
-  Config cfg;
-  cfg.udp = o.udp;
-  cfg.verbose = o.verbose;
-  cfg.log = [](bool error, std::string_view line) { error ? log::error(line) : log::info(line); };
-  cfg.listen = listen_address(o.listen, "--listen", family);
-  if (!o.control.empty()) {
-    cfg.control = listen_address(o.control, "--control", family);
-    if (!cfg.control->is_loopback())
-      throw UsageError(fmt::format("--control must be a loopback address (it has no authentication), not '{}'",
-                                   o.control));
-  }
-  {
-    EndpointOptions eo;
-    eo.family = family;
-    eo.type = o.udp ? SocketType::datagram : SocketType::stream;
-    auto r = parse_endpoint(o.upstream, eo);
-    if (!r || !r->is_ip())
-      throw UsageError(fmt::format("invalid --upstream '{}': {}", o.upstream,
-                                   r ? std::string("not an IP address") : r.error().message()));
-    cfg.upstream = *r;
-  }
+// The upstream address: numeric, or host:port resolved for the proxy's socket type.
+Address upstream_address(const Options& o, Family family) {
+  EndpointOptions eo;
+  eo.family = family;
+  eo.type = o.udp ? SocketType::datagram : SocketType::stream;
+  auto r = parse_endpoint(o.upstream, eo);
+  if (!r || !r->is_ip())
+    throw UsageError(fmt::format("invalid --upstream '{}': {}", o.upstream,
+                                 r ? std::string("not an IP address") : r.error().message()));
+  return *r;
+}
+
+// --delay, --slice, ... and --buffer, --stall, --blackhole into cfg.impairments / cfg.buffer.
+void set_impairments(const Options& o, Config& cfg) {
   auto set = [&](const std::string& value, std::string_view name) {
     if (value.empty()) return;
     if (auto r = set_value(cfg.impairments, name, value, o.udp); !r)
@@ -126,6 +114,23 @@ int run(const Options& o) {
       throw UsageError(fmt::format("invalid --buffer '{}' (1KiB to 1GiB)", o.buffer));
     cfg.buffer = static_cast<std::size_t>(*b);
   }
+}
+
+// The flags into a Config (cli::UsageError, exit 2, for a bad one).
+Config make_config(const Options& o, Family family) {
+  Config cfg;
+  cfg.udp = o.udp;
+  cfg.verbose = o.verbose;
+  cfg.log = [](bool error, std::string_view line) { error ? log::error(line) : log::info(line); };
+  cfg.listen = listen_address(o.listen, "--listen", family);
+  if (!o.control.empty()) {
+    cfg.control = listen_address(o.control, "--control", family);
+    if (!cfg.control->is_loopback())
+      throw UsageError(fmt::format("--control must be a loopback address (it has no authentication), not '{}'",
+                                   o.control));
+  }
+  cfg.upstream = upstream_address(o, family);
+  set_impairments(o, cfg);
   auto duration = [](const std::string& text, std::string_view flag, bool zero_ok, Nanos& out) {
     if (text.empty()) return;
     auto d = parse_duration(text);
@@ -137,11 +142,13 @@ int run(const Options& o) {
   duration(o.connect_timeout, "--connect-timeout", false, cfg.connect_timeout);
   duration(o.idle_timeout, "--idle-timeout", true, cfg.idle_timeout);
   if (o.max_connections < 1) throw UsageError("--max-connections must be at least 1");
-  std::optional<Address> metrics_addr;
-  if (!o.metrics.empty()) metrics_addr = listen_address(o.metrics, "--metrics", family);
   cfg.max_connections = o.max_connections;
   cfg.seed = o.seed ? *o.seed : std::random_device{}();
+  return cfg;
+}
 
+// Runs the proxy until SIGINT/SIGTERM, with its metrics endpoint if asked for.
+int serve(const Config& cfg, std::optional<Address> metrics_addr) {
   auto proxy = Proxy::create(cfg);
   if (!proxy) {
     log::error(proxy.error().message());
@@ -149,7 +156,7 @@ int run(const Options& o) {
   }
   auto& p = **proxy;
   log::info(fmt::format("listening on {} ({}), upstream {}, seed {}", p.listen_address().to_string(),
-                        o.udp ? "udp" : "tcp", cfg.upstream.to_string(), cfg.seed));
+                        cfg.udp ? "udp" : "tcp", cfg.upstream.to_string(), cfg.seed));
   if (auto c = p.control_address()) log::info(fmt::format("control on {}", c->to_string()));
   // The proxy's event loop is its own: the endpoint runs on a thread of its own and reads the
   // counters the loop publishes every 100 ms.
@@ -184,6 +191,17 @@ int run(const Options& o) {
     return cli::kExitFailure;
   }
   return cli::kExitOk;
+}
+
+int run(const Options& o) {
+  log::configure(o.log, "proxy");
+  if (o.v4 && o.v6) throw UsageError("-4 and -6 cannot be used together");
+  if (o.upstream.empty()) throw UsageError("--upstream is required");
+  const Family family = o.v4 ? Family::v4 : o.v6 ? Family::v6 : Family::unspec;
+  Config cfg = make_config(o, family);
+  std::optional<Address> metrics_addr;
+  if (!o.metrics.empty()) metrics_addr = listen_address(o.metrics, "--metrics", family);
+  return serve(cfg, metrics_addr);
 }
 
 }  // namespace

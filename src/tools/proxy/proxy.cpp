@@ -313,6 +313,9 @@ class TcpProxy final : public Base {
   }
   void on_closed(Link& l, bool client_side, CloseReason reason, std::error_code ec) {
     if (l.dead) return;  // closed by us
+    // A half-closed leg whose peer's FIN came too: that side's two directions are over (its
+    // on_eof ran first); the other side goes on until its own FIN (forward_fin ends the link).
+    if (reason == CloseReason::peer_closed) return;
     const char* side = client_side ? "client" : "upstream";
     if (reason == CloseReason::idle_timeout) {
       log("#{} idle {} ({}): closing both sides", l.id, side, to_string(reason));
@@ -441,14 +444,15 @@ class TcpProxy final : public Base {
     forward_fin(l, p, *dst);
   }
 
-  // The source's FIN goes on once everything before it left: a half-close of the destination's
-  // socket only (it keeps reading: the other direction goes on until its own FIN).
+  // The source's FIN goes on once everything before it left: a half-close of the destination
+  // (Connection::half_close: it keeps reading, the other direction goes on until its own FIN; a
+  // destination whose FIN had come closes itself here).
   void forward_fin(Link& l, Pipe& p, Leg& dst) {
     if (!p.eof || p.shut || !p.q.empty()) return;
     if (dst.queued_bytes() > 0) return dst.set_drain_notify(true);
-    ::shutdown(dst.fd(), SHUT_WR);
     p.shut = true;
-    if (l.up.shut && l.down.shut) {
+    dst.half_close();
+    if (!l.dead && l.up.shut && l.down.shut) {
       log("#{} closed (both directions finished)", l.id);
       finish(l);
     }

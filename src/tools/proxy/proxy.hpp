@@ -8,7 +8,7 @@
 //
 // Guarantees:
 //  - TCP: bytes leave in the order they came in, whatever the delay/jitter/slicing/bandwidth;
-//    a FIN from one side is propagated as a half-close (shutdown(SHUT_WR)) once everything before
+//    a FIN from one side is propagated as a half-close (Connection::half_close) once everything before
 //    it has been delivered, and the other direction goes on until its own FIN; a reset (or write
 //    error) on one side resets the other; an upstream that refuses, or does not answer within
 //    `connect_timeout`, is reported to the client as a reset; `idle_timeout` without a byte on a
