@@ -312,6 +312,7 @@ class CursesUi final : public Ui {
     attrset(A_NORMAL);
   }
 
+  // One screen: topic bar, scrollback, status line, input line (top to bottom).
   void draw(Client& client, SteadyClock::time_point now) {
     int rows = 0, cols = 0;
     getmaxyx(stdscr, rows, cols);
@@ -319,19 +320,26 @@ class CursesUi final : public Ui {
     const Buffer& buf = client.current_buffer();
     const int text_top = rows >= 4 ? 1 : 0;
     const int text_rows = std::max(0, rows - 2 - text_top);
+    if (text_top == 1) draw_topic_bar(client, buf, cols);
+    const int offset = draw_scrollback(buf, text_top, text_rows, cols);
+    if (rows >= 2) draw_status_line(client, buf, now, offset, rows - 2, cols);
+    draw_input_line(buf, rows - 1, cols);
+    refresh();
+  }
 
-    // Topic bar.
-    if (text_top == 1) {
-      Row bar;
-      const std::string title = buf.type == BufferType::status
-                                    ? fmt::format(" sockit chat - {}{}", opts_.target,
-                                                  client.server_name().empty() ? "" : " (" + client.server_name() + ")")
-                                    : " " + (buf.topic.empty() ? buf.name : buf.topic);
-      put(bar, title, Style{});
-      draw_row(0, bar, cols, A_REVERSE);
-    }
+  void draw_topic_bar(const Client& client, const Buffer& buf, int cols) {
+    Row bar;
+    const std::string title = buf.type == BufferType::status
+                                  ? fmt::format(" sockit chat - {}{}", opts_.target,
+                                                client.server_name().empty() ? "" : " (" + client.server_name() + ")")
+                                  : " " + (buf.topic.empty() ? buf.name : buf.topic);
+    put(bar, title, Style{});
+    draw_row(0, bar, cols, A_REVERSE);
+  }
 
-    // Scrollback: wrap from the newest line upwards until the screen (plus the scroll offset) is full.
+  // Wraps from the newest line upwards until the screen (plus the scroll offset) is full. Returns
+  // the scroll offset, clamped to what there is.
+  int draw_scrollback(const Buffer& buf, int text_top, int text_rows, int cols) {
     int& offset = scroll_[buf.name];
     std::deque<Row> wrapped;
     const std::size_t need = static_cast<std::size_t>(text_rows + offset);
@@ -347,41 +355,47 @@ class CursesUi final : public Ui {
       if (idx < total && idx < total - offset) draw_row(text_top + y, wrapped[static_cast<std::size_t>(idx)], cols);
       else draw_row(text_top + y, Row{}, cols);
     }
+    return offset;
+  }
 
-    // Status line.
-    if (rows >= 2) {
-      const std::time_t t = WallClock::to_time_t(WallClock::now());
-      std::tm tm{};
-      localtime_r(&t, &tm);
-      std::string act;
-      for (std::size_t i = 0; i < client.buffers().size(); ++i) {
-        const Buffer& b = client.buffers()[i];
-        if (b.activity) act += fmt::format("{}{}{}", act.empty() ? "" : ",", i + 1, b.highlighted ? "!" : "");
-      }
-      std::string lag;
-      switch (client.state()) {
-        case State::disconnected: lag = "[disconnected]"; break;
-        case State::registering: lag = "[registering]"; break;
-        case State::quitting: lag = "[quitting]"; break;
-        case State::registered:
-          if (auto since = client.lag_pending_since(); since && now - *since > std::chrono::seconds(5)) {
-            lag = fmt::format("[Lag: {}s+]", std::chrono::duration_cast<std::chrono::seconds>(now - *since).count());
-          } else if (auto l = client.lag()) {
-            lag = fmt::format("[Lag: {:.2f}s]", static_cast<double>(l->count()) / 1000.0);
-          }
-          break;
-      }
-      std::string line = fmt::format(" [{:%H:%M}] [{}{}] [{}:{}] ", tm, client.nick(), client.away() ? "(away)" : "",
-                                     client.current() + 1, buf.name);
-      if (!act.empty()) line += fmt::format("[Act: {}] ", act);
-      line += lag;
-      if (offset > 0) line += " -- more --";
-      Row status;
-      put(status, line, Style{});
-      draw_row(rows - 2, status, cols, A_REVERSE);
+  static std::string lag_text(const Client& client, SteadyClock::time_point now) {
+    switch (client.state()) {
+      case State::disconnected: return "[disconnected]";
+      case State::registering: return "[registering]";
+      case State::quitting: return "[quitting]";
+      case State::registered:
+        if (auto since = client.lag_pending_since(); since && now - *since > std::chrono::seconds(5)) {
+          return fmt::format("[Lag: {}s+]", std::chrono::duration_cast<std::chrono::seconds>(now - *since).count());
+        } else if (auto l = client.lag()) {
+          return fmt::format("[Lag: {:.2f}s]", static_cast<double>(l->count()) / 1000.0);
+        }
+        break;
     }
+    return {};
+  }
 
-    // Input line, scrolled horizontally to keep the cursor visible.
+  void draw_status_line(const Client& client, const Buffer& buf, SteadyClock::time_point now, int offset, int y,
+                        int cols) {
+    const std::time_t t = WallClock::to_time_t(WallClock::now());
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    std::string act;
+    for (std::size_t i = 0; i < client.buffers().size(); ++i) {
+      const Buffer& b = client.buffers()[i];
+      if (b.activity) act += fmt::format("{}{}{}", act.empty() ? "" : ",", i + 1, b.highlighted ? "!" : "");
+    }
+    std::string line = fmt::format(" [{:%H:%M}] [{}{}] [{}:{}] ", tm, client.nick(), client.away() ? "(away)" : "",
+                                   client.current() + 1, buf.name);
+    if (!act.empty()) line += fmt::format("[Act: {}] ", act);
+    line += lag_text(client, now);
+    if (offset > 0) line += " -- more --";
+    Row status;
+    put(status, line, Style{});
+    draw_row(y, status, cols, A_REVERSE);
+  }
+
+  // The input line, scrolled horizontally to keep the cursor visible.
+  void draw_input_line(const Buffer& buf, int y, int cols) {
     Row input;
     const std::string prompt = fmt::format("[{}] ", buf.name);
     put(input, prompt, Style{});
@@ -395,10 +409,9 @@ class CursesUi final : public Ui {
       cursor_col -= width_of(input[skip].cp);
       ++skip;
     }
-    draw_row(rows - 1, Row(input.begin() + static_cast<std::ptrdiff_t>(skip), input.end()), cols);
-    move(rows - 1, std::min(cursor_col, cols - 1));
+    draw_row(y, Row(input.begin() + static_cast<std::ptrdiff_t>(skip), input.end()), cols);
+    move(y, std::min(cursor_col, cols - 1));
     curs_set(1);
-    refresh();
   }
 
   UiOptions opts_;
