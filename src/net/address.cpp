@@ -206,34 +206,27 @@ Result<Address> Address::parse(std::string_view text) {
   return a;
 }
 
-Address Address::ipv4_loopback(std::uint16_t port) noexcept {
+namespace {
+Address make_v4(in_addr_t host, std::uint16_t port) noexcept {
   sockaddr_in v4{};
   v4.sin_family = AF_INET;
   v4.sin_port = htons(port);
-  v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  v4.sin_addr.s_addr = htonl(host);
   return Address(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
 }
-Address Address::ipv6_loopback(std::uint16_t port) noexcept {
+Address make_v6(const in6_addr& host, std::uint16_t port) noexcept {
   sockaddr_in6 v6{};
   v6.sin6_family = AF_INET6;
   v6.sin6_port = htons(port);
-  v6.sin6_addr = in6addr_loopback;
+  v6.sin6_addr = host;
   return Address(reinterpret_cast<const sockaddr*>(&v6), sizeof v6);
 }
-Address Address::ipv4_any(std::uint16_t port) noexcept {
-  sockaddr_in v4{};
-  v4.sin_family = AF_INET;
-  v4.sin_port = htons(port);
-  v4.sin_addr.s_addr = htonl(INADDR_ANY);
-  return Address(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
-}
-Address Address::ipv6_any(std::uint16_t port) noexcept {
-  sockaddr_in6 v6{};
-  v6.sin6_family = AF_INET6;
-  v6.sin6_port = htons(port);
-  v6.sin6_addr = in6addr_any;
-  return Address(reinterpret_cast<const sockaddr*>(&v6), sizeof v6);
-}
+}  // namespace
+
+Address Address::ipv4_loopback(std::uint16_t port) noexcept { return make_v4(INADDR_LOOPBACK, port); }
+Address Address::ipv6_loopback(std::uint16_t port) noexcept { return make_v6(in6addr_loopback, port); }
+Address Address::ipv4_any(std::uint16_t port) noexcept { return make_v4(INADDR_ANY, port); }
+Address Address::ipv6_any(std::uint16_t port) noexcept { return make_v6(in6addr_any, port); }
 
 bool Address::is_loopback() const noexcept {
   if (is_v4()) return (ntohl(as_in(storage_).sin_addr.s_addr) >> 24) == 127;

@@ -336,7 +336,14 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
       if (halen == 6) out_ += mac(6) + " ";
       if (!opt().quick) out_ += fmt::format("ethertype {} (0x{:04x}), length {}: ", ethertype_name(type), type, wire_len);
     }
-    std::size_t off = 16;
+    const std::size_t off = cooked_vlans(type, 16);
+    network(type, off, wire_len - static_cast<std::uint32_t>(std::min<std::size_t>(wire_len, off)),
+            opt().link_header ? "" : fmt::format("{:>3} ", sll_pkttype(pkttype)));
+  }
+
+  // The VLAN tags after a Linux cooked header (sll, sll2) from `off`, printed with -e: the offset
+  // of the network header, and the inner ethertype left in `type`.
+  std::size_t cooked_vlans(std::uint16_t& type, std::size_t off) {
     while (is_vlan(type)) {
       std::uint16_t tci = be16(off);
       type = be16(off + 2);
@@ -344,8 +351,7 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
       if (opt().link_header)
         out_ += fmt::format("vlan {}, p {}, ethertype {} (0x{:04x}), ", tci & 0x0fff, tci >> 13, ethertype_name(type), type);
     }
-    network(type, off, wire_len - static_cast<std::uint32_t>(std::min<std::size_t>(wire_len, off)),
-            opt().link_header ? "" : fmt::format("{:>3} ", sll_pkttype(pkttype)));
+    return off;
   }
 
   // Linux cooked v2: protocol(2) reserved(2) ifindex(4) hatype(2) pkttype(1) halen(1) addr(8).
@@ -370,14 +376,7 @@ class DecodeRun : private app::Bytes {  // have/need/u8/be16/be32 over the captu
       if (halen == 6) out_ += mac(12) + " ";
       if (!opt().quick) out_ += fmt::format("ethertype {} (0x{:04x}), length {}: ", ethertype_name(type), type, wire_len);
     }
-    std::size_t off = 20;
-    while (is_vlan(type)) {
-      std::uint16_t tci = be16(off);
-      type = be16(off + 2);
-      off += 4;
-      if (opt().link_header)
-        out_ += fmt::format("vlan {}, p {}, ethertype {} (0x{:04x}), ", tci & 0x0fff, tci >> 13, ethertype_name(type), type);
-    }
+    const std::size_t off = cooked_vlans(type, 20);
     network(type, off, wire_len - static_cast<std::uint32_t>(std::min<std::size_t>(wire_len, off)), "");
   }
 
