@@ -60,6 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.exempt_loopback = false;
   cfg.max_targets = 3;
   cfg.motd = {"fuzz"};
+  // Each casemapping in turn (by input size, so the record format stays the same).
+  cfg.casemapping = size % 3 == 0 ? Casemapping::rfc1459 : size % 3 == 1 ? Casemapping::strict_rfc1459 : Casemapping::ascii;
   Server server(cfg, [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)); });
   TimePoint now{};
   constexpr std::size_t kClients = 6;

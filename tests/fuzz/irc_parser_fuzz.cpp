@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -30,7 +31,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view t = truncate_utf8(text, size / 2);
   if (t.size() > size / 2) std::abort();
   if (is_valid_utf8(text) && !is_valid_utf8(t)) std::abort();
-  (void)fold(text);
+  for (Casemapping cm : {Casemapping::rfc1459, Casemapping::strict_rfc1459, Casemapping::ascii}) {
+    std::string f = fold(text, cm);
+    if (f.size() != text.size() || !equal_folded(f, text, cm) || fold(f, cm) != f) std::abort();
+    // Without wildcards a mask matches exactly the names equal to it under the mapping.
+    if (f.find_first_of("*?") == std::string::npos && !mask_match(f, text, cm)) std::abort();
+  }
   (void)valid_nick(text, 30);
   (void)valid_channel(text, 50);
   std::size_t half = size / 2;
