@@ -103,6 +103,58 @@ std::string_view unit_name(Mode m) noexcept {
   return "unit";
 }
 
+namespace {
+
+// The irc mode's fields: fan-out, and the flood-limiter or shortfall hint.
+void irc_json(const Options& o, const RunResult& r, nlohmann::json& j) {
+  const auto& s = r.stats;
+  j["clients"] = o.connections;
+  j["senders"] = o.senders;
+  j["sent"] = s.sent;
+  j["deliveries"] = s.units;
+  j["deliveries_per_s"] = static_cast<double>(s.units) / r.measured_s;
+  j["fanout"] = s.sent ? static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0;
+  j["sent_all"] = s.sent_all;
+  j["delivered_all"] = s.delivered_all;
+  const auto step = flood_limiter_step(o, s);
+  j["flood_limited"] = step.has_value();
+  if (step) {
+    j["flood_step_ms"] = static_cast<double>(*step) / 1e6;
+    j["hint"] = flood_hint(o, r, *step);
+  } else if (const auto achieved = open_loop_shortfall(o, r)) {
+    j["hint"] = shortfall_hint(o, *achieved);
+  }
+}
+
+// --server-pid: the server's CPU and memory.
+nlohmann::json server_json(const Options& o, const RunResult& r) {
+  const auto& s = r.stats;
+  nlohmann::json sv;
+  sv["pid"] = o.server_pid;
+  const double cpu = server_cpu(r);
+  sv["cpu_s"] = cpu;
+  sv["cpu_us_per_unit"] = s.units ? cpu * 1e6 / static_cast<double>(s.units) : 0.0;
+  sv["cpu_util"] = cpu / r.measured_s;
+  if (r.server_end) {
+    sv["rss_kib"] = r.server_end->rss_kib;
+    sv["rss_anon_kib"] = r.server_end->rss_anon_kib;
+  }
+  if (o.mode == Mode::hold && r.hold_before && r.hold_up) {
+    sv["rss_before_kib"] = r.hold_before->rss_kib;
+    sv["rss_anon_before_kib"] = r.hold_before->rss_anon_kib;
+    sv["rss_held_kib"] = r.hold_up->rss_kib;
+    sv["rss_anon_held_kib"] = r.hold_up->rss_anon_kib;
+    const auto held = static_cast<double>(std::max<std::uint64_t>(s.held, 1));
+    sv["rss_per_conn_bytes"] =
+        (static_cast<double>(r.hold_up->rss_kib) - static_cast<double>(r.hold_before->rss_kib)) * 1024.0 / held;
+    sv["rss_anon_per_conn_bytes"] =
+        (static_cast<double>(r.hold_up->rss_anon_kib) - static_cast<double>(r.hold_before->rss_anon_kib)) * 1024.0 / held;
+  }
+  return sv;
+}
+
+}  // namespace
+
 nlohmann::json to_json(const Options& o, const RunResult& r) {
   const auto& s = r.stats;
   nlohmann::json j;
@@ -136,54 +188,14 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
     j["late"] = s.late;
     j["loss_ratio"] = s.sent ? 1.0 - static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0;
   }
-  if (o.mode == Mode::irc) {
-    j["clients"] = o.connections;
-    j["senders"] = o.senders;
-    j["sent"] = s.sent;
-    j["deliveries"] = s.units;
-    j["deliveries_per_s"] = static_cast<double>(s.units) / r.measured_s;
-    j["fanout"] = s.sent ? static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0;
-    j["sent_all"] = s.sent_all;
-    j["delivered_all"] = s.delivered_all;
-    const auto step = flood_limiter_step(o, s);
-    j["flood_limited"] = step.has_value();
-    if (step) {
-      j["flood_step_ms"] = static_cast<double>(*step) / 1e6;
-      j["hint"] = flood_hint(o, r, *step);
-    } else if (const auto achieved = open_loop_shortfall(o, r)) {
-      j["hint"] = shortfall_hint(o, *achieved);
-    }
-  }
+  if (o.mode == Mode::irc) irc_json(o, r, j);
   if (o.mode == Mode::hold) {
     j["held"] = s.held;
     j["failed"] = s.failed;
     j["dropped"] = s.dropped;
     j["alive"] = s.alive;
   }
-  if (o.server_pid) {
-    nlohmann::json sv;
-    sv["pid"] = o.server_pid;
-    const double cpu = server_cpu(r);
-    sv["cpu_s"] = cpu;
-    sv["cpu_us_per_unit"] = s.units ? cpu * 1e6 / static_cast<double>(s.units) : 0.0;
-    sv["cpu_util"] = cpu / r.measured_s;
-    if (r.server_end) {
-      sv["rss_kib"] = r.server_end->rss_kib;
-      sv["rss_anon_kib"] = r.server_end->rss_anon_kib;
-    }
-    if (o.mode == Mode::hold && r.hold_before && r.hold_up) {
-      sv["rss_before_kib"] = r.hold_before->rss_kib;
-      sv["rss_anon_before_kib"] = r.hold_before->rss_anon_kib;
-      sv["rss_held_kib"] = r.hold_up->rss_kib;
-      sv["rss_anon_held_kib"] = r.hold_up->rss_anon_kib;
-      const auto held = static_cast<double>(std::max<std::uint64_t>(s.held, 1));
-      sv["rss_per_conn_bytes"] =
-          (static_cast<double>(r.hold_up->rss_kib) - static_cast<double>(r.hold_before->rss_kib)) * 1024.0 / held;
-      sv["rss_anon_per_conn_bytes"] =
-          (static_cast<double>(r.hold_up->rss_anon_kib) - static_cast<double>(r.hold_before->rss_anon_kib)) * 1024.0 / held;
-    }
-    j["server"] = sv;
-  }
+  if (o.server_pid) j["server"] = server_json(o, r);
   if (!r.note.empty()) j["note"] = r.note;
   return j;
 }
