@@ -5,6 +5,10 @@
 #include "sockit/irc/names.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <limits>
+#include <optional>
 
 namespace sockit::irc {
 
@@ -28,6 +32,7 @@ void cmd_join(S& s, Client& c, Message& m, TimePoint) {
 }
 
 void cmd_part(S& s, Client& c, Message& m, TimePoint) {
+  if (m.params[0].empty()) return err_need_more_params(s, c, "PART");  // Modern IRC, as ngIRCd
   std::string reason = m.params.size() > 1 ? m.params[1] : std::string();
   for (std::string_view name : split_list(m.params[0])) {
     Channel* ch = s.find_channel(name);
@@ -103,19 +108,93 @@ void cmd_names(S& s, Client& c, Message& m, TimePoint) {
   }
 }
 
+/// The LIST filters of one request (ISUPPORT ELIST=CMNTU, as InspIRCd and Solanum read them): the
+/// comma-separated words of its first parameter. `<n` `>n`: fewer / more than n users; `C<n` `C>n`:
+/// created less / more than n minutes ago; `T<n` `T>n`: topic set less / more than n minutes ago
+/// (a channel without a topic passes neither); `!mask`: names not matching; any other word: a name
+/// or mask, a channel passing when it matches one of them. Every filter given must pass.
+struct ListFilter {
+  std::vector<std::string_view> masks, not_masks;
+  std::optional<std::size_t> min_users, max_users;    // > and <, exclusive
+  std::optional<std::int64_t> min_age, max_age;       // seconds since creation, exclusive
+  std::optional<std::int64_t> min_topic, max_topic;   // seconds since the topic was set, exclusive
+
+  /// The number after `word`'s first `skip` bytes, when they are all digits.
+  static std::optional<std::int64_t> number(std::string_view word, std::size_t skip) {
+    std::int64_t n = 0;
+    std::string_view digits = word.substr(skip);
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size() || n < 0) return std::nullopt;
+    return n;
+  }
+  static std::optional<std::int64_t> minutes(std::string_view word) {
+    auto n = number(word, 2);
+    if (n && *n > std::numeric_limits<std::int64_t>::max() / 60) n = std::numeric_limits<std::int64_t>::max() / 60;
+    return n ? std::optional<std::int64_t>(*n * 60) : std::nullopt;
+  }
+
+  explicit ListFilter(std::string_view param) {
+    for (std::string_view w : split_list(param)) {
+      const char c0 = w.empty() ? '\0' : w[0];
+      const char c1 = w.size() > 1 ? w[1] : '\0';
+      if ((c0 == '<' || c0 == '>') && number(w, 1)) {
+        auto n = static_cast<std::size_t>(*number(w, 1));
+        (c0 == '<' ? max_users : min_users) = n;
+      } else if ((c0 == 'C' || c0 == 'T') && (c1 == '<' || c1 == '>') && minutes(w)) {
+        auto& bound = c0 == 'C' ? (c1 == '<' ? max_age : min_age) : (c1 == '<' ? max_topic : min_topic);
+        bound = *minutes(w);
+      } else if (c0 == '!' && w.size() > 1) {
+        not_masks.push_back(w.substr(1));
+      } else if (!w.empty()) {
+        masks.push_back(w);
+      }
+    }
+  }
+
+  /// One channel name without wildcards and nothing else: LIST looks it up instead of walking all.
+  std::optional<std::vector<std::string_view>> names_only() const {
+    if (masks.empty() || !not_masks.empty() || min_users || max_users || min_age || max_age || min_topic || max_topic)
+      return std::nullopt;
+    for (std::string_view m : masks) {
+      if (m.find_first_of("*?") != std::string_view::npos) return std::nullopt;
+    }
+    return masks;
+  }
+
+  bool pass(const Channel& ch, std::int64_t now, Casemapping cm) const {
+    const std::size_t users = ch.members.size();
+    if ((min_users && users <= *min_users) || (max_users && users >= *max_users)) return false;
+    const std::int64_t age = now - ch.created;
+    if ((min_age && age <= *min_age) || (max_age && age >= *max_age)) return false;
+    if (min_topic || max_topic) {
+      if (ch.topic.empty()) return false;
+      const std::int64_t topic_age = now - ch.topic_time;
+      if ((min_topic && topic_age <= *min_topic) || (max_topic && topic_age >= *max_topic)) return false;
+    }
+    auto matches = [&](std::string_view m) { return mask_match(m, ch.name, cm); };
+    if (std::any_of(not_masks.begin(), not_masks.end(), matches)) return false;
+    return masks.empty() || std::any_of(masks.begin(), masks.end(), matches);
+  }
+};
+
 void cmd_list(S& s, Client& c, Message& m, TimePoint) {
   s.send(c, s.rpl(c, RPL_LISTSTART).p("Channel").t("Users  Name"));
   auto show = [&](Channel& ch) {
     if (ch.secret && !ch.find(c.id)) return;
     s.send(c, s.rpl(c, RPL_LIST).p(ch.name).p(std::to_string(ch.members.size())).t(ch.topic));
   };
-  if (!m.params.empty() && !m.params[0].empty()) {
-    for (std::string_view name : split_list(m.params[0])) {
+  const ListFilter filter(m.params.empty() ? std::string_view() : std::string_view(m.params[0]));
+  if (auto names = filter.names_only()) {
+    for (std::string_view name : *names) {
+      if (s.gone(c)) return;
       if (Channel* ch = s.find_channel(name)) show(*ch);
     }
   } else {
+    const std::int64_t now = s.unix_now();
     std::vector<Channel*> all;
-    for (auto& [k, ch] : s.channels_) all.push_back(ch.get());
+    for (auto& [k, ch] : s.channels_) {
+      if (filter.pass(*ch, now, s.cfg_.casemapping)) all.push_back(ch.get());
+    }
     for (Channel* ch : all) {
       if (s.gone(c)) return;
       show(*ch);
@@ -144,6 +223,8 @@ Channel* channel_as_op(S& s, Client& c, std::string_view name) {
 }
 
 void cmd_kick(S& s, Client& c, Message& m, TimePoint) {
+  // Modern IRC lists 461 among KICK's replies and no 401: an empty <user> is a missing one.
+  if (m.params[1].empty()) return err_need_more_params(s, c, "KICK");
   Channel* ch = channel_as_op(s, c, m.params[0]);
   if (ch == nullptr) return;
   std::string reason = m.params.size() > 2 ? m.params[2] : c.nick;  // an empty comment is a comment
@@ -221,10 +302,11 @@ std::unique_ptr<Channel> new_channel(S& s, std::string_view name) {
 }
 
 /// Whether `c` may join the existing channel `ch` with `key` (+i, +k, +l, +b; an invitation
-/// passes them all); the error is sent if not.
+/// passes them all; a matching +I passes +i, a matching +e passes +b); the error is sent if not.
 bool may_join(S& s, Client& c, const Channel& ch, std::string_view key) {
   bool invited = ch.invited.count(c.id) != 0;
-  if (ch.invite_only && !invited) {
+  std::string m = c.mask();
+  if (ch.invite_only && !invited && !Channel::listed(ch.invexes, m, s.cfg_.casemapping)) {
     s.send(c, s.rpl(c, ERR_INVITEONLYCHAN).p(ch.name).t("Cannot join channel (+i)"));
     return false;
   }
@@ -236,8 +318,7 @@ bool may_join(S& s, Client& c, const Channel& ch, std::string_view key) {
     s.send(c, s.rpl(c, ERR_CHANNELISFULL).p(ch.name).t("Cannot join channel (+l)"));
     return false;
   }
-  std::string m = c.mask();
-  if (!invited && std::any_of(ch.bans.begin(), ch.bans.end(), [&](const Ban& b) { return mask_match(b.mask, m, s.cfg_.casemapping); })) {
+  if (!invited && ch.banned(m, s.cfg_.casemapping)) {
     s.send(c, s.rpl(c, ERR_BANNEDFROMCHAN).p(ch.name).t("Cannot join channel (+b)"));
     return false;
   }
@@ -245,13 +326,20 @@ bool may_join(S& s, Client& c, const Channel& ch, std::string_view key) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"INVITE", cmd_invite, State::registered, 2, 2},
-    {"JOIN", cmd_join, State::registered, 1, 2},
-    {"KICK", cmd_kick, State::registered, 2, 3},
-    {"LIST", cmd_list, State::registered, 0, 2},
-    {"NAMES", cmd_names, State::registered, 0, 2},
-    {"PART", cmd_part, State::registered, 1, 2},
-    {"TOPIC", cmd_topic, State::registered, 1, 2},
+    {"INVITE", cmd_invite, State::registered, 2, 2, "<nickname> <channel>",
+     "Invites a user to a channel."},
+    {"JOIN", cmd_join, State::registered, 1, 2, "<channel>{,<channel>} [<key>{,<key>}]",
+     "Joins channels; JOIN 0 leaves them all."},
+    {"KICK", cmd_kick, State::registered, 2, 3, "<channel> <user>{,<user>} [<comment>]",
+     "Removes users from a channel (channel operators)."},
+    {"LIST", cmd_list, State::registered, 0, 2, "[<channel>{,<channel>}] [<elistcond>{,<elistcond>}]",
+     "Lists channels with their member counts and topics."},
+    {"NAMES", cmd_names, State::registered, 0, 2, "[<channel>{,<channel>}]",
+     "Lists the members of channels."},
+    {"PART", cmd_part, State::registered, 1, 2, "<channel>{,<channel>} [<reason>]",
+     "Leaves channels."},
+    {"TOPIC", cmd_topic, State::registered, 1, 2, "<channel> [<topic>]",
+     "Shows or sets a channel's topic."},
 };
 
 }  // namespace

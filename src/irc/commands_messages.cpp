@@ -12,13 +12,35 @@ namespace sockit::irc {
 
 namespace {
 
-/// Whether `c` may send to `ch` (+n, +m, bans; voice or op passes +m and bans).
+/// Whether `c` may send to `ch` (+n, +m, bans; voice or op passes +m and bans, a matching ban
+/// exception +e passes bans, as InspIRCd and Solanum).
 bool may_send(const Client& c, Channel& ch, Casemapping cm) {
   Member* me = ch.find(c.id);
   bool privileged = me && (me->op || me->voice);
-  bool banned = !privileged && std::any_of(ch.bans.begin(), ch.bans.end(),
-                                           [&](const Ban& b) { return mask_match(b.mask, c.mask(), cm); });
+  bool banned = !privileged && ch.banned(c.mask(), cm);
   return !((ch.no_external && !me) || (ch.moderated && !privileged) || banned);
+}
+
+/// A CTCP other than ACTION ("\1VERSION\1"), which +C refuses (InspIRCd's noctcp).
+bool is_ctcp_not_action(std::string_view text) {
+  if (text.empty() || text[0] != '\1') return false;
+  std::string_view verb = text.substr(1, text.find_first_of(" \1", 1) - 1);
+  return verb != "ACTION";
+}
+
+/// Whether `c` may send `text` to `ch` (may_send, and +C against CTCP); if not, 404 with the
+/// reason (a NOTICE gets nothing back).
+bool may_send_text(S& s, Client& c, Channel& ch, std::string_view text, bool notice) {
+  std::string_view why;
+  if (!may_send(c, ch, s.cfg_.casemapping)) {
+    why = "Cannot send to channel";
+  } else if (ch.no_ctcp && is_ctcp_not_action(text)) {
+    why = "Cannot send CTCP to channel (+C)";
+  } else {
+    return true;
+  }
+  if (!notice) s.send(c, s.rpl(c, ERR_CANNOTSENDTOCHAN).p(ch.name).t(why));
+  return false;
 }
 
 void to_channel_target(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
@@ -28,16 +50,66 @@ void to_channel_target(S& s, Client& c, std::string_view cmd, std::string_view t
     if (!notice) err_no_such_nick(s, c, target);
     return;
   }
-  if (!may_send(c, *ch, s.cfg_.casemapping)) {
-    if (!notice) s.send(c, s.rpl(c, ERR_CANNOTSENDTOCHAN).p(ch->name).t("Cannot send to channel"));
-    return;
-  }
+  if (!may_send_text(s, c, *ch, text, notice)) return;
   std::string wire = s.from(c, cmd).p(ch->name).t(text).str();
   if (c.caps & kCapEchoMessage) {
     s.to_channel(*ch, wire, nullptr);  // the sender is a receiver: its SendQ may end the run
   } else {
     s.to_channel_batched(*ch, wire, &c);
   }
+}
+
+/// STATUSMSG (`PRIVMSG @#chan`, `+#chan`): to the members with that status or higher ('@' the
+/// operators, '+' the voiced and the operators), the prefix kept in the target as InspIRCd and
+/// Solanum send it; the sender must be allowed to send to the channel.
+void to_status_target(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
+                      bool notice) {
+  const char status = target[0];
+  Channel* ch = s.find_channel(target.substr(1));
+  if (ch == nullptr) {
+    if (!notice) err_no_such_nick(s, c, target);
+    return;
+  }
+  if (!may_send_text(s, c, *ch, text, notice)) return;
+  std::string wire = s.from(c, cmd).p(std::string(1, status) + ch->name).t(text).str();
+  std::vector<Client*> to;
+  for (auto& [id, mem] : ch->members) {
+    bool ranked = status == '@' ? mem.op : (mem.op || mem.voice);
+    if (mem.client == &c ? (c.caps & kCapEchoMessage) != 0 : ranked) to.push_back(mem.client);
+  }
+  std::string tagged;
+  for (Client* t : to) s.deliver(*t, wire, &tagged);
+}
+
+/// `$mask` (RFC 2812: operators only): `$*` or a mask of this server's name reaches every local
+/// user; 481 for others, 413 without a top-level domain, 414 with a wildcard in it.
+void to_server_mask(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
+                    bool notice) {
+  if (!c.oper) {
+    if (!notice) err_no_privileges(s, c);
+    return;
+  }
+  std::string_view mask = target.substr(1);
+  if (mask != "*") {
+    std::size_t dot = mask.rfind('.');
+    if (dot == std::string_view::npos) {
+      if (!notice) s.send(c, s.rpl(c, ERR_NOTOPLEVEL).p(target).t("No toplevel domain specified"));
+      return;
+    }
+    if (mask.find_first_of("*?", dot) != std::string_view::npos) {
+      if (!notice) s.send(c, s.rpl(c, ERR_WILDTOPLEVEL).p(target).t("Wildcard in toplevel domain"));
+      return;
+    }
+    if (!mask_match(mask, s.cfg_.server_name, s.cfg_.casemapping)) return;  // another server: nobody here
+  }
+  std::string wire = s.from(c, cmd).p(target).t(text).str();
+  std::vector<Client*> to;
+  for (auto& [id, t] : s.clients_) {
+    if (t->registered && !s.gone(*t) && (t.get() != &c || (c.caps & kCapEchoMessage))) to.push_back(t.get());
+  }
+  std::sort(to.begin(), to.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
+  std::string tagged;
+  for (Client* t : to) s.deliver(*t, wire, &tagged);
 }
 
 void to_nick_target(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
@@ -75,7 +147,11 @@ void message(S& s, Client& c, Message& m, TimePoint now, bool notice) {
   for (std::string_view target : targets) {
     if (s.gone(c)) return;
     if (!done.insert(fold(target, s.cfg_.casemapping)).second) continue;
-    if (is_channel_name(target)) {
+    if (target[0] == '$') {
+      to_server_mask(s, c, cmd, target, text, notice);
+    } else if ((target[0] == '@' || target[0] == '+') && is_channel_name(target.substr(1))) {
+      to_status_target(s, c, cmd, target, text, notice);
+    } else if (is_channel_name(target)) {
       to_channel_target(s, c, cmd, target, text, notice);
     } else {
       to_nick_target(s, c, cmd, target, text, notice);
@@ -97,9 +173,12 @@ void cmd_away(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"AWAY", cmd_away, State::registered, 0, 1},
-    {"NOTICE", cmd_notice, State::registered, 0, 2},
-    {"PRIVMSG", cmd_privmsg, State::registered, 0, 2},
+    {"AWAY", cmd_away, State::registered, 0, 1, "[<text>]",
+     "Marks you away with a message, or back without one."},
+    {"NOTICE", cmd_notice, State::registered, 0, 2, "<target>{,<target>} <text>",
+     "Sends a notice: a message never answered automatically."},
+    {"PRIVMSG", cmd_privmsg, State::registered, 0, 2, "<target>{,<target>} <text>",
+     "Sends a message to users or channels."},
 };
 
 }  // namespace

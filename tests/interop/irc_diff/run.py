@@ -71,7 +71,8 @@ def wait_port(port, proc, log, what):
 # What the differential sessions need on top of bench/irc_servers.sh's configurations (which
 # tests/interop/irc_diff.sh writes with irc_server_cmd and passes in with --config): an operator,
 # channels created without modes as in sockit's configuration below (ngircd 26 has no default channel
-# modes), inspircd's CAP module.
+# modes), inspircd's CAP module and the modules of the modes sockit has (banexception +e,
+# inviteexception +I, noctcp +C, monitor, botmode +B).
 EXTRA_CONFIG = {
     "ngircd": f"""[Options]
 OperCanUseMode = yes
@@ -81,6 +82,9 @@ Password = {OPERPASS}
 """,
     "inspircd": f"""<options defaultmodes="o">
 <module name="cap">
+<module name="banexception">
+<module name="inviteexception">
+<module name="noctcp">
 <module name="monitor">
 <module name="botmode">
 <class name="diffall" commands="*" privs="*" usermodes="*" chanmodes="*">
@@ -508,9 +512,10 @@ def match_rule(rules, server, session, dline):
 
 def serial(sess):
     """Sessions that see server-wide state (operators get WALLOPS, NAMES/LIST without a channel,
+    LIST with a filter or a mask,
     LUSERS counts) run alone; the others run WORKERS at a time (inspircd completes a registration
     on its once-a-second timer, so one after another would take minutes)."""
-    return any(re.match(r"(?i)^(WALLOPS|OPER|KILL|LUSERS|NAMES\s*$|LIST\s*$|WHO\s*$)", arg)
+    return any(re.match(r"(?i)^(WALLOPS|OPER|KILL|LUSERS|NAMES\s*$|LIST\s*$|LIST\s+\S*[*?<>!]|WHO\s*$)", arg)
                for _, kind, arg, _ in sess.steps if kind.startswith(">"))
 
 

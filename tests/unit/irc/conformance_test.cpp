@@ -39,8 +39,8 @@ TEST(IrcConformance, KillOfTheServerNameIs483AndKillsNobody) {
   h.check();
 }
 
-// RFC 2812 ERR_BANLISTFULL (478) "<channel> <char> :Channel list is full"; sockit's MAXLIST=b:N
-// (sockit gives the mask where the text has the mode letter: a to-fix row of the table).
+// RFC 2812 ERR_BANLISTFULL (478) "<channel> <char> :Channel list is full" (the mode letter, not
+// the mask); sockit's MAXLIST=beI:N.
 TEST(IrcConformance, BanPastMaxListIs478AndTheListKeepsItsSize) {
   Config cfg = quiet();
   cfg.max_bans = 2;
@@ -51,7 +51,7 @@ TEST(IrcConformance, BanPastMaxListIs478AndTheListKeepsItsSize) {
   h.send(a, "MODE #a +b three!*@*");
   auto lines = a.take();
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0].rfind(":irc.sockit.local 478 alice #a ", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[0], ":irc.sockit.local 478 alice #a b :Channel list is full");
   h.send(a, "MODE #a b");
   EXPECT_EQ(H::only(a.take(), "367").size(), 2u);
   h.check();
@@ -209,5 +209,82 @@ TEST(IrcConformance, EmptyJoinAfterRegistrationIs461) {
   auto& a = h.user("alice");
   h.send(a, "JOIN :");
   EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 461 alice JOIN :Not enough parameters"});
+  h.check();
+}
+
+// Modern IRC PART: ERR_NEEDMOREPARAMS when no channel is given; "PART :" gives none (ngIRCd 461).
+// part-empty-param.
+TEST(IrcConformance, EmptyPartIs461) {
+  H h;
+  auto [a] = h.in_channel("#a", "alice");
+  h.send(a, "PART :");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 461 alice PART :Not enough parameters"});
+  h.send(a, "NAMES #a");
+  EXPECT_EQ(H::only(a.take(), "353").size(), 1u);  // still a member
+  h.check();
+}
+
+// Modern IRC KICK lists ERR_NEEDMOREPARAMS among its replies and not ERR_NOSUCHNICK: "KICK #a :"
+// names no user, so 461 (ngIRCd and InspIRCd answer 401 for the empty nick). kick-empty-nick.
+TEST(IrcConformance, KickWithAnEmptyUserIs461) {
+  H h;
+  auto [a, b] = h.in_channel("#a", "alice", "bob");
+  h.send(a, "KICK #a :");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 461 alice KICK :Not enough parameters"});
+  EXPECT_TRUE(b.take().empty());
+  h.check();
+}
+
+// RFC 2812 PRIVMSG/NOTICE "$mask": for operators only; a user gets 481 as from ngIRCd and
+// InspIRCd, and nobody receives anything. server-mask-privmsg.
+TEST(IrcConformance, ServerMaskFromAUserIs481) {
+  H h;
+  auto& b = h.user("bob");
+  auto& a = h.user("alice");
+  h.send(a, "PRIVMSG $*.local :to everyone");
+  EXPECT_EQ(a.take(),
+            std::vector<std::string>{":irc.sockit.local 481 alice :Permission Denied- You're not an IRC operator"});
+  h.send(a, "NOTICE $* :to everyone");
+  EXPECT_TRUE(a.take().empty());
+  EXPECT_TRUE(b.take().empty());
+  h.check();
+}
+
+// RFC 2812 "$mask" from an operator: `$*` and a mask of this server's name reach every local
+// user (the target kept); 413 ERR_NOTOPLEVEL without a dot, 414 ERR_WILDTOPLEVEL with a wildcard
+// after the last dot; a mask of another server reaches nobody.
+TEST(IrcConformance, ServerMaskFromAnOperatorReachesEveryLocalUser) {
+  H h(with_operator());
+  auto& b = h.user("bob");
+  auto& c = h.user("carol");
+  auto& a = h.user("alice");
+  oper(h, a);
+  h.send(a, "PRIVMSG $*.sockit.local :hello all");
+  EXPECT_TRUE(a.take().empty());
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 PRIVMSG $*.sockit.local :hello all"});
+  EXPECT_EQ(c.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 PRIVMSG $*.sockit.local :hello all"});
+  h.send(a, "NOTICE $* :notice all");
+  EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 NOTICE $* :notice all"});
+  EXPECT_EQ(c.take().size(), 1u);
+  h.send(a, "PRIVMSG $*.other.net :elsewhere");
+  EXPECT_TRUE(a.take().empty());
+  EXPECT_TRUE(b.take().empty());
+  h.send(a, "PRIVMSG $local :x");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 413 alice $local :No toplevel domain specified"});
+  h.send(a, "PRIVMSG $irc.sockit.* :x");
+  EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 414 alice $irc.sockit.* :Wildcard in toplevel domain"});
+  EXPECT_TRUE(b.take().empty());
+  h.check();
+}
+
+// Modern IRC VERSION: RPL_VERSION (351), then the server SHOULD send its RPL_ISUPPORT (005) lines.
+TEST(IrcConformance, VersionSends351ThenIsupport) {
+  H h;
+  auto& a = h.user("alice");
+  h.send(a, "VERSION");
+  auto lines = a.take();
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(command_of(lines[0]), "351") << lines[0];
+  for (std::size_t i = 1; i < lines.size(); ++i) EXPECT_EQ(command_of(lines[i]), "005") << lines[i];
   h.check();
 }
