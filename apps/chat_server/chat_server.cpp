@@ -21,8 +21,11 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <pthread.h>
@@ -256,17 +259,18 @@ void print_metrics(metrics::Registry& registry) {
   log::info("metrics: " + c.line());
 }
 
-// SIGHUP: the configuration read again and given to the running core; a bad file keeps the old one.
-void reload_config(const Options& o, irc::Server& irc, std::recursive_mutex& mu) {
+// SIGHUP and an operator's REHASH (`trigger`): the configuration read again and given to the
+// running core; a bad file keeps the old one. Returns "" or why the reload failed.
+std::string reload_config(const Options& o, irc::Server& irc, std::recursive_mutex& mu, std::string_view trigger) {
   sd::notify_reloading();
-  log::info("SIGHUP: reloading the configuration",
+  log::info(fmt::format("{}: reloading the configuration", trigger),
             {{"file", o.config_file.empty() ? std::string("(none: flags only)") : o.config_file}});
   Loaded fresh;
   std::string why;
   if (!load_config(o.config_file, o.flags, fresh, why)) {
     log::error("reload failed, keeping the old configuration: " + why);
     sd::notify_ready("reload failed, serving with the old configuration");
-    return;
+    return why;
   }
   {
     std::lock_guard g(mu);
@@ -279,6 +283,7 @@ void reload_config(const Options& o, irc::Server& irc, std::recursive_mutex& mu)
   log::info(fmt::format("configuration reloaded ({} operators, {} MOTD lines)", fresh.config.operators.size(),
                         fresh.config.motd.size()));
   sd::notify_ready("configuration reloaded");
+  return {};
 }
 
 // The listening lines and the hint in one write: whoever waits for "listening on" has it all.
@@ -345,7 +350,37 @@ struct Stopper {
                           format_duration(drain)));
     running->stop(drain);
   }
+
+  // An operator's DIE or RESTART (irc::AdminHooks): the core has sent every client ERROR already.
+  void stop_for(std::string_view reason) {
+    if (stopping) return;
+    stopping = true;
+    sd::notify_stopping("closing connections");
+    log::info(fmt::format("{}, closing connections (drain {})", reason, format_duration(drain)));
+    running->stop(drain);
+  }
 };
+
+// RESTART: the same program, from /proc/self/exe, with the arguments it was started with
+// (/proc/self/cmdline). Returns only when exec fails.
+int restart_program() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+  if (args.empty()) {
+    log::error("RESTART: cannot read /proc/self/cmdline");
+    return cli::kExitFailure;
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  log::info("RESTART: running " + args.front() + " again");
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::execv("/proc/self/exe", argv.data());
+  log::error(std::string("RESTART: exec failed: ") + std::strerror(errno));
+  return cli::kExitFailure;
+}
 
 // --metrics: GET /metrics on the server's own loop, so the IRC state is read in its thread.
 std::unique_ptr<metrics::Endpoint> start_metrics(const Address& at, serve::Server& server, metrics::Registry& registry,
@@ -362,7 +397,8 @@ std::unique_ptr<metrics::Endpoint> start_metrics(const Address& at, serve::Serve
 }
 
 int serve_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain);
-int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain);
+int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain,
+            bool& restart);
 
 int run(Options& o) {
   if (o.hash_password) return hash_password_command(o.iterations);
@@ -403,13 +439,16 @@ int serve_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, 
   for (int s : so.signals) sigaddset(&sigs, s);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  const int status = listeners_free(so.listen) ? run_irc(o, loaded, so, drain) : cli::kExitFailure;
+  bool restart = false;  // an operator's RESTART: exec once everything is closed
+  const int status = listeners_free(so.listen) ? run_irc(o, loaded, so, drain, restart) : cli::kExitFailure;
   pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
+  if (restart && status == cli::kExitOk) return restart_program();
   return status;
 }
 
 // The IRC core on the serving model until a signal stops it; signals are blocked by the caller.
-int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain) {
+int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain,
+            bool& restart) {
   const std::optional<Address>& metrics_addr = loaded.metrics_address;
   std::recursive_mutex mu;
   irc::Server irc(loaded.config);
@@ -433,9 +472,23 @@ int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, st
   metrics::TurnHistogram turns;   // the loop's turns, observed in its thread
   auto on_signal = [&](int sig) {
     if (sig == SIGUSR1) return print_metrics(registry);
-    if (sig == SIGHUP) return reload_config(o, irc, mu);
+    if (sig == SIGHUP) {
+      reload_config(o, irc, mu, "SIGHUP");
+      return;
+    }
     stopper.stop(sig);
   };
+  // REHASH, DIE and RESTART from an operator: called inside the core's entry point, on the loop
+  // thread (the recursive lock is held already).
+  irc::AdminHooks hooks;
+  hooks.config_name = o.config_file;
+  hooks.rehash = [&] { return reload_config(o, irc, mu, "REHASH"); };
+  hooks.die = [&](std::string_view reason) { stopper.stop_for(reason); };
+  hooks.restart = [&](std::string_view reason) {
+    restart = true;
+    stopper.stop_for(reason);
+  };
+  irc.set_admin_hooks(std::move(hooks));
   so.on_signal = on_signal;
   auto server = serve::detail::create_server(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
     return std::make_unique<LockedSession>(irc::make_session(irc), mu);

@@ -27,7 +27,8 @@ struct ConfigError {
 // and checks its own output against them (so the printed form and the loader cannot drift).
 constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log"};
 constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
-                                            "motd_file", "password", "default_channel_modes", "casemapping"};
+                                            "motd_file", "password", "default_channel_modes", "casemapping",
+                                            "allow_die", "allow_restart"};
 constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exempt_loopback", "nick_len",
                                             "channel_len", "topic_len",    "kick_len",        "away_len",
                                             "max_channels", "max_targets", "max_bans",        "sendq",
@@ -198,6 +199,8 @@ void apply_server(const toml::table& s, Loaded& out) {
     throw ConfigError{where(*n, "server.password") + kNotAHash};
   }
   get(s, "server", "default_channel_modes", c.default_channel_modes);
+  get(s, "server", "allow_die", c.allow_die);
+  get(s, "server", "allow_restart", c.allow_restart);
   if (const toml::node* n = s.get("casemapping")) {
     std::string name;
     get(s, "server", "casemapping", name);
@@ -387,6 +390,8 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("motd_file", toml_string(ec ? l.motd_file : motd));
   line("password", toml_string(c.password_hash));
   line("default_channel_modes", toml_string(c.default_channel_modes));
+  line("allow_die", flag(c.allow_die));
+  line("allow_restart", flag(c.allow_restart));
   line("casemapping", toml_string(std::string(irc::casemapping_name(c.casemapping))));
   out += "\n[limits]\n";
   line("max_clients", count(c.max_clients));

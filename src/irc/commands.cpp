@@ -62,7 +62,7 @@ namespace {
 std::vector<CommandSpec> merge_families() {
   std::vector<CommandSpec> all;
   for (auto family : {registration_commands(), channel_commands(), mode_commands(), message_commands(),
-                      query_commands(), operator_commands(), monitor_commands()}) {
+                      query_commands(), operator_commands(), monitor_commands(), help_commands()}) {
     all.insert(all.end(), family.begin(), family.end());
   }
   auto by_name = [](const CommandSpec& a, const CommandSpec& b) { return a.name < b.name; };
@@ -79,6 +79,8 @@ const std::vector<CommandSpec>& command_table() {
 }
 
 }  // namespace
+
+std::span<const CommandSpec> all_commands() { return command_table(); }
 
 const CommandSpec* find_command(std::string_view name) {
   const std::vector<CommandSpec>& table = command_table();

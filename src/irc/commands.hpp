@@ -20,7 +20,10 @@ std::span<const CommandSpec> channel_commands();       ///< JOIN PART KICK INVIT
 std::span<const CommandSpec> mode_commands();          ///< MODE (user and channel)
 std::span<const CommandSpec> message_commands();       ///< PRIVMSG NOTICE AWAY
 std::span<const CommandSpec> query_commands();         ///< WHO WHOIS WHOWAS LUSERS MOTD VERSION ...
-std::span<const CommandSpec> operator_commands();      ///< OPER KILL WALLOPS
+std::span<const CommandSpec> operator_commands();      ///< OPER KILL WALLOPS REHASH DIE RESTART
+std::span<const CommandSpec> help_commands();          ///< HELP HELPOP LINKS STATS
+/// The merged table, sorted by name (HELP's index).
+std::span<const CommandSpec> all_commands();
 std::span<const CommandSpec> monitor_commands();       ///< MONITOR
 
 // ---- helpers several families use (commands.cpp) ---------------------------------------------------

@@ -109,7 +109,8 @@ void cmd_monitor(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"MONITOR", cmd_monitor, State::registered, 1, 2},
+    {"MONITOR", cmd_monitor, State::registered, 1, 2, "+|- <nickname>{,<nickname>} | C | L | S",
+     "Watches nicknames and tells when they come and go."},
 };
 
 }  // namespace

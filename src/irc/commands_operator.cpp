@@ -1,4 +1,5 @@
-// Operator commands: OPER (its password check runs in auth.cpp), KILL, WALLOPS.
+// Operator commands: OPER (its password check runs in auth.cpp), KILL, WALLOPS, and REHASH, DIE,
+// RESTART, which act through the application's hooks (Server::set_admin_hooks).
 #include "commands.hpp"
 
 #include "sockit/irc/names.hpp"
@@ -51,10 +52,55 @@ void cmd_wallops(S& s, Client& c, Message& m, TimePoint) {
   for (Client* t : targets) s.send(*t, wire);
 }
 
+// REHASH: the application reads its configuration again, as on SIGHUP (AdminHooks::rehash); a
+// broken file keeps the old configuration and the operator is told why.
+void cmd_rehash(S& s, Client& c, Message&, TimePoint) {
+  if (!c.oper) return err_no_privileges(s, c);
+  if (!s.admin_.rehash) {
+    s.send(c, s.from_server("NOTICE").p(c.nick).t("*** REHASH is not available here (no configuration to read)"));
+    return;
+  }
+  const std::string file = s.admin_.config_name.empty() ? std::string("*") : s.admin_.config_name;
+  s.send(c, s.rpl(c, RPL_REHASHING).p(file).t("Rehashing"));
+  const std::string error = s.admin_.rehash();  // may call Server::reload (cfg_ changes)
+  if (!error.empty()) {
+    s.send(c, s.from_server("NOTICE").p(c.nick).t("*** REHASH failed, the old configuration stays: " + error));
+  }
+}
+
+// DIE and RESTART: operators only (481), and only where the configuration allows them (off by
+// default; else 723 ERR_NOPRIVS, Modern IRC's reply to an operator without that privilege). Every
+// client gets ERROR, then the application stops (and, for RESTART, runs itself again).
+void stop_server(S& s, Client& c, bool allowed, const std::function<void(std::string_view)>& hook,
+                 std::string_view privilege, std::string_view what) {
+  if (!c.oper) return err_no_privileges(s, c);
+  if (!allowed || !hook) {
+    s.send(c, s.rpl(c, ERR_NOPRIVS).p(privilege).t("Insufficient oper privileges."));
+    return;
+  }
+  const std::string reason = std::string(what) + " by " + c.nick;
+  s.shutdown(reason);
+  hook(reason);
+}
+
+void cmd_die(S& s, Client& c, Message&, TimePoint) {
+  stop_server(s, c, s.cfg_.allow_die, s.admin_.die, "die", "Server shutting down: DIE");
+}
+
+void cmd_restart(S& s, Client& c, Message&, TimePoint) {
+  stop_server(s, c, s.cfg_.allow_restart, s.admin_.restart, "restart", "Server restarting: RESTART");
+}
+
 constexpr CommandSpec kCommands[] = {
-    {"KILL", cmd_kill, State::registered, 2, 2},
-    {"OPER", cmd_oper, State::registered, 2, 2},
-    {"WALLOPS", cmd_wallops, State::registered, 1, 1},
+    {"DIE", cmd_die, State::registered, 0, 1, "", "Stops the server (operators; allow_die in the configuration)."},
+    {"KILL", cmd_kill, State::registered, 2, 2, "<nickname> <comment>", "Disconnects a user (operators)."},
+    {"OPER", cmd_oper, State::registered, 2, 2, "<name> <password>", "Makes you an IRC operator."},
+    {"REHASH", cmd_rehash, State::registered, 0, 1, "",
+     "Reloads the server's configuration file, as SIGHUP does (operators)."},
+    {"RESTART", cmd_restart, State::registered, 0, 1, "",
+     "Restarts the server (operators; allow_restart in the configuration)."},
+    {"WALLOPS", cmd_wallops, State::registered, 1, 1, "<text>",
+     "Sends <text> to every user with mode +w (operators)."},
 };
 
 }  // namespace

@@ -267,17 +267,28 @@ void cmd_userhost(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"ADMIN", cmd_admin, State::registered, 0, 1},
-    {"INFO", cmd_info, State::registered, 0, 1},
-    {"ISON", cmd_ison, State::registered, 1, kUnlimited},
-    {"LUSERS", cmd_lusers, State::registered, 0, 2},
-    {"MOTD", cmd_motd, State::registered, 0, 1},
-    {"TIME", cmd_time, State::registered, 0, 1},
-    {"USERHOST", cmd_userhost, State::registered, 1, kUnlimited},  // answers the first 5
-    {"VERSION", cmd_version, State::registered, 0, 1},
-    {"WHO", cmd_who, State::registered, 0, 2},
-    {"WHOIS", cmd_whois, State::registered, 1, 2},
-    {"WHOWAS", cmd_whowas, State::registered, 1, 3},
+    {"ADMIN", cmd_admin, State::registered, 0, 1, "[<server>]",
+     "Shows the server's administrative contacts."},
+    {"INFO", cmd_info, State::registered, 0, 1, "[<server>]",
+     "Shows what the server software is."},
+    {"ISON", cmd_ison, State::registered, 1, kUnlimited, "<nickname>{ <nickname>}",
+     "Tells which of the nicknames are online."},
+    {"LUSERS", cmd_lusers, State::registered, 0, 2, "",
+     "Counts users, operators and channels."},
+    {"MOTD", cmd_motd, State::registered, 0, 1, "[<server>]",
+     "Shows the message of the day."},
+    {"TIME", cmd_time, State::registered, 0, 1, "[<server>]",
+     "Shows the server's local time."},
+    {"USERHOST", cmd_userhost, State::registered, 1, kUnlimited, "<nickname>{ <nickname>}",
+     "Shows the user@host of up to five nicknames."},  // answers the first 5
+    {"VERSION", cmd_version, State::registered, 0, 1, "[<server>]",
+     "Shows the server's version and its features (005)."},
+    {"WHO", cmd_who, State::registered, 0, 2, "<mask> [o][%<fields>[,<token>]]",
+     "Lists the users matching a mask or in a channel."},
+    {"WHOIS", cmd_whois, State::registered, 1, 2, "[<server>] <nickname>",
+     "Shows information about a user."},
+    {"WHOWAS", cmd_whowas, State::registered, 1, 3, "<nickname> [<count>]",
+     "Shows information about a nickname that has left."},
 };
 
 }  // namespace

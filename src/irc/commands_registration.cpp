@@ -144,13 +144,20 @@ void cmd_quit(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"CAP", cmd_cap, State::any, 1, 3},
-    {"NICK", cmd_nick, State::any, 0, 2},
-    {"PASS", cmd_pass, State::unregistered, 1, 3},
-    {"PING", cmd_ping, State::any, 0, 2},
-    {"PONG", cmd_pong, State::any, 0, 2},
-    {"QUIT", cmd_quit, State::any, 0, 1},
-    {"USER", cmd_user, State::unregistered, 4, 4},
+    {"CAP", cmd_cap, State::any, 1, 3, "<subcommand> [:<capabilities>]",
+     "Negotiates IRCv3 capabilities: LS, LIST, REQ, END."},
+    {"NICK", cmd_nick, State::any, 0, 2, "<nickname>",
+     "Sets or changes your nickname."},
+    {"PASS", cmd_pass, State::unregistered, 1, 3, "<password>",
+     "Gives the server password, before NICK and USER."},
+    {"PING", cmd_ping, State::any, 0, 2, "<token>",
+     "Asks the server to answer PONG <token>."},
+    {"PONG", cmd_pong, State::any, 0, 2, "[<server>] <token>",
+     "Answers the server's PING."},
+    {"QUIT", cmd_quit, State::any, 0, 1, "[<reason>]",
+     "Leaves the server."},
+    {"USER", cmd_user, State::unregistered, 4, 4, "<username> 0 * <realname>",
+     "Gives your user name and real name at registration."},
 };
 
 }  // namespace
@@ -183,7 +190,7 @@ void ServerImpl::send_welcome(Client& c) {
   send(c, rpl(c, RPL_WELCOME).t("Welcome to the " + cfg_.network + " IRC Network " + c.mask()));
   send(c, rpl(c, RPL_YOURHOST).t("Your host is " + cfg_.server_name + ", running version " + std::string(kVersion)));
   send(c, rpl(c, RPL_CREATED).t("This server was created " + format_time(created_)));
-  send(c, rpl(c, RPL_MYINFO).p(cfg_.server_name).p(kVersion).p("Biow").p("biklmnopstv").p("bklov"));
+  send(c, rpl(c, RPL_MYINFO).p(cfg_.server_name).p(kVersion).p("Biow").p("CIbeiklmnopstv").p("Ibeklov"));
   send_isupport(c);
   send_lusers(c);
   send_motd(c);
@@ -195,13 +202,15 @@ void ServerImpl::send_isupport(Client& c) {
       "BOT=B",
       "CASEMAPPING=" + std::string(casemapping_name(cfg_.casemapping)),
       "CHANLIMIT=#&:" + std::to_string(cfg_.max_channels_per_client),
-      "CHANMODES=b,k,l,imnst",
+      "CHANMODES=beI,k,l,Cimnst",
       "CHANNELLEN=" + std::to_string(cfg_.channel_len),
       "CHANTYPES=#&",
       "ELIST=CMNTU",
+      "EXCEPTS=e",
       "HOSTLEN=64",
+      "INVEX=I",
       "KICKLEN=" + std::to_string(cfg_.kick_len),
-      "MAXLIST=b:" + std::to_string(cfg_.max_bans),
+      "MAXLIST=beI:" + std::to_string(cfg_.max_bans),
       "MAXTARGETS=" + std::to_string(cfg_.max_targets),
       "MODES=" + std::to_string(cfg_.max_modes),
       "MONITOR=" + std::to_string(cfg_.monitor_limit),

@@ -4,6 +4,7 @@
 // <-> clients, channels <-> members, no SendQ over its cap), and every line it sends must parse
 // with our strict parser and fit in 512 bytes (plus tags).
 #include "sockit/irc/message.hpp"
+#include "sockit/irc/password.hpp"
 #include "sockit/irc/server.hpp"
 
 #include <array>
@@ -60,9 +61,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.exempt_loopback = false;
   cfg.max_targets = 3;
   cfg.motd = {"fuzz"};
+  // An operator (OPER root pw) and the application's hooks, so REHASH, DIE and RESTART run their
+  // paths (allowed or not, by input size); a REHASH fails every other time, as a broken file does.
+  static const std::string oper_hash = hash_password("pw", 1000).value();
+  cfg.operators.push_back({"root", oper_hash, "*"});
+  cfg.allow_die = size % 2 == 0;
+  cfg.allow_restart = size % 4 < 2;
   // Each casemapping in turn (by input size, so the record format stays the same).
   cfg.casemapping = size % 3 == 0 ? Casemapping::rfc1459 : size % 3 == 1 ? Casemapping::strict_rfc1459 : Casemapping::ascii;
   Server server(cfg, [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)); });
+  AdminHooks hooks;
+  hooks.config_name = "fuzz.toml";
+  bool rehash_fails = false;
+  hooks.rehash = [&server, &cfg, &rehash_fails] {
+    rehash_fails = !rehash_fails;
+    if (rehash_fails) return std::string("fuzz.toml:1:1: broken");
+    server.reload(cfg);
+    return std::string();
+  };
+  hooks.die = [](std::string_view) {};
+  hooks.restart = [](std::string_view) {};
+  server.set_admin_hooks(std::move(hooks));
   TimePoint now{};
   constexpr std::size_t kClients = 6;
   std::array<std::unique_ptr<Peer>, kClients> peers;

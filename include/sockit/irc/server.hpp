@@ -75,6 +75,22 @@ struct Event {
 };
 using EventLog = std::function<void(const Event&)>;
 
+/// What the sans-I/O core asks of the application for the operator commands that act on the
+/// process (REHASH, DIE, RESTART). Called on the thread of the entry point, inside it: a hook may
+/// call Server::reload() but no other entry point. An unset hook makes its command unavailable.
+struct AdminHooks {
+  /// REHASH: read the configuration again as on SIGHUP and, when it is valid, hand it to
+  /// Server::reload(); returns "" on success or why it failed (the old configuration stays).
+  std::function<std::string()> rehash;
+  /// The file 382 RPL_REHASHING names ("<config file> :Rehashing").
+  std::string config_name;
+  /// DIE (Config::allow_die): every client has been sent ERROR and is closing; stop the process
+  /// cleanly (exit status 0). `reason` names the operator.
+  std::function<void(std::string_view reason)> die;
+  /// RESTART (Config::allow_restart): the same, then run the program again with the same arguments.
+  std::function<void(std::string_view reason)> restart;
+};
+
 class ServerImpl;
 class PasswordChecker;
 
@@ -133,6 +149,8 @@ class Server {
   /// Called with each Event on the thread of the entry point that caused it; null (the default):
   /// no events. Must not call back into the server.
   void set_event_log(EventLog log);
+  /// REHASH, DIE and RESTART's actions (see AdminHooks); unset by default.
+  void set_admin_hooks(AdminHooks hooks);
 
   ServerStats stats() const;
   /// Checks internal invariants (nick table <-> clients, channel members <-> client channel lists);

@@ -4,6 +4,7 @@
 
 #include "sockit/irc/server.hpp"
 #include "sockit/irc/message.hpp"
+#include "sockit/irc/password.hpp"
 
 #include <gtest/gtest.h>
 
@@ -73,6 +74,13 @@ inline std::string command_of(const std::string& line) {
 inline Config quiet() {
   Config c;
   c.flood_rate = 0;
+  return c;
+}
+
+/// quiet() with one operator: OPER root pw (a cheap hash), from hosts matching `host_mask`.
+inline Config operator_config(std::string host_mask = "*") {
+  Config c = quiet();
+  c.operators.push_back({"root", hash_password("pw", 1000).value(), std::move(host_mask)});
   return c;
 }
 
@@ -163,6 +171,11 @@ struct Harness {
   }
   static bool has(const std::vector<std::string>& lines, std::string_view cmd) { return !only(lines, cmd).empty(); }
   void check() { EXPECT_EQ(server->check_invariants(), ""); }
+  /// `c` sends OPER root pw (operator_config()) and becomes an operator (381).
+  void make_oper(Cli& c) {
+    send(c, "OPER root pw");
+    EXPECT_TRUE(has(c.take(), "381"));
+  }
 
   Config cfg;
   std::chrono::system_clock::time_point wall{std::chrono::seconds(1'800'000'000)};
