@@ -302,10 +302,11 @@ std::unique_ptr<Channel> new_channel(S& s, std::string_view name) {
 }
 
 /// Whether `c` may join the existing channel `ch` with `key` (+i, +k, +l, +b; an invitation
-/// passes them all); the error is sent if not.
+/// passes them all; a matching +I passes +i, a matching +e passes +b); the error is sent if not.
 bool may_join(S& s, Client& c, const Channel& ch, std::string_view key) {
   bool invited = ch.invited.count(c.id) != 0;
-  if (ch.invite_only && !invited) {
+  std::string m = c.mask();
+  if (ch.invite_only && !invited && !Channel::listed(ch.invexes, m, s.cfg_.casemapping)) {
     s.send(c, s.rpl(c, ERR_INVITEONLYCHAN).p(ch.name).t("Cannot join channel (+i)"));
     return false;
   }
@@ -317,8 +318,7 @@ bool may_join(S& s, Client& c, const Channel& ch, std::string_view key) {
     s.send(c, s.rpl(c, ERR_CHANNELISFULL).p(ch.name).t("Cannot join channel (+l)"));
     return false;
   }
-  std::string m = c.mask();
-  if (!invited && std::any_of(ch.bans.begin(), ch.bans.end(), [&](const Ban& b) { return mask_match(b.mask, m, s.cfg_.casemapping); })) {
+  if (!invited && ch.banned(m, s.cfg_.casemapping)) {
     s.send(c, s.rpl(c, ERR_BANNEDFROMCHAN).p(ch.name).t("Cannot join channel (+b)"));
     return false;
   }
@@ -326,20 +326,13 @@ bool may_join(S& s, Client& c, const Channel& ch, std::string_view key) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"INVITE", cmd_invite, State::registered, 2, 2, "<nickname> <channel>",
-     "Invites a user to a channel."},
-    {"JOIN", cmd_join, State::registered, 1, 2, "<channel>{,<channel>} [<key>{,<key>}]",
-     "Joins channels; JOIN 0 leaves them all."},
-    {"KICK", cmd_kick, State::registered, 2, 3, "<channel> <user>{,<user>} [<comment>]",
-     "Removes users from a channel (channel operators)."},
-    {"LIST", cmd_list, State::registered, 0, 2, "[<channel>{,<channel>}] [<elistcond>{,<elistcond>}]",
-     "Lists channels with their member counts and topics."},
-    {"NAMES", cmd_names, State::registered, 0, 2, "[<channel>{,<channel>}]",
-     "Lists the members of channels."},
-    {"PART", cmd_part, State::registered, 1, 2, "<channel>{,<channel>} [<reason>]",
-     "Leaves channels."},
-    {"TOPIC", cmd_topic, State::registered, 1, 2, "<channel> [<topic>]",
-     "Shows or sets a channel's topic."},
+    {"INVITE", cmd_invite, State::registered, 2, 2},
+    {"JOIN", cmd_join, State::registered, 1, 2},
+    {"KICK", cmd_kick, State::registered, 2, 3},
+    {"LIST", cmd_list, State::registered, 0, 2},
+    {"NAMES", cmd_names, State::registered, 0, 2},
+    {"PART", cmd_part, State::registered, 1, 2},
+    {"TOPIC", cmd_topic, State::registered, 1, 2},
 };
 
 }  // namespace

@@ -12,13 +12,35 @@ namespace sockit::irc {
 
 namespace {
 
-/// Whether `c` may send to `ch` (+n, +m, bans; voice or op passes +m and bans).
+/// Whether `c` may send to `ch` (+n, +m, bans; voice or op passes +m and bans, a matching ban
+/// exception +e passes bans, as InspIRCd and Solanum).
 bool may_send(const Client& c, Channel& ch, Casemapping cm) {
   Member* me = ch.find(c.id);
   bool privileged = me && (me->op || me->voice);
-  bool banned = !privileged && std::any_of(ch.bans.begin(), ch.bans.end(),
-                                           [&](const Ban& b) { return mask_match(b.mask, c.mask(), cm); });
+  bool banned = !privileged && ch.banned(c.mask(), cm);
   return !((ch.no_external && !me) || (ch.moderated && !privileged) || banned);
+}
+
+/// A CTCP other than ACTION ("\1VERSION\1"), which +C refuses (InspIRCd's noctcp).
+bool is_ctcp_not_action(std::string_view text) {
+  if (text.empty() || text[0] != '\1') return false;
+  std::string_view verb = text.substr(1, text.find_first_of(" \1", 1) - 1);
+  return verb != "ACTION";
+}
+
+/// Whether `c` may send `text` to `ch` (may_send, and +C against CTCP); if not, 404 with the
+/// reason (a NOTICE gets nothing back).
+bool may_send_text(S& s, Client& c, Channel& ch, std::string_view text, bool notice) {
+  std::string_view why;
+  if (!may_send(c, ch, s.cfg_.casemapping)) {
+    why = "Cannot send to channel";
+  } else if (ch.no_ctcp && is_ctcp_not_action(text)) {
+    why = "Cannot send CTCP to channel (+C)";
+  } else {
+    return true;
+  }
+  if (!notice) s.send(c, s.rpl(c, ERR_CANNOTSENDTOCHAN).p(ch.name).t(why));
+  return false;
 }
 
 void to_channel_target(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
@@ -28,10 +50,7 @@ void to_channel_target(S& s, Client& c, std::string_view cmd, std::string_view t
     if (!notice) err_no_such_nick(s, c, target);
     return;
   }
-  if (!may_send(c, *ch, s.cfg_.casemapping)) {
-    if (!notice) s.send(c, s.rpl(c, ERR_CANNOTSENDTOCHAN).p(ch->name).t("Cannot send to channel"));
-    return;
-  }
+  if (!may_send_text(s, c, *ch, text, notice)) return;
   std::string wire = s.from(c, cmd).p(ch->name).t(text).str();
   if (c.caps & kCapEchoMessage) {
     s.to_channel(*ch, wire, nullptr);  // the sender is a receiver: its SendQ may end the run
@@ -51,10 +70,7 @@ void to_status_target(S& s, Client& c, std::string_view cmd, std::string_view ta
     if (!notice) err_no_such_nick(s, c, target);
     return;
   }
-  if (!may_send(c, *ch, s.cfg_.casemapping)) {
-    if (!notice) s.send(c, s.rpl(c, ERR_CANNOTSENDTOCHAN).p(ch->name).t("Cannot send to channel"));
-    return;
-  }
+  if (!may_send_text(s, c, *ch, text, notice)) return;
   std::string wire = s.from(c, cmd).p(std::string(1, status) + ch->name).t(text).str();
   std::vector<Client*> to;
   for (auto& [id, mem] : ch->members) {
@@ -157,12 +173,9 @@ void cmd_away(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"AWAY", cmd_away, State::registered, 0, 1, "[<text>]",
-     "Marks you away with a message, or back without one."},
-    {"NOTICE", cmd_notice, State::registered, 0, 2, "<target>{,<target>} <text>",
-     "Sends a notice: a message never answered automatically."},
-    {"PRIVMSG", cmd_privmsg, State::registered, 0, 2, "<target>{,<target>} <text>",
-     "Sends a message to users or channels."},
+    {"AWAY", cmd_away, State::registered, 0, 1},
+    {"NOTICE", cmd_notice, State::registered, 0, 2},
+    {"PRIVMSG", cmd_privmsg, State::registered, 0, 2},
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
 // MODE: user modes (+B, +i, +w, -o) and channel modes. A channel mode string is parsed into
 // (sign, letter, parameter) changes first, then each change goes to the applier of its class
-// (ISUPPORT CHANMODES=b,k,l,imnst and PREFIX=(ov)), and one MODE line tells the channel what
+// (ISUPPORT CHANMODES=beI,k,l,Cimnst and PREFIX=(ov)), and one MODE line tells the channel what
 // was applied.
 #include "commands.hpp"
 
@@ -76,11 +76,13 @@ struct ModeChange {
   std::optional<std::string> arg;
 };
 
-/// Whether `letter` takes a parameter when set (`add`) or unset: list (b) and prefix (o, v) modes
-/// and the key (k) always, the limit (l) only when set, flags (imnst) and unknown letters never.
+/// Whether `letter` takes a parameter when set (`add`) or unset: list (b, e, I) and prefix (o, v)
+/// modes and the key (k) always, the limit (l) only when set, flags (Cimnst) and unknown letters never.
 bool takes_arg(char letter, bool add) {
   switch (letter) {
     case 'b':
+    case 'e':
+    case 'I':
     case 'o':
     case 'v':
     case 'k': return true;
@@ -117,7 +119,7 @@ struct ModeRun {
   Channel& ch;
   Member* me;
   std::size_t param_modes = 0;  ///< changes with a parameter so far (ISUPPORT MODES)
-  bool listed = false;          ///< the ban list was sent once already
+  std::string listed;           ///< the list modes whose list was sent once already
   bool denied = false;          ///< ERR_CHANOPRIVSNEEDED was sent once already
   ModeString modes;
   std::vector<std::string> args;
@@ -140,33 +142,52 @@ struct ModeRun {
   }
 };
 
-void send_ban_list(ModeRun& r) {
-  if (r.listed) return;
-  r.listed = true;
-  if (r.ch.secret && !r.me) return;
-  for (const Ban& b : r.ch.bans) {
-    r.s.send(r.c, r.s.rpl(r.c, RPL_BANLIST).p(r.ch.name).p(b.mask).p(b.setter).p(std::to_string(b.when)));
+/// A list mode (ISUPPORT CHANMODES class A): its list in the channel and its replies.
+struct ListMode {
+  std::vector<Ban> Channel::*list;
+  Numeric item;
+  Numeric end;
+  std::string_view end_text;
+};
+
+/// b: bans (367/368); e: ban exceptions, EXCEPTS (348/349); I: invite exceptions, INVEX (346/347).
+ListMode list_mode(char letter) {
+  switch (letter) {
+    case 'e': return {&Channel::excepts, RPL_EXCEPTLIST, RPL_ENDOFEXCEPTLIST, "End of channel exception list"};
+    case 'I': return {&Channel::invexes, RPL_INVITELIST, RPL_ENDOFINVITELIST, "End of channel invite exception list"};
+    default: return {&Channel::bans, RPL_BANLIST, RPL_ENDOFBANLIST, "End of channel ban list"};
   }
-  r.s.send(r.c, r.s.rpl(r.c, RPL_ENDOFBANLIST).p(r.ch.name).t("End of channel ban list"));
 }
 
-/// Class A (b): without a parameter the list, else one mask added or removed.
+void send_list(ModeRun& r, char letter, const ListMode& lm) {
+  if (r.listed.find(letter) != std::string::npos) return;
+  r.listed += letter;
+  if (r.ch.secret && !r.me) return;
+  for (const Ban& b : r.ch.*lm.list) {
+    r.s.send(r.c, r.s.rpl(r.c, lm.item).p(r.ch.name).p(b.mask).p(b.setter).p(std::to_string(b.when)));
+  }
+  r.s.send(r.c, r.s.rpl(r.c, lm.end).p(r.ch.name).t(lm.end_text));
+}
+
+/// Class A (b, e, I): without a parameter the list, else one mask added or removed. MAXLIST=beI:N
+/// bounds the three lists together; past it RFC 2812's 478 "<channel> <char> :Channel list is full".
 void apply_list_mode(ModeRun& r, const ModeChange& mc) {
-  if (!mc.arg) return send_ban_list(r);
+  ListMode lm = list_mode(mc.letter);
+  if (!mc.arg) return send_list(r, mc.letter, lm);
   if (!r.count_param() || !r.need_op()) return;
   std::string mask = normalize_mask(*mc.arg);
-  auto& bans = r.ch.bans;
-  auto it = std::find_if(bans.begin(), bans.end(), [&](const Ban& b) { return equal_folded(b.mask, mask, r.s.cfg_.casemapping); });
-  if (mc.add && it == bans.end()) {
-    if (bans.size() >= r.s.cfg_.max_bans) {
-      r.s.send(r.c, r.s.rpl(r.c, ERR_BANLISTFULL).p(r.ch.name).p(mask).t("Channel ban list is full"));
+  auto& list = r.ch.*lm.list;
+  auto it = std::find_if(list.begin(), list.end(), [&](const Ban& b) { return equal_folded(b.mask, mask, r.s.cfg_.casemapping); });
+  if (mc.add && it == list.end()) {
+    if (r.ch.bans.size() + r.ch.excepts.size() + r.ch.invexes.size() >= r.s.cfg_.max_bans) {
+      r.s.send(r.c, r.s.rpl(r.c, ERR_BANLISTFULL).p(r.ch.name).p(std::string(1, mc.letter)).t("Channel list is full"));
       return;
     }
-    bans.push_back({mask, r.c.nick, r.s.unix_now()});
-    r.applied(true, 'b', mask);
-  } else if (!mc.add && it != bans.end()) {
-    r.applied(false, 'b', it->mask);
-    bans.erase(it);
+    list.push_back({mask, r.c.nick, r.s.unix_now()});
+    r.applied(true, mc.letter, mask);
+  } else if (!mc.add && it != list.end()) {
+    r.applied(false, mc.letter, it->mask);
+    list.erase(it);
   }
 }
 
@@ -226,11 +247,12 @@ void apply_limit_mode(ModeRun& r, const ModeChange& mc) {
   r.applied(true, 'l', std::to_string(n));
 }
 
-/// Class D (i, m, n, s, t): flags, no parameter.
+/// Class D (C, i, m, n, s, t): flags, no parameter.
 void apply_flag_mode(ModeRun& r, const ModeChange& mc) {
   if (!r.need_op()) return;
   Channel& ch = r.ch;
-  bool& flag = mc.letter == 'i'   ? ch.invite_only
+  bool& flag = mc.letter == 'C'   ? ch.no_ctcp
+               : mc.letter == 'i' ? ch.invite_only
                : mc.letter == 'm' ? ch.moderated
                : mc.letter == 'n' ? ch.no_external
                : mc.letter == 's' ? ch.secret
@@ -242,11 +264,14 @@ void apply_flag_mode(ModeRun& r, const ModeChange& mc) {
 
 void apply_mode(ModeRun& r, const ModeChange& mc) {
   switch (mc.letter) {
-    case 'b': return apply_list_mode(r, mc);
+    case 'b':
+    case 'e':
+    case 'I': return apply_list_mode(r, mc);
     case 'o':
     case 'v': return apply_prefix_mode(r, mc);
     case 'k': return apply_key_mode(r, mc);
     case 'l': return apply_limit_mode(r, mc);
+    case 'C':
     case 'i':
     case 'm':
     case 'n':
@@ -305,8 +330,7 @@ void cmd_mode(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"MODE", cmd_mode, State::registered, 1, kUnlimited, "<target> [<modestring> [<mode arguments>...]]",
-     "Shows or changes a user's or a channel's modes."},
+    {"MODE", cmd_mode, State::registered, 1, kUnlimited},
 };
 
 }  // namespace

@@ -165,13 +165,20 @@ struct Channel {
   bool invite_only = false;  // i
   bool moderated = false;    // m
   bool secret = false;       // s
+  bool no_ctcp = false;      // C (CTCP other than ACTION refused, as InspIRCd's noctcp)
   std::string key;           // k
   std::size_t limit = 0;     // l (0 = none)
-  std::vector<Ban> bans;
+  std::vector<Ban> bans;     // b
+  std::vector<Ban> excepts;  // e: ban exceptions (EXCEPTS)
+  std::vector<Ban> invexes;  // I: invite exceptions (INVEX)
   std::set<ClientId> invited;
 
   Member* find(ClientId id) { return members.find(id); }
   std::string mode_string(bool show_key) const;
+  /// Whether a mask of `list` (bans, excepts or invexes) matches the client mask `m`.
+  static bool listed(const std::vector<Ban>& list, const std::string& m, Casemapping cm);
+  /// Banned: a ban matches `m` and no ban exception does (+b overridden by +e).
+  bool banned(const std::string& m, Casemapping cm) const { return listed(bans, m, cm) && !listed(excepts, m, cm); }
 };
 
 struct WhowasEntry {
@@ -314,13 +321,6 @@ class ServerImpl {
   void monitor_clear(Client& c);
   ServerStats counters_;
   SysTime created_;
-  /// STATS m: lines received per command of the table (by its name), and their bytes.
-  struct CommandUsage {
-    std::uint64_t count = 0;
-    std::uint64_t bytes = 0;
-  };
-  std::map<std::string_view, CommandUsage> command_usage_;
-  AdminHooks admin_;  ///< REHASH, DIE, RESTART (Server::set_admin_hooks)
 
  private:
   struct Op;  // entry-point guard: reaps dead clients when the outermost call returns
@@ -380,10 +380,6 @@ struct CommandSpec {
   State state;
   std::size_t min_params;
   std::size_t max_params;  ///< SIZE_MAX = unlimited
-  /// HELP's text (commands_help.cpp): the parameters after the name ("<target> <text>", "" for
-  /// none) and one sentence. Every command has both (IrcHelp.EveryCommandHasHelp).
-  std::string_view usage = {};
-  std::string_view help = {};
 };
 
 /// The command table (commands.cpp, merged from commands_<family>.cpp); nullptr for an unknown command (upper-case name).

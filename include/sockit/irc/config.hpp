@@ -42,7 +42,7 @@ struct Config {
   std::size_t user_len = 10;
   std::size_t max_channels_per_client = 50;      ///< CHANLIMIT; over -> 405
   std::size_t max_targets = 4;                   ///< TARGMAX for PRIVMSG/NOTICE/JOIN...; over -> 407
-  std::size_t max_bans = 100;                    ///< MAXLIST b; over -> 478
+  std::size_t max_bans = 100;                    ///< MAXLIST beI (b, e, I together); over -> 478
   std::size_t max_modes = 4;                     ///< MODES: parameter modes per MODE command
   std::size_t whowas_len = 100;                  ///< WHOWAS history entries
   std::size_t monitor_limit = 100;               ///< MONITOR list entries per client; over -> 734
@@ -78,11 +78,6 @@ struct Config {
 
   // Text.
   bool enforce_utf8 = true;           ///< invalid UTF-8 -> FAIL ... INVALID_UTF8, not relayed
-
-  // Operator commands that stop the process (docs/CHAT-SERVER.md, "Server information and operator
-  // commands"): off by default; an operator's DIE / RESTART then gets 723 ERR_NOPRIVS.
-  bool allow_die = false;
-  bool allow_restart = false;
 };
 
 }  // namespace sockit::irc

@@ -71,7 +71,8 @@ def wait_port(port, proc, log, what):
 # What the differential sessions need on top of bench/irc_servers.sh's configurations (which
 # tests/interop/irc_diff.sh writes with irc_server_cmd and passes in with --config): an operator,
 # channels created without modes as in sockit's configuration below (ngircd 26 has no default channel
-# modes), inspircd's CAP module.
+# modes), inspircd's CAP module and the modules of the modes sockit has (banexception +e,
+# inviteexception +I, noctcp +C, monitor, botmode +B).
 EXTRA_CONFIG = {
     "ngircd": f"""[Options]
 OperCanUseMode = yes
@@ -81,6 +82,9 @@ Password = {OPERPASS}
 """,
     "inspircd": f"""<options defaultmodes="o">
 <module name="cap">
+<module name="banexception">
+<module name="inviteexception">
+<module name="noctcp">
 <module name="monitor">
 <module name="botmode">
 <class name="diffall" commands="*" privs="*" usermodes="*" chanmodes="*">

@@ -29,9 +29,9 @@ TEST(IrcRegistration, WelcomeBurstWithIsupport) {
   EXPECT_EQ(lines[0], ":irc.sockit.local 001 alice :Welcome to the sockit IRC Network alice!~alice@127.0.0.1");
   EXPECT_EQ(command_of(lines[1]), "002");
   EXPECT_EQ(command_of(lines[2]), "003");
-  EXPECT_EQ(lines[3], ":irc.sockit.local 004 alice irc.sockit.local sockit-0.1.0 Biow biklmnopstv bklov");
+  EXPECT_EQ(lines[3], ":irc.sockit.local 004 alice irc.sockit.local sockit-0.1.0 Biow CIbeiklmnopstv Ibeklov");
   std::string isupport = joined(H::only(lines, "005"));
-  for (auto tok : {"CASEMAPPING=rfc1459", "CHANTYPES=#&", "CHANMODES=b,k,l,imnst", "PREFIX=(ov)@+", "NICKLEN=30",
+  for (auto tok : {"CASEMAPPING=rfc1459", "CHANTYPES=#&", "CHANMODES=beI,k,l,Cimnst", "PREFIX=(ov)@+", "NICKLEN=30",
                    "CHANNELLEN=50", "TOPICLEN=390", "KICKLEN=255", "MODES=4", "TARGMAX=", "UTF8ONLY"}) {
     EXPECT_NE(isupport.find(tok), std::string::npos) << tok;
   }
