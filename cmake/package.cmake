@@ -74,7 +74,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME sockit)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
-# libpcap, libcrypto and libsystemd are dlopen()ed on first use (apps/common/lazy_lib.hpp), so
+# libpcap and libsystemd are dlopen()ed on first use (apps/common/lazy_lib.hpp), so
 # dpkg-shlibdeps does not see them: the versions are what it gave when they were linked.
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "adduser, libpcap0.8 (>= 1.5.1), libssl3 (>= 3.0.0), libsystemd0")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA

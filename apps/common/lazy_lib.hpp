@@ -1,5 +1,6 @@
-// Libraries only some subcommands need (libpcap for dump, libcrypto for chat-server's password
-// hashes, libsystemd for the servers), loaded on first use instead of at every start-up: each was
+// Libraries only some subcommands need (libpcap for dump, libsystemd for the servers), loaded on
+// first use instead of at every start-up (libcrypto was too, until TLS linked libssl directly:
+// sockit::tls, issue #16): each was
 // linked in and loaded whatever the subcommand, and libpcap alone drags in libdbus, libsystemd,
 // libgcrypt, liblz4, liblzma, libzstd and libcap; the loader's page faults for them cost more than
 // `sockit ss -tan`'s own work on a few thousand sockets (docs/SS.md, Cost).

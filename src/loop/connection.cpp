@@ -126,7 +126,14 @@ Result<void> Connection::start() {
   watched_ = true;
   last_activity_ = loop_->now();
   arm_idle_timer();
-  if (handshake()) update_interest();
+  // A transport that waits for something (TLS) runs its handshake from the first readiness
+  // event, not inside start(): failing there (a plaintext client's bytes already queued) would
+  // close the connection before its owner holds it.
+  if (io::wants(transport_.get()) != Want::none) {
+    update_interest();
+  } else if (handshake()) {
+    update_interest();
+  }
   return {};
 }
 

@@ -1,0 +1,73 @@
+// Public header. tls::Transport: TLS on a connection of the event loop or of any server model,
+// through the loop::Transport seam (ServerOptions::transport = tls::transport_factory(ctx)).
+// Non-blocking over the connection's descriptor: handshake() is driven by readiness and asks
+// for what OpenSSL wants (a server reading the ClientHello wants read; a blocked flight wants
+// write), read()/write() carry application bytes (records are cut by TLS, so the caller reads
+// to EAGAIN and checks pending_input()), shutdown_write() sends close_notify then FIN.
+// A failed handshake (a plaintext client, TLS 1.0/1.1 offers, a bad certificate) sets failure()
+// and the driver closes the connection; servers give the handshake 10 s by default.
+#pragma once
+
+#include "sockit/loop/transport.hpp"
+#include "sockit/tls/context.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+typedef struct ssl_st SSL;
+
+namespace sockit::tls {
+
+struct TransportOptions {
+  /// The limit on the handshake (zero: none); the driver closes the connection when it passes.
+  std::chrono::nanoseconds handshake_timeout = std::chrono::seconds(10);
+  std::string server_name;  ///< clients: SNI and the name checked (required when verifying)
+};
+
+class Transport final : public loop::Transport {
+ public:
+  Transport(const Context& ctx, const TransportOptions& opts = {});
+  ~Transport() override;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  ssize_t read(int fd, std::span<std::byte> buf) noexcept override;
+  ssize_t write(int fd, std::span<const std::byte> bytes) noexcept override;
+  ssize_t writev(int fd, const iovec* iov, int n) noexcept override;
+  int shutdown_write(int fd) noexcept override;
+  bool handshake(int fd) noexcept override;
+  loop::Want wants() const noexcept override { return want_; }
+  std::size_t pending_input() const noexcept override;
+  std::size_t pending_output() const noexcept override { return close_pending_ ? 1 : 0; }
+  ssize_t flush(int fd) noexcept override;
+  int failure() const noexcept override { return failure_; }
+  std::chrono::nanoseconds handshake_timeout() const noexcept override { return handshake_timeout_; }
+
+  /// Why the handshake failed, in words ("tls: handshake: wrong version number"); empty if not.
+  const std::string& failure_text() const noexcept { return failure_text_; }
+  bool established() const noexcept { return established_; }
+
+ private:
+  ssize_t io_result(int rc, bool reading) noexcept;
+  bool start(int fd) noexcept;
+  ssize_t send_close_notify(int fd) noexcept;
+  bool ready(int fd) noexcept;
+
+  Context ctx_;
+  SSL* ssl_ = nullptr;
+  std::string server_name_;
+  std::chrono::nanoseconds handshake_timeout_;
+  std::string failure_text_;
+  loop::Want want_ = loop::Want::read;
+  int failure_ = 0;
+  bool established_ = false;
+  bool close_pending_ = false;  ///< close_notify not fully written yet
+  bool shut_requested_ = false; ///< shutdown_write() came during the handshake
+  bool broken_ = false;         ///< a fatal error: no close_notify may be sent
+};
+
+/// A factory for ServerOptions::transport: one server-side Transport per accepted connection.
+loop::TransportFactory transport_factory(Context ctx, TransportOptions opts = {});
+
+}  // namespace sockit::tls
