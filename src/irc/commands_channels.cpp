@@ -326,13 +326,20 @@ bool may_join(S& s, Client& c, const Channel& ch, std::string_view key) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"INVITE", cmd_invite, State::registered, 2, 2},
-    {"JOIN", cmd_join, State::registered, 1, 2},
-    {"KICK", cmd_kick, State::registered, 2, 3},
-    {"LIST", cmd_list, State::registered, 0, 2},
-    {"NAMES", cmd_names, State::registered, 0, 2},
-    {"PART", cmd_part, State::registered, 1, 2},
-    {"TOPIC", cmd_topic, State::registered, 1, 2},
+    {"INVITE", cmd_invite, State::registered, 2, 2, "<nickname> <channel>",
+     "Invites a user to a channel."},
+    {"JOIN", cmd_join, State::registered, 1, 2, "<channel>{,<channel>} [<key>{,<key>}]",
+     "Joins channels; JOIN 0 leaves them all."},
+    {"KICK", cmd_kick, State::registered, 2, 3, "<channel> <user>{,<user>} [<comment>]",
+     "Removes users from a channel (channel operators)."},
+    {"LIST", cmd_list, State::registered, 0, 2, "[<channel>{,<channel>}] [<elistcond>{,<elistcond>}]",
+     "Lists channels with their member counts and topics."},
+    {"NAMES", cmd_names, State::registered, 0, 2, "[<channel>{,<channel>}]",
+     "Lists the members of channels."},
+    {"PART", cmd_part, State::registered, 1, 2, "<channel>{,<channel>} [<reason>]",
+     "Leaves channels."},
+    {"TOPIC", cmd_topic, State::registered, 1, 2, "<channel> [<topic>]",
+     "Shows or sets a channel's topic."},
 };
 
 }  // namespace

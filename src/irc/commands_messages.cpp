@@ -173,9 +173,12 @@ void cmd_away(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"AWAY", cmd_away, State::registered, 0, 1},
-    {"NOTICE", cmd_notice, State::registered, 0, 2},
-    {"PRIVMSG", cmd_privmsg, State::registered, 0, 2},
+    {"AWAY", cmd_away, State::registered, 0, 1, "[<text>]",
+     "Marks you away with a message, or back without one."},
+    {"NOTICE", cmd_notice, State::registered, 0, 2, "<target>{,<target>} <text>",
+     "Sends a notice: a message never answered automatically."},
+    {"PRIVMSG", cmd_privmsg, State::registered, 0, 2, "<target>{,<target>} <text>",
+     "Sends a message to users or channels."},
 };
 
 }  // namespace

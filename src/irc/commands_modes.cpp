@@ -330,7 +330,8 @@ void cmd_mode(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"MODE", cmd_mode, State::registered, 1, kUnlimited},
+    {"MODE", cmd_mode, State::registered, 1, kUnlimited, "<target> [<modestring> [<mode arguments>...]]",
+     "Shows or changes a user's or a channel's modes."},
 };
 
 }  // namespace

@@ -144,13 +144,20 @@ void cmd_quit(S& s, Client& c, Message& m, TimePoint) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"CAP", cmd_cap, State::any, 1, 3},
-    {"NICK", cmd_nick, State::any, 0, 2},
-    {"PASS", cmd_pass, State::unregistered, 1, 3},
-    {"PING", cmd_ping, State::any, 0, 2},
-    {"PONG", cmd_pong, State::any, 0, 2},
-    {"QUIT", cmd_quit, State::any, 0, 1},
-    {"USER", cmd_user, State::unregistered, 4, 4},
+    {"CAP", cmd_cap, State::any, 1, 3, "<subcommand> [:<capabilities>]",
+     "Negotiates IRCv3 capabilities: LS, LIST, REQ, END."},
+    {"NICK", cmd_nick, State::any, 0, 2, "<nickname>",
+     "Sets or changes your nickname."},
+    {"PASS", cmd_pass, State::unregistered, 1, 3, "<password>",
+     "Gives the server password, before NICK and USER."},
+    {"PING", cmd_ping, State::any, 0, 2, "<token>",
+     "Asks the server to answer PONG <token>."},
+    {"PONG", cmd_pong, State::any, 0, 2, "[<server>] <token>",
+     "Answers the server's PING."},
+    {"QUIT", cmd_quit, State::any, 0, 1, "[<reason>]",
+     "Leaves the server."},
+    {"USER", cmd_user, State::unregistered, 4, 4, "<username> 0 * <realname>",
+     "Gives your user name and real name at registration."},
 };
 
 }  // namespace

@@ -575,6 +575,11 @@ void ServerImpl::on_line(Client& c, std::string_view raw, TimePoint now) {
     }
     return;
   }
+  if (const CommandSpec* spec = find_command(m.command)) {  // STATS m: counted as received
+    CommandUsage& u = command_usage_[spec->name];
+    ++u.count;
+    u.bytes += raw.size();
+  }
   if (!flood_limited(c)) {
     dispatch(c, m, now);
     return;
@@ -793,6 +798,7 @@ void Server::tick(ClientId id, TimePoint now) { impl_->tick(id, now); }
 void Server::wake(ClientId id, TimePoint now) { impl_->wake(id, now); }
 void Server::set_password_checker(PasswordChecker* checker) { impl_->set_password_checker(checker); }
 void Server::set_event_log(EventLog log) { impl_->set_event_log(std::move(log)); }
+void Server::set_admin_hooks(AdminHooks hooks) { impl_->admin_ = std::move(hooks); }
 std::optional<TimePoint> Server::next_deadline(ClientId id) const { return impl_->next_deadline(id); }
 void Server::disconnected(ClientId id, std::string_view reason) { impl_->disconnected(id, reason); }
 void Server::reload(Config config) { impl_->reload(std::move(config)); }

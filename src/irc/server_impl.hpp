@@ -321,6 +321,13 @@ class ServerImpl {
   void monitor_clear(Client& c);
   ServerStats counters_;
   SysTime created_;
+  /// STATS m: lines received per command of the table (by its name), and their bytes.
+  struct CommandUsage {
+    std::uint64_t count = 0;
+    std::uint64_t bytes = 0;
+  };
+  std::map<std::string_view, CommandUsage> command_usage_;
+  AdminHooks admin_;  ///< REHASH, DIE, RESTART (Server::set_admin_hooks)
 
  private:
   struct Op;  // entry-point guard: reaps dead clients when the outermost call returns
@@ -380,6 +387,10 @@ struct CommandSpec {
   State state;
   std::size_t min_params;
   std::size_t max_params;  ///< SIZE_MAX = unlimited
+  /// HELP's text (commands_help.cpp): the parameters after the name ("<target> <text>", "" for
+  /// none) and one sentence. Every command has both (IrcHelp.EveryCommandHasHelp).
+  std::string_view usage = {};
+  std::string_view help = {};
 };
 
 /// The command table (commands.cpp, merged from commands_<family>.cpp); nullptr for an unknown command (upper-case name).

@@ -78,6 +78,11 @@ struct Config {
 
   // Text.
   bool enforce_utf8 = true;           ///< invalid UTF-8 -> FAIL ... INVALID_UTF8, not relayed
+
+  // Operator commands that stop the process (docs/CHAT-SERVER.md, "Server information and operator
+  // commands"): off by default; an operator's DIE / RESTART then gets 723 ERR_NOPRIVS.
+  bool allow_die = false;
+  bool allow_restart = false;
 };
 
 }  // namespace sockit::irc
