@@ -43,6 +43,18 @@ void ensure_std_fds() {
   }
 }
 
+// --ssl-* imply --ssl; TLS runs over TCP only.
+void check_ssl_options(Options& o) {
+  o.ssl = o.ssl || o.ssl_verify || !o.ssl_cert.empty() || !o.ssl_key.empty() || !o.ssl_trustfile.empty() ||
+          !o.ssl_servername.empty() || !o.ssl_alpn.empty() || !o.ssl_ciphers.empty();
+  if (!o.ssl) return;
+  if (o.udp) throw UsageError("--ssl cannot be used with -u (TLS runs over TCP; DTLS is not supported)");
+  if (o.unix_socket) throw UsageError("--ssl cannot be used with -U");
+  if (o.scan) throw UsageError("--ssl cannot be used with -z");
+  if (!o.ssl_key.empty() && o.ssl_cert.empty()) throw UsageError("--ssl-key needs --ssl-cert");
+  if (o.listen && !o.ssl_servername.empty()) throw UsageError("--ssl-servername applies to connecting, not to -l");
+}
+
 }  // namespace
 
 void parse_options(Options& o) {
@@ -58,6 +70,7 @@ void parse_options(Options& o) {
     throw UsageError("-s, -p, -4 and -6 do not apply to Unix sockets (-U)");
   if (o.keep && !o.quit_text.empty())
     throw UsageError("-q cannot be used with -k (a -k listener runs until interrupted)");
+  check_ssl_options(o);
 
   if (!o.wait_text.empty()) o.wait = parse_duration_flag(o.wait_text, "-w");
   if (!o.idle_text.empty()) o.idle = parse_duration_flag(o.idle_text, "-i");
@@ -241,5 +254,13 @@ SOCKIT_COMMAND(nc, "nc", "read and write TCP, UDP and Unix connections (netcat)"
   app.add_flag("--send-only", o->send_only, "only send; discard received data; exit at stdin EOF");
   app.add_flag("--recv-only", o->recv_only, "only receive; never read stdin");
   app.add_flag("--no-shutdown", o->no_shutdown, "at stdin EOF do not send FIN (half-close)");
+  app.add_flag("--ssl", o->ssl, "TLS: connect with TLS, or with -l accept TLS (self-signed certificate unless --ssl-cert)");
+  app.add_option("--ssl-cert", o->ssl_cert, "PEM certificate chain to present (with -l: the server's)");
+  app.add_option("--ssl-key", o->ssl_key, "PEM private key of --ssl-cert (default: read from the --ssl-cert file)");
+  app.add_flag("--ssl-verify", o->ssl_verify, "verify the server's certificate and host name (with -l and --ssl-trustfile: require a client certificate)");
+  app.add_option("--ssl-trustfile", o->ssl_trustfile, "PEM CA certificates to verify with (implies --ssl-verify; default: the system's)");
+  app.add_option("--ssl-servername", o->ssl_servername, "name to send as SNI and to verify (default: HOST)");
+  app.add_option("--ssl-alpn", o->ssl_alpn, "ALPN protocols to offer or accept, comma-separated (h2,http/1.1)");
+  app.add_option("--ssl-ciphers", o->ssl_ciphers, "OpenSSL cipher list (TLS 1.2), or TLS 1.3 suites (TLS_...)");
   return [o] { return sockit::nc::run(*o); };
 });

@@ -28,6 +28,9 @@ struct Options {
   bool crlf = false, unix_socket = false, send_only = false, recv_only = false, no_shutdown = false;
   int verbose = 0;
   std::string source, source_port, wait_text, idle_text, quit_text, hexdump_path;
+  // TLS (ncat's --ssl flags; docs/TLS.md). Any --ssl-* flag implies --ssl.
+  bool ssl = false, ssl_verify = false;
+  std::string ssl_cert, ssl_key, ssl_trustfile, ssl_servername, ssl_alpn, ssl_ciphers;
 
   // Derived by parse_options().
   std::string host;                      ///< connect target, listen address (may be empty) or Unix path

@@ -15,13 +15,17 @@
 
 #include <sockit/loop/acceptor.hpp>
 #include <sockit/loop/connection.hpp>
+#include <sockit/loop/connector.hpp>
 #include <sockit/loop/event_loop.hpp>
 #include <sockit/net/sys.hpp>
+#include <sockit/tls/context.hpp>
+#include <sockit/tls/transport.hpp>
 
 #include <cerrno>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <fcntl.h>
@@ -35,6 +39,8 @@ namespace {
 constexpr std::size_t kChunk = 64 * 1024;
 // A -k client that stops reading is dropped once this much broadcast data waits for it.
 constexpr std::size_t kMaxClientBacklog = 8 * 1024 * 1024;
+// A connect attempt without -w waits for the kernel's verdict (its SYN retries), not for a timer.
+constexpr std::chrono::milliseconds kNoAttemptLimit = std::chrono::hours(24);
 
 // Unlinks a Unix socket path we created, on every exit path.
 struct UnlinkGuard {
@@ -49,14 +55,17 @@ class StreamHub;
 // One conversation: the socket as a loop::Connection. The hub decides what each event means.
 class Peer final : public loop::Connection {
  public:
-  Peer(StreamHub& hub, loop::EventLoop& loop, Fd fd, std::string name, const loop::ConnectionOptions& opts)
-      : Connection(loop, std::move(fd), Address(), opts), label(std::move(name)), hub_(&hub) {}
+  // `tls_raw`: the TLS transport `owned` is (null: plain), kept to read its failure in words.
+  Peer(StreamHub& hub, loop::EventLoop& loop, Fd fd, std::string name, const loop::ConnectionOptions& opts,
+       tls::Transport* tls_raw, std::unique_ptr<loop::Transport> owned)
+      : Connection(loop, std::move(fd), Address(), opts, std::move(owned)), label(std::move(name)), tls(tls_raw), hub_(&hub) {}
 
   std::string label;            // "127.0.0.1:54321" or the Unix path
   bool fin_received = false;    // the peer half-closed: nothing more will arrive
   bool fin_sent = false;        // we half-closed (or, with --no-shutdown, decided to send no more)
   bool ended = false;           // closed by the hub (its own on_closed is then ignored)
   std::uint64_t sent = 0, received = 0;
+  tls::Transport* tls = nullptr;  // owned by the Connection; null without --ssl
 
  private:
   void on_data(std::span<const std::byte> data) override;
@@ -81,9 +90,26 @@ class StreamHub {
     if (o_.idle) opts_.idle_timeout = *o_.idle;
   }
 
+  loop::EventLoop& event_loop() { return *loop_; }
+
+  /// --ssl: every peer talks TLS with this context (`server_name`: a client's SNI and check).
+  void use_tls(tls::Context c, std::string server_name) {
+    tls_ = std::move(c);
+    server_name_ = std::move(server_name);
+  }
+
   void add_peer(StreamSocket sock, std::string label) {
     if (auto r = set_nonblocking(sock.fd()); !r) ctx_.fail(r.error());
-    auto p = std::make_shared<Peer>(*this, *loop_, sock.release(), std::move(label), opts_);
+    std::unique_ptr<tls::Transport> t;
+    if (tls_) {
+      tls::TransportOptions to;
+      to.server_name = server_name_;
+      // A listener gives a client 10 s to finish the handshake; a client waits as long as -w.
+      to.handshake_timeout = tls_->role() == tls::Role::server ? to.handshake_timeout : o_.wait.value_or(Nanos::zero());
+      t = std::make_unique<tls::Transport>(*tls_, to);
+    }
+    tls::Transport* raw = t.get();
+    auto p = std::make_shared<Peer>(*this, *loop_, sock.release(), std::move(label), opts_, raw, std::move(t));
     if (auto r = p->start(); !r) ctx_.fail(r.error());
     // A client that arrives after stdin ended gets FIN on the next advance(): nothing will ever
     // be sent to it.
@@ -124,8 +150,18 @@ class StreamHub {
   }
   void on_closed(Peer& p, loop::CloseReason reason, std::error_code ec) {
     if (p.ended) return;
+    if (reason == loop::CloseReason::peer_closed && p.fin_sent && p.fin_received) {
+      // half_close() after the peer's FIN: the Connection closed itself once ours was out.
+      peer_done(p);
+      count_totals(p);
+      return advance();
+    }
     p.ended = true;
-    if (reason == loop::CloseReason::idle_timeout) {
+    if (p.tls != nullptr && !p.tls->established() && !p.tls->failure_text().empty()) {
+      drop_or_fail(p, p.tls->failure_text());  // "tls: certificate verify failed (CN=x): ..."
+    } else if (p.tls != nullptr && !p.tls->established() && reason == loop::CloseReason::idle_timeout) {
+      drop_or_fail(p, "tls: handshake timed out");
+    } else if (reason == loop::CloseReason::idle_timeout) {
       drop_or_fail(p, fmt::format("idle timeout: no data for {}", format_duration(*o_.idle)));
     } else {
       // After the peer's FIN only our writes can fail; before it, the read sees the trouble.
@@ -140,32 +176,52 @@ class StreamHub {
   // reads stdin only while every peer's queue is short.
   void advance() {
     if (done_) return;
-    for (auto& p : peers_) {
-      if (!p->is_open()) continue;
-      bool nothing_more = o_.recv_only || (!stdin_open_ && p->queued_bytes() == 0);
-      if (nothing_more && !p->fin_sent && !send_fin(*p)) continue;
-      bool receive_done = p->fin_received || o_.send_only;
-      if (p->fin_sent && receive_done) {
-        ctx_.log(keep_ ? 1 : 2, "connection with {} done ({} bytes sent, {} received)", p->label, p->sent,
-                 p->received);
-        close_peer(*p);
-      }
+    if (advancing_) {
+      again_ = true;  // a close inside the loop below (half_close): one more round after it
+      return;
     }
+    advancing_ = true;
+    do {
+      again_ = false;
+      advance_peers();
+    } while (again_ && !done_);
+    advancing_ = false;
+    if (done_) return;
     std::erase_if(peers_, [](const std::shared_ptr<Peer>& p) { return !p->is_open(); });
     if (!keep_ && peers_.empty()) return finish();
     update_stdin();
   }
 
-  // Half-close (the Connection keeps reading: output goes on until the peer's FIN). False when
-  // the peer was dropped.
+  void advance_peers() {
+    for (auto& p : peers_) {
+      if (!p->is_open()) continue;
+      bool nothing_more = o_.recv_only || (!stdin_open_ && p->queued_bytes() == 0);
+      if (nothing_more && !p->fin_sent && !send_fin(*p)) continue;
+      bool receive_done = p->fin_received || o_.send_only;
+      if (p->fin_sent && receive_done && !p->ended) {
+        peer_done(*p);
+        close_peer(*p);
+      }
+    }
+  }
+
+  void peer_done(const Peer& p) const {
+    ctx_.log(keep_ ? 1 : 2, "connection with {} done ({} bytes sent, {} received)", p.label, p.sent, p.received);
+  }
+
+  void count_totals(Peer& p) {
+    total_sent_ += p.sent;
+    total_received_ += p.received;
+    p.ended = true;
+  }
+
+  // Half-close through the Connection (Connection::half_close: it keeps reading, output goes on
+  // until the peer's FIN). False when the peer is closed now (done, or dropped).
   bool send_fin(Peer& p) {
     p.fin_sent = true;
     if (!o_.no_shutdown && !o_.recv_only) {
-      if (::shutdown(p.fd(), SHUT_WR) < 0 && errno != ENOTCONN) {
-        drop_or_fail(p, fmt::format("shutdown {}: {}", p.label, std::strerror(errno)));
-        return false;
-      }
       ctx_.log(2, "stdin EOF: sent FIN to {}", p.label);
+      p.half_close();  // may close p: at once after the peer's FIN, or with the shutdown's error
     }
     if (!keep_ && !o_.recv_only && o_.quit && quit_timer_ == 0) {
       quit_timer_ = loop_->run_after(*o_.quit, [this] {
@@ -173,7 +229,7 @@ class StreamHub {
         finish();
       });
     }
-    return true;
+    return p.is_open();
   }
 
   void update_stdin() {
@@ -195,13 +251,13 @@ class StreamHub {
   void close_peer(Peer& p) {
     std::span<std::byte> buf = loop_->scratch();
     for (int i = 0; i < 64 && !p.fin_received; ++i) {
-      ssize_t r = sys::recv(p.fd(), buf.data(), buf.size(), MSG_DONTWAIT);
+      // Through TLS when it is on: the socket's bytes are records, not the peer's data.
+      ssize_t r = p.tls != nullptr ? (p.tls->established() ? p.tls->read(p.fd(), buf) : -1)
+                                   : sys::recv(p.fd(), buf.data(), buf.size(), MSG_DONTWAIT);
       if (r <= 0) break;
       deliver(p, buf.first(static_cast<std::size_t>(r)));
     }
-    total_sent_ += p.sent;
-    total_received_ += p.received;
-    p.ended = true;
+    count_totals(p);
     p.close(loop::CloseReason::peer_closed);
   }
 
@@ -275,10 +331,13 @@ class StreamHub {
   bool keep_;
   Fd listener_;
   std::unique_ptr<loop::EventLoop> loop_;
+  std::optional<tls::Context> tls_;
+  std::string server_name_;
   loop::ConnectionOptions opts_;
   std::unique_ptr<loop::Acceptor> acceptor_;
   std::vector<std::shared_ptr<Peer>> peers_;
   bool stdin_open_ = true, stdin_watched_ = false, stdin_reading_ = false, done_ = false;
+  bool advancing_ = false, again_ = false;  // advance() is running / must run once more
   loop::TimerId quit_timer_ = 0;
   int status_ = cli::kExitOk;
   CrlfEncoder crlf_;
@@ -290,7 +349,16 @@ void Peer::on_eof() { hub_->on_eof(*this); }
 void Peer::on_drain() { hub_->on_drain(*this); }
 void Peer::on_closed(loop::CloseReason reason, std::error_code ec) { hub_->on_closed(*this, reason, ec); }
 
-Result<TcpStream> connect_tcp(Context& ctx, std::string& label) {
+// One non-blocking connect on the hub's loop (loop::Connector), run until it is over.
+Result<Fd> connect_on(loop::EventLoop& loop, const Address& to, loop::ConnectorOptions co) {
+  std::optional<Result<Fd>> got;
+  auto c = loop::Connector::start(loop, to, std::move(co), [&got](Result<Fd> r) { got.emplace(std::move(r)); });
+  while (!got) loop.run_once(std::chrono::milliseconds(-1));
+  return std::move(*got);
+}
+
+// Tries each address in turn until one connects; -w bounds them all together.
+Result<Fd> connect_tcp(Context& ctx, loop::EventLoop& loop, std::string& label) {
   const Options& o = ctx.opt;
   Deadline deadline = o.wait ? Deadline::after(*o.wait) : Deadline::never();
   ResolveOptions ro;
@@ -304,15 +372,17 @@ Result<TcpStream> connect_tcp(Context& ctx, std::string& label) {
   }
   auto addrs = Resolver::resolve(o.host, o.port_text, ro);
   if (!addrs) return std::move(addrs).error();
-  Result<TcpStream> last = Error(make_error_code(errc::no_addresses), "connect " + o.host);
+  Result<Fd> last = Error(make_error_code(errc::no_addresses), "connect " + o.host);
   for (const Address& a : *addrs) {
-    ConnectOptions co;
+    loop::ConnectorOptions co;
+    co.deadline = deadline;
+    co.attempt_timeout = kNoAttemptLimit;  // -w's deadline, else the kernel's own SYN retries
     if (source) {
       co.source = source;
     } else if (o.sport) {
       co.source = a.is_v6() ? Address::ipv6_any(*o.sport) : Address::ipv4_any(*o.sport);
     }
-    last = TcpStream::connect(a, deadline, co);
+    last = connect_on(loop, a, std::move(co));
     if (last) {
       label = a.to_string();
       return last;
@@ -343,6 +413,36 @@ Result<TcpListener> listen_tcp(Context& ctx) {
   return l;
 }
 
+// The TLS context of --ssl: a listener's certificate (or a temporary self-signed one, as ncat
+// makes, its fingerprint on stderr), a client's trust and verification (off unless --ssl-verify
+// or --ssl-trustfile, as in ncat).
+std::optional<tls::Context> make_tls(Context& ctx) {
+  const Options& o = ctx.opt;
+  if (!o.ssl) return std::nullopt;
+  tls::ContextOptions to;
+  to.role = o.listen ? tls::Role::server : tls::Role::client;
+  to.cert_file = o.ssl_cert;
+  to.key_file = o.ssl_key;
+  to.ca_file = o.ssl_trustfile;
+  to.verify = o.ssl_verify || !o.ssl_trustfile.empty();
+  to.ciphers = o.ssl_ciphers;
+  for (std::string_view rest = o.ssl_alpn; !rest.empty();) {
+    auto comma = rest.find(',');
+    to.alpn.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  if (!o.listen || !o.ssl_cert.empty()) {
+    auto c = tls::Context::create(to);
+    if (!c) ctx.fail(c.error());
+    return std::move(*c);
+  }
+  auto c = tls::Context::self_signed(to, "localhost");
+  if (!c) ctx.fail(c.error());
+  ctx.log_line("generated a temporary self-signed certificate (CN=localhost); use --ssl-cert and --ssl-key for a permanent one");
+  ctx.log_line("SHA-256 fingerprint: " + c->fingerprint());
+  return std::move(*c);
+}
+
 }  // namespace
 
 int run_stream(Context& ctx) {
@@ -350,8 +450,14 @@ int run_stream(Context& ctx) {
   StreamSocket sock;
   std::string label;
   UnlinkGuard unlink_guard;
+  std::optional<tls::Context> tls_ctx = make_tls(ctx);
+  auto with_tls = [&](StreamHub& hub) {
+    if (tls_ctx) hub.use_tls(*tls_ctx, o.ssl_servername.empty() ? o.host : o.ssl_servername);
+  };
 
   if (!o.listen) {
+    StreamHub hub(ctx, Fd(), false);
+    with_tls(hub);
     if (o.unix_socket) {
       auto addr = Address::unix_path(o.host);
       if (!addr) ctx.fail(std::move(addr).error());
@@ -361,12 +467,11 @@ int run_stream(Context& ctx) {
       sock = std::move(*s);
       label = o.host;
     } else {
-      auto s = connect_tcp(ctx, label);
+      auto s = connect_tcp(ctx, hub.event_loop(), label);
       if (!s) ctx.fail(std::move(s).error());
-      sock = std::move(*s);
+      sock = StreamSocket(std::move(*s));
     }
     ctx.log(1, "connected to {}", label);
-    StreamHub hub(ctx, Fd(), false);
     hub.add_peer(std::move(sock), label);
     return hub.run();
   }
@@ -406,6 +511,7 @@ int run_stream(Context& ctx) {
       std::string plabel = peer.unmapped().to_string();
       ctx.log(1, "connection from {}", plabel);
       StreamHub hub(ctx, Fd(), false);
+      with_tls(hub);
       hub.add_peer(std::move(*s), plabel);
       return hub.run();
     }
@@ -413,6 +519,7 @@ int run_stream(Context& ctx) {
   }
   if (auto r = set_nonblocking(listen_fd.get()); !r) ctx.fail(std::move(r).error());
   StreamHub hub(ctx, std::move(listen_fd), true);
+  with_tls(hub);
   return hub.run();
 }
 
