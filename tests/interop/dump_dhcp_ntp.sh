@@ -79,8 +79,9 @@ print("reply", len(cli.recvfrom(512)[0]))
 PY
 check "the SNTP client got its reply" grep -q 'reply 48' "$T/sntp.out"
 
-# The last packets mark the end: the ACK and the NTP server's reply.
-for ((i = 0; i < 250; i++)); do
+# The last packets mark the end: the ACK and the NTP server's reply (up to 20 s: on a loaded
+# machine tcpdump -U can take seconds to write them out; a 5 s bound failed once in a dev run).
+for ((end = SECONDS + 20; SECONDS < end; )); do
   tcpdump -n -v -r "$PCAP" 2>/dev/null | grep -q 'DHCP-Message (53), length 1: ACK' \
     && tcpdump -n -r "$PCAP_NTP" 2>/dev/null | grep -q 'NTPv4, Server' && break
   sleep 0.02
