@@ -18,7 +18,8 @@
 
 namespace sockit::test {
 
-struct SliceCounters {
+/// What a test transport saw (shared by every connection of one server).
+struct TransportCounters {
   std::atomic<std::uint64_t> transports{0};  // made by the factory
   std::atomic<std::uint64_t> bytes_read{0};
   std::atomic<std::uint64_t> bytes_written{0};
@@ -27,7 +28,7 @@ struct SliceCounters {
 
 class SliceTransport final : public loop::Transport {
  public:
-  SliceTransport(std::size_t slice, SliceCounters& counters) : slice_(slice), counters_(&counters) {}
+  SliceTransport(std::size_t slice, TransportCounters& counters) : slice_(slice), counters_(&counters) {}
 
   ssize_t read(int fd, std::span<std::byte> buf) noexcept override {
     ssize_t n;
@@ -57,7 +58,7 @@ class SliceTransport final : public loop::Transport {
   }
 
   /// A factory for ServerOptions::transport.
-  static auto factory(std::size_t slice, SliceCounters& counters) {
+  static auto factory(std::size_t slice, TransportCounters& counters) {
     return [slice, &counters]() -> std::unique_ptr<loop::Transport> {
       counters.transports.fetch_add(1, std::memory_order_relaxed);
       return std::make_unique<SliceTransport>(slice, counters);
@@ -66,7 +67,7 @@ class SliceTransport final : public loop::Transport {
 
  private:
   std::size_t slice_;
-  SliceCounters* counters_;
+  TransportCounters* counters_;
 };
 
 }  // namespace sockit::test
