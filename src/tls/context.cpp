@@ -80,7 +80,7 @@ Result<std::shared_ptr<SSL_CTX>> build(const ContextOptions& opts, bool load_cer
   int mode = SSL_VERIFY_NONE;
   if (!server && opts.verify) mode = SSL_VERIFY_PEER;
   if (server && opts.verify && !opts.ca_file.empty()) mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-  SSL_CTX_set_verify(raw, mode, reinterpret_cast<SSL_verify_cb>(&detail::verify_callback));
+  SSL_CTX_set_verify(raw, mode, &detail::verify_callback);
   if (!opts.ciphers.empty()) {
     bool tls13 = opts.ciphers.rfind("TLS_", 0) == 0;
     int ok = tls13 ? SSL_CTX_set_ciphersuites(raw, opts.ciphers.c_str()) : SSL_CTX_set_cipher_list(raw, opts.ciphers.c_str());

@@ -45,8 +45,7 @@ void free_ssl(SSL* ssl) noexcept {
   SSL_free(ssl);
 }
 
-int verify_callback(int ok, void* store_ctx) {
-  auto* store = static_cast<X509_STORE_CTX*>(store_ctx);
+int verify_callback(int ok, X509_STORE_CTX* store) {
   if (ok == 0) {
     auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
     std::string* subject = ssl != nullptr ? subject_of(ssl) : nullptr;

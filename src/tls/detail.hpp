@@ -8,6 +8,7 @@
 #include <string_view>
 
 typedef struct ssl_st SSL;
+typedef struct x509_store_ctx_st X509_STORE_CTX;
 
 namespace sockit::tls::detail {
 
@@ -21,6 +22,6 @@ bool set_peer_name(SSL* ssl, const Context& ctx, std::string_view name);
 /// "tls: certificate verify failed (CN=x): self-signed certificate", or OpenSSL's reason.
 Error handshake_error(SSL* ssl, int rc, int saved_errno, std::string_view what);
 /// The SSL_VERIFY callback that records the subject of the certificate that failed.
-int verify_callback(int ok, void* store_ctx);
+int verify_callback(int ok, X509_STORE_CTX* store);
 
 }  // namespace sockit::tls::detail
