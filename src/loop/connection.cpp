@@ -317,7 +317,8 @@ void Connection::flush_transport() {
 void Connection::after_write_progress() {
   sync_budget();
   if (lc_.water_marks(queued_bytes(), opts_->marks()) && edge_) schedule_reread();
-  if (!out_ && lc_.fin_pending()) do_shutdown_write();
+  // Bytes the transport still holds go first: flush_transport() sends the FIN once they are out.
+  if (!out_ && lc_.fin_pending() && !(transport_ && transport_->pending_output() > 0)) do_shutdown_write();
 }
 
 void Connection::update_interest() {

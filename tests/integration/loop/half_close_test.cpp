@@ -8,6 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <optional>
 #include <string>
 #include <thread>
@@ -128,6 +133,87 @@ TEST(HalfClose, PeersFirstThenOursClosesOnceTheQueueIsOut) {
   EXPECT_EQ(p.conn->events, (std::vector<std::string>{"eof", "closed"}));
   ASSERT_TRUE(p.conn->closed);
   EXPECT_EQ(*p.conn->closed, CloseReason::protocol) << "the reason half_close() was given";
+}
+
+// A transport that keeps what the socket does not take (as TLS keeps a record it could not write
+// whole) and takes nothing more until that is out: EAGAIN, waiting for writability.
+class HoldingTransport final : public sockit::loop::Transport {
+ public:
+  ssize_t read(int fd, std::span<std::byte> buf) noexcept override { return ::read(fd, buf.data(), buf.size()); }
+  ssize_t write(int fd, std::span<const std::byte> bytes) noexcept override {
+    if (pending_output() > 0) {
+      errno = EAGAIN;
+      return -1;
+    }
+    held_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    off_ = 0;
+    (void)flush(fd);
+    return static_cast<ssize_t>(bytes.size());
+  }
+  ssize_t writev(int fd, const iovec* iov, int n) noexcept override {
+    return n > 0 ? write(fd, std::span(static_cast<const std::byte*>(iov[0].iov_base), iov[0].iov_len)) : 0;
+  }
+  int shutdown_write(int fd) noexcept override {
+    shut_with_pending_ = pending_output();
+    return ::shutdown(fd, SHUT_WR);
+  }
+  sockit::loop::Want wants() const noexcept override {
+    return pending_output() > 0 ? sockit::loop::Want::write : sockit::loop::Want::none;
+  }
+  std::size_t pending_output() const noexcept override { return held_.size() - off_; }
+  ssize_t flush(int fd) noexcept override {
+    ssize_t total = 0;
+    while (off_ < held_.size()) {
+      ssize_t n = ::write(fd, held_.data() + off_, held_.size() - off_);
+      if (n <= 0) return total > 0 ? total : n;
+      off_ += static_cast<std::size_t>(n);
+      total += n;
+    }
+    return total;
+  }
+  std::size_t shut_with_pending_ = 0;  // pending_output() when our FIN went
+
+ private:
+  std::string held_;
+  std::size_t off_ = 0;
+};
+
+TEST(HalfClose, OurFinWaitsForBytesTheTransportStillHolds) {
+  sockit::test::FdLeakCheck leaks;
+  auto loop = std::move(*EventLoop::create());
+  auto l = sockit::TcpListener::bind(Address::ipv4_loopback(0));
+  auto c = sockit::TcpStream::connect(*l->local_address(), Deadline::after(2s));
+  ASSERT_TRUE(c);
+  Address peer;
+  auto s = l->accept(Deadline::after(2s), &peer);
+  ASSERT_TRUE(s);
+  ConnectionOptions opts;
+  opts.max_output = 0;  // 16 MiB queued on purpose
+  auto holding = std::make_unique<HoldingTransport>();
+  HoldingTransport* t = holding.get();
+  auto conn = std::make_shared<Recorder>(*loop, s->release(), peer, opts, std::move(holding));
+  ASSERT_TRUE(conn->start());
+  // The peer's FIN first: our FIN will then close the connection.
+  ASSERT_TRUE(c->write_all("abc", Deadline::after(2s)));
+  ASSERT_TRUE(c->shutdown_write());
+  const Deadline d = Deadline::after(20s);
+  while (conn->events.empty() && !d.expired()) loop->run_once(10ms);
+  ASSERT_EQ(conn->got, "abc");
+  // The first block fills the socket and the rest stays in the transport; the second waits in
+  // the connection's queue, and moves into the transport (held again) once the client reads.
+  const std::string first = pattern(4 << 20, 3), second = pattern(16 << 20, 4);
+  conn->send(std::string_view(first));
+  ASSERT_GT(t->pending_output(), 0u) << "the socket took 4 MiB at once";
+  conn->send(std::string_view(second));
+  ASSERT_GT(conn->queued_bytes(), 0u) << "the transport refused the second block";
+  conn->half_close();
+  std::string back;
+  std::thread reader([&] { back = read_to_eof(*c, Deadline::after(20s)); });
+  while (!conn->closed && !d.expired()) loop->run_once(10ms);
+  reader.join();
+  EXPECT_EQ(t->shut_with_pending_, 0u) << "our FIN went while the transport still held bytes";
+  EXPECT_TRUE(back == first + second) << "got " << back.size() << " of " << first.size() + second.size()
+                                      << " bytes, then EOF";
 }
 
 // --- Connector: source address ---
