@@ -468,6 +468,19 @@ class BlockingImpl final : public Server::Impl {
   }
 
   void serve_connection(Fd fd, const Address& remote, const Address& local, bool cross_thread);
+  struct Run;
+  /// serve_connection's poll() loop, one turn at a time; each step returns false, with
+  /// r.reason, when the connection ends.
+  void drive(Run& r);
+  /// Before a turn: the session's close or overflow, our FIN once the queue is out, water marks,
+  /// the budget, and what the turn waits for.
+  bool settle_output(Run& r);
+  /// The turn's poll() set and timeout (the session's, idle, drain and linger deadlines).
+  void plan_turn(Run& r);
+  bool read_turn(Run& r);
+  bool write_turn(Run& r);
+  /// After a turn: drain, linger and idle deadlines, then the session's tick.
+  bool deadlines_turn(Run& r);
   /// The transport's opening exchange (none for the plain socket): false, with `reason`, when
   /// it does not complete (stop, idle timeout, error).
   bool handshake(int fd, loop::Transport* t, CloseReason& reason);
@@ -490,6 +503,31 @@ class BlockingImpl final : public Server::Impl {
   std::unique_ptr<loop::BufferBudget> budget_;  // opts_.max_buffered (thread, pool)
 };
 
+/// One connection's state between the turns of serve_connection's poll() loop.
+struct BlockingImpl::Run {
+  Run(Fd& fd_, Fd& wake_, loop::Transport* t_, BlockingPeer& peer_, const loop::WaterMarks& marks_)
+      : fd(fd_), wake(wake_), t(t_), peer(peer_), marks(marks_) {}
+
+  Fd& fd;
+  Fd& wake;                 // cross-thread sends wake the poll (thread and pool models)
+  loop::Transport* t;       // null: the plain socket
+  BlockingPeer& peer;
+  const loop::WaterMarks& marks;
+  Session* session = nullptr;
+  loop::Lifecycle lc;       // the same state machine and output policy as the reactor's Connection
+  std::size_t held = 0;     // queued bytes reported to budget_
+  CloseReason reason = CloseReason::peer_closed;
+  TimePoint now{};
+  TimePoint last{};         // last byte in or out (idle timeout)
+  bool stop_seen = false;
+  std::optional<TimePoint> drain_deadline, linger_deadline;
+  // This turn's plan (plan_turn).
+  bool want_read = false, want_write = false, buffered_input = false;
+  int timeout = -1;
+  std::array<pollfd, 4> pfds{};  // the socket, stop, force, wake
+  std::array<std::byte, 65536> buf;
+};
+
 void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address& local, bool cross_thread) {
   set_nodelay(fd.get());
   Fd wake;
@@ -499,146 +537,164 @@ void BlockingImpl::serve_connection(Fd fd, const Address& remote, const Address&
   const loop::WaterMarks marks{opts_.high_water, opts_.low_water, opts_.send_queue_cap};
   BlockingPeer peer(fd.get(), wake.get(), remote, local, next_id_.fetch_add(1, std::memory_order_relaxed), marks, t);
   stats_->accepted.fetch_add(1, std::memory_order_relaxed);
-  CloseReason reason = CloseReason::peer_closed;
-  loop::Lifecycle lc;  // the same state machine and output policy as the reactor's Connection
-  std::size_t held = 0;  // queued bytes reported to budget_
+  Run r(fd, wake, t, peer, marks);
   std::unique_ptr<Session> session;
-  if (handshake(fd.get(), t, reason)) {
-    lc.opened();
+  if (handshake(fd.get(), t, r.reason)) {
+    r.lc.opened();
     session = factory_(peer);
-    if (!session) reason = CloseReason::protocol;
+    if (!session) r.reason = CloseReason::protocol;
   }
   if (session) {
-    auto now = Clock::now();
-    TimePoint last = now;
-    session->on_open(peer, now);
-    bool stop_seen = false;
-    std::optional<TimePoint> drain_deadline, linger_deadline;
-    std::array<std::byte, 65536> buf;
-    for (;;) {
-      auto st = peer.state();
-      if (st.close_now) {
-        reason = CloseReason::protocol;
-        break;
-      }
-      if (st.overflow) {
-        reason = CloseReason::send_queue_full;
-        break;
-      }
-      if (st.flush) (void)lc.request_shutdown();
-      if (lc.fin_pending() && st.queued == 0 && (t == nullptr || t->pending_output() == 0)) {
-        (void)peer.shutdown_write();
-        peer.mark_write_shut();
-        reason = stop_seen ? CloseReason::server_stopping : CloseReason::peer_closed;
-        if (lc.fin_sent()) break;  // the peer's FIN had come
-        linger_deadline = now + std::chrono::duration_cast<Clock::duration>(opts_.linger);
-      }
-      (void)lc.water_marks(st.queued, marks);
-      if (budget_) (void)lc.sync_budget(*budget_, held, st.queued, true);
-      bool want_read = lc.reads();
-      bool want_write = st.queued > 0 || (t != nullptr && t->pending_output() > 0) ||
-                        (!st.flush && session->wants_drain() && st.queued <= opts_.low_water);
-      loop::Want tw = loop::io::wants(t);  // e.g. TLS: write to read
-
-      std::optional<TimePoint> wake_at = session->next_deadline();
-      auto earliest = [&](std::optional<TimePoint> when) {
-        if (when && (!wake_at || *when < *wake_at)) wake_at = when;
-      };
-      if (opts_.idle_timeout > nanoseconds::zero()) earliest(loop::Lifecycle::idle_deadline(last, opts_.idle_timeout));
-      earliest(drain_deadline);
-      earliest(linger_deadline);
-      int timeout = wake_at ? ms_until(*wake_at, now) : -1;
-      bool buffered_input = want_read && t != nullptr && t->pending_input() > 0;
-      if (buffered_input) timeout = 0;  // decoded input waits inside the transport
-
-      short events = static_cast<short>((want_read || has(tw, loop::Want::read) ? POLLIN : 0) |
-                                        (want_write || has(tw, loop::Want::write) ? POLLOUT : 0));
-      std::array<pollfd, 4> pfds{{
-          {events != 0 ? fd.get() : -1, events, 0},
-          {stop_seen ? -1 : stop_fd_.get(), POLLIN, 0},
-          {force_fd_.get(), POLLIN, 0},
-          {wake.get(), POLLIN, 0},
-      }};
-      int rc = sys::poll(pfds.data(), pfds.size(), timeout);
-      if (rc < 0 && errno != EINTR) {
-        reason = CloseReason::error;
-        break;
-      }
-      now = Clock::now();
-      if (rc < 0) continue;
-      if (pfds[2].revents != 0) {
-        reason = CloseReason::server_stopping;
-        break;
-      }
-      if (pfds[3].revents != 0) drain_eventfd(wake.get());
-      if (pfds[1].revents != 0 && !stop_seen) {
-        stop_seen = true;
-        std::int64_t ns = stats_->drain_deadline_ns.load();
-        drain_deadline = TimePoint(std::chrono::duration_cast<Clock::duration>(nanoseconds(ns)));
-        session->on_shutdown(peer, now);
-        continue;
-      }
-      short re = pfds[0].revents;
-      if (want_read && (buffered_input || (re & (POLLIN | POLLHUP | POLLERR)) != 0)) {
-        // With a budget the read's room is reserved until what it queued is counted.
-        std::size_t granted = budget_ ? budget_->reserve(buf.size()) : buf.size();
-        ssize_t n = peer.read(std::span(buf.data(), granted));
-        int err = errno;
-        if (n > 0) {
-          auto got = static_cast<std::size_t>(n);
-          stats_->bytes_in.fetch_add(got, std::memory_order_relaxed);
-          last = now;
-          if (!lc.lingering()) session->on_data(std::span<const std::byte>(buf.data(), got), peer, now);
-        }
-        if (budget_) {
-          std::size_t q = peer.state().queued;
-          budget_->update(held, q);
-          held = q;
-          budget_->release(granted);
-        }
-        if (n == 0) {
-          if (lc.peer_fin()) break;  // our FIN was out: done
-          session->on_eof(peer, now);
-        } else if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
-          reason = loop::io::is_reset(err) ? CloseReason::reset : CloseReason::error;
-          break;
-        }
-      }
-      if (want_write && (re & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-        auto r = peer.flush_some();
-        if (!r) {
-          reason = loop::io::is_reset(r.code().value()) ? CloseReason::reset : CloseReason::error;
-          break;
-        }
-        if (*r > 0) last = now;
-        auto after = peer.state();
-        if (!after.flush && session->wants_drain() && after.queued <= opts_.low_water) session->on_drain(peer, now);
-      }
-      stats_->bytes_out.fetch_add(peer.take_written(), std::memory_order_relaxed);
-      if (drain_deadline && now >= *drain_deadline) {
-        reason = CloseReason::server_stopping;
-        break;
-      }
-      if (linger_deadline && now >= *linger_deadline) break;
-      if (loop::Lifecycle::idle_expired(last, now, opts_.idle_timeout)) {
-        reason = CloseReason::idle_timeout;
-        break;
-      }
-      if (auto d = session->next_deadline(); d && *d <= now) session->on_tick(peer, now);
-    }
+    r.session = session.get();
+    drive(r);
   }
-  lc.closed();
+  r.lc.closed();
   peer.mark_closed();
   stats_->bytes_out.fetch_add(peer.take_written(), std::memory_order_relaxed);
   fd.reset();
   if (budget_) {
-    budget_->update(held, 0);
+    budget_->update(r.held, 0);
     if (budget_->trim_due()) ::malloc_trim(0);
   }
-  if (session) session->on_close(reason);
+  if (session) session->on_close(r.reason);
   session.reset();
-  stats_->count_close(reason);
+  stats_->count_close(r.reason);
   stats_->active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void BlockingImpl::drive(Run& r) {
+  r.now = r.last = Clock::now();
+  r.session->on_open(r.peer, r.now);
+  for (;;) {
+    if (!settle_output(r)) return;
+    plan_turn(r);
+    int rc = sys::poll(r.pfds.data(), r.pfds.size(), r.timeout);
+    if (rc < 0 && errno != EINTR) {
+      r.reason = CloseReason::error;
+      return;
+    }
+    r.now = Clock::now();
+    if (rc < 0) continue;
+    if (r.pfds[2].revents != 0) {
+      r.reason = CloseReason::server_stopping;
+      return;
+    }
+    if (r.pfds[3].revents != 0) drain_eventfd(r.wake.get());
+    if (r.pfds[1].revents != 0 && !r.stop_seen) {
+      r.stop_seen = true;
+      std::int64_t ns = stats_->drain_deadline_ns.load();
+      r.drain_deadline = TimePoint(std::chrono::duration_cast<Clock::duration>(nanoseconds(ns)));
+      r.session->on_shutdown(r.peer, r.now);
+      continue;
+    }
+    short re = r.pfds[0].revents;
+    if (r.want_read && (r.buffered_input || (re & (POLLIN | POLLHUP | POLLERR)) != 0) && !read_turn(r)) return;
+    if (r.want_write && (re & (POLLOUT | POLLERR | POLLHUP)) != 0 && !write_turn(r)) return;
+    stats_->bytes_out.fetch_add(r.peer.take_written(), std::memory_order_relaxed);
+    if (!deadlines_turn(r)) return;
+  }
+}
+
+bool BlockingImpl::settle_output(Run& r) {
+  auto st = r.peer.state();
+  if (st.close_now) {
+    r.reason = CloseReason::protocol;
+    return false;
+  }
+  if (st.overflow) {
+    r.reason = CloseReason::send_queue_full;
+    return false;
+  }
+  if (st.flush) (void)r.lc.request_shutdown();
+  if (r.lc.fin_pending() && st.queued == 0 && (r.t == nullptr || r.t->pending_output() == 0)) {
+    (void)r.peer.shutdown_write();
+    r.peer.mark_write_shut();
+    r.reason = r.stop_seen ? CloseReason::server_stopping : CloseReason::peer_closed;
+    if (r.lc.fin_sent()) return false;  // the peer's FIN had come
+    r.linger_deadline = r.now + std::chrono::duration_cast<Clock::duration>(opts_.linger);
+  }
+  (void)r.lc.water_marks(st.queued, r.marks);
+  if (budget_) (void)r.lc.sync_budget(*budget_, r.held, st.queued, true);
+  r.want_read = r.lc.reads();
+  r.want_write = st.queued > 0 || (r.t != nullptr && r.t->pending_output() > 0) ||
+                 (!st.flush && r.session->wants_drain() && st.queued <= opts_.low_water);
+  return true;
+}
+
+void BlockingImpl::plan_turn(Run& r) {
+  loop::Want tw = loop::io::wants(r.t);  // e.g. TLS: write to read
+  std::optional<TimePoint> wake_at = r.session->next_deadline();
+  auto earliest = [&](std::optional<TimePoint> when) {
+    if (when && (!wake_at || *when < *wake_at)) wake_at = when;
+  };
+  if (opts_.idle_timeout > nanoseconds::zero()) earliest(loop::Lifecycle::idle_deadline(r.last, opts_.idle_timeout));
+  earliest(r.drain_deadline);
+  earliest(r.linger_deadline);
+  r.timeout = wake_at ? ms_until(*wake_at, r.now) : -1;
+  r.buffered_input = r.want_read && r.t != nullptr && r.t->pending_input() > 0;
+  if (r.buffered_input) r.timeout = 0;  // decoded input waits inside the transport
+
+  short events = static_cast<short>((r.want_read || has(tw, loop::Want::read) ? POLLIN : 0) |
+                                    (r.want_write || has(tw, loop::Want::write) ? POLLOUT : 0));
+  r.pfds = {{
+      {events != 0 ? r.fd.get() : -1, events, 0},
+      {r.stop_seen ? -1 : stop_fd_.get(), POLLIN, 0},
+      {force_fd_.get(), POLLIN, 0},
+      {r.wake.get(), POLLIN, 0},
+  }};
+}
+
+bool BlockingImpl::read_turn(Run& r) {
+  // With a budget the read's room is reserved until what it queued is counted.
+  std::size_t granted = budget_ ? budget_->reserve(r.buf.size()) : r.buf.size();
+  ssize_t n = r.peer.read(std::span(r.buf.data(), granted));
+  int err = errno;
+  if (n > 0) {
+    auto got = static_cast<std::size_t>(n);
+    stats_->bytes_in.fetch_add(got, std::memory_order_relaxed);
+    r.last = r.now;
+    if (!r.lc.lingering()) r.session->on_data(std::span<const std::byte>(r.buf.data(), got), r.peer, r.now);
+  }
+  if (budget_) {
+    std::size_t q = r.peer.state().queued;
+    budget_->update(r.held, q);
+    r.held = q;
+    budget_->release(granted);
+  }
+  if (n == 0) {
+    if (r.lc.peer_fin()) return false;  // our FIN was out: done
+    r.session->on_eof(r.peer, r.now);
+  } else if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+    r.reason = loop::io::is_reset(err) ? CloseReason::reset : CloseReason::error;
+    return false;
+  }
+  return true;
+}
+
+bool BlockingImpl::write_turn(Run& r) {
+  auto res = r.peer.flush_some();
+  if (!res) {
+    r.reason = loop::io::is_reset(res.code().value()) ? CloseReason::reset : CloseReason::error;
+    return false;
+  }
+  if (*res > 0) r.last = r.now;
+  auto after = r.peer.state();
+  if (!after.flush && r.session->wants_drain() && after.queued <= opts_.low_water) r.session->on_drain(r.peer, r.now);
+  return true;
+}
+
+bool BlockingImpl::deadlines_turn(Run& r) {
+  if (r.drain_deadline && r.now >= *r.drain_deadline) {
+    r.reason = CloseReason::server_stopping;
+    return false;
+  }
+  if (r.linger_deadline && r.now >= *r.linger_deadline) return false;
+  if (loop::Lifecycle::idle_expired(r.last, r.now, opts_.idle_timeout)) {
+    r.reason = CloseReason::idle_timeout;
+    return false;
+  }
+  if (auto d = r.session->next_deadline(); d && *d <= r.now) r.session->on_tick(r.peer, r.now);
+  return true;
 }
 
 bool BlockingImpl::handshake(int fd, loop::Transport* t, CloseReason& reason) {
