@@ -434,7 +434,7 @@ def run_session(sess, idx, port, server):
 # Replies whose order is the server's table order (inspircd's follows memory addresses): a run of
 # consecutive lines of one of these numerics is compared sorted. The WHOIS replies between 311 and
 # 318 come in each server's own order (no text fixes it): compared sorted too.
-UNORDERED = {"352": "352", "353": "353", "322": "322", "314": "314"}
+UNORDERED = {"352": "352", "354": "354", "353": "353", "322": "322", "314": "314"}
 UNORDERED.update({k: "whois" for k in ("301", "307", "311", "312", "313", "317", "319", "320",
                                       "330", "338", "378", "379", "671")})
 
