@@ -72,7 +72,7 @@ status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
 check_eq "GET / -> 404" 404 "$(status "http://127.0.0.1:$MP/")"
 check_eq "POST /metrics -> 405" 405 "$(status -X POST -d x "http://127.0.0.1:$MP/metrics")"
 check_eq "HEAD /metrics -> 200" 200 "$(status -I "http://127.0.0.1:$MP/metrics")"
-raw() { timeout 5 python3 -c '
+raw() { timeout 20 python3 -c '
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(sys.argv[2].encode("latin-1"))
