@@ -556,7 +556,7 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   app.add_flag("--no-flood-control", o->flags.no_flood, "do not delay fast clients (tests, bots you trust)");
   app.add_flag("--allow-invalid-utf8", o->flags.allow_invalid_utf8, "relay non-UTF-8 text byte for byte");
   app.add_option("--casemapping", o->flags.casemapping,
-                 "name comparison: rfc1459 ([]\\~ equal {}|^), strict-rfc1459 or ascii (default rfc1459)");
+                 "name comparison: rfc1459 ([]\\~ equal {}|^), rfc1459-strict or ascii (default rfc1459)");
   app.add_option("--drain", o->drain, "on SIGTERM, time to flush before closing (default 5s)");
   app.add_flag("--hash-password", o->hash_password,
                "read a password on stdin, print its hash for [[operator]] password / [server] password");

@@ -56,7 +56,7 @@ std::chrono::milliseconds duration_value(std::string_view text, const std::strin
 
 irc::Casemapping casemapping_value(std::string_view text, const std::string& ctx) {
   auto cm = irc::parse_casemapping(text);
-  if (!cm) throw ConfigError{ctx + ": expected \"rfc1459\", \"strict-rfc1459\" or \"ascii\""};
+  if (!cm) throw ConfigError{ctx + ": expected \"rfc1459\", \"rfc1459-strict\" or \"ascii\""};
   return *cm;
 }
 

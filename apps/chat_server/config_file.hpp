@@ -27,7 +27,7 @@ struct Overrides {
   std::optional<double> flood_rate;
   bool no_flood = false;
   bool allow_invalid_utf8 = false;
-  std::optional<std::string> casemapping;  ///< --casemapping rfc1459|strict-rfc1459|ascii
+  std::optional<std::string> casemapping;  ///< --casemapping rfc1459|rfc1459-strict|ascii
   std::optional<std::string> metrics;     ///< --metrics ADDR:PORT
   std::optional<std::string> log_level;   ///< --log-level, when given
   std::optional<std::string> log_format;  ///< --log-format, when given

@@ -5,7 +5,7 @@ namespace sockit::irc {
 std::string_view casemapping_name(Casemapping cm) noexcept {
   switch (cm) {
     case Casemapping::ascii: return "ascii";
-    case Casemapping::strict_rfc1459: return "strict-rfc1459";
+    case Casemapping::strict_rfc1459: return "rfc1459-strict";
     case Casemapping::rfc1459: break;
   }
   return "rfc1459";
@@ -15,6 +15,8 @@ std::optional<Casemapping> parse_casemapping(std::string_view name) noexcept {
   for (Casemapping cm : {Casemapping::rfc1459, Casemapping::strict_rfc1459, Casemapping::ascii}) {
     if (name == casemapping_name(cm)) return cm;
   }
+  // Modern IRC spells it rfc1459-strict; some servers' configurations say strict-rfc1459.
+  if (name == "strict-rfc1459") return Casemapping::strict_rfc1459;
   return std::nullopt;
 }
 

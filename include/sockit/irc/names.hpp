@@ -1,4 +1,4 @@
-// Public header. IRC names: casemappings (rfc1459, strict-rfc1459, ascii), nick / user / channel validation and the
+// Public header. IRC names: casemappings (rfc1459, rfc1459-strict, ascii), nick / user / channel validation and the
 // wildcard masks of bans (nick!user@host with '*' and '?'). Pure functions, thread-safe.
 #pragma once
 
@@ -15,7 +15,7 @@ namespace sockit::irc {
 ///  strict_rfc1459: also [ ] \ -> { } |, but ~ and ^ stay different.
 enum class Casemapping { rfc1459, strict_rfc1459, ascii };
 
-/// The ISUPPORT spelling: "rfc1459", "strict-rfc1459", "ascii".
+/// The ISUPPORT spelling (Modern IRC's): "rfc1459", "rfc1459-strict", "ascii".
 std::string_view casemapping_name(Casemapping cm) noexcept;
 /// The inverse of casemapping_name(); nullopt for any other text (case-sensitive, as on the wire).
 std::optional<Casemapping> parse_casemapping(std::string_view name) noexcept;

@@ -577,7 +577,7 @@ TEST(IrcIsupport, EachCheckCatchesALie) {
       {"MAXLIST", {"b:" + bump(t["MAXLIST"].substr(t["MAXLIST"].find(':') + 1))}},
       {"TARGMAX", {"PRIVMSG:3", "JOIN:1", "WHOIS:", "KICK:3"}},
       {"MAXTARGETS", {"3"}},
-      {"CASEMAPPING", {"ascii", "strict-rfc1459"}},
+      {"CASEMAPPING", {"ascii", "rfc1459-strict"}},
       {"NETWORK", {"Other"}},
       {"ELIST", {"CMNTUX"}},
       {"STATUSMSG", {"@+%"}},
@@ -646,7 +646,7 @@ TEST(IrcNameRules, ChannelAtEachBoundary) {
   EXPECT_EQ(H::only(lines, "403").size(), 1u);
 }
 
-// Casemapping: rfc1459 folds []\~ to {}|^, strict-rfc1459 all but ~, ascii none of them; A-Z always.
+// Casemapping: rfc1459 folds []\~ to {}|^, rfc1459-strict all but ~, ascii none of them; A-Z always.
 TEST(IrcNameRules, CasemappingsFoldTheirOwnCharacters) {
   EXPECT_EQ(fold("Nick[]\\~", Casemapping::rfc1459), "nick{}|^");
   EXPECT_EQ(fold("Nick[]\\~", Casemapping::strict_rfc1459), "nick{}|~");
@@ -657,6 +657,7 @@ TEST(IrcNameRules, CasemappingsFoldTheirOwnCharacters) {
   for (Casemapping cm : {Casemapping::rfc1459, Casemapping::strict_rfc1459, Casemapping::ascii}) {
     EXPECT_EQ(parse_casemapping(casemapping_name(cm)), cm);
   }
+  EXPECT_EQ(parse_casemapping("strict-rfc1459"), Casemapping::strict_rfc1459) << "the other spelling";
   EXPECT_FALSE(parse_casemapping("RFC1459"));
   EXPECT_FALSE(parse_casemapping("rfc7613"));
 }
