@@ -89,9 +89,10 @@ const CommandSpec* find_command(std::string_view name) {
   return it != table.end() && it->name == name ? &*it : nullptr;
 }
 
-void ServerImpl::dispatch(Client& c, Message& m, TimePoint now) {
+void ServerImpl::dispatch(Client& c, Message& m, TimePoint now) { dispatch(c, m, now, find_command(m.command)); }
+
+void ServerImpl::dispatch(Client& c, Message& m, TimePoint now, const CommandSpec* spec) {
   if (gone(c)) return;
-  const CommandSpec* spec = find_command(m.command);
   if (spec == nullptr) {
     if (c.registered) {
       send(c, rpl(c, ERR_UNKNOWNCOMMAND).p(m.command).t("Unknown command"));

@@ -95,10 +95,11 @@ void cmd_stats(S& s, Client& c, Message& m, TimePoint) {
       break;
     }
     case 'm':
-      for (const auto& [name, use] : s.command_usage_) {
+      for (std::size_t i = 0; i < s.command_usage_.size(); ++i) {
         // RFC 2812: "<command> <count> <byte count> <remote count>" (one server: no remote count).
+        const auto& use = s.command_usage_[i];
         if (use.count > 0) {
-          s.send(c, s.rpl(c, RPL_STATSCOMMANDS).p(name).p(std::to_string(use.count)).p(std::to_string(use.bytes)).p("0"));
+          s.send(c, s.rpl(c, RPL_STATSCOMMANDS).p(all_commands()[i].name).p(std::to_string(use.count)).p(std::to_string(use.bytes)).p("0"));
         }
       }
       break;

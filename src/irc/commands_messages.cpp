@@ -17,7 +17,8 @@ namespace {
 bool may_send(const Client& c, Channel& ch, Casemapping cm) {
   Member* me = ch.find(c.id);
   bool privileged = me && (me->op || me->voice);
-  bool banned = !privileged && ch.banned(c.mask(), cm);
+  // The mask is built only when there is a list to match it against (a string per message).
+  bool banned = !privileged && !ch.bans.empty() && ch.banned(c.mask(), cm);
   return !((ch.no_external && !me) || (ch.moderated && !privileged) || banned);
 }
 

@@ -575,13 +575,16 @@ void ServerImpl::on_line(Client& c, std::string_view raw, TimePoint now) {
     }
     return;
   }
-  if (const CommandSpec* spec = find_command(m.command)) {  // STATS m: counted as received
-    CommandUsage& u = command_usage_[spec->name];
+  const CommandSpec* spec = find_command(m.command);
+  if (spec != nullptr) {  // STATS m: counted as received
+    const std::span<const CommandSpec> table = all_commands();
+    if (command_usage_.size() != table.size()) command_usage_.resize(table.size());
+    CommandUsage& u = command_usage_[static_cast<std::size_t>(spec - table.data())];
     ++u.count;
     u.bytes += raw.size();
   }
   if (!flood_limited(c)) {
-    dispatch(c, m, now);
+    dispatch(c, m, now, spec);
     return;
   }
   refill(c, now);

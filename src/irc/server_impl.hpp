@@ -36,6 +36,7 @@ enum CapBit : unsigned {
 };
 
 struct Channel;
+struct CommandSpec;
 
 /// A password check (PASS at registration or OPER) in flight, then its verdict while the
 /// failure throttle holds it back. Shared with the checker's worker thread, which only writes
@@ -285,6 +286,8 @@ class ServerImpl {
   void rename(Client& c, std::string_view new_nick);
   void remember_whowas(const Client& c);
   void dispatch(Client& c, Message& m, TimePoint now);
+  /// Same, with the command already looked up (null: not in the table).
+  void dispatch(Client& c, Message& m, TimePoint now, const CommandSpec* spec);
   /// Quits `c` as a refusal (limits, garbage): its ERROR line gets one write attempt and the
   /// connection closes at once (Peer::close_refused), never lingering.
   void refuse(Client& c, std::string_view reason);
@@ -321,12 +324,13 @@ class ServerImpl {
   void monitor_clear(Client& c);
   ServerStats counters_;
   SysTime created_;
-  /// STATS m: lines received per command of the table (by its name), and their bytes.
+  /// STATS m: lines received per command of the table (indexed as all_commands(), which is
+  /// sorted by name), and their bytes. An index, not a map: it is counted for every line.
   struct CommandUsage {
     std::uint64_t count = 0;
     std::uint64_t bytes = 0;
   };
-  std::map<std::string_view, CommandUsage> command_usage_;
+  std::vector<CommandUsage> command_usage_;
   AdminHooks admin_;  ///< REHASH, DIE, RESTART (Server::set_admin_hooks)
 
  private:
