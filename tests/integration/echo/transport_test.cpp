@@ -73,6 +73,17 @@ constexpr std::uint32_t kReframeSeed = 1515;
 
 class EchoTransport : public testing::TestWithParam<Param> {
  protected:
+  // In-process, the fork model forks this whole test process while its client threads run: a
+  // child can inherit a lock another thread held (the sanitizer's allocator) and never serve.
+  // CI met it (HundredConcurrentClients/fork_reframe: 4 children stuck, wait() hung). The fork
+  // model's per-connection path is the blocking driver's serve_connection, which the iterative,
+  // thread and pool variants run with the same transports; the binary-driven echo suite
+  // (echo_test.cpp) runs the fork model itself, from a process with no other threads.
+  void SetUp() override {
+    if (GetParam().model == serve::Model::fork) {
+      GTEST_SKIP() << "fork in-process from a multi-threaded test: see the comment above SetUp";
+    }
+  }
   void TearDown() override {
     if (server_) {
       server_->stop(5s);
