@@ -16,6 +16,8 @@
 #include "serve/tuning.hpp"
 #include "sockit/net/parse.hpp"
 #include "sockit/net/resolver.hpp"
+#include "sockit/tls/context.hpp"
+#include "sockit/tls/transport.hpp"
 #include "tools/metrics/endpoint.hpp"
 #include "tools/metrics/server_metrics.hpp"
 
@@ -64,6 +66,8 @@ struct Options {
   bool no_tcp = false;
   log::Options log;
   std::string metrics;
+  std::string tls_cert;  // --tls-cert: the TCP listeners speak TLS (docs/TLS.md)
+  std::string tls_key;
 };
 
 constexpr std::string_view kName = "sockit echo-server";
@@ -129,6 +133,7 @@ struct Settings {
   std::optional<Address> metrics_addr;
   serve::UdpServerOptions udp_opts;
   proto::DatagramOptions dgram_opts;
+  bool tls = false;  // --tls-cert and --tls-key given: the context is built in run() (exit 1 on a bad file)
 };
 
 // --model and --backend (they must agree), --threads.
@@ -217,6 +222,30 @@ void parse_addresses(const Options& o, Settings& s) {
   s.dgram_opts.chargen_full = o.udp_chargen_full;
 }
 
+// --tls-cert and --tls-key go together and need the TCP listeners they apply to.
+void parse_tls_flags(const Options& o, Settings& s) {
+  if (o.tls_cert.empty() && o.tls_key.empty()) return;
+  if (o.tls_key.empty()) throw UsageError("--tls-cert needs --tls-key (the certificate's PEM private key)");
+  if (o.tls_cert.empty()) throw UsageError("--tls-key needs --tls-cert (the PEM certificate chain, leaf first)");
+  if (s.tcp_addrs.empty()) throw UsageError("--tls-cert applies to the TCP listeners: not with --no-tcp");
+  s.tls = true;
+}
+
+// The server context of --tls-cert/--tls-key; a missing or bad PEM file is logged in words.
+std::optional<tls::Context> make_tls_context(const Options& o) {
+  tls::ContextOptions to;
+  to.role = tls::Role::server;
+  to.cert_file = o.tls_cert;
+  to.key_file = o.tls_key;
+  to.verify = false;  // no client certificate asked for
+  auto ctx = tls::Context::create(to);
+  if (!ctx) {
+    log::error(ctx.error().message());
+    return std::nullopt;
+  }
+  return std::move(*ctx);
+}
+
 Settings parse_settings(const Options& o) {
   Settings s;
   auto service = proto::parse_service(o.service);
@@ -225,6 +254,7 @@ Settings parse_settings(const Options& o) {
   s.model = parse_model_flags(o);
   parse_limits(o, s);
   parse_addresses(o, s);
+  parse_tls_flags(o, s);
   return s;
 }
 
@@ -238,6 +268,7 @@ struct Running {
   std::unique_ptr<metrics::Endpoint> metrics_ep;
   std::unique_ptr<metrics::ThreadedEndpoint> metrics_thread;
   int stops = 0;  // INT/TERM seen
+  std::string tls_fingerprint;  // --tls-cert's SHA-256 (empty: plaintext)
 
   void stop_udp() {
     for (auto& u : udp) u->stop();
@@ -271,6 +302,12 @@ void on_signal(Running& r, std::chrono::nanoseconds drain, int sig) {
 bool create_tcp(const Options& o, const Settings& s, const std::vector<Address>& addrs, const std::vector<int>& inherited,
                 std::span<const int> sigs, Running& r) {
   serve::ServerOptions so;
+  if (s.tls) {
+    auto ctx = make_tls_context(o);
+    if (!ctx) return false;
+    r.tls_fingerprint = ctx->fingerprint();
+    so.transport = tls::transport_factory(std::move(*ctx));  // every model: one TLS transport per connection
+  }
   so.model = s.model;
   so.listen = addrs;
   so.listen_fds = inherited;
@@ -350,7 +387,9 @@ void log_banner(const Options& o, const Settings& s, const Running& r, const std
     served.push_back({log::Level::info, fmt::format("{} service, model {} ({}), up to {} connections", o.service,
                                                     serve::to_string(s.model), model_detail(*r.tcp, o.pool_queue),
                                                     r.tcp->max_conns())});
-    for (const Address& a : r.tcp->local_addresses()) served.push_back({log::Level::info, "listening on tcp " + a.to_string()});
+    const char* over = s.tls ? " (TLS)" : "";
+    for (const Address& a : r.tcp->local_addresses()) served.push_back({log::Level::info, "listening on tcp " + a.to_string() + over});
+    if (s.tls) served.push_back({log::Level::info, "TLS certificate SHA-256 fingerprint: " + r.tls_fingerprint});
   } else {
     served.push_back({log::Level::info, fmt::format("{} service, UDP only (backend {})", o.service,
                                                     loop::to_string(serve::backend_of(s.model)))});
@@ -365,8 +404,10 @@ void log_banner(const Options& o, const Settings& s, const Running& r, const std
   std::string host = first.ip_string();
   if (first.is_v6()) host = "[" + host + "]";
   if (first.is_ip() && (first.ip_string() == "0.0.0.0" || first.ip_string() == "::")) host = "127.0.0.1";
-  std::string banner = fmt::format("connect with: sockit nc {}{} {}\n", r.tcp ? "" : "-u ",
-                                   first.ip_string() == "::" ? "::1" : host, first.port());
+  if (first.ip_string() == "::") host = "::1";
+  std::string banner = s.tls ? fmt::format("connect with: sockit nc --ssl {} {}  or  openssl s_client -connect {}:{}\n", host,
+                                           first.port(), host, first.port())
+                             : fmt::format("connect with: sockit nc {}{} {}\n", r.tcp ? "" : "-u ", host, first.port());
   banner += fmt::format("stop with Ctrl-C or SIGTERM (drains up to {}; a second signal forces); counters: kill -USR1 {}\n",
                         format_duration(s.drain), ::getpid());
   log::write_block(served, banner);
@@ -491,6 +532,10 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                  app.add_option("--metrics", o->metrics,
                                 "serve Prometheus metrics (GET /metrics) on this HOST:PORT; PORT alone means "
                                 "127.0.0.1 (see docs/OPERATIONS.md)");
+                 app.add_option("--tls-cert", o->tls_cert,
+                                "PEM certificate chain (leaf first): the TCP listeners speak TLS, under every model "
+                                "(needs --tls-key; docs/TLS.md)");
+                 app.add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
                  log::add_options(app, o->log);
                  app.add_option("--backlog", o->backlog, "listen backlog (default 511; the kernel caps it at net.core.somaxconn)");
                  return [o] { return run(*o); };
