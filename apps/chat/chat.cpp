@@ -15,6 +15,8 @@
 #include "sockit/net/parse.hpp"
 #include "sockit/irc/names.hpp"
 #include "sockit/net/resolver.hpp"
+#include "sockit/tls/context.hpp"
+#include "sockit/tls/transport.hpp"
 #include "sockit_version.hpp"
 #include "tools/chat/client.hpp"
 
@@ -29,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
 #include <random>
 #include <string>
@@ -59,6 +62,9 @@ struct Options {
   bool no_colour = false;
   std::string reconnect_min = "1s", reconnect_max = "60s";
   std::string lag_interval = "30s", connect_timeout = "10s";
+  bool tls = false;           // --tls, or an ircs:// URL
+  bool tls_insecure = false;  // do not check the server's certificate
+  std::string tls_ca, tls_cert, tls_key;
 };
 
 // ---- signals: SIGINT, SIGTERM, SIGHUP and SIGWINCH reach the loop through its signalfd; a crash
@@ -91,11 +97,14 @@ class Session;
 
 // The server socket once connected: complete lines go to the Session, the end of the stream and
 // errors too. detach() before the Session goes (or closes it itself): no call back after that.
+// With --tls the bytes go through `tls_raw` (the tls::Transport `owned` is, which the Connection
+// owns; null: plaintext), kept to tell a failed handshake in words.
 class ServerLink final : public sockit::loop::Connection {
  public:
   ServerLink(sockit::loop::EventLoop& loop, sockit::Fd fd, const sockit::Address& to,
-             const sockit::loop::ConnectionOptions& opts, Session* session)
-      : Connection(loop, std::move(fd), to, opts), session_(session) {}
+             const sockit::loop::ConnectionOptions& opts, Session* session, sockit::tls::Transport* tls_raw,
+             std::unique_ptr<sockit::loop::Transport> owned)
+      : Connection(loop, std::move(fd), to, opts, std::move(owned)), session_(session), tls_(tls_raw) {}
   void detach() noexcept { session_ = nullptr; }
 
  protected:
@@ -105,12 +114,14 @@ class ServerLink final : public sockit::loop::Connection {
 
  private:
   Session* session_;
+  sockit::tls::Transport* tls_;
 };
 
 class Session {
  public:
-  Session(const Options& o, Target target, Client& client, Ui& ui, sockit::loop::EventLoop& loop)
-      : opts_(o), target_(std::move(target)), client_(client), ui_(ui), loop_(loop),
+  Session(const Options& o, Target target, std::optional<sockit::tls::Context> tls, Client& client, Ui& ui,
+          sockit::loop::EventLoop& loop)
+      : opts_(o), target_(std::move(target)), tls_(std::move(tls)), client_(client), ui_(ui), loop_(loop),
         backoff_(to_ms(o.reconnect_min), to_ms(o.reconnect_max), std::random_device{}()),
         connect_timeout_(to_ms(o.connect_timeout)) {
     link_opts_.max_output = 0;  // flush_client() bounds the queue itself (kMaxSendQueue)
@@ -124,6 +135,9 @@ class Session {
   // From the ServerLink.
   void on_bytes(std::string_view bytes);
   void on_link_closed(std::string reason);
+  /// The TLS handshake failed: `reason` in words. A certificate refused (or a server that speaks
+  /// no TLS) ends the run with status 1: retrying cannot change the answer.
+  void on_tls_failed(std::string reason);
 
  private:
   static std::chrono::milliseconds to_ms(const std::string& s) {
@@ -146,6 +160,7 @@ class Session {
 
   const Options& opts_;
   Target target_;
+  std::optional<sockit::tls::Context> tls_;  // --tls: the client context (trust, our certificate)
   Client& client_;
   Ui& ui_;
   sockit::loop::EventLoop& loop_;
@@ -178,7 +193,11 @@ void ServerLink::on_eof() {
 
 void ServerLink::on_closed(sockit::loop::CloseReason reason, std::error_code ec) {
   if (!session_) return;
-  if (reason == sockit::loop::CloseReason::send_queue_full) {
+  if (tls_ != nullptr && !tls_->established() && !tls_->failure_text().empty()) {
+    session_->on_tls_failed(tls_->failure_text());  // "tls: certificate verify failed (CN=x): ..."
+  } else if (tls_ != nullptr && !tls_->established() && reason == sockit::loop::CloseReason::idle_timeout) {
+    session_->on_link_closed("tls: handshake timed out");
+  } else if (reason == sockit::loop::CloseReason::send_queue_full) {
     session_->on_link_closed(fmt::format("send queue full ({} KiB): the server is not reading", kMaxSendQueue / 1024));
   } else {
     session_->on_link_closed(ec ? fmt::format("connection lost: {}", ec.message()) : std::string("connection lost"));
@@ -238,7 +257,15 @@ void Session::on_connect_result(const sockit::Address& to, sockit::Result<sockit
     try_next_address();
     return;
   }
-  link_ = std::make_shared<ServerLink>(loop_, std::move(*r), to, link_opts_, this);
+  std::unique_ptr<sockit::tls::Transport> tls;
+  if (tls_) {
+    sockit::tls::TransportOptions to_opts;
+    to_opts.server_name = target_.host;  // SNI, and the name (or address) the certificate must match
+    to_opts.handshake_timeout = connect_timeout_;
+    tls = std::make_unique<sockit::tls::Transport>(*tls_, to_opts);
+  }
+  sockit::tls::Transport* tls_raw = tls.get();
+  link_ = std::make_shared<ServerLink>(loop_, std::move(*r), to, link_opts_, this, tls_raw, std::move(tls));
   if (auto started = link_->start(); !started) {
     last_error_ = fmt::format("connect {}: {}", to.to_string(), started.error().message());
     drop_link();
@@ -258,6 +285,20 @@ void Session::drop_link() {
 
 void Session::on_link_closed(std::string reason) {
   lost(std::move(reason));
+  pump();
+}
+
+void Session::on_tls_failed(std::string reason) {
+  const bool final = reason.rfind("tls: certificate verify failed", 0) == 0 ||
+                     reason.find("the peer does not speak TLS") != std::string::npos;
+  if (!final) return on_link_closed(std::move(reason));
+  drop_link();
+  client_.note(LineKind::error, reason);
+  if (!opts_.tls_insecure && reason.rfind("tls: certificate", 0) == 0) {
+    client_.note(LineKind::info, "The server's certificate was refused: --tls-ca FILE names the CA that signed it, "
+                                 "--tls-insecure skips the check");
+  }
+  exit_code_ = kExitFailure;
   pump();
 }
 
@@ -419,15 +460,45 @@ std::string default_nick() {
   return n.substr(0, 9);
 }
 
+// --tls and its flags: the client context (system trust store or --tls-ca, the host name checked,
+// --tls-cert for CertFP). std::nullopt without TLS, or (said on stderr) for a file OpenSSL refused.
+std::optional<sockit::tls::Context> make_tls(const Options& o, bool tls) {
+  for (const auto& [flag, given] : {std::pair{"--tls-ca", !o.tls_ca.empty()}, std::pair{"--tls-cert", !o.tls_cert.empty()},
+                                    std::pair{"--tls-key", !o.tls_key.empty()}, std::pair{"--tls-insecure", o.tls_insecure}}) {
+    if (given && !tls) throw sockit::cli::UsageError(fmt::format("{} needs --tls (or an ircs:// URL)", flag));
+  }
+  if (!tls) return std::nullopt;
+  if (o.tls_insecure && !o.tls_ca.empty()) throw sockit::cli::UsageError("--tls-insecure and --tls-ca contradict each other");
+  if (!o.tls_key.empty() && o.tls_cert.empty()) throw sockit::cli::UsageError("--tls-key needs --tls-cert");
+  sockit::tls::ContextOptions co;
+  co.role = sockit::tls::Role::client;
+  co.verify = !o.tls_insecure;
+  co.ca_file = o.tls_ca;
+  co.cert_file = o.tls_cert;
+  co.key_file = o.tls_key;
+  auto ctx = sockit::tls::Context::create(co);
+  if (!ctx) {
+    fmt::print(stderr, "sockit chat: {}\n", ctx.error().message());  // "tls: trust file x.pem: no such file"
+    return std::nullopt;
+  }
+  return std::move(*ctx);
+}
+
 int run(Options& o) {
-  if (o.target.find("ircs://") == 0) throw sockit::cli::UsageError("TLS (ircs://) is not supported yet");
   auto target = parse_target(o.target);
-  if (!target) throw sockit::cli::UsageError(fmt::format("bad server address '{}' (want [irc://]HOST[:PORT])", o.target));
+  if (!target) throw sockit::cli::UsageError(fmt::format("bad server address '{}' (want [irc[s]://]HOST[:PORT])", o.target));
   if (!o.port.empty()) {
     auto port = sockit::Address::parse_port(o.port);
     if (!port || *port == 0) throw sockit::cli::UsageError(fmt::format("bad port '{}'", o.port));
     target->port = *port;
+    target->port_given = true;
   }
+  if (o.tls && !target->tls) {
+    target->tls = true;
+    if (!target->port_given) target->port = kTlsPort;
+  }
+  std::optional<sockit::tls::Context> tls = make_tls(o, target->tls);
+  if (target->tls && !tls) return kExitFailure;
   if (o.nick.empty()) o.nick = default_nick();
   if (!sockit::irc::valid_nick(o.nick, kMaxNickLen)) throw sockit::cli::UsageError(fmt::format("not a valid nick: '{}'", o.nick));
   for (const auto& d : {o.reconnect_min, o.reconnect_max, o.lag_interval, o.connect_timeout}) {
@@ -476,7 +547,11 @@ int run(Options& o) {
       fmt::print(stderr, "chat: {}\n", loop.error().message());
       return kExitFailure;
     }
-    Session session(o, *target, client, *ui, **loop);
+    if (o.tls_insecure) {
+      client.note(LineKind::error, "warning: --tls-insecure: the server's certificate is not checked "
+                                   "(anyone on the path could read and change this session)");
+    }
+    Session session(o, *target, std::move(tls), client, *ui, **loop);
     rc = session.run();
   } catch (...) {
     ui->stop();
@@ -491,7 +566,7 @@ int run(Options& o) {
 SOCKIT_COMMAND(chat, "chat", "a terminal IRC client (full screen, or --plain lines)",
                [](CLI::App& app) -> sockit::cli::Runner {
   auto o = std::make_shared<Options>();
-  app.add_option("server", o->target, "[irc://]HOST[:PORT][/#chan], port 6667 by default")->required();
+  app.add_option("server", o->target, "[irc[s]://]HOST[:PORT][/#chan], port 6667 by default (ircs://, --tls: 6697)")->required();
   app.add_option("port", o->port, "the port, as a second word (irssi -c HOST -p PORT style)");
   app.add_option("-n,--nick", o->nick, "nick name (default: $USER); taken -> nick_, nick__ ...");
   app.add_option("-j,--join", o->join, "channel(s) to join once registered (repeat or comma-separate)");
@@ -506,9 +581,15 @@ SOCKIT_COMMAND(chat, "chat", "a terminal IRC client (full screen, or --plain lin
   app.add_option("--connect-timeout", o->connect_timeout, "per-address connect timeout")->capture_default_str();
   app.add_flag("--timestamps", o->timestamps, "--plain: put HH:MM:SS before each line");
   app.add_flag("--no-color,--no-colour", o->no_colour, "full screen: strip mIRC colours instead of showing them");
+  app.add_flag("--tls", o->tls, "TLS (as an ircs:// URL does); port 6697 by default; the server's certificate and name are checked");
+  app.add_option("--tls-ca", o->tls_ca, "--tls: trust the CA certificates in this PEM file (default: the system trust store)");
+  app.add_flag("--tls-insecure", o->tls_insecure, "--tls: do not check the server's certificate (a warning says so)");
+  app.add_option("--tls-cert", o->tls_cert, "--tls: our client certificate (PEM chain; CertFP), key in --tls-key or the same file");
+  app.add_option("--tls-key", o->tls_key, "--tls: the PEM private key of --tls-cert");
   app.footer(
       "Commands: /join /part /msg /query /me /nick /topic /names /list /whois /away /raw /win N /quit /help.\n"
       "Exit status: 0 after /quit, Ctrl-D or Ctrl-C; 1 when the server cannot be reached or goes away\n"
-      "with --no-reconnect; 2 for usage errors. See docs/CHAT.md.");
+      "with --no-reconnect, or its TLS certificate is refused (the reason is printed); 2 for usage errors.\n"
+      "See docs/CHAT.md and docs/TLS.md.");
   return [o] { return run(*o); };
 });

@@ -51,6 +51,7 @@ expect() {
 # ---- servers ----
 NGIRCD_PID=
 # start_ngircd [PORT]: ngircd in the foreground on 127.0.0.1:PORT (a free one by default). Sets PORT.
+# NGIRCD_EXTRA_CONF: more sections for its configuration file (chat_ircs.sh: [SSL]).
 start_ngircd() {
   PORT=${1:-$(free_port)}
   cat > "$T/ngircd.conf" <<CONF
@@ -71,6 +72,7 @@ PAM = no
 DNS = no
 Ident = no
 CONF
+  [[ -n "${NGIRCD_EXTRA_CONF:-}" ]] && printf '%s\n' "$NGIRCD_EXTRA_CONF" >>"$T/ngircd.conf"
   ngircd --configtest -f "$T/ngircd.conf" >"$T/configtest.log" 2>&1 || { echo "ngircd --configtest failed"; cat "$T/configtest.log"; exit 1; }
   (close_inherited; exec ngircd -n -f "$T/ngircd.conf") >>"$T/ngircd.log" 2>&1 &
   NGIRCD_PID=$!

@@ -137,8 +137,15 @@ std::chrono::milliseconds Backoff::next() {
 
 std::optional<Target> parse_target(std::string_view text) {
   Target t;
-  if (text.size() >= 6 && lower(text.substr(0, 6)) == "irc://") text.remove_prefix(6);
-  else if (text.find("://") != std::string_view::npos) return std::nullopt;
+  if (text.size() >= 6 && lower(text.substr(0, 6)) == "irc://") {
+    text.remove_prefix(6);
+  } else if (text.size() >= 7 && lower(text.substr(0, 7)) == "ircs://") {
+    text.remove_prefix(7);
+    t.tls = true;
+    t.port = kTlsPort;
+  } else if (text.find("://") != std::string_view::npos) {
+    return std::nullopt;
+  }
   std::string_view path;
   if (const auto slash = text.find('/'); slash != std::string_view::npos) {
     path = text.substr(slash + 1);
@@ -173,6 +180,7 @@ std::optional<Target> parse_target(std::string_view text) {
     }
     if (v == 0) return std::nullopt;
     t.port = static_cast<std::uint16_t>(v);
+    t.port_given = true;
   }
   while (!path.empty()) {
     const auto comma = path.find(',');

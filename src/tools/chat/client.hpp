@@ -99,13 +99,17 @@ class Backoff {
   unsigned attempt_ = 0;
 };
 
-/// "irc://host:port", "host:port", "host", "[::1]:6697" -> host and port (default 6667).
-/// Returns nullopt for an empty host, a bad port or another URL scheme.
+/// "irc://host:port", "ircs://host", "host:port", "host", "[::1]:6697" -> host and port
+/// (default 6667; ircs:// is TLS, default 6697). Returns nullopt for an empty host, a bad port
+/// or another URL scheme.
 struct Target {
   std::string host;
   std::uint16_t port = 6667;
   std::vector<std::string> channels;  ///< from an irc://host/#chan,#other URL path
+  bool tls = false;         ///< an ircs:// URL
+  bool port_given = false;  ///< the text named the port (else the scheme's default)
 };
+inline constexpr std::uint16_t kTlsPort = 6697;  ///< IRC over TLS (ircs://, --tls)
 std::optional<Target> parse_target(std::string_view text);
 
 /// A line as text without timestamp or buffer: "<alice> hi", "* alice waves", "-alice- hi", or

@@ -443,3 +443,26 @@ TEST(ChatTarget, ParsesHostPortAndUrls) {
   EXPECT_FALSE(parse_target("host:0"));
   EXPECT_FALSE(parse_target("http://host"));
 }
+
+// #16: ircs:// is IRC over TLS, port 6697 unless the URL names one; irc:// and bare hosts are not.
+TEST(ChatTarget, IrcsUrlIsTlsOnPort6697) {
+  auto t = parse_target("ircs://irc.example.org/#a");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->tls);
+  EXPECT_FALSE(t->port_given);
+  EXPECT_EQ(t->host, "irc.example.org");
+  EXPECT_EQ(t->port, 6697);
+  EXPECT_EQ(t->channels, (std::vector<std::string>{"#a"}));
+  t = parse_target("IRCS://[::1]:7000");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->tls);
+  EXPECT_TRUE(t->port_given);
+  EXPECT_EQ(t->host, "::1");
+  EXPECT_EQ(t->port, 7000);
+  t = parse_target("irc://host");
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(t->tls);
+  EXPECT_EQ(t->port, 6667);
+  EXPECT_FALSE(parse_target("ircs://"));
+  EXPECT_FALSE(parse_target("ircs://host:0"));
+}
