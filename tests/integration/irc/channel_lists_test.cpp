@@ -41,7 +41,9 @@ TEST(ChatServerChannelLists, ExceptInvexAndNoCtcpOverSockets) {
   EXPECT_EQ(a.expect("348").rfind(":irc.sockit.local 348 alice #x carol!*@* alice ", 0), 0u);
   a.expect("349");
   a.send("MODE #x +C");
-  b.expect("MODE");
+  // bob saw the +i set after he joined, then the +C: his CTCP goes after both took effect.
+  EXPECT_EQ(b.expect("MODE"), ":alice!~alice@127.0.0.1 MODE #x :+i");
+  EXPECT_EQ(b.expect("MODE"), ":alice!~alice@127.0.0.1 MODE #x :+C");
   b.send("PRIVMSG #x :\x01VERSION\x01");
   EXPECT_EQ(b.expect("404"), ":irc.sockit.local 404 bob #x :Cannot send CTCP to channel (+C)");
   b.send("PRIVMSG #x :\x01" "ACTION waves\x01");
