@@ -52,7 +52,25 @@ EchoServer::EchoServer(const Variant& v, std::vector<std::string> extra, std::ve
   err_ = child_->read_stderr_until("counters: kill -USR1", 20s);
   port_ = port_after(err_, "listening on tcp 127.0.0.1:");
   udp_port_ = port_after(err_, "listening on udp 127.0.0.1:");
-  if (port_ != 0) baseline_fds_ = fd_count();
+  if (port_ != 0) {
+    baseline_fds_ = fd_count();
+    baseline_fd_list_ = fd_list();
+  }
+}
+
+std::string EchoServer::fd_list() const {
+  std::string dir = "/proc/" + std::to_string(child_->pid()) + "/fd/";
+  std::string out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char target[256];
+    ssize_t n = ::readlink((dir + e->d_name).c_str(), target, sizeof target - 1);
+    out += std::string(e->d_name) + "->" + std::string(target, n > 0 ? static_cast<std::size_t>(n) : 0) + " ";
+  }
+  ::closedir(d);
+  return out;
 }
 
 EchoServer::~EchoServer() {

@@ -62,6 +62,9 @@ class EchoServer {
   /// SIGUSR1, then the pairs of the counters line it prints (empty if none comes within `timeout`).
   std::map<std::string, std::uint64_t> counters_now(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   int baseline_fds() const { return baseline_fds_; }
+  /// The server's descriptors now, "fd->target" each, and as they were when it came up.
+  std::string fd_list() const;
+  const std::string& baseline_fd_list() const { return baseline_fd_list_; }
 
  private:
   std::optional<Child> child_;
@@ -69,6 +72,7 @@ class EchoServer {
   std::uint16_t port_ = 0;
   std::uint16_t udp_port_ = 0;
   int baseline_fds_ = -1;
+  std::string baseline_fd_list_;
 };
 
 struct ClientResult {

@@ -7,7 +7,8 @@
 // so a layer written against loop::Transport (TLS, WebSocket) is known to work under every model
 // (iterative, fork, thread, pool, select, poll, epoll, epoll with two loops). Every case checks
 // what real clients on 127.0.0.1 see, that nothing is left open, and that the bytes went through
-// the transport. The one-byte transport runs smaller payloads (its cost is two system calls a
+// the transport. The fork model's server runs in a host process (ForkHost, below), since forking
+// this multi-threaded process itself is unsafe; its counters are in shared memory. The one-byte transport runs smaller payloads (its cost is two system calls a
 // byte); the assertions are the same.
 //
 // The cases of echo_test.cpp that exercise the TCP echo server are all here: one client, 100 and
@@ -31,10 +32,19 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
+#include <new>
 #include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using sockit::Address;
@@ -71,19 +81,196 @@ std::vector<Param> all_params() {
 
 constexpr std::uint32_t kReframeSeed = 1515;
 
+/// What the cases ask of the server under test: a serve::Server in this process, or in a host
+/// process (ForkHost).
+class Host {
+ public:
+  virtual ~Host() = default;
+  virtual std::uint16_t port() const = 0;
+  virtual serve::ServerStats stats() = 0;
+  virtual void stop(std::chrono::milliseconds drain) = 0;
+  virtual void stop_now() = 0;
+  virtual void wait() = 0;
+  virtual bool finished() = 0;
+};
+
+class InProcess final : public Host {
+ public:
+  explicit InProcess(std::unique_ptr<serve::Server> s) : s_(std::move(s)) {}
+  std::uint16_t port() const override { return s_->local_addresses()[0].port(); }
+  serve::ServerStats stats() override { return s_->stats(); }
+  void stop(std::chrono::milliseconds drain) override { s_->stop(drain); }
+  void stop_now() override { s_->stop_now(); }
+  void wait() override { s_->wait(); }
+  bool finished() override { return s_->finished(); }
+
+ private:
+  std::unique_ptr<serve::Server> s_;
+};
+
+// The fork model in a process of its own. In-process, the fork model would fork this whole test
+// process while its client threads run: a child can inherit a lock another thread held (the
+// sanitizer's allocator) and never serve; the fresh-clone CI met it (HundredConcurrentClients/
+// fork_reframe: 4 children stuck, wait() hung). So the host is forked in start(), while this
+// process has its one thread; it runs the serve::Server (whose accept thread forks a handler per
+// connection while the host's main thread sleeps in recv) and answers the fixture's calls over a
+// SOCK_SEQPACKET pair, one fixed-size message each way, nothing allocated.
+class ForkHost final : public Host {
+ public:
+  enum class Op : int { stats, stop, stop_now, wait, finished };
+  struct Call {
+    Op op;
+    std::int64_t ms;
+  };
+  struct Answer {
+    bool ok = false;
+    std::uint16_t port = 0;
+    bool finished = false;
+    serve::ServerStats stats;
+    char error[256] = {};
+  };
+
+  /// Forks the host, which creates and starts the server from `opts`; null (with a failure) if it
+  /// does not come up.
+  static std::unique_ptr<ForkHost> start(serve::ServerOptions opts, proto::Service service) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+      ADD_FAILURE() << "socketpair: " << std::strerror(errno);
+      return nullptr;
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      ADD_FAILURE() << "fork: " << std::strerror(errno);
+      ::close(sv[0]);
+      ::close(sv[1]);
+      return nullptr;
+    }
+    if (pid == 0) {
+      ::close(sv[0]);
+      host_main(sv[1], std::move(opts), service);  // never returns
+    }
+    ::close(sv[1]);
+    auto h = std::unique_ptr<ForkHost>(new ForkHost(pid, sv[0]));
+    auto hello = h->receive(20s);
+    if (!hello || !hello->ok) {
+      ADD_FAILURE() << "the fork host did not start: " << (hello ? hello->error : "no answer");
+      return nullptr;
+    }
+    h->port_ = hello->port;
+    return h;
+  }
+
+  ~ForkHost() override {
+    ::close(fd_);  // the host stops its server at once, waits for it and exits
+    int status = 0;
+    bool done = sockit::test::wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 10s);
+    if (!done) {
+      ADD_FAILURE() << "the fork host did not exit";
+      ::kill(pid_, SIGKILL);
+      (void)::waitpid(pid_, &status, 0);
+      return;
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the fork host ended with status " << status;
+  }
+
+  std::uint16_t port() const override { return port_; }
+  serve::ServerStats stats() override { return call({Op::stats, 0}).stats; }
+  void stop(std::chrono::milliseconds drain) override { (void)call({Op::stop, drain.count()}); }
+  void stop_now() override { (void)call({Op::stop_now, 0}); }
+  void wait() override { (void)call({Op::wait, 0}, 60s); }
+  bool finished() override { return call({Op::finished, 0}).finished; }
+
+ private:
+  ForkHost(pid_t pid, int fd) : pid_(pid), fd_(fd) {}
+
+  [[noreturn]] static void host_main(int fd, serve::ServerOptions opts, proto::Service service) {
+    Answer a;
+    auto s = serve::Server::create(std::move(opts), proto::make_session_factory(service));
+    if (!s) {
+      std::snprintf(a.error, sizeof a.error, "%s", s.error().message().c_str());
+      (void)::send(fd, &a, sizeof a, MSG_NOSIGNAL);
+      ::_exit(1);
+    }
+    auto& server = **s;
+    if (auto st = server.start(); !st) {
+      std::snprintf(a.error, sizeof a.error, "%s", st.error().message().c_str());
+      (void)::send(fd, &a, sizeof a, MSG_NOSIGNAL);
+      ::_exit(1);
+    }
+    a.ok = true;
+    a.port = server.local_addresses()[0].port();
+    (void)::send(fd, &a, sizeof a, MSG_NOSIGNAL);
+    for (;;) {
+      Call c{};
+      ssize_t n = ::recv(fd, &c, sizeof c, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != static_cast<ssize_t>(sizeof c)) break;  // the fixture is done (EOF) or gone
+      switch (c.op) {
+        case Op::stats: break;
+        case Op::stop: server.stop(std::chrono::milliseconds(c.ms)); break;
+        case Op::stop_now: server.stop_now(); break;
+        case Op::wait: server.wait(); break;
+        case Op::finished: break;
+      }
+      a.stats = server.stats();
+      a.finished = server.finished();
+      (void)::send(fd, &a, sizeof a, MSG_NOSIGNAL);
+    }
+    server.stop_now();
+    server.wait();
+    ::_exit(server.finished() ? 0 : 1);  // not exit(): this is a copy of the test process
+  }
+
+  std::optional<Answer> receive(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    int r;
+    do {
+      r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    } while (r < 0 && errno == EINTR);
+    Answer a;
+    if (r != 1 || ::recv(fd_, &a, sizeof a, 0) != static_cast<ssize_t>(sizeof a)) return std::nullopt;
+    return a;
+  }
+
+  Answer call(Call c, std::chrono::milliseconds timeout = 10s) {
+    std::optional<Answer> a;
+    if (::send(fd_, &c, sizeof c, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof c)) a = receive(timeout);
+    if (!a) {
+      ADD_FAILURE() << "the fork host did not answer call " << static_cast<int>(c.op);
+      return Answer{};
+    }
+    return *a;
+  }
+
+  pid_t pid_;
+  int fd_;
+  std::uint16_t port_ = 0;
+};
+
+/// The transports' counters in a shared mapping, so the fork model's handlers (processes) count too.
+class SharedCounters {
+ public:
+  SharedCounters() {
+    void* m = ::mmap(nullptr, sizeof(sockit::test::TransportCounters), PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+    p_ = new (m) sockit::test::TransportCounters();
+  }
+  ~SharedCounters() {
+    p_->~TransportCounters();
+    ::munmap(p_, sizeof *p_);
+  }
+  SharedCounters(const SharedCounters&) = delete;
+  SharedCounters& operator=(const SharedCounters&) = delete;
+  sockit::test::TransportCounters& operator*() const { return *p_; }
+  sockit::test::TransportCounters* operator->() const { return p_; }
+
+ private:
+  sockit::test::TransportCounters* p_;
+};
+
 class EchoTransport : public testing::TestWithParam<Param> {
  protected:
-  // In-process, the fork model forks this whole test process while its client threads run: a
-  // child can inherit a lock another thread held (the sanitizer's allocator) and never serve.
-  // CI met it (HundredConcurrentClients/fork_reframe: 4 children stuck, wait() hung). The fork
-  // model's per-connection path is the blocking driver's serve_connection, which the iterative,
-  // thread and pool variants run with the same transports; the binary-driven echo suite
-  // (echo_test.cpp) runs the fork model itself, from a process with no other threads.
-  void SetUp() override {
-    if (GetParam().model == serve::Model::fork) {
-      GTEST_SKIP() << "fork in-process from a multi-threaded test: see the comment above SetUp";
-    }
-  }
   void TearDown() override {
     if (server_) {
       server_->stop(5s);
@@ -102,15 +289,19 @@ class EchoTransport : public testing::TestWithParam<Param> {
     opts.listen = {Address::ipv4_loopback(0)};
     opts.backlog = 2048;
     opts.pool_queue = 2048;  // up to 1000 clients at once; PoolQueue tests the bound
-    if (via() == Via::slice) opts.transport = sockit::test::SliceTransport::factory(1, counters_);
-    if (via() == Via::reframe) opts.transport = sockit::test::ReframeTransport::factory(kReframeSeed, counters_);
+    if (via() == Via::slice) opts.transport = sockit::test::SliceTransport::factory(1, *counters_);
+    if (via() == Via::reframe) opts.transport = sockit::test::ReframeTransport::factory(kReframeSeed, *counters_);
     if (tune) tune(opts);
+    if (forks()) {
+      server_ = ForkHost::start(std::move(opts), service);
+      return server_ ? server_->port() : 0;
+    }
     auto s = serve::Server::create(std::move(opts), proto::make_session_factory(service));
     EXPECT_TRUE(s) << (s ? "" : s.error().message());
     if (!s) return 0;
-    server_ = std::move(*s);
-    EXPECT_TRUE(server_->start());
-    return server_->local_addresses()[0].port();
+    EXPECT_TRUE((*s)->start());
+    server_ = std::make_unique<InProcess>(std::move(*s));
+    return server_->port();
   }
 
   Via via() const { return GetParam().via; }
@@ -119,12 +310,12 @@ class EchoTransport : public testing::TestWithParam<Param> {
   /// A payload size: `full` for the plain and re-framing transports, `sliced` for one byte a call.
   std::size_t size(std::size_t full, std::size_t sliced) const { return via() == Via::slice ? sliced : full; }
 
-  /// The transport carried at least `n` bytes each way (fork: in the children, not visible here).
+  /// The transport carried at least `n` bytes each way (fork: counted by the handler processes).
   void expect_through_transport(std::uint64_t n) {
-    if (forks() || via() == Via::plain) return;
-    EXPECT_GE(counters_.transports.load(), 1u);
-    EXPECT_GE(counters_.bytes_read.load(), n);
-    EXPECT_GE(counters_.bytes_written.load(), n);
+    if (via() == Via::plain) return;
+    EXPECT_GE(counters_->transports.load(), 1u);
+    EXPECT_GE(counters_->bytes_read.load(), n);
+    EXPECT_GE(counters_->bytes_written.load(), n);
   }
 
   static void expect_echo(std::uint16_t port, const std::string& text) {
@@ -142,8 +333,8 @@ class EchoTransport : public testing::TestWithParam<Param> {
     EXPECT_TRUE(server_->finished());
   }
 
-  sockit::test::TransportCounters counters_;
-  std::unique_ptr<serve::Server> server_;
+  SharedCounters counters_;
+  std::unique_ptr<Host> server_;
   sockit::test::FdLeakCheck leaks_;
 };
 
@@ -152,8 +343,8 @@ TEST_P(EchoTransport, OneClient) {
   ASSERT_NE(port, 0);
   expect_echo(port, "hello, echo\n");
   expect_through_transport(12);
-  if (!forks() && via() != Via::plain) {
-    EXPECT_TRUE(sockit::test::wait_until([&] { return counters_.shutdowns.load() >= 1; }, 5s))
+  if (via() != Via::plain) {
+    EXPECT_TRUE(sockit::test::wait_until([&] { return counters_->shutdowns.load() >= 1; }, 5s))
         << "the FIN went around the transport";
   }
   finish();
@@ -307,10 +498,8 @@ TEST_P(EchoTransport, HalfCloseBeforeReadingGetsTheWholeEcho) {
     EXPECT_TRUE(c->write_all(data, Deadline::after(30s)));
     EXPECT_TRUE(c->shutdown_write());
   });
-  if (!forks()) {
-    EXPECT_TRUE(sockit::test::wait_until([&] { return server_->stats().bytes_in == data.size(); }, 20s))
-        << "the server read " << server_->stats().bytes_in << " of " << data.size() << " bytes";
-  }
+  EXPECT_TRUE(sockit::test::wait_until([&] { return server_->stats().bytes_in == data.size(); }, 20s))
+      << "the server read " << server_->stats().bytes_in << " of " << data.size() << " bytes";
   writer.join();
   auto got = sockit::test::read_to_eof(*c, Deadline::after(30s));
   ASSERT_TRUE(got) << "no clean end of stream";
@@ -351,11 +540,9 @@ TEST_P(EchoTransport, DiscardReadsEverySliceToTheEnd) {
   ASSERT_TRUE(c);
   std::string data = sockit::test::pattern(16 << 10, 7);
   ASSERT_TRUE(c->write_all(data, Deadline::after(10s)));
-  if (!forks()) {
-    // No FIN yet (a FIN would make the loop read to EAGAIN anyway): every byte must be read.
-    EXPECT_TRUE(sockit::test::wait_until([&] { return server_->stats().bytes_in == data.size(); }, 5s))
-        << "the server stopped reading at " << server_->stats().bytes_in << " of " << data.size() << " bytes";
-  }
+  // No FIN yet (a FIN would make the loop read to EAGAIN anyway): every byte must be read.
+  EXPECT_TRUE(sockit::test::wait_until([&] { return server_->stats().bytes_in == data.size(); }, 5s))
+      << "the server stopped reading at " << server_->stats().bytes_in << " of " << data.size() << " bytes";
   ASSERT_TRUE(c->shutdown_write());
   auto got = sockit::test::read_to_eof(*c, Deadline::after(10s));
   ASSERT_TRUE(got) << "no end of stream from the server";
