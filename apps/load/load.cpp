@@ -45,7 +45,7 @@ int run_load(sockit::load::Options& o) {
 
 }  // namespace
 
-SOCKIT_COMMAND(load, "load", "generate TCP/UDP/IRC load and measure rate, latency and server CPU",
+SOCKIT_COMMAND(load, "load", "generate TCP/UDP/IRC/TLS load and measure rate, latency and server CPU",
                [](CLI::App& app) -> sockit::cli::Runner {
                  auto o = std::make_shared<sockit::load::Options>();
                  sockit::load::add_cli(app, *o);
@@ -53,7 +53,10 @@ SOCKIT_COMMAND(load, "load", "generate TCP/UDP/IRC load and measure rate, latenc
                      "Modes: pingpong (one message in flight per connection), flood (--window bytes in flight),\n"
                      "connect (connect, one echo, close), hold (idle connections; --server-pid reports RSS),\n"
                      "udp (datagrams with ids; loss after --timeout), irc (clients JOIN one channel, --senders\n"
-                     "send PRIVMSG; deliveries/s and delivery latency), irc-register (registration storm).\n"
+                     "send PRIVMSG; deliveries/s and delivery latency), irc-register (registration storm),\n"
+                     "handshake (TLS: connect, handshake, close; handshakes/s, and with --resume how many resumed).\n"
+                     "TLS: --tls on any TCP mode; like a load tool, the server's certificate is not checked\n"
+                     "unless --tls-ca names a CA (then its certificate must name the target's address).\n"
                      "Exit: 0 all units succeeded, 1 errors were counted or nothing completed, 2 usage.");
                  return [o] { return run_load(*o); };
                });

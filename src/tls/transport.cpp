@@ -14,7 +14,7 @@
 namespace sockit::tls {
 
 Transport::Transport(const Context& ctx, const TransportOptions& opts)
-    : ctx_(ctx), server_name_(opts.server_name), handshake_timeout_(opts.handshake_timeout) {
+    : ctx_(ctx), server_name_(opts.server_name), resume_(opts.session), handshake_timeout_(opts.handshake_timeout) {
   if (ctx_.role() == Role::client) want_ = loop::Want::write;  // the ClientHello goes first
 }
 
@@ -35,6 +35,7 @@ bool Transport::start(int fd) noexcept {
       failure_text_ = "tls: server name '" + server_name_ + "' refused";
       return false;
     }
+    if (resume_ && SSL_set_session(ssl_, resume_.get()) != 1) ERR_clear_error();  // a full handshake then
     SSL_set_connect_state(ssl_);
   }
   return true;
@@ -76,7 +77,14 @@ ssize_t Transport::io_result(int rc, bool reading) noexcept {
   int saved = errno;
   int kind = SSL_get_error(ssl_, rc);
   switch (kind) {
-    case SSL_ERROR_ZERO_RETURN: return 0;  // close_notify, or a FIN (SSL_OP_IGNORE_UNEXPECTED_EOF)
+    case SSL_ERROR_ZERO_RETURN:  // close_notify, or a FIN (SSL_OP_IGNORE_UNEXPECTED_EOF)
+      if (reading) return 0;
+      // A write that failed after the peer's end was read: OpenSSL names it by that end, but
+      // 0 would read as "no progress" to a caller that retries (the event loop spun on it).
+      broken_ = true;
+      ERR_clear_error();
+      errno = saved != 0 && saved != EAGAIN ? saved : EPIPE;
+      return -1;
     case SSL_ERROR_WANT_READ:
       want_ = reading ? loop::Want::none : loop::Want::read;
       errno = EAGAIN;
@@ -198,6 +206,18 @@ std::size_t Transport::pending_input() const noexcept {
   int n = SSL_pending(ssl_);
   return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
+
+std::shared_ptr<SSL_SESSION> Transport::session() const {
+  SSL_SESSION* s = ssl_ != nullptr && established_ ? SSL_get1_session(ssl_) : nullptr;
+  if (s == nullptr) return {};
+  if (SSL_SESSION_is_resumable(s) != 1) {
+    SSL_SESSION_free(s);
+    return {};
+  }
+  return std::shared_ptr<SSL_SESSION>(s, [](SSL_SESSION* p) { SSL_SESSION_free(p); });
+}
+
+bool Transport::resumed() const noexcept { return ssl_ != nullptr && established_ && SSL_session_reused(ssl_) == 1; }
 
 loop::TransportFactory transport_factory(Context ctx, TransportOptions opts) {
   return [ctx = std::move(ctx), opts = std::move(opts)]() -> std::unique_ptr<loop::Transport> {

@@ -16,6 +16,7 @@
 #include <string>
 
 typedef struct ssl_st SSL;
+typedef struct ssl_session_st SSL_SESSION;
 
 namespace sockit::tls {
 
@@ -23,6 +24,9 @@ struct TransportOptions {
   /// The limit on the handshake (zero: none); the driver closes the connection when it passes.
   std::chrono::nanoseconds handshake_timeout = std::chrono::seconds(10);
   std::string server_name;  ///< clients: SNI and the name checked (required when verifying)
+  /// Clients: a session of an earlier connection to the same server (Transport::session()),
+  /// offered for resumption; null: a full handshake.
+  std::shared_ptr<SSL_SESSION> session;
 };
 
 class Transport final : public loop::Transport {
@@ -47,6 +51,12 @@ class Transport final : public loop::Transport {
   /// Why the handshake failed, in words ("tls: handshake: wrong version number"); empty if not.
   const std::string& failure_text() const noexcept { return failure_text_; }
   bool established() const noexcept { return established_; }
+  /// Clients: this connection's session, to resume on a later one (TransportOptions::session);
+  /// null before the handshake or when the server gave nothing resumable. With TLS 1.3 the
+  /// tickets come after the handshake: ask once some application data was read (or the end).
+  std::shared_ptr<SSL_SESSION> session() const;
+  /// True when the handshake resumed an earlier session (SSL_session_reused).
+  bool resumed() const noexcept;
 
  private:
   ssize_t io_result(int rc, bool reading) noexcept;
@@ -57,6 +67,7 @@ class Transport final : public loop::Transport {
   Context ctx_;
   SSL* ssl_ = nullptr;
   std::string server_name_;
+  std::shared_ptr<SSL_SESSION> resume_;
   std::chrono::nanoseconds handshake_timeout_;
   std::string failure_text_;
   loop::Want want_ = loop::Want::read;

@@ -174,6 +174,15 @@ Result<RunResult> run(const Options& o, const std::function<void(const std::stri
     if (o.mode == Mode::hold) res.hold_before = *s;
   }
   Shared sh(o);
+  if (o.tls) {
+    tls::ContextOptions co;
+    co.role = tls::Role::client;
+    co.verify = !o.tls_ca.empty();  // a load tool: no check unless a CA is named
+    co.ca_file = o.tls_ca;
+    auto ctx = tls::Context::create(co);
+    if (!ctx) return Error(errc::invalid_argument, ctx.error().message());  // "tls: trust file x: ..."
+    sh.tls = std::move(*ctx);
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   for (std::uint32_t i = 0; i < o.threads; ++i) workers.push_back(std::make_unique<Worker>(sh, i, o.threads));
   init_shared(o, sh, workers.front()->strategy());
@@ -185,6 +194,7 @@ Result<RunResult> run(const Options& o, const std::function<void(const std::stri
   for (auto& w : workers) {
     res.stats.merge(w->stats);
     if (!w->fatal.empty() && res.note.empty()) res.note = w->fatal;
+    if (!w->tls_error().empty() && res.note.empty()) res.note = "first TLS failure: " + w->tls_error();
   }
   workers.front()->strategy().finish(res);
   res.measured_s = supervisor.measured_seconds();

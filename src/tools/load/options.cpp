@@ -13,7 +13,7 @@ namespace sockit::load {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Mode>, 8> kModes{{
+constexpr std::array<std::pair<std::string_view, Mode>, 9> kModes{{
     {"pingpong", Mode::pingpong},
     {"flood", Mode::flood},
     {"connect", Mode::connect},
@@ -22,6 +22,7 @@ constexpr std::array<std::pair<std::string_view, Mode>, 8> kModes{{
     {"irc", Mode::irc},
     {"irc-register", Mode::irc_register},
     {"irc-reg", Mode::irc_register},
+    {"handshake", Mode::handshake},
 }};
 
 Error bad(std::string text) { return Error(errc::invalid_argument, std::move(text)); }
@@ -42,7 +43,7 @@ std::optional<Mode> parse_mode(std::string_view name) noexcept {
 
 void add_cli(CLI::App& app, Options& o) {
   app.add_option("mode", o.mode_text,
-                 "pingpong | flood | connect | hold | udp | irc | irc-register")
+                 "pingpong | flood | connect | hold | udp | irc | irc-register | handshake")
       ->required();
   app.add_option("target", o.target_text, "HOST:PORT of the server under test")->required();
   app.add_option("-c,--connections", o.connections,
@@ -64,11 +65,15 @@ void add_cli(CLI::App& app, Options& o) {
   app.add_flag("!--no-spread", o.spread_sources,
                "do not spread source addresses over 127.0.0.0/8 (hold, connect, irc)");
   app.add_flag("!--no-progress", o.progress, "no per-second progress line on stderr");
+  app.add_flag("--tls", o.tls,
+               "TLS on every TCP connection; the server's certificate is NOT checked (a load tool), unless --tls-ca");
+  app.add_option("--tls-ca", o.tls_ca, "--tls: check the server's certificate against this PEM CA file (and its address)");
+  app.add_flag("--resume", o.resume, "--tls: resume the last session (session ticket or id) on each new connection");
 }
 
 Result<void> finalize(Options& o) {
   auto mode = parse_mode(o.mode_text);
-  if (!mode) return bad(fmt::format("unknown mode '{}' (pingpong, flood, connect, hold, udp, irc, irc-register)", o.mode_text));
+  if (!mode) return bad(fmt::format("unknown mode '{}' (pingpong, flood, connect, hold, udp, irc, irc-register, handshake)", o.mode_text));
   o.mode = *mode;
 
   auto addr = parse_endpoint(o.target_text);
@@ -138,7 +143,11 @@ Result<void> finalize(Options& o) {
         return bad(fmt::format("bad channel name '{}'", o.channel));
       break;
     case Mode::irc_register: if (!o.connections) o.connections = 10; break;
+    case Mode::handshake: if (!o.connections) o.connections = 10; o.tls = true; break;
   }
+  if (o.mode == Mode::udp && o.tls) return bad("udp has no TLS (DTLS is not supported)");
+  if (!o.tls && !o.tls_ca.empty()) return bad("--tls-ca needs --tls");
+  if (!o.tls && o.resume) return bad("--resume needs --tls (or the handshake mode)");
   if (o.timeout.count() == 0) o.timeout = std::chrono::seconds(5);
   if (o.duration.count() == 0 && o.count == 0) o.duration = std::chrono::seconds(10);
   if (o.mode == Mode::hold && o.duration.count() == 0) o.duration = std::chrono::seconds(10);

@@ -15,10 +15,10 @@
 
 namespace sockit::load {
 
-enum class Mode { pingpong, flood, connect, hold, udp, irc, irc_register };
+enum class Mode { pingpong, flood, connect, hold, udp, irc, irc_register, handshake };
 
 std::string_view to_string(Mode m) noexcept;
-/// "pingpong", "flood", "connect", "hold", "udp", "irc", "irc-register" (also "irc-reg").
+/// "pingpong", "flood", "connect", "hold", "udp", "irc", "irc-register" (also "irc-reg"), "handshake".
 std::optional<Mode> parse_mode(std::string_view name) noexcept;
 
 /// Everything a run needs, after validation (see finalize()).
@@ -44,6 +44,9 @@ struct Options {
   std::string channel = "#load";
   bool spread_sources = true;           // bind 127.0.0.X:0 when the target is IPv4 loopback
   bool progress = true;                 // the per-second line on a terminal (--no-progress)
+  bool tls = false;                     // --tls (handshake mode: always): every TCP connection speaks TLS
+  std::string tls_ca;                   // --tls-ca: verify the server against this CA (default: no check)
+  bool resume = false;                  // --resume: offer the last session (tickets / session ids)
 
   std::string duration_text, warmup_text, size_text, window_text, timeout_text;
 

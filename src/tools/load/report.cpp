@@ -99,6 +99,7 @@ std::string_view unit_name(Mode m) noexcept {
     case Mode::udp: return "datagram";
     case Mode::irc: return "delivery";
     case Mode::irc_register: return "registration";
+    case Mode::handshake: return "handshake";
   }
   return "unit";
 }
@@ -195,6 +196,11 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
     j["dropped"] = s.dropped;
     j["alive"] = s.alive;
   }
+  j["tls"] = o.tls;
+  if (o.mode == Mode::handshake) {
+    j["resume"] = o.resume;
+    j["resumed"] = s.resumed;
+  }
   if (o.server_pid) j["server"] = server_json(o, r);
   if (!r.note.empty()) j["note"] = r.note;
   return j;
@@ -202,8 +208,8 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
 
 std::string to_text(const Options& o, const RunResult& r) {
   const auto& s = r.stats;
-  std::string t = fmt::format("sockit load {} {}: {} {}, {} B, {} thread{}, {} loop, measured {:.2f}s\n",
-                              to_string(o.mode), o.target.to_string(), o.connections,
+  std::string t = fmt::format("sockit load {} {}{}: {} {}, {} B, {} thread{}, {} loop, measured {:.2f}s\n",
+                              to_string(o.mode), o.target.to_string(), o.tls ? " (TLS)" : "", o.connections,
                               o.mode == Mode::udp ? "sockets" : o.mode == Mode::irc ? "clients" : "connections",
                               o.size, o.threads, o.threads == 1 ? "" : "s",
                               o.open_loop() ? fmt::format("open ({:.0f}/s)", o.rate) : std::string("closed"),
@@ -223,6 +229,10 @@ std::string to_text(const Options& o, const RunResult& r) {
   if (o.mode == Mode::hold)
     t += fmt::format("  {:<12} held {}, failed {}, dropped {}, alive at the end {}\n", "connections", s.held, s.failed,
                      s.dropped, s.alive);
+  if (o.mode == Mode::handshake)
+    t += fmt::format("  {:<12} resumed {} of {} ({:.1f}%){}\n", "tls", s.resumed, s.units,
+                     s.units ? 100.0 * static_cast<double>(s.resumed) / static_cast<double>(s.units) : 0.0,
+                     o.resume ? "" : ", --resume not given: every handshake is a full one");
   if (s.latency.count()) t += latency_line(o.open_loop() ? "latency" : "latency", s.latency);
   if (o.open_loop() && s.latency_raw.count()) t += latency_line("uncorrected", s.latency_raw);
   t += "  errors      ";

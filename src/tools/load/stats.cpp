@@ -20,6 +20,7 @@ std::string_view to_string(ErrorKind k) noexcept {
     case ErrorKind::short_read: return "short_read";
     case ErrorKind::mismatch: return "mismatch";
     case ErrorKind::other: return "other";
+    case ErrorKind::tls: return "tls";
   }
   return "other";
 }
@@ -56,6 +57,7 @@ void Stats::merge(const Stats& o) noexcept {
   failed += o.failed;
   dropped += o.dropped;
   alive += o.alive;
+  resumed += o.resumed;
 }
 
 namespace {

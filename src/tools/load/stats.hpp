@@ -12,9 +12,10 @@
 
 namespace sockit::load {
 
-enum class ErrorKind { refused, reset, timeout, short_read, mismatch, other };
-inline constexpr std::size_t kErrorKinds = 6;
-/// "refused", "reset", "timeout", "short_read", "mismatch", "other" (the JSON keys).
+enum class ErrorKind { refused, reset, timeout, short_read, mismatch, other, tls };
+inline constexpr std::size_t kErrorKinds = 7;
+/// "refused", "reset", "timeout", "short_read", "mismatch", "other", "tls" (a failed TLS
+/// handshake: refused certificate, protocol error) -- the JSON keys.
 std::string_view to_string(ErrorKind k) noexcept;
 /// Maps a connect/send/recv errno to a kind: ECONNREFUSED -> refused, ECONNRESET/EPIPE -> reset,
 /// ETIMEDOUT -> timeout, anything else -> other.
@@ -37,6 +38,7 @@ struct Stats {
   std::uint64_t failed = 0;     ///< hold: connections that failed to establish
   std::uint64_t dropped = 0;    ///< hold: connections the server closed while held
   std::uint64_t alive = 0;      ///< hold: connections that echoed at the end
+  std::uint64_t resumed = 0;    ///< TLS: units whose connection resumed a session (handshake mode)
 
   void count_error(ErrorKind k) noexcept { ++errors[static_cast<std::size_t>(k)]; }
   std::uint64_t error_total() const noexcept;

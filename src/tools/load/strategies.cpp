@@ -1,6 +1,7 @@
 // The load modes, one Strategy each (worker.hpp): pingpong, connect, hold (echoes of one
-// message), flood (a window of bytes), udp (datagrams with ids), irc (one channel's deliveries)
-// and irc-register (a registration storm). make_strategy() picks one, once per worker.
+// message), flood (a window of bytes), udp (datagrams with ids), irc (one channel's deliveries),
+// irc-register (a registration storm) and handshake (TLS sessions). make_strategy() picks one,
+// once per worker.
 #include "worker.hpp"
 
 #include <fmt/format.h>
@@ -65,7 +66,7 @@ void Strategy::on_failed(std::size_t k, FailedConn /*was*/, std::int64_t now) {
 void Strategy::sweep(std::int64_t now) {
   for (std::size_t k = 0; k < w_.conns.size(); ++k) {
     const Conn& c = w_.conns[k];
-    if ((c.st == Conn::connecting || (c.st == Conn::open && c.busy)) && now > c.deadline)
+    if ((c.st == Conn::connecting || c.st == Conn::handshaking || (c.st == Conn::open && c.busy)) && now > c.deadline)
       w_.fail(k, ErrorKind::timeout, now);
   }
 }
@@ -755,6 +756,39 @@ class IrcRegister final : public UnitIsAConnection<IrcClient> {
   }
 };
 
+// ---------------------------------------------------------------- handshake (TLS)
+
+// New TLS sessions: connect, handshake, close_notify, read to the server's close (TLS 1.3 session
+// tickets arrive after the handshake), close, again. The unit is the handshake, timed from the
+// connect; with --resume each connection offers the last session seen, and the units whose
+// handshake resumed one are counted (SSL_session_reused).
+class Handshake final : public UnitIsAConnection<Strategy> {
+ public:
+  explicit Handshake(Worker& w) : UnitIsAConnection<Strategy>(w) { spread_ = true; }
+  void on_connected(std::size_t k, std::int64_t now) override {
+    Conn& c = w_.conns[k];
+    const std::uint64_t before = w_.stats.units;
+    w_.record(now, c.t_intended, c.t_start, 0);
+    if (w_.stats.units != before && c.tls->resumed()) ++w_.stats.resumed;
+    c.busy = true;  // the close, bounded by --timeout
+    c.deadline = now + o_.timeout.count();
+    w_.tls_close_notify(k);
+  }
+  void on_io(std::size_t k, const loop::Ready& r, std::int64_t now) override {
+    if (!readable(r)) return;
+    for (;;) {
+      const ssize_t n = w_.recv_some(k, w_.scratch(), w_.scratch_size(), now);
+      if (n < 0) return;  // nothing yet, or k failed
+      if (n == 0) break;  // the server's close_notify or FIN
+    }
+    if (o_.resume) w_.keep_session(k);
+    w_.close_conn(k);
+    w_.conns[k].established = false;
+    if (now < w_.t_end && !w_.quota_done()) reopen(k, now);
+  }
+  std::string_view unit_name() const noexcept override { return "handshakes"; }
+};
+
 }  // namespace
 
 std::unique_ptr<Strategy> make_strategy(Worker& w) {
@@ -766,6 +800,7 @@ std::unique_ptr<Strategy> make_strategy(Worker& w) {
     case Mode::udp: return std::make_unique<Udp>(w);
     case Mode::irc: return std::make_unique<IrcChannel>(w);
     case Mode::irc_register: return std::make_unique<IrcRegister>(w);
+    case Mode::handshake: return std::make_unique<Handshake>(w);
   }
   return std::make_unique<PingPong>(w);
 }

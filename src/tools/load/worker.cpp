@@ -54,7 +54,8 @@ struct Worker::Clock final : loop::IoHandler {
 };
 
 Worker::Worker(Shared& shared, std::uint32_t index, std::uint32_t nthreads)
-    : sh(shared), o(shared.o), id(index), threads(nthreads) {
+    : sh(shared), o(shared.o), id(index), threads(nthreads), tls_on_(shared.tls.has_value()) {
+  if (tls_on_) tls_name_ = o.target.ip_string();
   for (std::uint32_t g = index; g < o.connections; g += nthreads) {
     conns.emplace_back();
     conns.back().gid = g;
@@ -154,9 +155,7 @@ void Worker::open_tcp(std::size_t k, std::int64_t now, bool spread) {
   }
   if (::connect(fd, o.target.sockaddr_ptr(), o.target.length()) == 0) {
     (void)loop_->watch(fd, loop::Interest::read, &c);
-    c.st = Conn::open;
-    c.established = true;
-    strategy_->on_connected(k, now);
+    tcp_up(k, now);
     return;
   }
   if (errno != EINPROGRESS) {
@@ -197,14 +196,73 @@ void Worker::finish_connect(std::size_t k, std::int64_t now) {
     return;
   }
   (void)loop_->update(c.fd, loop::Interest::read);
-  c.st = Conn::open;
   c.out_armed = false;
-  c.established = true;
-  strategy_->on_connected(k, now);
+  tcp_up(k, now);
+}
+
+void Worker::tcp_up(std::size_t k, std::int64_t now) {
+  Conn& c = conns[k];
+  if (!tls_on_) {
+    c.st = Conn::open;
+    c.established = true;
+    strategy_->on_connected(k, now);
+    return;
+  }
+  tls::TransportOptions to;
+  to.server_name = tls_name_;
+  to.handshake_timeout = std::chrono::nanoseconds::zero();  // --timeout, by the sweep
+  if (o.resume) to.session = tls_session_;
+  c.tls = std::make_unique<tls::Transport>(*sh.tls, to);
+  c.st = Conn::handshaking;
+  c.deadline = c.t_start + o.timeout.count();
+  drive_handshake(k, now);
+}
+
+// Handshake steps on readiness; a failure is counted as `tls` (a refused certificate, a peer that
+// speaks no TLS or closes) or by its errno, the first one kept in words for the report.
+void Worker::drive_handshake(std::size_t k, std::int64_t now) {
+  Conn& c = conns[k];
+  if (c.tls->handshake(c.fd)) {
+    (void)loop_->update(c.fd, loop::Interest::read);
+    c.out_armed = false;
+    c.st = Conn::open;
+    c.established = true;
+    strategy_->on_connected(k, now);
+    return;
+  }
+  if (const int err = c.tls->failure(); err != 0) {
+    if (tls_error_.empty()) tls_error_ = c.tls->failure_text();
+    fail(k, err == EPROTO ? ErrorKind::tls : classify_errno(err), now);
+    return;
+  }
+  const bool out = loop::has(c.tls->wants(), loop::Want::write);
+  if (out != c.out_armed) {
+    c.out_armed = out;
+    (void)loop_->update(c.fd, out ? loop::Interest::read_write : loop::Interest::read);
+  }
+}
+
+void Worker::drain_tls(std::size_t k, std::int64_t now) {
+  loop::Ready r;
+  r.fd = conns[k].fd;
+  r.readable = true;
+  for (int i = 0; i < 64 && conns[k].st == Conn::open && conns[k].tls && conns[k].tls->pending_input() > 0; ++i)
+    strategy_->on_io(k, r, now);
+}
+
+void Worker::tls_close_notify(std::size_t k) {
+  Conn& c = conns[k];
+  if (c.tls && c.fd >= 0) (void)c.tls->shutdown_write(c.fd);
+}
+
+void Worker::keep_session(std::size_t k) {
+  if (!conns[k].tls) return;
+  if (auto s = conns[k].tls->session()) tls_session_ = std::move(s);
 }
 
 void Worker::close_conn(std::size_t k) {
   Conn& c = conns[k];
+  c.tls.reset();
   if (c.fd >= 0) {
     if (loop_) loop_->unwatch(c.fd);
     ::close(c.fd);
@@ -225,7 +283,7 @@ void Worker::fail(std::size_t k, ErrorKind kind, std::int64_t now) {
   strategy_->on_failed(k, was, now);
 }
 
-std::size_t Worker::send_some(std::size_t k, const void* p, std::size_t len, std::int64_t now) {
+std::size_t Worker::plain_send_some(std::size_t k, const void* p, std::size_t len, std::int64_t now) {
   for (;;) {
     const ssize_t n = ::send(conns[k].fd, p, len, MSG_NOSIGNAL);
     if (n > 0) return static_cast<std::size_t>(n);
@@ -239,7 +297,7 @@ std::size_t Worker::send_some(std::size_t k, const void* p, std::size_t len, std
   }
 }
 
-ssize_t Worker::recv_some(std::size_t k, char* buf, std::size_t len, std::int64_t now) {
+ssize_t Worker::plain_recv_some(std::size_t k, char* buf, std::size_t len, std::int64_t now) {
   for (;;) {
     const ssize_t n = ::recv(conns[k].fd, buf, len, 0);
     if (n >= 0) return n;
@@ -247,6 +305,41 @@ ssize_t Worker::recv_some(std::size_t k, char* buf, std::size_t len, std::int64_
     if (errno != EAGAIN) fail(k, classify_errno(errno), now);
     return -1;
   }
+}
+
+std::size_t Worker::tls_send_some(std::size_t k, const void* p, std::size_t len, std::int64_t now) {
+  Conn& c = conns[k];
+  for (;;) {
+    const ssize_t n = c.tls->write(c.fd, std::span(static_cast<const std::byte*>(p), len));
+    if (n > 0) return static_cast<std::size_t>(n);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      arm_out(k);
+    } else {
+      fail(k, n == 0 ? ErrorKind::reset : errno == EPROTO ? ErrorKind::tls : classify_errno(errno), now);
+    }
+    return 0;
+  }
+}
+
+ssize_t Worker::tls_recv_some(std::size_t k, char* buf, std::size_t len, std::int64_t now) {
+  Conn& c = conns[k];
+  std::size_t got = 0;
+  while (got < len) {
+    const ssize_t n = c.tls->read(c.fd, std::span(reinterpret_cast<std::byte*>(buf) + got, len - got));
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (n == 0) {
+      return static_cast<ssize_t>(got);  // the end (after bytes: the next call returns 0)
+    } else if (errno == EAGAIN) {
+      if (loop::has(c.tls->wants(), loop::Want::write)) arm_out(k);
+      return got > 0 ? static_cast<ssize_t>(got) : -1;
+    } else if (errno != EINTR) {
+      fail(k, errno == EPROTO ? ErrorKind::tls : classify_errno(errno), now);
+      return -1;
+    }
+  }
+  return static_cast<ssize_t>(got);
 }
 
 void Worker::arm_out(std::size_t k) {
@@ -268,6 +361,11 @@ void Worker::on_ready(std::size_t k, const loop::Ready& r) {
   if (conns[k].st == Conn::connecting) {
     if (r.writable || r.error || r.hangup) finish_connect(k, now);
     return;
+  }
+  if (tls_on_) {
+    if (conns[k].st == Conn::handshaking) return drive_handshake(k, now);
+    strategy_->on_io(k, r, now);
+    return drain_tls(k, now);
   }
   strategy_->on_io(k, r, now);
 }

@@ -13,11 +13,14 @@
 #include "engine.hpp"
 
 #include "sockit/loop/event_loop.hpp"
+#include "sockit/tls/context.hpp"
+#include "sockit/tls/transport.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <string>
 #include <string_view>
@@ -49,6 +52,7 @@ struct Shared {
   std::unique_ptr<std::atomic<int>[]> inflight;              // irc, per sender
   std::unique_ptr<std::atomic<std::int64_t>[]> progress_at;  // irc, per sender
   std::atomic<std::uint64_t> nick_seq{0};
+  std::optional<tls::Context> tls;  ///< --tls: the client context (set before the workers start)
 };
 
 class Worker;
@@ -56,7 +60,7 @@ class Worker;
 /// One client connection (or UDP socket) of a worker. Its own IoHandler on the worker's loop:
 /// an idle connection costs the loop one slot and no std::function.
 struct Conn final : loop::IoHandler {
-  enum State : std::uint8_t { closed, connecting, open };
+  enum State : std::uint8_t { closed, connecting, handshaking, open };  // handshaking: TLS only
   void on_ready(const loop::Ready& r) override;
 
   Worker* worker = nullptr;
@@ -72,6 +76,7 @@ struct Conn final : loop::IoHandler {
   std::uint64_t rx = 0;
   std::int64_t t_intended = 0, t_sent = 0, deadline = 0, t_next = 0, t_start = 0, timer_at = 0;
   std::string in, out, nick;  // irc
+  std::unique_ptr<tls::Transport> tls;  ///< --tls: the connection's TLS (null: plaintext, the hot path)
 };
 
 /// Where the run stands, for Strategy::control (controlling thread).
@@ -213,11 +218,25 @@ class Worker {
   /// Counts `kind`, closes k and tells the strategy.
   void fail(std::size_t k, ErrorKind kind, std::int64_t now);
   /// One non-blocking send on k: the bytes sent, or 0 when the socket is full (write interest
-  /// armed) or the send failed (k failed).
-  std::size_t send_some(std::size_t k, const void* p, std::size_t len, std::int64_t now);
+  /// armed) or the send failed (k failed). With TLS: one SSL_write (a retry after 0 offers the
+  /// same bytes again, or more: the strategies do).
+  std::size_t send_some(std::size_t k, const void* p, std::size_t len, std::int64_t now) {
+    if (tls_on_) return tls_send_some(k, p, len, now);
+    return plain_send_some(k, p, len, now);
+  }
   /// One recv on k into `buf`: the bytes read; 0 at EOF; -1 when there is nothing (EAGAIN) or
-  /// after an error, which failed k.
-  ssize_t recv_some(std::size_t k, char* buf, std::size_t len, std::int64_t now);
+  /// after an error, which failed k. With TLS: records until `len` or nothing more, so a short
+  /// result still means "drained" (what the socket holds; a record's rest is read by on_ready).
+  ssize_t recv_some(std::size_t k, char* buf, std::size_t len, std::int64_t now) {
+    if (tls_on_) return tls_recv_some(k, buf, len, now);
+    return plain_recv_some(k, buf, len, now);
+  }
+  /// --tls: sends close_notify and FIN on k (a clean TLS close; reading goes on).
+  void tls_close_notify(std::size_t k);
+  /// --resume: the session the next connections offer (the last resumable one seen).
+  void keep_session(std::size_t k);
+  /// The first TLS handshake failure's reason in words (empty: none).
+  const std::string& tls_error() const noexcept { return tls_error_; }
   void arm_out(std::size_t k);
   void disarm_out(std::size_t k);
   std::uint32_t connecting() const noexcept { return connecting_; }
@@ -230,6 +249,15 @@ class Worker {
   struct Ticker;
   struct Clock;
   void finish_connect(std::size_t k, std::int64_t now);
+  /// TCP is up on k: the TLS handshake starts (--tls), or the strategy's on_connected().
+  void tcp_up(std::size_t k, std::int64_t now);
+  void drive_handshake(std::size_t k, std::int64_t now);
+  /// --tls: what the strategy left in k's TLS records after its read (SSL_pending).
+  void drain_tls(std::size_t k, std::int64_t now);
+  std::size_t plain_send_some(std::size_t k, const void* p, std::size_t len, std::int64_t now);
+  ssize_t plain_recv_some(std::size_t k, char* buf, std::size_t len, std::int64_t now);
+  std::size_t tls_send_some(std::size_t k, const void* p, std::size_t len, std::int64_t now);
+  ssize_t tls_recv_some(std::size_t k, char* buf, std::size_t len, std::int64_t now);
   void run_due(std::int64_t now);
   void arm_clock(std::int64_t at);
   void on_tick();
@@ -249,6 +277,10 @@ class Worker {
   bool tick_queued_ = false;
   std::uint64_t quota_ = 0;
   std::uint32_t connecting_ = 0;
+  bool tls_on_ = false;                       // --tls (one predictable branch on the plain path)
+  std::shared_ptr<SSL_SESSION> tls_session_;  // --resume
+  std::string tls_name_;                      // --tls: the address checked with --tls-ca
+  std::string tls_error_;
 };
 
 }  // namespace sockit::load

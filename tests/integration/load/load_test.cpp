@@ -1,5 +1,6 @@
 // sockit load against tiny in-test servers on 127.0.0.1:0: each mode runs well under a second and
 // the tests check counts, error kinds and JSON keys, never timings.
+#include "make_options.hpp"
 #include "support/support.hpp"
 
 #include "tools/load/engine.hpp"
@@ -26,6 +27,8 @@ namespace {
 
 using sockit::load::Mode;
 using sockit::load::Options;
+using sockit::load::test::err;
+using sockit::load::test::make;
 
 enum class Behaviour { echo, corrupt, irc };
 
@@ -159,26 +162,6 @@ class TestServer {
   std::map<int, Client> clients_;
   std::thread thread_;
 };
-
-Options make(Mode mode, const std::string& target, std::vector<std::string> extra = {}) {
-  Options o;
-  o.mode_text = std::string(sockit::load::to_string(mode));
-  o.target_text = target;
-  CLI::App app;
-  sockit::load::add_cli(app, o);
-  std::vector<std::string> args{o.mode_text, target};
-  args.insert(args.end(), extra.begin(), extra.end());
-  std::reverse(args.begin(), args.end());
-  app.parse(args);
-  auto r = sockit::load::finalize(o);
-  EXPECT_TRUE(r.ok()) << (r ? "" : r.error().context());
-  o.progress = false;
-  return o;
-}
-
-std::uint64_t err(const sockit::load::RunResult& r, sockit::load::ErrorKind k) {
-  return r.stats.errors[static_cast<std::size_t>(k)];
-}
 
 // A port nobody listens on: bind, read it back, close.
 std::string closed_port_target() {

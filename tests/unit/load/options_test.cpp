@@ -126,7 +126,8 @@ TEST(LoadOptions, MissingTargetIsAParseError) {
 }
 
 TEST(LoadOptions, ModeNamesRoundTrip) {
-  for (auto m : {Mode::pingpong, Mode::flood, Mode::connect, Mode::hold, Mode::udp, Mode::irc, Mode::irc_register})
+  for (auto m : {Mode::pingpong, Mode::flood, Mode::connect, Mode::hold, Mode::udp, Mode::irc, Mode::irc_register,
+                 Mode::handshake})
     EXPECT_EQ(sockit::load::parse_mode(sockit::load::to_string(m)), m);
 }
 
@@ -139,4 +140,32 @@ TEST(LoadOptions, TargetPortOutOfRangeIsRefused) {
     EXPECT_NE(p.error.find("out of range 0-65535"), std::string::npos) << p.error;
   }
   EXPECT_TRUE(parse({"pingpong", "127.0.0.1:65535"}).ok);
+}
+
+// #16: the handshake mode is TLS by itself; --tls applies to the TCP modes, not udp; --tls-ca and
+// --resume need TLS.
+TEST(LoadOptions, TlsFlagsAndTheHandshakeMode) {
+  auto p = parse({"handshake", "127.0.0.1:7"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.o.mode, Mode::handshake);
+  EXPECT_TRUE(p.o.tls);
+  EXPECT_FALSE(p.o.resume);
+  EXPECT_EQ(p.o.connections, 10u);
+  p = parse({"handshake", "127.0.0.1:7", "--resume", "--tls-ca", "ca.pem"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_TRUE(p.o.resume);
+  EXPECT_EQ(p.o.tls_ca, "ca.pem");
+  p = parse({"pingpong", "127.0.0.1:7"});
+  ASSERT_TRUE(p.ok);
+  EXPECT_FALSE(p.o.tls);
+  EXPECT_TRUE(parse({"irc", "127.0.0.1:7", "--tls"}).ok);
+  p = parse({"udp", "127.0.0.1:7", "--tls"});
+  EXPECT_FALSE(p.ok);
+  EXPECT_NE(p.error.find("udp has no TLS"), std::string::npos) << p.error;
+  p = parse({"pingpong", "127.0.0.1:7", "--tls-ca", "ca.pem"});
+  EXPECT_FALSE(p.ok);
+  EXPECT_NE(p.error.find("--tls-ca needs --tls"), std::string::npos) << p.error;
+  p = parse({"connect", "127.0.0.1:7", "--resume"});
+  EXPECT_FALSE(p.ok);
+  EXPECT_NE(p.error.find("--resume needs --tls"), std::string::npos) << p.error;
 }
