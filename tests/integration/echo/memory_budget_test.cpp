@@ -87,7 +87,17 @@ void slow_readers_stay_within_budget(const Variant& model) {
   EXPECT_GT(held["tcp.budget_pauses"], 0u);
   // Without the budget: about 1 MiB each (32 MiB); with it: 4 MiB, the pages around it and (thread
   // model) 32 threads.
-  EXPECT_LT(held_kib - base_kib, 24 * 1024) << "RSS " << base_kib << " KiB idle, " << held_kib << " KiB held";
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer's own state per thread (several MiB: shadow stack, clocks) swamps this bound
+  // in the thread model (CI's tsan preset: +78 MiB for 32 threads); the buffered bytes above are
+  // the budget's own measure and are still checked.
+  const bool rss_bound_applies = false;
+#else
+  const bool rss_bound_applies = true;
+#endif
+  if (rss_bound_applies) {
+    EXPECT_LT(held_kib - base_kib, 24 * 1024) << "RSS " << base_kib << " KiB idle, " << held_kib << " KiB held";
+  }
   // The budget is spent, yet a client that reads is served in full.
   auto echoed = sockit::test::echo_once(s.port(), sockit::test::pattern(256 * 1024, 7), 10s);
   ASSERT_TRUE(echoed);

@@ -8,6 +8,8 @@
 #include <csignal>
 #include <fstream>
 
+#include <unistd.h>
+
 using namespace sockit;
 using namespace sockit::irc::itest;
 using namespace std::chrono_literals;
@@ -17,8 +19,10 @@ namespace {
 /// A configuration file with operator root (password pw) and `extra` in [server]; removed at exit.
 struct ConfigFile {
   explicit ConfigFile(const std::string& name, const std::string& server_extra, const std::string& motd = "") {
-    path = ::testing::TempDir() + "/" + name + ".toml";
-    motd_path = ::testing::TempDir() + "/" + name + ".motd";
+    // The process id in the name: ctest runs this suite twice at once (plain and faults.*).
+    const std::string base = ::testing::TempDir() + "/" + name + "." + std::to_string(::getpid());
+    path = base + ".toml";
+    motd_path = base + ".motd";
     write(server_extra, motd.empty() ? "first motd\n" : motd);
   }
   void write(const std::string& server_extra, const std::string& motd) const {
