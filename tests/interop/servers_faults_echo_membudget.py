@@ -88,7 +88,23 @@ def main():
     idle1, held1, after1, c1 = wave("--max-buffered", "64M")
     check(c1["buffered_peak"] <= cap + CLIENTS * 4096,
           f"--max-buffered 64M: buffered peak {c1['buffered_peak'] / 2**20:.1f} MiB <= 64 MiB + 4 KiB x {CLIENTS}")
-    check(held1 - idle1 < (cap >> 10) + 48 * 1024, f"--max-buffered 64M: RSS held +{(held1 - idle1) // 1024} MiB (< 112 MiB)")
+    if thread_sanitized():
+        # ThreadSanitizer shadows every application byte with several (the 64 MiB held cost
+        # +335 MiB in CI's tsan preset): RSS measures the sanitizer there; the buffered bytes
+        # above are the budget's own measure.
+        print(f"     --max-buffered 64M: RSS held +{(held1 - idle1) // 1024} MiB, not bounded under ThreadSanitizer")
+    else:
+        check(held1 - idle1 < (cap >> 10) + 48 * 1024, f"--max-buffered 64M: RSS held +{(held1 - idle1) // 1024} MiB (< 112 MiB)")
+
+
+def thread_sanitized():
+    """True when the build under test (ctest's SOCKIT_BUILD_DIR) is the tsan preset's."""
+    cache = os.path.join(os.environ.get("SOCKIT_BUILD_DIR", ""), "CMakeCache.txt")
+    try:
+        with open(cache) as f:
+            return re.search(r"^SOCKIT_SANITIZE:\w+=thread$", f.read(), re.M) is not None
+    except OSError:
+        return False
 
 
 run(main)

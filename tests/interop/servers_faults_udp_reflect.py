@@ -60,7 +60,9 @@ def main():
     check(live and sent > 1000, "without a budget the forged datagram loops (the attack reproduces)")
     sent, live, moved, c = loop_run(budget, budget, b"ping", "echo<->echo, 100/s")
     print(f"     after: echo<->echo: {sent} replies from A, {moved} bytes, limited={c['limited']}, still looping: {live}")
-    check(not live and sent <= 101, f"--udp-rate 100/s: the loop dies after the burst ({sent} replies <= 101)")
+    # The burst is 100; the 100/s refill adds one more for every 10 ms the burst itself takes (a
+    # sanitized build is slower: CI's tsan preset saw 102): up to 110 is the burst, more is not.
+    check(not live and sent <= 110, f"--udp-rate 100/s: the loop dies after the burst ({sent} replies <= 110)")
     sent, live, moved, _ = loop_run(["--service", "chargen", "--udp-chargen-full", "--udp-rate", "0"],
                                     ["--udp-rate", "0"], b"", "chargen<->echo, RFC length, no budget")
     print(f"     before: chargen<->echo, one forged 0-byte datagram: {moved} bytes in ~2.3 s, still looping: {live}")
