@@ -3,10 +3,12 @@
 // name expired, and a self-signed one. Removed with the object.
 #pragma once
 
+#include "sockit/net/socket.hpp"
 #include "support/support.hpp"
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -55,5 +57,21 @@ struct TestCerts {
     return r.status == 0;
   }
 };
+
+/// A plaintext client on a TLS port: sends `hello`, then reads until the server closes (at most
+/// an alert record comes first). Returns whether it was closed; `got` holds what was read.
+inline bool plaintext_client_closed(std::uint16_t port, std::string_view hello, std::string& got) {
+  using namespace std::chrono_literals;
+  auto s = TcpStream::connect(Address::ipv4_loopback(port), Deadline::after(5s));
+  if (!s || !s->write_all(hello, Deadline::after(5s))) return false;
+  std::array<std::byte, 512> buf{};
+  for (int i = 0; i < 10; ++i) {
+    auto n = s->read_some(buf, Deadline::after(10s));
+    if (!n) return n.error() != std::errc::timed_out;
+    if (*n == 0) return true;
+    got.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  return false;
+}
 
 }  // namespace sockit::test

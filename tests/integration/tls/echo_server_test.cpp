@@ -153,18 +153,9 @@ TEST_P(EchoServerTls, OpensslClientByteExact) {
 TEST_P(EchoServerTls, PlaintextClientClosedServerKeepsServing) {
   TlsEchoServer srv(certs_, GetParam());
   ASSERT_NE(srv.port(), 0) << srv.err();
-  auto plain = TcpStream::connect(Address::ipv4_loopback(srv.port()), Deadline::after(5s));
-  ASSERT_TRUE(plain);
-  ASSERT_TRUE(plain->write_all("GET / HTTP/1.0\r\n\r\n", Deadline::after(5s)));
-  std::array<std::byte, 512> buf{};
-  bool ended = false;
   std::string got;
-  for (int i = 0; i < 10 && !ended; ++i) {  // at most an alert record, then the end
-    auto n = plain->read_some(buf, Deadline::after(10s));
-    ended = !n ? n.error() != std::errc::timed_out : *n == 0;
-    if (n) got.append(reinterpret_cast<const char*>(buf.data()), *n);
-  }
-  EXPECT_TRUE(ended) << "the plaintext client was not closed";
+  EXPECT_TRUE(sockit::test::plaintext_client_closed(srv.port(), "GET / HTTP/1.0\r\n\r\n", got))
+      << "the plaintext client was not closed";
   EXPECT_EQ(got.find("GET"), std::string::npos) << "plaintext echoed back";
   echo_session(srv.port(), "still serving\n");
 }
