@@ -1,15 +1,19 @@
 #include "detail.hpp"
 
+#include "sockit/net/sys.hpp"
 #include "sockit/tls/error.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <cerrno>
+#include <cstdint>
 
 namespace sockit::tls::detail {
 namespace {
@@ -31,7 +35,69 @@ std::string oneline(X509_NAME* name) {
   return s;
 }
 
+// The socket BIO: one read or write system call per call, through sys::, never SIGPIPE.
+int fd_of(BIO* b) { return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b))); }
+
+bool is_retry(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+int bio_write(BIO* b, const char* in, int n) {
+  BIO_clear_retry_flags(b);
+  ssize_t r = sys::send(fd_of(b), in, static_cast<std::size_t>(n), MSG_NOSIGNAL);
+  if (r < 0 && is_retry(errno)) BIO_set_retry_write(b);
+  return static_cast<int>(r);
+}
+
+int bio_read(BIO* b, char* out, int n) {
+  BIO_clear_retry_flags(b);
+  ssize_t r = sys::recv(fd_of(b), out, static_cast<std::size_t>(n), 0);
+  if (r < 0 && is_retry(errno)) BIO_set_retry_read(b);
+  if (r == 0) BIO_set_flags(b, BIO_FLAGS_IN_EOF);  // BIO_eof: how OpenSSL tells a FIN from an error
+  return static_cast<int>(r);
+}
+
+long bio_ctrl(BIO* b, int cmd, long /*num*/, void* ptr) {
+  switch (cmd) {
+    case BIO_C_GET_FD:  // SSL_get_fd
+      if (ptr != nullptr) *static_cast<int*>(ptr) = fd_of(b);
+      return fd_of(b);
+    case BIO_CTRL_FLUSH:
+      return 1;  // nothing is buffered here
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+    case BIO_CTRL_GET_CLOSE:
+      return BIO_NOCLOSE;  // the descriptor belongs to the Connection or TcpStream
+    default:
+      return 0;  // kTLS and the rest: not offered
+  }
+}
+
+const BIO_METHOD* socket_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "sockit socket");
+    if (m != nullptr) {
+      BIO_meth_set_write(m, bio_write);
+      BIO_meth_set_read(m, bio_read);
+      BIO_meth_set_ctrl(m, bio_ctrl);
+      BIO_meth_set_create(m, [](BIO* b) {
+        BIO_set_init(b, 1);
+        return 1;
+      });
+    }
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
+
+bool attach_socket(SSL* ssl, int fd) noexcept {
+  const BIO_METHOD* m = socket_method();
+  BIO* bio = m != nullptr ? BIO_new(m) : nullptr;
+  if (bio == nullptr) return false;
+  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
+  SSL_set_bio(ssl, bio, bio);  // one reference, taken by the SSL for both directions
+  return true;
+}
 
 SSL* new_ssl(const Context& ctx) {
   SSL* ssl = SSL_new(ctx.native());

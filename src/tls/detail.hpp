@@ -16,6 +16,11 @@ namespace sockit::tls::detail {
 SSL* new_ssl(const Context& ctx);
 /// SSL_free and the subject holder.
 void free_ssl(SSL* ssl) noexcept;
+/// Connects `ssl` to the socket `fd` (not owned) through a BIO of ours instead of SSL_set_fd's:
+/// it sends with MSG_NOSIGNAL (OpenSSL's socket BIO write()s, so a peer's reset would raise
+/// SIGPIPE in any program that has not ignored it) and goes through the sys:: seam (SOCKIT_FAULTS
+/// reaches TLS). SSL_get_fd still answers `fd`. False when out of memory.
+bool attach_socket(SSL* ssl, int fd) noexcept;
 /// Client side: SNI and the name or address the certificate must match (when verifying).
 bool set_peer_name(SSL* ssl, const Context& ctx, std::string_view name);
 /// The error of a failed SSL_do_handshake (rc, with errno as it was right after the call):

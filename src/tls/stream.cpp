@@ -57,7 +57,7 @@ Result<Stream> Stream::handshake(const Context& ctx, TcpStream tcp, std::string_
   ERR_clear_error();
   Stream s;
   s.ssl_.reset(detail::new_ssl(ctx));
-  if (!s.ssl_ || SSL_set_fd(s.ssl_.get(), tcp.fd()) != 1) return Error(ssl_error(ERR_get_error()), "tls: SSL_new");
+  if (!s.ssl_ || !detail::attach_socket(s.ssl_.get(), tcp.fd())) return Error(ssl_error(ERR_get_error()), "tls: SSL_new");
   s.tcp_ = std::move(tcp);
   SSL* ssl = s.ssl_.get();
   if (copts != nullptr) {

@@ -22,7 +22,7 @@ Transport::~Transport() { detail::free_ssl(ssl_); }
 
 bool Transport::start(int fd) noexcept {
   ssl_ = detail::new_ssl(ctx_);
-  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd) != 1) {
+  if (ssl_ == nullptr || !detail::attach_socket(ssl_, fd)) {
     failure_ = ENOMEM;
     failure_text_ = "tls: SSL_new: " + take_error_text("out of memory");
     return false;
