@@ -82,12 +82,32 @@ void ServerImpl::finish_check(Client& c, TimePoint now) {
     send(c, rpl(c, ERR_NOOPERHOST).t("Invalid oper credentials"));
     return;
   }
-  if (!c.oper) {
-    c.oper = true;
-    event(Event::Kind::oper, c, c.oper_name);
-    send(c, rpl(c, RPL_YOUREOPER).t("You are now an IRC operator"));
-    send(c, Line(c.nick, "MODE").p(c.nick).t("+o"));
+  grant_oper(c);
+}
+
+void ServerImpl::grant_oper(Client& c) {
+  if (c.oper) return;
+  c.oper = true;
+  event(Event::Kind::oper, c, c.oper_name);
+  send(c, rpl(c, RPL_YOUREOPER).t("You are now an IRC operator"));
+  send(c, Line(c.nick, "MODE").p(c.nick).t("+o"));
+}
+
+std::string ServerImpl::sts_value(const Client& c) const {
+  if (cfg_.sts_port == 0) return {};
+  std::string d = "duration=" + std::to_string(cfg_.sts_duration.count());
+  return c.tls ? d : "port=" + std::to_string(cfg_.sts_port) + "," + d;
+}
+
+std::string normalize_certfp(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    if (ch == ':') continue;
+    if (ch >= 'A' && ch <= 'F') ch = static_cast<char>(ch - 'A' + 'a');
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return {};
+    out += ch;
   }
+  return out.size() == 64 ? out : std::string();
 }
 
 }  // namespace sockit::irc

@@ -91,13 +91,14 @@ const CommandSpec* find_command(std::string_view name) {
 
 void ServerImpl::dispatch(Client& c, Message& m, TimePoint now) { dispatch(c, m, now, find_command(m.command)); }
 
-void ServerImpl::dispatch(Client& c, Message& m, TimePoint now, const CommandSpec* spec) {
-  if (gone(c)) return;
+namespace {
+
+void run_command(S& s, Client& c, Message& m, TimePoint now, const CommandSpec* spec) {
   if (spec == nullptr) {
     if (c.registered) {
-      send(c, rpl(c, ERR_UNKNOWNCOMMAND).p(m.command).t("Unknown command"));
+      s.send(c, s.rpl(c, ERR_UNKNOWNCOMMAND).p(m.command).t("Unknown command"));
     } else {
-      err_not_registered(*this, c);
+      err_not_registered(s, c);
     }
     return;
   }
@@ -105,11 +106,11 @@ void ServerImpl::dispatch(Client& c, Message& m, TimePoint now, const CommandSpe
     // irssi sends "JOIN :" while negotiating CAP; answering 451 would print an error in its
     // status window, and nothing is lost by ignoring an empty JOIN.
     if (spec->name == "JOIN" && (m.params.empty() || m.params[0].empty())) return;
-    err_not_registered(*this, c);
+    err_not_registered(s, c);
     return;
   }
   if (spec->state == State::unregistered && c.registered) {
-    send(c, rpl(c, ERR_ALREADYREGISTERED).t("You may not reregister"));
+    s.send(c, s.rpl(c, ERR_ALREADYREGISTERED).t("You may not reregister"));
     return;
   }
   if (m.params.size() > spec->max_params && spec->max_params > 0) {
@@ -120,10 +121,27 @@ void ServerImpl::dispatch(Client& c, Message& m, TimePoint now, const CommandSpe
     m.params.resize(spec->max_params);
   }
   if (m.params.size() < spec->min_params) {
-    err_need_more_params(*this, c, spec->name);
+    err_need_more_params(s, c, spec->name);
     return;
   }
-  spec->handler(*this, c, m, now);
+  spec->handler(s, c, m, now);
+}
+
+}  // namespace
+
+void ServerImpl::dispatch(Client& c, Message& m, TimePoint now, const CommandSpec* spec) {
+  if (gone(c)) return;
+  if (m.tags.empty()) {  // the common case: no label to carry
+    run_command(*this, c, m, now, spec);
+    return;
+  }
+  begin_label(c, m);
+  run_command(*this, c, m, now, spec);
+  // A password check (OPER) answers later, unlabeled: no ACK for it now.
+  if (label_.client == &c && c.check && label_.held.empty()) {
+    label_ = LabelRun{};
+  }
+  if (label_.client == &c) end_label();
 }
 
 }  // namespace sockit::irc

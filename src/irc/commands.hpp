@@ -41,6 +41,10 @@ void err_not_registered(S& s, Client& c);                             ///< 451
 void err_no_privileges(S& s, Client& c);                              ///< 481
 void err_need_more_params(S& s, Client& c, std::string_view command);   ///< 461
 
+/// IRCv3 message-tags: the client-only tags of `m` ("+key=value;+key", escaped, ready for the
+/// wire without '@' and space); keys with characters outside [A-Za-z0-9-./] are dropped (ircv3.cpp).
+std::string client_only_tags(const Message& m);
+
 /// The "+iw-o" part of a MODE line, built as changes are applied: a sign only where it changes.
 class ModeString {
  public:

@@ -280,7 +280,14 @@ void cmd_invite(S& s, Client& c, Message& m, TimePoint) {
   std::string chan = ch->name;
   s.send(c, s.rpl(c, RPL_INVITING).p(t->nick).p(chan));
   if (!t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));
-  s.send(*t, s.from(c, "INVITE").p(t->nick).t(chan));
+  std::string wire = s.from(c, "INVITE").p(t->nick).t(chan).str();
+  s.send(*t, wire);
+  // IRCv3 invite-notify: the channel's members that asked see the invitation too.
+  S::Fanout notify(s, std::move(wire), {}, kCapInviteNotify);
+  for (std::size_t i = 0; i < ch->members.size(); ++i) {
+    Client* member = ch->members[i].second.client;
+    if (member != &c && member != t) notify.to(*member);
+  }
 }
 
 /// A new channel named `name`, with the configured default modes.
@@ -395,7 +402,25 @@ void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view
   ch->members.emplace(c.id, Member{&c, op, false});
   c.channels.push_back(ch);
   std::string chan_name = ch->name;
-  to_channel(*ch, from(c, "JOIN").p(chan_name).str(), nullptr);
+  std::string wire = from(c, "JOIN").p(chan_name).str();
+  const auto& members = ch->members;
+  if (std::any_of(members.begin(), members.end(), [](const auto& e) { return e.second.client->caps & kCapExtendedJoin; })) {
+    // IRCv3 extended-join: the account ("*": no accounts here) and the real name, to those that asked.
+    const std::string extended = from(c, "JOIN").p(chan_name).p("*").t(c.realname).str();
+    Fanout plain(*this, std::move(wire), {}), ext(*this, extended, {});
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      Client& t = *members[i].second.client;
+      ((t.caps & kCapExtendedJoin) ? ext : plain).to(t);
+    }
+  } else {
+    to_channel(*ch, std::move(wire), nullptr);
+  }
+  if (!c.away.empty() && !gone(c)) {  // IRCv3 away-notify: a member that joins away says so
+    Fanout away(*this, from(c, "AWAY").t(c.away).str(), {}, kCapAwayNotify);
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (members[i].second.client != &c) away.to(*members[i].second.client);
+    }
+  }
   ch = find_channel(chan_name);
   if (gone(c) || ch == nullptr) return;
   if (!ch->topic.empty()) send_topic(*this, c, *ch);

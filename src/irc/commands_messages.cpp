@@ -44,16 +44,41 @@ bool may_send_text(S& s, Client& c, Channel& ch, std::string_view text, bool not
   return false;
 }
 
-void to_channel_target(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
-                       bool notice) {
+/// What one PRIVMSG, NOTICE or TAGMSG sends: the command, its text (TAGMSG: none), the sender's
+/// client-only tags (message-tags) and whether errors are answered (not for NOTICE).
+struct Said {
+  std::string_view cmd;
+  const std::string& text;
+  std::string_view tags;
+  bool notice;
+  bool tagmsg() const { return cmd == "TAGMSG"; }
+  /// The line from `c` to `target`.
+  std::string wire(S& s, const Client& c, std::string_view target) const {
+    Line l = s.from(c, cmd).p(target);
+    if (!tagmsg()) l.t(text);
+    return l.str();
+  }
+  /// Receivers need message-tags for a TAGMSG.
+  unsigned need() const { return tagmsg() ? kCapMessageTags : 0u; }
+};
+
+void to_channel_target(S& s, Client& c, const Said& say, std::string_view target) {
+  const bool notice = say.notice;
   Channel* ch = s.find_channel(target);
   if (ch == nullptr) {
     if (!notice) err_no_such_nick(s, c, target);
     return;
   }
-  if (!may_send_text(s, c, *ch, text, notice)) return;
-  std::string wire = s.from(c, cmd).p(ch->name).t(text).str();
-  if (c.caps & kCapEchoMessage) {
+  if (!may_send_text(s, c, *ch, say.text, notice)) return;
+  std::string wire = say.wire(s, c, ch->name);
+  if (!say.tags.empty() || say.tagmsg()) {
+    // Client-only tags: each member gets the form its caps ask for, each form built once.
+    S::Fanout out(s, std::move(wire), say.tags, say.need());
+    for (std::size_t i = 0; i < ch->members.size(); ++i) {
+      Client& t = *ch->members[i].second.client;
+      if (&t != &c || (c.caps & kCapEchoMessage)) out.to(t);
+    }
+  } else if (c.caps & kCapEchoMessage) {
     s.to_channel(*ch, wire, nullptr);  // the sender is a receiver: its SendQ may end the run
   } else {
     s.to_channel_batched(*ch, wire, &c);
@@ -63,29 +88,29 @@ void to_channel_target(S& s, Client& c, std::string_view cmd, std::string_view t
 /// STATUSMSG (`PRIVMSG @#chan`, `+#chan`): to the members with that status or higher ('@' the
 /// operators, '+' the voiced and the operators), the prefix kept in the target as InspIRCd and
 /// Solanum send it; the sender must be allowed to send to the channel.
-void to_status_target(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
-                      bool notice) {
+void to_status_target(S& s, Client& c, const Said& say, std::string_view target) {
+  const bool notice = say.notice;
   const char status = target[0];
   Channel* ch = s.find_channel(target.substr(1));
   if (ch == nullptr) {
     if (!notice) err_no_such_nick(s, c, target);
     return;
   }
-  if (!may_send_text(s, c, *ch, text, notice)) return;
-  std::string wire = s.from(c, cmd).p(std::string(1, status) + ch->name).t(text).str();
+  if (!may_send_text(s, c, *ch, say.text, notice)) return;
+  std::string wire = say.wire(s, c, std::string(1, status) + ch->name);
   std::vector<Client*> to;
   for (auto& [id, mem] : ch->members) {
     bool ranked = status == '@' ? mem.op : (mem.op || mem.voice);
     if (mem.client == &c ? (c.caps & kCapEchoMessage) != 0 : ranked) to.push_back(mem.client);
   }
-  std::string tagged;
-  for (Client* t : to) s.deliver(*t, wire, &tagged);
+  S::Fanout out(s, std::move(wire), say.tags, say.need());
+  for (Client* t : to) out.to(*t);
 }
 
 /// `$mask` (RFC 2812: operators only): `$*` or a mask of this server's name reaches every local
 /// user; 481 for others, 413 without a top-level domain, 414 with a wildcard in it.
-void to_server_mask(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
-                    bool notice) {
+void to_server_mask(S& s, Client& c, const Said& say, std::string_view target) {
+  const bool notice = say.notice;
   if (!c.oper) {
     if (!notice) err_no_privileges(s, c);
     return;
@@ -103,74 +128,93 @@ void to_server_mask(S& s, Client& c, std::string_view cmd, std::string_view targ
     }
     if (!mask_match(mask, s.cfg_.server_name, s.cfg_.casemapping)) return;  // another server: nobody here
   }
-  std::string wire = s.from(c, cmd).p(target).t(text).str();
+  std::string wire = say.wire(s, c, target);
   std::vector<Client*> to;
   for (auto& [id, t] : s.clients_) {
     if (t->registered && !s.gone(*t) && (t.get() != &c || (c.caps & kCapEchoMessage))) to.push_back(t.get());
   }
   std::sort(to.begin(), to.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
-  std::string tagged;
-  for (Client* t : to) s.deliver(*t, wire, &tagged);
+  S::Fanout out(s, std::move(wire), say.tags, say.need());
+  for (Client* t : to) out.to(*t);
 }
 
-void to_nick_target(S& s, Client& c, std::string_view cmd, std::string_view target, const std::string& text,
-                    bool notice) {
+void to_nick_target(S& s, Client& c, const Said& say, std::string_view target) {
+  const bool notice = say.notice;
   Client* t = s.find_nick(target);
   if (t == nullptr || !t->registered) {
     if (!notice) err_no_such_nick(s, c, target);
     return;
   }
-  std::string wire = s.from(c, cmd).p(t->nick).t(text).str();
-  s.send(*t, wire);
-  if ((c.caps & kCapEchoMessage) && t != &c) s.send(c, wire);
-  if (!notice && !t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));
+  std::string wire = say.wire(s, c, t->nick);
+  S::Fanout out(s, std::move(wire), say.tags, say.need());
+  out.to(*t);
+  if ((c.caps & kCapEchoMessage) && t != &c) out.to(c);
+  if (!notice && !say.tagmsg() && !t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));
 }
 
-/// PRIVMSG and NOTICE; a NOTICE never gets an error back.
-void message(S& s, Client& c, Message& m, TimePoint now, bool notice) {
-  std::string_view cmd = notice ? "NOTICE" : "PRIVMSG";
+/// PRIVMSG, NOTICE and TAGMSG; a NOTICE never gets an error back.
+void message(S& s, Client& c, Message& m, TimePoint now, std::string_view cmd) {
+  const bool notice = cmd == "NOTICE";
+  const bool tagmsg = cmd == "TAGMSG";
   if (m.params.empty() || m.params[0].empty()) {
     if (!notice) s.send(c, s.rpl(c, ERR_NORECIPIENT).t("No recipient given (" + std::string(cmd) + ")"));
     return;
   }
-  if (m.params.size() < 2 || m.params[1].empty()) {
+  if (!tagmsg && (m.params.size() < 2 || m.params[1].empty())) {
     if (!notice) s.send(c, s.rpl(c, ERR_NOTEXTTOSEND).t("No text to send"));
     return;
   }
-  const std::string& text = m.params[1];
+  static const std::string kNoText;
+  const std::string tags = m.tags.empty() ? std::string() : client_only_tags(m);
+  const Said say{cmd, tagmsg ? kNoText : m.params[1], tags, notice};
   auto targets = split_list(m.params[0]);
   if (targets.size() > s.cfg_.max_targets) {
     if (!notice) s.send(c, s.rpl(c, ERR_TOOMANYTARGETS).p(m.params[0]).t("Too many recipients"));
     return;
   }
-  if (!notice) c.last_message = now;
+  if (!notice && !tagmsg) c.last_message = now;
   std::unordered_set<std::string> done;
   for (std::string_view target : targets) {
     if (s.gone(c)) return;
     if (!done.insert(fold(target, s.cfg_.casemapping)).second) continue;
     if (target[0] == '$') {
-      to_server_mask(s, c, cmd, target, text, notice);
+      to_server_mask(s, c, say, target);
     } else if ((target[0] == '@' || target[0] == '+') && is_channel_name(target.substr(1))) {
-      to_status_target(s, c, cmd, target, text, notice);
+      to_status_target(s, c, say, target);
     } else if (is_channel_name(target)) {
-      to_channel_target(s, c, cmd, target, text, notice);
+      to_channel_target(s, c, say, target);
     } else {
-      to_nick_target(s, c, cmd, target, text, notice);
+      to_nick_target(s, c, say, target);
     }
   }
 }
 
-void cmd_privmsg(S& s, Client& c, Message& m, TimePoint now) { message(s, c, m, now, false); }
-void cmd_notice(S& s, Client& c, Message& m, TimePoint now) { message(s, c, m, now, true); }
+void cmd_privmsg(S& s, Client& c, Message& m, TimePoint now) { message(s, c, m, now, "PRIVMSG"); }
+void cmd_notice(S& s, Client& c, Message& m, TimePoint now) { message(s, c, m, now, "NOTICE"); }
+void cmd_tagmsg(S& s, Client& c, Message& m, TimePoint now) { message(s, c, m, now, "TAGMSG"); }
 
 void cmd_away(S& s, Client& c, Message& m, TimePoint) {
   if (m.params.empty() || m.params[0].empty()) {
     c.away.clear();
     s.send(c, s.rpl(c, RPL_UNAWAY).t("You are no longer marked as being away"));
+    s.to_neighbours(c, s.from(c, "AWAY").str(), false, kCapAwayNotify);  // IRCv3 away-notify
   } else {
     c.away = std::string(truncate_utf8(m.params[0], s.cfg_.away_len));
     s.send(c, s.rpl(c, RPL_NOWAWAY).t("You have been marked as being away"));
+    s.to_neighbours(c, s.from(c, "AWAY").t(c.away).str(), false, kCapAwayNotify);
   }
+}
+
+/// IRCv3 setname: a new real name, announced to the neighbours (and the client) that negotiated
+/// setname; silently for a client that did not (as the specification asks). Errors are FAIL.
+void cmd_setname(S& s, Client& c, Message& m, TimePoint) {
+  const std::string& name = m.params[0];
+  if (name.empty() || name.size() > kMaxRealname) {
+    s.send(c, s.from_server("FAIL").p("SETNAME").p("INVALID_REALNAME").t("Realname is not valid"));
+    return;
+  }
+  c.realname = name;
+  s.to_neighbours(c, s.from(c, "SETNAME").t(name).str(), true, kCapSetname);
 }
 
 constexpr CommandSpec kCommands[] = {
@@ -180,6 +224,10 @@ constexpr CommandSpec kCommands[] = {
      "Sends a notice: a message never answered automatically."},
     {"PRIVMSG", cmd_privmsg, State::registered, 0, 2, "<target>{,<target>} <text>",
      "Sends a message to users or channels."},
+    {"SETNAME", cmd_setname, State::registered, 1, 1, "<realname>",
+     "Changes your real name (IRCv3 setname)."},
+    {"TAGMSG", cmd_tagmsg, State::registered, 0, 1, "<target>{,<target>}",
+     "Sends only message tags (IRCv3 message-tags), to receivers that negotiated them."},
 };
 
 }  // namespace

@@ -22,6 +22,7 @@ std::string user_modes(const Client& c) {
   if (c.invisible) r += 'i';
   if (c.oper) r += 'o';
   if (c.wallops) r += 'w';
+  if (c.tls) r += 'Z';  // TLS: from the connection; MODE +Z/-Z is refused like an unknown letter (501)
   return r;
 }
 

@@ -15,6 +15,19 @@ void cmd_oper(S& s, Client& c, Message& m, TimePoint now) {
     if (o.name == m.params[0]) op = &o;
   }
   bool allowed = op != nullptr && (op->host_mask == "*" || mask_match(normalize_mask(op->host_mask), c.mask(), s.cfg_.casemapping));
+  // A client certificate (certfp): required when the operator names one; enough without a password.
+  auto cert = op != nullptr ? s.cfg_.operator_certfp.find(op->name) : s.cfg_.operator_certfp.end();
+  if (cert != s.cfg_.operator_certfp.end()) {
+    allowed = allowed && c.certfp == cert->second;
+    if (op->password_hash.empty()) {
+      c.oper_name = op->name;
+      if (allowed) return s.grant_oper(c);
+      s.event(Event::Kind::oper_failed, c, c.oper_name);
+      s.send(c, s.rpl(c, ERR_NOOPERHOST).t("Invalid oper credentials"));
+      return;
+    }
+  }
+  if (m.params.size() < 2) return err_need_more_params(s, c, "OPER");
   // An unknown name or host is checked against some operator's hash anyway and fails: the same
   // work, delay and reply (491) as a wrong password, so replies do not tell which names exist.
   std::string hash = op != nullptr ? op->password_hash
@@ -94,7 +107,8 @@ void cmd_restart(S& s, Client& c, Message&, TimePoint) {
 constexpr CommandSpec kCommands[] = {
     {"DIE", cmd_die, State::registered, 0, 1, "", "Stops the server (operators; allow_die in the configuration)."},
     {"KILL", cmd_kill, State::registered, 2, 2, "<nickname> <comment>", "Disconnects a user (operators)."},
-    {"OPER", cmd_oper, State::registered, 2, 2, "<name> <password>", "Makes you an IRC operator."},
+    {"OPER", cmd_oper, State::registered, 1, 2, "<name> [<password>]",
+     "Makes you an IRC operator (the password may be left out for an operator known by client certificate)."},
     {"REHASH", cmd_rehash, State::registered, 0, 1, "",
      "Reloads the server's configuration file, as SIGHUP does (operators)."},
     {"RESTART", cmd_restart, State::registered, 0, 1, "",

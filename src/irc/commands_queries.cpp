@@ -153,6 +153,11 @@ void whois_one(S& s, Client& c, const Client& t, TimePoint now) {
   s.send(c, s.rpl(c, RPL_WHOISSERVER).p(t.nick).p(s.cfg_.server_name).t(s.cfg_.description));
   if (t.oper) s.send(c, s.rpl(c, RPL_WHOISOPERATOR).p(t.nick).t("is an IRC operator"));
   if (t.bot) s.send(c, s.rpl(c, RPL_WHOISBOT).p(t.nick).t("is a bot on " + s.cfg_.network));
+  if (t.tls) s.send(c, s.rpl(c, RPL_WHOISSECURE).p(t.nick).t("is using a secure connection"));
+  // The fingerprint to the user themself and to operators only (InspIRCd, Ergo).
+  if (!t.certfp.empty() && (&t == &c || c.oper)) {
+    s.send(c, s.rpl(c, RPL_WHOISCERTFP).p(t.nick).t("has client certificate fingerprint " + t.certfp));
+  }
   if (!t.away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t.nick).t(t.away));
   auto idle = std::chrono::duration_cast<std::chrono::seconds>(now - t.last_message).count();
   auto signon = std::chrono::duration_cast<std::chrono::seconds>(t.signon.time_since_epoch()).count();

@@ -5,6 +5,7 @@
 #include "sockit/irc/names.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace sockit::irc {
 
@@ -15,9 +16,19 @@ struct CapInfo {
   unsigned bit;
 };
 constexpr CapInfo kCaps[] = {
+    {"away-notify", kCapAwayNotify},
+    {"batch", kCapBatch},
+    {"cap-notify", kCapCapNotify},
+    {"chghost", kCapChghost},  // accepted; user and host never change here, so never sent
     {"echo-message", kCapEchoMessage},
+    {"extended-join", kCapExtendedJoin},
+    {"invite-notify", kCapInviteNotify},
+    {"labeled-response", kCapLabeledResponse},
+    {"message-tags", kCapMessageTags},
     {"multi-prefix", kCapMultiPrefix},
     {"server-time", kCapServerTime},
+    {"setname", kCapSetname},
+    {"standard-replies", kCapStandardReplies},
     {"userhost-in-names", kCapUserhostInNames},
 };
 
@@ -112,7 +123,11 @@ void cmd_cap(S& s, Client& c, Message& m, TimePoint now) {
   std::string target = c.display_nick();
   if (sub == "LS") {
     if (!c.registered) c.cap_negotiating = true;
-    s.send(c, s.from_server("CAP").p(target).p("LS").t(all_caps()));
+    if (m.params.size() > 1 && std::atoi(m.params[1].c_str()) >= 302) {
+      c.cap_version = 302;
+      c.caps |= kCapCapNotify;  // implied by CAP LS 302 (IRCv3 capability negotiation)
+    }
+    s.send(c, s.from_server("CAP").p(target).p("LS").t(s.cap_ls(c)));
   } else if (sub == "LIST") {
     s.send(c, s.from_server("CAP").p(target).p("LIST").t(caps_string(c.caps)));
   } else if (sub == "REQ") {
@@ -160,9 +175,36 @@ constexpr CommandSpec kCommands[] = {
      "Gives your user name and real name at registration."},
 };
 
+/// The name of a CAP LS token ("sts=port=6697,..." -> "sts").
+std::string_view cap_name(std::string_view token) { return token.substr(0, token.find('=')); }
+
 }  // namespace
 
 std::span<const CommandSpec> registration_commands() { return kCommands; }
+
+std::string ServerImpl::cap_ls(const Client& c) const {
+  std::string ls = all_caps();
+  // IRCv3 sts: a value, so only to CAP LS 302 clients; never requestable (CAP REQ sts: NAK).
+  if (std::string sts = sts_value(c); !sts.empty() && c.cap_version >= 302) ls += " sts=" + sts;
+  return ls;
+}
+
+void ServerImpl::notify_cap_changes(Client& c, const std::string& before) {
+  const std::string after = cap_ls(c);
+  if (after == before) return;
+  const auto old_tokens = split_list(before, ' ');
+  const auto new_tokens = split_list(after, ' ');
+  std::string gone_caps, new_caps;
+  for (std::string_view t : old_tokens) {
+    bool kept = std::any_of(new_tokens.begin(), new_tokens.end(), [&](std::string_view n) { return cap_name(n) == cap_name(t); });
+    if (!kept) (gone_caps.empty() ? gone_caps : gone_caps += ' ') += cap_name(t);
+  }
+  for (std::string_view t : new_tokens) {  // new, or its value changed
+    if (std::find(old_tokens.begin(), old_tokens.end(), t) == old_tokens.end()) (new_caps.empty() ? new_caps : new_caps += ' ') += t;
+  }
+  if (!gone_caps.empty()) send(c, from_server("CAP").p(c.display_nick()).p("DEL").t(gone_caps));
+  if (!new_caps.empty()) send(c, from_server("CAP").p(c.display_nick()).p("NEW").t(new_caps));
+}
 
 // ---- registration and the welcome burst ---------------------------------------------------------
 
@@ -190,10 +232,11 @@ void ServerImpl::send_welcome(Client& c) {
   send(c, rpl(c, RPL_WELCOME).t("Welcome to the " + cfg_.network + " IRC Network " + c.mask()));
   send(c, rpl(c, RPL_YOURHOST).t("Your host is " + cfg_.server_name + ", running version " + std::string(kVersion)));
   send(c, rpl(c, RPL_CREATED).t("This server was created " + format_time(created_)));
-  send(c, rpl(c, RPL_MYINFO).p(cfg_.server_name).p(kVersion).p("Biow").p("CIbeiklmnopstv").p("Ibeklov"));
+  send(c, rpl(c, RPL_MYINFO).p(cfg_.server_name).p(kVersion).p("BZiow").p("CIbeiklmnopstv").p("Ibeklov"));
   send_isupport(c);
   send_lusers(c);
   send_motd(c);
+  if (c.tls) send(c, Line(c.nick, "MODE").p(c.nick).t("+Z"));  // a TLS connection (InspIRCd's sslmodes)
 }
 
 void ServerImpl::send_isupport(Client& c) {

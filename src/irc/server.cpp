@@ -153,20 +153,15 @@ void ServerImpl::deliver(Client& c, std::string_view wire, std::string* tagged) 
 
 void ServerImpl::deliver_now(Client& c, std::string_view wire, std::string* tagged) {
   if (gone(c) || c.peer == nullptr) return;
-  ++counters_.deliveries;
   if (c.caps & kCapServerTime) {
     if (tagged == nullptr) {
-      std::string line = with_time_tag(wire);
-      c.peer->send(line);
-      charge_sendq(c, line.size());
+      put(c, with_time_tag(wire));
     } else {
       if (tagged->empty()) *tagged = with_time_tag(wire);
-      c.peer->send(*tagged);
-      charge_sendq(c, tagged->size());
+      put(c, *tagged);
     }
   } else {
-    c.peer->send(wire);
-    charge_sendq(c, wire.size());
+    put(c, wire);
   }
 }
 
@@ -279,6 +274,10 @@ void ServerImpl::flush_batch() {
     std::size_t queued = 0, lines = all_lines;
     auto send = [&](std::size_t begin, std::size_t end) {
       if (t.peer == nullptr) return;  // the model dropped the connection inside an earlier send
+      if (&t == label_.client) {      // an echo-message reply to a labeled PRIVMSG: held
+        label_.held.append(std::string_view(**bytes).substr(begin, end - begin));
+        return;
+      }
       t.peer->send_shared(*bytes, std::string_view(**bytes).substr(begin, end - begin));
       queued += end - begin;
     };
@@ -310,7 +309,7 @@ void ServerImpl::set_hold_broadcasts(bool on) {
   if (!on) flush_batch();
 }
 
-void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_self) {
+void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_self, unsigned need_caps) {
   std::unordered_set<ClientId> seen;
   std::vector<Client*> targets;
   seen.insert(c.id);
@@ -321,7 +320,9 @@ void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_
     }
   }
   std::string tagged;
-  for (Client* t : targets) deliver(*t, wire, &tagged);
+  for (Client* t : targets) {
+    if ((t->caps & need_caps) == need_caps) deliver(*t, wire, &tagged);
+  }
 }
 
 Client* ServerImpl::find_nick(std::string_view nick) {
@@ -366,6 +367,7 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
   if (c.dead) return;
   std::string why(reason);  // `reason` may point into c.quit_reason
   if (send_error) send(c, Line("", "ERROR").t("Closing Link: " + c.host + " (" + why + ")"));
+  if (label_.client == &c) end_label();  // a labeled QUIT: its replies go out before the close
   c.dead = true;
   c.quit_reason = why;
   reason = c.quit_reason;
@@ -479,6 +481,14 @@ void ServerImpl::receive(ClientId id, std::string_view data, TimePoint now) {
   if (gone(c) || data.empty()) return;
   c.last_seen = now;
   c.ping_sent.reset();
+  if (!c.security_known) {  // bytes came: a TLS handshake is over, its client certificate known
+    c.security_known = true;
+    if (security_ && c.peer != nullptr) {
+      ConnectionSecurity sec = security_(*c.peer);
+      c.tls = sec.tls;
+      c.certfp = normalize_certfp(sec.certfp);
+    }
+  }
   // Without a check pending, every complete line has been run: only the new bytes can end one.
   std::size_t old = c.inbuf.size();
   c.inbuf.append(data);
@@ -561,6 +571,10 @@ void ServerImpl::on_line(Client& c, std::string_view raw, TimePoint now) {
       default:
         break;  // NUL, malformed: the line is dropped without a reply (docs/CHAT-SERVER.md)
     }
+    return;
+  }
+  if (raw.front() == '@' && raw.find(' ') - 1 > kMaxClientTagData) {  // IRCv3 message-tags: a client's limit
+    send(c, rpl(c, ERR_INPUTTOOLONG).t("Input line was too long"));
     return;
   }
   Message& m = *pr.message;
@@ -703,7 +717,12 @@ void ServerImpl::reload(Config config) {
   // rebuilt and could merge two names into one, so it waits until nobody is connected (InspIRCd
   // refuses the change on rehash too). The app logs the refusal (Server::config() shows the kept one).
   if (!clients_.empty()) config.casemapping = cfg_.casemapping;
+  std::vector<std::pair<Client*, std::string>> offered;  // IRCv3 cap-notify: what each was offered
+  for (auto& [id, c] : clients_) {
+    if ((c->caps & kCapCapNotify) && !gone(*c)) offered.emplace_back(c.get(), cap_ls(*c));
+  }
   cfg_ = std::move(config);
+  for (auto& [c, before] : offered) notify_cap_changes(*c, before);
 }
 
 void ServerImpl::shutdown(std::string_view reason) {
@@ -802,6 +821,7 @@ void Server::wake(ClientId id, TimePoint now) { impl_->wake(id, now); }
 void Server::set_password_checker(PasswordChecker* checker) { impl_->set_password_checker(checker); }
 void Server::set_event_log(EventLog log) { impl_->set_event_log(std::move(log)); }
 void Server::set_admin_hooks(AdminHooks hooks) { impl_->admin_ = std::move(hooks); }
+void Server::set_security_lookup(SecurityLookup lookup) { impl_->security_ = std::move(lookup); }
 std::optional<TimePoint> Server::next_deadline(ClientId id) const { return impl_->next_deadline(id); }
 void Server::disconnected(ClientId id, std::string_view reason) { impl_->disconnected(id, reason); }
 void Server::reload(Config config) { impl_->reload(std::move(config)); }

@@ -33,7 +33,24 @@ enum CapBit : unsigned {
   kCapMultiPrefix = 1u << 1,
   kCapServerTime = 1u << 2,
   kCapUserhostInNames = 1u << 3,
+  kCapMessageTags = 1u << 4,      ///< client-only tags relayed, TAGMSG
+  kCapBatch = 1u << 5,
+  kCapLabeledResponse = 1u << 6,  ///< with kCapBatch: replies carry the command's label
+  kCapCapNotify = 1u << 7,        ///< CAP NEW/DEL (on with CAP LS 302)
+  kCapExtendedJoin = 1u << 8,
+  kCapAwayNotify = 1u << 9,
+  kCapInviteNotify = 1u << 10,
+  kCapChghost = 1u << 11,
+  kCapSetname = 1u << 12,
+  kCapStandardReplies = 1u << 13,
 };
+
+/// IRCv3 message-tags: a client's tag data (without '@' and the space) may be at most this long.
+inline constexpr std::size_t kMaxClientTagData = 4094;
+/// IRCv3 labeled-response: a label is at most this long (longer ones are not echoed).
+inline constexpr std::size_t kMaxLabelBytes = 64;
+/// IRCv3 setname: SETNAME refuses a longer real name (FAIL SETNAME INVALID_REALNAME).
+inline constexpr std::size_t kMaxRealname = 128;
 
 struct Channel;
 struct CommandSpec;
@@ -72,9 +89,13 @@ struct Client {
   std::string pass;
   bool got_user = false;
   bool cap_negotiating = false;
+  unsigned cap_version = 0;  ///< 302 after CAP LS 302
   bool oper = false;
   bool wallops = false;
   bool bot = false;  ///< user mode +B (ISUPPORT BOT=B)
+  bool security_known = false;  ///< tls and certfp asked of the application (first bytes in)
+  bool tls = false;             ///< user mode +Z: connected through a TLS listener
+  std::string certfp;           ///< its client certificate's SHA-256 (276 RPL_WHOISCERTFP), "" = none
   bool per_ip_counted = false;
   std::string away;
   std::vector<Channel*> channels;  ///< in join order
@@ -257,8 +278,40 @@ class ServerImpl {
   void flush_broadcasts();
   /// A held batch is sent once it reaches this size, even before the turn ends.
   static constexpr std::size_t kMaxBatch = 64 * 1024;
+  /// IRCv3: one line (`wire`, one CR LF) for many receivers, each sent the form its caps ask for:
+  /// a server-time tag, and the sender's client-only tags (`client_tags`, "+a=b;+c" escaped; empty:
+  /// none) to receivers with message-tags. Each form is serialized once per fan-out, on first use,
+  /// and every receiver's queue refers to the same bytes (ircv3.cpp).
+  class Fanout {
+   public:
+    Fanout(ServerImpl& s, std::string wire, std::string_view client_tags, unsigned need_caps = 0)
+        : s_(s), wire_(std::move(wire)), client_tags_(client_tags), need_(need_caps) {}
+    /// Sends the form `c` asks for; nothing when `c` lacks one of the needed caps (TAGMSG).
+    void to(Client& c);
+
+   private:
+    ServerImpl& s_;
+    std::string wire_;
+    std::string_view client_tags_;  ///< outlives the fan-out (the caller's)
+    unsigned need_;
+    std::shared_ptr<const std::string> forms_[4];  // [server-time | tags << 1]
+  };
+  /// Queues `bytes` (whole lines) for `c` as they are, a reference to `*shared` when given; counts
+  /// the delivery and enforces the SendQ. The replies of a labeled command are held (ircv3.cpp).
+  void put(Client& c, std::string_view bytes, const std::shared_ptr<const std::string>* shared = nullptr);
+  /// labeled-response: the replies `c` gets until end_label() are held, then sent with `m`'s label
+  /// (one line), in a labeled-response batch (several) or as a labeled ACK (none). A no-op unless
+  /// `c` negotiated labeled-response and batch, is registered and `m` has a label.
+  void begin_label(Client& c, const Message& m);
+  void end_label();
+  /// What CAP LS offers `c` ("name" or "name=value" tokens; sts only to CAP LS 302 clients).
+  std::string cap_ls(const Client& c) const;
+  /// IRCv3 cap-notify: CAP DEL / CAP NEW to `c` for what differs between `before` (an earlier
+  /// cap_ls(c)) and cap_ls(c) now (a REHASH that adds or drops the TLS listener changes sts).
+  void notify_cap_changes(Client& c, const std::string& before);
   /// Sends once to `c` and to everyone sharing a channel with `c`.
-  void to_neighbours(Client& c, const std::string& wire, bool include_self);
+  /// Only to those with every cap of `need_caps` (away-notify, setname...) when given.
+  void to_neighbours(Client& c, const std::string& wire, bool include_self, unsigned need_caps = 0);
   /// Ends a client now: ERROR line (when send_error), QUIT to neighbours, unlinks it from every
   /// table. The Peer is closed at the end of the current entry point. Handlers call it only where
   /// no channel or member list is being iterated.
@@ -332,6 +385,12 @@ class ServerImpl {
   };
   std::vector<CommandUsage> command_usage_;
   AdminHooks admin_;  ///< REHASH, DIE, RESTART (Server::set_admin_hooks)
+  SecurityLookup security_;  ///< TLS or not, and the client certificate (Server::set_security_lookup)
+  /// The IRCv3 sts capability's value for `c` ("port=6697,duration=86400" on plaintext,
+  /// "duration=86400" on TLS); "" when no TLS listener is configured.
+  std::string sts_value(const Client& c) const;
+  /// OPER succeeded (a password verdict or a client certificate): 381, MODE +o, the event.
+  void grant_oper(Client& c);
 
  private:
   struct Op;  // entry-point guard: reaps dead clients when the outermost call returns
@@ -370,6 +429,13 @@ class ServerImpl {
     std::vector<BatchRun> runs;  ///< consecutive ranges of `wires`, each from one sender
   };
   Batch batch_;
+  struct LabelRun {
+    Client* client = nullptr;  ///< whose labeled command is running (null: none)
+    std::string label;
+    std::string held;          ///< its replies so far: whole lines
+  };
+  LabelRun label_;
+  std::uint64_t batches_ = 0;  ///< batch references handed out
   bool hold_broadcasts_ = false;
   PasswordChecker* checker_ = nullptr;
   EventLog event_log_;

@@ -7,7 +7,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sockit::irc {
@@ -20,6 +23,9 @@ struct Operator {
   std::string host_mask = "*";
 };
 
+/// "AB:CD:..." or "abcd..." -> "abcd..." (lower case, no colons); "" when it is not 64 hex digits.
+std::string normalize_certfp(std::string_view text);
+
 struct Config {
   std::string server_name = "irc.sockit.local";
   std::string network = "sockit";
@@ -28,6 +34,11 @@ struct Config {
   std::vector<std::string> admin{"sockit chat server", "local", "admin@localhost"};
   std::string password_hash;                     ///< server password (PASS); empty = none
   std::vector<Operator> operators;
+  /// Operator name -> SHA-256 fingerprint of the TLS client certificate that operator must
+  /// present (lower-case hex, no colons: normalize_certfp). With one, the operator's password_hash
+  /// may be empty: OPER then succeeds by the certificate alone (Ergo's certfp); with both, both
+  /// must match.
+  std::map<std::string, std::string> operator_certfp;
   std::string default_channel_modes = "nt";
 
   // Names.
@@ -83,6 +94,12 @@ struct Config {
   // commands"): off by default; an operator's DIE / RESTART then gets 723 ERR_NOPRIVS.
   bool allow_die = false;
   bool allow_restart = false;
+
+  // IRCv3 sts (Strict Transport Security): with a TLS listener, CAP LS 302 advertises
+  // "sts=port=<sts_port>,duration=<s>" on plaintext connections and "sts=duration=<s>" on TLS
+  // ones. 0 = not advertised (no TLS listener). The application sets the port.
+  std::uint16_t sts_port = 0;
+  std::chrono::seconds sts_duration{std::chrono::hours(24)};
 };
 
 }  // namespace sockit::irc

@@ -91,6 +91,14 @@ struct AdminHooks {
   std::function<void(std::string_view reason)> restart;
 };
 
+/// A connection's transport as the application knows it (Server::set_security_lookup).
+struct ConnectionSecurity {
+  bool tls = false;    ///< a TLS listener's connection: user mode +Z, 671 in WHOIS
+  std::string certfp;  ///< SHA-256 of the client certificate (normalize_certfp form); "" = none
+};
+/// Asked once per client, when its first bytes arrive (the TLS handshake is over by then).
+using SecurityLookup = std::function<ConnectionSecurity(serve::Peer&)>;
+
 class ServerImpl;
 class PasswordChecker;
 
@@ -151,6 +159,8 @@ class Server {
   void set_event_log(EventLog log);
   /// REHASH, DIE and RESTART's actions (see AdminHooks); unset by default.
   void set_admin_hooks(AdminHooks hooks);
+  /// How to tell a TLS connection and its client certificate (unset: every client is plaintext).
+  void set_security_lookup(SecurityLookup lookup);
 
   ServerStats stats() const;
   /// Checks internal invariants (nick table <-> clients, channel members <-> client channel lists);

@@ -29,7 +29,7 @@ TEST(IrcRegistration, WelcomeBurstWithIsupport) {
   EXPECT_EQ(lines[0], ":irc.sockit.local 001 alice :Welcome to the sockit IRC Network alice!~alice@127.0.0.1");
   EXPECT_EQ(command_of(lines[1]), "002");
   EXPECT_EQ(command_of(lines[2]), "003");
-  EXPECT_EQ(lines[3], ":irc.sockit.local 004 alice irc.sockit.local sockit-0.1.0 Biow CIbeiklmnopstv Ibeklov");
+  EXPECT_EQ(lines[3], ":irc.sockit.local 004 alice irc.sockit.local sockit-0.1.0 BZiow CIbeiklmnopstv Ibeklov");
   std::string isupport = joined(H::only(lines, "005"));
   for (auto tok : {"CASEMAPPING=rfc1459", "CHANTYPES=#&", "CHANMODES=beI,k,l,Cimnst", "PREFIX=(ov)@+", "NICKLEN=30",
                    "CHANNELLEN=50", "TOPICLEN=390", "KICKLEN=255", "MODES=4", "TARGMAX=", "UTF8ONLY"}) {
@@ -100,13 +100,15 @@ TEST(IrcRegistration, CapNegotiationHoldsRegistrationUntilEnd) {
   h.register_as(c, "alice", "A");
   auto lines = c.take();
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_EQ(lines[0], ":irc.sockit.local CAP * LS :echo-message multi-prefix server-time userhost-in-names");
+  EXPECT_EQ(lines[0], ":irc.sockit.local CAP * LS :away-notify batch cap-notify chghost echo-message extended-join "
+                      "invite-notify labeled-response message-tags multi-prefix server-time setname "
+                      "standard-replies userhost-in-names");
   h.send(c, "CAP REQ :multi-prefix bogus");
   EXPECT_EQ(c.take(), std::vector<std::string>{":irc.sockit.local CAP alice NAK :multi-prefix bogus"});
   h.send(c, "CAP REQ :multi-prefix");
   EXPECT_EQ(c.take(), std::vector<std::string>{":irc.sockit.local CAP alice ACK :multi-prefix"});
   h.send(c, "CAP LIST");
-  EXPECT_EQ(c.take(), std::vector<std::string>{":irc.sockit.local CAP alice LIST :multi-prefix"});
+  EXPECT_EQ(c.take(), std::vector<std::string>{":irc.sockit.local CAP alice LIST :cap-notify multi-prefix"});  // 302: cap-notify
   h.send(c, "CAP END");
   EXPECT_TRUE(H::has(c.take(), "001"));
   h.send(c, "CAP FOO");
