@@ -69,4 +69,9 @@ grep -Eq '^>> (@[^ ]+ )?:[^ ]+ 366 ' "$work/raw.log" || fail "raw log has no 366
 if grep -E '^>> (@[^ ]+ )?(:[^ ]+ [45][0-9][0-9] |ERROR)' "$work/raw.log"; then
   fail "the server answered irssi with an error numeric"
 fi
-echo "PASS: irssi connected, joined, talked, was voiced, renamed and kicked (port $port)"
+# IRCv3 (issue #18): every capability irssi requests is ACKed, none NAKed.
+requested=$(grep -E '^<< CAP REQ ' "$work/raw.log" | sed 's/.*CAP REQ :*//' | tr ' ' '\n' | grep . | sort -u | tr '\n' ' ') || true
+acked=$(grep -E '^>> (@[^ ]+ )?:[^ ]+ CAP [^ ]+ ACK ' "$work/raw.log" | sed 's/.* ACK :*//' | tr ' ' '\n' | grep . | sort -u | tr '\n' ' ') || true
+[ -n "$requested" ] && [ "$requested" = "$acked" ] || fail "capabilities requested: '$requested', ACKed: '$acked'"
+if grep -E '^>> (@[^ ]+ )?:[^ ]+ CAP [^ ]+ NAK ' "$work/raw.log"; then fail "the server NAKed a capability irssi asked for"; fi
+echo "PASS: irssi connected, joined, talked, was voiced, renamed and kicked (port $port); caps ACKed: $requested"

@@ -59,4 +59,10 @@ grep -q "Welcome to the sockit IRC Network" "$work/wee/logs/irc.server.sockit.we
 if grep -h -- '=!=' "$work/wee/logs/"*.weechatlog; then
   fail "weechat logged an error from the server"
 fi
-echo "PASS: weechat connected, joined, talked, was voiced, renamed and kicked (port $port)"
+# IRCv3 (issue #18): every capability weechat requests is enabled (ACKed), none refused.
+wlog="$work/wee/logs/irc.server.sockit.weechatlog"
+requested=$(grep -m1 -o 'client capability, requesting: .*' "$wlog" | sed 's/.*requesting: //') || true
+enabled=$(grep -m1 -o 'client capability, enabled: .*' "$wlog" | sed 's/.*enabled: //') || true
+[ -n "$requested" ] && [ "$requested" = "$enabled" ] || fail "capabilities requested: '$requested', enabled: '$enabled'"
+if grep -q 'client capability, refused' "$wlog"; then fail "weechat had a capability refused"; fi
+echo "PASS: weechat connected, joined, talked, was voiced, renamed and kicked (port $port); caps enabled: $enabled"
