@@ -34,7 +34,8 @@ class CountingPeer final : public serve::Peer {
 };
 
 struct Channel {
-  explicit Channel(std::size_t n, bool server_time) {
+  /// `tags`: every member negotiates message-tags too (issue #18's fan-out bench).
+  Channel(std::size_t n, bool server_time, bool tags = false) {
     irc::Config cfg;
     cfg.flood_rate = 0;
     cfg.max_per_ip = 0;
@@ -44,7 +45,8 @@ struct Channel {
       auto id = server->connect(*peers.back(), now);
       ids.push_back(*id);
       std::string nick = "u" + std::to_string(i);
-      std::string reg = (server_time ? "CAP REQ :server-time\r\nCAP END\r\n" : "") + std::string("NICK ") + nick +
+      std::string caps = server_time ? (tags ? "server-time message-tags" : "server-time") : (tags ? "message-tags" : "");
+      std::string reg = (caps.empty() ? "" : "CAP REQ :" + caps + "\r\nCAP END\r\n") + std::string("NICK ") + nick +
                         "\r\nUSER " + nick + " 0 * :bench\r\nJOIN #load\r\n";
       server->receive(*id, reg, now);
     }
@@ -57,11 +59,15 @@ struct Channel {
 
 void BM_IrcChannelFanout(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  Channel ch(n, state.range(1) != 0);
+  const bool tags = state.range(3) != 0;
+  Channel ch(n, state.range(1) != 0, tags);
   // `lines` PRIVMSGs arrive in one read (the bench's senders keep up to 4 in flight).
   const auto lines = static_cast<std::size_t>(state.range(2));
   std::string read;
-  for (std::size_t i = 0; i < lines; ++i) read += "PRIVMSG #load :3 1234 1764072000123456789 xxxxxxxxxxxxxxxxxxxxxxxx\r\n";
+  // With tags: each line carries a client-only tag, relayed to every member (message-tags).
+  for (std::size_t i = 0; i < lines; ++i) {
+    read += std::string(tags ? "@+draft/reply=1234 " : "") + "PRIVMSG #load :3 1234 1764072000123456789 xxxxxxxxxxxxxxxxxxxxxxxx\r\n";
+  }
   std::size_t k = 0;
   for (auto _ : state) {
     ch.server->receive(ch.ids[k % 10], read, ch.now);  // 10 senders, as in the bench's IRC cell
@@ -71,9 +77,10 @@ void BM_IrcChannelFanout(benchmark::State& state) {
   state.SetLabel("items = deliveries");
 }
 BENCHMARK(BM_IrcChannelFanout)
-    ->Args({1000, 0, 1})
-    ->Args({1000, 1, 1})
-    ->Args({1000, 0, 4})
-    ->ArgNames({"members", "server_time", "lines"});
+    ->Args({1000, 0, 1, 0})
+    ->Args({1000, 1, 1, 0})
+    ->Args({1000, 0, 4, 0})
+    ->Args({1000, 1, 1, 1})
+    ->ArgNames({"members", "server_time", "lines", "tags"});
 
 }  // namespace
