@@ -1,5 +1,5 @@
 # sockit chat-server: the IRC server core (sockit::irc) on the reactor (sockit::serve), TOML config.
 find_package(tomlplusplus REQUIRED)
 find_package(OpenSSL REQUIRED)
-target_link_libraries(sockit PRIVATE sockit::irc sockit::serve tomlplusplus::tomlplusplus OpenSSL::Crypto)
+target_link_libraries(sockit PRIVATE sockit::irc sockit::serve tomlplusplus::tomlplusplus OpenSSL::SSL OpenSSL::Crypto)
 target_link_libraries(sockit PRIVATE sockit::metrics)

@@ -4,6 +4,7 @@
 // (flags + TOML, config_file.cpp) and handles signals: SIGHUP reloads, SIGUSR1 prints the counters,
 // SIGTERM/SIGINT drain and exit 0, a second SIGTERM/SIGINT stops at once. See docs/CHAT-SERVER.md.
 #include "chat_server/config_file.hpp"
+#include "chat_server/tls_listeners.hpp"
 #include "common/command.hpp"
 #include "common/log.hpp"
 #include "common/systemd.hpp"
@@ -261,10 +262,19 @@ void print_metrics(metrics::Registry& registry) {
 
 // SIGHUP and an operator's REHASH (`trigger`): the configuration read again and given to the
 // running core; a bad file keeps the old one. Returns "" or why the reload failed.
-std::string reload_config(const Options& o, irc::Server& irc, std::recursive_mutex& mu, std::string_view trigger) {
+// The TLS listeners' certificates are read again too (the same files; a failure keeps the old
+// ones); open connections keep theirs, so nobody is dropped.
+std::string reload_config(const Options& o, irc::Server& irc, std::recursive_mutex& mu, std::string_view trigger,
+                          TlsListeners& tls) {
   sd::notify_reloading();
   log::info(fmt::format("{}: reloading the configuration", trigger),
             {{"file", o.config_file.empty() ? std::string("(none: flags only)") : o.config_file}});
+  std::string tls_why = tls.empty() ? std::string() : tls.reload();
+  if (!tls_why.empty()) {
+    log::error("TLS certificate reload failed, keeping the old certificates: " + tls_why);
+  } else if (!tls.empty()) {
+    log::info("TLS certificates reloaded");
+  }
   Loaded fresh;
   std::string why;
   if (!load_config(o.config_file, o.flags, fresh, why)) {
@@ -274,6 +284,7 @@ std::string reload_config(const Options& o, irc::Server& irc, std::recursive_mut
   }
   {
     std::lock_guard g(mu);
+    fresh.config.sts_port = irc.config().sts_port;  // the listeners bound at start stay
     irc.reload(fresh.config);
     if (irc.config().casemapping != fresh.config.casemapping) {
       log::warn(fmt::format("casemapping stays {}: it cannot change to {} while clients are connected",
@@ -283,28 +294,44 @@ std::string reload_config(const Options& o, irc::Server& irc, std::recursive_mut
   log::info(fmt::format("configuration reloaded ({} operators, {} MOTD lines)", fresh.config.operators.size(),
                         fresh.config.motd.size()));
   sd::notify_ready("configuration reloaded");
-  return {};
+  return tls_why;
 }
 
 // The listening lines and the hint in one write: whoever waits for "listening on" has it all.
+// The last `tls_count` addresses are the TLS listeners.
 void announce(const Options& o, const std::string& server_name, const std::vector<Address>& addrs,
-              std::string_view backend) {
+              std::string_view backend, std::size_t tls_count) {
   std::vector<log::Line> banner;
-  for (const Address& a : addrs) {
-    banner.push_back({log::Level::info, fmt::format("{} listening on {} ({})", server_name, a.to_string(), backend)});
-    if (!a.is_loopback() && !a.is_unix()) {
+  const std::size_t first_tls = addrs.size() - std::min(tls_count, addrs.size());
+  for (std::size_t i = 0; i < addrs.size(); ++i) {
+    const Address& a = addrs[i];
+    const bool tls = i >= first_tls;
+    banner.push_back({log::Level::info, fmt::format("{} listening on {} ({}{})", server_name, a.to_string(), backend,
+                                                    tls ? ", TLS" : "")});
+    if (!tls && !a.is_loopback() && !a.is_unix()) {
       banner.push_back({log::Level::warn,
                         fmt::format("warning: {} is not a loopback address and IRC here is plaintext", a.to_string())});
     }
   }
   std::string hint;
-  if (!o.quiet && !addrs.empty()) {
-    const Address& a = addrs.front();
+  auto host_of = [](const Address& a) {
     std::string host = a.ip_string();
     if (a.is_v4() && host == "0.0.0.0") host = "127.0.0.1";
     if (a.is_v6() && host == "::") host = "::1";
-    hint = fmt::format("sockit chat-server: connect with:  irssi -c {} -p {}   or   sockit chat {} {}\n", host, a.port(),
-                       host, a.port());
+    return host;
+  };
+  if (!o.quiet && first_tls > 0) {
+    const Address& a = addrs.front();
+    hint = fmt::format("sockit chat-server: connect with:  irssi -c {} -p {}   or   sockit chat {} {}\n", host_of(a),
+                       a.port(), host_of(a), a.port());
+  }
+  if (!o.quiet && first_tls < addrs.size()) {
+    const Address& a = addrs[first_tls];
+    std::string h = host_of(a);
+    std::string hp = a.is_v6() ? "[" + h + "]:" + std::to_string(a.port()) : h + ":" + std::to_string(a.port());
+    hint += fmt::format("sockit chat-server: TLS:  /connect -tls {} {} (irssi)   or   sockit chat ircs://{}   or   "
+                        "openssl s_client -connect {}\n",
+                        h, a.port(), hp, hp);
   }
   log::write_block(banner, hint);
 }
@@ -396,9 +423,10 @@ std::unique_ptr<metrics::Endpoint> start_metrics(const Address& at, serve::Serve
   return std::move(*ep);
 }
 
-int serve_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain);
-int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain,
-            bool& restart);
+int serve_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain,
+              TlsListeners& tls);
+int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain, bool& restart,
+            TlsListeners& tls);
 
 int run(Options& o) {
   if (o.hash_password) return hash_password_command(o.iterations);
@@ -421,16 +449,23 @@ int run(Options& o) {
 
   serve::ServerOptions so;
   for (const auto& l : listen_text) so.listen.push_back(listen_address(l));
+  for (const auto& t : loaded.tls_listen) so.listen.push_back(listen_address(t.address));  // after the plaintext ones
   // [log] level/format of the file unless the flags gave them (the flags' values are in o.flags).
   log::configure({loaded.log_level, loaded.log_format}, "chat-server");
+  TlsListeners tls;  // the certificates are read here, so --check-config checks them too
+  if (std::string why; !tls.load(loaded.tls_listen, why)) {
+    fmt::print(stderr, "sockit chat-server: {}\n", why);
+    return cli::kExitFailure;
+  }
   if (o.check_config) return check_config(o, loaded, listen_text);
   take_systemd_listeners(so);
   set_model_options(so, loaded.config, *backend);
-  return serve_irc(o, loaded, so, *drain);
+  return serve_irc(o, loaded, so, *drain, tls);
 }
 
 // The server itself: signals blocked, addresses probed, the IRC core, its metrics and the model's run.
-int serve_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain) {
+int serve_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain,
+              TlsListeners& tls) {
   // Blocked in every thread (threads inherit the mask); Server::run takes them (the reactor
   // through its first loop's signalfd).
   so.signals = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
@@ -440,15 +475,15 @@ int serve_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, 
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   bool restart = false;  // an operator's RESTART: exec once everything is closed
-  const int status = listeners_free(so.listen) ? run_irc(o, loaded, so, drain, restart) : cli::kExitFailure;
+  const int status = listeners_free(so.listen) ? run_irc(o, loaded, so, drain, restart, tls) : cli::kExitFailure;
   pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
   if (restart && status == cli::kExitOk) return restart_program();
   return status;
 }
 
 // The IRC core on the serving model until a signal stops it; signals are blocked by the caller.
-int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain,
-            bool& restart) {
+int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chrono::nanoseconds drain, bool& restart,
+            TlsListeners& tls) {
   const std::optional<Address>& metrics_addr = loaded.metrics_address;
   std::recursive_mutex mu;
   irc::Server irc(loaded.config);
@@ -473,7 +508,7 @@ int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, st
   auto on_signal = [&](int sig) {
     if (sig == SIGUSR1) return print_metrics(registry);
     if (sig == SIGHUP) {
-      reload_config(o, irc, mu, "SIGHUP");
+      reload_config(o, irc, mu, "SIGHUP", tls);
       return;
     }
     stopper.stop(sig);
@@ -482,7 +517,7 @@ int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, st
   // thread (the recursive lock is held already).
   irc::AdminHooks hooks;
   hooks.config_name = o.config_file;
-  hooks.rehash = [&] { return reload_config(o, irc, mu, "REHASH"); };
+  hooks.rehash = [&] { return reload_config(o, irc, mu, "REHASH", tls); };
   hooks.die = [&](std::string_view reason) { stopper.stop_for(reason); };
   hooks.restart = [&](std::string_view reason) {
     restart = true;
@@ -490,6 +525,11 @@ int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, st
   };
   irc.set_admin_hooks(std::move(hooks));
   so.on_signal = on_signal;
+  const bool tls_bound = !tls.empty() && so.listen_fds.empty();  // systemd's sockets replace every listener
+  if (tls_bound) {
+    so.transport = tls.factory();
+    irc.set_security_lookup([&tls](serve::Peer& p) { return tls.lookup(p); });
+  }
   auto server = serve::detail::create_server(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
     return std::make_unique<LockedSession>(irc::make_session(irc), mu);
   }, std::move(tuning));
@@ -513,7 +553,15 @@ int run_irc(const Options& o, const Loaded& loaded, serve::ServerOptions& so, st
     return cli::kExitFailure;
   if (metrics_ep) turns.attach(**server);
   const auto& addrs = (*server)->local_addresses();
-  announce(o, loaded.config.server_name, addrs, (*server)->backend_name());
+  const std::size_t tls_count = tls_bound ? loaded.tls_listen.size() : 0;
+  if (tls_count > 0) {
+    const auto first_tls = addrs.end() - static_cast<std::ptrdiff_t>(tls_count);
+    tls.set_bound(std::vector<Address>(first_tls, addrs.end()));
+    loaded.config.sts_port = first_tls->port();  // IRCv3 sts: plaintext clients are pointed there
+    std::lock_guard g(mu);
+    irc.reload(loaded.config);
+  }
+  announce(o, loaded.config.server_name, addrs, (*server)->backend_name(), tls_count);
 
   // The first event loop runs in this thread (the only one with --threads 1), and so does
   // on_signal, through the loop's signalfd.
@@ -565,6 +613,11 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   app.add_option("--metrics", o->flags.metrics,
                  "serve Prometheus metrics (GET /metrics) on ADDR:PORT, e.g. 127.0.0.1:9100; PORT alone means "
                  "127.0.0.1 (see docs/OPERATIONS.md)");
+  app.add_option("--tls-listen", o->flags.tls_listen,
+                 "ADDR:PORT of a TLS listener, repeatable (IRC over TLS, port 6697 by custom; needs --tls-cert and "
+                 "--tls-key; default with --tls-cert: 127.0.0.1:6697)");
+  app.add_option("--tls-cert", o->flags.tls_cert, "PEM certificate chain (leaf first) of the TLS listeners; SIGHUP re-reads it");
+  app.add_option("--tls-key", o->flags.tls_key, "PEM private key of --tls-cert");
   app.add_flag("-q,--quiet", o->quiet, "no 'connect with' hint in the banner");
   log::add_options(app, o->log);
   app.add_flag("--check-config", o->check_config,

@@ -25,10 +25,10 @@ struct ConfigError {
 
 // Every key the loader accepts, per table: apply_file refuses others, format_config prints these
 // and checks its own output against them (so the printed form and the loader cannot drift).
-constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log"};
+constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log", "listen"};
 constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
                                             "motd_file", "password", "default_channel_modes", "casemapping",
-                                            "allow_die", "allow_restart"};
+                                            "allow_die", "allow_restart", "sts_duration"};
 constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exempt_loopback", "nick_len",
                                             "channel_len", "topic_len",    "kick_len",        "away_len",
                                             "max_channels", "max_targets", "max_bans",        "sendq",
@@ -36,7 +36,9 @@ constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exem
 constexpr std::string_view kTimeoutsKeys[] = {"registration", "ping_interval", "ping_timeout"};
 constexpr std::string_view kFloodKeys[] = {"burst", "rate", "max_queued", "exempt_opers"};
 constexpr std::string_view kAdminKeys[] = {"location", "location2", "email"};
-constexpr std::string_view kOperatorKeys[] = {"name", "password", "host"};
+constexpr std::string_view kOperatorKeys[] = {"name", "password", "host", "certfp"};
+constexpr std::string_view kListenKeys[] = {"address", "tls", "cert", "key"};
+constexpr char kDefaultTlsListen[] = "127.0.0.1:6697";  // --tls-cert alone: loopback, never the wildcard
 constexpr std::string_view kMetricsKeys[] = {"listen"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 
@@ -201,6 +203,11 @@ void apply_server(const toml::table& s, Loaded& out) {
   get(s, "server", "default_channel_modes", c.default_channel_modes);
   get(s, "server", "allow_die", c.allow_die);
   get(s, "server", "allow_restart", c.allow_restart);
+  if (s.get("sts_duration") != nullptr) {
+    std::chrono::milliseconds d = c.sts_duration;
+    get_duration(s, "server", "sts_duration", d);
+    c.sts_duration = std::chrono::duration_cast<std::chrono::seconds>(d);
+  }
   if (const toml::node* n = s.get("casemapping")) {
     std::string name;
     get(s, "server", "casemapping", name);
@@ -294,12 +301,77 @@ void apply_operators(const toml::node& ops, irc::Config& c) {
     get(*t, "operator", "name", op.name);
     get(*t, "operator", "password", op.password_hash);
     get(*t, "operator", "host", op.host_mask);
+    std::string certfp;
+    get(*t, "operator", "certfp", certfp);
     if (op.name.empty()) throw ConfigError{where(e, "operator.name") + ": missing"};
-    if (!irc::is_password_hash(op.password_hash)) {
+    if (const toml::node* fp = t->get("certfp"); fp && !certfp.empty()) {
+      certfp = irc::normalize_certfp(certfp);
+      if (certfp.empty()) {
+        throw ConfigError{where(*fp, "operator.certfp") + ": expected a SHA-256 fingerprint (64 hex digits, colons allowed)"};
+      }
+      c.operator_certfp[op.name] = certfp;
+    }
+    if (!(op.password_hash.empty() && !certfp.empty()) && !irc::is_password_hash(op.password_hash)) {
       const toml::node* pw = t->get("password");
       throw ConfigError{where(pw ? *pw : e, "operator.password") + kNotAHash};
     }
     c.operators.push_back(std::move(op));
+  }
+}
+
+// A path in the file, relative to the file's folder when not absolute (like motd_file).
+std::string beside(const std::string& config_path, const std::string& file) {
+  if (file.empty() || file.front() == '/') return file;
+  auto slash = config_path.rfind('/');
+  return slash == std::string::npos ? file : config_path.substr(0, slash + 1) + file;
+}
+
+// [[listen]]: address, tls, cert, key. Plaintext entries join [server] listen.
+void apply_listen(const toml::node& entries, const std::string& path, Loaded& out) {
+  const toml::array* arr = entries.as_array();
+  if (!arr) throw ConfigError{where(entries, "listen") + ": expected [[listen]] tables"};
+  for (auto&& e : *arr) {
+    const toml::table* t = e.as_table();
+    if (!t) throw ConfigError{where(e, "listen") + ": expected [[listen]] tables"};
+    check_keys(*t, "listen", kListenKeys);
+    TlsListen l;
+    bool tls = false;
+    get(*t, "listen", "address", l.address);
+    get(*t, "listen", "tls", tls);
+    get(*t, "listen", "cert", l.cert);
+    get(*t, "listen", "key", l.key);
+    if (l.address.empty()) throw ConfigError{where(e, "listen.address") + ": missing (\"127.0.0.1:6697\")"};
+    if (!tls) {
+      if (!l.cert.empty() || !l.key.empty()) throw ConfigError{where(e, "listen.cert") + ": needs tls = true"};
+      out.listen.push_back(l.address);
+      continue;
+    }
+    l.cert = beside(path, l.cert);
+    l.key = beside(path, l.key);
+    out.tls_listen.push_back(std::move(l));
+  }
+}
+
+// --tls-listen/--tls-cert/--tls-key over the file's TLS listeners; each ends with a cert and key.
+void apply_tls_flags(const Overrides& f, Loaded& out) {
+  if (f.tls_cert.has_value() != f.tls_key.has_value()) {
+    throw ConfigError{f.tls_cert ? "--tls-cert needs --tls-key (the certificate's PEM private key)"
+                                 : "--tls-key needs --tls-cert (the PEM certificate chain, leaf first)"};
+  }
+  if (!f.tls_listen.empty()) {
+    out.tls_listen.clear();
+    for (const auto& a : f.tls_listen) out.tls_listen.push_back({a, "", ""});
+  } else if (f.tls_cert && out.tls_listen.empty()) {
+    out.tls_listen.push_back({kDefaultTlsListen, "", ""});
+  }
+  for (TlsListen& l : out.tls_listen) {
+    if (l.cert.empty() && f.tls_cert) l.cert = *f.tls_cert;
+    if (l.key.empty() && f.tls_key) l.key = *f.tls_key;
+    if (l.cert.empty() || l.key.empty()) {
+      throw ConfigError{fmt::format("TLS listener {} needs a certificate and key (--tls-cert and --tls-key, or cert "
+                                    "and key in its [[listen]] entry)",
+                                    l.address)};
+    }
   }
 }
 
@@ -315,11 +387,9 @@ void apply_file(const std::string& path, Loaded& out) {
   if (const toml::table* s = section(root, "metrics")) apply_metrics(*s, out);
   if (const toml::table* s = section(root, "log")) apply_log(*s, out);
   if (const toml::node* ops = root.get("operator")) apply_operators(*ops, c);
-  if (!out.motd_file.empty() && out.motd_file.front() != '/') {
-    // Relative to the config file's folder, like ngIRCd's MotdFile when given relative.
-    auto slash = path.rfind('/');
-    if (slash != std::string::npos) out.motd_file = path.substr(0, slash + 1) + out.motd_file;
-  }
+  if (const toml::node* l = root.get("listen")) apply_listen(*l, path, out);
+  // Relative to the config file's folder, like ngIRCd's MotdFile when given relative.
+  out.motd_file = beside(path, out.motd_file);
 }
 
 // TOML text of one value, in the forms apply_file reads back.
@@ -366,7 +436,14 @@ void check_printed(const std::string& text) {
   require(root.get_as<toml::table>("metrics"), "metrics", kMetricsKeys);
   require(root.get_as<toml::table>("log"), "log", kLogKeys);
   if (const toml::array* ops = root.get_as<toml::array>("operator")) {
-    for (auto&& op : *ops) require(op.as_table(), "operator", kOperatorKeys);
+    // certfp only when the operator has one: every other key always.
+    for (auto&& op : *ops) {
+      if (op.is_table()) check_keys(*op.as_table(), "operator", kOperatorKeys);
+      require(op.as_table(), "operator", std::span(kOperatorKeys).first(3));
+    }
+  }
+  if (const toml::array* ls = root.get_as<toml::array>("listen")) {
+    for (auto&& l : *ls) require(l.as_table(), "listen", kListenKeys);
   }
 }
 
@@ -393,6 +470,7 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("allow_die", flag(c.allow_die));
   line("allow_restart", flag(c.allow_restart));
   line("casemapping", toml_string(std::string(irc::casemapping_name(c.casemapping))));
+  line("sts_duration", duration_text(std::chrono::duration_cast<std::chrono::milliseconds>(c.sts_duration)));
   out += "\n[limits]\n";
   line("max_clients", count(c.max_clients));
   line("max_per_ip", count(c.max_per_ip));
@@ -432,6 +510,15 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
     line("name", toml_string(op.name));
     line("password", toml_string(op.password_hash));
     line("host", toml_string(op.host_mask));
+    if (auto fp = c.operator_certfp.find(op.name); fp != c.operator_certfp.end()) line("certfp", toml_string(fp->second));
+  }
+  for (const TlsListen& t : l.tls_listen) {
+    std::error_code ec2;
+    out += "\n[[listen]]\n";
+    line("address", toml_string(t.address));
+    line("tls", "true");
+    line("cert", toml_string(std::filesystem::absolute(t.cert, ec2).string()));
+    line("key", toml_string(std::filesystem::absolute(t.key, ec2).string()));
   }
   try {
     check_printed(out);
@@ -476,6 +563,7 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     }
     if (f.log_level) out.log_level = *f.log_level;
     if (f.log_format) out.log_format = *f.log_format;
+    apply_tls_flags(f, out);
     if (c.flood_burst == 0) c.flood_burst = 1;
     if (!valid_server_name(c.server_name)) throw ConfigError{"server name " + bad_server_name(c.server_name)};
     if (!out.motd_file.empty()) c.motd = read_motd(out.motd_file);

@@ -31,6 +31,16 @@ struct Overrides {
   std::optional<std::string> metrics;     ///< --metrics ADDR:PORT
   std::optional<std::string> log_level;   ///< --log-level, when given
   std::optional<std::string> log_format;  ///< --log-format, when given
+  std::vector<std::string> tls_listen;    ///< --tls-listen ADDR:PORT (replace the file's TLS listeners)
+  std::optional<std::string> tls_cert;    ///< --tls-cert: for --tls-listen and [[listen]] entries without cert
+  std::optional<std::string> tls_key;     ///< --tls-key
+};
+
+/// A TLS listener: [[listen]] with tls = true, or --tls-listen; cert and key resolved.
+struct TlsListen {
+  std::string address;
+  std::string cert;  ///< PEM certificate chain, leaf first
+  std::string key;   ///< PEM private key
 };
 
 struct Loaded {
@@ -41,6 +51,7 @@ struct Loaded {
   std::optional<Address> metrics_address;  ///< parsed `metrics`
   std::string log_level = "info";   ///< [log] level or --log-level
   std::string log_format = "text";  ///< [log] format or --log-format
+  std::vector<TlsListen> tls_listen;  ///< TLS listeners ([[listen]] tls = true, --tls-listen)
 };
 
 /// Builds the configuration; on failure returns false with one line in `error`

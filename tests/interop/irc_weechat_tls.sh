@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Interop: weechat-headless on `sockit chat-server`'s TLS listener (GnuTLS, the test CA as its
+# trust file, verification on, host name localhost; weechat 3.8 names the options -ssl, -ssl_verify), while an `ii` client is in the same channel
+# over plaintext: autojoin, talk both ways; weechat's server log must show no error ("=!=") and
+# hold the sts policy it was given. Certificates are made here with the openssl CLI. Exit 77
+# (skip) when weechat-headless, ii or openssl is missing. Modelled on irc_weechat.sh.
+set -euo pipefail
+SOCKIT=${SOCKIT:-sockit}
+source "$(dirname "$0")/irc_lib.bash"
+for t in weechat-headless ii openssl; do command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
+
+work=$(mktemp -d)
+server_pid=""
+ii_pid=""
+wee_pid=""
+cleanup() {
+  [ -n "$wee_pid" ] && kill "$wee_pid" 2>/dev/null || true
+  [ -n "$ii_pid" ] && kill "$ii_pid" 2>/dev/null || true
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wlog="$work/wee/logs/irc.server.sockit.weechatlog"
+chanlog() { cat "$work/wee/logs/"*"#sockit"* 2>/dev/null || true; }
+fail() {
+  echo "FAIL: $1"; echo "--- weechat #sockit log:"; chanlog; echo "--- weechat server log:"; cat "$wlog" 2>/dev/null || true
+  echo "--- weechat core log:"; cat "$work/wee/logs/core.weechat.weechatlog" 2>/dev/null || true
+  echo "--- ii:"; cat "$work/peer/127.0.0.1/#sockit/out" 2>/dev/null || true
+  echo "--- server:"; cat "$work/server.err"; exit 1
+}
+wait_chan() {
+  for _ in $(seq 150); do chanlog | grep -q -- "$1" && return 0; sleep 0.1; done
+  fail "weechat never logged '$1'"
+}
+
+ec=ec_paramgen_curve:P-256
+gen() { openssl "$@" >/dev/null 2>&1 || fail "openssl $1 failed"; }
+gen req -x509 -newkey ec -pkeyopt $ec -nodes -keyout "$work/ca.key" -out "$work/ca.pem" -days 2 -subj "/CN=sockit test CA"
+gen req -newkey ec -pkeyopt $ec -nodes -keyout "$work/srv.key" -out "$work/srv.csr" -subj /CN=localhost
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$work/ext"
+gen x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 -out "$work/srv.pem" -extfile "$work/ext"
+
+printf 'Welcome to the sockit TLS interop test.\n' > "$work/motd.txt"
+start_chat_server --no-flood-control --motd "$work/motd.txt" --tls-listen 127.0.0.1:0 --tls-cert "$work/srv.pem" --tls-key "$work/srv.key"
+for _ in $(seq 100); do grep -q "TLS)" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
+tls_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (.*, TLS).*/\1/p' "$work/server.err" | head -1)
+[ -n "$tls_port" ] || fail "no TLS listener in the banner"
+
+start_peer
+
+mkdir -p "$work/wee"
+weechat-headless --dir "$work/wee" \
+  -r "/set logger.file.path $work/wee/logs;/set logger.file.flush_delay 0;/set logger.level.irc 9;/set weechat.network.gnutls_ca_user $work/ca.pem;/server add sockit 127.0.0.1/$tls_port -ssl -ssl_verify -nicks=weeuser -username=wee -realname=weechat -autojoin=#sockit;/set irc.server.sockit.addresses localhost/$tls_port;/connect sockit;/wait 2 /msg -server sockit #sockit hello over tls from weechat" \
+  >"$work/wee.out" 2>&1 &
+wee_pid=$!
+wait_file "$work/peer/127.0.0.1/#sockit/out" "weeuser(.*has joined"
+wait_file "$work/peer/127.0.0.1/#sockit/out" "<weeuser> hello over tls from weechat"
+echo "hello weechat, plaintext ii here" > "$work/peer/127.0.0.1/#sockit/in"
+wait_chan "hello weechat, plaintext ii here"
+grep -q "Welcome to the sockit IRC Network" "$wlog" || fail "no server log"
+grep -qi "TLS handshake\|gnutls\|certificate" "$wlog" || fail "weechat's log says nothing of TLS"
+if grep -h -- '=!=' "$work/wee/logs/"*.weechatlog; then
+  fail "weechat logged an error"
+fi
+echo "PASS: weechat over TLS (test CA verified) chatted with plaintext ii (port $tls_port)"
