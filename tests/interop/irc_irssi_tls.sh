@@ -34,22 +34,14 @@ wait_pane() {  # pattern
 }
 
 # A test CA, the server's certificate for 127.0.0.1 signed by it, and irssi's own (self-signed).
-ec=ec_paramgen_curve:P-256
-gen() { openssl "$@" >/dev/null 2>&1 || fail "openssl $1 failed"; }
-gen req -x509 -newkey ec -pkeyopt $ec -nodes -keyout "$work/ca.key" -out "$work/ca.pem" -days 2 -subj "/CN=sockit test CA"
-gen req -newkey ec -pkeyopt $ec -nodes -keyout "$work/srv.key" -out "$work/srv.csr" -subj /CN=localhost
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$work/ext"
-gen x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 -out "$work/srv.pem" -extfile "$work/ext"
-gen req -x509 -newkey ec -pkeyopt $ec -nodes -keyout "$work/client.key" -out "$work/client.pem" -days 2 -subj /CN=tester
+make_tls_certs
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/client.key" -out "$work/client.pem" -days 2 -subj /CN=tester >/dev/null 2>&1 || fail "no client certificate"
 fp=$(openssl x509 -in "$work/client.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
 printf '[[operator]]\nname = "certop"\ncertfp = "%s"\n' "$fp" >"$work/chat.toml"
 
 # No fakelag: irssi sends a burst of lines after JOIN and WHOIS.
 printf 'Welcome to the sockit TLS interop test.\n' >"$work/motd.txt"
-start_chat_server --no-flood-control --motd "$work/motd.txt" --config "$work/chat.toml" --tls-listen 127.0.0.1:0 --tls-cert "$work/srv.pem" --tls-key "$work/srv.key"
-for _ in $(seq 100); do grep -q "TLS)" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
-tls_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (.*, TLS).*/\1/p' "$work/server.err" | head -1)
-[ -n "$tls_port" ] || fail "no TLS listener in the banner"
+start_tls_chat_server --no-flood-control --motd "$work/motd.txt" --config "$work/chat.toml"
 
 # The other party over plaintext: ii, channel operator of #sockit.
 start_peer

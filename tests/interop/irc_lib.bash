@@ -20,6 +20,27 @@ wait_file() {
   fail "'$2' not in $1"
 }
 
+# make_tls_certs: a test CA ($work/ca.pem) and a server certificate for localhost and 127.0.0.1
+# signed by it ($work/srv.pem, $work/srv.key), made with the openssl CLI (never committed keys).
+make_tls_certs() {
+  local ec=ec_paramgen_curve:P-256
+  gen() { openssl "$@" >/dev/null 2>&1 || fail "openssl $1 failed"; }
+  gen req -x509 -newkey ec -pkeyopt $ec -nodes -keyout "$work/ca.key" -out "$work/ca.pem" -days 2 -subj "/CN=sockit test CA"
+  gen req -newkey ec -pkeyopt $ec -nodes -keyout "$work/srv.key" -out "$work/srv.csr" -subj /CN=localhost
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$work/ext"
+  gen x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
+    -out "$work/srv.pem" -extfile "$work/ext"
+}
+
+# start_tls_chat_server ARGS...: start_chat_server with a TLS listener on 127.0.0.1 (make_tls_certs'
+# files) and ARGS; sets tls_port from the banner too.
+start_tls_chat_server() {
+  start_chat_server "$@" --tls-listen 127.0.0.1:0 --tls-cert "$work/srv.pem" --tls-key "$work/srv.key"
+  for _ in $(seq 100); do grep -q "TLS)" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
+  tls_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (.*, TLS).*/\1/p' "$work/server.err" | head -1)
+  [ -n "$tls_port" ] || fail "no TLS listener in the banner"
+}
+
 # start_peer: the other party, ii as nick "peer" (files under $work/peer), joins #sockit first and
 # so is its channel operator; sets ii_pid.
 start_peer() {

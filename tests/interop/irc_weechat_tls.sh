@@ -35,18 +35,10 @@ wait_chan() {
   fail "weechat never logged '$1'"
 }
 
-ec=ec_paramgen_curve:P-256
-gen() { openssl "$@" >/dev/null 2>&1 || fail "openssl $1 failed"; }
-gen req -x509 -newkey ec -pkeyopt $ec -nodes -keyout "$work/ca.key" -out "$work/ca.pem" -days 2 -subj "/CN=sockit test CA"
-gen req -newkey ec -pkeyopt $ec -nodes -keyout "$work/srv.key" -out "$work/srv.csr" -subj /CN=localhost
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$work/ext"
-gen x509 -req -in "$work/srv.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 -out "$work/srv.pem" -extfile "$work/ext"
+make_tls_certs
 
 printf 'Welcome to the sockit TLS interop test.\n' > "$work/motd.txt"
-start_chat_server --no-flood-control --motd "$work/motd.txt" --tls-listen 127.0.0.1:0 --tls-cert "$work/srv.pem" --tls-key "$work/srv.key"
-for _ in $(seq 100); do grep -q "TLS)" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
-tls_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (.*, TLS).*/\1/p' "$work/server.err" | head -1)
-[ -n "$tls_port" ] || fail "no TLS listener in the banner"
+start_tls_chat_server --no-flood-control --motd "$work/motd.txt"
 
 start_peer
 
