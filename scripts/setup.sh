@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS=(cmake g++ ninja-build pkg-config git
   libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpcap-dev libncurses-dev libedit-dev libssl-dev libtomlplusplus-dev libboost-dev libuv1-dev libsystemd-dev
-  clang libclang-rt-14-dev valgrind)
+  clang libclang-rt-14-dev valgrind openssl)
 # Real peers and tools the tests drive (netcat, IRC servers and clients, capture tools, tmux;
 # promtool lints /metrics, lintian the .deb, scapy and dig make the packets dump decodes).
 TEST_PKGS=(socat ncat netcat-openbsd tcpdump tshark ngircd inspircd irssi weechat-headless ii sic
