@@ -19,7 +19,13 @@ printf 'from the client\n' >"$T/in1"
 head -c 200000 /dev/urandom >"$T/big"
 
 echo "# 1. openssl s_client -> sockit nc -l --ssl (temporary self-signed certificate)"
-start "${NC[@]}" -l -v --ssl 127.0.0.1 0 <"$T/big" >"$T/us_got" 2>"$T/us_err"
+# nc's stdin ends (so its close_notify goes) only once it has printed the client's line: s_client
+# exits at our close_notify, and may not have sent its stdin yet if that comes first (2 runs in 5).
+big_then_wait_for_client() {
+  cat "$T/big"
+  for ((i = 0; i < 500; i++)); do [[ -s "$T/us_got" ]] && break; sleep 0.02; done
+}
+start "${NC[@]}" -l -v --ssl 127.0.0.1 0 < <(big_then_wait_for_client) >"$T/us_got" 2>"$T/us_err"
 US=$LAST
 P=$(listen_port "$T/us_err")
 check "fingerprint printed" grep -qE "SHA-256 fingerprint: ([0-9A-F]{2}:){31}[0-9A-F]{2}$" "$T/us_err"
