@@ -175,6 +175,18 @@ def server_rx_queued(sport, cports):
     return total if seen else None
 
 
+def client_tx_queued(cport, sport):
+    """Bytes the client socket 127.0.0.1:cport has not yet got across to sport (None if not seen)."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            x = line.split()
+            lp, rp = int(x[1].split(":")[1], 16), int(x[2].split(":")[1], 16)
+            if lp == cport and rp == sport:
+                return int(x[4].split(":")[0], 16)
+    return None
+
+
 def ctl(port, cmd):
     with socket.create_connection(("127.0.0.1", port), timeout=3) as c:
         c.sendall(cmd.encode() + b"\n")
@@ -677,7 +689,10 @@ def chat_c_and_d():
     msgs = [f"final {i} " + "z" * 100 for i in range(200)]
     a.send("".join(f"PRIVMSG #f :{m}\r\n" for m in msgs))
     aport = {a.s.getsockname()[1]}
-    check(wait_until(lambda: server_rx_queued(port, aport) == 0, 5), "the server read alice's 200 messages")
+    # Read by the server: nothing left in alice's send queue (sendall returns once the bytes are
+    # there, not once they have crossed) and nothing in the server's receive queue.
+    check(wait_until(lambda: client_tx_queued(list(aport)[0], port) == 0 and server_rx_queued(port, aport) == 0, 5),
+          "the server read alice's 200 messages")
     t0 = time.time()
     srv.send_signal(signal.SIGTERM)
     res = {}
