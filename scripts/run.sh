@@ -21,9 +21,13 @@ cert=$tls_dir/cert.pem
 key=$tls_dir/key.pem
 if ! openssl x509 -in "$cert" -noout -checkend 86400 >/dev/null 2>&1; then
   mkdir -p "$tls_dir"
-  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-     -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-     -keyout "$key" -out "$cert" 2>/dev/null)
+  if ! out=$(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+       -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+       -keyout "$key" -out "$cert" 2>&1); then
+    echo "run: could not make the TLS certificate in $tls_dir:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
 fi
 
 pids=()
