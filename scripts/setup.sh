@@ -6,12 +6,13 @@ set -euo pipefail
 BUILD_PKGS=(cmake g++ ninja-build pkg-config git
   libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpcap-dev libncurses-dev libedit-dev libssl-dev libtomlplusplus-dev libboost-dev libuv1-dev libsystemd-dev
+  libsqlite3-dev libargon2-dev libwslay-dev
   clang libclang-rt-14-dev valgrind openssl)
 # Real peers and tools the tests drive (netcat, IRC servers and clients, capture tools, tmux;
 # promtool lints /metrics, lintian the .deb, scapy and dig make the packets dump decodes).
 TEST_PKGS=(socat ncat netcat-openbsd tcpdump tshark ngircd inspircd irssi weechat-headless ii sic
   tmux iproute2 iptables procps psmisc python3 gnuplot-nox jq strace util-linux
-  prometheus lintian python3-scapy dnsutils zsh busybox openssl)
+  prometheus lintian python3-scapy dnsutils zsh busybox openssl python3-wsproto)
 
 want=("${BUILD_PKGS[@]}")
 [[ "${1:-}" == "--build-only" ]] || want+=("${TEST_PKGS[@]}")
