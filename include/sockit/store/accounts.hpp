@@ -1,0 +1,71 @@
+// Public header. store::AccountStore: the chat server's user accounts (name, password hash,
+// creation time, TLS client-certificate fingerprints). An interface, so the sans-I/O IRC core
+// (sockit::irc) never touches a file: the application opens the SQLite implementation
+// (open_sqlite_accounts, src/store/accounts_sqlite.cpp) and hands the server a pointer.
+//
+// Thread-safety: every method may be called from any thread (the implementation serializes them).
+// check_password and add/set_password are slow on purpose (argon2id): the IRC server calls them
+// on PasswordChecker's worker threads, never on an event loop.
+#pragma once
+
+#include "sockit/net/result.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sockit::store {
+
+struct Account {
+  std::string name;              ///< as registered (names compare ASCII case-insensitively)
+  std::int64_t created = 0;      ///< Unix seconds
+  std::vector<std::string> certfps;  ///< SHA-256 fingerprints, 64 lower-case hex digits
+};
+
+/// argon2id cost (RFC 9106; OWASP's second recommended set): 2 passes over 19 MiB, 1 lane.
+/// About 25 ms of one core per hash or check on a 2020s x86 machine.
+struct HashCost {
+  std::uint32_t passes = 2;
+  std::uint32_t memory_kib = 19 * 1024;
+  std::uint32_t lanes = 1;
+};
+
+/// Account names: 1-32 characters of [A-Za-z0-9_-\[\]\\`^{|}], not starting with a digit or '-'
+/// (nick-like, so REGISTER * can use the nick).
+bool valid_account_name(std::string_view name);
+/// Passwords: 8-256 bytes, no NUL.
+inline constexpr std::size_t kMinPassword = 8;
+inline constexpr std::size_t kMaxPassword = 256;
+
+class AccountStore {
+ public:
+  virtual ~AccountStore() = default;
+  /// Creates `name` with an argon2id hash of `password`. errc::exists (std::errc::file_exists)
+  /// when the name is taken; invalid_argument for a bad name or password.
+  virtual Result<void> add(std::string_view name, std::string_view password) = 0;
+  /// Deletes `name` (and its fingerprints); no_such_file_or_directory when there is none.
+  virtual Result<void> remove(std::string_view name) = 0;
+  virtual Result<void> set_password(std::string_view name, std::string_view password) = 0;
+  virtual Result<std::vector<Account>> list() = 0;
+  virtual Result<std::optional<Account>> find(std::string_view name) = 0;
+  /// The account's name as registered when `password` matches; nullopt for an unknown name or a
+  /// wrong password (the same work either way: an unknown name still costs one hash).
+  virtual Result<std::optional<std::string>> check_password(std::string_view name, std::string_view password) = 0;
+  /// The account owning the fingerprint `certfp` (normalized hex), if any.
+  virtual Result<std::optional<std::string>> find_by_certfp(std::string_view certfp) = 0;
+  virtual Result<void> add_certfp(std::string_view name, std::string_view certfp) = 0;
+  virtual Result<void> remove_certfp(std::string_view name, std::string_view certfp) = 0;
+};
+
+/// Opens (creating when missing, unless `create` is false) the SQLite database at `path`: WAL
+/// journal, foreign keys on, schema migrated to the current version. Errors name the file and
+/// SQLite's reason (corrupt, read-only, newer schema...).
+Result<std::unique_ptr<AccountStore>> open_sqlite_accounts(const std::string& path, HashCost cost = {},
+                                                           bool create = true);
+/// The schema version this build writes (table schema_version).
+inline constexpr int kAccountsSchemaVersion = 1;
+
+}  // namespace sockit::store

@@ -1,0 +1,220 @@
+// store::AccountStore on SQLite (accounts.hpp): one file, WAL, schema version 1:
+//   accounts(key PRIMARY KEY = ASCII-lower-cased name, name, hash, created)
+//   certfps(certfp PRIMARY KEY, account_key REFERENCES accounts ON DELETE CASCADE)
+// Passwords are stored as argon2id PHC strings ("$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH") made by
+// libargon2 with a fresh 16-byte salt; the cost travels in each string, so a change of HashCost
+// applies to new hashes and old ones still verify. Nothing here logs.
+#include "sockit/store/accounts.hpp"
+
+#include "sqlite.hpp"
+
+#include <argon2.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <mutex>
+
+namespace sockit::store {
+
+namespace {
+
+constexpr std::size_t kSaltBytes = 16;
+constexpr std::size_t kHashBytes = 32;
+
+bool special(char ch) { return std::string_view("_-[]\\`^{|}").find(ch) != std::string_view::npos; }
+
+std::string key_of(std::string_view name) {
+  std::string k(name);
+  for (char& ch : k) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return k;
+}
+
+Result<void> check_password_text(std::string_view pw) {
+  if (pw.size() < kMinPassword || pw.size() > kMaxPassword || pw.find('\0') != std::string_view::npos) {
+    return Error(std::errc::invalid_argument, "password: 8 to 256 bytes, no NUL");
+  }
+  return {};
+}
+
+const std::vector<std::string_view> kMigrations = {
+    // 0 -> 1
+    "CREATE TABLE accounts (key TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE certfps (certfp TEXT PRIMARY KEY NOT NULL,"
+    " account_key TEXT NOT NULL REFERENCES accounts(key) ON DELETE CASCADE);"
+    "CREATE INDEX certfps_account ON certfps(account_key);",
+};
+
+class SqliteAccounts final : public AccountStore {
+ public:
+  SqliteAccounts(Db db, HashCost cost) : db_(std::move(db)), cost_(cost) {}
+
+  Result<void> add(std::string_view name, std::string_view password) override {
+    if (!valid_account_name(name)) return Error(std::errc::invalid_argument, "account name");
+    if (auto r = check_password_text(password); !r) return r;
+    auto hash = make_hash(password);  // slow: outside the lock
+    if (!hash) return hash.error();
+    std::lock_guard lock(mu_);
+    Stmt st(db_, "INSERT INTO accounts (key, name, hash, created) VALUES (?, ?, ?, ?)");
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    auto r = st.bind(1, key_of(name)).bind(2, name).bind(3, *hash).bind(4, static_cast<std::int64_t>(now.count())).run();
+    if (!r && r.error() == std::errc::file_exists) return Error(std::errc::file_exists, "account " + std::string(name) + " exists");
+    return r;
+  }
+
+  Result<void> remove(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, "DELETE FROM accounts WHERE key = ?");
+    if (auto r = st.bind(1, key_of(name)).run(); !r) return r;
+    if (db_.changes() == 0) return no_such(name);
+    return {};
+  }
+
+  Result<void> set_password(std::string_view name, std::string_view password) override {
+    if (auto r = check_password_text(password); !r) return r;
+    auto hash = make_hash(password);
+    if (!hash) return hash.error();
+    std::lock_guard lock(mu_);
+    Stmt st(db_, "UPDATE accounts SET hash = ? WHERE key = ?");
+    if (auto r = st.bind(1, *hash).bind(2, key_of(name)).run(); !r) return r;
+    if (db_.changes() == 0) return no_such(name);
+    return {};
+  }
+
+  Result<std::vector<Account>> list() override {
+    std::lock_guard lock(mu_);
+    std::vector<Account> out;
+    Stmt st(db_, "SELECT name, created, key FROM accounts ORDER BY key");
+    while (st.step()) out.push_back(Account{st.text(0), st.integer(1), {}});
+    if (st.error()) return *st.error();
+    for (Account& a : out) {
+      if (auto r = certfps_of(key_of(a.name), a.certfps); !r) return r.error();
+    }
+    return out;
+  }
+
+  Result<std::optional<Account>> find(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, "SELECT name, created FROM accounts WHERE key = ?");
+    st.bind(1, key_of(name));
+    if (!st.step()) {
+      if (st.error()) return *st.error();
+      return std::optional<Account>();
+    }
+    Account a{st.text(0), st.integer(1), {}};
+    if (auto r = certfps_of(key_of(name), a.certfps); !r) return r.error();
+    return std::optional<Account>(std::move(a));
+  }
+
+  Result<std::optional<std::string>> check_password(std::string_view name, std::string_view password) override {
+    std::string stored_name, hash;
+    {
+      std::lock_guard lock(mu_);
+      Stmt st(db_, "SELECT name, hash FROM accounts WHERE key = ?");
+      st.bind(1, key_of(name));
+      if (st.step()) {
+        stored_name = st.text(0);
+        hash = st.text(1);
+      } else if (st.error()) {
+        return *st.error();
+      }
+    }
+    if (hash.empty()) {
+      (void)make_hash(password);  // an unknown name costs what a wrong password does
+      return std::optional<std::string>();
+    }
+    std::string pw(password);
+    if (argon2id_verify(hash.c_str(), pw.data(), pw.size()) != ARGON2_OK) return std::optional<std::string>();
+    return std::optional<std::string>(stored_name);
+  }
+
+  Result<std::optional<std::string>> find_by_certfp(std::string_view certfp) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, "SELECT a.name FROM certfps c JOIN accounts a ON a.key = c.account_key WHERE c.certfp = ?");
+    st.bind(1, certfp);
+    if (st.step()) return std::optional<std::string>(st.text(0));
+    if (st.error()) return *st.error();
+    return std::optional<std::string>();
+  }
+
+  Result<void> add_certfp(std::string_view name, std::string_view certfp) override {
+    if (certfp.size() != 64 || !std::all_of(certfp.begin(), certfp.end(), [](char ch) {
+          return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+        })) {
+      return Error(std::errc::invalid_argument, "certfp: 64 hex digits (SHA-256)");
+    }
+    std::lock_guard lock(mu_);
+    {
+      Stmt q(db_, "SELECT 1 FROM accounts WHERE key = ?");
+      q.bind(1, key_of(name));
+      if (!q.step()) return q.error() ? *q.error() : no_such(name);
+    }
+    Stmt st(db_, "INSERT INTO certfps (certfp, account_key) VALUES (?, ?)");
+    auto r = st.bind(1, certfp).bind(2, key_of(name)).run();
+    if (!r && r.error() == std::errc::file_exists) return Error(std::errc::file_exists, "certfp already belongs to an account");
+    return r;
+  }
+
+  Result<void> remove_certfp(std::string_view name, std::string_view certfp) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, "DELETE FROM certfps WHERE certfp = ? AND account_key = ?");
+    if (auto r = st.bind(1, certfp).bind(2, key_of(name)).run(); !r) return r;
+    if (db_.changes() == 0) return Error(std::errc::no_such_file_or_directory, "no such certfp on " + std::string(name));
+    return {};
+  }
+
+  Result<void> migrate() { return db_.migrate(kMigrations); }
+
+ private:
+  static Error no_such(std::string_view name) {
+    return Error(std::errc::no_such_file_or_directory, "no account " + std::string(name));
+  }
+
+  Result<void> certfps_of(const std::string& key, std::vector<std::string>& out) {
+    Stmt st(db_, "SELECT certfp FROM certfps WHERE account_key = ? ORDER BY certfp");
+    st.bind(1, key);
+    while (st.step()) out.push_back(st.text(0));
+    if (st.error()) return *st.error();
+    return {};
+  }
+
+  Result<std::string> make_hash(std::string_view password) const {
+    unsigned char salt[kSaltBytes];
+    if (RAND_bytes(salt, sizeof salt) != 1) return Error(std::errc::io_error, "RAND_bytes");
+    std::size_t len = argon2_encodedlen(cost_.passes, cost_.memory_kib, cost_.lanes, kSaltBytes, kHashBytes, Argon2_id);
+    std::string encoded(len, '\0');
+    int rc = argon2id_hash_encoded(cost_.passes, cost_.memory_kib, cost_.lanes, password.data(), password.size(), salt,
+                                   sizeof salt, kHashBytes, encoded.data(), encoded.size());
+    if (rc != ARGON2_OK) return Error(std::errc::invalid_argument, std::string("argon2id: ") + argon2_error_message(rc));
+    encoded.resize(encoded.find('\0'));
+    return encoded;
+  }
+
+  std::mutex mu_;
+  Db db_;
+  HashCost cost_;
+};
+
+}  // namespace
+
+bool valid_account_name(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  if ((name[0] >= '0' && name[0] <= '9') || name[0] == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || special(ch);
+  });
+}
+
+Result<std::unique_ptr<AccountStore>> open_sqlite_accounts(const std::string& path, HashCost cost, bool create) {
+  auto db = Db::open(path, create);
+  if (!db) return db.error();
+  auto store = std::make_unique<SqliteAccounts>(std::move(*db), cost);
+  if (auto r = store->migrate(); !r) return r.error();
+  return std::unique_ptr<AccountStore>(std::move(store));
+}
+
+}  // namespace sockit::store

@@ -1,0 +1,198 @@
+// store::AccountStore on SQLite (issue #18 item 2): a temporary directory, no sockets, no sleeps.
+// Cheap argon2id costs: the store's logic, not the hash's cost, is under test.
+#include "sockit/store/accounts.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace sockit;
+using namespace sockit::store;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr HashCost kCheap{1, 64, 1};
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "sockit-store-XXXXXX").string();
+    path = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::permissions(path, fs::perms::owner_all, ec);
+    fs::remove_all(path, ec);
+  }
+};
+
+std::unique_ptr<AccountStore> open(const fs::path& p) {
+  auto s = open_sqlite_accounts(p.string(), kCheap);
+  EXPECT_TRUE(s) << s.error().message();
+  return s ? std::move(*s) : nullptr;
+}
+
+std::string journal_mode(const fs::path& p) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(p.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr);
+  std::string mode;
+  if (sqlite3_step(st) == SQLITE_ROW) mode = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return mode;
+}
+
+}  // namespace
+
+TEST(AccountStore, AddCheckListRemove) {
+  TempDir d;
+  auto s = open(d.path / "accounts.db");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->add("Alice", "correct horse"));
+  ASSERT_TRUE(s->add("bob", "battery staple"));
+  auto dup = s->add("ALICE", "whatever123");
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error(), std::errc::file_exists);
+
+  auto ok = s->check_password("alice", "correct horse");
+  ASSERT_TRUE(ok);
+  ASSERT_TRUE(ok->has_value());
+  EXPECT_EQ(**ok, "Alice");  // the name as registered
+  EXPECT_FALSE(s->check_password("alice", "wrong password")->has_value());
+  EXPECT_FALSE(s->check_password("nobody", "correct horse")->has_value());
+
+  auto all = s->list();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].name, "Alice");
+  EXPECT_GT((*all)[0].created, 1'700'000'000);
+
+  ASSERT_TRUE(s->set_password("alice", "new password"));
+  EXPECT_FALSE(s->check_password("alice", "correct horse")->has_value());
+  EXPECT_TRUE(s->check_password("alice", "new password")->has_value());
+
+  ASSERT_TRUE(s->remove("ALICE"));
+  EXPECT_FALSE(s->find("alice")->has_value());
+  auto again = s->remove("alice");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error(), std::errc::no_such_file_or_directory);
+  EXPECT_FALSE(s->set_password("alice", "new password"));
+}
+
+TEST(AccountStore, PasswordsAreArgon2idHashesNeverPlainText) {
+  TempDir d;
+  {
+    auto s = open(d.path / "a.db");
+    ASSERT_TRUE(s->add("carol", "plain-text-secret"));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((d.path / "a.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT hash FROM accounts", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  std::string hash = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  EXPECT_EQ(hash.rfind("$argon2id$v=19$m=64,t=1,p=1$", 0), 0u) << hash;
+  EXPECT_EQ(hash.find("plain-text-secret"), std::string::npos);
+  std::ifstream f(d.path / "a.db", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_EQ(bytes.find("plain-text-secret"), std::string::npos);
+}
+
+TEST(AccountStore, RejectsBadNamesAndPasswords) {
+  TempDir d;
+  auto s = open(d.path / "a.db");
+  EXPECT_FALSE(s->add("", "long enough"));
+  EXPECT_FALSE(s->add("9lives", "long enough"));
+  EXPECT_FALSE(s->add("has space", "long enough"));
+  EXPECT_FALSE(s->add(std::string(33, 'a'), "long enough"));
+  EXPECT_FALSE(s->add("dave", "short"));
+  EXPECT_FALSE(s->add("dave", std::string("with\0nul!", 9)));
+  EXPECT_FALSE(s->add("dave", std::string(257, 'x')));
+  EXPECT_TRUE(s->add("dave", std::string(256, 'x')));
+  EXPECT_TRUE(valid_account_name("[bot]_2"));
+}
+
+TEST(AccountStore, CertfpsMapToTheirAccount) {
+  TempDir d;
+  auto s = open(d.path / "a.db");
+  ASSERT_TRUE(s->add("erin", "long enough"));
+  const std::string fp(64, 'a');
+  EXPECT_FALSE(s->add_certfp("erin", "AB:CD"));
+  EXPECT_FALSE(s->add_certfp("nobody", fp));
+  ASSERT_TRUE(s->add_certfp("erin", fp));
+  EXPECT_FALSE(s->add_certfp("erin", fp));  // already taken
+  EXPECT_EQ(s->find_by_certfp(fp)->value_or(""), "erin");
+  EXPECT_EQ((*s->find("ERIN"))->certfps, std::vector<std::string>{fp});
+  ASSERT_TRUE(s->remove("erin"));  // cascades
+  EXPECT_FALSE(s->find_by_certfp(fp)->has_value());
+}
+
+TEST(AccountStore, WalModeSchemaVersionAndReopenKeepsAccounts) {
+  TempDir d;
+  const fs::path p = d.path / "a.db";
+  {
+    auto s = open(p);
+    ASSERT_TRUE(s->add("frank", "long enough"));
+  }
+  EXPECT_EQ(journal_mode(p), "wal");
+  auto s = open(p);  // migrations already applied: a no-op
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->check_password("frank", "long enough")->has_value());
+}
+
+TEST(AccountStore, NewerSchemaIsRefused) {
+  TempDir d;
+  const fs::path p = d.path / "a.db";
+  { ASSERT_TRUE(open(p)); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((p).c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open_sqlite_accounts(p.string(), kCheap);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find("schema version 99"), std::string::npos) << s.error().message();
+}
+
+TEST(AccountStore, CorruptFileIsAClearErrorNotACrash) {
+  TempDir d;
+  const fs::path p = d.path / "a.db";
+  {
+    std::ofstream f(p, std::ios::binary);
+    f << std::string(8192, 'G');  // not a database
+  }
+  auto s = open_sqlite_accounts(p.string(), kCheap);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find(p.string()), std::string::npos) << s.error().message();
+  EXPECT_NE(s.error().message().find("not a database"), std::string::npos) << s.error().message();
+}
+
+TEST(AccountStore, ReadOnlyFileIsAClearError) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores file modes";
+  TempDir d;
+  const fs::path p = d.path / "a.db";
+  { ASSERT_TRUE(open(p)); }
+  fs::permissions(p, fs::perms::owner_read);
+  fs::permissions(d.path, fs::perms::owner_read | fs::perms::owner_exec);
+  auto s = open_sqlite_accounts(p.string(), kCheap);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message().find(p.string()), std::string::npos) << s.error().message();
+}
+
+TEST(AccountStore, MissingFileWithoutCreateIsAnError) {
+  TempDir d;
+  auto s = open_sqlite_accounts((d.path / "none.db").string(), kCheap, false);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), std::errc::no_such_file_or_directory);
+}
