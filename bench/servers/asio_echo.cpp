@@ -5,6 +5,8 @@
 //   bench_asio_echo --listen 127.0.0.1:7000 [--udp 127.0.0.1:7001] [--threads N]
 #include <utility>  // before Boost 1.74 Asio: awaitable.hpp uses std::exchange without it (g++ 12, C++20)
 
+#include "asio_common.hpp"
+
 #include <boost/asio.hpp>
 
 #include <array>
@@ -18,7 +20,8 @@
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
-using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+using bench_asio::reuse_port;
+using bench_asio::split;
 
 namespace {
 
@@ -77,15 +80,6 @@ struct UdpEcho {
   std::array<char, 65536> buf;
 };
 
-bool split(const std::string& s, std::string& host, unsigned short& port) {
-  const auto c = s.rfind(':');
-  if (c == std::string::npos) return false;
-  host = s.substr(0, c);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  port = static_cast<unsigned short>(std::atoi(s.c_str() + c + 1));
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -110,12 +104,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<UdpEcho>> udps;
   for (int t = 0; t < threads; ++t) {
     ios.push_back(std::make_unique<asio::io_context>(1));
-    auto a = std::make_unique<tcp::acceptor>(*ios.back());
-    a->open(ep.protocol());
-    a->set_option(tcp::acceptor::reuse_address(true));
-    a->set_option(reuse_port(true));
-    a->bind(ep);
-    a->listen(4096);
+    auto a = bench_asio::listen_on(*ios.back(), ep);
     accept(*a);
     acceptors.push_back(std::move(a));
     if (!udp_addr.empty()) {
