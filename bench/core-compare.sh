@@ -71,33 +71,6 @@ for cell in "${CELLS[@]}"; do
 done
 
 # Rows: label|first, A, B, round, A's CPU, B's CPU, A/B, unit. NEW/BASE is A/B when NEW ran as A.
-python3 - "$TSV" "$OUT" "$BASE" "$NEW" "$ROUNDS" "$DUR" <<'EOF'
-import statistics, sys
-tsv, out, base, new, rounds, dur = sys.argv[1:7]
-cells, units = {}, {}
-for line in open(tsv):
-    f = line.rstrip("\n").split("\t")
-    if len(f) < 8:
-        continue
-    label, first = f[0].rsplit("|", 1)
-    a, b = float(f[4]), float(f[5])
-    if a <= 0 or b <= 0:
-        continue
-    base_cpu, new_cpu = (a, b) if first == "base" else (b, a)
-    cells.setdefault(label, []).append((new_cpu / base_cpu, base_cpu, new_cpu))
-    units[label] = f[7]
-lines = [f"BASE `{base}`, NEW `{new}`: {rounds} paired rounds of {dur} per cell, order alternating.", "",
-         "| cell | BASE CPU/unit (median) | NEW CPU/unit (median) | NEW/BASE median | min–max | rounds |",
-         "|---|---|---|---|---|---|"]
-for label, rows in cells.items():
-    r = [x[0] for x in rows]
-    unit = units[label]
-    lines.append(f"| {label} | {statistics.median(x[1] for x in rows):.3f} µs/{unit} | "
-                 f"{statistics.median(x[2] for x in rows):.3f} µs/{unit} | **{statistics.median(r):.3f}** | "
-                 f"{min(r):.3f}–{max(r):.3f} | {', '.join(f'{x:.3f}' for x in r)} |")
-text = "\n".join(lines) + "\n"
-sys.stdout.write(text)
-if out:
-    open(out, "w").write(text)
-EOF
+python3 "$ROOT/bench/paired_summary.py" "$TSV" "$OUT" new base NEW BASE \
+  "BASE \`$BASE\`, NEW \`$NEW\`: $ROUNDS paired rounds of $DUR per cell, order alternating."
 exit $status

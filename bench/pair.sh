@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # bench/pair.sh: two servers measured AT THE SAME TIME, so the machine's noise hits both.
 #
-#   bench/pair.sh [--build-dir DIR] [--rounds N] [--tsv FILE --label TEXT] A B LOAD-MODE [LOAD-ARGS...]
+#   bench/pair.sh [--build-dir DIR] [--rounds N] [--tsv FILE --label TEXT] [--tls-cert F --tls-key F]
+#                 A B LOAD-MODE [LOAD-ARGS...]
 #   bench/pair.sh epoll asio pingpong -c 1000 --size 64 -d 8s --warmup 2s
 #   bench/pair.sh sockit-chat ngircd irc -c 1000 --senders 10 --window 4 -d 6s --warmup 2s
 #
 # A and B are echo servers: epoll|poll|select (sockit echo-server --model M --threads 1),
 # epoll-copy (epoll without the splice echo: every read goes through user space), asio, libuv,
 # bare (bench/servers/bare_epoll_echo.c, the floor: one recv and one send per event, no state);
+# TLS echo servers with --tls-cert/--tls-key: epoll-tls (sockit echo-server --model epoll
+# --tls-cert F --tls-key F), asio-tls (bench/servers/asio_tls_echo.cpp), for `load --tls` or
+# `load handshake` (bench/tls-compare.sh);
 # or IRC servers: sockit-chat, ngircd, inspircd (configured as bench/run.sh does, see
 # bench/irc_servers.sh). A sockit server may name another build's binary, epoll:PATH/sockit, to
 # compare two builds. Both run pinned to core 0 and each gets its own `sockit load` pinned to
@@ -24,12 +28,16 @@ BUILD_DIR=$ROOT/build/release
 ROUNDS=3
 TSV_OUT=
 LABEL=
+TLS_CERT=
+TLS_KEY=
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --tsv) TSV_OUT=$(realpath -m "$2"); shift 2 ;;
     --label) LABEL=$2; shift 2 ;;
+    --tls-cert) TLS_CERT=$(realpath -m "$2"); shift 2 ;;
+    --tls-key) TLS_KEY=$(realpath -m "$2"); shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) break ;;
   esac
@@ -51,12 +59,19 @@ start() {  # start NAME[:SOCKIT-BINARY] PORT -> pid on stdout
     libuv) cmd=("$BUILD_DIR/bench/bench_uv_echo" --listen "127.0.0.1:$2" --threads 1) ;;
     bare) cmd=("$BUILD_DIR/bench/bench_bare_echo" "$2") ;;
     epoll|poll|select) cmd=("$bin" echo-server --model "$name" --threads 1 --listen "127.0.0.1:$2") ;;
+    epoll-tls|asio-tls)
+      [ -n "$TLS_CERT" ] && [ -n "$TLS_KEY" ] || { echo "bench/pair.sh: $name needs --tls-cert and --tls-key" >&2; return 2; }
+      if [ "$name" = asio-tls ]; then
+        cmd=("$BUILD_DIR/bench/bench_asio_tls_echo" --listen "127.0.0.1:$2" --cert "$TLS_CERT" --key "$TLS_KEY" --threads 1)
+      else
+        cmd=("$bin" echo-server --model epoll --threads 1 --listen "127.0.0.1:$2" --tls-cert "$TLS_CERT" --tls-key "$TLS_KEY")
+      fi ;;
     epoll-copy) cmd=("$bin" echo-server --model epoll --threads 1 --no-splice --listen "127.0.0.1:$2") ;;
     sockit-chat|ngircd|inspircd)
       irc_server_cmd "$name" "$2" "$TMP/$name.$2" "$bin" || rc=$?
       [ $rc = 0 ] || { echo "bench/pair.sh: $name is not installed" >&2; return 1; }
       cmd=("${IRC_CMD[@]}") ;;
-    *) echo "bench/pair.sh: unknown server '$1' (epoll, epoll-copy, poll, select, asio, libuv, bare, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
+    *) echo "bench/pair.sh: unknown server '$1' (epoll, epoll-copy, epoll-tls, poll, select, asio, asio-tls, libuv, bare, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
   esac
   [ -x "${cmd[0]}" ] || command -v "${cmd[0]}" >/dev/null ||
     { echo "bench/pair.sh: ${cmd[0]} is missing (bench/run.sh builds it)" >&2; return 1; }
