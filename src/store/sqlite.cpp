@@ -14,7 +14,7 @@ std::error_code code_of(int rc) {
   switch (rc & 0xff) {
     case SQLITE_READONLY: return sys_error(EROFS);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return sys_error(EILSEQ);
+    case SQLITE_NOTADB: return sys_error(EBADMSG);
     case SQLITE_BUSY:
     case SQLITE_LOCKED: return sys_error(EBUSY);
     case SQLITE_CONSTRAINT: return sys_error(EEXIST);
@@ -30,7 +30,7 @@ std::error_code code_of(int rc) {
 
 Stmt::Stmt(Db& db, std::string_view sql) : db_(db) {
   if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &st_, nullptr) != SQLITE_OK) {
-    error_ = db.last_error("prepare");
+    error_ = db.last_error("");
     st_ = nullptr;
   }
 }
@@ -51,7 +51,7 @@ bool Stmt::step() {
   if (st_ == nullptr) return false;
   int rc = sqlite3_step(st_);
   if (rc == SQLITE_ROW) return true;
-  if (rc != SQLITE_DONE) error_ = db_.last_error("step");
+  if (rc != SQLITE_DONE) error_ = db_.last_error("");
   return false;
 }
 
@@ -85,8 +85,8 @@ Result<Db> Db::open(const std::string& path, bool create) {
   {
     // A damaged file fails here, at start, rather than on some later query.
     Stmt check(db, "PRAGMA quick_check");
-    if (!check.step()) return check.error() ? *check.error() : Error(sys_error(EILSEQ), path + ": quick_check");
-    if (std::string r = check.text(0); r != "ok") return Error(sys_error(EILSEQ), path + ": database is damaged: " + r);
+    if (!check.step()) return check.error() ? *check.error() : Error(sys_error(EBADMSG), path + ": quick_check");
+    if (std::string r = check.text(0); r != "ok") return Error(sys_error(EBADMSG), path + ": database is damaged: " + r);
   }
   {
     Stmt wal(db, "PRAGMA journal_mode=WAL");
@@ -142,7 +142,9 @@ Result<void> Db::migrate(const std::vector<std::string_view>& migrations) {
 int Db::changes() const { return sqlite3_changes(db_); }
 
 Error Db::last_error(std::string_view what) const {
-  return Error(code_of(sqlite3_extended_errcode(db_)), path_ + ": " + std::string(what) + ": " + sqlite3_errmsg(db_));
+  std::string ctx = path_ + ": ";
+  if (!what.empty()) ctx += std::string(what) + ": ";
+  return Error(code_of(sqlite3_extended_errcode(db_)), ctx + sqlite3_errmsg(db_));
 }
 
 }  // namespace sockit::store

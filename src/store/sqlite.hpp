@@ -60,7 +60,7 @@ class Db {
   Result<void> migrate(const std::vector<std::string_view>& migrations);
   int changes() const;
   /// "PATH: MESSAGE" from SQLite's last error on this connection, with an error code mapped from
-  /// SQLite's (read-only -> EROFS, corrupt/not a database -> EILSEQ, busy -> EBUSY, constraint -> EEXIST).
+  /// SQLite's (read-only -> EROFS, corrupt/not a database -> EBADMSG, busy -> EBUSY, constraint -> EEXIST).
   Error last_error(std::string_view what) const;
   sqlite3* handle() noexcept { return db_; }
   const std::string& path() const noexcept { return path_; }

@@ -1,0 +1,37 @@
+// Internal header of `sockit chat-server`: user accounts ([accounts], --accounts-db) and the
+// operators' `sockit chat-server account ...` subcommand (docs/CHAT-SERVER.md, "Accounts").
+#pragma once
+
+#include "chat_server/config_file.hpp"
+
+#include "sockit/net/address.hpp"
+#include "sockit/store/accounts.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sockit::chat_server {
+
+/// Reads one line from standard input, without echo on a terminal (after `prompt` on stderr);
+/// false when there is none. A trailing CR is dropped.
+bool read_secret(const char* prompt, std::string& out);
+
+/// The account store of [accounts] (created and migrated when missing); null with `why` ("FILE:
+/// SQLite's reason") when the file cannot be used (not a database, read-only, newer schema).
+std::unique_ptr<store::AccountStore> open_accounts(const AccountsSettings& a, std::string& why);
+
+/// REGISTER on or off: "on", "off", or "auto" = on when every listener is on a loopback address
+/// (`systemd_sockets`: listeners handed over by systemd, whose addresses are not checked: off).
+bool registration_enabled(const AccountsSettings& a, const std::vector<Address>& listeners, bool systemd_sockets);
+
+/// `sockit chat-server account add|del|passwd|list|certfp`: its arguments (CLI11 fills them).
+struct AccountArgs {
+  std::vector<std::string> words;  ///< add NAME | del NAME | passwd NAME | list | certfp add|del NAME FP
+  std::string db;                  ///< --db FILE
+  bool json = false;               ///< --json (list)
+};
+/// Runs it: 0 done, 1 failure (a message on stderr), 2 usage.
+int account_command(const AccountArgs& args);
+
+}  // namespace sockit::chat_server
