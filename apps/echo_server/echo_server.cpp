@@ -27,11 +27,14 @@
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 namespace sockit::echo_server {
@@ -68,6 +71,7 @@ struct Options {
   std::string metrics;
   std::string tls_cert;  // --tls-cert: the TCP listeners speak TLS (docs/TLS.md)
   std::string tls_key;
+  std::string tls_handshake_timeout = "10s";
 };
 
 constexpr std::string_view kName = "sockit echo-server";
@@ -134,6 +138,7 @@ struct Settings {
   serve::UdpServerOptions udp_opts;
   proto::DatagramOptions dgram_opts;
   bool tls = false;  // --tls-cert and --tls-key given: the context is built in run() (exit 1 on a bad file)
+  std::chrono::nanoseconds tls_handshake{std::chrono::seconds(10)};  // --tls-handshake-timeout
 };
 
 // --model and --backend (they must agree), --threads.
@@ -229,6 +234,26 @@ void parse_tls_flags(const Options& o, Settings& s) {
   if (o.tls_cert.empty()) throw UsageError("--tls-key needs --tls-cert (the PEM certificate chain, leaf first)");
   if (s.tcp_addrs.empty()) throw UsageError("--tls-cert applies to the TCP listeners: not with --no-tcp");
   s.tls = true;
+  auto hs = parse_duration(o.tls_handshake_timeout);
+  if (!hs || *hs <= std::chrono::nanoseconds::zero()) {
+    throw UsageError(fmt::format("invalid duration for --tls-handshake-timeout: '{}' (use e.g. 10s, 500ms)",
+                                 o.tls_handshake_timeout));
+  }
+  s.tls_handshake = *hs;
+}
+
+// TLS handshake outcomes in a MAP_SHARED page, so the fork model's children count too.
+struct UnmapCounts {
+  void operator()(tls::HandshakeCounts* p) const noexcept {
+    p->~HandshakeCounts();
+    ::munmap(p, sizeof(tls::HandshakeCounts));
+  }
+};
+using SharedHandshakeCounts = std::unique_ptr<tls::HandshakeCounts, UnmapCounts>;
+SharedHandshakeCounts shared_handshake_counts() {
+  void* p = ::mmap(nullptr, sizeof(tls::HandshakeCounts), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;  // not counted (the metric then reads 0)
+  return SharedHandshakeCounts(new (p) tls::HandshakeCounts());
 }
 
 // The server context of --tls-cert/--tls-key; a missing or bad PEM file is logged in words.
@@ -261,6 +286,7 @@ Settings parse_settings(const Options& o) {
 // The servers and what serves their counters. Members go in reverse order: the metrics endpoints
 // before the servers whose loop one of them runs on.
 struct Running {
+  SharedHandshakeCounts tls_counts;  // outlives the TLS transports of `tcp`
   std::unique_ptr<serve::Server> tcp;
   std::vector<std::unique_ptr<serve::UdpServer>> udp;
   metrics::Registry registry;    // the metrics page and SIGUSR1's "metrics:" line
@@ -306,7 +332,11 @@ bool create_tcp(const Options& o, const Settings& s, const std::vector<Address>&
     auto ctx = make_tls_context(o);
     if (!ctx) return false;
     r.tls_fingerprint = ctx->fingerprint();
-    so.transport = tls::transport_factory(std::move(*ctx));  // every model: one TLS transport per connection
+    r.tls_counts = shared_handshake_counts();
+    tls::TransportOptions to;
+    to.handshake_timeout = s.tls_handshake;
+    to.counts = r.tls_counts.get();
+    so.transport = tls::transport_factory(std::move(*ctx), std::move(to));  // every model: one TLS transport per connection
   }
   so.model = s.model;
   so.listen = addrs;
@@ -462,6 +492,10 @@ int run(const Options& o) {
   if (!start_udp(s, r)) return cli::kExitFailure;
   r.registry.add([&r](metrics::Collector& c) {
     if (r.tcp) metrics::collect_server(c, *r.tcp, r.metrics_ep.get());
+    if (const tls::HandshakeCounts* h = r.tls_counts.get()) {
+      metrics::collect_tls_handshakes(c, h->ok.load(std::memory_order_relaxed), h->failed.load(std::memory_order_relaxed),
+                                      h->timed_out.load(std::memory_order_relaxed));
+    }
     if (r.metrics_ep) r.turns.collect(c);
     if (!r.udp.empty()) metrics::collect_udp(c, metrics::sum_udp(r.udp));
   });
@@ -536,6 +570,8 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                                 "PEM certificate chain (leaf first): the TCP listeners speak TLS, under every model "
                                 "(needs --tls-key; docs/TLS.md)");
                  app.add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert");
+                 app.add_option("--tls-handshake-timeout", o->tls_handshake_timeout,
+                                "close a TLS client whose handshake has not finished after this long (default 10s)");
                  log::add_options(app, o->log);
                  app.add_option("--backlog", o->backlog, "listen backlog (default 511; the kernel caps it at net.core.somaxconn)");
                  return [o] { return run(*o); };

@@ -14,16 +14,38 @@
 namespace sockit::tls {
 
 Transport::Transport(const Context& ctx, const TransportOptions& opts)
-    : ctx_(ctx), server_name_(opts.server_name), resume_(opts.session), handshake_timeout_(opts.handshake_timeout) {
+    : ctx_(ctx),
+      server_name_(opts.server_name),
+      resume_(opts.session),
+      handshake_timeout_(opts.handshake_timeout),
+      counts_(opts.counts),
+      on_established_(opts.on_established),
+      made_(counts_ != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}) {
   if (ctx_.role() == Role::client) want_ = loop::Want::write;  // the ClientHello goes first
 }
 
-Transport::~Transport() { detail::free_ssl(ssl_); }
+Transport::~Transport() {
+  // Unfinished, no failure (a peer's FIN or reset would have been one): the driver closed it,
+  // for the handshake limit or because the server stops. The limit runs from the driver's
+  // clock, which an event loop reads once per turn (a busy turn: the transport was made later
+  // than the deadline's start), so one eighth of the limit is allowed for it.
+  if (counts_ != nullptr && !established_ && failure_ == 0 && handshake_timeout_ > std::chrono::nanoseconds::zero() &&
+      std::chrono::steady_clock::now() - made_ >= handshake_timeout_ - handshake_timeout_ / 8) {
+    counts_->timed_out.fetch_add(1, std::memory_order_relaxed);
+  }
+  detail::free_ssl(ssl_);
+}
+
+void Transport::fail(int err) noexcept {
+  failure_ = err;
+  if (counts_ != nullptr) counts_->failed.fetch_add(1, std::memory_order_relaxed);
+}
 
 bool Transport::start(int fd) noexcept {
   ssl_ = detail::new_ssl(ctx_);
+  if (ssl_ != nullptr) SSL_set_read_ahead(ssl_, 1);  // one recv per record, not header then body
   if (ssl_ == nullptr || !detail::attach_socket(ssl_, fd)) {
-    failure_ = ENOMEM;
+    fail(ENOMEM);
     failure_text_ = "tls: SSL_new: " + take_error_text("out of memory");
     return false;
   }
@@ -31,7 +53,7 @@ bool Transport::start(int fd) noexcept {
     SSL_set_accept_state(ssl_);
   } else {
     if (!detail::set_peer_name(ssl_, ctx_, server_name_)) {
-      failure_ = EINVAL;
+      fail(EINVAL);
       failure_text_ = "tls: server name '" + server_name_ + "' refused";
       return false;
     }
@@ -51,6 +73,13 @@ bool Transport::handshake(int fd) noexcept {
   if (rc == 1) {
     established_ = true;
     want_ = loop::Want::none;
+    if (counts_ != nullptr) counts_->ok.fetch_add(1, std::memory_order_relaxed);
+    if (on_established_) {
+      try {
+        on_established_();
+      } catch (...) {  // noexcept here: the notice is lost, the connection is not
+      }
+    }
     if (shut_requested_ && shutdown_write(fd) < 0) broken_ = true;  // asked while handshaking
     return true;
   }
@@ -69,7 +98,7 @@ bool Transport::handshake(int fd) noexcept {
     failure_text_ = detail::handshake_error(ssl_, rc, saved, "handshake").message();
   } catch (...) {  // std::bad_alloc: the reason is lost, the failure is not
   }
-  failure_ = kind == SSL_ERROR_SYSCALL && saved != 0 ? saved : EPROTO;
+  fail(kind == SSL_ERROR_SYSCALL && saved != 0 ? saved : EPROTO);
   return false;
 }
 
@@ -204,7 +233,8 @@ ssize_t Transport::flush(int fd) noexcept {
 std::size_t Transport::pending_input() const noexcept {
   if (ssl_ == nullptr || !established_) return 0;
   int n = SSL_pending(ssl_);
-  return n > 0 ? static_cast<std::size_t>(n) : 0;
+  if (n > 0) return static_cast<std::size_t>(n);
+  return SSL_has_pending(ssl_) == 1 ? 1 : 0;  // read ahead: records not yet decoded
 }
 
 std::shared_ptr<SSL_SESSION> Transport::session() const {
@@ -216,6 +246,8 @@ std::shared_ptr<SSL_SESSION> Transport::session() const {
   }
   return std::shared_ptr<SSL_SESSION>(s, [](SSL_SESSION* p) { SSL_SESSION_free(p); });
 }
+
+std::string Transport::version() const { return ssl_ != nullptr && established_ ? SSL_get_version(ssl_) : ""; }
 
 bool Transport::resumed() const noexcept { return ssl_ != nullptr && established_ && SSL_session_reused(ssl_) == 1; }
 

@@ -11,7 +11,10 @@
 #include "sockit/loop/transport.hpp"
 #include "sockit/tls/context.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,9 +23,25 @@ typedef struct ssl_session_st SSL_SESSION;
 
 namespace sockit::tls {
 
+/// Outcomes of server handshakes, shared by the transports of one server (metrics:
+/// sockit_tls_handshakes_total{result}). The caller owns it (it may live in a MAP_SHARED page so
+/// fork children count too) and keeps it alive as long as any transport given it.
+struct HandshakeCounts {
+  std::atomic<std::uint64_t> ok{0};
+  std::atomic<std::uint64_t> failed{0};     ///< failure() set: an alert, no TLS, a reset
+  std::atomic<std::uint64_t> timed_out{0};  ///< closed unfinished after handshake_timeout
+};
+
 struct TransportOptions {
   /// The limit on the handshake (zero: none); the driver closes the connection when it passes.
   std::chrono::nanoseconds handshake_timeout = std::chrono::seconds(10);
+  /// Where handshake outcomes are counted (null: nowhere). A transport destroyed with its
+  /// handshake unfinished and no failure, at least 7/8 of handshake_timeout after it was made
+  /// (the driver's clock is read once per loop turn), counts as timed out.
+  HandshakeCounts* counts = nullptr;
+  /// Called once, from handshake(), when the handshake has finished (a client's status line:
+  /// "TLS handshake" until then). Must not throw out (an exception is dropped).
+  std::function<void()> on_established;
   std::string server_name;  ///< clients: SNI and the name checked (required when verifying)
   /// Clients: a session of an earlier connection to the same server (Transport::session()),
   /// offered for resumption; null: a full handshake.
@@ -51,6 +70,8 @@ class Transport final : public loop::Transport {
   /// Why the handshake failed, in words ("tls: handshake: wrong version number"); empty if not.
   const std::string& failure_text() const noexcept { return failure_text_; }
   bool established() const noexcept { return established_; }
+  /// The protocol once established ("TLSv1.3"), else "".
+  std::string version() const;
   /// Clients: this connection's session, to resume on a later one (TransportOptions::session);
   /// null before the handshake or when the server gave nothing resumable. With TLS 1.3 the
   /// tickets come after the handshake: ask once some application data was read (or the end).
@@ -61,6 +82,7 @@ class Transport final : public loop::Transport {
  private:
   ssize_t io_result(int rc, bool reading) noexcept;
   bool start(int fd) noexcept;
+  void fail(int err) noexcept;  ///< failure_ set, counted
   ssize_t send_close_notify(int fd) noexcept;
   bool ready(int fd) noexcept;
 
@@ -69,6 +91,9 @@ class Transport final : public loop::Transport {
   std::string server_name_;
   std::shared_ptr<SSL_SESSION> resume_;
   std::chrono::nanoseconds handshake_timeout_;
+  HandshakeCounts* counts_;
+  std::function<void()> on_established_;
+  std::chrono::steady_clock::time_point made_;
   std::string failure_text_;
   loop::Want want_ = loop::Want::read;
   int failure_ = 0;

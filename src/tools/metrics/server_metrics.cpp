@@ -47,6 +47,15 @@ void collect_server(Collector& c, const serve::Server& server, const Endpoint* s
             d(st.budget_pauses));
 }
 
+void collect_tls_handshakes(Collector& c, std::uint64_t ok, std::uint64_t failed, std::uint64_t timed_out) {
+  constexpr std::string_view help =
+      "TLS handshakes of the server's TLS listeners, by result (failed: an alert, a peer that speaks no TLS; "
+      "timeout: closed unfinished at the handshake limit).";
+  c.counter("sockit_tls_handshakes_total", help, d(ok), {{"result", "ok"}});
+  c.counter("sockit_tls_handshakes_total", help, d(failed), {{"result", "failed"}});
+  c.counter("sockit_tls_handshakes_total", help, d(timed_out), {{"result", "timeout"}});
+}
+
 struct TurnHistogram::PerLoop {
   explicit PerLoop(std::size_t buckets) : counts(buckets) {}
   // One writer (the loop's thread): plain load + store, relaxed; readers may see a bucket a turn

@@ -30,6 +30,10 @@ std::string counter_fields(const Collector& c, std::span<const CounterField> fie
 std::string tcp_counters(const Collector& c);
 std::string udp_counters(const Collector& c);
 
+/// sockit_tls_handshakes_total{result="ok"|"failed"|"timeout"}: a TLS server's handshakes
+/// (tls::HandshakeCounts), for servers with TLS listeners only.
+void collect_tls_handshakes(Collector& c, std::uint64_t ok, std::uint64_t failed, std::uint64_t timed_out);
+
 /// sockit_udp_*: the sum over `servers`.
 serve::UdpStats sum_udp(std::span<const std::unique_ptr<serve::UdpServer>> servers);
 void collect_udp(Collector& c, const serve::UdpStats& st);
