@@ -8,32 +8,10 @@ SOCKIT=${SOCKIT:-sockit}
 source "$(dirname "$0")/irc_lib.bash"
 for t in irssi tmux ii; do command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
 
-work=$(mktemp -d)
-sock="sockit-irc-$$"
-server_pid=""
-ii_pid=""
-cleanup() {
-  tmux -L "$sock" kill-server 2>/dev/null || true
-  [ -n "$ii_pid" ] && kill "$ii_pid" 2>/dev/null || true
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+irc_client_setup irc  # $work, the EXIT trap, pane/keys/wait_pane/fail (irc_lib.bash)
 
 printf 'Welcome to the sockit interop test.\n' > "$work/motd.txt"
 start_chat_server --motd "$work/motd.txt"
-
-pane() { tmux -L "$sock" capture-pane -p -t irc -S -200 2>/dev/null || true; }
-keys() { tmux -L "$sock" send-keys -t irc "$1" Enter; }
-fail() {
-  echo "FAIL: $1"; echo "--- irssi pane:"; pane; echo "--- ii:"; cat "$work/peer/127.0.0.1/#sockit/out" 2>/dev/null || true
-  echo "--- server:"; cat "$work/server.err"; exit 1
-}
-wait_pane() {  # pattern
-  for _ in $(seq 150); do pane | grep -q -- "$1" && return 0; sleep 0.1; done
-  fail "irssi never showed '$1'"
-}
 
 # The other party: ii, channel operator of #sockit.
 start_peer

@@ -9,29 +9,7 @@ SOCKIT=${SOCKIT:-sockit}
 source "$(dirname "$0")/irc_lib.bash"
 for t in irssi tmux ii openssl; do command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
 
-work=$(mktemp -d)
-sock="sockit-irc-tls-$$"
-server_pid=""
-ii_pid=""
-cleanup() {
-  tmux -L "$sock" kill-server 2>/dev/null || true
-  [ -n "$ii_pid" ] && kill "$ii_pid" 2>/dev/null || true
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-pane() { tmux -L "$sock" capture-pane -p -t irc -S -300 2>/dev/null || true; }
-keys() { tmux -L "$sock" send-keys -t irc "$1" Enter; }
-fail() {
-  echo "FAIL: $1"; echo "--- irssi pane:"; pane; echo "--- ii:"; cat "$work/peer/127.0.0.1/#sockit/out" 2>/dev/null || true
-  echo "--- server:"; cat "$work/server.err"; exit 1
-}
-wait_pane() {  # pattern
-  for _ in $(seq 150); do pane | grep -q -- "$1" && return 0; sleep 0.1; done
-  fail "irssi never showed '$1'"
-}
+irc_client_setup irc-tls  # $work, the EXIT trap, pane/keys/wait_pane/fail (irc_lib.bash)
 
 # A test CA, the server's certificate for 127.0.0.1 signed by it, and irssi's own (self-signed).
 make_tls_certs

@@ -1,7 +1,7 @@
 # Shared set-up of tests/interop/irc_*.sh (sourced, not run): `sockit chat-server` on 127.0.0.1
 # and a free port, and an `ii` client as the other party. The sourcing script sets -euo pipefail,
-# $work (its scratch directory) and, for wait_file and start_peer, a `fail MESSAGE` that prints
-# its diagnostics and exits 1.
+# $work (its scratch directory; irc_client_setup makes it); wait_file and start_peer call
+# `fail MESSAGE` (below: prints each party's diagnostics and exits 1; a script may define its own).
 #   SOCKIT   path of the sockit binary (set by CTest)
 
 # start_chat_server ARGS...: `sockit chat-server -l 127.0.0.1:0 -q ARGS` in the background, its
@@ -49,4 +49,49 @@ start_peer() {
   wait_file "$work/peer/127.0.0.1/out" "Welcome to the sockit IRC Network"
   echo "/j #sockit" > "$work/peer/127.0.0.1/in"
   wait_file "$work/peer/127.0.0.1/#sockit/out" "peer(.*has joined"
+}
+
+# irc_client_setup NAME: the client scripts' (irc_irssi*, irc_weechat*) common start: $work, the
+# tmux socket name $sock (irssi), the PIDs the EXIT trap ends (server_pid, ii_pid, wee_pid; each
+# by its PID), $wlog (weechat's server log), and the helpers below. IRC_KEEP_DIR=DIR keeps a copy
+# of $work. The scripts' own `fail` may replace irc_fail.
+irc_client_setup() {
+  work=$(mktemp -d)
+  sock="sockit-$1-$$"
+  server_pid="" ii_pid="" wee_pid=""
+  wlog="$work/wee/logs/irc.server.sockit.weechatlog"
+  trap irc_client_cleanup EXIT
+}
+irc_client_cleanup() {
+  tmux -L "$sock" kill-server 2>/dev/null || true
+  local p
+  for p in "$wee_pid" "$ii_pid" "$server_pid"; do [ -z "$p" ] || kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -z "${IRC_KEEP_DIR:-}" ] || cp -r "$work" "$IRC_KEEP_DIR"
+  rm -rf "$work"
+}
+# irssi in tmux: its pane, keys typed into it, waiting until the pane shows a pattern.
+pane() { tmux -L "$sock" capture-pane -p -t irc -S -300 2>/dev/null || true; }
+keys() { tmux -L "$sock" send-keys -t irc "$1" Enter; }
+wait_pane() {  # pattern
+  for _ in $(seq 150); do pane | grep -q -- "$1" && return 0; sleep 0.1; done
+  fail "irssi never showed '$1'"
+}
+# weechat: its #sockit log, waiting until it holds a pattern.
+chanlog() { cat "$work/wee/logs/"*"#sockit"* 2>/dev/null || true; }
+wait_chan() {
+  for _ in $(seq 150); do chanlog | grep -q -- "$1" && return 0; sleep 0.1; done
+  fail "weechat never logged '$1'"
+}
+# fail MESSAGE: what each party shows (irssi's pane, weechat's logs, ii, the server), exit 1.
+fail() {
+  echo "FAIL: $1"
+  if tmux -L "$sock" has-session 2>/dev/null; then echo "--- irssi pane:"; pane; fi
+  if [ -d "$work/wee" ]; then
+    echo "--- weechat #sockit log:"; chanlog; echo "--- weechat server log:"; cat "$wlog" 2>/dev/null || true
+    echo "--- weechat core log:"; cat "$work/wee/logs/core.weechat.weechatlog" 2>/dev/null || true
+  fi
+  echo "--- ii:"; cat "$work/peer/127.0.0.1/#sockit/out" 2>/dev/null || true
+  echo "--- server:"; cat "$work/server.err" 2>/dev/null || true
+  exit 1
 }

@@ -9,34 +9,10 @@ SOCKIT=${SOCKIT:-sockit}
 source "$(dirname "$0")/irc_lib.bash"
 for t in weechat-headless ii; do command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
 
-work=$(mktemp -d)
-server_pid=""
-ii_pid=""
-wee_pid=""
-cleanup() {
-  [ -n "$wee_pid" ] && kill "$wee_pid" 2>/dev/null || true
-  [ -n "$ii_pid" ] && kill "$ii_pid" 2>/dev/null || true
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  [ -n "${IRC_KEEP_DIR:-}" ] && cp -r "$work" "$IRC_KEEP_DIR"
-  rm -rf "$work"
-}
-trap cleanup EXIT
+irc_client_setup weechat  # $work, $wlog, the EXIT trap, chanlog/wait_chan/fail (irc_lib.bash)
 
 printf 'Welcome to the sockit interop test.\n' > "$work/motd.txt"
 start_chat_server --motd "$work/motd.txt"
-
-chanlog() { cat "$work/wee/logs/"*"#sockit"* 2>/dev/null || true; }
-fail() {
-  echo "FAIL: $1"; echo "--- weechat #sockit log:"; chanlog; echo "--- weechat server log:"
-  cat "$work/wee/logs/irc.server.sockit.weechatlog" 2>/dev/null || true
-  echo "--- ii:"; cat "$work/peer/127.0.0.1/#sockit/out" 2>/dev/null || true
-  echo "--- server:"; cat "$work/server.err"; exit 1
-}
-wait_chan() {
-  for _ in $(seq 150); do chanlog | grep -q -- "$1" && return 0; sleep 0.1; done
-  fail "weechat never logged '$1'"
-}
 
 start_peer
 
@@ -60,7 +36,6 @@ if grep -h -- '=!=' "$work/wee/logs/"*.weechatlog; then
   fail "weechat logged an error from the server"
 fi
 # IRCv3 (issue #18): every capability weechat requests is enabled (ACKed), none refused.
-wlog="$work/wee/logs/irc.server.sockit.weechatlog"
 requested=$(grep -m1 -o 'client capability, requesting: .*' "$wlog" | sed 's/.*requesting: //') || true
 enabled=$(grep -m1 -o 'client capability, enabled: .*' "$wlog" | sed 's/.*enabled: //') || true
 [ -n "$requested" ] && [ "$requested" = "$enabled" ] || fail "capabilities requested: '$requested', enabled: '$enabled'"

@@ -9,31 +9,7 @@ SOCKIT=${SOCKIT:-sockit}
 source "$(dirname "$0")/irc_lib.bash"
 for t in weechat-headless ii openssl; do command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }; done
 
-work=$(mktemp -d)
-server_pid=""
-ii_pid=""
-wee_pid=""
-cleanup() {
-  [ -n "$wee_pid" ] && kill "$wee_pid" 2>/dev/null || true
-  [ -n "$ii_pid" ] && kill "$ii_pid" 2>/dev/null || true
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-wlog="$work/wee/logs/irc.server.sockit.weechatlog"
-chanlog() { cat "$work/wee/logs/"*"#sockit"* 2>/dev/null || true; }
-fail() {
-  echo "FAIL: $1"; echo "--- weechat #sockit log:"; chanlog; echo "--- weechat server log:"; cat "$wlog" 2>/dev/null || true
-  echo "--- weechat core log:"; cat "$work/wee/logs/core.weechat.weechatlog" 2>/dev/null || true
-  echo "--- ii:"; cat "$work/peer/127.0.0.1/#sockit/out" 2>/dev/null || true
-  echo "--- server:"; cat "$work/server.err"; exit 1
-}
-wait_chan() {
-  for _ in $(seq 150); do chanlog | grep -q -- "$1" && return 0; sleep 0.1; done
-  fail "weechat never logged '$1'"
-}
+irc_client_setup weechat-tls  # $work, $wlog, the EXIT trap, chanlog/wait_chan/fail (irc_lib.bash)
 
 make_tls_certs
 
