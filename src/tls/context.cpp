@@ -74,7 +74,11 @@ Result<std::shared_ptr<SSL_CTX>> build(const ContextOptions& opts, bool load_cer
     if (SSL_CTX_load_verify_locations(raw, opts.ca_file.c_str(), nullptr) != 1) {
       return openssl_error("tls: trust file " + opts.ca_file);
     }
-  } else if (SSL_CTX_set_default_verify_paths(raw) != 1) {
+  } else if (!server && SSL_CTX_set_default_verify_paths(raw) != 1) {
+    // Servers check client certificates only against a given CA file, so they leave the system
+    // store out: OpenSSL 3 searches it on every handshake (the certificate chain it builds for
+    // the leaf, via the store's file: loader, which lists /etc/ssl/certs each time), about 20 %
+    // of a full handshake's server CPU (docs/TLS.md, "Bench").
     return openssl_error("tls: system trust store");
   }
   int mode = SSL_VERIFY_NONE;
