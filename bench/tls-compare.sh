@@ -136,6 +136,9 @@ if [ "$ONLY" != paired ] && [ "$IDLE" -gt 0 ]; then
           '[$s, $v, .held // .units, .server.rss_before_kib, .server.rss_held_kib, .server.rss_per_conn_bytes, .server.rss_anon_per_conn_bytes] | @tsv' \
           "$TMP/hold.json" | tee -a "$ITSV" |
           awk -F'\t' '{ printf "| %s | %s | %d | %d → %d | %.0f | %.0f |\n", $1, $2, $3, $4, $5, $6, $7 }'
+        held=$(tail -1 "$ITSV" | cut -f3)
+        [ "${held%.*}" -ge "$IDLE" ] ||
+          { echo "tls-compare: $server ($variant) held $held of $IDLE: $(jq -r '.errors | tostring' "$TMP/hold.json")" >&2; status=1; }
       else
         echo "tls-compare: hold against $server ($variant) failed: $(tail -2 "$TMP/hold.err")" >&2
         status=1
