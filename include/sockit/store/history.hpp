@@ -1,0 +1,120 @@
+// Public header. store::HistoryStore: the chat server's message history (IRCv3 draft/chathistory)
+// in its own SQLite file (docs/CHAT-SERVER.md, "History").
+//
+// The event loop never waits for the disk to write: append() puts a message on a queue and a
+// writer thread stores the queue in one transaction every `flush_interval` or `flush_messages`
+// messages, whichever comes first (a SIGKILL loses at most what was queued since the last flush).
+// Queries run on the same thread, after the queue is written, so they see every message appended
+// before them; the caller waits for the result (bounded by `query_limit` rows).
+//
+// The file: WAL mode, schema version in PRAGMA user_version, migrated on open; a file that is not
+// a database, is newer than this code or cannot be written is refused by open() with a reason.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sockit::store {
+
+struct HistoryMessage {
+  std::int64_t id = 0;       ///< row id (set by the store on reads; insertion order)
+  std::string msgid;         ///< IRCv3 message-ids; unique
+  std::int64_t time_ms = 0;  ///< Unix time in milliseconds (server-time)
+  std::string key;           ///< what queries select by: a folded channel name or "nick1 nick2"
+  std::string target;        ///< the target as it was sent (channel or nick)
+  std::string sender;        ///< nick!user@host
+  std::string command;       ///< PRIVMSG or NOTICE
+  std::string text;
+  std::string tags;          ///< the sender's client-only tags ("+a=b;+c", escaped)
+};
+
+struct HistoryOptions {
+  std::string path;                                       ///< the database file
+  std::size_t max_messages = 10000;                       ///< kept per key; 0 = no limit
+  std::chrono::seconds max_age{0};                        ///< 0 = no limit
+  std::chrono::milliseconds flush_interval{100};          ///< queued messages wait at most this
+  std::size_t flush_messages = 256;                       ///< ... or until this many are queued
+  std::chrono::milliseconds retention_interval{std::chrono::seconds(60)};
+  std::size_t query_limit = 100;                          ///< rows per query (ISUPPORT CHATHISTORY)
+  std::size_t max_queued = 100000;                        ///< over this, append() drops (counted)
+};
+
+/// A CHATHISTORY selector: `*`, msgid=..., timestamp=... (milliseconds).
+struct HistorySelector {
+  enum class Kind { none, msgid, time } kind = Kind::none;
+  std::string msgid;
+  std::int64_t time_ms = 0;
+};
+
+enum class HistoryQuery { latest, before, after, around, between };
+
+struct HistoryTarget {
+  std::string key;
+  std::int64_t time_ms = 0;  ///< its latest message
+};
+
+struct HistoryStats {
+  std::uint64_t appended = 0;  ///< handed to append()
+  std::uint64_t written = 0;   ///< committed to the file
+  std::uint64_t batches = 0;   ///< transactions that wrote them
+  std::uint64_t dropped = 0;   ///< refused: queue full or a write error
+  std::uint64_t deleted = 0;   ///< removed by retention
+};
+
+/// What the IRC core asks of a history (no SQLite in sight; HistoryStore is the implementation).
+/// Called from the event loop's thread.
+class History {
+ public:
+  virtual ~History() = default;
+  virtual const HistoryOptions& options() const noexcept = 0;
+  /// Queues `m` for the writer; never waits for the disk.
+  virtual void append(HistoryMessage m) = 0;
+  /// The messages of `key` the query selects, oldest first, at most `limit` (and query_limit).
+  /// nullopt when a msgid selector names no message of `key`.
+  virtual std::optional<std::vector<HistoryMessage>> query(const std::string& key, HistoryQuery kind,
+                                                           const HistorySelector& a, const HistorySelector& b,
+                                                           std::size_t limit) = 0;
+  /// The keys among `channels`, and the private conversations of `folded_nick`, with a message
+  /// between the two times (either order, exclusive), oldest latest-message first, at most `limit`.
+  virtual std::vector<HistoryTarget> targets(const std::vector<std::string>& channels, const std::string& folded_nick,
+                                             std::int64_t from_ms, std::int64_t to_ms, std::size_t limit) = 0;
+};
+
+class HistoryStore final : public History {
+ public:
+  /// Opens (creates, migrates) the database and starts the writer; null with `error` set when the
+  /// file cannot be used (not a database, read-only, a newer schema, ...).
+  static std::unique_ptr<HistoryStore> open(const HistoryOptions& options, std::string& error);
+  /// Writes what is queued, then stops the writer.
+  ~HistoryStore() override;
+  HistoryStore(const HistoryStore&) = delete;
+  HistoryStore& operator=(const HistoryStore&) = delete;
+
+  const HistoryOptions& options() const noexcept override;
+  void append(HistoryMessage m) override;
+  std::optional<std::vector<HistoryMessage>> query(const std::string& key, HistoryQuery kind, const HistorySelector& a,
+                                                   const HistorySelector& b, std::size_t limit) override;
+  std::vector<HistoryTarget> targets(const std::vector<std::string>& channels, const std::string& folded_nick,
+                                     std::int64_t from_ms, std::int64_t to_ms, std::size_t limit) override;
+  /// Waits until everything appended so far is written.
+  void flush();
+  /// Applies retention now (the writer also does it every retention_interval).
+  void apply_retention();
+  HistoryStats stats() const;
+
+ private:
+  struct Impl;
+  explicit HistoryStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// "2026-11-25T13:00:00.000Z" (or without milliseconds) -> Unix milliseconds; nullopt if malformed.
+std::optional<std::int64_t> parse_iso8601_ms(std::string_view text);
+
+}  // namespace sockit::store

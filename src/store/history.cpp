@@ -1,0 +1,497 @@
+// store::HistoryStore: message history in its own SQLite file, written by one thread in batches
+// (include/sockit/store/history.hpp). The event loop only locks a mutex to queue a message; the
+// writer thread owns the connection and runs the queries too, after writing what is queued.
+#include "sockit/store/history.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace sockit::store {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Migrations: kMigrations[i] takes the schema from version i to i + 1.
+constexpr const char* kMigrations[] = {
+    "CREATE TABLE messages ("
+    " id INTEGER PRIMARY KEY,"
+    " msgid TEXT NOT NULL UNIQUE,"
+    " key TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " time_ms INTEGER NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " command TEXT NOT NULL,"
+    " text TEXT NOT NULL,"
+    " tags TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX messages_key_time ON messages(key, time_ms, id);"
+    "CREATE INDEX messages_time ON messages(time_ms);",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+/// One prepared statement (RAII); binds count from 1.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { prepared_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) == SQLITE_OK; }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return prepared_ && st_ != nullptr; }
+  Stmt& bind(int i, std::string_view v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  /// true with a row; false when done or on an error (rc() tells).
+  bool row() {
+    if (!ok()) return false;
+    rc_ = sqlite3_step(st_);
+    return rc_ == SQLITE_ROW;
+  }
+  bool run() {
+    row();
+    bool done = rc_ == SQLITE_DONE;
+    sqlite3_reset(st_);
+    return done;
+  }
+  void reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
+  std::string text(int col) const {
+    const unsigned char* p = sqlite3_column_text(st_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, col)))
+             : std::string();
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(st_, col); }
+  bool null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+  bool prepared_ = false;
+  int rc_ = SQLITE_OK;
+};
+
+/// A point in a key's order (time_ms, id): rows compare as row values.
+struct Point {
+  std::int64_t time_ms = 0;
+  std::int64_t id = 0;
+};
+constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+
+constexpr const char* kColumns = "id, msgid, key, target, time_ms, sender, command, text, tags";
+
+HistoryMessage read_row(const Stmt& st) {
+  HistoryMessage m;
+  m.id = st.integer(0);
+  m.msgid = st.text(1);
+  m.key = st.text(2);
+  m.target = st.text(3);
+  m.time_ms = st.integer(4);
+  m.sender = st.text(5);
+  m.command = st.text(6);
+  m.text = st.text(7);
+  m.tags = st.text(8);
+  return m;
+}
+
+}  // namespace
+
+struct HistoryStore::Impl {
+  HistoryOptions opt;
+  sqlite3* db = nullptr;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;       // the writer waits here
+  std::condition_variable done_cv;  // flush() and queries wait here
+  std::vector<HistoryMessage> queue;
+  std::deque<std::function<void()>> jobs;  // run on the writer thread, after the queue is written
+  std::chrono::steady_clock::time_point first_queued{};
+  bool stop = false;
+  HistoryStats st;
+  std::set<std::string> touched;  // keys written since the last retention pass (writer only)
+  std::thread writer;
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    if (writer.joinable()) writer.join();
+    if (db != nullptr) sqlite3_close(db);
+  }
+
+  std::string err(std::string_view what) const {
+    return opt.path + ": " + std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+  }
+
+  bool exec(const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
+
+  std::string open_db() {
+    if (sqlite3_open_v2(opt.path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      return err("cannot open the history database");
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_db_readonly(db, "main") == 1) return opt.path + ": the history database is read-only";
+    Stmt version(db, "PRAGMA user_version");
+    if (!version.row()) return err("not a usable history database");
+    const std::int64_t v = version.integer(0);
+    version.reset();
+    if (v > kSchemaVersion) {
+      return opt.path + ": history schema version " + std::to_string(v) + " is newer than this sockit's (" +
+             std::to_string(kSchemaVersion) + ")";
+    }
+    if (!exec("PRAGMA journal_mode=WAL")) return err("cannot use WAL mode");
+    Stmt mode(db, "PRAGMA journal_mode");
+    if (!mode.row() || mode.text(0) != "wal") return err("cannot use WAL mode");
+    mode.reset();
+    exec("PRAGMA synchronous=NORMAL");
+    Stmt check(db, "PRAGMA quick_check");
+    if (!check.row() || check.text(0) != "ok") return err("the history database is damaged (quick_check)");
+    check.reset();
+    for (std::int64_t i = v; i < kSchemaVersion; ++i) {
+      const std::string sql = std::string("BEGIN IMMEDIATE;") + kMigrations[i] + "PRAGMA user_version=" +
+                              std::to_string(i + 1) + ";COMMIT;";
+      if (!exec(sql.c_str())) {
+        std::string e = err("migration to schema version " + std::to_string(i + 1) + " failed");
+        exec("ROLLBACK");
+        return e;
+      }
+    }
+    // A write lock proves the file (and its directory, for the WAL) can be written.
+    if (!exec("BEGIN IMMEDIATE") || !exec("COMMIT")) {
+      std::string e = err("the history database cannot be written");
+      exec("ROLLBACK");
+      return e;
+    }
+    return {};
+  }
+
+  // ---- writer thread ----------------------------------------------------------------------------
+
+  void write(std::vector<HistoryMessage>& batch) {
+    if (batch.empty()) return;
+    bool ok = exec("BEGIN");
+    std::uint64_t written = 0;
+    if (ok) {
+      Stmt ins(db,
+               "INSERT OR IGNORE INTO messages(msgid, key, target, time_ms, sender, command, text, tags) "
+               "VALUES(?,?,?,?,?,?,?,?)");
+      for (const HistoryMessage& m : batch) {
+        ins.bind(1, m.msgid).bind(2, m.key).bind(3, m.target).bind(4, m.time_ms).bind(5, m.sender);
+        ins.bind(6, m.command).bind(7, m.text).bind(8, m.tags);
+        if (ins.run() && sqlite3_changes(db) == 1) {  // 0: a msgid stored already (ignored)
+          ++written;
+          touched.insert(m.key);
+        }
+      }
+      ok = exec("COMMIT");
+      if (!ok) exec("ROLLBACK");
+    }
+    std::lock_guard lock(mu);
+    if (ok) {
+      st.written += written;
+      st.dropped += batch.size() - written;
+      ++st.batches;
+    } else {
+      st.dropped += batch.size();
+      std::fprintf(stderr, "%s\n", err("history write failed").c_str());
+    }
+    batch.clear();
+  }
+
+  std::uint64_t retention() {
+    std::uint64_t deleted = 0;
+    if (opt.max_age.count() > 0) {
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      const std::int64_t cutoff =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - opt.max_age).count();
+      Stmt del(db, "DELETE FROM messages WHERE time_ms < ?");
+      if (del.bind(1, cutoff).run()) deleted += static_cast<std::uint64_t>(sqlite3_changes(db));
+    }
+    if (opt.max_messages > 0) {
+      Stmt del(db,
+               "DELETE FROM messages WHERE key = ?1 AND (time_ms, id) <= "
+               "(SELECT time_ms, id FROM messages WHERE key = ?1 ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ?2)");
+      for (const std::string& key : touched) {
+        if (del.bind(1, key).bind(2, static_cast<std::int64_t>(opt.max_messages)).run()) {
+          deleted += static_cast<std::uint64_t>(sqlite3_changes(db));
+        }
+        del.reset();
+      }
+    }
+    touched.clear();
+    std::lock_guard lock(mu);
+    st.deleted += deleted;
+    return deleted;
+  }
+
+  void run() {
+    using Clock = std::chrono::steady_clock;
+    std::vector<HistoryMessage> batch;
+    auto last_retention = Clock::now();
+    std::unique_lock lock(mu);
+    for (;;) {
+      // Sleep until a batch is due: full, its first message's deadline passed, a query or flush
+      // is waiting, or the server stops. Retention runs when due while idle.
+      while (!stop && jobs.empty() && queue.size() < opt.flush_messages) {
+        const auto now = Clock::now();
+        if (!queue.empty() && now >= first_queued + opt.flush_interval) break;
+        if (now - last_retention >= opt.retention_interval) {
+          lock.unlock();
+          retention();
+          last_retention = Clock::now();
+          lock.lock();
+          continue;
+        }
+        auto until = last_retention + opt.retention_interval;
+        if (!queue.empty()) until = std::min(until, first_queued + opt.flush_interval);
+        cv.wait_until(lock, until);
+      }
+      batch.swap(queue);
+      std::deque<std::function<void()>> run_jobs;
+      run_jobs.swap(jobs);
+      const bool stopping = stop;
+      lock.unlock();
+      write(batch);
+      for (auto& job : run_jobs) job();
+      lock.lock();
+      done_cv.notify_all();
+      if (stopping && queue.empty() && jobs.empty()) return;
+    }
+  }
+
+  /// Runs `fn` on the writer thread after the queue is written, and waits for it.
+  void on_writer(std::function<void()> fn) {
+    bool finished = false;
+    std::unique_lock lock(mu);
+    jobs.push_back([&] {
+      fn();
+      std::lock_guard l(mu);
+      finished = true;
+    });
+    cv.notify_all();
+    done_cv.wait(lock, [&] { return finished; });
+  }
+
+  // ---- queries (writer thread) -------------------------------------------------------------------
+
+  /// Where selector `s` is in `key`'s order; `after_side`: a timestamp stands after its own
+  /// millisecond's rows (for "after") or before them. nullopt: an unknown msgid.
+  std::optional<Point> resolve(const std::string& key, const HistorySelector& s, bool after_side) {
+    if (s.kind == HistorySelector::Kind::time) return Point{s.time_ms, after_side ? kMaxId : 0};
+    Stmt q(db, "SELECT time_ms, id FROM messages WHERE msgid = ? AND key = ?");
+    q.bind(1, s.msgid).bind(2, key);
+    if (!q.row()) return std::nullopt;
+    return Point{q.integer(0), q.integer(1)};
+  }
+
+  /// Rows of `key` strictly after `lo` (if given) and strictly before `hi` (if given), `limit` of
+  /// them from the `newest` end or the oldest, returned oldest first.
+  std::vector<HistoryMessage> range(const std::string& key, std::optional<Point> lo, std::optional<Point> hi,
+                                    bool newest, std::size_t limit, bool lo_inclusive = false) {
+    std::string sql = std::string("SELECT ") + kColumns + " FROM messages WHERE key = ?1";
+    if (lo) sql += lo_inclusive ? " AND (time_ms, id) >= (?2, ?3)" : " AND (time_ms, id) > (?2, ?3)";
+    if (hi) sql += " AND (time_ms, id) < (?4, ?5)";
+    sql += newest ? " ORDER BY time_ms DESC, id DESC" : " ORDER BY time_ms, id";
+    sql += " LIMIT ?6";
+    Stmt q(db, sql.c_str());
+    q.bind(1, key);
+    if (lo) q.bind(2, lo->time_ms).bind(3, lo->id);
+    if (hi) q.bind(4, hi->time_ms).bind(5, hi->id);
+    q.bind(6, static_cast<std::int64_t>(limit));
+    std::vector<HistoryMessage> out;
+    while (q.row()) out.push_back(read_row(q));
+    if (newest) std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  std::optional<std::vector<HistoryMessage>> query(const std::string& key, HistoryQuery kind,
+                                                   const HistorySelector& a, const HistorySelector& b,
+                                                   std::size_t limit) {
+    using K = HistorySelector::Kind;
+    switch (kind) {
+      case HistoryQuery::latest: {
+        if (a.kind == K::none) return range(key, std::nullopt, std::nullopt, true, limit);
+        auto lo = resolve(key, a, true);
+        if (!lo) return std::nullopt;
+        return range(key, lo, std::nullopt, true, limit);
+      }
+      case HistoryQuery::before: {
+        auto hi = resolve(key, a, false);
+        if (!hi) return std::nullopt;
+        return range(key, std::nullopt, hi, true, limit);
+      }
+      case HistoryQuery::after: {
+        auto lo = resolve(key, a, true);
+        if (!lo) return std::nullopt;
+        return range(key, lo, std::nullopt, false, limit);
+      }
+      case HistoryQuery::around: {
+        // Half before the selector, the rest from it on (the message itself included).
+        auto at = resolve(key, a, false);
+        if (!at) return std::nullopt;
+        std::vector<HistoryMessage> out = range(key, std::nullopt, at, true, limit / 2);
+        auto later = range(key, at, std::nullopt, false, limit - out.size(), true);
+        out.insert(out.end(), std::make_move_iterator(later.begin()), std::make_move_iterator(later.end()));
+        return out;
+      }
+      case HistoryQuery::between: {
+        auto pa = resolve(key, a, true), pa_before = resolve(key, a, false);
+        auto pb = resolve(key, b, true), pb_before = resolve(key, b, false);
+        if (!pa || !pb) return std::nullopt;
+        const bool forward = std::pair(pa->time_ms, pa->id) <= std::pair(pb->time_ms, pb->id);
+        if (forward) return range(key, pa, pb_before, false, limit);
+        return range(key, pb, pa_before, true, limit);
+      }
+    }
+    return std::vector<HistoryMessage>{};
+  }
+
+  std::vector<HistoryTarget> targets(const std::vector<std::string>& channels, const std::string& nick,
+                                     std::int64_t from_ms, std::int64_t to_ms, std::size_t limit) {
+    if (from_ms > to_ms) std::swap(from_ms, to_ms);
+    std::vector<HistoryTarget> out;
+    Stmt q(db, "SELECT MAX(time_ms) FROM messages WHERE key = ? AND time_ms > ? AND time_ms < ?");
+    for (const std::string& key : channels) {
+      q.bind(1, key).bind(2, from_ms).bind(3, to_ms);
+      if (q.row() && !q.null(0)) out.push_back({key, q.integer(0)});
+      q.reset();
+    }
+    // Private conversations: "a b" keys with the nick on either side (nicks and channel names
+    // have no spaces); the time index narrows the scan.
+    Stmt dm(db,
+            "SELECT key, MAX(time_ms) FROM messages WHERE time_ms > ?1 AND time_ms < ?2 AND "
+            "(substr(key, 1, length(?3) + 1) = ?3 || ' ' OR substr(key, -length(?3) - 1) = ' ' || ?3) GROUP BY key");
+    dm.bind(1, from_ms).bind(2, to_ms).bind(3, nick);
+    while (dm.row()) out.push_back({dm.text(0), dm.integer(1)});
+    std::sort(out.begin(), out.end(), [](const HistoryTarget& x, const HistoryTarget& y) {
+      return std::pair(x.time_ms, x.key) < std::pair(y.time_ms, y.key);
+    });
+    if (out.size() > limit) out.resize(limit);
+    return out;
+  }
+};
+
+HistoryStore::HistoryStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HistoryStore::~HistoryStore() = default;  // Impl's destructor writes the queue and joins
+
+std::unique_ptr<HistoryStore> HistoryStore::open(const HistoryOptions& options, std::string& error) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  if (impl->opt.flush_messages == 0) impl->opt.flush_messages = 1;
+  if (impl->opt.query_limit == 0) impl->opt.query_limit = 1;
+  error = impl->open_db();
+  if (!error.empty()) return nullptr;
+  Impl* raw = impl.get();
+  impl->writer = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<HistoryStore>(new HistoryStore(std::move(impl)));
+}
+
+const HistoryOptions& HistoryStore::options() const noexcept { return impl_->opt; }
+
+void HistoryStore::append(HistoryMessage m) {
+  Impl& d = *impl_;
+  bool wake = false;
+  {
+    std::lock_guard lock(d.mu);
+    ++d.st.appended;
+    if (d.queue.size() >= d.opt.max_queued) {
+      ++d.st.dropped;
+      return;
+    }
+    if (d.queue.empty()) d.first_queued = std::chrono::steady_clock::now();
+    d.queue.push_back(std::move(m));
+    // The writer sleeps until the first message's deadline: wake it for the first one and when
+    // the batch is full, not for every message.
+    wake = d.queue.size() == 1 || d.queue.size() == d.opt.flush_messages;
+  }
+  if (wake) d.cv.notify_one();
+}
+
+std::optional<std::vector<HistoryMessage>> HistoryStore::query(const std::string& key, HistoryQuery kind,
+                                                               const HistorySelector& a, const HistorySelector& b,
+                                                               std::size_t limit) {
+  limit = std::min(limit, impl_->opt.query_limit);
+  std::optional<std::vector<HistoryMessage>> out;
+  impl_->on_writer([&] { out = impl_->query(key, kind, a, b, limit); });
+  return out;
+}
+
+std::vector<HistoryTarget> HistoryStore::targets(const std::vector<std::string>& channels,
+                                                 const std::string& folded_nick, std::int64_t from_ms,
+                                                 std::int64_t to_ms, std::size_t limit) {
+  limit = std::min(limit, impl_->opt.query_limit);
+  std::vector<HistoryTarget> out;
+  impl_->on_writer([&] { out = impl_->targets(channels, folded_nick, from_ms, to_ms, limit); });
+  return out;
+}
+
+void HistoryStore::flush() {
+  impl_->on_writer([] {});
+}
+
+void HistoryStore::apply_retention() {
+  impl_->on_writer([this] {
+    // Every key, not only those written since the last pass.
+    Stmt keys(impl_->db, "SELECT DISTINCT key FROM messages");
+    while (keys.row()) impl_->touched.insert(keys.text(0));
+    impl_->retention();
+  });
+}
+
+HistoryStats HistoryStore::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->st;
+}
+
+std::optional<std::int64_t> parse_iso8601_ms(std::string_view t) {
+  // YYYY-MM-DDThh:mm:ss[.sss]Z
+  auto num = [&](std::size_t at, std::size_t n, int& out) {
+    if (at + n > t.size()) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h, mi, sec, ms = 0;
+  if (!num(0, 4, y) || t.size() < 20 || t[4] != '-' || !num(5, 2, mo) || t[7] != '-' || !num(8, 2, d) ||
+      t[10] != 'T' || !num(11, 2, h) || t[13] != ':' || !num(14, 2, mi) || t[16] != ':' || !num(17, 2, sec)) {
+    return std::nullopt;
+  }
+  std::size_t at = 19;
+  if (t[at] == '.') {
+    if (!num(at + 1, 3, ms)) return std::nullopt;
+    at += 4;
+  }
+  if (at + 1 != t.size() || t[at] != 'Z') return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  // Days from civil (Howard Hinnant's algorithm).
+  const int yy = y - (mo <= 2 ? 1 : 0);
+  const int era = (yy >= 0 ? yy : yy - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(yy - era * 400);
+  const unsigned doy = static_cast<unsigned>((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  return ((days * 24 + h) * 60 + mi) * 60000 + static_cast<std::int64_t>(sec) * 1000 + ms;
+}
+
+}  // namespace sockit::store

@@ -1,0 +1,330 @@
+// `sockit chat-server` with [history] over real loopback sockets: msgid tags, the draft/chathistory
+// cap and ISUPPORT, every CHATHISTORY subcommand, the FAIL replies, history across a SIGTERM
+// restart and a SIGKILL (at most the unflushed batch lost), and database files that cannot be used.
+#include "irc_client.hpp"
+
+#include <sqlite3.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+
+using namespace sockit;
+using namespace sockit::irc::itest;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct HistoryFiles {
+  std::string conf, db;
+  explicit HistoryFiles(const std::string& name, const std::string& extra = "") {
+    const std::string dir = ::testing::TempDir();
+    conf = dir + "/chathistory_" + name + ".toml";
+    db = dir + "/chathistory_" + name + ".db";
+    for (const char* s : {"", "-wal", "-shm"}) std::remove((db + s).c_str());
+    std::ofstream f(conf);
+    f << "[flood]\nrate = 0\n[history]\nenabled = true\ndb = \"" << db << "\"\n" << extra;
+  }
+  ~HistoryFiles() {
+    std::remove(conf.c_str());
+    for (const char* s : {"", "-wal", "-shm"}) std::remove((db + s).c_str());
+  }
+};
+
+/// Registers with the caps history clients ask for.
+void register_with_caps(Client& c, const std::string& nick,
+                        const std::string& caps = "draft/chathistory batch server-time message-tags echo-message") {
+  c.send("CAP LS 302");
+  c.send("CAP REQ :" + caps);
+  c.expect("CAP");  // LS
+  EXPECT_NE(c.expect("CAP").find(" ACK "), std::string::npos) << c.dump();
+  c.send("CAP END");
+  c.register_as(nick);
+}
+
+std::string tag_of(const std::string& line, std::string_view key) {
+  if (line.empty() || line[0] != '@') return "";
+  const std::string tags = line.substr(1, line.find(' ') - 1);
+  for (std::size_t at = 0; at <= tags.size();) {
+    std::size_t end = tags.find(';', at);
+    if (end == std::string::npos) end = tags.size();
+    const std::string_view t = std::string_view(tags).substr(at, end - at);
+    if (t.starts_with(key) && t.size() > key.size() && t[key.size()] == '=') return std::string(t.substr(key.size() + 1));
+    at = end + 1;
+  }
+  return "";
+}
+
+std::string trailing(const std::string& line) {
+  auto p = irc::parse(line);
+  return p && !p.message->params.empty() ? p.message->params.back() : std::string();
+}
+
+/// Sends `cmd` and reads its chathistory batch: the lines inside (tags kept), or the FAIL line.
+struct Reply {
+  std::vector<std::string> lines;
+  std::string open;  ///< the BATCH + line
+  std::string fail;  ///< a FAIL line instead
+  std::string texts() const {
+    std::string out;
+    for (const auto& l : lines) out += (out.empty() ? "" : ",") + trailing(l);
+    return out;
+  }
+};
+Reply history(Client& c, const std::string& cmd) {
+  c.send(cmd);
+  Reply r;
+  std::string first = c.expect_any({"BATCH", "FAIL", "421"});
+  if (first.empty()) return r;
+  auto p = irc::parse(first);
+  if (p.message->command != "BATCH") {
+    r.fail = first[0] == '@' ? first.substr(first.find(' ') + 1) : first;  // without the server-time tag
+    return r;
+  }
+  r.open = first;
+  const std::string ref = p.message->params[0].substr(1);
+  while (auto l = c.line(5s)) {
+    auto q = irc::parse(*l);
+    if (q && q.message->command == "BATCH" && q.message->params[0] == "-" + ref) return r;
+    EXPECT_EQ(tag_of(*l, "batch"), ref) << *l;
+    r.lines.push_back(*l);
+  }
+  ADD_FAILURE() << "no end of batch " << ref;
+  return r;
+}
+
+/// Messages alice sends to `target` (echo-message): their msgids, in order.
+std::vector<std::string> say(Client& c, const std::string& target, const std::vector<std::string>& texts) {
+  std::vector<std::string> ids;
+  for (const auto& t : texts) {
+    c.send("PRIVMSG " + target + " :" + t);
+    const std::string echo = c.expect("PRIVMSG");
+    EXPECT_EQ(trailing(echo), t);
+    ids.push_back(tag_of(echo, "msgid"));
+    EXPECT_FALSE(ids.back().empty()) << echo;
+  }
+  return ids;
+}
+
+std::int64_t rows_in(const std::string& db) {
+  sqlite3* h = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM messages", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return n;
+}
+
+}  // namespace
+
+TEST(ChatHistory, CapAndIsupportOnlyWithHistory) {
+  HistoryFiles f("caps", "query_limit = 42\n");
+  ChatServer srv({"--config", f.conf});
+  Client a(srv.address());
+  a.send("CAP LS 302");
+  EXPECT_NE(a.expect("CAP").find("draft/chathistory"), std::string::npos) << a.dump();
+  a.send("CAP END");
+  a.register_as("alice");
+  bool isupport = false;
+  for (const auto& l : a.seen()) isupport = isupport || l.find(" CHATHISTORY=42 ") != std::string::npos;
+  EXPECT_TRUE(isupport) << a.dump();
+  ChatServer plain({"--no-flood-control"});
+  Client b(plain.address());
+  b.send("CAP LS 302");
+  EXPECT_EQ(b.expect("CAP").find("draft/chathistory"), std::string::npos) << b.dump();
+  b.send("CAP REQ :draft/chathistory");
+  EXPECT_NE(b.expect("CAP").find(" NAK "), std::string::npos) << b.dump();
+  b.send("CAP END");
+  b.register_as("bob");
+  b.send("CHATHISTORY LATEST #x * 10");
+  EXPECT_NE(b.expect("421").find("CHATHISTORY"), std::string::npos);
+}
+
+TEST(ChatHistory, EverySubcommand) {
+  HistoryFiles f("subcommands");
+  ChatServer srv({"--config", f.conf});
+  Client a(srv.address()), b(srv.address());
+  register_with_caps(a, "alice");
+  register_with_caps(b, "bob", "batch server-time message-tags");
+  a.send("JOIN #h");
+  a.expect("366");
+  b.send("JOIN #h");
+  b.expect("366");
+  const auto ids = say(a, "#h", {"m1", "m2", "m3", "m4", "m5", "m6"});
+  // bob got the same msgids as alice's echo.
+  for (const auto& id : ids) EXPECT_EQ(tag_of(b.expect("PRIVMSG"), "msgid"), id);
+
+  Reply r = history(b, "CHATHISTORY LATEST #h * 3");
+  EXPECT_NE(r.open.find("BATCH +"), std::string::npos);
+  EXPECT_NE(r.open.find(" chathistory #h"), std::string::npos) << r.open;
+  EXPECT_EQ(r.texts(), "m4,m5,m6");
+  ASSERT_EQ(r.lines.size(), 3u);
+  EXPECT_EQ(tag_of(r.lines[0], "msgid"), ids[3]);
+  EXPECT_FALSE(tag_of(r.lines[0], "time").empty());
+  EXPECT_NE(r.lines[0].find(" :alice!~alice@127.0.0.1 PRIVMSG #h :m4"), std::string::npos) << r.lines[0];
+  EXPECT_EQ(history(b, "CHATHISTORY LATEST #h msgid=" + ids[3] + " 10").texts(), "m5,m6");
+  EXPECT_EQ(history(b, "CHATHISTORY BEFORE #h msgid=" + ids[3] + " 2").texts(), "m2,m3");
+  EXPECT_EQ(history(b, "CHATHISTORY AFTER #h msgid=" + ids[1] + " 2").texts(), "m3,m4");
+  EXPECT_EQ(history(b, "CHATHISTORY AROUND #h msgid=" + ids[2] + " 3").texts(), "m2,m3,m4");
+  EXPECT_EQ(history(b, "CHATHISTORY BETWEEN #h msgid=" + ids[0] + " msgid=" + ids[4] + " 10").texts(), "m2,m3,m4");
+  EXPECT_EQ(history(b, "CHATHISTORY BETWEEN #h msgid=" + ids[5] + " msgid=" + ids[0] + " 2").texts(), "m4,m5");
+  // Timestamps: everything before a time far ahead, nothing after it.
+  EXPECT_EQ(history(b, "CHATHISTORY BEFORE #h timestamp=2999-01-01T00:00:00.000Z 2").texts(), "m5,m6");
+  EXPECT_EQ(history(b, "chathistory after #H timestamp=2999-01-01T00:00:00.000Z 5").texts(), "");
+  EXPECT_EQ(history(b, "CHATHISTORY AFTER #h timestamp=2000-01-01T00:00:00Z 1").texts(), "m1");
+  // An unknown msgid: an empty batch.
+  EXPECT_EQ(history(b, "CHATHISTORY AFTER #h msgid=nope 5").lines.size(), 0u);
+
+  // Private messages: each side sees the conversation under the other's nick.
+  a.send("PRIVMSG bob :psst");
+  a.expect("PRIVMSG");
+  b.expect("PRIVMSG");
+  b.send("PRIVMSG alice :what");
+  a.expect("PRIVMSG");
+  EXPECT_EQ(history(a, "CHATHISTORY LATEST bob * 10").texts(), "psst,what");
+  EXPECT_EQ(history(b, "CHATHISTORY LATEST ALICE * 10").texts(), "psst,what");
+  Client c(srv.address());
+  register_with_caps(c, "carol");
+  EXPECT_EQ(history(c, "CHATHISTORY LATEST alice * 10").texts(), "");  // not carol's conversation
+
+  // TARGETS: the channel and the conversation, with their latest times.
+  b.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z 10");
+  std::string open = b.expect("BATCH");
+  EXPECT_NE(open.find("draft/chathistory-targets"), std::string::npos) << open;
+  std::string t1 = b.expect("CHATHISTORY"), t2 = b.expect("CHATHISTORY");
+  EXPECT_NE(t1.find("CHATHISTORY TARGETS #h timestamp="), std::string::npos) << t1;
+  EXPECT_NE(t2.find("CHATHISTORY TARGETS alice timestamp="), std::string::npos) << t2;
+  EXPECT_EQ(irc::parse(b.expect("BATCH")).message->params[0][0], '-');
+}
+
+TEST(ChatHistory, BadInputGetsFail) {
+  HistoryFiles f("bad", "query_limit = 5\n");
+  ChatServer srv({"--config", f.conf});
+  Client a(srv.address()), c(srv.address());
+  register_with_caps(a, "alice");
+  register_with_caps(c, "carol");
+  a.send("JOIN #h");
+  a.expect("366");
+  c.send("JOIN #other");
+  c.expect("366");
+  say(a, "#h", {"x1", "x2", "x3", "x4", "x5", "x6", "x7"});
+  auto fail = [&](const std::string& cmd) { return history(a, cmd).fail; };
+  EXPECT_EQ(fail("CHATHISTORY LATEST #h bogus 10"),
+            ":irc.sockit.local FAIL CHATHISTORY INVALID_PARAMS LATEST :Invalid selector or limit");
+  EXPECT_NE(fail("CHATHISTORY BEFORE #h * 10").find("INVALID_PARAMS BEFORE"), std::string::npos);  // '*' only for LATEST
+  EXPECT_NE(fail("CHATHISTORY BEFORE #h timestamp=yesterday 10").find("INVALID_PARAMS"), std::string::npos);
+  EXPECT_NE(fail("CHATHISTORY LATEST #h * 0").find("INVALID_PARAMS"), std::string::npos);
+  EXPECT_NE(fail("CHATHISTORY LATEST #h * ten").find("INVALID_PARAMS"), std::string::npos);
+  EXPECT_NE(fail("CHATHISTORY LATEST #h * -1").find("INVALID_PARAMS"), std::string::npos);
+  EXPECT_NE(fail("CHATHISTORY TARGETS msgid=a timestamp=2000-01-01T00:00:00Z 5").find("INVALID_PARAMS TARGETS"),
+            std::string::npos);
+  EXPECT_EQ(fail("CHATHISTORY LATEST #nochan * 10"),
+            ":irc.sockit.local FAIL CHATHISTORY INVALID_TARGET LATEST #nochan :Messages could not be retrieved");
+  EXPECT_NE(fail("CHATHISTORY LATEST #other * 10").find("INVALID_TARGET LATEST #other"), std::string::npos);  // not a member
+  EXPECT_NE(fail("CHATHISTORY LATEST a*b * 10").find("INVALID_TARGET"), std::string::npos);
+  EXPECT_EQ(fail("CHATHISTORY SOMETIME #h * 10"), ":irc.sockit.local FAIL CHATHISTORY UNKNOWN_COMMAND SOMETIME :Unknown subcommand");
+  EXPECT_EQ(fail("CHATHISTORY LATEST #h *"), ":irc.sockit.local FAIL CHATHISTORY NEED_MORE_PARAMS LATEST :Insufficient parameters");
+  EXPECT_NE(fail("CHATHISTORY BETWEEN #h * 10").find("NEED_MORE_PARAMS BETWEEN"), std::string::npos);
+  // A limit over CHATHISTORY=5 is capped, not refused.
+  EXPECT_EQ(history(a, "CHATHISTORY LATEST #h * 500").texts(), "x3,x4,x5,x6,x7");
+  // The connection is still fine.
+  a.send("PING :ok");
+  EXPECT_NE(a.expect("PONG").find("ok"), std::string::npos);
+}
+
+TEST(ChatHistory, SurvivesASigtermRestart) {
+  HistoryFiles f("restart");
+  std::vector<std::string> ids;
+  std::string before;
+  {
+    ChatServer srv({"--config", f.conf});
+    Client a(srv.address());
+    register_with_caps(a, "alice");
+    a.send("JOIN #keep");
+    a.expect("366");
+    ids = say(a, "#keep", {"first", "second", "third"});
+    srv.child().signal(SIGTERM);
+    EXPECT_EQ(srv.child().wait(10s), 0);
+  }
+  ChatServer srv({"--config", f.conf});
+  Client a(srv.address());
+  register_with_caps(a, "alice");
+  a.send("JOIN #keep");
+  a.expect("366");
+  Reply r = history(a, "CHATHISTORY LATEST #keep * 50");
+  EXPECT_EQ(r.texts(), "first,second,third");
+  ASSERT_EQ(r.lines.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(tag_of(r.lines[i], "msgid"), ids[i]);
+  // New msgids after the restart do not collide with the stored ones.
+  say(a, "#keep", {"fourth"});
+  EXPECT_EQ(history(a, "CHATHISTORY LATEST #keep * 50").texts(), "first,second,third,fourth");
+}
+
+TEST(ChatHistory, SigkillLosesAtMostTheUnflushedBatch) {
+  // flush_interval 300ms: what was queued less than that before the kill may be lost, the rest not.
+  HistoryFiles f("kill", "flush_interval = \"300ms\"\nflush_messages = 1000\n");
+  {
+    ChatServer srv({"--config", f.conf});
+    Client a(srv.address());
+    register_with_caps(a, "alice");
+    a.send("JOIN #k");
+    a.expect("366");
+    say(a, "#k", {"k1", "k2", "k3"});
+    // The writer's timer flushes them: poll the file (another reader, WAL) until they are there.
+    Deadline dl = Deadline::after(5s);
+    while (rows_in(f.db) < 3 && !dl.expired()) {
+      a.send("PING :wait");  // a round trip paces the poll
+      a.expect("PONG");
+    }
+    EXPECT_EQ(rows_in(f.db), 3);
+    say(a, "#k", {"k4", "k5"});
+    srv.child().signal(SIGKILL);
+    EXPECT_EQ(srv.child().wait(10s), 128 + SIGKILL);
+  }
+  ChatServer srv({"--config", f.conf});
+  Client a(srv.address());
+  register_with_caps(a, "alice");
+  a.send("JOIN #k");
+  a.expect("366");
+  const std::string got = history(a, "CHATHISTORY LATEST #k * 50").texts();
+  // The flushed batch is there; the last one whole or not at all (one transaction).
+  EXPECT_TRUE(got == "k1,k2,k3" || got == "k1,k2,k3,k4,k5") << got;
+}
+
+TEST(ChatHistory, UnusableDatabaseExitsWithAClearError) {
+  HistoryFiles f("corrupt");
+  {
+    std::ofstream db(f.db);
+    db << std::string(4096, 'x');
+  }
+  auto r = test::run({test::sockit_bin(), "chat-server", "-l", "127.0.0.1:0", "--config", f.conf}, "", 10s);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(f.db), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not a database"), std::string::npos) << r.err;
+  r = test::run({test::sockit_bin(), "chat-server", "--check-config", "--config", f.conf}, "", 10s);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("not a database"), std::string::npos) << r.err;
+  // A database that cannot be created (a folder that does not exist).
+  HistoryFiles g("nodir");
+  {
+    std::ofstream conf(g.conf);
+    conf << "[history]\nenabled = true\ndb = \"/nonexistent-sockit-dir/h.db\"\n";
+  }
+  r = test::run({test::sockit_bin(), "chat-server", "-l", "127.0.0.1:0", "--config", g.conf}, "", 10s);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("/nonexistent-sockit-dir/h.db: cannot open the history database"), std::string::npos) << r.err;
+  // A bad [history] key or value is a configuration error (exit 2, file:line:column).
+  {
+    std::ofstream conf(g.conf);
+    conf << "[history]\nenabled = true\nflush_messages = 0\n";
+  }
+  r = test::run({test::sockit_bin(), "chat-server", "--check-config", "--config", g.conf}, "", 10s);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("history.flush_messages: expected an integer >= 1"), std::string::npos) << r.err;
+}
