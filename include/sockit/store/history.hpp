@@ -115,6 +115,38 @@ class HistoryStore final : public History {
 };
 
 /// "2026-11-25T13:00:00.000Z" (or without milliseconds) -> Unix milliseconds; nullopt if malformed.
-std::optional<std::int64_t> parse_iso8601_ms(std::string_view text);
+/// Inline: the IRC core parses CHATHISTORY's timestamps with it without linking the store.
+inline std::optional<std::int64_t> parse_iso8601_ms(std::string_view t) {
+  // YYYY-MM-DDThh:mm:ss[.sss]Z
+  auto num = [&](std::size_t at, std::size_t n, int& out) {
+    if (at + n > t.size()) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d, h, mi, sec, ms = 0;
+  if (!num(0, 4, y) || t.size() < 20 || t[4] != '-' || !num(5, 2, mo) || t[7] != '-' || !num(8, 2, d) ||
+      t[10] != 'T' || !num(11, 2, h) || t[13] != ':' || !num(14, 2, mi) || t[16] != ':' || !num(17, 2, sec)) {
+    return std::nullopt;
+  }
+  std::size_t at = 19;
+  if (t[at] == '.') {
+    if (!num(at + 1, 3, ms)) return std::nullopt;
+    at += 4;
+  }
+  if (at + 1 != t.size() || t[at] != 'Z') return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  // Days from civil (Howard Hinnant's algorithm).
+  const int yy = y - (mo <= 2 ? 1 : 0);
+  const int era = (yy >= 0 ? yy : yy - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(yy - era * 400);
+  const unsigned doy = static_cast<unsigned>((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  return ((days * 24 + h) * 60 + mi) * 60000 + static_cast<std::int64_t>(sec) * 1000 + ms;
+}
 
 }  // namespace sockit::store
