@@ -1,6 +1,7 @@
 // `sockit chat-server`'s TLS listeners: see tls_listeners.hpp.
 #include "chat_server/tls_listeners.hpp"
 
+#include "common/log.hpp"
 #include "sockit/tls/context.hpp"
 #include "sockit/tls/transport.hpp"
 
@@ -99,6 +100,8 @@ struct TlsListeners::Shared {
   };
   mutable std::mutex mu;
   std::vector<Entry> entries;
+  tls::TransportOptions transport;  // handshake_timeout; counts -> `counts`
+  tls::HandshakeCounts counts;
   std::map<std::string, std::string> certfp;  // connection_key -> fingerprint, live TLS connections
 
   /// The listener `local` belongs to, if it is a TLS one.
@@ -150,13 +153,16 @@ class ListenerTransport final : public loop::Transport {
       if (decide(fd)) return false;
     }
     if (!tls_) return true;
-    if (!tls_->handshake(fd)) return false;
+    if (!tls_->handshake(fd)) {
+      if (tls_->failure() != 0) log_failure(fd);
+      return false;
+    }
     if (key_.empty()) remember_certfp(fd);
     return true;
   }
   int failure() const noexcept override { return tls_ ? tls_->failure() : 0; }
   std::chrono::nanoseconds handshake_timeout() const noexcept override {
-    if (fd_ < 0) return tls::TransportOptions{}.handshake_timeout;  // not known yet: TLS's limit
+    if (fd_ < 0) return shared_->transport.handshake_timeout;  // not known yet: TLS's limit (set before serving)
     return tls_ ? tls_->handshake_timeout() : std::chrono::nanoseconds::zero();
   }
   loop::Want wants() const noexcept override { return tls_ ? tls_->wants() : loop::Want::none; }
@@ -173,11 +179,22 @@ class ListenerTransport final : public loop::Transport {
       std::lock_guard g(shared_->mu);
       const TlsListeners::Shared::Entry* e = shared_->find(local);
       if (e == nullptr) return false;
-      tls_ = std::make_unique<tls::Transport>(e->ctx);
+      tls_ = std::make_unique<tls::Transport>(e->ctx, shared_->transport);
       port_ = local.port();
       return true;
     } catch (...) {
       return false;
+    }
+  }
+  // A failed handshake at debug, like the core's refusals (a flood of them must not flood the
+  // log): the peer and OpenSSL's reason, never key material.
+  void log_failure(int fd) noexcept {
+    try {
+      if (!log::enabled(log::Level::debug)) return;
+      log::debug("TLS handshake failed", {{"ip", socket_address(fd, true).to_string()},
+                                          {"listener", std::to_string(port_)},
+                                          {"reason", tls_->failure_text()}});
+    } catch (...) {  // std::bad_alloc: the line is lost, the close is not
     }
   }
   void remember_certfp(int fd) noexcept {
@@ -200,7 +217,18 @@ class ListenerTransport final : public loop::Transport {
 
 }  // namespace
 
-TlsListeners::TlsListeners() : shared_(std::make_shared<Shared>()) {}
+TlsListeners::TlsListeners() : shared_(std::make_shared<Shared>()) { shared_->transport.counts = &shared_->counts; }
+
+void TlsListeners::set_handshake_timeout(std::chrono::nanoseconds limit) {
+  std::lock_guard g(shared_->mu);
+  shared_->transport.handshake_timeout = limit;
+}
+
+TlsListeners::Counts TlsListeners::counts() const {
+  const tls::HandshakeCounts& c = shared_->counts;
+  return {c.ok.load(std::memory_order_relaxed), c.failed.load(std::memory_order_relaxed),
+          c.timed_out.load(std::memory_order_relaxed)};
+}
 TlsListeners::~TlsListeners() = default;
 
 bool TlsListeners::load(const std::vector<TlsListen>& specs, std::string& error) {

@@ -16,6 +16,8 @@
 #include "sockit/loop/transport.hpp"
 #include "sockit/net/address.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +43,13 @@ class TlsListeners {
   loop::TransportFactory factory() const;
   /// For irc::Server::set_security_lookup: a TLS listener's connection, its client certificate.
   irc::ConnectionSecurity lookup(serve::Peer& peer) const;
+  /// --tls-handshake-timeout (10 s by default): connections made from now on get this limit.
+  void set_handshake_timeout(std::chrono::nanoseconds limit);
+  /// sockit_tls_handshakes_total{result}: handshakes that finished, failed, timed out.
+  struct Counts {
+    std::uint64_t ok = 0, failed = 0, timed_out = 0;
+  };
+  Counts counts() const;
 
   struct Shared;
 

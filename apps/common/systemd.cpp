@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <systemd/sd-daemon.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <string>
 
@@ -35,11 +36,22 @@ void notify_status(std::string_view status) { notify("", status); }
 
 std::vector<int> listen_fds() {
   std::vector<int> fds;
-  int n = sd_listen_fds(1);  // 1: unset LISTEN_* so children do not see them
+  for (const NamedFd& f : listen_fds_with_names()) fds.push_back(f.fd);
+  return fds;
+}
+
+std::vector<NamedFd> listen_fds_with_names() {
+  std::vector<NamedFd> fds;
+  char** names = nullptr;
+  int n = sd_listen_fds_with_names(1, &names);  // 1: unset LISTEN_* so children do not see them
   for (int i = 0; i < n; ++i) {
     int fd = SD_LISTEN_FDS_START + i;
     (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    fds.push_back(fd);
+    fds.push_back({fd, names != nullptr && names[i] != nullptr ? names[i] : "unknown"});
+  }
+  if (names != nullptr) {
+    for (int i = 0; i < n; ++i) std::free(names[i]);
+    std::free(names);
   }
   return fds;
 }

@@ -6,6 +6,7 @@
 //     serve::ServerOptions::listen_fds adopts instead of binding.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -23,5 +24,14 @@ void notify_status(std::string_view status);
 /// LISTEN_FDS and LISTEN_FDNAMES are unset so children do not take them. Empty when there are none
 /// (or they were meant for another process).
 std::vector<int> listen_fds();
+
+/// A descriptor systemd passed and its name (FileDescriptorName=, LISTEN_FDNAMES; "unknown"
+/// when none was given, as sd_listen_fds_with_names says).
+struct NamedFd {
+  int fd = -1;
+  std::string name;
+};
+/// listen_fds() with the names.
+std::vector<NamedFd> listen_fds_with_names();
 
 }  // namespace sockit::sd
