@@ -3,8 +3,10 @@
 // sockit::serve (one event loop thread: the IRC state needs no locks), loads the configuration
 // (flags + TOML, config_file.cpp) and handles signals: SIGHUP reloads, SIGUSR1 prints the counters,
 // SIGTERM/SIGINT drain and exit 0, a second SIGTERM/SIGINT stops at once. See docs/CHAT-SERVER.md.
+#include "chat_server/accounts.hpp"
 #include "chat_server/config_file.hpp"
 #include "chat_server/tls_listeners.hpp"
+#include "chat_server/ws_listeners.hpp"
 #include "common/command.hpp"
 #include "common/log.hpp"
 #include "common/systemd.hpp"
@@ -15,6 +17,7 @@
 #include "sockit/net/parse.hpp"
 #include "sockit/net/socket.hpp"
 #include "sockit/serve/server.hpp"
+#include "sockit/store/history.hpp"
 #include "serve/tuning.hpp"
 #include "tools/metrics/endpoint.hpp"
 #include "tools/metrics/server_metrics.hpp"
@@ -49,6 +52,9 @@ struct Options {
   std::string drain = "5s";
   bool quiet = false;
   bool check_config = false;
+  std::string tls_handshake_timeout = "10s";  // --tls-handshake-timeout
+  CLI::App* account_app = nullptr;  // `sockit chat-server account ...`
+  AccountArgs account;
   log::Options log;
 };
 
@@ -65,26 +71,11 @@ Address listen_address(const std::string& text) {
 }
 
 int hash_password_command(unsigned iterations) {
-  bool tty = isatty(STDIN_FILENO) != 0;
-  termios old{};
-  if (tty) {
-    std::fputs("password: ", stderr);
-    tcgetattr(STDIN_FILENO, &old);
-    termios quiet = old;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
   std::string pw;
-  bool got = static_cast<bool>(std::getline(std::cin, pw));
-  if (tty) {
-    tcsetattr(STDIN_FILENO, TCSANOW, &old);
-    std::fputs("\n", stderr);
-  }
-  if (!got || pw.empty()) {
+  if (!read_secret("password: ", pw)) {
     std::fputs("sockit chat-server: no password given on standard input\n", stderr);
     return cli::kExitFailure;
   }
-  if (!pw.empty() && pw.back() == '\r') pw.pop_back();
   auto h = irc::hash_password(pw, iterations);
   if (!h) {
     fmt::print(stderr, "sockit chat-server: {}\n", h.error().message());
@@ -205,6 +196,9 @@ void log_event(const irc::Event& e) {
     case K::oper: what = "OPER succeeded"; break;
     case K::oper_failed: level = log::Level::warn, what = "OPER refused"; break;
     case K::killed: what = "client killed"; break;
+    case K::logged_in: what = "logged in"; break;
+    case K::login_failed: level = log::Level::warn, what = "SASL login failed"; break;
+    case K::account_registered: what = "account registered"; break;
     case K::quit:
       if (!e.registered) level = log::Level::debug;
       what = "client quit";
@@ -214,6 +208,9 @@ void log_event(const irc::Event& e) {
   std::string detail(e.detail);
   if (e.kind == K::oper || e.kind == K::oper_failed) {
     log::write(level, what, {{"client", e.id}, {"nick", e.nick}, {"ip", e.ip}, {"operator", detail}});
+  } else if (e.kind == K::logged_in || e.kind == K::login_failed || e.kind == K::account_registered) {
+    // The account name (login_failed: the mechanism and the name given), never a password.
+    log::write(level, what, {{"client", e.id}, {"nick", e.nick}, {"ip", e.ip}, {"account", detail}});
   } else {
     log::write(level, what, {{"client", e.id}, {"nick", e.nick}, {"ip", e.ip}, {"reason", detail}});
   }
@@ -232,6 +229,19 @@ int check_config(const Options& o, const Loaded& loaded, const std::vector<std::
   fmt::print(stderr, "sockit chat-server: configuration {} is valid\n",
              o.config_file.empty() ? std::string("(defaults and flags)") : o.config_file);
   return cli::kExitOk;
+}
+
+// [history] enabled: the history store opened (created, migrated); null with `why` when the file
+// cannot be used (not a database, read-only, newer schema).
+std::unique_ptr<store::HistoryStore> open_history(const HistorySettings& h, std::string& why) {
+  store::HistoryOptions opt;
+  opt.path = h.path;
+  opt.max_messages = h.max_messages;
+  opt.max_age = std::chrono::duration_cast<std::chrono::seconds>(h.max_age);
+  opt.flush_interval = h.flush_interval;
+  opt.flush_messages = h.flush_messages;
+  opt.query_limit = h.query_limit;
+  return store::HistoryStore::open(opt, why);
 }
 
 constexpr std::size_t kQueueSlack = 64 << 10;  // the model's send caps above the core's SendQ
@@ -285,6 +295,9 @@ std::string reload_config(const Options& o, irc::Server& irc, std::recursive_mut
   {
     std::lock_guard g(mu);
     fresh.config.sts_port = irc.config().sts_port;  // the listeners bound at start stay
+    // [accounts] registration: "auto" keeps what the listeners decided at start.
+    fresh.config.account_registration = fresh.accounts.registration == "auto" ? irc.config().account_registration
+                                                                              : fresh.accounts.registration == "on";
     irc.reload(fresh.config);
     if (irc.config().casemapping != fresh.config.casemapping) {
       log::warn(fmt::format("casemapping stays {}: it cannot change to {} while clients are connected",
@@ -336,14 +349,54 @@ void announce(const Options& o, const std::string& server_name, const std::vecto
   log::write_block(banner, hint);
 }
 
-// Socket activation (sockit-chat-server.socket): systemd's listeners replace the addresses.
-void take_systemd_listeners(serve::ServerOptions& so) {
-  auto fds = sd::listen_fds();
-  if (fds.empty()) return;
-  log::info(fmt::format("serving {} socket{} passed by systemd (LISTEN_FDS); listen addresses not bound", fds.size(),
-                        fds.size() == 1 ? "" : "s"));
+// Socket activation (sockit-chat-server.socket): systemd's listeners replace the plaintext
+// addresses. A passed socket named "tls" (FileDescriptorName=tls) is a TLS listener with the
+// configured certificate (--tls-cert or the first [[listen]] tls = true); when none is named so,
+// the configuration's TLS listeners are bound beside the passed sockets. Either way the TLS
+// listeners come last in listen_fds and loaded.tls_listen names one per TLS listener (the count
+// serve_irc takes). False (logged) on a failure.
+bool take_systemd_listeners(serve::ServerOptions& so, Loaded& loaded, TlsListeners& tls) {
+  auto passed = sd::listen_fds_with_names();
+  if (passed.empty()) return true;
+  std::vector<int> plain, secure;
+  for (const sd::NamedFd& f : passed) (f.name == "tls" ? secure : plain).push_back(f.fd);
+  log::info(fmt::format("serving {} socket{} passed by systemd (LISTEN_FDS{}); listen addresses not bound",
+                        passed.size(), passed.size() == 1 ? "" : "s",
+                        secure.empty() ? "" : fmt::format(", {} named tls", secure.size())));
   so.listen.clear();
-  so.listen_fds = std::move(fds);
+  if (!secure.empty()) {
+    if (loaded.tls_listen.empty()) {
+      log::error("systemd passed a socket named 'tls' but no TLS certificate is configured (--tls-cert and "
+                 "--tls-key, or [[listen]] tls = true)");
+      return false;
+    }
+    const TlsListen first = loaded.tls_listen.front();
+    loaded.tls_listen.clear();
+    for (int fd : secure) {
+      Address local;
+      socklen_t len = Address::capacity();
+      if (::getsockname(fd, local.sockaddr_ptr(), &len) == 0) local.set_length(len);
+      TlsListen t = first;  // its certificate and key
+      t.address = local.to_string();
+      loaded.tls_listen.push_back(std::move(t));
+    }
+    if (std::string why; !tls.load(loaded.tls_listen, why)) {
+      log::error(why);
+      return false;
+    }
+  } else {
+    for (const TlsListen& t : loaded.tls_listen) {  // bound here, after the passed ones
+      auto l = TcpListener::bind(listen_address(t.address));
+      if (!l) {
+        log::error(l.error().message());
+        return false;
+      }
+      secure.push_back(l->release().release());
+    }
+  }
+  so.listen_fds = std::move(plain);
+  so.listen_fds.insert(so.listen_fds.end(), secure.begin(), secure.end());
+  return true;
 }
 
 // Reports a busy or forbidden address before the model starts threads (exit 1, one line).
@@ -430,6 +483,7 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
 
 int run(Options& o) {
   if (o.hash_password) return hash_password_command(o.iterations);
+  if (o.account_app != nullptr && o.account_app->parsed()) return account_command(o.account);
   log::configure(o.log, "chat-server");
 
   Loaded loaded;
@@ -449,16 +503,36 @@ int run(Options& o) {
 
   serve::ServerOptions so;
   for (const auto& l : listen_text) so.listen.push_back(listen_address(l));
+  for (const auto& w : loaded.ws_listen) so.listen.push_back(listen_address(w));  // WebSocket: before the TLS ones
   for (const auto& t : loaded.tls_listen) so.listen.push_back(listen_address(t.address));  // after the plaintext ones
   // [log] level/format of the file unless the flags gave them (the flags' values are in o.flags).
   log::configure({loaded.log_level, loaded.log_format}, "chat-server");
+  auto handshake_limit = parse_duration(o.tls_handshake_timeout);
+  if (!handshake_limit || *handshake_limit <= std::chrono::nanoseconds::zero()) {
+    throw UsageError(fmt::format("invalid --tls-handshake-timeout '{}' (use e.g. 10s, 500ms)", o.tls_handshake_timeout));
+  }
   TlsListeners tls;  // the certificates are read here, so --check-config checks them too
   if (std::string why; !tls.load(loaded.tls_listen, why)) {
     fmt::print(stderr, "sockit chat-server: {}\n", why);
     return cli::kExitFailure;
   }
+  tls.set_handshake_timeout(*handshake_limit);
+  if (loaded.history.enabled) {  // a database that cannot be used stops the start (and --check-config)
+    std::string why;
+    if (!open_history(loaded.history, why)) {
+      fmt::print(stderr, "sockit chat-server: {}\n", why);
+      return cli::kExitFailure;
+    }
+  }
+  if (loaded.accounts.enabled) {  // the same for the accounts database: a clear error and exit 1
+    std::string why;
+    if (!open_accounts(loaded.accounts, why)) {
+      fmt::print(stderr, "sockit chat-server: {}\n", why);
+      return cli::kExitFailure;
+    }
+  }
   if (o.check_config) return check_config(o, loaded, listen_text);
-  take_systemd_listeners(so);
+  if (!take_systemd_listeners(so, loaded, tls)) return cli::kExitFailure;
   set_model_options(so, loaded.config, *backend);
   return serve_irc(o, loaded, so, *drain, tls);
 }
@@ -486,7 +560,32 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
             TlsListeners& tls) {
   const std::optional<Address>& metrics_addr = loaded.metrics_address;
   std::recursive_mutex mu;
+  // [history]: PRIVMSG/NOTICE kept in SQLite by a writer thread (batched, off the loop);
+  // destroyed after the core, writing what is still queued.
+  std::unique_ptr<store::HistoryStore> history;
+  if (loaded.history.enabled) {
+    std::string why;
+    history = open_history(loaded.history, why);
+    if (!history) {
+      log::error(why);
+      return cli::kExitFailure;
+    }
+  }
+  // [accounts]: SASL and REGISTER against the SQLite file; its argon2id work runs on the checker's
+  // threads. Destroyed after the core.
+  std::unique_ptr<store::AccountStore> accounts;
+  if (loaded.accounts.enabled) {
+    std::string why;
+    if (!(accounts = open_accounts(loaded.accounts, why))) {
+      log::error(why);
+      return cli::kExitFailure;
+    }
+    loaded.config.account_registration = registration_enabled(loaded.accounts, so.listen, !so.listen_fds.empty());
+    log::debug(fmt::format("accounts in {} (REGISTER {})", loaded.accounts.path, loaded.config.account_registration ? "on" : "off"));
+  }
   irc::Server irc(loaded.config);
+  irc.set_history(history.get());
+  irc.set_account_store(accounts.get());
   // PBKDF2 checks (PASS, OPER; about 30 ms each) run on worker threads, never on the loop; their
   // verdicts come back through the loop (Peer::waker). Stopped after run(), before the loops go.
   // Half the cores at most (two), so a flood of checks queues instead of taking the machine.
@@ -525,11 +624,16 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   };
   irc.set_admin_hooks(std::move(hooks));
   so.on_signal = on_signal;
-  const bool tls_bound = !tls.empty() && so.listen_fds.empty();  // systemd's sockets replace every listener
+  const bool tls_bound = !tls.empty();  // TLS listeners come last, systemd's or bound (take_systemd_listeners)
   if (tls_bound) {
     so.transport = tls.factory();
     irc.set_security_lookup([&tls](serve::Peer& p) { return tls.lookup(p); });
   }
+  // WebSocket listeners (docs/WEB.md): over the TLS transport for wss://, not with systemd's sockets.
+  WsListeners websockets(loaded.websocket);
+  const bool wss = std::any_of(loaded.tls_listen.begin(), loaded.tls_listen.end(), [](const TlsListen& t) { return t.websocket; });
+  const bool ws_bound = (!loaded.ws_listen.empty() || (wss && tls_bound)) && so.listen_fds.empty();
+  if (ws_bound) so.transport = websockets.factory(std::move(so.transport));
   auto server = serve::detail::create_server(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
     return std::make_unique<LockedSession>(irc::make_session(irc), mu);
   }, std::move(tuning));
@@ -539,13 +643,17 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   }
   // --metrics: GET /metrics on the server's own loop, so the IRC state is read in its thread.
   std::unique_ptr<metrics::Endpoint> metrics_ep;  // destroyed before the server and its loop
-  registry.add([&irc, &mu, &metrics_ep, &turns, srv = server->get()](metrics::Collector& c) {
+  registry.add([&irc, &mu, &metrics_ep, &turns, &tls, tls_bound, srv = server->get()](metrics::Collector& c) {
     irc::ServerStats st;
     {
       std::lock_guard g(mu);
       st = irc.stats();
     }
     metrics::collect_server(c, *srv, metrics_ep.get());
+    if (tls_bound) {
+      const TlsListeners::Counts h = tls.counts();
+      metrics::collect_tls_handshakes(c, h.ok, h.failed, h.timed_out);
+    }
     collect_irc(c, st);
     if (metrics_ep) turns.collect(c);
   });
@@ -560,6 +668,19 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
     loaded.config.sts_port = first_tls->port();  // IRCv3 sts: plaintext clients are pointed there
     std::lock_guard g(mu);
     irc.reload(loaded.config);
+  }
+  if (ws_bound) {
+    std::vector<Address> ws_addrs;
+    const std::size_t first_ws = addrs.size() - tls_count - loaded.ws_listen.size();
+    for (std::size_t i = 0; i < loaded.ws_listen.size(); ++i) ws_addrs.push_back(addrs[first_ws + i]);
+    for (std::size_t i = 0; i < tls_count; ++i) {
+      if (loaded.tls_listen[i].websocket) ws_addrs.push_back(addrs[addrs.size() - tls_count + i]);
+    }
+    for (std::size_t i = 0; i < ws_addrs.size(); ++i) {
+      log::info(fmt::format("IRC over WebSocket on {}://{}/ (subprotocols text.ircv3.net, binary.ircv3.net)",
+                            i < loaded.ws_listen.size() ? "ws" : "wss", ws_addrs[i].to_string()));
+    }
+    websockets.set_bound(std::move(ws_addrs));
   }
   announce(o, loaded.config.server_name, addrs, (*server)->backend_name(), tls_count);
 
@@ -610,14 +731,27 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
                "read a password on stdin, print its hash for [[operator]] password / [server] password");
   app.add_option("--iterations", o->iterations, "PBKDF2 iterations for --hash-password (default 100000)")
       ->check(CLI::Range(1000u, 10000000u));
+  app.add_option("--accounts-db", o->flags.accounts_db,
+                 "user accounts (SASL, REGISTER) in this SQLite file, created if missing (see [accounts])");
+  o->account_app = app.add_subcommand("account", "manage user accounts: add|del|passwd NAME, list, certfp add|del NAME FP");
+  o->account_app->add_option("words", o->account.words, "add NAME | del NAME | passwd NAME | list | certfp add|del NAME FP");
+  o->account_app->add_option("--db", o->account.db, "the accounts database (SQLite file)");
+  o->account_app->add_flag("--json", o->account.json, "list: one JSON array of {name, created, certfps}");
   app.add_option("--metrics", o->flags.metrics,
                  "serve Prometheus metrics (GET /metrics) on ADDR:PORT, e.g. 127.0.0.1:9100; PORT alone means "
                  "127.0.0.1 (see docs/OPERATIONS.md)");
   app.add_option("--tls-listen", o->flags.tls_listen,
                  "ADDR:PORT of a TLS listener, repeatable (IRC over TLS, port 6697 by custom; needs --tls-cert and "
                  "--tls-key; default with --tls-cert: 127.0.0.1:6697)");
+  app.add_option("--ws-listen", o->flags.ws_listen,
+                 "ADDR:PORT of an IRC-over-WebSocket listener (ws://, IRCv3 text.ircv3.net/binary.ircv3.net), "
+                 "repeatable, e.g. 127.0.0.1:8080 (docs/WEB.md)");
+  app.add_option("--ws-origin", o->flags.ws_origin,
+                 "Origin allowed on the WebSocket listeners, repeatable, e.g. https://chat.example.org (default: any)");
   app.add_option("--tls-cert", o->flags.tls_cert, "PEM certificate chain (leaf first) of the TLS listeners; SIGHUP re-reads it");
   app.add_option("--tls-key", o->flags.tls_key, "PEM private key of --tls-cert");
+  app.add_option("--tls-handshake-timeout", o->tls_handshake_timeout,
+                 "close a TLS client whose handshake has not finished after this long (default 10s)");
   app.add_flag("-q,--quiet", o->quiet, "no 'connect with' hint in the banner");
   log::add_options(app, o->log);
   app.add_flag("--check-config", o->check_config,

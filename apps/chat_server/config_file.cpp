@@ -25,7 +25,8 @@ struct ConfigError {
 
 // Every key the loader accepts, per table: apply_file refuses others, format_config prints these
 // and checks its own output against them (so the printed form and the loader cannot drift).
-constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log", "listen"};
+constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log", "listen", "websocket", "history", "accounts"};
+constexpr std::string_view kAccountsKeys[] = {"enabled", "db", "registration"};
 constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
                                             "motd_file", "password", "default_channel_modes", "casemapping",
                                             "allow_die", "allow_restart", "sts_duration"};
@@ -36,11 +37,14 @@ constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exem
 constexpr std::string_view kTimeoutsKeys[] = {"registration", "ping_interval", "ping_timeout"};
 constexpr std::string_view kFloodKeys[] = {"burst", "rate", "max_queued", "exempt_opers"};
 constexpr std::string_view kAdminKeys[] = {"location", "location2", "email"};
-constexpr std::string_view kOperatorKeys[] = {"name", "password", "host", "certfp"};
-constexpr std::string_view kListenKeys[] = {"address", "tls", "cert", "key"};
+constexpr std::string_view kOperatorKeys[] = {"name", "password", "host", "certfp", "account"};
+constexpr std::string_view kListenKeys[] = {"address", "tls", "cert", "key", "websocket"};
+constexpr std::string_view kWebSocketKeys[] = {"origins", "handshake_timeout", "max_message"};
 constexpr char kDefaultTlsListen[] = "127.0.0.1:6697";  // --tls-cert alone: loopback, never the wildcard
 constexpr std::string_view kMetricsKeys[] = {"listen"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
+constexpr std::string_view kHistoryKeys[] = {"enabled", "db", "max_messages", "max_age", "flush_interval",
+                                             "flush_messages", "query_limit"};
 
 std::string where(const toml::node& n, std::string_view key) {
   const auto& src = n.source();
@@ -301,8 +305,10 @@ void apply_operators(const toml::node& ops, irc::Config& c) {
     get(*t, "operator", "name", op.name);
     get(*t, "operator", "password", op.password_hash);
     get(*t, "operator", "host", op.host_mask);
-    std::string certfp;
+    std::string certfp, account;
     get(*t, "operator", "certfp", certfp);
+    get(*t, "operator", "account", account);  // logged in to it (SASL): OPER without a password
+    if (!account.empty()) c.operator_account[op.name] = account;
     if (op.name.empty()) throw ConfigError{where(e, "operator.name") + ": missing"};
     if (const toml::node* fp = t->get("certfp"); fp && !certfp.empty()) {
       certfp = irc::normalize_certfp(certfp);
@@ -311,7 +317,7 @@ void apply_operators(const toml::node& ops, irc::Config& c) {
       }
       c.operator_certfp[op.name] = certfp;
     }
-    if (!(op.password_hash.empty() && !certfp.empty()) && !irc::is_password_hash(op.password_hash)) {
+    if (!(op.password_hash.empty() && (!certfp.empty() || !account.empty())) && !irc::is_password_hash(op.password_hash)) {
       const toml::node* pw = t->get("password");
       throw ConfigError{where(pw ? *pw : e, "operator.password") + kNotAHash};
     }
@@ -326,6 +332,36 @@ std::string beside(const std::string& config_path, const std::string& file) {
   return slash == std::string::npos ? file : config_path.substr(0, slash + 1) + file;
 }
 
+// [accounts]: enabled, db (beside the config file when relative), registration on|off|auto.
+void apply_accounts(const toml::table& s, Loaded& out) {
+  check_keys(s, "accounts", kAccountsKeys);
+  AccountsSettings& a = out.accounts;
+  a.enabled = true;  // the section alone turns accounts on, unless enabled = false
+  get(s, "accounts", "enabled", a.enabled);
+  get(s, "accounts", "db", a.db);
+  get(s, "accounts", "registration", a.registration);
+  if (a.registration != "on" && a.registration != "off" && a.registration != "auto") {
+    throw ConfigError{where(*s.get("registration"), "accounts.registration") + ": expected \"on\", \"off\" or \"auto\""};
+  }
+}
+
+// [history]: enabled, db (beside the config file when relative), retention, batching.
+void apply_history(const toml::table& s, Loaded& out) {
+  check_keys(s, "history", kHistoryKeys);
+  HistorySettings& h = out.history;
+  get(s, "history", "enabled", h.enabled);
+  get(s, "history", "db", h.db);
+  get_count(s, "history", "max_messages", h.max_messages);
+  if (const toml::node* n = s.get("max_age"); n && n->value<std::int64_t>() == 0) {
+    h.max_age = std::chrono::milliseconds(0);  // 0: no age limit
+  } else {
+    get_duration(s, "history", "max_age", h.max_age);
+  }
+  get_duration(s, "history", "flush_interval", h.flush_interval);
+  get_count(s, "history", "flush_messages", h.flush_messages, 1);
+  get_count(s, "history", "query_limit", h.query_limit, 1);
+}
+
 // [[listen]]: address, tls, cert, key. Plaintext entries join [server] listen.
 void apply_listen(const toml::node& entries, const std::string& path, Loaded& out) {
   const toml::array* arr = entries.as_array();
@@ -338,18 +374,36 @@ void apply_listen(const toml::node& entries, const std::string& path, Loaded& ou
     bool tls = false;
     get(*t, "listen", "address", l.address);
     get(*t, "listen", "tls", tls);
+    get(*t, "listen", "websocket", l.websocket);
     get(*t, "listen", "cert", l.cert);
     get(*t, "listen", "key", l.key);
     if (l.address.empty()) throw ConfigError{where(e, "listen.address") + ": missing (\"127.0.0.1:6697\")"};
     if (!tls) {
       if (!l.cert.empty() || !l.key.empty()) throw ConfigError{where(e, "listen.cert") + ": needs tls = true"};
-      out.listen.push_back(l.address);
+      (l.websocket ? out.ws_listen : out.listen).push_back(l.address);
       continue;
     }
     l.cert = beside(path, l.cert);
     l.key = beside(path, l.key);
     out.tls_listen.push_back(std::move(l));
   }
+}
+
+// [websocket]: origins (an array of strings), handshake_timeout, max_message.
+void apply_websocket(const toml::table& s, WebSocketSettings& w) {
+  check_keys(s, "websocket", kWebSocketKeys);
+  if (const toml::node* o = s.get("origins")) {
+    const toml::array* arr = o->as_array();
+    if (!arr) throw ConfigError{where(*o, "websocket.origins") + ": expected an array of \"https://host\" strings"};
+    w.origins.clear();
+    for (auto&& e : *arr) {
+      auto v = e.value<std::string>();
+      if (!v) throw ConfigError{where(e, "websocket.origins") + ": expected strings"};
+      w.origins.push_back(*v);
+    }
+  }
+  get_duration(s, "websocket", "handshake_timeout", w.handshake_timeout);
+  get_size(s, "websocket", "max_message", w.max_message);
 }
 
 // --tls-listen/--tls-cert/--tls-key over the file's TLS listeners; each ends with a cert and key.
@@ -388,6 +442,13 @@ void apply_file(const std::string& path, Loaded& out) {
   if (const toml::table* s = section(root, "log")) apply_log(*s, out);
   if (const toml::node* ops = root.get("operator")) apply_operators(*ops, c);
   if (const toml::node* l = root.get("listen")) apply_listen(*l, path, out);
+  if (const toml::table* s = section(root, "websocket")) apply_websocket(*s, out.websocket);
+  if (const toml::table* s = section(root, "history")) apply_history(*s, out);
+  out.history.db = beside(path, out.history.db);
+  out.history.path = beside(path, out.history.db.empty() ? std::string("chat-history.db") : out.history.db);
+  if (const toml::table* s = section(root, "accounts")) apply_accounts(*s, out);
+  out.accounts.db = beside(path, out.accounts.db);
+  out.accounts.path = beside(path, out.accounts.db.empty() ? std::string("accounts.db") : out.accounts.db);
   // Relative to the config file's folder, like ngIRCd's MotdFile when given relative.
   out.motd_file = beside(path, out.motd_file);
 }
@@ -435,6 +496,9 @@ void check_printed(const std::string& text) {
   require(root.get_as<toml::table>("admin"), "admin", kAdminKeys);
   require(root.get_as<toml::table>("metrics"), "metrics", kMetricsKeys);
   require(root.get_as<toml::table>("log"), "log", kLogKeys);
+  require(root.get_as<toml::table>("history"), "history", kHistoryKeys);
+  require(root.get_as<toml::table>("accounts"), "accounts", kAccountsKeys);
+  require(root.get_as<toml::table>("websocket"), "websocket", kWebSocketKeys);
   if (const toml::array* ops = root.get_as<toml::array>("operator")) {
     // certfp only when the operator has one: every other key always.
     for (auto&& op : *ops) {
@@ -443,7 +507,11 @@ void check_printed(const std::string& text) {
     }
   }
   if (const toml::array* ls = root.get_as<toml::array>("listen")) {
-    for (auto&& l : *ls) require(l.as_table(), "listen", kListenKeys);
+    for (auto&& l : *ls) {  // cert and key only with tls = true
+      const toml::table* t = l.as_table();
+      if (!t || !t->contains("address")) throw ConfigError{"internal error: the printed configuration lacks listen.address"};
+      check_keys(*t, "listen", kListenKeys);
+    }
   }
 }
 
@@ -505,21 +573,48 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   out += "\n[log]\n";
   line("level", toml_string(l.log_level));
   line("format", toml_string(l.log_format));
+  out += "\n[history]\n";
+  line("enabled", flag(l.history.enabled));
+  std::error_code ec_db;
+  line("db", toml_string(l.history.db.empty() ? std::string() : std::filesystem::absolute(l.history.db, ec_db).string()));
+  line("max_messages", count(l.history.max_messages));
+  line("max_age", l.history.max_age.count() == 0 ? std::string("0") : duration_text(l.history.max_age));
+  line("flush_interval", duration_text(l.history.flush_interval));
+  line("flush_messages", count(l.history.flush_messages));
+  line("query_limit", count(l.history.query_limit));
+  out += "\n[accounts]\n";
+  line("enabled", flag(l.accounts.enabled));
+  std::error_code ec_acc;
+  line("db", toml_string(l.accounts.db.empty() ? std::string() : std::filesystem::absolute(l.accounts.db, ec_acc).string()));
+  line("registration", toml_string(l.accounts.registration));
   for (const irc::Operator& op : c.operators) {
     out += "\n[[operator]]\n";
     line("name", toml_string(op.name));
     line("password", toml_string(op.password_hash));
     line("host", toml_string(op.host_mask));
     if (auto fp = c.operator_certfp.find(op.name); fp != c.operator_certfp.end()) line("certfp", toml_string(fp->second));
+    if (auto ac = c.operator_account.find(op.name); ac != c.operator_account.end()) line("account", toml_string(ac->second));
   }
   for (const TlsListen& t : l.tls_listen) {
     std::error_code ec2;
     out += "\n[[listen]]\n";
     line("address", toml_string(t.address));
     line("tls", "true");
+    if (t.websocket) line("websocket", "true");
     line("cert", toml_string(std::filesystem::absolute(t.cert, ec2).string()));
     line("key", toml_string(std::filesystem::absolute(t.key, ec2).string()));
   }
+  for (const std::string& a : l.ws_listen) {
+    out += "\n[[listen]]\n";
+    line("address", toml_string(a));
+    line("websocket", "true");
+  }
+  std::string origins;
+  for (const auto& o : l.websocket.origins) origins += (origins.empty() ? "" : ", ") + toml_string(o);
+  out += "\n[websocket]\n";
+  line("origins", "[" + origins + "]");
+  line("handshake_timeout", duration_text(l.websocket.handshake_timeout));
+  line("max_message", count(l.websocket.max_message));
   try {
     check_printed(out);
   } catch (const ConfigError& e) {
@@ -562,8 +657,17 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
       if (!out.metrics.empty()) out.metrics_address = metrics_address(out.metrics, "invalid --metrics '" + out.metrics + "'");
     }
     if (f.log_level) out.log_level = *f.log_level;
+    if (f.accounts_db) {
+      if (f.accounts_db->empty()) throw ConfigError{"--accounts-db: expected a file name"};
+      out.accounts.enabled = true;
+      out.accounts.db = out.accounts.path = *f.accounts_db;
+    }
+    if (out.accounts.path.empty()) out.accounts.path = out.accounts.db.empty() ? "accounts.db" : out.accounts.db;
     if (f.log_format) out.log_format = *f.log_format;
     apply_tls_flags(f, out);
+    if (out.history.path.empty()) out.history.path = out.history.db.empty() ? "chat-history.db" : out.history.db;
+    for (const auto& a : f.ws_listen) out.ws_listen.push_back(a);
+    if (!f.ws_origin.empty()) out.websocket.origins = f.ws_origin;
     if (c.flood_burst == 0) c.flood_burst = 1;
     if (!valid_server_name(c.server_name)) throw ConfigError{"server name " + bad_server_name(c.server_name)};
     if (!out.motd_file.empty()) c.motd = read_motd(out.motd_file);

@@ -34,6 +34,9 @@ struct Overrides {
   std::vector<std::string> tls_listen;    ///< --tls-listen ADDR:PORT (replace the file's TLS listeners)
   std::optional<std::string> tls_cert;    ///< --tls-cert: for --tls-listen and [[listen]] entries without cert
   std::optional<std::string> tls_key;     ///< --tls-key
+  std::vector<std::string> ws_listen;     ///< --ws-listen ADDR:PORT (WebSocket listeners, added to the file's)
+  std::vector<std::string> ws_origin;     ///< --ws-origin ORIGIN (replace [websocket] origins)
+  std::optional<std::string> accounts_db;  ///< --accounts-db FILE: accounts on, in FILE
 };
 
 /// A TLS listener: [[listen]] with tls = true, or --tls-listen; cert and key resolved.
@@ -41,10 +44,41 @@ struct TlsListen {
   std::string address;
   std::string cert;  ///< PEM certificate chain, leaf first
   std::string key;   ///< PEM private key
+  bool websocket = false;  ///< wss://: IRC over WebSocket over this TLS listener
+};
+
+/// [websocket] (docs/WEB.md): the WebSocket listeners' settings.
+struct WebSocketSettings {
+  std::vector<std::string> origins;  ///< Origin values allowed (--ws-origin); empty = any
+  std::chrono::milliseconds handshake_timeout{10000};  ///< TLS, HTTP upgrade request and answer
+  std::size_t max_message = 16384;   ///< a received message over this: close 1009
+};
+
+/// [history]: message history in SQLite (IRCv3 draft/chathistory; store::HistoryOptions).
+struct HistorySettings {
+  bool enabled = false;
+  std::string db;                      ///< as configured (made absolute beside the config file); "" = default
+  std::string path;                    ///< the file used: `db`, or chat-history.db beside the config file (or in the cwd)
+  std::size_t max_messages = 10000;    ///< kept per channel or conversation; 0 = no limit
+  std::chrono::milliseconds max_age{0};  ///< 0 = no limit
+  std::chrono::milliseconds flush_interval{100};
+  std::size_t flush_messages = 256;
+  std::size_t query_limit = 100;       ///< ISUPPORT CHATHISTORY
+};
+
+/// [accounts]: user accounts in SQLite (SASL, REGISTER; store::AccountStore).
+struct AccountsSettings {
+  bool enabled = false;                 ///< also on with --accounts-db
+  std::string db;                       ///< as given; "" = accounts.db beside the config file
+  std::string path;                     ///< the file opened: `db` resolved (load_config)
+  /// REGISTER: "on", "off", or "auto" (on when every listener is on a loopback address).
+  std::string registration = "auto";
 };
 
 struct Loaded {
   irc::Config config;
+  AccountsSettings accounts;        ///< [accounts]
+  HistorySettings history;          ///< [history]
   std::vector<std::string> listen;  ///< from the file ([server] listen), may be empty
   std::string motd_file;            ///< resolved path, "" = none
   std::string metrics;              ///< [metrics] listen or --metrics as given, "" = off
@@ -52,6 +86,8 @@ struct Loaded {
   std::string log_level = "info";   ///< [log] level or --log-level
   std::string log_format = "text";  ///< [log] format or --log-format
   std::vector<TlsListen> tls_listen;  ///< TLS listeners ([[listen]] tls = true, --tls-listen)
+  std::vector<std::string> ws_listen;  ///< plaintext WebSocket listeners ([[listen]] websocket = true, --ws-listen)
+  WebSocketSettings websocket;         ///< [websocket]
 };
 
 /// Builds the configuration; on failure returns false with one line in `error`
