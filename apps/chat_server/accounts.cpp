@@ -36,7 +36,7 @@ bool read_secret(const char* prompt, std::string& out) {
 }
 
 std::unique_ptr<store::AccountStore> open_accounts(const AccountsSettings& a, std::string& why) {
-  auto s = store::open_sqlite_accounts(a.db);
+  auto s = store::open_sqlite_accounts(a.path);
   if (!s) {
     why = "accounts database " + s.error().message();
     return nullptr;

@@ -37,13 +37,46 @@ void ServerImpl::start_check(Client& c, AuthCheck::Kind kind, std::string passwo
   poll_check(c, now);
 }
 
+void ServerImpl::start_task(Client& c, AuthCheck::Kind kind, std::function<int(std::string& out)> work,
+                            TimePoint now) {
+  auto check = std::make_shared<AuthCheck>();
+  check->kind = kind;
+  c.check = check;
+  std::function<void()> wake = checker_ != nullptr && c.peer != nullptr ? c.peer->waker() : nullptr;
+  if (wake) {
+    // As start_check: the job holds the check weakly and is skipped once the client has left.
+    auto task = [weak = std::weak_ptr<AuthCheck>(check), work = std::move(work), wake = std::move(wake)] {
+      std::string out;
+      int r = work(out);
+      if (auto ch = weak.lock()) {
+        ch->out = std::move(out);
+        ch->result.store(r, std::memory_order_release);
+      }
+      wake();
+    };
+    auto it = auth_failures_.find(c.ip);
+    bool urgent = it == auth_failures_.end() || it->second.count == 0 || now - it->second.last >= cfg_.auth_fail_forget;
+    if (checker_->submit_task(std::move(task), urgent, check)) return;
+    check->out = "TEMPORARILY_UNAVAILABLE";
+    check->result.store(0);
+  } else {
+    std::string out;
+    int r = work(out);
+    check->out = std::move(out);
+    check->result.store(r);
+  }
+  poll_check(c, now);
+}
+
 void ServerImpl::poll_check(Client& c, TimePoint now) {
   AuthCheck& ch = *c.check;
   if (!ch.release) {
     int r = ch.result.load(std::memory_order_acquire);
     if (r < 0) return;  // still on a worker
     ch.ok = r == 1 && ch.counts;
-    ch.release = ch.ok ? now : now + fail_delay(c, now);
+    // A refused REGISTER (name taken...) is no guess at a secret: not throttled.
+    bool throttled = !ch.ok && ch.kind != AuthCheck::Kind::register_account;
+    ch.release = throttled ? now + fail_delay(c, now) : now;
   }
   if (*ch.release <= now) finish_check(c, now);
 }
@@ -65,6 +98,10 @@ std::chrono::milliseconds ServerImpl::fail_delay(Client& c, TimePoint now) {
 
 void ServerImpl::finish_check(Client& c, TimePoint now) {
   std::shared_ptr<AuthCheck> ch = std::move(c.check);
+  if (ch->kind == AuthCheck::Kind::sasl || ch->kind == AuthCheck::Kind::register_account) {
+    finish_account_task(c, *ch);
+    return;
+  }
   if (ch->kind == AuthCheck::Kind::server_password) {
     if (ch->ok) {
       complete_registration(c, now);

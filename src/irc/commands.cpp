@@ -62,7 +62,8 @@ namespace {
 std::vector<CommandSpec> merge_families() {
   std::vector<CommandSpec> all;
   for (auto family : {registration_commands(), channel_commands(), mode_commands(), message_commands(),
-                      query_commands(), operator_commands(), monitor_commands(), help_commands()}) {
+                      query_commands(), operator_commands(), monitor_commands(), help_commands(), account_commands(),
+                      chathistory_commands()}) {
     all.insert(all.end(), family.begin(), family.end());
   }
   auto by_name = [](const CommandSpec& a, const CommandSpec& b) { return a.name < b.name; };

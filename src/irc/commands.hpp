@@ -25,6 +25,8 @@ std::span<const CommandSpec> help_commands();          ///< HELP HELPOP LINKS ST
 /// The merged table, sorted by name (HELP's index).
 std::span<const CommandSpec> all_commands();
 std::span<const CommandSpec> monitor_commands();       ///< MONITOR
+std::span<const CommandSpec> account_commands();       ///< AUTHENTICATE REGISTER VERIFY (commands_accounts.cpp)
+std::span<const CommandSpec> chathistory_commands();   ///< CHATHISTORY (chathistory.cpp)
 
 // ---- helpers several families use (commands.cpp) ---------------------------------------------------
 /// Checks an optional <server> parameter at `index`; ERR_NOSUCHSERVER when it is not us.

@@ -105,7 +105,11 @@ void start_external(S& s, Client& c, const std::string& authzid, TimePoint now) 
 
 void cmd_authenticate(S& s, Client& c, Message& m, TimePoint now) {
   const std::string& p = m.params[0];
-  if (s.accounts_ == nullptr || !(c.caps & kCapSasl)) {
+  if (s.accounts_ == nullptr) {  // no accounts: a server without SASL (as ngIRCd)
+    s.send(c, s.rpl(c, ERR_UNKNOWNCOMMAND).p("AUTHENTICATE").t("Unknown command"));
+    return;
+  }
+  if (!(c.caps & kCapSasl)) {
     s.send(c, s.rpl(c, ERR_SASLFAIL).t("Request the sasl capability first"));
     return;
   }

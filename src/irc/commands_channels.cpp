@@ -405,8 +405,8 @@ void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view
   std::string wire = from(c, "JOIN").p(chan_name).str();
   const auto& members = ch->members;
   if (std::any_of(members.begin(), members.end(), [](const auto& e) { return e.second.client->caps & kCapExtendedJoin; })) {
-    // IRCv3 extended-join: the account ("*": no accounts here) and the real name, to those that asked.
-    const std::string extended = from(c, "JOIN").p(chan_name).p("*").t(c.realname).str();
+    // IRCv3 extended-join: the account ("*": not logged in) and the real name, to those that asked.
+    const std::string extended = from(c, "JOIN").p(chan_name).p(c.account.empty() ? std::string("*") : c.account).t(c.realname).str();
     Fanout plain(*this, std::move(wire), {}), ext(*this, extended, {});
     for (std::size_t i = 0; i < members.size(); ++i) {
       Client& t = *members[i].second.client;

@@ -60,6 +60,22 @@ struct Said {
   }
   /// Receivers need message-tags for a TAGMSG.
   unsigned need() const { return tagmsg() ? kCapMessageTags : 0u; }
+  /// The tags message-tags receivers get: the msgid (IRCv3 message-ids), then the client-only ones.
+  std::string tags_with(std::string_view msgid) const {
+    std::string out;
+    out.reserve(7 + msgid.size() + 1 + tags.size());
+    out += "msgid=";
+    out += msgid;
+    if (!tags.empty()) {
+      out += ';';
+      out += tags;
+    }
+    return out;
+  }
+  /// Keeps the message in the history store (PRIVMSG and NOTICE; not TAGMSG).
+  void record(S& s, const Client& c, std::string_view key, std::string_view target, const std::string& msgid) const {
+    if (s.history_ != nullptr && !tagmsg()) s.record(c, cmd, key, target, text, tags, msgid, s.wall_now());
+  }
 };
 
 void to_channel_target(S& s, Client& c, const Said& say, std::string_view target) {
@@ -71,17 +87,20 @@ void to_channel_target(S& s, Client& c, const Said& say, std::string_view target
   }
   if (!may_send_text(s, c, *ch, say.text, notice)) return;
   std::string wire = say.wire(s, c, ch->name);
+  const std::string msgid = s.new_msgid();
+  say.record(s, c, s.history_key_channel(ch->name), ch->name, msgid);
   if (!say.tags.empty() || say.tagmsg()) {
     // Client-only tags: each member gets the form its caps ask for, each form built once.
-    S::Fanout out(s, std::move(wire), say.tags, say.need());
+    const std::string tags = say.tags_with(msgid);
+    S::Fanout out(s, std::move(wire), tags, say.need());
     for (std::size_t i = 0; i < ch->members.size(); ++i) {
       Client& t = *ch->members[i].second.client;
       if (&t != &c || (c.caps & kCapEchoMessage)) out.to(t);
     }
   } else if (c.caps & kCapEchoMessage) {
-    s.to_channel(*ch, wire, nullptr);  // the sender is a receiver: its SendQ may end the run
+    s.to_channel(*ch, wire, nullptr, msgid);  // the sender is a receiver: its SendQ may end the run
   } else {
-    s.to_channel_batched(*ch, wire, &c);
+    s.to_channel_batched(*ch, wire, &c, msgid);
   }
 }
 
@@ -103,7 +122,8 @@ void to_status_target(S& s, Client& c, const Said& say, std::string_view target)
     bool ranked = status == '@' ? mem.op : (mem.op || mem.voice);
     if (mem.client == &c ? (c.caps & kCapEchoMessage) != 0 : ranked) to.push_back(mem.client);
   }
-  S::Fanout out(s, std::move(wire), say.tags, say.need());
+  const std::string tags = say.tags_with(s.new_msgid());
+  S::Fanout out(s, std::move(wire), tags, say.need());
   for (Client* t : to) out.to(*t);
 }
 
@@ -134,7 +154,8 @@ void to_server_mask(S& s, Client& c, const Said& say, std::string_view target) {
     if (t->registered && !s.gone(*t) && (t.get() != &c || (c.caps & kCapEchoMessage))) to.push_back(t.get());
   }
   std::sort(to.begin(), to.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
-  S::Fanout out(s, std::move(wire), say.tags, say.need());
+  const std::string tags = say.tags_with(s.new_msgid());
+  S::Fanout out(s, std::move(wire), tags, say.need());
   for (Client* t : to) out.to(*t);
 }
 
@@ -146,7 +167,10 @@ void to_nick_target(S& s, Client& c, const Said& say, std::string_view target) {
     return;
   }
   std::string wire = say.wire(s, c, t->nick);
-  S::Fanout out(s, std::move(wire), say.tags, say.need());
+  const std::string msgid = s.new_msgid();
+  say.record(s, c, s.history_key_private(c.nick, t->nick), t->nick, msgid);
+  const std::string tags = say.tags_with(msgid);
+  S::Fanout out(s, std::move(wire), tags, say.need());
   out.to(*t);
   if ((c.caps & kCapEchoMessage) && t != &c) out.to(c);
   if (!notice && !say.tagmsg() && !t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));

@@ -27,6 +27,18 @@ void cmd_oper(S& s, Client& c, Message& m, TimePoint now) {
       return;
     }
   }
+  // An account ([[operator]] account = "name"): being logged in to it is enough; without a
+  // password configured it is the only way.
+  auto acct = op != nullptr ? s.cfg_.operator_account.find(op->name) : s.cfg_.operator_account.end();
+  if (acct != s.cfg_.operator_account.end()) {
+    c.oper_name = op->name;
+    if (allowed && !c.account.empty() && equal_folded(c.account, acct->second, Casemapping::ascii)) return s.grant_oper(c);
+    if (op->password_hash.empty()) {
+      s.event(Event::Kind::oper_failed, c, c.oper_name);
+      s.send(c, s.rpl(c, ERR_NOOPERHOST).t("Invalid oper credentials"));
+      return;
+    }
+  }
   if (m.params.size() < 2) return err_need_more_params(s, c, "OPER");
   // An unknown name or host is checked against some operator's hash anyway and fails: the same
   // work, delay and reply (491) as a wrong password, so replies do not tell which names exist.
@@ -50,7 +62,8 @@ void cmd_kill(S& s, Client& c, Message& m, TimePoint) {
   }
   std::string reason = !m.params[1].empty() ? m.params[1] : c.nick;
   reason = std::string(truncate_utf8(reason, s.cfg_.kick_len));
-  s.event(Event::Kind::killed, *t, "by " + c.nick + ": " + reason);
+  // Audit: whom (the event's nick and ip), who and from where (the killer's mask), why.
+  s.event(Event::Kind::killed, *t, "by " + c.mask() + ": " + reason);
   s.send(*t, s.from(c, "KILL").p(t->nick).t(reason));
   s.quit(*t, "Killed (" + c.nick + " (" + reason + "))");
 }

@@ -73,7 +73,7 @@ void who_reply(S& s, Client& c, const Client& t, std::string_view chan, const Me
     auto idle = std::chrono::duration_cast<std::chrono::seconds>(q.now - t.last_message).count();
     l.p(std::to_string(std::max<long long>(0, idle)));
   }
-  if (q.has('a')) l.p("0");  // no accounts: "0", as Solanum for a client not logged in
+  if (q.has('a')) l.p(t.account.empty() ? std::string("0") : t.account);  // "0": not logged in (Solanum)
   if (q.has('o')) l.p(mem && mem->op ? "999" : "n/a");
   if (q.has('r')) l.t(t.realname);
   s.send(c, l);
@@ -153,6 +153,7 @@ void whois_one(S& s, Client& c, const Client& t, TimePoint now) {
   s.send(c, s.rpl(c, RPL_WHOISSERVER).p(t.nick).p(s.cfg_.server_name).t(s.cfg_.description));
   if (t.oper) s.send(c, s.rpl(c, RPL_WHOISOPERATOR).p(t.nick).t("is an IRC operator"));
   if (t.bot) s.send(c, s.rpl(c, RPL_WHOISBOT).p(t.nick).t("is a bot on " + s.cfg_.network));
+  if (!t.account.empty()) s.send(c, s.rpl(c, RPL_WHOISACCOUNT).p(t.nick).p(t.account).t("is logged in as"));
   if (t.tls) s.send(c, s.rpl(c, RPL_WHOISSECURE).p(t.nick).t("is using a secure connection"));
   // The fingerprint to the user themself and to operators only (InspIRCd, Ergo).
   if (!t.certfp.empty() && (&t == &c || c.oper)) {

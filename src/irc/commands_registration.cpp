@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include "sockit/irc/names.hpp"
+#include "sockit/store/history.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -16,16 +17,20 @@ struct CapInfo {
   unsigned bit;
 };
 constexpr CapInfo kCaps[] = {
+    {"account-notify", kCapAccountNotify},  // the account caps: only with an account store
     {"away-notify", kCapAwayNotify},
     {"batch", kCapBatch},
     {"cap-notify", kCapCapNotify},
     {"chghost", kCapChghost},  // accepted; user and host never change here, so never sent
+    {"draft/account-registration", kCapAccountRegistration},  // and [accounts] registration on
+    {"draft/chathistory", kCapChathistory},  // only with a history store (cap_ls, cap_req)
     {"echo-message", kCapEchoMessage},
     {"extended-join", kCapExtendedJoin},
     {"invite-notify", kCapInviteNotify},
     {"labeled-response", kCapLabeledResponse},
     {"message-tags", kCapMessageTags},
     {"multi-prefix", kCapMultiPrefix},
+    {"sasl", kCapSasl},
     {"server-time", kCapServerTime},
     {"setname", kCapSetname},
     {"standard-replies", kCapStandardReplies},
@@ -42,8 +47,6 @@ std::string caps_string(unsigned bits) {
   }
   return out;
 }
-
-std::string all_caps() { return caps_string(~0u); }
 
 std::string upper(std::string_view s) {
   std::string out(s);
@@ -104,7 +107,7 @@ void cap_req(S& s, Client& c, const Message& m, const std::string& target) {
     bool neg = word.front() == '-';
     if (neg) word.remove_prefix(1);
     auto it = std::find_if(std::begin(kCaps), std::end(kCaps), [&](const CapInfo& ci) { return ci.name == word; });
-    if (it == std::end(kCaps)) {
+    if (it == std::end(kCaps) || (it->bit == kCapChathistory && s.history_ == nullptr) || !(it->bit & s.offered_caps())) {
       ok = false;
       break;
     }
@@ -133,6 +136,7 @@ void cmd_cap(S& s, Client& c, Message& m, TimePoint now) {
   } else if (sub == "REQ") {
     cap_req(s, c, m, target);
   } else if (sub == "END") {
+    s.abort_sasl(c);  // sasl-3.1: registration ends an exchange (906)
     if (!c.registered && c.cap_negotiating) {
       c.cap_negotiating = false;
       s.try_register(c, now);
@@ -183,10 +187,30 @@ std::string_view cap_name(std::string_view token) { return token.substr(0, token
 std::span<const CommandSpec> registration_commands() { return kCommands; }
 
 std::string ServerImpl::cap_ls(const Client& c) const {
-  std::string ls = all_caps();
+  std::string ls = caps_string(offered_caps() & (history_ != nullptr ? ~0u : ~unsigned{kCapChathistory}));
+  if (c.cap_version >= 302) {  // values (CAP LS 302 only): the SASL mechanisms, registration before 001
+    auto with_value = [&ls](std::string_view name, const std::string& value) {
+      for (std::size_t at = 0; (at = ls.find(name, at)) != std::string::npos; at += name.size()) {
+        std::size_t end = at + name.size();
+        if ((at == 0 || ls[at - 1] == ' ') && (end == ls.size() || ls[end] == ' ')) {
+          ls.insert(end, "=" + value);
+          return;
+        }
+      }
+    };
+    with_value("sasl", c.certfp.empty() ? "PLAIN" : "PLAIN,EXTERNAL");
+    with_value("draft/account-registration", "before-connect");
+  }
   // IRCv3 sts: a value, so only to CAP LS 302 clients; never requestable (CAP REQ sts: NAK).
   if (std::string sts = sts_value(c); !sts.empty() && c.cap_version >= 302) ls += " sts=" + sts;
   return ls;
+}
+
+unsigned ServerImpl::offered_caps() const {
+  unsigned offered = ~0u;
+  if (accounts_ == nullptr) offered &= ~unsigned{kCapSasl | kCapAccountNotify | kCapAccountTag | kCapAccountRegistration};
+  if (!cfg_.account_registration) offered &= ~unsigned{kCapAccountRegistration};
+  return offered;
 }
 
 void ServerImpl::notify_cap_changes(Client& c, const std::string& before) {
@@ -269,6 +293,10 @@ void ServerImpl::send_isupport(Client& c) {
       "WHOX",
   };
   if (cfg_.enforce_utf8) tokens.push_back("UTF8ONLY");
+  if (history_ != nullptr) {  // IRCv3 draft/chathistory
+    tokens.push_back("CHATHISTORY=" + std::to_string(history_->options().query_limit));
+    tokens.push_back("MSGREFTYPES=msgid,timestamp");
+  }
   for (std::size_t i = 0; i < tokens.size(); i += 12) {
     Line l = rpl(c, RPL_ISUPPORT);
     for (std::size_t k = i; k < tokens.size() && k < i + 12; ++k) l.p(tokens[k]);

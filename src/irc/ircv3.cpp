@@ -120,7 +120,14 @@ void ServerImpl::end_label() {
     const std::string ref = "L" + std::to_string(++batches_);
     append_with_tag(out, label, from_server("BATCH").p("+" + ref).p("labeled-response").str());
     const std::string in_batch = "batch=" + ref;
-    for (std::string_view line : lines) append_with_tag(out, in_batch, line);
+    for (std::string_view line : lines) {
+      // A line of a batch nested in the response (CHATHISTORY's) keeps its own batch tag.
+      if (line.starts_with("@batch=")) {
+        out += line;
+      } else {
+        append_with_tag(out, in_batch, line);
+      }
+    }
     out += from_server("BATCH").p("-" + ref).str();
   }
   c.peer->send(out);

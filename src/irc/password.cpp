@@ -113,6 +113,7 @@ struct PasswordChecker::Impl {
   struct Job {
     std::string password, encoded;
     std::function<void(bool)> done;
+    std::function<void()> task;  ///< submit_task(): run instead of a verify
     std::weak_ptr<const void> owner;
     bool owned = false;
   };
@@ -140,7 +141,19 @@ bool PasswordChecker::submit(std::string password, std::string encoded, std::fun
     if (im.stopping || im.urgent.size() + im.queue.size() >= im.max_queued) return false;
     bool owned = !owner.expired();
     (urgent ? im.urgent : im.queue)
-        .push_back(Impl::Job{std::move(password), std::move(encoded), std::move(done), std::move(owner), owned});
+        .push_back(Impl::Job{std::move(password), std::move(encoded), std::move(done), {}, std::move(owner), owned});
+  }
+  im.cv.notify_one();
+  return true;
+}
+
+bool PasswordChecker::submit_task(std::function<void()> task, bool urgent, std::weak_ptr<const void> owner) {
+  Impl& im = *impl_;
+  {
+    std::lock_guard lock(im.mu);
+    if (im.stopping || im.urgent.size() + im.queue.size() >= im.max_queued) return false;
+    bool owned = !owner.expired();
+    (urgent ? im.urgent : im.queue).push_back(Impl::Job{{}, {}, {}, std::move(task), std::move(owner), owned});
   }
   im.cv.notify_one();
   return true;
@@ -182,7 +195,11 @@ void PasswordChecker::Impl::work() {
       q.pop_front();
     }
     if (job.owned && job.owner.expired()) continue;  // nobody waits for this verdict any more
-    job.done(verify_password(job.password, job.encoded));
+    if (job.task) {
+      job.task();
+    } else {
+      job.done(verify_password(job.password, job.encoded));
+    }
   }
 }
 

@@ -7,7 +7,9 @@
 #include "sockit/irc/names.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <random>
 #include <ctime>
 #include <unordered_set>
 
@@ -179,15 +181,33 @@ void ServerImpl::charge_sendq(Client& c, std::size_t bytes) {
 }
 
 namespace {
-// Appends each line of `wire` to `out` with `tag` in front of it.
+// Appends each line of `wire` to `out` with `tag` ("@key=value ") in front of it, merged into
+// the line's own tags when it has some (a msgid).
 void append_tagged(std::string& out, std::string_view tag, std::string_view wire) {
   while (!wire.empty()) {
     std::size_t end = wire.find('\n');
     end = end == std::string_view::npos ? wire.size() : end + 1;
-    out += tag;
-    out.append(wire.substr(0, end));
+    if (wire.front() == '@') {
+      out.append(tag.substr(0, tag.size() - 1));
+      out += ';';
+      out.append(wire.substr(1, end - 1));
+    } else {
+      out += tag;
+      out.append(wire.substr(0, end));
+    }
     wire.remove_prefix(end);
   }
+}
+
+void append_msgid(std::string& out, std::string_view msgid, std::string_view wire) {
+  if (msgid.empty()) {
+    out.append(wire);
+    return;
+  }
+  out += "@msgid=";
+  out.append(msgid);
+  out += ' ';
+  out.append(wire);
 }
 }  // namespace
 
@@ -206,26 +226,55 @@ void ServerImpl::doom(Client& c, std::string_view reason) {
   doomed_.push_back(c.id);
 }
 
-void ServerImpl::to_channel(Channel& ch, std::string wire, const Client* skip) {
+void ServerImpl::to_channel(Channel& ch, std::string wire, const Client* skip, std::string_view msgid) {
   flush_batch();
   batch_.ch = &ch;
   batch_.runs.push_back({0, wire.size(), skip, 1});
+  if (!msgid.empty()) {
+    append_msgid(batch_.mwires, msgid, wire);
+    batch_.mruns.push_back({0, batch_.mwires.size(), skip, 1});
+    batch_.has_msgid = true;
+  }
   batch_.wires = std::move(wire);
   flush_batch();
 }
 
-void ServerImpl::to_channel_batched(Channel& ch, std::string_view wire, const Client* skip) {
+void ServerImpl::to_channel_batched(Channel& ch, std::string_view wire, const Client* skip, std::string_view msgid) {
   if (batch_.ch != &ch) {
     flush_batch();
     batch_.ch = &ch;
   }
   if (batch_.runs.empty() || batch_.runs.back().skip != skip) {
     batch_.runs.push_back({batch_.wires.size(), batch_.wires.size(), skip});
+    batch_.mruns.push_back({batch_.mwires.size(), batch_.mwires.size(), skip});
   }
   batch_.wires.append(wire);
   batch_.runs.back().end = batch_.wires.size();
   ++batch_.runs.back().lines;
+  // The message-ids form, kept beside the plain one (one append per line, not per member).
+  append_msgid(batch_.mwires, msgid, wire);
+  batch_.mruns.back().end = batch_.mwires.size();
+  ++batch_.mruns.back().lines;
+  batch_.has_msgid = batch_.has_msgid || !msgid.empty();
   if (batch_.wires.size() >= kMaxBatch) flush_batch();  // bounds what one turn holds back
+}
+
+std::string ServerImpl::new_msgid() {
+  if (msgid_prefix_.empty()) {
+    std::random_device rd;
+    const std::uint64_t r = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    char buf[17];
+    auto res = std::to_chars(buf, buf + sizeof buf, r, 36);
+    msgid_prefix_.assign(buf, res.ptr);
+    msgid_prefix_ += '-';
+  }
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, ++msgids_, 36);
+  std::string id;
+  id.reserve(msgid_prefix_.size() + 8);
+  id += msgid_prefix_;
+  id.append(buf, res.ptr);
+  return id;
 }
 
 std::string ServerImpl::with_time_tag(std::string_view wires, const std::vector<BatchRun>& runs,
@@ -250,11 +299,14 @@ void ServerImpl::flush_batch() {
   Channel& ch = *batch_.ch;
   const auto plain = std::make_shared<const std::string>(std::move(batch_.wires));
   const std::vector<BatchRun> runs = std::move(batch_.runs);
+  const bool has_msgid = batch_.has_msgid;
+  const auto mplain = has_msgid ? std::make_shared<const std::string>(std::move(batch_.mwires)) : nullptr;
+  const std::vector<BatchRun> mruns = std::move(batch_.mruns);
   batch_ = Batch{};
   std::size_t all_lines = 0;
   for (const BatchRun& run : runs) all_lines += run.lines;
-  std::shared_ptr<const std::string> tagged;
-  std::vector<BatchRun> tagged_runs;
+  std::shared_ptr<const std::string> tagged, mtagged;
+  std::vector<BatchRun> tagged_runs, mtagged_runs;
   const std::size_t n = ch.members.size();
   for (std::size_t i = 0; i < n; ++i) {
     // A thousand members are a thousand cold clients and connections: fetch member i+4's client
@@ -265,7 +317,15 @@ void ServerImpl::flush_batch() {
     if (gone(t) || t.peer == nullptr) continue;
     const std::shared_ptr<const std::string>* bytes = &plain;
     const std::vector<BatchRun>* parts = &runs;
-    if (t.caps & kCapServerTime) {
+    if (has_msgid && (t.caps & kCapMessageTags)) {
+      bytes = &mplain;
+      parts = &mruns;
+      if (t.caps & kCapServerTime) {
+        if (!mtagged) mtagged = std::make_shared<const std::string>(with_time_tag(*mplain, mruns, mtagged_runs));
+        bytes = &mtagged;
+        parts = &mtagged_runs;
+      }
+    } else if (t.caps & kCapServerTime) {
       if (!tagged) tagged = std::make_shared<const std::string>(with_time_tag(*plain, runs, tagged_runs));
       bytes = &tagged;
       parts = &tagged_runs;
@@ -819,7 +879,9 @@ void Server::eof(ClientId id, TimePoint now) { impl_->eof(id, now); }
 void Server::tick(ClientId id, TimePoint now) { impl_->tick(id, now); }
 void Server::wake(ClientId id, TimePoint now) { impl_->wake(id, now); }
 void Server::set_password_checker(PasswordChecker* checker) { impl_->set_password_checker(checker); }
+void Server::set_history(store::History* history) { impl_->history_ = history; }
 void Server::set_event_log(EventLog log) { impl_->set_event_log(std::move(log)); }
+void Server::set_account_store(store::AccountStore* store) { impl_->accounts_ = store; }
 void Server::set_admin_hooks(AdminHooks hooks) { impl_->admin_ = std::move(hooks); }
 void Server::set_security_lookup(SecurityLookup lookup) { impl_->security_ = std::move(lookup); }
 std::optional<TimePoint> Server::next_deadline(ClientId id) const { return impl_->next_deadline(id); }

@@ -22,6 +22,14 @@
 #include <unordered_map>
 #include <vector>
 
+namespace sockit::store {
+class History;
+}
+
+namespace sockit::store {
+class AccountStore;
+}
+
 namespace sockit::irc {
 
 using SysTime = std::chrono::system_clock::time_point;
@@ -43,6 +51,11 @@ enum CapBit : unsigned {
   kCapChghost = 1u << 11,
   kCapSetname = 1u << 12,
   kCapStandardReplies = 1u << 13,
+  kCapSasl = 1u << 16,                 ///< offered only with an account store (commands_accounts.cpp)
+  kCapAccountNotify = 1u << 17,
+  kCapAccountTag = 1u << 18,
+  kCapAccountRegistration = 1u << 19,  ///< draft/account-registration
+  kCapChathistory = 1u << 24,     ///< draft/chathistory (offered only with a history store)
 };
 
 /// IRCv3 message-tags: a client's tag data (without '@' and the space) may be at most this long.
@@ -59,11 +72,14 @@ struct CommandSpec;
 /// failure throttle holds it back. Shared with the checker's worker thread, which only writes
 /// `result`. While a client has one, its input is held (read but not parsed) until the verdict.
 struct AuthCheck {
-  enum class Kind { server_password, oper } kind = Kind::server_password;
+  enum class Kind { server_password, oper, sasl, register_account } kind = Kind::server_password;
   bool counts = true;              ///< false: unknown operator name or host: fails regardless
   std::atomic<int> result{-1};     ///< -1 running, 0 no match, 1 match
   std::optional<TimePoint> release;  ///< the verdict goes out at this time (throttle)
   bool ok = false;                 ///< the verdict, once `release` is set
+  /// sasl / register_account: the account name (success) or the failure's code, written by the
+  /// worker before `result`.
+  std::string out;
 };
 
 struct Client {
@@ -114,6 +130,10 @@ struct Client {
   std::string oper_name;             ///< the configured operator the pending OPER names, if any
   unsigned auth_failures = 0;
   std::map<std::string, std::string> monitoring;  ///< MONITOR list: folded nick -> nick as given
+  std::string account;     ///< logged in to this account (SASL, REGISTER); "" = none
+  std::string sasl_mech;   ///< an AUTHENTICATE exchange in progress ("PLAIN", "EXTERNAL"); "" = none
+  std::string sasl_buf;    ///< its base64 chunks so far
+  unsigned registrations = 0;  ///< REGISTER successes of this connection
 
   std::string display_nick() const { return nick.empty() ? std::string("*") : nick; }
   std::string mask() const { return nick + "!" + user + "@" + host; }
@@ -264,14 +284,29 @@ class ServerImpl {
   Line from(const Client& c, std::string_view command) const { return Line(c.mask(), command); }
   /// Sends to every member of `ch` except `skip` (may be null). `wire` may hold several lines; it
   /// is serialized once and every member's queue refers to the same bytes (Peer::send_shared).
-  void to_channel(Channel& ch, std::string wire, const Client* skip);
+  /// `msgid` (IRCv3 message-ids; "" = none): members with message-tags get it as a tag.
+  void to_channel(Channel& ch, std::string wire, const Client* skip, std::string_view msgid = {});
   /// to_channel() held back and merged with the next lines for the same channel (from one sender
   /// or several): the lines are serialized into one buffer and each member gets a reference to
   /// the parts it should see (all of it, unless it sent some of them) instead of a copy per line.
   /// Any other output, any membership change and the end of the entry point (or, with
   /// hold_broadcasts_, Server::flush_broadcasts) send the held lines first, so every client sees
   /// the same bytes in the same order.
-  void to_channel_batched(Channel& ch, std::string_view wire, const Client* skip);
+  void to_channel_batched(Channel& ch, std::string_view wire, const Client* skip, std::string_view msgid = {});
+  /// IRCv3 message-ids: a new msgid, unique across restarts (a random prefix per process and a
+  /// counter): generated once per message, not per receiver.
+  std::string new_msgid();
+  /// The history store (Server::set_history); null: no history, no draft/chathistory.
+  store::History* history_ = nullptr;
+  std::uint64_t history_batches_ = 0;  ///< chathistory batch references handed out
+  /// Hands a relayed PRIVMSG/NOTICE to the history store (a no-op without one): `key` is the
+  /// store's target key (history_key), `target` the target as sent.
+  void record(const Client& from, std::string_view cmd, std::string_view key, std::string_view target,
+              std::string_view text, std::string_view client_tags, const std::string& msgid, SysTime when);
+  /// The history key of a channel (its folded name) or of a private conversation between two
+  /// nicks (both folded, sorted, joined by a space).
+  std::string history_key_channel(std::string_view name) const;
+  std::string history_key_private(std::string_view a, std::string_view b) const;
   /// Sends the lines held by to_channel_batched() now: one pass over the channel's members.
   void flush_batch();
   void set_hold_broadcasts(bool on);
@@ -284,6 +319,7 @@ class ServerImpl {
   /// and every receiver's queue refers to the same bytes (ircv3.cpp).
   class Fanout {
    public:
+    /// `client_tags` may start with "msgid=..." (message-ids: the same tags go to message-tags receivers).
     Fanout(ServerImpl& s, std::string wire, std::string_view client_tags, unsigned need_caps = 0)
         : s_(s), wire_(std::move(wire)), client_tags_(client_tags), need_(need_caps) {}
     /// Sends the form `c` asks for; nothing when `c` lacks one of the needed caps (TAGMSG).
@@ -306,6 +342,9 @@ class ServerImpl {
   void end_label();
   /// What CAP LS offers `c` ("name" or "name=value" tokens; sts only to CAP LS 302 clients).
   std::string cap_ls(const Client& c) const;
+  /// The caps this server offers now (the account caps need an account store; registration needs
+  /// Config::account_registration).
+  unsigned offered_caps() const;
   /// IRCv3 cap-notify: CAP DEL / CAP NEW to `c` for what differs between `before` (an earlier
   /// cap_ls(c)) and cap_ls(c) now (a REHASH that adds or drops the TLS listener changes sts).
   void notify_cap_changes(Client& c, const std::string& before);
@@ -356,6 +395,24 @@ class ServerImpl {
   /// Entry point: the checker's worker woke the connection (Server::wake).
   void wake(ClientId id, TimePoint now);
   void set_password_checker(PasswordChecker* checker) { checker_ = checker; }
+  /// Runs `work` on the password checker's thread (inline without one): it returns 1 or 0 and may
+  /// fill `out`; c's input is held until the verdict, which finish_check() handles by `kind`.
+  /// A 0 from a sasl check is throttled like a wrong password (fail_delay).
+  void start_task(Client& c, AuthCheck::Kind kind, std::function<int(std::string& out)> work, TimePoint now);
+  /// Accounts (commands_accounts.cpp): null without a store (Server::set_account_store).
+  store::AccountStore* accounts_ = nullptr;
+  /// The verdict of a sasl or register_account task.
+  void finish_account_task(Client& c, AuthCheck& ch);
+  /// Logs `c` in to `account`: 900, and ACCOUNT to neighbours with account-notify.
+  void log_in(Client& c, const std::string& account);
+  /// Ends an AUTHENTICATE exchange in progress with 906 (CAP END, a second mechanism...).
+  void abort_sasl(Client& c);
+  /// REGISTER successes per address in the current window (spam limit).
+  struct RegisterCount {
+    std::size_t count = 0;
+    TimePoint since{};
+  };
+  std::unordered_map<std::string, RegisterCount> register_counts_;
   void set_event_log(EventLog log) { event_log_ = std::move(log); }
   void event(Event::Kind kind, const Client& c, std::string_view detail = {}) {
     if (event_log_) event_log_(Event{kind, c.id, c.nick, c.ip, detail, c.registered});
@@ -427,6 +484,10 @@ class ServerImpl {
     Channel* ch = nullptr;       ///< null: nothing held
     std::string wires;           ///< the held lines, serialized once
     std::vector<BatchRun> runs;  ///< consecutive ranges of `wires`, each from one sender
+    /// The same lines with their msgid tags (message-tags members), when one has a msgid.
+    std::string mwires;
+    std::vector<BatchRun> mruns;
+    bool has_msgid = false;
   };
   Batch batch_;
   struct LabelRun {
@@ -436,6 +497,8 @@ class ServerImpl {
   };
   LabelRun label_;
   std::uint64_t batches_ = 0;  ///< batch references handed out
+  std::string msgid_prefix_;   ///< new_msgid(): random per process
+  std::uint64_t msgids_ = 0;
   bool hold_broadcasts_ = false;
   PasswordChecker* checker_ = nullptr;
   EventLog event_log_;

@@ -23,8 +23,6 @@ namespace {
 constexpr std::size_t kSaltBytes = 16;
 constexpr std::size_t kHashBytes = 32;
 
-bool special(char ch) { return std::string_view("_-[]\\`^{|}").find(ch) != std::string_view::npos; }
-
 std::string key_of(std::string_view name) {
   std::string k(name);
   for (char& ch : k) {
@@ -200,14 +198,6 @@ class SqliteAccounts final : public AccountStore {
 };
 
 }  // namespace
-
-bool valid_account_name(std::string_view name) {
-  if (name.empty() || name.size() > 32) return false;
-  if ((name[0] >= '0' && name[0] <= '9') || name[0] == '-') return false;
-  return std::all_of(name.begin(), name.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || special(ch);
-  });
-}
 
 Result<std::unique_ptr<AccountStore>> open_sqlite_accounts(const std::string& path, HashCost cost, bool create) {
   auto db = Db::open(path, create);

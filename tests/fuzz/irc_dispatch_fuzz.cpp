@@ -6,6 +6,8 @@
 #include "sockit/irc/message.hpp"
 #include "sockit/irc/password.hpp"
 #include "sockit/irc/server.hpp"
+#include "sockit/store/accounts.hpp"
+#include "sockit/store/history.hpp"
 
 #include <array>
 #include <chrono>
@@ -50,6 +52,79 @@ class Peer final : public sockit::serve::Peer {
   sockit::Address remote_;
 };
 
+/// draft/chathistory without SQLite: the messages in memory, every query answered from them (the
+/// selectors' edge cases are the store's unit tests; here the IRC side's parsing and replies run).
+class MemoryHistory final : public sockit::store::History {
+ public:
+  MemoryHistory() { options_.query_limit = 8; }
+  const sockit::store::HistoryOptions& options() const noexcept override { return options_; }
+  void append(sockit::store::HistoryMessage m) override {
+    if (messages_.size() < 64) messages_.push_back(std::move(m));
+  }
+  std::optional<std::vector<sockit::store::HistoryMessage>> query(const std::string& key, sockit::store::HistoryQuery,
+                                                                  const sockit::store::HistorySelector& a,
+                                                                  const sockit::store::HistorySelector&,
+                                                                  std::size_t limit) override {
+    if (a.kind == sockit::store::HistorySelector::Kind::msgid && a.msgid.size() % 2 == 1) return std::nullopt;
+    std::vector<sockit::store::HistoryMessage> out;
+    for (const auto& m : messages_) {
+      if (m.key == key && out.size() < limit) out.push_back(m);
+    }
+    return out;
+  }
+  std::vector<sockit::store::HistoryTarget> targets(const std::vector<std::string>& channels, const std::string& nick,
+                                                    std::int64_t, std::int64_t, std::size_t limit) override {
+    std::vector<sockit::store::HistoryTarget> out;
+    for (const auto& m : messages_) {
+      if (out.size() >= limit) break;
+      bool mine = m.key.find(' ') != std::string::npos && (m.key.starts_with(nick + " ") || m.key.ends_with(" " + nick));
+      for (const auto& ch : channels) mine = mine || ch == m.key;
+      if (mine) out.push_back({m.key, m.time_ms});
+    }
+    return out;
+  }
+
+ private:
+  sockit::store::HistoryOptions options_;
+  std::vector<sockit::store::HistoryMessage> messages_;
+};
+
+/// Accounts without SQLite or argon2: SASL (PLAIN "alice" / "correct horse", EXTERNAL for any
+/// certificate) and REGISTER run their IRC side; at most 16 accounts.
+class MemoryAccounts final : public sockit::store::AccountStore {
+ public:
+  using Err = sockit::Error;
+  sockit::Result<void> add(std::string_view name, std::string_view pw) override {
+    if (!sockit::store::valid_account_name(name) || names_.size() >= 16) return Err(std::errc::invalid_argument);
+    for (auto& [n, p] : names_) {
+      if (n == name) return Err(std::errc::file_exists);
+    }
+    names_.emplace_back(std::string(name), std::string(pw));
+    return {};
+  }
+  sockit::Result<void> remove(std::string_view) override { return {}; }
+  sockit::Result<void> set_password(std::string_view, std::string_view) override { return {}; }
+  sockit::Result<std::vector<sockit::store::Account>> list() override { return std::vector<sockit::store::Account>{}; }
+  sockit::Result<std::optional<sockit::store::Account>> find(std::string_view) override {
+    return std::optional<sockit::store::Account>();
+  }
+  sockit::Result<std::optional<std::string>> check_password(std::string_view name, std::string_view pw) override {
+    if (name == "alice" && pw == "correct horse") return std::optional<std::string>("alice");
+    for (auto& [n, p] : names_) {
+      if (n == name && p == pw) return std::optional<std::string>(n);
+    }
+    return std::optional<std::string>();
+  }
+  sockit::Result<std::optional<std::string>> find_by_certfp(std::string_view) override {
+    return std::optional<std::string>("alice");
+  }
+  sockit::Result<void> add_certfp(std::string_view, std::string_view) override { return {}; }
+  sockit::Result<void> remove_certfp(std::string_view, std::string_view) override { return {}; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> names_;
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -66,6 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const std::string oper_hash = hash_password("pw", 1000).value();
   cfg.operators.push_back({"root", oper_hash, "*"});
   cfg.allow_die = size % 2 == 0;
+  cfg.account_registration = size % 3 != 2;
   cfg.allow_restart = size % 4 < 2;
   // Each casemapping in turn (by input size, so the record format stays the same).
   cfg.casemapping = size % 3 == 0 ? Casemapping::rfc1459 : size % 3 == 1 ? Casemapping::strict_rfc1459 : Casemapping::ascii;
@@ -82,6 +158,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   hooks.die = [](std::string_view) {};
   hooks.restart = [](std::string_view) {};
   server.set_admin_hooks(std::move(hooks));
+  MemoryHistory history;  // draft/chathistory on for most inputs, off for every fifth size
+  if (size % 5 != 0) server.set_history(&history);
+  MemoryAccounts accounts;  // SASL and REGISTER on for most inputs, off for every seventh size
+  if (size % 7 != 0) server.set_account_store(&accounts);
   TimePoint now{};
   constexpr std::size_t kClients = 6;
   std::array<std::unique_ptr<Peer>, kClients> peers;

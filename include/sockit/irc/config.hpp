@@ -39,6 +39,9 @@ struct Config {
   /// may be empty: OPER then succeeds by the certificate alone (Ergo's certfp); with both, both
   /// must match.
   std::map<std::string, std::string> operator_certfp;
+  /// Operator name -> account name (SASL or REGISTER): OPER <name> succeeds for a client logged
+  /// in to that account, without a password (the operator's password_hash may then be empty).
+  std::map<std::string, std::string> operator_account;
   std::string default_channel_modes = "nt";
 
   // Names.
@@ -100,6 +103,13 @@ struct Config {
   // ones. 0 = not advertised (no TLS listener). The application sets the port.
   std::uint16_t sts_port = 0;
   std::chrono::seconds sts_duration{std::chrono::hours(24)};
+
+  // Accounts (IRCv3 sasl, draft/account-registration): in effect only with an account store
+  // (Server::set_account_store). REGISTER is refused unless account_registration is on; at most
+  // register_per_ip accounts are registered from one address per register_window.
+  bool account_registration = false;
+  std::size_t register_per_ip = 3;
+  std::chrono::milliseconds register_window{std::chrono::hours(1)};
 };
 
 }  // namespace sockit::irc

@@ -136,6 +136,16 @@ enum Numeric : std::uint16_t {
   RPL_MONLIST = 732,
   RPL_ENDOFMONLIST = 733,
   ERR_MONLISTFULL = 734,
+  // SASL (ircv3.net sasl-3.1 / 3.2).
+  RPL_LOGGEDIN = 900,
+  RPL_LOGGEDOUT = 901,
+  ERR_NICKLOCKED = 902,
+  RPL_SASLSUCCESS = 903,
+  ERR_SASLFAIL = 904,
+  ERR_SASLTOOLONG = 905,
+  ERR_SASLABORTED = 906,
+  ERR_SASLALREADY = 907,
+  RPL_SASLMECHS = 908,
 };
 
 }  // namespace sockit::irc

@@ -42,6 +42,9 @@ class PasswordChecker {
   /// expired by the time a worker takes it is skipped (`done` not called): its client left.
   bool submit(std::string password, std::string encoded, std::function<void(bool)> done, bool urgent = false,
               std::weak_ptr<const void> owner = {});
+  /// The same queue for any slow job (an account store's argon2id check, a registration):
+  /// `task` runs on a worker thread; it is skipped when its `owner` has expired.
+  bool submit_task(std::function<void()> task, bool urgent = false, std::weak_ptr<const void> owner = {});
   /// Drops the queued checks and joins the workers (a check running finishes first). Idempotent.
   void stop();
 

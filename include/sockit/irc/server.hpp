@@ -28,6 +28,10 @@
 #include <string>
 #include <string_view>
 
+namespace sockit::store {
+class History;
+}
+
 namespace sockit::irc {
 
 using ClientId = std::uint64_t;
@@ -64,6 +68,9 @@ struct Event {
     oper,             ///< OPER succeeded (detail: the operator name)
     oper_failed,      ///< OPER refused (detail: the operator name if it is a configured one)
     killed,           ///< KILLed by an operator (detail: "by NICK: reason")
+    logged_in,        ///< SASL or REGISTER logged the client in (detail: the account name)
+    login_failed,     ///< SASL failed (detail: the mechanism and the account name given)
+    account_registered,  ///< REGISTER created an account (detail: its name)
     quit,             ///< the client left or was closed (detail: the quit reason)
   };
   Kind kind = Kind::connected;
@@ -101,6 +108,11 @@ using SecurityLookup = std::function<ConnectionSecurity(serve::Peer&)>;
 
 class ServerImpl;
 class PasswordChecker;
+}  // namespace sockit::irc
+namespace sockit::store {
+class AccountStore;
+}  // namespace sockit::store
+namespace sockit::irc {
 
 class Server {
  public:
@@ -154,9 +166,17 @@ class Server {
   /// each client's Peer::waker() (a Peer without one is checked inline). Null: every check runs
   /// inline, on the caller's thread. `checker` must outlive the server or be unset first.
   void set_password_checker(PasswordChecker* checker);
+  /// IRCv3 draft/chathistory: PRIVMSG and NOTICE to channels and nicks are kept in `history`
+  /// (with their msgid) and CHATHISTORY replays them; null (the default): no history, the cap is
+  /// not offered. `history` must outlive the server or be unset first.
+  void set_history(store::History* history);
   /// Called with each Event on the thread of the entry point that caused it; null (the default):
   /// no events. Must not call back into the server.
   void set_event_log(EventLog log);
+  /// Accounts for SASL (PLAIN, EXTERNAL), REGISTER and WHOIS 330; null (the default): no sasl
+  /// capability. `store` must outlive the server. Its slow calls (argon2id) run on the password
+  /// checker's threads when there is one.
+  void set_account_store(store::AccountStore* store);
   /// REHASH, DIE and RESTART's actions (see AdminHooks); unset by default.
   void set_admin_hooks(AdminHooks hooks);
   /// How to tell a TLS connection and its client certificate (unset: every client is plaintext).

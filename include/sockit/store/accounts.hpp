@@ -34,8 +34,17 @@ struct HashCost {
 };
 
 /// Account names: 1-32 characters of [A-Za-z0-9_-\[\]\\`^{|}], not starting with a digit or '-'
-/// (nick-like, so REGISTER * can use the nick).
-bool valid_account_name(std::string_view name);
+/// (nick-like, so REGISTER * can use the nick). Inline: the IRC core checks names without linking
+/// the store.
+inline bool valid_account_name(std::string_view name) {
+  if (name.empty() || name.size() > 32 || (name[0] >= '0' && name[0] <= '9') || name[0] == '-') return false;
+  for (char ch : name) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              std::string_view("_-[]\\`^{|}").find(ch) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
 /// Passwords: 8-256 bytes, no NUL.
 inline constexpr std::size_t kMinPassword = 8;
 inline constexpr std::size_t kMaxPassword = 256;

@@ -196,3 +196,38 @@ TEST(ChatServerAccounts, UnusableDatabaseIsAClearErrorAtStart) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("no/such/dir.db"), std::string::npos) << r.err;
 }
+
+TEST(ChatServerAccounts, ChatClientLogsInWithSaslFromAPasswordFile) {
+  TempDir d;
+  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
+  const fs::path pass = d.path / "pass";
+  std::ofstream(pass) << "correct horse\n";
+  ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
+  auto chat = test::Child::spawn({test::sockit_bin(), "chat", "127.0.0.1", std::to_string(server.port()), "--nick", "al",
+                                  "--plain", "--no-reconnect", "--sasl-user", "alice", "--sasl-pass-file", pass.string()});
+  std::string out = chat.read_stdout_until("MOTD", 20s);
+  Client b(server.address());
+  b.register_as("bob");
+  b.send("WHOIS al");
+  EXPECT_EQ(b.expect("330"), ":irc.sockit.local 330 bob al alice :is logged in as");
+  ASSERT_TRUE(chat.write_stdin("/quit bye\n"));
+  chat.close_stdin();
+  out += chat.read_stdout(10s);
+  EXPECT_EQ(chat.wait(10s), 0) << out;
+  EXPECT_NE(out.find("Logged in as alice"), std::string::npos) << out;
+  EXPECT_EQ(out.find("SASL login failed"), std::string::npos) << out;
+
+  // A wrong password: shown, and registration goes on without an account.
+  std::ofstream(pass) << "wrong horse\n";
+  auto bad = test::Child::spawn({test::sockit_bin(), "chat", "127.0.0.1", std::to_string(server.port()), "--nick", "al2",
+                                 "--plain", "--no-reconnect", "--sasl-user", "alice", "--sasl-pass-file", pass.string()});
+  std::string bad_out = bad.read_stdout_until("MOTD", 30s);
+  std::string bad_err = bad.read_stderr_until("SASL login failed", 5s);
+  ASSERT_TRUE(bad.write_stdin("/quit\n"));
+  bad.close_stdin();
+  EXPECT_EQ(bad.wait(10s), 0);
+  EXPECT_NE((bad_out + bad_err).find("SASL login failed"), std::string::npos) << bad_out << bad_err;
+  // No password at all: a usage error, exit 2.
+  auto r = test::run({test::sockit_bin(), "chat", "127.0.0.1", "6667", "--sasl-user", "alice"}, "", 10s);
+  EXPECT_EQ(r.status, 2) << r.err;
+}

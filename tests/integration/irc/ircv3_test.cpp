@@ -34,13 +34,20 @@ TEST(ChatServerIrcv3, TagsTagmsgAndLabelsOverTheWire) {
   b.expect("JOIN");  // carol's join
   // A labeled PRIVMSG with a client-only tag: the echo is alice's labeled reply, bob gets the
   // tag, carol the plain line.
+  // Both carry the message's msgid (message-ids), the same one.
   a.send("@label=m1;+draft/reply=42 PRIVMSG #v3 :hello");
-  EXPECT_EQ(a.expect("PRIVMSG"), "@label=m1;+draft/reply=42 :alice!~alice@127.0.0.1 PRIVMSG #v3 :hello");
-  EXPECT_EQ(b.expect("PRIVMSG"), "@+draft/reply=42 :alice!~alice@127.0.0.1 PRIVMSG #v3 :hello");
+  const std::string echo = a.expect("PRIVMSG");
+  const std::string id = echo.substr(echo.find("msgid=") + 6, echo.find(';', echo.find("msgid=")) - echo.find("msgid=") - 6);
+  EXPECT_FALSE(id.empty()) << echo;
+  EXPECT_EQ(echo, "@label=m1;msgid=" + id + ";+draft/reply=42 :alice!~alice@127.0.0.1 PRIVMSG #v3 :hello");
+  EXPECT_EQ(b.expect("PRIVMSG"), "@msgid=" + id + ";+draft/reply=42 :alice!~alice@127.0.0.1 PRIVMSG #v3 :hello");
   EXPECT_EQ(c.expect("PRIVMSG"), ":alice!~alice@127.0.0.1 PRIVMSG #v3 :hello");
   // TAGMSG reaches bob only; carol gets nothing (her next line is the PONG).
   a.send("@+typing=active TAGMSG #v3");
-  EXPECT_EQ(b.expect("TAGMSG"), "@+typing=active :alice!~alice@127.0.0.1 TAGMSG #v3");
+  const std::string tagmsg = b.expect("TAGMSG");
+  EXPECT_EQ(tagmsg.rfind("@msgid=", 0), 0u) << tagmsg;
+  EXPECT_NE(tagmsg.find(";+typing=active :alice!~alice@127.0.0.1 TAGMSG #v3"), std::string::npos) << tagmsg;
+  EXPECT_EQ(tagmsg.find(id + ";"), std::string::npos) << "a second message, a second msgid: " << tagmsg;
   c.send("PING after-tagmsg");
   EXPECT_EQ(c.expect_any({"PONG", "TAGMSG"}), ":irc.sockit.local PONG irc.sockit.local :after-tagmsg");
   // A labeled command with several replies: one labeled-response batch.

@@ -108,6 +108,8 @@ TEST(IrcSasl, CapLsOffersSaslOnlyWithAnAccountStore) {
   EXPECT_TRUE(H::has(c.take(), "CAP")) ;
   plain_server.send(c, "CAP LIST");
   EXPECT_EQ(joined(c.take()).find("sasl"), std::string::npos);
+  plain_server.send(c, "AUTHENTICATE PLAIN");  // a server without accounts knows no SASL (as ngIRCd)
+  EXPECT_EQ(c.take(), std::vector<std::string>{":irc.sockit.local 421 * AUTHENTICATE :Unknown command"});
 
   Fixture f;
   auto& d = f.h.connect();

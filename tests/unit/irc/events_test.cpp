@@ -83,7 +83,7 @@ TEST(IrcEvents, RegistrationOperKillAndQuitsCarryNickAddressAndReason) {
   auto killed = r.of(Event::Kind::killed);
   ASSERT_EQ(killed.size(), 1u);
   EXPECT_EQ(killed[0].nick, "bob");
-  EXPECT_EQ(killed[0].detail, "by alice: enough");
+  EXPECT_EQ(killed[0].detail, "by alice!~alice@10.0.0.1: enough");  // whom, who and from where
   auto quits = r.of(Event::Kind::quit);
   ASSERT_EQ(quits.size(), 2u);
   EXPECT_EQ(quits[0].nick, "bob");

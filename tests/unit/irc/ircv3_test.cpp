@@ -23,6 +23,31 @@ H::Cli& with_caps(H& h, std::string_view nick, std::string_view caps) {
   return c;
 }
 
+/// `lines` with each msgid tag's value replaced by "ID" (message-ids: random per server).
+std::vector<std::string> ids_hidden(std::vector<std::string> lines) {
+  for (std::string& l : lines) {
+    if (l.empty() || l[0] != '@') continue;
+    const std::size_t end = l.find(' ');
+    for (std::size_t at = l.find("msgid="); at != std::string::npos && at < end; at = l.find("msgid=", at + 1)) {
+      if (at != 1 && l[at - 1] != ';') continue;
+      const std::size_t stop = l.find_first_of("; ", at);
+      l.replace(at + 6, stop - at - 6, "ID");
+      break;
+    }
+  }
+  return lines;
+}
+
+/// The msgid tag's value in `line`, "" if none.
+std::string msgid_of(const std::string& line) {
+  const std::size_t end = line.find(' ');
+  if (line.empty() || line[0] != '@') return "";
+  for (std::size_t at = line.find("msgid="); at != std::string::npos && at < end; at = line.find("msgid=", at + 1)) {
+    if (at == 1 || line[at - 1] == ';') return line.substr(at + 6, line.find_first_of("; ", at) - at - 6);
+  }
+  return "";
+}
+
 }  // namespace
 
 // ---- message-tags (https://ircv3.net/specs/extensions/message-tags) ---------------------------
@@ -48,12 +73,13 @@ TEST(IrcMessageTags, ClientOnlyTagsReachOnlyReceiversThatAskedForThem) {
   // Server-defined tags from a client (no '+') are not relayed; escaping survives the round trip.
   h.send(a, "@+draft/react=\\s:);+example.com/x;msgid=forged PRIVMSG #t :hi");
   const std::string line = ":alice!~alice@127.0.0.1 PRIVMSG #t :hi";
-  EXPECT_EQ(b.take(), std::vector<std::string>{"@time=2027-01-15T08:00:00.000Z;+draft/react=\\s:);+example.com/x " + line});
+  EXPECT_EQ(ids_hidden(b.take()),
+            std::vector<std::string>{"@time=2027-01-15T08:00:00.000Z;msgid=ID;+draft/react=\\s:);+example.com/x " + line});
   EXPECT_EQ(c.take(), std::vector<std::string>{line});  // no message-tags: the plain line
   EXPECT_TRUE(a.take().empty());
   // To a nick too.
   h.send(c, "@+typing=active PRIVMSG alice :psst");
-  EXPECT_EQ(a.take(), std::vector<std::string>{"@+typing=active :carol!~carol@127.0.0.1 PRIVMSG alice :psst"});
+  EXPECT_EQ(ids_hidden(a.take()), std::vector<std::string>{"@msgid=ID;+typing=active :carol!~carol@127.0.0.1 PRIVMSG alice :psst"});
   h.send(a, "@+typing=active PRIVMSG carol :psst");
   EXPECT_EQ(c.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 PRIVMSG carol :psst"});
   h.check();
@@ -66,7 +92,7 @@ TEST(IrcMessageTags, EchoMessageCarriesTheTags) {
   h.join("#t", {&a, &b});
   H::drain({&a, &b});
   h.send(a, "@+reply=1 PRIVMSG #t :hi");
-  EXPECT_EQ(a.take(), std::vector<std::string>{"@+reply=1 :alice!~alice@127.0.0.1 PRIVMSG #t :hi"});
+  EXPECT_EQ(ids_hidden(a.take()), std::vector<std::string>{"@msgid=ID;+reply=1 :alice!~alice@127.0.0.1 PRIVMSG #t :hi"});
   EXPECT_EQ(b.take(), std::vector<std::string>{":alice!~alice@127.0.0.1 PRIVMSG #t :hi"});
 }
 
@@ -78,11 +104,11 @@ TEST(IrcMessageTags, TagmsgGoesOnlyToReceiversWithMessageTags) {
   h.join("#t", {&a, &b, &c});
   H::drain({&a, &b, &c});
   h.send(a, "@+typing=active TAGMSG #t");
-  EXPECT_EQ(b.take(), std::vector<std::string>{"@+typing=active :alice!~alice@127.0.0.1 TAGMSG #t"});
+  EXPECT_EQ(ids_hidden(b.take()), std::vector<std::string>{"@msgid=ID;+typing=active :alice!~alice@127.0.0.1 TAGMSG #t"});
   EXPECT_TRUE(c.take().empty());
   EXPECT_TRUE(a.take().empty());
   h.send(a, "@+typing=paused TAGMSG bob");
-  EXPECT_EQ(b.take(), std::vector<std::string>{"@+typing=paused :alice!~alice@127.0.0.1 TAGMSG bob"});
+  EXPECT_EQ(ids_hidden(b.take()), std::vector<std::string>{"@msgid=ID;+typing=paused :alice!~alice@127.0.0.1 TAGMSG bob"});
   h.send(a, "@+typing=paused TAGMSG carol");
   EXPECT_TRUE(c.take().empty());
   // Errors as for PRIVMSG.
@@ -102,7 +128,7 @@ TEST(IrcMessageTags, ClientTagDataOver4094BytesIs417) {
   // "+k=" and 4091 bytes of value: 4094 bytes of tag data, the limit, is relayed whole.
   const std::string at_limit = "+k=" + std::string(4091, 'v');
   h.send(a, "@" + at_limit + " PRIVMSG #t :hi");
-  EXPECT_EQ(b.take(), std::vector<std::string>{"@" + at_limit + " :alice!~alice@127.0.0.1 PRIVMSG #t :hi"});
+  EXPECT_EQ(ids_hidden(b.take()), std::vector<std::string>{"@msgid=ID;" + at_limit + " :alice!~alice@127.0.0.1 PRIVMSG #t :hi"});
   EXPECT_TRUE(a.take().empty());
   h.send(a, "@" + at_limit + "v PRIVMSG #t :hi");
   EXPECT_EQ(a.take(), std::vector<std::string>{":irc.sockit.local 417 alice :Input line was too long"});
@@ -113,6 +139,59 @@ TEST(IrcMessageTags, ClientTagDataOver4094BytesIs417) {
   EXPECT_TRUE(b.take().empty());
   h.send(a, "PING x");
   EXPECT_TRUE(H::has(a.take(), "PONG"));
+}
+
+// ---- message-ids (https://ircv3.net/specs/extensions/message-ids) -------------------------------
+
+TEST(IrcMessageIds, EveryRelayedMessageHasOneMsgidForItsReceiversWithMessageTags) {
+  H h;
+  auto& a = with_caps(h, "alice", "message-tags echo-message");
+  auto& b = with_caps(h, "bob", "message-tags server-time");
+  auto& c = h.user("carol");
+  auto& d = with_caps(h, "dave", "message-tags");
+  h.join("#t", {&a, &b, &c, &d});
+  H::drain({&a, &b, &c, &d});
+  // The echo and every receiver with message-tags carry the same msgid; carol gets the plain line.
+  h.send(a, "PRIVMSG #t :one");
+  const std::string line = ":alice!~alice@127.0.0.1 PRIVMSG #t :one";
+  auto echo = a.take(), to_b = b.take(), to_d = d.take();
+  ASSERT_EQ(echo.size(), 1u);
+  const std::string id = msgid_of(echo[0]);
+  EXPECT_FALSE(id.empty()) << echo[0];
+  EXPECT_EQ(echo, std::vector<std::string>{"@msgid=" + id + " " + line});
+  EXPECT_EQ(to_b, std::vector<std::string>{"@time=2027-01-15T08:00:00.000Z;msgid=" + id + " " + line});
+  EXPECT_EQ(to_d, std::vector<std::string>{"@msgid=" + id + " " + line});
+  EXPECT_EQ(c.take(), std::vector<std::string>{line});
+  // The batched path (no echo, no client tags): each line its own msgid, several lines in a turn.
+  h.send(c, "PRIVMSG #t :two");
+  h.send(c, "NOTICE #t :three");
+  to_b = b.take();
+  to_d = d.take();
+  ASSERT_EQ(to_d.size(), 2u);
+  EXPECT_EQ(ids_hidden(to_d), (std::vector<std::string>{"@msgid=ID :carol!~carol@127.0.0.1 PRIVMSG #t :two",
+                                                        "@msgid=ID :carol!~carol@127.0.0.1 NOTICE #t :three"}));
+  EXPECT_EQ(ids_hidden(to_b),
+            (std::vector<std::string>{"@time=2027-01-15T08:00:00.000Z;msgid=ID :carol!~carol@127.0.0.1 PRIVMSG #t :two",
+                                      "@time=2027-01-15T08:00:00.000Z;msgid=ID :carol!~carol@127.0.0.1 NOTICE #t :three"}));
+  EXPECT_EQ(msgid_of(to_b[0]), msgid_of(to_d[0]));
+  EXPECT_EQ(msgid_of(to_b[1]), msgid_of(to_d[1]));
+  EXPECT_NE(msgid_of(to_d[0]), msgid_of(to_d[1]));
+  EXPECT_NE(msgid_of(to_d[0]), id);
+  EXPECT_EQ(a.take(), to_d);  // alice (message-tags) gets the same lines as dave
+  // A private message: the receiver and the echo share one.
+  h.send(a, "PRIVMSG dave :psst");
+  echo = a.take();
+  to_d = d.take();
+  ASSERT_EQ(echo.size(), 1u);
+  ASSERT_EQ(to_d.size(), 1u);
+  EXPECT_EQ(msgid_of(echo[0]), msgid_of(to_d[0]));
+  EXPECT_FALSE(msgid_of(to_d[0]).empty());
+  // A client's own msgid tag is never relayed as the server's.
+  h.send(c, "@msgid=forged PRIVMSG dave :x");
+  to_d = d.take();
+  ASSERT_EQ(to_d.size(), 1u);
+  EXPECT_NE(msgid_of(to_d[0]), "forged");
+  h.check();
 }
 
 // ---- batch and labeled-response (https://ircv3.net/specs/extensions/labeled-response) ---------
