@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <span>
@@ -55,6 +56,7 @@ struct Options {
   std::string nick;
   std::vector<std::string> join;
   std::string user, realname, password;
+  std::string sasl_user, sasl_pass_file;  // --sasl-user, --sasl-pass-file (or $SOCKIT_SASL_PASS)
   bool plain = false;
   bool plain_mode = false;  // --plain, or stdin/stdout not a terminal
   bool no_reconnect = false;
@@ -138,6 +140,7 @@ class Session {
   /// The TLS handshake failed: `reason` in words. A certificate refused (or a server that speaks
   /// no TLS) ends the run with status 1: retrying cannot change the answer.
   void on_tls_failed(std::string reason);
+  void on_tls_established(std::uint64_t gen);
 
  private:
   static std::chrono::milliseconds to_ms(const std::string& s) {
@@ -171,6 +174,7 @@ class Session {
   std::shared_ptr<sockit::loop::Connector> connector_;  // while connecting
   std::uint64_t connect_gen_ = 0;                        // tells a stale connect result
   std::shared_ptr<ServerLink> link_;                     // while connected
+  sockit::tls::Transport* link_tls_ = nullptr;           // link_'s TLS transport (null: plaintext)
   std::vector<sockit::Address> addrs_;
   std::size_t next_addr_ = 0;
   std::string last_error_;
@@ -262,9 +266,11 @@ void Session::on_connect_result(const sockit::Address& to, sockit::Result<sockit
     sockit::tls::TransportOptions to_opts;
     to_opts.server_name = target_.host;  // SNI, and the name (or address) the certificate must match
     to_opts.handshake_timeout = connect_timeout_;
+    to_opts.on_established = [this, gen = connect_gen_] { on_tls_established(gen); };
     tls = std::make_unique<sockit::tls::Transport>(*tls_, to_opts);
   }
   sockit::tls::Transport* tls_raw = tls.get();
+  link_tls_ = tls_raw;
   link_ = std::make_shared<ServerLink>(loop_, std::move(*r), to, link_opts_, this, tls_raw, std::move(tls));
   if (auto started = link_->start(); !started) {
     last_error_ = fmt::format("connect {}: {}", to.to_string(), started.error().message());
@@ -273,10 +279,19 @@ void Session::on_connect_result(const sockit::Address& to, sockit::Result<sockit
     return;
   }
   inbuf_.clear();
-  client_.connected(SteadyClock::now());
+  client_.connected(SteadyClock::now(), tls_raw != nullptr);  // with TLS: "TLS handshake" until it is done
+}
+
+// From the link's transport, in the loop's thread: the status line goes from "TLS handshake" to
+// "registering" (NICK/USER, held by the link until now, go out).
+void Session::on_tls_established(std::uint64_t gen) {
+  if (gen != connect_gen_ || !link_ || link_tls_ == nullptr) return;
+  client_.tls_established(link_tls_->version());
+  render();
 }
 
 void Session::drop_link() {
+  link_tls_ = nullptr;
   if (!link_) return;
   link_->detach();
   link_->close(sockit::loop::CloseReason::server_stopping);
@@ -510,6 +525,23 @@ int run(Options& o) {
   cfg.user = o.user;
   cfg.realname = o.realname;
   cfg.password = o.password;
+  if (!o.sasl_user.empty()) {  // the password from a file or the environment, never from argv
+    cfg.sasl_user = o.sasl_user;
+    if (!o.sasl_pass_file.empty()) {
+      std::ifstream f(o.sasl_pass_file);
+      if (!f || !std::getline(f, cfg.sasl_pass)) {
+        throw sockit::cli::UsageError(fmt::format("cannot read a password from --sasl-pass-file '{}'", o.sasl_pass_file));
+      }
+      if (!cfg.sasl_pass.empty() && cfg.sasl_pass.back() == '\r') cfg.sasl_pass.pop_back();
+    } else if (const char* env = std::getenv("SOCKIT_SASL_PASS"); env != nullptr) {
+      cfg.sasl_pass = env;
+    }
+    if (cfg.sasl_pass.empty()) {
+      throw sockit::cli::UsageError("--sasl-user needs a password: --sasl-pass-file FILE or $SOCKIT_SASL_PASS");
+    }
+  } else if (!o.sasl_pass_file.empty()) {
+    throw sockit::cli::UsageError("--sasl-pass-file needs --sasl-user");
+  }
   cfg.version = "sockit chat " SOCKIT_VERSION;
   cfg.lag_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*sockit::parse_duration(o.lag_interval));
   for (const auto& j : o.join) {
@@ -574,6 +606,8 @@ SOCKIT_COMMAND(chat, "chat", "a terminal IRC client (full screen, or --plain lin
   app.add_option("--user", o->user, "USER name (default: the nick)");
   app.add_option("--realname", o->realname, "real name (default: \"sockit chat\")");
   app.add_option("--password", o->password, "server password (PASS)");
+  app.add_option("--sasl-user", o->sasl_user, "log in to this account with SASL PLAIN (password: --sasl-pass-file or $SOCKIT_SASL_PASS)");
+  app.add_option("--sasl-pass-file", o->sasl_pass_file, "--sasl-user: read the password from the first line of this file");
   app.add_flag("--no-reconnect", o->no_reconnect, "exit 1 instead of reconnecting when the server goes away");
   app.add_option("--reconnect-min", o->reconnect_min, "first reconnect delay (doubles, with jitter)")->capture_default_str();
   app.add_option("--reconnect-max", o->reconnect_max, "longest reconnect delay")->capture_default_str();

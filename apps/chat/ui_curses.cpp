@@ -361,7 +361,7 @@ class CursesUi final : public Ui {
   static std::string lag_text(const Client& client, SteadyClock::time_point now) {
     switch (client.state()) {
       case State::disconnected: return "[disconnected]";
-      case State::registering: return "[registering]";
+      case State::registering: return client.tls_handshaking() ? "[TLS handshake]" : "[registering]";
       case State::quitting: return "[quitting]";
       case State::registered:
         if (auto since = client.lag_pending_since(); since && now - *since > std::chrono::seconds(5)) {

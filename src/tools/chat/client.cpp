@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <utility>
+
+#include <openssl/evp.h>
 
 namespace sockit::chat {
 namespace {
@@ -54,6 +57,13 @@ constexpr int ERR_ERRONEUSNICKNAME = 432;
 constexpr int ERR_NICKNAMEINUSE = 433;
 constexpr int ERR_UNAVAILRESOURCE = 437;
 constexpr int RPL_WHOISSECURE = 671;
+constexpr int RPL_LOGGEDIN = 900;
+constexpr int RPL_SASLSUCCESS = 903;
+constexpr int ERR_SASLFAIL = 904;
+constexpr int ERR_SASLTOOLONG = 905;
+constexpr int ERR_SASLABORTED = 906;
+constexpr int ERR_SASLALREADY = 907;
+constexpr int RPL_SASLMECHS = 908;
 constexpr int kFirstError = 400;  // 400-599: errors
 constexpr int kPastErrors = 600;
 }  // namespace numeric
@@ -345,8 +355,9 @@ std::vector<std::pair<std::string, std::string>> Client::channels_to_join() cons
 // ---------------------------------------------------------------------------------------------
 // Transport events
 
-void Client::connected(SteadyClock::time_point now) {
+void Client::connected(SteadyClock::time_point now, bool tls_handshake) {
   state_ = State::registering;
+  tls_handshaking_ = tls_handshake;
   nick_attempt_ = 0;
   nick_len_ = 30;
   nick_ = config_.nick;
@@ -354,12 +365,21 @@ void Client::connected(SteadyClock::time_point now) {
   lag_sent_.reset();
   last_lag_ping_ = now;
   if (!config_.password.empty()) send("PASS", {config_.password});
+  cap_open_ = !config_.sasl_user.empty();
+  if (cap_open_) send("CAP", {"REQ", "sasl"});  // registration waits for CAP END (after 903/904)
   send("NICK", {nick_});
   send("USER", {config_.user, "0", "*", config_.realname});
-  status(LineKind::info, fmt::format("Connected, registering as {}", nick_));
+  status(LineKind::info, tls_handshake ? std::string("Connected, TLS handshake...")
+                                       : fmt::format("Connected, registering as {}", nick_));
+}
+
+void Client::tls_established(std::string_view version) {
+  if (!std::exchange(tls_handshaking_, false) || state_ != State::registering) return;
+  status(LineKind::info, fmt::format("TLS handshake done ({}), registering as {}", version, nick_));
 }
 
 void Client::disconnected(std::string_view reason) {
+  tls_handshaking_ = false;
   if (state_ == State::disconnected) return;
   const bool was_registered = state_ == State::registered || state_ == State::quitting;
   if (was_registered) {
@@ -484,6 +504,7 @@ void Client::on_message(const Msg& m, SteadyClock::time_point now) {
     return;
   }
   static constexpr MessageSpec kMessages[] = {
+      {"authenticate", &Client::msg_authenticate}, {"cap", &Client::msg_cap},
       {"error", &Client::msg_error}, {"invite", &Client::msg_invite}, {"join", &Client::msg_join},
       {"kick", &Client::msg_kick},   {"mode", &Client::msg_mode},     {"nick", &Client::msg_nick},
       {"notice", &Client::msg_notice}, {"part", &Client::msg_part}, {"ping", &Client::msg_ping},
@@ -504,6 +525,48 @@ void Client::on_message(const Msg& m, SteadyClock::time_point now) {
 }
 
 void Client::msg_ping(const Msg& m, const std::string&, SteadyClock::time_point) { send("PONG", {param(m, 0)}); }
+
+// ---- SASL PLAIN (ircv3.net sasl-3.1): CAP REQ sasl -> ACK -> AUTHENTICATE PLAIN -> "+" ->
+// base64(user NUL user NUL password) in 400-byte chunks -> 900/903 (or 904...) -> CAP END.
+void Client::msg_cap(const Msg& m, const std::string&, SteadyClock::time_point) {
+  const std::string sub = lower(param(m, 1));
+  if (!cap_open_ || (sub != "ack" && sub != "nak")) return;
+  if (sub == "ack" && (" " + lower(param(m, 2)) + " ").find(" sasl ") != std::string::npos) {
+    send("AUTHENTICATE", {"PLAIN"});
+    return;
+  }
+  error("SASL: the server does not offer it; registering without an account");
+  end_cap();
+}
+
+void Client::msg_authenticate(const Msg& m, const std::string&, SteadyClock::time_point) {
+  if (!cap_open_ || param(m, 0) != "+") return;
+  const std::string in = config_.sasl_user + '\0' + config_.sasl_user + '\0' + config_.sasl_pass;
+  std::string b64(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  b64.resize(static_cast<std::size_t>(std::max(n, 0)));
+  constexpr std::size_t kChunk = 400;
+  for (std::size_t at = 0; at < b64.size(); at += kChunk) send_raw("AUTHENTICATE " + b64.substr(at, kChunk));
+  if (b64.size() % kChunk == 0) send_raw("AUTHENTICATE +");  // an empty last chunk ends it
+}
+
+void Client::num_sasl(int code, const Msg& m) {
+  using namespace numeric;
+  const std::string text = numeric_text(m.params, false);
+  if (code == RPL_LOGGEDIN) {
+    status(LineKind::info, fmt::format("Logged in as {}", param(m, 2)));
+    return;
+  }
+  if (code == RPL_SASLMECHS) return;  // 904 follows
+  if (code != RPL_SASLSUCCESS) error("SASL login failed: " + text);
+  end_cap();
+}
+
+void Client::end_cap() {
+  if (!std::exchange(cap_open_, false) || state_ != State::registering) return;
+  send("CAP", {"END"});
+}
 
 void Client::msg_pong(const Msg& m, const std::string&, SteadyClock::time_point now) {
   if (lag_sent_ && !m.params.empty() && m.params.back() == lag_token_) {
@@ -718,6 +781,10 @@ void Client::on_numeric(int code, const Msg& m) {
       {ERR_NOMOTD, &Client::num_nomotd},         {ERR_ERRONEUSNICKNAME, &Client::num_nick_refused},
       {ERR_NICKNAMEINUSE, &Client::num_nick_refused}, {ERR_UNAVAILRESOURCE, &Client::num_nick_refused},
       {RPL_WHOISSECURE, &Client::num_whois},
+      {RPL_LOGGEDIN, &Client::num_sasl},         {RPL_SASLSUCCESS, &Client::num_sasl},
+      {ERR_SASLFAIL, &Client::num_sasl},         {ERR_SASLTOOLONG, &Client::num_sasl},
+      {ERR_SASLABORTED, &Client::num_sasl},      {ERR_SASLALREADY, &Client::num_sasl},
+      {RPL_SASLMECHS, &Client::num_sasl},
   };
   static_assert(std::is_sorted(std::begin(kNumerics), std::end(kNumerics),
                                [](const NumericSpec& a, const NumericSpec& b) { return a.code < b.code; }));

@@ -36,6 +36,10 @@ struct Config {
   std::string user;       ///< USER name; the nick when empty
   std::string realname;   ///< defaults to "sockit chat"
   std::string password;   ///< PASS, sent only when non-empty
+  /// IRCv3 SASL PLAIN at registration (CAP REQ sasl, AUTHENTICATE) when sasl_user is set; a
+  /// failure is shown and registration goes on without an account.
+  std::string sasl_user;
+  std::string sasl_pass;
   std::vector<std::string> autojoin;  ///< channels joined after registration ("#a" or "#a key")
   std::string version = "sockit chat";  ///< CTCP VERSION reply
   std::chrono::milliseconds lag_interval{30'000};  ///< how often PING measures the lag
@@ -121,8 +125,11 @@ class Client {
   explicit Client(Config config);
 
   // ---- transport events ----
-  /// The TCP connection is up: sends PASS/NICK/USER.
-  void connected(SteadyClock::time_point now);
+  /// The TCP connection is up: sends PASS/NICK/USER. With `tls_handshake` they wait for the
+  /// TLS handshake (the link holds them) and tls_handshaking() is true until tls_established().
+  void connected(SteadyClock::time_point now, bool tls_handshake = false);
+  /// The TLS handshake has finished (`version`: "TLSv1.3"): registration goes on.
+  void tls_established(std::string_view version);
   /// One line from the server (CR LF removed; a bare LF is fine too).
   void receive_line(std::string_view line, SteadyClock::time_point now);
   /// The connection is gone: channels are kept for the rejoin, members are cleared.
@@ -148,6 +155,8 @@ class Client {
 
   // ---- view state ----
   State state() const noexcept { return state_; }
+  /// Connected over TLS and the handshake has not finished yet (the status line says so).
+  bool tls_handshaking() const noexcept { return tls_handshaking_; }
   bool quit_requested() const noexcept { return quit_requested_; }
   const std::string& nick() const noexcept { return nick_; }
   const std::string& server_name() const noexcept { return server_name_; }
@@ -206,6 +215,8 @@ class Client {
   void msg_topic(const Msg& m, const std::string& from, SteadyClock::time_point now);
   void msg_mode(const Msg& m, const std::string& from, SteadyClock::time_point now);
   void msg_invite(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_cap(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_authenticate(const Msg& m, const std::string& from, SteadyClock::time_point now);
   // Numerics: a table from code to one num_* handler per family (NumericSpec).
   struct NumericSpec;
   void on_numeric(int code, const Msg& m);
@@ -217,6 +228,8 @@ class Client {
   void num_names(int code, const Msg& m);
   void num_nomotd(int code, const Msg& m);
   void num_nick_refused(int code, const Msg& m);
+  void num_sasl(int code, const Msg& m);  ///< 900-908: logged in, or the login failed
+  void end_cap();                         ///< CAP END, once, while registering
   void on_privmsg(const Msg& m, bool notice);
   void on_ctcp(std::string_view from, std::string_view target, std::string_view body, bool reply);
   void registered(const Msg& m, SteadyClock::time_point now);
@@ -260,6 +273,8 @@ class Client {
 
   Config config_;
   State state_ = State::disconnected;
+  bool tls_handshaking_ = false;
+  bool cap_open_ = false;     // CAP REQ sent for SASL, CAP END not yet
   bool quit_requested_ = false;
   bool quit_noted_ = false;   // "* Left the server" shown for this quit (from the server's ERROR)
   std::string nick_;          // current (or being registered)

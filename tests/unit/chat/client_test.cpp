@@ -52,6 +52,63 @@ TEST_F(ChatClient, RegistersWithPassNickUser) {
   EXPECT_EQ(c.state(), State::registering);
 }
 
+// sockit chat --tls: the status line says "TLS handshake" until the handshake is done, then
+// "registering" (tls_handshaking() is what ui_curses shows); a drop ends it.
+TEST_F(ChatClient, TlsHandshakeBeforeRegistering) {
+  Client c(config());
+  c.connected(now, true);
+  EXPECT_TRUE(c.tls_handshaking());
+  EXPECT_EQ(c.state(), State::registering);
+  EXPECT_TRUE(has(texts(c), "[status] Connected, TLS handshake..."));
+  c.tls_established("TLSv1.3");
+  EXPECT_FALSE(c.tls_handshaking());
+  EXPECT_TRUE(has(texts(c), "[status] TLS handshake done (TLSv1.3), registering as alice"));
+  c.connected(now, true);
+  c.disconnected("tls: handshake timed out");
+  EXPECT_FALSE(c.tls_handshaking());
+  c.connected(now);
+  EXPECT_FALSE(c.tls_handshaking());
+}
+
+// sockit chat --sasl-user (issue #18 item 7): CAP REQ sasl before NICK/USER, AUTHENTICATE PLAIN on
+// the ACK, the payload in 400-byte chunks (a final "+" after an exact multiple), CAP END after 903
+// or after a failure (shown; registration goes on without an account).
+TEST_F(ChatClient, SaslPlainInChunksThenCapEnd) {
+  Config cfg = config();
+  cfg.sasl_user = "alice";
+  cfg.sasl_pass = std::string(288, 'p');  // "alice\0alice\0" + 288 = 300 bytes -> exactly 400 base64
+  Client c(cfg);
+  c.connected(now);
+  EXPECT_EQ(out(c), (std::vector<std::string>{"CAP REQ sasl\r\n", "NICK alice\r\n", "USER alice 0 * :sockit chat\r\n"}));
+  c.receive_line(":irc.test CAP * ACK :sasl", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"AUTHENTICATE PLAIN\r\n"});
+  c.receive_line("AUTHENTICATE +", now);
+  auto auth = out(c);
+  ASSERT_EQ(auth.size(), 2u);
+  EXPECT_EQ(auth[0].size(), std::string("AUTHENTICATE ").size() + 400 + 2);
+  EXPECT_EQ(auth[1], "AUTHENTICATE +\r\n");
+  c.receive_line(":irc.test 900 alice alice!~alice@h alice :You are now logged in as alice", now);
+  c.receive_line(":irc.test 903 alice :SASL authentication successful", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"CAP END\r\n"});
+  EXPECT_TRUE(has(texts(c), "[status] Logged in as alice"));
+
+  Client d(cfg);  // a refused password
+  d.connected(now);
+  d.receive_line(":irc.test CAP * ACK :sasl", now);
+  d.receive_line("AUTHENTICATE +", now);
+  out(d);
+  d.receive_line(":irc.test 904 alice :SASL authentication failed", now);
+  EXPECT_EQ(out(d), std::vector<std::string>{"CAP END\r\n"});
+  auto shown = texts(d);
+  EXPECT_TRUE(std::any_of(shown.begin(), shown.end(), [](const std::string& t) { return t.find("SASL login failed") != std::string::npos; }));
+
+  Client e(cfg);  // a server without sasl: NAK, CAP END at once
+  e.connected(now);
+  out(e);
+  e.receive_line(":irc.test CAP * NAK :sasl", now);
+  EXPECT_EQ(out(e), std::vector<std::string>{"CAP END\r\n"});
+}
+
 TEST_F(ChatClient, AnswersPingWithPong) {
   Client c(config());
   c.connected(now);
