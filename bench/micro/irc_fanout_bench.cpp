@@ -4,13 +4,18 @@
 // irc::Server per delivered line (ServerImpl::to_channel + send), the part bench/run.sh's IRC cell
 // cannot separate from the kernel. Items = deliveries.
 #include "sockit/irc/server.hpp"
+#include "sockit/store/history.hpp"
 
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <time.h>
+#include <unistd.h>
 
 namespace {
 
@@ -61,6 +66,21 @@ void BM_IrcChannelFanout(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const bool tags = state.range(3) != 0;
   Channel ch(n, state.range(1) != 0, tags);
+  // history: every line also goes to a HistoryStore (SQLite file in /tmp, writer thread).
+  std::unique_ptr<store::HistoryStore> history;
+  const std::string db = "/tmp/sockit_bench_history_" + std::to_string(::getpid()) + ".db";
+  if (state.range(4) != 0) {
+    for (const char* sfx : {"", "-wal", "-shm"}) std::remove((db + sfx).c_str());
+    store::HistoryOptions o;
+    o.path = db;
+    std::string err;
+    history = store::HistoryStore::open(o, err);
+    if (!history) {
+      state.SkipWithError(err.c_str());
+      return;
+    }
+    ch.server->set_history(history.get());
+  }
   // `lines` PRIVMSGs arrive in one read (the bench's senders keep up to 4 in flight).
   const auto lines = static_cast<std::size_t>(state.range(2));
   std::string read;
@@ -69,18 +89,37 @@ void BM_IrcChannelFanout(benchmark::State& state) {
     read += std::string(tags ? "@+draft/reply=1234 " : "") + "PRIVMSG #load :3 1234 1764072000123456789 xxxxxxxxxxxxxxxxxxxxxxxx\r\n";
   }
   std::size_t k = 0;
+  // The loop thread's own CPU (the history writer's thread is not in it): the delivery path.
+  auto thread_ns = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+  };
+  const double start = thread_ns();
   for (auto _ : state) {
     ch.server->receive(ch.ids[k % 10], read, ch.now);  // 10 senders, as in the bench's IRC cell
     ++k;
   }
+  const double loop_ns = thread_ns() - start;
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * lines * (n - 1)));
+  state.counters["loop_ns_per_delivery"] =
+      loop_ns / static_cast<double>(state.iterations() * lines * (n - 1));
   state.SetLabel("items = deliveries");
+  if (history) {
+    ch.server->set_history(nullptr);
+    history.reset();
+    for (const char* sfx : {"", "-wal", "-shm"}) std::remove((db + sfx).c_str());
+  }
 }
 BENCHMARK(BM_IrcChannelFanout)
-    ->Args({1000, 0, 1, 0})
-    ->Args({1000, 1, 1, 0})
-    ->Args({1000, 0, 4, 0})
-    ->Args({1000, 1, 1, 1})
-    ->ArgNames({"members", "server_time", "lines", "tags"});
+    ->Args({1000, 0, 1, 0, 0})
+    ->Args({1000, 1, 1, 0, 0})
+    ->Args({1000, 0, 4, 0, 0})
+    ->Args({1000, 1, 1, 1, 0})
+    ->Args({1000, 0, 1, 0, 1})
+    ->Args({1000, 1, 1, 1, 1})
+    ->Args({100, 1, 1, 1, 0})
+    ->Args({100, 1, 1, 1, 1})
+    ->ArgNames({"members", "server_time", "lines", "tags", "history"});
 
 }  // namespace
