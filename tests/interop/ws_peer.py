@@ -292,7 +292,7 @@ def chat_checks(port, tcp_port):
     return t
 
 
-def failure_checks(port, t):
+def failure_checks(port, t, t_port):
     def fresh(nick):
         c = Ws(port)
         register(c, nick, "#web")
@@ -331,6 +331,20 @@ def failure_checks(port, t):
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     c.sock.close()
     check(t.line(":reset!") is not None, "RST mid-frame: tcpuser sees reset quit")
+    print("# the same limits: SendQ")
+    f = Tcp(t_port)
+    f.send("NICK flooder")
+    f.send("USER f 0 * :f")
+    f.line(" 001 ")
+    f.send("JOIN #f")
+    f.line(" 366 ")
+    c = Ws(port)
+    register(c, "sleeper", "#f")  # then reads nothing more
+    f.line(":sleeper!")
+    f.sock.sendall(b"".join(b"PRIVMSG #f :" + b"y" * 400 + b"\r\n" for _ in range(20000)))  # 8.4 MB
+    l = f.line(":sleeper!", 20)
+    check(l is not None and "SendQ exceeded" in l, "a WebSocket user that does not read: SendQ exceeded, as on TCP", repr(l))
+    c.sock.close()
     c = Ws(port)
     check(isinstance(c.accept, AcceptConnection), "the server still accepts WebSocket clients")
     t.send("PING :alive")
@@ -363,7 +377,7 @@ def main():
     handshake_checks(a.ws, a.origin)
     subprotocol_checks(a.ws)
     t = chat_checks(a.ws, a.tcp)
-    failure_checks(a.ws, t)
+    failure_checks(a.ws, t, a.tcp)
     if a.wss:
         wss_checks(a.wss)
     print(f"# ws_peer: {CHECKS} checks, {FAILS} failed")
