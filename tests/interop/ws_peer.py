@@ -275,7 +275,7 @@ def chat_checks(port, tcp_port):
     msg = frame(0x1, b"PRIVMSG #w", fin=False) + frame(0x0, b"eb :frag", fin=False) + frame(0x0, b"mented", fin=True)
     for i in range(0, len(msg), 3):
         w.raw(msg[i:i + 3])
-        time.sleep(0.005)  # separate TCP segments (TCP_NODELAY)
+        time.sleep(0.005)  # deliberate idle: separate TCP segments (TCP_NODELAY), the behaviour under test
     check(t.line("PRIVMSG #web :fragmented") is not None, "3 frames sent 3 bytes at a time -> one line")
     w.raw(frame(0x1, b"PRIVMSG #web :ping-", fin=False) + frame(0x9, b"mid") + frame(0x0, b"between", fin=True))
     p = w.wait(lambda e: isinstance(e, Pong))
