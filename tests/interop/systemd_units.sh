@@ -8,8 +8,10 @@
 #      MONOTONIC_USEC after SIGHUP then READY=1, STATUS= after SIGUSR1, STOPPING=1 after SIGTERM;
 #      and a restart loses no pending connection: with this test holding the listening socket (as
 #      systemd does) a client connects while no server runs and is served by the next one.
+#  (d) TLS listeners under socket activation (issue #16): a passed socket named "tls", or
+#      --tls-listen bound beside the passed ones; a "tls" socket without a certificate: exit 1.
 source "$(dirname "$0")/chat_lib.bash"
-need python3 jq systemd-analyze systemd-socket-activate
+need python3 jq openssl systemd-analyze systemd-socket-activate
 SRC=${SOCKIT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=$(cd "$(dirname "$SOCKIT")" && pwd)/$(basename "$SOCKIT")
 
@@ -189,6 +191,61 @@ finally:
     if srv.poll() is None:
         srv.kill()
         srv.wait()
+# (d) TLS listeners under socket activation (issue #16): a passed socket named "tls"
+# (FileDescriptorName=tls) is a TLS listener with --tls-cert; with no socket so named, --tls-listen
+# is bound beside the passed ones; a "tls" socket without a certificate: exit 1, says why.
+import ssl
+tlsdir = f"{tmp}/tls"
+os.makedirs(tlsdir, exist_ok=True)
+subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", f"{tlsdir}/key.pem", "-out", f"{tlsdir}/cert.pem", "-days", "2", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+tls_flags = ["--tls-cert", f"{tlsdir}/cert.pem", "--tls-key", f"{tlsdir}/key.pem"]
+tls_ctx = ssl.create_default_context(cafile=f"{tlsdir}/cert.pem")
+def tls_register(port, nick):
+    try:
+        s = tls_ctx.wrap_socket(connect(port), server_hostname="localhost")
+    except (OSError, ssl.SSLError) as e:
+        print(f"     TLS to {port}: {e}")
+        return None
+    try:
+        return irc_register(s, nick)
+    finally:
+        s.close()
+
+for named in (True, False):
+    pport, tport = free_port(), free_port()
+    what = "a socket named tls" if named else "--tls-listen beside the passed socket"
+    args = ["-l", f"127.0.0.1:{pport}"] + (["-l", f"127.0.0.1:{tport}", "--fdname=irc:tls"] if named else [])
+    flags = tls_flags + ([] if named else ["--tls-listen", f"127.0.0.1:{tport}"])
+    errlog = f"{tmp}/activate_tls_{int(named)}.err"
+    act = subprocess.Popen(["systemd-socket-activate"] + args + [sockit, "chat-server", "--log-format", "json"] + flags,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(errlog, "wb"))
+    try:
+        c = connect(pport)
+        report(bool(irc_register(c, "plain")), f"socket activation with {what}: plaintext client gets 001")
+        report(bool(tls_register(tport, "secure")), f"socket activation with {what}: a TLS client gets 001 on {tport}")
+        c.close()
+        log = open(errlog, "rb").read()
+        report(f"listening on 127.0.0.1:{tport} (epoll, TLS)".encode() in log, f"{what}: the banner names the TLS listener")
+        if named:
+            report(b"1 named tls" in log, "chat-server says which passed socket is TLS")
+    finally:
+        stop(act, f"socket-activated chat-server with {what}")
+plain_l = socket.socket()
+plain_l.bind(("127.0.0.1", 0))
+plain_l.listen(8)
+def tls_named_child():
+    os.dup2(plain_l.fileno(), 3)
+    os.environ["LISTEN_PID"] = str(os.getpid())
+    os.environ["LISTEN_FDS"] = "1"
+    os.environ["LISTEN_FDNAMES"] = "tls"
+r = subprocess.run([sockit, "chat-server"], stdin=subprocess.DEVNULL, capture_output=True, preexec_fn=tls_named_child,
+                   pass_fds=(3,), timeout=20)
+report(r.returncode == 1 and b"no TLS certificate is configured" in r.stderr,
+       f"a socket named tls without --tls-cert: exit {r.returncode}, says why")
+plain_l.close()
+
 # A passed descriptor that is not a listening stream socket: a clear error and exit 1.
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 udp.bind(("127.0.0.1", 0))
