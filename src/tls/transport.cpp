@@ -234,7 +234,10 @@ std::size_t Transport::pending_input() const noexcept {
   if (ssl_ == nullptr || !established_) return 0;
   int n = SSL_pending(ssl_);
   if (n > 0) return static_cast<std::size_t>(n);
-  return SSL_has_pending(ssl_) == 1 ? 1 : 0;  // read ahead: records not yet decoded
+  // Read ahead: whole records not decoded yet. Not after a read that wanted more from the socket:
+  // what is buffered then is the start of a record, and only the socket can finish it (reporting
+  // it would have a blocking model poll with a zero timeout until the rest came).
+  return !SSL_want_read(ssl_) && SSL_has_pending(ssl_) == 1 ? 1 : 0;
 }
 
 std::shared_ptr<SSL_SESSION> Transport::session() const {

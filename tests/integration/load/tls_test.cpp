@@ -216,6 +216,19 @@ TEST_F(LoadTls, TransportReportsRecordsReadAheadAsPendingInput) {
   while (got.size() < 300 && (n = h.server->read(h.fd, buf)) > 0) got.append(reinterpret_cast<const char*>(buf.data()), static_cast<std::size_t>(n));
   EXPECT_EQ(got, line + line + line);
   EXPECT_EQ(h.server->pending_input(), 0u);
+  // The start of a record (3 of its 5 header bytes): read() wants more from the socket, and what
+  // OpenSSL holds is not input to come back for (a blocking model would poll with a zero timeout
+  // until the rest arrived).
+  const std::string start("\x17\x03\x03", 3);
+  ASSERT_EQ(::send((*h.client)->tcp().fd(), start.data(), start.size(), MSG_NOSIGNAL), 3);
+  while (::ioctl(h.fd, FIONREAD, &queued) == 0 && queued < 3 && std::chrono::steady_clock::now() < until) {
+    pollfd q{h.fd, POLLIN, 0};
+    ::poll(&q, 1, 10);
+  }
+  ASSERT_EQ(queued, 3);
+  EXPECT_EQ(h.server->read(h.fd, buf), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_EQ(h.server->pending_input(), 0u) << "half a record header reported as input";
 }
 
 // --tls-ca turns verification on: the CA-signed certificate (which names 127.0.0.1) passes, a
