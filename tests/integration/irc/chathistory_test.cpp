@@ -180,6 +180,23 @@ TEST(ChatHistory, EverySubcommand) {
   EXPECT_EQ(history(b, "CHATHISTORY AFTER #h timestamp=2000-01-01T00:00:00Z 1").texts(), "m1");
   // An unknown msgid: an empty batch.
   EXPECT_EQ(history(b, "CHATHISTORY AFTER #h msgid=nope 5").lines.size(), 0u);
+  // labeled-response: the chathistory batch nests in the labeled one, its lines keep their own tag.
+  Client l(srv.address());
+  register_with_caps(l, "lena", "draft/chathistory batch labeled-response");
+  l.send("JOIN #h");
+  l.expect("366");
+  l.send("@label=q1 CHATHISTORY LATEST #h * 2");
+  const std::string outer = l.expect("BATCH");
+  EXPECT_EQ(outer.rfind("@label=q1 :irc.sockit.local BATCH +", 0), 0u) << outer;
+  const std::string outer_ref = outer.substr(outer.find('+') + 1, outer.find(' ', outer.find('+')) - outer.find('+') - 1);
+  const std::string inner = l.expect("BATCH");
+  EXPECT_EQ(inner.rfind("@batch=" + outer_ref + " :irc.sockit.local BATCH +", 0), 0u) << inner;
+  EXPECT_NE(inner.find(" chathistory #h"), std::string::npos) << inner;
+  const std::string inner_ref = inner.substr(inner.find('+') + 1, inner.find(' ', inner.find('+')) - inner.find('+') - 1);
+  EXPECT_EQ(l.expect("PRIVMSG"), "@batch=" + inner_ref + " :alice!~alice@127.0.0.1 PRIVMSG #h :m5");
+  EXPECT_EQ(l.expect("PRIVMSG"), "@batch=" + inner_ref + " :alice!~alice@127.0.0.1 PRIVMSG #h :m6");
+  EXPECT_EQ(l.expect("BATCH"), "@batch=" + outer_ref + " :irc.sockit.local BATCH -" + inner_ref);
+  EXPECT_EQ(l.expect("BATCH"), ":irc.sockit.local BATCH -" + outer_ref);
 
   // Private messages: each side sees the conversation under the other's nick.
   a.send("PRIVMSG bob :psst");
