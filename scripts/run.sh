@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds (release preset), and runs sockit's servers on
 # 127.0.0.1 -- the echo server (TCP and UDP, port 7007; over TLS on 7008) and the IRC chat server
-# (port 6667; over TLS on 6697) -- until Ctrl-C. The TLS listeners use a self-signed certificate
+# (port 6667; over TLS on 6697; IRC over WebSocket on 8080) -- until Ctrl-C. The TLS listeners use a self-signed certificate
 # for localhost/127.0.0.1 made on first run in build/run-tls (its key never leaves that directory).
-# Ports can be changed: ECHO_PORT=7070 ECHO_TLS_PORT=7071 CHAT_PORT=6668 CHAT_TLS_PORT=6698 scripts/run.sh
+# Ports can be changed: ECHO_PORT=7070 ECHO_TLS_PORT=7071 CHAT_PORT=6668 CHAT_TLS_PORT=6698 CHAT_WS_PORT=8081
+# scripts/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --build-only
@@ -14,6 +15,7 @@ echo_port=${ECHO_PORT:-7007}
 echo_tls_port=${ECHO_TLS_PORT:-7008}
 chat_port=${CHAT_PORT:-6667}
 chat_tls_port=${CHAT_TLS_PORT:-6697}
+chat_ws_port=${CHAT_WS_PORT:-8080}
 
 # A self-signed certificate for the TLS listeners (ECDSA P-256, 30 days; made again when expired).
 tls_dir=$PWD/build/run-tls
@@ -43,7 +45,8 @@ pids+=($!)
 "$bin" echo-server --listen "127.0.0.1:$echo_tls_port" --tls-cert "$cert" --tls-key "$key" &
 pids+=($!)
 "$bin" chat-server --listen "127.0.0.1:$chat_port" \
-  --tls-listen "127.0.0.1:$chat_tls_port" --tls-cert "$cert" --tls-key "$key" &
+  --tls-listen "127.0.0.1:$chat_tls_port" --tls-cert "$cert" --tls-key "$key" \
+  --ws-listen "127.0.0.1:$chat_ws_port" &
 pids+=($!)
 sleep 1
 for p in "${pids[@]}"; do
@@ -61,6 +64,8 @@ cat <<BANNER
                                                      irssi -c 127.0.0.1 -p $chat_port
                IRC+TLS 127.0.0.1:$chat_tls_port   connect:  $bin chat ircs://127.0.0.1:$chat_tls_port --tls-ca $cert --nick you
                                                      irssi, then: /connect -tls -tls_cafile $cert 127.0.0.1 $chat_tls_port
+               IRC/WS  127.0.0.1:$chat_ws_port   connect:  a browser IRC client (gamja, Kiwi IRC) to ws://127.0.0.1:$chat_ws_port/
+                                                     (IRCv3 WebSocket, text.ircv3.net; sockit's own web page is not built yet)
 
   The TLS certificate is self-signed (for localhost and 127.0.0.1): $cert
 
