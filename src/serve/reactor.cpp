@@ -293,6 +293,9 @@ class ReactorImpl final : public Server::Impl {
       return;  // p's destructor closes the descriptor
     }
     stats_->accepted.fetch_add(1, std::memory_order_relaxed);
+    // A transport that needs nothing first ran its handshake inside start(), and a failed one
+    // closed the connection there: on_closed has counted it; no session, nothing to keep.
+    if (!p->is_open()) return;
     p->index_ = static_cast<std::uint32_t>(ctx.conns.size());
     ctx.conns.push_back(p);
     p->open(factory_(*p));

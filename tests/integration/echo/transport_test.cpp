@@ -33,6 +33,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <ostream>
@@ -704,5 +705,52 @@ INSTANTIATE_TEST_SUITE_P(Pool, EchoPoolTransport,
                          testing::Values(Param{serve::Model::pool, 1, Via::plain}, Param{serve::Model::pool, 1, Via::slice},
                                          Param{serve::Model::pool, 1, Via::reframe}),
                          [](const testing::TestParamInfo<Param>& p) { return p.param.name(); });
+
+
+// A transport whose handshake fails at once, with nothing to wait for: Connection::start() runs
+// it and closes the connection there, before the reactor holds the peer. The reactor must not
+// keep that closed peer (it kept it in its list, opened a session on it, and a stop then waited
+// for it forever: WebSocket's listeners met it with an upgrade request already in the socket).
+class FailsAtOnceTransport final : public sockit::loop::Transport {
+ public:
+  ssize_t read(int, std::span<std::byte>) noexcept override { return fail_now(); }
+  ssize_t write(int, std::span<const std::byte>) noexcept override { return fail_now(); }
+  ssize_t writev(int, const iovec*, int) noexcept override { return fail_now(); }
+  int shutdown_write(int) noexcept override { return 0; }
+  bool handshake(int) noexcept override { return false; }
+  int failure() const noexcept override { return EPROTO; }
+
+ private:
+  static ssize_t fail_now() noexcept {
+    errno = EPROTO;
+    return -1;
+  }
+};
+
+TEST(EchoTransportFailure, HandshakeFailingInsideStartEndsTheConnectionAndTheServerStillStops) {
+  for (serve::Model model : {serve::Model::epoll, serve::Model::poll, serve::Model::select}) {
+    SCOPED_TRACE(static_cast<int>(model));
+    serve::ServerOptions opts;
+    opts.model = model;
+    opts.listen = {Address::ipv4_loopback(0)};
+    opts.transport = [] { return std::unique_ptr<sockit::loop::Transport>(std::make_unique<FailsAtOnceTransport>()); };
+    auto s = serve::Server::create(std::move(opts), proto::make_session_factory(proto::Service::echo));
+    ASSERT_TRUE(s) << s.error().message();
+    ASSERT_TRUE((*s)->start());
+    const std::uint16_t port = (*s)->local_addresses()[0].port();
+    for (int i = 0; i < 3; ++i) {
+      auto c = TcpStream::connect(Address::ipv4_loopback(port), Deadline::after(5s));
+      ASSERT_TRUE(c);
+      auto said = sockit::test::read_to_eof(*c, Deadline::after(5s));
+      EXPECT_TRUE(!said || said->empty()) << "the connection was not closed";
+    }
+    EXPECT_TRUE(sockit::test::wait_until([&] { return (*s)->stats().active == 0; }, 5s)) << (*s)->stats().active;
+    (*s)->stop(2s);
+    // Bounded: before the fix the stop never finished (and wait() would hang the test).
+    EXPECT_TRUE(sockit::test::wait_until([&] { return (*s)->finished(); }, 5s)) << "the server did not stop";
+    if (!(*s)->finished()) std::_Exit(1);
+    (*s)->wait();
+  }
+}
 
 }  // namespace
