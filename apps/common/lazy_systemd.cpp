@@ -29,6 +29,13 @@ int sd_listen_fds(int unset_environment) {
   return real != nullptr ? real(unset_environment) : 0;
 }
 
+int sd_listen_fds_with_names(int unset_environment, char*** names) {
+  static auto* const real = optional<decltype(::sd_listen_fds_with_names)>("sd_listen_fds_with_names");
+  if (real != nullptr) return real(unset_environment, names);
+  if (names != nullptr) *names = nullptr;
+  return 0;
+}
+
 int sd_journal_sendv_with_location(const char* file, const char* line, const char* func, const struct iovec* iov, int n) {
   static auto* const real = optional<decltype(::sd_journal_sendv_with_location)>("sd_journal_sendv_with_location");
   return real != nullptr ? real(file, line, func, iov, n) : -ENOSYS;
