@@ -6,13 +6,14 @@ set -euo pipefail
 BUILD_PKGS=(cmake g++ ninja-build pkg-config git
   libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpcap-dev libncurses-dev libedit-dev libssl-dev libtomlplusplus-dev libboost-dev libuv1-dev libsystemd-dev
-  libsqlite3-dev libargon2-dev libwslay-dev
+  libsqlite3-dev libargon2-dev libwslay-dev libhiredis-dev liburing-dev
   clang libclang-rt-14-dev valgrind openssl)
 # Real peers and tools the tests drive (netcat, IRC servers and clients, capture tools, tmux;
 # promtool lints /metrics, lintian the .deb, scapy and dig make the packets dump decodes).
 TEST_PKGS=(socat ncat netcat-openbsd tcpdump tshark ngircd inspircd irssi weechat-headless ii sic
   tmux iproute2 iptables procps psmisc python3 gnuplot-nox jq strace util-linux
-  prometheus lintian python3-scapy dnsutils zsh busybox openssl python3-wsproto)
+  prometheus lintian python3-scapy dnsutils zsh busybox openssl python3-wsproto
+  chromium chromium-driver python3-selenium redis-server)
 
 want=("${BUILD_PKGS[@]}")
 [[ "${1:-}" == "--build-only" ]] || want+=("${TEST_PKGS[@]}")
@@ -26,7 +27,7 @@ done
 SUDO=""
 [[ $(id -u) -eq 0 ]] || SUDO="sudo"
 echo "setup: installing ${missing[*]}" >&2
-# The IRC server packages would start system daemons listening on 0.0.0.0:6667; keep them off.
+# The IRC server packages (and redis-server) would start system daemons; keep them off.
 policy=/usr/sbin/policy-rc.d
 made_policy=0
 if [[ ! -e $policy ]]; then
