@@ -52,7 +52,6 @@ struct Options {
   std::string drain = "5s";
   bool quiet = false;
   bool check_config = false;
-  std::string tls_handshake_timeout = "10s";  // --tls-handshake-timeout
   CLI::App* account_app = nullptr;  // `sockit chat-server account ...`
   AccountArgs account;
   log::Options log;
@@ -299,6 +298,7 @@ std::string reload_config(const Options& o, irc::Server& irc, std::recursive_mut
     fresh.config.account_registration = fresh.accounts.registration == "auto" ? irc.config().account_registration
                                                                               : fresh.accounts.registration == "on";
     irc.reload(fresh.config);
+    tls.set_handshake_timeout(fresh.tls_handshake_timeout);  // for connections made from now on
     if (irc.config().casemapping != fresh.config.casemapping) {
       log::warn(fmt::format("casemapping stays {}: it cannot change to {} while clients are connected",
                             irc::casemapping_name(irc.config().casemapping), irc::casemapping_name(fresh.config.casemapping)));
@@ -507,16 +507,12 @@ int run(Options& o) {
   for (const auto& t : loaded.tls_listen) so.listen.push_back(listen_address(t.address));  // after the plaintext ones
   // [log] level/format of the file unless the flags gave them (the flags' values are in o.flags).
   log::configure({loaded.log_level, loaded.log_format}, "chat-server");
-  auto handshake_limit = parse_duration(o.tls_handshake_timeout);
-  if (!handshake_limit || *handshake_limit <= std::chrono::nanoseconds::zero()) {
-    throw UsageError(fmt::format("invalid --tls-handshake-timeout '{}' (use e.g. 10s, 500ms)", o.tls_handshake_timeout));
-  }
   TlsListeners tls;  // the certificates are read here, so --check-config checks them too
   if (std::string why; !tls.load(loaded.tls_listen, why)) {
     fmt::print(stderr, "sockit chat-server: {}\n", why);
     return cli::kExitFailure;
   }
-  tls.set_handshake_timeout(*handshake_limit);
+  tls.set_handshake_timeout(loaded.tls_handshake_timeout);
   if (loaded.history.enabled) {  // a database that cannot be used stops the start (and --check-config)
     std::string why;
     if (!open_history(loaded.history, why)) {
@@ -750,8 +746,9 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
                  "Origin allowed on the WebSocket listeners, repeatable, e.g. https://chat.example.org (default: any)");
   app.add_option("--tls-cert", o->flags.tls_cert, "PEM certificate chain (leaf first) of the TLS listeners; SIGHUP re-reads it");
   app.add_option("--tls-key", o->flags.tls_key, "PEM private key of --tls-cert");
-  app.add_option("--tls-handshake-timeout", o->tls_handshake_timeout,
-                 "close a TLS client whose handshake has not finished after this long (default 10s)");
+  app.add_option("--tls-handshake-timeout", o->flags.tls_handshake_timeout,
+                 "close a TLS client whose handshake has not finished after this long (default 10s; [timeouts] "
+                 "tls_handshake); SIGHUP applies a new value to connections made from then on");
   app.add_flag("-q,--quiet", o->quiet, "no 'connect with' hint in the banner");
   log::add_options(app, o->log);
   app.add_flag("--check-config", o->check_config,

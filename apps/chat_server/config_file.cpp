@@ -34,7 +34,7 @@ constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exem
                                             "channel_len", "topic_len",    "kick_len",        "away_len",
                                             "max_channels", "max_targets", "max_bans",        "sendq",
                                             "recvq",       "enforce_utf8", "monitor_limit"};
-constexpr std::string_view kTimeoutsKeys[] = {"registration", "ping_interval", "ping_timeout"};
+constexpr std::string_view kTimeoutsKeys[] = {"registration", "ping_interval", "ping_timeout", "tls_handshake"};
 constexpr std::string_view kFloodKeys[] = {"burst", "rate", "max_queued", "exempt_opers"};
 constexpr std::string_view kAdminKeys[] = {"location", "location2", "email"};
 constexpr std::string_view kOperatorKeys[] = {"name", "password", "host", "certfp", "account"};
@@ -435,7 +435,10 @@ void apply_file(const std::string& path, Loaded& out) {
   irc::Config& c = out.config;
   if (const toml::table* s = section(root, "server")) apply_server(*s, out);
   if (const toml::table* s = section(root, "limits")) apply_limits(*s, c);
-  if (const toml::table* s = section(root, "timeouts")) apply_timeouts(*s, c);
+  if (const toml::table* s = section(root, "timeouts")) {
+    apply_timeouts(*s, c);
+    get_duration(*s, "timeouts", "tls_handshake", out.tls_handshake_timeout);
+  }
   if (const toml::table* s = section(root, "flood")) apply_flood(*s, c);
   if (const toml::table* s = section(root, "admin")) apply_admin(*s, c);
   if (const toml::table* s = section(root, "metrics")) apply_metrics(*s, out);
@@ -559,6 +562,7 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("registration", duration_text(c.registration_timeout));
   line("ping_interval", duration_text(c.ping_interval));
   line("ping_timeout", duration_text(c.ping_timeout));
+  line("tls_handshake", duration_text(l.tls_handshake_timeout));
   out += "\n[flood]\n";
   line("burst", count(c.flood_burst));
   line("rate", number_text(c.flood_rate));
@@ -643,6 +647,7 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     if (f.registration_timeout) c.registration_timeout = duration_value(*f.registration_timeout, "--registration-timeout");
     if (f.ping_interval) c.ping_interval = duration_value(*f.ping_interval, "--ping-interval");
     if (f.ping_timeout) c.ping_timeout = duration_value(*f.ping_timeout, "--ping-timeout");
+    if (f.tls_handshake_timeout) out.tls_handshake_timeout = duration_value(*f.tls_handshake_timeout, "--tls-handshake-timeout");
     if (f.flood_burst) c.flood_burst = *f.flood_burst;
     if (f.flood_rate && !valid_flood_rate(*f.flood_rate)) {
       throw ConfigError{"--flood-rate: expected a number >= 0 (lines per second; 0 = off)"};

@@ -34,6 +34,7 @@ struct Overrides {
   std::vector<std::string> tls_listen;    ///< --tls-listen ADDR:PORT (replace the file's TLS listeners)
   std::optional<std::string> tls_cert;    ///< --tls-cert: for --tls-listen and [[listen]] entries without cert
   std::optional<std::string> tls_key;     ///< --tls-key
+  std::optional<std::string> tls_handshake_timeout;  ///< --tls-handshake-timeout (replaces [timeouts] tls_handshake)
   std::vector<std::string> ws_listen;     ///< --ws-listen ADDR:PORT (WebSocket listeners, added to the file's)
   std::vector<std::string> ws_origin;     ///< --ws-origin ORIGIN (replace [websocket] origins)
   std::optional<std::string> accounts_db;  ///< --accounts-db FILE: accounts on, in FILE
@@ -86,6 +87,9 @@ struct Loaded {
   std::string log_level = "info";   ///< [log] level or --log-level
   std::string log_format = "text";  ///< [log] format or --log-format
   std::vector<TlsListen> tls_listen;  ///< TLS listeners ([[listen]] tls = true, --tls-listen)
+  /// [timeouts] tls_handshake or --tls-handshake-timeout: a TLS client whose handshake has not
+  /// finished by then is closed (the plaintext WebSocket listeners use [websocket] handshake_timeout).
+  std::chrono::milliseconds tls_handshake_timeout{10000};
   std::vector<std::string> ws_listen;  ///< plaintext WebSocket listeners ([[listen]] websocket = true, --ws-listen)
   WebSocketSettings websocket;         ///< [websocket]
 };

@@ -162,7 +162,10 @@ class ListenerTransport final : public loop::Transport {
   }
   int failure() const noexcept override { return tls_ ? tls_->failure() : 0; }
   std::chrono::nanoseconds handshake_timeout() const noexcept override {
-    if (fd_ < 0) return shared_->transport.handshake_timeout;  // not known yet: TLS's limit (set before serving)
+    if (fd_ < 0) {  // not known yet: TLS's limit (a reload may change it meanwhile)
+      std::lock_guard g(shared_->mu);
+      return shared_->transport.handshake_timeout;
+    }
     return tls_ ? tls_->handshake_timeout() : std::chrono::nanoseconds::zero();
   }
   loop::Want wants() const noexcept override { return tls_ ? tls_->wants() : loop::Want::none; }

@@ -150,7 +150,9 @@ std::string kind_name(Kind k) {
 // The server under test, with --tls-handshake-timeout 1s and --metrics.
 class TlsServer {
  public:
-  TlsServer(const sockit::test::TestCerts& certs, Kind kind, std::vector<std::string> extra = {}) : kind_(kind) {
+  /// `limit_flag` false: no --tls-handshake-timeout (the configuration file in `extra` says it).
+  TlsServer(const sockit::test::TestCerts& certs, Kind kind, std::vector<std::string> extra = {}, bool limit_flag = true)
+      : kind_(kind) {
     const std::string limit = std::to_string(std::chrono::milliseconds(kHandshakeLimit).count()) + "ms";
     std::vector<std::string> argv;
     if (kind == Kind::chat) {
@@ -160,8 +162,11 @@ class TlsServer {
       argv = {sockit::test::sockit_bin(), "echo-server", "--model", kind == Kind::echo_epoll ? "epoll" : "thread",
               "--listen", "127.0.0.1:0"};
     }
-    for (std::string a : {"--tls-cert", certs.cert.c_str(), "--tls-key", certs.key.c_str(), "--tls-handshake-timeout"}) argv.push_back(a);
-    argv.push_back(limit);
+    for (std::string a : {"--tls-cert", certs.cert.c_str(), "--tls-key", certs.key.c_str()}) argv.push_back(a);
+    if (limit_flag) {
+      argv.push_back("--tls-handshake-timeout");
+      argv.push_back(limit);
+    }
     argv.push_back("--metrics");
     argv.push_back("127.0.0.1:0");
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -533,6 +538,46 @@ TEST(ChatServerTlsLog, FailedHandshakesLoggedWithPeerAndReason) {
   EXPECT_NE(lines[0].find("127.0.0.1:" + std::to_string(garbage_port)), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("wrong version number"), std::string::npos) << lines[0];
   EXPECT_NE(lines[1].find("unsupported protocol"), std::string::npos) << lines[1];
+}
+
+// chat.toml's [timeouts] tls_handshake sets the limit (no flag), --check-config prints it, and a
+// SIGHUP that changes it applies to the connections made from then on: one stalled under the old
+// 60 s limit stays while one stalled after the reload is closed at the new 1 s.
+TEST(ChatServerTlsConfig, HandshakeLimitFromTheFileAndChangedBySighup) {
+  sockit::test::TestCerts certs;
+  ASSERT_TRUE(certs.ok);
+  const std::string cfg = certs.dir + "/chat.toml";
+  auto write_cfg = [&](const std::string& limit) {
+    std::FILE* f = std::fopen(cfg.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fprintf(f, "[timeouts]\ntls_handshake = \"%s\"\n", limit.c_str());
+    std::fclose(f);
+  };
+  write_cfg("60s");
+  auto shown = sockit::test::run({sockit::test::sockit_bin(), "chat-server", "--config", cfg, "--tls-cert", certs.cert,
+                                  "--tls-key", certs.key, "--check-config"},
+                                 "", 20s);
+  EXPECT_EQ(shown.status, 0) << shown.err;
+  EXPECT_NE(shown.out.find("tls_handshake = \"60s\""), std::string::npos) << shown.out;
+  write_cfg("-1s");
+  auto bad = sockit::test::run({sockit::test::sockit_bin(), "chat-server", "--config", cfg, "--check-config"}, "", 20s);
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("timeouts.tls_handshake"), std::string::npos) << bad.err;
+  write_cfg("60s");
+
+  TlsServer srv(certs, Kind::chat, {"--config", cfg}, false);
+  ASSERT_NE(srv.port(), 0) << srv.err();
+  Raw old_limit(srv.port());
+  ASSERT_TRUE(old_limit.ok() && old_limit.send(client_hello().substr(0, 20)));
+  write_cfg("1s");
+  ASSERT_EQ(::kill(srv.pid(), SIGHUP), 0);
+  EXPECT_NE(srv.read_err_until("configuration reloaded", 10s).find("configuration reloaded"), std::string::npos) << srv.err();
+  const auto start = Clock::now();
+  Raw new_limit(srv.port());
+  ASSERT_TRUE(new_limit.ok() && new_limit.send(client_hello().substr(0, 20)));
+  EXPECT_TRUE(new_limit.closed_within(10s));
+  EXPECT_GE(Clock::now() - start, 900ms);  // at the new limit, not at once
+  EXPECT_FALSE(old_limit.closed_within(0ms)) << "the connection made under the 60 s limit was closed";
 }
 
 }  // namespace
