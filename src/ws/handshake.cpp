@@ -168,6 +168,7 @@ Answer error_answer(int status, std::string reason) {
 }
 
 Answer answer(const Request& req, const Policy& policy) {
+  if (!req.header("Upgrade")) return page_answer(req, web_files());  // a browser asking for the page
   if (req.method != "GET") return error_answer(405, "method " + req.method + " not allowed: a WebSocket upgrade is a GET");
   if (req.version != "HTTP/1.1") return error_answer(400, "version " + req.version + ": a WebSocket upgrade needs HTTP/1.1");
   auto upgrade = req.header("Upgrade");

@@ -121,7 +121,7 @@ bool Transport::handshake(int fd) noexcept {
       status_ = a.status;
       subprotocol_ = std::move(a.subprotocol);
       answer_ = std::move(a.response);
-      if (a.status != 101) failure_text_ = "websocket: " + std::to_string(a.status) + " " + a.reason;
+      if (a.status >= 400) failure_text_ = "websocket: " + std::to_string(a.status) + " " + a.reason;
     } catch (...) {
       failure_ = ENOMEM;
       phase_ = Phase::failed;

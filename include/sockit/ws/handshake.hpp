@@ -9,7 +9,8 @@
 // websocket and Connection: upgrade (400), Sec-WebSocket-Key of 16 bytes in base64 (400),
 // Sec-WebSocket-Version 13 (426 with Sec-WebSocket-Version: 13), Origin in the allow-list when
 // one is set (403); then 101 with Sec-WebSocket-Accept and the subprotocol picked in the
-// client's order of preference.
+// client's order of preference. A request without an Upgrade header asks for the web chat page
+// instead: page_answer() serves the files embedded from web/.
 #pragma once
 
 #include <cstddef>
@@ -52,8 +53,25 @@ struct Answer {
   std::string response;       ///< the whole HTTP response to write
 };
 
-/// The answer to a parsed request.
+/// A file of the web chat page, embedded in the binary at build time (web/, src/ws/embed_web.cmake).
+struct StaticFile {
+  std::string_view path;  ///< "/index.html"
+  std::string_view body;
+  std::string_view etag;  ///< quoted, e.g. "\"1f2e...\""
+};
+/// The embedded web page's files.
+std::span<const StaticFile> web_files() noexcept;
+
+/// The answer to a parsed request: with an Upgrade header, the WebSocket upgrade (101 or an
+/// error); without, a request for the page (page_answer() over web_files()).
 Answer answer(const Request& req, const Policy& policy);
+/// The answer to a request that is no upgrade, served from `files`: GET and HEAD (HTTP/1.0 or
+/// 1.1) of a file's exact path ("/" is "/index.html"; the query string is ignored; anything else,
+/// "..", percent-encoding included, is 404), 304 when If-None-Match holds its ETag, 405 with
+/// `Allow: GET, HEAD` for other methods. Every answer carries Content-Type, Cache-Control
+/// (no-cache for HTML, max-age=300 for the rest), a strict Content-Security-Policy,
+/// X-Content-Type-Options: nosniff, Referrer-Policy and Connection: close.
+Answer page_answer(const Request& req, std::span<const StaticFile> files);
 /// The answer for a request that did not parse (431 for too_large, 400 for bad).
 Answer error_answer(int status, std::string reason);
 

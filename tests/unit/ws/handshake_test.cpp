@@ -85,9 +85,9 @@ TEST(WsHandshake, GoodUpgradeGets101WithAccept) {
 TEST(WsHandshake, ErrorsGetTheirStatus) {
   auto status = [](const std::string& head, const ws::Policy& p = {}) { return answer_for(head + "\r\n", p).status; };
   EXPECT_EQ(status("POST /chat HTTP/1.1\r\nUpgrade: websocket\r\n"), 405);
-  EXPECT_NE(answer_for("PUT / HTTP/1.1\r\n\r\n").response.find("Allow: GET\r\n"), std::string::npos);
+  EXPECT_NE(answer_for("PUT / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n").response.find("Allow: GET\r\n"), std::string::npos);
   EXPECT_EQ(status("GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"), 400);
-  EXPECT_EQ(status("GET / HTTP/1.1\r\nHost: x\r\n"), 400);  // a plain GET
+  EXPECT_EQ(status("GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"), 400);  // an upgrade, not to WebSocket
   std::string no_key = "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
   EXPECT_EQ(status(no_key), 400);
   EXPECT_EQ(status(no_key + "Sec-WebSocket-Key: short==\r\n"), 400);
@@ -101,6 +101,100 @@ TEST(WsHandshake, ErrorsGetTheirStatus) {
   EXPECT_EQ(status(kUpgrade + "Origin: HTTPS://chat.example.org\r\n", only), 101);
   EXPECT_EQ(status(kUpgrade, only), 101);  // no Origin: not a browser
   EXPECT_EQ(status(kUpgrade + "Origin: https://evil.example\r\n"), 101);  // no allow-list: any
+}
+
+// The web chat page: a request without an Upgrade header is served from the embedded files.
+namespace {
+
+const ws::StaticFile kPage[] = {{"/index.html", "<!doctype html><p>hi", "\"e1\""}, {"/app.js", "let x = 1;", "\"e2\""},
+                                 {"/style.css", "p{}", "\"e3\""}};
+
+ws::Answer page(const std::string& head) {
+  ws::Request req;
+  std::size_t consumed = 0;
+  EXPECT_EQ(ws::parse_request(head + "\r\n", 8192, req, consumed), ws::ParseStatus::done) << head;
+  return ws::page_answer(req, kPage);
+}
+
+bool has(const ws::Answer& a, std::string_view what) { return a.response.find(what) != std::string::npos; }
+
+}  // namespace
+
+TEST(WsPage, ServesTheFilesWithTheirTypeCacheAndSecurityHeaders) {
+  ws::Answer a = page("GET / HTTP/1.1\r\nHost: x\r\n");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_TRUE(a.response.starts_with("HTTP/1.1 200 OK\r\n"));
+  EXPECT_TRUE(has(a, "\r\nContent-Type: text/html; charset=utf-8\r\n"));
+  EXPECT_TRUE(has(a, "\r\nCache-Control: no-cache\r\n"));
+  EXPECT_TRUE(has(a, "\r\nETag: \"e1\"\r\n"));
+  EXPECT_TRUE(has(a, "\r\nContent-Length: 20\r\n"));
+  EXPECT_TRUE(has(a, "\r\nContent-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self';"));
+  EXPECT_TRUE(has(a, "connect-src 'self' ws: wss:;"));
+  EXPECT_FALSE(has(a, "unsafe-inline"));
+  EXPECT_TRUE(has(a, "\r\nX-Content-Type-Options: nosniff\r\n"));
+  EXPECT_TRUE(has(a, "\r\nReferrer-Policy: no-referrer\r\n"));
+  EXPECT_TRUE(has(a, "\r\nConnection: close\r\n"));
+  EXPECT_TRUE(a.response.ends_with("\r\n\r\n<!doctype html><p>hi"));
+  EXPECT_EQ(page("GET /index.html?nick=x HTTP/1.0\r\n").response, a.response);  // query ignored, HTTP/1.0 too
+  ws::Answer js = page("GET /app.js HTTP/1.1\r\n");
+  EXPECT_TRUE(has(js, "\r\nContent-Type: text/javascript; charset=utf-8\r\n"));
+  EXPECT_TRUE(has(js, "\r\nCache-Control: max-age=300\r\n"));
+  EXPECT_TRUE(js.response.ends_with("\r\n\r\nlet x = 1;"));
+  EXPECT_TRUE(has(page("GET /style.css HTTP/1.1\r\n"), "\r\nContent-Type: text/css; charset=utf-8\r\n"));
+}
+
+TEST(WsPage, HeadKeepsTheLengthAndDropsTheBody) {
+  ws::Answer a = page("HEAD /app.js HTTP/1.1\r\n");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_TRUE(has(a, "\r\nContent-Length: 10\r\n"));
+  EXPECT_TRUE(a.response.ends_with("\r\n\r\n"));
+  EXPECT_TRUE(page("HEAD /nope HTTP/1.1\r\n").response.ends_with("\r\n\r\n"));
+}
+
+TEST(WsPage, IfNoneMatchGives304) {
+  ws::Answer a = page("GET /app.js HTTP/1.1\r\nIf-None-Match: \"zz\", W/\"e2\"\r\n");
+  EXPECT_EQ(a.status, 304);
+  EXPECT_TRUE(a.response.ends_with("\r\n\r\n"));
+  EXPECT_FALSE(has(a, "Content-Length"));
+  EXPECT_EQ(page("GET /app.js HTTP/1.1\r\nIf-None-Match: \"e1\"\r\n").status, 200);
+}
+
+TEST(WsPage, UnknownPathsAndTraversalAre404) {
+  for (const char* target : {"/nope", "/../index.html", "/%2e%2e/index.html", "/..%2findex.html", "//index.html",
+                             "/index.html/", "/INDEX.HTML", "/./app.js", "/%61pp.js", "/web/app.js",
+                             "http://x/index.html", "*", "/../../../../etc/passwd"}) {
+    ws::Answer a = page(std::string("GET ") + target + " HTTP/1.1\r\n");
+    EXPECT_EQ(a.status, 404) << target;
+    EXPECT_TRUE(has(a, "Content-Security-Policy: ")) << target;
+    EXPECT_TRUE(has(a, "X-Content-Type-Options: nosniff")) << target;
+  }
+}
+
+TEST(WsPage, OtherMethodsAre405WithAllow) {
+  for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS", "TRACE"}) {
+    ws::Answer a = page(std::string(method) + " / HTTP/1.1\r\n");
+    EXPECT_EQ(a.status, 405) << method;
+    EXPECT_TRUE(has(a, "\r\nAllow: GET, HEAD\r\n")) << method;
+  }
+  EXPECT_EQ(page("GET / HTTP/2.0\r\n").status, 400);
+}
+
+TEST(WsPage, AnUpgradeHeaderDecides) {
+  // answer(): no Upgrade -> the page (the files built in), an Upgrade -> the WebSocket handshake.
+  ws::Answer a = answer_for("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_TRUE(has(a, "Content-Type: text/html"));
+  EXPECT_TRUE(has(a, "<script src=\"/app.js\""));
+  EXPECT_EQ(answer_for(kUpgrade + "\r\n").status, 101);
+  EXPECT_EQ(answer_for("POST / HTTP/1.1\r\n\r\n").response.find("Allow: GET, HEAD\r\n") != std::string::npos, true);
+  // Each embedded file is served under its name, with its ETag.
+  ASSERT_GE(ws::web_files().size(), 3u);
+  for (const ws::StaticFile& f : ws::web_files()) {
+    ws::Answer got = answer_for("GET " + std::string(f.path) + " HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(got.status, 200) << f.path;
+    EXPECT_TRUE(got.response.ends_with(f.body)) << f.path;
+    EXPECT_FALSE(f.body.empty()) << f.path;
+  }
 }
 
 TEST(WsHandshake, SubprotocolHonoursTheClientsOrder) {
