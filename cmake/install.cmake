@@ -3,10 +3,10 @@
 include(CMakePackageConfigHelpers)
 set(SOCKIT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/sockit)
 
-# The headers of the layers that are not installed (store: SQLite and argon2; ws: libwslay; both
+# The headers of the layers that are not installed (store: SQLite and argon2; ws: libwslay; cluster: hiredis; all
 # INTERNAL in src/) stay out too: a consumer could include them but never link them.
 install(DIRECTORY include/sockit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
-        PATTERN "store" EXCLUDE PATTERN "ws" EXCLUDE)
+        PATTERN "store" EXCLUDE PATTERN "ws" EXCLUDE PATTERN "cluster" EXCLUDE)
 install(EXPORT sockitTargets NAMESPACE sockit:: DESTINATION ${SOCKIT_CMAKE_DIR} COMPONENT dev)
 configure_package_config_file(cmake/sockitConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/sockitConfig.cmake INSTALL_DESTINATION ${SOCKIT_CMAKE_DIR})

@@ -1,0 +1,41 @@
+// A private redis-server for the cluster tests: loopback TCP on a free port plus a unix socket in a
+// temporary directory, no persistence (--save '' --appendonly no). Killed by PID (and the
+// directory removed) by the destructor; kill() and start() again restart it on the same port.
+#pragma once
+
+#include "support/support.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sockit::test {
+
+class RedisServer {
+ public:
+  static constexpr const char* kBinary = "/usr/bin/redis-server";
+  static bool available();
+  /// `extra` arguments go after the defaults (e.g. {"--requirepass", "pw"}).
+  explicit RedisServer(std::vector<std::string> extra = {});
+  ~RedisServer();
+  /// Starts it and waits (bounded) until it accepts connections; false on failure.
+  bool start();
+  /// SIGKILL by PID and reap.
+  void kill();
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
+  std::uint16_t port() const { return port_; }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  std::string unix_path() const { return dir_ + "/redis.sock"; }
+  std::string dir() const { return dir_; }
+  /// The log file's contents (for failure messages).
+  std::string log() const;
+
+ private:
+  std::vector<std::string> extra_;
+  std::string dir_;
+  std::uint16_t port_ = 0;
+  std::optional<Child> child_;
+};
+
+}  // namespace sockit::test
