@@ -235,6 +235,7 @@ class CursesUi final : public Ui {
     nick.fg = l.highlight ? 8 : nick_colour(l.nick);
     nick.bold = l.own || l.highlight;
     Style plain;
+    if (l.history) nick.fg = plain.fg = 14;  // replayed history: dimmed, with its own time
     switch (l.kind) {
       case LineKind::message:
         put(row, "<", plain);

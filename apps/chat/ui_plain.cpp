@@ -51,7 +51,7 @@ class PlainUi final : public Ui {
     for (const Event& e : events) {
       std::string text = strip_formatting(render(e.line));
       std::string stamp;
-      if (opts_.timestamps) {
+      if (opts_.timestamps || e.line.history) {  // a replayed line always shows its own time
         const std::time_t t = WallClock::to_time_t(e.line.time);
         std::tm tm{};
         localtime_r(&t, &tm);

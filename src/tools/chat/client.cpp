@@ -5,6 +5,7 @@
 
 #include <sockit/irc/message.hpp>
 #include <sockit/irc/names.hpp>
+#include <sockit/store/history.hpp>  // parse_iso8601_ms (inline: nothing of the store is linked)
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -22,6 +23,9 @@ namespace {
 constexpr std::size_t kMaxNickAttempts = 10;
 constexpr std::size_t kMaxDeferred = 1000;  // input lines kept while not registered
 constexpr std::string_view kStatus = "status";
+constexpr int kHistoryOnJoin = 50;  // CHATHISTORY LATEST <window> * 50 after a JOIN or /query
+// The capabilities history on join needs (requested together when the server offers the first).
+constexpr std::string_view kHistoryCaps[] = {"draft/chathistory", "batch", "server-time", "message-tags"};
 
 // The numeric replies the client reads (RFC 2812, modern IRC docs' names).
 namespace numeric {
@@ -52,6 +56,7 @@ constexpr int RPL_NAMREPLY = 353;
 constexpr int RPL_ENDOFNAMES = 366;
 constexpr int RPL_WHOISHOST = 378;
 constexpr int RPL_WHOISMODES = 379;
+constexpr int ERR_UNKNOWNCOMMAND = 421;
 constexpr int ERR_NOMOTD = 422;
 constexpr int ERR_ERRONEUSNICKNAME = 432;
 constexpr int ERR_NICKNAMEINUSE = 433;
@@ -281,14 +286,43 @@ Buffer& Client::buffer(std::string_view name, BufferType type_if_new, bool* crea
 void Client::add(std::string_view name, LineKind kind, std::string text, std::string nick, bool own) {
   Buffer& b = name == kStatus ? buffers_.front()
                               : buffer(name, is_channel(name) ? BufferType::channel : BufferType::query);
+  const bool said = kind == LineKind::message || kind == LineKind::action || kind == LineKind::notice;
   Line l;
-  l.time = WallClock::now();
+  l.time = said && msg_time_ ? *msg_time_ : WallClock::now();
   l.kind = kind;
   l.nick = std::move(nick);
   l.text = std::move(text);
   l.own = own;
-  l.highlight = !own && (kind == LineKind::message || kind == LineKind::action || kind == LineKind::notice) &&
-                (b.type == BufferType::query || mentions_me(l.text));
+  if (said) {
+    l.msgid = msg_msgid_;
+    l.history = msg_history_;
+  }
+  l.highlight = !own && !l.history && said && (b.type == BufferType::query || mentions_me(l.text));
+  if (!l.history && std::find(history_wait_.begin(), history_wait_.end(), irc::fold(b.name)) != history_wait_.end()) {
+    held_.emplace_back(b.name, std::move(l));  // after the window's history (history_done)
+    return;
+  }
+  if (l.history && !l.msgid.empty() &&
+      std::any_of(b.lines.begin(), b.lines.end(), [&](const Line& x) { return x.msgid == l.msgid; })) {
+    return;  // in the scrollback already (a rejoin)
+  }
+  if (l.history && std::exchange(history_lines_, history_lines_ + 1) == 0) {
+    Line sep;
+    sep.time = WallClock::now();
+    sep.text = "-- history --";
+    sep.history = true;
+    push_line(b, std::move(sep));
+  }
+  push_line(b, std::move(l));
+}
+
+void Client::push_line(Buffer& b, Line l) {
+  // The same message twice (live, then in the history; or replayed again on a rejoin): once.
+  if (!l.msgid.empty() &&
+      std::any_of(b.lines.begin(), b.lines.end(), [&](const Line& x) { return x.msgid == l.msgid; })) {
+    return;
+  }
+  const LineKind kind = l.kind;
   const bool is_current = &b == &buffers_[current_];
   if (!is_current && kind != LineKind::info) {
     b.activity = true;
@@ -365,8 +399,14 @@ void Client::connected(SteadyClock::time_point now, bool tls_handshake) {
   lag_sent_.reset();
   last_lag_ping_ = now;
   if (!config_.password.empty()) send("PASS", {config_.password});
-  cap_open_ = !config_.sasl_user.empty();
-  if (cap_open_) send("CAP", {"REQ", "sasl"});  // registration waits for CAP END (after 903/904)
+  // Registration waits for CAP END: after the LS (nothing wanted), the REQs' answers, or SASL's
+  // 903/904. A server without CAP answers 421 and registers us anyway.
+  cap_open_ = true;
+  cap_ls_.clear();
+  caps_.clear();
+  cap_reqs_ = 0;
+  sasl_running_ = false;
+  send("CAP", {"LS", "302"});
   send("NICK", {nick_});
   send("USER", {config_.user, "0", "*", config_.realname});
   status(LineKind::info, tls_handshake ? std::string("Connected, TLS handshake...")
@@ -394,6 +434,9 @@ void Client::disconnected(std::string_view reason) {
     b.nicks.clear();
   }
   names_.clear();
+  history_batches_.clear();
+  history_done("");  // held lines are shown; no batch will come on this connection
+  cap_open_ = false;
   lag_.reset();
   lag_sent_.reset();
   const bool quitting = state_ == State::quitting;
@@ -436,7 +479,23 @@ void Client::receive_line(std::string_view line, SteadyClock::time_point now) {
   irc::Message m = std::move(*parsed.message);
   for (auto& p : m.params) p = recode_incoming(p);
   m.prefix = recode_incoming(m.prefix);
+  msg_time_.reset();
+  msg_msgid_.clear();
+  msg_history_ = false;
+  for (const irc::Tag& t : m.tags) {
+    if (t.key == "time") {
+      if (auto ms = store::parse_iso8601_ms(t.value)) msg_time_ = WallClock::time_point(std::chrono::milliseconds(*ms));
+    } else if (t.key == "msgid") {
+      msg_msgid_ = t.value;
+    } else if (t.key == "batch") {
+      msg_history_ = std::any_of(history_batches_.begin(), history_batches_.end(),
+                                 [&](const auto& b) { return b.first == t.value; });
+    }
+  }
   on_message(m, now);
+  msg_time_.reset();
+  msg_msgid_.clear();
+  msg_history_ = false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -468,6 +527,7 @@ void Client::registered(const Msg& m, SteadyClock::time_point now) {
   }
   first_registration_ = false;
   rejoin_.clear();
+  cap_open_ = false;  // a server without CAP (421) registers us at once
   // The first lag measurement right away, so the status line shows it early.
   lag_token_ = fmt::format("LAG{}", std::chrono::duration_cast<std::chrono::milliseconds>(
                                         now.time_since_epoch()).count());
@@ -504,8 +564,9 @@ void Client::on_message(const Msg& m, SteadyClock::time_point now) {
     return;
   }
   static constexpr MessageSpec kMessages[] = {
-      {"authenticate", &Client::msg_authenticate}, {"cap", &Client::msg_cap},
-      {"error", &Client::msg_error}, {"invite", &Client::msg_invite}, {"join", &Client::msg_join},
+      {"authenticate", &Client::msg_authenticate}, {"batch", &Client::msg_batch}, {"cap", &Client::msg_cap},
+      {"error", &Client::msg_error}, {"fail", &Client::msg_fail}, {"invite", &Client::msg_invite},
+      {"join", &Client::msg_join},
       {"kick", &Client::msg_kick},   {"mode", &Client::msg_mode},     {"nick", &Client::msg_nick},
       {"notice", &Client::msg_notice}, {"part", &Client::msg_part}, {"ping", &Client::msg_ping},
       {"pong", &Client::msg_pong},   {"privmsg", &Client::msg_privmsg}, {"quit", &Client::msg_quit},
@@ -526,21 +587,134 @@ void Client::on_message(const Msg& m, SteadyClock::time_point now) {
 
 void Client::msg_ping(const Msg& m, const std::string&, SteadyClock::time_point) { send("PONG", {param(m, 0)}); }
 
-// ---- SASL PLAIN (ircv3.net sasl-3.1): CAP REQ sasl -> ACK -> AUTHENTICATE PLAIN -> "+" ->
-// base64(user NUL user NUL password) in 400-byte chunks -> 900/903 (or 904...) -> CAP END.
+// ---- CAP (ircv3.net capability negotiation, 302): LS (several lines with "*"), then one REQ for
+// the history capabilities when draft/chathistory is offered, one for sasl with --sasl-user.
+// SASL PLAIN (sasl-3.1): ACK -> AUTHENTICATE PLAIN -> "+" -> base64(user NUL user NUL password)
+// in 400-byte chunks -> 900/903 (or 904...) -> CAP END.
 void Client::msg_cap(const Msg& m, const std::string&, SteadyClock::time_point) {
   const std::string sub = lower(param(m, 1));
-  if (!cap_open_ || (sub != "ack" && sub != "nak")) return;
-  if (sub == "ack" && (" " + lower(param(m, 2)) + " ").find(" sasl ") != std::string::npos) {
-    send("AUTHENTICATE", {"PLAIN"});
+  if (!cap_open_) return;
+  if (sub == "ls") {
+    const bool more = m.params.size() > 3 && param(m, 2) == "*";
+    cap_ls_ += " " + param(m, more ? 3 : 2) + " ";
+    if (!more) cap_ls_done();
     return;
   }
-  error("SASL: the server does not offer it; registering without an account");
+  if (sub != "ack" && sub != "nak") return;
+  --cap_reqs_;
+  std::string_view rest = param(m, 2);
+  std::vector<std::string> named;
+  while (!rest.empty()) {
+    std::string_view next;
+    std::string word(first_word(rest, &next));
+    if (!word.empty()) named.push_back(lower(word));
+    rest = next;
+  }
+  const bool sasl = std::find(named.begin(), named.end(), "sasl") != named.end();
+  if (sub == "ack") {
+    caps_.insert(caps_.end(), named.begin(), named.end());
+    if (sasl) {
+      sasl_running_ = true;
+      send("AUTHENTICATE", {"PLAIN"});
+      return;
+    }
+  } else if (sasl) {
+    error("SASL: the server does not offer it; registering without an account");
+  }
   end_cap();
 }
 
+void Client::cap_ls_done() {
+  const auto offered = [&](std::string_view cap) {
+    const std::string ls = lower(cap_ls_);
+    const std::string key = " " + std::string(cap);
+    for (std::size_t at = ls.find(key); at != std::string::npos; at = ls.find(key, at + 1)) {
+      const char after = at + key.size() < ls.size() ? ls[at + key.size()] : ' ';
+      if (after == ' ' || after == '=') return true;  // "sasl" or "sasl=PLAIN,EXTERNAL"
+    }
+    return false;
+  };
+  if (offered(kHistoryCaps[0])) {
+    std::string req;
+    for (std::string_view cap : kHistoryCaps) {
+      if (!offered(cap)) continue;
+      if (!req.empty()) req += ' ';
+      req += cap;
+    }
+    send("CAP", {"REQ", req});
+    ++cap_reqs_;
+  }
+  if (!config_.sasl_user.empty()) {
+    if (offered("sasl")) {
+      send("CAP", {"REQ", "sasl"});
+      ++cap_reqs_;
+    } else {
+      error("SASL: the server does not offer it; registering without an account");
+    }
+  }
+  end_cap();
+}
+
+bool Client::has_cap(std::string_view cap) const { return std::find(caps_.begin(), caps_.end(), cap) != caps_.end(); }
+
+// ---- history on join: BATCH +ref chathistory <target> ... BATCH -ref, or FAIL CHATHISTORY ----
+void Client::request_history(std::string_view target) {
+  if (state_ != State::registered || !has_cap("draft/chathistory") || !has_cap("batch")) return;
+  const std::string folded = irc::fold(target);
+  if (std::find(history_wait_.begin(), history_wait_.end(), folded) != history_wait_.end()) return;
+  history_wait_.push_back(folded);
+  send("CHATHISTORY", {"LATEST", std::string(target), "*", std::to_string(kHistoryOnJoin)});
+}
+
+void Client::msg_batch(const Msg& m, const std::string&, SteadyClock::time_point) {
+  const std::string& ref = param(m, 0);
+  if (ref.size() < 2) return;
+  if (ref[0] == '+') {
+    if (lower(param(m, 1)) == "chathistory") {
+      history_batches_.emplace_back(ref.substr(1), irc::fold(param(m, 2)));
+      history_lines_ = 0;
+    }
+    return;
+  }
+  const auto it = std::find_if(history_batches_.begin(), history_batches_.end(),
+                               [&](const auto& b) { return b.first == std::string_view(ref).substr(1); });
+  if (ref[0] != '-' || it == history_batches_.end()) return;
+  const std::string target = it->second;
+  history_batches_.erase(it);
+  if (std::exchange(history_lines_, 0) > 0) {
+    if (Buffer* b = find(target)) {
+      Line end;
+      end.time = WallClock::now();
+      end.text = "-- end of history --";
+      end.history = true;
+      push_line(*b, std::move(end));
+    }
+  }
+  history_done(target);
+}
+
+void Client::msg_fail(const Msg& m, const std::string&, SteadyClock::time_point) {
+  std::string text = "FAIL";
+  for (const auto& p : m.params) text += " " + p;
+  reply(LineKind::error, std::move(text));
+  if (lower(param(m, 0)) == "chathistory") history_done("");  // no batch will come
+}
+
+void Client::history_done(std::string_view target) {
+  const std::string folded = irc::fold(target);
+  std::erase_if(history_wait_, [&](const std::string& w) { return target.empty() || w == folded; });
+  auto held = std::exchange(held_, {});
+  for (auto& [name, line] : held) {
+    if (!target.empty() && irc::fold(name) != folded) {
+      held_.emplace_back(std::move(name), std::move(line));
+      continue;
+    }
+    if (Buffer* b = find(name)) push_line(*b, std::move(line));
+  }
+}
+
 void Client::msg_authenticate(const Msg& m, const std::string&, SteadyClock::time_point) {
-  if (!cap_open_ || param(m, 0) != "+") return;
+  if (!sasl_running_ || param(m, 0) != "+") return;
   const std::string in = config_.sasl_user + '\0' + config_.sasl_user + '\0' + config_.sasl_pass;
   std::string b64(4 * ((in.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
@@ -560,11 +734,13 @@ void Client::num_sasl(int code, const Msg& m) {
   }
   if (code == RPL_SASLMECHS) return;  // 904 follows
   if (code != RPL_SASLSUCCESS) error("SASL login failed: " + text);
+  sasl_running_ = false;
   end_cap();
 }
 
 void Client::end_cap() {
-  if (!std::exchange(cap_open_, false) || state_ != State::registering) return;
+  if (!cap_open_ || cap_reqs_ > 0 || sasl_running_ || state_ != State::registering) return;
+  cap_open_ = false;
   send("CAP", {"END"});
 }
 
@@ -625,6 +801,7 @@ void Client::msg_join(const Msg& m, const std::string& from, SteadyClock::time_p
   }
   add_nick(b, from);
   add(chan, LineKind::event, fmt::format("* {} has joined {}", from, chan));
+  if (is_me(from)) request_history(chan);
 }
 
 void Client::msg_part(const Msg& m, const std::string& from, SteadyClock::time_point) {
@@ -718,6 +895,7 @@ void Client::on_privmsg(const Msg& m, bool notice) {
   if (is_channel(target)) where = target;
   else if (notice && (from_server || state_ != State::registered)) where = std::string(kStatus);
   else if (notice) where = find(from) ? from : buffers_[current_].name;
+  else if (msg_history_ && is_me(from)) where = target;  // our own side of a replayed conversation
   else where = from;
   add(where, notice ? LineKind::notice : LineKind::message, text, from.empty() ? server_name_ : from);
 }
@@ -764,6 +942,11 @@ struct Client::NumericSpec {
 
 void Client::on_numeric(int code, const Msg& m) {
   using namespace numeric;
+  if (code == ERR_UNKNOWNCOMMAND && lower(param(m, 1)) == "cap") {  // a server without IRCv3 CAP
+    cap_open_ = false;
+    return;
+  }
+  if (code == ERR_UNKNOWNCOMMAND && lower(param(m, 1)) == "chathistory") history_done("");
   static constexpr NumericSpec kNumerics[] = {
       {RPL_ISUPPORT, &Client::num_isupport},     {RPL_WHOISCERTFP, &Client::num_whois},
       {RPL_AWAY, &Client::num_away},             {RPL_UNAWAY, &Client::num_away},
@@ -1184,10 +1367,12 @@ void Client::cmd_query(const CommandArgs& a) {
     error(fmt::format("Not a valid nick: {}", a.arg1));
     return;
   }
-  buffer(a.arg1, BufferType::query);
+  bool created = false;
+  buffer(a.arg1, BufferType::query, &created);
   for (std::size_t i = 0; i < buffers_.size(); ++i) {
     if (irc::equal_folded(buffers_[i].name, a.arg1)) select(i);
   }
+  if (created) request_history(a.arg1);
   if (!a.tail.empty()) {
     if (state_ == State::registered) say(a.arg1, a.tail, false);
     else defer(a.tail);

@@ -63,6 +63,8 @@ struct Line {
   std::string text;  ///< UTF-8; may hold mIRC formatting codes
   bool own = false;        ///< written by us
   bool highlight = false;  ///< mentions our nick
+  bool history = false;    ///< replayed from the server's history (CHATHISTORY), `time` is its own
+  std::string msgid;       ///< the IRCv3 msgid tag, when the server sent one (duplicates are dropped)
 };
 
 enum class BufferType { status, channel, query };
@@ -217,6 +219,16 @@ class Client {
   void msg_invite(const Msg& m, const std::string& from, SteadyClock::time_point now);
   void msg_cap(const Msg& m, const std::string& from, SteadyClock::time_point now);
   void msg_authenticate(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_batch(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  void msg_fail(const Msg& m, const std::string& from, SteadyClock::time_point now);
+  // History on join (IRCv3 draft/chathistory, when the server offers it with batch): after our
+  // own JOIN (or /query NICK) CHATHISTORY LATEST NAME * 50; the window's other lines wait until
+  // the batch has ended, so the history comes first.
+  bool has_cap(std::string_view cap) const;
+  void request_history(std::string_view target);
+  void history_done(std::string_view target);  ///< "" : every window that waits
+  void push_line(Buffer& b, Line l);
+  void cap_ls_done();
   // Numerics: a table from code to one num_* handler per family (NumericSpec).
   struct NumericSpec;
   void on_numeric(int code, const Msg& m);
@@ -229,7 +241,7 @@ class Client {
   void num_nomotd(int code, const Msg& m);
   void num_nick_refused(int code, const Msg& m);
   void num_sasl(int code, const Msg& m);  ///< 900-908: logged in, or the login failed
-  void end_cap();                         ///< CAP END, once, while registering
+  void end_cap();                         ///< CAP END, once, while registering (and no REQ unanswered)
   void on_privmsg(const Msg& m, bool notice);
   void on_ctcp(std::string_view from, std::string_view target, std::string_view body, bool reply);
   void registered(const Msg& m, SteadyClock::time_point now);
@@ -274,7 +286,19 @@ class Client {
   Config config_;
   State state_ = State::disconnected;
   bool tls_handshaking_ = false;
-  bool cap_open_ = false;     // CAP REQ sent for SASL, CAP END not yet
+  bool cap_open_ = false;     // CAP LS 302 sent, CAP END not yet
+  std::string cap_ls_;        // the server's capabilities (" a b=c d "), gathered over LS lines
+  std::vector<std::string> caps_;  // acknowledged capabilities
+  int cap_reqs_ = 0;          // CAP REQs unanswered
+  bool sasl_running_ = false; // AUTHENTICATE sent, 903/904 not yet
+  // The line being handled: its server-time, msgid, and whether it is in a chathistory batch.
+  std::optional<WallClock::time_point> msg_time_;
+  std::string msg_msgid_;
+  bool msg_history_ = false;
+  std::vector<std::pair<std::string, std::string>> history_batches_;  // open batch ref, folded target
+  std::size_t history_lines_ = 0;        // lines of the open history batches shown so far
+  std::vector<std::string> history_wait_;  // folded windows waiting for their history
+  std::vector<std::pair<std::string, Line>> held_;  // their lines meanwhile (window name, line)
   bool quit_requested_ = false;
   bool quit_noted_ = false;   // "* Left the server" shown for this quit (from the server's ERROR)
   std::string nick_;          // current (or being registered)

@@ -345,3 +345,60 @@ TEST(ChatHistory, UnusableDatabaseExitsWithAClearError) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("history.flush_messages: expected an integer >= 1"), std::string::npos) << r.err;
 }
+
+// `sockit chat` shows history on join (issue #18): lines said in #h before it connects come
+// first, between "-- history --" and "-- end of history --", each with its own time, each once,
+// then the live ones (without a time: --plain prints none for live lines unless --timestamps).
+TEST(ChatHistory, ChatClientShowsHistoryOnJoin) {
+  HistoryFiles f("chatclient");
+  ChatServer srv({"--config", f.conf});
+  Client a(srv.address());
+  register_with_caps(a, "alice");
+  a.send("JOIN #h");
+  a.expect("366");
+  say(a, "#h", {"one", "two", "three"});
+  auto chat = test::Child::spawn({test::sockit_bin(), "chat", "127.0.0.1", std::to_string(srv.port()), "--nick",
+                                  "carol", "--join", "#h", "--plain", "--no-reconnect"});
+  std::string out = chat.read_stdout_until("-- end of history --", 20s);
+  a.expect("JOIN");  // carol's
+  say(a, "#h", {"four"});
+  out += chat.read_stdout_until("<alice> four", 10s);
+  ASSERT_TRUE(chat.write_stdin("/quit bye\n"));
+  chat.close_stdin();
+  out += chat.read_stdout(10s);
+  EXPECT_EQ(chat.wait(10s), 0) << out;
+  std::vector<std::string> lines;
+  for (std::size_t at = 0; at < out.size();) {
+    std::size_t nl = out.find('\n', at);
+    if (nl == std::string::npos) nl = out.size();
+    lines.push_back(out.substr(at, nl - at));
+    at = nl + 1;
+  }
+  auto index_of = [&](const std::string& needle) {
+    std::size_t found = lines.size(), count = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].find(needle) != std::string::npos) {
+        if (found == lines.size()) found = i;
+        ++count;
+      }
+    }
+    EXPECT_EQ(count, 1u) << needle << " in\n" << out;
+    return found;
+  };
+  const std::size_t start = index_of("-- history --"), one = index_of("<alice> one"), two = index_of("<alice> two"),
+                    three = index_of("<alice> three"), end = index_of("-- end of history --"),
+                    four = index_of("<alice> four");
+  EXPECT_LT(start, one);
+  EXPECT_LT(one, two);
+  EXPECT_LT(two, three);
+  EXPECT_LT(three, end);
+  EXPECT_LT(end, four);
+  ASSERT_LT(four, lines.size()) << out;
+  // "HH:MM:SS [#h] <alice> one": the replayed line's own time; the live line has none.
+  auto stamped = [](const std::string& l) {
+    return l.size() > 9 && l[2] == ':' && l[5] == ':' && l[8] == ' ' && l.compare(9, 5, "[#h] ") == 0;
+  };
+  EXPECT_TRUE(stamped(lines[one])) << lines[one];
+  EXPECT_TRUE(stamped(lines[three])) << lines[three];
+  EXPECT_EQ(lines[four], "[#h] <alice> four");
+}

@@ -48,7 +48,8 @@ TEST_F(ChatClient, RegistersWithPassNickUser) {
   cfg.realname = "Alice A";
   Client c(cfg);
   c.connected(now);
-  EXPECT_EQ(out(c), (std::vector<std::string>{"PASS secret\r\n", "NICK alice\r\n", "USER alice 0 * :Alice A\r\n"}));
+  EXPECT_EQ(out(c), (std::vector<std::string>{"PASS secret\r\n", "CAP LS 302\r\n", "NICK alice\r\n",
+                                              "USER alice 0 * :Alice A\r\n"}));
   EXPECT_EQ(c.state(), State::registering);
 }
 
@@ -70,7 +71,8 @@ TEST_F(ChatClient, TlsHandshakeBeforeRegistering) {
   EXPECT_FALSE(c.tls_handshaking());
 }
 
-// sockit chat --sasl-user (issue #18 item 7): CAP REQ sasl before NICK/USER, AUTHENTICATE PLAIN on
+// sockit chat --sasl-user (issue #18 item 7): CAP LS 302 before NICK/USER, CAP REQ sasl when
+// offered, AUTHENTICATE PLAIN on
 // the ACK, the payload in 400-byte chunks (a final "+" after an exact multiple), CAP END after 903
 // or after a failure (shown; registration goes on without an account).
 TEST_F(ChatClient, SaslPlainInChunksThenCapEnd) {
@@ -79,7 +81,11 @@ TEST_F(ChatClient, SaslPlainInChunksThenCapEnd) {
   cfg.sasl_pass = std::string(288, 'p');  // "alice\0alice\0" + 288 = 300 bytes -> exactly 400 base64
   Client c(cfg);
   c.connected(now);
-  EXPECT_EQ(out(c), (std::vector<std::string>{"CAP REQ sasl\r\n", "NICK alice\r\n", "USER alice 0 * :sockit chat\r\n"}));
+  EXPECT_EQ(out(c), (std::vector<std::string>{"CAP LS 302\r\n", "NICK alice\r\n", "USER alice 0 * :sockit chat\r\n"}));
+  c.receive_line(":irc.test CAP * LS * :multi-prefix sasl=PLAIN,EXTERNAL", now);  // 302: more to come
+  EXPECT_TRUE(out(c).empty());
+  c.receive_line(":irc.test CAP * LS :server-time", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"CAP REQ sasl\r\n"});
   c.receive_line(":irc.test CAP * ACK :sasl", now);
   EXPECT_EQ(out(c), std::vector<std::string>{"AUTHENTICATE PLAIN\r\n"});
   c.receive_line("AUTHENTICATE +", now);
@@ -94,6 +100,7 @@ TEST_F(ChatClient, SaslPlainInChunksThenCapEnd) {
 
   Client d(cfg);  // a refused password
   d.connected(now);
+  d.receive_line(":irc.test CAP * LS :sasl", now);
   d.receive_line(":irc.test CAP * ACK :sasl", now);
   d.receive_line("AUTHENTICATE +", now);
   out(d);
@@ -102,11 +109,84 @@ TEST_F(ChatClient, SaslPlainInChunksThenCapEnd) {
   auto shown = texts(d);
   EXPECT_TRUE(std::any_of(shown.begin(), shown.end(), [](const std::string& t) { return t.find("SASL login failed") != std::string::npos; }));
 
-  Client e(cfg);  // a server without sasl: NAK, CAP END at once
+  Client e(cfg);  // a server that NAKs sasl: CAP END at once
   e.connected(now);
+  e.receive_line(":irc.test CAP * LS :sasl", now);
   out(e);
   e.receive_line(":irc.test CAP * NAK :sasl", now);
   EXPECT_EQ(out(e), std::vector<std::string>{"CAP END\r\n"});
+
+  Client f(cfg);  // a server that does not offer it: no REQ, CAP END, and the user is told
+  f.connected(now);
+  out(f);
+  f.receive_line(":irc.test CAP * LS :multi-prefix", now);
+  EXPECT_EQ(out(f), std::vector<std::string>{"CAP END\r\n"});
+  auto told = texts(f);
+  EXPECT_TRUE(std::any_of(told.begin(), told.end(), [](const std::string& t) { return t.find("does not offer") != std::string::npos; }));
+}
+
+// History on join (issue #18): with draft/chathistory offered, the client asks for it with batch,
+// server-time and message-tags, sends CHATHISTORY LATEST #chan * 50 after its own JOIN, shows the
+// batch's lines between "-- history --" and "-- end of history --" with their own time, marked
+// as history, before the live lines that came meanwhile, and a message it has already shown
+// (same msgid) only once.
+TEST_F(ChatClient, HistoryOnJoinComesFirstMarkedAndWithoutDuplicates) {
+  Client c(config());
+  c.connected(now);
+  out(c);
+  c.receive_line(":irc.test CAP * LS :batch draft/chathistory message-tags server-time echo-message", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"CAP REQ :draft/chathistory batch server-time message-tags\r\n"});
+  c.receive_line(":irc.test CAP * ACK :draft/chathistory batch server-time message-tags", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"CAP END\r\n"});
+  c.receive_line(":irc.test 001 alice :Welcome alice", now);
+  EXPECT_TRUE(has(out(c), "JOIN #t\r\n"));
+  c.take_events();
+  c.receive_line(":alice!a@h JOIN #t", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"CHATHISTORY LATEST #t * 50\r\n"});
+  // A live line before the batch: held until the history is shown.
+  c.receive_line("@time=2026-12-07T01:00:05.000Z;msgid=m3 :bob!b@h PRIVMSG #t :live", now);
+  c.receive_line(":irc.test BATCH +H1 chathistory #t", now);
+  c.receive_line("@batch=H1;time=2026-12-07T01:00:01.000Z;msgid=m1 :bob!b@h PRIVMSG #t :old one", now);
+  c.receive_line("@batch=H1;time=2026-12-07T01:00:02.000Z;msgid=m2 :alice!a@h PRIVMSG #t :my old one", now);
+  c.receive_line("@batch=H1;time=2026-12-07T01:00:05.000Z;msgid=m3 :bob!b@h PRIVMSG #t :live", now);
+  c.receive_line(":irc.test BATCH -H1", now);
+  auto ev = c.take_events();
+  std::vector<std::string> shown;
+  for (const auto& e : ev) shown.push_back("[" + e.buffer + "] " + render(e.line) + (e.line.history ? " (h)" : ""));
+  ASSERT_EQ(shown.size(), 6u) << ::testing::PrintToString(shown);
+  EXPECT_EQ(shown[0], "[#t] * alice has joined #t");
+  EXPECT_EQ(shown[1], "[#t] -- history -- (h)");
+  EXPECT_EQ(shown[2], "[#t] <bob> old one (h)");
+  EXPECT_EQ(shown[3], "[#t] <alice> my old one (h)");
+  EXPECT_EQ(shown[4], "[#t] <bob> live (h)");  // the held live copy is the same msgid: dropped
+  EXPECT_EQ(shown[5], "[#t] -- end of history -- (h)");
+  EXPECT_EQ(WallClock::to_time_t(ev[2].line.time), 1796605201);  // 2026-12-07T01:00:01Z
+  // Live lines after the batch are not history; a repeated msgid is dropped.
+  c.receive_line("@time=2026-12-07T01:00:06.000Z;msgid=m4 :bob!b@h PRIVMSG #t :new", now);
+  c.receive_line("@time=2026-12-07T01:00:06.000Z;msgid=m4 :bob!b@h PRIVMSG #t :new", now);
+  EXPECT_EQ(texts(c), std::vector<std::string>{"[#t] <bob> new"});
+  // /query NICK asks for the conversation; a FAIL releases the window.
+  c.input("/query carol", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"CHATHISTORY LATEST carol * 50\r\n"});
+  c.receive_line(":carol!c@h PRIVMSG alice :hi", now);
+  EXPECT_TRUE(texts(c).empty());
+  c.receive_line(":irc.test FAIL CHATHISTORY INVALID_TARGET LATEST carol :Messages could not be retrieved", now);
+  EXPECT_TRUE(has(texts(c), "[carol] <carol> hi"));
+}
+
+// Without draft/chathistory offered (ngircd, or a server without [history]): no REQ, no CHATHISTORY.
+TEST_F(ChatClient, NoHistoryRequestWithoutTheCapability) {
+  Client c(config());
+  c.connected(now);
+  out(c);
+  c.receive_line(":irc.test CAP * LS :multi-prefix batch server-time", now);
+  EXPECT_EQ(out(c), std::vector<std::string>{"CAP END\r\n"});
+  c.receive_line(":irc.test 001 alice :Welcome alice", now);
+  out(c);
+  c.receive_line(":alice!a@h JOIN #t", now);
+  EXPECT_TRUE(out(c).empty());
+  c.receive_line(":bob!b@h PRIVMSG #t :live", now);
+  EXPECT_TRUE(has(texts(c), "[#t] <bob> live"));
 }
 
 TEST_F(ChatClient, AnswersPingWithPong) {
