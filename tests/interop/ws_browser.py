@@ -4,7 +4,8 @@ Two headless Chromium sessions (Debian's chromium + chromium-driver through pyth
 each with its own temporary profile) open the page served by `sockit chat-server --ws-listen`,
 and an ii client (files under --ii) is the third party, all in #sockit. Checks: each sees the
 others' messages and joins, a nick change, the topic, /me, the nick list, an unread marker, a
-phone-sized layout, the nick remembered in localStorage, an HTML-injection message shown as text, and no Content-Security-
+phone-sized layout, a dropped connection reconnected and rejoined with the history (CHATHISTORY
+LATEST), the nick remembered in localStorage, an HTML-injection message shown as text, and no Content-Security-
 Policy violation in the browsers' logs. Every wait polls a condition with a deadline
 (WebDriverWait). --screenshot PATH writes a PNG of the first page at the end.
 Exit 0: all passed, 1: a check failed.
@@ -210,6 +211,22 @@ def main():
             for name, d in (("alice", a), ("bob", b)):
                 v = csp_violations(d)
                 check(not v, f"{name}'s browser reports no Content-Security-Policy violation", v[:2])
+
+            print("# reconnect with backoff, rejoin, and the history on join (CHATHISTORY LATEST)")
+            b.execute_script("state.ws.close()")  # the connection drops (as a network change would do)
+            until(b, lambda d: d.find_element(By.ID, "status").text.startswith("reconnecting"),
+                  "bob's page says it is reconnecting", lambda: b.find_element(By.ID, "status").text)
+            until(b, lambda d: d.find_element(By.ID, "status").text == "connected" and "alice" in nicks(d)
+                  and d.find_elements(By.CSS_SELECTOR, '#channels li.active[data-buffer="#sockit"]'),
+                  "bob is back, in #sockit again", lambda: (b.find_element(By.ID, "status").text, nicks(b)))
+            until(a, lambda d: "bobby quit" in log_text(d) and log_text(d).count("bobby joined") == 1,
+                  "alice sees bobby quit and join again", lambda: log_text(a)[-300:])
+            until(b, lambda d: "hello from alice" in log_text(d) and "hello from ii" in log_text(d)
+                  and len(d.find_elements(By.CSS_SELECTOR, "#log .line.history")) >= 5,
+                  "bob's #sockit is filled from the server's history on rejoin", lambda: log_text(b)[-300:])
+            stamps = [t.get_attribute("datetime") for t in b.find_elements(By.CSS_SELECTOR, "#log .line.history time")]
+            check(len(stamps) >= 5 and stamps == sorted(stamps), "the history lines keep their server-time, in order",
+                  stamps[:3])
 
             print("# a phone-sized screen")
             b.set_window_size(390, 844)

@@ -12,7 +12,8 @@ need ii
 [[ -x /usr/bin/chromedriver ]] || { echo "SKIP: chromium-driver is not installed"; exit 77; }
 "$PY" -c 'import selenium' 2>/dev/null || { echo "SKIP: python3-selenium is not installed"; exit 77; }
 
-start_sockit_server --ws-listen 127.0.0.1:0 || { fail "chat-server did not start"; finish; }
+printf '[history]\nenabled = true\ndb = "%s"\n' "$T/history.db" >"$T/chat.toml"  # draft/chathistory
+start_sockit_server -c "$T/chat.toml" --ws-listen 127.0.0.1:0 || { fail "chat-server did not start"; finish; }
 wait_for "$T/server.err" 'IRC over WebSocket on ws://' 10 || wait_for "$T/server.out" 'IRC over WebSocket on ws://' 1
 WS=$(grep -Eoh 'WebSocket on ws://127\.0\.0\.1:[0-9]+' "$T/server.out" "$T/server.err" | head -1 | grep -Eo '[0-9]+$')
 [[ -n "$WS" ]] || { fail "no WebSocket listener announced"; cat "$T/server.out" "$T/server.err"; finish; }
