@@ -168,6 +168,9 @@ class ListenerTransport final : public loop::Transport {
     }
     return tls_ ? tls_->handshake_timeout() : std::chrono::nanoseconds::zero();
   }
+  void handshake_expired() noexcept override {
+    if (tls_) tls_->handshake_expired();
+  }
   loop::Want wants() const noexcept override { return tls_ ? tls_->wants() : loop::Want::none; }
   std::size_t pending_input() const noexcept override { return tls_ ? tls_->pending_input() : 0; }
   std::size_t pending_output() const noexcept override { return tls_ ? tls_->pending_output() : 0; }

@@ -81,6 +81,9 @@ class SelectTransport final : public loop::Transport {
     }
     return t() ? t()->handshake_timeout() : std::chrono::nanoseconds::zero();
   }
+  void handshake_expired() noexcept override {
+    if (t() != nullptr) t()->handshake_expired();
+  }
   loop::Want wants() const noexcept override { return t() ? t()->wants() : loop::Want::none; }
   std::size_t pending_input() const noexcept override { return t() ? t()->pending_input() : 0; }
   std::size_t pending_output() const noexcept override { return t() ? t()->pending_output() : 0; }

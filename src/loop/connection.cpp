@@ -598,7 +598,9 @@ void Connection::arm_idle_timer() {
 void Connection::on_idle_timer() {
   timer_ = 0;
   if (!fd_) return;
-  if (Lifecycle::idle_expired(last_activity_, loop_->now(), idle_limit(opts_->idle_timeout, transport_.get(), lc_.started()))) {
+  const auto limit = idle_limit(opts_->idle_timeout, transport_.get(), lc_.started());
+  if (Lifecycle::idle_expired(last_activity_, loop_->now(), limit)) {
+    if (!lc_.started() && transport_ != nullptr && limit == transport_->handshake_timeout()) transport_->handshake_expired();
     close(CloseReason::idle_timeout);
     return;
   }

@@ -717,6 +717,7 @@ bool BlockingImpl::handshake(int fd, loop::Transport* t, CloseReason& reason) {
     if (rc < 0 || pfds[1].revents != 0 || pfds[2].revents != 0 || rc == 0 ||
         (pfds[0].revents & (POLLERR | POLLNVAL)) != 0) {
       reason = rc == 0 ? CloseReason::idle_timeout : rc < 0 ? CloseReason::error : CloseReason::server_stopping;
+      if (rc == 0 && limit == t->handshake_timeout()) t->handshake_expired();
       return false;
     }
   }

@@ -19,21 +19,16 @@ Transport::Transport(const Context& ctx, const TransportOptions& opts)
       resume_(opts.session),
       handshake_timeout_(opts.handshake_timeout),
       counts_(opts.counts),
-      on_established_(opts.on_established),
-      made_(counts_ != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}) {
+      on_established_(opts.on_established) {
   if (ctx_.role() == Role::client) want_ = loop::Want::write;  // the ClientHello goes first
 }
 
-Transport::~Transport() {
-  // Unfinished, no failure (a peer's FIN or reset would have been one): the driver closed it,
-  // for the handshake limit or because the server stops. The limit runs from the driver's
-  // clock, which an event loop reads once per turn (a busy turn: the transport was made later
-  // than the deadline's start), so one eighth of the limit is allowed for it.
-  if (counts_ != nullptr && !established_ && failure_ == 0 && handshake_timeout_ > std::chrono::nanoseconds::zero() &&
-      std::chrono::steady_clock::now() - made_ >= handshake_timeout_ - handshake_timeout_ / 8) {
-    counts_->timed_out.fetch_add(1, std::memory_order_relaxed);
-  }
-  detail::free_ssl(ssl_);
+Transport::~Transport() { detail::free_ssl(ssl_); }
+
+void Transport::handshake_expired() noexcept {
+  if (counts_ == nullptr || established_ || failure_ != 0 || expired_) return;
+  expired_ = true;
+  counts_->timed_out.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Transport::fail(int err) noexcept {

@@ -24,7 +24,8 @@
 //   - failure(): non-zero (an errno value; EPROTO for a TLS alert or a peer that speaks no TLS)
 //     once the handshake failed for good: handshake() keeps returning false and the caller closes.
 //   - handshake_timeout(): the transport's own limit on its opening exchange (a TLS server's
-//     10 s): the caller closes with idle_timeout when the handshake has not finished by then.
+//     10 s): the caller closes with idle_timeout when the handshake has not finished by then,
+//     calling handshake_expired() first (once; not when a shorter idle timeout was the reason).
 //
 // Who calls what, when: the connection's driver (Connection on an EventLoop, or the blocking
 // models' driver), and nobody else, in the thread that drives the connection (the blocking
@@ -82,6 +83,8 @@ class Transport {
   virtual int failure() const noexcept { return 0; }
   /// Limit on the handshake (zero: none of its own; the caller's idle timeout still applies).
   virtual std::chrono::nanoseconds handshake_timeout() const noexcept { return std::chrono::nanoseconds::zero(); }
+  /// The caller is closing because handshake_timeout() passed first. Default: nothing (TLS counts it).
+  virtual void handshake_expired() noexcept {}
   /// What the transport waits for now (see the header comment). Default: nothing.
   virtual Want wants() const noexcept { return Want::none; }
   /// Decoded input held inside the transport (read() returns it without a socket read).

@@ -66,6 +66,8 @@ class Transport final : public loop::Transport {
   ssize_t flush(int fd) noexcept override;
   int failure() const noexcept override { return failure_; }
   std::chrono::nanoseconds handshake_timeout() const noexcept override { return handshake_timeout_; }
+  /// Counts the handshake as timed out (HandshakeCounts::timed_out) unless it finished or failed.
+  void handshake_expired() noexcept override;
 
   /// Why the handshake failed, in words ("tls: handshake: wrong version number"); empty if not.
   const std::string& failure_text() const noexcept { return failure_text_; }
@@ -93,11 +95,11 @@ class Transport final : public loop::Transport {
   std::chrono::nanoseconds handshake_timeout_;
   HandshakeCounts* counts_;
   std::function<void()> on_established_;
-  std::chrono::steady_clock::time_point made_;
   std::string failure_text_;
   loop::Want want_ = loop::Want::read;
   int failure_ = 0;
   bool established_ = false;
+  bool expired_ = false;  // handshake_expired() counted once
   bool close_pending_ = false;  ///< close_notify not fully written yet
   bool shut_requested_ = false; ///< shutdown_write() came during the handshake
   bool broken_ = false;         ///< a fatal error: no close_notify may be sent

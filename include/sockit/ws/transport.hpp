@@ -57,6 +57,10 @@ class Transport final : public loop::Transport {
   bool handshake(int fd) noexcept override;
   int failure() const noexcept override;
   std::chrono::nanoseconds handshake_timeout() const noexcept override { return opts_.handshake_timeout; }
+  /// Passed to the inner transport (wss: TLS counts an unfinished handshake).
+  void handshake_expired() noexcept override {
+    if (inner_) inner_->handshake_expired();
+  }
   loop::Want wants() const noexcept override;
   std::size_t pending_input() const noexcept override;
   std::size_t pending_output() const noexcept override;
