@@ -104,6 +104,11 @@ struct detail::ServerAccess {
 std::unique_ptr<Server::Impl> make_reactor_impl(ServerOptions opts, SessionFactory factory);
 std::unique_ptr<Server::Impl> make_blocking_impl(ServerOptions opts, SessionFactory factory);
 
+/// ServerOptions::memory_trim_interval's check: when the resident set exceeds what malloc has
+/// handed out by more than max(16 MiB, a quarter of it), malloc_trim(0). True when it trimmed.
+/// Under a sanitizer's allocator (malloc's figures are zero) it never trims.
+bool trim_unused_memory() noexcept;
+
 /// Enables TCP_NODELAY on IP stream sockets (no-op for Unix sockets).
 void set_nodelay(int fd) noexcept;
 /// A loop CloseReason in the serve enum (same values).

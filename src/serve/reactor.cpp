@@ -143,6 +143,10 @@ class ReactorImpl final : public Server::Impl {
       acceptors_.push_back(std::move(*a));
     }
     listeners_.clear();
+    if (opts_.memory_trim_interval > std::chrono::nanoseconds::zero()) {
+      ctxs_[0]->loop->run_every(std::chrono::duration_cast<loop::Duration>(opts_.memory_trim_interval),
+                                [] { (void)trim_unused_memory(); });
+    }
     if (!opts_.signals.empty()) {
       // Now, not in run(): the signalfd is one of the descriptors the server holds when idle.
       // select cannot watch one numbered over FD_SETSIZE: run() then waits for the signals.

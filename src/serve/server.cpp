@@ -5,17 +5,37 @@
 #include "sockit/net/socket.hpp"
 #include "sockit/net/sys.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <new>
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace sockit::serve {
+
+bool trim_unused_memory() noexcept {
+  const struct mallinfo2 mi = ::mallinfo2();  // every arena; small, mmapped chunks apart
+  const std::size_t in_use = mi.uordblks + mi.hblkhd;
+  if (in_use == 0) return false;  // a sanitizer's allocator: malloc's own arenas are unused
+  unsigned long size_pages = 0, resident_pages = 0;
+  std::FILE* f = std::fopen("/proc/self/statm", "re");
+  if (f == nullptr) return false;
+  const bool read = std::fscanf(f, "%lu %lu", &size_pages, &resident_pages) == 2;
+  std::fclose(f);
+  if (!read) return false;
+  const std::size_t resident = resident_pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  if (resident <= in_use || resident - in_use <= std::max<std::size_t>(std::size_t{16} << 20, in_use / 4)) return false;
+  ::malloc_trim(0);
+  return true;
+}
 
 SharedStats* SharedStats::create() {
   void* p = ::mmap(nullptr, sizeof(SharedStats), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -89,6 +89,11 @@ struct ServerOptions {
   /// memory goes back to the system (malloc_trim). 0 = no cap (`sockit echo-server` uses
   /// default_max_buffered(); --max-buffered). fork and iterative ignore it.
   std::size_t max_buffered = 0;
+  /// Reactor models: every interval, the first loop compares the process's resident memory with
+  /// what malloc has handed out and, when more than max(16 MiB, a quarter of it) is resident but
+  /// unused (freed after a burst: a join storm, a wave of slow readers), gives it back to the
+  /// system (malloc_trim), so RSS follows the load down. 0 = never. Other models ignore it.
+  std::chrono::nanoseconds memory_trim_interval{0};
   /// Reactor models: Peer::send only queues and each connection is written once per event-loop
   /// turn (one sendmsg of everything sent to it in that turn). For servers that send many small
   /// messages to many peers (IRC fan-out); an echo server gains nothing. Other models ignore it.
