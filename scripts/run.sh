@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds (release preset), and runs sockit's servers on
 # 127.0.0.1 -- the echo server (TCP and UDP, port 7007; over TLS on 7008) and the IRC chat server
-# (port 6667; over TLS on 6697; IRC over WebSocket on 8080) -- until Ctrl-C. The TLS listeners use a self-signed certificate
+# (port 6667; over TLS on 6697; IRC over WebSocket and the web chat page on 8080) -- until Ctrl-C. The TLS listeners use a self-signed certificate
 # for localhost/127.0.0.1 made on first run in build/run-tls (its key never leaves that directory).
 # Ports can be changed: ECHO_PORT=7070 ECHO_TLS_PORT=7071 CHAT_PORT=6668 CHAT_TLS_PORT=6698 CHAT_WS_PORT=8081
 # scripts/run.sh
@@ -64,10 +64,12 @@ cat <<BANNER
                                                      irssi -c 127.0.0.1 -p $chat_port
                IRC+TLS 127.0.0.1:$chat_tls_port   connect:  $bin chat ircs://127.0.0.1:$chat_tls_port --tls-ca $cert --nick you
                                                      irssi, then: /connect -tls -tls_cafile $cert 127.0.0.1 $chat_tls_port
-               IRC/WS  127.0.0.1:$chat_ws_port   connect:  a browser IRC client (gamja, Kiwi IRC) to ws://127.0.0.1:$chat_ws_port/
-                                                     (IRCv3 WebSocket, text.ircv3.net; sockit's own web page is not built yet)
+               IRC/WS  127.0.0.1:$chat_ws_port   connect:  the web chat page at http://127.0.0.1:$chat_ws_port/ (docs/WEB.md)
+                                                     or a browser IRC client (gamja, Kiwi IRC) to ws://127.0.0.1:$chat_ws_port/
 
   The TLS certificate is self-signed (for localhost and 127.0.0.1): $cert
+
+  open http://127.0.0.1:$chat_ws_port/ in your browser
 
 BANNER
 wait -n "${pids[@]}"

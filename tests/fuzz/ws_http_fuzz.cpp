@@ -1,7 +1,8 @@
 // The WebSocket upgrade request parser and its answer (ws/handshake.hpp) on arbitrary bytes,
 // whole and cut at every 7th byte as a socket would deliver them: no crash; `consumed` within
 // the input; the head limit honoured (too_large once 512 bytes hold no end); every answer a
-// complete HTTP/1.1 response, 101 only with Sec-WebSocket-Accept.
+// complete HTTP/1.1 response, 101 only with Sec-WebSocket-Accept, a page answer (no Upgrade
+// header: a file of web/, 304, 404, 405) only with its Content-Security-Policy.
 #include "sockit/ws/handshake.hpp"
 
 #include <cstddef>
@@ -23,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto a = sockit::ws::answer(req, policy);
     if (a.response.find("\r\n\r\n") == std::string::npos || !a.response.starts_with("HTTP/1.1 ")) __builtin_trap();
     if (a.status == 101 && a.response.find("Sec-WebSocket-Accept: ") == std::string::npos) __builtin_trap();
+    // The web page's answers (no Upgrade header) always carry the security headers.
+    if (!req.header("Upgrade") && a.response.find("\r\nContent-Security-Policy: default-src 'self'") == std::string::npos) {
+      __builtin_trap();
+    }
     break;
   }
   return 0;
