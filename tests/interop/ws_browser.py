@@ -11,6 +11,7 @@ Policy violation in the browsers' logs. Every wait polls a condition with a dead
 Exit 0: all passed, 1: a check failed.
 """
 import argparse
+import concurrent.futures
 import os
 import sys
 import tempfile
@@ -25,12 +26,14 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 WAIT = 10  # seconds for one condition
+T0 = time.monotonic()
 fails = 0
 
 
 def check(ok, what, got=""):
     global fails
-    print(("ok   - " if ok else "FAIL - ") + what + ("" if ok else f"  [got {got!r}]"), flush=True)
+    print(("ok   - " if ok else "FAIL - ") + what + ("" if ok else f"  [got {got!r}]") + f"  ({time.monotonic() - T0:.1f} s)",
+          flush=True)
     if not ok:
         fails += 1
 
@@ -127,10 +130,16 @@ def main():
     with tempfile.TemporaryDirectory() as p1, tempfile.TemporaryDirectory() as p2:
         try:
             t0 = time.monotonic()
-            a = browser(p1)
-            drivers.append(a)
-            b = browser(p2)
-            drivers.append(b)
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:  # both start at once (each takes seconds)
+                started = [pool.submit(browser, p) for p in (p1, p2)]
+                for f in started:
+                    try:
+                        drivers.append(f.result())
+                    except WebDriverException as e:
+                        check(False, "a headless Chromium session starts", str(e).splitlines()[0] if str(e) else repr(e))
+            if len(drivers) < 2:
+                raise WebDriverException("a browser did not start")
+            a, b = drivers
             print(f"# two headless Chromium sessions up in {time.monotonic() - t0:.1f} s", flush=True)
 
             print("# alice and bob open the page and join #sockit, where the ii user is")
@@ -247,7 +256,7 @@ def main():
                     d.quit()
                 except WebDriverException:
                     pass
-    print(f"# ws_browser: {fails} failed")
+    print(f"# ws_browser: {fails} failed, {time.monotonic() - T0:.1f} s")
     return 1 if fails else 0
 
 
