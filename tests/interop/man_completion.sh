@@ -68,8 +68,8 @@ expect "poll pool" echo-server --model po
 expect "epoll poll select" chat-server --backend ''
 expect "chat chat-server" help ch
 expect "bash zsh" completion ''
-expect "irc irc-register" load ir
-expect "irc irc-register" load -c 10 ir
+expect "irc irc-mix irc-register" load ir
+expect "irc irc-mix irc-register" load -c 10 ir
 expect "" load -c 10 pingpong ''            # the target: nothing known, default completion
 touch "$T/conf-a.toml"
 expect "$T/conf-a.toml" chat-server --config "$T/conf-"

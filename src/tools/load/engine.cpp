@@ -171,7 +171,7 @@ Result<RunResult> run(const Options& o, const std::function<void(const std::stri
   if (o.server_pid) {
     auto s = sample_server(o.server_pid);
     if (!s) return Error(errc::invalid_argument, fmt::format("no process {} (--server-pid)", o.server_pid));
-    if (o.mode == Mode::hold) res.hold_before = *s;
+    if (o.mode == Mode::hold || o.mode == Mode::irc_mix) res.hold_before = *s;  // RSS before any client
   }
   Shared sh(o);
   if (o.tls) {
@@ -194,6 +194,7 @@ Result<RunResult> run(const Options& o, const std::function<void(const std::stri
   for (auto& w : workers) {
     res.stats.merge(w->stats);
     if (!w->fatal.empty() && res.note.empty()) res.note = w->fatal;
+    if (!w->note.empty() && res.note.empty()) res.note = w->note;
     if (!w->tls_error().empty() && res.note.empty()) res.note = "first TLS failure: " + w->tls_error();
   }
   workers.front()->strategy().finish(res);

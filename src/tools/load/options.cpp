@@ -7,13 +7,14 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <utility>
 
 namespace sockit::load {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Mode>, 9> kModes{{
+constexpr std::array<std::pair<std::string_view, Mode>, 10> kModes{{
     {"pingpong", Mode::pingpong},
     {"flood", Mode::flood},
     {"connect", Mode::connect},
@@ -23,9 +24,60 @@ constexpr std::array<std::pair<std::string_view, Mode>, 9> kModes{{
     {"irc-register", Mode::irc_register},
     {"irc-reg", Mode::irc_register},
     {"handshake", Mode::handshake},
+    {"irc-mix", Mode::irc_mix},
 }};
 
 Error bad(std::string text) { return Error(errc::invalid_argument, std::move(text)); }
+
+// irc-mix presets (docs/LOAD.md lists every value). Without --preset: small's.
+struct MixPreset {
+  std::string_view name;
+  std::uint32_t clients, channels, per_client;
+  double zipf, rate, priv, churn, nick, away;
+  std::int64_t warmup_s, duration_s;
+  std::uint32_t ramp;
+};
+constexpr std::array<MixPreset, 2> kMixPresets{{
+    {"small", 1000, 200, 3, 1.0, 500, 0.1, 5, 1, 2, 2, 10, 200},
+    {"large", 10000, 2000, 3, 1.0, 200, 0.1, 20, 5, 10, 2, 10, 200},
+}};
+
+Result<void> finalize_mix(Options& o) {
+  const MixPreset* p = &kMixPresets[0];
+  if (!o.preset.empty()) {
+    p = nullptr;
+    for (const auto& m : kMixPresets)
+      if (m.name == o.preset) p = &m;
+    if (!p) return bad(fmt::format("unknown preset '{}' (small, large)", o.preset));
+  }
+  if (!o.connections) o.connections = p->clients;
+  if (!o.mix_channels) o.mix_channels = p->channels;
+  if (!o.mix_per_client) o.mix_per_client = p->per_client;
+  auto dflt = [](double& v, double d) { if (v < 0) v = d; };
+  dflt(o.mix_zipf, p->zipf);
+  dflt(o.mix_private, p->priv);
+  dflt(o.mix_churn, p->churn);
+  dflt(o.mix_nick, p->nick);
+  dflt(o.mix_away, p->away);
+  if (o.rate == 0) o.rate = p->rate;
+  if (o.warmup_text.empty()) o.warmup = std::chrono::seconds(p->warmup_s);
+  if (o.duration_text.empty() && o.count == 0) o.duration = std::chrono::seconds(p->duration_s);
+  if (!o.mix_ramp) o.mix_ramp = p->ramp;
+  if (!o.size) o.size = 64;
+  if (!o.window) o.window = 1;
+  if (o.connections < 2) return bad("irc-mix needs at least 2 clients");
+  if (o.count) return bad("irc-mix is timed: -d, not -n");
+  if (o.mix_per_client > o.mix_channels)
+    return bad(fmt::format("--per-client {} is more than --channels {}", o.mix_per_client, o.mix_channels));
+  if (o.mix_per_client > 20) return bad("--per-client is at most 20 (servers cap channels per client)");
+  if (!(o.mix_zipf <= 10) || std::isinf(o.mix_zipf)) return bad("--zipf must be between 0 and 10");
+  if (!(o.mix_private <= 1)) return bad("--private is a share: 0 to 1");
+  for (const double r : {o.mix_churn, o.mix_nick, o.mix_away})
+    if (!(r < 1e7)) return bad("--churn, --nick-rate and --away-rate must be finite rates (per second)");
+  if (o.threads != 1) return bad("irc-mix runs on one thread (--threads 1): the generator tracks every membership");
+  if (o.size > 400) return bad("irc message size is at most 400 bytes");
+  return {};
+}
 
 }  // namespace
 
@@ -41,9 +93,19 @@ std::optional<Mode> parse_mode(std::string_view name) noexcept {
   return std::nullopt;
 }
 
+// A number >= 0, with a plain message (CLI11's own range check prints DBL_MAX).
+const CLI::Validator kNonNegative(
+    [](std::string& v) -> std::string {
+      char* end = nullptr;
+      const double d = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(d >= 0) || std::isinf(d)) return "must be a number, 0 or more (got '" + v + "')";
+      return {};
+    },
+    "NUMBER>=0");
+
 void add_cli(CLI::App& app, Options& o) {
   app.add_option("mode", o.mode_text,
-                 "pingpong | flood | connect | hold | udp | irc | irc-register | handshake")
+                 "pingpong | flood | connect | hold | udp | irc | irc-register | handshake | irc-mix")
       ->required();
   app.add_option("target", o.target_text, "HOST:PORT of the server under test")->required();
   app.add_option("-c,--connections", o.connections,
@@ -69,11 +131,27 @@ void add_cli(CLI::App& app, Options& o) {
                "TLS on every TCP connection; the server's certificate is NOT checked (a load tool), unless --tls-ca");
   app.add_option("--tls-ca", o.tls_ca, "--tls: check the server's certificate against this PEM CA file (and its address)");
   app.add_flag("--resume", o.resume, "--tls: resume the last session (session ticket or id) on each new connection");
+  app.add_option("--preset", o.preset, "irc-mix: small (1000 clients, 200 channels) or large (10000, 2000)");
+  app.add_option("--channels", o.mix_channels, "irc-mix: channels (default: the preset's)")->check(CLI::Range(1u, 100000u));
+  app.add_option("--per-client", o.mix_per_client, "irc-mix: channels each client joins (default 3)")->check(CLI::PositiveNumber);
+  app.add_option("--zipf", o.mix_zipf, "irc-mix: Zipf exponent of the channel sizes (default 1.0)")->check(kNonNegative);
+  app.add_option("--seed", o.seed, "irc-mix: random seed: the same seed gives the same network (default 1)");
+  app.add_option("--private", o.mix_private, "irc-mix: share of messages sent to one nick (default 0.1)")->check(kNonNegative);
+  app.add_option("--churn", o.mix_churn, "irc-mix: PART+JOIN pairs per second, whole network")->check(kNonNegative);
+  app.add_option("--nick-rate", o.mix_nick, "irc-mix: nick changes per second, whole network")->check(kNonNegative);
+  app.add_option("--away-rate", o.mix_away, "irc-mix: AWAY toggles per second, whole network")->check(kNonNegative);
+  app.add_option("--ramp", o.mix_ramp, "irc-mix: clients connecting and joining at once (default 200)")->check(CLI::PositiveNumber);
+  app.add_flag("--print-plan", o.print_plan, "irc-mix: print the network (channel sizes) and exit without connecting");
+  app.add_flag("--websocket", o.websocket,
+               "irc, irc-register: speak IRC over WebSocket (RFC 6455, IRCv3; with --tls: wss://)");
+  app.add_option("--ws-path", o.ws_path, "--websocket: the upgrade request's path (default /)");
+  app.add_option("--ws-subprotocol", o.ws_subprotocol,
+                 "--websocket: text (text.ircv3.net, default), binary (binary.ircv3.net) or none");
 }
 
 Result<void> finalize(Options& o) {
   auto mode = parse_mode(o.mode_text);
-  if (!mode) return bad(fmt::format("unknown mode '{}' (pingpong, flood, connect, hold, udp, irc, irc-register, handshake)", o.mode_text));
+  if (!mode) return bad(fmt::format("unknown mode '{}' (pingpong, flood, connect, hold, udp, irc, irc-register, handshake, irc-mix)", o.mode_text));
   o.mode = *mode;
 
   auto addr = parse_endpoint(o.target_text);
@@ -105,6 +183,8 @@ Result<void> finalize(Options& o) {
     o.window = *w;
   }
   if (!(o.rate >= 0) || std::isinf(o.rate)) return bad("rate must be a positive number");
+  if (o.mode != Mode::irc_mix && (!o.preset.empty() || o.print_plan))
+    return bad("--preset and --print-plan are irc-mix options");
 
   // Per-mode defaults.
   switch (o.mode) {
@@ -144,10 +224,26 @@ Result<void> finalize(Options& o) {
       break;
     case Mode::irc_register: if (!o.connections) o.connections = 10; break;
     case Mode::handshake: if (!o.connections) o.connections = 10; o.tls = true; break;
+    case Mode::irc_mix:
+      if (auto r = finalize_mix(o); !r) return r;
+      break;
   }
   if (o.mode == Mode::udp && o.tls) return bad("udp has no TLS (DTLS is not supported)");
   if (!o.tls && !o.tls_ca.empty()) return bad("--tls-ca needs --tls");
   if (!o.tls && o.resume) return bad("--resume needs --tls (or the handshake mode)");
+  if (o.websocket && o.mode != Mode::irc && o.mode != Mode::irc_register)
+    return bad("--websocket is for the irc and irc-register modes");
+  if (o.ws_subprotocol == "text") {
+    o.ws_protocol = "text.ircv3.net";
+  } else if (o.ws_subprotocol == "binary") {
+    o.ws_protocol = "binary.ircv3.net";
+  } else if (o.ws_subprotocol == "none") {
+    o.ws_protocol.clear();
+  } else {
+    return bad(fmt::format("--ws-subprotocol '{}': text, binary or none", o.ws_subprotocol));
+  }
+  if (o.ws_path.empty() || o.ws_path[0] != '/' || o.ws_path.find_first_of(" \r\n") != std::string::npos)
+    return bad(fmt::format("--ws-path '{}': a path starting with /", o.ws_path));
   if (o.timeout.count() == 0) o.timeout = std::chrono::seconds(5);
   if (o.duration.count() == 0 && o.count == 0) o.duration = std::chrono::seconds(10);
   if (o.mode == Mode::hold && o.duration.count() == 0) o.duration = std::chrono::seconds(10);

@@ -15,10 +15,11 @@
 
 namespace sockit::load {
 
-enum class Mode { pingpong, flood, connect, hold, udp, irc, irc_register, handshake };
+enum class Mode { pingpong, flood, connect, hold, udp, irc, irc_register, handshake, irc_mix };
 
 std::string_view to_string(Mode m) noexcept;
-/// "pingpong", "flood", "connect", "hold", "udp", "irc", "irc-register" (also "irc-reg"), "handshake".
+/// "pingpong", "flood", "connect", "hold", "udp", "irc", "irc-register" (also "irc-reg"), "handshake",
+/// "irc-mix".
 std::optional<Mode> parse_mode(std::string_view name) noexcept;
 
 /// Everything a run needs, after validation (see finalize()).
@@ -47,6 +48,23 @@ struct Options {
   bool tls = false;                     // --tls (handshake mode: always): every TCP connection speaks TLS
   std::string tls_ca;                   // --tls-ca: verify the server against this CA (default: no check)
   bool resume = false;                  // --resume: offer the last session (tickets / session ids)
+
+  // irc-mix (a realistic network, docs/LOAD.md): a value < 0 (or 0 for counts) takes the preset's.
+  std::string preset;                   // --preset small | large (none: small's values)
+  std::uint32_t mix_channels = 0;       // --channels M
+  std::uint32_t mix_per_client = 0;     // --per-client k: channels each client joins
+  double mix_zipf = -1;                 // --zipf s: channel i (1-based) is picked with weight 1/i^s
+  std::uint64_t seed = 1;               // --seed: same seed, same network (and same event choices)
+  double mix_private = -1;              // --private: share of the messages sent to one nick
+  double mix_churn = -1;                // --churn: PART+JOIN pairs per second, whole network
+  double mix_nick = -1;                 // --nick-rate: nick changes per second
+  double mix_away = -1;                 // --away-rate: AWAY toggles per second
+  std::uint32_t mix_ramp = 0;           // --ramp: clients connecting or joining at once
+  bool print_plan = false;              // --print-plan: print the network and exit (no connection)
+  bool websocket = false;               // --websocket (irc, irc-register): IRC over WebSocket (RFC 6455)
+  std::string ws_path = "/";            // --ws-path: the upgrade request's target
+  std::string ws_subprotocol = "text";  // --ws-subprotocol text | binary | none
+  std::string ws_protocol;              // what it names: "text.ircv3.net", "binary.ircv3.net" or "" (finalize)
 
   std::string duration_text, warmup_text, size_text, window_text, timeout_text;
 

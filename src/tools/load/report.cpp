@@ -100,6 +100,7 @@ std::string_view unit_name(Mode m) noexcept {
     case Mode::irc: return "delivery";
     case Mode::irc_register: return "registration";
     case Mode::handshake: return "handshake";
+    case Mode::irc_mix: return "delivery";
   }
   return "unit";
 }
@@ -127,6 +128,52 @@ void irc_json(const Options& o, const RunResult& r, nlohmann::json& j) {
   }
 }
 
+std::uint64_t mix_lost(const Stats& s) noexcept { return s.mix.expected > s.units ? s.mix.expected - s.units : 0; }
+
+// RSS per client: from before the first connection to the start of the measured interval.
+std::optional<std::pair<double, double>> mix_rss_per_client(const RunResult& r) {
+  if (!r.hold_before || !r.server_begin || r.stats.mix.clients_joined == 0) return std::nullopt;
+  const auto n = static_cast<double>(r.stats.mix.clients_joined);
+  return std::pair{(static_cast<double>(r.server_begin->rss_kib) - static_cast<double>(r.hold_before->rss_kib)) * 1024.0 / n,
+                   (static_cast<double>(r.server_begin->rss_anon_kib) - static_cast<double>(r.hold_before->rss_anon_kib)) *
+                       1024.0 / n};
+}
+
+constexpr const char* kMixLifetimeNote =
+    "expected counts the deliveries to members present for the message's whole lifetime "
+    "(their JOIN complete before it was sent, no PART or nick change before it arrived)";
+
+// The irc-mix mode's fields.
+void mix_json(const Options& o, const RunResult& r, nlohmann::json& j) {
+  const auto& s = r.stats;
+  j["clients"] = o.connections;
+  j["clients_joined"] = s.mix.clients_joined;
+  j["channels"] = o.mix_channels;
+  j["per_client"] = o.mix_per_client;
+  j["zipf"] = o.mix_zipf;
+  j["seed"] = o.seed;
+  j["preset"] = o.preset.empty() ? "small" : o.preset;
+  j["private_share"] = o.mix_private;
+  j["churn_per_s"] = o.mix_churn;
+  j["nick_per_s"] = o.mix_nick;
+  j["away_per_s"] = o.mix_away;
+  j["sent"] = s.sent;
+  j["sent_channel"] = s.mix.channel_msgs;
+  j["sent_private"] = s.mix.private_msgs;
+  j["deliveries_expected"] = s.mix.expected;
+  j["deliveries"] = s.units;
+  j["lost"] = mix_lost(s);
+  j["excluded"] = s.mix.excluded;
+  j["unexpected"] = s.mix.unexpected;
+  j["deliveries_per_s"] = static_cast<double>(s.units) / r.measured_s;
+  j["fanout"] = s.sent ? static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0;
+  j["joins"] = s.mix.joins;
+  j["parts"] = s.mix.parts;
+  j["nicks"] = s.mix.nicks;
+  j["aways"] = s.mix.aways;
+  j["expected_rule"] = kMixLifetimeNote;
+}
+
 // --server-pid: the server's CPU and memory.
 nlohmann::json server_json(const Options& o, const RunResult& r) {
   const auto& s = r.stats;
@@ -139,6 +186,14 @@ nlohmann::json server_json(const Options& o, const RunResult& r) {
   if (r.server_end) {
     sv["rss_kib"] = r.server_end->rss_kib;
     sv["rss_anon_kib"] = r.server_end->rss_anon_kib;
+  }
+  if (o.mode == Mode::irc_mix) {
+    if (const auto per = mix_rss_per_client(r)) {
+      sv["rss_before_kib"] = r.hold_before->rss_kib;
+      sv["rss_steady_kib"] = r.server_begin->rss_kib;
+      sv["rss_per_client_bytes"] = per->first;
+      sv["rss_anon_per_client_bytes"] = per->second;
+    }
   }
   if (o.mode == Mode::hold && r.hold_before && r.hold_up) {
     sv["rss_before_kib"] = r.hold_before->rss_kib;
@@ -190,6 +245,7 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
     j["loss_ratio"] = s.sent ? 1.0 - static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0;
   }
   if (o.mode == Mode::irc) irc_json(o, r, j);
+  if (o.mode == Mode::irc_mix) mix_json(o, r, j);
   if (o.mode == Mode::hold) {
     j["held"] = s.held;
     j["failed"] = s.failed;
@@ -197,6 +253,10 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
     j["alive"] = s.alive;
   }
   j["tls"] = o.tls;
+  if (o.websocket) {
+    j["websocket"] = true;
+    j["ws_subprotocol"] = o.ws_protocol;
+  }
   if (o.mode == Mode::handshake) {
     j["resume"] = o.resume;
     j["resumed"] = s.resumed;
@@ -209,8 +269,10 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
 std::string to_text(const Options& o, const RunResult& r) {
   const auto& s = r.stats;
   std::string t = fmt::format("sockit load {} {}{}: {} {}, {} B, {} thread{}, {} loop, measured {:.2f}s\n",
-                              to_string(o.mode), o.target.to_string(), o.tls ? " (TLS)" : "", o.connections,
-                              o.mode == Mode::udp ? "sockets" : o.mode == Mode::irc ? "clients" : "connections",
+                              to_string(o.mode), o.target.to_string(),
+                              o.websocket ? (o.tls ? " (WebSocket, TLS)" : " (WebSocket)") : o.tls ? " (TLS)" : "",
+                              o.connections,
+                              o.mode == Mode::udp ? "sockets" : (o.mode == Mode::irc || o.mode == Mode::irc_mix) ? "clients" : "connections",
                               o.size, o.threads, o.threads == 1 ? "" : "s",
                               o.open_loop() ? fmt::format("open ({:.0f}/s)", o.rate) : std::string("closed"),
                               r.measured_s);
@@ -226,6 +288,16 @@ std::string to_text(const Options& o, const RunResult& r) {
   if (o.mode == Mode::irc)
     t += fmt::format("  {:<12} {} senders sent {} PRIVMSGs, fan-out {:.1f}\n", "irc", o.senders, s.sent,
                      s.sent ? static_cast<double>(s.units) / static_cast<double>(s.sent) : 0.0);
+  if (o.mode == Mode::irc_mix) {
+    t += fmt::format("  {:<12} {} clients ({} joined), {} channels, {} per client, zipf {:g}, seed {}\n", "network",
+                     o.connections, s.mix.clients_joined, o.mix_channels, o.mix_per_client, o.mix_zipf, o.seed);
+    t += fmt::format("  {:<12} {} PRIVMSGs ({} to channels, {} private); joins {}, parts {}, nick changes {}, away {}\n",
+                     "sent", s.sent, s.mix.channel_msgs, s.mix.private_msgs, s.mix.joins, s.mix.parts, s.mix.nicks,
+                     s.mix.aways);
+    t += fmt::format("  {:<12} expected {}, received {}, lost {}; excluded {}, unexpected {}\n", "deliveries",
+                     s.mix.expected, s.units, mix_lost(s), s.mix.excluded, s.mix.unexpected);
+    t += fmt::format("  {:<12} {}\n", "rule", kMixLifetimeNote);
+  }
   if (o.mode == Mode::hold)
     t += fmt::format("  {:<12} held {}, failed {}, dropped {}, alive at the end {}\n", "connections", s.held, s.failed,
                      s.dropped, s.alive);
@@ -245,6 +317,10 @@ std::string to_text(const Options& o, const RunResult& r) {
                      o.server_pid, cpu, 100.0 * cpu / r.measured_s,
                      s.units ? cpu * 1e6 / static_cast<double>(s.units) : 0.0, unit_name(o.mode), r.server_end->rss_kib,
                      r.server_end->rss_anon_kib);
+    if (o.mode == Mode::irc_mix)
+      if (const auto per = mix_rss_per_client(r))
+        t += fmt::format("  memory       rss {} -> {} KiB: {:.0f} B per client (anon {:.0f} B)\n", r.hold_before->rss_kib,
+                         r.server_begin->rss_kib, per->first, per->second);
     if (o.mode == Mode::hold && r.hold_before && r.hold_up && s.held) {
       const double held = static_cast<double>(s.held);
       t += fmt::format("  memory       rss {} -> {} KiB, anon {} -> {} KiB: {:.0f} B per connection (anon {:.0f} B)\n",
@@ -267,6 +343,7 @@ std::string to_text(const Options& o, const RunResult& r) {
 int exit_status(const Options& o, const RunResult& r) noexcept {
   if (r.stats.error_total() > 0) return 1;
   if (o.mode == Mode::hold) return r.stats.held > 0 ? 0 : 1;
+  if (o.mode == Mode::irc_mix && mix_lost(r.stats) > 0) return 1;
   return r.stats.units > 0 ? 0 : 1;
 }
 

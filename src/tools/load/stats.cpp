@@ -58,6 +58,7 @@ void Stats::merge(const Stats& o) noexcept {
   dropped += o.dropped;
   alive += o.alive;
   resumed += o.resumed;
+  mix.add(o.mix);
 }
 
 namespace {

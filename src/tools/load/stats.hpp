@@ -21,6 +21,23 @@ std::string_view to_string(ErrorKind k) noexcept;
 /// ETIMEDOUT -> timeout, anything else -> other.
 ErrorKind classify_errno(int err) noexcept;
 
+/// irc-mix: what the generator sent and how the deliveries it expected went (messages whose
+/// intended send time fell in the measured interval).
+struct MixCounts {
+  std::uint64_t channel_msgs = 0;  ///< PRIVMSGs to a channel
+  std::uint64_t private_msgs = 0;  ///< PRIVMSGs to one nick
+  std::uint64_t expected = 0;      ///< deliveries due to members present for the message's whole lifetime
+  std::uint64_t excluded = 0;      ///< deliveries not expected: the member PARTed (or changed nick) meanwhile
+  std::uint64_t unexpected = 0;    ///< deliveries of unknown or finished messages, or to non-members
+  std::uint64_t joins = 0, parts = 0, nicks = 0, aways = 0;  ///< over the whole run
+  std::uint64_t clients_joined = 0;  ///< clients that completed their first JOINs
+  void add(const MixCounts& o) noexcept {
+    channel_msgs += o.channel_msgs; private_msgs += o.private_msgs; expected += o.expected;
+    excluded += o.excluded; unexpected += o.unexpected; joins += o.joins; parts += o.parts;
+    nicks += o.nicks; aways += o.aways; clients_joined += o.clients_joined;
+  }
+};
+
 /// What one worker counted. Everything except the *_all fields covers the measured interval only.
 struct Stats {
   std::uint64_t units = 0;      ///< completed units of work (messages, connections, deliveries...)
@@ -39,6 +56,7 @@ struct Stats {
   std::uint64_t dropped = 0;    ///< hold: connections the server closed while held
   std::uint64_t alive = 0;      ///< hold: connections that echoed at the end
   std::uint64_t resumed = 0;    ///< TLS: units whose connection resumed a session (handshake mode)
+  MixCounts mix;                ///< irc-mix
 
   void count_error(ErrorKind k) noexcept { ++errors[static_cast<std::size_t>(k)]; }
   std::uint64_t error_total() const noexcept;

@@ -2,7 +2,9 @@
 // message), flood (a window of bytes), udp (datagrams with ids), irc (one channel's deliveries),
 // irc-register (a registration storm) and handshake (TLS sessions). make_strategy() picks one,
 // once per worker.
+#include "irc_mix.hpp"
 #include "worker.hpp"
+#include "ws_client.hpp"
 
 #include <fmt/format.h>
 
@@ -12,6 +14,7 @@
 #include <deque>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <unordered_map>
 
 namespace sockit::load {
 
@@ -495,14 +498,24 @@ void Udp::take_reply(std::size_t k, const char* p, std::int64_t now) {
 
 // An IRC client: line buffering, registration (NICK/USER), PING, nick collisions, ERROR.
 // Subclasses say what a welcome (001), an end of NAMES (366) and a PRIVMSG mean.
+// --websocket: the client upgrades first (ws_client.hpp), then each line goes out as one masked
+// frame and each message that comes in is one line; pings are answered, a close is answered and
+// ends the connection, and at the end of the run an open WebSocket says goodbye with close 1000.
 class IrcClient : public Strategy {
  public:
-  explicit IrcClient(Worker& w) : Strategy(w) { spread_ = true; }
-  void on_connected(std::size_t k, std::int64_t now) override { register_nick(k, now); }
+  explicit IrcClient(Worker& w)
+      : Strategy(w), ws_opcode_(o_.ws_protocol == "binary.ircv3.net" ? wsc::kBinary : wsc::kText) {
+    spread_ = true;
+  }
+  void on_connected(std::size_t k, std::int64_t now) override {
+    if (o_.websocket) return upgrade(k, now);
+    register_nick(k, now);
+  }
   void on_io(std::size_t k, const loop::Ready& r, std::int64_t now) override {
     if (readable(r)) read(k, now);
     if (w_.conns[k].st == Conn::open && r.writable) flush(k, now);
   }
+  void closing(std::size_t k, std::int64_t now) override;
 
  protected:
   virtual std::string nick_for(std::size_t k) = 0;
@@ -510,11 +523,23 @@ class IrcClient : public Strategy {
   virtual void on_names_end(std::size_t /*k*/) {}
   /// A PRIVMSG's text, "SENDER SEQ TIMESTAMP xxx", and the line's length.
   virtual void on_privmsg(std::size_t /*k*/, std::string_view /*text*/, std::size_t /*len*/, std::int64_t /*now*/) {}
+  /// Any other line (irc-mix: NICK, JOIN errors), with its command and the whole line.
+  virtual void on_reply(std::size_t /*k*/, std::string_view /*cmd*/, std::string_view /*line*/, std::int64_t /*now*/) {}
 
+  /// Sends CRLF-terminated lines (one frame each over a WebSocket).
   void send(std::size_t k, std::string_view text, std::int64_t now) {
     Conn& c = w_.conns[k];
     if (c.st != Conn::open) return;
-    c.out.append(text);
+    if (c.ws == Conn::ws_none) {
+      c.out.append(text);
+    } else if (c.ws == Conn::ws_open) {
+      for (auto nl = text.find("\r\n"); !text.empty(); nl = text.find("\r\n")) {
+        wsc::append_frame(c.out, ws_opcode_, text.substr(0, nl), masks_.next());
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 2);
+      }
+    } else {
+      return;  // the upgrade is not done, or the WebSocket is closing
+    }
     flush(k, now);
   }
 
@@ -526,12 +551,127 @@ class IrcClient : public Strategy {
     c.deadline = now + std::max<std::int64_t>(o_.timeout.count(), kSettleMinNs);
     send(k, fmt::format("NICK {}\r\nUSER {} 0 * :sockit load\r\n", c.nick, c.nick), now);
   }
+  void upgrade(std::size_t k, std::int64_t now);
+  /// --websocket: the bytes just read (the 101, then frames). False once k closed.
+  bool ws_input(std::size_t k, std::string_view data, std::int64_t now);
+  /// One whole frame; false once k closed.
+  bool ws_frame(std::size_t k, const wsc::Frame& f, std::int64_t now);
+  void ws_fail(std::size_t k, ErrorKind kind, std::string_view why, std::int64_t now);
   void flush(std::size_t k, std::int64_t now);
   void read(std::size_t k, std::int64_t now);
   /// Hands the complete lines of `data` to on_line(); keeps the rest. False once k closed.
   bool split_lines(std::size_t k, std::string_view data, std::int64_t now);
   void on_line(std::size_t k, std::string_view line, std::int64_t now);
+
+  const std::uint8_t ws_opcode_;  // text or binary frames (--ws-subprotocol)
+  wsc::Masks masks_;
 };
+
+void IrcClient::upgrade(std::size_t k, std::int64_t now) {
+  Conn& c = w_.conns[k];
+  c.ws = Conn::ws_upgrading;
+  c.ws_key = wsc::make_key();
+  c.ws_fragment = false;
+  c.in.clear();
+  c.busy = true;  // the 101, bounded like the registration
+  c.deadline = now + std::max<std::int64_t>(o_.timeout.count(), kSettleMinNs);
+  c.out.append(wsc::upgrade_request(o_.target.to_string(), o_.ws_path, c.ws_key, o_.ws_protocol));
+  flush(k, now);
+}
+
+bool IrcClient::ws_input(std::size_t k, std::string_view data, std::int64_t now) {
+  Conn& c = w_.conns[k];
+  std::string joined;  // only when a partial frame (or answer) waits from the last read
+  if (!c.in.empty()) {
+    joined = std::move(c.in);
+    joined.append(data);
+    data = joined;
+  }
+  c.in.clear();
+  std::size_t used = 0;
+  std::string why;
+  if (c.ws == Conn::ws_upgrading) {
+    switch (wsc::check_answer(data, c.ws_key, o_.ws_protocol, used, why)) {
+      case wsc::Status::incomplete: c.in.assign(data); return true;
+      case wsc::Status::bad: ws_fail(k, ErrorKind::other, why, now); return false;
+      case wsc::Status::ok: break;
+    }
+    c.ws = Conn::ws_open;
+    c.ws_key.clear();
+    data.remove_prefix(used);
+    register_nick(k, now);
+    if (c.st != Conn::open) return false;
+  }
+  for (;;) {
+    wsc::Frame f;
+    const auto st = wsc::parse_frame(data, kIrcMaxLine, f, used, why);
+    if (st == wsc::Status::incomplete) break;
+    if (st == wsc::Status::bad) {
+      ws_fail(k, ErrorKind::mismatch, why, now);
+      return false;
+    }
+    if (!ws_frame(k, f, now)) return false;
+    data.remove_prefix(used);
+  }
+  c.in.assign(data);
+  return true;
+}
+
+bool IrcClient::ws_frame(std::size_t k, const wsc::Frame& f, std::int64_t now) {
+  Conn& c = w_.conns[k];
+  switch (f.opcode) {
+    case wsc::kPing:
+      wsc::append_frame(c.out, wsc::kPong, f.payload, masks_.next());
+      flush(k, now);
+      break;
+    case wsc::kPong: break;
+    case wsc::kClose:  // answered with the same status, then the connection ends
+      wsc::append_frame(c.out, wsc::kClose, f.payload.substr(0, 2), masks_.next());
+      flush(k, now);
+      if (c.st == Conn::open) w_.fail(k, c.joined ? ErrorKind::reset : ErrorKind::short_read, now);
+      return false;
+    default:  // text, binary, continuation: one message is one line
+      if (f.opcode != wsc::kContinuation && f.fin && !c.ws_fragment) {
+        on_line(k, f.payload, now);
+      } else if ((f.opcode == wsc::kContinuation) != c.ws_fragment) {
+        ws_fail(k, ErrorKind::mismatch, c.ws_fragment ? "a new message inside a fragmented one" : "a continuation without a start", now);
+        return false;
+      } else {
+        c.ws_fragment = !f.fin;
+        c.ws_key.append(f.payload);
+        if (c.ws_key.size() > kIrcMaxLine) {
+          ws_fail(k, ErrorKind::mismatch, "a fragmented server message too long for a line", now);
+          return false;
+        }
+        if (f.fin) {
+          const std::string line = std::move(c.ws_key);
+          c.ws_key.clear();
+          on_line(k, line, now);
+        }
+      }
+  }
+  return w_.conns[k].st == Conn::open;
+}
+
+void IrcClient::ws_fail(std::size_t k, ErrorKind kind, std::string_view why, std::int64_t now) {
+  if (w_.note.empty()) w_.note = fmt::format("first WebSocket failure: {}", why);
+  w_.fail(k, kind, now);
+}
+
+// The end of the run: an open WebSocket sends close 1000 (best effort, nothing counted; not when
+// part of a frame is still waiting to go out), and the worker closes the socket.
+void IrcClient::closing(std::size_t k, std::int64_t /*now*/) {
+  Conn& c = w_.conns[k];
+  if (c.ws != Conn::ws_open || !c.out.empty()) return;
+  c.ws = Conn::ws_closing;
+  std::string frame;
+  wsc::append_frame(frame, wsc::kClose, std::string_view("\x03\xe8", 2), masks_.next());
+  if (c.tls) {
+    (void)c.tls->write(c.fd, std::as_bytes(std::span(frame.data(), frame.size())));
+  } else {
+    (void)::send(c.fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+}
 
 void IrcClient::flush(std::size_t k, std::int64_t now) {
   Conn& c = w_.conns[k];
@@ -551,12 +691,21 @@ void IrcClient::read(std::size_t k, std::int64_t now) {
     Conn& c = w_.conns[k];
     const ssize_t n = w_.recv_some(k, w_.scratch(), Worker::kScratch, now);
     if (n < 0) return;
+    if (n == 0 && c.ws == Conn::ws_upgrading) {
+      ws_fail(k, ErrorKind::short_read, "the server closed the connection without answering the upgrade (not a WebSocket port?)", now);
+      return;
+    }
     if (n == 0) {
       w_.fail(k, c.joined ? ErrorKind::reset : ErrorKind::short_read, now);
       return;
     }
-    if (!split_lines(k, std::string_view(w_.scratch(), static_cast<std::size_t>(n)), now)) return;
-    if (c.in.size() > kIrcMaxLine) {
+    const std::string_view got(w_.scratch(), static_cast<std::size_t>(n));
+    if (c.ws != Conn::ws_none) {
+      if (!ws_input(k, got, now)) return;
+    } else if (!split_lines(k, got, now)) {
+      return;
+    }
+    if (c.ws == Conn::ws_none && c.in.size() > kIrcMaxLine) {
       w_.fail(k, ErrorKind::mismatch, now);
       return;
     }
@@ -608,6 +757,8 @@ void IrcClient::on_line(std::size_t k, std::string_view line, std::int64_t now) 
     send(k, fmt::format("NICK {}\r\n", c.nick), now);
   } else if (cmd == "ERROR") {
     w_.fail(k, ErrorKind::reset, now);
+  } else {
+    on_reply(k, cmd, line, now);
   }
 }
 
@@ -756,6 +907,9 @@ class IrcRegister final : public UnitIsAConnection<IrcClient> {
   }
 };
 
+// irc-mix: a realistic network on the IrcClient above (irc_mix_strategy.ipp).
+#include "irc_mix_strategy.ipp"
+
 // ---------------------------------------------------------------- handshake (TLS)
 
 // New TLS sessions: connect, handshake, close_notify, read to the server's close (TLS 1.3 session
@@ -801,6 +955,7 @@ std::unique_ptr<Strategy> make_strategy(Worker& w) {
     case Mode::irc: return std::make_unique<IrcChannel>(w);
     case Mode::irc_register: return std::make_unique<IrcRegister>(w);
     case Mode::handshake: return std::make_unique<Handshake>(w);
+    case Mode::irc_mix: return std::make_unique<IrcMix>(w);
   }
   return std::make_unique<PingPong>(w);
 }

@@ -414,7 +414,10 @@ void Worker::run() {
   loop_->run_every(std::chrono::nanoseconds(kSweepNs), [this] { strategy_->sweep(to_ns(loop_->now())); });
   on_tick();
   loop_->run();
-  for (std::size_t k = 0; k < conns.size(); ++k) close_conn(k);
+  for (std::size_t k = 0; k < conns.size(); ++k) {
+    if (conns[k].st == Conn::open) strategy_->closing(k, now_ns());
+    close_conn(k);
+  }
   done.store(true);
 }
 

@@ -77,6 +77,10 @@ struct Conn final : loop::IoHandler {
   std::int64_t t_intended = 0, t_sent = 0, deadline = 0, t_next = 0, t_start = 0, timer_at = 0;
   std::string in, out, nick;  // irc
   std::unique_ptr<tls::Transport> tls;  ///< --tls: the connection's TLS (null: plaintext, the hot path)
+  enum WsState : std::uint8_t { ws_none, ws_upgrading, ws_open, ws_closing };
+  WsState ws = ws_none;  ///< --websocket (irc): where the WebSocket stands; `in` holds unparsed bytes
+  std::string ws_key;    ///< --websocket: the Sec-WebSocket-Key sent; then a fragmented message so far
+  bool ws_fragment = false;  ///< --websocket: a fragmented message is coming in (in ws_key)
 };
 
 /// Where the run stands, for Strategy::control (controlling thread).
@@ -122,6 +126,8 @@ class Strategy {
   virtual bool finished(std::int64_t now) const;
   /// The tick period of this mode.
   virtual std::int64_t tick_ns() const noexcept;
+  /// The run is over and open connection k is about to be closed (a WebSocket says goodbye).
+  virtual void closing(std::size_t /*k*/, std::int64_t /*now*/) {}
 
   // ---- the run (controlling thread; Shared state only) ----
   /// Whether the measured interval starts with the run (false: once control() starts it).
@@ -182,6 +188,7 @@ class Worker {
   std::atomic<std::uint64_t> live_errors{0};
   std::atomic<bool> done{false};
   std::string fatal;
+  std::string note;  ///< the first failure worth a word in the report (a refused WebSocket upgrade)
 
   // ---- for the strategies (loop thread) ----
   Shared& sh;
