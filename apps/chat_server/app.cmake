@@ -5,3 +5,4 @@ target_link_libraries(sockit PRIVATE sockit::irc sockit::serve tomlplusplus::tom
 target_link_libraries(sockit PRIVATE sockit::metrics)
 target_link_libraries(sockit PRIVATE sockit::store)  # [history] (and accounts)
 target_link_libraries(sockit PRIVATE sockit::ws)  # IRC over WebSocket (ws_listeners.cpp)
+target_link_libraries(sockit PRIVATE sockit::cluster)  # --cluster: nodes joined through Redis (hiredis private to it)

@@ -3,6 +3,7 @@
 
 #include "common/log.hpp"
 
+#include "sockit/cluster/node.hpp"
 #include "sockit/irc/password.hpp"
 #include "sockit/net/parse.hpp"
 
@@ -25,8 +26,9 @@ struct ConfigError {
 
 // Every key the loader accepts, per table: apply_file refuses others, format_config prints these
 // and checks its own output against them (so the printed form and the loader cannot drift).
-constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log", "listen", "websocket", "history", "accounts"};
+constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log", "listen", "websocket", "history", "accounts", "cluster"};
 constexpr std::string_view kAccountsKeys[] = {"enabled", "db", "registration"};
+constexpr std::string_view kClusterKeys[] = {"url", "node_name", "password"};
 constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
                                             "motd_file", "password", "default_channel_modes", "casemapping",
                                             "allow_die", "allow_restart", "sts_duration"};
@@ -450,6 +452,12 @@ void apply_file(const std::string& path, Loaded& out) {
   out.history.db = beside(path, out.history.db);
   out.history.path = beside(path, out.history.db.empty() ? std::string("chat-history.db") : out.history.db);
   if (const toml::table* s = section(root, "accounts")) apply_accounts(*s, out);
+  if (const toml::table* s = section(root, "cluster")) {
+    check_keys(*s, "cluster", kClusterKeys);
+    get(*s, "cluster", "url", out.cluster.url);
+    get(*s, "cluster", "node_name", out.cluster.node_name);
+    get(*s, "cluster", "password", out.cluster.password);
+  }
   out.accounts.db = beside(path, out.accounts.db);
   out.accounts.path = beside(path, out.accounts.db.empty() ? std::string("accounts.db") : out.accounts.db);
   // Relative to the config file's folder, like ngIRCd's MotdFile when given relative.
@@ -501,6 +509,7 @@ void check_printed(const std::string& text) {
   require(root.get_as<toml::table>("log"), "log", kLogKeys);
   require(root.get_as<toml::table>("history"), "history", kHistoryKeys);
   require(root.get_as<toml::table>("accounts"), "accounts", kAccountsKeys);
+  require(root.get_as<toml::table>("cluster"), "cluster", kClusterKeys);
   require(root.get_as<toml::table>("websocket"), "websocket", kWebSocketKeys);
   if (const toml::array* ops = root.get_as<toml::array>("operator")) {
     // certfp only when the operator has one: every other key always.
@@ -591,6 +600,10 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   std::error_code ec_acc;
   line("db", toml_string(l.accounts.db.empty() ? std::string() : std::filesystem::absolute(l.accounts.db, ec_acc).string()));
   line("registration", toml_string(l.accounts.registration));
+  out += "\n[cluster]\n";
+  line("url", toml_string(l.cluster.url));
+  line("node_name", toml_string(l.cluster.node_name));
+  line("password", toml_string(l.cluster.password));
   for (const irc::Operator& op : c.operators) {
     out += "\n[[operator]]\n";
     line("name", toml_string(op.name));
@@ -631,6 +644,25 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   text = std::move(out);
   return true;
 }
+
+namespace {
+
+// [cluster] / --cluster, --node-name: a URL that parses and a node name, or neither.
+void check_cluster(const ClusterSettings& cl, bool url_flag, bool name_flag, bool status) {
+  const std::string url_key = url_flag ? "--cluster" : "[cluster] url";
+  const std::string name_key = name_flag ? "--node-name" : "[cluster] node_name";
+  std::string why;
+  if (!cl.enabled()) {
+    if (status) throw ConfigError{"--status: needs --cluster URL (or [cluster] url)"};
+    if (!cl.node_name.empty()) throw ConfigError{name_key + ": needs --cluster URL (or [cluster] url)"};
+    return;
+  }
+  if (!cluster::parse_redis_url(cl.url, &why)) throw ConfigError{url_key + ": " + why};
+  if (cl.node_name.empty() && !status) throw ConfigError{url_key + ": needs --node-name NAME (or [cluster] node_name)"};
+  if (!cl.node_name.empty() && !cluster::valid_node_name(cl.node_name, &why)) throw ConfigError{name_key + ": " + why};
+}
+
+}  // namespace
 
 bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, std::string& error) {
   out = Loaded{};
@@ -676,6 +708,9 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     if (c.flood_burst == 0) c.flood_burst = 1;
     if (!valid_server_name(c.server_name)) throw ConfigError{"server name " + bad_server_name(c.server_name)};
     if (!out.motd_file.empty()) c.motd = read_motd(out.motd_file);
+    if (f.cluster_url) out.cluster.url = *f.cluster_url;
+    if (f.node_name) out.cluster.node_name = *f.node_name;
+    check_cluster(out.cluster, f.cluster_url.has_value(), f.node_name.has_value(), f.cluster_status);
   } catch (const ConfigError& e) {
     error = e.what;
     return false;

@@ -38,6 +38,9 @@ struct Overrides {
   std::vector<std::string> ws_listen;     ///< --ws-listen ADDR:PORT (WebSocket listeners, added to the file's)
   std::vector<std::string> ws_origin;     ///< --ws-origin ORIGIN (replace [websocket] origins)
   std::optional<std::string> accounts_db;  ///< --accounts-db FILE: accounts on, in FILE
+  std::optional<std::string> cluster_url;  ///< --cluster URL (replaces [cluster] url)
+  std::optional<std::string> node_name;    ///< --node-name NAME (replaces [cluster] node_name)
+  bool cluster_status = false;             ///< --status: a URL is needed, a node name is not
 };
 
 /// A TLS listener: [[listen]] with tls = true, or --tls-listen; cert and key resolved.
@@ -76,10 +79,19 @@ struct AccountsSettings {
   std::string registration = "auto";
 };
 
+/// [cluster] (docs/CLUSTER.md): this server as one node of a network joined through Redis. Off
+/// (no Redis at all) unless `url` is set.
+struct ClusterSettings {
+  std::string url;        ///< redis://[user:password@]host[:port] or unix:/path; "" = off
+  std::string node_name;  ///< required with url
+  std::string password;   ///< AUTH password (replaces the URL's); "" = the URL's, if any
+  bool enabled() const noexcept { return !url.empty(); }
+};
 struct Loaded {
   irc::Config config;
   AccountsSettings accounts;        ///< [accounts]
   HistorySettings history;          ///< [history]
+  ClusterSettings cluster;          ///< [cluster]
   std::vector<std::string> listen;  ///< from the file ([server] listen), may be empty
   std::string motd_file;            ///< resolved path, "" = none
   std::string metrics;              ///< [metrics] listen or --metrics as given, "" = off

@@ -20,11 +20,6 @@ using sockit::test::RedisServer;
 
 namespace {
 
-#define SKIP_WITHOUT_REDIS()                                                           \
-  do {                                                                                 \
-    if (!RedisServer::available()) GTEST_SKIP() << RedisServer::kBinary << " missing"; \
-  } while (0)
-
 // Runs loop turns until `pred` holds or `timeout` passes.
 bool spin(sockit::loop::EventLoop& loop, const std::function<bool()>& pred,
           std::chrono::milliseconds timeout = 10s) {

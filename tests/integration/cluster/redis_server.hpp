@@ -39,3 +39,9 @@ class RedisServer {
 };
 
 }  // namespace sockit::test
+
+/// In a TEST body: skips (GTEST_SKIP) where Debian's redis-server is not installed.
+#define SKIP_WITHOUT_REDIS()                                                                                   \
+  do {                                                                                                         \
+    if (!::sockit::test::RedisServer::available()) GTEST_SKIP() << ::sockit::test::RedisServer::kBinary << " missing"; \
+  } while (0)
