@@ -4,9 +4,9 @@ Two headless Chromium sessions (Debian's chromium + chromium-driver through pyth
 each with its own temporary profile) open the page served by `sockit chat-server --ws-listen`,
 and an ii client (files under --ii) is the third party, all in #sockit. Checks: each sees the
 others' messages and joins, a nick change, the topic, /me, the nick list, an unread marker, a
-phone-sized layout, a dropped connection reconnected and rejoined with the history (CHATHISTORY
-LATEST), the nick remembered in localStorage, an HTML-injection message shown as text, and no Content-Security-
-Policy violation in the browsers' logs. Every wait polls a condition with a deadline
+phone-sized layout, a nick in use (nick_), /quit, a dropped connection reconnected and rejoined
+with the history (CHATHISTORY LATEST), the nick remembered in localStorage, an HTML-injection
+message shown as text, and no Content-Security-Policy violation in the browsers' logs. Every wait polls a condition with a deadline
 (WebDriverWait). --screenshot PATH writes a PNG of the first page at the end.
 Exit 0: all passed, 1: a check failed.
 """
@@ -93,6 +93,7 @@ def type_line(d, text):
 
 def login(d, url, nick):
     d.get(url)
+    d.find_element(By.ID, "nick").clear()
     d.find_element(By.ID, "nick").send_keys(nick)
     d.find_element(By.ID, "autojoin").clear()
     d.find_element(By.ID, "autojoin").send_keys("#sockit")
@@ -236,6 +237,24 @@ def main():
             stamps = [t.get_attribute("datetime") for t in b.find_elements(By.CSS_SELECTOR, "#log .line.history time")]
             check(len(stamps) >= 5 and stamps == sorted(stamps), "the history lines keep their server-time, in order",
                   stamps[:3])
+
+            print("# a nick in use, and /quit")
+            first = a.current_window_handle
+            a.switch_to.new_window("tab")  # a second page of alice's browser, asking for "alice" again
+            a.get(url)
+            until(a, lambda d: d.find_element(By.ID, "nick").get_attribute("value") == "alice",
+                  "a new page offers the remembered nick", lambda: a.find_element(By.ID, "nick").get_attribute("value"))
+            login(a, url, "alice")
+            until(a, lambda d: d.find_element(By.ID, "me").text == "alice_" and "alice_" in nicks(d),
+                  "a second 'alice' is told the nick is in use and becomes alice_", lambda: a.find_element(By.ID, "me").text)
+            until(b, lambda d: "alice_ joined" in log_text(d), "bob sees alice_ join", lambda: log_text(b)[-200:])
+            type_line(a, "/quit see you")
+            until(b, lambda d: "alice_ quit" in log_text(d) and "alice_" not in nicks(d), "/quit: bob sees alice_ leave",
+                  lambda: log_text(b)[-200:])
+            until(a, lambda d: d.find_element(By.ID, "status").text == "disconnected", "after /quit the page stays off",
+                  lambda: a.find_element(By.ID, "status").text)
+            a.close()
+            a.switch_to.window(first)
 
             print("# a phone-sized screen")
             b.set_window_size(390, 844)
