@@ -23,16 +23,20 @@ std::string ServerImpl::history_key_private(std::string_view a, std::string_view
 void ServerImpl::record(const Client& from, std::string_view cmd, std::string_view key, std::string_view target,
                         std::string_view text, std::string_view client_tags, const std::string& msgid, SysTime when) {
   if (history_ == nullptr) return;
-  store::HistoryMessage m;
-  m.msgid = msgid;
-  m.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
-  m.key = std::string(key);
-  m.target = std::string(target);
-  m.sender = from.mask();
-  m.command = std::string(cmd);
-  m.text = std::string(text);
-  m.tags = std::string(client_tags);
-  history_->append(std::move(m));
+  // Views of the message's strings: the store copies them into a reused slot. The sender's mask
+  // is built in a buffer kept from one message to the next (no allocation once it has grown).
+  static thread_local std::string sender;
+  sender.assign(from.nick).append(1, '!').append(from.user).append(1, '@').append(from.host);
+  store::HistoryRecord r;
+  r.msgid = msgid;
+  r.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+  r.key = key;
+  r.target = target;
+  r.sender = sender;
+  r.command = cmd;
+  r.text = text;
+  r.tags = client_tags;
+  history_->append(r);
 }
 
 namespace {

@@ -1,5 +1,6 @@
 // store::HistoryStore: message history in its own SQLite file, written by one thread in batches
-// (include/sockit/store/history.hpp). The event loop only locks a mutex to queue a message; the
+// (include/sockit/store/history.hpp). The event loop only locks a mutex to copy a message into a
+// queue slot (slots and their strings are reused batch after batch: no allocation once warm); the
 // writer thread owns the connection and runs the queries too, after writing what is queued.
 #include "sockit/store/history.hpp"
 
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 namespace sockit::store {
 
@@ -117,7 +119,10 @@ struct HistoryStore::Impl {
   mutable std::mutex mu;
   std::condition_variable cv;       // the writer waits here
   std::condition_variable done_cv;  // flush() and queries wait here
+  // The first `queued` slots hold messages; the rest keep their strings' capacity for the next
+  // ones. The writer swaps the whole vector with its own (written) one.
   std::vector<HistoryMessage> queue;
+  std::size_t queued = 0;
   std::deque<std::function<void()>> jobs;  // run on the writer thread, after the queue is written
   std::chrono::steady_clock::time_point first_queued{};
   bool stop = false;
@@ -184,15 +189,17 @@ struct HistoryStore::Impl {
 
   // ---- writer thread ----------------------------------------------------------------------------
 
-  void write(std::vector<HistoryMessage>& batch) {
-    if (batch.empty()) return;
+  /// Writes the first `n` of `batch` in one transaction.
+  void write(std::vector<HistoryMessage>& batch, std::size_t n) {
+    if (n == 0) return;
     bool ok = exec("BEGIN");
     std::uint64_t written = 0;
     if (ok) {
       Stmt ins(db,
                "INSERT OR IGNORE INTO messages(msgid, key, target, time_ms, sender, command, text, tags) "
                "VALUES(?,?,?,?,?,?,?,?)");
-      for (const HistoryMessage& m : batch) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const HistoryMessage& m = batch[i];
         ins.bind(1, m.msgid).bind(2, m.key).bind(3, m.target).bind(4, m.time_ms).bind(5, m.sender);
         ins.bind(6, m.command).bind(7, m.text).bind(8, m.tags);
         if (ins.run() && sqlite3_changes(db) == 1) {  // 0: a msgid stored already (ignored)
@@ -203,16 +210,22 @@ struct HistoryStore::Impl {
       ok = exec("COMMIT");
       if (!ok) exec("ROLLBACK");
     }
+    // The slots stay for the loop's next messages (a writer that falls behind makes batches of a
+    // few flush_messages: keep them, or the loop regrows the vector batch after batch); after a
+    // burst (a stalled disk) those over 16 x flush_messages (4096: about 1.5 MB) go.
+    if (batch.size() > 16 * opt.flush_messages) {
+      batch.resize(16 * opt.flush_messages);
+      batch.shrink_to_fit();
+    }
     std::lock_guard lock(mu);
     if (ok) {
       st.written += written;
-      st.dropped += batch.size() - written;
+      st.dropped += n - written;
       ++st.batches;
     } else {
-      st.dropped += batch.size();
+      st.dropped += n;
       std::fprintf(stderr, "%s\n", err("history write failed").c_str());
     }
-    batch.clear();
   }
 
   std::uint64_t retention() {
@@ -249,9 +262,9 @@ struct HistoryStore::Impl {
     for (;;) {
       // Sleep until a batch is due: full, its first message's deadline passed, a query or flush
       // is waiting, or the server stops. Retention runs when due while idle.
-      while (!stop && jobs.empty() && queue.size() < opt.flush_messages) {
+      while (!stop && jobs.empty() && queued < opt.flush_messages) {
         const auto now = Clock::now();
-        if (!queue.empty() && now >= first_queued + opt.flush_interval) break;
+        if (queued > 0 && now >= first_queued + opt.flush_interval) break;
         if (now - last_retention >= opt.retention_interval) {
           lock.unlock();
           retention();
@@ -260,19 +273,20 @@ struct HistoryStore::Impl {
           continue;
         }
         auto until = last_retention + opt.retention_interval;
-        if (!queue.empty()) until = std::min(until, first_queued + opt.flush_interval);
+        if (queued > 0) until = std::min(until, first_queued + opt.flush_interval);
         cv.wait_until(lock, until);
       }
       batch.swap(queue);
+      const std::size_t n = std::exchange(queued, 0);
       std::deque<std::function<void()>> run_jobs;
       run_jobs.swap(jobs);
       const bool stopping = stop;
       lock.unlock();
-      write(batch);
+      write(batch, n);
       for (auto& job : run_jobs) job();
       lock.lock();
       done_cv.notify_all();
-      if (stopping && queue.empty() && jobs.empty()) return;
+      if (stopping && queued == 0 && jobs.empty()) return;
     }
   }
 
@@ -406,21 +420,31 @@ std::unique_ptr<HistoryStore> HistoryStore::open(const HistoryOptions& options, 
 
 const HistoryOptions& HistoryStore::options() const noexcept { return impl_->opt; }
 
-void HistoryStore::append(HistoryMessage m) {
+void HistoryStore::append(const HistoryRecord& r) {
   Impl& d = *impl_;
   bool wake = false;
   {
     std::lock_guard lock(d.mu);
     ++d.st.appended;
-    if (d.queue.size() >= d.opt.max_queued) {
+    if (d.queued >= d.opt.max_queued) {
       ++d.st.dropped;
       return;
     }
-    if (d.queue.empty()) d.first_queued = std::chrono::steady_clock::now();
-    d.queue.push_back(std::move(m));
+    if (d.queued == 0) d.first_queued = std::chrono::steady_clock::now();
+    if (d.queued == d.queue.size()) d.queue.emplace_back();
+    // assign() into a used slot reuses its strings' buffers: no allocation once they have grown.
+    HistoryMessage& m = d.queue[d.queued++];
+    m.msgid.assign(r.msgid);
+    m.time_ms = r.time_ms;
+    m.key.assign(r.key);
+    m.target.assign(r.target);
+    m.sender.assign(r.sender);
+    m.command.assign(r.command);
+    m.text.assign(r.text);
+    m.tags.assign(r.tags);
     // The writer sleeps until the first message's deadline: wake it for the first one and when
     // the batch is full, not for every message.
-    wake = d.queue.size() == 1 || d.queue.size() == d.opt.flush_messages;
+    wake = d.queued == 1 || d.queued == d.opt.flush_messages;
   }
   if (wake) d.cv.notify_one();
 }

@@ -58,8 +58,11 @@ class MemoryHistory final : public sockit::store::History {
  public:
   MemoryHistory() { options_.query_limit = 8; }
   const sockit::store::HistoryOptions& options() const noexcept override { return options_; }
-  void append(sockit::store::HistoryMessage m) override {
-    if (messages_.size() < 64) messages_.push_back(std::move(m));
+  void append(const sockit::store::HistoryRecord& r) override {
+    if (messages_.size() < 64) {
+      messages_.push_back({0, std::string(r.msgid), r.time_ms, std::string(r.key), std::string(r.target),
+                           std::string(r.sender), std::string(r.command), std::string(r.text), std::string(r.tags)});
+    }
   }
   std::optional<std::vector<sockit::store::HistoryMessage>> query(const std::string& key, sockit::store::HistoryQuery,
                                                                   const sockit::store::HistorySelector& a,

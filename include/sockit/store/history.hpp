@@ -1,8 +1,9 @@
 // Public header. store::HistoryStore: the chat server's message history (IRCv3 draft/chathistory)
 // in its own SQLite file (docs/CHAT-SERVER.md, "History").
 //
-// The event loop never waits for the disk to write: append() puts a message on a queue and a
-// writer thread stores the queue in one transaction every `flush_interval` or `flush_messages`
+// The event loop never waits for the disk to write: append() copies a message into a reused slot
+// of a queue (no allocation once the slots have grown; the writer is woken for a batch's first
+// message and when it is full, not for each one) and a writer thread stores the queue in one transaction every `flush_interval` or `flush_messages`
 // messages, whichever comes first (a SIGKILL loses at most what was queued since the last flush).
 // Queries run on the same thread, after the queue is written, so they see every message appended
 // before them; the caller waits for the result (bounded by `query_limit` rows).
@@ -32,6 +33,14 @@ struct HistoryMessage {
   std::string command;       ///< PRIVMSG or NOTICE
   std::string text;
   std::string tags;          ///< the sender's client-only tags ("+a=b;+c", escaped)
+};
+
+/// A message as the event loop hands it to append(): views of the caller's strings, copied before
+/// append() returns.
+struct HistoryRecord {
+  std::string_view msgid;
+  std::int64_t time_ms = 0;
+  std::string_view key, target, sender, command, text, tags;  ///< as in HistoryMessage
 };
 
 struct HistoryOptions {
@@ -73,8 +82,12 @@ class History {
  public:
   virtual ~History() = default;
   virtual const HistoryOptions& options() const noexcept = 0;
-  /// Queues `m` for the writer; never waits for the disk.
-  virtual void append(HistoryMessage m) = 0;
+  /// Queues a copy of `r` for the writer; never waits for the disk.
+  virtual void append(const HistoryRecord& r) = 0;
+  /// The same from a HistoryMessage (tests, tools).
+  void append(const HistoryMessage& m) {
+    append(HistoryRecord{m.msgid, m.time_ms, m.key, m.target, m.sender, m.command, m.text, m.tags});
+  }
   /// The messages of `key` the query selects, oldest first, at most `limit` (and query_limit).
   /// nullopt when a msgid selector names no message of `key`.
   virtual std::optional<std::vector<HistoryMessage>> query(const std::string& key, HistoryQuery kind,
@@ -97,7 +110,8 @@ class HistoryStore final : public History {
   HistoryStore& operator=(const HistoryStore&) = delete;
 
   const HistoryOptions& options() const noexcept override;
-  void append(HistoryMessage m) override;
+  using History::append;
+  void append(const HistoryRecord& r) override;
   std::optional<std::vector<HistoryMessage>> query(const std::string& key, HistoryQuery kind, const HistorySelector& a,
                                                    const HistorySelector& b, std::size_t limit) override;
   std::vector<HistoryTarget> targets(const std::vector<std::string>& channels, const std::string& folded_nick,
