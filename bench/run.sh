@@ -12,7 +12,7 @@
 # ratios against the best reference server, plus gnuplot SVG plots under docs/img/.
 #
 #   --quick        3 s per cell after a 1 s warm-up (default: 10 s after 2 s)
-#   --only GROUPS  comma list of: pingpong,flood,connect,udp,hold,irc,paired,micro (default: all)
+#   --only GROUPS  comma list of: pingpong,flood,connect,udp,hold,irc,irc-mix,paired,micro (default: all)
 #   --models LIST  sockit models to run (default: epoll,poll,select,thread,pool,fork,iterative)
 #   --no-build     use the binaries already in the build dir
 #   --append       keep bench/results/latest.tsv and add rows (to rerun one group)
@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 QUICK=0
 BUILD_DIR=${BUILD_DIR:-$ROOT/build/release}
 OUT=$ROOT/docs/BENCHMARKS.md
-ONLY=pingpong,flood,connect,udp,hold,irc,paired,micro
+ONLY=pingpong,flood,connect,udp,hold,irc,irc-mix,paired,micro
 MODELS=epoll,poll,select,thread,pool,fork,iterative
 NO_BUILD=0
 APPEND=0
@@ -261,6 +261,18 @@ if has irc; then
     measure irc "irc fan-out $CLIENTS clients, $SENDERS senders" "$s" "$port" irc 127.0.0.1:$port \
       -c $CLIENTS --senders $SENDERS --window 4 -d "$DUR" --warmup "$WARM" --timeout 5s
     stop_server
+  done
+fi
+
+if has irc-mix; then
+  # A realistic network (`sockit load irc-mix`, presets small and large, docs/LOAD.md): sockit
+  # chat-server, ngircd and inspircd alternate in every round (bench/irc-mix.sh); the medians and
+  # sockit's CPU per delivery against the best of the other two go to bench/results/irc-mix-*.txt.
+  : >"$RESULTS/irc-mix.tsv"
+  for preset in small large; do
+    echo "bench: irc-mix $preset" >&2
+    "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --preset "$preset" -d "$DUR" --warmup "$WARM" \
+      --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-mix-$preset.txt" 2>&1 || echo "bench: irc-mix $preset failed" >&2
   done
 fi
 

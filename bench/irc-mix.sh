@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bench/irc-mix.sh: `sockit load irc-mix` (a realistic chat network, docs/LOAD.md) against sockit
+# chat-server, ngircd and inspircd in one run: the servers alternate within each round (their order
+# rotates), each alone on the server core (taskset core 0) with the load on core 1, each started
+# afresh and configured as bench/irc_servers.sh does (flood limits lifted). Prints one line per
+# server and round and the medians: server CPU per delivery, p99 delivery latency (from the
+# scheduled send time), deliveries/s, lost, RSS per client; and sockit's CPU per delivery against
+# the best of the other two, per round (median and range). Appends rows to --tsv FILE.
+#
+#   bench/irc-mix.sh [--build-dir DIR] [--rounds N] [--preset small|large] [--tsv FILE] [LOAD-ARGS...]
+#   bench/irc-mix.sh --rounds 6 --preset small -d 10s --warmup 2s
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/irc_servers.sh
+. "$ROOT/bench/irc_servers.sh"
+BUILD_DIR=$ROOT/build/release
+ROUNDS=3
+PRESET=small
+TSV_OUT=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) BUILD_DIR=$(realpath -m "$2"); shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --preset) PRESET=$2; shift 2 ;;
+    --tsv) TSV_OUT=$(realpath -m "$2"); shift 2 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+    *) break ;;
+  esac
+done
+SOCKIT=$BUILD_DIR/sockit
+[ -x "$SOCKIT" ] || { echo "bench/irc-mix.sh: $SOCKIT is missing (bench/run.sh builds it)" >&2; exit 1; }
+SERVERS=(sockit-chat ngircd inspircd)
+TMP=$(mktemp -d /tmp/sockit-ircmix.XXXXXX)
+SERVER_PID=
+cleanup() { [ -n "$SERVER_PID" ] && { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }; rm -rf "$TMP"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+ROWS=$TMP/rows.tsv
+: >"$ROWS"
+for round in $(seq 1 "$ROUNDS"); do
+  for i in 0 1 2; do
+    s=${SERVERS[$(( (i + round - 1) % 3 ))]}
+    port=$(free_port)
+    rc=0
+    irc_server_cmd "$s" "$port" "$TMP/$s.$port" "$SOCKIT" || rc=$?
+    [ $rc = 0 ] || { echo "bench/irc-mix.sh: $s is not installed" >&2; continue; }
+    taskset -c 0 "${IRC_CMD[@]}" >/dev/null 2>&1 &
+    SERVER_PID=$!
+    wait_port "$port" || { echo "bench/irc-mix.sh: $s did not start" >&2; exit 1; }
+    taskset -c 1 "$SOCKIT" load irc-mix "127.0.0.1:$port" --preset "$PRESET" "$@" --server-pid "$SERVER_PID" \
+      --json --no-progress >"$TMP/run.json" 2>"$TMP/run.err" || true
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+    jq -e '.server.cpu_us_per_unit' "$TMP/run.json" >/dev/null ||
+      { echo "bench/irc-mix.sh: load against $s failed: $(tail -1 "$TMP/run.err")" >&2; exit 1; }
+    jq -r --arg s "$s" --arg r "$round" \
+      '[$s, $r, .server.cpu_us_per_unit, .latency_us.p99, .deliveries_per_s, .lost, .deliveries_expected,
+        (.server.rss_per_client_bytes // 0), .client_cpu_s, .errors_total] | @tsv' "$TMP/run.json" >>"$ROWS"
+    tail -1 "$ROWS" | awk -F'\t' '{printf "round %s %-12s %6.2f us CPU/delivery  p99 %8.0f us  %8.0f deliveries/s  lost %s of %s  rss %6.0f B/client  client cpu %.1fs  errors %s\n", $2, $1, $3, $4, $5, $6, $7, $8, $9, $10}'
+  done
+done
+[ -n "$TSV_OUT" ] && sed "s/^/irc-mix $PRESET\t/" "$ROWS" >>"$TSV_OUT"
+python3 - "$ROWS" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for s, r, cpu, p99, rate, lost, exp, rss, ccpu, err in rows:
+    by.setdefault(s, {})[int(r)] = (float(cpu), float(p99), float(rate), int(lost), float(rss))
+med = lambda xs: statistics.median(xs) if xs else float("nan")
+for s, rs in by.items():
+    v = list(rs.values())
+    print(f"median {s:<12} {med([x[0] for x in v]):6.2f} us CPU/delivery  p99 {med([x[1] for x in v]):8.0f} us  "
+          f"{med([x[2] for x in v]):8.0f} deliveries/s  lost {sum(x[3] for x in v)}  rss {med([x[4] for x in v]):6.0f} B/client")
+ratios = []
+for r, mine in by.get("sockit-chat", {}).items():
+    others = [by[s][r][0] for s in ("ngircd", "inspircd") if r in by.get(s, {})]
+    if others:
+        ratios.append(mine[0] / min(others))
+if ratios:
+    print(f"sockit-chat / best other, CPU per delivery: median {med(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}, {len(ratios)} rounds)")
+PY
