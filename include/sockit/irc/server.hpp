@@ -34,6 +34,7 @@ class History;
 
 namespace sockit::irc {
 
+class ClusterLink;  // sockit/irc/cluster.hpp
 using ClientId = std::uint64_t;
 using TimePoint = serve::TimePoint;
 using WallClock = std::function<std::chrono::system_clock::time_point()>;
@@ -170,6 +171,9 @@ class Server {
   /// (with their msgid) and CHATHISTORY replays them; null (the default): no history, the cap is
   /// not offered. `history` must outlive the server or be unset first.
   void set_history(store::History* history);
+  /// A network of nodes through Redis (docs/CLUSTER.md): LINKS lists its live nodes. Null (the
+  /// default): a single server. `link` must outlive the server or be unset first.
+  void set_cluster(ClusterLink* link);
   /// Called with each Event on the thread of the entry point that caused it; null (the default):
   /// no events. Must not call back into the server.
   void set_event_log(EventLog log);
