@@ -4,6 +4,7 @@
 #include "chat_server/accounts.hpp"
 
 #include "common/command.hpp"
+#include "sockit/irc/scram.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -141,6 +142,10 @@ int account_command(const AccountArgs& args) {
   if (!new_password(pw)) return fail("no password given on standard input");
   auto r = action == "add" ? st.add(name, pw) : st.set_password(name, pw);
   if (!r) return fail(r.error().message());
+  // SASL SCRAM-SHA-256's verifier beside the argon2id hash (set_password dropped the old one).
+  const irc::ScramCredentials cred = irc::scram_new(pw);
+  if (cred.stored_key.empty()) return fail("SCRAM-SHA-256 credentials: RAND_bytes or PBKDF2 failed");
+  if (auto sr = st.set_scram(name, irc::scram_encode(cred)); !sr) return fail(sr.error().message());
   fmt::print(stderr, "account {} {}\n", name, action == "add" ? "added" : "password changed");
   return cli::kExitOk;
 }

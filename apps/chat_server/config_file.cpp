@@ -27,7 +27,7 @@ struct ConfigError {
 // Every key the loader accepts, per table: apply_file refuses others, format_config prints these
 // and checks its own output against them (so the printed form and the loader cannot drift).
 constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log", "listen", "websocket", "history", "accounts", "cluster"};
-constexpr std::string_view kAccountsKeys[] = {"enabled", "db", "registration"};
+constexpr std::string_view kAccountsKeys[] = {"enabled", "db", "registration", "enforce_nicks", "nick_grace"};
 constexpr std::string_view kClusterKeys[] = {"url", "node_name", "password"};
 constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
                                             "motd_file", "password", "default_channel_modes", "casemapping",
@@ -345,6 +345,8 @@ void apply_accounts(const toml::table& s, Loaded& out) {
   if (a.registration != "on" && a.registration != "off" && a.registration != "auto") {
     throw ConfigError{where(*s.get("registration"), "accounts.registration") + ": expected \"on\", \"off\" or \"auto\""};
   }
+  get(s, "accounts", "enforce_nicks", out.config.enforce_nicks);  // nick ownership
+  get_duration(s, "accounts", "nick_grace", out.config.nick_grace);
 }
 
 // [history]: enabled, db (beside the config file when relative), retention, batching.

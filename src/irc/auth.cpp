@@ -4,6 +4,8 @@
 // failure's verdict waits a delay that doubles with each failure of the connection or address.
 #include "server_impl.hpp"
 
+#include "sockit/irc/names.hpp"
+
 #include <utility>
 
 namespace sockit::irc {
@@ -75,7 +77,7 @@ void ServerImpl::poll_check(Client& c, TimePoint now) {
     if (r < 0) return;  // still on a worker
     ch.ok = r == 1 && ch.counts;
     // A refused REGISTER (name taken...) is no guess at a secret: not throttled.
-    bool throttled = !ch.ok && ch.kind != AuthCheck::Kind::register_account;
+    bool throttled = !ch.ok && ch.kind != AuthCheck::Kind::register_account && ch.kind != AuthCheck::Kind::nick_owner;
     ch.release = throttled ? now + fail_delay(c, now) : now;
   }
   if (*ch.release <= now) finish_check(c, now);
@@ -98,8 +100,19 @@ std::chrono::milliseconds ServerImpl::fail_delay(Client& c, TimePoint now) {
 
 void ServerImpl::finish_check(Client& c, TimePoint now) {
   std::shared_ptr<AuthCheck> ch = std::move(c.check);
-  if (ch->kind == AuthCheck::Kind::sasl || ch->kind == AuthCheck::Kind::register_account) {
+  if (ch->kind == AuthCheck::Kind::sasl || ch->kind == AuthCheck::Kind::register_account ||
+      ch->kind == AuthCheck::Kind::scram_lookup) {
     finish_account_task(c, *ch);
+    return;
+  }
+  if (ch->kind == AuthCheck::Kind::nick_owner) {
+    if (ch->ok && equal_folded(ch->out, c.nick, Casemapping::ascii) &&
+        !equal_folded(c.account, c.nick, Casemapping::ascii)) {
+      c.nick_deadline = now + cfg_.nick_grace;
+      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(cfg_.nick_grace).count();
+      send(c, from_server("NOTICE").p(c.nick).t("This nickname is registered: log in to its account within " +
+                                                std::to_string(secs) + " seconds or your nick will be changed"));
+    }
     return;
   }
   if (ch->kind == AuthCheck::Kind::server_password) {

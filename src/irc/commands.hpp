@@ -46,6 +46,9 @@ void err_need_more_params(S& s, Client& c, std::string_view command);   ///< 461
 /// IRCv3 message-tags: the client-only tags of `m` ("+key=value;+key", escaped, ready for the
 /// wire without '@' and space); keys with characters outside [A-Za-z0-9-./] are dropped (ircv3.cpp).
 std::string client_only_tags(const Message& m);
+/// IRCv3 sasl: the mechanisms `c` may use, for CAP LS 302's sasl value and 908
+/// (commands_accounts.cpp): EXTERNAL only with a client certificate.
+std::string sasl_mechanisms(const Client& c);
 
 /// The "+iw-o" part of a MODE line, built as changes are applied: a sign only where it changes.
 class ModeString {

@@ -10,6 +10,7 @@
 #include "sockit/store/accounts.hpp"
 
 #include <array>
+#include <random>
 
 namespace sockit::irc {
 
@@ -17,43 +18,6 @@ namespace {
 
 constexpr std::size_t kChunk = 400;               // sasl-3.1: AUTHENTICATE payload chunks
 constexpr std::size_t kMaxSaslPayload = 8192;     // base64 bytes of one exchange, over -> 905
-
-/// Strict base64 (RFC 4648, padding required): nullopt for anything else.
-std::optional<std::string> decode_base64(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  auto val = [](char ch) -> int {
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+') return 62;
-    if (ch == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    std::array<int, 4> v{};
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      char ch = in[i + static_cast<std::size_t>(k)];
-      if (ch == '=' && last && k >= 2) {
-        ++pad;
-        v[static_cast<std::size_t>(k)] = 0;
-        continue;
-      }
-      if (pad > 0) return std::nullopt;  // data after padding
-      v[static_cast<std::size_t>(k)] = val(ch);
-      if (v[static_cast<std::size_t>(k)] < 0) return std::nullopt;
-    }
-    std::uint32_t n = (static_cast<std::uint32_t>(v[0]) << 18) | (static_cast<std::uint32_t>(v[1]) << 12) |
-                      (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
-    out += static_cast<char>((n >> 16) & 0xff);
-    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(n & 0xff);
-  }
-  return out;
-}
 
 std::string ascii_upper(std::string_view s) {
   std::string out(s);
@@ -69,10 +33,26 @@ void reset_sasl(Client& c) {
   c.sasl_mech.clear();
   c.sasl_buf.clear();
   c.sasl_buf.shrink_to_fit();
+  c.scram.reset();
 }
 
-/// The mechanisms `c` may use: EXTERNAL only with a client certificate.
-std::string mechanisms(const Client& c) { return c.certfp.empty() ? "PLAIN" : "PLAIN,EXTERNAL"; }
+/// Sends `payload` as AUTHENTICATE chunks of 400 base64 bytes ("+" after a full last chunk).
+void send_challenge(S& s, Client& c, std::string_view payload) {
+  const std::string b64 = encode_base64(payload);
+  std::string_view rest = b64;
+  do {
+    s.send(c, Line("", "AUTHENTICATE").p(rest.substr(0, kChunk)));
+    rest.remove_prefix(std::min(rest.size(), kChunk));
+  } while (!rest.empty());
+  if (b64.size() % kChunk == 0) s.send(c, Line("", "AUTHENTICATE").p("+"));
+}
+
+/// New SCRAM credentials for `password` in the store (REGISTER, and a PLAIN login of an account
+/// that has none yet). Runs on the checker's thread; a failure only leaves SCRAM unavailable.
+void store_scram(store::AccountStore* st, const std::string& account, std::string_view password) {
+  ScramCredentials cred = scram_new(password);
+  if (!cred.stored_key.empty()) (void)st->set_scram(account, scram_encode(cred));
+}
 
 void start_plain(S& s, Client& c, const std::string& payload, TimePoint now) {
   // authzid NUL authcid NUL passwd (RFC 4616); an authzid other than the authcid is refused.
@@ -87,6 +67,8 @@ void start_plain(S& s, Client& c, const std::string& payload, TimePoint now) {
     auto r = st->check_password(authcid, passwd);
     if (!r || !r->has_value()) return 0;
     out = **r;
+    // An account from before SCRAM (schema 1) gets its SCRAM-SHA-256 credentials now.
+    if (auto sc = st->scram(out); sc && sc->has_value() && (*sc)->empty()) store_scram(st, out, passwd);
     return 1;
   }, now);
 }
@@ -101,6 +83,48 @@ void start_external(S& s, Client& c, const std::string& authzid, TimePoint now) 
     out = **r;
     return 1;
   }, now);
+}
+
+/// SCRAM-SHA-256, first step: the client-first message; the credentials are looked up on the
+/// checker's thread (finish_account_task sends the server-first).
+void scram_first(S& s, Client& c, const std::string& payload, TimePoint now) {
+  auto first = scram_parse_client_first(payload);
+  if (!first) {
+    reset_sasl(c);
+    return sasl_fail(s, c);
+  }
+  c.scram = std::make_unique<ScramExchange>();
+  c.scram->first = std::move(*first);
+  c.sasl_buf.clear();
+  store::AccountStore* st = s.accounts_;
+  s.start_task(c, AuthCheck::Kind::scram_lookup, [st, user = c.scram->first.user](std::string& out) {
+    auto a = st->find(user);
+    auto sc = st->scram(user);
+    if (a && a->has_value() && sc && sc->has_value()) out = (*a)->name + '\n' + **sc;
+    return 1;  // an unknown name goes on with fake credentials: the same steps, the same failure
+  }, now);
+}
+
+/// SCRAM-SHA-256, second step: the client-final message, checked on the checker's thread; a
+/// wrong proof, an unknown name and a bad nonce fail alike, throttled as PLAIN's failures.
+void scram_final(S& s, Client& c, const std::string& payload, TimePoint now) {
+  auto fin = scram_parse_client_final(payload);
+  if (!fin) {
+    reset_sasl(c);
+    return sasl_fail(s, c);
+  }
+  ScramExchange& x = *c.scram;
+  c.sasl_buf.clear();
+  c.oper_name = "SCRAM-SHA-256 " + x.first.user.substr(0, 32);  // for the failure's log line
+  s.start_task(c, AuthCheck::Kind::sasl,
+               [first = x.first, server_first = x.server_first, nonce = x.nonce, cred = x.cred, known = x.known,
+                account = x.account, fin = std::move(*fin)](std::string& out) {
+                 auto v = scram_verify(first, server_first, nonce, fin, cred);
+                 if (!v || !known) return 0;
+                 out = account + '\n' + *v;
+                 return 1;
+               },
+               now);
 }
 
 void cmd_authenticate(S& s, Client& c, Message& m, TimePoint now) {
@@ -123,8 +147,8 @@ void cmd_authenticate(S& s, Client& c, Message& m, TimePoint now) {
       return;
     }
     std::string mech = ascii_upper(p);
-    if (mech != "PLAIN" && !(mech == "EXTERNAL" && !c.certfp.empty())) {
-      s.send(c, s.rpl(c, RPL_SASLMECHS).p(mechanisms(c)).t("are available SASL mechanisms"));
+    if (mech != "PLAIN" && mech != "SCRAM-SHA-256" && !(mech == "EXTERNAL" && !c.certfp.empty())) {
+      s.send(c, s.rpl(c, RPL_SASLMECHS).p(sasl_mechanisms(c)).t("are available SASL mechanisms"));
       sasl_fail(s, c);
       return;
     }
@@ -147,8 +171,19 @@ void cmd_authenticate(S& s, Client& c, Message& m, TimePoint now) {
   if (p.size() == kChunk) return;  // more chunks follow (a last "+" if it ended on a boundary)
   const std::string mech = c.sasl_mech;
   std::optional<std::string> payload = decode_base64(c.sasl_buf);
+  if (mech == "SCRAM-SHA-256" && payload) {
+    if (!c.scram) return scram_first(s, c, *payload, now);
+    if (!c.scram->proved) return scram_final(s, c, *payload, now);
+    if (payload->empty()) {  // the client's empty answer to the server-final: logged in
+      const std::string account = c.scram->account;
+      reset_sasl(c);
+      s.log_in(c, account);
+      s.send(c, s.rpl(c, RPL_SASLSUCCESS).t("SASL authentication successful"));
+      return;
+    }
+  }
   reset_sasl(c);
-  if (!payload) return sasl_fail(s, c);
+  if (!payload || mech == "SCRAM-SHA-256") return sasl_fail(s, c);
   if (mech == "PLAIN") return start_plain(s, c, *payload, now);
   start_external(s, c, *payload, now);
 }
@@ -189,6 +224,7 @@ void cmd_register(S& s, Client& c, Message& m, TimePoint now) {
   s.start_task(c, AuthCheck::Kind::register_account, [st, account, password](std::string& out) {
     auto r = st->add(account, password);
     if (r) {
+      store_scram(st, account, password);
       out = account;
       return 1;
     }
@@ -217,14 +253,46 @@ constexpr CommandSpec kCommands[] = {
 
 std::span<const CommandSpec> account_commands() { return kCommands; }
 
+void ServerImpl::check_nick_owner(Client& c, TimePoint now) {
+  c.nick_deadline.reset();
+  if (!cfg_.enforce_nicks || accounts_ == nullptr || gone(c) || c.check || !store::valid_account_name(c.nick) ||
+      equal_folded(c.account, c.nick, Casemapping::ascii)) {
+    return;
+  }
+  store::AccountStore* st = accounts_;
+  start_task(c, AuthCheck::Kind::nick_owner, [st, nick = c.nick](std::string& out) {
+    auto r = st->find(nick);
+    if (!r || !r->has_value()) return 0;
+    out = (*r)->name;
+    return 1;
+  }, now);
+}
+
+void ServerImpl::rename_to_guest(Client& c) {
+  std::random_device rd;
+  for (int i = 0; i < 100; ++i) {
+    const std::string guest = "Guest" + std::to_string(10000 + rd() % 90000);
+    if (find_nick(guest) == nullptr) {
+      send(c, from_server("NOTICE").p(c.nick).t("This nickname is registered to another account: you are now " + guest));
+      rename(c, guest);
+      return;
+    }
+  }
+}
+
 void ServerImpl::abort_sasl(Client& c) {
   if (c.sasl_mech.empty()) return;
   reset_sasl(c);
   send(c, rpl(c, ERR_SASLABORTED).t("SASL authentication aborted"));
 }
 
+std::string sasl_mechanisms(const Client& c) {
+  return c.certfp.empty() ? "PLAIN,SCRAM-SHA-256" : "PLAIN,EXTERNAL,SCRAM-SHA-256";
+}
+
 void ServerImpl::log_in(Client& c, const std::string& account) {
   c.account = account;
+  if (equal_folded(account, c.nick, Casemapping::ascii)) c.nick_deadline.reset();  // nick ownership
   event(Event::Kind::logged_in, c, account);
   send(c, rpl(c, RPL_LOGGEDIN).p(c.display_nick() + "!" + (c.user.empty() ? "*" : c.user) + "@" + c.host).p(account)
               .t("You are now logged in as " + account));
@@ -234,10 +302,31 @@ void ServerImpl::log_in(Client& c, const std::string& account) {
 void ServerImpl::finish_account_task(Client& c, AuthCheck& ch) {
   const std::string attempted = std::move(c.oper_name);
   c.oper_name.clear();
+  if (ch.kind == AuthCheck::Kind::scram_lookup) {
+    if (!c.scram) return;  // aborted meanwhile
+    ScramExchange& x = *c.scram;
+    const std::size_t nl = ch.out.find('\n');
+    std::optional<ScramCredentials> cred;
+    if (nl != std::string::npos) cred = scram_parse(std::string_view(ch.out).substr(nl + 1));
+    x.known = cred.has_value();
+    x.account = x.known ? ch.out.substr(0, nl) : std::string();
+    x.cred = x.known ? std::move(*cred) : scram_fake(x.first.user);  // none yet: as unknown
+    x.nonce = x.first.nonce + scram_nonce();
+    x.server_first = scram_server_first(x.nonce, x.cred);
+    send_challenge(*this, c, x.server_first);
+    return;
+  }
   if (ch.kind == AuthCheck::Kind::sasl) {
     if (!ch.ok) {
       event(Event::Kind::login_failed, c, attempted);
+      reset_sasl(c);
       sasl_fail(*this, c);
+      return;
+    }
+    if (c.scram) {  // SCRAM: the server-final first; the client's "+" completes the login
+      const std::size_t nl = ch.out.find('\n');
+      c.scram->proved = true;
+      send_challenge(*this, c, std::string_view(ch.out).substr(nl + 1));
       return;
     }
     log_in(c, ch.out);

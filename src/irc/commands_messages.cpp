@@ -89,10 +89,11 @@ void to_channel_target(S& s, Client& c, const Said& say, std::string_view target
   std::string wire = say.wire(s, c, ch->name);
   const std::string msgid = s.new_msgid();
   say.record(s, c, s.history_key_channel(ch->name), ch->name, msgid);
-  if (!say.tags.empty() || say.tagmsg()) {
-    // Client-only tags: each member gets the form its caps ask for, each form built once.
+  if (!say.tags.empty() || say.tagmsg() || !c.account.empty()) {
+    // Client-only tags or an account tag: each member gets the form its caps ask for, each form
+    // built once.
     const std::string tags = say.tags_with(msgid);
-    S::Fanout out(s, std::move(wire), tags, say.need());
+    S::Fanout out(s, std::move(wire), tags, say.need(), c.account);
     for (std::size_t i = 0; i < ch->members.size(); ++i) {
       Client& t = *ch->members[i].second.client;
       if (&t != &c || (c.caps & kCapEchoMessage)) out.to(t);
@@ -123,7 +124,7 @@ void to_status_target(S& s, Client& c, const Said& say, std::string_view target)
     if (mem.client == &c ? (c.caps & kCapEchoMessage) != 0 : ranked) to.push_back(mem.client);
   }
   const std::string tags = say.tags_with(s.new_msgid());
-  S::Fanout out(s, std::move(wire), tags, say.need());
+  S::Fanout out(s, std::move(wire), tags, say.need(), c.account);
   for (Client* t : to) out.to(*t);
 }
 
@@ -155,7 +156,7 @@ void to_server_mask(S& s, Client& c, const Said& say, std::string_view target) {
   }
   std::sort(to.begin(), to.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
   const std::string tags = say.tags_with(s.new_msgid());
-  S::Fanout out(s, std::move(wire), tags, say.need());
+  S::Fanout out(s, std::move(wire), tags, say.need(), c.account);
   for (Client* t : to) out.to(*t);
 }
 
@@ -170,7 +171,7 @@ void to_nick_target(S& s, Client& c, const Said& say, std::string_view target) {
   const std::string msgid = s.new_msgid();
   say.record(s, c, s.history_key_private(c.nick, t->nick), t->nick, msgid);
   const std::string tags = say.tags_with(msgid);
-  S::Fanout out(s, std::move(wire), tags, say.need());
+  S::Fanout out(s, std::move(wire), tags, say.need(), c.account);
   out.to(*t);
   if ((c.caps & kCapEchoMessage) && t != &c) out.to(c);
   if (!notice && !say.tagmsg() && !t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));

@@ -18,6 +18,7 @@ struct CapInfo {
 };
 constexpr CapInfo kCaps[] = {
     {"account-notify", kCapAccountNotify},  // the account caps: only with an account store
+    {"account-tag", kCapAccountTag},
     {"away-notify", kCapAwayNotify},
     {"batch", kCapBatch},
     {"cap-notify", kCapCapNotify},
@@ -76,6 +77,7 @@ void cmd_nick(S& s, Client& c, Message& m, TimePoint now) {
   if (nick == c.nick) return;
   if (c.registered) {
     s.rename(c, nick);
+    s.check_nick_owner(c, now);
   } else {
     if (!c.nick.empty()) s.nicks_.erase(fold(c.nick, s.cfg_.casemapping));
     c.nick = nick;
@@ -198,7 +200,7 @@ std::string ServerImpl::cap_ls(const Client& c) const {
         }
       }
     };
-    with_value("sasl", c.certfp.empty() ? "PLAIN" : "PLAIN,EXTERNAL");
+    with_value("sasl", sasl_mechanisms(c));
     with_value("draft/account-registration", "before-connect");
   }
   // IRCv3 sts: a value, so only to CAP LS 302 clients; never requestable (CAP REQ sts: NAK).
@@ -250,6 +252,7 @@ void ServerImpl::complete_registration(Client& c, TimePoint now) {
   ++counters_.registrations;
   send_welcome(c);
   monitor_notify(c, true);
+  check_nick_owner(c, now);
 }
 
 void ServerImpl::send_welcome(Client& c) {

@@ -49,16 +49,20 @@ void ServerImpl::Fanout::to(Client& c) {
   if ((c.caps & need_) != need_ || s_.gone(c) || c.peer == nullptr) return;
   const bool time = (c.caps & kCapServerTime) != 0;
   const bool tags = !client_tags_.empty() && (c.caps & kCapMessageTags) != 0;
-  auto& form = forms_[(time ? 1 : 0) | (tags ? 2 : 0)];
+  const bool account = !account_tag_.empty() && (c.caps & kCapAccountTag) != 0;
+  auto& form = forms_[(time ? 1 : 0) | (tags ? 2 : 0) | (account ? 4 : 0)];
   if (!form) {
     std::string line;
-    if (time || tags) {
-      line.reserve(wire_.size() + client_tags_.size() + 40);
+    if (time || tags || account) {
+      line.reserve(wire_.size() + client_tags_.size() + account_tag_.size() + 40);
       line += '@';
-      if (time) line += "time=" + iso8601(s_.wall_());
-      if (time && tags) line += ';';
-      if (tags) line += client_tags_;
-      line += ' ';
+      if (time) line += "time=" + iso8601(s_.wall_()) + ';';
+      if (account) line += account_tag_ + ';';
+      if (tags) {
+        line += client_tags_;
+        line += ';';
+      }
+      line.back() = ' ';
     }
     line += wire_;
     form = std::make_shared<const std::string>(std::move(line));

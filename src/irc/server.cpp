@@ -379,9 +379,17 @@ void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_
       if (seen.insert(id).second) targets.push_back(m.client);
     }
   }
-  std::string tagged;
+  // IRCv3 account-tag: a logged-in sender's line carries its account to receivers that asked;
+  // that form (and its server-time form) is built once, on first use.
+  std::string tagged, with_account, with_account_tagged;
   for (Client* t : targets) {
-    if ((t->caps & need_caps) == need_caps) deliver(*t, wire, &tagged);
+    if ((t->caps & need_caps) != need_caps) continue;
+    if (!c.account.empty() && (t->caps & kCapAccountTag)) {
+      if (with_account.empty()) append_tagged(with_account, "@account=" + escape_tag_value(c.account) + " ", wire);
+      deliver(*t, with_account, &with_account_tagged);
+    } else {
+      deliver(*t, wire, &tagged);
+    }
   }
 }
 
@@ -723,6 +731,10 @@ void ServerImpl::tick(ClientId id, TimePoint now) {
   }
   run_delayed(c, now);
   if (gone(c)) return;
+  if (c.nick_deadline && now >= *c.nick_deadline) {
+    c.nick_deadline.reset();
+    if (cfg_.enforce_nicks) rename_to_guest(c);
+  }
   if (c.ping_sent) {
     if (now >= *c.ping_sent + cfg_.ping_timeout) {
       ++counters_.ping_timeouts;
@@ -744,6 +756,7 @@ std::optional<TimePoint> ServerImpl::next_deadline(ClientId id) const {
   if (!c.registered) return std::min(c.connected + cfg_.registration_timeout, verdict);
   TimePoint due = c.ping_sent ? *c.ping_sent + cfg_.ping_timeout : c.last_seen + cfg_.ping_interval;
   due = std::min(due, verdict);
+  if (c.nick_deadline) due = std::min(due, *c.nick_deadline);
   if (!c.delayed.empty() && !c.check) {  // a pending check holds the delayed lines too
     if (!flood_limited(c) || c.tokens >= 1.0) return c.refill;
     double wait = (1.0 - c.tokens) / cfg_.flood_rate;
@@ -880,6 +893,7 @@ void Server::tick(ClientId id, TimePoint now) { impl_->tick(id, now); }
 void Server::wake(ClientId id, TimePoint now) { impl_->wake(id, now); }
 void Server::set_password_checker(PasswordChecker* checker) { impl_->set_password_checker(checker); }
 void Server::set_history(store::History* history) { impl_->history_ = history; }
+void Server::set_cluster(ClusterLink* link) { impl_->cluster_ = link; }
 void Server::set_event_log(EventLog log) { impl_->set_event_log(std::move(log)); }
 void Server::set_account_store(store::AccountStore* store) { impl_->accounts_ = store; }
 void Server::set_admin_hooks(AdminHooks hooks) { impl_->admin_ = std::move(hooks); }

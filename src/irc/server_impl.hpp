@@ -6,6 +6,7 @@
 #include "sockit/irc/message.hpp"
 #include "sockit/irc/numerics.hpp"
 #include "sockit/irc/password.hpp"
+#include "sockit/irc/scram.hpp"
 #include "sockit/irc/server.hpp"
 
 #include <algorithm>
@@ -72,7 +73,7 @@ struct CommandSpec;
 /// failure throttle holds it back. Shared with the checker's worker thread, which only writes
 /// `result`. While a client has one, its input is held (read but not parsed) until the verdict.
 struct AuthCheck {
-  enum class Kind { server_password, oper, sasl, register_account } kind = Kind::server_password;
+  enum class Kind { server_password, oper, sasl, register_account, scram_lookup, nick_owner } kind = Kind::server_password;
   bool counts = true;              ///< false: unknown operator name or host: fails regardless
   std::atomic<int> result{-1};     ///< -1 running, 0 no match, 1 match
   std::optional<TimePoint> release;  ///< the verdict goes out at this time (throttle)
@@ -80,6 +81,19 @@ struct AuthCheck {
   /// sasl / register_account: the account name (success) or the failure's code, written by the
   /// worker before `result`.
   std::string out;
+};
+
+/// A SASL SCRAM-SHA-256 exchange in progress (commands_accounts.cpp): after the client-first
+/// message, the credentials looked up (or fake ones for an unknown name), the server-first sent,
+/// and once the proof matched, the server-final waiting for the client's empty response.
+struct ScramExchange {
+  ScramClientFirst first;
+  std::string nonce;         ///< the client's and the server's
+  std::string server_first;
+  ScramCredentials cred;
+  bool known = false;        ///< the account exists and has SCRAM credentials
+  std::string account;       ///< its name as registered
+  bool proved = false;       ///< server-final sent: the next "+" logs in
 };
 
 struct Client {
@@ -133,6 +147,8 @@ struct Client {
   std::string account;     ///< logged in to this account (SASL, REGISTER); "" = none
   std::string sasl_mech;   ///< an AUTHENTICATE exchange in progress ("PLAIN", "EXTERNAL"); "" = none
   std::string sasl_buf;    ///< its base64 chunks so far
+  std::unique_ptr<ScramExchange> scram;  ///< SCRAM-SHA-256's state between AUTHENTICATE steps
+  std::optional<TimePoint> nick_deadline;  ///< nick ownership: renamed to a guest nick then
   unsigned registrations = 0;  ///< REGISTER successes of this connection
 
   std::string display_nick() const { return nick.empty() ? std::string("*") : nick; }
@@ -298,6 +314,8 @@ class ServerImpl {
   std::string new_msgid();
   /// The history store (Server::set_history); null: no history, no draft/chathistory.
   store::History* history_ = nullptr;
+  /// The cluster (Server::set_cluster); null: a single server.
+  ClusterLink* cluster_ = nullptr;
   std::uint64_t history_batches_ = 0;  ///< chathistory batch references handed out
   /// Hands a relayed PRIVMSG/NOTICE to the history store (a no-op without one): `key` is the
   /// store's target key (history_key), `target` the target as sent.
@@ -320,8 +338,12 @@ class ServerImpl {
   class Fanout {
    public:
     /// `client_tags` may start with "msgid=..." (message-ids: the same tags go to message-tags receivers).
-    Fanout(ServerImpl& s, std::string wire, std::string_view client_tags, unsigned need_caps = 0)
-        : s_(s), wire_(std::move(wire)), client_tags_(client_tags), need_(need_caps) {}
+    /// `account` (IRCv3 account-tag; "" = the sender is not logged in): receivers with account-tag
+    /// get it as an account tag.
+    Fanout(ServerImpl& s, std::string wire, std::string_view client_tags, unsigned need_caps = 0,
+           std::string_view account = {})
+        : s_(s), wire_(std::move(wire)), client_tags_(client_tags), need_(need_caps),
+          account_tag_(account.empty() ? std::string() : "account=" + escape_tag_value(account)) {}
     /// Sends the form `c` asks for; nothing when `c` lacks one of the needed caps (TAGMSG).
     void to(Client& c);
 
@@ -330,7 +352,8 @@ class ServerImpl {
     std::string wire_;
     std::string_view client_tags_;  ///< outlives the fan-out (the caller's)
     unsigned need_;
-    std::shared_ptr<const std::string> forms_[4];  // [server-time | tags << 1]
+    std::string account_tag_;  ///< "account=NAME" or ""
+    std::shared_ptr<const std::string> forms_[8];  // [server-time | tags << 1 | account << 2]
   };
   /// Queues `bytes` (whole lines) for `c` as they are, a reference to `*shared` when given; counts
   /// the delivery and enforces the SendQ. The replies of a labeled command are held (ircv3.cpp).
@@ -405,6 +428,11 @@ class ServerImpl {
   void finish_account_task(Client& c, AuthCheck& ch);
   /// Logs `c` in to `account`: 900, and ACCOUNT to neighbours with account-notify.
   void log_in(Client& c, const std::string& account);
+  /// Nick ownership (Config::enforce_nicks): after a registered client takes a nick, asks the store
+  /// (on the checker's thread) whether an account owns it; finish_check then warns and sets
+  /// c.nick_deadline, and tick() renames the client to a guest nick when it passes.
+  void check_nick_owner(Client& c, TimePoint now);
+  void rename_to_guest(Client& c);
   /// Ends an AUTHENTICATE exchange in progress with 906 (CAP END, a second mechanism...).
   void abort_sasl(Client& c);
   /// REGISTER successes per address in the current window (spam limit).

@@ -1,6 +1,8 @@
-// store::AccountStore on SQLite (accounts.hpp): one file, WAL, schema version 1:
-//   accounts(key PRIMARY KEY = ASCII-lower-cased name, name, hash, created)
+// store::AccountStore on SQLite (accounts.hpp): one file, WAL, schema version 2:
+//   accounts(key PRIMARY KEY = ASCII-lower-cased name, name, hash, created, scram)
 //   certfps(certfp PRIMARY KEY, account_key REFERENCES accounts ON DELETE CASCADE)
+// scram (version 2) holds the SASL SCRAM-SHA-256 verifier as the IRC layer encodes it, NULL until
+// set (accounts of version 1 get one at their next password change or PLAIN login).
 // Passwords are stored as argon2id PHC strings ("$argon2id$v=19$m=19456,t=2,p=1$SALT$HASH") made by
 // libargon2 with a fresh 16-byte salt; the cost travels in each string, so a change of HashCost
 // applies to new hashes and old ones still verify. Nothing here logs.
@@ -45,6 +47,8 @@ const std::vector<std::string_view> kMigrations = {
     "CREATE TABLE certfps (certfp TEXT PRIMARY KEY NOT NULL,"
     " account_key TEXT NOT NULL REFERENCES accounts(key) ON DELETE CASCADE);"
     "CREATE INDEX certfps_account ON certfps(account_key);",
+    // 1 -> 2: SCRAM-SHA-256 credentials beside the argon2id hash
+    "ALTER TABLE accounts ADD COLUMN scram TEXT;",
 };
 
 class SqliteAccounts final : public AccountStore {
@@ -77,7 +81,7 @@ class SqliteAccounts final : public AccountStore {
     auto hash = make_hash(password);
     if (!hash) return hash.error();
     std::lock_guard lock(mu_);
-    Stmt st(db_, "UPDATE accounts SET hash = ? WHERE key = ?");
+    Stmt st(db_, "UPDATE accounts SET hash = ?, scram = NULL WHERE key = ?");  // the old verifier goes too
     if (auto r = st.bind(1, *hash).bind(2, key_of(name)).run(); !r) return r;
     if (db_.changes() == 0) return no_such(name);
     return {};
@@ -162,6 +166,23 @@ class SqliteAccounts final : public AccountStore {
     Stmt st(db_, "DELETE FROM certfps WHERE certfp = ? AND account_key = ?");
     if (auto r = st.bind(1, certfp).bind(2, key_of(name)).run(); !r) return r;
     if (db_.changes() == 0) return Error(std::errc::no_such_file_or_directory, "no such certfp on " + std::string(name));
+    return {};
+  }
+
+  Result<std::optional<std::string>> scram(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, "SELECT coalesce(scram, '') FROM accounts WHERE key = ?");
+    st.bind(1, key_of(name));
+    if (st.step()) return std::optional<std::string>(st.text(0));
+    if (st.error()) return *st.error();
+    return std::optional<std::string>();
+  }
+
+  Result<void> set_scram(std::string_view name, std::string_view encoded) override {
+    std::lock_guard lock(mu_);
+    Stmt st(db_, "UPDATE accounts SET scram = ? WHERE key = ?");
+    if (auto r = st.bind(1, encoded).bind(2, key_of(name)).run(); !r) return r;
+    if (db_.changes() == 0) return no_such(name);
     return {};
   }
 

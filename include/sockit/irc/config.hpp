@@ -110,6 +110,11 @@ struct Config {
   bool account_registration = false;
   std::size_t register_per_ip = 3;
   std::chrono::milliseconds register_window{std::chrono::hours(1)};
+  /// Nick ownership (with an account store): a registered client whose nick is a registered
+  /// account's name, without being logged in to it, gets a NOTICE and, after nick_grace, a guest
+  /// nick (GuestNNNNN, a NICK change everybody sees); logging in to it meanwhile cancels that.
+  bool enforce_nicks = false;
+  std::chrono::milliseconds nick_grace{std::chrono::seconds(30)};
 };
 
 }  // namespace sockit::irc

@@ -67,6 +67,15 @@ class AccountStore {
   virtual Result<std::optional<std::string>> find_by_certfp(std::string_view certfp) = 0;
   virtual Result<void> add_certfp(std::string_view name, std::string_view certfp) = 0;
   virtual Result<void> remove_certfp(std::string_view name, std::string_view certfp) = 0;
+  /// SASL SCRAM-SHA-256 credentials (irc::scram_encode's text, opaque here) of `name`: "" when
+  /// the account has none yet (created before schema 2, or not set since), nullopt when there is
+  /// no such account. set_password() clears them; the caller sets new ones (set_scram).
+  virtual Result<std::optional<std::string>> scram(std::string_view) {
+    return Error(std::errc::operation_not_supported, "no SCRAM credentials in this store");
+  }
+  virtual Result<void> set_scram(std::string_view, std::string_view) {
+    return Error(std::errc::operation_not_supported, "no SCRAM credentials in this store");
+  }
 };
 
 /// Opens (creating when missing, unless `create` is false) the SQLite database at `path`: WAL
@@ -75,6 +84,6 @@ class AccountStore {
 Result<std::unique_ptr<AccountStore>> open_sqlite_accounts(const std::string& path, HashCost cost = {},
                                                            bool create = true);
 /// The schema version this build writes (table schema_version).
-inline constexpr int kAccountsSchemaVersion = 1;
+inline constexpr int kAccountsSchemaVersion = 2;
 
 }  // namespace sockit::store

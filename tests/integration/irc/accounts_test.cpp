@@ -8,9 +8,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "sockit/irc/scram.hpp"
+#include "sockit/store/accounts.hpp"
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 using namespace sockit;
 using namespace sockit::irc::itest;
@@ -230,4 +235,259 @@ TEST(ChatServerAccounts, ChatClientLogsInWithSaslFromAPasswordFile) {
   // No password at all: a usage error, exit 2.
   auto r = test::run({test::sockit_bin(), "chat", "127.0.0.1", "6667", "--sasl-user", "alice"}, "", 10s);
   EXPECT_EQ(r.status, 2) << r.err;
+}
+
+// IRCv3 account-tag: a logged-in sender's PRIVMSG, NOTICE, TAGMSG (to a channel and to a nick)
+// and AWAY carry @account= to receivers that asked for account-tag, and nothing to the others;
+// a sender without an account sends no account tag.
+TEST(ChatServerAccounts, AccountTagOnlyToReceiversThatAskedForIt) {
+  TempDir d;
+  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
+  ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
+  Client a(server.address());
+  ASSERT_EQ(sasl_login(a, "al", "alice", "correct horse"), "903");
+  a.send("CAP END");
+  a.expect("422");  // end of the welcome burst (no MOTD)
+  Client tagged(server.address());
+  tagged.send("CAP LS 302");
+  EXPECT_NE(tagged.expect("CAP").find("account-tag"), std::string::npos);
+  tagged.send("CAP REQ :account-tag message-tags away-notify");
+  EXPECT_NE(tagged.expect("CAP").find("ACK"), std::string::npos);
+  tagged.send("CAP END");
+  tagged.register_as("tg");
+  Client plain_rx(server.address());
+  plain_rx.send("CAP REQ :away-notify");
+  plain_rx.expect("CAP");
+  plain_rx.send("CAP END");
+  plain_rx.register_as("pl");
+  for (Client* c : {&a, &tagged, &plain_rx}) {
+    c->send("JOIN #t");
+    c->expect("366");
+  }
+  tagged.expect("JOIN");  // pl's join
+  a.send("PRIVMSG #t :hello");
+  std::string l = tagged.expect("PRIVMSG");
+  EXPECT_EQ(l.rfind("@account=alice;msgid=", 0), 0u) << l;
+  EXPECT_NE(l.find(" :al!~al@127.0.0.1 PRIVMSG #t :hello"), std::string::npos) << l;
+  EXPECT_EQ(plain_rx.expect("PRIVMSG"), ":al!~al@127.0.0.1 PRIVMSG #t :hello");
+  a.send("NOTICE tg :psst");
+  l = tagged.expect("NOTICE");
+  EXPECT_EQ(l.rfind("@account=alice;msgid=", 0), 0u) << l;
+  a.send("@+typing=active TAGMSG #t");
+  l = tagged.expect("TAGMSG");
+  EXPECT_EQ(l.rfind("@account=alice;msgid=", 0), 0u) << l;
+  EXPECT_NE(l.find(";+typing=active :al!"), std::string::npos) << l;
+  a.send("AWAY :lunch");
+  EXPECT_EQ(tagged.expect("AWAY"), "@account=alice :al!~al@127.0.0.1 AWAY :lunch");
+  EXPECT_EQ(plain_rx.expect("AWAY"), ":al!~al@127.0.0.1 AWAY :lunch");
+  // A sender without an account: no account tag, even for a receiver that asked.
+  plain_rx.send("PRIVMSG #t :me too");
+  l = tagged.expect("PRIVMSG");
+  EXPECT_EQ(l.find("account="), std::string::npos) << l;
+}
+
+namespace {
+
+std::string b64(std::string_view in) { return irc::encode_base64(in); }
+std::string unb64(std::string_view in) { return irc::decode_base64(in).value_or(""); }
+
+std::string hmac256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+/// The AUTHENTICATE payload of a line from the server ("AUTHENTICATE xyz").
+std::string authenticate_payload(const std::string& line) {
+  auto p = irc::parse(line);
+  return p && !p.message->params.empty() ? p.message->params[0] : std::string();
+}
+
+/// A SCRAM-SHA-256 client (RFC 5802/7677) written here with OpenSSL: CAP, NICK/USER, then the
+/// exchange for `user`/`pass`. `tamper`: "" (honest), "nonce" (a client-final with another nonce).
+/// Returns the numeric that ends it (903 or 904) and fills `server_first`.
+std::string scram_login(Client& c, std::string_view nick, std::string_view user, std::string_view pass,
+                        std::string* server_first_out = nullptr, std::string_view tamper = {}) {
+  c.send("CAP LS 302");
+  std::string ls = c.expect("CAP");
+  EXPECT_NE(ls.find("sasl=PLAIN,SCRAM-SHA-256"), std::string::npos) << ls;
+  c.send("CAP REQ :sasl");
+  c.expect("CAP");
+  c.send("NICK " + std::string(nick));
+  c.send("USER " + std::string(nick) + " 0 * :Test");
+  c.send("AUTHENTICATE SCRAM-SHA-256");
+  EXPECT_EQ(c.expect("AUTHENTICATE"), "AUTHENTICATE +");
+  const std::string cnonce = "fyko+d2lbbFgONRv9qkxdawL";
+  const std::string bare = "n=" + std::string(user) + ",r=" + cnonce;
+  c.send("AUTHENTICATE " + b64("n,," + bare));
+  const std::string server_first = unb64(authenticate_payload(c.expect("AUTHENTICATE", 30s)));
+  if (server_first_out) *server_first_out = server_first;
+  std::map<char, std::string> f;
+  for (std::string_view rest = server_first; !rest.empty();) {
+    std::size_t comma = rest.find(',');
+    std::string_view a = rest.substr(0, comma);
+    if (a.size() >= 2) f[a[0]] = std::string(a.substr(2));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  EXPECT_EQ(f['r'].rfind(cnonce, 0), 0u) << server_first;  // the server's nonce extends ours
+  EXPECT_GT(f['r'].size(), cnonce.size());
+  const std::string salt = unb64(f['s']);
+  const int iterations = std::atoi(f['i'].c_str());
+  EXPECT_GE(iterations, 4096);
+  unsigned char salted[32];
+  PKCS5_PBKDF2_HMAC(pass.data(), static_cast<int>(pass.size()), reinterpret_cast<const unsigned char*>(salt.data()),
+                    static_cast<int>(salt.size()), iterations, EVP_sha256(), 32, salted);
+  const std::string sp(reinterpret_cast<const char*>(salted), 32);
+  const std::string client_key = hmac256(sp, "Client Key");
+  const std::string nonce = tamper == "nonce" ? cnonce + "forged" : f['r'];
+  const std::string without_proof = "c=biws,r=" + nonce;
+  const std::string auth = bare + "," + server_first + "," + without_proof;
+  std::string proof = hmac256(sha256(client_key), auth);
+  for (std::size_t i = 0; i < proof.size(); ++i) proof[i] = static_cast<char>(proof[i] ^ client_key[i]);
+  c.send("AUTHENTICATE " + b64(without_proof + ",p=" + b64(proof)));
+  std::string reply = c.expect_any({"AUTHENTICATE", "904"}, 60s);
+  if (reply.find(" 904 ") != std::string::npos) return "904";
+  EXPECT_EQ(unb64(authenticate_payload(reply)), "v=" + b64(hmac256(hmac256(sp, "Server Key"), auth)));
+  c.send("AUTHENTICATE +");
+  std::string end = c.expect_any({"903", "904"}, 30s);
+  auto p = irc::parse(end);
+  return p ? p.message->command : std::string();
+}
+
+}  // namespace
+
+// SASL SCRAM-SHA-256 over a real socket, the client written in the test: a full exchange logs in
+// (server-final checked, 900/903, WHOIS 330); a wrong password, an unknown name (a salt and
+// 4096 iterations like a real one) and a forged nonce all get 904 after PLAIN's throttle; an
+// account without SCRAM credentials yet (as one from schema 1) gets them at its next PLAIN login.
+TEST(ChatServerAccounts, SaslScramSha256FullExchangeAndFailures) {
+  TempDir d;
+  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
+  ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
+  Client c(server.address());
+  ASSERT_EQ(scram_login(c, "al", "alice", "correct horse"), "903");
+  EXPECT_NE(c.dump().find(" 900 al al!~al@127.0.0.1 alice :You are now logged in as alice"), std::string::npos) << c.dump();
+  c.send("CAP END");
+  c.expect("001");
+  c.send("WHOIS al");
+  EXPECT_EQ(c.expect("330"), ":irc.sockit.local 330 al al alice :is logged in as");  // SCRAM test
+
+  // Each failing client from its own loopback address, so each waits the first throttle step (1 s).
+  auto from = [](const char* ip) { return Address::from_ip(ip, 0).value(); };
+  Client wrong(server.address(), from("127.0.0.2"));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(scram_login(wrong, "w1", "alice", "wrong horse"), "904");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+  Client unknown(server.address(), from("127.0.0.3"));
+  std::string fake_first;
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(scram_login(unknown, "w2", "nobody", "whatever pw", &fake_first), "904");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+  EXPECT_NE(fake_first.find(",s="), std::string::npos) << fake_first;
+  EXPECT_NE(fake_first.find(",i=4096"), std::string::npos) << fake_first;
+  Client forged(server.address(), from("127.0.0.4"));
+  EXPECT_EQ(scram_login(forged, "w3", "alice", "correct horse", nullptr, "nonce"), "904");
+  // Malformed client-first: 904 at once; "*" aborts with 906.
+  forged.send("AUTHENTICATE SCRAM-SHA-256");
+  forged.expect("AUTHENTICATE");
+  forged.send("AUTHENTICATE " + b64("p=tls-unique,,n=alice,r=abc"));
+  forged.expect("904");
+  forged.send("AUTHENTICATE SCRAM-SHA-256");
+  forged.expect("AUTHENTICATE");
+  forged.send("AUTHENTICATE *");
+  forged.expect("906");
+
+  // An account without SCRAM credentials (as accounts of schema 1): SCRAM fails until a PLAIN login.
+  {
+    auto st = store::open_sqlite_accounts(d.db(), {}, false);
+    ASSERT_TRUE(st) << st.error().message();
+    ASSERT_TRUE((*st)->add("old", "old password"));
+    auto sc = (*st)->scram("old");
+    ASSERT_TRUE(sc && sc->has_value());
+    EXPECT_EQ(**sc, "");
+  }
+  Client before(server.address(), from("127.0.0.5"));
+  EXPECT_EQ(scram_login(before, "o1", "old", "old password"), "904");
+  Client plain_login(server.address());
+  EXPECT_EQ(sasl_login(plain_login, "o2", "old", "old password"), "903");
+  Client after(server.address());
+  EXPECT_EQ(scram_login(after, "o3", "old", "old password"), "903");
+}
+
+// SIGHUP re-reads [accounts]: registration turned off takes draft/account-registration out of the
+// offer (CAP DEL to cap-notify clients, REGISTER refused), turned on again brings it back (CAP NEW
+// with its value); a client without cap-notify is told nothing.
+TEST(ChatServerAccounts, SighupRegistrationChangeSendsCapDelAndNew) {
+  TempDir d;
+  const fs::path conf = d.path / "chat.toml";
+  std::ofstream(conf) << "[accounts]\nregistration = \"on\"\n[flood]\nrate = 0\n";
+  ChatServer server({"--config", conf.string()});
+  Client c(server.address());
+  c.send("CAP LS 302");  // cap-notify implied
+  EXPECT_NE(c.expect("CAP").find("draft/account-registration=before-connect"), std::string::npos);
+  c.send("CAP END");
+  c.register_as("watcher");
+  Client old(server.address());
+  old.register_as("oldclient");
+  std::ofstream(conf) << "[accounts]\nregistration = \"off\"\n[flood]\nrate = 0\n";
+  server.child().signal(SIGHUP);
+  EXPECT_EQ(c.expect("CAP", 10s), ":irc.sockit.local CAP watcher DEL :draft/account-registration");
+  c.send("REGISTER * * :a fine password");
+  EXPECT_NE(c.expect("FAIL").find("TEMPORARILY_UNAVAILABLE"), std::string::npos);
+  std::ofstream(conf) << "[accounts]\nregistration = \"on\"\n[flood]\nrate = 0\n";
+  server.child().signal(SIGHUP);
+  EXPECT_EQ(c.expect("CAP", 10s), ":irc.sockit.local CAP watcher NEW :draft/account-registration=before-connect");
+  old.send("PING :x");
+  old.expect("PONG");
+  for (const std::string& l : old.seen()) EXPECT_EQ(l.find(" CAP "), std::string::npos) << l;
+}
+
+// Nick ownership ([accounts] enforce_nicks, nick_grace = 1s here): a client on a registered
+// account's nick without logging in gets a NOTICE, then a guest nick that its channel sees (not a
+// kill); one that logs in to the account within the grace keeps it; other nicks are left alone.
+TEST(ChatServerAccounts, EnforceNicksRenamesToGuestAfterGraceUnlessLoggedIn) {
+  TempDir d;
+  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
+  ASSERT_EQ(account({"add", "bob", "--db", d.db()}, "battery staple\n").status, 0);
+  const fs::path conf = d.path / "chat.toml";
+  std::ofstream(conf) << "[accounts]\nenforce_nicks = true\nnick_grace = \"1s\"\n[flood]\nrate = 0\n";
+  ChatServer server({"--config", conf.string()});
+  Client watcher(server.address());
+  watcher.register_as("watcher");
+  watcher.send("JOIN #c");
+  watcher.expect("366");
+  Client owner(server.address());  // first: takes bob's nick and logs in within the grace (SASL 3.2)
+  owner.send("CAP REQ :sasl");
+  owner.expect("CAP");
+  owner.send("CAP END");
+  owner.register_as("Bob");
+  owner.expect("NOTICE", 10s);
+  owner.send("AUTHENTICATE PLAIN");
+  owner.expect("AUTHENTICATE");
+  owner.send("AUTHENTICATE " + plain("bob", "battery staple"));
+  EXPECT_NE(owner.expect_any({"903", "904"}, 30s).find(" 903 "), std::string::npos);
+  Client squat(server.address());  // takes alice's nick, never logs in
+  squat.register_as("alice");
+  EXPECT_NE(squat.expect("NOTICE", 10s).find("This nickname is registered"), std::string::npos) << squat.dump();
+  squat.send("JOIN #c");
+  squat.expect("366");
+  // Polled, not slept: the NICK change arrives after the grace, seen by the channel too.
+  std::string nick = squat.expect("NICK", 15s);
+  EXPECT_NE(nick.find(":alice!~alice@127.0.0.1 NICK :Guest"), std::string::npos) << nick;
+  EXPECT_EQ(watcher.expect("NICK", 5s), nick);
+  squat.send("PING :still-here");
+  EXPECT_EQ(squat.expect("PONG"), ":irc.sockit.local PONG irc.sockit.local :still-here");  // not killed
+  // Bob's deadline (set before alice's, same grace) has passed by now: still Bob.
+  owner.send("WHOIS Bob");
+  EXPECT_EQ(owner.expect("311").rfind(":irc.sockit.local 311 Bob Bob ", 0), 0u);
+  for (const std::string& l : owner.seen()) EXPECT_EQ(l.find(" NICK "), std::string::npos) << l;
 }

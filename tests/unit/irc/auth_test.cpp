@@ -5,6 +5,7 @@
 #include "fake_peer.hpp"
 
 #include "sockit/irc/password.hpp"
+#include "sockit/irc/scram.hpp"
 
 #include <gtest/gtest.h>
 
@@ -113,4 +114,94 @@ TEST(IrcAuth, WrongServerPasswordIsAnsweredAfterTheDelayAndNothingAfterItRuns) {
   h.raw(good, "PASS letmein\r\nNICK good\r\nUSER good 0 * :x\r\n");
   EXPECT_TRUE(H::has(good.take(), "001"));
   h.check();
+}
+
+// SASL SCRAM-SHA-256's pure parts (sockit/irc/scram.hpp): RFC 7677's test vector end to end, the
+// stored form, the parsers' refusals, fake credentials for unknown names.
+namespace scram_vectors {
+
+// RFC 7677 section 3: user "user", password "pencil".
+constexpr std::string_view kClientFirst = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO";
+constexpr std::string_view kNonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+constexpr std::string_view kServerFirst =
+    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+constexpr std::string_view kClientFinal =
+    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
+constexpr std::string_view kServerFinal = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
+
+ScramCredentials rfc_credentials() {
+  return scram_derive("pencil", *decode_base64("W22ZaJ0SNY7soEsUEjb6gQ=="), 4096);
+}
+
+}  // namespace scram_vectors
+
+using namespace scram_vectors;
+
+TEST(IrcScram, Rfc7677TestVector) {
+  auto first = scram_parse_client_first(kClientFirst);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->user, "user");
+  EXPECT_EQ(first->nonce, "rOprNGfwEbeRWgbNEkqO");
+  EXPECT_EQ(first->gs2_header, "n,,");
+  const ScramCredentials cred = rfc_credentials();
+  EXPECT_EQ(scram_server_first(kNonce, cred), kServerFirst);
+  auto fin = scram_parse_client_final(kClientFinal);
+  ASSERT_TRUE(fin);
+  auto v = scram_verify(*first, kServerFirst, kNonce, *fin, cred);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, kServerFinal);
+}
+
+TEST(IrcScram, WrongPasswordNonceOrBindingFails) {
+  auto first = *scram_parse_client_first(kClientFirst);
+  auto fin = *scram_parse_client_final(kClientFinal);
+  const ScramCredentials other = scram_derive("pencil2", *decode_base64("W22ZaJ0SNY7soEsUEjb6gQ=="), 4096);
+  EXPECT_FALSE(scram_verify(first, kServerFirst, kNonce, fin, other));
+  EXPECT_FALSE(scram_verify(first, kServerFirst, "rOprNGfwEbeRWgbNEkqOother", fin, rfc_credentials()));
+  auto bad_cb = fin;
+  bad_cb.channel_binding = "eSws";  // "y,,": not the header the client sent
+  EXPECT_FALSE(scram_verify(first, kServerFirst, kNonce, bad_cb, rfc_credentials()));
+  auto flipped = fin;
+  flipped.proof[0] = static_cast<char>(flipped.proof[0] ^ 1);
+  EXPECT_FALSE(scram_verify(first, kServerFirst, kNonce, flipped, rfc_credentials()));
+  // Fake credentials (unknown name) never verify, and are the same for the same name.
+  EXPECT_FALSE(scram_verify(first, kServerFirst, kNonce, fin, scram_fake("user")));
+  EXPECT_EQ(scram_fake("Nobody").salt, scram_fake("nobody").salt);
+  EXPECT_NE(scram_fake("nobody").salt, scram_fake("someone").salt);
+  EXPECT_EQ(scram_fake("nobody").iterations, kScramIterations);
+}
+
+TEST(IrcScram, ParsersRefuseMalformedMessages) {
+  EXPECT_FALSE(scram_parse_client_first(""));
+  EXPECT_FALSE(scram_parse_client_first("p=tls-unique,,n=user,r=abc"));  // channel binding: no -PLUS
+  EXPECT_FALSE(scram_parse_client_first("n,,r=abc,n=user"));
+  EXPECT_FALSE(scram_parse_client_first("n,,n=user"));
+  EXPECT_FALSE(scram_parse_client_first("n,,n=us=er,r=abc"));
+  EXPECT_FALSE(scram_parse_client_first("n,,n=user,r=abc,m=ext"));
+  EXPECT_FALSE(scram_parse_client_first("n,a=admin,n=user,r=abc"));  // acting as someone else
+  auto ok = scram_parse_client_first("y,a=u=2Cx,n=u=2Cx,r=abc");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->user, "u,x");
+  EXPECT_FALSE(scram_parse_client_final("c=biws,r=abc"));
+  EXPECT_FALSE(scram_parse_client_final("c=biws,r=abc,p=notbase64!"));
+  EXPECT_FALSE(scram_parse_client_final("c=biws,r=abc,p=AAAA"));  // not 32 bytes
+  EXPECT_FALSE(scram_parse_client_final("r=abc,c=biws,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="));
+}
+
+TEST(IrcScram, StoredFormRoundTripsAndRejectsGarbage) {
+  const ScramCredentials c = rfc_credentials();
+  const std::string text = scram_encode(c);
+  EXPECT_EQ(text.rfind("SCRAM-SHA-256$4096$W22ZaJ0SNY7soEsUEjb6gQ==$", 0), 0u) << text;
+  auto back = scram_parse(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->salt, c.salt);
+  EXPECT_EQ(back->stored_key, c.stored_key);
+  EXPECT_EQ(back->server_key, c.server_key);
+  EXPECT_FALSE(scram_parse(""));
+  EXPECT_FALSE(scram_parse("SCRAM-SHA-256$0$AAAA$AAAA$AAAA"));
+  EXPECT_FALSE(scram_parse("pbkdf2-sha256$4096$aa$bb"));
+  const ScramCredentials fresh = scram_new("a fine password");
+  EXPECT_EQ(fresh.iterations, kScramIterations);
+  EXPECT_EQ(fresh.salt.size(), 16u);
+  EXPECT_NE(scram_new("a fine password").salt, fresh.salt);
 }

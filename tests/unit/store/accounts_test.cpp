@@ -196,3 +196,32 @@ TEST(AccountStore, MissingFileWithoutCreateIsAnError) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error(), std::errc::no_such_file_or_directory);
 }
+
+// Schema 1 -> 2 (SASL SCRAM-SHA-256): an account of a version-1 file keeps its argon2id hash and
+// has no SCRAM credentials ("") until they are set; a password change drops the old ones.
+TEST(AccountStore, MigratesSchema1AndKeepsScramBesideTheHash) {
+  TempDir d;
+  const fs::path p = d.path / "a.db";
+  {
+    auto s = open(p);
+    ASSERT_TRUE(s->add("frank", "long enough"));
+  }
+  sqlite3* db = nullptr;  // turn the file back into a version-1 one, as an older build left it
+  ASSERT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE accounts DROP COLUMN scram; DELETE FROM schema_version WHERE version = 2",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open(p);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->check_password("frank", "long enough")->has_value());
+  auto sc = s->scram("frank");
+  ASSERT_TRUE(sc && sc->has_value());
+  EXPECT_EQ(**sc, "");
+  EXPECT_FALSE(s->scram("nobody")->has_value());
+  ASSERT_TRUE(s->set_scram("frank", "SCRAM-SHA-256$4096$c2FsdA==$x$y"));
+  EXPECT_EQ(**s->scram("FRANK"), "SCRAM-SHA-256$4096$c2FsdA==$x$y");
+  EXPECT_FALSE(s->set_scram("nobody", "x"));
+  ASSERT_TRUE(s->set_password("frank", "another long one"));
+  EXPECT_EQ(**s->scram("frank"), "");
+}
