@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "common/systemd.hpp"
 
+#include "sockit/cluster/node.hpp"
 #include "sockit/irc/password.hpp"
 #include "sockit/irc/server.hpp"
 #include "sockit/loop/poller.hpp"
@@ -52,6 +53,7 @@ struct Options {
   std::string drain = "5s";
   bool quiet = false;
   bool check_config = false;
+  bool cluster_status = false;  // --status: print the cluster's nodes and exit
   CLI::App* account_app = nullptr;  // `sockit chat-server account ...`
   AccountArgs account;
   log::Options log;
@@ -230,6 +232,60 @@ int check_config(const Options& o, const Loaded& loaded, const std::vector<std::
   return cli::kExitOk;
 }
 
+// [cluster] as the Redis client's options: the URL, its password replaced by [cluster] password.
+cluster::RedisOptions redis_options(const ClusterSettings& cl) {
+  cluster::RedisOptions ro;
+  ro.url = *cluster::parse_redis_url(cl.url, nullptr);  // load_config checked it
+  if (!cl.password.empty()) ro.url.password = cl.password;
+  return ro;
+}
+
+// --status: connect, print the live nodes (name, users, server name, up since) and exit: 0, or 1
+// when the one connect attempt fails or Redis does not answer within the connect timeout.
+int cluster_status(const ClusterSettings& cl) {
+  auto lp = loop::EventLoop::create();
+  if (!lp) {
+    fmt::print(stderr, "sockit chat-server: {}\n", lp.error().message());
+    return cli::kExitFailure;
+  }
+  loop::EventLoop& loop = **lp;
+  cluster::RedisOptions ro = redis_options(cl);
+  auto client = cluster::RedisClient::create(loop, ro);
+  if (!client) {
+    fmt::print(stderr, "sockit chat-server: --cluster {}: {}\n", ro.url.display(), client.error().message());
+    return cli::kExitFailure;
+  }
+  int status = cli::kExitFailure;
+  std::string why = "no answer";
+  (*client)->set_on_state([&](bool up, const std::string& w) {
+    if (!up) {  // one attempt: a status that waits for Redis to come back would hang a script
+      why = w;
+      loop.stop();
+      return;
+    }
+    cluster::fetch_nodes(**client, [&](bool ok, std::vector<cluster::NodeInfo> nodes, const std::string& err) {
+      if (ok) {
+        std::uint64_t users = 0;
+        fmt::print("{:<24} {:>8}  {:<24} {}\n", "NODE", "USERS", "SERVER", "UP SINCE");
+        for (const auto& n : nodes) {
+          users += n.users;
+          fmt::print("{:<24} {:>8}  {:<24} {}\n", n.name, n.users, n.server_name, n.started);
+        }
+        fmt::print("{} node{}, {} user{}\n", nodes.size(), nodes.size() == 1 ? "" : "s", users, users == 1 ? "" : "s");
+        status = cli::kExitOk;
+      } else {
+        why = err;
+      }
+      loop.stop();
+    });
+  });
+  loop.run_after(ro.connect_timeout + std::chrono::seconds(1), [&] { loop.stop(); });
+  (*client)->start();
+  loop.run();
+  if (status != cli::kExitOk) fmt::print(stderr, "sockit chat-server: --cluster {}: {}\n", ro.url.display(), why);
+  return status;
+}
+
 // [history] enabled: the history store opened (created, migrated); null with `why` when the file
 // cannot be used (not a database, read-only, newer schema).
 std::unique_ptr<store::HistoryStore> open_history(const HistorySettings& h, std::string& why) {
@@ -259,6 +315,9 @@ void set_model_options(serve::ServerOptions& so, const irc::Config& c, loop::Bac
   so.low_water = so.high_water / 4;
   so.max_conns = c.max_clients + kConnSlack;  // the core answers "Server full" itself
   so.reject_message = "ERROR :Server full\r\n";
+  // After a join storm (every JOIN to every member, a NAMES of thousands per joiner) malloc keeps
+  // the drained queues' memory: check every 5 s and give it back (docs/RELIABILITY.md).
+  so.memory_trim_interval = std::chrono::seconds(5);
   so.log = [](std::string_view line) { log::warn(line); };
 }
 
@@ -349,35 +408,74 @@ void announce(const Options& o, const std::string& server_name, const std::vecto
   log::write_block(banner, hint);
 }
 
+// The bound address of a passed socket, as text.
+std::string local_address(int fd) {
+  Address local;
+  socklen_t len = Address::capacity();
+  if (::getsockname(fd, local.sockaddr_ptr(), &len) == 0) local.set_length(len);
+  return local.to_string();
+}
+
+// Binds `addresses` (configured listeners that systemd passed no socket for) and appends the fds.
+bool bind_beside(const std::vector<std::string>& addresses, std::vector<int>& fds) {
+  for (const std::string& a : addresses) {
+    auto l = TcpListener::bind(listen_address(a));
+    if (!l) {
+      log::error(l.error().message());
+      return false;
+    }
+    fds.push_back(l->release().release());
+  }
+  return true;
+}
+
 // Socket activation (sockit-chat-server.socket): systemd's listeners replace the plaintext
 // addresses. A passed socket named "tls" (FileDescriptorName=tls) is a TLS listener with the
-// configured certificate (--tls-cert or the first [[listen]] tls = true); when none is named so,
-// the configuration's TLS listeners are bound beside the passed sockets. Either way the TLS
-// listeners come last in listen_fds and loaded.tls_listen names one per TLS listener (the count
-// serve_irc takes). False (logged) on a failure.
+// configured certificate (--tls-cert or the first [[listen]] tls = true), one named "wss" the same
+// serving IRC over WebSocket (wss://); when none is named so, the configuration's TLS listeners
+// are bound beside the passed sockets. A socket named "ws" is a plaintext WebSocket listener
+// (ws://); when none is named so, --ws-listen and [[listen]] websocket = true are bound beside.
+// listen_fds: plaintext, then WebSocket (loaded.ws_listen names one each), then TLS last
+// (loaded.tls_listen names one each: the counts serve_irc takes). False (logged) on a failure.
 bool take_systemd_listeners(serve::ServerOptions& so, Loaded& loaded, TlsListeners& tls) {
   auto passed = sd::listen_fds_with_names();
   if (passed.empty()) return true;
-  std::vector<int> plain, secure;
-  for (const sd::NamedFd& f : passed) (f.name == "tls" ? secure : plain).push_back(f.fd);
+  std::vector<int> plain, ws, secure;
+  std::vector<bool> secure_ws;  // per secure fd: named wss
+  for (const sd::NamedFd& f : passed) {
+    if (f.name == "tls" || f.name == "wss") {
+      secure.push_back(f.fd);
+      secure_ws.push_back(f.name == "wss");
+    } else {
+      (f.name == "ws" ? ws : plain).push_back(f.fd);
+    }
+  }
+  const auto wss_count = static_cast<std::size_t>(std::count(secure_ws.begin(), secure_ws.end(), true));
+  std::string named;
+  if (secure.size() > wss_count) named += fmt::format(", {} named tls", secure.size() - wss_count);
+  if (!ws.empty()) named += fmt::format(", {} named ws", ws.size());
+  if (wss_count > 0) named += fmt::format(", {} named wss", wss_count);
   log::info(fmt::format("serving {} socket{} passed by systemd (LISTEN_FDS{}); listen addresses not bound",
-                        passed.size(), passed.size() == 1 ? "" : "s",
-                        secure.empty() ? "" : fmt::format(", {} named tls", secure.size())));
+                        passed.size(), passed.size() == 1 ? "" : "s", named));
   so.listen.clear();
+  if (!ws.empty()) {
+    loaded.ws_listen.clear();
+    for (int fd : ws) loaded.ws_listen.push_back(local_address(fd));
+  } else if (!bind_beside(loaded.ws_listen, ws)) {
+    return false;
+  }
   if (!secure.empty()) {
     if (loaded.tls_listen.empty()) {
-      log::error("systemd passed a socket named 'tls' but no TLS certificate is configured (--tls-cert and "
-                 "--tls-key, or [[listen]] tls = true)");
+      log::error(fmt::format("systemd passed a socket named '{}' but no TLS certificate is configured (--tls-cert and "
+                             "--tls-key, or [[listen]] tls = true)", wss_count > 0 ? "wss" : "tls"));
       return false;
     }
     const TlsListen first = loaded.tls_listen.front();
     loaded.tls_listen.clear();
-    for (int fd : secure) {
-      Address local;
-      socklen_t len = Address::capacity();
-      if (::getsockname(fd, local.sockaddr_ptr(), &len) == 0) local.set_length(len);
+    for (std::size_t i = 0; i < secure.size(); ++i) {
       TlsListen t = first;  // its certificate and key
-      t.address = local.to_string();
+      t.address = local_address(secure[i]);
+      t.websocket = secure_ws[i];
       loaded.tls_listen.push_back(std::move(t));
     }
     if (std::string why; !tls.load(loaded.tls_listen, why)) {
@@ -385,16 +483,12 @@ bool take_systemd_listeners(serve::ServerOptions& so, Loaded& loaded, TlsListene
       return false;
     }
   } else {
-    for (const TlsListen& t : loaded.tls_listen) {  // bound here, after the passed ones
-      auto l = TcpListener::bind(listen_address(t.address));
-      if (!l) {
-        log::error(l.error().message());
-        return false;
-      }
-      secure.push_back(l->release().release());
-    }
+    std::vector<std::string> addresses;  // bound here, after the passed ones
+    for (const TlsListen& t : loaded.tls_listen) addresses.push_back(t.address);
+    if (!bind_beside(addresses, secure)) return false;
   }
   so.listen_fds = std::move(plain);
+  so.listen_fds.insert(so.listen_fds.end(), ws.begin(), ws.end());
   so.listen_fds.insert(so.listen_fds.end(), secure.begin(), secure.end());
   return true;
 }
@@ -488,10 +582,12 @@ int run(Options& o) {
 
   Loaded loaded;
   std::string err;
+  o.flags.cluster_status = o.cluster_status;
   if (!load_config(o.config_file, o.flags, loaded, err)) {
     fmt::print(stderr, "sockit chat-server: {}\n", err);
     return cli::kExitUsage;
   }
+  if (o.cluster_status) return cluster_status(loaded.cluster);
   std::vector<std::string> listen_text = o.listen;
   if (listen_text.empty()) listen_text = loaded.listen;
   if (listen_text.empty()) listen_text = {"127.0.0.1:6667"};
@@ -625,10 +721,11 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
     so.transport = tls.factory();
     irc.set_security_lookup([&tls](serve::Peer& p) { return tls.lookup(p); });
   }
-  // WebSocket listeners (docs/WEB.md): over the TLS transport for wss://, not with systemd's sockets.
+  // WebSocket listeners (docs/WEB.md): over the TLS transport for wss://; systemd's sockets named
+  // ws and wss too (take_systemd_listeners).
   WsListeners websockets(loaded.websocket);
   const bool wss = std::any_of(loaded.tls_listen.begin(), loaded.tls_listen.end(), [](const TlsListen& t) { return t.websocket; });
-  const bool ws_bound = (!loaded.ws_listen.empty() || (wss && tls_bound)) && so.listen_fds.empty();
+  const bool ws_bound = !loaded.ws_listen.empty() || (wss && tls_bound);
   if (ws_bound) so.transport = websockets.factory(std::move(so.transport));
   auto server = serve::detail::create_server(so, [&irc, &mu](serve::Peer&) -> std::unique_ptr<serve::Session> {
     return std::make_unique<LockedSession>(irc::make_session(irc), mu);
@@ -655,6 +752,32 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   });
   if (metrics_addr && !(metrics_ep = start_metrics(*metrics_addr, **server, registry, so.log)))
     return cli::kExitFailure;
+  // --cluster: this server as a node (docs/CLUSTER.md): heartbeat, --status. Off: no Redis at all.
+  std::unique_ptr<cluster::Node> node;  // destroyed before the server and its loop
+  if (loaded.cluster.enabled()) {
+    cluster::NodeOptions no;
+    no.redis = redis_options(loaded.cluster);
+    no.name = loaded.cluster.node_name;
+    no.server_name = loaded.config.server_name;
+    auto n = cluster::Node::create(*(*server)->event_loop(), no);
+    if (!n) {
+      log::error("--cluster " + no.redis.url.display() + ": " + n.error().message());
+      return cli::kExitFailure;
+    }
+    node = std::move(n).value();
+    node->start(
+        [&irc, &mu] {
+          std::lock_guard g(mu);
+          return static_cast<std::uint64_t>(irc.stats().registered);
+        },
+        [url = no.redis.url.display(), name = no.name](bool up, const std::string& why) {
+          if (up) {
+            log::info(fmt::format("cluster: node {} joined through {}", name, url));
+          } else {
+            log::warn(fmt::format("cluster: Redis {} unreachable ({}); retrying", url, why));
+          }
+        });
+  }
   if (metrics_ep) turns.attach(**server);
   const auto& addrs = (*server)->local_addresses();
   const std::size_t tls_count = tls_bound ? loaded.tls_listen.size() : 0;
@@ -689,6 +812,7 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
     status = cli::kExitFailure;
   }
   metrics_ep.reset();
+  node.reset();
   checker.stop();
   irc.set_password_checker(nullptr);
   const auto st = irc.stats();
@@ -749,6 +873,11 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   app.add_option("--tls-handshake-timeout", o->flags.tls_handshake_timeout,
                  "close a TLS client whose handshake has not finished after this long (default 10s; [timeouts] "
                  "tls_handshake); SIGHUP applies a new value to connections made from then on");
+  app.add_option("--cluster", o->flags.cluster_url,
+                 "join a network of chat-server nodes through Redis: redis://[user:password@]host[:port] or "
+                 "unix:/path ([cluster] url; docs/CLUSTER.md); needs --node-name");
+  app.add_option("--node-name", o->flags.node_name, "this node's name in the cluster ([cluster] node_name), e.g. node1");
+  app.add_flag("--status", o->cluster_status, "with --cluster: print the live nodes and their user counts, then exit");
   app.add_flag("-q,--quiet", o->quiet, "no 'connect with' hint in the banner");
   log::add_options(app, o->log);
   app.add_flag("--check-config", o->check_config,

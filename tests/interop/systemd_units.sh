@@ -10,6 +10,8 @@
 #      systemd does) a client connects while no server runs and is served by the next one.
 #  (d) TLS listeners under socket activation (issue #16): a passed socket named "tls", or
 #      --tls-listen bound beside the passed ones; a "tls" socket without a certificate: exit 1.
+#  (e) WebSocket listeners under socket activation (issue #19): passed sockets named "ws" and "wss",
+#      or --ws-listen bound beside the passed ones.
 source "$(dirname "$0")/chat_lib.bash"
 need python3 jq openssl systemd-analyze systemd-socket-activate
 SRC=${SOCKIT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -245,6 +247,60 @@ r = subprocess.run([sockit, "chat-server"], stdin=subprocess.DEVNULL, capture_ou
 report(r.returncode == 1 and b"no TLS certificate is configured" in r.stderr,
        f"a socket named tls without --tls-cert: exit {r.returncode}, says why")
 plain_l.close()
+
+# (e) WebSocket listeners under socket activation (issue #19): a passed socket named "ws" serves IRC
+# over WebSocket (ws://), one named "wss" over TLS (wss://, --tls-cert); with no socket named ws,
+# --ws-listen is bound beside the passed ones.
+import base64, hashlib
+def ws_register(sock, nick):
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(f"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    head = read_until(sock, rb"\r\n\r\n")
+    accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+    if not head.startswith(b"HTTP/1.1 101") or b"Sec-WebSocket-Accept: " + accept not in head:
+        print(f"     upgrade answered {head[:200]!r}")
+        return None
+    for line in (f"NICK {nick}", f"USER {nick} 0 * :{nick}"):
+        p, m = line.encode(), os.urandom(4)
+        sock.sendall(bytes([0x81, 0x80 | len(p)]) + m + bytes(b ^ m[i % 4] for i, b in enumerate(p)))
+    got = head + read_until(sock, rb" 001 ")
+    return re.search(rb"\x81.:\S+ 001 " + nick.encode() + rb" ", got, re.S)  # in a text frame, no CRLF framing
+
+for named in (True, False):
+    pport, wport, sport = free_port(), free_port(), free_port()
+    what = "sockets named ws and wss" if named else "--ws-listen beside the passed socket"
+    if named:
+        args = ["-l", f"127.0.0.1:{pport}", "-l", f"127.0.0.1:{wport}", "-l", f"127.0.0.1:{sport}", "--fdname=irc:ws:wss"]
+        flags = tls_flags
+    else:
+        args, flags = ["-l", f"127.0.0.1:{pport}"], ["--ws-listen", f"127.0.0.1:{wport}"]
+    errlog = f"{tmp}/activate_ws_{int(named)}.err"
+    act = subprocess.Popen(["systemd-socket-activate"] + args + [sockit, "chat-server", "--log-format", "json"] + flags,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(errlog, "wb"))
+    try:
+        c = connect(pport)
+        report(bool(irc_register(c, "plain")), f"socket activation with {what}: plaintext client gets 001")
+        w = connect(wport)
+        report(bool(ws_register(w, "webby")), f"socket activation with {what}: a WebSocket client gets 001 on {wport}")
+        if named:
+            try:
+                ws = tls_ctx.wrap_socket(connect(sport), server_hostname="localhost")
+                good = bool(ws_register(ws, "secweb"))
+                ws.close()
+            except (OSError, ssl.SSLError) as e:
+                print(f"     wss to {sport}: {e}")
+                good = False
+            report(good, f"socket activation with {what}: a wss:// client gets 001 on {sport}")
+        c.close()
+        w.close()
+        log = open(errlog, "rb").read()
+        report(f"IRC over WebSocket on ws://127.0.0.1:{wport}/".encode() in log, f"{what}: the log names the ws:// listener")
+        if named:
+            report(f"IRC over WebSocket on wss://127.0.0.1:{sport}/".encode() in log and b"1 named ws, 1 named wss" in log,
+                   "chat-server says which passed sockets are ws and wss")
+    finally:
+        stop(act, f"socket-activated chat-server with {what}")
 
 # A passed descriptor that is not a listening stream socket: a clear error and exit 1.
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
