@@ -602,6 +602,8 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   std::error_code ec_acc;
   line("db", toml_string(l.accounts.db.empty() ? std::string() : std::filesystem::absolute(l.accounts.db, ec_acc).string()));
   line("registration", toml_string(l.accounts.registration));
+  line("enforce_nicks", flag(c.enforce_nicks));
+  line("nick_grace", duration_text(c.nick_grace));
   out += "\n[cluster]\n";
   line("url", toml_string(l.cluster.url));
   line("node_name", toml_string(l.cluster.node_name));
