@@ -190,16 +190,38 @@ ssize_t Transport::on_recv(std::uint8_t* buf, std::size_t len) noexcept {
   return -1;
 }
 
+// libwslay hands a frame's header and its payload separately: they are gathered in out_ (up to
+// kSendHigh) and written by drain_out() in one call, so a turn's frames for one connection go out
+// in one send as plain TCP's coalesced writes do (it was two sends per line).
 ssize_t Transport::on_send(const std::uint8_t* data, std::size_t len) noexcept {
-  ssize_t n = inner_write(fd_, std::as_bytes(std::span(data, len)));
-  if (n >= 0) return n;
-  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+  const std::size_t held = out_.size() - out_pos_;
+  if (held >= kSendHigh) {
     wslay_event_set_error(ctx_, WSLAY_ERR_WOULDBLOCK);
-  } else {
-    send_errno_ = errno;
-    wslay_event_set_error(ctx_, WSLAY_ERR_CALLBACK_FAILURE);
+    return -1;
   }
-  return -1;
+  const std::size_t take = std::min(len, kSendHigh - held);
+  try {
+    out_.append(reinterpret_cast<const char*>(data), take);
+  } catch (...) {
+    send_errno_ = ENOMEM;
+    wslay_event_set_error(ctx_, WSLAY_ERR_CALLBACK_FAILURE);
+    return -1;
+  }
+  return static_cast<ssize_t>(take);
+}
+
+ssize_t Transport::drain_out() noexcept {
+  while (out_pos_ < out_.size()) {
+    ssize_t n = inner_write(fd_, std::as_bytes(std::span(out_.data() + out_pos_, out_.size() - out_pos_)));
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) send_errno_ = errno;
+      return -1;
+    }
+    out_pos_ += static_cast<std::size_t>(n);
+  }
+  out_.clear();
+  out_pos_ = 0;
+  return 0;
 }
 
 void Transport::close_with(std::uint16_t code, std::string_view reason) noexcept {
@@ -236,15 +258,22 @@ void Transport::on_message(int opcode, const std::uint8_t* msg, std::size_t len)
 
 ssize_t Transport::pump_send() noexcept {
   if (ctx_ == nullptr) return 0;
-  if (wslay_event_send(ctx_) != 0) {
-    errno = send_errno_ != 0 ? send_errno_ : EPIPE;
-    return -1;
+  for (;;) {
+    if (drain_out() < 0) {  // EAGAIN: flush() goes on; else the error
+      if (send_errno_ != 0) errno = send_errno_;
+      return -1;
+    }
+    if (wslay_event_want_write(ctx_) == 0) return 0;
+    if (wslay_event_send(ctx_) != 0) {  // fills out_ (a full out_ is a would-block for it, not an error)
+      errno = send_errno_ != 0 ? send_errno_ : EPIPE;
+      return -1;
+    }
+    if (out_.empty()) {
+      if (wslay_event_want_write(ctx_) == 0) return 0;
+      errno = EAGAIN;
+      return -1;
+    }
   }
-  if (wslay_event_want_write(ctx_) != 0) {
-    errno = EAGAIN;
-    return -1;
-  }
-  return 0;
 }
 
 ssize_t Transport::read(int fd, std::span<std::byte> buf) noexcept {
@@ -289,6 +318,14 @@ ssize_t Transport::write(int fd, std::span<const std::byte> bytes) noexcept {
   if (!ready(fd)) return -1;
   fd_ = fd;
   if (bytes.empty()) return 0;
+  ssize_t n = queue_bytes(bytes);
+  if (n < 0) return -1;
+  if (pump_send() < 0 && errno != EAGAIN) return -1;
+  return n;
+}
+
+// write()'s first half: the lines framed and queued in libwslay, nothing sent yet.
+ssize_t Transport::queue_bytes(std::span<const std::byte> bytes) noexcept {
   if (wslay_event_get_write_enabled(ctx_) == 0 || wslay_event_get_close_sent(ctx_) != 0 || send_errno_ != 0) {
     errno = send_errno_ != 0 ? send_errno_ : EPIPE;
     return -1;
@@ -315,19 +352,25 @@ ssize_t Transport::write(int fd, std::span<const std::byte> bytes) noexcept {
     errno = ENOMEM;
     return -1;
   }
-  if (pump_send() < 0 && errno != EAGAIN) return -1;
   return static_cast<ssize_t>(bytes.size());
 }
 
 ssize_t Transport::writev(int fd, const iovec* iov, int n) noexcept {
-  // Taken whole, entry by entry (the lines are framed, so nothing is gained by gathering).
+  // Every entry framed and queued first, then one pump: the frames of the whole gather list
+  // leave in one send (up to kSendHigh), not one per entry.
+  if (!ready(fd)) return -1;
+  fd_ = fd;
   ssize_t total = 0;
   for (int i = 0; i < n; ++i) {
     if (iov[i].iov_len == 0) continue;
-    ssize_t w = write(fd, std::span(static_cast<const std::byte*>(iov[i].iov_base), iov[i].iov_len));
-    if (w < 0) return total > 0 ? total : -1;
+    ssize_t w = queue_bytes(std::span(static_cast<const std::byte*>(iov[i].iov_base), iov[i].iov_len));
+    if (w < 0) {
+      if (total == 0) return -1;
+      break;
+    }
     total += w;
   }
+  if (pump_send() < 0 && errno != EAGAIN && total == 0) return -1;
   return total;
 }
 
@@ -365,7 +408,7 @@ loop::Want Transport::wants() const noexcept {
     case Phase::request: return in | loop::Want::read;
     case Phase::answering: return in | loop::Want::write;
     case Phase::open:
-      return wslay_event_want_write(ctx_) != 0 || shut_pending_ ? in | loop::Want::write : in;
+      return wslay_event_want_write(ctx_) != 0 || out_pos_ < out_.size() || shut_pending_ ? in | loop::Want::write : in;
     case Phase::failed: break;
   }
   return loop::Want::none;
@@ -381,7 +424,7 @@ std::size_t Transport::pending_output() const noexcept {
   std::size_t n = inner_ ? inner_->pending_output() : 0;
   if (phase_ != Phase::open) return n;
   if (wslay_event_want_write(ctx_) != 0) n += std::max<std::size_t>(1, wslay_event_get_queued_msg_length(ctx_));
-  return n + (shut_pending_ ? 1 : 0);
+  return n + (out_.size() - out_pos_) + (shut_pending_ ? 1 : 0);
 }
 
 std::uint16_t Transport::close_sent() const noexcept {

@@ -90,6 +90,8 @@ class Transport final : public loop::Transport {
   bool start_framing() noexcept;
   void close_with(std::uint16_t code, std::string_view reason) noexcept;
   ssize_t pump_send() noexcept;
+  ssize_t drain_out() noexcept;
+  ssize_t queue_bytes(std::span<const std::byte> bytes) noexcept;
   void queue_line(std::string_view line) noexcept;
   bool ready(int fd) noexcept;
 
@@ -113,6 +115,8 @@ class Transport final : public loop::Transport {
   std::string in_;        ///< decoded lines not yet read
   std::size_t in_pos_ = 0;
   std::string partial_;   ///< a written line without its end yet
+  std::string out_;       ///< frames libwslay produced, written in one call (header and payload together)
+  std::size_t out_pos_ = 0;
 };
 
 /// For ServerOptions::transport: one ws::Transport per connection over `inner` (TLS) or the
