@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "common/systemd.hpp"
 
+#include "sockit/cluster/irc_link.hpp"
 #include "sockit/cluster/node.hpp"
 #include "sockit/irc/password.hpp"
 #include "sockit/irc/server.hpp"
@@ -752,8 +753,9 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   });
   if (metrics_addr && !(metrics_ep = start_metrics(*metrics_addr, **server, registry, so.log)))
     return cli::kExitFailure;
-  // --cluster: this server as a node (docs/CLUSTER.md): heartbeat, --status. Off: no Redis at all.
+  // --cluster: this server as a node (docs/CLUSTER.md): heartbeat, --status, LINKS. Off: no Redis at all.
   std::unique_ptr<cluster::Node> node;  // destroyed before the server and its loop
+  std::optional<cluster::IrcLink> link;  // LINKS: the live nodes
   if (loaded.cluster.enabled()) {
     cluster::NodeOptions no;
     no.redis = redis_options(loaded.cluster);
@@ -765,6 +767,8 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
       return cli::kExitFailure;
     }
     node = std::move(n).value();
+    link.emplace(*node);
+    irc.set_cluster(&*link);
     node->start(
         [&irc, &mu] {
           std::lock_guard g(mu);
@@ -812,6 +816,7 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
     status = cli::kExitFailure;
   }
   metrics_ep.reset();
+  irc.set_cluster(nullptr);
   node.reset();
   checker.stop();
   irc.set_password_checker(nullptr);

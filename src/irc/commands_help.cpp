@@ -3,6 +3,7 @@
 // command cannot exist without its topic; `HELP` alone and `HELP index` list them.
 #include "commands.hpp"
 
+#include "sockit/irc/cluster.hpp"
 #include "sockit/irc/names.hpp"
 
 #include <string>
@@ -69,12 +70,20 @@ void cmd_help(S& s, Client& c, Message& m, TimePoint) {
   s.send(c, s.rpl(c, RPL_ENDOFHELP).p(subject).t("End of /HELP"));
 }
 
-// LINKS [[<remote server>] <server mask>]: one server, this one (hop count 0), if it matches.
+// LINKS [[<remote server>] <server mask>]: this server (hop count 0) and, in a cluster, the other
+// live nodes by node name (hop count 1, their user count), each if it matches.
 void cmd_links(S& s, Client& c, Message& m, TimePoint) {
   const std::string mask = m.params.empty() || m.params.back().empty() ? std::string("*") : m.params.back();
   if (m.params.size() == 2 && !our_server(s, c, m, 0)) return;
   if (mask_match(mask, s.cfg_.server_name)) {  // a host name: no casemapping differences
     s.send(c, s.rpl(c, RPL_LINKS).p(s.cfg_.server_name).p(s.cfg_.server_name).t("0 " + s.cfg_.description));
+  }
+  if (s.cluster_ != nullptr) {
+    for (const ClusterNode& n : s.cluster_->nodes()) {
+      if (n.self || !mask_match(mask, n.name)) continue;
+      s.send(c, s.rpl(c, RPL_LINKS).p(n.name).p(s.cfg_.server_name).t("1 node " + n.name + " (" + n.server_name + "), " +
+                                                                      std::to_string(n.users) + " users"));
+    }
   }
   s.send(c, s.rpl(c, RPL_ENDOFLINKS).p(mask).t("End of /LINKS list"));
 }

@@ -1,6 +1,6 @@
 // Chat-server nodes joined through a real redis-server (started by the test, skipped only where
 // the binary is missing): --cluster/--node-name and [cluster] in --check-config, the heartbeat seen
-// by --status, a SIGKILLed node leaving the view when its key expires.
+// by --status and LINKS, a SIGKILLed node leaving the view when its key expires.
 #include "redis_server.hpp"
 
 #include "integration/irc/irc_client.hpp"
@@ -51,7 +51,7 @@ bool has_row(const std::string& out, const std::string& node, int users) {
   return false;
 }
 
-TEST(ClusterNodes, StatusListsTheLiveNodesWithTheirUsers) {
+TEST(ClusterNodes, StatusAndLinksListTheLiveNodesWithTheirUsers) {
   SKIP_WITHOUT_REDIS();
   RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.log();
@@ -68,6 +68,22 @@ TEST(ClusterNodes, StatusListsTheLiveNodesWithTheirUsers) {
     return has_row(out, "alpha", 1) && has_row(out, "beta", 2) && out.find("2 nodes, 3 users") != std::string::npos;
   }, 10s, &last)) << last;
   EXPECT_NE(last.find("a.example"), std::string::npos) << last;
+
+  // LINKS on alpha: itself (hop 0), then beta by node name (hop 1) with its users as of alpha's
+  // last heartbeat (beta's count reaches alpha within two heartbeats).
+  std::string links;
+  ASSERT_TRUE(sockit::test::wait_until([&] {
+    alice.send("LINKS");
+    links.clear();
+    for (std::string l = alice.expect_any({"364", "365"}); l.find(" 365 ") == std::string::npos && !l.empty();
+         l = alice.expect_any({"364", "365"})) {
+      links += l + "\n";
+    }
+    return links.find("2 users") != std::string::npos;
+  }, 5s, 200ms)) << links;
+  EXPECT_NE(links.find(" 364 alice a.example a.example :0 "), std::string::npos) << links;
+  EXPECT_NE(links.find(" 364 alice beta a.example :1 node beta (b.example), 2 users"), std::string::npos) << links;
+  EXPECT_EQ(links.find(" 364 alice alpha "), std::string::npos) << links;  // not itself twice
 }
 
 TEST(ClusterNodes, ASigkilledNodeLeavesTheViewWhenItsHeartbeatExpires) {
