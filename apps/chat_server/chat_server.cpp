@@ -800,8 +800,10 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
       if (loaded.tls_listen[i].websocket) ws_addrs.push_back(addrs[addrs.size() - tls_count + i]);
     }
     for (std::size_t i = 0; i < ws_addrs.size(); ++i) {
-      log::info(fmt::format("IRC over WebSocket on {}://{}/ (subprotocols text.ircv3.net, binary.ircv3.net)",
-                            i < loaded.ws_listen.size() ? "ws" : "wss", ws_addrs[i].to_string()));
+      const bool plain = i < loaded.ws_listen.size();
+      log::info(fmt::format("IRC over WebSocket on {}://{}/ (subprotocols text.ircv3.net, binary.ircv3.net); web chat: "
+                            "open {}://{}/ in a browser",
+                            plain ? "ws" : "wss", ws_addrs[i].to_string(), plain ? "http" : "https", ws_addrs[i].to_string()));
     }
     websockets.set_bound(std::move(ws_addrs));
   }
