@@ -7,6 +7,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 using namespace sockit;
@@ -15,19 +17,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A directory of its own per test (mkdtemp): ctest runs a test and its faults.* twin at the same
+// time, and a shared file name let each read the other's history.
 struct HistoryFiles {
-  std::string conf, db;
+  std::string dir, conf, db;
   explicit HistoryFiles(const std::string& name, const std::string& extra = "") {
-    const std::string dir = ::testing::TempDir();
+    std::string tmpl = ::testing::TempDir() + "/sockit-chathistory-XXXXXX";
+    if (::mkdtemp(tmpl.data()) != nullptr) dir = tmpl;
     conf = dir + "/chathistory_" + name + ".toml";
     db = dir + "/chathistory_" + name + ".db";
-    for (const char* s : {"", "-wal", "-shm"}) std::remove((db + s).c_str());
     std::ofstream f(conf);
     f << "[flood]\nrate = 0\n[history]\nenabled = true\ndb = \"" << db << "\"\n" << extra;
   }
   ~HistoryFiles() {
-    std::remove(conf.c_str());
-    for (const char* s : {"", "-wal", "-shm"}) std::remove((db + s).c_str());
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
   }
 };
 
