@@ -18,6 +18,14 @@ bool our_server(S& s, Client& c, const Message& m, std::size_t index) {
   return false;
 }
 
+std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) {
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+  }
+  return out;
+}
+
 std::string prefixes(const Member& m, bool multi) {
   std::string p;
   if (m.op) p += '@';

@@ -31,6 +31,8 @@ std::span<const CommandSpec> chathistory_commands();   ///< CHATHISTORY (chathis
 // ---- helpers several families use (commands.cpp) ---------------------------------------------------
 /// Checks an optional <server> parameter at `index`; ERR_NOSUCHSERVER when it is not us.
 bool our_server(S& s, Client& c, const Message& m, std::size_t index);
+/// `s` with a-z made A-Z (subcommands and mechanism names are matched case-insensitively).
+std::string ascii_upper(std::string_view s);
 /// A member's prefix in NAMES/WHO/WHOIS: "@", "+", or both with multi-prefix.
 std::string prefixes(const Member& m, bool multi);
 /// The errors several commands answer with, worded once.

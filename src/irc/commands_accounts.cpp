@@ -19,14 +19,6 @@ namespace {
 constexpr std::size_t kChunk = 400;               // sasl-3.1: AUTHENTICATE payload chunks
 constexpr std::size_t kMaxSaslPayload = 8192;     // base64 bytes of one exchange, over -> 905
 
-std::string ascii_upper(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) {
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-  }
-  return out;
-}
-
 void sasl_fail(S& s, Client& c) { s.send(c, s.rpl(c, ERR_SASLFAIL).t("SASL authentication failed")); }
 
 void reset_sasl(Client& c) {

@@ -25,14 +25,6 @@ std::string subject_param(std::string_view subject) {
   return std::string(subject);
 }
 
-std::string upper(std::string_view s) {
-  std::string u(s);
-  for (char& ch : u) {
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-  }
-  return u;
-}
-
 void help_index(S& s, Client& c, const std::string& subject) {
   s.send(c, s.rpl(c, RPL_HELPSTART).p(subject).t("sockit help: HELP <command> for one of these"));
   s.send(c, s.rpl(c, RPL_HELPTXT).p(subject).t(""));
@@ -55,7 +47,7 @@ void help_index(S& s, Client& c, const std::string& subject) {
 void cmd_help(S& s, Client& c, Message& m, TimePoint) {
   std::string_view asked = m.params.empty() ? std::string_view() : std::string_view(m.params[0]);
   const std::string subject = asked.empty() ? std::string("*") : subject_param(asked);
-  const std::string key = upper(asked);
+  const std::string key = ascii_upper(asked);
   if (asked.empty() || key == kIndex) return help_index(s, c, subject);
   const CommandSpec* spec = find_command(key);
   if (spec == nullptr) {
