@@ -512,10 +512,15 @@ struct Stopper {
   std::chrono::nanoseconds drain;
   serve::Server* running = nullptr;  // set once created; no signal is handled before run()
   bool stopping = false;
+  bool stopped = false;  // stop_now() called
+  /// Runs before the drain starts (a cluster node's users leave the network); calls its argument
+  /// to go on. Empty: none.
+  std::function<void(std::function<void()>)> before_stop = {};
 
   void stop(int sig) {
     if (stopping) {
       log::warn("second signal, stopping now");
+      stopped = true;
       running->stop_now();
       return;
     }
@@ -523,6 +528,12 @@ struct Stopper {
     sd::notify_stopping("closing connections");
     log::info(fmt::format("{}, closing connections (drain {})", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                           format_duration(drain)));
+    if (before_stop) {
+      before_stop([this] {
+        if (!stopped) running->stop(drain);
+      });
+      return;
+    }
     running->stop(drain);
   }
 
@@ -594,7 +605,7 @@ int run(Options& o) {
   if (listen_text.empty()) listen_text = {"127.0.0.1:6667"};
 
   auto backend = loop::parse_backend(o.backend);
-  if (!backend) throw UsageError(fmt::format("invalid --backend '{}': expected select, poll or epoll", o.backend));
+  if (!backend) throw UsageError(fmt::format("invalid --backend '{}': expected select, poll, epoll or uring", o.backend));
   auto drain = parse_duration(o.drain);
   if (!drain) throw UsageError(fmt::format("invalid --drain '{}'", o.drain));
 
@@ -755,7 +766,8 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
     return cli::kExitFailure;
   // --cluster: this server as a node (docs/CLUSTER.md): heartbeat, --status, LINKS. Off: no Redis at all.
   std::unique_ptr<cluster::Node> node;  // destroyed before the server and its loop
-  std::optional<cluster::IrcLink> link;  // LINKS: the live nodes
+  std::optional<cluster::IrcLink> link;  // LINKS, and the events between nodes (sockit:msg)
+  std::optional<cluster::NickClaims> claims;  // nicks network-wide; the reaper of dead nodes' users
   if (loaded.cluster.enabled()) {
     cluster::NodeOptions no;
     no.redis = redis_options(loaded.cluster);
@@ -767,8 +779,33 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
       return cli::kExitFailure;
     }
     node = std::move(n).value();
-    link.emplace(*node);
+    link.emplace(*node, [&irc, &mu](const irc::ClusterEvent& e) {
+      std::lock_guard g(mu);
+      irc.deliver_from_cluster(e);
+    });
+    claims.emplace(*node);
+    link->set_nick_claims(&*claims);
     irc.set_cluster(&*link);
+    claims->start(node->options().heartbeat, [&link](const std::vector<cluster::ReapedUser>& users) {
+      log::info(fmt::format("cluster: {} user(s) of dead node {} reaped, QUIT published", users.size(), users.front().node));
+      link->publish_quits(users, "*.net *.split");
+    });
+    // SIGTERM: this node's users leave the network (their claims released, their QUITs published)
+    // before the connections close; at most a second when Redis does not answer.
+    stopper.before_stop = [&claims, &link, &node](std::function<void()> then) {
+      auto once = std::make_shared<std::function<void()>>(std::move(then));
+      auto fire = [once] {
+        if (!*once) return;
+        auto f = std::move(*once);
+        *once = nullptr;
+        f();
+      };
+      claims->release_all([&link, fire](const std::vector<cluster::ReapedUser>& users) {
+        link->publish_quits(users, "Server shutting down");
+        fire();
+      });
+      node->loop().run_after(std::chrono::seconds(1), fire);
+    };
     node->start(
         [&irc, &mu] {
           std::lock_guard g(mu);
@@ -822,6 +859,7 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   node.reset();
   checker.stop();
   irc.set_password_checker(nullptr);
+  if (history) history->stop_reader();  // its callbacks post to the loops, which go first
   const auto st = irc.stats();
   log::info(fmt::format("stopped ({} lines in, {} excess flood, {} sendq exceeded)", st.lines_in, st.excess_flood,
                         st.sendq_exceeded));
@@ -839,7 +877,7 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
       ->check(CLI::ExistingFile);
   app.add_option("--server-name", o->flags.server_name, "server name shown to clients (default irc.sockit.local)");
   app.add_option("--motd", o->flags.motd_file, "message-of-the-day file");
-  app.add_option("--backend", o->backend, "event loop backend: select, poll or epoll (default epoll)");
+  app.add_option("--backend", o->backend, "event loop backend: select, poll, epoll or uring (io_uring readiness; epoll where refused) (default epoll)");
   app.add_option("--max-clients", o->flags.max_clients, "connections served at once (default 10000)");
   app.add_option("--max-per-ip", o->flags.max_per_ip, "connections per client address, 0 = no cap (default 10)");
   app.add_flag("--no-exempt-loopback", o->flags.no_exempt_loopback, "apply --max-per-ip to loopback clients too");

@@ -82,11 +82,16 @@ Result<std::unique_ptr<Node>> Node::create(loop::EventLoop& loop, NodeOptions op
   if (options.redis.client_name.empty()) options.redis.client_name = "sockit-node-" + options.name;
   auto r = RedisClient::create(loop, options.redis);
   if (!r) return r.error();
-  return std::unique_ptr<Node>(new Node(loop, std::move(options), std::move(r).value()));
+  RedisOptions so = options.redis;
+  so.client_name += "-sub";
+  auto sub = RedisClient::create(loop, so);
+  if (!sub) return sub.error();
+  return std::unique_ptr<Node>(new Node(loop, std::move(options), std::move(r).value(), std::move(sub).value()));
 }
 
-Node::Node(loop::EventLoop& loop, NodeOptions options, std::unique_ptr<RedisClient> redis)
-    : loop_(loop), options_(std::move(options)), redis_(std::move(redis)) {
+Node::Node(loop::EventLoop& loop, NodeOptions options, std::unique_ptr<RedisClient> redis,
+           std::unique_ptr<RedisClient> subscriber)
+    : loop_(loop), options_(std::move(options)), redis_(std::move(redis)), sub_(std::move(subscriber)) {
   std::random_device rd;
   std::uniform_int_distribution<std::uint64_t> dist;
   char buf[17];
@@ -109,6 +114,7 @@ void Node::start(std::function<std::uint64_t()> users, RedisClient::StateFn on_s
     if (up) beat();  // at once, not a heartbeat later
   });
   redis_->start();
+  sub_->start();
   timer_ = loop_.run_every(options_.heartbeat, [this] { beat(); });
   timer_set_ = true;
 }

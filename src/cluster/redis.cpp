@@ -254,6 +254,10 @@ struct RedisClient::Impl {
     auto* r = static_cast<redisReply*>(reply);
     if (c->closing_ || r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
     std::string_view kind(r->element[0]->str ? r->element[0]->str : "", r->element[0]->len);
+    if (kind == "subscribe" && r->element[2]->type == REDIS_REPLY_INTEGER) {
+      c->subscribed_ = static_cast<std::size_t>(r->element[2]->integer);
+      return;
+    }
     if (kind != "message") return;
     ++c->stats_.messages;
     if (c->on_message_) {
@@ -376,6 +380,7 @@ void RedisClient::lost(const std::string& why) {
   }
   bool was_ready = ready_;
   ready_ = false;
+  subscribed_ = 0;
   if (was_ready) ++stats_.disconnects;
   if (on_state_) on_state_(false, why);
   schedule_reconnect();

@@ -19,7 +19,10 @@ void cmd_join(S& s, Client& c, Message& m, TimePoint) {
   if (m.params[0] == "0") {
     while (!c.channels.empty()) {
       Channel& ch = *c.channels.back();
-      s.to_channel(ch, s.from(c, "PART").p(ch.name).t("Left all channels").str(), nullptr);
+      std::string line = s.from(c, "PART").p(ch.name).t("Left all channels").str();
+      s.record_event(c, ch, line);
+      s.cluster_publish(ClusterEvent::Kind::part, c, ch.name, line);
+      s.to_channel(ch, std::move(line), nullptr, {}, c.account);
       s.remove_member(ch, c);
     }
     return;
@@ -46,7 +49,9 @@ void cmd_part(S& s, Client& c, Message& m, TimePoint) {
     }
     Line l = s.from(c, "PART").p(ch->name);
     if (!reason.empty()) l.t(truncate_utf8(reason, s.cfg_.kick_len));
-    s.to_channel(*ch, l.str(), nullptr);
+    s.record_event(c, *ch, l.str());
+    s.cluster_publish(ClusterEvent::Kind::part, c, ch->name, l.str());
+    s.to_channel(*ch, l.str(), nullptr, {}, c.account);
     s.remove_member(*ch, c);
   }
 }
@@ -89,7 +94,9 @@ void cmd_topic(S& s, Client& c, Message& m, TimePoint) {
   ch->topic = std::string(topic);
   ch->topic_by = c.nick;  // Modern IRC RPL_TOPICWHOTIME: "<nick>" (some servers send the mask)
   ch->topic_time = s.unix_now();
-  s.to_channel(*ch, s.from(c, "TOPIC").p(ch->name).t(ch->topic).str(), nullptr);
+  std::string line = s.from(c, "TOPIC").p(ch->name).t(ch->topic).str();
+  s.record_event(c, *ch, line);
+  s.to_channel(*ch, std::move(line), nullptr, {}, c.account);
 }
 
 void cmd_names(S& s, Client& c, Message& m, TimePoint) {
@@ -244,7 +251,10 @@ void cmd_kick(S& s, Client& c, Message& m, TimePoint) {
       err_user_not_in_channel(s, c, *t, *ch);
       continue;
     }
-    s.to_channel(*ch, s.from(c, "KICK").p(ch->name).p(t->nick).t(reason).str(), nullptr);
+    std::string kick = s.from(c, "KICK").p(ch->name).p(t->nick).t(reason).str();
+    s.record_event(c, *ch, kick);
+    s.cluster_publish(ClusterEvent::Kind::part, *t, ch->name, kick);  // the other nodes: t leaves, they see the KICK
+    s.to_channel(*ch, std::move(kick), nullptr, {}, c.account);
     if (Channel* still = s.find_channel(chan_name); still && still->find(t->id)) s.remove_member(*still, *t);
   }
 }
@@ -281,9 +291,10 @@ void cmd_invite(S& s, Client& c, Message& m, TimePoint) {
   s.send(c, s.rpl(c, RPL_INVITING).p(t->nick).p(chan));
   if (!t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));
   std::string wire = s.from(c, "INVITE").p(t->nick).t(chan).str();
-  s.send(*t, wire);
+  S::Fanout invited(s, wire, {}, 0, c.account);  // the account tag to an invited user that asked
+  invited.to(*t);
   // IRCv3 invite-notify: the channel's members that asked see the invitation too.
-  S::Fanout notify(s, std::move(wire), {}, kCapInviteNotify);
+  S::Fanout notify(s, std::move(wire), {}, kCapInviteNotify, c.account);
   for (std::size_t i = 0; i < ch->members.size(); ++i) {
     Client* member = ch->members[i].second.client;
     if (member != &c && member != t) notify.to(*member);
@@ -362,15 +373,20 @@ void ServerImpl::send_names(Client& c, Channel& ch, bool end) {
   std::size_t overhead = cfg_.server_name.size() + c.display_nick().size() + ch.name.size() + 16;
   std::string names;
   std::vector<std::string> lines;
-  for (auto& [id, mem] : ch.members) {
-    if (!member && mem.client->invisible && mem.client != &c) continue;
-    std::string entry = prefixes(mem, multi) + (uhnames ? mem.client->mask() : mem.client->nick);
+  auto add = [&](const std::string& entry) {
     if (!names.empty() && overhead + names.size() + 1 + entry.size() > kMaxBodyBytes) {
       lines.push_back(std::move(names));
       names.clear();
     }
     if (!names.empty()) names += ' ';
     names += entry;
+  };
+  for (auto& [id, mem] : ch.members) {
+    if (!member && mem.client->invisible && mem.client != &c) continue;
+    add(prefixes(mem, multi) + (uhnames ? mem.client->mask() : mem.client->nick));
+  }
+  if (cluster_ != nullptr) {
+    for (const std::string& entry : remote_names(ch, uhnames)) add(entry);  // members on other nodes
   }
   if (!names.empty()) lines.push_back(std::move(names));
   for (const std::string& l : lines) send(c, rpl(c, RPL_NAMREPLY).p(symbol).p(ch.name).t(l));
@@ -402,21 +418,23 @@ void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view
   ch->members.emplace(c.id, Member{&c, op, false});
   c.channels.push_back(ch);
   std::string chan_name = ch->name;
+  cluster_publish(ClusterEvent::Kind::join, c, chan_name, c.realname);
   std::string wire = from(c, "JOIN").p(chan_name).str();
+  record_event(c, *ch, wire);
   const auto& members = ch->members;
   if (std::any_of(members.begin(), members.end(), [](const auto& e) { return e.second.client->caps & kCapExtendedJoin; })) {
     // IRCv3 extended-join: the account ("*": not logged in) and the real name, to those that asked.
     const std::string extended = from(c, "JOIN").p(chan_name).p(c.account.empty() ? std::string("*") : c.account).t(c.realname).str();
-    Fanout plain(*this, std::move(wire), {}), ext(*this, extended, {});
+    Fanout plain(*this, std::move(wire), {}, 0, c.account), ext(*this, extended, {}, 0, c.account);
     for (std::size_t i = 0; i < members.size(); ++i) {
       Client& t = *members[i].second.client;
       ((t.caps & kCapExtendedJoin) ? ext : plain).to(t);
     }
   } else {
-    to_channel(*ch, std::move(wire), nullptr);
+    to_channel(*ch, std::move(wire), nullptr, {}, c.account);
   }
   if (!c.away.empty() && !gone(c)) {  // IRCv3 away-notify: a member that joins away says so
-    Fanout away(*this, from(c, "AWAY").t(c.away).str(), {}, kCapAwayNotify);
+    Fanout away(*this, from(c, "AWAY").t(c.away).str(), {}, kCapAwayNotify, c.account);
     for (std::size_t i = 0; i < members.size(); ++i) {
       if (members[i].second.client != &c) away.to(*members[i].second.client);
     }

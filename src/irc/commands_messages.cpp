@@ -89,9 +89,10 @@ void to_channel_target(S& s, Client& c, const Said& say, std::string_view target
   std::string wire = say.wire(s, c, ch->name);
   const std::string msgid = s.new_msgid();
   say.record(s, c, s.history_key_channel(ch->name), ch->name, msgid);
-  if (!say.tags.empty() || say.tagmsg() || !c.account.empty()) {
-    // Client-only tags or an account tag: each member gets the form its caps ask for, each form
-    // built once.
+  // A cluster: one PUBLISH; every node (this one too) delivers it to its members in Redis's order.
+  if (s.relay_channel_message(c, *ch, wire, say.tags, say.tagmsg(), msgid)) return;
+  if (!say.tags.empty() || say.tagmsg()) {
+    // Client-only tags: each member gets the form its caps ask for, each form built once.
     const std::string tags = say.tags_with(msgid);
     S::Fanout out(s, std::move(wire), tags, say.need(), c.account);
     for (std::size_t i = 0; i < ch->members.size(); ++i) {
@@ -99,9 +100,10 @@ void to_channel_target(S& s, Client& c, const Said& say, std::string_view target
       if (&t != &c || (c.caps & kCapEchoMessage)) out.to(t);
     }
   } else if (c.caps & kCapEchoMessage) {
-    s.to_channel(*ch, wire, nullptr, msgid);  // the sender is a receiver: its SendQ may end the run
+    s.to_channel(*ch, wire, nullptr, msgid, c.account);  // the sender is a receiver: its SendQ may end the run
   } else {
-    s.to_channel_batched(*ch, wire, &c, msgid);
+    // A logged-in sender's account tag is one more form of the batch (serialized once per flush).
+    s.to_channel_batched(*ch, wire, &c, msgid, c.account);
   }
 }
 
@@ -163,13 +165,23 @@ void to_server_mask(S& s, Client& c, const Said& say, std::string_view target) {
 void to_nick_target(S& s, Client& c, const Said& say, std::string_view target) {
   const bool notice = say.notice;
   Client* t = s.find_nick(target);
+  if (t == nullptr && s.cluster_ != nullptr) {
+    if (const std::string* nick = s.remote_nick(target)) {  // on another node
+      std::string wire = say.wire(s, c, *nick);
+      const std::string msgid = s.new_msgid();
+      if (s.relay_private_message(c, *nick, wire, say.tags, say.tagmsg(), msgid)) {
+        if (c.caps & kCapEchoMessage) S::Fanout(s, std::move(wire), say.tags_with(msgid), say.need(), c.account).to(c);
+        return;
+      }
+    }
+  }
   if (t == nullptr || !t->registered) {
     if (!notice) err_no_such_nick(s, c, target);
     return;
   }
   std::string wire = say.wire(s, c, t->nick);
   const std::string msgid = s.new_msgid();
-  say.record(s, c, s.history_key_private(c.nick, t->nick), t->nick, msgid);
+  say.record(s, c, s.history_key_private(c, *t), t->nick, msgid);
   const std::string tags = say.tags_with(msgid);
   S::Fanout out(s, std::move(wire), tags, say.need(), c.account);
   out.to(*t);

@@ -25,6 +25,7 @@ constexpr CapInfo kCaps[] = {
     {"chghost", kCapChghost},  // accepted; user and host never change here, so never sent
     {"draft/account-registration", kCapAccountRegistration},  // and [accounts] registration on
     {"draft/chathistory", kCapChathistory},  // only with a history store (cap_ls, cap_req)
+    {"draft/event-playback", kCapEventPlayback},  // the same (offered_caps)
     {"echo-message", kCapEchoMessage},
     {"extended-join", kCapExtendedJoin},
     {"invite-notify", kCapInviteNotify},
@@ -49,14 +50,6 @@ std::string caps_string(unsigned bits) {
   return out;
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
-
 void cmd_pass(S&, Client& c, Message& m, TimePoint) { c.pass = m.params[0]; }
 
 void cmd_nick(S& s, Client& c, Message& m, TimePoint now) {
@@ -75,6 +68,10 @@ void cmd_nick(S& s, Client& c, Message& m, TimePoint now) {
     return;
   }
   if (nick == c.nick) return;
+  if (c.registered && s.cluster_ != nullptr && !equal_folded(nick, c.nick, s.cfg_.casemapping)) {
+    s.start_claim(c, nick, now);  // the rename waits for the network's verdict (finish_claim)
+    return;
+  }
   if (c.registered) {
     s.rename(c, nick);
     s.check_nick_owner(c, now);
@@ -124,7 +121,7 @@ void cap_req(S& s, Client& c, const Message& m, const std::string& target) {
 }
 
 void cmd_cap(S& s, Client& c, Message& m, TimePoint now) {
-  std::string sub = upper(m.params[0]);
+  std::string sub = ascii_upper(m.params[0]);
   std::string target = c.display_nick();
   if (sub == "LS") {
     if (!c.registered) c.cap_negotiating = true;
@@ -212,6 +209,7 @@ unsigned ServerImpl::offered_caps() const {
   unsigned offered = ~0u;
   if (accounts_ == nullptr) offered &= ~unsigned{kCapSasl | kCapAccountNotify | kCapAccountTag | kCapAccountRegistration};
   if (!cfg_.account_registration) offered &= ~unsigned{kCapAccountRegistration};
+  if (history_ == nullptr) offered &= ~unsigned{kCapChathistory | kCapEventPlayback};
   return offered;
 }
 
@@ -236,6 +234,10 @@ void ServerImpl::notify_cap_changes(Client& c, const std::string& before) {
 
 void ServerImpl::try_register(Client& c, TimePoint now) {
   if (c.registered || gone(c) || c.check || c.nick.empty() || !c.got_user || c.cap_negotiating) return;
+  if (cluster_ != nullptr && c.claimed != fold(c.nick, cfg_.casemapping)) {
+    start_claim(c, c.nick, now);  // finish_claim calls try_register again once the nick is ours
+    return;
+  }
   if (!cfg_.password_hash.empty()) {  // the verdict calls complete_registration (auth.cpp)
     start_check(c, AuthCheck::Kind::server_password, c.pass, cfg_.password_hash, true, now);
     return;
@@ -243,11 +245,73 @@ void ServerImpl::try_register(Client& c, TimePoint now) {
   complete_registration(c, now);
 }
 
+void ServerImpl::start_claim(Client& c, const std::string& nick, TimePoint now) {
+  std::function<void()> wake = c.peer != nullptr ? c.peer->waker() : nullptr;
+  auto check = std::make_shared<AuthCheck>();
+  check->kind = AuthCheck::Kind::nick_claim;
+  check->out = nick;
+  c.check = check;
+  // The verdict comes back on the loop thread; the waker re-enters through Server::wake, like a
+  // password checker's. The callback holds the check weakly: a client gone meanwhile gets nothing,
+  // and a nick claimed for it is given back.
+  std::string folded = fold(nick, cfg_.casemapping);
+  cluster_->claim_nick(folded, c.id, nick + "!" + c.user + "@" + c.host,
+                       [weak = std::weak_ptr<AuthCheck>(check), wake = std::move(wake), link = cluster_, folded,
+                        id = c.id](ClusterLink::NickVerdict v) {
+                         auto ch = weak.lock();
+                         if (!ch) {
+                           if (v == ClusterLink::NickVerdict::ok) link->release_nick(folded, id);
+                           return;
+                         }
+                         ch->result.store(v == ClusterLink::NickVerdict::ok      ? 1
+                                          : v == ClusterLink::NickVerdict::taken ? 0
+                                                                                 : 2);
+                         if (wake) wake();
+                       });
+  poll_check(c, now);  // a verdict given at once (no claims behind the link)
+}
+
+void ServerImpl::finish_claim(Client& c, AuthCheck& ch, TimePoint now) {
+  const std::string& nick = ch.out;
+  const std::string folded = fold(nick, cfg_.casemapping);
+  const int verdict = ch.result.load();
+  Client* other = find_nick(nick);
+  if (verdict == 1 && other != nullptr && other != &c) {
+    // An unregistered local client took it while the claim was in flight: it keeps it locally.
+    cluster_->release_nick(folded, c.id);
+  } else if (verdict == 1) {
+    const std::string old = c.claimed;
+    c.claimed = folded;
+    if (!old.empty() && old != folded) cluster_->release_nick(old, c.id);
+    if (!c.registered) {
+      try_register(c, now);
+    } else if (nick != c.nick) {
+      rename(c, nick);
+      check_nick_owner(c, now);
+    }
+    return;
+  }
+  if (!c.registered) {  // the nick is not ours: the client must send another NICK
+    if (!c.nick.empty()) {
+      auto it = nicks_.find(fold(c.nick, cfg_.casemapping));
+      if (it != nicks_.end() && it->second == &c) nicks_.erase(it);
+    }
+    c.nick.clear();
+  }
+  if (verdict == 2) {
+    send(c, rpl(c, ERR_UNAVAILRESOURCE).p(nick).t("Nickname is temporarily unavailable: the network is degraded "
+                                                    "(its Redis is unreachable), try again"));
+  } else {
+    send(c, rpl(c, ERR_NICKNAMEINUSE).p(nick).t("Nickname is already in use"));
+  }
+}
+
 void ServerImpl::complete_registration(Client& c, TimePoint now) {
   c.registered = true;
   c.last_seen = c.last_message = c.refill = now;
   c.tokens = static_cast<double>(cfg_.flood_burst);
-  counters_.max_registered = std::max(counters_.max_registered, stats().registered);
+  c.counted = true;  // stats() walks every client: O(n) per registration made a storm O(n^2)
+  counters_.max_registered = std::max(counters_.max_registered, ++registered_now_);
   event(Event::Kind::registered, c);
   ++counters_.registrations;
   send_welcome(c);
@@ -310,6 +374,7 @@ void ServerImpl::send_isupport(Client& c) {
 
 void ServerImpl::rename(Client& c, std::string_view new_nick) {
   std::string wire = from(c, "NICK").t(new_nick).str();
+  if (!c.channels.empty()) cluster_publish(ClusterEvent::Kind::nick, c, new_nick, wire);  // the other nodes' replicas
   remember_whowas(c);
   bool same_key = equal_folded(c.nick, new_nick, cfg_.casemapping);  // a change of case: still online
   if (!same_key) monitor_notify(c, false);

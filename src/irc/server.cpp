@@ -12,6 +12,7 @@
 #include <random>
 #include <ctime>
 #include <unordered_set>
+#include <utility>
 
 namespace sockit::irc {
 
@@ -226,27 +227,40 @@ void ServerImpl::doom(Client& c, std::string_view reason) {
   doomed_.push_back(c.id);
 }
 
-void ServerImpl::to_channel(Channel& ch, std::string wire, const Client* skip, std::string_view msgid) {
+void ServerImpl::to_channel(Channel& ch, std::string wire, const Client* skip, std::string_view msgid,
+                            std::string_view account) {
   flush_batch();
   batch_.ch = &ch;
-  batch_.runs.push_back({0, wire.size(), skip, 1});
+  std::uint32_t acc = 0;
+  if (!account.empty()) {
+    batch_.accounts.emplace_back(account);
+    acc = 1;
+  }
+  batch_.runs.push_back({0, wire.size(), skip, 1, acc});
   if (!msgid.empty()) {
     append_msgid(batch_.mwires, msgid, wire);
-    batch_.mruns.push_back({0, batch_.mwires.size(), skip, 1});
+    batch_.mruns.push_back({0, batch_.mwires.size(), skip, 1, acc});
     batch_.has_msgid = true;
   }
   batch_.wires = std::move(wire);
   flush_batch();
 }
 
-void ServerImpl::to_channel_batched(Channel& ch, std::string_view wire, const Client* skip, std::string_view msgid) {
+void ServerImpl::to_channel_batched(Channel& ch, std::string_view wire, const Client* skip, std::string_view msgid,
+                                    std::string_view account) {
   if (batch_.ch != &ch) {
     flush_batch();
     batch_.ch = &ch;
   }
-  if (batch_.runs.empty() || batch_.runs.back().skip != skip) {
-    batch_.runs.push_back({batch_.wires.size(), batch_.wires.size(), skip});
-    batch_.mruns.push_back({batch_.mwires.size(), batch_.mwires.size(), skip});
+  // The run's account: the last one held when it is the same sender's (no search per line).
+  std::uint32_t acc = 0;
+  if (!account.empty()) {
+    if (batch_.accounts.empty() || batch_.accounts.back() != account) batch_.accounts.emplace_back(account);
+    acc = static_cast<std::uint32_t>(batch_.accounts.size());
+  }
+  if (batch_.runs.empty() || batch_.runs.back().skip != skip || batch_.runs.back().account != acc) {
+    batch_.runs.push_back({batch_.wires.size(), batch_.wires.size(), skip, 0, acc});
+    batch_.mruns.push_back({batch_.mwires.size(), batch_.mwires.size(), skip, 0, acc});
   }
   batch_.wires.append(wire);
   batch_.runs.back().end = batch_.wires.size();
@@ -285,7 +299,28 @@ std::string ServerImpl::with_time_tag(std::string_view wires, const std::vector<
   for (const BatchRun& run : runs) {
     const std::size_t begin = tagged.size();
     append_tagged(tagged, tag, wires.substr(run.begin, run.end - run.begin));
-    tagged_runs.push_back({begin, tagged.size(), run.skip, run.lines});
+    tagged_runs.push_back({begin, tagged.size(), run.skip, run.lines, run.account});
+  }
+  return tagged;
+}
+
+std::string ServerImpl::with_account_tags(std::string_view wires, const std::vector<BatchRun>& runs,
+                                          const std::vector<std::string>& accounts,
+                                          std::vector<BatchRun>& tagged_runs) {
+  std::string tagged;
+  tagged.reserve(wires.size() + runs.size() * 24);
+  tagged_runs.clear();
+  std::string tag;
+  for (const BatchRun& run : runs) {
+    const std::size_t begin = tagged.size();
+    const std::string_view lines = wires.substr(run.begin, run.end - run.begin);
+    if (run.account == 0) {
+      tagged.append(lines);
+    } else {
+      tag = "@account=" + escape_tag_value(accounts[run.account - 1]) + ' ';
+      append_tagged(tagged, tag, lines);
+    }
+    tagged_runs.push_back({begin, tagged.size(), run.skip, run.lines, run.account});
   }
   return tagged;
 }
@@ -302,11 +337,45 @@ void ServerImpl::flush_batch() {
   const bool has_msgid = batch_.has_msgid;
   const auto mplain = has_msgid ? std::make_shared<const std::string>(std::move(batch_.mwires)) : nullptr;
   const std::vector<BatchRun> mruns = std::move(batch_.mruns);
+  const std::vector<std::string> accounts = std::move(batch_.accounts);
   batch_ = Batch{};
   std::size_t all_lines = 0;
   for (const BatchRun& run : runs) all_lines += run.lines;
-  std::shared_ptr<const std::string> tagged, mtagged;
-  std::vector<BatchRun> tagged_runs, mtagged_runs;
+  // The forms a member may get, by the tags its caps ask for: [server-time | msgid << 1 |
+  // account << 2]. The plain and msgid forms are held; each other one is serialized once, from the
+  // form without its last tag, when a member first needs it.
+  struct Form {
+    std::shared_ptr<const std::string> bytes;
+    std::vector<BatchRun> own_runs;
+    const std::vector<BatchRun>* runs = nullptr;
+  };
+  Form forms[8];
+  forms[0].bytes = plain;
+  forms[0].runs = &runs;
+  if (has_msgid) {
+    forms[2].bytes = mplain;
+    forms[2].runs = &mruns;
+  }
+  const unsigned wanted = (has_msgid ? kCapMessageTags : 0u) | (accounts.empty() ? 0u : kCapAccountTag) | kCapServerTime;
+  auto form_for = [&](unsigned caps) -> const Form& {
+    const unsigned k = ((caps & kCapServerTime) ? 1u : 0u) | ((caps & kCapMessageTags) ? 2u : 0u) |
+                       ((caps & kCapAccountTag) ? 4u : 0u);
+    Form& f = forms[k];
+    if (f.bytes) return f;
+    const unsigned untimed = k & ~1u;
+    if ((k & 4u) && !forms[untimed].bytes) {
+      const Form& base = forms[untimed & 2u];
+      Form& a = forms[untimed];
+      a.bytes = std::make_shared<const std::string>(with_account_tags(*base.bytes, *base.runs, accounts, a.own_runs));
+      a.runs = &a.own_runs;
+    }
+    if (k & 1u) {
+      const Form& base = forms[untimed];
+      f.bytes = std::make_shared<const std::string>(with_time_tag(*base.bytes, *base.runs, f.own_runs));
+      f.runs = &f.own_runs;
+    }
+    return f;
+  };
   const std::size_t n = ch.members.size();
   for (std::size_t i = 0; i < n; ++i) {
     // A thousand members are a thousand cold clients and connections: fetch member i+4's client
@@ -315,21 +384,9 @@ void ServerImpl::flush_batch() {
     if (i + 2 < n) serve::detail::prefetch_peer(ch.members[i + 2].second.client->peer);
     Client& t = *ch.members[i].second.client;
     if (gone(t) || t.peer == nullptr) continue;
-    const std::shared_ptr<const std::string>* bytes = &plain;
-    const std::vector<BatchRun>* parts = &runs;
-    if (has_msgid && (t.caps & kCapMessageTags)) {
-      bytes = &mplain;
-      parts = &mruns;
-      if (t.caps & kCapServerTime) {
-        if (!mtagged) mtagged = std::make_shared<const std::string>(with_time_tag(*mplain, mruns, mtagged_runs));
-        bytes = &mtagged;
-        parts = &mtagged_runs;
-      }
-    } else if (t.caps & kCapServerTime) {
-      if (!tagged) tagged = std::make_shared<const std::string>(with_time_tag(*plain, runs, tagged_runs));
-      bytes = &tagged;
-      parts = &tagged_runs;
-    }
+    const Form& form = form_for(t.caps & wanted);
+    const std::shared_ptr<const std::string>* bytes = &form.bytes;
+    const std::vector<BatchRun>* parts = form.runs;
     // What `t` did not send itself, in as few slices as possible (one for a member that sent none).
     std::size_t queued = 0, lines = all_lines;
     auto send = [&](std::size_t begin, std::size_t end) {
@@ -437,11 +494,14 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
   if (send_error) send(c, Line("", "ERROR").t("Closing Link: " + c.host + " (" + why + ")"));
   if (label_.client == &c) end_label();  // a labeled QUIT: its replies go out before the close
   c.dead = true;
+  if (std::exchange(c.counted, false)) --registered_now_;
   c.quit_reason = why;
   reason = c.quit_reason;
   event(Event::Kind::quit, c, reason);
   if (c.registered) {
     std::string wire = from(c, "QUIT").t(reason).str();
+    for (const Channel* ch : c.channels) record_event(c, *ch, wire);
+    if (!c.channels.empty()) cluster_publish(ClusterEvent::Kind::quit, c, {}, wire);
     to_neighbours(c, wire, false);
     remember_whowas(c);
     monitor_notify(c, false);
@@ -452,6 +512,8 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
     auto it = nicks_.find(fold(c.nick, cfg_.casemapping));
     if (it != nicks_.end() && it->second == &c) nicks_.erase(it);
   }
+  if (!c.claimed.empty() && cluster_ != nullptr) cluster_->release_nick(c.claimed, c.id);
+  c.claimed.clear();
   if (c.per_ip_counted) {
     auto it = per_ip_.find(c.ip);
     if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
@@ -775,6 +837,14 @@ void ServerImpl::wake(ClientId id, TimePoint now) {
   if (!c.check && !gone(c)) process_input(c, 0, now);  // the lines held for the verdict
 }
 
+void ServerImpl::deliver_from_cluster(const ClusterEvent& e) {
+  Op op(*this);
+  apply_cluster_event(e);
+  // The held channel lines go now: the serve layer's turn-end flush (hold_broadcasts_) runs after
+  // its own peers' events, not after Redis's descriptor, so they would wait for the next one.
+  flush_batch();
+}
+
 void ServerImpl::disconnected(ClientId id, std::string_view reason) {
   Op op(*this);
   auto it = clients_.find(id);
@@ -894,6 +964,7 @@ void Server::wake(ClientId id, TimePoint now) { impl_->wake(id, now); }
 void Server::set_password_checker(PasswordChecker* checker) { impl_->set_password_checker(checker); }
 void Server::set_history(store::History* history) { impl_->history_ = history; }
 void Server::set_cluster(ClusterLink* link) { impl_->cluster_ = link; }
+void Server::deliver_from_cluster(const ClusterEvent& event) { impl_->deliver_from_cluster(event); }
 void Server::set_event_log(EventLog log) { impl_->set_event_log(std::move(log)); }
 void Server::set_account_store(store::AccountStore* store) { impl_->accounts_ = store; }
 void Server::set_admin_hooks(AdminHooks hooks) { impl_->admin_ = std::move(hooks); }

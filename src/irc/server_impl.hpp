@@ -2,6 +2,7 @@
 // handlers (commands_<family>.cpp) share. Single-threaded; see server.hpp for the contract.
 #pragma once
 
+#include "sockit/irc/cluster.hpp"
 #include "sockit/irc/config.hpp"
 #include "sockit/irc/message.hpp"
 #include "sockit/irc/numerics.hpp"
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +59,7 @@ enum CapBit : unsigned {
   kCapAccountTag = 1u << 18,
   kCapAccountRegistration = 1u << 19,  ///< draft/account-registration
   kCapChathistory = 1u << 24,     ///< draft/chathistory (offered only with a history store)
+  kCapEventPlayback = 1u << 25,   ///< draft/event-playback (the same): events in CHATHISTORY replies
 };
 
 /// IRCv3 message-tags: a client's tag data (without '@' and the space) may be at most this long.
@@ -67,13 +70,14 @@ inline constexpr std::size_t kMaxLabelBytes = 64;
 inline constexpr std::size_t kMaxRealname = 128;
 
 struct Channel;
+struct Client;
 struct CommandSpec;
 
 /// A password check (PASS at registration or OPER) in flight, then its verdict while the
 /// failure throttle holds it back. Shared with the checker's worker thread, which only writes
 /// `result`. While a client has one, its input is held (read but not parsed) until the verdict.
 struct AuthCheck {
-  enum class Kind { server_password, oper, sasl, register_account, scram_lookup, nick_owner } kind = Kind::server_password;
+  enum class Kind { server_password, oper, sasl, register_account, scram_lookup, nick_owner, history, nick_claim } kind = Kind::server_password;
   bool counts = true;              ///< false: unknown operator name or host: fails regardless
   std::atomic<int> result{-1};     ///< -1 running, 0 no match, 1 match
   std::optional<TimePoint> release;  ///< the verdict goes out at this time (throttle)
@@ -81,6 +85,10 @@ struct AuthCheck {
   /// sasl / register_account: the account name (success) or the failure's code, written by the
   /// worker before `result`.
   std::string out;
+  /// history (a CHATHISTORY read on the store's reader thread): sends the reply once the result
+  /// is in (finish_check), with the command's labeled-response `label` ("" = none).
+  std::function<void(Client&)> then;
+  std::string label;
 };
 
 /// A SASL SCRAM-SHA-256 exchange in progress (commands_accounts.cpp): after the client-first
@@ -94,6 +102,28 @@ struct ScramExchange {
   bool known = false;        ///< the account exists and has SCRAM credentials
   std::string account;       ///< its name as registered
   bool proved = false;       ///< server-final sent: the next "+" logs in
+};
+
+/// A client's fakelag queue, allocated on its first delayed line and freed once it empties:
+/// libstdc++'s std::deque allocates its map and a first node (~600 bytes) when constructed, and
+/// most clients never have a line delayed (issue #21: RSS per client).
+class DelayedLines {
+ public:
+  bool empty() const noexcept { return q_ == nullptr || q_->empty(); }
+  std::size_t size() const noexcept { return q_ == nullptr ? 0 : q_->size(); }
+  void push_back(Message m) {
+    if (q_ == nullptr) q_ = std::make_unique<std::deque<Message>>();
+    q_->push_back(std::move(m));
+  }
+  Message& front() { return q_->front(); }
+  void pop_front() {
+    q_->pop_front();
+    if (q_->empty()) q_.reset();
+  }
+  void clear() noexcept { q_.reset(); }
+
+ private:
+  std::unique_ptr<std::deque<Message>> q_;
 };
 
 struct Client {
@@ -110,6 +140,7 @@ struct Client {
   bool refuse_close = false;  ///< refused (limits, garbage): one write attempt and close, no linger
   bool registered = false;
   bool invisible = false;
+  bool counted = false;  ///< in ServerImpl::registered_now_ (registered, not yet quit)
   // Cold.
   std::string nick;             ///< empty until NICK
   std::string user;             ///< "~name" after USER
@@ -135,12 +166,13 @@ struct Client {
   std::optional<TimePoint> ping_sent;
   SysTime signon{};
   std::string inbuf;               ///< bytes after the last line end
-  std::deque<Message> delayed;     ///< fakelag queue
+  DelayedLines delayed;            ///< fakelag queue
   double tokens = 0;
   TimePoint refill{};
   std::size_t unregistered_lines = 0;
   std::string quit_reason;
   std::shared_ptr<AuthCheck> check;  ///< a password check pending: input is held (auth.cpp)
+  std::string claimed;  ///< in a cluster: the folded nick this client holds network-wide ("" = none)
   std::string oper_name;             ///< the configured operator the pending OPER names, if any
   unsigned auth_failures = 0;
   std::map<std::string, std::string> monitoring;  ///< MONITOR list: folded nick -> nick as given
@@ -266,6 +298,9 @@ struct BatchRun {
   std::size_t end = 0;
   const Client* skip = nullptr;
   std::size_t lines = 0;  // in begin..end (for ServerStats::deliveries)
+  /// IRCv3 account-tag: 1 + the index in the batch's accounts of the account of the run's sender
+  /// (its lines get "@account=NAME" for receivers that asked); 0: the sender is not logged in.
+  std::uint32_t account = 0;
 };
 
 class ServerImpl {
@@ -301,14 +336,18 @@ class ServerImpl {
   /// Sends to every member of `ch` except `skip` (may be null). `wire` may hold several lines; it
   /// is serialized once and every member's queue refers to the same bytes (Peer::send_shared).
   /// `msgid` (IRCv3 message-ids; "" = none): members with message-tags get it as a tag.
-  void to_channel(Channel& ch, std::string wire, const Client* skip, std::string_view msgid = {});
+  /// `account` (IRCv3 account-tag; "" = the sender is not logged in): members with account-tag
+  /// get it as an account tag. Each form (tags a receiver's caps ask for) is serialized once.
+  void to_channel(Channel& ch, std::string wire, const Client* skip, std::string_view msgid = {},
+                  std::string_view account = {});
   /// to_channel() held back and merged with the next lines for the same channel (from one sender
   /// or several): the lines are serialized into one buffer and each member gets a reference to
   /// the parts it should see (all of it, unless it sent some of them) instead of a copy per line.
   /// Any other output, any membership change and the end of the entry point (or, with
   /// hold_broadcasts_, Server::flush_broadcasts) send the held lines first, so every client sees
   /// the same bytes in the same order.
-  void to_channel_batched(Channel& ch, std::string_view wire, const Client* skip, std::string_view msgid = {});
+  void to_channel_batched(Channel& ch, std::string_view wire, const Client* skip, std::string_view msgid = {},
+                          std::string_view account = {});
   /// IRCv3 message-ids: a new msgid, unique across restarts (a random prefix per process and a
   /// counter): generated once per message, not per receiver.
   std::string new_msgid();
@@ -316,15 +355,50 @@ class ServerImpl {
   store::History* history_ = nullptr;
   /// The cluster (Server::set_cluster); null: a single server.
   ClusterLink* cluster_ = nullptr;
+  /// cluster_relay.cpp (docs/CLUSTER.md, "Events between nodes"). A user on another node, as its
+  /// JOIN events said (the replica: nick, mask, node, account, real name, folded channels).
+  struct RemoteUser {
+    std::string nick, mask, node, account, realname;
+    std::vector<std::string> channels;
+  };
+  std::unordered_map<std::string, RemoteUser> remote_users_;                  ///< by folded nick
+  std::unordered_map<std::string, std::vector<std::string>> remote_members_;  ///< folded channel -> folded nicks
+  /// Publishes a JOIN (rest: the real name), PART or QUIT (rest: the line) of local user `c`.
+  void cluster_publish(ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string rest);
+  /// In a relaying cluster: publishes a channel message (delivered here when it comes back) and
+  /// returns true; otherwise false (deliver locally now).
+  bool relay_channel_message(const Client& c, const Channel& ch, const std::string& wire, std::string_view tags,
+                             bool tagmsg, const std::string& msgid);
+  /// In a relaying cluster, to a nick held on another node: publishes it and returns true.
+  bool relay_private_message(const Client& c, std::string_view nick, const std::string& wire, std::string_view tags,
+                             bool tagmsg, const std::string& msgid);
+  /// The nick as sent by its node, when another node holds it; null otherwise.
+  const std::string* remote_nick(std::string_view nick) const;
+  /// NAMES entries of the remote members of `ch` (nick, or nick!user@host with userhost-in-names).
+  std::vector<std::string> remote_names(const Channel& ch, bool uhnames) const;
+  void forget_remote_member(const std::string& folded_nick, const std::string& folded_chan);
+  /// Server::deliver_from_cluster (an entry point: server.cpp) runs apply_cluster_event.
+  void deliver_from_cluster(const ClusterEvent& e);
+  void apply_cluster_event(const ClusterEvent& e);
   std::uint64_t history_batches_ = 0;  ///< chathistory batch references handed out
   /// Hands a relayed PRIVMSG/NOTICE to the history store (a no-op without one): `key` is the
   /// store's target key (history_key), `target` the target as sent.
   void record(const Client& from, std::string_view cmd, std::string_view key, std::string_view target,
               std::string_view text, std::string_view client_tags, const std::string& msgid, SysTime when);
+  /// draft/event-playback: keeps `wire` (a JOIN, PART, QUIT, KICK, TOPIC or MODE line from `from`,
+  /// CR LF included) in `ch`'s history with a new msgid; replayed only to clients with the cap.
+  void record_event(const Client& from, const Channel& ch, std::string_view wire);
   /// The history key of a channel (its folded name) or of a private conversation between two
   /// nicks (both folded, sorted, joined by a space).
   std::string history_key_channel(std::string_view name) const;
-  std::string history_key_private(std::string_view a, std::string_view b) const;
+  /// Both logged in: "@account1 @account2" (a nick change, or someone else taking the nick, changes
+  /// nothing); otherwise the two nicks (guests stay keyed by nick).
+  std::string history_key_private(const Client& a, const Client& b) const;
+  /// `c`'s conversation with `target`: the client of that nick if there is one, else (c logged in)
+  /// the account of that name, else the nick.
+  std::string history_key_private(const Client& c, std::string_view target);
+  /// What `c` is in private keys: its folded nick, and "@account" when logged in.
+  std::vector<std::string> history_selves(const Client& c) const;
   /// Sends the lines held by to_channel_batched() now: one pass over the channel's members.
   void flush_batch();
   void set_hold_broadcasts(bool on);
@@ -422,6 +496,19 @@ class ServerImpl {
   /// fill `out`; c's input is held until the verdict, which finish_check() handles by `kind`.
   /// A 0 from a sasl check is throttled like a wrong password (fail_delay).
   void start_task(Client& c, AuthCheck::Kind kind, std::function<int(std::string& out)> work, TimePoint now);
+  /// In a cluster: claims `nick` network-wide (ClusterLink::claim_nick); c's input is held until
+  /// the verdict, which finish_claim() turns into the registration's next step or the rename
+  /// (ok), 433 (taken) or 437 (unavailable: Redis away, the network is degraded).
+  void start_claim(Client& c, const std::string& nick, TimePoint now);
+  void finish_claim(Client& c, AuthCheck& ch, TimePoint now);
+  /// A CHATHISTORY read (chathistory.cpp): `submit` starts it with a function to call once its
+  /// result is stored (on any thread); `reply` sends the result from the loop. c's input is held
+  /// meanwhile, so its later commands are answered after the reply; without a Peer::waker the
+  /// loop waits for the result.
+  void start_history(Client& c, std::function<void(std::function<void()> ready)> submit,
+                     std::function<void(Client&)> reply, TimePoint now);
+  /// The reply of a history check whose result is in (finish_check).
+  void finish_history(Client& c, AuthCheck& ch);
   /// Accounts (commands_accounts.cpp): null without a store (Server::set_account_store).
   store::AccountStore* accounts_ = nullptr;
   /// The verdict of a sasl or register_account task.
@@ -461,6 +548,7 @@ class ServerImpl {
   /// MONITOR: drops every entry of `c`'s list from the reverse index (QUIT, MONITOR C).
   void monitor_clear(Client& c);
   ServerStats counters_;
+  std::size_t registered_now_ = 0;  ///< registered clients not yet quit: max_registered without a walk
   SysTime created_;
   /// STATS m: lines received per command of the table (indexed as all_commands(), which is
   /// sorted by name), and their bytes. An index, not a map: it is counted for every line.
@@ -494,6 +582,9 @@ class ServerImpl {
   /// The same for a batch: `tagged_runs` gets the runs' ranges in the tagged bytes.
   std::string with_time_tag(std::string_view wires, const std::vector<BatchRun>& runs,
                             std::vector<BatchRun>& tagged_runs) const;
+  /// A batch with each run's account tag (BatchRun::account, from `accounts`) in front of its lines.
+  static std::string with_account_tags(std::string_view wires, const std::vector<BatchRun>& runs,
+                                       const std::vector<std::string>& accounts, std::vector<BatchRun>& tagged_runs);
   /// deliver() without sending held lines first (to_channel has done that).
   void deliver_now(Client& c, std::string_view wire, std::string* tagged);
   /// After `bytes` more were queued for `c`: enforces the SendQ (an upper bound first, the
@@ -516,6 +607,8 @@ class ServerImpl {
     std::string mwires;
     std::vector<BatchRun> mruns;
     bool has_msgid = false;
+    /// The held lines' senders' accounts (BatchRun::account), as logged in (not escaped).
+    std::vector<std::string> accounts;
   };
   Batch batch_;
   struct LabelRun {

@@ -61,14 +61,21 @@ class Node {
   bool owns_name() const noexcept { return owns_name_; }
   std::uint64_t heartbeats() const noexcept { return heartbeats_; }
   RedisClient& redis() noexcept { return *redis_; }
+  /// The second connection, for SUBSCRIBE only (pub/sub mode); started with the first.
+  RedisClient& subscriber() noexcept { return *sub_; }
+  loop::EventLoop& loop() noexcept { return loop_; }
+  /// 64 random bits (hex) drawn at start: tells this process from an earlier one of the same name.
+  const std::string& instance() const noexcept { return instance_; }
 
  private:
-  Node(loop::EventLoop& loop, NodeOptions options, std::unique_ptr<RedisClient> redis);
+  Node(loop::EventLoop& loop, NodeOptions options, std::unique_ptr<RedisClient> redis,
+       std::unique_ptr<RedisClient> subscriber);
   void beat();
 
   loop::EventLoop& loop_;
   NodeOptions options_;
   std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<RedisClient> sub_;
   std::string instance_;
   std::int64_t started_ = 0;
   std::function<std::uint64_t()> users_;

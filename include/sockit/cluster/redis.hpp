@@ -96,6 +96,8 @@ class RedisClient {
   void command(const std::vector<std::string>& args, ReplyFn fn = {});
   /// Subscribes to `channel` now if ready and after every reconnect; messages go to on_message.
   void subscribe(const std::string& channel);
+  /// Whether every channel given to subscribe() is confirmed on the current connection.
+  bool subscribed() const noexcept { return ready_ && !channels_.empty() && subscribed_ >= channels_.size(); }
   void set_on_message(MessageFn fn) { on_message_ = std::move(fn); }
   void set_on_state(StateFn fn) { on_state_ = std::move(fn); }
   const RedisStats& stats() const noexcept { return stats_; }
@@ -129,6 +131,7 @@ class RedisClient {
   bool connect_pending_ = false;
   std::uint64_t generation_ = 0;  ///< bumped per context: stale timers and callbacks see it
   std::vector<std::string> channels_;
+  std::size_t subscribed_ = 0;  ///< channels the server confirmed on this connection
   MessageFn on_message_;
   StateFn on_state_;
   RedisStats stats_;

@@ -35,6 +35,7 @@ class History;
 namespace sockit::irc {
 
 class ClusterLink;  // sockit/irc/cluster.hpp
+struct ClusterEvent;
 using ClientId = std::uint64_t;
 using TimePoint = serve::TimePoint;
 using WallClock = std::function<std::chrono::system_clock::time_point()>;
@@ -174,6 +175,9 @@ class Server {
   /// A network of nodes through Redis (docs/CLUSTER.md): LINKS lists its live nodes. Null (the
   /// default): a single server. `link` must outlive the server or be unset first.
   void set_cluster(ClusterLink* link);
+  /// An event from the cluster's subscription (an entry point, loop thread): delivered to the
+  /// local members it concerns, the replica of remote users updated (docs/CLUSTER.md).
+  void deliver_from_cluster(const ClusterEvent& event);
   /// Called with each Event on the thread of the entry point that caused it; null (the default):
   /// no events. Must not call back into the server.
   void set_event_log(EventLog log);

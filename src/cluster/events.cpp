@@ -1,0 +1,98 @@
+// The pub/sub event wire format and IrcLink (include/sockit/cluster/irc_link.hpp, docs/CLUSTER.md).
+#include "sockit/cluster/irc_link.hpp"
+
+#include <array>
+#include <charconv>
+
+namespace sockit::cluster {
+namespace {
+
+constexpr std::string_view kVersion = "sockit1";
+constexpr std::array<std::string_view, 6> kKinds = {"MSG", "PRIV", "JOIN", "PART", "QUIT", "NICK"};
+
+void field(std::string& out, std::string_view v) {
+  out += ' ';
+  if (v.empty()) {
+    out += '-';
+  } else {
+    out += v;
+  }
+}
+
+}  // namespace
+
+std::string encode_event(const irc::ClusterEvent& e) {
+  std::string out(kVersion);
+  field(out, kKinds[static_cast<std::size_t>(e.kind)]);
+  field(out, e.node);
+  field(out, std::to_string(e.sender));
+  field(out, e.target);
+  field(out, e.mask);
+  field(out, e.account);
+  field(out, e.msgid);
+  field(out, e.tags);
+  field(out, e.tagmsg ? "t" : "");
+  out += ' ';
+  out += e.rest;
+  return out;
+}
+
+std::optional<irc::ClusterEvent> decode_event(std::string_view p) {
+  if (p.find_first_of("\r\n") != std::string_view::npos) return std::nullopt;
+  std::array<std::string_view, 10> f;
+  for (auto& v : f) {
+    auto sp = p.find(' ');
+    if (sp == std::string_view::npos || sp == 0) return std::nullopt;
+    v = p.substr(0, sp);
+    p.remove_prefix(sp + 1);
+  }
+  if (f[0] != kVersion) return std::nullopt;
+  irc::ClusterEvent e;
+  std::size_t k = 0;
+  while (k < kKinds.size() && kKinds[k] != f[1]) ++k;
+  if (k == kKinds.size()) return std::nullopt;
+  e.kind = static_cast<irc::ClusterEvent::Kind>(k);
+  auto opt = [](std::string_view v) { return v == "-" ? std::string() : std::string(v); };
+  e.node = opt(f[2]);
+  auto [ptr, ec] = std::from_chars(f[3].data(), f[3].data() + f[3].size(), e.sender);
+  if (ec != std::errc() || ptr != f[3].data() + f[3].size() || e.node.empty()) return std::nullopt;
+  e.target = opt(f[4]);
+  e.mask = opt(f[5]);
+  e.account = opt(f[6]);
+  e.msgid = opt(f[7]);
+  e.tags = opt(f[8]);
+  e.tagmsg = f[9] == "t";
+  e.rest = std::string(p);
+  return e;
+}
+
+IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::move(deliver)) {
+  node_.subscriber().set_on_message([this](std::string_view, std::string_view payload) {
+    auto e = decode_event(payload);
+    if (!e) {
+      ++stats_.malformed;
+      return;
+    }
+    ++stats_.received;
+    e->own = e->node == node_.options().name;
+    if (deliver_) deliver_(*e);
+  });
+  node_.subscriber().subscribe(kEventChannel);
+}
+
+std::vector<irc::ClusterNode> IrcLink::nodes() const {
+  std::vector<irc::ClusterNode> out;
+  for (const NodeInfo& n : node_.nodes()) out.push_back({n.name, n.server_name, n.users, n.self});
+  return out;
+}
+
+bool IrcLink::relaying() const { return node_.ready() && node_.subscriber().subscribed(); }
+
+void IrcLink::publish(const irc::ClusterEvent& e) {
+  irc::ClusterEvent copy = e;
+  copy.node = node_.options().name;
+  ++stats_.published;
+  node_.redis().command({"PUBLISH", kEventChannel, encode_event(copy)});
+}
+
+}  // namespace sockit::cluster

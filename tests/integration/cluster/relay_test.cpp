@@ -1,0 +1,292 @@
+// Events between chat-server nodes through a real redis-server (docs/CLUSTER.md, "Events between
+// nodes"): channel PRIVMSG/NOTICE relayed with one PUBLISH each, JOIN/PART/QUIT and remote members
+// in NAMES, PRIVMSG to a nick on another node, and one order of a channel's lines on every node.
+// Real clients over real sockets; each test starts its own Redis and nodes.
+#include "redis_server.hpp"
+
+#include "integration/irc/irc_client.hpp"
+#include "support/support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+using sockit::irc::itest::ChatServer;
+using sockit::irc::itest::Client;
+using sockit::test::RedisServer;
+
+namespace {
+
+constexpr const char* kRedisCli = "/usr/bin/redis-cli";
+
+std::string redis_cli(const RedisServer& redis, std::vector<std::string> args) {
+  std::vector<std::string> argv{kRedisCli, "-h", "127.0.0.1", "-p", std::to_string(redis.port())};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = sockit::test::run(argv, {}, 10s);
+  return r.out;
+}
+
+/// Waits (bounded) until `n` node connections are subscribed to the event channel.
+bool wait_subscribers(const RedisServer& redis, int n) {
+  return sockit::test::wait_until(
+      [&] { return redis_cli(redis, {"PUBSUB", "NUMSUB", "sockit:msg"}) == "sockit:msg\n" + std::to_string(n) + "\n"; }, 10s,
+      50ms);
+}
+
+/// PUBLISH calls Redis counted so far (INFO commandstats).
+long publishes(const RedisServer& redis) {
+  std::string out = redis_cli(redis, {"INFO", "commandstats"});
+  auto pos = out.find("cmdstat_publish:calls=");
+  return pos == std::string::npos ? 0 : std::stol(out.substr(pos + 22));
+}
+
+/// NAMES `chan` from `c` until the 353 lines hold every nick of `want` (bounded); the last reply.
+bool names_until(Client& c, const std::string& chan, const std::vector<std::string>& want, bool present, std::string* last) {
+  return sockit::test::wait_until(
+      [&] {
+        c.send("NAMES " + chan);
+        std::string names;
+        for (std::string l = c.expect_any({"353", "366"}); !l.empty(); l = c.expect_any({"353", "366"})) {
+          if (l.find(" 366 ") != std::string::npos) break;
+          names += l.substr(l.rfind(':') + 1) + " ";
+        }
+        *last = names;
+        for (const auto& n : want) {
+          bool has = (" " + names).find(" " + n + " ") != std::string::npos || (" " + names).find("@" + n + " ") != std::string::npos;
+          if (has != present) return false;
+        }
+        return true;
+      },
+      10s, 50ms);
+}
+
+/// Lines up to the PONG answering a PING sent now: what `c` was sent before it.
+std::vector<std::string> until_pong(Client& c, const std::string& token) {
+  c.send("PING " + token);
+  std::vector<std::string> out;
+  while (auto l = c.line(5s)) {
+    if (l->find(" PONG ") != std::string::npos && l->find(token) != std::string::npos) return out;
+    out.push_back(*l);
+  }
+  out.push_back("(no PONG)");
+  return out;
+}
+
+std::string join_all(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& l : v) s += l + "\n";
+  return s;
+}
+
+TEST(ClusterRelay, ChannelMessagesJoinsPartsQuitsAndPrivateMessagesCrossNodes) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  ChatServer a({"--cluster", redis.url(), "--node-name", "alpha", "--server-name", "a.example"});
+  ChatServer b({"--cluster", "unix:" + redis.unix_path(), "--node-name", "beta", "--server-name", "b.example"});
+  ChatServer c({"--cluster", redis.url(), "--node-name", "gamma", "--server-name", "c.example"});
+  ASSERT_TRUE(wait_subscribers(redis, 3)) << redis_cli(redis, {"PUBSUB", "NUMSUB", "sockit:msg"});
+
+  Client alice(a.address());
+  alice.register_as("alice");
+  Client bob(b.address());
+  bob.register_as("bob");
+  Client carol(c.address());
+  carol.register_as("carol");
+  alice.send("JOIN #net");
+  ASSERT_NE(alice.expect("366"), "");
+  carol.send("JOIN #elsewhere");
+  ASSERT_NE(carol.expect("366"), "");
+  // bob (beta) sees alice (alpha) in #net once beta has her JOIN; then joins: alice sees it.
+  std::string names;
+  bob.send("JOIN #net");
+  ASSERT_NE(bob.expect("366"), "");
+  ASSERT_TRUE(names_until(bob, "#net", {"alice", "bob"}, true, &names)) << names;
+  std::string joined = alice.expect("JOIN");
+  EXPECT_EQ(joined.rfind(":bob!", 0), 0u) << joined;
+  EXPECT_NE(joined.find(" JOIN #net"), std::string::npos) << joined;
+  ASSERT_TRUE(names_until(alice, "#net", {"alice", "bob"}, true, &names)) << names;
+
+  // A line said on alpha reaches bob on beta with alice's prefix, one PUBLISH for it.
+  const long before = publishes(redis);
+  alice.send("PRIVMSG #net :hello from alpha");
+  std::string got = bob.expect("PRIVMSG");
+  EXPECT_EQ(got.rfind(":alice!", 0), 0u) << got;
+  EXPECT_NE(got.find(" PRIVMSG #net :hello from alpha"), std::string::npos) << got;
+  EXPECT_EQ(publishes(redis) - before, 1);
+  alice.send("NOTICE #net :a notice");
+  got = bob.expect("NOTICE");
+  EXPECT_EQ(got.rfind(":alice!", 0), 0u) << got;
+  EXPECT_NE(got.find(" NOTICE #net :a notice"), std::string::npos) << got;
+  // And back: bob's line reaches alice; neither gets its own line (no echo-message).
+  bob.send("PRIVMSG #net :hi from beta");
+  got = alice.expect("PRIVMSG");
+  EXPECT_EQ(got.rfind(":bob!", 0), 0u) << got;
+  EXPECT_NE(got.find(" PRIVMSG #net :hi from beta"), std::string::npos) << got;
+  auto seen = until_pong(alice, "a1");
+  EXPECT_EQ(join_all(seen).find("PRIVMSG"), std::string::npos) << join_all(seen);
+  seen = until_pong(bob, "b1");
+  EXPECT_EQ(join_all(seen).find("PRIVMSG"), std::string::npos) << join_all(seen);
+  // carol (gamma) is in no channel with them: nothing of #net reaches her.
+  seen = until_pong(carol, "c1");
+  EXPECT_EQ(join_all(seen).find("#net"), std::string::npos) << join_all(seen);
+
+  // PRIVMSG and NOTICE to a nick on another node.
+  carol.send("PRIVMSG bob :psst");
+  got = bob.expect("PRIVMSG");
+  EXPECT_EQ(got.rfind(":carol!", 0), 0u) << got;
+  EXPECT_NE(got.find(" PRIVMSG bob :psst"), std::string::npos) << got;
+  bob.send("NOTICE alice :private notice");
+  got = alice.expect("NOTICE");
+  EXPECT_EQ(got.rfind(":bob!", 0), 0u) << got;
+  EXPECT_NE(got.find(" NOTICE alice :private notice"), std::string::npos) << got;
+  // A nick nobody holds: still 401.
+  bob.send("PRIVMSG nobody :x");
+  EXPECT_NE(bob.expect("401"), "");
+
+  // PART on beta: alice sees it, and NAMES on alpha no longer lists bob.
+  bob.send("PART #net :bye now");
+  got = alice.expect("PART");
+  EXPECT_EQ(got.rfind(":bob!", 0), 0u) << got;
+  EXPECT_NE(got.find(" PART #net :bye now"), std::string::npos) << got;
+  ASSERT_TRUE(names_until(alice, "#net", {"bob"}, false, &names)) << names;
+
+  // QUIT on gamma of a member of #net: alice (alpha) and bob (beta, rejoined) see it once.
+  carol.send("JOIN #net");
+  ASSERT_NE(carol.expect("366"), "");
+  got = alice.expect("JOIN");
+  EXPECT_EQ(got.rfind(":carol!", 0), 0u) << got;
+  bob.send("JOIN #net");
+  ASSERT_TRUE(names_until(bob, "#net", {"alice", "bob", "carol"}, true, &names)) << names;
+  carol.send("QUIT :gone fishing");
+  got = alice.expect("QUIT");
+  EXPECT_EQ(got.rfind(":carol!", 0), 0u) << got;
+  EXPECT_NE(got.find("gone fishing"), std::string::npos) << got;
+  got = bob.expect("QUIT");
+  EXPECT_EQ(got.rfind(":carol!", 0), 0u) << got;
+  ASSERT_TRUE(names_until(alice, "#net", {"carol"}, false, &names)) << names;
+  seen = until_pong(alice, "a2");
+  EXPECT_EQ(join_all(seen).find("QUIT"), std::string::npos) << join_all(seen);  // not twice
+
+  // NICK on beta: alice sees it, NAMES and the nick target follow the new nick.
+  bob.send("NICK bobby");
+  got = alice.expect("NICK");
+  EXPECT_EQ(got.rfind(":bob!", 0), 0u) << got;
+  EXPECT_NE(got.find(" NICK :bobby"), std::string::npos) << got;
+  ASSERT_TRUE(names_until(alice, "#net", {"alice", "bobby"}, true, &names)) << names;
+  alice.send("PRIVMSG bobby :still there?");
+  got = bob.expect("PRIVMSG");
+  EXPECT_NE(got.find(" PRIVMSG bobby :still there?"), std::string::npos) << got;
+}
+
+/// One channel, one sender and one listener on each of three nodes, all sending at once: every
+/// listener sees the same sequence, each line once; each sender sees the others' lines in that order.
+TEST(ClusterRelay, EveryMemberOnEveryNodeSeesOneChannelInTheSameOrder) {
+  SKIP_WITHOUT_REDIS();
+  constexpr int kLines = 2000;  // per sender
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  const std::vector<std::string> flags{"--flood-burst", "100000", "--flood-rate", "100000", "--sendq", "8m"};
+  std::vector<std::unique_ptr<ChatServer>> nodes;
+  for (const char* name : {"n1", "n2", "n3"}) {
+    std::vector<std::string> args{"--cluster", redis.url(), "--node-name", name};
+    args.insert(args.end(), flags.begin(), flags.end());
+    nodes.push_back(std::make_unique<ChatServer>(args));
+  }
+  ASSERT_TRUE(wait_subscribers(redis, 3));
+  std::vector<std::unique_ptr<Client>> senders, listeners;
+  std::vector<std::string> all;
+  for (int i = 0; i < 3; ++i) {
+    senders.push_back(std::make_unique<Client>(nodes[i]->address()));
+    senders.back()->register_as("s" + std::to_string(i));
+    listeners.push_back(std::make_unique<Client>(nodes[i]->address()));
+    listeners.back()->register_as("l" + std::to_string(i));
+    all.push_back("s" + std::to_string(i));
+    all.push_back("l" + std::to_string(i));
+  }
+  for (int i = 0; i < 3; ++i) {
+    senders[i]->send("JOIN #order");
+    ASSERT_NE(senders[i]->expect("366"), "");
+    listeners[i]->send("JOIN #order");
+    ASSERT_NE(listeners[i]->expect("366"), "");
+  }
+  std::string names;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(names_until(*listeners[i], "#order", all, true, &names)) << names;
+  for (auto* group : {&senders, &listeners}) {
+    for (auto& cl : *group) until_pong(*cl, "sync");  // drop the JOIN lines
+  }
+
+  const long before = publishes(redis);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  // Each member's received texts, read concurrently (bounded by the overall deadline).
+  std::vector<std::vector<std::string>> got(6);
+  std::atomic<std::size_t> seen0{0};  // lines listener l0 has got so far
+  auto reader = [&](Client& cl, std::vector<std::string>& out, std::size_t want, bool count) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (out.size() < want && std::chrono::steady_clock::now() < deadline) {
+      auto l = cl.line(2s);
+      if (!l) continue;
+      auto p = l->find(" PRIVMSG #order :");
+      if (p == std::string::npos) continue;
+      out.push_back(l->substr(p + 17));
+      if (count) seen0 = out.size();
+    }
+  };
+  // Rounds: the three senders each write a chunk at once, so their nodes publish at the same time;
+  // the next round starts when l0 has seen this one (every round interleaves all three senders).
+  threads.emplace_back([&] {
+    constexpr int kChunk = 100;
+    for (int k0 = 0; k0 < kLines; k0 += kChunk) {
+      for (int i = 0; i < 3; ++i) {
+        std::string chunk;
+        for (int k = k0; k < k0 + kChunk; ++k) chunk += "PRIVMSG #order :s" + std::to_string(i) + "-" + std::to_string(k) + "\r\n";
+        senders[i]->raw(chunk);
+      }
+      const auto want = static_cast<std::size_t>(3 * (k0 + kChunk));
+      if (!sockit::test::wait_until([&] { return seen0.load() >= want; }, 10s, 1ms)) return;
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] { reader(*listeners[i], got[i], 3 * kLines, i == 0); });
+    threads.emplace_back([&, i] { reader(*senders[i], got[3 + i], 2 * kLines, false); });
+  }
+  for (auto& t : threads) t.join();
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  const long calls = publishes(redis) - before;
+
+  ASSERT_EQ(got[0].size(), static_cast<std::size_t>(3 * kLines));
+  // Each sender's lines in its own order, each once.
+  std::map<std::string, int> count;
+  std::vector<int> next(3, 0);
+  for (const auto& text : got[0]) {
+    ++count[text];
+    int s = text[1] - '0';
+    EXPECT_EQ(text, "s" + std::to_string(s) + "-" + std::to_string(next[s])) << "sender order";
+    ++next[s];
+  }
+  EXPECT_EQ(count.size(), static_cast<std::size_t>(3 * kLines));
+  // The senders really were interleaved (else one order is trivial): count the changes of sender.
+  int switches = 0;
+  for (std::size_t k = 1; k < got[0].size(); ++k) switches += got[0][k][1] != got[0][k - 1][1];
+  EXPECT_GE(switches, 2 * kLines / 100);  // at least two per round
+  for (int i = 1; i < 3; ++i) EXPECT_TRUE(got[i] == got[0]) << "listener l" << i << " saw another order";
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> others;
+    const std::string own = "s" + std::to_string(i) + "-";
+    for (const auto& text : got[0]) {
+      if (text.rfind(own, 0) != 0) others.push_back(text);
+    }
+    EXPECT_TRUE(got[3 + i] == others) << "sender s" << i << " saw another order (" << got[3 + i].size() << " lines)";
+  }
+  EXPECT_EQ(calls, 3 * kLines);  // one PUBLISH per channel message, not per member
+  std::cout << "[ order ] 3 nodes x " << kLines << " lines, 6 members: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms, " << calls << " PUBLISH, " << switches << " changes of sender\n";
+}
+
+}  // namespace

@@ -1,0 +1,75 @@
+// cluster::encode_event / decode_event: the pub/sub wire format between nodes (docs/CLUSTER.md).
+#include "sockit/cluster/irc_link.hpp"
+
+#include <gtest/gtest.h>
+
+using sockit::cluster::decode_event;
+using sockit::cluster::encode_event;
+using sockit::irc::ClusterEvent;
+
+namespace {
+
+TEST(ClusterEvents, ChannelMessageRoundTripsWithEmptyFieldsAsDashes) {
+  ClusterEvent e;
+  e.kind = ClusterEvent::Kind::message;
+  e.node = "n1";
+  e.sender = 42;
+  e.target = "#chan";
+  e.mask = "alice!~a@127.0.0.1";
+  e.msgid = "abc-1";
+  e.rest = ":alice!~a@127.0.0.1 PRIVMSG #chan :hello  two spaces ";
+  const std::string wire = encode_event(e);
+  EXPECT_EQ(wire, "sockit1 MSG n1 42 #chan alice!~a@127.0.0.1 - abc-1 - - :alice!~a@127.0.0.1 PRIVMSG #chan :hello  two spaces ");
+  auto d = decode_event(wire);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->kind, ClusterEvent::Kind::message);
+  EXPECT_EQ(d->node, "n1");
+  EXPECT_EQ(d->sender, 42u);
+  EXPECT_EQ(d->target, "#chan");
+  EXPECT_EQ(d->mask, e.mask);
+  EXPECT_EQ(d->account, "");
+  EXPECT_EQ(d->msgid, "abc-1");
+  EXPECT_EQ(d->tags, "");
+  EXPECT_FALSE(d->tagmsg);
+  EXPECT_EQ(d->rest, e.rest);
+  EXPECT_FALSE(d->own);
+}
+
+TEST(ClusterEvents, EveryKindTagsAndAccountRoundTrip) {
+  for (auto kind : {ClusterEvent::Kind::message, ClusterEvent::Kind::private_message, ClusterEvent::Kind::join,
+                    ClusterEvent::Kind::part, ClusterEvent::Kind::quit, ClusterEvent::Kind::nick}) {
+    ClusterEvent e;
+    e.kind = kind;
+    e.node = "node-2.x_y";
+    e.sender = 18446744073709551615u;
+    e.mask = "b!u@h";
+    e.account = "bob";
+    e.tags = "+draft/react=\\s;+x";
+    e.tagmsg = true;
+    e.rest = "";
+    auto d = decode_event(encode_event(e));
+    ASSERT_TRUE(d) << encode_event(e);
+    EXPECT_EQ(d->kind, kind);
+    EXPECT_EQ(d->sender, e.sender);
+    EXPECT_EQ(d->account, "bob");
+    EXPECT_EQ(d->tags, e.tags);
+    EXPECT_TRUE(d->tagmsg);
+    EXPECT_EQ(d->target, "");
+    EXPECT_EQ(d->rest, "");
+  }
+}
+
+TEST(ClusterEvents, MalformedPayloadsAreRefused) {
+  EXPECT_FALSE(decode_event(""));
+  EXPECT_FALSE(decode_event("hello world"));
+  EXPECT_FALSE(decode_event("sockit2 MSG n1 1 #c m - - - - :x"));    // another version
+  EXPECT_FALSE(decode_event("sockit1 BOOM n1 1 #c m - - - - :x"));   // unknown kind
+  EXPECT_FALSE(decode_event("sockit1 MSG n1 x1 #c m - - - - :x"));   // sender not a number
+  EXPECT_FALSE(decode_event("sockit1 MSG - 1 #c m - - - - :x"));     // no node
+  EXPECT_FALSE(decode_event("sockit1 MSG n1 1 #c m - - - -"));       // a field short
+  EXPECT_FALSE(decode_event("sockit1 MSG n1 1  #c m - - - :x"));     // an empty field
+  EXPECT_FALSE(decode_event("sockit1 MSG n1 1 #c m - - - - :x\r\nQUIT"));
+  EXPECT_TRUE(decode_event("sockit1 MSG n1 1 #c m - - - - :x"));
+}
+
+}  // namespace
