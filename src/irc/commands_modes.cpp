@@ -306,7 +306,8 @@ void send_applied_modes(ModeRun& r) {
     for (std::size_t i = 0; i + 1 < r.args.size(); ++i) l.p(r.args[i]);
     l.t(r.args.back());
   }
-  r.s.to_channel(r.ch, l.str(), nullptr);
+  r.s.record_event(r.c, r.ch, l.str());
+  r.s.to_channel(r.ch, l.str(), nullptr, {}, r.c.account);
 }
 
 void channel_mode(S& s, Client& c, Message& m) {

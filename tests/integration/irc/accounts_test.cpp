@@ -288,6 +288,147 @@ TEST(ChatServerAccounts, AccountTagOnlyToReceiversThatAskedForIt) {
 
 namespace {
 
+/// A registered client that asked for `caps` (CAP REQ, checked ACKed).
+std::unique_ptr<Client> with_caps(const ChatServer& server, std::string_view caps, std::string_view nick) {
+  auto c = std::make_unique<Client>(server.address());
+  c->send("CAP LS 302");
+  c->expect("CAP");
+  c->send("CAP REQ :" + std::string(caps));
+  EXPECT_NE(c->expect("CAP").find("ACK"), std::string::npos) << c->dump();
+  c->send("CAP END");
+  c->register_as(nick);
+  return c;
+}
+
+/// The line `c` gets next with command `cmd`, checked to be `line` with "@account=alice " in front
+/// (`tagged`) or as it is.
+void expect_line(Client& c, std::string_view cmd, const std::string& line, bool tagged) {
+  EXPECT_EQ(c.expect(cmd), tagged ? "@account=alice " + line : line) << c.dump();
+}
+
+/// The line a server-time + message-tags + account-tag client gets: time first, then the account.
+void expect_timed(Client& c, std::string_view cmd, const std::string& line) {
+  const std::string l = c.expect(cmd);
+  EXPECT_EQ(l.rfind("@time=", 0), 0u) << l;
+  EXPECT_NE(l.find(";account=alice"), std::string::npos) << l;
+  EXPECT_TRUE(l.ends_with(" " + line)) << l;
+}
+
+}  // namespace
+
+// IRCv3 account-tag on every line a logged-in user causes, to the receivers that asked for it, the
+// same line without the tag to the others, each over real sockets: JOIN (plain and extended-join),
+// TOPIC, MODE, INVITE (to the invited user and as invite-notify), KICK, AWAY, SETNAME, NICK, PART,
+// PRIVMSG in the channel batch, QUIT. A guest's lines carry no account tag.
+TEST(ChatServerAccounts, AccountTagOnEveryLineALoggedInUserCauses) {
+  TempDir d;
+  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
+  ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
+  auto tg = with_caps(server, "account-tag away-notify invite-notify setname", "tg");
+  auto pl = with_caps(server, "away-notify invite-notify setname", "pl");
+  auto tm = with_caps(server, "account-tag server-time message-tags", "tm");
+  auto ex = with_caps(server, "account-tag extended-join", "ex");
+  auto out = with_caps(server, "account-tag", "out");
+  const std::vector<Client*> early{tg.get(), pl.get(), tm.get(), ex.get()};
+  for (Client* c : early) {
+    c->send("JOIN #t");
+    c->expect("366");
+  }
+  for (std::size_t i = 0; i < early.size(); ++i) {  // the JOINs of those who came after
+    for (std::size_t j = i + 1; j < early.size(); ++j) early[i]->expect("JOIN");
+  }
+  Client a(server.address());
+  ASSERT_EQ(sasl_login(a, "al", "alice", "correct horse"), "903");
+  a.send("CAP END");
+  a.expect("422");
+  const std::string al = ":al!~al@127.0.0.1 ";
+
+  a.send("JOIN #t");
+  a.expect("366");
+  expect_line(*tg, "JOIN", al + "JOIN #t", true);
+  expect_line(*pl, "JOIN", al + "JOIN #t", false);
+  expect_timed(*tm, "JOIN", al + "JOIN #t");
+  expect_line(*ex, "JOIN", al + "JOIN #t alice :Test", true);  // extended-join: both
+  // tg (a guest, the channel's operator) gives al +o: no account tag on a guest's line.
+  tg->send("MODE #t +o al");
+  EXPECT_EQ(tg->expect("MODE"), ":tg!~tg@127.0.0.1 MODE #t +o :al");
+  expect_line(*pl, "MODE", ":tg!~tg@127.0.0.1 MODE #t +o :al", false);
+  EXPECT_EQ(ex->expect("MODE"), ":tg!~tg@127.0.0.1 MODE #t +o :al");
+  EXPECT_EQ(tm->expect("MODE").find("account="), std::string::npos);
+  a.expect("MODE");
+
+  a.send("TOPIC #t :news");
+  expect_line(*tg, "TOPIC", al + "TOPIC #t :news", true);
+  expect_line(*pl, "TOPIC", al + "TOPIC #t :news", false);
+  expect_timed(*tm, "TOPIC", al + "TOPIC #t :news");
+
+  a.send("MODE #t +v pl");
+  expect_line(*tg, "MODE", al + "MODE #t +v :pl", true);
+  expect_line(*pl, "MODE", al + "MODE #t +v :pl", false);
+  expect_timed(*tm, "MODE", al + "MODE #t +v :pl");
+
+  a.send("INVITE out #t");
+  a.expect("341");
+  expect_line(*out, "INVITE", al + "INVITE out :#t", true);
+  expect_line(*tg, "INVITE", al + "INVITE out :#t", true);  // invite-notify
+  expect_line(*pl, "INVITE", al + "INVITE out :#t", false);
+
+  out->send("JOIN #t");
+  out->expect("366");
+  EXPECT_EQ(tg->expect("JOIN"), ":out!~out@127.0.0.1 JOIN #t");  // a guest's JOIN: no tag
+  a.send("KICK #t out :bye");
+  expect_line(*out, "KICK", al + "KICK #t out :bye", true);
+  expect_line(*tg, "KICK", al + "KICK #t out :bye", true);
+  expect_line(*pl, "KICK", al + "KICK #t out :bye", false);
+  expect_timed(*tm, "KICK", al + "KICK #t out :bye");
+
+  a.send("AWAY :lunch");
+  expect_line(*tg, "AWAY", al + "AWAY :lunch", true);
+  expect_line(*pl, "AWAY", al + "AWAY :lunch", false);
+  a.send("AWAY");
+  expect_line(*tg, "AWAY", al + "AWAY", true);
+  expect_line(*pl, "AWAY", al + "AWAY", false);
+
+  a.send("SETNAME :Alice L");
+  expect_line(*tg, "SETNAME", al + "SETNAME :Alice L", true);
+  expect_line(*pl, "SETNAME", al + "SETNAME :Alice L", false);
+
+  a.send("PRIVMSG #t :one\r\nPRIVMSG #t :two");  // one read: the same channel batch
+  for (const char* text : {"one", "two"}) {
+    expect_line(*tg, "PRIVMSG", al + "PRIVMSG #t :" + text, true);  // no message-tags: no msgid
+    expect_line(*pl, "PRIVMSG", al + "PRIVMSG #t :" + text, false);
+    const std::string l = tm->expect("PRIVMSG");
+    EXPECT_EQ(l.rfind("@time=", 0), 0u) << l;
+    EXPECT_NE(l.find(";account=alice;msgid="), std::string::npos) << l;
+    EXPECT_TRUE(l.ends_with(al + "PRIVMSG #t :" + text)) << l;
+  }
+
+  a.send("NICK al2");
+  const std::string al2 = ":al2!~al@127.0.0.1 ";
+  expect_line(*tg, "NICK", al + "NICK :al2", true);
+  expect_line(*pl, "NICK", al + "NICK :al2", false);
+  expect_timed(*tm, "NICK", al + "NICK :al2");
+
+  a.send("PART #t :later");
+  expect_line(*tg, "PART", al2 + "PART #t :later", true);
+  expect_line(*pl, "PART", al2 + "PART #t :later", false);
+  expect_timed(*tm, "PART", al2 + "PART #t :later");
+  a.send("JOIN #t");
+  expect_line(*tg, "JOIN", al2 + "JOIN #t", true);
+  a.send("JOIN 0");  // PART from every channel
+  expect_line(*tg, "PART", al2 + "PART #t :Left all channels", true);
+  expect_line(*pl, "PART", al2 + "PART #t :Left all channels", false);
+  a.send("JOIN #t");
+  expect_line(*pl, "JOIN", al2 + "JOIN #t", false);
+
+  a.send("QUIT :gone");
+  expect_line(*tg, "QUIT", al2 + "QUIT :Quit: gone", true);
+  expect_line(*pl, "QUIT", al2 + "QUIT :Quit: gone", false);
+  expect_timed(*tm, "QUIT", al2 + "QUIT :Quit: gone");
+}
+
+namespace {
+
 std::string b64(std::string_view in) { return irc::encode_base64(in); }
 std::string unb64(std::string_view in) { return irc::decode_base64(in).value_or(""); }
 

@@ -386,3 +386,52 @@ TEST(IrcRegister, DisabledByDefaultAndVerifyHasNothingToVerify) {
   EXPECT_EQ(c.take(), std::vector<std::string>{":irc.sockit.local FAIL VERIFY INVALID_CODE dora :No verification is pending"});
   EXPECT_EQ(f.accounts.accounts.count("dora"), 0u);
 }
+
+// IRCv3 account-tag in the channel batch: lines of a logged-in sender and of a guest held in one
+// turn go out in one pass, one send per member; the account tag goes only on the logged-in
+// sender's lines and only to members with account-tag; server-time and msgid stack on top of it.
+TEST(IrcAccountTag, HeldLinesOfALoggedInSenderAndAGuestInOneBatch) {
+  Fixture f;
+  f.h.server->set_hold_broadcasts(true);
+  auto& a = f.start("al");
+  f.h.send(a, "AUTHENTICATE PLAIN");
+  f.h.send(a, "AUTHENTICATE " + plain("alice", "correct horse"));
+  f.h.send(a, "CAP END");
+  ASSERT_TRUE(H::has(a.take(), "903"));
+  auto& g = f.h.user("guest");
+  auto& t = f.h.user("tagged");
+  f.h.send(t, "CAP REQ :account-tag");
+  auto& p = f.h.user("plain");
+  auto& e = f.h.user("every");
+  f.h.send(e, "CAP REQ :account-tag server-time message-tags");
+  f.h.join("#a", {&a, &g, &t, &p, &e});
+  f.h.server->flush_broadcasts();
+  H::drain({&a, &g, &t, &p, &e});
+  const std::size_t t0 = t.peer->sends, p0 = p.peer->sends, e0 = e.peer->sends;
+  f.h.raw(a, "PRIVMSG #a :1\r\nPRIVMSG #a :2\r\n");
+  f.h.raw(g, "PRIVMSG #a :3\r\n");
+  f.h.raw(a, "NOTICE #a :4\r\n");
+  EXPECT_TRUE(t.take().empty());  // held until the turn ends
+  f.h.server->flush_broadcasts();
+  const std::string al = ":al!~al@127.0.0.1 ", gu = ":guest!~guest@127.0.0.1 ";
+  const std::vector<std::string> lines{al + "PRIVMSG #a :1", al + "PRIVMSG #a :2", gu + "PRIVMSG #a :3",
+                                       al + "NOTICE #a :4"};
+  EXPECT_EQ(p.take(), lines);
+  EXPECT_EQ(p.peer->sends, p0 + 1);
+  const std::string acc = "@account=alice ";
+  EXPECT_EQ(t.take(), (std::vector<std::string>{acc + lines[0], acc + lines[1], lines[2], acc + lines[3]}));
+  EXPECT_EQ(t.peer->sends, t0 + 1);  // one buffer, one send
+  auto every = e.take();
+  ASSERT_EQ(every.size(), 4u);
+  EXPECT_EQ(e.peer->sends, e0 + 1);
+  for (std::size_t i = 0; i < every.size(); ++i) {
+    const std::string& l = every[i];
+    EXPECT_EQ(l.rfind("@time=2027-01-15T08:00:00.000Z;", 0), 0u) << l;
+    EXPECT_EQ(l.find(";account=alice;msgid=") != std::string::npos, i != 2) << l;
+    EXPECT_NE(l.find("msgid="), std::string::npos) << l;
+    EXPECT_TRUE(l.ends_with(" " + lines[i])) << l;
+  }
+  EXPECT_EQ(H::only(g.take(), "PRIVMSG"), (std::vector<std::string>{lines[0], lines[1]}));  // not its own
+  EXPECT_EQ(a.take(), std::vector<std::string>{lines[2]});
+  f.h.check();
+}
