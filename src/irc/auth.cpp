@@ -77,7 +77,8 @@ void ServerImpl::poll_check(Client& c, TimePoint now) {
     if (r < 0) return;  // still on a worker
     ch.ok = r == 1 && ch.counts;
     // A refused REGISTER (name taken...) is no guess at a secret: not throttled.
-    bool throttled = !ch.ok && ch.kind != AuthCheck::Kind::register_account && ch.kind != AuthCheck::Kind::nick_owner;
+    bool throttled = !ch.ok && ch.kind != AuthCheck::Kind::register_account && ch.kind != AuthCheck::Kind::nick_owner &&
+                     ch.kind != AuthCheck::Kind::history && ch.kind != AuthCheck::Kind::nick_claim;
     ch.release = throttled ? now + fail_delay(c, now) : now;
   }
   if (*ch.release <= now) finish_check(c, now);
@@ -100,6 +101,14 @@ std::chrono::milliseconds ServerImpl::fail_delay(Client& c, TimePoint now) {
 
 void ServerImpl::finish_check(Client& c, TimePoint now) {
   std::shared_ptr<AuthCheck> ch = std::move(c.check);
+  if (ch->kind == AuthCheck::Kind::history) {
+    finish_history(c, *ch);
+    return;
+  }
+  if (ch->kind == AuthCheck::Kind::nick_claim) {
+    finish_claim(c, *ch, now);
+    return;
+  }
   if (ch->kind == AuthCheck::Kind::sasl || ch->kind == AuthCheck::Kind::register_account ||
       ch->kind == AuthCheck::Kind::scram_lookup) {
     finish_account_task(c, *ch);

@@ -1,32 +1,91 @@
 // IRCv3 draft/chathistory: what the server keeps (ServerImpl::record: PRIVMSG and NOTICE to
 // channels and nicks, with their msgid) and the CHATHISTORY command that replays it
 // (LATEST/BEFORE/AFTER/AROUND/BETWEEN/TARGETS), from the history store set by Server::set_history.
-// The store answers on its writer thread after writing what is queued; the loop waits for at
-// most query_limit rows (docs/CHAT-SERVER.md, "History", has the measured cost).
+// The store answers on its reader thread once what was queued before is written; the client's
+// input is held meanwhile (start_history, like a password check) and the reply goes out from the
+// loop when the store's callback wakes the connection (docs/CHAT-SERVER.md, "History").
 #include "commands.hpp"
 
 #include "sockit/irc/names.hpp"
 #include "sockit/store/history.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
 
 namespace sockit::irc {
 
 std::string ServerImpl::history_key_channel(std::string_view name) const { return fold(name, cfg_.casemapping); }
 
-std::string ServerImpl::history_key_private(std::string_view a, std::string_view b) const {
-  std::string x = fold(a, cfg_.casemapping), y = fold(b, cfg_.casemapping);
+namespace {
+std::string pair_key(std::string x, std::string y) {
   if (y < x) std::swap(x, y);
   return x + ' ' + y;
+}
+}  // namespace
+
+std::string ServerImpl::history_key_private(const Client& a, const Client& b) const {
+  if (!a.account.empty() && !b.account.empty()) {
+    return pair_key('@' + fold(a.account, cfg_.casemapping), '@' + fold(b.account, cfg_.casemapping));
+  }
+  return pair_key(fold(a.nick, cfg_.casemapping), fold(b.nick, cfg_.casemapping));
+}
+
+std::string ServerImpl::history_key_private(const Client& c, std::string_view target) {
+  if (const Client* other = find_nick(target)) return history_key_private(c, *other);
+  if (!c.account.empty()) return pair_key('@' + fold(c.account, cfg_.casemapping), '@' + fold(target, cfg_.casemapping));
+  return pair_key(fold(c.nick, cfg_.casemapping), fold(target, cfg_.casemapping));
+}
+
+std::vector<std::string> ServerImpl::history_selves(const Client& c) const {
+  std::vector<std::string> out{fold(c.nick, cfg_.casemapping)};
+  if (!c.account.empty()) out.push_back('@' + fold(c.account, cfg_.casemapping));
+  return out;
+}
+
+namespace {
+/// nick!user@host of `c`, in a buffer kept from one message to the next (no allocation once it
+/// has grown); valid until the next call.
+const std::string& sender_mask(const Client& c) {
+  static thread_local std::string sender;
+  sender.assign(c.nick).append(1, '!').append(c.user).append(1, '@').append(c.host);
+  return sender;
+}
+}  // namespace
+
+void ServerImpl::record_event(const Client& from, const Channel& ch, std::string_view wire) {
+  if (history_ == nullptr) return;
+  // ":prefix COMMAND params\r\n" -> "COMMAND params"
+  for (char lead : {'@', ':'}) {
+    if (wire.starts_with(lead)) {
+      const std::size_t sp = wire.find(' ');
+      if (sp == std::string_view::npos) return;
+      wire.remove_prefix(sp + 1);
+    }
+  }
+  while (!wire.empty() && (wire.back() == '\n' || wire.back() == '\r')) wire.remove_suffix(1);
+  if (wire.empty()) return;
+  const std::string msgid = new_msgid();
+  const std::string key = history_key_channel(ch.name);
+  store::HistoryRecord r;
+  r.msgid = msgid;
+  r.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall_now().time_since_epoch()).count();
+  r.key = key;
+  r.target = ch.name;
+  r.sender = sender_mask(from);
+  r.command = wire.substr(0, wire.find(' '));
+  r.params = wire;
+  history_->append(r);
 }
 
 void ServerImpl::record(const Client& from, std::string_view cmd, std::string_view key, std::string_view target,
                         std::string_view text, std::string_view client_tags, const std::string& msgid, SysTime when) {
   if (history_ == nullptr) return;
-  // Views of the message's strings: the store copies them into a reused slot. The sender's mask
-  // is built in a buffer kept from one message to the next (no allocation once it has grown).
-  static thread_local std::string sender;
-  sender.assign(from.nick).append(1, '!').append(from.user).append(1, '@').append(from.host);
+  // Views of the message's strings: the store copies them into a reused slot.
+  const std::string& sender = sender_mask(from);
   store::HistoryRecord r;
   r.msgid = msgid;
   r.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
@@ -39,15 +98,55 @@ void ServerImpl::record(const Client& from, std::string_view cmd, std::string_vi
   history_->append(r);
 }
 
-namespace {
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) {
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+void ServerImpl::start_history(Client& c, std::function<void(std::function<void()> ready)> submit,
+                               std::function<void(Client&)> reply, TimePoint now) {
+  auto check = std::make_shared<AuthCheck>();
+  check->kind = AuthCheck::Kind::history;
+  check->then = std::move(reply);
+  if (label_.client == &c) check->label = label_.label;  // dispatch() drops the run: resumed at the reply
+  c.check = check;
+  // SOCKIT_BENCH_HISTORY_ON_LOOP=1: the loop waits for the result, as before the reader thread
+  // (bench/chathistory-stall.py measures both in one run).
+  static const bool on_loop = std::getenv("SOCKIT_BENCH_HISTORY_ON_LOOP") != nullptr;
+  std::function<void()> wake = c.peer != nullptr && !on_loop ? c.peer->waker() : nullptr;
+  if (wake) {
+    // The reader holds the check weakly: a client that leaves meanwhile gets nothing (its wake
+    // finds no connection).
+    submit([weak = std::weak_ptr<AuthCheck>(check), wake = std::move(wake)] {
+      if (auto ch = weak.lock()) ch->result.store(1, std::memory_order_release);
+      wake();
+    });
+  } else {  // no way back to the loop (unit tests' peers): wait here
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    submit([&] {
+      std::lock_guard lock(mu);
+      done = true;
+      cv.notify_all();
+    });
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done; });
+    check->result.store(1, std::memory_order_release);
   }
-  return out;
+  poll_check(c, now);
 }
+
+void ServerImpl::finish_history(Client& c, AuthCheck& ch) {
+  if (gone(c)) return;
+  // Answered after the command's dispatch: its labeled-response run starts again for the reply.
+  const bool resume = !ch.label.empty() && label_.client == nullptr;
+  if (resume) {
+    flush_batch();
+    label_.client = &c;
+    label_.label = ch.label;
+    label_.held.clear();
+  }
+  ch.then(c);
+  if (resume && label_.client == &c) end_label();
+}
+
+namespace {
 
 void fail(S& s, Client& c, std::string_view code, std::initializer_list<std::string_view> context,
           std::string_view text) {
@@ -133,12 +232,18 @@ void replay(S& s, Client& c, std::string_view target, const std::vector<store::H
       t += "msgid=" + m.msgid;
       if (!m.tags.empty()) t += ";" + m.tags;
     }
-    lines.emplace_back(std::move(t), Line(m.sender, m.command).p(m.target).t(m.text).str());
+    if (!m.params.empty()) {  // an event (draft/event-playback): its line as it went out
+      lines.emplace_back(std::move(t), ':' + m.sender + ' ' + m.params + "\r\n");
+    } else {
+      lines.emplace_back(std::move(t), Line(m.sender, m.command).p(m.target).t(m.text).str());
+    }
   }
   send_batch(s, c, "chathistory", target, lines);
 }
 
-void targets(S& s, Client& c, const Message& m) {
+void send_targets(S& s, Client& c, const std::vector<std::string>& me, const std::vector<store::HistoryTarget>& found);
+
+void targets(S& s, Client& c, const Message& m, TimePoint now) {
   if (m.params.size() < 4) {
     fail(s, c, "NEED_MORE_PARAMS", {"TARGETS"}, "Insufficient parameters");
     return;
@@ -152,15 +257,41 @@ void targets(S& s, Client& c, const Message& m) {
   }
   std::vector<std::string> channels;
   for (Channel* ch : c.channels) channels.push_back(s.history_key_channel(ch->name));
-  const std::string me = fold(c.nick, s.cfg_.casemapping);
-  auto found = s.history_->targets(channels, me, a->time_ms, b->time_ms, *limit);
+  std::vector<std::string> me = s.history_selves(c);
+  auto found = std::make_shared<std::vector<store::HistoryTarget>>();
+  store::History* h = s.history_;
+  s.start_history(
+      c,
+      [h, found, channels = std::move(channels), me, from = a->time_ms, to = b->time_ms,
+       limit = *limit](std::function<void()> ready) {
+        h->targets_async(channels, me, from, to, limit, [found, ready = std::move(ready)](std::vector<store::HistoryTarget> t) {
+          *found = std::move(t);
+          ready();
+        });
+      },
+      [&s, found, me](Client& to) { send_targets(s, to, me, *found); }, now);
+}
+
+void send_targets(S& s, Client& c, const std::vector<std::string>& me, const std::vector<store::HistoryTarget>& found) {
   std::vector<std::pair<std::string, std::string>> lines;
+  // Accounts' conversations are shown under the nick of a client logged in to the other account.
+  std::unordered_map<std::string, std::string> nick_of;
+  if (std::any_of(found.begin(), found.end(), [](const store::HistoryTarget& t) { return t.key.starts_with('@'); })) {
+    for (const auto& [id, other] : s.clients_) {
+      if (!other->account.empty() && !s.gone(*other)) nick_of.emplace(fold(other->account, s.cfg_.casemapping), other->nick);
+    }
+  }
   for (const store::HistoryTarget& t : found) {
     std::string name = t.key;
-    if (std::size_t sp = name.find(' '); sp != std::string::npos) {  // a conversation: the other nick
+    if (std::size_t sp = name.find(' '); sp != std::string::npos) {  // a conversation: the other side
       std::string first = name.substr(0, sp), second = name.substr(sp + 1);
-      name = first == me ? second : first;
-      if (Client* other = s.find_nick(name)) name = other->nick;
+      name = std::find(me.begin(), me.end(), first) != me.end() ? second : first;
+      if (name.starts_with('@')) {  // an account: a nick logged in to it, else its name
+        name.erase(0, 1);
+        if (auto it = nick_of.find(name); it != nick_of.end()) name = it->second;
+      } else if (Client* other = s.find_nick(name)) {
+        name = other->nick;
+      }
     } else if (Channel* ch = s.find_channel(name)) {
       name = ch->name;
     }
@@ -169,16 +300,16 @@ void targets(S& s, Client& c, const Message& m) {
   send_batch(s, c, "draft/chathistory-targets", {}, lines);
 }
 
-void cmd_chathistory(S& s, Client& c, Message& m, TimePoint) {
+void cmd_chathistory(S& s, Client& c, Message& m, TimePoint now) {
   if (s.history_ == nullptr) {
     s.send(c, s.rpl(c, ERR_UNKNOWNCOMMAND).p("CHATHISTORY").t("Unknown command"));
     return;
   }
-  const std::string sub = upper(m.params[0]);
+  const std::string sub = ascii_upper(m.params[0]);
   using Q = store::HistoryQuery;
   Q kind;
   if (sub == "TARGETS") {
-    targets(s, c, m);
+    targets(s, c, m, now);
     return;
   } else if (sub == "LATEST") {
     kind = Q::latest;
@@ -220,13 +351,27 @@ void cmd_chathistory(S& s, Client& c, Message& m, TimePoint) {
     key = s.history_key_channel(ch->name);
     shown = ch->name;
   } else if (!target.empty() && target.find_first_of(" ,*?!@") == std::string::npos) {
-    key = s.history_key_private(c.nick, target);
+    key = s.history_key_private(c, std::string_view(target));
   } else {
     fail(s, c, "INVALID_TARGET", {sub, target}, "Messages could not be retrieved");
     return;
   }
-  auto rows = s.history_->query(key, kind, *a, *b, *limit);
-  replay(s, c, shown, rows ? *rows : std::vector<store::HistoryMessage>{});
+  auto rows = std::make_shared<std::optional<std::vector<store::HistoryMessage>>>();
+  store::History* h = s.history_;
+  s.start_history(
+      c,
+      [h, rows, key = std::move(key), kind, a = std::move(*a), b = std::move(*b), limit = *limit,
+       events = (c.caps & kCapEventPlayback) != 0](std::function<void()> ready) {
+        h->query_async(key, kind, a, b, limit, events,
+                       [rows, ready = std::move(ready)](std::optional<std::vector<store::HistoryMessage>> r) {
+                         *rows = std::move(r);
+                         ready();
+                       });
+      },
+      [&s, rows, shown = std::move(shown)](Client& to) {
+        replay(s, to, shown, *rows ? **rows : std::vector<store::HistoryMessage>{});
+      },
+      now);
 }
 
 constexpr CommandSpec kCommands[] = {

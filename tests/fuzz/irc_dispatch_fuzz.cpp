@@ -61,13 +61,14 @@ class MemoryHistory final : public sockit::store::History {
   void append(const sockit::store::HistoryRecord& r) override {
     if (messages_.size() < 64) {
       messages_.push_back({0, std::string(r.msgid), r.time_ms, std::string(r.key), std::string(r.target),
-                           std::string(r.sender), std::string(r.command), std::string(r.text), std::string(r.tags)});
+                           std::string(r.sender), std::string(r.command), std::string(r.text), std::string(r.tags),
+                           std::string(r.params)});
     }
   }
   std::optional<std::vector<sockit::store::HistoryMessage>> query(const std::string& key, sockit::store::HistoryQuery,
                                                                   const sockit::store::HistorySelector& a,
                                                                   const sockit::store::HistorySelector&,
-                                                                  std::size_t limit) override {
+                                                                  std::size_t limit, bool) override {
     if (a.kind == sockit::store::HistorySelector::Kind::msgid && a.msgid.size() % 2 == 1) return std::nullopt;
     std::vector<sockit::store::HistoryMessage> out;
     for (const auto& m : messages_) {
@@ -75,12 +76,17 @@ class MemoryHistory final : public sockit::store::History {
     }
     return out;
   }
-  std::vector<sockit::store::HistoryTarget> targets(const std::vector<std::string>& channels, const std::string& nick,
-                                                    std::int64_t, std::int64_t, std::size_t limit) override {
+  std::vector<sockit::store::HistoryTarget> targets(const std::vector<std::string>& channels,
+                                                    const std::vector<std::string>& selves, std::int64_t, std::int64_t,
+                                                    std::size_t limit) override {
     std::vector<sockit::store::HistoryTarget> out;
     for (const auto& m : messages_) {
       if (out.size() >= limit) break;
-      bool mine = m.key.find(' ') != std::string::npos && (m.key.starts_with(nick + " ") || m.key.ends_with(" " + nick));
+      bool mine = false;
+      for (const auto& nick : selves) {
+        mine = mine || (m.key.find(' ') != std::string::npos &&
+                        (m.key.starts_with(nick + " ") || m.key.ends_with(" " + nick)));
+      }
       for (const auto& ch : channels) mine = mine || ch == m.key;
       if (mine) out.push_back({m.key, m.time_ms});
     }

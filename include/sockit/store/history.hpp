@@ -5,8 +5,9 @@
 // of a queue (no allocation once the slots have grown; the writer is woken for a batch's first
 // message and when it is full, not for each one) and a writer thread stores the queue in one transaction every `flush_interval` or `flush_messages`
 // messages, whichever comes first (a SIGKILL loses at most what was queued since the last flush).
-// Queries run on the same thread, after the queue is written, so they see every message appended
-// before them; the caller waits for the result (bounded by `query_limit` rows).
+// Queries run on a reader thread with a connection of its own, once the writer has stored every
+// message appended before them (so they see them); query_async() hands the result to a callback on
+// that thread (the chat server posts it back to the loop), query() waits for it.
 //
 // The file: WAL mode, schema version in PRAGMA user_version, migrated on open; a file that is not
 // a database, is newer than this code or cannot be written is refused by open() with a reason.
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,12 +29,16 @@ struct HistoryMessage {
   std::int64_t id = 0;       ///< row id (set by the store on reads; insertion order)
   std::string msgid;         ///< IRCv3 message-ids; unique
   std::int64_t time_ms = 0;  ///< Unix time in milliseconds (server-time)
-  std::string key;           ///< what queries select by: a folded channel name or "nick1 nick2"
+  std::string key;           ///< what queries select by: a folded channel name, "nick1 nick2" or
+                             ///< "@account1 @account2" (both logged in), folded, in order
   std::string target;        ///< the target as it was sent (channel or nick)
   std::string sender;        ///< nick!user@host
   std::string command;       ///< PRIVMSG or NOTICE
   std::string text;
   std::string tags;          ///< the sender's client-only tags ("+a=b;+c", escaped)
+  /// An event (draft/event-playback: JOIN, PART, QUIT, KICK, TOPIC, MODE): the line after the
+  /// sender's prefix ("KICK #c bob :why"), replayed as is; "" for PRIVMSG and NOTICE.
+  std::string params;
 };
 
 /// A message as the event loop hands it to append(): views of the caller's strings, copied before
@@ -41,6 +47,7 @@ struct HistoryRecord {
   std::string_view msgid;
   std::int64_t time_ms = 0;
   std::string_view key, target, sender, command, text, tags;  ///< as in HistoryMessage
+  std::string_view params;
 };
 
 struct HistoryOptions {
@@ -86,17 +93,33 @@ class History {
   virtual void append(const HistoryRecord& r) = 0;
   /// The same from a HistoryMessage (tests, tools).
   void append(const HistoryMessage& m) {
-    append(HistoryRecord{m.msgid, m.time_ms, m.key, m.target, m.sender, m.command, m.text, m.tags});
+    append(HistoryRecord{m.msgid, m.time_ms, m.key, m.target, m.sender, m.command, m.text, m.tags, m.params});
   }
-  /// The messages of `key` the query selects, oldest first, at most `limit` (and query_limit).
+  /// The messages of `key` the query selects, oldest first, at most `limit` (and query_limit);
+  /// events too when `events` (draft/event-playback), else PRIVMSG and NOTICE only.
   /// nullopt when a msgid selector names no message of `key`.
   virtual std::optional<std::vector<HistoryMessage>> query(const std::string& key, HistoryQuery kind,
                                                            const HistorySelector& a, const HistorySelector& b,
-                                                           std::size_t limit) = 0;
-  /// The keys among `channels`, and the private conversations of `folded_nick`, with a message
+                                                           std::size_t limit, bool events = false) = 0;
+  /// The keys among `channels`, and the private conversations of any of `selves` (a folded nick,
+  /// "@account" for a logged-in user's conversations with other logged-in users), with a message
   /// between the two times (either order, exclusive), oldest latest-message first, at most `limit`.
-  virtual std::vector<HistoryTarget> targets(const std::vector<std::string>& channels, const std::string& folded_nick,
+  virtual std::vector<HistoryTarget> targets(const std::vector<std::string>& channels, const std::vector<std::string>& selves,
                                              std::int64_t from_ms, std::int64_t to_ms, std::size_t limit) = 0;
+
+  /// query() without waiting: `done` gets the result, on another thread (HistoryStore's reader)
+  /// or, by default, at once on the caller's. It sees every message appended before the call.
+  using QueryDone = std::function<void(std::optional<std::vector<HistoryMessage>>)>;
+  virtual void query_async(const std::string& key, HistoryQuery kind, const HistorySelector& a,
+                           const HistorySelector& b, std::size_t limit, bool events, QueryDone done) {
+    done(query(key, kind, a, b, limit, events));
+  }
+  /// targets() without waiting, as query_async().
+  using TargetsDone = std::function<void(std::vector<HistoryTarget>)>;
+  virtual void targets_async(const std::vector<std::string>& channels, const std::vector<std::string>& selves,
+                             std::int64_t from_ms, std::int64_t to_ms, std::size_t limit, TargetsDone done) {
+    done(targets(channels, selves, from_ms, to_ms, limit));
+  }
 };
 
 class HistoryStore final : public History {
@@ -113,9 +136,20 @@ class HistoryStore final : public History {
   using History::append;
   void append(const HistoryRecord& r) override;
   std::optional<std::vector<HistoryMessage>> query(const std::string& key, HistoryQuery kind, const HistorySelector& a,
-                                                   const HistorySelector& b, std::size_t limit) override;
-  std::vector<HistoryTarget> targets(const std::vector<std::string>& channels, const std::string& folded_nick,
+                                                   const HistorySelector& b, std::size_t limit,
+                                                   bool events = false) override;
+  std::vector<HistoryTarget> targets(const std::vector<std::string>& channels, const std::vector<std::string>& selves,
                                      std::int64_t from_ms, std::int64_t to_ms, std::size_t limit) override;
+  /// On the reader thread (its own read-only connection: WAL lets it read while the writer
+  /// writes), once the writer has stored every message appended before the call.
+  void query_async(const std::string& key, HistoryQuery kind, const HistorySelector& a, const HistorySelector& b,
+                   std::size_t limit, bool events, QueryDone done) override;
+  void targets_async(const std::vector<std::string>& channels, const std::vector<std::string>& selves, std::int64_t from_ms,
+                     std::int64_t to_ms, std::size_t limit, TargetsDone done) override;
+  /// Runs the reads already started, drops those still queued (their `done` never runs) and
+  /// stops the reader: call it before whatever the callbacks use (the event loops) goes away.
+  /// Later reads run on the caller's thread. The destructor calls it too.
+  void stop_reader();
   /// Waits until everything appended so far is written.
   void flush();
   /// Applies retention now (the writer also does it every retention_interval).

@@ -115,7 +115,7 @@ std::int64_t rows_in(const std::string& db) {
   std::int64_t n = -1;
   if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM messages", -1, &st, nullptr) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(h, "SELECT count(*) FROM messages WHERE command IN ('PRIVMSG', 'NOTICE')", -1, &st, nullptr) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW) {
       n = sqlite3_column_int64(st, 0);
     }
@@ -222,6 +222,224 @@ TEST(ChatHistory, EverySubcommand) {
   EXPECT_NE(t1.find("CHATHISTORY TARGETS #h timestamp="), std::string::npos) << t1;
   EXPECT_NE(t2.find("CHATHISTORY TARGETS alice timestamp="), std::string::npos) << t2;
   EXPECT_EQ(irc::parse(b.expect("BATCH")).message->params[0][0], '-');
+}
+
+/// `n` messages "n0".."n{n-1}" from `c` to `target` in one write (no echo-message: a PING after
+/// them proves they were all handled).
+void fill(Client& c, const std::string& target, int n) {
+  std::string bulk;
+  for (int i = 0; i < n; ++i) bulk += "PRIVMSG " + target + " :n" + std::to_string(i) + "\r\n";
+  c.raw(bulk + "PING :filled\r\n");
+  c.expect("PONG", 20s);
+}
+
+// The reply is read on the store's reader thread and sent from the loop: the commands a client
+// sends after CHATHISTORY (in the same write) are answered after the whole reply, labeled or not.
+TEST(ChatHistory, LaterCommandsAreAnsweredAfterTheReply) {
+  HistoryFiles f("order", "query_limit = 500\n");
+  ChatServer srv({"--config", f.conf});
+  Client a(srv.address()), b(srv.address());
+  register_with_caps(a, "alice", "batch");
+  register_with_caps(b, "bob", "draft/chathistory batch labeled-response");
+  a.send("JOIN #o");
+  a.expect("366");
+  b.send("JOIN #o");
+  b.expect("366");
+  fill(a, "#o", 300);
+  b.raw("CHATHISTORY LATEST #o * 300\r\nPING :after\r\n@label=q7 CHATHISTORY LATEST #o * 2\r\n@label=p8 PING :labeled\r\n");
+  // What bob gets, in order: the batches, the history lines (batch tag: bob's live copies of the
+  // channel lines came before and have none) and the PONGs, with their labels.
+  std::vector<std::string> got;
+  while (auto l = b.line(10s)) {
+    auto p = irc::parse(*l);
+    if (!p) continue;
+    const std::string& cmd = p.message->command;
+    const std::string label = tag_of(*l, "label");
+    if (cmd == "PRIVMSG" && !tag_of(*l, "batch").empty()) got.push_back("PRIVMSG " + p.message->params.back());
+    if (cmd == "BATCH") got.push_back(label.empty() ? "BATCH" : "BATCH label=" + label);
+    if (cmd == "PONG") got.push_back("PONG " + p.message->params.back() + (label.empty() ? "" : " label=" + label));
+    if (cmd == "PONG" && p.message->params.back() == "labeled") break;
+  }
+  // BATCH +, n0..n299, BATCH -, PONG after, then the labeled batch around the chathistory batch of
+  // n298 and n299, then the labeled PONG.
+  ASSERT_EQ(got.size(), 310u) << b.dump();
+  EXPECT_EQ(got[0], "BATCH");
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(got[static_cast<std::size_t>(1 + i)], "PRIVMSG n" + std::to_string(i));
+  EXPECT_EQ(got[301], "BATCH");
+  EXPECT_EQ(got[302], "PONG after");
+  EXPECT_EQ(got[303], "BATCH label=q7");
+  EXPECT_EQ(got[304], "BATCH");
+  EXPECT_EQ(got[305], "PRIVMSG n298");
+  EXPECT_EQ(got[306], "PRIVMSG n299");
+  EXPECT_EQ(got[307], "BATCH");
+  EXPECT_EQ(got[308], "BATCH");
+  EXPECT_EQ(got[309], "PONG labeled label=p8");
+}
+
+// Clients that ask for a big reply and close at once (the read still running on the reader
+// thread, or its wake already posted) cost nothing: the server (ASan build) answers the next client
+// and exits cleanly on SIGTERM.
+TEST(ChatHistory, ClientsThatLeaveBeforeTheReplyAreFine) {
+  HistoryFiles f("leave", "query_limit = 2000\n");
+  ChatServer srv({"--config", f.conf});
+  Client a(srv.address());
+  register_with_caps(a, "alice", "batch");
+  a.send("JOIN #big");
+  a.expect("366");
+  fill(a, "#big", 2000);
+  for (int i = 0; i < 12; ++i) {
+    Client q(srv.address());
+    register_with_caps(q, "q" + std::to_string(i));
+    q.send("JOIN #big");
+    q.expect("366");
+    // Half leave with a QUIT behind the request (held, then run after the reply), half just close.
+    q.raw(i % 2 ? "CHATHISTORY LATEST #big * 2000\r\nQUIT :bye\r\n" : "CHATHISTORY LATEST #big * 2000\r\n");
+  }  // each closes here
+  Client b(srv.address());
+  register_with_caps(b, "bob");
+  b.send("JOIN #big");
+  b.expect("366");
+  Reply r = history(b, "CHATHISTORY LATEST #big * 3");
+  EXPECT_EQ(r.texts(), "n1997,n1998,n1999");
+  srv.child().signal(SIGTERM);
+  EXPECT_EQ(srv.child().wait(10s), 0);
+}
+
+/// Registers `nick` and an account of the same name (REGISTER before CAP END: logged in), with
+/// the history caps.
+void register_account(Client& c, const std::string& nick) {
+  c.send("CAP LS 302");
+  c.expect("CAP");
+  c.send("CAP REQ :draft/chathistory batch server-time message-tags echo-message");
+  EXPECT_NE(c.expect("CAP").find(" ACK "), std::string::npos) << c.dump();
+  c.send("NICK " + nick);
+  c.send("REGISTER * * :a fine password");
+  EXPECT_NE(c.expect_any({"REGISTER", "FAIL"}, 60s).find("REGISTER SUCCESS " + nick), std::string::npos) << c.dump();
+  c.expect("900");
+  c.send("CAP END");
+  c.send("USER " + nick + " 0 * :Test");
+  c.expect("001");
+}
+
+std::vector<std::string> targets_of(Client& c) {
+  c.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z 10");
+  c.expect("BATCH");
+  std::vector<std::string> out;
+  while (auto l = c.line(5s)) {
+    auto p = irc::parse(*l);
+    if (!p || p.message->command == "BATCH") break;
+    if (p.message->command == "CHATHISTORY") out.push_back(p.message->params[1]);
+  }
+  return out;
+}
+
+// Both sides logged in: the conversation belongs to the two accounts. It follows a nick change,
+// and a guest who takes the nick afterwards neither sees it nor adds to it; a guest's own
+// conversation is keyed by nicks as before.
+TEST(ChatHistory, PrivateHistoryFollowsAccountsNotNicks) {
+  HistoryFiles f("accounts");
+  ChatServer srv({"--config", f.conf, "--accounts-db", f.dir + "/accounts.db"});
+  Client a(srv.address()), b(srv.address());
+  register_account(a, "alice");
+  register_account(b, "bob");
+  say(a, "bob", {"one"});
+  b.expect("PRIVMSG");
+  b.send("NICK bobby");
+  b.expect("NICK");
+  EXPECT_EQ(history(a, "CHATHISTORY LATEST bobby * 10").texts(), "one");
+  say(b, "alice", {"two"});
+  EXPECT_EQ(trailing(a.expect("PRIVMSG")), "two");
+  EXPECT_EQ(history(b, "CHATHISTORY LATEST alice * 10").texts(), "one,two");
+  // A guest takes the nick "bob": not its conversation.
+  Client g(srv.address());
+  register_with_caps(g, "bob");
+  EXPECT_EQ(history(g, "CHATHISTORY LATEST alice * 10").texts(), "");
+  EXPECT_TRUE(targets_of(g).empty());
+  say(a, "bob", {"guest"});
+  g.expect("PRIVMSG");
+  EXPECT_EQ(history(g, "CHATHISTORY LATEST alice * 10").texts(), "guest");
+  EXPECT_EQ(history(a, "CHATHISTORY LATEST bob * 10").texts(), "guest");  // the nick bob: the guest
+  EXPECT_EQ(history(a, "CHATHISTORY LATEST bobby * 10").texts(), "one,two");
+  // alice's targets: the account conversation under bob's nick now, the guest's under its nick.
+  const auto t = targets_of(a);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0], "bobby");
+  EXPECT_EQ(t[1], "bob");
+  // bob gone: his account's name still finds the conversation for alice.
+  b.send("QUIT");
+  EXPECT_TRUE(b.closed_within(5s));
+  g.send("NICK guest");
+  g.expect("NICK");
+  EXPECT_EQ(history(a, "CHATHISTORY LATEST bob * 10").texts(), "one,two");
+}
+
+/// "COMMAND nick" per line of a reply (the sender's nick).
+std::string events_of(const Reply& r) {
+  std::string out;
+  for (const auto& l : r.lines) {
+    auto p = irc::parse(l);
+    if (!p) continue;
+    const std::string& prefix = p.message->prefix;
+    out += (out.empty() ? "" : ",") + p.message->command + " " + prefix.substr(0, prefix.find('!'));
+  }
+  return out;
+}
+
+// draft/event-playback: JOIN, PART, QUIT, KICK, TOPIC and MODE are kept with the messages and
+// replayed, as they went out, only to a client that negotiated the cap; the others get the
+// messages alone (and a limit counts messages only).
+TEST(ChatHistory, EventPlaybackOnlyForClientsThatAskedForIt) {
+  HistoryFiles f("events");
+  ChatServer srv({"--config", f.conf});
+  Client a(srv.address()), b(srv.address()), c(srv.address()), d(srv.address());
+  register_with_caps(a, "alice");
+  for (auto [cl, nick] : {std::pair{&b, "bob"}, {&c, "carol"}, {&d, "dave"}}) cl->register_as(nick);
+  a.send("JOIN #ev");
+  a.expect("366");
+  b.send("JOIN #ev");
+  b.expect("366");
+  say(a, "#ev", {"hello"});
+  a.send("TOPIC #ev :news");
+  a.expect("TOPIC");
+  a.send("MODE #ev +v bob");
+  a.expect("MODE");
+  b.send("PART #ev :later");
+  b.expect("PART");
+  c.send("JOIN #ev");
+  c.expect("366");
+  c.send("QUIT :gone");
+  EXPECT_TRUE(c.closed_within(5s));
+  d.send("JOIN #ev");
+  d.expect("366");
+  a.send("KICK #ev dave :out");
+  d.expect("KICK");
+  Client e(srv.address());
+  e.send("CAP LS 302");
+  EXPECT_NE(e.expect("CAP").find("draft/event-playback"), std::string::npos) << e.dump();
+  e.send("CAP REQ :draft/chathistory draft/event-playback batch message-tags");
+  EXPECT_NE(e.expect("CAP").find(" ACK "), std::string::npos) << e.dump();
+  e.send("CAP END");
+  e.register_as("eve");
+  e.send("JOIN #ev");
+  e.expect("366");
+  Reply r = history(e, "CHATHISTORY LATEST #ev * 50");
+  EXPECT_EQ(events_of(r),
+            "JOIN alice,JOIN bob,PRIVMSG alice,TOPIC alice,MODE alice,PART bob,JOIN carol,QUIT carol,JOIN dave,"
+            "KICK alice,JOIN eve")
+      << e.dump();
+  ASSERT_EQ(r.lines.size(), 11u);
+  // Each as it went out, with a msgid of its own.
+  EXPECT_NE(r.lines[3].find(" :alice!~alice@127.0.0.1 TOPIC #ev :news"), std::string::npos) << r.lines[3];
+  EXPECT_NE(r.lines[4].find(" :alice!~alice@127.0.0.1 MODE #ev +v :bob"), std::string::npos) << r.lines[4];
+  EXPECT_NE(r.lines[5].find(" :bob!~bob@127.0.0.1 PART #ev :later"), std::string::npos) << r.lines[5];
+  EXPECT_NE(r.lines[7].find(" :carol!~carol@127.0.0.1 QUIT :Quit: gone"), std::string::npos) << r.lines[7];
+  EXPECT_NE(r.lines[9].find(" :alice!~alice@127.0.0.1 KICK #ev dave :out"), std::string::npos) << r.lines[9];
+  EXPECT_FALSE(tag_of(r.lines[9], "msgid").empty()) << r.lines[9];
+  // A limit of 2 with events: the last two events.
+  EXPECT_EQ(events_of(history(e, "CHATHISTORY LATEST #ev * 2")), "KICK alice,JOIN eve");
+  // Without the cap: the message alone, even with a limit of 1.
+  EXPECT_EQ(history(a, "CHATHISTORY LATEST #ev * 50").texts(), "hello");
+  EXPECT_EQ(history(a, "CHATHISTORY LATEST #ev * 1").texts(), "hello");
 }
 
 TEST(ChatHistory, BadInputGetsFail) {

@@ -7,9 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sockit::store {
@@ -71,7 +74,7 @@ TEST(HistoryStore, CreatesVersionedWalFileAndKeepsMessagesAcrossReopen) {
     ASSERT_TRUE(s);
     // The destructor writes what is queued.
   }
-  EXPECT_EQ(pragma(path, "PRAGMA user_version"), 1);
+  EXPECT_EQ(pragma(path, "PRAGMA user_version"), 2);
   EXPECT_EQ(pragma(path, "SELECT count(*) FROM messages"), 11);
   std::string err;
   HistoryOptions o;
@@ -115,6 +118,71 @@ TEST(HistoryStore, WritesInBatchesAndQueriesSeeWhatIsQueued) {
   s->flush();
   EXPECT_EQ(s->stats().written, 3u);
   EXPECT_EQ(s->stats().dropped, 1u);
+}
+
+// query_async: the answer comes on the store's reader thread (its own connection), after the
+// writer has stored what was appended before the call (a flush interval of an hour: only the read
+// makes the writer write); several reads in flight each get their own answer.
+TEST(HistoryStore, QueryAsyncAnswersOnTheReaderAfterWhatWasAppended) {
+  const std::string path = temp_db("async");
+  std::string err;
+  HistoryOptions o;
+  o.path = path;
+  o.flush_interval = std::chrono::hours(1);
+  auto s = HistoryStore::open(o, err);
+  ASSERT_TRUE(s) << err;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> got(3);
+  std::vector<std::thread::id> threads(3);
+  int answered = 0;
+  for (int i = 0; i < 3; ++i) {
+    s->append(msg("#a", 1000 + i, "a" + std::to_string(i)));
+    s->query_async("#a", HistoryQuery::latest, {}, {}, 10, false, [&, i](std::optional<std::vector<HistoryMessage>> rows) {
+      std::lock_guard lock(mu);
+      got[static_cast<std::size_t>(i)] = ids(rows);
+      threads[static_cast<std::size_t>(i)] = std::this_thread::get_id();
+      ++answered;
+      cv.notify_all();
+    });
+  }
+  bool targets_done = false;
+  std::vector<HistoryTarget> found;
+  s->targets_async({"#a"}, {"nobody"}, 0, 10000, 10, [&](std::vector<HistoryTarget> t) {
+    std::lock_guard lock(mu);
+    found = std::move(t);
+    targets_done = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return answered == 3 && targets_done; }));
+  // Each sees at least what came before it (the writer may have taken the later ones too).
+  EXPECT_TRUE(got[0] == "a0" || got[0] == "a0,a1" || got[0] == "a0,a1,a2") << got[0];
+  EXPECT_TRUE(got[1] == "a0,a1" || got[1] == "a0,a1,a2") << got[1];
+  EXPECT_EQ(got[2], "a0,a1,a2");
+  EXPECT_NE(threads[0], std::this_thread::get_id());
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].key, "#a");
+  EXPECT_EQ(found[0].time_ms, 1002);
+}
+
+// After stop_reader() (the chat server calls it before its loops go) reads run on the caller's
+// thread, still after what was appended; the store still writes and closes cleanly.
+TEST(HistoryStore, AfterStopReaderReadsRunOnTheCaller) {
+  const std::string path = temp_db("stopreader");
+  auto s = ten(path);
+  ASSERT_TRUE(s);
+  s->stop_reader();
+  s->append(msg("#a", 20000, "late"));
+  std::thread::id where;
+  std::string got;
+  s->query_async("#a", HistoryQuery::latest, {}, {}, 2, false, [&](std::optional<std::vector<HistoryMessage>> rows) {
+    where = std::this_thread::get_id();
+    got = ids(rows);
+  });
+  EXPECT_EQ(where, std::this_thread::get_id());
+  EXPECT_EQ(got, "m10,late");
+  EXPECT_EQ(ids(s->query("#b", HistoryQuery::latest, {}, {}, 5)), "other");
 }
 
 // The queue's slots are reused batch after batch (append copies into a slot's strings): a short
@@ -195,15 +263,22 @@ TEST(HistoryStore, TargetsListsChannelsAndOwnConversations) {
   s->append(msg("alice bob", 2500, "d1"));
   s->append(msg("bob carol", 2600, "d2"));
   s->append(msg("al bob", 2700, "d3"));  // "al" is not "alice"
-  auto t = s->targets({"#a", "#b", "#none"}, "bob", 0, 20000, 10);
+  auto t = s->targets({"#a", "#b", "#none"}, {"bob"}, 0, 20000, 10);
   std::string got;
   for (const auto& x : t) got += x.key + "@" + std::to_string(x.time_ms) + " ";
   EXPECT_EQ(got, "alice bob@2500 bob carol@2600 al bob@2700 #b@3500 #a@10000 ");
-  t = s->targets({"#a", "#b"}, "alice", 20000, 3000, 10);  // either order; alice is in no conversation then
+  t = s->targets({"#a", "#b"}, {"alice"}, 20000, 3000, 10);  // either order; alice is in no conversation then
   got.clear();
   for (const auto& x : t) got += x.key + " ";
   EXPECT_EQ(got, "#b #a ");
-  EXPECT_EQ(s->targets({"#a", "#b"}, "x", 0, 20000, 1).size(), 1u);
+  EXPECT_EQ(s->targets({"#a", "#b"}, {"x"}, 0, 20000, 1).size(), 1u);
+  // A logged-in user is itself twice: its nick (conversations with guests) and "@account".
+  s->append(msg("@alice @dave", 2800, "d4"));
+  s->append(msg("@bob @carol", 2900, "d5"));
+  t = s->targets({}, {"alice", "@alice"}, 0, 20000, 10);
+  got.clear();
+  for (const auto& x : t) got += x.key + " ";
+  EXPECT_EQ(got, "alice bob @alice @dave ");
 }
 
 TEST(HistoryStore, RetentionByCountPerKeyAndByAge) {
@@ -231,6 +306,52 @@ TEST(HistoryStore, RetentionByCountPerKeyAndByAge) {
   s->apply_retention();
   EXPECT_EQ(ids(s->query("#a", HistoryQuery::latest, {}, {}, 10)), "fresh");
   EXPECT_EQ(ids(s->query("#b", HistoryQuery::latest, {}, {}, 10)), "");
+}
+
+// A file of schema version 1 (before events had their params column), as the previous sockit
+// left it: opened, migrated to 2 in place, its rows kept and readable, new rows with params.
+TEST(HistoryStore, MigratesAVersion1File) {
+  const std::string path = temp_db("v1");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "PRAGMA journal_mode=WAL;"
+                           "CREATE TABLE messages (id INTEGER PRIMARY KEY, msgid TEXT NOT NULL UNIQUE, key TEXT NOT NULL,"
+                           " target TEXT NOT NULL, time_ms INTEGER NOT NULL, sender TEXT NOT NULL, command TEXT NOT NULL,"
+                           " text TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '');"
+                           "CREATE INDEX messages_key_time ON messages(key, time_ms, id);"
+                           "CREATE INDEX messages_time ON messages(time_ms);"
+                           "INSERT INTO messages(msgid, key, target, time_ms, sender, command, text, tags) VALUES"
+                           " ('old1', '#a', '#a', 1000, 'al!~al@h', 'PRIVMSG', 'from v1', '+x=1');"
+                           "PRAGMA user_version=1;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  std::string err;
+  HistoryOptions o;
+  o.path = path;
+  auto s = HistoryStore::open(o, err);
+  ASSERT_TRUE(s) << err;
+  EXPECT_EQ(pragma(path, "PRAGMA user_version"), 2);
+  HistoryMessage join = msg("#a", 2000, "ev1");
+  join.command = "JOIN";
+  join.text.clear();
+  join.params = "JOIN #a";
+  s->append(join);
+  auto rows = s->query("#a", HistoryQuery::latest, {}, {}, 10, true);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].msgid, "old1");
+  EXPECT_EQ((*rows)[0].text, "from v1");
+  EXPECT_EQ((*rows)[0].tags, "+x=1");
+  EXPECT_EQ((*rows)[0].params, "");
+  EXPECT_EQ((*rows)[1].params, "JOIN #a");
+  // Without events (a client without draft/event-playback) the JOIN is not there, and the limit
+  // counts messages only.
+  EXPECT_EQ(ids(s->query("#a", HistoryQuery::latest, {}, {}, 1)), "old1");
+  EXPECT_EQ(ids(s->query("#a", HistoryQuery::latest, {}, {}, 1, true)), "ev1");
 }
 
 TEST(HistoryStore, RefusesAFileThatIsNotADatabase) {
