@@ -1,7 +1,8 @@
 // store::HistoryStore: message history in its own SQLite file, written by one thread in batches
 // (include/sockit/store/history.hpp). The event loop only locks a mutex to copy a message into a
 // queue slot (slots and their strings are reused batch after batch: no allocation once warm); the
-// writer thread owns the connection and runs the queries too, after writing what is queued.
+// writer thread owns the read-write connection; a reader thread runs the queries on a read-only
+// one, each once the writer has stored what was appended before it (sequence numbers).
 #include "sockit/store/history.hpp"
 
 #include <sqlite3.h>
@@ -22,7 +23,7 @@ namespace sockit::store {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Migrations: kMigrations[i] takes the schema from version i to i + 1.
 constexpr const char* kMigrations[] = {
@@ -38,6 +39,8 @@ constexpr const char* kMigrations[] = {
     " tags TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX messages_key_time ON messages(key, time_ms, id);"
     "CREATE INDEX messages_time ON messages(time_ms);",
+    // 2: events (draft/event-playback) keep their line after the sender's prefix.
+    "ALTER TABLE messages ADD COLUMN params TEXT NOT NULL DEFAULT '';",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -94,7 +97,7 @@ struct Point {
 };
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
 
-constexpr const char* kColumns = "id, msgid, key, target, time_ms, sender, command, text, tags";
+constexpr const char* kColumns = "id, msgid, key, target, time_ms, sender, command, text, tags, params";
 
 HistoryMessage read_row(const Stmt& st) {
   HistoryMessage m;
@@ -107,7 +110,22 @@ HistoryMessage read_row(const Stmt& st) {
   m.command = st.text(6);
   m.text = st.text(7);
   m.tags = st.text(8);
+  m.params = st.text(9);
   return m;
+}
+
+/// Calls `start` with a function that ends the wait, and waits for it (from any thread).
+void wait_for(const std::function<void(std::function<void()>)>& start) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  start([&] {
+    std::lock_guard lock(m);
+    done = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return done; });
 }
 
 }  // namespace
@@ -130,14 +148,99 @@ struct HistoryStore::Impl {
   std::set<std::string> touched;  // keys written since the last retention pass (writer only)
   std::thread writer;
 
+  // Reads: messages are numbered as they are queued; a read waits until the writer has stored
+  // those queued before it (`written` >= its number), asking for a batch now (`flush_upto`).
+  sqlite3* rdb = nullptr;       // the reader's read-only connection
+  std::uint64_t appended_seq = 0;  // messages queued so far
+  std::uint64_t taken_seq = 0;     // ... taken by the writer
+  std::uint64_t written_seq = 0;   // ... stored (or dropped on a write error)
+  std::uint64_t flush_upto = 0;    // a read waits for the messages up to this one
+  struct Read {
+    std::uint64_t seq;
+    std::function<void(sqlite3*)> run;
+  };
+  std::deque<Read> reads;
+  std::condition_variable read_cv;  // the reader waits here
+  bool stop_reads = false;
+  bool writer_done = false;  // the writer has returned (a read waits for it no more)
+  std::thread reader;
+
   ~Impl() {
+    stop_reader();
     {
       std::lock_guard lock(mu);
       stop = true;
     }
     cv.notify_all();
     if (writer.joinable()) writer.join();
+    if (rdb != nullptr) sqlite3_close(rdb);
     if (db != nullptr) sqlite3_close(db);
+  }
+
+  void stop_reader() {
+    {
+      std::lock_guard lock(mu);
+      if (stop_reads) return;
+      stop_reads = true;
+      reads.clear();
+    }
+    read_cv.notify_all();
+    if (reader.joinable()) reader.join();
+  }
+
+  /// Opens the reader's connection (after open_db: the file exists, in WAL mode, migrated).
+  std::string open_reader() {
+    if (sqlite3_open_v2(opt.path.c_str(), &rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      return opt.path + ": cannot open the history database for reading: " +
+             (rdb ? sqlite3_errmsg(rdb) : "out of memory");
+    }
+    sqlite3_busy_timeout(rdb, 5000);
+    return {};
+  }
+
+  /// Queues `run` for the reader, numbered after the messages appended so far; without a reader
+  /// (stopped), runs it here once they are stored.
+  void read(std::function<void(sqlite3*)> run) {
+    {
+      std::lock_guard lock(mu);
+      if (!stop_reads) {
+        reads.push_back({appended_seq, std::move(run)});
+        read_cv.notify_one();
+        return;
+      }
+    }
+    written_seq_wait(current_seq());
+    run(rdb);
+  }
+
+  std::uint64_t current_seq() {
+    std::lock_guard lock(mu);
+    return appended_seq;
+  }
+
+  /// Waits until the messages up to `seq` are stored (or the writer has stopped).
+  void written_seq_wait(std::uint64_t seq) {
+    std::unique_lock lock(mu);
+    if (written_seq < seq) {
+      flush_upto = std::max(flush_upto, seq);
+      cv.notify_all();
+      done_cv.wait(lock, [&] { return written_seq >= seq || writer_done; });
+    }
+  }
+
+  void run_reader() {
+    std::unique_lock lock(mu);
+    for (;;) {
+      read_cv.wait(lock, [&] { return stop_reads || !reads.empty(); });
+      if (reads.empty()) return;  // stopping
+      Read r = std::move(reads.front());
+      reads.pop_front();
+      lock.unlock();
+      written_seq_wait(r.seq);
+      r.run(rdb);
+      r.run = nullptr;  // its captures go here, not under the lock
+      lock.lock();
+    }
   }
 
   std::string err(std::string_view what) const {
@@ -196,12 +299,12 @@ struct HistoryStore::Impl {
     std::uint64_t written = 0;
     if (ok) {
       Stmt ins(db,
-               "INSERT OR IGNORE INTO messages(msgid, key, target, time_ms, sender, command, text, tags) "
-               "VALUES(?,?,?,?,?,?,?,?)");
+               "INSERT OR IGNORE INTO messages(msgid, key, target, time_ms, sender, command, text, tags, params) "
+               "VALUES(?,?,?,?,?,?,?,?,?)");
       for (std::size_t i = 0; i < n; ++i) {
         const HistoryMessage& m = batch[i];
         ins.bind(1, m.msgid).bind(2, m.key).bind(3, m.target).bind(4, m.time_ms).bind(5, m.sender);
-        ins.bind(6, m.command).bind(7, m.text).bind(8, m.tags);
+        ins.bind(6, m.command).bind(7, m.text).bind(8, m.tags).bind(9, m.params);
         if (ins.run() && sqlite3_changes(db) == 1) {  // 0: a msgid stored already (ignored)
           ++written;
           touched.insert(m.key);
@@ -262,7 +365,7 @@ struct HistoryStore::Impl {
     for (;;) {
       // Sleep until a batch is due: full, its first message's deadline passed, a query or flush
       // is waiting, or the server stops. Retention runs when due while idle.
-      while (!stop && jobs.empty() && queued < opt.flush_messages) {
+      while (!stop && jobs.empty() && queued < opt.flush_messages && flush_upto <= taken_seq) {
         const auto now = Clock::now();
         if (queued > 0 && now >= first_queued + opt.flush_interval) break;
         if (now - last_retention >= opt.retention_interval) {
@@ -278,6 +381,7 @@ struct HistoryStore::Impl {
       }
       batch.swap(queue);
       const std::size_t n = std::exchange(queued, 0);
+      taken_seq = appended_seq;
       std::deque<std::function<void()>> run_jobs;
       run_jobs.swap(jobs);
       const bool stopping = stop;
@@ -285,8 +389,13 @@ struct HistoryStore::Impl {
       write(batch, n);
       for (auto& job : run_jobs) job();
       lock.lock();
+      written_seq = std::max(written_seq, taken_seq);
       done_cv.notify_all();
-      if (stopping && queued == 0 && jobs.empty()) return;
+      if (stopping && queued == 0 && jobs.empty()) {
+        writer_done = true;
+        done_cv.notify_all();
+        return;
+      }
     }
   }
 
@@ -307,7 +416,7 @@ struct HistoryStore::Impl {
 
   /// Where selector `s` is in `key`'s order; `after_side`: a timestamp stands after its own
   /// millisecond's rows (for "after") or before them. nullopt: an unknown msgid.
-  std::optional<Point> resolve(const std::string& key, const HistorySelector& s, bool after_side) {
+  static std::optional<Point> resolve(sqlite3* db, const std::string& key, const HistorySelector& s, bool after_side) {
     if (s.kind == HistorySelector::Kind::time) return Point{s.time_ms, after_side ? kMaxId : 0};
     Stmt q(db, "SELECT time_ms, id FROM messages WHERE msgid = ? AND key = ?");
     q.bind(1, s.msgid).bind(2, key);
@@ -316,10 +425,13 @@ struct HistoryStore::Impl {
   }
 
   /// Rows of `key` strictly after `lo` (if given) and strictly before `hi` (if given), `limit` of
-  /// them from the `newest` end or the oldest, returned oldest first.
-  std::vector<HistoryMessage> range(const std::string& key, std::optional<Point> lo, std::optional<Point> hi,
-                                    bool newest, std::size_t limit, bool lo_inclusive = false) {
+  /// them from the `newest` end or the oldest, returned oldest first; without `events`, only
+  /// PRIVMSG and NOTICE rows.
+  static std::vector<HistoryMessage> range(sqlite3* db, bool events, const std::string& key, std::optional<Point> lo,
+                                           std::optional<Point> hi, bool newest, std::size_t limit,
+                                           bool lo_inclusive = false) {
     std::string sql = std::string("SELECT ") + kColumns + " FROM messages WHERE key = ?1";
+    if (!events) sql += " AND command IN ('PRIVMSG', 'NOTICE')";
     if (lo) sql += lo_inclusive ? " AND (time_ms, id) >= (?2, ?3)" : " AND (time_ms, id) > (?2, ?3)";
     if (hi) sql += " AND (time_ms, id) < (?4, ?5)";
     sql += newest ? " ORDER BY time_ms DESC, id DESC" : " ORDER BY time_ms, id";
@@ -335,65 +447,73 @@ struct HistoryStore::Impl {
     return out;
   }
 
-  std::optional<std::vector<HistoryMessage>> query(const std::string& key, HistoryQuery kind,
-                                                   const HistorySelector& a, const HistorySelector& b,
-                                                   std::size_t limit) {
+  static std::optional<std::vector<HistoryMessage>> query(sqlite3* db, const std::string& key, HistoryQuery kind,
+                                                          const HistorySelector& a, const HistorySelector& b,
+                                                          std::size_t limit, bool events) {
     using K = HistorySelector::Kind;
     switch (kind) {
       case HistoryQuery::latest: {
-        if (a.kind == K::none) return range(key, std::nullopt, std::nullopt, true, limit);
-        auto lo = resolve(key, a, true);
+        if (a.kind == K::none) return range(db, events, key, std::nullopt, std::nullopt, true, limit);
+        auto lo = resolve(db, key, a, true);
         if (!lo) return std::nullopt;
-        return range(key, lo, std::nullopt, true, limit);
+        return range(db, events, key, lo, std::nullopt, true, limit);
       }
       case HistoryQuery::before: {
-        auto hi = resolve(key, a, false);
+        auto hi = resolve(db, key, a, false);
         if (!hi) return std::nullopt;
-        return range(key, std::nullopt, hi, true, limit);
+        return range(db, events, key, std::nullopt, hi, true, limit);
       }
       case HistoryQuery::after: {
-        auto lo = resolve(key, a, true);
+        auto lo = resolve(db, key, a, true);
         if (!lo) return std::nullopt;
-        return range(key, lo, std::nullopt, false, limit);
+        return range(db, events, key, lo, std::nullopt, false, limit);
       }
       case HistoryQuery::around: {
         // Half before the selector, the rest from it on (the message itself included).
-        auto at = resolve(key, a, false);
+        auto at = resolve(db, key, a, false);
         if (!at) return std::nullopt;
-        std::vector<HistoryMessage> out = range(key, std::nullopt, at, true, limit / 2);
-        auto later = range(key, at, std::nullopt, false, limit - out.size(), true);
+        std::vector<HistoryMessage> out = range(db, events, key, std::nullopt, at, true, limit / 2);
+        auto later = range(db, events, key, at, std::nullopt, false, limit - out.size(), true);
         out.insert(out.end(), std::make_move_iterator(later.begin()), std::make_move_iterator(later.end()));
         return out;
       }
       case HistoryQuery::between: {
-        auto pa = resolve(key, a, true), pa_before = resolve(key, a, false);
-        auto pb = resolve(key, b, true), pb_before = resolve(key, b, false);
+        auto pa = resolve(db, key, a, true), pa_before = resolve(db, key, a, false);
+        auto pb = resolve(db, key, b, true), pb_before = resolve(db, key, b, false);
         if (!pa || !pb) return std::nullopt;
         const bool forward = std::pair(pa->time_ms, pa->id) <= std::pair(pb->time_ms, pb->id);
-        if (forward) return range(key, pa, pb_before, false, limit);
-        return range(key, pb, pa_before, true, limit);
+        if (forward) return range(db, events, key, pa, pb_before, false, limit);
+        return range(db, events, key, pb, pa_before, true, limit);
       }
     }
     return std::vector<HistoryMessage>{};
   }
 
-  std::vector<HistoryTarget> targets(const std::vector<std::string>& channels, const std::string& nick,
-                                     std::int64_t from_ms, std::int64_t to_ms, std::size_t limit) {
+  static std::vector<HistoryTarget> targets(sqlite3* db, const std::vector<std::string>& channels,
+                                            const std::vector<std::string>& selves, std::int64_t from_ms,
+                                            std::int64_t to_ms, std::size_t limit) {
     if (from_ms > to_ms) std::swap(from_ms, to_ms);
     std::vector<HistoryTarget> out;
-    Stmt q(db, "SELECT MAX(time_ms) FROM messages WHERE key = ? AND time_ms > ? AND time_ms < ?");
+    // Conversations with messages: events (JOIN, MODE...) do not count.
+    Stmt q(db,
+           "SELECT MAX(time_ms) FROM messages WHERE key = ? AND time_ms > ? AND time_ms < ? AND "
+           "command IN ('PRIVMSG', 'NOTICE')");
     for (const std::string& key : channels) {
       q.bind(1, key).bind(2, from_ms).bind(3, to_ms);
       if (q.row() && !q.null(0)) out.push_back({key, q.integer(0)});
       q.reset();
     }
-    // Private conversations: "a b" keys with the nick on either side (nicks and channel names
-    // have no spaces); the time index narrows the scan.
+    // Private conversations: "a b" keys with one of `selves` on either side (nicks, accounts and
+    // channel names have no spaces); the time index narrows the scan.
     Stmt dm(db,
             "SELECT key, MAX(time_ms) FROM messages WHERE time_ms > ?1 AND time_ms < ?2 AND "
+            "command IN ('PRIVMSG', 'NOTICE') AND "
             "(substr(key, 1, length(?3) + 1) = ?3 || ' ' OR substr(key, -length(?3) - 1) = ' ' || ?3) GROUP BY key");
-    dm.bind(1, from_ms).bind(2, to_ms).bind(3, nick);
-    while (dm.row()) out.push_back({dm.text(0), dm.integer(1)});
+    for (const std::string& self : selves) {
+      dm.bind(1, from_ms).bind(2, to_ms).bind(3, self);
+      while (dm.row()) out.push_back({dm.text(0), dm.integer(1)});
+      dm.reset();
+    }
     std::sort(out.begin(), out.end(), [](const HistoryTarget& x, const HistoryTarget& y) {
       return std::pair(x.time_ms, x.key) < std::pair(y.time_ms, y.key);
     });
@@ -413,8 +533,11 @@ std::unique_ptr<HistoryStore> HistoryStore::open(const HistoryOptions& options, 
   if (impl->opt.query_limit == 0) impl->opt.query_limit = 1;
   error = impl->open_db();
   if (!error.empty()) return nullptr;
+  error = impl->open_reader();
+  if (!error.empty()) return nullptr;
   Impl* raw = impl.get();
   impl->writer = std::thread([raw] { raw->run(); });
+  impl->reader = std::thread([raw] { raw->run_reader(); });
   return std::unique_ptr<HistoryStore>(new HistoryStore(std::move(impl)));
 }
 
@@ -434,6 +557,7 @@ void HistoryStore::append(const HistoryRecord& r) {
     if (d.queued == d.queue.size()) d.queue.emplace_back();
     // assign() into a used slot reuses its strings' buffers: no allocation once they have grown.
     HistoryMessage& m = d.queue[d.queued++];
+    ++d.appended_seq;
     m.msgid.assign(r.msgid);
     m.time_ms = r.time_ms;
     m.key.assign(r.key);
@@ -442,6 +566,7 @@ void HistoryStore::append(const HistoryRecord& r) {
     m.command.assign(r.command);
     m.text.assign(r.text);
     m.tags.assign(r.tags);
+    m.params.assign(r.params);
     // The writer sleeps until the first message's deadline: wake it for the first one and when
     // the batch is full, not for every message.
     wake = d.queued == 1 || d.queued == d.opt.flush_messages;
@@ -451,21 +576,47 @@ void HistoryStore::append(const HistoryRecord& r) {
 
 std::optional<std::vector<HistoryMessage>> HistoryStore::query(const std::string& key, HistoryQuery kind,
                                                                const HistorySelector& a, const HistorySelector& b,
-                                                               std::size_t limit) {
-  limit = std::min(limit, impl_->opt.query_limit);
+                                                               std::size_t limit, bool events) {
   std::optional<std::vector<HistoryMessage>> out;
-  impl_->on_writer([&] { out = impl_->query(key, kind, a, b, limit); });
+  wait_for([&](std::function<void()> finished) {
+    query_async(key, kind, a, b, limit, events, [&out, finished](std::optional<std::vector<HistoryMessage>> rows) {
+      out = std::move(rows);
+      finished();
+    });
+  });
   return out;
 }
 
-std::vector<HistoryTarget> HistoryStore::targets(const std::vector<std::string>& channels,
-                                                 const std::string& folded_nick, std::int64_t from_ms,
-                                                 std::int64_t to_ms, std::size_t limit) {
+void HistoryStore::query_async(const std::string& key, HistoryQuery kind, const HistorySelector& a,
+                               const HistorySelector& b, std::size_t limit, bool events, QueryDone done) {
   limit = std::min(limit, impl_->opt.query_limit);
+  impl_->read([key, kind, a, b, limit, events, done = std::move(done)](sqlite3* db) {
+    done(Impl::query(db, key, kind, a, b, limit, events));
+  });
+}
+
+std::vector<HistoryTarget> HistoryStore::targets(const std::vector<std::string>& channels,
+                                                 const std::vector<std::string>& selves, std::int64_t from_ms,
+                                                 std::int64_t to_ms, std::size_t limit) {
   std::vector<HistoryTarget> out;
-  impl_->on_writer([&] { out = impl_->targets(channels, folded_nick, from_ms, to_ms, limit); });
+  wait_for([&](std::function<void()> finished) {
+    targets_async(channels, selves, from_ms, to_ms, limit, [&out, finished](std::vector<HistoryTarget> t) {
+      out = std::move(t);
+      finished();
+    });
+  });
   return out;
 }
+
+void HistoryStore::targets_async(const std::vector<std::string>& channels, const std::vector<std::string>& selves,
+                                 std::int64_t from_ms, std::int64_t to_ms, std::size_t limit, TargetsDone done) {
+  limit = std::min(limit, impl_->opt.query_limit);
+  impl_->read([channels, selves, from_ms, to_ms, limit, done = std::move(done)](sqlite3* db) {
+    done(Impl::targets(db, channels, selves, from_ms, to_ms, limit));
+  });
+}
+
+void HistoryStore::stop_reader() { impl_->stop_reader(); }
 
 void HistoryStore::flush() {
   impl_->on_writer([] {});
