@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <utility>
 
 namespace sockit::load {
@@ -124,6 +125,9 @@ void add_cli(CLI::App& app, Options& o) {
   app.add_option("--hist-out", o.hist_out, "write the latency percentile spectrum (us) to FILE for gnuplot");
   app.add_option("--senders", o.senders, "irc: clients that send PRIVMSG (default 10)");
   app.add_option("--channel", o.channel, "irc: channel to join (default #load)");
+  app.add_option("--caps", o.caps, "irc: IRCv3 capabilities every client asks for, e.g. \"message-tags server-time\"");
+  app.add_option("--sasl-user", o.sasl_user, "irc: the senders log in with SASL PLAIN as this account");
+  app.add_option("--sasl-pass-file", o.sasl_pass_file, "irc: --sasl-user's password: the first line of FILE");
   app.add_flag("!--no-spread", o.spread_sources,
                "do not spread source addresses over 127.0.0.0/8 (hold, connect, irc)");
   app.add_flag("!--no-progress", o.progress, "no per-second progress line on stderr");
@@ -244,6 +248,18 @@ Result<void> finalize(Options& o) {
   }
   if (o.ws_path.empty() || o.ws_path[0] != '/' || o.ws_path.find_first_of(" \r\n") != std::string::npos)
     return bad(fmt::format("--ws-path '{}': a path starting with /", o.ws_path));
+  if (!o.caps.empty() && o.mode != Mode::irc) return bad("--caps is for the irc mode");
+  if (o.caps.find_first_of(":\r\n\a,") != std::string::npos) return bad(fmt::format("--caps '{}': names separated by spaces", o.caps));
+  if (o.sasl_user.empty() != o.sasl_pass_file.empty()) return bad("--sasl-user and --sasl-pass-file go together");
+  if (!o.sasl_user.empty()) {
+    if (o.mode != Mode::irc) return bad("--sasl-user is for the irc mode");
+    if (o.sasl_user.find_first_of(std::string_view("\0\r\n ", 4)) != std::string::npos)
+      return bad(fmt::format("--sasl-user '{}': an account name", o.sasl_user));
+    std::ifstream f(o.sasl_pass_file);
+    if (!f || !std::getline(f, o.sasl_pass) || o.sasl_pass.empty())
+      return bad(fmt::format("--sasl-pass-file '{}': cannot read a password from its first line", o.sasl_pass_file));
+    if (!o.sasl_pass.empty() && o.sasl_pass.back() == '\r') o.sasl_pass.pop_back();
+  }
   if (o.timeout.count() == 0) o.timeout = std::chrono::seconds(5);
   if (o.duration.count() == 0 && o.count == 0) o.duration = std::chrono::seconds(10);
   if (o.mode == Mode::hold && o.duration.count() == 0) o.duration = std::chrono::seconds(10);

@@ -65,6 +65,10 @@ struct Options {
   std::string ws_path = "/";            // --ws-path: the upgrade request's target
   std::string ws_subprotocol = "text";  // --ws-subprotocol text | binary | none
   std::string ws_protocol;              // what it names: "text.ircv3.net", "binary.ircv3.net" or "" (finalize)
+  std::string caps;                     // --caps "a b": irc: every client asks for these IRCv3 caps (CAP REQ)
+  std::string sasl_user;                // --sasl-user: irc: the senders log in (SASL PLAIN) as this account
+  std::string sasl_pass_file;           // --sasl-pass-file: the account's password, the file's first line
+  std::string sasl_pass;                // read from sasl_pass_file by finalize (never printed)
 
   std::string duration_text, warmup_text, size_text, window_text, timeout_text;
 

@@ -7,6 +7,7 @@
 #include "ws_client.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -506,6 +507,13 @@ class IrcClient : public Strategy {
   explicit IrcClient(Worker& w)
       : Strategy(w), ws_opcode_(o_.ws_protocol == "binary.ircv3.net" ? wsc::kBinary : wsc::kText) {
     spread_ = true;
+    if (!o_.sasl_user.empty()) {  // SASL PLAIN: authzid NUL authcid NUL password, in base64
+      const std::string in = o_.sasl_user + '\0' + o_.sasl_user + '\0' + o_.sasl_pass;
+      sasl_plain_.resize(4 * ((in.size() + 2) / 3) + 1);
+      const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(sasl_plain_.data()),
+                                    reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+      sasl_plain_.resize(static_cast<std::size_t>(n));
+    }
   }
   void on_connected(std::size_t k, std::int64_t now) override {
     if (o_.websocket) return upgrade(k, now);
@@ -519,6 +527,8 @@ class IrcClient : public Strategy {
 
  protected:
   virtual std::string nick_for(std::size_t k) = 0;
+  /// --sasl-user: whether client k logs in (irc: the senders).
+  virtual bool logs_in(std::size_t /*k*/) { return false; }
   virtual void on_welcome(std::size_t k, std::int64_t now) = 0;
   virtual void on_names_end(std::size_t /*k*/) {}
   /// A PRIVMSG's text, "SENDER SEQ TIMESTAMP xxx", and the line's length.
@@ -549,7 +559,16 @@ class IrcClient : public Strategy {
     c.nick = nick_for(k);
     c.busy = true;
     c.deadline = now + std::max<std::int64_t>(o_.timeout.count(), kSettleMinNs);
-    send(k, fmt::format("NICK {}\r\nUSER {} 0 * :sockit load\r\n", c.nick, c.nick), now);
+    // --caps, --sasl-user: asked for before registering (the server holds it until CAP END).
+    std::string out;
+    const bool login = !sasl_plain_.empty() && logs_in(k);
+    if (!o_.caps.empty() || login) {
+      out = fmt::format("CAP REQ :{}{}{}\r\n", o_.caps, login && !o_.caps.empty() ? " " : "", login ? "sasl" : "");
+      if (login) out += fmt::format("AUTHENTICATE PLAIN\r\nAUTHENTICATE {}\r\n", sasl_plain_);
+      out += "CAP END\r\n";
+    }
+    out += fmt::format("NICK {}\r\nUSER {} 0 * :sockit load\r\n", c.nick, c.nick);
+    send(k, out, now);
   }
   void upgrade(std::size_t k, std::int64_t now);
   /// --websocket: the bytes just read (the 101, then frames). False once k closed.
@@ -565,6 +584,7 @@ class IrcClient : public Strategy {
 
   const std::uint8_t ws_opcode_;  // text or binary frames (--ws-subprotocol)
   wsc::Masks masks_;
+  std::string sasl_plain_;  // --sasl-user: the AUTHENTICATE PLAIN payload ("" without)
 };
 
 void IrcClient::upgrade(std::size_t k, std::int64_t now) {
@@ -735,6 +755,11 @@ void IrcClient::on_line(std::size_t k, std::string_view line, std::int64_t now) 
   Conn& c = w_.conns[k];
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   std::string_view rest = line;
+  if (!rest.empty() && rest.front() == '@') {  // IRCv3 tags (--caps): skipped
+    const auto sp = rest.find(' ');
+    if (sp == std::string_view::npos) return;
+    rest.remove_prefix(sp + 1);
+  }
   if (!rest.empty() && rest.front() == ':') {
     const auto sp = rest.find(' ');
     if (sp == std::string_view::npos) return;
@@ -757,6 +782,10 @@ void IrcClient::on_line(std::size_t k, std::string_view line, std::int64_t now) 
     send(k, fmt::format("NICK {}\r\n", c.nick), now);
   } else if (cmd == "ERROR") {
     w_.fail(k, ErrorKind::reset, now);
+  } else if ((cmd == "CAP" && rest.find(" NAK ") != std::string_view::npos) || cmd == "902" || cmd == "904" ||
+             cmd == "905" || cmd == "906") {  // --caps refused, --sasl-user's login failed
+    if (w_.note.empty()) w_.note = fmt::format("the server refused --caps or --sasl-user: {}", rest);
+    w_.fail(k, ErrorKind::other, now);
   } else {
     on_reply(k, cmd, line, now);
   }
@@ -791,6 +820,7 @@ class IrcChannel final : public IrcClient {
 
  private:
   std::string nick_for(std::size_t k) override { return "l" + run_tag() + base36(w_.conns[k].gid); }
+  bool logs_in(std::size_t k) override { return w_.conns[k].gid < o_.senders; }
   void on_welcome(std::size_t k, std::int64_t now) override { send(k, fmt::format("JOIN {}\r\n", o_.channel), now); }
   void on_names_end(std::size_t k) override {
     if (w_.conns[k].joined) return;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 #include <vector>
 
 namespace {
@@ -168,4 +172,37 @@ TEST(LoadOptions, TlsFlagsAndTheHandshakeMode) {
   p = parse({"connect", "127.0.0.1:7", "--resume"});
   EXPECT_FALSE(p.ok);
   EXPECT_NE(p.error.find("--resume needs --tls"), std::string::npos) << p.error;
+}
+
+// --caps and --sasl-user (irc mode, bench/tags-fanout.sh): the password comes from a file, whose
+// first line it is; misuse is a clear error.
+TEST(LoadOptions, CapsAndSaslLoginForTheIrcMode) {
+  std::string dir_tmpl = (std::filesystem::temp_directory_path() / "sockit-load-opts-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir_tmpl.data()), nullptr);
+  const std::filesystem::path dir = dir_tmpl;
+  const std::string pass = (dir / "pass").string(), empty = (dir / "empty").string();
+  std::ofstream(pass) << "s3cret\r\nsecond line\n";
+  std::ofstream(empty) << "";
+  auto p = parse({"irc", "127.0.0.1:7", "--caps", "message-tags server-time", "--sasl-user", "bench",
+                  "--sasl-pass-file", pass});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.o.caps, "message-tags server-time");
+  EXPECT_EQ(p.o.sasl_user, "bench");
+  EXPECT_EQ(p.o.sasl_pass, "s3cret");
+  const std::pair<std::vector<std::string>, std::string> bad[] = {
+      {{"pingpong", "127.0.0.1:7", "--caps", "server-time"}, "--caps is for the irc mode"},
+      {{"irc", "127.0.0.1:7", "--caps", "a,b"}, "names separated by spaces"},
+      {{"irc", "127.0.0.1:7", "--sasl-user", "bench"}, "go together"},
+      {{"irc", "127.0.0.1:7", "--sasl-pass-file", pass}, "go together"},
+      {{"irc-register", "127.0.0.1:7", "--sasl-user", "bench", "--sasl-pass-file", pass}, "is for the irc mode"},
+      {{"irc", "127.0.0.1:7", "--sasl-user", "be nch", "--sasl-pass-file", pass}, "an account name"},
+      {{"irc", "127.0.0.1:7", "--sasl-user", "bench", "--sasl-pass-file", empty}, "cannot read a password"},
+      {{"irc", "127.0.0.1:7", "--sasl-user", "bench", "--sasl-pass-file", (dir / "missing").string()}, "cannot read a password"},
+  };
+  for (const auto& [args, why] : bad) {
+    p = parse(args);
+    EXPECT_FALSE(p.ok) << args[0] << " " << why;
+    EXPECT_NE(p.error.find(why), std::string::npos) << p.error;
+  }
+  std::filesystem::remove_all(dir);
 }
