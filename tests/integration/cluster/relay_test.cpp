@@ -184,6 +184,58 @@ TEST(ClusterRelay, ChannelMessagesJoinsPartsQuitsAndPrivateMessagesCrossNodes) {
   EXPECT_NE(got.find(" PRIVMSG bobby :still there?"), std::string::npos) << got;
 }
 
+/// IRCv3 across nodes: the msgid is the same on every node, echo-message gives the sender its own
+/// line once (on its return from Redis), client-only tags and TAGMSG reach message-tags receivers.
+TEST(ClusterRelay, MsgidEchoAndClientTagsCrossNodes) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  ChatServer a({"--cluster", redis.url(), "--node-name", "alpha"});
+  ChatServer b({"--cluster", redis.url(), "--node-name", "beta"});
+  ASSERT_TRUE(wait_subscribers(redis, 2));
+  Client alice(a.address());
+  alice.register_as("alice");
+  alice.send("CAP REQ :echo-message message-tags");
+  ASSERT_NE(alice.expect("CAP"), "");
+  Client bob(b.address());
+  bob.register_as("bob");
+  bob.send("CAP REQ :message-tags");
+  ASSERT_NE(bob.expect("CAP"), "");
+  Client plain(b.address());  // no caps: no tags, no TAGMSG
+  plain.register_as("plain");
+  for (Client* c : {&alice, &bob, &plain}) {
+    c->send("JOIN #tags");
+    ASSERT_NE(c->expect("366"), "");
+  }
+  std::string names;
+  ASSERT_TRUE(names_until(alice, "#tags", {"alice", "bob", "plain"}, true, &names)) << names;
+  until_pong(alice, "s");
+  until_pong(bob, "s");
+  until_pong(plain, "s");
+
+  alice.send("@+example/x=1 PRIVMSG #tags :with tags");
+  const std::string echoed = alice.expect("PRIVMSG");
+  const std::string got = bob.expect("PRIVMSG");
+  auto msgid = [](const std::string& l) {
+    auto p = l.find("msgid=");
+    return p == std::string::npos ? std::string() : l.substr(p + 6, l.find_first_of("; ", p) - p - 6);
+  };
+  ASSERT_FALSE(msgid(got).empty()) << got;
+  EXPECT_EQ(msgid(echoed), msgid(got)) << echoed << "\n" << got;
+  EXPECT_NE(got.find("+example/x=1"), std::string::npos) << got;
+  EXPECT_NE(got.find(":alice!"), std::string::npos) << got;
+  std::string p = plain.expect("PRIVMSG");
+  EXPECT_EQ(p.rfind(":alice!", 0), 0u) << p;  // untagged
+  auto rest = until_pong(alice, "e1");
+  EXPECT_EQ(join_all(rest).find("PRIVMSG"), std::string::npos) << join_all(rest);  // the echo came once
+
+  alice.send("@+example/typing=active TAGMSG #tags");
+  std::string tag = bob.expect("TAGMSG");
+  EXPECT_NE(tag.find("+example/typing=active"), std::string::npos) << tag;
+  rest = until_pong(plain, "p1");
+  EXPECT_EQ(join_all(rest).find("TAGMSG"), std::string::npos) << join_all(rest);
+}
+
 /// One channel, one sender and one listener on each of three nodes, all sending at once: every
 /// listener sees the same sequence, each line once; each sender sees the others' lines in that order.
 TEST(ClusterRelay, EveryMemberOnEveryNodeSeesOneChannelInTheSameOrder) {
