@@ -1,0 +1,91 @@
+// Header of the internal cluster library. cluster::NickClaims: nicks claimed atomically across the
+// nodes of a network, and the users of dead nodes reaped exactly once (docs/CLUSTER.md).
+//
+// Keys (all written by Lua scripts run with EVALSHA, each loaded once per Redis):
+//   sockit:nick:<folded>  string  "<node>:<instance>:<id>"  who holds the nick
+//   sockit:users:<node>   hash    <folded> -> "<instance>:<id> <nick!user@host>"  the node's users
+//   sockit:usernodes      set     the nodes that have a users hash
+// A claim is one script: SET NX (the owner may set it again) and the user recorded in its node's
+// hash. A release (QUIT; the old nick after a NICK change) is owner-checked. Every
+// heartbeat, each node runs the reap script: the entries of every users hash whose instance is not
+// the node's live instance (its heartbeat key expired, or it restarted) are released and returned;
+// the script deletes what it returns, so a user is reaped by exactly one node.
+// Loop thread only. A verdict never arrives inside the call that asked for it.
+#pragma once
+
+#include "sockit/cluster/node.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sockit::cluster {
+
+/// A Lua script run with EVALSHA: loaded (SCRIPT LOAD) by its first use, which runs it with EVAL;
+/// a NOSCRIPT answer (Redis restarted, SCRIPT FLUSH) runs it with EVAL again and reloads it.
+class Script {
+ public:
+  explicit Script(const char* body) : body_(body) {}
+  void run(RedisClient& redis, std::vector<std::string> keys, std::vector<std::string> args, RedisClient::ReplyFn fn);
+
+ private:
+  const char* body_;
+  std::string sha_;
+  bool loading_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+ public:
+  ~Script() { *alive_ = false; }
+  Script(const Script&) = delete;
+  Script& operator=(const Script&) = delete;
+};
+
+/// A user of a dead (or stopped) node, released from Redis: publish its QUIT.
+struct ReapedUser {
+  std::string node;       ///< the node it was on
+  std::uint64_t id = 0;   ///< its connection id there
+  std::string mask;       ///< nick!user@host
+};
+
+class NickClaims {
+ public:
+  enum class Verdict { ok, taken, unavailable };
+  using ReapedFn = std::function<void(const std::vector<ReapedUser>&)>;
+
+  explicit NickClaims(Node& node);
+  ~NickClaims();
+  NickClaims(const NickClaims&) = delete;
+  NickClaims& operator=(const NickClaims&) = delete;
+
+  /// Claims `folded` for local client `id` whose mask (with the new nick) is `mask`; the owner may
+  /// claim it again. `done` runs on a later turn: ok, taken (another client of any node holds it)
+  /// or unavailable (Redis away or in error).
+  void claim(std::string_view folded, std::uint64_t id, std::string_view mask, std::function<void(Verdict)> done);
+  /// Releases `folded` if client `id` of this node instance holds it (QUIT, NICK). Fire and forget.
+  void release(std::string_view folded, std::uint64_t id);
+  /// Starts the reaper: every `period`, the users of dead nodes are released and handed to `fn`.
+  void start(std::chrono::milliseconds period, ReapedFn fn);
+  /// SIGTERM: releases every claim of this instance; `done` gets them (empty when Redis is away)
+  /// on a later turn.
+  void release_all(ReapedFn done);
+  std::uint64_t reaped() const noexcept { return reaped_; }
+
+ private:
+  void reap();
+  std::string owner(std::uint64_t id) const;
+
+  Node& node_;
+  Script claim_;
+  Script release_;
+  Script reap_;
+  ReapedFn on_reaped_;
+  loop::TimerId timer_{};
+  bool timer_set_ = false;
+  bool reaping_ = false;
+  std::uint64_t reaped_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sockit::cluster

@@ -1,0 +1,208 @@
+// cluster::NickClaims: nick claims across nodes and the reaper of dead nodes' users
+// (include/sockit/cluster/nicks.hpp).
+#include "sockit/cluster/nicks.hpp"
+
+#include "sockit/cluster/irc_link.hpp"
+
+#include <charconv>
+#include <utility>
+
+namespace sockit::cluster {
+namespace {
+
+constexpr char kNickPrefix[] = "sockit:nick:";
+constexpr char kUsersPrefix[] = "sockit:users:";
+constexpr char kUserNodes[] = "sockit:usernodes";
+constexpr char kNodePrefix[] = "sockit:node:";
+
+// KEYS: the nick, the node's users hash, the user-nodes set. ARGV: owner "<node>:<instance>:<id>",
+// folded nick, hash value "<instance>:<id> <mask>", node name. 1: claimed; 0: another client holds it.
+constexpr char kClaim[] = R"lua(
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+return 1
+)lua";
+
+// KEYS: the nick, the node's users hash. ARGV: owner, folded nick, "<instance>:<id>".
+constexpr char kRelease[] = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+local v = redis.call('HGET', KEYS[2], ARGV[2])
+if v and string.sub(v, 1, #ARGV[3] + 1) == ARGV[3] .. ' ' then redis.call('HDEL', KEYS[2], ARGV[2]) end
+return 1
+)lua";
+
+// KEYS: the user-nodes set. ARGV: node key prefix, users hash prefix, nick key prefix, and either
+// "" (reap every node's users whose instance is not the node's live one) or a node name and an
+// instance (release that instance's users: SIGTERM). Returns node, "<instance>:<id>", mask, ... of
+// the users released; they are deleted here, so a second run returns none of them.
+constexpr char kReap[] = R"lua(
+local out = {}
+local nodes
+if ARGV[4] == '' then nodes = redis.call('SMEMBERS', KEYS[1]) else nodes = {ARGV[4]} end
+for _, n in ipairs(nodes) do
+  local live = nil
+  if ARGV[4] == '' then
+    local v = redis.call('GET', ARGV[1] .. n)
+    if v then live = string.match(v, '^(%S+)') end
+  end
+  local users = ARGV[2] .. n
+  local all = redis.call('HGETALL', users)
+  for i = 1, #all, 2 do
+    local owner = string.match(all[i + 1], '^(%S+)')
+    local inst = string.match(owner, '^([^:]+):')
+    local gone
+    if ARGV[4] == '' then gone = inst ~= live else gone = inst == ARGV[5] end
+    if gone then
+      local k = ARGV[3] .. all[i]
+      if redis.call('GET', k) == n .. ':' .. owner then redis.call('DEL', k) end
+      redis.call('HDEL', users, all[i])
+      out[#out + 1] = n
+      out[#out + 1] = owner
+      out[#out + 1] = string.sub(all[i + 1], #owner + 2)
+    end
+  end
+  if redis.call('EXISTS', users) == 0 then redis.call('SREM', KEYS[1], n) end
+end
+return out
+)lua";
+
+std::vector<ReapedUser> reaped_users(const RedisReply& r) {
+  std::vector<ReapedUser> out;
+  if (r.type != RedisReply::Type::array) return out;
+  for (std::size_t i = 0; i + 2 < r.elements.size(); i += 3) {
+    ReapedUser u{r.elements[i].str, 0, r.elements[i + 2].str};
+    const std::string& owner = r.elements[i + 1].str;  // "<instance>:<id>"
+    const std::size_t colon = owner.find(':');
+    if (colon != std::string::npos) std::from_chars(owner.data() + colon + 1, owner.data() + owner.size(), u.id);
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+}  // namespace
+
+void Script::run(RedisClient& redis, std::vector<std::string> keys, std::vector<std::string> args,
+                 RedisClient::ReplyFn fn) {
+  std::vector<std::string> cmd{"EVALSHA", sha_, std::to_string(keys.size())};
+  for (auto& k : keys) cmd.push_back(std::move(k));
+  for (auto& a : args) cmd.push_back(std::move(a));
+  if (sha_.empty()) {
+    cmd[0] = "EVAL";
+    cmd[1] = body_;
+    if (!loading_ && redis.ready()) {
+      loading_ = true;
+      redis.command({"SCRIPT", "LOAD", body_}, [this, alive = alive_](const RedisReply& r) {
+        if (!*alive) return;
+        loading_ = false;
+        if (r.type == RedisReply::Type::string) sha_ = r.str;
+      });
+    }
+    redis.command(cmd, std::move(fn));
+    return;
+  }
+  redis.command(cmd, [this, alive = alive_, &redis, cmd, fn = std::move(fn)](const RedisReply& r) mutable {
+    if (*alive && r.type == RedisReply::Type::error && r.str.starts_with("NOSCRIPT")) {
+      sha_.clear();  // Redis lost its scripts (restarted): EVAL this once; the next run loads it again
+      cmd[0] = "EVAL";
+      cmd[1] = body_;
+      redis.command(cmd, std::move(fn));
+      return;
+    }
+    if (fn) fn(r);
+  });
+}
+
+NickClaims::NickClaims(Node& node) : node_(node), claim_(kClaim), release_(kRelease), reap_(kReap) {}
+
+NickClaims::~NickClaims() {
+  *alive_ = false;
+  if (timer_set_) node_.loop().cancel(timer_);
+}
+
+std::string NickClaims::owner(std::uint64_t id) const {
+  return node_.options().name + ":" + node_.instance() + ":" + std::to_string(id);
+}
+
+void NickClaims::claim(std::string_view folded, std::uint64_t id, std::string_view mask,
+                       std::function<void(Verdict)> done) {
+  const std::string& name = node_.options().name;
+  std::vector<std::string> keys{kNickPrefix + std::string(folded), kUsersPrefix + name, kUserNodes};
+  std::vector<std::string> args{owner(id), std::string(folded),
+                                node_.instance() + ":" + std::to_string(id) + " " + std::string(mask), name};
+  claim_.run(node_.redis(), std::move(keys), std::move(args), [done = std::move(done)](const RedisReply& r) {
+    if (r.type != RedisReply::Type::integer) {
+      done(Verdict::unavailable);
+      return;
+    }
+    done(r.integer == 1 ? Verdict::ok : Verdict::taken);
+  });
+}
+
+void NickClaims::release(std::string_view folded, std::uint64_t id) {
+  const std::string& name = node_.options().name;
+  release_.run(node_.redis(), {kNickPrefix + std::string(folded), kUsersPrefix + name},
+               {owner(id), std::string(folded), node_.instance() + ":" + std::to_string(id)}, {});
+}
+
+void NickClaims::start(std::chrono::milliseconds period, ReapedFn fn) {
+  on_reaped_ = std::move(fn);
+  timer_ = node_.loop().run_every(period, [this] { reap(); });
+  timer_set_ = true;
+}
+
+void NickClaims::reap() {
+  if (reaping_ || !node_.ready() || !node_.owns_name() || node_.heartbeats() == 0) return;
+  reaping_ = true;
+  reap_.run(node_.redis(), {kUserNodes}, {kNodePrefix, kUsersPrefix, kNickPrefix, "", ""},
+            [this, alive = alive_](const RedisReply& r) {
+              if (!*alive) return;
+              reaping_ = false;
+              std::vector<ReapedUser> users = reaped_users(r);
+              if (users.empty()) return;
+              reaped_ += users.size();
+              if (on_reaped_) on_reaped_(users);
+            });
+}
+
+void NickClaims::release_all(ReapedFn done) {
+  reap_.run(node_.redis(), {kUserNodes}, {kNodePrefix, kUsersPrefix, kNickPrefix, node_.options().name, node_.instance()},
+            [done = std::move(done)](const RedisReply& r) {
+              if (done) done(reaped_users(r));
+            });
+}
+
+// IrcLink's side of the claims (the rest of IrcLink is in events.cpp).
+void IrcLink::claim_nick(const std::string& folded, std::uint64_t id, const std::string& mask,
+                         std::function<void(NickVerdict)> done) {
+  if (claims_ == nullptr) {
+    done(NickVerdict::ok);
+    return;
+  }
+  claims_->claim(folded, id, mask, [done = std::move(done)](NickClaims::Verdict v) {
+    done(v == NickClaims::Verdict::ok      ? NickVerdict::ok
+         : v == NickClaims::Verdict::taken ? NickVerdict::taken
+                                           : NickVerdict::unavailable);
+  });
+}
+
+void IrcLink::release_nick(const std::string& folded, std::uint64_t id) {
+  if (claims_ != nullptr) claims_->release(folded, id);
+}
+
+void IrcLink::publish_quits(const std::vector<ReapedUser>& users, std::string_view reason) {
+  for (const ReapedUser& u : users) {
+    irc::ClusterEvent e;
+    e.kind = irc::ClusterEvent::Kind::quit;
+    e.node = u.node;  // the user's node, not this one: every other node's replica knows it by that
+    e.sender = u.id;
+    e.mask = u.mask;
+    e.rest = ":" + u.mask + " QUIT :" + std::string(reason);
+    ++stats_.published;
+    node_.redis().command({"PUBLISH", kEventChannel, encode_event(e)});
+  }
+}
+
+}  // namespace sockit::cluster
