@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """bench/chathistory-stall.py: how long big CHATHISTORY reads stall the event loop (issue #18).
 
-   bench/chathistory-stall.py [--sockit PATH] [--rows N] [--limit L] [--rounds R] [--duration S]
+   bench/chathistory-stall.py [--sockit PATH] [--rows N] [--limit L] [--rounds R] [--duration S] [--pipeline P]
 
 One `sockit chat-server` (one loop thread) with [history] on a database of N messages in #big
-(filled once, by the first run). Per run, client Q sends `CHATHISTORY LATEST #big * L` again and
-again (the next once the batch has ended) while client P measures PING round trips; P's round
+(filled once, by the first run). Per run, client Q keeps P `CHATHISTORY LATEST #big * L` requests
+in flight (a new one per batch that ends) while client P measures PING round trips; P's round
 trips are what any other client waits. Two modes, alternating round by round (the order flips
 each round, so the machine's drift hits both alike):
   on-loop  SOCKIT_BENCH_HISTORY_ON_LOOP=1: the loop waits for the store's answer (as before the
@@ -91,10 +91,24 @@ def run(args, db, mode):
             q, qf = connect(port, "querier")
             q.sendall(b"JOIN #big\r\n")
             until(qf, b" 366 ")
-            while not stop.is_set():
-                q.sendall(f"CHATHISTORY LATEST #big * {args.limit}\r\n".encode())
-                until(qf, b"BATCH -")
-                queries[0] += 1
+            # `pipeline` requests in flight, so the server always has one to answer; the replies
+            # are counted by their batch ends in the raw bytes (no line parsing here).
+            req = f"CHATHISTORY LATEST #big * {args.limit}\r\n".encode()
+            q.sendall(req * args.pipeline)
+            pending = args.pipeline
+            tail = b""
+            while pending > 0:
+                data = q.recv(1 << 20)
+                if not data:
+                    break
+                chunk = tail + data
+                done = chunk.count(b"BATCH -")
+                tail = chunk[-6:]  # a "BATCH -" cut in two: its start (too short to count twice)
+                queries[0] += done
+                pending -= done
+                if not stop.is_set() and done:
+                    q.sendall(req * done)
+                    pending += done
             q.close()
 
         t = threading.Thread(target=query) if mode != "idle" else None
@@ -134,11 +148,12 @@ def main():
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--duration", type=float, default=3.0)
+    ap.add_argument("--pipeline", type=int, default=4, help="CHATHISTORY requests in flight (default 4)")
     args = ap.parse_args()
     if not os.access(args.sockit, os.X_OK):
         sys.exit(f"chathistory-stall: {args.sockit}: not an executable (build it, or --sockit PATH)")
-    if args.rows < 1 or args.limit < 1 or args.rounds < 1 or args.duration <= 0:
-        sys.exit("chathistory-stall: --rows, --limit, --rounds and --duration must be positive")
+    if args.rows < 1 or args.limit < 1 or args.rounds < 1 or args.duration <= 0 or args.pipeline < 1:
+        sys.exit("chathistory-stall: --rows, --limit, --rounds, --duration and --pipeline must be positive")
     with tempfile.TemporaryDirectory(prefix="sockit-stall-") as d:
         db = os.path.join(d, "history.db")
         p, port = start(args, db, False)
