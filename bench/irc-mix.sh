@@ -6,9 +6,16 @@
 # server and round and the medians: server CPU per delivery, p99 delivery latency (from the
 # scheduled send time), deliveries/s, lost, RSS per client; and sockit's CPU per delivery against
 # the best of the other two, per round (median and range). Appends rows to --tsv FILE.
+# --mode runs another IRC load mode in the same rotation (issue #21's other cells): `irc` (the
+# fan-out: `--mode irc -c 100 --senders 1`) or `irc-register` (the registration storm:
+# `--mode irc-register -c 100`, unit one registration, latency connect-to-001, p50 printed too and
+# compared with ngircd's per round). --preset applies to irc-mix only.
 #
-#   bench/irc-mix.sh [--build-dir DIR] [--rounds N] [--preset small|large] [--tsv FILE] [LOAD-ARGS...]
+#   bench/irc-mix.sh [--build-dir DIR] [--rounds N] [--mode irc-mix|irc|irc-register] [--preset small|large]
+#                    [--tsv FILE] [LOAD-ARGS...]
 #   bench/irc-mix.sh --rounds 6 --preset small -d 10s --warmup 2s
+#   bench/irc-mix.sh --rounds 6 --mode irc-register -c 100 -d 5s --warmup 1s
+#   bench/irc-mix.sh --rounds 6 --mode irc -c 100 --senders 1 --window 4 -d 5s --warmup 1s
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/irc_servers.sh
@@ -16,17 +23,24 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=$ROOT/build/release
 ROUNDS=3
 PRESET=small
+MODE=irc-mix
 TSV_OUT=
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --preset) PRESET=$2; shift 2 ;;
+    --mode) MODE=$2; shift 2 ;;
     --tsv) TSV_OUT=$(realpath -m "$2"); shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
+case "$MODE" in
+  irc-mix) MODE_ARGS=(--preset "$PRESET"); CELL="irc-mix $PRESET" ;;
+  irc | irc-register) MODE_ARGS=(); CELL=$MODE ;;
+  *) echo "bench/irc-mix.sh: --mode must be irc-mix, irc or irc-register" >&2; exit 2 ;;
+esac
 SOCKIT=$BUILD_DIR/sockit
 [ -x "$SOCKIT" ] || { echo "bench/irc-mix.sh: $SOCKIT is missing (bench/run.sh builds it)" >&2; exit 1; }
 SERVERS=(sockit-chat ngircd inspircd)
@@ -48,7 +62,7 @@ for round in $(seq 1 "$ROUNDS"); do
     taskset -c 0 "${IRC_CMD[@]}" >/dev/null 2>&1 &
     SERVER_PID=$!
     wait_port "$port" || { echo "bench/irc-mix.sh: $s did not start" >&2; exit 1; }
-    taskset -c 1 "$SOCKIT" load irc-mix "127.0.0.1:$port" --preset "$PRESET" "$@" --server-pid "$SERVER_PID" \
+    taskset -c 1 "$SOCKIT" load "$MODE" "127.0.0.1:$port" "${MODE_ARGS[@]}" "$@" --server-pid "$SERVER_PID" \
       --json --no-progress >"$TMP/run.json" 2>"$TMP/run.err" || true
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -56,28 +70,35 @@ for round in $(seq 1 "$ROUNDS"); do
     jq -e '.server.cpu_us_per_unit' "$TMP/run.json" >/dev/null ||
       { echo "bench/irc-mix.sh: load against $s failed: $(tail -1 "$TMP/run.err")" >&2; exit 1; }
     jq -r --arg s "$s" --arg r "$round" \
-      '[$s, $r, .server.cpu_us_per_unit, .latency_us.p99, .deliveries_per_s, .lost, .deliveries_expected,
-        (.server.rss_per_client_bytes // 0), .client_cpu_s, .errors_total] | @tsv' "$TMP/run.json" >>"$ROWS"
-    tail -1 "$ROWS" | awk -F'\t' '{printf "round %s %-12s %6.2f us CPU/delivery  p99 %8.0f us  %8.0f deliveries/s  lost %s of %s  rss %6.0f B/client  client cpu %.1fs  errors %s\n", $2, $1, $3, $4, $5, $6, $7, $8, $9, $10}'
+      '[$s, $r, .server.cpu_us_per_unit, .latency_us.p99, (.deliveries_per_s // .rate_per_s), (.lost // 0),
+        (.deliveries_expected // .units), (.server.rss_per_client_bytes // 0), .client_cpu_s, .errors_total,
+        .latency_us.p50] | @tsv' "$TMP/run.json" >>"$ROWS"
+    tail -1 "$ROWS" | awk -F'\t' '{printf "round %s %-12s %6.2f us CPU/unit  p50 %8.0f us  p99 %8.0f us  %8.0f units/s  lost %s of %s  rss %6.0f B/client  client cpu %.1fs  errors %s\n", $2, $1, $3, $11, $4, $5, $6, $7, $8, $9, $10}'
   done
 done
-[ -n "$TSV_OUT" ] && sed "s/^/irc-mix $PRESET\t/" "$ROWS" >>"$TSV_OUT"
+[ -n "$TSV_OUT" ] && sed "s/^/$CELL\t/" "$ROWS" >>"$TSV_OUT"
 python3 - "$ROWS" <<'PY'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 by = {}
-for s, r, cpu, p99, rate, lost, exp, rss, ccpu, err in rows:
-    by.setdefault(s, {})[int(r)] = (float(cpu), float(p99), float(rate), int(lost), float(rss))
+for s, r, cpu, p99, rate, lost, exp, rss, ccpu, err, p50 in rows:
+    by.setdefault(s, {})[int(r)] = (float(cpu), float(p99), float(rate), int(lost), float(rss), float(p50))
 med = lambda xs: statistics.median(xs) if xs else float("nan")
 for s, rs in by.items():
     v = list(rs.values())
-    print(f"median {s:<12} {med([x[0] for x in v]):6.2f} us CPU/delivery  p99 {med([x[1] for x in v]):8.0f} us  "
-          f"{med([x[2] for x in v]):8.0f} deliveries/s  lost {sum(x[3] for x in v)}  rss {med([x[4] for x in v]):6.0f} B/client")
+    print(f"median {s:<12} {med([x[0] for x in v]):6.2f} us CPU/unit  p50 {med([x[5] for x in v]):8.0f} us  "
+          f"p99 {med([x[1] for x in v]):8.0f} us  {med([x[2] for x in v]):8.0f} units/s  lost {sum(x[3] for x in v)}  "
+          f"rss {med([x[4] for x in v]):6.0f} B/client")
 ratios = []
 for r, mine in by.get("sockit-chat", {}).items():
     others = [by[s][r][0] for s in ("ngircd", "inspircd") if r in by.get(s, {})]
     if others:
         ratios.append(mine[0] / min(others))
 if ratios:
-    print(f"sockit-chat / best other, CPU per delivery: median {med(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}, {len(ratios)} rounds)")
+    print(f"sockit-chat / best other, CPU per unit: median {med(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}, {len(ratios)} rounds)")
+for k, name in ((5, "p50"), (2, "units/s")):
+    rs = [mine[k] / by["ngircd"][r][k] for r, mine in by.get("sockit-chat", {}).items()
+          if r in by.get("ngircd", {}) and by["ngircd"][r][k] > 0]
+    if rs:
+        print(f"sockit-chat / ngircd, {name}: median {med(rs):.3f} (range {min(rs):.3f}-{max(rs):.3f}, {len(rs)} rounds)")
 PY

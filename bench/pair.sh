@@ -6,7 +6,7 @@
 #   bench/pair.sh epoll asio pingpong -c 1000 --size 64 -d 8s --warmup 2s
 #   bench/pair.sh sockit-chat ngircd irc -c 1000 --senders 10 --window 4 -d 6s --warmup 2s
 #
-# A and B are echo servers: epoll|poll|select (sockit echo-server --model M --threads 1),
+# A and B are echo servers: epoll|poll|select|uring (sockit echo-server --model M --threads 1),
 # epoll-copy (epoll without the splice echo: every read goes through user space), asio, libuv,
 # bare (bench/servers/bare_epoll_echo.c, the floor: one recv and one send per event, no state);
 # TLS echo servers with --tls-cert/--tls-key: epoll-tls (sockit echo-server --model epoll
@@ -58,7 +58,7 @@ start() {  # start NAME[:SOCKIT-BINARY] PORT -> pid on stdout
     asio) cmd=("$BUILD_DIR/bench/bench_asio_echo" --listen "127.0.0.1:$2" --threads 1) ;;
     libuv) cmd=("$BUILD_DIR/bench/bench_uv_echo" --listen "127.0.0.1:$2" --threads 1) ;;
     bare) cmd=("$BUILD_DIR/bench/bench_bare_echo" "$2") ;;
-    epoll|poll|select) cmd=("$bin" echo-server --model "$name" --threads 1 --listen "127.0.0.1:$2") ;;
+    epoll|poll|select|uring) cmd=("$bin" echo-server --model "$name" --threads 1 --listen "127.0.0.1:$2") ;;
     epoll-tls|asio-tls)
       [ -n "$TLS_CERT" ] && [ -n "$TLS_KEY" ] || { echo "bench/pair.sh: $name needs --tls-cert and --tls-key" >&2; return 2; }
       if [ "$name" = asio-tls ]; then
@@ -71,7 +71,7 @@ start() {  # start NAME[:SOCKIT-BINARY] PORT -> pid on stdout
       irc_server_cmd "$name" "$2" "$TMP/$name.$2" "$bin" || rc=$?
       [ $rc = 0 ] || { echo "bench/pair.sh: $name is not installed" >&2; return 1; }
       cmd=("${IRC_CMD[@]}") ;;
-    *) echo "bench/pair.sh: unknown server '$1' (epoll, epoll-copy, epoll-tls, poll, select, asio, asio-tls, libuv, bare, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
+    *) echo "bench/pair.sh: unknown server '$1' (epoll, epoll-copy, epoll-tls, poll, select, uring, asio, asio-tls, libuv, bare, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
   esac
   [ -x "${cmd[0]}" ] || command -v "${cmd[0]}" >/dev/null ||
     { echo "bench/pair.sh: ${cmd[0]} is missing (bench/run.sh builds it)" >&2; return 1; }

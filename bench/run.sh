@@ -274,6 +274,14 @@ if has irc-mix; then
     "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --preset "$preset" -d "$DUR" --warmup "$WARM" \
       --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-mix-$preset.txt" 2>&1 || echo "bench: irc-mix $preset failed" >&2
   done
+  # Issue #21's other two cells in the same rotation: the 100 x 1 fan-out and the registration
+  # storm (100 concurrent; p50 connect-to-001 and rate against ngircd's).
+  echo "bench: irc fan-out 100 x 1" >&2
+  "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --mode irc -c 100 --senders 1 --window 4 \
+    -d "$DUR" --warmup "$WARM" --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-100x1.txt" 2>&1 || echo "bench: irc 100 x 1 failed" >&2
+  echo "bench: irc registration storm" >&2
+  "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --mode irc-register -c 100 \
+    -d "$DUR" --warmup "$WARM" --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-register.txt" 2>&1 || echo "bench: irc-register failed" >&2
 fi
 
 if has paired; then
