@@ -156,7 +156,7 @@ serve::Model parse_model_flags(const Options& o) {
     model = *m;
     if (backend && o.model != "reactor") {
       if (!serve::is_reactor(model)) {
-        throw UsageError(fmt::format("--backend applies to the reactor models (select, poll, epoll), not '{}'", o.model));
+        throw UsageError(fmt::format("--backend applies to the reactor models (select, poll, epoll, uring), not '{}'", o.model));
       }
       if (serve::backend_of(model) != *backend) {
         throw UsageError(fmt::format("--model {} and --backend {} disagree (the reactor models are named after their backend)",
@@ -166,7 +166,7 @@ serve::Model parse_model_flags(const Options& o) {
   }
   if (o.threads < 0 || o.threads > kMaxThreads) throw UsageError(fmt::format("--threads must be between 1 and {}", kMaxThreads));
   if (o.threads > 0 && (model == serve::Model::iterative || model == serve::Model::fork || model == serve::Model::thread)) {
-    throw UsageError(fmt::format("--threads applies to --model pool (workers) and the reactors select, poll, epoll "
+    throw UsageError(fmt::format("--threads applies to --model pool (workers) and the reactors select, poll, epoll, uring "
                                  "(event loops), not '{}'",
                                  serve::to_string(model)));
   }
@@ -523,9 +523,9 @@ SOCKIT_COMMAND(echo_server, "echo-server", "echo/discard/chargen/daytime/time se
                      "concurrency model.\nBinds 127.0.0.1:7007 unless told otherwise. Exit: 0 after a stop, 1 when a "
                      "listener cannot be set up, 2 for bad flags.\nSee docs/MODELS.md.");
                  app.add_option("--model,-m", o->model,
-                                "iterative | fork | thread | pool | select | poll | epoll | reactor (default: epoll)");
-                 app.add_option("--backend,-b", o->backend, "poller of the reactor: select | poll | epoll (default epoll)");
-                 app.add_option("--threads,-t", o->threads, "event loops (select, poll, epoll; default 1) or workers (pool; default 4); not for iterative, fork, thread");
+                                "iterative | fork | thread | pool | select | poll | epoll | uring | reactor (default: epoll)");
+                 app.add_option("--backend,-b", o->backend, "poller of the reactor: select | poll | epoll | uring (default epoll)");
+                 app.add_option("--threads,-t", o->threads, "event loops (select, poll, epoll, uring; default 1) or workers (pool; default 4); not for iterative, fork, thread");
                  app.add_option("--listen,-l", o->listen, "TCP address to serve, repeatable; PORT alone means 127.0.0.1 (default 127.0.0.1:7007; port 0 picks one)");
                  app.add_option("--udp,-u", o->udp, "also serve UDP on this address, repeatable");
                  app.add_flag("--no-tcp", o->no_tcp, "serve UDP only");

@@ -214,7 +214,10 @@ class ReactorImpl final : public Server::Impl {
   }
 
   bool finished() const override { return started_.load() && running_.load() == 0; }
-  std::string_view backend_name() const override { return loop::to_string(backend_of(opts_.model)); }
+  // The poller the loops really use: `uring` falls back to epoll where io_uring is refused.
+  std::string_view backend_name() const override {
+    return ctxs_.empty() ? loop::to_string(backend_of(opts_.model)) : ctxs_[0]->loop->backend_name();
+  }
   std::uint64_t bytes_spliced() const override {
     std::uint64_t n = 0;
     for (const auto& ctx : ctxs_) n += ctx->loop->bytes_spliced();

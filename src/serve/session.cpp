@@ -24,13 +24,14 @@ std::string_view to_string(Model m) noexcept {
     case Model::select: return "select";
     case Model::poll: return "poll";
     case Model::epoll: return "epoll";
+    case Model::uring: return "uring";
   }
   return "?";
 }
 
 std::span<const Model> all_models() noexcept {
-  static constexpr std::array<Model, 7> kAll{Model::iterative, Model::fork,  Model::thread, Model::pool,
-                                             Model::select,    Model::poll, Model::epoll};
+  static constexpr std::array<Model, 8> kAll{Model::iterative, Model::fork, Model::thread, Model::pool,
+                                             Model::select,    Model::poll, Model::epoll,  Model::uring};
   return kAll;
 }
 
@@ -40,16 +41,19 @@ Result<Model> parse_model(std::string_view name, loop::Backend reactor_backend) 
     if (name == to_string(m)) return m;
   }
   return Error(errc::invalid_argument,
-               "unknown model '" + std::string(name) + "' (iterative, fork, thread, pool, select, poll, epoll, reactor)");
+               "unknown model '" + std::string(name) + "' (iterative, fork, thread, pool, select, poll, epoll, uring, reactor)");
 }
 
-bool is_reactor(Model m) noexcept { return m == Model::select || m == Model::poll || m == Model::epoll; }
+bool is_reactor(Model m) noexcept {
+  return m == Model::select || m == Model::poll || m == Model::epoll || m == Model::uring;
+}
 
 Model reactor_model(loop::Backend b) noexcept {
   switch (b) {
     case loop::Backend::select: return Model::select;
     case loop::Backend::poll: return Model::poll;
     case loop::Backend::epoll: return Model::epoll;
+    case loop::Backend::uring: return Model::uring;
   }
   return Model::epoll;
 }
@@ -58,6 +62,7 @@ loop::Backend backend_of(Model m) noexcept {
   switch (m) {
     case Model::select: return loop::Backend::select;
     case Model::epoll: return loop::Backend::epoll;
+    case Model::uring: return loop::Backend::uring;
     default: return loop::Backend::poll;
   }
 }

@@ -1,5 +1,5 @@
 // Public header. Poller: the backend seam of the event loop. One small class per backend
-// (select, poll, epoll), chosen at run time (`--backend`), in the style of Redis's aeApi* and
+// (select, poll, epoll, uring), chosen at run time (`--backend`), in the style of Redis's aeApi* and
 // muduo's Poller. A Poller knows nothing of connections or timers: it maps descriptors to an
 // interest mask and reports which are ready.
 //
@@ -17,14 +17,14 @@
 
 namespace sockit::loop {
 
-enum class Backend { select, poll, epoll };
+enum class Backend { select, poll, epoll, uring };
 inline constexpr Backend kDefaultBackend = Backend::epoll;
 
-/// "select", "poll", "epoll".
+/// "select", "poll", "epoll", "uring".
 std::string_view to_string(Backend b) noexcept;
 /// Parses a backend name; errc::invalid_argument with the valid names in the message otherwise.
 Result<Backend> parse_backend(std::string_view name);
-/// Every backend, in the order select, poll, epoll.
+/// Every backend, in the order select, poll, epoll, uring.
 std::span<const Backend> all_backends() noexcept;
 
 /// Interest mask of one descriptor. `edge` asks for edge-triggered reports where the backend has
@@ -82,7 +82,13 @@ class Poller {
   virtual std::size_t size() const noexcept = 0;
 };
 
-/// Creates the backend. epoll can fail (EMFILE) when the process is out of descriptors.
+/// Creates the backend. epoll can fail (EMFILE) when the process is out of descriptors. uring
+/// (io_uring readiness: multishot IORING_OP_POLL_ADD) is probed first; where the kernel lacks it,
+/// io_uring is disabled (sysctl kernel.io_uring_disabled, seccomp), the build has no liburing or
+/// SOCKIT_NO_URING is set, it says why on stderr once per process and returns the epoll backend
+/// (its name() is then "epoll").
 Result<std::unique_ptr<Poller>> make_poller(Backend backend);
+/// Whether Backend::uring gets io_uring here, or why not (the probe make_poller runs).
+Result<void> uring_available();
 
 }  // namespace sockit::loop

@@ -23,7 +23,7 @@ struct Variant {
   int threads = 0;
   std::string name() const { return threads > 0 ? model + "_x" + std::to_string(threads) : model; }
   bool iterative() const { return model == "iterative"; }
-  bool reactor() const { return model == "select" || model == "poll" || model == "epoll"; }
+  bool reactor() const { return model == "select" || model == "poll" || model == "epoll" || model == "uring"; }
 };
 
 inline void PrintTo(const Variant& v, std::ostream* os) { *os << v.name(); }

@@ -3,6 +3,7 @@
 // loops). Each test runs a real server process on 127.0.0.1 port 0, checks what real clients see,
 // and ends by checking that neither this process nor the server kept a descriptor open.
 #include "echo_server.hpp"
+#include "support/uring.hpp"
 
 #include "sockit/net/socket.hpp"
 #include "sockit/net/udp.hpp"
@@ -26,11 +27,12 @@ using sockit::test::Variant;
 namespace {
 
 std::vector<Variant> all_variants() {
-  return {{"iterative"}, {"fork"}, {"thread"}, {"pool"}, {"select"}, {"poll"}, {"epoll"}, {"epoll", 2}};
+  return {{"iterative"}, {"fork"}, {"thread"}, {"pool"}, {"select"}, {"poll"}, {"epoll"}, {"epoll", 2}, {"uring"}, {"uring", 2}};
 }
 
 class Echo : public testing::TestWithParam<Variant> {
  protected:
+  void SetUp() override { SOCKIT_SKIP_WITHOUT_URING(GetParam().model == "uring"); }
   void TearDown() override { leaks_.expect_no_leak(); }
   sockit::test::FdLeakCheck leaks_;
 };
@@ -337,6 +339,33 @@ TEST_P(Echo, UdpEchoesEveryDatagramAndCountsThem) {
 
 INSTANTIATE_TEST_SUITE_P(Models, Echo, testing::ValuesIn(all_variants()),
                          [](const testing::TestParamInfo<Variant>& i) { return i.param.name(); });
+
+// --- io_uring refused: --model uring says why and serves on epoll ---
+
+TEST(EchoUring, FallsBackToEpollWithAClearMessage) {
+  sockit::test::FdLeakCheck leaks;
+  // SOCKIT_NO_URING stands for a kernel that refuses io_uring (sysctl, seccomp, too old).
+  EchoServer s(Variant{"uring"}, {}, {"env", "SOCKIT_NO_URING=1"});
+  ASSERT_TRUE(s.ok()) << s.err();
+  std::string err = s.err();
+  EXPECT_NE(err.find("io_uring unavailable (io_uring turned off by SOCKIT_NO_URING"), std::string::npos) << err;
+  EXPECT_NE(err.find("falls back to epoll"), std::string::npos) << err;
+  EXPECT_NE(err.find("model uring (backend epoll"), std::string::npos) << "the banner names the real poller:\n" << err;
+  auto got = sockit::test::echo_once(s.port(), "still echoes\n");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, "still echoes\n");
+  finish(s);
+}
+
+TEST(EchoUring, BannerNamesTheUringBackendWhereTheKernelHasIt) {
+  SOCKIT_SKIP_WITHOUT_URING(true);
+  sockit::test::FdLeakCheck leaks;
+  EchoServer s(Variant{"uring"});
+  ASSERT_TRUE(s.ok()) << s.err();
+  EXPECT_NE(s.err().find("model uring (backend uring"), std::string::npos) << s.err();
+  EXPECT_EQ(s.err().find("falls back"), std::string::npos) << s.err();
+  finish(s);
+}
 
 // --- select and FD_SETSIZE (not parameterized) ---
 

@@ -7,6 +7,7 @@
 #include "serve/tuning.hpp"
 #include "sockit/net/socket.hpp"
 #include "support/support.hpp"
+#include "support/uring.hpp"
 
 #include <gtest/gtest.h>
 
@@ -62,7 +63,10 @@ std::string read_all(TcpStream& c, Deadline dl) {
   return out;
 }
 
-class ServerModel : public testing::TestWithParam<serve::Model> {};
+class ServerModel : public testing::TestWithParam<serve::Model> {
+ protected:
+  void SetUp() override { SOCKIT_SKIP_WITHOUT_URING(GetParam() == serve::Model::uring); }
+};
 
 TEST_P(ServerModel, EchoesAndCountsBytes) {
   sockit::test::FdLeakCheck leaks;
@@ -396,7 +400,10 @@ TEST(Services, ChargenIsPacedByTheReaderAndDaytimeCloses) {
 
 // detail::Tuning::turn_end: sessions hold output back and the hook sends it at the end of the
 // loop turn, as references into one shared buffer (Peer::send_shared), in the loop thread.
-class ReactorModel : public testing::TestWithParam<serve::Model> {};
+class ReactorModel : public testing::TestWithParam<serve::Model> {
+ protected:
+  void SetUp() override { SOCKIT_SKIP_WITHOUT_URING(GetParam() == serve::Model::uring); }
+};
 
 TEST_P(ReactorModel, TurnEndHookSendsWhatSessionsHeldBack) {
   sockit::test::FdLeakCheck leaks;
@@ -476,7 +483,7 @@ TEST_P(ReactorModel, SpliceEchoOffCopiesThroughTheSession) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Reactors, ReactorModel,
-                         testing::Values(serve::Model::select, serve::Model::poll, serve::Model::epoll), model_name);
+                         testing::Values(serve::Model::select, serve::Model::poll, serve::Model::epoll, serve::Model::uring), model_name);
 
 INSTANTIATE_TEST_SUITE_P(AllModels, ServerModel, testing::ValuesIn(serve::all_models().begin(), serve::all_models().end()),
                          model_name);

@@ -1,6 +1,7 @@
 // EventLoop: post from other threads, timers, watchers, signals; on every backend.
 #include "sockit/loop/event_loop.hpp"
 #include "support/support.hpp"
+#include "support/uring.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,6 +24,7 @@ namespace {
 class Loop : public testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    SOCKIT_SKIP_WITHOUT_URING(GetParam() == Backend::uring);
     auto l = EventLoop::create(GetParam());
     ASSERT_TRUE(l);
     loop_ = std::move(*l);
@@ -159,7 +161,7 @@ TEST_P(Loop, SignalsArriveThroughSignalfd) {
   ASSERT_EQ(::pthread_sigmask(SIG_SETMASK, &old, nullptr), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, Loop, testing::Values(Backend::select, Backend::poll, Backend::epoll),
+INSTANTIATE_TEST_SUITE_P(AllBackends, Loop, testing::Values(Backend::select, Backend::poll, Backend::epoll, Backend::uring),
                          [](const testing::TestParamInfo<Backend>& i) { return std::string(sockit::loop::to_string(i.param)); });
 
 }  // namespace

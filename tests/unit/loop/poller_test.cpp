@@ -1,6 +1,7 @@
 // Poller conformance: the same behaviour from select, poll and epoll.
 #include "sockit/loop/poller.hpp"
 #include "support/support.hpp"
+#include "support/uring.hpp"
 
 #include <gtest/gtest.h>
 
@@ -42,6 +43,7 @@ const Ready* find(const std::vector<Ready>& v, int fd) {
 class PollerConformance : public testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    SOCKIT_SKIP_WITHOUT_URING(GetParam() == Backend::uring);
     auto p = sockit::loop::make_poller(GetParam());
     ASSERT_TRUE(p);
     poller_ = std::move(*p);
@@ -158,7 +160,7 @@ TEST_P(PollerConformance, ManyDescriptors) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, PollerConformance,
-                         testing::Values(Backend::select, Backend::poll, Backend::epoll),
+                         testing::Values(Backend::select, Backend::poll, Backend::epoll, Backend::uring),
                          [](const testing::TestParamInfo<Backend>& i) { return std::string(sockit::loop::to_string(i.param)); });
 
 TEST(SelectPoller, RefusesDescriptorOverFdSetsize) {
@@ -175,7 +177,7 @@ TEST(SelectPoller, RefusesDescriptorOverFdSetsize) {
   EXPECT_EQ(r.error(), sockit::errc::fd_over_setsize);
   EXPECT_NE(r.error().message().find("FD_SETSIZE"), std::string::npos) << r.error().message();
   // poll and epoll take it.
-  for (Backend b : {Backend::poll, Backend::epoll}) {
+  for (Backend b : {Backend::poll, Backend::epoll, Backend::uring}) {
     auto q = sockit::loop::make_poller(b);
     ASSERT_TRUE(q);
     EXPECT_TRUE((*q)->add(high, Interest::read));
