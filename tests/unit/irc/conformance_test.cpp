@@ -108,6 +108,30 @@ TEST(IrcConformance, LusersRepliesInOrderAndCountsUnregisteredConnections) {
   EXPECT_EQ(H::only(lines, "253").at(0), ":irc.sockit.local 253 alice 1 :unknown connection(s)");
 }
 
+// 265/266's max is the most registered users at once: kept as a running count (a walk of every
+// client per registration made a 10,000-client storm quadratic), down at each QUIT; an
+// unregistered connection is no user.
+TEST(IrcConformance, LusersMaxIsTheMostRegisteredUsersAtOnce) {
+  H h;
+  auto& a = h.user("alice");
+  auto& b = h.user("bob");
+  auto& c = h.user("carol");
+  h.send(b, "QUIT");
+  h.send(c, "QUIT");
+  h.connect();  // not registered
+  h.user("dave");
+  a.take();
+  h.send(a, "LUSERS");
+  auto lines = a.take();
+  EXPECT_EQ(H::only(lines, "265").at(0), ":irc.sockit.local 265 alice 2 3 :Current local users 2, max 3");
+  EXPECT_EQ(H::only(lines, "266").at(0), ":irc.sockit.local 266 alice 2 3 :Current global users 2, max 3");
+  h.user("erin");
+  h.user("frank");
+  h.send(a, "LUSERS");
+  EXPECT_EQ(H::only(a.take(), "265").at(0), ":irc.sockit.local 265 alice 4 4 :Current local users 4, max 4");
+  h.check();
+}
+
 // ---- the TOFIX differences of tests/interop/irc_diff (issue #17, docs/CHAT-SERVER.md) ----------
 
 // Modern IRC KICK: the default message is for when no comment is given; "KICK #a bob :" gives an
