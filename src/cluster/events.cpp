@@ -8,7 +8,7 @@ namespace sockit::cluster {
 namespace {
 
 constexpr std::string_view kVersion = "sockit1";
-constexpr std::array<std::string_view, 6> kKinds = {"MSG", "PRIV", "JOIN", "PART", "QUIT", "NICK"};
+constexpr std::array<std::string_view, 8> kKinds = {"MSG", "PRIV", "JOIN", "PART", "QUIT", "NICK", "SYNC", "HAVE"};
 
 void field(std::string& out, std::string_view v) {
   out += ' ';
@@ -77,7 +77,24 @@ IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::mov
     e->own = e->node == node_.options().name;
     if (deliver_) deliver_(*e);
   });
+  // Once subscribed (at start and after every reconnection): SYNC asks the other nodes for their
+  // memberships (HAVE events), so a node started late knows who is where.
+  node_.subscriber().set_on_subscribed([this] { send_sync(); });
   node_.subscriber().subscribe(kEventChannel);
+}
+
+IrcLink::~IrcLink() { *alive_ = false; }
+
+void IrcLink::send_sync() {
+  if (!node_.ready()) {
+    node_.loop().run_after(std::chrono::milliseconds(100), [this, alive = alive_] {
+      if (*alive) send_sync();
+    });
+    return;
+  }
+  irc::ClusterEvent e;
+  e.kind = irc::ClusterEvent::Kind::sync;
+  publish(e);
 }
 
 std::vector<irc::ClusterNode> IrcLink::nodes() const {

@@ -256,6 +256,7 @@ struct RedisClient::Impl {
     std::string_view kind(r->element[0]->str ? r->element[0]->str : "", r->element[0]->len);
     if (kind == "subscribe" && r->element[2]->type == REDIS_REPLY_INTEGER) {
       c->subscribed_ = static_cast<std::size_t>(r->element[2]->integer);
+      if (c->subscribed() && c->on_subscribed_) c->on_subscribed_();
       return;
     }
     if (kind != "message") return;

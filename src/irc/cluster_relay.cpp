@@ -142,7 +142,16 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       out.to(*t);
       return;
     }
-    case ClusterEvent::Kind::join: {
+    case ClusterEvent::Kind::sync: {  // a node (re)subscribed: tell it who is where here
+      if (e.own || cluster_ == nullptr) return;
+      for (auto& [id, c] : clients_) {
+        if (!c->registered || gone(*c)) continue;
+        for (Channel* ch : c->channels) cluster_publish(ClusterEvent::Kind::have, *c, ch->name, c->realname);
+      }
+      return;
+    }
+    case ClusterEvent::Kind::join:
+    case ClusterEvent::Kind::have: {
       if (e.own) return;
       const std::string nick = nick_of(e.mask);
       const std::string folded = fold(nick, cm), chan = fold(e.target, cm);
@@ -156,7 +165,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       auto& members = remote_members_[chan];
       if (std::find(members.begin(), members.end(), folded) == members.end()) members.push_back(folded);
       Channel* ch = find_channel(e.target);
-      if (ch == nullptr) return;
+      if (ch == nullptr || e.kind == ClusterEvent::Kind::have) return;  // HAVE: the replica only, no line
       flush_batch();
       const std::string name = ch->name;
       Fanout plain(*this, Line(e.mask, "JOIN").p(name).str(), {}, 0, e.account);

@@ -12,6 +12,7 @@
 #include "sockit/irc/cluster.hpp"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,9 @@ class IrcLink final : public irc::ClusterLink {
   using DeliverFn = std::function<void(const irc::ClusterEvent&)>;
   /// Subscribes `node`'s subscriber connection to kEventChannel; `deliver` gets every event.
   IrcLink(Node& node, DeliverFn deliver);
+  ~IrcLink() override;
+  IrcLink(const IrcLink&) = delete;
+  IrcLink& operator=(const IrcLink&) = delete;
   std::vector<irc::ClusterNode> nodes() const override;
   bool relaying() const override;
   void publish(const irc::ClusterEvent& e) override;
@@ -54,6 +58,8 @@ class IrcLink final : public irc::ClusterLink {
   DeliverFn deliver_;
   LinkStats stats_;
   NickClaims* claims_ = nullptr;
+  void send_sync();  ///< SYNC once the command connection is ready (retried every 100 ms)
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace sockit::cluster

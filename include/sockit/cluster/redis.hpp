@@ -98,6 +98,8 @@ class RedisClient {
   void subscribe(const std::string& channel);
   /// Whether every channel given to subscribe() is confirmed on the current connection.
   bool subscribed() const noexcept { return ready_ && !channels_.empty() && subscribed_ >= channels_.size(); }
+  /// Called when every channel is confirmed (subscribed() turns true), after each reconnection too.
+  void set_on_subscribed(std::function<void()> fn) { on_subscribed_ = std::move(fn); }
   void set_on_message(MessageFn fn) { on_message_ = std::move(fn); }
   void set_on_state(StateFn fn) { on_state_ = std::move(fn); }
   const RedisStats& stats() const noexcept { return stats_; }
@@ -133,6 +135,7 @@ class RedisClient {
   std::vector<std::string> channels_;
   std::size_t subscribed_ = 0;  ///< channels the server confirmed on this connection
   MessageFn on_message_;
+  std::function<void()> on_subscribed_;
   StateFn on_state_;
   RedisStats stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

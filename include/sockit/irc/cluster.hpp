@@ -21,11 +21,11 @@ struct ClusterNode {
 
 /// One event between nodes (docs/CLUSTER.md, "Events between nodes": the wire format).
 struct ClusterEvent {
-  enum class Kind { message, private_message, join, part, quit, nick };
+  enum class Kind { message, private_message, join, part, quit, nick, sync, have };
   Kind kind = Kind::message;
   std::string node;          ///< the publishing node (filled in by the link)
   std::uint64_t sender = 0;  ///< the user's connection id on its node
-  std::string target;        ///< channel (message, join, part), nick (private_message), new nick (nick)
+  std::string target;        ///< channel (message, join, part, have), nick (private_message), new nick (nick)
   std::string mask;          ///< nick!user@host
   std::string account;       ///< "" = not logged in
   std::string msgid;

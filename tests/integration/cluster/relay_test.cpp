@@ -184,6 +184,35 @@ TEST(ClusterRelay, ChannelMessagesJoinsPartsQuitsAndPrivateMessagesCrossNodes) {
   EXPECT_NE(got.find(" PRIVMSG bobby :still there?"), std::string::npos) << got;
 }
 
+/// A node started after the others learns who is in which channel (SYNC, answered with HAVE
+/// events), without the others' members seeing any line for it.
+TEST(ClusterRelay, ANodeStartedLateKnowsTheMembersAlreadyThere) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  ChatServer a({"--cluster", redis.url(), "--node-name", "alpha"});
+  ASSERT_TRUE(wait_subscribers(redis, 1));
+  Client alice(a.address());
+  alice.register_as("alice");
+  alice.send("JOIN #early");
+  ASSERT_NE(alice.expect("366"), "");
+  until_pong(alice, "s");
+  ChatServer b({"--cluster", redis.url(), "--node-name", "beta"});
+  ASSERT_TRUE(wait_subscribers(redis, 2));
+  Client bob(b.address());
+  bob.register_as("bob");
+  bob.send("JOIN #early");
+  ASSERT_NE(bob.expect("366"), "");
+  std::string names;
+  ASSERT_TRUE(names_until(bob, "#early", {"alice", "bob"}, true, &names)) << names;
+  bob.send("PRIVMSG alice :found you");
+  std::string got = alice.expect("PRIVMSG");
+  EXPECT_NE(got.find(" PRIVMSG alice :found you"), std::string::npos) << got;
+  // alice saw bob's JOIN and nothing of beta's start (no JOIN of her own replayed).
+  auto seen = until_pong(alice, "a1");
+  EXPECT_EQ(join_all(seen).find(":alice!"), std::string::npos) << join_all(seen);
+}
+
 /// IRCv3 across nodes: the msgid is the same on every node, echo-message gives the sender its own
 /// line once (on its return from Redis), client-only tags and TAGMSG reach message-tags receivers.
 TEST(ClusterRelay, MsgidEchoAndClientTagsCrossNodes) {
