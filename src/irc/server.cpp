@@ -436,18 +436,11 @@ void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_
       if (seen.insert(id).second) targets.push_back(m.client);
     }
   }
-  // IRCv3 account-tag: a logged-in sender's line carries its account to receivers that asked;
-  // that form (and its server-time form) is built once, on first use.
-  std::string tagged, with_account, with_account_tagged;
-  for (Client* t : targets) {
-    if ((t->caps & need_caps) != need_caps) continue;
-    if (!c.account.empty() && (t->caps & kCapAccountTag)) {
-      if (with_account.empty()) append_tagged(with_account, "@account=" + escape_tag_value(c.account) + " ", wire);
-      deliver(*t, with_account, &with_account_tagged);
-    } else {
-      deliver(*t, wire, &tagged);
-    }
-  }
+  // IRCv3 account-tag: a logged-in sender's line carries its account to receivers that asked.
+  // Each form (plain, server-time, account, both) is serialized once, on first use, and every
+  // receiver's queue refers to the same bytes.
+  Fanout out(*this, wire, {}, need_caps, c.account);
+  for (Client* t : targets) out.to(*t);
 }
 
 Client* ServerImpl::find_nick(std::string_view nick) {
