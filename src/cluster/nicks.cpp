@@ -15,8 +15,9 @@ constexpr char kUsersPrefix[] = "sockit:users:";
 constexpr char kUserNodes[] = "sockit:usernodes";
 constexpr char kNodePrefix[] = "sockit:node:";
 
-// KEYS: the nick, the node's users hash, the user-nodes set. ARGV: owner "<node>:<instance>:<id>",
-// folded nick, hash value "<instance>:<id> <mask>", node name. 1: claimed; 0: another client holds it.
+// KEYS: the nick, the node instance's users hash, the user-nodes set. ARGV: owner
+// "<node>:<instance>:<id>", folded nick, hash value "<instance>:<id> <mask>", "<node>:<instance>".
+// 1: claimed; 0: another client holds it.
 constexpr char kClaim[] = R"lua(
 local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= ARGV[1] then return 0 end
@@ -26,7 +27,7 @@ redis.call('SADD', KEYS[3], ARGV[4])
 return 1
 )lua";
 
-// KEYS: the nick, the node's users hash. ARGV: owner, folded nick, "<instance>:<id>".
+// KEYS: the nick, the node instance's users hash. ARGV: owner, folded nick, "<instance>:<id>".
 constexpr char kRelease[] = R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 local v = redis.call('HGET', KEYS[2], ARGV[2])
@@ -34,37 +35,36 @@ if v and string.sub(v, 1, #ARGV[3] + 1) == ARGV[3] .. ' ' then redis.call('HDEL'
 return 1
 )lua";
 
-// KEYS: the user-nodes set. ARGV: node key prefix, users hash prefix, nick key prefix, and either
-// "" (reap every node's users whose instance is not the node's live one) or a node name and an
-// instance (release that instance's users: SIGTERM). Returns node, "<instance>:<id>", mask, ... of
-// the users released; they are deleted here, so a second run returns none of them.
+// KEYS: the user-nodes set ("<node>:<instance>" members). ARGV: node key prefix, users hash prefix,
+// nick key prefix, and either "" (reap the users of every instance that is not its node's live
+// one: O(1) per live instance) or "<node>:<instance>" (release that instance's users: SIGTERM).
+// Returns node, "<instance>:<id>", mask, ... of the users released; they are deleted here, so a
+// second run returns none of them.
 constexpr char kReap[] = R"lua(
 local out = {}
-local nodes
-if ARGV[4] == '' then nodes = redis.call('SMEMBERS', KEYS[1]) else nodes = {ARGV[4]} end
-for _, n in ipairs(nodes) do
-  local live = nil
-  if ARGV[4] == '' then
+local members
+if ARGV[4] == '' then members = redis.call('SMEMBERS', KEYS[1]) else members = {ARGV[4]} end
+for _, m in ipairs(members) do
+  local n, inst = string.match(m, '^([^:]+):(.+)$')
+  local gone = ARGV[4] ~= ''
+  if not gone and n then
     local v = redis.call('GET', ARGV[1] .. n)
-    if v then live = string.match(v, '^(%S+)') end
+    gone = not v or string.match(v, '^(%S+)') ~= inst
   end
-  local users = ARGV[2] .. n
-  local all = redis.call('HGETALL', users)
-  for i = 1, #all, 2 do
-    local owner = string.match(all[i + 1], '^(%S+)')
-    local inst = string.match(owner, '^([^:]+):')
-    local gone
-    if ARGV[4] == '' then gone = inst ~= live else gone = inst == ARGV[5] end
-    if gone then
+  if gone and n then
+    local users = ARGV[2] .. m
+    local all = redis.call('HGETALL', users)
+    for i = 1, #all, 2 do
+      local owner = string.match(all[i + 1], '^(%S+)')
       local k = ARGV[3] .. all[i]
       if redis.call('GET', k) == n .. ':' .. owner then redis.call('DEL', k) end
-      redis.call('HDEL', users, all[i])
       out[#out + 1] = n
       out[#out + 1] = owner
       out[#out + 1] = string.sub(all[i + 1], #owner + 2)
     end
+    redis.call('DEL', users)
+    redis.call('SREM', KEYS[1], m)
   end
-  if redis.call('EXISTS', users) == 0 then redis.call('SREM', KEYS[1], n) end
 end
 return out
 )lua";
@@ -129,9 +129,10 @@ std::string NickClaims::owner(std::uint64_t id) const {
 void NickClaims::claim(std::string_view folded, std::uint64_t id, std::string_view mask,
                        std::function<void(Verdict)> done) {
   const std::string& name = node_.options().name;
-  std::vector<std::string> keys{kNickPrefix + std::string(folded), kUsersPrefix + name, kUserNodes};
+  const std::string self = name + ":" + node_.instance();
+  std::vector<std::string> keys{kNickPrefix + std::string(folded), kUsersPrefix + self, kUserNodes};
   std::vector<std::string> args{owner(id), std::string(folded),
-                                node_.instance() + ":" + std::to_string(id) + " " + std::string(mask), name};
+                                node_.instance() + ":" + std::to_string(id) + " " + std::string(mask), self};
   claim_.run(node_.redis(), std::move(keys), std::move(args), [done = std::move(done)](const RedisReply& r) {
     if (r.type != RedisReply::Type::integer) {
       done(Verdict::unavailable);
@@ -143,7 +144,7 @@ void NickClaims::claim(std::string_view folded, std::uint64_t id, std::string_vi
 
 void NickClaims::release(std::string_view folded, std::uint64_t id) {
   const std::string& name = node_.options().name;
-  release_.run(node_.redis(), {kNickPrefix + std::string(folded), kUsersPrefix + name},
+  release_.run(node_.redis(), {kNickPrefix + std::string(folded), kUsersPrefix + name + ":" + node_.instance()},
                {owner(id), std::string(folded), node_.instance() + ":" + std::to_string(id)}, {});
 }
 
@@ -156,7 +157,7 @@ void NickClaims::start(std::chrono::milliseconds period, ReapedFn fn) {
 void NickClaims::reap() {
   if (reaping_ || !node_.ready() || !node_.owns_name() || node_.heartbeats() == 0) return;
   reaping_ = true;
-  reap_.run(node_.redis(), {kUserNodes}, {kNodePrefix, kUsersPrefix, kNickPrefix, "", ""},
+  reap_.run(node_.redis(), {kUserNodes}, {kNodePrefix, kUsersPrefix, kNickPrefix, ""},
             [this, alive = alive_](const RedisReply& r) {
               if (!*alive) return;
               reaping_ = false;
@@ -168,7 +169,8 @@ void NickClaims::reap() {
 }
 
 void NickClaims::release_all(ReapedFn done) {
-  reap_.run(node_.redis(), {kUserNodes}, {kNodePrefix, kUsersPrefix, kNickPrefix, node_.options().name, node_.instance()},
+  reap_.run(node_.redis(), {kUserNodes},
+            {kNodePrefix, kUsersPrefix, kNickPrefix, node_.options().name + ":" + node_.instance()},
             [done = std::move(done)](const RedisReply& r) {
               if (done) done(reaped_users(r));
             });

@@ -3,13 +3,14 @@
 //
 // Keys (all written by Lua scripts run with EVALSHA, each loaded once per Redis):
 //   sockit:nick:<folded>  string  "<node>:<instance>:<id>"  who holds the nick
-//   sockit:users:<node>   hash    <folded> -> "<instance>:<id> <nick!user@host>"  the node's users
-//   sockit:usernodes      set     the nodes that have a users hash
+//   sockit:users:<node>:<instance>  hash  <folded> -> "<instance>:<id> <nick!user@host>"  its users
+//   sockit:usernodes      set     "<node>:<instance>" of every users hash
 // A claim is one script: SET NX (the owner may set it again) and the user recorded in its node's
 // hash. A release (QUIT; the old nick after a NICK change) is owner-checked. Every
-// heartbeat, each node runs the reap script: the entries of every users hash whose instance is not
-// the node's live instance (its heartbeat key expired, or it restarted) are released and returned;
-// the script deletes what it returns, so a user is reaped by exactly one node.
+// heartbeat, each node runs the reap script: the users hash of every instance that is not its
+// node's live one (its heartbeat key expired, or it restarted) is released and returned (a live
+// instance costs one GET); the script deletes what it returns, so a user is reaped by exactly one
+// node.
 // Loop thread only. A verdict never arrives inside the call that asked for it.
 #pragma once
 
