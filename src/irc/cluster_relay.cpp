@@ -119,7 +119,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       }
       const bool echo = sender != nullptr && (sender->caps & kCapEchoMessage);
       std::string wire = e.rest + "\r\n";
-      if (!e.tags.empty() || e.tagmsg || !e.account.empty()) {
+      if (!e.tags.empty() || e.tagmsg) {
         const std::string tags = tags_with(e.msgid, e.tags);
         Fanout out(*this, std::move(wire), tags, e.tagmsg ? kCapMessageTags : 0u, e.account);
         for (std::size_t i = 0; i < ch->members.size(); ++i) {
@@ -127,9 +127,9 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
           if (&t != sender || echo) out.to(t);
         }
       } else if (echo) {
-        to_channel(*ch, std::move(wire), nullptr, e.msgid);
+        to_channel(*ch, std::move(wire), nullptr, e.msgid, e.account);
       } else {
-        to_channel_batched(*ch, wire, sender, e.msgid);
+        to_channel_batched(*ch, wire, sender, e.msgid, e.account);
       }
       return;
     }

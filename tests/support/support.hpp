@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <set>
@@ -18,6 +19,17 @@ namespace sockit::test {
 /// way integration tests wait for something they cannot block on (a file, /proc, another thread).
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds step = std::chrono::milliseconds(5));
+
+/// A directory of its own (mkdtemp under the temp directory, named PREFIX-XXXXXX), removed with
+/// everything in it at the end: ctest -j runs tests and their faults.* twins side by side.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& prefix = "sockit-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
 
 /// The descriptors open in this process now (from /proc/self/fd).
 std::set<int> open_fds();

@@ -23,17 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "sockit-accounts-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string db() const { return (path / "accounts.db").string(); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("sockit-accounts") {}
+  std::string db() const { return file("accounts.db"); }
 };
 
 test::RunResult account(const std::vector<std::string>& args, const std::string& stdin_data = {}) {
