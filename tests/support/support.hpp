@@ -64,6 +64,8 @@ class Child {
   ~Child();
 
   pid_t pid() const { return pid_; }
+  /// The read end of the child's stderr pipe (for a caller that drains it itself), or -1.
+  int stderr_fd() const { return err_; }
   /// Writes all of `data` to the child's stdin.
   bool write_stdin(const std::string& data);
   void close_stdin();

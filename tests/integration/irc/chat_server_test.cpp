@@ -409,14 +409,14 @@ TEST(ChatServerSignals, SighupReloadsAndABrokenConfigKeepsTheOld) {
   EXPECT_EQ(a.expect("372"), ":irc.sockit.local 372 alice :- first motd");
   write(conf, "[server\nbroken = \n");
   srv.child().signal(SIGHUP);
-  auto err = srv.child().read_stderr_until("keeping the old", 5s);
+  auto err = srv.wait_log("keeping the old", 5s);
   EXPECT_NE(err.find("reload failed, keeping the old configuration"), std::string::npos) << err;
   a.send("MOTD");
   EXPECT_EQ(a.expect("372"), ":irc.sockit.local 372 alice :- first motd");
   write(motd, "second motd\n");
   write(conf, "[server]\nmotd_file = \"" + motd + "\"\n[flood]\nrate = 0\n");
   srv.child().signal(SIGHUP);
-  err = srv.child().read_stderr_until("reloaded", 5s);
+  err = srv.wait_log("reloaded", 5s);
   a.send("MOTD");
   EXPECT_EQ(a.expect("372"), ":irc.sockit.local 372 alice :- second motd");
   std::remove(conf.c_str());

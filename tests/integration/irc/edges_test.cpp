@@ -3,6 +3,8 @@
 #include "irc_client.hpp"
 
 #include <csignal>
+#include <cstdio>
+#include <memory>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -130,7 +132,7 @@ TEST(ChatServerEdges, SelectBackendSaysErrorPastFdSetsize) {
     clients.push_back(std::move(c));
   }
   EXPECT_EQ(refused, "ERROR :Server full");
-  std::string err = srv->child().read_stderr_until("FD_SETSIZE", 5s);
+  std::string err = srv->wait_log("FD_SETSIZE", 5s);
   EXPECT_NE(err.find("over FD_SETSIZE"), std::string::npos) << err;
   // The connections it watches still work.
   clients.front()->send("PING still");
@@ -145,11 +147,41 @@ TEST(ChatServerSignals, Usr1PrintsCountersAndKeepsServing) {
   a.send("JOIN #t");
   a.expect("366");
   srv.child().signal(SIGUSR1);
-  std::string err = srv.child().read_stderr_until("bytes_out=", 5s);
+  std::string err = srv.wait_log("bytes_out=", 5s);
   EXPECT_NE(err.find("counters: users=1 registered=1 operators=0 channels=1"), std::string::npos) << err;
   EXPECT_EQ(srv.child().wait(0ms), std::nullopt) << "the server died of SIGUSR1";
   a.send("PING after");
   EXPECT_NE(a.expect("PONG").find("after"), std::string::npos);
   srv.child().signal(SIGTERM);
   EXPECT_EQ(srv.child().wait(10s), 0);
+}
+
+// The harness drains the server's stderr all the time: 400 clients that register and quit make
+// the server log well over a pipe's 64 KiB (two lines each); a harness that read only the banner
+// left the server stalled on write(2) and the later clients unanswered.
+TEST(ChatServerHarness, ServerThatLogsMoreThanAPipeHoldsKeepsAnswering) {
+  ChatServer srv({"--no-flood-control", "--max-per-ip", "0"});
+  constexpr int kClients = 400, kBatch = 50;
+  for (int base = 0; base < kClients; base += kBatch) {
+    std::vector<std::unique_ptr<Client>> batch;
+    for (int i = 0; i < kBatch; ++i) {
+      batch.push_back(std::make_unique<Client>(srv.address()));
+      ASSERT_TRUE(batch.back()->connected()) << "client " << base + i;
+      const std::string nick = "n" + std::to_string(base + i);
+      batch.back()->raw("NICK " + nick + "\r\nUSER u 0 * :u\r\nQUIT :bye\r\n");
+    }
+    for (int i = 0; i < kBatch; ++i) {
+      ASSERT_FALSE(batch[static_cast<std::size_t>(i)]->expect("001", 10s).empty()) << "client " << base + i;
+      ASSERT_TRUE(batch[static_cast<std::size_t>(i)]->closed_within(10s)) << "client " << base + i;
+    }
+  }
+  // The last client's quit line arrives; by then the server wrote > 64 KiB.
+  const std::string last_quit = "nick=n" + std::to_string(kClients - 1) + " ip=127.0.0.1 reason=";
+  EXPECT_NE(srv.wait_log(last_quit, 10s).find(last_quit), std::string::npos) << srv.log().substr(0, 2000);
+  EXPECT_GT(srv.log_bytes(), 64u * 1024);
+  Client late(srv.address());
+  late.register_as("late");
+  late.send("PING :alive");
+  EXPECT_EQ(late.expect("PONG"), ":irc.sockit.local PONG irc.sockit.local :alive");
+  std::printf("harness: %d clients, %zu bytes of server log drained\n", kClients, srv.log_bytes());
 }

@@ -9,7 +9,15 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,9 +29,13 @@ using namespace std::chrono_literals;
 class ChatServer {
  public:
   /// Starts the server with `args` after `chat-server -l 127.0.0.1:0 -q`; fails the test if no
-  /// "listening on" line comes within 10 s.
+  /// "listening on" line comes within 10 s. A thread drains the server's stderr for its whole life
+  /// (the server logs per connection: an undrained pipe fills at 64 KiB and the server stalls on
+  /// write(2)); the last kLogKeep bytes are kept for wait_log() and failure messages.
   explicit ChatServer(std::vector<std::string> args = {}) : child_(start(args)) {
-    banner_ = child_.read_stderr_until("\n", 10s);
+    if (::pipe2(wake_, O_CLOEXEC) != 0) wake_[0] = wake_[1] = -1;
+    drain_ = std::thread([this] { drain(); });
+    banner_ = wait_log("\n", 10s);
     auto pos = banner_.find("listening on 127.0.0.1:");
     if (pos == std::string::npos) {
       ADD_FAILURE() << "no banner: " << banner_;
@@ -31,10 +43,49 @@ class ChatServer {
     }
     port_ = static_cast<std::uint16_t>(std::stoi(banner_.substr(pos + 23)));
   }
+  ChatServer(const ChatServer&) = delete;
+  ChatServer& operator=(const ChatServer&) = delete;
+  ~ChatServer() {
+    if (wake_[1] >= 0) (void)!::write(wake_[1], "x", 1);
+    if (drain_.joinable()) drain_.join();
+    for (int fd : wake_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
   std::uint16_t port() const { return port_; }
   Address address() const { return Address::ipv4_loopback(port_); }
+  /// For pid(), signal() and wait(); stderr is this object's (use wait_log / log, not read_stderr).
   test::Child& child() { return child_; }
   const std::string& banner() const { return banner_; }
+
+  static constexpr std::size_t kLogKeep = 256 * 1024;
+
+  /// Waits until `needle` appears in what the server wrote after the previous wait_log (or the
+  /// stderr pipe closes, or `timeout`); returns that new text, up to what has arrived by then
+  /// (like Child::read_stderr_until, but the pipe keeps being drained in between). An empty
+  /// needle waits for EOF.
+  std::string wait_log(const std::string& needle, std::chrono::milliseconds timeout) {
+    std::unique_lock lk(mu_);
+    auto found = [&] {
+      std::size_t from = cursor_ > dropped_ ? cursor_ - dropped_ : 0;
+      return !needle.empty() && log_.find(needle, from) != std::string::npos;
+    };
+    cv_.wait_for(lk, timeout, [&] { return eof_ || found(); });
+    std::size_t from = cursor_ > dropped_ ? cursor_ - dropped_ : 0;
+    std::string out = log_.substr(from);
+    cursor_ = dropped_ + log_.size();
+    return out;
+  }
+  /// The last kLogKeep bytes of stderr (for failure messages).
+  std::string log() const {
+    std::lock_guard lk(mu_);
+    return log_;
+  }
+  /// Bytes read from the server's stderr so far (all of them, not just the kept tail).
+  std::size_t log_bytes() const {
+    std::lock_guard lk(mu_);
+    return dropped_ + log_.size();
+  }
 
  private:
   static test::Child start(const std::vector<std::string>& args) {
@@ -42,7 +93,43 @@ class ChatServer {
     argv.insert(argv.end(), args.begin(), args.end());
     return test::Child::spawn(argv);
   }
+  void drain() {
+    const int fd = child_.stderr_fd();
+    char buf[16384];
+    for (;;) {
+      pollfd p[2] = {{fd, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+      if (::poll(p, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (p[1].revents != 0) return;  // the destructor
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      std::lock_guard lk(mu_);
+      if (n <= 0) {
+        eof_ = true;
+        cv_.notify_all();
+        return;
+      }
+      log_.append(buf, static_cast<std::size_t>(n));
+      if (log_.size() > kLogKeep) {
+        const std::size_t cut = log_.size() - kLogKeep;
+        log_.erase(0, cut);
+        dropped_ += cut;
+      }
+      cv_.notify_all();
+    }
+  }
+
   test::Child child_;
+  int wake_[2] = {-1, -1};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string log_;          // the kept tail
+  std::size_t dropped_ = 0;  // bytes cut from the front of log_
+  std::size_t cursor_ = 0;   // absolute offset wait_log has returned up to
+  bool eof_ = false;
+  std::thread drain_;  // last: started after everything it uses exists
   std::string banner_;
   std::uint16_t port_ = 0;
 };

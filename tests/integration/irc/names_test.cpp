@@ -79,7 +79,7 @@ TEST(ChatServerNames, SighupKeepsTheCasemappingWhileClientsAreConnected) {
   a.register_as("n[");
   write_file(conf, "[server]\ncasemapping = \"ascii\"\n[flood]\nrate = 0\n");
   srv.child().signal(SIGHUP);
-  auto err = srv.child().read_stderr_until("reloaded", 5s);
+  auto err = srv.wait_log("reloaded", 5s);
   EXPECT_NE(err.find("casemapping stays rfc1459: it cannot change to ascii while clients are connected"), std::string::npos)
       << err;
   Client b(srv.address());

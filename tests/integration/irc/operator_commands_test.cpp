@@ -62,7 +62,7 @@ TEST(ChatServerAdmin, DieStopsCleanlyWithErrorToEveryClientAndExitZero) {
     EXPECT_TRUE(c->closed_within(5s));
   }
   EXPECT_EQ(srv.child().wait(10s), 0);
-  EXPECT_NE(srv.child().read_stderr(2s).find("DIE by admin"), std::string::npos);
+  EXPECT_NE(srv.wait_log("", 2s).find("DIE by admin"), std::string::npos);
 }
 
 TEST(ChatServerAdmin, DieAndRestartAreOffByDefault) {
@@ -91,10 +91,10 @@ TEST(ChatServerAdmin, RestartRunsTheProgramAgainWithTheSameArguments) {
   a.send("RESTART");
   EXPECT_EQ(a.expect("ERROR"), "ERROR :Closing Link: 127.0.0.1 (Server restarting: RESTART by admin)");
   EXPECT_TRUE(a.closed_within(5s));
-  std::string err = srv.child().read_stderr_until("listening on 127.0.0.1:", 10s);
+  std::string err = srv.wait_log("listening on 127.0.0.1:", 10s);
   auto pos = err.rfind("listening on 127.0.0.1:");
   ASSERT_NE(pos, std::string::npos) << err;
-  if (err.find(' ', pos + 23) == std::string::npos) err += srv.child().read_stderr_until(" ", 5s);
+  if (err.find(' ', pos + 23) == std::string::npos) err += srv.wait_log(" ", 5s);
   auto port = static_cast<std::uint16_t>(std::stoi(err.substr(pos + 23)));
   EXPECT_NE(err.find("RESTART: running"), std::string::npos) << err;
   Client again(Address::ipv4_loopback(port));
