@@ -219,11 +219,21 @@ void send_batch(S& s, Client& c, std::string_view type, std::string_view param,
   s.put(c, out);
 }
 
+/// A stored JOIN is kept in the extended-join form ("JOIN #c account :realname"); a client without
+/// extended-join gets "JOIN #c". Rows stored before that hold the plain form and stay as they are.
+std::string_view plain_join(std::string_view wire) {
+  const std::size_t chan = wire.find(' ');
+  if (chan == std::string_view::npos) return wire;
+  const std::size_t end = wire.find(' ', chan + 1);
+  return end == std::string_view::npos ? wire : wire.substr(0, end);
+}
+
 void replay(S& s, Client& c, std::string_view target, const std::vector<store::HistoryMessage>& rows) {
   std::vector<std::pair<std::string, std::string>> lines;
   lines.reserve(rows.size());
   const bool time = (c.caps & kCapServerTime) != 0;
   const bool tags = (c.caps & kCapMessageTags) != 0;
+  const bool ext_join = (c.caps & kCapExtendedJoin) != 0;
   for (const store::HistoryMessage& m : rows) {
     std::string t;
     if (time) t = "time=" + iso_ms(m.time_ms);
@@ -233,7 +243,9 @@ void replay(S& s, Client& c, std::string_view target, const std::vector<store::H
       if (!m.tags.empty()) t += ";" + m.tags;
     }
     if (!m.params.empty()) {  // an event (draft/event-playback): its line as it went out
-      lines.emplace_back(std::move(t), ':' + m.sender + ' ' + m.params + "\r\n");
+      std::string_view wire = m.params;
+      if (m.command == "JOIN" && !ext_join) wire = plain_join(wire);
+      lines.emplace_back(std::move(t), ':' + m.sender + ' ' + std::string(wire) + "\r\n");
     } else {
       lines.emplace_back(std::move(t), Line(m.sender, m.command).p(m.target).t(m.text).str());
     }

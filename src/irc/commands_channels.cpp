@@ -420,11 +420,16 @@ void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view
   std::string chan_name = ch->name;
   cluster_publish(ClusterEvent::Kind::join, c, chan_name, c.realname);
   std::string wire = from(c, "JOIN").p(chan_name).str();
-  record_event(c, *ch, wire);
   const auto& members = ch->members;
-  if (std::any_of(members.begin(), members.end(), [](const auto& e) { return e.second.client->caps & kCapExtendedJoin; })) {
-    // IRCv3 extended-join: the account ("*": not logged in) and the real name, to those that asked.
-    const std::string extended = from(c, "JOIN").p(chan_name).p(c.account.empty() ? std::string("*") : c.account).t(c.realname).str();
+  const bool any_ext = std::any_of(members.begin(), members.end(), [](const auto& e) { return e.second.client->caps & kCapExtendedJoin; });
+  // IRCv3 extended-join: the account ("*": not logged in) and the real name, to those that asked.
+  // History keeps this form; a replay cuts it to the plain JOIN for a client without the cap.
+  std::string extended;
+  if (any_ext || history_ != nullptr) {
+    extended = from(c, "JOIN").p(chan_name).p(c.account.empty() ? std::string("*") : c.account).t(c.realname).str();
+  }
+  record_event(c, *ch, extended);
+  if (any_ext) {
     Fanout plain(*this, std::move(wire), {}, 0, c.account), ext(*this, extended, {}, 0, c.account);
     for (std::size_t i = 0; i < members.size(); ++i) {
       Client& t = *members[i].second.client;

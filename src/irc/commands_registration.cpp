@@ -314,6 +314,7 @@ void ServerImpl::complete_registration(Client& c, TimePoint now) {
   counters_.max_registered = std::max(counters_.max_registered, ++registered_now_);
   event(Event::Kind::registered, c);
   ++counters_.registrations;
+  cluster_publish(ClusterEvent::Kind::have, c, {}, c.realname);  // the other nodes' replicas: a user in no channel
   send_welcome(c);
   monitor_notify(c, true);
   check_nick_owner(c, now);
@@ -374,10 +375,11 @@ void ServerImpl::send_isupport(Client& c) {
 
 void ServerImpl::rename(Client& c, std::string_view new_nick) {
   std::string wire = from(c, "NICK").t(new_nick).str();
-  if (!c.channels.empty()) cluster_publish(ClusterEvent::Kind::nick, c, new_nick, wire);  // the other nodes' replicas
+  cluster_publish(ClusterEvent::Kind::nick, c, new_nick, wire);  // the other nodes' replicas (users in no channel too)
   remember_whowas(c);
   bool same_key = equal_folded(c.nick, new_nick, cfg_.casemapping);  // a change of case: still online
   if (!same_key) monitor_notify(c, false);
+  for (const Channel* ch : c.channels) record_event(c, *ch, wire);  // draft/event-playback, under the old mask
   nicks_.erase(fold(c.nick, cfg_.casemapping));
   c.nick = std::string(new_nick);
   nicks_[fold(c.nick, cfg_.casemapping)] = &c;

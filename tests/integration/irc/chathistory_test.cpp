@@ -442,6 +442,61 @@ TEST(ChatHistory, EventPlaybackOnlyForClientsThatAskedForIt) {
   EXPECT_EQ(history(a, "CHATHISTORY LATEST #ev * 1").texts(), "hello");
 }
 
+// draft/event-playback (#18): a member's NICK change is kept in the channel's history (under the
+// old mask), and a JOIN is kept in the extended-join form: a client with extended-join gets the
+// account and real name as they were, one without gets the plain JOIN.
+TEST(ChatHistory, EventPlaybackKeepsNickChangesAndTheExtendedJoin) {
+  HistoryFiles f("nickjoin");
+  ChatServer srv({"--config", f.conf, "--accounts-db", f.dir + "/accounts.db"});
+  Client a(srv.address());
+  register_with_caps(a, "alice");
+  a.send("JOIN #nj");
+  a.expect("366");
+  Client b(srv.address());  // registers the account "newbie" before connecting (logged in: 900)
+  b.send("CAP LS 302");
+  EXPECT_NE(b.expect("CAP").find("draft/account-registration"), std::string::npos) << b.dump();
+  b.send("NICK newbie");
+  b.send("REGISTER * * :a fine password");
+  EXPECT_NE(b.expect_any({"REGISTER", "FAIL"}, 30s).find("REGISTER SUCCESS newbie"), std::string::npos) << b.dump();
+  b.expect("900");
+  b.send("USER nb 0 * :Real Newbie");
+  b.send("CAP END");
+  b.expect_any({"376", "422"});
+  b.send("JOIN #nj");
+  b.expect("366");
+  b.send("NICK newbie2");
+  EXPECT_EQ(b.expect("NICK"), ":newbie!~nb@127.0.0.1 NICK :newbie2");
+  Client lone(srv.address());  // a NICK change outside any channel is in no channel's history
+  lone.register_as("lone");
+  lone.send("NICK lone2");
+  lone.expect("NICK");
+  Client e(srv.address()), p(srv.address());
+  register_with_caps(e, "eve", "draft/chathistory draft/event-playback batch message-tags extended-join");
+  register_with_caps(p, "pat", "draft/chathistory draft/event-playback batch message-tags");
+  for (Client* c : {&e, &p}) {
+    c->send("JOIN #nj");
+    c->expect("366");
+  }
+  Reply ext = history(e, "CHATHISTORY LATEST #nj * 50");
+  EXPECT_EQ(events_of(ext), "JOIN alice,JOIN newbie,NICK newbie,JOIN eve,JOIN pat") << e.dump();
+  ASSERT_EQ(ext.lines.size(), 5u);
+  EXPECT_NE(ext.lines[0].find(" :alice!~alice@127.0.0.1 JOIN #nj * :Test alice"), std::string::npos) << ext.lines[0];
+  EXPECT_NE(ext.lines[1].find(" :newbie!~nb@127.0.0.1 JOIN #nj newbie :Real Newbie"), std::string::npos) << ext.lines[1];
+  EXPECT_NE(ext.lines[2].find(" :newbie!~nb@127.0.0.1 NICK :newbie2"), std::string::npos) << ext.lines[2];
+  EXPECT_FALSE(tag_of(ext.lines[2], "msgid").empty()) << ext.lines[2];
+  Reply plain = history(p, "CHATHISTORY LATEST #nj * 50");
+  EXPECT_EQ(events_of(plain), events_of(ext));
+  ASSERT_EQ(plain.lines.size(), 5u);
+  for (std::size_t i : {0u, 1u, 3u, 4u}) {
+    EXPECT_TRUE(plain.lines[i].ends_with(" JOIN #nj")) << plain.lines[i];
+  }
+  EXPECT_NE(plain.lines[2].find(" :newbie!~nb@127.0.0.1 NICK :newbie2"), std::string::npos) << plain.lines[2];
+  // Without event-playback: no events at all (nothing was said).
+  Reply none = history(a, "CHATHISTORY LATEST #nj * 50");
+  EXPECT_TRUE(none.lines.empty()) << a.dump();
+  EXPECT_TRUE(none.fail.empty()) << none.fail;
+}
+
 TEST(ChatHistory, BadInputGetsFail) {
   HistoryFiles f("bad", "query_limit = 5\n");
   ChatServer srv({"--config", f.conf});
