@@ -73,9 +73,23 @@ bool ServerImpl::relay_channel_message(const Client& c, const Channel& ch, const
   return true;
 }
 
-const std::string* ServerImpl::remote_nick(std::string_view nick) const {
+const ServerImpl::RemoteUser* ServerImpl::remote_user(std::string_view nick) const {
   auto it = remote_users_.find(fold(nick, cfg_.casemapping));
-  return it == remote_users_.end() ? nullptr : &it->second.nick;
+  return it == remote_users_.end() ? nullptr : &it->second;
+}
+
+const std::string* ServerImpl::remote_nick(std::string_view nick) const {
+  const RemoteUser* u = remote_user(nick);
+  return u == nullptr ? nullptr : &u->nick;
+}
+
+std::string ServerImpl::node_server_name(const std::string& node) const {
+  if (cluster_ != nullptr) {
+    for (const ClusterNode& n : cluster_->nodes()) {
+      if (n.name == node && !n.server_name.empty()) return n.server_name;
+    }
+  }
+  return node;
 }
 
 bool ServerImpl::relay_private_message(const Client& c, std::string_view nick, const std::string& wire, std::string_view tags,
@@ -146,6 +160,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       if (e.own || cluster_ == nullptr) return;
       for (auto& [id, c] : clients_) {
         if (!c->registered || gone(*c)) continue;
+        cluster_publish(ClusterEvent::Kind::have, *c, {}, c->realname);  // the user, in a channel or not
         for (Channel* ch : c->channels) cluster_publish(ClusterEvent::Kind::have, *c, ch->name, c->realname);
       }
       return;
@@ -161,6 +176,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       u.node = e.node;
       u.account = e.account;
       u.realname = e.rest;
+      if (e.target.empty()) return;  // HAVE without a channel: a user known, in no channel (yet)
       if (std::find(u.channels.begin(), u.channels.end(), chan) == u.channels.end()) u.channels.push_back(chan);
       auto& members = remote_members_[chan];
       if (std::find(members.begin(), members.end(), folded) == members.end()) members.push_back(folded);

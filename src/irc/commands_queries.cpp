@@ -52,10 +52,30 @@ std::string who_flags(const Client& c, const Client& t, const Member* mem) {
   return flags;
 }
 
-void who_reply(S& s, Client& c, const Client& t, std::string_view chan, const Member* mem, const WhoQuery& q) {
+/// The user and host of a `nick!user@host` mask ("*" for a part that is missing).
+struct UserHost {
+  std::string_view user = "*", host = "*";
+};
+UserHost user_host(std::string_view mask) {
+  UserHost out;
+  const std::size_t bang = mask.find('!'), at = mask.find('@');
+  if (at == std::string_view::npos) return out;
+  if (bang < at) out.user = mask.substr(bang + 1, at - bang - 1);
+  out.host = mask.substr(at + 1);
+  return out;
+}
+
+/// One line of WHO: a local user, or a user on another node from the cluster's replica.
+struct WhoRow {
+  std::string_view nick, user, host, server, realname, account, flags;
+  long long idle = 0;
+  bool op = false;
+};
+
+void who_send(S& s, Client& c, const WhoRow& t, std::string_view chan, const WhoQuery& q) {
   if (!q.whox) {
-    s.send(c, s.rpl(c, RPL_WHOREPLY).p(chan).p(t.user).p(t.host).p(s.cfg_.server_name).p(t.nick)
-                  .p(who_flags(c, t, mem)).t("0 " + t.realname));
+    s.send(c, s.rpl(c, RPL_WHOREPLY).p(chan).p(t.user).p(t.host).p(t.server).p(t.nick).p(t.flags)
+                  .t("0 " + std::string(t.realname)));
     return;
   }
   // RPL_WHOSPCRPL: the fields asked for, always in this order: t c u i h s n f d l a o r.
@@ -65,24 +85,51 @@ void who_reply(S& s, Client& c, const Client& t, std::string_view chan, const Me
   if (q.has('u')) l.p(t.user);
   if (q.has('i')) l.p(t.host);  // the host is the numeric address already (no DNS)
   if (q.has('h')) l.p(t.host);
-  if (q.has('s')) l.p(s.cfg_.server_name);
+  if (q.has('s')) l.p(t.server);
   if (q.has('n')) l.p(t.nick);
-  if (q.has('f')) l.p(who_flags(c, t, mem));
+  if (q.has('f')) l.p(t.flags);
   if (q.has('d')) l.p("0");
-  if (q.has('l')) {
-    auto idle = std::chrono::duration_cast<std::chrono::seconds>(q.now - t.last_message).count();
-    l.p(std::to_string(std::max<long long>(0, idle)));
-  }
-  if (q.has('a')) l.p(t.account.empty() ? std::string("0") : t.account);  // "0": not logged in (Solanum)
-  if (q.has('o')) l.p(mem && mem->op ? "999" : "n/a");
+  if (q.has('l')) l.p(std::to_string(t.idle));
+  if (q.has('a')) l.p(t.account.empty() ? std::string_view("0") : t.account);  // "0": not logged in (Solanum)
+  if (q.has('o')) l.p(t.op ? "999" : "n/a");
   if (q.has('r')) l.t(t.realname);
   s.send(c, l);
+}
+
+void who_reply(S& s, Client& c, const Client& t, std::string_view chan, const Member* mem, const WhoQuery& q) {
+  const std::string flags = who_flags(c, t, mem);
+  WhoRow row{t.nick, t.user, t.host, s.cfg_.server_name, t.realname, t.account, flags};
+  row.idle = std::max<long long>(0, std::chrono::duration_cast<std::chrono::seconds>(q.now - t.last_message).count());
+  row.op = mem && mem->op;
+  who_send(s, c, row, chan, q);
+}
+
+/// A user on another node (the replica knows no away, operator or channel status: "H").
+void who_remote(S& s, Client& c, const S::RemoteUser& u, std::string_view chan, const WhoQuery& q) {
+  const UserHost uh = user_host(u.mask);
+  const std::string server = s.node_server_name(u.node);
+  who_send(s, c, WhoRow{u.nick, uh.user, uh.host, server, u.realname, u.account, "H"}, chan, q);
+}
+
+/// The members of channel `mask` on other nodes, from the cluster's replica (none without a cluster).
+void who_remote_members(S& s, Client& c, std::string_view name, std::string_view mask, const WhoQuery& q) {
+  auto it = s.remote_members_.find(fold(mask, s.cfg_.casemapping));
+  if (it == s.remote_members_.end()) return;
+  const std::vector<std::string> folded = it->second;  // a copy: sending never edits the replica, but be safe
+  for (const std::string& f : folded) {
+    if (s.gone(c)) return;
+    auto u = s.remote_users_.find(f);
+    if (u != s.remote_users_.end()) who_remote(s, c, u->second, name, q);
+  }
 }
 
 /// WHO #channel: its members (the invisible ones only to members).
 void who_channel(S& s, Client& c, std::string_view mask, const WhoQuery& q) {
   Channel* ch = s.find_channel(mask);
-  if (!ch || (!ch->find(c.id) && ch->secret)) return;
+  if (ch == nullptr || (!ch->find(c.id) && ch->secret)) {
+    if (ch == nullptr && !q.opers_only) who_remote_members(s, c, mask, mask, q);  // members on other nodes only
+    return;
+  }
   bool member = ch->find(c.id) != nullptr;
   std::vector<std::pair<Client*, Member>> list;
   for (auto& [id, mem] : ch->members) list.emplace_back(mem.client, mem);
@@ -92,6 +139,7 @@ void who_channel(S& s, Client& c, std::string_view mask, const WhoQuery& q) {
     if (!member && t->invisible && t != &c) continue;
     who_reply(s, c, *t, ch->name, &mem, q);
   }
+  if (!q.opers_only) who_remote_members(s, c, ch->name, mask, q);
 }
 
 /// WHO mask: the users whose nick, host, user or realname match, in connection order.
@@ -117,6 +165,22 @@ void who_mask(S& s, Client& c, const std::string& mask, const WhoQuery& q) {
     if (s.gone(c)) return;
     who_reply(s, c, *t, "*", nullptr, q);
   }
+  // Users on other nodes, from the replica: only for a mask, not "*" or "0" (whether they are
+  // invisible is not known here), in nick order.
+  if (all || q.opers_only) return;
+  std::vector<const S::RemoteUser*> remote;
+  for (const auto& [folded, u] : s.remote_users_) {
+    const UserHost uh = user_host(u.mask);
+    if (mask_match(mask, u.nick, cm) || mask_match(mask, uh.host, cm) || mask_match(mask, uh.user, cm) ||
+        mask_match(mask, u.realname, cm)) {
+      remote.push_back(&u);
+    }
+  }
+  std::sort(remote.begin(), remote.end(), [](const S::RemoteUser* a, const S::RemoteUser* b) { return a->nick < b->nick; });
+  for (const S::RemoteUser* u : remote) {
+    if (s.gone(c)) return;
+    who_remote(s, c, *u, "*", q);
+  }
 }
 
 void cmd_who(S& s, Client& c, Message& m, TimePoint now) {
@@ -131,20 +195,28 @@ void cmd_who(S& s, Client& c, Message& m, TimePoint now) {
   s.send(c, s.rpl(c, RPL_ENDOFWHO).p(mask).t("End of WHO list"));
 }
 
-/// RPL_WHOISCHANNELS: the channels of `t` that `c` may see, in lines of about 400 bytes.
-void whois_channels(S& s, Client& c, const Client& t) {
+/// RPL_WHOISCHANNELS lines of about 400 bytes listing `entries`.
+void send_whois_channels(S& s, Client& c, std::string_view nick, const std::vector<std::string>& entries) {
   std::string chans;
-  for (Channel* ch : t.channels) {
-    if (ch->secret && !ch->find(c.id)) continue;
-    std::string entry = prefixes(*ch->find(t.id), false) + ch->name;
+  for (const std::string& entry : entries) {
     if (chans.size() + entry.size() > 400) {
-      s.send(c, s.rpl(c, RPL_WHOISCHANNELS).p(t.nick).t(chans));
+      s.send(c, s.rpl(c, RPL_WHOISCHANNELS).p(nick).t(chans));
       chans.clear();
     }
     if (!chans.empty()) chans += ' ';
     chans += entry;
   }
-  if (!chans.empty()) s.send(c, s.rpl(c, RPL_WHOISCHANNELS).p(t.nick).t(chans));
+  if (!chans.empty()) s.send(c, s.rpl(c, RPL_WHOISCHANNELS).p(nick).t(chans));
+}
+
+/// RPL_WHOISCHANNELS: the channels of `t` that `c` may see.
+void whois_channels(S& s, Client& c, const Client& t) {
+  std::vector<std::string> entries;
+  for (Channel* ch : t.channels) {
+    if (ch->secret && !ch->find(c.id)) continue;
+    entries.push_back(prefixes(*ch->find(t.id), false) + ch->name);
+  }
+  send_whois_channels(s, c, t.nick, entries);
 }
 
 void whois_one(S& s, Client& c, const Client& t, TimePoint now) {
@@ -166,6 +238,22 @@ void whois_one(S& s, Client& c, const Client& t, TimePoint now) {
                 .t("seconds idle, signon time"));
 }
 
+/// WHOIS of a user on another node, from the cluster's replica: 311, 319 (the channels known
+/// here), 312 (its node's server name), 330; no idle time (not replicated).
+void whois_remote(S& s, Client& c, const S::RemoteUser& u) {
+  const UserHost uh = user_host(u.mask);
+  s.send(c, s.rpl(c, RPL_WHOISUSER).p(u.nick).p(uh.user).p(uh.host).p("*").t(u.realname));
+  std::vector<std::string> entries;  // no channel status: the replica does not have it
+  for (const std::string& folded : u.channels) {
+    Channel* ch = s.find_channel(folded);
+    if (ch != nullptr && ch->secret && !ch->find(c.id)) continue;
+    entries.push_back(ch != nullptr ? ch->name : folded);
+  }
+  send_whois_channels(s, c, u.nick, entries);
+  s.send(c, s.rpl(c, RPL_WHOISSERVER).p(u.nick).p(s.node_server_name(u.node)).t("node " + u.node));
+  if (!u.account.empty()) s.send(c, s.rpl(c, RPL_WHOISACCOUNT).p(u.nick).p(u.account).t("is logged in as"));
+}
+
 void cmd_whois(S& s, Client& c, Message& m, TimePoint now) {
   std::string_view nicks = m.params.size() > 1 ? m.params[1] : m.params[0];
   auto list = split_list(nicks);
@@ -176,6 +264,12 @@ void cmd_whois(S& s, Client& c, Message& m, TimePoint now) {
   if (list.size() > s.cfg_.max_targets) list.resize(s.cfg_.max_targets);
   for (std::string_view n : list) {
     Client* t = s.find_nick(n);
+    if (t == nullptr && s.cluster_ != nullptr) {
+      if (const S::RemoteUser* u = s.remote_user(n)) {
+        whois_remote(s, c, *u);
+        continue;
+      }
+    }
     if (t == nullptr || !t->registered) {
       err_no_such_nick(s, c, n);
       continue;

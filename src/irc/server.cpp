@@ -494,7 +494,7 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
   if (c.registered) {
     std::string wire = from(c, "QUIT").t(reason).str();
     for (const Channel* ch : c.channels) record_event(c, *ch, wire);
-    if (!c.channels.empty()) cluster_publish(ClusterEvent::Kind::quit, c, {}, wire);
+    cluster_publish(ClusterEvent::Kind::quit, c, {}, wire);  // users in no channel leave the replicas too
     to_neighbours(c, wire, false);
     remember_whowas(c);
     monitor_notify(c, false);

@@ -356,7 +356,8 @@ class ServerImpl {
   /// The cluster (Server::set_cluster); null: a single server.
   ClusterLink* cluster_ = nullptr;
   /// cluster_relay.cpp (docs/CLUSTER.md, "Events between nodes"). A user on another node, as its
-  /// JOIN events said (the replica: nick, mask, node, account, real name, folded channels).
+  /// registration (HAVE without a channel), JOIN and HAVE events said (the replica: nick, mask,
+  /// node, account, real name, folded channels).
   struct RemoteUser {
     std::string nick, mask, node, account, realname;
     std::vector<std::string> channels;
@@ -374,6 +375,10 @@ class ServerImpl {
                              bool tagmsg, const std::string& msgid);
   /// The nick as sent by its node, when another node holds it; null otherwise.
   const std::string* remote_nick(std::string_view nick) const;
+  /// The replica's record of a nick held on another node; null otherwise.
+  const RemoteUser* remote_user(std::string_view nick) const;
+  /// The IRC server name of node `node` as its last heartbeat said; the node name when unknown.
+  std::string node_server_name(const std::string& node) const;
   /// NAMES entries of the remote members of `ch` (nick, or nick!user@host with userhost-in-names).
   std::vector<std::string> remote_names(const Channel& ch, bool uhnames) const;
   void forget_remote_member(const std::string& folded_nick, const std::string& folded_chan);

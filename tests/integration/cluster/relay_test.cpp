@@ -83,6 +83,27 @@ std::string join_all(const std::vector<std::string>& v) {
   return s;
 }
 
+/// Sends `command` and returns the lines up to (and with) the numeric `end` (318, 315).
+std::string query(Client& c, const std::string& command, const std::string& end) {
+  c.send(command);
+  std::string out;
+  while (auto l = c.line(5s)) {
+    out += *l + "\n";
+    if (l->find(" " + end + " ") != std::string::npos) return out;
+  }
+  return out + "(no " + end + ")\n";
+}
+
+/// WHOIS `nick` from `c` until its answer holds (or lacks) `needle` (bounded); the last answer.
+bool whois_until(Client& c, const std::string& nick, const std::string& needle, bool present, std::string* last) {
+  return sockit::test::wait_until(
+      [&] {
+        *last = query(c, "WHOIS " + nick, "318");
+        return (last->find(needle) != std::string::npos) == present;
+      },
+      10s, 50ms);
+}
+
 TEST(ClusterRelay, ChannelMessagesJoinsPartsQuitsAndPrivateMessagesCrossNodes) {
   SKIP_WITHOUT_REDIS();
   RedisServer redis;
@@ -211,6 +232,100 @@ TEST(ClusterRelay, ANodeStartedLateKnowsTheMembersAlreadyThere) {
   // alice saw bob's JOIN and nothing of beta's start (no JOIN of her own replayed).
   auto seen = until_pong(alice, "a1");
   EXPECT_EQ(join_all(seen).find(":alice!"), std::string::npos) << join_all(seen);
+}
+
+/// Users on other nodes, in a channel or in none: WHOIS and WHO answered from the replica (the
+/// node's server name in 312 and WHO), PRIVMSG to a remote user in no channel, NICK and QUIT of
+/// such a user seen by the replica.
+TEST(ClusterRelay, WhoisAndWhoAnswerForUsersOnOtherNodesInAChannelOrInNone) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  ChatServer a({"--cluster", redis.url(), "--node-name", "alpha", "--server-name", "a.example"});
+  ChatServer b({"--cluster", redis.url(), "--node-name", "beta", "--server-name", "b.example"});
+  ASSERT_TRUE(wait_subscribers(redis, 2));
+  Client alice(a.address());
+  alice.register_as("alice");
+  Client dave(a.address());
+  dave.register_as("dave");  // in no channel
+  Client bob(b.address());
+  bob.register_as("bob");
+  alice.send("JOIN #net");
+  ASSERT_NE(alice.expect("366"), "");
+
+  // WHOIS dave (no channel) from beta: 311 with his user, host and real name, 312 alpha's server
+  // name, no 319, 318.
+  std::string w;
+  ASSERT_TRUE(whois_until(bob, "dave", " 311 bob dave ~dave 127.0.0.1 * :Test dave", true, &w)) << w;
+  EXPECT_NE(w.find(" 312 bob dave a.example :node alpha"), std::string::npos) << w;
+  EXPECT_EQ(w.find(" 319 "), std::string::npos) << w;
+  EXPECT_NE(w.find(" 318 bob dave :End of /WHOIS list"), std::string::npos) << w;
+  EXPECT_EQ(w.find(" 401 "), std::string::npos) << w;
+  // WHOIS alice (in #net, where bob is not): 319 lists the channel beta knows of.
+  ASSERT_TRUE(whois_until(bob, "alice", " 319 bob alice :#net", true, &w)) << w;
+  EXPECT_NE(w.find(" 312 bob alice a.example "), std::string::npos) << w;
+  // Nobody holds "nobody": 401 then 318.
+  w = query(bob, "WHOIS nobody", "318");
+  EXPECT_NE(w.find(" 401 bob nobody "), std::string::npos) << w;
+
+  // PRIVMSG to a user on another node in no channel.
+  bob.send("PRIVMSG dave :hello dave");
+  std::string got = dave.expect("PRIVMSG");
+  EXPECT_EQ(got.rfind(":bob!", 0), 0u) << got;
+  EXPECT_NE(got.find(" PRIVMSG dave :hello dave"), std::string::npos) << got;
+
+  // WHO #net from beta: bob (local, b.example) and alice (alpha, a.example).
+  bob.send("JOIN #net");
+  ASSERT_NE(bob.expect("366"), "");
+  std::string names;
+  ASSERT_TRUE(names_until(bob, "#net", {"alice", "bob"}, true, &names)) << names;
+  w = query(bob, "WHO #net", "315");
+  EXPECT_NE(w.find(" 352 bob #net ~alice 127.0.0.1 a.example alice H :0 Test alice"), std::string::npos) << w;
+  EXPECT_NE(w.find(" 352 bob #net ~bob 127.0.0.1 b.example bob H"), std::string::npos) << w;
+  EXPECT_NE(w.find(" 315 bob #net :End of WHO list"), std::string::npos) << w;
+  // WHOX from beta: the remote member's fields.
+  w = query(bob, "WHO #net %tcnsa,42", "315");
+  EXPECT_NE(w.find(" 354 bob 42 #net a.example alice 0"), std::string::npos) << w;
+  // WHO nick: a remote user in no channel.
+  w = query(bob, "WHO dave", "315");
+  EXPECT_NE(w.find(" 352 bob * ~dave 127.0.0.1 a.example dave H :0 Test dave"), std::string::npos) << w;
+  // And from alpha, bob on beta.
+  w = query(alice, "WHO bob", "315");
+  EXPECT_NE(w.find(" 352 alice * ~bob 127.0.0.1 b.example bob H :0 Test bob"), std::string::npos) << w;
+
+  // dave (no channel) renames: beta's replica follows; then quits: beta forgets him.
+  dave.send("NICK dave2");
+  ASSERT_NE(dave.expect("NICK"), "");
+  ASSERT_TRUE(whois_until(bob, "dave2", " 311 bob dave2 ~dave ", true, &w)) << w;
+  w = query(bob, "WHOIS dave", "318");
+  EXPECT_NE(w.find(" 401 bob dave "), std::string::npos) << w;
+  dave.send("QUIT :bye");
+  ASSERT_TRUE(whois_until(bob, "dave2", " 401 bob dave2 ", true, &w)) << w;
+  w = query(bob, "WHO dave2", "315");
+  EXPECT_EQ(w.find(" 352 "), std::string::npos) << w;
+}
+
+/// A node started late learns the users already on the others, in no channel too (SYNC answered
+/// with a HAVE per user): WHOIS finds them and a PRIVMSG reaches them.
+TEST(ClusterRelay, ANodeStartedLateKnowsUsersInNoChannel) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  ChatServer a({"--cluster", redis.url(), "--node-name", "alpha", "--server-name", "a.example"});
+  ASSERT_TRUE(wait_subscribers(redis, 1));
+  Client dave(a.address());
+  dave.register_as("dave");
+  until_pong(dave, "s");
+  ChatServer b({"--cluster", redis.url(), "--node-name", "beta"});
+  ASSERT_TRUE(wait_subscribers(redis, 2));
+  Client bob(b.address());
+  bob.register_as("bob");
+  std::string w;
+  ASSERT_TRUE(whois_until(bob, "dave", " 311 bob dave ~dave 127.0.0.1 * :Test dave", true, &w)) << w;
+  EXPECT_NE(w.find(" 312 bob dave a.example "), std::string::npos) << w;
+  bob.send("PRIVMSG dave :found you");
+  std::string got = dave.expect("PRIVMSG");
+  EXPECT_NE(got.find(" PRIVMSG dave :found you"), std::string::npos) << got;
 }
 
 /// IRCv3 across nodes: the msgid is the same on every node, echo-message gives the sender its own
