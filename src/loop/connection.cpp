@@ -174,6 +174,24 @@ void Connection::on_ready(const Ready& r) {
       handle_write();
     }
   }
+  if (edge_ && fd_ && (r.error || r.hangup)) check_dead_while_paused();
+}
+
+// Edge mode reports a reset once. If reading is paused, the read that would find it does not
+// run, and a write may have met the error only to leave it for "the next write" (a transport that
+// buffers, OutputQueue::write_to after progress): no further edge comes, and the connection would
+// stay open for good. A zero-length send asks the socket without sending a byte: EPIPE or
+// ECONNRESET while we have not shut our side ourselves means the peer is gone.
+void Connection::check_dead_while_paused() {
+  if (lc_.reads() || lc_.write_shut()) return;
+  ssize_t n;
+  do {
+    n = sys::send(fd_.get(), nullptr, 0, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    int err = errno;
+    close(io::is_reset(err) ? CloseReason::reset : CloseReason::error, sys_error(err));
+  }
 }
 
 void Connection::handle_read(bool to_eagain) {

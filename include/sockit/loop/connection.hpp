@@ -215,6 +215,7 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   /// stream, -1 with errno (EAGAIN: nothing to read, or no pipe: `splicing_` is then off).
   ssize_t splice_echo(std::size_t max);
   void handle_write();
+  void check_dead_while_paused();  // edge mode: a reset reported while reading is paused
   /// Writes what the transport holds of its own (pending_output).
   void flush_transport();
   void after_write_progress();
