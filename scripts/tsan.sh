@@ -4,11 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Test executables and the CTest regex of the threaded cases (thread, pool, multi-loop reactors).
+# unit_store: the history store's writer and reader threads.
 # The in-process tests of the loop and every model (thread, pool, multi-loop reactors, fork): the
 # model suite lives in integ_serve since it opens sockets.
 # integ_echo: the echo suite in-process under the test transports (transport_test.cpp), for the
 # threaded models only (thread, pool, two epoll loops); its other cases spawn the binary.
-TARGETS=${TSAN_TARGETS:-"unit_loop unit_serve integ_serve unit_irc integ_echo"}
+TARGETS=${TSAN_TARGETS:-"unit_loop unit_serve integ_serve unit_irc unit_store integ_echo"}
 filter_of() {
   case $1 in
     integ_echo) echo '*EchoTransport.*/thread_*:*EchoTransport.*/pool_*:*EchoTransport.*/epoll_x2_*:*EchoPoolTransport.*' ;;
