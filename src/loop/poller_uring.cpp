@@ -21,6 +21,8 @@
 // EPOLL_CTL_DEL; add and modify wait for the batch of the next wait().
 #include "pollers.hpp"
 
+#include "sockit/net/sys.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -100,6 +102,7 @@ class UringPoller final : public Poller {
     s.interest = interest;
     ++s.gen;
     ++count_;
+    sys::note_edge_watch(ring_.ring_fd, fd, has(interest, Interest::edge));
     if (interest != Interest::none) return arm(fd, s);
     return {};
   }
@@ -112,6 +115,7 @@ class UringPoller final : public Poller {
     if (s.interest == interest) return {};
     disarm(fd, s);
     s.interest = interest;
+    sys::note_edge_watch(ring_.ring_fd, fd, has(interest, Interest::edge));
     if (interest != Interest::none) return arm(fd, s);
     return {};
   }
@@ -124,6 +128,7 @@ class UringPoller final : public Poller {
     disarm(fd, s);
     s.registered = false;
     --count_;
+    sys::note_edge_watch(ring_.ring_fd, fd, false);
     // The armed poll holds a reference to the file: hand the POLL_REMOVE to the kernel now, so a
     // close() right after this releases the socket (FIN, a listener's port) at once, as with epoll.
     // One system call per removal, like epoll's EPOLL_CTL_DEL.
@@ -147,6 +152,11 @@ class UringPoller final : public Poller {
     if (!enabled_) {
       if (int e = enable(); e < 0) return Error(sys_error(-e), "io_uring_enable_rings");
     }
+    // Fault injection (SOCKIT_FAULTS): a descriptor given a spurious EAGAIN or short transfer is
+    // reported again if still ready, as sys:: does for epoll (its multishot poll stays armed and
+    // no new wakeup would come). Without faults the list is always empty.
+    sys::take_owed(ring_.ring_fd, owed_);
+    if (!owed_.empty()) timeout_ms = 0;
     io_uring_cqe* cqe = nullptr;
     int rc;
     if (timeout_ms == 0) {
@@ -169,6 +179,13 @@ class UringPoller final : public Poller {
       reap(*cqe, out);
     }
     io_uring_cq_advance(&ring_, seen);
+    for (int fd : owed_) {
+      if (fd < 0 || static_cast<std::size_t>(fd) >= state_.size()) continue;
+      State& s = state_[static_cast<std::size_t>(fd)];
+      if (!s.registered || s.interest == Interest::none) continue;
+      pollfd pf{fd, static_cast<short>(to_mask(s.interest)), 0};
+      if (::poll(&pf, 1, 0) > 0) report(fd, s, static_cast<std::uint16_t>(pf.revents), out);
+    }
     return out.size();
   }
 
@@ -248,6 +265,11 @@ class UringPoller final : public Poller {
       pollfd pf{fd, static_cast<short>(to_mask(s.interest)), 0};
       if (::poll(&pf, 1, 0) > 0) ev |= static_cast<std::uint16_t>(pf.revents);
     }
+    report(fd, s, ev, out);
+  }
+
+  // Adds what `ev` (poll bits) says of `fd` to this wait's Ready for it (one per descriptor).
+  void report(int fd, State& s, std::uint32_t ev, std::vector<Ready>& out) {
     bool hangup = (ev & POLLHUP) != 0;
     bool error = (ev & POLLERR) != 0;
     bool trouble = hangup || error;
@@ -274,6 +296,7 @@ class UringPoller final : public Poller {
   std::uint32_t turn_ = 0;
   std::vector<State> state_;
   std::vector<int> rearm_;
+  std::vector<int> owed_;  // SOCKIT_FAULTS only: see wait()
   std::size_t count_ = 0;
 };
 

@@ -198,6 +198,30 @@ std::size_t maybe_shorten(int fd, std::size_t len) {
 
 bool faults_enabled() noexcept { return g_faults; }
 
+void note_edge_watch(int key, int fd, bool watching) noexcept {
+  if (!g_faults) return;
+  epoll_event ev{};
+  ev.events = EPOLLET;
+  note_epoll_ctl(key, watching ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+}
+
+void take_owed(int key, std::vector<int>& out) {
+  out.clear();
+  if (!g_faults) return;
+  EdgeBook& b = edges();
+  std::lock_guard lock(b.mu);
+  std::erase_if(b.owed, [&](int fd) {
+    auto it = b.regs.find(fd);
+    if (it == b.regs.end()) return true;
+    for (auto& reg : it->second) {
+      if (reg.first != key) continue;
+      out.push_back(fd);
+      return true;
+    }
+    return false;
+  });
+}
+
 // The fault path of a call: fail it (return -1, errno set) or let it go on.
 #define SOCKIT_FAULT(kinds, fd, flags)                                     \
   do {                                                                     \

@@ -19,13 +19,16 @@
 // partial transfers and waits for readiness after EAGAIN); reset and emfile end connections.
 // Edge-triggered epoll stays truthful: a descriptor given a spurious EAGAIN or a short transfer
 // is re-armed (EPOLL_CTL_MOD with its registered event) before its loop's next epoll_wait, as
-// the kernel would report readiness that is still there. An unknown kind or a rate outside 0..1
+// the kernel would report readiness that is still there; the io_uring poller, whose multishot polls
+// do not go through epoll_ctl, asks for the same list (note_edge_watch, take_owed) and reports such
+// a descriptor again if it is still ready. An unknown kind or a rate outside 0..1
 // is reported on stderr once and ignored.
 // Without SOCKIT_FAULTS the cost is one predictable branch per call.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include <poll.h>
 #include <signal.h>
@@ -39,6 +42,15 @@ namespace sockit::sys {
 
 /// True when SOCKIT_FAULTS is active (read once, at first use).
 bool faults_enabled() noexcept;
+
+/// For a poller that is not epoll (io_uring): `key` (the poller's own descriptor) watches `fd`
+/// edge-triggered (`watching` false: no longer), so a spurious EAGAIN or short transfer on `fd` is
+/// owed to it as to an edge-triggered epoll registration. Nothing without SOCKIT_FAULTS.
+void note_edge_watch(int key, int fd, bool watching) noexcept;
+/// The descriptors watched by `key` that were given a spurious EAGAIN or short transfer since the
+/// last call (into `out`, cleared first): the poller reports each again if it is still ready, as
+/// the kernel would. Empty without SOCKIT_FAULTS.
+void take_owed(int key, std::vector<int>& out);
 
 ssize_t read(int fd, void* buf, std::size_t len) noexcept;
 ssize_t write(int fd, const void* buf, std::size_t len) noexcept;
