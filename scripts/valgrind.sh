@@ -14,7 +14,10 @@ status=0
 for u in $units; do
   exe=$(find build/dev/tests -maxdepth 1 -name "$u" -type f | head -1)
   [[ -x "$exe" ]] || continue
-  if valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+  # SOCKIT_NO_URING: the io_uring cases skip (uring_available() says why). Under valgrind a loop
+  # thread waiting in io_uring_enter never wakes (seen: unit_loop hung in io_cqring_wait until the
+  # test's timeout); valgrind does not follow the rings the kernel shares. ASan/TSan cover them.
+  if SOCKIT_NO_URING=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
        "$exe" --gtest_brief=1 --gtest_filter='-*OutOfDescriptors*' >"build/dev/$u.valgrind.log" 2>&1; then
     echo "valgrind $u: 0 errors"
   else
