@@ -33,14 +33,24 @@ std::string tags_with(std::string_view msgid, std::string_view tags) {
 
 }  // namespace
 
-void ServerImpl::cluster_publish(ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string rest) {
-  if (cluster_ == nullptr) return;
+namespace {
+
+/// An event of `kind` caused by `c` about `target`: who, as which mask and account.
+ClusterEvent event_of(ClusterEvent::Kind kind, const Client& c, std::string_view target) {
   ClusterEvent e;
   e.kind = kind;
   e.sender = c.id;
   e.target = std::string(target);
   e.mask = c.mask();
   e.account = c.account;
+  return e;
+}
+
+}  // namespace
+
+void ServerImpl::cluster_publish(ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string rest) {
+  if (cluster_ == nullptr) return;
+  ClusterEvent e = event_of(kind, c, target);
   e.rest = without_crlf(std::move(rest));
   cluster_->publish(e);
 }
@@ -50,12 +60,7 @@ namespace {
 /// The event of a PRIVMSG/NOTICE/TAGMSG from `c`: the line as receivers get it, without tags.
 ClusterEvent message_event(ClusterEvent::Kind kind, const Client& c, std::string_view target, const std::string& wire,
                            std::string_view tags, bool tagmsg, const std::string& msgid) {
-  ClusterEvent e;
-  e.kind = kind;
-  e.sender = c.id;
-  e.target = std::string(target);
-  e.mask = c.mask();
-  e.account = c.account;
+  ClusterEvent e = event_of(kind, c, target);
   e.msgid = msgid;
   e.tags = std::string(tags);
   e.tagmsg = tagmsg;
