@@ -8,7 +8,9 @@
 #
 # A and B are echo servers: epoll|poll|select|uring (sockit echo-server --model M --threads 1),
 # epoll-copy (epoll without the splice echo: every read goes through user space), asio, libuv,
-# bare (bench/servers/bare_epoll_echo.c, the floor: one recv and one send per event, no state);
+# bare (bench/servers/bare_epoll_echo.c, the floor: one recv and one send per event, no state),
+# bare-uring[:accept=single|multi,recv=single|ring|multi,send=syscall|sqe,setup=plain|coop|defer]
+# (bench/servers/bare_uring_echo.c, the completion-based floor; default: every step on);
 # TLS echo servers with --tls-cert/--tls-key: epoll-tls (sockit echo-server --model epoll
 # --tls-cert F --tls-key F), asio-tls (bench/servers/asio_tls_echo.cpp), for `load --tls` or
 # `load handshake` (bench/tls-compare.sh);
@@ -58,6 +60,12 @@ start() {  # start NAME[:SOCKIT-BINARY] PORT -> pid on stdout
     asio) cmd=("$BUILD_DIR/bench/bench_asio_echo" --listen "127.0.0.1:$2" --threads 1) ;;
     libuv) cmd=("$BUILD_DIR/bench/bench_uv_echo" --listen "127.0.0.1:$2" --threads 1) ;;
     bare) cmd=("$BUILD_DIR/bench/bench_bare_echo" "$2") ;;
+    bare-uring)  # bare-uring[:accept=single,recv=ring,send=syscall,setup=coop]: each step's switch
+      cmd=("$BUILD_DIR/bench/bench_bare_uring_echo" "$2")
+      if [ "$name" != "$1" ]; then
+        local kv
+        for kv in ${bin//,/ }; do cmd+=("--${kv%%=*}" "${kv#*=}"); done
+      fi ;;
     epoll|poll|select|uring) cmd=("$bin" echo-server --model "$name" --threads 1 --listen "127.0.0.1:$2") ;;
     epoll-tls|asio-tls)
       [ -n "$TLS_CERT" ] && [ -n "$TLS_KEY" ] || { echo "bench/pair.sh: $name needs --tls-cert and --tls-key" >&2; return 2; }
@@ -71,7 +79,7 @@ start() {  # start NAME[:SOCKIT-BINARY] PORT -> pid on stdout
       irc_server_cmd "$name" "$2" "$TMP/$name.$2" "$bin" || rc=$?
       [ $rc = 0 ] || { echo "bench/pair.sh: $name is not installed" >&2; return 1; }
       cmd=("${IRC_CMD[@]}") ;;
-    *) echo "bench/pair.sh: unknown server '$1' (epoll, epoll-copy, epoll-tls, poll, select, uring, asio, asio-tls, libuv, bare, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
+    *) echo "bench/pair.sh: unknown server '$1' (epoll, epoll-copy, epoll-tls, poll, select, uring, asio, asio-tls, libuv, bare, bare-uring, sockit-chat, ngircd, inspircd)" >&2; return 2 ;;
   esac
   [ -x "${cmd[0]}" ] || command -v "${cmd[0]}" >/dev/null ||
     { echo "bench/pair.sh: ${cmd[0]} is missing (bench/run.sh builds it)" >&2; return 1; }

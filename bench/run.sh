@@ -53,6 +53,8 @@ if [ "$(nproc)" -lt 2 ]; then SERVER_CORE=0; LOAD_CORE=0; fi
 if [ "$NO_BUILD" = 0 ]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKIT_BUILD_BENCH=ON >/dev/null
   cmake --build "$BUILD_DIR" --target sockit bench_asio_echo bench_uv_echo bench_bare_echo bench_micro -j2
+  # The completion-based floor exists only where liburing was found.
+  cmake --build "$BUILD_DIR" --target bench_bare_uring_echo -j2 2>/dev/null || true
 fi
 SOCKIT=$BUILD_DIR/sockit
 ASIO=$BUILD_DIR/bench/bench_asio_echo
@@ -302,6 +304,13 @@ if has paired; then
   # The floor: a bare epoll loop (bench/servers/bare_epoll_echo.c) against sockit and Asio.
   paired "pingpong 64 x 1000" epoll bare pingpong -c 1000 --size 64 "${COMMON[@]}"
   paired "pingpong 64 x 1000" bare asio pingpong -c 1000 --size 64 "${COMMON[@]}"
+  # Issue 21 item 4: io_uring against the bare epoll loop, sockit's uring model and the
+  # completion-based floor (bench/servers/bare_uring_echo.c, every step on; pair.sh takes its
+  # switches: bare-uring:send=syscall,... for one step at a time).
+  if [ -x "$BUILD_DIR/bench/bench_bare_uring_echo" ]; then
+    paired "pingpong 64 x 1000" uring bare pingpong -c 1000 --size 64 "${COMMON[@]}"
+    paired "pingpong 64 x 1000" bare-uring bare pingpong -c 1000 --size 64 "${COMMON[@]}"
+  fi
   paired "pingpong 16KiB x 100" epoll asio pingpong -c 100 --size 16KiB "${COMMON[@]}"
   paired "pingpong 16KiB x 100" epoll libuv pingpong -c 100 --size 16KiB "${COMMON[@]}"
   paired "flood 16KiB x 10" epoll libuv flood -c 10 --size 16KiB --window 64KiB "${COMMON[@]}"
