@@ -108,7 +108,10 @@ void add_cli(CLI::App& app, Options& o) {
   app.add_option("mode", o.mode_text,
                  "pingpong | flood | connect | hold | udp | irc | irc-register | handshake | irc-mix")
       ->required();
-  app.add_option("target", o.target_text, "HOST:PORT of the server under test")->required();
+  app.add_option("target", o.target_text,
+                 "HOST:PORT of the server under test; HOST:PORT,HOST:PORT,... spreads the connections round-robin "
+                 "over several (e.g. the nodes of a chat cluster)")
+      ->required();
   app.add_option("-c,--connections", o.connections,
                  "connections (udp: sockets; irc: clients; connect: concurrent churners)");
   app.add_option("-d,--duration", o.duration_text, "measured time, e.g. 10s (default 10s; hold: time held)");
@@ -153,15 +156,29 @@ void add_cli(CLI::App& app, Options& o) {
                  "--websocket: text (text.ircv3.net, default), binary (binary.ircv3.net) or none");
 }
 
+std::string Options::targets_text() const {
+  std::string t;
+  for (const auto& a : targets) t += (t.empty() ? "" : ",") + a.to_string();
+  return t.empty() ? target.to_string() : t;
+}
+
 Result<void> finalize(Options& o) {
   auto mode = parse_mode(o.mode_text);
   if (!mode) return bad(fmt::format("unknown mode '{}' (pingpong, flood, connect, hold, udp, irc, irc-register, handshake, irc-mix)", o.mode_text));
   o.mode = *mode;
 
-  auto addr = parse_endpoint(o.target_text);
-  if (!addr) return bad(fmt::format("bad target '{}': {}", o.target_text, addr.error().message()));
-  if (!addr->is_ip() || addr->port() == 0) return bad(fmt::format("bad target '{}': expected HOST:PORT", o.target_text));
-  o.target = *addr;
+  o.targets.clear();
+  for (std::string_view rest = o.target_text;;) {
+    const auto comma = rest.find(',');
+    const std::string one(rest.substr(0, comma));
+    auto addr = parse_endpoint(one);
+    if (!addr) return bad(fmt::format("bad target '{}': {}", one, addr.error().message()));
+    if (!addr->is_ip() || addr->port() == 0) return bad(fmt::format("bad target '{}': expected HOST:PORT", one));
+    o.targets.push_back(*addr);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  o.target = o.targets.front();
 
   auto dur = [](const std::string& text, std::chrono::nanoseconds& out, const char* what) -> Result<void> {
     if (text.empty()) return {};

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sockit::load {
 
@@ -27,7 +28,8 @@ struct Options {
   Mode mode = Mode::pingpong;
   std::string mode_text;
   std::string target_text;
-  Address target;
+  Address target;                       // the first of targets
+  std::vector<Address> targets;         // "HOST:PORT,HOST:PORT...": connection gid g goes to targets[g % n]
 
   std::uint32_t connections = 0;        // 0: the mode's default (finalize fills it in)
   std::chrono::nanoseconds duration{0}; // 0 with count == 0: the default of 10 s
@@ -71,6 +73,13 @@ struct Options {
   std::string sasl_pass;                // read from sasl_pass_file by finalize (never printed)
 
   std::string duration_text, warmup_text, size_text, window_text, timeout_text;
+
+  /// Where connection `gid` (its index in the whole run) connects: round-robin over the targets.
+  const Address& target_of(std::uint32_t gid) const noexcept {
+    return targets.empty() ? target : targets[gid % targets.size()];
+  }
+  /// The targets as given back: "HOST:PORT" or "HOST:PORT,HOST:PORT...".
+  std::string targets_text() const;
 
   /// Time-bounded unless -n was given alone.
   bool timed() const noexcept { return duration.count() > 0; }

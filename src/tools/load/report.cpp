@@ -216,7 +216,7 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
   nlohmann::json j;
   j["schema"] = 1;
   j["mode"] = std::string(to_string(o.mode));
-  j["target"] = o.target.to_string();
+  j["target"] = o.targets_text();
   j["connections"] = o.connections;
   j["threads"] = o.threads;
   j["size_bytes"] = o.size;
@@ -269,7 +269,7 @@ nlohmann::json to_json(const Options& o, const RunResult& r) {
 std::string to_text(const Options& o, const RunResult& r) {
   const auto& s = r.stats;
   std::string t = fmt::format("sockit load {} {}{}: {} {}, {} B, {} thread{}, {} loop, measured {:.2f}s\n",
-                              to_string(o.mode), o.target.to_string(),
+                              to_string(o.mode), o.targets_text(),
                               o.websocket ? (o.tls ? " (WebSocket, TLS)" : " (WebSocket)") : o.tls ? " (TLS)" : "",
                               o.connections,
                               o.mode == Mode::udp ? "sockets" : (o.mode == Mode::irc || o.mode == Mode::irc_mix) ? "clients" : "connections",

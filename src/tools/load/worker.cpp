@@ -137,7 +137,8 @@ void Worker::open_tcp(std::size_t k, std::int64_t now, bool spread) {
   c.in.clear();
   c.out.clear();
   c.t_start = now;
-  const int fd = ::socket(o.target.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const Address& to = o.target_of(c.gid);
+  const int fd = ::socket(to.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     if (fatal.empty()) fatal = fmt::format("socket: {}", std::strerror(errno));
     fail(k, ErrorKind::other, now);
@@ -146,14 +147,14 @@ void Worker::open_tcp(std::size_t k, std::int64_t now, bool spread) {
   c.fd = fd;
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (spread && o.spread_sources && o.target.is_v4() && o.target.is_loopback()) {
+  if (spread && o.spread_sources && to.is_v4() && to.is_loopback()) {
     ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     sockaddr_in src{};
     src.sin_family = AF_INET;
     src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (c.gid % kSpread));
     ::bind(fd, reinterpret_cast<const sockaddr*>(&src), sizeof src);
   }
-  if (::connect(fd, o.target.sockaddr_ptr(), o.target.length()) == 0) {
+  if (::connect(fd, to.sockaddr_ptr(), to.length()) == 0) {
     (void)loop_->watch(fd, loop::Interest::read, &c);
     tcp_up(k, now);
     return;
@@ -173,8 +174,9 @@ void Worker::open_tcp(std::size_t k, std::int64_t now, bool spread) {
 
 bool Worker::open_udp(std::size_t k) {
   Conn& c = conns[k];
-  c.fd = ::socket(o.target.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (c.fd < 0 || ::connect(c.fd, o.target.sockaddr_ptr(), o.target.length()) != 0) {
+  const Address& to = o.target_of(c.gid);
+  c.fd = ::socket(to.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c.fd < 0 || ::connect(c.fd, to.sockaddr_ptr(), to.length()) != 0) {
     if (fatal.empty()) fatal = fmt::format("udp socket: {}", std::strerror(errno));
     count_error(ErrorKind::other);
     return false;

@@ -64,6 +64,7 @@ class TestServer {
     ::close(wake_[1]);
   }
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  int accepted() const { return accepted_.load(); }
 
  private:
   struct Client {
@@ -118,6 +119,7 @@ class TestServer {
             const int cfd = ::accept4(lfd_, nullptr, nullptr, SOCK_NONBLOCK);
             if (cfd < 0) break;
             clients_[cfd];
+            accepted_.fetch_add(1);
           }
         }
       }
@@ -160,6 +162,7 @@ class TestServer {
   std::uint16_t port_ = 0;
   std::uint64_t count_ = 0;
   std::map<int, Client> clients_;
+  std::atomic<int> accepted_{0};
   std::thread thread_;
 };
 
@@ -194,6 +197,21 @@ TEST(LoadPingpong, CountsExactlyTheRequestedMessages) {
   for (const char* key : {"p50", "p90", "p99", "p99_9", "max"}) EXPECT_TRUE(j["latency_us"].contains(key)) << key;
   for (const char* key : {"refused", "reset", "timeout", "short_read", "mismatch"})
     EXPECT_TRUE(j["errors"].contains(key)) << key;
+}
+
+// HOST:PORT,HOST:PORT: connection g goes to target g % n (the nodes of a chat cluster).
+TEST(LoadPingpong, ConnectionsSpreadRoundRobinOverSeveralTargets) {
+  TestServer a(Behaviour::echo), b(Behaviour::echo), c(Behaviour::echo);
+  auto o = make(Mode::pingpong, a.target() + "," + b.target() + "," + c.target(), {"-c", "7", "-n", "700"});
+  ASSERT_EQ(o.targets.size(), 3u);
+  auto r = sockit::load::run(o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stats.units, 700u);
+  EXPECT_EQ(r->stats.error_total(), 0u);
+  EXPECT_EQ(a.accepted(), 3);  // g = 0, 3, 6
+  EXPECT_EQ(b.accepted(), 2);  // 1, 4
+  EXPECT_EQ(c.accepted(), 2);  // 2, 5
+  EXPECT_EQ(sockit::load::to_json(o, *r)["target"], a.target() + "," + b.target() + "," + c.target());
 }
 
 TEST(LoadPingpong, OpenLoopReportsCorrectedAndRawLatency) {

@@ -52,6 +52,23 @@ TEST(LoadOptions, PingpongDefaults) {
   EXPECT_FALSE(p.o.open_loop());
 }
 
+TEST(LoadOptions, ATargetListSpreadsConnectionsRoundRobin) {
+  auto p = parse({"irc", "127.0.0.1:6667,127.0.0.1:6668,[::1]:6669", "-c", "10"});
+  ASSERT_TRUE(p.ok) << p.error;
+  ASSERT_EQ(p.o.targets.size(), 3u);
+  EXPECT_EQ(p.o.target.port(), 6667);
+  EXPECT_EQ(p.o.target_of(0).port(), 6667);
+  EXPECT_EQ(p.o.target_of(4).port(), 6668);
+  EXPECT_EQ(p.o.target_of(5).port(), 6669);
+  EXPECT_TRUE(p.o.target_of(5).is_v6());
+  EXPECT_EQ(p.o.targets_text(), "127.0.0.1:6667,127.0.0.1:6668,[::1]:6669");
+  for (const char* bad : {"127.0.0.1:6667,", "127.0.0.1:6667,nothing", ",127.0.0.1:6667", "127.0.0.1:6667,127.0.0.1:0"}) {
+    auto q = parse({"irc", bad});
+    EXPECT_FALSE(q.ok) << bad;
+    EXPECT_NE(q.error.find("bad target"), std::string::npos) << bad << ": " << q.error;
+  }
+}
+
 TEST(LoadOptions, AllFlagsAreRead) {
   auto p = parse({"pingpong", "127.0.0.1:9000", "-c", "100", "-d", "2s", "--rate", "5000", "--threads", "2",
                   "--warmup", "500ms", "--size", "16KiB", "--json", "--hist-out", "/tmp/x", "--server-pid", "1",
