@@ -19,72 +19,28 @@
 # login-tags/tags of the CPU per delivery (median, min-max over the rounds); --out FILE gets the
 # summary as Markdown.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=$ROOT/build/release
-ROUNDS=6
-DURATION=3s
-OUT=
-CELLS=()
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --build-dir) BUILD_DIR=$2; shift 2 ;;
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --duration) DURATION=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *:*) CELLS+=("$1"); shift ;;
-    *) echo "tags-fanout.sh: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-[[ ${#CELLS[@]} -gt 0 ]] || CELLS=(100:1 1000:10)
-SOCKIT=$BUILD_DIR/sockit
-[[ -x $SOCKIT ]] || { echo "tags-fanout.sh: no $SOCKIT (cmake --build $BUILD_DIR --target sockit)" >&2; exit 2; }
-T=$(mktemp -d /tmp/sockit-tags-fanout.XXXXXX)
-SERVER=
-cleanup() {
-  [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
+# shellcheck source=lib/fanout.bash
+source "$(dirname "$0")/lib/fanout.bash"
+FANOUT_NAME=tags-fanout.sh FANOUT_HELP=20
+fanout_args "$@"
 
 head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$T/pass"
 "$SOCKIT" chat-server account add loadbench --db "$T/accounts.db" <"$T/pass" >/dev/null
-taskset -c 0 "$SOCKIT" chat-server --listen 127.0.0.1:0 --no-flood-control --accounts-db "$T/accounts.db" \
-  >"$T/server.out" 2>"$T/server.err" &
-SERVER=$!
-PORT=
-for _ in $(seq 100); do
-  PORT=$(grep -Eoh 'listening on 127\.0\.0\.1:[0-9]+' "$T/server.out" "$T/server.err" | head -1 | grep -Eo '[0-9]+$' || true)
-  [[ -n $PORT ]] && break
-  sleep 0.05
-done
-[[ -n $PORT ]] || { echo "tags-fanout.sh: the server announced no port" >&2; cat "$T"/server.*; exit 1; }
+fanout_server --listen 127.0.0.1:0 --no-flood-control --accounts-db "$T/accounts.db"
+PORT_=$(fanout_port 'listening on ')
 
-echo "# sockit $("$SOCKIT" --version 2>/dev/null | head -1); server pid $SERVER on core 0 (port $PORT), load on core 1"
-printf '%-10s %-11s %-3s %12s %14s %9s %9s\n' cell kind rnd deliveries/s server_us/dlv p50_us p99_us
 KINDS=(plain tags login login-tags)
-run=0
-for cell in "${CELLS[@]}"; do
-  c=${cell%%:*}; s=${cell##*:}
-  for r in $(seq "$ROUNDS"); do
-    for i in 0 1 2 3; do
-      kind=${KINDS[$(( (i + r) % 4 ))]}
-      run=$((run + 1))
-      extra=()
-      case $kind in
-        tags) extra=(--caps "message-tags server-time") ;;
-        login) extra=(--sasl-user loadbench --sasl-pass-file "$T/pass") ;;
-        login-tags) extra=(--sasl-user loadbench --sasl-pass-file "$T/pass" --caps "message-tags server-time account-tag") ;;
-      esac
-      taskset -c 1 "$SOCKIT" load irc "127.0.0.1:$PORT" "${extra[@]}" -c "$c" --senders "$s" --channel "#t$run" \
-        --warmup 1s -d "$DURATION" --server-pid "$SERVER" --no-progress --json >"$T/run.json" 2>"$T/run.err" || true
-      jq -r --arg cell "$cell" --arg kind "$kind" --arg r "$r" \
-        '[$cell, $kind, $r, .deliveries_per_s, .server.cpu_us_per_unit, .latency_us.p50, .latency_us.p99, .errors_total] | @tsv' \
-        "$T/run.json" >>"$T/rows.tsv" || { echo "run failed:"; cat "$T/run.json" "$T/run.err"; exit 1; }
-      tail -1 "$T/rows.tsv" | awk -F'\t' '{ printf "%-10s %-11s %-3s %12.0f %14.3f %9.0f %9.0f%s\n", $1, $2, $3, $4, $5, $6, $7, ($8 > 0 ? "  errors " $8 : "") }'
-    done
-  done
-done
+fanout_kind() {
+  PORT=$PORT_
+  case $1 in
+    tags) EXTRA=(--caps "message-tags server-time") ;;
+    login) EXTRA=(--sasl-user loadbench --sasl-pass-file "$T/pass") ;;
+    login-tags) EXTRA=(--sasl-user loadbench --sasl-pass-file "$T/pass" --caps "message-tags server-time account-tag") ;;
+  esac
+  return 0
+}
+echo "# sockit $("$SOCKIT" --version 2>/dev/null | head -1); server pid $SERVER on core 0 (port $PORT_), load on core 1"
+fanout_rounds
 
 python3 - "$T/rows.tsv" "$OUT" <<'PY'
 import statistics, sys
