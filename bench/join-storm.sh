@@ -19,8 +19,9 @@
 # default 30 s gave up half-way (5,738 of 10,000 joined) and the hold measured a storm still
 # running. The hold starts once all have joined. Then every client closes at once (a mass
 # disconnect: each QUIT goes to every member still there): sampling goes on until the server holds
-# no connection, at most --leave seconds (default 60); the server is then killed. Reported: the
-# peak RSS while they leave and how long it took ("leave s").
+# no connection and its CPU time stood still for two samples, at most --leave seconds (default
+# 60); the server is then killed. Reported: the peak RSS while they leave and how long it took
+# ("leave s").
 #
 # Per server: RSS before the storm, the peak, the RSS 10, 20 and 30 s after the peak, at the end
 # of the hold (clients still connected), and that end figure per client. "Steady state" is the
@@ -117,18 +118,23 @@ for s in "${SERVERS[@]}"; do
   echo "== $name: $(grep -E 'errors|deliveries' "$T/$name.load" | tr -s ' ' | tr '\n' ';')" >&2
   # The mass disconnect: the load's clients all closed at once. Sampled on (same series) until the
   # server holds no connection, for at most --leave seconds; a server still busy then is killed.
-  left_at=$sec leave_peak=0 conns=1
+  left_at=$sec leave_peak=0 conns=1 cpu_was=-1 still=0
   while [ $((sec - left_at)) -lt "$LEAVE" ]; do
     r=$(rss_kib "$SRV_PID")
     printf '%s\t%d\t%d\n' "$name" "$sec" "$r" >>"$OUT"
     [ "$r" -gt "$leave_peak" ] && leave_peak=$r
     conns=$(ss -Htn "sport = :$port" 2>/dev/null | grep -vc "^TIME-WAIT" || true)  # CLOSE-WAIT counts: not yet closed by the server
-    [ "$conns" -eq 0 ] && break
+    # Sockets reset by the clients leave ss's list before the server has handled them: done only
+    # once none is left AND the server's CPU time (utime + stime) stood still for two samples.
+    cpu=$(awk '{ print $14 + $15 }' "/proc/$SRV_PID/stat" 2>/dev/null || echo 0)
+    if [ "$cpu" = "$cpu_was" ]; then still=$((still + 1)); else still=0; fi
+    cpu_was=$cpu
+    [ "$conns" -eq 0 ] && [ "$still" -ge 2 ] && break
     sleep 1  # the sampling period
     sec=$((sec + 1))
   done
   LEAVE_PEAK[$name]=$leave_peak LEAVE_S[$name]=$((sec - left_at))
-  [ "$conns" -eq 0 ] || LEAVE_S[$name]=">${LEAVE}"
+  { [ "$conns" -eq 0 ] && [ "$still" -ge 2 ]; } || LEAVE_S[$name]=">${LEAVE}"
   kill -KILL "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=
   unset series
 done
