@@ -5,6 +5,7 @@
 #include "sockit/cluster/irc_link.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <utility>
 
 namespace sockit::cluster {
@@ -16,7 +17,7 @@ constexpr char kUserNodes[] = "sockit:usernodes";
 constexpr char kNodePrefix[] = "sockit:node:";
 
 // KEYS: the nick, the node instance's users hash, the user-nodes set. ARGV: owner
-// "<node>:<instance>:<id>", folded nick, hash value "<instance>:<id> <mask>", "<node>:<instance>".
+// "<node>:<instance>:<id>", folded nick, hash value "<instance>:<id> <mask> <since>", "<node>:<instance>".
 // 1: claimed; 0: another client holds it.
 constexpr char kClaim[] = R"lua(
 local cur = redis.call('GET', KEYS[1])
@@ -60,7 +61,7 @@ for _, m in ipairs(members) do
       if redis.call('GET', k) == n .. ':' .. owner then redis.call('DEL', k) end
       out[#out + 1] = n
       out[#out + 1] = owner
-      out[#out + 1] = string.sub(all[i + 1], #owner + 2)
+      out[#out + 1] = string.match(all[i + 1], '^%S+ (%S+)')
     end
     redis.call('DEL', users)
     redis.call('SREM', KEYS[1], m)
@@ -68,6 +69,60 @@ for _, m in ipairs(members) do
 end
 return out
 )lua";
+
+// Resync (NickClaims::reclaim_all). KEYS: this instance's users hash, the user-nodes set. ARGV:
+// "<node>:<instance>", nick key prefix, users hash prefix, then per local user: folded nick, owner,
+// hash value, since (Unix ms). Entries of this instance for users not listed (gone while Redis was
+// away) are released. A nick held by another owner goes to the older registration: that owner's
+// `since` from its users hash (none: it loses; equal: the smaller owner string wins); a holder that
+// loses has its hash entry removed (its node finds out by running this script on our SYNC).
+// Returns the owners of the local users that lost.
+constexpr char kReclaim[] = R"lua(
+local node = string.match(ARGV[1], '^([^:]+):')
+local keep = {}
+for i = 4, #ARGV, 4 do keep[ARGV[i]] = true end
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if not keep[all[i]] then
+    local k = ARGV[2] .. all[i]
+    if redis.call('GET', k) == node .. ':' .. string.match(all[i + 1], '^(%S+)') then redis.call('DEL', k) end
+    redis.call('HDEL', KEYS[1], all[i])
+  end
+end
+local lost = {}
+for i = 4, #ARGV, 4 do
+  local folded, owner, since = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 3])
+  local k = ARGV[2] .. folded
+  local cur = redis.call('GET', k)
+  local win = true
+  if cur and cur ~= owner then
+    local hn, hi = string.match(cur, '^([^:]+):([^:]+):')
+    local theirs = nil
+    if hn then
+      local hv = redis.call('HGET', ARGV[3] .. hn .. ':' .. hi, folded)
+      if hv then theirs = tonumber(string.match(hv, ' (%d+)$')) end
+    end
+    if theirs and (theirs < since or (theirs == since and cur < owner)) then
+      win = false
+    elseif hn then
+      redis.call('HDEL', ARGV[3] .. hn .. ':' .. hi, folded)
+    end
+  end
+  if win then
+    redis.call('SET', k, owner)
+    redis.call('HSET', KEYS[1], folded, ARGV[i + 2])
+  else
+    redis.call('HDEL', KEYS[1], folded)
+    lost[#lost + 1] = owner
+  end
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+return lost
+)lua";
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 std::vector<ReapedUser> reaped_users(const RedisReply& r) {
   std::vector<ReapedUser> out;
@@ -115,7 +170,8 @@ void Script::run(RedisClient& redis, std::vector<std::string> keys, std::vector<
   });
 }
 
-NickClaims::NickClaims(Node& node) : node_(node), claim_(kClaim), release_(kRelease), reap_(kReap) {}
+NickClaims::NickClaims(Node& node)
+    : node_(node), claim_(kClaim), release_(kRelease), reap_(kReap), reclaim_(kReclaim) {}
 
 NickClaims::~NickClaims() {
   *alive_ = false;
@@ -131,19 +187,27 @@ void NickClaims::claim(std::string_view folded, std::uint64_t id, std::string_vi
   const std::string& name = node_.options().name;
   const std::string self = name + ":" + node_.instance();
   std::vector<std::string> keys{kNickPrefix + std::string(folded), kUsersPrefix + self, kUserNodes};
+  auto held = local_.find(id);
+  const std::int64_t since = held != local_.end() && held->second.folded == folded ? held->second.since : unix_ms();
   std::vector<std::string> args{owner(id), std::string(folded),
-                                node_.instance() + ":" + std::to_string(id) + " " + std::string(mask), self};
-  claim_.run(node_.redis(), std::move(keys), std::move(args), [done = std::move(done)](const RedisReply& r) {
-    if (r.type != RedisReply::Type::integer) {
-      done(Verdict::unavailable);
-      return;
-    }
-    done(r.integer == 1 ? Verdict::ok : Verdict::taken);
-  });
+                                node_.instance() + ":" + std::to_string(id) + " " + std::string(mask) + " " +
+                                    std::to_string(since),
+                                self};
+  claim_.run(node_.redis(), std::move(keys), std::move(args),
+             [this, alive = alive_, id, held = Held{std::string(folded), std::string(mask), since},
+              done = std::move(done)](const RedisReply& r) {
+               if (r.type != RedisReply::Type::integer) {
+                 done(Verdict::unavailable);
+                 return;
+               }
+               if (r.integer == 1 && *alive) local_[id] = held;
+               done(r.integer == 1 ? Verdict::ok : Verdict::taken);
+             });
 }
 
 void NickClaims::release(std::string_view folded, std::uint64_t id) {
   const std::string& name = node_.options().name;
+  if (auto it = local_.find(id); it != local_.end() && it->second.folded == folded) local_.erase(it);
   release_.run(node_.redis(), {kNickPrefix + std::string(folded), kUsersPrefix + name + ":" + node_.instance()},
                {owner(id), std::string(folded), node_.instance() + ":" + std::to_string(id)}, {});
 }
@@ -166,6 +230,37 @@ void NickClaims::reap() {
               reaped_ += users.size();
               if (on_reaped_) on_reaped_(users);
             });
+}
+
+void NickClaims::reclaim_all(LostFn done) {
+  const std::string self = node_.options().name + ":" + node_.instance();
+  std::vector<std::string> args{self, kNickPrefix, kUsersPrefix};
+  for (const auto& [id, h] : local_) {
+    args.push_back(h.folded);
+    args.push_back(owner(id));
+    args.push_back(node_.instance() + ":" + std::to_string(id) + " " + h.mask + " " + std::to_string(h.since));
+    args.push_back(std::to_string(h.since));
+  }
+  reclaim_.run(node_.redis(), {kUsersPrefix + self, kUserNodes}, std::move(args),
+               [this, alive = alive_, done = std::move(done)](const RedisReply& r) {
+                 if (!*alive) return;
+                 std::vector<std::pair<std::uint64_t, std::string>> lost;
+                 if (r.type != RedisReply::Type::array) {
+                   done(false, lost);
+                   return;
+                 }
+                 for (const RedisReply& o : r.elements) {
+                   std::uint64_t id = 0;
+                   const std::size_t colon = o.str.rfind(':');
+                   if (colon == std::string::npos) continue;
+                   std::from_chars(o.str.data() + colon + 1, o.str.data() + o.str.size(), id);
+                   auto it = local_.find(id);
+                   if (it == local_.end()) continue;
+                   lost.emplace_back(id, it->second.folded);
+                   local_.erase(it);
+                 }
+                 done(true, lost);
+               });
 }
 
 void NickClaims::release_all(ReapedFn done) {

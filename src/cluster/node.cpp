@@ -13,12 +13,14 @@ constexpr char kNodesKey[] = "sockit:nodes";
 constexpr char kNodePrefix[] = "sockit:node:";
 
 // KEYS[1] node key, KEYS[2] node set; ARGV: instance, rest of the value, ttl ms, name.
+// 0: another instance holds the name; 1: refreshed; 2: the key had expired (or Redis restarted).
 constexpr char kHeartbeat[] = R"lua(
 local cur = redis.call('GET', KEYS[1])
 if cur and string.sub(cur, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then return 0 end
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
-return 1
+if cur then return 1 end
+return 2
 )lua";
 
 // KEYS[1] node set; ARGV[1] key prefix. Returns name, value, name, value... of the live nodes.
@@ -112,6 +114,7 @@ void Node::start(std::function<std::uint64_t()> users, RedisClient::StateFn on_s
   redis_->set_on_state([this, on_state = std::move(on_state)](bool up, const std::string& why) {
     if (on_state) on_state(up, why);
     if (up) beat();  // at once, not a heartbeat later
+    for (auto& l : listeners_) l(up, why);
   });
   redis_->start();
   sub_->start();
@@ -127,7 +130,10 @@ void Node::beat() {
                    std::to_string(options_.ttl.count()), options_.name},
                   [this, alive = alive_](const RedisReply& r) {
                     if (!*alive || r.type != RedisReply::Type::integer) return;
-                    owns_name_ = r.integer == 1;
+                    owns_name_ = r.integer != 0;
+                    // Our key had expired while the connection stayed up (the process was stopped,
+                    // or its heartbeats did not get through): the others may have reaped our users.
+                    if (r.integer == 2 && heartbeats_ > 0 && on_expired_) on_expired_();
                     if (owns_name_) ++heartbeats_;
                   });
   fetch_nodes(*redis_, [this, alive = alive_](bool ok, std::vector<NodeInfo> nodes, const std::string&) {

@@ -244,7 +244,9 @@ struct RedisClient::Impl {
 
   static void on_reply(redisAsyncContext*, void* reply, void* privdata) {
     auto* p = static_cast<Pending*>(privdata);
-    if (!p->client->closing_ && p->fn) p->fn(convert(static_cast<redisReply*>(reply)));
+    RedisClient* c = p->client;
+    if (!c->closing_ && p->generation == c->generation_ && !c->inflight_.empty()) c->inflight_.pop_front();
+    if (!c->closing_ && p->fn) p->fn(convert(static_cast<redisReply*>(reply)));
     delete p;
   }
 
@@ -282,6 +284,7 @@ struct RedisClient::Impl {
       return false;
     }
     ++c->stats_.commands;
+    c->inflight_.push_back(c->loop_.now());
     return true;
   }
 
@@ -315,6 +318,7 @@ RedisClient::~RedisClient() {
   *alive_ = false;
   if (reconnect_pending_) loop_.cancel(reconnect_timer_);
   if (connect_pending_) loop_.cancel(connect_timer_);
+  if (watchdog_set_) loop_.cancel(watchdog_timer_);
   if (ac_ != nullptr) {
     void* ac = ac_;
     ac_ = nullptr;
@@ -366,10 +370,7 @@ void RedisClient::connect() {
   connect_timer_ = loop_.run_after(options_.connect_timeout, [this, gen = generation_] {
     connect_pending_ = false;
     if (gen != generation_ || ready_ || ac_ == nullptr) return;
-    void* old = ac_;
-    ac_ = nullptr;
-    lost("connect timed out");
-    redisAsyncFree(ctx(old));
+    drop("connect timed out");
   });
 }
 
@@ -381,6 +382,7 @@ void RedisClient::lost(const std::string& why) {
   }
   bool was_ready = ready_;
   ready_ = false;
+  inflight_.clear();
   subscribed_ = 0;
   if (was_ready) ++stats_.disconnects;
   if (on_state_) on_state_(false, why);
@@ -407,9 +409,32 @@ void RedisClient::became_ready() {
   ready_ = true;
   backoff_ = options_.backoff_min;
   ++stats_.connects;
+  if (!watchdog_set_ && options_.command_timeout.count() > 0) {
+    watchdog_set_ = true;
+    watchdog_timer_ = loop_.run_every(std::clamp(options_.command_timeout / 4, std::chrono::milliseconds(20),
+                                                 std::chrono::milliseconds(500)),
+                                      [this] { watchdog(); });
+  }
   if (!options_.client_name.empty()) command({"CLIENT", "SETNAME", options_.client_name});
   for (const auto& ch : channels_) send_subscribe(ch);
   if (on_state_) on_state_(true, "connected to " + options_.url.display());
+}
+
+// A ready connection whose oldest command waits longer than command_timeout is dropped: every
+// pending callback hears `disconnected`, and the reconnect (with backoff) starts.
+void RedisClient::watchdog() {
+  if (!ready_ || ac_ == nullptr || inflight_.empty()) return;
+  if (loop_.now() - inflight_.front() < options_.command_timeout) return;
+  ++stats_.timeouts;
+  drop("no reply in " + std::to_string(options_.command_timeout.count()) + " ms");
+}
+
+void RedisClient::drop(const std::string& why) {
+  if (ac_ == nullptr) return;
+  void* old = ac_;
+  ac_ = nullptr;
+  lost(why);                // a new generation first: the callbacks freed below are stale
+  redisAsyncFree(ctx(old)); // answers the pending commands `disconnected`
 }
 
 void RedisClient::command(const std::vector<std::string>& args, ReplyFn fn) {

@@ -3,7 +3,8 @@
 //
 // Keys (all written by Lua scripts run with EVALSHA, each loaded once per Redis):
 //   sockit:nick:<folded>  string  "<node>:<instance>:<id>"  who holds the nick
-//   sockit:users:<node>:<instance>  hash  <folded> -> "<instance>:<id> <nick!user@host>"  its users
+//   sockit:users:<node>:<instance>  hash  <folded> -> "<instance>:<id> <nick!user@host> <since>"  its
+//                         users (<since>: Unix ms when the user took the nick, for resync collisions)
 //   sockit:usernodes      set     "<node>:<instance>" of every users hash
 // A claim is one script: SET NX (the owner may set it again) and the user recorded in its node's
 // hash. A release (QUIT; the old nick after a NICK change) is owner-checked. Every
@@ -20,6 +21,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace sockit::cluster {
@@ -68,6 +71,15 @@ class NickClaims {
   void release(std::string_view folded, std::uint64_t id);
   /// Starts the reaper: every `period`, the users of dead nodes are released and handed to `fn`.
   void start(std::chrono::milliseconds period, ReapedFn fn);
+  /// After a reconnection (or another node's): claims again every nick this node holds, in one
+  /// script. A nick held meanwhile by another client goes to the older registration (`since`; a
+  /// tie: the smaller owner string); the entries of users gone while Redis was away are deleted.
+  /// `done` runs on a later turn with ok (false: Redis away) and the local users that lost their
+  /// nick (id, folded nick), already forgotten here.
+  using LostFn = std::function<void(bool ok, const std::vector<std::pair<std::uint64_t, std::string>>& lost)>;
+  void reclaim_all(LostFn done);
+  /// The nicks this node holds (by connection id): what reclaim_all claims again.
+  std::size_t held() const noexcept { return local_.size(); }
   /// SIGTERM: releases every claim of this instance; `done` gets them (empty when Redis is away)
   /// on a later turn.
   void release_all(ReapedFn done);
@@ -81,6 +93,12 @@ class NickClaims {
   Script claim_;
   Script release_;
   Script reap_;
+  Script reclaim_;
+  struct Held {
+    std::string folded, mask;
+    std::int64_t since = 0;  ///< Unix ms
+  };
+  std::unordered_map<std::uint64_t, Held> local_;
   ReapedFn on_reaped_;
   loop::TimerId timer_{};
   bool timer_set_ = false;

@@ -54,6 +54,12 @@ class Node {
   /// Connects and starts the heartbeat. `users` is read at each heartbeat (loop thread);
   /// `on_state` (may be empty) hears the Redis connection come and go (for the log).
   void start(std::function<std::uint64_t()> users, RedisClient::StateFn on_state = {});
+  /// Another listener of the command connection's state (after on_state; the link's degraded mode).
+  void add_state_listener(RedisClient::StateFn fn) { listeners_.push_back(std::move(fn)); }
+  /// Called when a heartbeat finds this node's key gone though it had set it before: expired
+  /// (the node was cut off or stopped longer than the TTL, so it may have been reaped) or Redis
+  /// restarted. The link resyncs (claims its users again and publishes them).
+  void set_on_expired(std::function<void()> fn) { on_expired_ = std::move(fn); }
   const std::vector<NodeInfo>& nodes() const noexcept { return nodes_; }
   const NodeOptions& options() const noexcept { return options_; }
   bool ready() const noexcept { return redis_->ready(); }
@@ -79,6 +85,8 @@ class Node {
   std::string instance_;
   std::int64_t started_ = 0;
   std::function<std::uint64_t()> users_;
+  std::vector<RedisClient::StateFn> listeners_;
+  std::function<void()> on_expired_;
   std::vector<NodeInfo> nodes_;
   bool owns_name_ = true;
   std::uint64_t heartbeats_ = 0;

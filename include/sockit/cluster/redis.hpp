@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -61,6 +62,10 @@ struct RedisOptions {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{5000};
+  /// A ready connection whose oldest command has had no reply for this long is dropped (its
+  /// pending commands answered `disconnected`) and reconnected: a Redis that accepts but never
+  /// answers (SIGSTOP, a hung host) holds no caller longer than this. 0: no limit.
+  std::chrono::milliseconds command_timeout{3000};
   std::string client_name;  ///< CLIENT SETNAME after connecting (empty: none)
 };
 
@@ -71,6 +76,7 @@ struct RedisStats {
   std::uint64_t commands = 0;       ///< commands sent
   std::uint64_t refused = 0;        ///< commands answered `disconnected` without being sent
   std::uint64_t messages = 0;       ///< pub/sub messages received
+  std::uint64_t timeouts = 0;       ///< connections dropped by command_timeout
 };
 
 class RedisClient {
@@ -104,6 +110,9 @@ class RedisClient {
   void set_on_state(StateFn fn) { on_state_ = std::move(fn); }
   const RedisStats& stats() const noexcept { return stats_; }
   const RedisOptions& options() const noexcept { return options_; }
+  /// Drops the connection now (if any) as if it was lost with `why`: pending commands are answered
+  /// `disconnected`, the state callback hears it, and a reconnect follows with backoff.
+  void drop(const std::string& why);
   /// The wait before the next connect attempt (for tests and logs).
   std::chrono::milliseconds next_backoff() const noexcept { return backoff_; }
 
@@ -116,6 +125,8 @@ class RedisClient {
   void schedule_reconnect();
   void became_ready();
   void send_subscribe(const std::string& channel);
+  void watchdog();
+
 
   loop::EventLoop& loop_;
   RedisOptions options_;
@@ -132,6 +143,9 @@ class RedisClient {
   bool reconnect_pending_ = false;
   bool connect_pending_ = false;
   std::uint64_t generation_ = 0;  ///< bumped per context: stale timers and callbacks see it
+  std::deque<loop::TimePoint> inflight_;  ///< when each command awaiting its reply was sent (FIFO)
+  loop::TimerId watchdog_timer_{};
+  bool watchdog_set_ = false;
   std::vector<std::string> channels_;
   std::size_t subscribed_ = 0;  ///< channels the server confirmed on this connection
   MessageFn on_message_;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -163,6 +164,37 @@ TEST_F(RedisClientTest, ReconnectsWithBackoffAfterRedisIsKilledAndRestarted) {
   EXPECT_TRUE(states.front().starts_with("up: ")) << states.front();
   EXPECT_TRUE(states[1].starts_with("down: ")) << states[1];
   EXPECT_TRUE(states.back().starts_with("up: ")) << states.back();
+}
+
+// A Redis that accepts but never answers (SIGSTOP): the command waiting for a reply is answered
+// `disconnected` after command_timeout, the connection is dropped and retried with backoff, and the
+// client is back once Redis runs again (SIGCONT).
+TEST_F(RedisClientTest, ACommandWithoutReplyTimesOutAndTheClientReconnects) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  RedisOptions o = options_for(redis.url());
+  o.command_timeout = 500ms;
+  auto c = std::move(RedisClient::create(*loop_, o)).value();
+  std::vector<std::string> states;
+  c->set_on_state([&](bool up, const std::string& why) { states.push_back((up ? "up: " : "down: ") + why); });
+  c->start();
+  ASSERT_TRUE(spin(*loop_, [&] { return c->ready(); }));
+  redis.signal(SIGSTOP);
+  std::optional<RedisReply> got;
+  const auto t0 = std::chrono::steady_clock::now();
+  c->command({"PING"}, [&](const RedisReply& r) { got = r; });
+  ASSERT_TRUE(spin(*loop_, [&] { return got.has_value(); }, 5s));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(got->type, RedisReply::Type::disconnected);
+  EXPECT_GE(waited, 450ms);
+  EXPECT_LT(waited, 2s);
+  EXPECT_FALSE(c->ready());
+  EXPECT_EQ(c->stats().timeouts, 1u);
+  ASSERT_GE(states.size(), 2u);
+  EXPECT_NE(states[1].find("no reply in 500 ms"), std::string::npos) << states[1];
+  redis.signal(SIGCONT);
+  ASSERT_TRUE(spin(*loop_, [&] { return c->ready(); }, 10s));
+  EXPECT_EQ(call(*loop_, *c, {"PING"}).str, "PONG");
 }
 
 TEST_F(RedisClientTest, AuthWithPasswordAndAclUser) {

@@ -77,6 +77,21 @@ void RedisServer::kill() {
   child_.reset();
 }
 
+void RedisServer::signal(int sig) {
+  if (child_) child_->signal(sig);
+}
+
+void RedisServer::terminate() {
+  if (!child_) return;
+  child_->signal(SIGCONT);  // a stopped server would not act on SIGTERM
+  child_->signal(SIGTERM);
+  if (!child_->wait(std::chrono::seconds(10))) {
+    child_->signal(SIGKILL);
+    (void)child_->wait(std::chrono::seconds(10));
+  }
+  child_.reset();
+}
+
 std::string RedisServer::log() const {
   std::ifstream in(dir_ + "/redis.log");
   std::stringstream ss;

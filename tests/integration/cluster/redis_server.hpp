@@ -23,6 +23,10 @@ class RedisServer {
   bool start();
   /// SIGKILL by PID and reap.
   void kill();
+  /// Sends `sig` by PID (SIGSTOP, SIGCONT; SIGTERM: use terminate()).
+  void signal(int sig);
+  /// SIGTERM by PID and reap (a clean shutdown: clients see their connections closed).
+  void terminate();
   pid_t pid() const { return child_ ? child_->pid() : -1; }
   std::uint16_t port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
