@@ -222,6 +222,17 @@ std::string OutputQueue::to_string() const {
   return out;
 }
 
+std::size_t OutputQueue::copy_front(std::byte* dst, std::size_t max) const noexcept {
+  std::size_t done = 0;
+  for (std::size_t i = head_; i < chunks_.size() && done < max; ++i) {
+    std::string_view v = chunks_[i].view().substr(i == head_ ? offset_ : 0);
+    std::size_t n = std::min(v.size(), max - done);
+    std::memcpy(dst + done, v.data(), n);
+    done += n;
+  }
+  return done;
+}
+
 Result<std::size_t> OutputQueue::write_to(int fd, Transport* transport) {
   const bool short_means_full = io::drains_on_short_io(transport);
   std::size_t total = 0;

@@ -3,6 +3,7 @@
 
 #include "detail.hpp"
 #include "io.hpp"
+#include "ring_send.hpp"
 #include "sockit/net/sys.hpp"
 
 #include <algorithm>
@@ -120,6 +121,9 @@ Connection::~Connection() {
 
 Result<void> Connection::start() {
   edge_ = opts_->edge_triggered && loop_->supports_edge();
+  // Sends through the io_uring ring: plain sockets in edge mode only (a level-triggered writer
+  // would be woken for room while its send is still out).
+  if (edge_ && transport_ == nullptr) ring_ = detail::send_ring(*loop_);
   interest_ = edge_ ? Interest::read | Interest::write | Interest::edge : Interest::read;
   auto r = loop_->watch(fd_.get(), interest_, static_cast<IoHandler*>(this));  // unwatched in ~Connection/close
   if (!r) return r;
@@ -162,7 +166,7 @@ void Connection::on_ready(const Ready& r) {
   if (r.readable && fd_) handle_read(edge_ && (r.peer_closed || r.hangup || r.error));
   // Edge mode reports "writable" with every input event: only act when something waits for it.
   if (r.writable && fd_ && (!edge_ || out_ || drain_notify_)) {
-    if (opts_->coalesce_writes && out_ && !drain_notify_) {
+    if ((opts_->coalesce_writes || ring_ != nullptr) && out_ && !drain_notify_) {
       // Room again for a backlog: it goes out at the end of the turn with whatever this turn
       // adds (a fan-out), one write instead of one now and another at the turn end.
       if (!flush_scheduled_) {
@@ -301,6 +305,15 @@ ssize_t Connection::splice_echo(std::size_t max) {
 }
 
 void Connection::handle_write() {
+  if (ring_slot_ >= 0) return;  // a send is out: its completion goes on (on_ring_sent)
+  if (out_ && ring_ != nullptr && !drain_notify_ && lc_.started()) {
+    int slot = ring_->send(fd_.get(), *out_, this, &Connection::ring_sent);
+    if (slot >= 0) {
+      ring_slot_ = slot;
+      ring_hold_ = shared_from_this();
+      return;
+    }
+  }
   if (out_) {
     auto r = out_->write_to(fd_.get(), transport_.get());
     if (!r) {
@@ -317,6 +330,32 @@ void Connection::handle_write() {
   after_write_progress();
   if (fd_ && drain_notify_ && queued_bytes() <= opts_->low_water && !shutting_down()) {
     on_drain();
+  }
+  if (fd_) update_interest();
+}
+
+void Connection::ring_sent(void* self, int result) { static_cast<Connection*>(self)->on_ring_sent(result); }
+
+void Connection::on_ring_sent(int result) {
+  ring_slot_ = -1;
+  std::shared_ptr<Connection> keep = std::move(ring_hold_);  // we may close (and go) below
+  if (!fd_ || !out_) return;
+  if (result > 0) {
+    auto n = static_cast<std::size_t>(result);
+    out_->consume(n);
+    detail::count_io(*loop_, 0, n);
+    last_activity_ = loop_->now();
+    if (out_->empty()) release_queue();
+  } else if (result < 0 && result != -EAGAIN && result != -EINTR && result != -ECANCELED) {
+    close(io::is_reset(-result) ? CloseReason::reset : CloseReason::error, sys_error(-result));
+    return;
+  }
+  after_write_progress();
+  // More queued (or a short send): it leaves at this turn's end. After EAGAIN it waits for the
+  // socket's next "writable" edge instead (on_ready).
+  if (fd_ && out_ && result > 0 && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    schedule_turn_end();
   }
   if (fd_) update_interest();
 }
@@ -370,7 +409,7 @@ void Connection::update_interest() {
 
 void Connection::send(std::string_view bytes) {
   if (!fd_ || !lc_.accepts_output() || bytes.empty()) return;
-  if (opts_->coalesce_writes) {
+  if (opts_->coalesce_writes || ring_ != nullptr) {
     queue_coalesced(bytes);
     return;
   }
@@ -401,7 +440,7 @@ void Connection::send(std::string&& bytes) {
 
 void Connection::send(SharedBytes owner, std::string_view part) {
   if (!owner || !fd_ || !lc_.accepts_output() || part.empty()) return;
-  if (opts_->coalesce_writes) {
+  if (opts_->coalesce_writes || ring_ != nullptr) {
     queue_coalesced(std::move(owner), part);  // a reference, not a copy
   } else if (out_) {
     out_->append(std::move(owner), part);  // behind other output: a reference, not a copy
@@ -421,7 +460,7 @@ void Connection::queue_coalesced(Bytes&&... bytes) {
     flush_scheduled_ = true;
     schedule_turn_end();
   }
-  if (flush_scheduled_ && had < kCoalesceLimit && out_->size() >= kCoalesceLimit && lc_.started()) {
+  if (flush_scheduled_ && had < kCoalesceLimit && out_->size() >= kCoalesceLimit && lc_.started() && ring_ == nullptr) {
     // A burst (one read of many lines for this receiver) crossing the limit: write what the
     // kernel takes now rather than hold it all until the turn ends. A backlog already past the
     // limit (room just came for it) waits for the turn end and leaves in one write with what
@@ -551,6 +590,7 @@ void Connection::close(CloseReason reason, std::error_code ec) {
   if (!fd_) return;
   auto self = shared_from_this();
   if (timer_ != 0) loop_->cancel(std::exchange(timer_, 0));
+  if (ring_slot_ >= 0) ring_->cancel(ring_slot_);  // before the number can be reused
   if (watched_) loop_->unwatch(fd_.get());
   fd_.reset();
   lc_.closed();
@@ -570,7 +610,7 @@ void Connection::close_after_one_write(CloseReason reason) {
     if (n <= 0) break;
     detail::count_io(*loop_, static_cast<std::size_t>(n), 0);
   }
-  if (out_) {
+  if (out_ && ring_slot_ < 0) {
     auto r = out_->write_to(fd_.get(), transport_.get());
     if (r && *r > 0) detail::count_io(*loop_, 0, *r);
   }

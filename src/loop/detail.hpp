@@ -11,6 +11,8 @@
 
 namespace sockit::loop::detail {
 
+class SendRing;  // ring_send.hpp
+
 struct LoopAccess {
   static OutputQueuePool& output_queues(EventLoop& l) noexcept { return l.output_queues_; }
   static bool splice_pipe(EventLoop& l, int& r, int& w) noexcept { return l.splice_pipe(r, w); }
@@ -27,6 +29,8 @@ struct LoopAccess {
       l.writes_.store(l.writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
   }
+  /// The uring poller's sends (ring_send.hpp), or null (another backend, or sends off).
+  static SendRing* send_ring(EventLoop& l) noexcept;
   static void count_spliced(EventLoop& l, std::uint64_t n) noexcept {
     l.bytes_spliced_.store(l.bytes_spliced_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
@@ -47,6 +51,7 @@ inline void drop_splice_pipe(EventLoop& l) noexcept { LoopAccess::drop_splice_pi
 /// nonzero `out` is one write (EventLoop::writes). Loop thread only.
 inline void count_io(EventLoop& l, std::uint64_t in, std::uint64_t out) noexcept { LoopAccess::count_io(l, in, out); }
 inline void count_spliced(EventLoop& l, std::uint64_t n) noexcept { LoopAccess::count_spliced(l, n); }
+inline SendRing* send_ring(EventLoop& l) noexcept { return LoopAccess::send_ring(l); }
 
 struct ConnectionAccess {
   static void set_echo_splice(Connection& c, bool on) noexcept { c.set_echo_splice(on); }

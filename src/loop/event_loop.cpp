@@ -1,5 +1,7 @@
 // EventLoop: poller + timer heap + eventfd wakeup + signalfd.
 #include "sockit/loop/event_loop.hpp"
+#include "detail.hpp"
+#include "ring_send.hpp"
 #include "sockit/net/deadline.hpp"
 #include "sockit/net/sys.hpp"
 
@@ -35,8 +37,15 @@ EventLoop::EventLoop(Backend backend, std::unique_ptr<Poller> poller, Fd wake)
 
 EventLoop::~EventLoop() {
   turn_end_.clear();  // tasks (connections) may still call back into the loop while they go
+  if (auto* ring = detail::send_ring(*this)) ring->abandon_sends();  // connections holding themselves
   if (signal_fd_) poller_->remove(signal_fd_.get());
   poller_->remove(wake_fd_.get());
+}
+
+detail::SendRing* detail::LoopAccess::send_ring(EventLoop& l) noexcept {
+  if (l.backend_ != Backend::uring) return nullptr;
+  auto* ring = dynamic_cast<SendRing*>(l.poller_.get());
+  return ring != nullptr && ring->sends_enabled() ? ring : nullptr;
 }
 
 bool EventLoop::is_in_loop_thread() const noexcept {
@@ -216,6 +225,10 @@ void EventLoop::turn(int max_wait_ms) {
     } else {
       slots_[idx].handler->on_ready(rd);  // a handler keeps itself alive (Connection::on_ready)
     }
+  }
+  // 3b. Sends through the io_uring ring that completed in this wait (ring_send.hpp).
+  if (backend_ == Backend::uring) {
+    if (auto* ring = dynamic_cast<detail::SendRing*>(poller_.get())) ring->run_completions();
   }
   // 4. Timers.
   timers_.run_expired(now_);

@@ -19,18 +19,30 @@
 // A poll holds a reference to the file, so remove() submits its POLL_REMOVE at once (a close()
 // right after it must release the socket: FIN, a listener's port), one system call like epoll's
 // EPOLL_CTL_DEL; add and modify wait for the batch of the next wait().
+//
+// Sends (ring_send.hpp): the one *completion* path. A plain Connection hands its output to
+// send(): the bytes are copied into a pooled slot (16 KiB, allocated once, reused) and a SEND SQE
+// (user_data kSendTag | slot) leaves with the next wait's io_uring_enter, beside every other
+// connection's, so the loop makes no send() system call. Its CQE is kept and handed back by
+// run_completions() after the turn's ready descriptors. Off with SOCKIT_URING_SENDS=0, and under
+// SOCKIT_FAULTS: faults are injected in sys::, which a SEND run by the kernel never passes through
+// (the fault instances of the echo suite then test the readiness path, as before).
 #include "pollers.hpp"
+#include "ring_send.hpp"
 
 #include "sockit/net/sys.hpp"
 
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <liburing.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -38,6 +50,8 @@ namespace sockit::loop::detail {
 namespace {
 
 constexpr std::uint64_t kIgnore = ~std::uint64_t{0};  // user_data of POLL_REMOVE requests
+constexpr std::uint64_t kSendTag = std::uint64_t{1} << 63;  // user_data of a SEND: kSendTag | slot
+constexpr std::uint32_t kGenMask = 0x7fffffffu;  // a poll's generation never reaches kSendTag
 constexpr unsigned kEntries = 1024;
 
 std::uint32_t to_mask(Interest interest) {
@@ -47,11 +61,11 @@ std::uint32_t to_mask(Interest interest) {
   return m;
 }
 
-class UringPoller final : public Poller {
+class UringPoller final : public Poller, public SendRing {
  public:
   UringPoller() = default;
   ~UringPoller() override {
-    if (ready_) io_uring_queue_exit(&ring_);
+    if (ready_) io_uring_queue_exit(&ring_);  // the kernel lets go of the slots before they go
   }
 
   // SOCKIT_URING_SETUP picks the ring's task-work mode, for measuring (BENCHMARKS.md): "plain";
@@ -86,7 +100,67 @@ class UringPoller final : public Poller {
     bool ok = io_uring_opcode_supported(probe, IORING_OP_POLL_ADD) && io_uring_opcode_supported(probe, IORING_OP_POLL_REMOVE);
     io_uring_free_probe(probe);
     if (!ok) return Error(sys_error(ENOSYS), "io_uring: kernel lacks IORING_OP_POLL_ADD/POLL_REMOVE");
+    const char* sends = std::getenv("SOCKIT_URING_SENDS");
+    sends_ = !sys::faults_enabled() && (sends == nullptr || std::string(sends) != "0");
     return {};
+  }
+
+  bool sends_enabled() const noexcept override { return sends_; }
+
+  int send(int fd, const OutputQueue& q, void* owner, Done done) override {
+    if (!sends_ || q.empty()) return -1;
+    int slot;
+    if (free_.empty()) {
+      slot = static_cast<int>(slots_.size());
+      slots_.push_back(Slot{.buf = std::make_unique<std::byte[]>(kSlotSize)});
+    } else {
+      slot = free_.back();
+      free_.pop_back();
+    }
+    io_uring_sqe* e = sqe();
+    if (e == nullptr) {
+      free_.push_back(slot);
+      return -1;
+    }
+    Slot& sl = slots_[static_cast<std::size_t>(slot)];
+    std::size_t len = q.copy_front(sl.buf.get(), kSlotSize);
+    sl.owner = owner;
+    sl.done = done;
+    io_uring_prep_send(e, fd, sl.buf.get(), len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(e, static_cast<__u64>(kSendTag | static_cast<std::uint64_t>(slot)));
+    return slot;
+  }
+
+  void cancel(int slot) noexcept override {
+    if (io_uring_sqe* e = sqe()) {
+      io_uring_prep_cancel64(e, static_cast<__u64>(kSendTag | static_cast<std::uint64_t>(slot)), 0);
+      io_uring_sqe_set_data64(e, kIgnore);
+    }
+    if (enabled_) (void)(defer_ ? io_uring_submit_and_get_events(&ring_) : io_uring_submit(&ring_));
+  }
+
+  void run_completions() override {
+    if (completed_.empty()) return;
+    std::vector<int> done;
+    done.swap(completed_);
+    for (int slot : done) {
+      Slot& sl = slots_[static_cast<std::size_t>(slot)];
+      Done fn = std::exchange(sl.done, nullptr);
+      void* owner = std::exchange(sl.owner, nullptr);
+      free_.push_back(slot);
+      if (fn != nullptr) fn(owner, sl.result);  // may send() again: the slot is free already
+    }
+    done.clear();
+    if (completed_.empty()) completed_.swap(done);  // keep the capacity
+  }
+
+  // The loop is going away: every owner hears of its send (cancelled) while the loop still works.
+  void abandon_sends() noexcept override {
+    run_completions();
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      Slot& sl = slots_[i];
+      if (Done fn = std::exchange(sl.done, nullptr); fn != nullptr) fn(std::exchange(sl.owner, nullptr), -ECANCELED);
+    }
   }
 
   std::string_view name() const noexcept override { return "uring"; }
@@ -100,7 +174,7 @@ class UringPoller final : public Poller {
     if (s.registered) return Error(sys_error(EEXIST), "uring: add");
     s.registered = true;
     s.interest = interest;
-    ++s.gen;
+    s.gen = (s.gen + 1) & kGenMask;
     ++count_;
     sys::note_edge_watch(ring_.ring_fd, fd, has(interest, Interest::edge));
     if (interest != Interest::none) return arm(fd, s);
@@ -241,12 +315,20 @@ class UringPoller final : public Poller {
       }
       s.armed = false;
     }
-    ++s.gen;
+    s.gen = (s.gen + 1) & kGenMask;
   }
 
   void reap(const io_uring_cqe& c, std::vector<Ready>& out) {
     std::uint64_t ud = c.user_data;
     if (ud == kIgnore) return;
+    if ((ud & kSendTag) != 0) {
+      auto slot = static_cast<std::size_t>(ud & 0xffffffffu);
+      if (slot < slots_.size() && slots_[slot].done != nullptr) {
+        slots_[slot].result = c.res;
+        completed_.push_back(static_cast<int>(slot));
+      }
+      return;
+    }
     auto fd = static_cast<int>(ud & 0xffffffffu);
     auto gen = static_cast<std::uint32_t>(ud >> 32);
     if (fd < 0 || static_cast<std::size_t>(fd) >= state_.size()) return;
@@ -289,7 +371,18 @@ class UringPoller final : public Poller {
     r.peer_closed |= (ev & POLLRDHUP) != 0;
   }
 
+  struct Slot {
+    std::unique_ptr<std::byte[]> buf;  // kSlotSize bytes, reused
+    void* owner = nullptr;
+    Done done = nullptr;  // null: free, or its completion already handed back
+    int result = 0;
+  };
+
   io_uring ring_{};
+  bool sends_ = false;  // SendRing on (SOCKIT_URING_SENDS, SOCKIT_FAULTS)
+  std::vector<Slot> slots_;
+  std::vector<int> free_;
+  std::vector<int> completed_;  // slots whose SEND completed in the last wait
   bool ready_ = false;
   bool defer_ = false;    // DEFER_TASKRUN: completions run only when we enter to wait
   bool enabled_ = true;   // false until the first wait() of an R_DISABLED ring

@@ -146,6 +146,8 @@ class OutputQueue {
   std::size_t storage_bytes() const noexcept;
   /// The bytes in order, copied (for tests and blocking drivers).
   std::string to_string() const;
+  /// Copies up to `max` bytes from the front into `dst` (nothing is consumed); returns how many.
+  std::size_t copy_front(std::byte* dst, std::size_t max) const noexcept;
   /// Hints the CPU to fetch the front of the chunk list (what write_to() reads first).
   void prefetch() const noexcept {
     if (head_ < chunks_.size()) __builtin_prefetch(chunks_.data() + head_);

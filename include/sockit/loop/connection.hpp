@@ -111,6 +111,7 @@ struct ConnectionOptions {
 
 namespace detail {
 struct ConnectionAccess;
+class SendRing;  // src/loop/ring_send.hpp: sends through the io_uring poller's ring
 }  // namespace detail
 
 class Connection : public std::enable_shared_from_this<Connection>, private IoHandler {
@@ -225,6 +226,9 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   void arm_idle_timer();
   void on_idle_timer();
   void do_shutdown_write();
+  /// The completion of a send through the ring (ring_send.hpp): bytes sent or -errno.
+  static void ring_sent(void* self, int result);
+  void on_ring_sent(int result);
 
   // Laid out for size (an idle connection is mostly this object): state and flags beside the fd.
   EventLoop* loop_;
@@ -247,6 +251,12 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   std::size_t budgeted_ = 0;  // queued bytes last reported to opts_->budget
   TimerId timer_ = 0;  // the idle timer, or once our FIN is sent the linger timer
   TimePoint last_activity_;
+  // --model uring, plain socket: output leaves through the poller's ring at the turn end. While a
+  // send is out (ring_slot_ >= 0) its bytes stay at the front of out_ and nothing else writes;
+  // ring_hold_ keeps the connection alive until the completion.
+  detail::SendRing* ring_ = nullptr;
+  int ring_slot_ = -1;
+  std::shared_ptr<Connection> ring_hold_;
 };
 
 }  // namespace sockit::loop
