@@ -817,6 +817,7 @@ class IrcChannel final : public IrcClient {
     return fmt::format("joined {}/{}", sh.settled.load(), o_.connections);
   }
   std::string_view unit_name() const noexcept override { return "deliveries"; }
+  bool finished(std::int64_t now) const override;
 
  private:
   std::string nick_for(std::size_t k) override { return "l" + run_tag() + base36(w_.conns[k].gid); }
@@ -829,6 +830,12 @@ class IrcChannel final : public IrcClient {
   }
   void on_privmsg(std::size_t k, std::string_view text, std::size_t len, std::int64_t now) override;
   void privmsg(std::size_t k, std::int64_t intended, std::int64_t now);
+  /// A PRIVMSG due at `intended` is measured. The shared interval, not the worker's copy (taken at
+  /// its tick): sender and receivers, on different threads, must decide alike from the first message.
+  bool measured(std::int64_t intended) const noexcept {
+    return intended >= w_.sh.t_measure.load(std::memory_order_acquire) &&
+           intended < w_.sh.t_end.load(std::memory_order_acquire);
+  }
 
   std::vector<std::size_t> senders_;  // local indices of the sending clients
 };
@@ -841,8 +848,8 @@ IrcChannel::IrcChannel(Worker& w) : IrcClient(w) {
 void IrcChannel::on_timer(std::size_t k, std::int64_t now) {
   Conn& c = w_.conns[k];
   if (c.st != Conn::open || w_.sh.phase.load(std::memory_order_relaxed) != 1) return;
-  for (; c.t_next <= now; c.t_next += w_.interval) privmsg(k, c.t_next, now);
-  w_.schedule(k, c.t_next);
+  for (; c.t_next <= now && c.t_next < w_.t_end; c.t_next += w_.interval) privmsg(k, c.t_next, now);
+  if (c.t_next < w_.t_end) w_.schedule(k, c.t_next);  // after t_end only the last deliveries come
 }
 
 // Senders refill their window (closed loop) or start their schedule (open loop).
@@ -885,9 +892,14 @@ void IrcChannel::privmsg(std::size_t k, std::int64_t intended, std::int64_t now)
   const std::size_t head = line.size() - (9 + o_.channel.size());  // "PRIVMSG " + channel + " "
   if (head < o_.size) line.append(o_.size - head, 'x');
   line += "\r\n";
-  send(k, line, now);
-  if (w_.in_window(now)) ++w_.stats.sent;
+  // Measured: the messages due in the window (the receivers see `intended`); their deliveries are
+  // owed before the send, so that no receiver can see the count at 0 while one is on its way.
+  if (measured(intended)) {
+    ++w_.stats.sent;
+    w_.sh.owed.fetch_add(static_cast<std::int64_t>(o_.connections) - 1);
+  }
   ++w_.stats.sent_all;
+  send(k, line, now);
 }
 
 void IrcChannel::on_privmsg(std::size_t k, std::string_view text, std::size_t len, std::int64_t now) {
@@ -898,15 +910,28 @@ void IrcChannel::on_privmsg(std::size_t k, std::string_view text, std::size_t le
     text.remove_prefix(std::min(text.size(), i + 1));
   }
   ++w_.stats.delivered_all;
-  if (w_.in_window(now) && !w_.quota_done()) {
-    w_.stats.latency.record(now - static_cast<std::int64_t>(fields[2]));
-    w_.record_units(1, len);
+  const auto intended = static_cast<std::int64_t>(fields[2]);
+  if (measured(intended)) {  // whenever it arrives
+    w_.sh.owed.fetch_sub(1);
+    if (!w_.quota_done()) {
+      w_.stats.latency.record(now - intended);
+      w_.record_units(1, len);
+    }
   }
   if (w_.conns[k].gid == o_.connections - 1 && fields[0] < o_.senders) {  // the witness acknowledges
     w_.sh.inflight[fields[0]].fetch_sub(1);
     w_.sh.progress_at[fields[0]].store(now);
     if (fields[0] % w_.threads == w_.id) w_.tick_at_turn_end();  // the sender is ours: refill now
   }
+}
+
+// The window's end stops the sending; the deliveries of the messages sent in it are waited for,
+// up to --timeout (those still missing then are lost), so that deliveries = sent x (clients - 1)
+// exactly when nothing is lost, however late a receiver reads.
+bool IrcChannel::finished(std::int64_t now) const {
+  if (w_.sh.stop.load(std::memory_order_relaxed) || w_.quota_done()) return true;
+  if (now < w_.t_end) return false;
+  return w_.sh.owed.load() <= 0 || now >= w_.t_end + o_.timeout.count();
 }
 
 std::int64_t IrcChannel::control(Shared& sh, RunResult& res, const RunClock& at) {

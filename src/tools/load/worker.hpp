@@ -51,6 +51,7 @@ struct Shared {
   std::atomic<std::uint32_t> settled{0};  // hold: established or failed; irc: joined
   std::unique_ptr<std::atomic<int>[]> inflight;              // irc, per sender
   std::unique_ptr<std::atomic<std::int64_t>[]> progress_at;  // irc, per sender
+  std::atomic<std::int64_t> owed{0};  // irc: deliveries of measured PRIVMSGs not received yet
   std::atomic<std::uint64_t> nick_seq{0};
   std::optional<tls::Context> tls;  ///< --tls: the client context (set before the workers start)
 };
