@@ -8,7 +8,8 @@ namespace sockit::cluster {
 namespace {
 
 constexpr std::string_view kVersion = "sockit1";
-constexpr std::array<std::string_view, 8> kKinds = {"MSG", "PRIV", "JOIN", "PART", "QUIT", "NICK", "SYNC", "HAVE"};
+constexpr std::array<std::string_view, 13> kKinds = {"MSG",  "PRIV", "JOIN", "PART",  "QUIT", "NICK", "SYNC",
+                                                     "HAVE", "MODE", "TOPIC", "KICK", "INVITE", "KILL"};
 
 void field(std::string& out, std::string_view v) {
   out += ' ';
@@ -31,7 +32,11 @@ std::string encode_event(const irc::ClusterEvent& e) {
   field(out, e.account);
   field(out, e.msgid);
   field(out, e.tags);
-  field(out, e.tagmsg ? "t" : "");
+  std::string flags;
+  if (e.tagmsg) flags += 't';
+  if (e.op) flags += 'o';
+  if (e.voice) flags += 'v';
+  field(out, flags);
   out += ' ';
   out += e.rest;
   return out;
@@ -61,7 +66,9 @@ std::optional<irc::ClusterEvent> decode_event(std::string_view p) {
   e.account = opt(f[6]);
   e.msgid = opt(f[7]);
   e.tags = opt(f[8]);
-  e.tagmsg = f[9] == "t";
+  e.tagmsg = f[9].find('t') != std::string_view::npos;
+  e.op = f[9].find('o') != std::string_view::npos;
+  e.voice = f[9].find('v') != std::string_view::npos;
   e.rest = std::string(p);
   return e;
 }
@@ -75,11 +82,41 @@ IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::mov
     }
     ++stats_.received;
     e->own = e->node == node_.options().name;
+    if (e->kind == irc::ClusterEvent::Kind::sync && !e->own) {
+      // Another node resynced and may have taken back a nick one of ours got meanwhile: our nicks
+      // are checked (the losers renamed) before the core answers with its HAVEs.
+      reclaim([this, ev = *e] {
+        if (deliver_) deliver_(ev);
+      });
+      return;
+    }
     if (deliver_) deliver_(*e);
   });
-  // Once subscribed (at start and after every reconnection): SYNC asks the other nodes for their
-  // memberships (HAVE events), so a node started late knows who is where.
+  // Once subscribed (at start and after every reconnection): the resync (our nicks claimed again),
+  // then SYNC, which asks every node, this one included, to publish its users and memberships
+  // (HAVE events): a node started late or back from a cut knows who is where, and is known.
   node_.subscriber().set_on_subscribed([this] { send_sync(); });
+  // Degraded mode: either connection lost. A lost command connection also drops the subscriber
+  // (a Redis that stopped answering would leave it waiting for messages forever), so that both
+  // come back together and the resync runs on the new subscription.
+  auto down = [this] {
+    if (!relaying_) return;
+    relaying_ = false;
+    if (on_relaying_) on_relaying_(false);
+  };
+  node_.subscriber().set_on_state([down](bool up, const std::string&) {
+    if (!up) down();
+  });
+  node_.add_state_listener([this, down](bool up, const std::string& why) {
+    if (up) return;
+    down();
+    if (node_.subscriber().ready()) node_.subscriber().drop("the command connection was lost (" + why + ")");
+  });
+  // Back after being reaped (our heartbeat key had expired, the connections stayed up): resync.
+  // A reconnection resyncs through the new subscription, so only a link still relaying does it here.
+  node_.set_on_expired([this] {
+    if (relaying_) send_sync();
+  });
   node_.subscriber().subscribe(kEventChannel);
 }
 
@@ -92,9 +129,30 @@ void IrcLink::send_sync() {
     });
     return;
   }
-  irc::ClusterEvent e;
-  e.kind = irc::ClusterEvent::Kind::sync;
-  publish(e);
+  reclaim([this] {
+    irc::ClusterEvent e;
+    e.kind = irc::ClusterEvent::Kind::sync;
+    publish(e);
+    if (!relaying_ && relaying()) {
+      relaying_ = true;
+      if (on_relaying_) on_relaying_(true);
+    }
+  });
+}
+
+void IrcLink::reclaim(std::function<void()> then) {
+  if (claims_ == nullptr) {
+    then();
+    return;
+  }
+  claims_->reclaim_all([this, alive = alive_, then = std::move(then)](
+                           bool ok, const std::vector<std::pair<std::uint64_t, std::string>>& lost) {
+    if (!*alive || !ok) return;  // Redis away again: the next subscription resyncs
+    for (const auto& [id, folded] : lost) {
+      if (on_nick_lost_) on_nick_lost_(id, folded);
+    }
+    then();
+  });
 }
 
 std::vector<irc::ClusterNode> IrcLink::nodes() const {

@@ -2,9 +2,11 @@
 // server publishes (channel messages, messages to a nick on another node, JOIN, PART, QUIT) and
 // Server::deliver_from_cluster, which hands every node's events to the local members they concern
 // and keeps the replica of remote users and members (NAMES, the nick target of PRIVMSG).
+#include "commands.hpp"
 #include "server_impl.hpp"
 
 #include "sockit/irc/cluster.hpp"
+#include "sockit/irc/names.hpp"
 
 #include <algorithm>
 #include <unordered_set>
@@ -48,11 +50,38 @@ ClusterEvent event_of(ClusterEvent::Kind kind, const Client& c, std::string_view
 
 }  // namespace
 
-void ServerImpl::cluster_publish(ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string rest) {
+void ServerImpl::cluster_publish(ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string rest,
+                                 const Member* m) {
   if (cluster_ == nullptr) return;
   ClusterEvent e = event_of(kind, c, target);
   e.rest = without_crlf(std::move(rest));
+  if (m != nullptr) {
+    e.op = m->op;
+    e.voice = m->voice;
+  }
   cluster_->publish(e);
+}
+
+void ServerImpl::share_channel(const Channel& ch, std::vector<ClusterChannelChange> changes, ClusterEvent::Kind kind,
+                               const Client& c, std::string_view target, std::string_view mask, const std::string& line) {
+  if (!shares_channels()) return;
+  ClusterEvent e = event_of(kind, c, target);
+  if (!mask.empty()) e.mask = std::string(mask);
+  e.rest = without_crlf(line);
+  cluster_->update_channel(fold(ch.name, cfg_.casemapping), changes, &e);
+}
+
+ServerImpl::RemoteUser* ServerImpl::remote_member(std::string_view nick, const std::string& folded_chan) {
+  auto it = remote_users_.find(fold(nick, cfg_.casemapping));
+  if (it == remote_users_.end()) return nullptr;
+  const auto& chans = it->second.channels;
+  return std::find(chans.begin(), chans.end(), folded_chan) == chans.end() ? nullptr : &it->second;
+}
+
+void ServerImpl::set_remote_prefix(RemoteUser& u, const std::string& folded_chan, char letter, bool on) {
+  auto& list = letter == 'o' ? u.ops : u.voices;
+  std::erase(list, folded_chan);
+  if (on) list.push_back(folded_chan);
 }
 
 namespace {
@@ -71,11 +100,29 @@ ClusterEvent message_event(ClusterEvent::Kind kind, const Client& c, std::string
 }  // namespace
 
 bool ServerImpl::relay_channel_message(const Client& c, const Channel& ch, const std::string& wire, std::string_view tags,
-                                       bool tagmsg, const std::string& msgid) {
+                                       bool tagmsg, const std::string& msgid, char status) {
   if (cluster_ == nullptr || !cluster_->relaying()) return false;
   // Delivered here too, when the subscription hands it back: every node in Redis's one order.
-  cluster_->publish(message_event(ClusterEvent::Kind::message, c, ch.name, wire, tags, tagmsg, msgid));
+  const std::string target = status != 0 ? std::string(1, status) + ch.name : ch.name;
+  cluster_->publish(message_event(ClusterEvent::Kind::message, c, target, wire, tags, tagmsg, msgid));
   return true;
+}
+
+bool ServerImpl::relay_server_mask(const Client& c, std::string_view target, const std::string& wire, std::string_view tags,
+                                   bool tagmsg, const std::string& msgid) {
+  if (cluster_ == nullptr || !cluster_->relaying()) return false;
+  cluster_->publish(message_event(ClusterEvent::Kind::private_message, c, target, wire, tags, tagmsg, msgid));
+  return true;
+}
+
+std::vector<Client*> ServerImpl::server_mask_receivers(std::string_view mask, const Client* skip) {
+  std::vector<Client*> to;
+  if (mask != "*" && !mask_match(mask, cfg_.server_name, cfg_.casemapping)) return to;  // another server's users
+  for (auto& [id, t] : clients_) {
+    if (t->registered && !gone(*t) && (t.get() != skip || (skip->caps & kCapEchoMessage))) to.push_back(t.get());
+  }
+  std::sort(to.begin(), to.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
+  return to;
 }
 
 const ServerImpl::RemoteUser* ServerImpl::remote_user(std::string_view nick) const {
@@ -104,13 +151,19 @@ bool ServerImpl::relay_private_message(const Client& c, std::string_view nick, c
   return true;
 }
 
-std::vector<std::string> ServerImpl::remote_names(const Channel& ch, bool uhnames) const {
+std::vector<std::string> ServerImpl::remote_names(const Channel& ch, bool uhnames, bool multi) const {
   std::vector<std::string> out;
-  auto it = remote_members_.find(fold(ch.name, cfg_.casemapping));
+  const std::string chan = fold(ch.name, cfg_.casemapping);
+  auto it = remote_members_.find(chan);
   if (it == remote_members_.end()) return out;
+  auto has = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), chan) != v.end(); };
   for (const std::string& folded : it->second) {
     auto u = remote_users_.find(folded);
-    if (u != remote_users_.end()) out.push_back(uhnames ? u->second.mask : u->second.nick);
+    if (u == remote_users_.end()) continue;
+    Member m;  // its prefixes as the replica knows them
+    m.op = has(u->second.ops);
+    m.voice = has(u->second.voices);
+    out.push_back(prefixes(m, multi) + (uhnames ? u->second.mask : u->second.nick));
   }
   return out;
 }
@@ -122,14 +175,74 @@ void ServerImpl::forget_remote_member(const std::string& folded_nick, const std:
     if (m->second.empty()) remote_members_.erase(m);
   }
   auto u = remote_users_.find(folded_nick);
-  if (u != remote_users_.end()) std::erase(u->second.channels, folded_chan);
+  if (u != remote_users_.end()) {
+    std::erase(u->second.channels, folded_chan);
+    std::erase(u->second.ops, folded_chan);
+    std::erase(u->second.voices, folded_chan);
+  }
+}
+
+void ServerImpl::apply_channel_event(const ClusterEvent& e) {
+  if (e.own) return;  // applied here when it was made
+  ParseResult parsed = parse(e.rest);
+  if (!parsed.message) return;
+  const Message& m = *parsed.message;
+  const Casemapping cm = cfg_.casemapping;
+  const std::string line = e.rest + "\r\n";
+  switch (e.kind) {
+    case ClusterEvent::Kind::mode: {  // ":setter MODE #chan +o-k nick *"
+      if (m.params.size() < 2) return;
+      Channel* ch = find_channel(e.target);
+      apply_remote_modes(ch, fold(e.target, cm), m, nick_of(e.mask));
+      if ((ch = find_channel(e.target)) != nullptr) to_channel(*ch, line, nullptr, {}, e.account);
+      return;
+    }
+    case ClusterEvent::Kind::topic: {  // ":setter TOPIC #chan :text"
+      Channel* ch = find_channel(e.target);
+      if (ch == nullptr || m.params.size() < 2) return;
+      ch->topic = m.params[1];
+      ch->topic_by = nick_of(e.mask);
+      ch->topic_time = unix_now();
+      to_channel(*ch, line, nullptr, {}, e.account);
+      return;
+    }
+    case ClusterEvent::Kind::kick: {  // ":kicker KICK #chan victim :reason"; MASK: the victim's
+      const std::string victim = nick_of(e.mask);
+      Channel* ch = find_channel(e.target);
+      Client* t = find_nick(victim);
+      if (ch != nullptr) to_channel(*ch, line, nullptr, {}, e.account);
+      if (ch != nullptr && t != nullptr && ch->find(t->id)) {
+        remove_member(*ch, *t);  // the kicked user is ours: its membership leaves Redis from here
+      } else {
+        forget_remote_member(fold(victim, cm), fold(e.target, cm));
+      }
+      return;
+    }
+    case ClusterEvent::Kind::invite: {  // ":inviter INVITE nick :#chan"
+      if (m.params.size() < 2) return;
+      Client* t = find_nick(e.target);
+      if (t != nullptr && t->registered && !gone(*t)) {
+        Fanout invited(*this, line, {}, 0, e.account);
+        invited.to(*t);
+      }
+      if (Channel* ch = find_channel(m.params[1])) {  // IRCv3 invite-notify for the members here
+        Fanout notify(*this, line, {}, kCapInviteNotify, e.account);
+        for (std::size_t i = 0; i < ch->members.size(); ++i) {
+          if (ch->members[i].second.client != t) notify.to(*ch->members[i].second.client);
+        }
+      }
+      return;
+    }
+    default: return;
+  }
 }
 
 void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
   const Casemapping cm = cfg_.casemapping;
   switch (e.kind) {
     case ClusterEvent::Kind::message: {
-      Channel* ch = find_channel(e.target);
+      const char status = !e.target.empty() && (e.target[0] == '@' || e.target[0] == '+') ? e.target[0] : 0;
+      Channel* ch = find_channel(status != 0 ? std::string_view(e.target).substr(1) : std::string_view(e.target));
       if (ch == nullptr) return;  // no member here
       Client* sender = nullptr;
       if (e.own) {
@@ -138,6 +251,14 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       }
       const bool echo = sender != nullptr && (sender->caps & kCapEchoMessage);
       std::string wire = e.rest + "\r\n";
+      if (status != 0) {  // STATUSMSG: this node's members of that rank ('+': voiced or operators)
+        Fanout out(*this, std::move(wire), tags_with(e.msgid, e.tags), e.tagmsg ? kCapMessageTags : 0u, e.account);
+        for (std::size_t i = 0; i < ch->members.size(); ++i) {
+          const Member& m = ch->members[i].second;
+          if (m.client == sender ? echo : (status == '@' ? m.op : (m.op || m.voice))) out.to(*m.client);
+        }
+        return;
+      }
       if (!e.tags.empty() || e.tagmsg) {
         const std::string tags = tags_with(e.msgid, e.tags);
         Fanout out(*this, std::move(wire), tags, e.tagmsg ? kCapMessageTags : 0u, e.account);
@@ -154,6 +275,11 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
     }
     case ClusterEvent::Kind::private_message: {
       if (e.own) return;
+      if (!e.target.empty() && e.target[0] == '$') {  // an operator's $mask: the users here, if it names us
+        Fanout out(*this, e.rest + "\r\n", tags_with(e.msgid, e.tags), e.tagmsg ? kCapMessageTags : 0u, e.account);
+        for (Client* t : server_mask_receivers(std::string_view(e.target).substr(1), nullptr)) out.to(*t);
+        return;
+      }
       Client* t = find_nick(e.target);
       if (t == nullptr || !t->registered || gone(*t)) return;
       const std::string tags = tags_with(e.msgid, e.tags);
@@ -162,11 +288,12 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       return;
     }
     case ClusterEvent::Kind::sync: {  // a node (re)subscribed: tell it who is where here
-      if (e.own || cluster_ == nullptr) return;
+      // Our own SYNC too: after a cut (or a Redis restart) the other nodes learn our users again.
+      if (cluster_ == nullptr) return;
       for (auto& [id, c] : clients_) {
         if (!c->registered || gone(*c)) continue;
         cluster_publish(ClusterEvent::Kind::have, *c, {}, c->realname);  // the user, in a channel or not
-        for (Channel* ch : c->channels) cluster_publish(ClusterEvent::Kind::have, *c, ch->name, c->realname);
+        for (Channel* ch : c->channels) cluster_publish(ClusterEvent::Kind::have, *c, ch->name, c->realname, ch->find(c->id));
       }
       return;
     }
@@ -184,9 +311,14 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       if (e.target.empty()) return;  // HAVE without a channel: a user known, in no channel (yet)
       if (std::find(u.channels.begin(), u.channels.end(), chan) == u.channels.end()) u.channels.push_back(chan);
       auto& members = remote_members_[chan];
-      if (std::find(members.begin(), members.end(), folded) == members.end()) members.push_back(folded);
+      const bool known = std::find(members.begin(), members.end(), folded) != members.end();
+      if (!known) members.push_back(folded);
+      set_remote_prefix(u, chan, 'o', e.op);
+      set_remote_prefix(u, chan, 'v', e.voice);
       Channel* ch = find_channel(e.target);
-      if (ch == nullptr || e.kind == ClusterEvent::Kind::have) return;  // HAVE: the replica only, no line
+      // HAVE of a member already known: the replica only, no line. A HAVE that adds one (its node
+      // back from a cut, a JOIN made while it was degraded) shows it to the local members as a JOIN.
+      if (ch == nullptr || (e.kind == ClusterEvent::Kind::have && known)) return;
       flush_batch();
       const std::string name = ch->name;
       Fanout plain(*this, Line(e.mask, "JOIN").p(name).str(), {}, 0, e.account);
@@ -205,11 +337,30 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       if (ch != nullptr) to_channel(*ch, e.rest + "\r\n", nullptr, {}, e.account);
       return;
     }
+    case ClusterEvent::Kind::mode:
+    case ClusterEvent::Kind::topic:
+    case ClusterEvent::Kind::kick:
+    case ClusterEvent::Kind::invite:
+      apply_channel_event(e);
+      return;
+    case ClusterEvent::Kind::kill: {  // an operator elsewhere: ":killer!u@h KILL victim :reason"
+      if (e.own) return;
+      Client* t = find_nick(e.target);
+      ParseResult parsed = parse(e.rest);
+      if (t == nullptr || !t->registered || gone(*t) || !parsed.message || parsed.message->params.size() < 2) return;
+      const std::string& reason = parsed.message->params[1];
+      // Its QUIT goes to the other nodes as any QUIT does: everyone sees it once.
+      event(Event::Kind::killed, *t, "by " + e.mask + " on node " + e.node + ": " + reason);
+      send(*t, e.rest + "\r\n");
+      quit(*t, "Killed (" + nick_of(e.mask) + " (" + reason + "))");
+      return;
+    }
     case ClusterEvent::Kind::quit:
     case ClusterEvent::Kind::nick: {
       if (e.own) return;
       auto u = remote_users_.find(fold(nick_of(e.mask), cm));
-      if (u == remote_users_.end()) return;
+      // Another node's user with that nick (a resync collision): not the one this event is about.
+      if (u == remote_users_.end() || u->second.node != e.node) return;
       const std::vector<std::string> chans = u->second.channels;
       const std::string folded = u->first;
       // The local members of the user's channels, each once, in connection order.
@@ -240,6 +391,28 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       return;
     }
   }
+}
+
+void ServerImpl::notify_cluster_state(bool relaying) {
+  if (relaying != cluster_degraded_) return;  // no change
+  cluster_degraded_ = !relaying;
+  const std::string text =
+      relaying ? "*** The network is back: this server is linked to the other servers again"
+               : "*** The network is degraded: this server lost its link to the other servers (Redis unreachable). You "
+                 "still reach the users of this server; new nicks and nick changes are refused (437) until it is back";
+  for (auto& [id, c] : clients_) {
+    if (c->registered && !gone(*c)) send(*c, from_server("NOTICE").p(c->nick).t(text));
+  }
+}
+
+void ServerImpl::give_up_nick(ClientId id, const std::string& folded) {
+  auto it = clients_.find(id);
+  if (it == clients_.end() || gone(*it->second) || !it->second->registered || it->second->claimed != folded) return;
+  Client& c = *it->second;
+  c.claimed.clear();  // the older registration elsewhere holds it now
+  rename_to_guest(c, "Your nickname " + c.nick + " was registered earlier by a user of another server (found when the "
+                                                  "servers resynchronised)",
+                  serve::Clock::now());
 }
 
 }  // namespace sockit::irc

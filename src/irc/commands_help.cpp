@@ -6,7 +6,10 @@
 #include "sockit/irc/cluster.hpp"
 #include "sockit/irc/names.hpp"
 
+#include <algorithm>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace sockit::irc {
 
@@ -80,6 +83,33 @@ void cmd_links(S& s, Client& c, Message& m, TimePoint) {
   s.send(c, s.rpl(c, RPL_ENDOFLINKS).p(mask).t("End of /LINKS list"));
 }
 
+// MAP: the nodes of the network with their users, this one first (015 lines, then 017), as
+// InspIRCd's and Solanum's MAP answer; without a cluster, this server alone. The counts come from
+// the replica of remote users (one Redis round trip old), this node's from its clients.
+void cmd_map(S& s, Client& c, Message&, TimePoint) {
+  const std::size_t here = s.stats().registered;
+  std::size_t total = here;
+  auto line = [&](const std::string& server, const std::string& node, std::size_t users) {
+    std::string text = server;
+    if (!node.empty()) text += " (node " + node + ")";
+    s.send(c, s.rpl(c, RPL_MAP).t(text + " [" + std::to_string(users) + " users]"));
+  };
+  if (s.cluster_ == nullptr) {
+    line(s.cfg_.server_name, {}, here);
+  } else {
+    std::map<std::string, std::size_t> per_node;
+    for (const auto& [folded, u] : s.remote_users_) ++per_node[u.node];
+    std::vector<ClusterNode> nodes = s.cluster_->nodes();
+    std::stable_partition(nodes.begin(), nodes.end(), [](const ClusterNode& n) { return n.self; });
+    for (const ClusterNode& n : nodes) {
+      const std::size_t users = n.self ? here : per_node[n.name];
+      if (!n.self) total += users;
+      line(n.self ? s.cfg_.server_name : (n.server_name.empty() ? n.name : n.server_name), n.name, users);
+    }
+  }
+  s.send(c, s.rpl(c, RPL_MAPEND).t("End of /MAP: " + std::to_string(total) + " users"));
+}
+
 // STATS <query> [<server>]: u (uptime), m (commands received), o (operators; operators only, as
 // InspIRCd: the names OPER takes are not for everyone). 219 ends every other letter as well.
 void cmd_stats(S& s, Client& c, Message& m, TimePoint) {
@@ -121,6 +151,7 @@ constexpr CommandSpec kCommands[] = {
     {"HELPOP", cmd_help, State::registered, 0, 1, "[<subject>]", "The same as HELP (InspIRCd's name)."},
     {"LINKS", cmd_links, State::registered, 0, 2, "[[<remote server>] <server mask>]",
      "Lists the servers of the network: this one."},
+    {"MAP", cmd_map, State::registered, 0, 0, "", "Lists the servers (cluster nodes) of the network with their users."},
     {"STATS", cmd_stats, State::registered, 1, 2, "<query> [<server>]",
      "Server statistics: u uptime, m commands received, o operators (operators only)."},
 };

@@ -120,6 +120,8 @@ void to_status_target(S& s, Client& c, const Said& say, std::string_view target)
   }
   if (!may_send_text(s, c, *ch, say.text, notice)) return;
   std::string wire = say.wire(s, c, std::string(1, status) + ch->name);
+  // A cluster: one PUBLISH; every node (this one too) delivers it to its members of that rank.
+  if (s.relay_channel_message(c, *ch, wire, say.tags, say.tagmsg(), s.new_msgid(), status)) return;
   std::vector<Client*> to;
   for (auto& [id, mem] : ch->members) {
     bool ranked = status == '@' ? mem.op : (mem.op || mem.voice);
@@ -149,15 +151,13 @@ void to_server_mask(S& s, Client& c, const Said& say, std::string_view target) {
       if (!notice) s.send(c, s.rpl(c, ERR_WILDTOPLEVEL).p(target).t("Wildcard in toplevel domain"));
       return;
     }
-    if (!mask_match(mask, s.cfg_.server_name, s.cfg_.casemapping)) return;  // another server: nobody here
   }
   std::string wire = say.wire(s, c, target);
-  std::vector<Client*> to;
-  for (auto& [id, t] : s.clients_) {
-    if (t->registered && !s.gone(*t) && (t.get() != &c || (c.caps & kCapEchoMessage))) to.push_back(t.get());
-  }
-  std::sort(to.begin(), to.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
-  const std::string tags = say.tags_with(s.new_msgid());
+  const std::string msgid = s.new_msgid();
+  // A cluster: the other nodes whose server name the mask matches deliver it to their users.
+  s.relay_server_mask(c, target, wire, say.tags, say.tagmsg(), msgid);
+  std::vector<Client*> to = s.server_mask_receivers(mask, &c);
+  const std::string tags = say.tags_with(msgid);
   S::Fanout out(s, std::move(wire), tags, say.need(), c.account);
   for (Client* t : to) out.to(*t);
 }

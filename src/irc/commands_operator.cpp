@@ -52,6 +52,13 @@ void cmd_oper(S& s, Client& c, Message& m, TimePoint now) {
 void cmd_kill(S& s, Client& c, Message& m, TimePoint) {
   if (!c.oper) return err_no_privileges(s, c);
   Client* t = s.find_nick(m.params[0]);
+  if (t == nullptr && s.cluster_ != nullptr && s.cluster_->relaying()) {
+    if (const std::string* nick = s.remote_nick(m.params[0])) {  // on another node: its node disconnects it
+      const std::string reason(truncate_utf8(!m.params[1].empty() ? m.params[1] : c.nick, s.cfg_.kick_len));
+      s.cluster_publish(ClusterEvent::Kind::kill, c, *nick, s.from(c, "KILL").p(*nick).t(reason).str());
+      return;
+    }
+  }
   if (t == nullptr) {
     if (equal_folded(m.params[0], s.cfg_.server_name)) {
       s.send(c, s.rpl(c, ERR_CANTKILLSERVER).t("You can't kill a server!"));

@@ -395,18 +395,25 @@ constexpr CommandSpec kCommands[] = {
 
 std::span<const CommandSpec> query_commands() { return kCommands; }
 
+// In a cluster the network is every live node: 251 and 266 count the users of the other nodes too
+// (from the replica of remote users, not the heartbeats: one Redis round trip old), 255 names the
+// other nodes as servers; 265 stays this node's. MAP lists the users per node.
 void ServerImpl::send_lusers(Client& c) {
   ServerStats st = stats();
   std::size_t unknown = st.connections - st.registered;
-  send(c, rpl(c, RPL_LUSERCLIENT).t("There are " + std::to_string(st.registered - st.invisible) + " users and " +
-                                    std::to_string(st.invisible) + " invisible on 1 servers"));
+  const std::size_t servers = cluster_ != nullptr ? std::max<std::size_t>(1, cluster_->nodes().size()) : 1;
+  const std::size_t remote = cluster_ != nullptr ? remote_users_.size() : 0;  // invisibility is not replicated
+  send(c, rpl(c, RPL_LUSERCLIENT).t("There are " + std::to_string(st.registered - st.invisible + remote) + " users and " +
+                                    std::to_string(st.invisible) + " invisible on " + std::to_string(servers) + " servers"));
   send(c, rpl(c, RPL_LUSEROP).p(std::to_string(st.operators)).t("operator(s) online"));
   if (unknown) send(c, rpl(c, RPL_LUSERUNKNOWN).p(std::to_string(unknown)).t("unknown connection(s)"));
   send(c, rpl(c, RPL_LUSERCHANNELS).p(std::to_string(st.channels)).t("channels formed"));
-  send(c, rpl(c, RPL_LUSERME).t("I have " + std::to_string(st.registered) + " clients and 0 servers"));
+  send(c, rpl(c, RPL_LUSERME).t("I have " + std::to_string(st.registered) + " clients and " + std::to_string(servers - 1) + " servers"));
   std::string cur = std::to_string(st.registered), max = std::to_string(st.max_registered);
   send(c, rpl(c, RPL_LOCALUSERS).p(cur).p(max).t("Current local users " + cur + ", max " + max));
-  send(c, rpl(c, RPL_GLOBALUSERS).p(cur).p(max).t("Current global users " + cur + ", max " + max));
+  const std::string all = std::to_string(st.registered + remote);
+  const std::string all_max = std::to_string(std::max<std::size_t>(st.max_registered, st.registered + remote));
+  send(c, rpl(c, RPL_GLOBALUSERS).p(all).p(all_max).t("Current global users " + all + ", max " + all_max));
 }
 
 void ServerImpl::send_motd(Client& c) {

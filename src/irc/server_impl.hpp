@@ -77,7 +77,7 @@ struct CommandSpec;
 /// failure throttle holds it back. Shared with the checker's worker thread, which only writes
 /// `result`. While a client has one, its input is held (read but not parsed) until the verdict.
 struct AuthCheck {
-  enum class Kind { server_password, oper, sasl, register_account, scram_lookup, nick_owner, history, nick_claim } kind = Kind::server_password;
+  enum class Kind { server_password, oper, sasl, register_account, scram_lookup, nick_owner, history, nick_claim, chan_join } kind = Kind::server_password;
   bool counts = true;              ///< false: unknown operator name or host: fails regardless
   std::atomic<int> result{-1};     ///< -1 running, 0 no match, 1 match
   std::optional<TimePoint> release;  ///< the verdict goes out at this time (throttle)
@@ -361,15 +361,37 @@ class ServerImpl {
   struct RemoteUser {
     std::string nick, mask, node, account, realname;
     std::vector<std::string> channels;
+    std::vector<std::string> ops, voices;  ///< the folded channels where it has +o, +v
   };
   std::unordered_map<std::string, RemoteUser> remote_users_;                  ///< by folded nick
   std::unordered_map<std::string, std::vector<std::string>> remote_members_;  ///< folded channel -> folded nicks
   /// Publishes a JOIN (rest: the real name), PART or QUIT (rest: the line) of local user `c`.
-  void cluster_publish(ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string rest);
+  void cluster_publish(ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string rest,
+                       const Member* m = nullptr);
+  /// The remote member `nick` of the channel `folded_chan` (null: none, or not in it).
+  RemoteUser* remote_member(std::string_view nick, const std::string& folded_chan);
+  /// Sets (or clears) a remote member's +o or +v in the replica.
+  static void set_remote_prefix(RemoteUser& u, const std::string& folded_chan, char letter, bool on);
+  /// In a cluster sharing channels: `changes` to `ch`'s shared state, and the event of `kind`
+  /// (caused by `c`, about `target`, the line `line`) published in the same atomic step.
+  void share_channel(const Channel& ch, std::vector<ClusterChannelChange> changes, ClusterEvent::Kind kind, const Client& c,
+                     std::string_view target, std::string_view mask, const std::string& line);
+  bool shares_channels() const { return cluster_ != nullptr && cluster_->shares_channels(); }
+  /// A MODE line from another node (commands_modes.cpp): applied to the local copy `ch` (may be
+  /// null) and to the replica's prefixes of remote members.
+  void apply_remote_modes(Channel* ch, const std::string& folded_chan, const Message& m, const std::string& setter);
   /// In a relaying cluster: publishes a channel message (delivered here when it comes back) and
   /// returns true; otherwise false (deliver locally now).
+  /// `status` ('@' or '+', STATUSMSG): to the members of that rank only (the target is "@#chan").
   bool relay_channel_message(const Client& c, const Channel& ch, const std::string& wire, std::string_view tags,
-                             bool tagmsg, const std::string& msgid);
+                             bool tagmsg, const std::string& msgid, char status = 0);
+  /// In a relaying cluster, an operator's `$mask` message: publishes it (every other node whose
+  /// server name the mask matches delivers it to its users) and returns true.
+  bool relay_server_mask(const Client& c, std::string_view target, const std::string& wire, std::string_view tags,
+                         bool tagmsg, const std::string& msgid);
+  /// The local users a `$mask` message reaches: every registered one ($*) or none when `mask` does
+  /// not match this server's name; `skip` (the sender) only with echo-message.
+  std::vector<Client*> server_mask_receivers(std::string_view mask, const Client* skip);
   /// In a relaying cluster, to a nick held on another node: publishes it and returns true.
   bool relay_private_message(const Client& c, std::string_view nick, const std::string& wire, std::string_view tags,
                              bool tagmsg, const std::string& msgid);
@@ -380,11 +402,20 @@ class ServerImpl {
   /// The IRC server name of node `node` as its last heartbeat said; the node name when unknown.
   std::string node_server_name(const std::string& node) const;
   /// NAMES entries of the remote members of `ch` (nick, or nick!user@host with userhost-in-names).
-  std::vector<std::string> remote_names(const Channel& ch, bool uhnames) const;
+  std::vector<std::string> remote_names(const Channel& ch, bool uhnames, bool multi) const;
   void forget_remote_member(const std::string& folded_nick, const std::string& folded_chan);
   /// Server::deliver_from_cluster (an entry point: server.cpp) runs apply_cluster_event.
   void deliver_from_cluster(const ClusterEvent& e);
+  /// Degraded mode (Server::cluster_relaying, Server::cluster_nick_lost: entry points).
+  bool cluster_degraded_ = false;
+  void cluster_relaying(bool relaying);
+  void cluster_nick_lost(ClientId id, const std::string& folded);
+  /// cluster_relay.cpp: the NOTICE to every local user on a change; a lost nick for a guest nick.
+  void notify_cluster_state(bool relaying);
+  void give_up_nick(ClientId id, const std::string& folded);
   void apply_cluster_event(const ClusterEvent& e);
+  /// MODE, TOPIC, KICK and INVITE events (docs/CLUSTER.md, "Channels"): applied to the local copy.
+  void apply_channel_event(const ClusterEvent& e);
   std::uint64_t history_batches_ = 0;  ///< chathistory batch references handed out
   /// Hands a relayed PRIVMSG/NOTICE to the history store (a no-op without one): `key` is the
   /// store's target key (history_key), `target` the target as sent.
@@ -455,8 +486,9 @@ class ServerImpl {
   void to_neighbours(Client& c, const std::string& wire, bool include_self, unsigned need_caps = 0);
   /// Ends a client now: ERROR line (when send_error), QUIT to neighbours, unlinks it from every
   /// table. The Peer is closed at the end of the current entry point. Handlers call it only where
-  /// no channel or member list is being iterated.
-  void quit(Client& c, std::string_view reason, bool send_error = true);
+  /// no channel or member list is being iterated. `peer_left`: the client closed its end (EOF);
+  /// its ERROR then goes without first sending it the channel lines held this turn.
+  void quit(Client& c, std::string_view reason, bool send_error = true, bool peer_left = false);
   /// Marks a client to be quit with `reason` when the current entry point ends (safe anywhere,
   /// e.g. inside a send loop); nothing more is sent to it.
   void doom(Client& c, std::string_view reason);
@@ -476,6 +508,15 @@ class ServerImpl {
   void send_motd(Client& c);
   void send_names(Client& c, Channel& ch, bool end);
   void join_channel(Client& c, std::string_view name, std::string_view key);
+  /// A channel name `c` may try to join (valid, not a member, under the channel limit); else the error.
+  bool may_try_join(Client& c, std::string_view name);
+  /// Adds `c` to `ch` (as operator if `op`): the JOIN to the members and the cluster, topic, names.
+  void join_as(Client& c, Channel& ch, bool op);
+  /// In a cluster sharing channels: the JOINs of list[i..] one after the other, each asking
+  /// ClusterLink::join_channel (c's input held until its verdict; finish_cluster_join).
+  using JoinList = std::vector<std::pair<std::string, std::string>>;  ///< channel, key
+  void cluster_join(Client& c, std::shared_ptr<JoinList> list, std::size_t i, TimePoint now);
+  void finish_cluster_join(Client& c, const std::string& name, ClusterLink::JoinVerdict v, const ClusterChannelState& st);
   void remove_member(Channel& ch, Client& c);  ///< deletes the channel when it empties
   void rename(Client& c, std::string_view new_nick);
   void remember_whowas(const Client& c);
@@ -524,7 +565,9 @@ class ServerImpl {
   /// (on the checker's thread) whether an account owns it; finish_check then warns and sets
   /// c.nick_deadline, and tick() renames the client to a guest nick when it passes.
   void check_nick_owner(Client& c, TimePoint now);
-  void rename_to_guest(Client& c);
+  /// Renames `c` to a free GuestNNNNN nick (free here and in the cluster's replica) with a NOTICE
+  /// "<why>: you are now GuestNNNNN"; in a cluster the guest nick is then claimed.
+  void rename_to_guest(Client& c, std::string_view why, TimePoint now);
   /// Ends an AUTHENTICATE exchange in progress with 906 (CAP END, a second mechanism...).
   void abort_sasl(Client& c);
   /// REGISTER successes per address in the current window (spam limit).

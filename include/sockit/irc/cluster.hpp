@@ -4,6 +4,7 @@
 // Without one (the default) the server is the single process it always was. Loop thread only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,18 +22,43 @@ struct ClusterNode {
 
 /// One event between nodes (docs/CLUSTER.md, "Events between nodes": the wire format).
 struct ClusterEvent {
-  enum class Kind { message, private_message, join, part, quit, nick, sync, have };
+  enum class Kind { message, private_message, join, part, quit, nick, sync, have, mode, topic, kick, invite, kill };
   Kind kind = Kind::message;
   std::string node;          ///< the publishing node (filled in by the link)
   std::uint64_t sender = 0;  ///< the user's connection id on its node
-  std::string target;        ///< channel (message, join, part, have), nick (private_message), new nick (nick)
+  std::string target;        ///< channel (message, join, part, have, mode, topic, kick), nick (private_message, invite), new nick (nick)
   std::string mask;          ///< nick!user@host
   std::string account;       ///< "" = not logged in
   std::string msgid;
   std::string tags;          ///< client-only tags, escaped
   bool tagmsg = false;
+  bool op = false, voice = false;  ///< join, have: the member's prefix in the channel
   std::string rest;          ///< the IRC line without tags (join: the real name)
   bool own = false;          ///< on receipt: published by this node
+};
+
+/// A channel's shared state as Redis holds it (docs/CLUSTER.md, "Channels"): what a JOIN's
+/// verdict hands the node that creates its local copy of the channel.
+struct ClusterChannelState {
+  std::string modes;  ///< the flag modes set, letters of "Cimnst"
+  std::string key;
+  std::size_t limit = 0;
+  std::string topic, topic_by;
+  std::int64_t topic_time = 0, created = 0;
+  struct Entry {
+    char list = 'b';  ///< 'b', 'e' or 'I'
+    std::string mask, setter;
+    std::int64_t when = 0;
+  };
+  std::vector<Entry> lists;
+};
+
+/// One change to a channel's shared state: `set` or `del` a field of its state hash
+/// ("modes", "key", "limit", "topic", "topic_by", "topic_time", "b <mask>", "inv <folded nick>"...),
+/// or `member`: the prefix ("@", "+", "@+", "-") of local member `field` (its connection id).
+struct ClusterChannelChange {
+  enum class Op { set, del, member } op = Op::set;
+  std::string field, value;
 };
 
 class ClusterLink {
@@ -58,6 +84,29 @@ class ClusterLink {
   virtual bool relaying() const { return false; }
   /// Publishes `e` (one PUBLISH); every node's Server::deliver_from_cluster gets it back.
   virtual void publish(const ClusterEvent& e) { (void)e; }
+
+  /// Whether channels are shared through the link (JOIN asks join_channel); false: local channels.
+  virtual bool shares_channels() const { return false; }
+  /// A JOIN's verdict against the channel's shared state (+i, +k, +l over all nodes, +b/+e/+I,
+  /// an invitation): joined, first (the channel was empty: the joiner gets +o), or refused.
+  enum class JoinVerdict { joined, first, invite_only, bad_key, full, banned, unavailable };
+  /// Adds local client `id` (folded nick, folded mask nick!user@host) to `folded_chan` if it may
+  /// join with `key`, in one atomic step; `done` runs on a later turn on the loop thread with the
+  /// verdict and, when joined, the channel's state.
+  virtual void join_channel(const std::string& folded_chan, const std::string& folded_nick, std::uint64_t id,
+                            const std::string& folded_mask, const std::string& key, const std::string& default_modes,
+                            std::function<void(JoinVerdict, const ClusterChannelState&)> done) {
+    (void)folded_chan, (void)folded_nick, (void)id, (void)folded_mask, (void)key, (void)default_modes;
+    done(JoinVerdict::unavailable, {});
+  }
+  /// Local client `id` left `folded_chan` (PART, KICK, QUIT). Fire and forget.
+  virtual void leave_channel(const std::string& folded_chan, std::uint64_t id) { (void)folded_chan, (void)id; }
+  /// Applies `changes` to `folded_chan`'s shared state and, in the same atomic step, publishes `e`
+  /// when given (so the state and the event are in one order for every node). Fire and forget.
+  virtual void update_channel(const std::string& folded_chan, const std::vector<ClusterChannelChange>& changes,
+                              const ClusterEvent* e) {
+    (void)folded_chan, (void)changes, (void)e;
+  }
 };
 
 }  // namespace sockit::irc

@@ -15,6 +15,8 @@ enum Numeric : std::uint16_t {
   RPL_CREATED = 3,
   RPL_MYINFO = 4,
   RPL_ISUPPORT = 5,
+  RPL_MAP = 15,     // InspIRCd, Solanum: one server of the network
+  RPL_MAPEND = 17,  // end of MAP
   // Replies.
   RPL_STATSCOMMANDS = 212,
   RPL_ENDOFSTATS = 219,
