@@ -78,7 +78,8 @@ void ServerImpl::poll_check(Client& c, TimePoint now) {
     ch.ok = r == 1 && ch.counts;
     // A refused REGISTER (name taken...) is no guess at a secret: not throttled.
     bool throttled = !ch.ok && ch.kind != AuthCheck::Kind::register_account && ch.kind != AuthCheck::Kind::nick_owner &&
-                     ch.kind != AuthCheck::Kind::history && ch.kind != AuthCheck::Kind::nick_claim;
+                     ch.kind != AuthCheck::Kind::history && ch.kind != AuthCheck::Kind::nick_claim &&
+                     ch.kind != AuthCheck::Kind::chan_join;
     ch.release = throttled ? now + fail_delay(c, now) : now;
   }
   if (*ch.release <= now) finish_check(c, now);
@@ -101,8 +102,8 @@ std::chrono::milliseconds ServerImpl::fail_delay(Client& c, TimePoint now) {
 
 void ServerImpl::finish_check(Client& c, TimePoint now) {
   std::shared_ptr<AuthCheck> ch = std::move(c.check);
-  if (ch->kind == AuthCheck::Kind::history) {
-    finish_history(c, *ch);
+  if (ch->kind == AuthCheck::Kind::history || ch->kind == AuthCheck::Kind::chan_join) {
+    finish_history(c, *ch);  // its `then` (and a labeled-response run resumed around it)
     return;
   }
   if (ch->kind == AuthCheck::Kind::nick_claim) {

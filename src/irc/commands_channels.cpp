@@ -14,7 +14,7 @@ namespace sockit::irc {
 
 namespace {
 
-void cmd_join(S& s, Client& c, Message& m, TimePoint) {
+void cmd_join(S& s, Client& c, Message& m, TimePoint now) {
   if (m.params[0].empty()) return err_need_more_params(s, c, "JOIN");  // Modern IRC, as ngIRCd
   if (m.params[0] == "0") {
     while (!c.channels.empty()) {
@@ -29,6 +29,14 @@ void cmd_join(S& s, Client& c, Message& m, TimePoint) {
   }
   auto names = split_list(m.params[0]);
   auto keys = m.params.size() > 1 ? split_list(m.params[1]) : std::vector<std::string_view>{};
+  if (s.cluster_ != nullptr && s.cluster_->shares_channels()) {  // each JOIN asks Redis, one after the other
+    auto list = std::make_shared<S::JoinList>();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      list->emplace_back(std::string(names[i]), std::string(i < keys.size() ? keys[i] : std::string_view()));
+    }
+    s.cluster_join(c, std::move(list), 0, now);
+    return;
+  }
   for (std::size_t i = 0; i < names.size() && !s.gone(c); ++i) {
     s.join_channel(c, names[i], i < keys.size() ? keys[i] : std::string_view());
   }
@@ -96,6 +104,11 @@ void cmd_topic(S& s, Client& c, Message& m, TimePoint) {
   ch->topic_time = s.unix_now();
   std::string line = s.from(c, "TOPIC").p(ch->name).t(ch->topic).str();
   s.record_event(c, *ch, line);
+  using Op = ClusterChannelChange::Op;
+  s.share_channel(*ch,
+                  {{Op::set, "topic", ch->topic}, {Op::set, "topic_by", ch->topic_by},
+                   {Op::set, "topic_time", std::to_string(ch->topic_time)}},
+                  ClusterEvent::Kind::topic, c, ch->name, {}, line);
   s.to_channel(*ch, std::move(line), nullptr, {}, c.account);
 }
 
@@ -243,6 +256,17 @@ void cmd_kick(S& s, Client& c, Message& m, TimePoint) {
     ch = s.find_channel(chan_name);  // the channel disappears when its last member is kicked
     if (ch == nullptr) break;
     Client* t = s.find_nick(v);
+    if (t == nullptr && s.shares_channels()) {  // a member on another node: its node removes it
+      const std::string folded_chan = fold(ch->name, s.cfg_.casemapping);
+      if (S::RemoteUser* u = s.remote_member(v, folded_chan)) {
+        std::string kick = s.from(c, "KICK").p(ch->name).p(u->nick).t(reason).str();
+        s.record_event(c, *ch, kick);
+        s.share_channel(*ch, {}, ClusterEvent::Kind::kick, c, ch->name, u->mask, kick);
+        s.forget_remote_member(fold(u->nick, s.cfg_.casemapping), folded_chan);
+        s.to_channel(*ch, std::move(kick), nullptr, {}, c.account);
+        continue;
+      }
+    }
     if (t == nullptr) {
       err_no_such_nick(s, c, v);
       continue;
@@ -253,7 +277,11 @@ void cmd_kick(S& s, Client& c, Message& m, TimePoint) {
     }
     std::string kick = s.from(c, "KICK").p(ch->name).p(t->nick).t(reason).str();
     s.record_event(c, *ch, kick);
-    s.cluster_publish(ClusterEvent::Kind::part, *t, ch->name, kick);  // the other nodes: t leaves, they see the KICK
+    if (s.shares_channels()) {  // the other nodes: t leaves, they see the KICK
+      s.share_channel(*ch, {}, ClusterEvent::Kind::kick, c, ch->name, t->mask(), kick);
+    } else {
+      s.cluster_publish(ClusterEvent::Kind::part, *t, ch->name, kick);
+    }
     s.to_channel(*ch, std::move(kick), nullptr, {}, c.account);
     if (Channel* still = s.find_channel(chan_name); still && still->find(t->id)) s.remove_member(*still, *t);
   }
@@ -277,8 +305,42 @@ bool may_invite(S& s, Client& c, const Client& t, Channel& ch) {
   return true;
 }
 
+/// INVITE of a user on another node (a cluster sharing channels): the invitation goes to the
+/// channel's shared state and, as an INVITE event, to the invited user's node and to the members
+/// with invite-notify on every node.
+bool invite_remote(S& s, Client& c, Message& m) {
+  const S::RemoteUser* u = s.remote_user(m.params[0]);
+  Channel* ch = u != nullptr ? s.find_channel(m.params[1]) : nullptr;
+  if (ch == nullptr) return false;
+  Member* me = ch->find(c.id);
+  if (!me) {
+    err_not_on_channel(s, c, *ch);
+    return true;
+  }
+  const std::string folded_chan = fold(ch->name, s.cfg_.casemapping);
+  if (std::find(u->channels.begin(), u->channels.end(), folded_chan) != u->channels.end()) {
+    s.send(c, s.rpl(c, ERR_USERONCHANNEL).p(u->nick).p(ch->name).t("is already on channel"));
+    return true;
+  }
+  if (ch->invite_only && !me->op) {
+    err_chanop_needed(s, c, *ch);
+    return true;
+  }
+  const std::string nick = u->nick, chan = ch->name;
+  s.send(c, s.rpl(c, RPL_INVITING).p(nick).p(chan));
+  std::string wire = s.from(c, "INVITE").p(nick).t(chan).str();
+  s.share_channel(*ch, {{ClusterChannelChange::Op::set, "inv " + fold(nick, s.cfg_.casemapping), "1"}},
+                  ClusterEvent::Kind::invite, c, nick, {}, wire);
+  S::Fanout notify(s, std::move(wire), {}, kCapInviteNotify, c.account);
+  for (std::size_t i = 0; i < ch->members.size(); ++i) {
+    if (ch->members[i].second.client != &c) notify.to(*ch->members[i].second.client);
+  }
+  return true;
+}
+
 void cmd_invite(S& s, Client& c, Message& m, TimePoint) {
   Client* t = s.find_nick(m.params[0]);
+  if (t == nullptr && s.shares_channels() && invite_remote(s, c, m)) return;
   if (t == nullptr || !t->registered) {
     err_no_such_nick(s, c, m.params[0]);
     return;
@@ -291,6 +353,10 @@ void cmd_invite(S& s, Client& c, Message& m, TimePoint) {
   s.send(c, s.rpl(c, RPL_INVITING).p(t->nick).p(chan));
   if (!t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));
   std::string wire = s.from(c, "INVITE").p(t->nick).t(chan).str();
+  // In a cluster: the invitation in the shared state (JOIN's script reads it), the members with
+  // invite-notify on the other nodes see it.
+  s.share_channel(*ch, {{ClusterChannelChange::Op::set, "inv " + fold(t->nick, s.cfg_.casemapping), "1"}},
+                  ClusterEvent::Kind::invite, c, t->nick, {}, wire);
   S::Fanout invited(s, wire, {}, 0, c.account);  // the account tag to an invited user that asked
   invited.to(*t);
   // IRCv3 invite-notify: the channel's members that asked see the invitation too.
@@ -386,24 +452,30 @@ void ServerImpl::send_names(Client& c, Channel& ch, bool end) {
     add(prefixes(mem, multi) + (uhnames ? mem.client->mask() : mem.client->nick));
   }
   if (cluster_ != nullptr) {
-    for (const std::string& entry : remote_names(ch, uhnames)) add(entry);  // members on other nodes
+    for (const std::string& entry : remote_names(ch, uhnames, multi)) add(entry);  // members on other nodes
   }
   if (!names.empty()) lines.push_back(std::move(names));
   for (const std::string& l : lines) send(c, rpl(c, RPL_NAMREPLY).p(symbol).p(ch.name).t(l));
   if (end) send(c, rpl(c, RPL_ENDOFNAMES).p(ch.name).t("End of /NAMES list"));
 }
 
-void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view key) {
+bool ServerImpl::may_try_join(Client& c, std::string_view name) {
   if (!valid_channel(name, cfg_.channel_len)) {
     err_no_such_channel(*this, c, name);
-    return;
+    return false;
   }
   Channel* ch = find_channel(name);
-  if (ch && ch->find(c.id)) return;
+  if (ch && ch->find(c.id)) return false;
   if (c.channels.size() >= cfg_.max_channels_per_client) {
     send(c, rpl(c, ERR_TOOMANYCHANNELS).p(name).t("You have joined too many channels"));
-    return;
+    return false;
   }
+  return true;
+}
+
+void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view key) {
+  if (!may_try_join(c, name)) return;
+  Channel* ch = find_channel(name);
   bool op = false;
   if (ch == nullptr) {
     auto owned = new_channel(*this, name);
@@ -414,11 +486,101 @@ void ServerImpl::join_channel(Client& c, std::string_view name, std::string_view
     if (!may_join(*this, c, *ch, key)) return;
     ch->invited.erase(c.id);
   }
+  join_as(c, *ch, op);
+}
+
+void ServerImpl::cluster_join(Client& c, std::shared_ptr<JoinList> list, std::size_t i, TimePoint now) {
+  while (i < list->size() && !gone(c) && !may_try_join(c, (*list)[i].first)) ++i;
+  if (i >= list->size() || gone(c)) return;
+  const std::string& name = (*list)[i].first;
+  auto check = std::make_shared<AuthCheck>();
+  check->kind = AuthCheck::Kind::chan_join;
+  if (label_.client == &c) check->label = label_.label;  // dispatch() drops the run: resumed at the verdict
+  c.check = check;
+  auto verdict = std::make_shared<std::pair<ClusterLink::JoinVerdict, ClusterChannelState>>();
+  check->then = [this, list, i, verdict](Client& cl) {
+    finish_cluster_join(cl, (*list)[i].first, verdict->first, verdict->second);
+    if (!gone(cl) && !cl.check) cluster_join(cl, list, i + 1, serve::Clock::now());
+  };
+  std::string modes;  // the flag modes a new channel starts with (Config::default_channel_modes)
+  for (char m : cfg_.default_channel_modes) {
+    if (std::string_view("Cimnst").find(m) != std::string_view::npos) modes += m;
+  }
+  const std::string folded = fold(name, cfg_.casemapping);
+  std::function<void()> wake = c.peer != nullptr ? c.peer->waker() : nullptr;
+  // The verdict comes back on the loop thread, on a later turn; a client gone meanwhile gets
+  // nothing, and a membership given to it is taken back.
+  cluster_->join_channel(folded, fold(c.nick, cfg_.casemapping), c.id, fold(c.mask(), cfg_.casemapping), (*list)[i].second,
+                         modes,
+                         [weak = std::weak_ptr<AuthCheck>(check), wake = std::move(wake), verdict, link = cluster_,
+                          folded, id = c.id](ClusterLink::JoinVerdict v, const ClusterChannelState& st) {
+                           auto ch = weak.lock();
+                           if (!ch) {
+                             if (v == ClusterLink::JoinVerdict::joined || v == ClusterLink::JoinVerdict::first)
+                               link->leave_channel(folded, id);
+                             return;
+                           }
+                           *verdict = {v, st};
+                           ch->result.store(1, std::memory_order_release);
+                           if (wake) wake();
+                         });
+  poll_check(c, now);
+}
+
+void ServerImpl::finish_cluster_join(Client& c, const std::string& name, ClusterLink::JoinVerdict v,
+                                     const ClusterChannelState& st) {
+  using V = ClusterLink::JoinVerdict;
+  const std::string folded = fold(name, cfg_.casemapping);
+  Channel* ch = find_channel(name);
+  if (v != V::joined && v != V::first) {
+    switch (v) {
+      case V::invite_only: send(c, rpl(c, ERR_INVITEONLYCHAN).p(name).t("Cannot join channel (+i)")); break;
+      case V::bad_key: send(c, rpl(c, ERR_BADCHANNELKEY).p(name).t("Cannot join channel (+k)")); break;
+      case V::full: send(c, rpl(c, ERR_CHANNELISFULL).p(name).t("Cannot join channel (+l)")); break;
+      case V::banned: send(c, rpl(c, ERR_BANNEDFROMCHAN).p(name).t("Cannot join channel (+b)")); break;
+      default:
+        send(c, rpl(c, ERR_UNAVAILRESOURCE).p(name).t("Channel is temporarily unavailable: the network is degraded "
+                                                       "(its Redis is unreachable), try again"));
+    }
+    return;
+  }
+  if (gone(c) || (ch && ch->find(c.id))) return;
+  if (ch == nullptr) {  // no member here yet: the local copy starts from the shared state
+    auto owned = new_channel(*this, name);
+    ch = owned.get();
+    if (v == V::joined) {
+      ch->no_ctcp = st.modes.find('C') != std::string::npos;
+      ch->invite_only = st.modes.find('i') != std::string::npos;
+      ch->moderated = st.modes.find('m') != std::string::npos;
+      ch->no_external = st.modes.find('n') != std::string::npos;
+      ch->secret = st.modes.find('s') != std::string::npos;
+      ch->topic_lock = st.modes.find('t') != std::string::npos;
+      ch->key = st.key;
+      ch->limit = st.limit;
+      ch->topic = st.topic;
+      ch->topic_by = st.topic_by;
+      ch->topic_time = st.topic_time;
+      if (st.created != 0) ch->created = st.created;
+      for (const auto& e : st.lists) {
+        auto& list = e.list == 'e' ? ch->excepts : e.list == 'I' ? ch->invexes : ch->bans;
+        list.push_back({e.mask, e.setter, e.when});
+      }
+    } else if (st.created != 0) {
+      ch->created = st.created;
+    }
+    channels_.emplace(folded, std::move(owned));
+  }
+  ch->invited.erase(c.id);
+  join_as(c, *ch, v == V::first);
+}
+
+void ServerImpl::join_as(Client& c, Channel& joined, bool op) {
+  Channel* ch = &joined;
   flush_batch();  // a member joining does not get what was said before it joined
   ch->members.emplace(c.id, Member{&c, op, false});
   c.channels.push_back(ch);
   std::string chan_name = ch->name;
-  cluster_publish(ClusterEvent::Kind::join, c, chan_name, c.realname);
+  cluster_publish(ClusterEvent::Kind::join, c, chan_name, c.realname, ch->find(c.id));
   std::string wire = from(c, "JOIN").p(chan_name).str();
   const auto& members = ch->members;
   const bool any_ext = std::any_of(members.begin(), members.end(), [](const auto& e) { return e.second.client->caps & kCapExtendedJoin; });

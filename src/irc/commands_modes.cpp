@@ -125,8 +125,11 @@ struct ModeRun {
   ModeString modes;
   std::vector<std::string> args;
 
+  std::vector<ModeChange> done;  ///< what was applied, for the cluster's shared state
+
   void applied(bool plus, char letter, std::string arg = {}) {
     modes.add(plus, letter);
+    done.push_back({plus, letter, arg.empty() ? std::nullopt : std::optional<std::string>(arg)});
     if (!arg.empty()) args.push_back(std::move(arg));
   }
   bool need_op() {
@@ -196,6 +199,15 @@ void apply_list_mode(ModeRun& r, const ModeChange& mc) {
 void apply_prefix_mode(ModeRun& r, const ModeChange& mc) {
   if (!mc.arg || !r.count_param() || !r.need_op()) return;
   Client* t = r.s.find_nick(*mc.arg);
+  if (t == nullptr && r.s.shares_channels()) {  // a member on another node: the replica's prefix
+    const std::string chan = fold(r.ch.name, r.s.cfg_.casemapping);
+    if (S::RemoteUser* u = r.s.remote_member(*mc.arg, chan)) {
+      auto& list = mc.letter == 'o' ? u->ops : u->voices;
+      if ((std::find(list.begin(), list.end(), chan) != list.end()) == mc.add) return;
+      S::set_remote_prefix(*u, chan, mc.letter, mc.add);
+      return r.applied(mc.add, mc.letter, u->nick);
+    }
+  }
   if (t == nullptr) return err_no_such_nick(r.s, r.c, *mc.arg);
   Member* tm = r.ch.find(t->id);
   if (!tm) return err_user_not_in_channel(r.s, r.c, *t, r.ch);
@@ -295,6 +307,8 @@ void send_channel_modes(S& s, Client& c, const Channel& ch, bool member) {
   s.send(c, s.rpl(c, RPL_CREATIONTIME).p(ch.name).p(std::to_string(ch.created)));
 }
 
+void share_modes(ModeRun& r, const std::string& line);
+
 /// The MODE line telling the channel what was applied (nothing when nothing was).
 void send_applied_modes(ModeRun& r) {
   if (r.modes.empty() || r.s.gone(r.c)) return;
@@ -307,8 +321,106 @@ void send_applied_modes(ModeRun& r) {
     l.t(r.args.back());
   }
   r.s.record_event(r.c, r.ch, l.str());
+  share_modes(r, l.str());
   r.s.to_channel(r.ch, l.str(), nullptr, {}, r.c.account);
 }
+
+/// In a cluster sharing channels: what `r` applied goes to the channel's shared state (the flags,
+/// key and limit whole, list entries and member prefixes one by one), with the MODE line
+/// published in the same step as a MODE event that every other node applies to its copy.
+void share_modes(ModeRun& r, const std::string& line) {
+  S& s = r.s;
+  if (r.done.empty() || s.cluster_ == nullptr || !s.cluster_->shares_channels()) return;
+  using Op = ClusterChannelChange::Op;
+  const Channel& ch = r.ch;
+  std::string flags;
+  const std::pair<bool, char> set[] = {{ch.no_ctcp, 'C'},     {ch.invite_only, 'i'}, {ch.moderated, 'm'},
+                                       {ch.no_external, 'n'}, {ch.secret, 's'},      {ch.topic_lock, 't'}};
+  for (auto [on, letter] : set) {
+    if (on) flags += letter;
+  }
+  std::vector<ClusterChannelChange> changes{{Op::set, "modes", flags}};
+  changes.push_back(ch.key.empty() ? ClusterChannelChange{Op::del, "key", {}} : ClusterChannelChange{Op::set, "key", ch.key});
+  changes.push_back(ch.limit == 0 ? ClusterChannelChange{Op::del, "limit", {}}
+                                  : ClusterChannelChange{Op::set, "limit", std::to_string(ch.limit)});
+  const Casemapping cm = s.cfg_.casemapping;
+  for (const ModeChange& mc : r.done) {
+    if ((mc.letter == 'b' || mc.letter == 'e' || mc.letter == 'I') && mc.arg) {
+      const std::string field = std::string(1, mc.letter) + " " + *mc.arg;
+      if (!mc.add) {
+        changes.push_back({Op::del, field, {}});
+        continue;
+      }
+      const auto& list = mc.letter == 'b' ? ch.bans : mc.letter == 'e' ? ch.excepts : ch.invexes;
+      auto it = std::find_if(list.begin(), list.end(), [&](const Ban& b) { return b.mask == *mc.arg; });
+      if (it != list.end()) changes.push_back({Op::set, field, it->setter + " " + std::to_string(it->when) + " " + fold(it->mask, cm)});
+    } else if ((mc.letter == 'o' || mc.letter == 'v') && mc.arg) {
+      Client* t = s.find_nick(*mc.arg);
+      const Member* tm = t != nullptr ? r.ch.find(t->id) : nullptr;
+      if (tm == nullptr) continue;  // a member on another node: its own node records it
+      std::string prefix = std::string(tm->op ? "@" : "") + (tm->voice ? "+" : "");
+      changes.push_back({Op::member, std::to_string(t->id), prefix.empty() ? "-" : prefix});
+    }
+  }
+  ClusterEvent e;
+  e.kind = ClusterEvent::Kind::mode;
+  e.sender = r.c.id;
+  e.target = ch.name;
+  e.mask = r.c.mask();
+  e.account = r.c.account;
+  e.rest = line.substr(0, line.find_last_not_of("\r\n") + 1);
+  s.cluster_->update_channel(fold(ch.name, cm), changes, &e);
+}
+
+}  // namespace
+
+void ServerImpl::apply_remote_modes(Channel* ch, const std::string& folded_chan, const Message& m, const std::string& setter) {
+  const std::int64_t now = unix_now();
+  std::vector<ClusterChannelChange> mine;  // prefixes of this node's members: recorded in Redis from here
+  for (const ModeChange& mc : parse_mode_changes(m.params[1], m.params, 2)) {
+    if ((mc.letter == 'o' || mc.letter == 'v') && mc.arg) {
+      Client* t = find_nick(*mc.arg);
+      Member* tm = ch != nullptr && t != nullptr ? ch->find(t->id) : nullptr;
+      if (tm != nullptr) {
+        (mc.letter == 'o' ? tm->op : tm->voice) = mc.add;
+        std::string prefix = std::string(tm->op ? "@" : "") + (tm->voice ? "+" : "");
+        mine.push_back({ClusterChannelChange::Op::member, std::to_string(t->id), prefix.empty() ? "-" : prefix});
+      } else if (RemoteUser* u = remote_member(*mc.arg, folded_chan)) {
+        set_remote_prefix(*u, folded_chan, mc.letter, mc.add);
+      }
+      continue;
+    }
+    if (ch == nullptr) continue;  // no member here: nothing else to keep
+    switch (mc.letter) {
+      case 'b':
+      case 'e':
+      case 'I': {
+        if (!mc.arg) break;
+        auto& list = ch->*list_mode(mc.letter).list;
+        std::erase_if(list, [&](const Ban& b) { return equal_folded(b.mask, *mc.arg, cfg_.casemapping); });
+        if (mc.add) list.push_back({*mc.arg, setter, now});
+        break;
+      }
+      case 'k': ch->key = mc.add && mc.arg ? *mc.arg : std::string(); break;
+      case 'l': {
+        std::size_t n = 0;
+        if (mc.add && mc.arg) std::from_chars(mc.arg->data(), mc.arg->data() + mc.arg->size(), n);
+        ch->limit = n;
+        break;
+      }
+      case 'C': ch->no_ctcp = mc.add; break;
+      case 'i': ch->invite_only = mc.add; break;
+      case 'm': ch->moderated = mc.add; break;
+      case 'n': ch->no_external = mc.add; break;
+      case 's': ch->secret = mc.add; break;
+      case 't': ch->topic_lock = mc.add; break;
+      default: break;
+    }
+  }
+  if (!mine.empty()) cluster_->update_channel(folded_chan, mine, nullptr);
+}
+
+namespace {
 
 void channel_mode(S& s, Client& c, Message& m) {
   Channel* ch = s.find_channel(m.params[0]);

@@ -473,18 +473,35 @@ void ServerImpl::remember_whowas(const Client& c) {
 }
 
 void ServerImpl::remove_member(Channel& ch, Client& c) {
-  flush_batch();  // a member leaving still gets what was said before it left
-  ch.members.erase(c.id);
+  // A member leaving still gets what was said before it left; a quitting one is already dead
+  // (nothing more reaches it), so the held lines stay held and the next QUIT joins them.
+  if (!c.dead) flush_batch();
+  if (ch.members.erase(c.id) != 0 && cluster_ != nullptr && cluster_->shares_channels()) {
+    cluster_->leave_channel(fold(ch.name, cfg_.casemapping), c.id);
+  }
   ch.invited.erase(c.id);
   auto& list = c.channels;
   list.erase(std::remove(list.begin(), list.end(), &ch), list.end());
-  if (ch.members.empty()) channels_.erase(fold(ch.name, cfg_.casemapping));
+  if (ch.members.empty()) {
+    if (batch_.ch == &ch) flush_batch();  // goes to nobody, but must not outlive the channel
+    channels_.erase(fold(ch.name, cfg_.casemapping));
+  }
 }
 
-void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
+void ServerImpl::quit(Client& c, std::string_view reason, bool send_error, bool peer_left) {
   if (c.dead) return;
   std::string why(reason);  // `reason` may point into c.quit_reason
-  if (send_error) send(c, Line("", "ERROR").t("Closing Link: " + c.host + " (" + why + ")"));
+  if (send_error) {
+    const std::string error = Line("", "ERROR").t("Closing Link: " + c.host + " (" + why + ")").str();
+    // A client that closed its end reads no more: its ERROR does not first flush the channel lines
+    // held this turn (deliver() would). When 10,000 members of one channel leave at once, each QUIT
+    // would otherwise flush the one before it: a queue entry per member per QUIT, 1.9 GB
+    // (docs/BENCHMARKS.md, "the clients' departure").
+    if (peer_left)
+      deliver_now(c, error, nullptr);
+    else
+      send(c, error);
+  }
   if (label_.client == &c) end_label();  // a labeled QUIT: its replies go out before the close
   c.dead = true;
   if (std::exchange(c.counted, false)) --registered_now_;
@@ -495,7 +512,12 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error) {
     std::string wire = from(c, "QUIT").t(reason).str();
     for (const Channel* ch : c.channels) record_event(c, *ch, wire);
     cluster_publish(ClusterEvent::Kind::quit, c, {}, wire);  // users in no channel leave the replicas too
-    to_neighbours(c, wire, false);
+    // In one channel (most clients): held with the turn's other lines to it, so the QUITs of a turn
+    // share one buffer and each member gets one slice of it, not one line per QUIT.
+    if (c.channels.size() == 1)
+      to_channel_batched(*c.channels.front(), wire, &c, {}, c.account);
+    else
+      to_neighbours(c, wire, false);
     remember_whowas(c);
     monitor_notify(c, false);
   }
@@ -763,7 +785,7 @@ void ServerImpl::eof(ClientId id, TimePoint /*now*/) {
   Op op(*this);
   auto it = clients_.find(id);
   if (it == clients_.end() || gone(*it->second)) return;
-  quit(*it->second, "Connection closed");
+  quit(*it->second, "Connection closed", true, true);
 }
 
 void ServerImpl::tick(ClientId id, TimePoint now) {
@@ -788,7 +810,7 @@ void ServerImpl::tick(ClientId id, TimePoint now) {
   if (gone(c)) return;
   if (c.nick_deadline && now >= *c.nick_deadline) {
     c.nick_deadline.reset();
-    if (cfg_.enforce_nicks) rename_to_guest(c);
+    if (cfg_.enforce_nicks) rename_to_guest(c, "This nickname is registered to another account", now);
   }
   if (c.ping_sent) {
     if (now >= *c.ping_sent + cfg_.ping_timeout) {
@@ -828,6 +850,18 @@ void ServerImpl::wake(ClientId id, TimePoint now) {
   Client& c = *it->second;
   poll_check(c, now);
   if (!c.check && !gone(c)) process_input(c, 0, now);  // the lines held for the verdict
+}
+
+void ServerImpl::cluster_relaying(bool relaying) {
+  Op op(*this);
+  notify_cluster_state(relaying);
+  flush_batch();
+}
+
+void ServerImpl::cluster_nick_lost(ClientId id, const std::string& folded) {
+  Op op(*this);
+  give_up_nick(id, folded);
+  flush_batch();
 }
 
 void ServerImpl::deliver_from_cluster(const ClusterEvent& e) {
@@ -958,6 +992,8 @@ void Server::set_password_checker(PasswordChecker* checker) { impl_->set_passwor
 void Server::set_history(store::History* history) { impl_->history_ = history; }
 void Server::set_cluster(ClusterLink* link) { impl_->cluster_ = link; }
 void Server::deliver_from_cluster(const ClusterEvent& event) { impl_->deliver_from_cluster(event); }
+void Server::cluster_relaying(bool relaying) { impl_->cluster_relaying(relaying); }
+void Server::cluster_nick_lost(std::uint64_t id, const std::string& folded) { impl_->cluster_nick_lost(id, folded); }
 void Server::set_event_log(EventLog log) { impl_->set_event_log(std::move(log)); }
 void Server::set_account_store(store::AccountStore* store) { impl_->accounts_ = store; }
 void Server::set_admin_hooks(AdminHooks hooks) { impl_->admin_ = std::move(hooks); }

@@ -49,16 +49,40 @@ class IrcLink final : public irc::ClusterLink {
   void claim_nick(const std::string& folded, std::uint64_t id, const std::string& mask,
                   std::function<void(NickVerdict)> done) override;
   void release_nick(const std::string& folded, std::uint64_t id) override;
+  /// Degraded mode (docs/CLUSTER.md, "Failures"): `fn(false)` when either Redis connection is lost,
+  /// `fn(true)` once both are back and the resync is done (nicks claimed again, SYNC published).
+  void set_on_relaying(std::function<void(bool relaying)> fn) { on_relaying_ = std::move(fn); }
+  /// A resync found local client `id`'s nick (`folded`) held by an older registration elsewhere.
+  void set_on_nick_lost(std::function<void(std::uint64_t id, const std::string& folded)> fn) {
+    on_nick_lost_ = std::move(fn);
+  }
   /// Publishes a QUIT (`reason`, e.g. "*.net *.split") for each user, as from the user's own node.
   void publish_quits(const std::vector<ReapedUser>& users, std::string_view reason);
   const LinkStats& stats() const noexcept { return stats_; }
+  /// Channels shared through Redis (src/cluster/chans.cpp, docs/CLUSTER.md "Channels").
+  bool shares_channels() const override { return true; }
+  void join_channel(const std::string& folded_chan, const std::string& folded_nick, std::uint64_t id,
+                    const std::string& folded_mask, const std::string& key, const std::string& default_modes,
+                    std::function<void(JoinVerdict, const irc::ClusterChannelState&)> done) override;
+  void leave_channel(const std::string& folded_chan, std::uint64_t id) override;
+  void update_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
+                      const irc::ClusterEvent* e) override;
 
  private:
+  struct ChannelScripts;                 ///< chans.cpp
+  std::shared_ptr<ChannelScripts> chans_;
+  ChannelScripts& channel_scripts();
   Node& node_;
   DeliverFn deliver_;
   LinkStats stats_;
   NickClaims* claims_ = nullptr;
-  void send_sync();  ///< SYNC once the command connection is ready (retried every 100 ms)
+  void send_sync();  ///< resync, then SYNC, once the command connection is ready (retried every 100 ms)
+  /// Claims this node's nicks again (NickClaims::reclaim_all), hands the losers to on_nick_lost_,
+  /// then runs `then` (Redis away: not run).
+  void reclaim(std::function<void()> then);
+  std::function<void(bool)> on_relaying_;
+  std::function<void(std::uint64_t, const std::string&)> on_nick_lost_;
+  bool relaying_ = false;  ///< as last told to on_relaying_
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,0 +1,190 @@
+// Channels shared through Redis (docs/CLUSTER.md, "Channels"): IrcLink's JOIN verdict (one Lua
+// script checks +i/+k/+l/+b against the shared state and adds the member), the member's removal,
+// and state changes published with their event in one atomic step.
+//
+// Keys (both written only by the scripts below):
+//   sockit:chan:<folded>       hash  "<node>:<instance>:<id>" -> prefix ("@", "+", "@+", "-"): the members
+//   sockit:chanstate:<folded>  hash  modes, key, limit, topic, topic_by, topic_time, created,
+//                                    "b <mask>" / "e <mask>" / "I <mask>" -> "<setter> <when> <folded mask>",
+//                                    "inv <folded nick>" -> "1" (an invitation, used by its JOIN)
+#include "sockit/cluster/irc_link.hpp"
+
+#include <charconv>
+
+namespace sockit::cluster {
+namespace {
+
+constexpr char kMembersPrefix[] = "sockit:chan:";
+constexpr char kStatePrefix[] = "sockit:chanstate:";
+
+// KEYS: members, state. ARGV: owner, folded nick, key given, folded mask, default modes, now.
+// Returns {verdict, state as HGETALL}: 2 first member (the state is created), 1 joined (or already
+// a member), -1 +i, -2 +k, -3 +l (members counted on all nodes), -4 +b.
+constexpr char kJoin[] = R"lua(
+local n = redis.call('HLEN', KEYS[1])
+if n == 0 then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'modes', ARGV[5], 'created', ARGV[6])
+  redis.call('HSET', KEYS[1], ARGV[1], '@')
+  return {2, redis.call('HGETALL', KEYS[2])}
+end
+local st = redis.call('HGETALL', KEYS[2])
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {1, st} end
+local t = {}
+for i = 1, #st, 2 do t[st[i]] = st[i + 1] end
+local function glob(mask)
+  local p = string.gsub(mask, '[%^%$%(%)%%%.%[%]%+%-%*%?]', function(c)
+    if c == '*' then return '.*' elseif c == '?' then return '.' else return '%' .. c end
+  end)
+  return string.find(ARGV[4], '^' .. p .. '$') ~= nil
+end
+local function listed(letter)
+  for f, v in pairs(t) do
+    if string.sub(f, 1, 2) == letter .. ' ' and glob(string.match(v, '^%S+ %S+ (.*)$') or '') then return true end
+  end
+  return false
+end
+if not t['inv ' .. ARGV[2]] then
+  local modes = t['modes'] or ''
+  if string.find(modes, 'i', 1, true) and not listed('I') then return {-1} end
+  if t['key'] and t['key'] ~= '' and t['key'] ~= ARGV[3] then return {-2} end
+  if t['limit'] and n >= tonumber(t['limit']) then return {-3} end
+  if listed('b') and not listed('e') then return {-4} end
+end
+redis.call('HDEL', KEYS[2], 'inv ' .. ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], '-')
+return {1, st}
+)lua";
+
+// KEYS: members, state. ARGV: owner. The last member out deletes the state.
+constexpr char kLeave[] = R"lua(
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
+return 1
+)lua";
+
+// KEYS: members, state. ARGV: event channel, payload ('' = none), then op, field, value triples:
+// S sets a state field, D deletes one, M sets a member's prefix (if it is still a member). A
+// channel without members keeps no state. The event is published after the changes, in the same
+// step: every node sees the state and the event in one order.
+constexpr char kUpdate[] = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for i = 3, #ARGV, 3 do
+    local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    if op == 'S' then redis.call('HSET', KEYS[2], f, v)
+    elseif op == 'D' then redis.call('HDEL', KEYS[2], f)
+    elseif op == 'M' and redis.call('HEXISTS', KEYS[1], f) == 1 then redis.call('HSET', KEYS[1], f, v) end
+  end
+end
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return 1
+)lua";
+
+std::int64_t number(std::string_view s) {
+  std::int64_t n = 0;
+  std::from_chars(s.data(), s.data() + s.size(), n);
+  return n;
+}
+
+/// The state hash's HGETALL as a ClusterChannelState.
+irc::ClusterChannelState channel_state(const RedisReply& r) {
+  irc::ClusterChannelState st;
+  if (r.type != RedisReply::Type::array) return st;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    const std::string& f = r.elements[i].str;
+    const std::string& v = r.elements[i + 1].str;
+    if (f == "modes") st.modes = v;
+    else if (f == "key") st.key = v;
+    else if (f == "limit") st.limit = static_cast<std::size_t>(number(v));
+    else if (f == "topic") st.topic = v;
+    else if (f == "topic_by") st.topic_by = v;
+    else if (f == "topic_time") st.topic_time = number(v);
+    else if (f == "created") st.created = number(v);
+    else if (f.size() > 2 && f[1] == ' ' && (f[0] == 'b' || f[0] == 'e' || f[0] == 'I')) {
+      irc::ClusterChannelState::Entry e{f[0], f.substr(2), {}, 0};
+      const std::size_t sp = v.find(' ');
+      e.setter = v.substr(0, sp);
+      if (sp != std::string::npos) e.when = number(std::string_view(v).substr(sp + 1, v.find(' ', sp + 1) - sp - 1));
+      st.lists.push_back(std::move(e));
+    }
+  }
+  return st;
+}
+
+}  // namespace
+
+struct IrcLink::ChannelScripts {
+  Script join{kJoin};
+  Script leave{kLeave};
+  Script update{kUpdate};
+};
+
+IrcLink::ChannelScripts& IrcLink::channel_scripts() {
+  if (!chans_) chans_ = std::make_shared<ChannelScripts>();
+  return *chans_;
+}
+
+namespace {
+
+std::string owner_of(const Node& node, std::uint64_t id) {
+  return node.options().name + ":" + node.instance() + ":" + std::to_string(id);
+}
+
+}  // namespace
+
+void IrcLink::join_channel(const std::string& folded_chan, const std::string& folded_nick, std::uint64_t id,
+                           const std::string& folded_mask, const std::string& key, const std::string& default_modes,
+                           std::function<void(JoinVerdict, const irc::ClusterChannelState&)> done) {
+  const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  channel_scripts().join.run(
+      node_.redis(), {kMembersPrefix + folded_chan, kStatePrefix + folded_chan},
+      {owner_of(node_, id), folded_nick, key, folded_mask, default_modes, now},
+      [done = std::move(done)](const RedisReply& r) {
+        if (r.type != RedisReply::Type::array || r.elements.empty() ||
+            r.elements[0].type != RedisReply::Type::integer) {
+          done(JoinVerdict::unavailable, {});
+          return;
+        }
+        const long long v = r.elements[0].integer;
+        const irc::ClusterChannelState st = r.elements.size() > 1 ? channel_state(r.elements[1]) : irc::ClusterChannelState{};
+        done(v == 2    ? JoinVerdict::first
+             : v == 1  ? JoinVerdict::joined
+             : v == -1 ? JoinVerdict::invite_only
+             : v == -2 ? JoinVerdict::bad_key
+             : v == -3 ? JoinVerdict::full
+                       : JoinVerdict::banned,
+             st);
+      });
+}
+
+void IrcLink::leave_channel(const std::string& folded_chan, std::uint64_t id) {
+  channel_scripts().leave.run(node_.redis(), {kMembersPrefix + folded_chan, kStatePrefix + folded_chan},
+                              {owner_of(node_, id)}, {});
+}
+
+void IrcLink::update_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
+                             const irc::ClusterEvent* e) {
+  std::vector<std::string> args{kEventChannel, ""};
+  if (e != nullptr) {
+    irc::ClusterEvent copy = *e;
+    copy.node = node_.options().name;
+    args[1] = encode_event(copy);
+    ++stats_.published;
+  }
+  for (const irc::ClusterChannelChange& c : changes) {
+    using Op = irc::ClusterChannelChange::Op;
+    if (c.op == Op::member) {
+      std::uint64_t id = 0;
+      std::from_chars(c.field.data(), c.field.data() + c.field.size(), id);
+      args.insert(args.end(), {"M", owner_of(node_, id), c.value});
+    } else {
+      args.insert(args.end(), {c.op == Op::set ? "S" : "D", c.field, c.value});
+    }
+  }
+  channel_scripts().update.run(node_.redis(), {kMembersPrefix + folded_chan, kStatePrefix + folded_chan},
+                               std::move(args), {});
+}
+
+}  // namespace sockit::cluster
