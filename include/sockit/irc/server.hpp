@@ -178,6 +178,13 @@ class Server {
   /// An event from the cluster's subscription (an entry point, loop thread): delivered to the
   /// local members it concerns, the replica of remote users updated (docs/CLUSTER.md).
   void deliver_from_cluster(const ClusterEvent& event);
+  /// The cluster's degraded mode (an entry point, loop thread): false when the link to Redis is
+  /// lost, true when it is back and resynced. Each change sends every registered local user one
+  /// NOTICE (docs/CLUSTER.md, "Failures"); repeats of the same state send nothing.
+  void cluster_relaying(bool relaying);
+  /// A resync found local client `id`'s nick (folded: `folded`) registered earlier by a user of
+  /// another node (an entry point, loop thread): the client gets a NOTICE and a guest nick.
+  void cluster_nick_lost(std::uint64_t id, const std::string& folded);
   /// Called with each Event on the thread of the entry point that caused it; null (the default):
   /// no events. Must not call back into the server.
   void set_event_log(EventLog log);
