@@ -785,6 +785,16 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
     });
     claims.emplace(*node);
     link->set_nick_claims(&*claims);
+    // Degraded mode: a NOTICE to every local user when Redis goes and when it is back (resynced);
+    // a nick found registered earlier elsewhere in the resync is given up for a guest nick.
+    link->set_on_relaying([&irc, &mu](bool relaying) {
+      std::lock_guard g(mu);
+      irc.cluster_relaying(relaying);
+    });
+    link->set_on_nick_lost([&irc, &mu](std::uint64_t id, const std::string& folded) {
+      std::lock_guard g(mu);
+      irc.cluster_nick_lost(id, folded);
+    });
     irc.set_cluster(&*link);
     claims->start(node->options().heartbeat, [&link](const std::vector<cluster::ReapedUser>& users) {
       log::info(fmt::format("cluster: {} user(s) of dead node {} reaped, QUIT published", users.size(), users.front().node));

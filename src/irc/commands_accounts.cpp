@@ -260,13 +260,15 @@ void ServerImpl::check_nick_owner(Client& c, TimePoint now) {
   }, now);
 }
 
-void ServerImpl::rename_to_guest(Client& c) {
+void ServerImpl::rename_to_guest(Client& c, std::string_view why, TimePoint now) {
   std::random_device rd;
   for (int i = 0; i < 100; ++i) {
     const std::string guest = "Guest" + std::to_string(10000 + rd() % 90000);
-    if (find_nick(guest) == nullptr) {
-      send(c, from_server("NOTICE").p(c.nick).t("This nickname is registered to another account: you are now " + guest));
+    if (find_nick(guest) == nullptr && remote_nick(guest) == nullptr) {
+      send(c, from_server("NOTICE").p(c.nick).t(std::string(why) + ": you are now " + guest));
       rename(c, guest);
+      // The guest nick network-wide (the old claim, if still ours, is released with its verdict).
+      if (cluster_ != nullptr && !c.check) start_claim(c, guest, now);
       return;
     }
   }
