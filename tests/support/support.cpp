@@ -30,6 +30,7 @@ TempDir::TempDir(const std::string& prefix) {
 
 TempDir::~TempDir() {
   std::error_code ec;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all, ec);  // a test may leave it read-only
   std::filesystem::remove_all(path, ec);
 }
 

@@ -55,16 +55,6 @@ void expect_same_as_tcpdump(const std::string& file, const std::string& flags) {
   EXPECT_EQ(got.out, want.out) << file << " [" << flags << "]";
 }
 
-struct TempDir {
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("sockit-dump-flags-" + std::to_string(getpid()));
-  TempDir() { std::filesystem::create_directories(dir); }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
-
 // One short TCP conversation to `listener`: a line each way, then both ends close.
 void tcp_conversation(sockit::TcpListener& listener) {
   auto client = sockit::TcpStream::connect(*listener.local_address(), sockit::Deadline::after(5s));
@@ -103,8 +93,8 @@ TEST(DumpFlags, OlderFixturesMatchTcpdumpWithVerbose) {
 // same truncation marks as tcpdump ("[|mptcp]", "[truncated-option]", "[|icmp6]", ...).
 TEST(DumpFlags, EveryTruncationWithVerboseIsMarkedLikeTcpdump) {
   if (!std::filesystem::exists(kTcpdump)) GTEST_SKIP() << "tcpdump not installed";
-  TempDir tmp;
-  const std::string cut = (tmp.dir / "cut.pcap").string();
+  sockit::test::TempDir tmp("sockit-dump-flags");
+  const std::string cut = tmp.file("cut.pcap");
   ASSERT_TRUE(sockit::test::write_all_truncations(fixture("synthetic_tcpopts.pcap"), cut));
   for (const char* flags : {"-v", "-vv -e"}) expect_same_as_tcpdump(cut, flags);
 }
@@ -134,8 +124,8 @@ TEST(DumpFlags, SixTsAreAUsageErrorLikeTcpdump) {
 // does (the TCP checksums of lo are "incorrect": the kernel leaves them to an offload).
 TEST(DumpFlags, LoopbackCaptureMatchesTcpdumpWithVerboseHexAndTimestamps) {
   if (!std::filesystem::exists(kTcpdump)) GTEST_SKIP() << "tcpdump not installed";
-  TempDir tmp;
-  const std::string file = (tmp.dir / "lo.pcap").string();
+  sockit::test::TempDir tmp("sockit-dump-flags");
+  const std::string file = tmp.file("lo.pcap");
   auto l4 = sockit::TcpListener::bind(sockit::Address::ipv4_loopback(0));
   auto l6 = sockit::TcpListener::bind(sockit::Address::ipv6_loopback(0));
   auto u4 = sockit::UdpSocket::bind(sockit::Address::ipv4_loopback(0));

@@ -17,21 +17,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A directory of its own per test (mkdtemp): ctest runs a test and its faults.* twin at the same
-// time, and a shared file name let each read the other's history.
-struct HistoryFiles {
-  std::string dir, conf, db;
-  explicit HistoryFiles(const std::string& name, const std::string& extra = "") {
-    std::string tmpl = ::testing::TempDir() + "/sockit-chathistory-XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) dir = tmpl;
-    conf = dir + "/chathistory_" + name + ".toml";
-    db = dir + "/chathistory_" + name + ".db";
+// A directory of its own per test (test::TempDir): ctest runs a test and its faults.* twin at the
+// same time, and a shared file name let each read the other's history.
+struct HistoryFiles : test::TempDir {
+  std::string conf, db;
+  explicit HistoryFiles(const std::string& name, const std::string& extra = "")
+      : test::TempDir("sockit-chathistory"),
+        conf(file("chathistory_" + name + ".toml")),
+        db(file("chathistory_" + name + ".db")) {
     std::ofstream f(conf);
     f << "[flood]\nrate = 0\n[history]\nenabled = true\ndb = \"" << db << "\"\n" << extra;
-  }
-  ~HistoryFiles() {
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
   }
 };
 
@@ -338,7 +333,7 @@ std::vector<std::string> targets_of(Client& c) {
 // conversation is keyed by nicks as before.
 TEST(ChatHistory, PrivateHistoryFollowsAccountsNotNicks) {
   HistoryFiles f("accounts");
-  ChatServer srv({"--config", f.conf, "--accounts-db", f.dir + "/accounts.db"});
+  ChatServer srv({"--config", f.conf, "--accounts-db", f.file("accounts.db")});
   Client a(srv.address()), b(srv.address());
   register_account(a, "alice");
   register_account(b, "bob");
@@ -447,7 +442,7 @@ TEST(ChatHistory, EventPlaybackOnlyForClientsThatAskedForIt) {
 // account and real name as they were, one without gets the plain JOIN.
 TEST(ChatHistory, EventPlaybackKeepsNickChangesAndTheExtendedJoin) {
   HistoryFiles f("nickjoin");
-  ChatServer srv({"--config", f.conf, "--accounts-db", f.dir + "/accounts.db"});
+  ChatServer srv({"--config", f.conf, "--accounts-db", f.file("accounts.db")});
   Client a(srv.address());
   register_with_caps(a, "alice");
   a.send("JOIN #nj");

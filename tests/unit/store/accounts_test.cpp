@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/support.hpp"
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,17 +23,8 @@ namespace {
 
 constexpr HashCost kCheap{1, 64, 1};
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "sockit-store-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, ec);
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("sockit-store") {}
 };
 
 std::unique_ptr<AccountStore> open(const fs::path& p) {

@@ -3,6 +3,9 @@
 #include "sockit/store/history.hpp"
 
 #include <gtest/gtest.h>
+
+#include "support/support.hpp"
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,9 +21,11 @@
 namespace sockit::store {
 namespace {
 
+// The database files live in one mkdtemp directory, removed with them when the test binary exits.
 std::string temp_db(const std::string& name) {
-  std::string path = ::testing::TempDir() + "/history_" + name + "_" + std::to_string(::getpid()) + ".db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  static const test::TempDir dir("sockit-history");
+  std::string path = dir.file("history_" + name + ".db");
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());  // --gtest_repeat
   return path;
 }
 
