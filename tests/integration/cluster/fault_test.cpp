@@ -1,0 +1,236 @@
+// Faults of a cluster's Redis and nodes under traffic (docs/CLUSTER.md, "Failures"): Redis stopped
+// (SIGTERM) and restarted on the same port, Redis that stops answering (SIGSTOP), a node stopped
+// longer than the heartbeat's TTL (reaped) that comes back. Real redis-server, real chat-server
+// nodes, raw IRC clients over loopback; every wait polls with a deadline.
+#include "redis_server.hpp"
+
+#include "integration/irc/irc_client.hpp"
+#include "support/support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using sockit::irc::itest::ChatServer;
+using sockit::irc::itest::Client;
+using sockit::test::RedisServer;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string redis_cli(const RedisServer& redis, std::vector<std::string> args) {
+  std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(redis.port())};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string out = sockit::test::run(argv, {}, 5s).out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+bool nodes_up(const RedisServer& redis, const std::vector<std::string>& names) {
+  std::vector<std::string> args{"EXISTS"};
+  for (const auto& n : names) args.push_back("sockit:node:" + n);
+  return sockit::test::wait_until([&] { return redis_cli(redis, args) == std::to_string(names.size()); }, 10s, 20ms);
+}
+
+/// Reads lines until one satisfies `pred` (returned) or `timeout` passes ("" then).
+std::string wait_line(Client& c, const std::function<bool(const std::string&)>& pred,
+                      std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    auto l = c.line(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()) + 1ms);
+    if (!l) break;
+    if (pred(*l)) return *l;
+  }
+  return "";
+}
+
+bool has(const std::string& line, const std::string& part) { return line.find(part) != std::string::npos; }
+
+/// NAMES `chan` as `c` sees it: the nicks (prefixes stripped), in the server's order.
+std::vector<std::string> names(Client& c, const std::string& chan) {
+  c.send("NAMES " + chan);
+  std::vector<std::string> out;
+  for (auto l = c.line(5s); l; l = c.line(5s)) {
+    if (has(*l, " 366 ")) break;
+    if (!has(*l, " 353 ")) continue;
+    std::istringstream in(l->substr(l->find(" :", 1) + 2));
+    for (std::string n; in >> n;) out.push_back(n.substr(n.find_first_not_of("@+")));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// Polls NAMES until it is exactly `want` (sorted) or the deadline passes; returns the last seen.
+std::vector<std::string> names_become(Client& c, const std::string& chan, std::vector<std::string> want,
+                                      std::chrono::milliseconds timeout = 10s) {
+  std::sort(want.begin(), want.end());
+  std::vector<std::string> got;
+  sockit::test::wait_until([&] { return (got = names(c, chan)) == want; }, timeout, 100ms);
+  return got;
+}
+
+/// `from` says `text` in #net until `to` gets it (a line said while a node resyncs may be lost).
+bool message_flows(Client& from, Client& to, const std::string& text) {
+  int n = 0;
+  return sockit::test::wait_until(
+      [&] {
+        const std::string t = text + " " + std::to_string(n++);
+        from.send("PRIVMSG #net :" + t);
+        return !wait_line(to, [&](const std::string& l) { return has(l, " PRIVMSG #net :" + t); }, 1s).empty();
+      },
+      10s, 1ms);
+}
+
+struct TwoNodes {
+  RedisServer redis;
+  std::unique_ptr<ChatServer> a, b;
+  std::unique_ptr<Client> alice, dave, bob;  // alice and dave on alpha, bob on beta, all in #net
+  void start() {
+    ASSERT_TRUE(redis.start()) << redis.log();
+    a = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", redis.url(), "--node-name", "alpha"});
+    b = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", redis.url(), "--node-name", "beta"});
+    ASSERT_TRUE(nodes_up(redis, {"alpha", "beta"}));
+    alice = std::make_unique<Client>(a->address());
+    dave = std::make_unique<Client>(a->address());
+    bob = std::make_unique<Client>(b->address());
+    for (auto& [c, nick] : {std::pair{alice.get(), "alice"}, std::pair{dave.get(), "dave"}, std::pair{bob.get(), "bob"}}) {
+      c->register_as(nick);
+      c->send("JOIN #net");
+      ASSERT_NE(c->expect("366"), "");
+    }
+    ASSERT_EQ(names_become(*bob, "#net", {"alice", "bob", "dave"}), (std::vector<std::string>{"alice", "bob", "dave"}));
+    ASSERT_TRUE(message_flows(*alice, *bob, "before"));
+    ASSERT_TRUE(message_flows(*bob, *alice, "before"));
+  }
+};
+
+bool degraded(const std::string& l) { return has(l, " NOTICE ") && has(l, "network is degraded"); }
+bool back(const std::string& l) { return has(l, " NOTICE ") && has(l, "network is back"); }
+
+// The outcome of a registration attempt: "001", "433" or "437".
+std::string registration(const sockit::Address& at, const std::string& nick) {
+  Client c(at);
+  c.send("NICK " + nick);
+  c.send("USER " + nick + " 0 * :x");
+  std::string l = c.expect_any({"001", "433", "437"}, 10s);
+  for (const char* code : {" 001 ", " 433 ", " 437 "}) {
+    if (has(l, code)) return std::string(code + 1, 3);
+  }
+  return "";
+}
+
+// Redis stopped (SIGTERM) under traffic and restarted on the same port, empty: every local user
+// gets one NOTICE each way; while it is away a new nick gets 437 and the users of one node still
+// reach each other; once back the nodes reconnect, claim their nicks again and publish their
+// users: nobody twice in NAMES, the channel intact on both nodes, messages flow both ways.
+TEST(ClusterFaults, RedisRestartedUnderTrafficNodesResyncAndNobodyIsDuplicated) {
+  SKIP_WITHOUT_REDIS();
+  const auto t0 = Clock::now();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  n.redis.terminate();
+  const auto stopped = Clock::now();
+  for (Client* c : {n.alice.get(), n.dave.get(), n.bob.get()}) ASSERT_NE(wait_line(*c, degraded, 5s), "") << c->dump();
+  const auto noticed = Clock::now() - stopped;
+  // Degraded: no new nick (437 at once), but alpha's users still talk to each other.
+  EXPECT_EQ(registration(n.a->address(), "carol"), "437");
+  n.alice->send("NICK alice2");
+  EXPECT_NE(wait_line(*n.alice, [](const std::string& l) { return has(l, " 437 "); }, 5s), "");
+  n.alice->send("PRIVMSG #net :local only");
+  EXPECT_NE(wait_line(*n.dave, [](const std::string& l) { return has(l, "PRIVMSG #net :local only"); }, 5s), "");
+  ASSERT_TRUE(n.redis.start()) << n.redis.log();  // same port, no data: every key is gone
+  const auto restarted = Clock::now();
+  for (Client* c : {n.alice.get(), n.dave.get(), n.bob.get()}) ASSERT_NE(wait_line(*c, back, 15s), "") << c->dump();
+  const auto resynced = Clock::now() - restarted;
+  // The nicks are claimed again: another client gets 433 for them on the other node.
+  EXPECT_FALSE(redis_cli(n.redis, {"GET", "sockit:nick:alice"}).empty());
+  EXPECT_EQ(registration(n.b->address(), "alice"), "433");
+  EXPECT_EQ(registration(n.a->address(), "bob"), "433");
+  const std::vector<std::string> all{"alice", "bob", "dave"};
+  EXPECT_EQ(names_become(*n.bob, "#net", all), all);
+  EXPECT_EQ(names_become(*n.alice, "#net", all), all);
+  EXPECT_TRUE(message_flows(*n.alice, *n.bob, "after"));
+  EXPECT_TRUE(message_flows(*n.bob, *n.dave, "after"));
+  // Nick changes work again.
+  n.alice->send("NICK alice2");
+  EXPECT_NE(wait_line(*n.alice, [](const std::string& l) { return has(l, " NICK ") || has(l, " 437 "); }, 5s).find(" NICK "),
+            std::string::npos);
+  // One NOTICE each way, not one per reconnect attempt.
+  n.bob->send("PING :end");
+  for (auto l = n.bob->line(5s); l && !has(*l, "PONG"); l = n.bob->line(5s)) EXPECT_FALSE(degraded(*l) || back(*l)) << *l;
+  std::printf("redis restart: degraded NOTICE after %lld ms, back NOTICE %lld ms after the restart\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(noticed).count()),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(resynced).count()));
+  EXPECT_LT(Clock::now() - t0, 20s);
+}
+
+// Redis that accepts but never answers (SIGSTOP): no client waits longer than the command timeout
+// (3 s): a registration gets 437, the users get the degraded NOTICE; SIGCONT: back, resynced.
+TEST(ClusterFaults, ARedisThatStopsAnsweringTimesOutAndTheNodesComeBack) {
+  SKIP_WITHOUT_REDIS();
+  const auto t0 = Clock::now();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  n.redis.signal(SIGSTOP);
+  const auto stopped = Clock::now();
+  EXPECT_EQ(registration(n.a->address(), "carol"), "437");
+  const auto refused = Clock::now() - stopped;
+  EXPECT_LT(refused, 5s);
+  for (Client* c : {n.alice.get(), n.dave.get(), n.bob.get()}) ASSERT_NE(wait_line(*c, degraded, 8s), "") << c->dump();
+  n.alice->send("PING :alive");
+  EXPECT_NE(n.alice->expect("PONG"), "");
+  n.redis.signal(SIGCONT);
+  for (Client* c : {n.alice.get(), n.dave.get(), n.bob.get()}) ASSERT_NE(wait_line(*c, back, 15s), "") << c->dump();
+  const std::vector<std::string> all{"alice", "bob", "dave"};
+  EXPECT_EQ(names_become(*n.bob, "#net", all), all);
+  EXPECT_TRUE(message_flows(*n.alice, *n.bob, "after"));
+  EXPECT_TRUE(message_flows(*n.bob, *n.alice, "after"));
+  EXPECT_EQ(registration(n.b->address(), "alice"), "433");
+  std::printf("redis SIGSTOP: registration refused (437) after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(refused).count()));
+  EXPECT_LT(Clock::now() - t0, 20s);
+}
+
+// alpha stopped (SIGSTOP) longer than its heartbeat's TTL: beta reaps its users (QUIT) and a new
+// client takes alice's nick on beta. SIGCONT: alpha finds its key expired and resyncs: alice
+// registered first keeps her nick, beta's newer alice gets a NOTICE and a guest nick (no kill),
+// alpha's users reappear on beta with a JOIN, each once, and messages flow again.
+TEST(ClusterFaults, AReapedNodeComesBackAndTheNewerOfTwoSameNicksYields) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  n.a->child().signal(SIGSTOP);
+  ASSERT_NE(wait_line(*n.bob, [](const std::string& l) { return l.starts_with(":alice!") && has(l, " QUIT "); }, 12s), "");
+  Client alice2(n.b->address());
+  alice2.register_as("alice");  // the reaped nick is free
+  alice2.send("JOIN #net");
+  ASSERT_NE(alice2.expect("366"), "");
+  n.a->child().signal(SIGCONT);
+  // beta's alice registered later: she yields, with a NOTICE and a NICK to a guest nick.
+  const std::string notice =
+      wait_line(alice2, [](const std::string& l) { return has(l, " NOTICE ") && has(l, "registered earlier"); }, 12s);
+  ASSERT_NE(notice, "") << alice2.dump();
+  const std::string nick = wait_line(alice2, [](const std::string& l) { return l.starts_with(":alice!") && has(l, " NICK "); }, 5s);
+  ASSERT_NE(nick, "");
+  const std::string guest = nick.substr(nick.rfind(' ') + 1 + (nick[nick.rfind(' ') + 1] == ':' ? 1 : 0));
+  EXPECT_TRUE(guest.starts_with("Guest")) << nick;
+  EXPECT_TRUE(alice2.connected());
+  // alpha's alice keeps hers, and everyone is back on beta, once.
+  const std::vector<std::string> all{"alice", "bob", "dave", guest};
+  std::vector<std::string> sorted = all;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(names_become(*n.bob, "#net", all), sorted);
+  EXPECT_EQ(names_become(*n.alice, "#net", all), sorted);
+  EXPECT_TRUE(redis_cli(n.redis, {"GET", "sockit:nick:alice"}).starts_with("alpha:"));
+  EXPECT_TRUE(message_flows(*n.alice, *n.bob, "back"));
+  EXPECT_TRUE(message_flows(*n.bob, *n.dave, "back"));
+}
+
+}  // namespace
