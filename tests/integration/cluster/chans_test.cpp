@@ -1,0 +1,259 @@
+// Channels shared across chat-server nodes through a real redis-server (docs/CLUSTER.md,
+// "Channels"): JOIN decided by one Lua script against the shared state (+l counted over every
+// node, +k, +i, +I, +b, +e), the first member of the network (not of the node) gets +o, and
+// MODE/TOPIC/KICK/INVITE events applied by every node. Real nodes, raw clients over real sockets.
+#include "redis_server.hpp"
+
+#include "integration/irc/irc_client.hpp"
+#include "support/support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using sockit::irc::itest::ChatServer;
+using sockit::irc::itest::Client;
+using sockit::test::RedisServer;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string cli(const RedisServer& redis, std::vector<std::string> args) {
+  std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(redis.port())};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return sockit::test::run(argv, {}, 5s).out;
+}
+
+/// Two nodes, alpha and beta, both subscribed to the events (so their JOINs are shared).
+struct TwoNodes {
+  RedisServer redis;
+  std::unique_ptr<ChatServer> a, b;
+  bool start() {
+    if (!redis.start()) return false;
+    a = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", redis.url(), "--node-name", "alpha", "--no-flood-control"});
+    b = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", redis.url(), "--node-name", "beta", "--no-flood-control"});
+    return sockit::test::wait_until(
+        [&] {
+          return cli(redis, {"PUBSUB", "NUMSUB", "sockit:msg"}) == "sockit:msg\n2\n" &&
+                 cli(redis, {"EXISTS", "sockit:node:alpha", "sockit:node:beta"}) == "2\n";
+        },
+        10s, 20ms);
+  }
+  /// Waits (bounded) until field `field` of `chan`'s shared state reads `value` ("" = absent).
+  bool state_is(const std::string& chan, const std::string& field, const std::string& value) {
+    return sockit::test::wait_until([&] { return cli(redis, {"HGET", "sockit:chanstate:" + chan, field}) == value + "\n"; },
+                                    5s, 10ms);
+  }
+};
+
+/// The numeric that answers a JOIN of `chan`: "366" (joined) or the refusal's ("471", "473"...).
+std::string join_outcome(Client& c, const std::string& chan) {
+  for (auto deadline = Clock::now() + 10s; Clock::now() < deadline;) {
+    auto l = c.line(10s);
+    if (!l) break;
+    for (const char* code : {" 366 ", " 471 ", " 473 ", " 474 ", " 475 ", " 437 "}) {
+      if (l->find(code) != std::string::npos && l->find(" " + chan + " ") != std::string::npos) return std::string(code + 1, 3);
+    }
+  }
+  return "";
+}
+
+std::string try_join(Client& c, const std::string& chan, const std::string& key = {}) {
+  c.send("JOIN " + chan + (key.empty() ? "" : " " + key));
+  return join_outcome(c, chan);
+}
+
+// One member on alpha and +l 2: the last slot joined from alpha and from beta at the same instant,
+// `rounds` times (one channel each, rounds <= 50: CHANLIMIT): each time exactly one joins and the
+// other gets 471, and Redis holds two members.
+void last_slot_race(int rounds) {
+  TwoNodes net;
+  ASSERT_TRUE(net.start()) << net.redis.log();
+  Client op(net.a->address()), xa(net.a->address()), xb(net.b->address());
+  op.register_as("op");
+  xa.register_as("xa");
+  xb.register_as("xb");
+  std::string chans;
+  std::vector<std::string> keys;
+  for (int r = 0; r < rounds; ++r) {
+    const std::string chan = "#race" + std::to_string(r);
+    chans += (r ? "," : "") + chan;
+    keys.push_back("sockit:chan:" + chan);
+  }
+  op.send("JOIN " + chans);
+  for (int r = 0; r < rounds; ++r) ASSERT_EQ(join_outcome(op, "#race" + std::to_string(r)), "366");
+  for (int r = 0; r < rounds; ++r) {
+    op.send("MODE #race" + std::to_string(r) + " +l 2");
+    ASSERT_NE(op.expect("MODE"), "");
+  }
+  // Every channel's shared limit written (one EVAL: a count of the channels with limit 2).
+  const std::string count_limits =
+      "local n = 0 for i = 1, #KEYS do if redis.call('HGET', 'sockit:chanstate:' .. string.sub(KEYS[i], 13), 'limit') == '2' "
+      "then n = n + 1 end end return n";
+  std::vector<std::string> eval{"EVAL", count_limits, std::to_string(rounds)};
+  eval.insert(eval.end(), keys.begin(), keys.end());
+  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, eval) == std::to_string(rounds) + "\n"; }, 10s, 20ms));
+  const auto t0 = Clock::now();
+  int wins_a = 0, wins_b = 0;
+  for (int r = 0; r < rounds; ++r) {
+    const std::string chan = "#race" + std::to_string(r);
+    xa.raw("JOIN " + chan + "\r\n");
+    xb.raw("JOIN " + chan + "\r\n");
+    const std::string ra = join_outcome(xa, chan), rb = join_outcome(xb, chan);
+    ASSERT_TRUE((ra == "366" && rb == "471") || (ra == "471" && rb == "366")) << chan << ": alpha " << ra << ", beta " << rb;
+    (ra == "366" ? wins_a : wins_b)++;
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_EQ(wins_a + wins_b, rounds);
+  // Two members in every channel's shared hash, whichever node won.
+  const std::string count_full = "local n = 0 for i = 1, #KEYS do if redis.call('HLEN', KEYS[i]) == 2 then n = n + 1 end end return n";
+  eval[1] = count_full;
+  EXPECT_EQ(cli(net.redis, eval), std::to_string(rounds) + "\n");
+  EXPECT_LT(secs, 20.0);
+  std::printf("last +l slot: %d races, alpha won %d, beta won %d, %.2f s\n", rounds, wins_a, wins_b, secs);
+}
+
+TEST(ClusterChannels, TheLastLimitSlotJoinedFromTwoNodesAtOnceGoesToExactlyOne50) {
+  SKIP_WITHOUT_REDIS();
+  last_slot_race(50);
+}
+
+TEST(ClusterChannels, KeyInviteOnlyAndBansSetOnOneNodeAreEnforcedOnTheOther) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes net;
+  ASSERT_TRUE(net.start()) << net.redis.log();
+  Client alice(net.a->address()), bob(net.b->address());
+  alice.register_as("alice");
+  bob.register_as("bob");
+  ASSERT_EQ(try_join(alice, "#k"), "366");
+  // The first member of the network is operator; the first on beta is not.
+  alice.send("MODE #k +k sesame");
+  ASSERT_NE(alice.expect("MODE"), "");
+  ASSERT_TRUE(net.state_is("#k", "key", "sesame"));
+  EXPECT_EQ(try_join(bob, "#k"), "475");
+  EXPECT_EQ(try_join(bob, "#k", "wrong"), "475");
+  EXPECT_EQ(try_join(bob, "#k", "sesame"), "366");
+  bob.send("MODE #k +m");
+  std::string l = bob.expect_any({"482", "MODE"});
+  EXPECT_NE(l.find(" 482 "), std::string::npos) << l;
+  bob.send("PART #k");
+  ASSERT_NE(bob.expect("PART"), "");
+  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HLEN", "sockit:chan:#k"}) == "1\n"; }, 5s, 10ms));
+  // +i: refused; +I matching bob: admitted.
+  alice.send("MODE #k -k+i *");
+  ASSERT_NE(alice.expect("MODE"), "");
+  ASSERT_TRUE(net.state_is("#k", "modes", "int"));
+  ASSERT_TRUE(net.state_is("#k", "key", ""));
+  EXPECT_EQ(try_join(bob, "#k"), "473");
+  alice.send("MODE #k +I bob!*@*");
+  ASSERT_NE(alice.expect("MODE"), "");
+  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HEXISTS", "sockit:chanstate:#k", "I bob!*@*"}) == "1\n"; }, 5s, 10ms));
+  EXPECT_EQ(try_join(bob, "#k"), "366");
+  bob.send("PART #k");
+  ASSERT_NE(bob.expect("PART"), "");
+  // +b matching bob (case-folded): refused; +e for him: admitted.
+  alice.send("MODE #k -iI+b bob!*@* BOB!*@*");
+  ASSERT_NE(alice.expect("MODE"), "");
+  ASSERT_TRUE(net.state_is("#k", "modes", "nt"));
+  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HEXISTS", "sockit:chanstate:#k", "b BOB!*@*"}) == "1\n"; }, 5s, 10ms));
+  EXPECT_EQ(try_join(bob, "#k"), "474");
+  alice.send("MODE #k +e b?b!*@*");
+  ASSERT_NE(alice.expect("MODE"), "");
+  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HEXISTS", "sockit:chanstate:#k", "e b?b!*@*"}) == "1\n"; }, 5s, 10ms));
+  EXPECT_EQ(try_join(bob, "#k"), "366");
+  // The last member out: the channel's keys are gone from Redis.
+  bob.send("PART #k");
+  alice.send("PART #k");
+  ASSERT_TRUE(sockit::test::wait_until(
+      [&] { return cli(net.redis, {"EXISTS", "sockit:chan:#k", "sockit:chanstate:#k"}) == "0\n"; }, 5s, 10ms));
+}
+
+/// NAMES `chan` from `c` until the reply holds `entry` ("@bob") or lacks it (bounded); the last reply.
+bool names_has(Client& c, const std::string& chan, const std::string& entry, bool present, std::string* last) {
+  return sockit::test::wait_until(
+      [&] {
+        c.send("NAMES " + chan);
+        std::string names = " ";
+        for (std::string l = c.expect_any({"353", "366"}); !l.empty(); l = c.expect_any({"353", "366"})) {
+          if (l.find(" 366 ") != std::string::npos) break;
+          names += l.substr(l.rfind(':') + 1) + " ";
+        }
+        *last = names;
+        return (names.find(" " + entry + " ") != std::string::npos) == present;
+      },
+      10s, 20ms);
+}
+
+// +o given on alpha lets its holder on beta act there (TOPIC on +t, KICK of a member on alpha,
+// INVITE past +i) and shows in NAMES on both nodes; a KICK from alpha removes a member on beta.
+TEST(ClusterChannels, OpGivenOnOneNodeActsOnTheOtherAndShowsInNamesEverywhere) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes net;
+  ASSERT_TRUE(net.start()) << net.redis.log();
+  Client alice(net.a->address()), bob(net.b->address()), carol(net.b->address());
+  alice.register_as("alice");
+  bob.register_as("bob");
+  carol.register_as("carol");
+  ASSERT_EQ(try_join(alice, "#ops"), "366");
+  ASSERT_EQ(try_join(bob, "#ops"), "366");
+  ASSERT_EQ(try_join(carol, "#ops"), "366");
+  std::string names;
+  ASSERT_TRUE(names_has(carol, "#ops", "@alice", true, &names)) << names;  // alice's +o from her JOIN
+  ASSERT_TRUE(names_has(alice, "#ops", "carol", true, &names)) << names;
+  // +t (a default mode, from the shared state) holds on beta: bob (no op) may not set the topic.
+  ASSERT_TRUE(net.state_is("#ops", "modes", "nt"));
+  bob.send("TOPIC #ops :not yet");
+  std::string l = bob.expect_any({"482", "TOPIC"});
+  EXPECT_NE(l.find(" 482 "), std::string::npos) << l;
+  // +o for bob given on alpha: seen by carol on beta, in NAMES on both nodes.
+  alice.send("MODE #ops +o bob");
+  l = carol.expect("MODE");
+  EXPECT_NE(l.find(" MODE #ops +o :bob"), std::string::npos) << l;
+  ASSERT_TRUE(names_has(alice, "#ops", "@bob", true, &names)) << names;
+  ASSERT_TRUE(names_has(carol, "#ops", "@bob", true, &names)) << names;
+  EXPECT_NE(names.find(" carol "), std::string::npos) << names;
+  // bob sets the topic on beta: alpha has it.
+  bob.send("TOPIC #ops :from beta");
+  l = alice.expect("TOPIC");
+  EXPECT_NE(l.find(":bob!"), std::string::npos) << l;
+  EXPECT_NE(l.find(" TOPIC #ops :from beta"), std::string::npos) << l;
+  alice.send("TOPIC #ops");
+  l = alice.expect("332");
+  EXPECT_NE(l.find(":from beta"), std::string::npos) << l;
+  // alice kicks carol, who is on beta: carol and bob see it, beta's NAMES and Redis lose her.
+  alice.send("KICK #ops carol :out");
+  l = carol.expect("KICK");
+  EXPECT_NE(l.find(":alice!"), std::string::npos) << l;
+  EXPECT_NE(l.find(" KICK #ops carol :out"), std::string::npos) << l;
+  ASSERT_NE(bob.expect("KICK"), "");
+  ASSERT_TRUE(names_has(bob, "#ops", "carol", false, &names)) << names;
+  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HLEN", "sockit:chan:#ops"}) == "2\n"; }, 5s, 10ms));
+  // bob, op through alpha, kicks alice (on alpha) from beta.
+  bob.send("KICK #ops alice :bye");
+  while ((l = alice.expect("KICK")).find(" carol ") != std::string::npos) {
+  }  // her own KICK of carol first
+  EXPECT_NE(l.find(" KICK #ops alice :bye"), std::string::npos) << l;
+  ASSERT_TRUE(names_has(bob, "#ops", "@alice", false, &names)) << names;
+  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HLEN", "sockit:chan:#ops"}) == "1\n"; }, 5s, 10ms));
+  // +i by bob; alice refused, then invited from beta: admitted once.
+  bob.send("MODE #ops +i");
+  ASSERT_NE(bob.expect("MODE"), "");
+  ASSERT_TRUE(net.state_is("#ops", "modes", "int"));
+  EXPECT_EQ(try_join(alice, "#ops"), "473");
+  bob.send("INVITE alice #ops");
+  l = bob.expect_any({"341", "401", "403", "442", "482"});
+  EXPECT_NE(l.find(" 341 bob alice #ops"), std::string::npos) << l;
+  l = alice.expect("INVITE");
+  EXPECT_NE(l.find(":bob!"), std::string::npos) << l;
+  EXPECT_EQ(try_join(alice, "#ops"), "366");
+  ASSERT_TRUE(names_has(alice, "#ops", "@bob", true, &names)) << names;  // alpha's replica kept bob's +o
+  alice.send("PART #ops");
+  ASSERT_NE(alice.expect("PART"), "");
+  EXPECT_EQ(try_join(alice, "#ops"), "473");  // the invitation was used
+}
+
+}  // namespace
