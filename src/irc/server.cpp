@@ -512,9 +512,11 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error, bool 
     std::string wire = from(c, "QUIT").t(reason).str();
     for (const Channel* ch : c.channels) record_event(c, *ch, wire);
     cluster_publish(ClusterEvent::Kind::quit, c, {}, wire);  // users in no channel leave the replicas too
-    // In one channel (most clients): held with the turn's other lines to it, so the QUITs of a turn
-    // share one buffer and each member gets one slice of it, not one line per QUIT.
-    if (c.channels.size() == 1)
+    // A client that closed its end, in one channel (most clients): held with the turn's other
+    // lines to it, so the QUITs of a turn share one buffer and each member gets one slice of it,
+    // not one line per QUIT. (Other quits go out at once: a reaped client's QUIT must not wait for
+    // the next entry point.)
+    if (peer_left && c.channels.size() == 1)
       to_channel_batched(*c.channels.front(), wire, &c, {}, c.account);
     else
       to_neighbours(c, wire, false);
