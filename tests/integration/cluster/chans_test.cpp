@@ -22,12 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string cli(const RedisServer& redis, std::vector<std::string> args) {
-  std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(redis.port())};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return sockit::test::run(argv, {}, 5s).out;
-}
-
 /// Two nodes, alpha and beta, both subscribed to the events (so their JOINs are shared).
 struct TwoNodes {
   RedisServer redis;
@@ -38,14 +32,14 @@ struct TwoNodes {
     b = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", redis.url(), "--node-name", "beta", "--no-flood-control"});
     return sockit::test::wait_until(
         [&] {
-          return cli(redis, {"PUBSUB", "NUMSUB", "sockit:msg"}) == "sockit:msg\n2\n" &&
-                 cli(redis, {"EXISTS", "sockit:node:alpha", "sockit:node:beta"}) == "2\n";
+          return redis.cli({"PUBSUB", "NUMSUB", "sockit:msg"}) == "sockit:msg\n2\n" &&
+                 redis.cli({"EXISTS", "sockit:node:alpha", "sockit:node:beta"}) == "2\n";
         },
         10s, 20ms);
   }
   /// Waits (bounded) until field `field` of `chan`'s shared state reads `value` ("" = absent).
   bool state_is(const std::string& chan, const std::string& field, const std::string& value) {
-    return sockit::test::wait_until([&] { return cli(redis, {"HGET", "sockit:chanstate:" + chan, field}) == value + "\n"; },
+    return sockit::test::wait_until([&] { return redis.cli({"HGET", "sockit:chanstate:" + chan, field}) == value + "\n"; },
                                     5s, 10ms);
   }
 };
@@ -96,7 +90,7 @@ void last_slot_race(int rounds) {
       "then n = n + 1 end end return n";
   std::vector<std::string> eval{"EVAL", count_limits, std::to_string(rounds)};
   eval.insert(eval.end(), keys.begin(), keys.end());
-  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, eval) == std::to_string(rounds) + "\n"; }, 10s, 20ms));
+  ASSERT_TRUE(sockit::test::wait_until([&] { return net.redis.cli(eval) == std::to_string(rounds) + "\n"; }, 10s, 20ms));
   const auto t0 = Clock::now();
   int wins_a = 0, wins_b = 0;
   for (int r = 0; r < rounds; ++r) {
@@ -112,7 +106,7 @@ void last_slot_race(int rounds) {
   // Two members in every channel's shared hash, whichever node won.
   const std::string count_full = "local n = 0 for i = 1, #KEYS do if redis.call('HLEN', KEYS[i]) == 2 then n = n + 1 end end return n";
   eval[1] = count_full;
-  EXPECT_EQ(cli(net.redis, eval), std::to_string(rounds) + "\n");
+  EXPECT_EQ(net.redis.cli(eval), std::to_string(rounds) + "\n");
   EXPECT_LT(secs, 20.0);
   std::printf("last +l slot: %d races, alpha won %d, beta won %d, %.2f s\n", rounds, wins_a, wins_b, secs);
 }
@@ -142,7 +136,7 @@ TEST(ClusterChannels, KeyInviteOnlyAndBansSetOnOneNodeAreEnforcedOnTheOther) {
   EXPECT_NE(l.find(" 482 "), std::string::npos) << l;
   bob.send("PART #k");
   ASSERT_NE(bob.expect("PART"), "");
-  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HLEN", "sockit:chan:#k"}) == "1\n"; }, 5s, 10ms));
+  ASSERT_TRUE(sockit::test::wait_until([&] { return net.redis.cli({"HLEN", "sockit:chan:#k"}) == "1\n"; }, 5s, 10ms));
   // +i: refused; +I matching bob: admitted.
   alice.send("MODE #k -k+i *");
   ASSERT_NE(alice.expect("MODE"), "");
@@ -151,7 +145,7 @@ TEST(ClusterChannels, KeyInviteOnlyAndBansSetOnOneNodeAreEnforcedOnTheOther) {
   EXPECT_EQ(try_join(bob, "#k"), "473");
   alice.send("MODE #k +I bob!*@*");
   ASSERT_NE(alice.expect("MODE"), "");
-  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HEXISTS", "sockit:chanstate:#k", "I bob!*@*"}) == "1\n"; }, 5s, 10ms));
+  ASSERT_TRUE(sockit::test::wait_until([&] { return net.redis.cli({"HEXISTS", "sockit:chanstate:#k", "I bob!*@*"}) == "1\n"; }, 5s, 10ms));
   EXPECT_EQ(try_join(bob, "#k"), "366");
   bob.send("PART #k");
   ASSERT_NE(bob.expect("PART"), "");
@@ -159,17 +153,17 @@ TEST(ClusterChannels, KeyInviteOnlyAndBansSetOnOneNodeAreEnforcedOnTheOther) {
   alice.send("MODE #k -iI+b bob!*@* BOB!*@*");
   ASSERT_NE(alice.expect("MODE"), "");
   ASSERT_TRUE(net.state_is("#k", "modes", "nt"));
-  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HEXISTS", "sockit:chanstate:#k", "b BOB!*@*"}) == "1\n"; }, 5s, 10ms));
+  ASSERT_TRUE(sockit::test::wait_until([&] { return net.redis.cli({"HEXISTS", "sockit:chanstate:#k", "b BOB!*@*"}) == "1\n"; }, 5s, 10ms));
   EXPECT_EQ(try_join(bob, "#k"), "474");
   alice.send("MODE #k +e b?b!*@*");
   ASSERT_NE(alice.expect("MODE"), "");
-  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HEXISTS", "sockit:chanstate:#k", "e b?b!*@*"}) == "1\n"; }, 5s, 10ms));
+  ASSERT_TRUE(sockit::test::wait_until([&] { return net.redis.cli({"HEXISTS", "sockit:chanstate:#k", "e b?b!*@*"}) == "1\n"; }, 5s, 10ms));
   EXPECT_EQ(try_join(bob, "#k"), "366");
   // The last member out: the channel's keys are gone from Redis.
   bob.send("PART #k");
   alice.send("PART #k");
   ASSERT_TRUE(sockit::test::wait_until(
-      [&] { return cli(net.redis, {"EXISTS", "sockit:chan:#k", "sockit:chanstate:#k"}) == "0\n"; }, 5s, 10ms));
+      [&] { return net.redis.cli({"EXISTS", "sockit:chan:#k", "sockit:chanstate:#k"}) == "0\n"; }, 5s, 10ms));
 }
 
 /// NAMES `chan` from `c` until the reply holds `entry` ("@bob") or lacks it (bounded); the last reply.
@@ -231,14 +225,14 @@ TEST(ClusterChannels, OpGivenOnOneNodeActsOnTheOtherAndShowsInNamesEverywhere) {
   EXPECT_NE(l.find(" KICK #ops carol :out"), std::string::npos) << l;
   ASSERT_NE(bob.expect("KICK"), "");
   ASSERT_TRUE(names_has(bob, "#ops", "carol", false, &names)) << names;
-  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HLEN", "sockit:chan:#ops"}) == "2\n"; }, 5s, 10ms));
+  ASSERT_TRUE(sockit::test::wait_until([&] { return net.redis.cli({"HLEN", "sockit:chan:#ops"}) == "2\n"; }, 5s, 10ms));
   // bob, op through alpha, kicks alice (on alpha) from beta.
   bob.send("KICK #ops alice :bye");
   while ((l = alice.expect("KICK")).find(" carol ") != std::string::npos) {
   }  // her own KICK of carol first
   EXPECT_NE(l.find(" KICK #ops alice :bye"), std::string::npos) << l;
   ASSERT_TRUE(names_has(bob, "#ops", "@alice", false, &names)) << names;
-  ASSERT_TRUE(sockit::test::wait_until([&] { return cli(net.redis, {"HLEN", "sockit:chan:#ops"}) == "1\n"; }, 5s, 10ms));
+  ASSERT_TRUE(sockit::test::wait_until([&] { return net.redis.cli({"HLEN", "sockit:chan:#ops"}) == "1\n"; }, 5s, 10ms));
   // +i by bob; alice refused, then invited from beta: admitted once.
   bob.send("MODE #ops +i");
   ASSERT_NE(bob.expect("MODE"), "");

@@ -25,18 +25,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string redis_cli(const RedisServer& redis, std::vector<std::string> args) {
-  std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(redis.port())};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::string out = sockit::test::run(argv, {}, 5s).out;
+/// redis-cli's output without its trailing newlines.
+std::string redis_cli(const RedisServer& redis, const std::vector<std::string>& args) {
+  std::string out = redis.cli(args);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
-}
-
-bool nodes_up(const RedisServer& redis, const std::vector<std::string>& names) {
-  std::vector<std::string> args{"EXISTS"};
-  for (const auto& n : names) args.push_back("sockit:node:" + n);
-  return sockit::test::wait_until([&] { return redis_cli(redis, args) == std::to_string(names.size()); }, 10s, 20ms);
 }
 
 /// Reads lines until one satisfies `pred` (returned) or `timeout` passes ("" then).
@@ -96,7 +89,7 @@ struct TwoNodes {
     ASSERT_TRUE(redis.start()) << redis.log();
     a = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", redis.url(), "--node-name", "alpha"});
     b = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", redis.url(), "--node-name", "beta"});
-    ASSERT_TRUE(nodes_up(redis, {"alpha", "beta"}));
+    ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
     alice = std::make_unique<Client>(a->address());
     dave = std::make_unique<Client>(a->address());
     bob = std::make_unique<Client>(b->address());

@@ -22,15 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Waits (bounded) until every node of `names` has its heartbeat key: connected to Redis, so its
-/// claims are answered (before that a registration gets 437).
-bool nodes_up(const RedisServer& redis, const std::vector<std::string>& names) {
-  std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(redis.port()), "EXISTS"};
-  for (const auto& n : names) argv.push_back("sockit:node:" + n);
-  return sockit::test::wait_until([&] { return sockit::test::run(argv, {}, 5s).out == std::to_string(names.size()) + "\n"; },
-                                  10s, 20ms);
-}
-
 /// The numeric or command that ends a registration attempt: "001", "433", "437" ("" = none in time).
 std::string registration_outcome(Client& c) {
   std::string l = c.expect_any({"001", "433", "437"}, 10s);
@@ -54,7 +45,7 @@ TEST(ClusterNicks, ANickHeldOnOneNodeIsRefusedOnTheOtherUntilReleased) {
   ASSERT_TRUE(redis.start()) << redis.log();
   ChatServer a({"--cluster", redis.url(), "--node-name", "alpha"});
   ChatServer b({"--cluster", "unix:" + redis.unix_path(), "--node-name", "beta"});
-  ASSERT_TRUE(nodes_up(redis, {"alpha", "beta"}));
+  ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
   Client alice(a.address());
   alice.register_as("alice");
   // Registration on beta with alpha's nick: 433, and the client may pick another.
@@ -98,7 +89,7 @@ void race(int tries) {
   ASSERT_TRUE(redis.start()) << redis.log();
   ChatServer a({"--cluster", redis.url(), "--node-name", "alpha"});
   ChatServer b({"--cluster", redis.url(), "--node-name", "beta"});
-  ASSERT_TRUE(nodes_up(redis, {"alpha", "beta"}));
+  ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
   constexpr int kBatch = 25;
   int wins_a = 0, wins_b = 0;
   const auto t0 = Clock::now();
@@ -144,7 +135,7 @@ TEST(ClusterNicks, RedisAwayRefusesRegistrationWith437AndKeepsServing) {
   RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.log();
   ChatServer a({"--cluster", redis.url(), "--node-name", "alpha"});
-  ASSERT_TRUE(nodes_up(redis, {"alpha"}));
+  ASSERT_TRUE(redis.wait_nodes_up({"alpha"}));
   Client alice(a.address());
   alice.register_as("alice");
   redis.kill();
@@ -190,7 +181,7 @@ TEST(ClusterNicks, ASigkilledNodesNicksAreReleasedAndItsUsersQuitElsewhere) {
   ASSERT_TRUE(redis.start()) << redis.log();
   ChatServer a({"--cluster", redis.url(), "--node-name", "alpha"});
   ChatServer b({"--cluster", redis.url(), "--node-name", "beta"});
-  ASSERT_TRUE(nodes_up(redis, {"alpha", "beta"}));
+  ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
   Client carol(a.address());
   Client alice(b.address());
   ASSERT_NO_FATAL_FAILURE(share_channel(carol, alice));
@@ -225,7 +216,7 @@ TEST(ClusterNicks, ASigtermedNodePublishesItsUsersQuitsAndReleasesTheirNicks) {
   ASSERT_TRUE(redis.start()) << redis.log();
   ChatServer a({"--cluster", redis.url(), "--node-name", "alpha"});
   ChatServer b({"--cluster", redis.url(), "--node-name", "beta", "--drain", "1s"});
-  ASSERT_TRUE(nodes_up(redis, {"alpha", "beta"}));
+  ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
   Client carol(a.address());
   Client alice(b.address());
   ASSERT_NO_FATAL_FAILURE(share_channel(carol, alice));

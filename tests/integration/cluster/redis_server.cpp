@@ -99,4 +99,17 @@ std::string RedisServer::log() const {
   return ss.str();
 }
 
+std::string RedisServer::cli(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p", std::to_string(port_)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, {}, std::chrono::seconds(10)).out;
+}
+
+bool RedisServer::wait_nodes_up(const std::vector<std::string>& names) const {
+  std::vector<std::string> args{"EXISTS"};
+  for (const auto& n : names) args.push_back("sockit:node:" + n);
+  const std::string want = std::to_string(names.size()) + "\n";
+  return wait_until([&] { return cli(args) == want; }, std::chrono::seconds(10), std::chrono::milliseconds(20));
+}
+
 }  // namespace sockit::test

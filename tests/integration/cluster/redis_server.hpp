@@ -34,6 +34,12 @@ class RedisServer {
   std::string dir() const { return dir_; }
   /// The log file's contents (for failure messages).
   std::string log() const;
+  /// Runs `redis-cli -p PORT args...` against it (bounded) and returns its output as printed,
+  /// newline-terminated lines included ("" when redis-cli fails or times out).
+  std::string cli(const std::vector<std::string>& args) const;
+  /// Waits (bounded, 10 s) until every node of `names` has its heartbeat key `sockit:node:NAME`:
+  /// connected to Redis, so its claims are answered (before that a registration gets 437).
+  bool wait_nodes_up(const std::vector<std::string>& names) const;
 
  private:
   std::vector<std::string> extra_;

@@ -25,14 +25,7 @@ using sockit::test::RedisServer;
 
 namespace {
 
-constexpr const char* kRedisCli = "/usr/bin/redis-cli";
-
-std::string redis_cli(const RedisServer& redis, std::vector<std::string> args) {
-  std::vector<std::string> argv{kRedisCli, "-h", "127.0.0.1", "-p", std::to_string(redis.port())};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = sockit::test::run(argv, {}, 10s);
-  return r.out;
-}
+std::string redis_cli(const RedisServer& redis, const std::vector<std::string>& args) { return redis.cli(args); }
 
 /// Waits (bounded) until `n` node connections are subscribed to the event channel.
 bool wait_subscribers(const RedisServer& redis, int n) {
