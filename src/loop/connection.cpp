@@ -166,7 +166,7 @@ void Connection::on_ready(const Ready& r) {
   if (r.readable && fd_) handle_read(edge_ && (r.peer_closed || r.hangup || r.error));
   // Edge mode reports "writable" with every input event: only act when something waits for it.
   if (r.writable && fd_ && (!edge_ || out_ || drain_notify_)) {
-    if ((opts_->coalesce_writes || ring_ != nullptr) && out_ && !drain_notify_) {
+    if ((opts_->coalesce_writes || ring_sends()) && out_ && !drain_notify_) {
       // Room again for a backlog: it goes out at the end of the turn with whatever this turn
       // adds (a fan-out), one write instead of one now and another at the turn end.
       if (!flush_scheduled_) {
@@ -306,7 +306,7 @@ ssize_t Connection::splice_echo(std::size_t max) {
 
 void Connection::handle_write() {
   if (ring_slot_ >= 0) return;  // a send is out: its completion goes on (on_ring_sent)
-  if (out_ && ring_ != nullptr && !drain_notify_ && lc_.started()) {
+  if (out_ && ring_sends() && !drain_notify_ && lc_.started()) {
     int slot = ring_->send(fd_.get(), *out_, this, &Connection::ring_sent);
     if (slot >= 0) {
       ring_slot_ = slot;
@@ -409,7 +409,7 @@ void Connection::update_interest() {
 
 void Connection::send(std::string_view bytes) {
   if (!fd_ || !lc_.accepts_output() || bytes.empty()) return;
-  if (opts_->coalesce_writes || ring_ != nullptr) {
+  if (opts_->coalesce_writes || ring_sends()) {
     queue_coalesced(bytes);
     return;
   }
@@ -440,7 +440,7 @@ void Connection::send(std::string&& bytes) {
 
 void Connection::send(SharedBytes owner, std::string_view part) {
   if (!owner || !fd_ || !lc_.accepts_output() || part.empty()) return;
-  if (opts_->coalesce_writes || ring_ != nullptr) {
+  if (opts_->coalesce_writes || ring_sends()) {
     queue_coalesced(std::move(owner), part);  // a reference, not a copy
   } else if (out_) {
     out_->append(std::move(owner), part);  // behind other output: a reference, not a copy
@@ -460,7 +460,7 @@ void Connection::queue_coalesced(Bytes&&... bytes) {
     flush_scheduled_ = true;
     schedule_turn_end();
   }
-  if (flush_scheduled_ && had < kCoalesceLimit && out_->size() >= kCoalesceLimit && lc_.started() && ring_ == nullptr) {
+  if (flush_scheduled_ && had < kCoalesceLimit && out_->size() >= kCoalesceLimit && lc_.started() && !ring_sends()) {
     // A burst (one read of many lines for this receiver) crossing the limit: write what the
     // kernel takes now rather than hold it all until the turn ends. A backlog already past the
     // limit (room just came for it) waits for the turn end and leaves in one write with what

@@ -254,9 +254,12 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   // --model uring, plain socket: output leaves through the poller's ring at the turn end. While a
   // send is out (ring_slot_ >= 0) its bytes stay at the front of out_ and nothing else writes;
   // ring_hold_ keeps the connection alive until the completion.
+  // A connection splicing its echo (large reads) writes with splice(2) outside the ring: the
+  // splice path needs an empty queue at read time, which a send out in the ring never leaves.
   detail::SendRing* ring_ = nullptr;
   int ring_slot_ = -1;
   std::shared_ptr<Connection> ring_hold_;
+  bool ring_sends() const noexcept { return ring_ != nullptr && !splicing_; }
 };
 
 }  // namespace sockit::loop
