@@ -248,4 +248,15 @@ on_pane "irssi (A) sees dave's QUIT" 'dave \[.*\] has quit \[Killed \(tester \(t
 keys "/whois dave"
 on_pane "WHOIS dave on A after the KILL: no such nick (401)" 'There is no such nick dave'
 [[ $(grep -c 'dave(.*has quit' "$IIS/out") -eq 1 ]] && pass "ii (B) saw dave quit once" || fail "ii (B) saw dave quit $(grep -c 'dave(.*has quit' "$IIS/out") times"
+# NICK on B seen on A; C's replica follows it (WHOIS of the new nick names B's server).
+ii_say "$IIS" "/n peer2"
+on_pane "NICK on B seen by irssi (A)" 'peer is now known as peer2'
+say carol "/whois peer2"
+expect "WHOIS on C of the new nick: B's server" "$T/carol.out" 'peer2 server b\.example'
+# irssi's raw log (">>": what it received): no error numeric and no ERROR but the missing MOTD's 422
+# and the 401/406 of the WHOIS dave above.
+wait_for "$T/irssi/raw.log" ' 406 tester dave ' 5
+errors=$(grep -E '^>> (@[^ ]+ )?(:[^ ]+ [45][0-9][0-9] |ERROR)' "$T/irssi/raw.log" | grep -Ev ' 422 tester | 40[16] tester dave ')
+[[ -z "$errors" ]] && pass "irssi got no unexpected error numeric in $(grep -c '^>> ' "$T/irssi/raw.log") lines" ||
+  fail "irssi got error numerics: $errors"
 finish
