@@ -8,8 +8,8 @@ namespace sockit::cluster {
 namespace {
 
 constexpr std::string_view kVersion = "sockit1";
-constexpr std::array<std::string_view, 13> kKinds = {"MSG",  "PRIV", "JOIN", "PART",  "QUIT", "NICK", "SYNC",
-                                                     "HAVE", "MODE", "TOPIC", "KICK", "INVITE", "KILL"};
+constexpr std::array<std::string_view, 15> kKinds = {"MSG",  "PRIV", "JOIN", "PART",   "QUIT", "NICK", "SYNC", "HAVE",
+                                                     "MODE", "TOPIC", "KICK", "INVITE", "KILL", "AWAY", "OPER"};
 
 void field(std::string& out, std::string_view v) {
   out += ' ';

@@ -151,6 +151,7 @@ void ServerImpl::grant_oper(Client& c) {
   event(Event::Kind::oper, c, c.oper_name);
   send(c, rpl(c, RPL_YOUREOPER).t("You are now an IRC operator"));
   send(c, Line(c.nick, "MODE").p(c.nick).t("+o"));
+  cluster_publish_state(c, ClusterEvent::Kind::oper);  // the other nodes: WHO *, WHOIS 313
 }
 
 std::string ServerImpl::sts_value(const Client& c) const {

@@ -9,6 +9,7 @@
 #include "sockit/irc/names.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <unordered_set>
 
 namespace sockit::irc {
@@ -60,6 +61,33 @@ void ServerImpl::cluster_publish(ClusterEvent::Kind kind, const Client& c, std::
     e.voice = m->voice;
   }
   cluster_->publish(e);
+}
+
+void ServerImpl::cluster_publish_user(const Client& c) {
+  if (cluster_ == nullptr) return;
+  ClusterEvent e = event_of(ClusterEvent::Kind::have, c, {});
+  e.rest = c.realname;
+  e.msgid = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(c.signon.time_since_epoch()).count());
+  cluster_->publish(e);
+  if (!c.away.empty()) cluster_publish_state(c, ClusterEvent::Kind::away);
+  if (c.oper) cluster_publish_state(c, ClusterEvent::Kind::oper);
+}
+
+void ServerImpl::cluster_publish_state(const Client& c, ClusterEvent::Kind kind) {
+  if (cluster_ == nullptr) return;
+  ClusterEvent e = event_of(kind, c, {});
+  if (kind == ClusterEvent::Kind::oper) {
+    e.op = c.oper;
+  } else {
+    e.rest = without_crlf(c.away.empty() ? from(c, "AWAY").str() : from(c, "AWAY").t(c.away).str());
+  }
+  cluster_->publish(e);
+}
+
+std::size_t ServerImpl::member_count(const Channel& ch) const {
+  if (cluster_ == nullptr) return ch.members.size();
+  auto it = remote_members_.find(fold(ch.name, cfg_.casemapping));
+  return ch.members.size() + (it == remote_members_.end() ? 0 : it->second.size());
 }
 
 void ServerImpl::share_channel(const Channel& ch, std::vector<ClusterChannelChange> changes, ClusterEvent::Kind kind,
@@ -237,10 +265,112 @@ void ServerImpl::apply_channel_event(const ClusterEvent& e) {
   }
 }
 
+namespace {
+
+/// The local members of remote user `u`'s channels, each once, in connection order.
+std::vector<Client*> local_neighbours(ServerImpl& s, const ServerImpl::RemoteUser& u) {
+  std::unordered_set<ClientId> seen;
+  std::vector<Client*> to;
+  for (const std::string& chan : u.channels) {
+    if (Channel* ch = s.find_channel(chan)) {
+      for (auto& [id, m] : ch->members) {
+        if (seen.insert(id).second) to.push_back(m.client);
+      }
+    }
+  }
+  std::sort(to.begin(), to.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
+  return to;
+}
+
+/// Whether a relayed line (":mask PRIVMSG target ...") is a PRIVMSG: what counts for idle time.
+bool is_privmsg(std::string_view line) {
+  const std::size_t sp = line.find(' ');
+  return sp != std::string_view::npos && line.substr(sp + 1).starts_with("PRIVMSG ");
+}
+
+}  // namespace
+
+void ServerImpl::apply_user_state(const ClusterEvent& e) {
+  if (e.own) return;
+  auto u = remote_users_.find(fold(nick_of(e.mask), cfg_.casemapping));
+  if (u == remote_users_.end() || u->second.node != e.node) return;
+  if (e.kind == ClusterEvent::Kind::oper) {
+    u->second.oper = e.op;
+    return;
+  }
+  ParseResult parsed = parse(e.rest);
+  if (!parsed.message) return;
+  std::string away = parsed.message->params.empty() ? std::string() : parsed.message->params[0];
+  if (away == u->second.away) return;  // a SYNC answer repeating what is known: no line
+  u->second.away = std::move(away);
+  Fanout out(*this, e.rest + "\r\n", {}, kCapAwayNotify, e.account);  // IRCv3 away-notify
+  for (Client* t : local_neighbours(*this, u->second)) out.to(*t);
+}
+
+void ServerImpl::note_remote_message(const ClusterEvent& e) {
+  if (e.own || !is_privmsg(e.rest)) return;
+  auto u = remote_users_.find(fold(nick_of(e.mask), cfg_.casemapping));
+  if (u != remote_users_.end()) u->second.last_message = unix_now();
+}
+
+namespace {
+
+/// Channel `ch` as the cluster's state changes: its flags, key, limit, topic, creation time and
+/// lists, and the prefix of each local member (what Redis must hold again after losing it).
+std::vector<ClusterChannelChange> channel_snapshot(const Channel& ch, Casemapping cm) {
+  using Op = ClusterChannelChange::Op;
+  std::string flags;
+  const std::pair<bool, char> set[] = {{ch.no_ctcp, 'C'},     {ch.invite_only, 'i'}, {ch.moderated, 'm'},
+                                       {ch.no_external, 'n'}, {ch.secret, 's'},      {ch.topic_lock, 't'}};
+  for (auto [on, letter] : set) {
+    if (on) flags += letter;
+  }
+  std::vector<ClusterChannelChange> out{{Op::set, "modes", flags}, {Op::set, "created", std::to_string(ch.created)}};
+  if (!ch.key.empty()) out.push_back({Op::set, "key", ch.key});
+  if (ch.limit != 0) out.push_back({Op::set, "limit", std::to_string(ch.limit)});
+  if (!ch.topic.empty()) {
+    out.push_back({Op::set, "topic", ch.topic});
+    out.push_back({Op::set, "topic_by", ch.topic_by});
+    out.push_back({Op::set, "topic_time", std::to_string(ch.topic_time)});
+  }
+  for (auto [letter, list] : {std::pair{'b', &ch.bans}, std::pair{'e', &ch.excepts}, std::pair{'I', &ch.invexes}}) {
+    for (const Ban& b : *list) {
+      out.push_back({Op::set, std::string(1, letter) + " " + b.mask, b.setter + " " + std::to_string(b.when) + " " + fold(b.mask, cm)});
+    }
+  }
+  for (std::size_t i = 0; i < ch.members.size(); ++i) {
+    const auto& [id, m] = ch.members[i];
+    const std::string prefix = std::string(m.op ? "@" : "") + (m.voice ? "+" : "");
+    out.push_back({Op::member, std::to_string(id), prefix.empty() ? "-" : prefix});
+  }
+  return out;
+}
+
+void restore_after_resync(ServerImpl& s) {
+  // This node's own SYNC came back: its nicks are claimed again. Its members go back into every
+  // shared channel (a Redis restarted empty, or a reap, removed them; the state too if Redis has
+  // none), and the replica is checked against Redis once the others had time to resync.
+  if (!s.shares_channels()) return;
+  const Casemapping cm = s.cfg_.casemapping;
+  for (const auto& [folded, ch] : s.channels_) {
+    if (!ch->members.empty()) s.cluster_->restore_channel(folded, channel_snapshot(*ch, cm));
+  }
+  std::vector<ClusterLink::ReplicaUser> replica;
+  for (const auto& [folded, u] : s.remote_users_) replica.push_back({u.node, folded, u.mask});
+  s.cluster_->check_replica(std::move(replica));
+}
+
+}  // namespace
+
 void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
   const Casemapping cm = cfg_.casemapping;
   switch (e.kind) {
+    case ClusterEvent::Kind::away:
+    case ClusterEvent::Kind::oper:
+      apply_user_state(e);
+      return;
     case ClusterEvent::Kind::message: {
+      note_remote_message(e);
       const char status = !e.target.empty() && (e.target[0] == '@' || e.target[0] == '+') ? e.target[0] : 0;
       Channel* ch = find_channel(status != 0 ? std::string_view(e.target).substr(1) : std::string_view(e.target));
       if (ch == nullptr) return;  // no member here
@@ -275,6 +405,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
     }
     case ClusterEvent::Kind::private_message: {
       if (e.own) return;
+      note_remote_message(e);
       if (!e.target.empty() && e.target[0] == '$') {  // an operator's $mask: the users here, if it names us
         Fanout out(*this, e.rest + "\r\n", tags_with(e.msgid, e.tags), e.tagmsg ? kCapMessageTags : 0u, e.account);
         for (Client* t : server_mask_receivers(std::string_view(e.target).substr(1), nullptr)) out.to(*t);
@@ -292,9 +423,10 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       if (cluster_ == nullptr) return;
       for (auto& [id, c] : clients_) {
         if (!c->registered || gone(*c)) continue;
-        cluster_publish(ClusterEvent::Kind::have, *c, {}, c->realname);  // the user, in a channel or not
+        cluster_publish_user(*c);  // the user, in a channel or not, with its away and operator state
         for (Channel* ch : c->channels) cluster_publish(ClusterEvent::Kind::have, *c, ch->name, c->realname, ch->find(c->id));
       }
+      if (e.own) restore_after_resync(*this);
       return;
     }
     case ClusterEvent::Kind::join:
@@ -308,7 +440,12 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       u.node = e.node;
       u.account = e.account;
       u.realname = e.rest;
-      if (e.target.empty()) return;  // HAVE without a channel: a user known, in no channel (yet)
+      if (e.target.empty()) {  // HAVE without a channel: a user known, in no channel (yet)
+        std::int64_t signon = 0;
+        std::from_chars(e.msgid.data(), e.msgid.data() + e.msgid.size(), signon);
+        if (signon > 0) u.signon = signon;
+        return;
+      }
       if (std::find(u.channels.begin(), u.channels.end(), chan) == u.channels.end()) u.channels.push_back(chan);
       auto& members = remote_members_[chan];
       const bool known = std::find(members.begin(), members.end(), folded) != members.end();
@@ -327,6 +464,10 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       for (std::size_t i = 0; i < ch->members.size(); ++i) {
         Client& t = *ch->members[i].second.client;
         ((t.caps & kCapExtendedJoin) ? ext : plain).to(t);
+      }
+      if (!u.away.empty()) {  // IRCv3 away-notify: a member that joins away says so (as a local JOIN)
+        Fanout away(*this, Line(e.mask, "AWAY").t(u.away).str(), {}, kCapAwayNotify, e.account);
+        for (std::size_t i = 0; i < ch->members.size(); ++i) away.to(*ch->members[i].second.client);
       }
       return;
     }
@@ -363,16 +504,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       if (u == remote_users_.end() || u->second.node != e.node) return;
       const std::vector<std::string> chans = u->second.channels;
       const std::string folded = u->first;
-      // The local members of the user's channels, each once, in connection order.
-      std::unordered_set<ClientId> seen;
-      std::vector<Client*> to;
-      for (const std::string& chan : chans) {
-        if (Channel* ch = find_channel(chan)) {
-          for (auto& [id, m] : ch->members) {
-            if (seen.insert(id).second) to.push_back(m.client);
-          }
-        }
-      }
+      const std::vector<Client*> to = local_neighbours(*this, u->second);
       if (e.kind == ClusterEvent::Kind::quit) {
         for (const std::string& chan : chans) forget_remote_member(folded, chan);
         remote_users_.erase(folded);
@@ -385,7 +517,6 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
         for (const std::string& chan : chans) std::replace(remote_members_[chan].begin(), remote_members_[chan].end(), folded, renamed);
         remote_users_[renamed] = std::move(moved);
       }
-      std::sort(to.begin(), to.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
       Fanout out(*this, e.rest + "\r\n", {}, 0, e.account);
       for (Client* t : to) out.to(*t);
       return;

@@ -181,8 +181,8 @@ struct ListFilter {
     return masks;
   }
 
-  bool pass(const Channel& ch, std::int64_t now, Casemapping cm) const {
-    const std::size_t users = ch.members.size();
+  /// `users`: the channel's members on every node.
+  bool pass(const Channel& ch, std::size_t users, std::int64_t now, Casemapping cm) const {
     if ((min_users && users <= *min_users) || (max_users && users >= *max_users)) return false;
     const std::int64_t age = now - ch.created;
     if ((min_age && age <= *min_age) || (max_age && age >= *max_age)) return false;
@@ -201,7 +201,7 @@ void cmd_list(S& s, Client& c, Message& m, TimePoint) {
   s.send(c, s.rpl(c, RPL_LISTSTART).p("Channel").t("Users  Name"));
   auto show = [&](Channel& ch) {
     if (ch.secret && !ch.find(c.id)) return;
-    s.send(c, s.rpl(c, RPL_LIST).p(ch.name).p(std::to_string(ch.members.size())).t(ch.topic));
+    s.send(c, s.rpl(c, RPL_LIST).p(ch.name).p(std::to_string(s.member_count(ch))).t(ch.topic));
   };
   const ListFilter filter(m.params.empty() ? std::string_view() : std::string_view(m.params[0]));
   if (auto names = filter.names_only()) {
@@ -213,7 +213,7 @@ void cmd_list(S& s, Client& c, Message& m, TimePoint) {
     const std::int64_t now = s.unix_now();
     std::vector<Channel*> all;
     for (auto& [k, ch] : s.channels_) {
-      if (filter.pass(*ch, now, s.cfg_.casemapping)) all.push_back(ch.get());
+      if (filter.pass(*ch, s.member_count(*ch), now, s.cfg_.casemapping)) all.push_back(ch.get());
     }
     for (Channel* ch : all) {
       if (s.gone(c)) return;

@@ -169,6 +169,7 @@ void to_nick_target(S& s, Client& c, const Said& say, std::string_view target) {
     if (const std::string* nick = s.remote_nick(target)) {  // on another node
       std::string wire = say.wire(s, c, *nick);
       const std::string msgid = s.new_msgid();
+      say.record(s, c, s.history_key_private(c, *nick), *nick, msgid);  // by the sender's node only
       if (s.relay_private_message(c, *nick, wire, say.tags, say.tagmsg(), msgid)) {
         if (c.caps & kCapEchoMessage) S::Fanout(s, std::move(wire), say.tags_with(msgid), say.need(), c.account).to(c);
         return;
@@ -240,6 +241,7 @@ void cmd_away(S& s, Client& c, Message& m, TimePoint) {
     s.send(c, s.rpl(c, RPL_NOWAWAY).t("You have been marked as being away"));
     s.to_neighbours(c, s.from(c, "AWAY").t(c.away).str(), false, kCapAwayNotify);
   }
+  s.cluster_publish_state(c, ClusterEvent::Kind::away);  // the other nodes: WHO G, WHOIS 301, away-notify
 }
 
 /// IRCv3 setname: a new real name, announced to the neighbours (and the client) that negotiated

@@ -65,6 +65,7 @@ void user_mode(S& s, Client& c, Message& m) {
   }
   if (unknown) s.send(c, s.rpl(c, ERR_UMODEUNKNOWNFLAG).t("Unknown MODE flag"));
   if (!applied.empty()) s.send(c, Line(c.nick, "MODE").p(c.nick).t(applied.str()));
+  if (!c.oper && applied.str().find('o') != std::string::npos) s.cluster_publish_state(c, ClusterEvent::Kind::oper);
 }
 
 // ---- channel modes: parsing -------------------------------------------------------------------

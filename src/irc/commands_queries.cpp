@@ -104,11 +104,31 @@ void who_reply(S& s, Client& c, const Client& t, std::string_view chan, const Me
   who_send(s, c, row, chan, q);
 }
 
-/// A user on another node (the replica knows no away, operator or channel status: "H").
+/// The seconds since remote user `u` last sent a PRIVMSG seen here (else since its signon, else 0).
+long long remote_idle(S& s, const S::RemoteUser& u) {
+  const std::int64_t since = u.last_message != 0 ? u.last_message : u.signon;
+  return since == 0 ? 0 : std::max<long long>(0, s.unix_now() - since);
+}
+
+/// A user on another node, from the replica: away (G/H) and operator (*) from its AWAY and OPER
+/// events, its status in `chan` (when listed as a member of it) from JOIN/HAVE/MODE events.
 void who_remote(S& s, Client& c, const S::RemoteUser& u, std::string_view chan, const WhoQuery& q) {
   const UserHost uh = user_host(u.mask);
   const std::string server = s.node_server_name(u.node);
-  who_send(s, c, WhoRow{u.nick, uh.user, uh.host, server, u.realname, u.account, "H"}, chan, q);
+  std::string flags = u.away.empty() ? "H" : "G";
+  if (u.oper) flags += '*';
+  Member mem;
+  if (chan != "*") {
+    const std::string folded = fold(chan, s.cfg_.casemapping);
+    auto has = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), folded) != v.end(); };
+    mem.op = has(u.ops);
+    mem.voice = has(u.voices);
+    flags += prefixes(mem, (c.caps & kCapMultiPrefix) != 0);
+  }
+  WhoRow row{u.nick, uh.user, uh.host, server, u.realname, u.account, flags};
+  row.idle = remote_idle(s, u);
+  row.op = mem.op;
+  who_send(s, c, row, chan, q);
 }
 
 /// The members of channel `mask` on other nodes, from the cluster's replica (none without a cluster).
@@ -239,19 +259,30 @@ void whois_one(S& s, Client& c, const Client& t, TimePoint now) {
 }
 
 /// WHOIS of a user on another node, from the cluster's replica: 311, 319 (the channels known
-/// here), 312 (its node's server name), 330; no idle time (not replicated).
+/// here, with the status the replica knows), 312 (its node's server name), 313, 330, 301, 317
+/// (idle since its last PRIVMSG seen by this node, signon time from its HAVE).
 void whois_remote(S& s, Client& c, const S::RemoteUser& u) {
   const UserHost uh = user_host(u.mask);
   s.send(c, s.rpl(c, RPL_WHOISUSER).p(u.nick).p(uh.user).p(uh.host).p("*").t(u.realname));
-  std::vector<std::string> entries;  // no channel status: the replica does not have it
+  std::vector<std::string> entries;
+  auto has = [](const std::vector<std::string>& v, const std::string& f) { return std::find(v.begin(), v.end(), f) != v.end(); };
   for (const std::string& folded : u.channels) {
     Channel* ch = s.find_channel(folded);
     if (ch != nullptr && ch->secret && !ch->find(c.id)) continue;
-    entries.push_back(ch != nullptr ? ch->name : folded);
+    Member mem;
+    mem.op = has(u.ops, folded);
+    mem.voice = has(u.voices, folded);
+    entries.push_back(prefixes(mem, false) + (ch != nullptr ? ch->name : folded));
   }
   send_whois_channels(s, c, u.nick, entries);
   s.send(c, s.rpl(c, RPL_WHOISSERVER).p(u.nick).p(s.node_server_name(u.node)).t("node " + u.node));
+  if (u.oper) s.send(c, s.rpl(c, RPL_WHOISOPERATOR).p(u.nick).t("is an IRC operator"));
   if (!u.account.empty()) s.send(c, s.rpl(c, RPL_WHOISACCOUNT).p(u.nick).p(u.account).t("is logged in as"));
+  if (!u.away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(u.nick).t(u.away));
+  if (u.signon != 0) {
+    s.send(c, s.rpl(c, RPL_WHOISIDLE).p(u.nick).p(std::to_string(remote_idle(s, u))).p(std::to_string(u.signon))
+                  .t("seconds idle, signon time"));
+  }
 }
 
 void cmd_whois(S& s, Client& c, Message& m, TimePoint now) {

@@ -314,7 +314,7 @@ void ServerImpl::complete_registration(Client& c, TimePoint now) {
   counters_.max_registered = std::max(counters_.max_registered, ++registered_now_);
   event(Event::Kind::registered, c);
   ++counters_.registrations;
-  cluster_publish(ClusterEvent::Kind::have, c, {}, c.realname);  // the other nodes' replicas: a user in no channel
+  cluster_publish_user(c);  // the other nodes' replicas: a user in no channel
   send_welcome(c);
   monitor_notify(c, true);
   check_nick_owner(c, now);

@@ -362,12 +362,23 @@ class ServerImpl {
     std::string nick, mask, node, account, realname;
     std::vector<std::string> channels;
     std::vector<std::string> ops, voices;  ///< the folded channels where it has +o, +v
+    std::string away;                      ///< its AWAY text ("" = here), from AWAY events
+    bool oper = false;                     ///< an IRC operator, from OPER events
+    std::int64_t signon = 0;               ///< unix seconds, from its HAVE (0: not said)
+    std::int64_t last_message = 0;         ///< unix seconds of its last PRIVMSG seen here (0: none)
   };
   std::unordered_map<std::string, RemoteUser> remote_users_;                  ///< by folded nick
   std::unordered_map<std::string, std::vector<std::string>> remote_members_;  ///< folded channel -> folded nicks
   /// Publishes a JOIN (rest: the real name), PART or QUIT (rest: the line) of local user `c`.
   void cluster_publish(ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string rest,
                        const Member* m = nullptr);
+  /// Publishes local user `c` to the other nodes' replicas: HAVE without a channel (its signon
+  /// time), then AWAY and OPER when it is away or an operator (registration, SYNC answers).
+  void cluster_publish_user(const Client& c);
+  /// Publishes `c`'s away state (AWAY, REST the away-notify line) or operator state (OPER).
+  void cluster_publish_state(const Client& c, ClusterEvent::Kind kind);
+  /// The members of `ch` on every node: the local ones plus the replica's remote ones.
+  std::size_t member_count(const Channel& ch) const;
   /// The remote member `nick` of the channel `folded_chan` (null: none, or not in it).
   RemoteUser* remote_member(std::string_view nick, const std::string& folded_chan);
   /// Sets (or clears) a remote member's +o or +v in the replica.
@@ -414,6 +425,11 @@ class ServerImpl {
   void notify_cluster_state(bool relaying);
   void give_up_nick(ClientId id, const std::string& folded);
   void apply_cluster_event(const ClusterEvent& e);
+  /// AWAY and OPER events: the replica's away text (away-notify to the local members who share a
+  /// channel with the user, when it changed) and operator flag.
+  void apply_user_state(const ClusterEvent& e);
+  /// A remote user's PRIVMSG seen here (MSG or PRIV event): its idle time starts again.
+  void note_remote_message(const ClusterEvent& e);
   /// MODE, TOPIC, KICK and INVITE events (docs/CLUSTER.md, "Channels"): applied to the local copy.
   void apply_channel_event(const ClusterEvent& e);
   std::uint64_t history_batches_ = 0;  ///< chathistory batch references handed out

@@ -22,17 +22,17 @@ struct ClusterNode {
 
 /// One event between nodes (docs/CLUSTER.md, "Events between nodes": the wire format).
 struct ClusterEvent {
-  enum class Kind { message, private_message, join, part, quit, nick, sync, have, mode, topic, kick, invite, kill };
+  enum class Kind { message, private_message, join, part, quit, nick, sync, have, mode, topic, kick, invite, kill, away, oper };
   Kind kind = Kind::message;
   std::string node;          ///< the publishing node (filled in by the link)
   std::uint64_t sender = 0;  ///< the user's connection id on its node
   std::string target;        ///< channel (message, join, part, have, mode, topic, kick), nick (private_message, invite), new nick (nick)
   std::string mask;          ///< nick!user@host
   std::string account;       ///< "" = not logged in
-  std::string msgid;
+  std::string msgid;         ///< message, private_message; have without a channel: the user's signon time (unix s)
   std::string tags;          ///< client-only tags, escaped
   bool tagmsg = false;
-  bool op = false, voice = false;  ///< join, have: the member's prefix in the channel
+  bool op = false, voice = false;  ///< join, have: the member's prefix in the channel; oper: op = is an IRC operator
   std::string rest;          ///< the IRC line without tags (join: the real name)
   bool own = false;          ///< on receipt: published by this node
 };
@@ -107,6 +107,22 @@ class ClusterLink {
                               const ClusterEvent* e) {
     (void)folded_chan, (void)changes, (void)e;
   }
+
+  /// Resync (this node's own SYNC, after a reconnection or a reap): puts the local members of
+  /// `folded_chan` (`member` changes) back into its shared member list where missing, and writes
+  /// its state (`set` changes) only when Redis holds none (a Redis restarted empty). Fire and forget.
+  virtual void restore_channel(const std::string& folded_chan, const std::vector<ClusterChannelChange>& changes) {
+    (void)folded_chan, (void)changes;
+  }
+  /// One user of the replica: its node, nick as folded and mask.
+  struct ReplicaUser {
+    std::string node, folded, mask;
+  };
+  /// Resync: once the other nodes had time to resync too (the heartbeat TTL plus a heartbeat),
+  /// the users of `replica` that Redis no longer knows (their node dead, or its users hash without
+  /// them: they quit while this node was cut off) come back as QUIT events through the delivery
+  /// path (reason `*.net *.split`). Fire and forget.
+  virtual void check_replica(std::vector<ReplicaUser> replica) { (void)replica; }
 };
 
 }  // namespace sockit::irc

@@ -6,9 +6,11 @@
 
 #include "integration/irc/irc_client.hpp"
 #include "support/support.hpp"
+#include "sockit/irc/password.hpp"
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,10 +28,16 @@ using Clock = std::chrono::steady_clock;
 struct TwoNodes {
   RedisServer redis;
   std::unique_ptr<ChatServer> a, b;
-  bool start() {
+  /// `extra`: more arguments for both nodes (a --config file).
+  bool start(const std::vector<std::string>& extra = {}) {
     if (!redis.start()) return false;
-    a = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", redis.url(), "--node-name", "alpha", "--no-flood-control"});
-    b = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", redis.url(), "--node-name", "beta", "--no-flood-control"});
+    auto args = [&](const char* name) {
+      std::vector<std::string> v{"--cluster", redis.url(), "--node-name", name, "--no-flood-control"};
+      v.insert(v.end(), extra.begin(), extra.end());
+      return v;
+    };
+    a = std::make_unique<ChatServer>(args("alpha"));
+    b = std::make_unique<ChatServer>(args("beta"));
     return sockit::test::wait_until(
         [&] {
           return redis.cli({"PUBSUB", "NUMSUB", "sockit:msg"}) == "sockit:msg\n2\n" &&
@@ -59,6 +67,14 @@ std::string join_outcome(Client& c, const std::string& chan) {
 std::string try_join(Client& c, const std::string& chan, const std::string& key = {}) {
   c.send("JOIN " + chan + (key.empty() ? "" : " " + key));
   return join_outcome(c, chan);
+}
+
+/// Each client joins `chan` in turn, each one's 366 before the next JOIN; whether all were admitted.
+bool join_in_turn(const std::string& chan, std::initializer_list<Client*> clients) {
+  for (Client* c : clients) {
+    if (try_join(*c, chan) != "366") return false;
+  }
+  return true;
 }
 
 // One member on alpha and +l 2: the last slot joined from alpha and from beta at the same instant,
@@ -192,9 +208,7 @@ TEST(ClusterChannels, OpGivenOnOneNodeActsOnTheOtherAndShowsInNamesEverywhere) {
   alice.register_as("alice");
   bob.register_as("bob");
   carol.register_as("carol");
-  ASSERT_EQ(try_join(alice, "#ops"), "366");
-  ASSERT_EQ(try_join(bob, "#ops"), "366");
-  ASSERT_EQ(try_join(carol, "#ops"), "366");
+  ASSERT_TRUE(join_in_turn("#ops", {&alice, &bob, &carol}));
   std::string names;
   ASSERT_TRUE(names_has(carol, "#ops", "@alice", true, &names)) << names;  // alice's +o from her JOIN
   ASSERT_TRUE(names_has(alice, "#ops", "carol", true, &names)) << names;
@@ -248,6 +262,102 @@ TEST(ClusterChannels, OpGivenOnOneNodeActsOnTheOtherAndShowsInNamesEverywhere) {
   alice.send("PART #ops");
   ASSERT_NE(alice.expect("PART"), "");
   EXPECT_EQ(try_join(alice, "#ops"), "473");  // the invitation was used
+}
+
+/// The WHO flags of `nick` in `c`'s `WHO <mask>` ("" when not listed); every reply read to 315.
+std::string who_flags(Client& c, const std::string& mask, const std::string& nick) {
+  c.send("WHO " + mask);
+  std::string flags;
+  for (std::string l = c.expect_any({"352", "315"}); !l.empty(); l = c.expect_any({"352", "315"})) {
+    if (l.find(" 315 ") != std::string::npos) break;
+    std::vector<std::string> w;  // :server 352 me chan user host server nick flags :0 real
+    for (std::size_t at = 0; at != std::string::npos && w.size() < 9;) {
+      const std::size_t sp = l.find(' ', at);
+      w.push_back(l.substr(at, sp == std::string::npos ? sp : sp - at));
+      at = sp == std::string::npos ? sp : sp + 1;
+    }
+    if (w.size() == 9 && w[7] == nick) flags = w[8];
+  }
+  return flags;
+}
+
+/// Waits (bounded) until `c`'s WHO `mask` shows `nick` with flags `want`; the last flags seen.
+bool who_flags_are(Client& c, const std::string& mask, const std::string& nick, const std::string& want, std::string* last) {
+  return sockit::test::wait_until([&] { return (*last = who_flags(c, mask, nick)) == want; }, 10s, 20ms);
+}
+
+// Remote state for reads (docs/CLUSTER.md, "Events between nodes": AWAY and OPER): a member on
+// beta who is voiced, away and an IRC operator shows as G*+ in WHO on alpha, with 301, 313 and
+// 317 in WHOIS; an away-notify client on alpha gets his AWAY lines; LIST counts the members of
+// both nodes; a node started later learns his state from the SYNC answers.
+TEST(ClusterChannels, RemoteAwayOperStatusAndCountsShowInWhoWhoisAndList) {
+  SKIP_WITHOUT_REDIS();
+  sockit::test::TempDir dir("chans-away");
+  const std::string conf = dir.file("oper.toml");
+  std::ofstream(conf) << "[[operator]]\nname = \"root\"\npassword = \"" << sockit::irc::hash_password("pw", 1000).value()
+                      << "\"\n";
+  TwoNodes net;
+  ASSERT_TRUE(net.start({"--config", conf})) << net.redis.log();
+  Client alice(net.a->address()), carol(net.a->address()), bob(net.b->address());
+  alice.register_as("alice");
+  carol.send("CAP REQ :away-notify");
+  carol.send("CAP END");
+  carol.register_as("carol");
+  bob.register_as("bob");
+  ASSERT_TRUE(join_in_turn("#w", {&alice, &bob, &carol}));
+  std::string flags;
+  ASSERT_TRUE(names_has(alice, "#w", "bob", true, &flags)) << flags;  // alpha knows bob's JOIN
+  alice.send("MODE #w +v bob");
+  ASSERT_NE(bob.expect("MODE"), "");
+  ASSERT_TRUE(who_flags_are(alice, "#w", "bob", "H+", &flags)) << flags;
+  ASSERT_TRUE(who_flags_are(bob, "#w", "alice", "H@", &flags)) << flags;  // status of a remote member, from beta
+  // LIST on both nodes counts the three members (two on alpha, one on beta); the >2 filter too.
+  for (Client* c : {&alice, &bob}) {
+    c->send("LIST #w");
+    std::string l = c->expect("322");
+    EXPECT_NE(l.find(" #w 3 :"), std::string::npos) << l;
+    ASSERT_NE(c->expect("323"), "");
+    c->send("LIST >2");
+    l = c->expect_any({"322", "323"});
+    EXPECT_NE(l.find(" #w 3 :"), std::string::npos) << l;
+    ASSERT_NE(c->expect("323"), "");
+  }
+  // bob goes away and becomes an operator on beta.
+  bob.send("AWAY :at lunch");
+  ASSERT_NE(bob.expect("306"), "");
+  std::string l = carol.expect("AWAY");  // away-notify, from beta's event
+  EXPECT_NE(l.find(":bob!"), std::string::npos) << l;
+  EXPECT_NE(l.find(" AWAY :at lunch"), std::string::npos) << l;
+  bob.send("OPER root pw");
+  ASSERT_NE(bob.expect("381"), "");
+  ASSERT_TRUE(who_flags_are(alice, "#w", "bob", "G*+", &flags)) << flags;
+  EXPECT_EQ(who_flags(alice, "bob", "bob"), "G*");  // WHO <nick>: no channel, no status
+  alice.send("WHOIS bob");
+  std::string whois_lines;
+  for (l = alice.expect_any({"311", "319", "312", "313", "301", "317", "318"}); !l.empty() && l.find(" 318 ") == std::string::npos;
+       l = alice.expect_any({"311", "319", "312", "313", "301", "317", "318"})) {
+    whois_lines += l + "\n";
+  }
+  EXPECT_NE(whois_lines.find(" 313 alice bob :is an IRC operator"), std::string::npos) << whois_lines;
+  EXPECT_NE(whois_lines.find(" 301 alice bob :at lunch"), std::string::npos) << whois_lines;
+  EXPECT_NE(whois_lines.find(" 319 alice bob :+#w"), std::string::npos) << whois_lines;
+  EXPECT_NE(whois_lines.find(" 317 alice bob "), std::string::npos) << whois_lines;
+  // A node started now learns bob's state from the SYNC answers.
+  ChatServer g({"--cluster", net.redis.url(), "--node-name", "gamma", "--no-flood-control", "--config", conf});
+  ASSERT_TRUE(net.redis.wait_nodes_up({"alpha", "beta", "gamma"}));
+  Client dave(g.address());
+  dave.register_as("dave");
+  ASSERT_TRUE(who_flags_are(dave, "bob", "bob", "G*", &flags)) << flags;
+  // Back, and no longer an operator: alpha and gamma see it.
+  bob.send("AWAY");
+  ASSERT_NE(bob.expect("305"), "");
+  l = carol.expect("AWAY");
+  EXPECT_NE(l.find(":bob!"), std::string::npos) << l;
+  EXPECT_EQ(l.find(" AWAY :"), std::string::npos) << l;  // no text: back
+  bob.send("MODE bob -o");
+  ASSERT_NE(bob.expect("MODE"), "");
+  ASSERT_TRUE(who_flags_are(alice, "#w", "bob", "H+", &flags)) << flags;
+  ASSERT_TRUE(who_flags_are(dave, "bob", "bob", "H", &flags)) << flags;
 }
 
 }  // namespace

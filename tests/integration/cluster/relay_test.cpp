@@ -257,8 +257,9 @@ TEST(ClusterRelay, WhoisAndWhoAnswerForUsersOnOtherNodesInAChannelOrInNone) {
   EXPECT_EQ(w.find(" 319 "), std::string::npos) << w;
   EXPECT_NE(w.find(" 318 bob dave :End of /WHOIS list"), std::string::npos) << w;
   EXPECT_EQ(w.find(" 401 "), std::string::npos) << w;
-  // WHOIS alice (in #net, where bob is not): 319 lists the channel beta knows of.
-  ASSERT_TRUE(whois_until(bob, "alice", " 319 bob alice :#net", true, &w)) << w;
+  // WHOIS alice (in #net, where bob is not): 319 lists the channel beta knows of, with her status
+  // (the first member of the network: @).
+  ASSERT_TRUE(whois_until(bob, "alice", " 319 bob alice :@#net", true, &w)) << w;
   EXPECT_NE(w.find(" 312 bob alice a.example "), std::string::npos) << w;
   // Nobody holds "nobody": 401 then 318.
   w = query(bob, "WHOIS nobody", "318");
@@ -276,7 +277,7 @@ TEST(ClusterRelay, WhoisAndWhoAnswerForUsersOnOtherNodesInAChannelOrInNone) {
   std::string names;
   ASSERT_TRUE(names_until(bob, "#net", {"alice", "bob"}, true, &names)) << names;
   w = query(bob, "WHO #net", "315");
-  EXPECT_NE(w.find(" 352 bob #net ~alice 127.0.0.1 a.example alice H :0 Test alice"), std::string::npos) << w;
+  EXPECT_NE(w.find(" 352 bob #net ~alice 127.0.0.1 a.example alice H@ :0 Test alice"), std::string::npos) << w;
   EXPECT_NE(w.find(" 352 bob #net ~bob 127.0.0.1 b.example bob H"), std::string::npos) << w;
   EXPECT_NE(w.find(" 315 bob #net :End of WHO list"), std::string::npos) << w;
   // WHOX from beta: the remote member's fields.

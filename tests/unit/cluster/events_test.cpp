@@ -38,7 +38,8 @@ TEST(ClusterEvents, ChannelMessageRoundTripsWithEmptyFieldsAsDashes) {
 TEST(ClusterEvents, EveryKindTagsAndAccountRoundTrip) {
   for (auto kind : {ClusterEvent::Kind::message, ClusterEvent::Kind::private_message, ClusterEvent::Kind::join,
                     ClusterEvent::Kind::part, ClusterEvent::Kind::quit, ClusterEvent::Kind::nick,
-                    ClusterEvent::Kind::sync, ClusterEvent::Kind::have, ClusterEvent::Kind::kill}) {
+                    ClusterEvent::Kind::sync, ClusterEvent::Kind::have, ClusterEvent::Kind::kill,
+                    ClusterEvent::Kind::away, ClusterEvent::Kind::oper}) {
     ClusterEvent e;
     e.kind = kind;
     e.node = "node-2.x_y";
