@@ -7,6 +7,8 @@
 //   sockit:chanstate:<folded>  hash  modes, key, limit, topic, topic_by, topic_time, created,
 //                                    "b <mask>" / "e <mask>" / "I <mask>" -> "<setter> <when> <folded mask>",
 //                                    "inv <folded nick>" -> "1" (an invitation, used by its JOIN)
+//   sockit:nodechans:<node>:<instance>  hash  <folded chan> -> how many members that node instance has
+//                                    there: what the reaper (nicks.cpp) clears when the instance dies
 #include "sockit/cluster/irc_link.hpp"
 
 #include <charconv>
@@ -14,10 +16,11 @@
 namespace sockit::cluster {
 namespace {
 
-constexpr char kMembersPrefix[] = "sockit:chan:";
-constexpr char kStatePrefix[] = "sockit:chanstate:";
+constexpr const char* kMembersPrefix = kChanMembersPrefix;
+constexpr const char* kStatePrefix = kChanStatePrefix;
 
-// KEYS: members, state. ARGV: owner, folded nick, key given, folded mask, default modes, now.
+// KEYS: members, state, the node instance's channel counts. ARGV: owner, folded nick, key given,
+// folded mask, default modes, now, folded channel.
 // Returns {verdict, state as HGETALL}: 2 first member (the state is created), 1 joined (or already
 // a member), -1 +i, -2 +k, -3 +l (members counted on all nodes), -4 +b.
 constexpr char kJoin[] = R"lua(
@@ -26,6 +29,7 @@ if n == 0 then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], 'modes', ARGV[5], 'created', ARGV[6])
   redis.call('HSET', KEYS[1], ARGV[1], '@')
+  redis.call('HINCRBY', KEYS[3], ARGV[7], 1)
   return {2, redis.call('HGETALL', KEYS[2])}
 end
 local st = redis.call('HGETALL', KEYS[2])
@@ -53,12 +57,16 @@ if not t['inv ' .. ARGV[2]] then
 end
 redis.call('HDEL', KEYS[2], 'inv ' .. ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[1], '-')
+redis.call('HINCRBY', KEYS[3], ARGV[7], 1)
 return {1, st}
 )lua";
 
-// KEYS: members, state. ARGV: owner. The last member out deletes the state.
+// KEYS: members, state, the node instance's channel counts. ARGV: owner, folded channel. The last
+// member out deletes the state. A member already removed (reaped) is not counted down twice.
 constexpr char kLeave[] = R"lua(
-redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[3], ARGV[2], -1) <= 0 then
+  redis.call('HDEL', KEYS[3], ARGV[2])
+end
 if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
 return 1
 )lua";
@@ -77,6 +85,54 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   end
 end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return 1
+)lua";
+
+// Resync (IrcLink::restore_channel). KEYS: members, state, the node instance's channel counts.
+// ARGV: folded channel, then op, field, value triples as kUpdate's: S fields are written only when
+// the channel has no state in Redis (restarted empty, or emptied meanwhile by a reap), M members
+// added where missing (and counted for the reaper). Returns how many members were added.
+constexpr char kRestore[] = R"lua(
+local fresh = redis.call('EXISTS', KEYS[2]) == 0
+local added = 0
+for i = 2, #ARGV, 3 do
+  local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if op == 'S' and fresh then redis.call('HSET', KEYS[2], f, v)
+  elseif op == 'M' and redis.call('HSETNX', KEYS[1], f, v) == 1 then
+    redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+    added = added + 1
+  end
+end
+return added
+)lua";
+
+// MODE, TOPIC, KICK decided here (IrcLink::decide_channel). KEYS: members, state. ARGV: event
+// channel, payload, the actor's owner, what it needs ('o': operator; 't': operator if the modes
+// hold t), nick key prefix, then op, field, value triples as kUpdate's, and P <folded nick>
+// <+o|-o|+v|-v>: that member's prefix, wherever its node (its owner from its nick claim). Returns
+// 1 (applied and published) or 0 (refused: the actor is not a member of that rank; nothing done).
+constexpr char kDecide[] = R"lua(
+local rank = redis.call('HGET', KEYS[1], ARGV[3])
+if not rank then return 0 end
+local need = ARGV[4] == 'o'
+if ARGV[4] == 't' then need = string.find(redis.call('HGET', KEYS[2], 'modes') or '', 't', 1, true) ~= nil end
+if need and not string.find(rank, '@', 1, true) then return 0 end
+for i = 6, #ARGV, 3 do
+  local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if op == 'S' then redis.call('HSET', KEYS[2], f, v)
+  elseif op == 'D' then redis.call('HDEL', KEYS[2], f)
+  elseif op == 'P' then
+    local owner = redis.call('GET', ARGV[5] .. f)
+    local cur = owner and redis.call('HGET', KEYS[1], owner)
+    if cur then
+      local o, vo = string.find(cur, '@', 1, true) ~= nil, string.find(cur, '+', 1, true) ~= nil
+      if string.sub(v, 2) == 'o' then o = string.sub(v, 1, 1) == '+' else vo = string.sub(v, 1, 1) == '+' end
+      local p = (o and '@' or '') .. (vo and '+' or '')
+      redis.call('HSET', KEYS[1], owner, p == '' and '-' or p)
+    end
+  end
+end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 )lua";
 
@@ -117,6 +173,8 @@ struct IrcLink::ChannelScripts {
   Script join{kJoin};
   Script leave{kLeave};
   Script update{kUpdate};
+  Script decide{kDecide};
+  Script restore{kRestore};
 };
 
 IrcLink::ChannelScripts& IrcLink::channel_scripts() {
@@ -130,6 +188,25 @@ std::string owner_of(const Node& node, std::uint64_t id) {
   return node.options().name + ":" + node.instance() + ":" + std::to_string(id);
 }
 
+std::string node_chans_key(const Node& node) {
+  return std::string(kNodeChansPrefix) + node.options().name + ":" + node.instance();
+}
+
+/// `changes` as the scripts' op, field, value triples: S sets a state field, D deletes one, M a
+/// local member's prefix (the field: its owner string).
+void append_changes(const Node& node, const std::vector<irc::ClusterChannelChange>& changes, std::vector<std::string>& args) {
+  for (const irc::ClusterChannelChange& c : changes) {
+    using Op = irc::ClusterChannelChange::Op;
+    if (c.op == Op::member) {
+      std::uint64_t id = 0;
+      std::from_chars(c.field.data(), c.field.data() + c.field.size(), id);
+      args.insert(args.end(), {"M", owner_of(node, id), c.value});
+    } else {
+      args.insert(args.end(), {c.op == Op::set ? "S" : "D", c.field, c.value});
+    }
+  }
+}
+
 }  // namespace
 
 void IrcLink::join_channel(const std::string& folded_chan, const std::string& folded_nick, std::uint64_t id,
@@ -139,8 +216,8 @@ void IrcLink::join_channel(const std::string& folded_chan, const std::string& fo
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
   channel_scripts().join.run(
-      node_.redis(), {kMembersPrefix + folded_chan, kStatePrefix + folded_chan},
-      {owner_of(node_, id), folded_nick, key, folded_mask, default_modes, now},
+      node_.redis(), {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_)},
+      {owner_of(node_, id), folded_nick, key, folded_mask, default_modes, now, folded_chan},
       [done = std::move(done)](const RedisReply& r) {
         if (r.type != RedisReply::Type::array || r.elements.empty() ||
             r.elements[0].type != RedisReply::Type::integer) {
@@ -160,8 +237,9 @@ void IrcLink::join_channel(const std::string& folded_chan, const std::string& fo
 }
 
 void IrcLink::leave_channel(const std::string& folded_chan, std::uint64_t id) {
-  channel_scripts().leave.run(node_.redis(), {kMembersPrefix + folded_chan, kStatePrefix + folded_chan},
-                              {owner_of(node_, id)}, {});
+  channel_scripts().leave.run(node_.redis(),
+                              {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_)},
+                              {owner_of(node_, id), folded_chan}, {});
 }
 
 void IrcLink::update_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
@@ -173,18 +251,38 @@ void IrcLink::update_channel(const std::string& folded_chan, const std::vector<i
     args[1] = encode_event(copy);
     ++stats_.published;
   }
+  append_changes(node_, changes, args);
+  channel_scripts().update.run(node_.redis(), {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan},
+                               std::move(args), {});
+}
+
+void IrcLink::restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes) {
+  std::vector<std::string> args{folded_chan};
+  append_changes(node_, changes, args);
+  channel_scripts().restore.run(
+      node_.redis(),
+      {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_)},
+      std::move(args), {});
+}
+
+void IrcLink::decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,
+                             const std::vector<irc::ClusterChannelChange>& changes, const irc::ClusterEvent& e,
+                             std::function<void(bool ok)> done) {
+  irc::ClusterEvent copy = e;
+  copy.node = node_.options().name;
+  copy.decided = true;
+  std::vector<std::string> args{kEventChannel, encode_event(copy), owner_of(node_, actor), std::string(1, need),
+                                "sockit:nick:"};
   for (const irc::ClusterChannelChange& c : changes) {
     using Op = irc::ClusterChannelChange::Op;
-    if (c.op == Op::member) {
-      std::uint64_t id = 0;
-      std::from_chars(c.field.data(), c.field.data() + c.field.size(), id);
-      args.insert(args.end(), {"M", owner_of(node_, id), c.value});
-    } else {
-      args.insert(args.end(), {c.op == Op::set ? "S" : "D", c.field, c.value});
-    }
+    const char* op = c.op == Op::set ? "S" : c.op == Op::del ? "D" : c.op == Op::prefix ? "P" : nullptr;
+    if (op != nullptr) args.insert(args.end(), {op, c.field, c.value});
   }
-  channel_scripts().update.run(node_.redis(), {kMembersPrefix + folded_chan, kStatePrefix + folded_chan},
-                               std::move(args), {});
+  ++stats_.published;
+  channel_scripts().decide.run(node_.redis(), {kMembersPrefix + folded_chan, kStatePrefix + folded_chan},
+                               std::move(args), [done = std::move(done)](const RedisReply& r) {
+                                 done(r.type == RedisReply::Type::integer && r.integer == 1);
+                               });
 }
 
 }  // namespace sockit::cluster

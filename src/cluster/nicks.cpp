@@ -37,10 +37,12 @@ return 1
 )lua";
 
 // KEYS: the user-nodes set ("<node>:<instance>" members). ARGV: node key prefix, users hash prefix,
-// nick key prefix, and either "" (reap the users of every instance that is not its node's live
-// one: O(1) per live instance) or "<node>:<instance>" (release that instance's users: SIGTERM).
-// Returns node, "<instance>:<id>", mask, ... of the users released; they are deleted here, so a
-// second run returns none of them.
+// nick key prefix, either "" (reap the users of every instance that is not its node's live
+// one: O(1) per live instance) or "<node>:<instance>" (release that instance's users: SIGTERM),
+// then the node-channels, channel members and channel state prefixes: a dead instance's members
+// leave every channel in the same step (no longer counted by +l), found through its node-channels
+// hash. Returns node, "<instance>:<id>", mask, ... of the users released; they are deleted here,
+// so a second run returns none of them.
 constexpr char kReap[] = R"lua(
 local out = {}
 local members
@@ -65,6 +67,16 @@ for _, m in ipairs(members) do
     end
     redis.call('DEL', users)
     redis.call('SREM', KEYS[1], m)
+    -- its memberships: out of every channel it had members in (the last one out deletes the state)
+    local chans = ARGV[5] .. m
+    for _, c in ipairs(redis.call('HKEYS', chans)) do
+      local mk = ARGV[6] .. c
+      for _, o in ipairs(redis.call('HKEYS', mk)) do
+        if string.sub(o, 1, #m + 1) == m .. ':' then redis.call('HDEL', mk, o) end
+      end
+      if redis.call('HLEN', mk) == 0 then redis.call('DEL', ARGV[7] .. c) end
+    end
+    redis.call('DEL', chans)
   end
 end
 return out
@@ -120,6 +132,30 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return lost
 )lua";
 
+// NickClaims::live_users. KEYS: the nodes set, the user-nodes set. ARGV: node key prefix, users hash
+// prefix. Returns per live node: its name, 1 when its users hash is current (its instance is in the
+// user-nodes set: it claimed or resynced since Redis lost its data) or 0, and its users' folded nicks.
+constexpr char kLiveUsers[] = R"lua(
+local out = {}
+for _, n in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local v = redis.call('GET', ARGV[1] .. n)
+  if v then
+    local m = n .. ':' .. string.match(v, '^(%S+)')
+    out[#out + 1] = n
+    if redis.call('SISMEMBER', KEYS[2], m) == 1 then
+      out[#out + 1] = 1
+      out[#out + 1] = redis.call('HKEYS', ARGV[2] .. m)
+    else
+      out[#out + 1] = 0
+      out[#out + 1] = {}
+    end
+  end
+end
+return out
+)lua";
+
+constexpr char kNodesKey[] = "sockit:nodes";
+
 std::int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -171,7 +207,7 @@ void Script::run(RedisClient& redis, std::vector<std::string> keys, std::vector<
 }
 
 NickClaims::NickClaims(Node& node)
-    : node_(node), claim_(kClaim), release_(kRelease), reap_(kReap), reclaim_(kReclaim) {}
+    : node_(node), claim_(kClaim), release_(kRelease), reap_(kReap), reclaim_(kReclaim), live_users_(kLiveUsers) {}
 
 NickClaims::~NickClaims() {
   *alive_ = false;
@@ -221,7 +257,8 @@ void NickClaims::start(std::chrono::milliseconds period, ReapedFn fn) {
 void NickClaims::reap() {
   if (reaping_ || !node_.ready() || !node_.owns_name() || node_.heartbeats() == 0) return;
   reaping_ = true;
-  reap_.run(node_.redis(), {kUserNodes}, {kNodePrefix, kUsersPrefix, kNickPrefix, ""},
+  reap_.run(node_.redis(), {kUserNodes},
+            {kNodePrefix, kUsersPrefix, kNickPrefix, "", kNodeChansPrefix, kChanMembersPrefix, kChanStatePrefix},
             [this, alive = alive_](const RedisReply& r) {
               if (!*alive) return;
               reaping_ = false;
@@ -265,10 +302,28 @@ void NickClaims::reclaim_all(LostFn done) {
 
 void NickClaims::release_all(ReapedFn done) {
   reap_.run(node_.redis(), {kUserNodes},
-            {kNodePrefix, kUsersPrefix, kNickPrefix, node_.options().name + ":" + node_.instance()},
+            {kNodePrefix, kUsersPrefix, kNickPrefix, node_.options().name + ":" + node_.instance(), kNodeChansPrefix,
+             kChanMembersPrefix, kChanStatePrefix},
             [done = std::move(done)](const RedisReply& r) {
               if (done) done(reaped_users(r));
             });
+}
+
+void NickClaims::live_users(LiveUsersFn done) {
+  live_users_.run(node_.redis(), {kNodesKey, kUserNodes}, {kNodePrefix, kUsersPrefix},
+                  [done = std::move(done)](const RedisReply& r) {
+                    std::unordered_map<std::string, NodeUsers> by_node;
+                    if (r.type != RedisReply::Type::array) {
+                      done(false, by_node);
+                      return;
+                    }
+                    for (std::size_t i = 0; i + 2 < r.elements.size(); i += 3) {
+                      NodeUsers& u = by_node[r.elements[i].str];
+                      u.known = r.elements[i + 1].integer == 1;
+                      for (const RedisReply& f : r.elements[i + 2].elements) u.folded.insert(f.str);
+                    }
+                    done(true, by_node);
+                  });
 }
 
 // IrcLink's side of the claims (the rest of IrcLink is in events.cpp).
@@ -300,6 +355,31 @@ void IrcLink::publish_quits(const std::vector<ReapedUser>& users, std::string_vi
     ++stats_.published;
     node_.redis().command({"PUBLISH", kEventChannel, encode_event(e)});
   }
+}
+
+void IrcLink::check_replica(std::vector<ReplicaUser> replica) {
+  if (claims_ == nullptr || replica.empty()) return;
+  // The other nodes resync on their own reconnection (backoff) or heartbeat: give them the time a
+  // node has before it is reaped anyway (TTL + one heartbeat), then ask Redis who is there.
+  const auto wait = node_.options().ttl + node_.options().heartbeat;
+  node_.loop().run_after(wait, [this, alive = alive_, replica = std::move(replica)]() mutable {
+    if (!*alive) return;
+    claims_->live_users([this, alive, replica = std::move(replica)](
+                            bool ok, const std::unordered_map<std::string, NickClaims::NodeUsers>& by_node) {
+      if (!*alive || !ok) return;  // Redis away again: the next resync checks
+      for (const ReplicaUser& u : replica) {
+        auto n = by_node.find(u.node);
+        if (n != by_node.end() && (!n->second.known || n->second.folded.contains(u.folded))) continue;
+        irc::ClusterEvent e;  // as the reaper's QUIT: from the user's node; the core drops it if stale
+        e.kind = irc::ClusterEvent::Kind::quit;
+        e.node = u.node;
+        e.mask = u.mask;
+        e.rest = ":" + u.mask + " QUIT :*.net *.split";
+        ++stats_.replica_dropped;
+        if (deliver_) deliver_(e);
+      }
+    });
+  });
 }
 
 }  // namespace sockit::cluster

@@ -31,6 +31,7 @@ struct LinkStats {
   std::uint64_t published = 0;  ///< PUBLISH commands sent
   std::uint64_t received = 0;   ///< events decoded (own included)
   std::uint64_t malformed = 0;  ///< payloads ignored
+  std::uint64_t replica_dropped = 0;  ///< remote users a resync found gone from Redis (QUIT delivered)
 };
 
 class IrcLink final : public irc::ClusterLink {
@@ -67,6 +68,11 @@ class IrcLink final : public irc::ClusterLink {
   void leave_channel(const std::string& folded_chan, std::uint64_t id) override;
   void update_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
                       const irc::ClusterEvent* e) override;
+  void decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,
+                      const std::vector<irc::ClusterChannelChange>& changes, const irc::ClusterEvent& e,
+                      std::function<void(bool ok)> done) override;
+  void restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes) override;
+  void check_replica(std::vector<ReplicaUser> replica) override;
 
  private:
   struct ChannelScripts;                 ///< chans.cpp

@@ -22,10 +22,17 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 namespace sockit::cluster {
+
+/// Channel keys the reaper clears as well (src/cluster/chans.cpp writes them): a channel's members
+/// and state, and per node instance the channels it has members in (folded name -> count).
+inline constexpr char kChanMembersPrefix[] = "sockit:chan:";
+inline constexpr char kChanStatePrefix[] = "sockit:chanstate:";
+inline constexpr char kNodeChansPrefix[] = "sockit:nodechans:";
 
 /// A Lua script run with EVALSHA: loaded (SCRIPT LOAD) by its first use, which runs it with EVAL;
 /// a NOSCRIPT answer (Redis restarted, SCRIPT FLUSH) runs it with EVAL again and reloads it.
@@ -84,6 +91,15 @@ class NickClaims {
   /// on a later turn.
   void release_all(ReapedFn done);
   std::uint64_t reaped() const noexcept { return reaped_; }
+  /// The users Redis knows, per live node (its heartbeat key is there): `known` false while that
+  /// node has not claimed since Redis lost its data (nothing can be said of its users yet).
+  struct NodeUsers {
+    bool known = false;
+    std::unordered_set<std::string> folded;  ///< its users' nicks, folded
+  };
+  using LiveUsersFn = std::function<void(bool ok, const std::unordered_map<std::string, NodeUsers>& by_node)>;
+  /// One script; `done` on a later turn (ok false: Redis away).
+  void live_users(LiveUsersFn done);
 
  private:
   void reap();
@@ -94,6 +110,7 @@ class NickClaims {
   Script release_;
   Script reap_;
   Script reclaim_;
+  Script live_users_;
   struct Held {
     std::string folded, mask;
     std::int64_t since = 0;  ///< Unix ms

@@ -32,6 +32,7 @@ struct ClusterEvent {
   std::string msgid;         ///< message, private_message; have without a channel: the user's signon time (unix s)
   std::string tags;          ///< client-only tags, escaped
   bool tagmsg = false;
+  bool decided = false;      ///< mode, topic, kick: decided by the script; its publisher applies it on its return too
   bool op = false, voice = false;  ///< join, have: the member's prefix in the channel; oper: op = is an IRC operator
   std::string rest;          ///< the IRC line without tags (join: the real name)
   bool own = false;          ///< on receipt: published by this node
@@ -56,8 +57,10 @@ struct ClusterChannelState {
 /// One change to a channel's shared state: `set` or `del` a field of its state hash
 /// ("modes", "key", "limit", "topic", "topic_by", "topic_time", "b <mask>", "inv <folded nick>"...),
 /// or `member`: the prefix ("@", "+", "@+", "-") of local member `field` (its connection id).
+/// `prefix` (decide_channel only): "+o", "-o", "+v" or "-v" for the member whose folded nick is
+/// `field`, on any node (found through its nick claim).
 struct ClusterChannelChange {
-  enum class Op { set, del, member } op = Op::set;
+  enum class Op { set, del, member, prefix } op = Op::set;
   std::string field, value;
 };
 
@@ -101,6 +104,17 @@ class ClusterLink {
   }
   /// Local client `id` left `folded_chan` (PART, KICK, QUIT). Fire and forget.
   virtual void leave_channel(const std::string& folded_chan, std::uint64_t id) { (void)folded_chan, (void)id; }
+  /// MODE, TOPIC, KICK decided against the shared state: in one atomic step, if local client
+  /// `actor` is a member of `folded_chan` with the rank `need` asks ('o': operator; 't':
+  /// operator when the shared modes hold +t), applies `changes` and publishes `e` (marked decided:
+  /// every node, this one included, applies it when it comes back); `done(false)`: refused (not
+  /// that rank in Redis, or Redis away), nothing changed. `done` runs on a later loop turn.
+  virtual void decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,
+                              const std::vector<ClusterChannelChange>& changes, const ClusterEvent& e,
+                              std::function<void(bool ok)> done) {
+    (void)folded_chan, (void)actor, (void)need, (void)changes, (void)e;
+    done(false);
+  }
   /// Applies `changes` to `folded_chan`'s shared state and, in the same atomic step, publishes `e`
   /// when given (so the state and the event are in one order for every node). Fire and forget.
   virtual void update_channel(const std::string& folded_chan, const std::vector<ClusterChannelChange>& changes,

@@ -222,8 +222,103 @@ TEST(ClusterFaults, AReapedNodeComesBackAndTheNewerOfTwoSameNicksYields) {
   EXPECT_EQ(names_become(*n.bob, "#net", all), sorted);
   EXPECT_EQ(names_become(*n.alice, "#net", all), sorted);
   EXPECT_TRUE(redis_cli(n.redis, {"GET", "sockit:nick:alice"}).starts_with("alpha:"));
+  // The reap took alice's and dave's memberships out of Redis; alpha's resync put them back.
+  EXPECT_TRUE(sockit::test::wait_until([&] { return redis_cli(n.redis, {"HLEN", "sockit:chan:#net"}) == "4"; }, 5s, 50ms))
+      << redis_cli(n.redis, {"HKEYS", "sockit:chan:#net"});
   EXPECT_TRUE(message_flows(*n.alice, *n.bob, "back"));
   EXPECT_TRUE(message_flows(*n.bob, *n.dave, "back"));
+}
+
+// beta SIGKILLed with a member in two channels: the reap that quits its user takes its memberships
+// out of every `sockit:chan:*` in the same script (a channel left empty loses its state too), so a
+// `+l 3` slot it held is free for a JOIN on alpha at once after the QUIT, and NAMES forgets it.
+TEST(ClusterFaults, ASigkilledNodesMembersLeaveEveryChannelAndFreeTheirLimitSlots) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  n.alice->send("MODE #net +l 3");
+  ASSERT_NE(n.alice->expect("MODE"), "");
+  n.bob->send("JOIN #beta");
+  ASSERT_NE(n.bob->expect("366"), "");
+  Client carol(n.a->address());
+  carol.register_as("carol");
+  carol.send("JOIN #net");
+  ASSERT_NE(carol.expect("471"), "") << carol.dump();  // full: bob's membership counts
+  ASSERT_EQ(redis_cli(n.redis, {"HLEN", "sockit:chan:#net"}), "3");
+  n.b->child().signal(SIGKILL);
+  ASSERT_TRUE(n.b->child().wait(5s).has_value());
+  const auto killed = Clock::now();
+  ASSERT_NE(wait_line(*n.alice, [](const std::string& l) { return l.starts_with(":bob!") && has(l, " QUIT :*.net *.split"); }, 12s),
+            "")
+      << n.alice->dump();
+  const auto quit_after = Clock::now() - killed;
+  EXPECT_LE(quit_after, 6500ms);  // TTL (5 s) + one heartbeat (+ the poll)
+  // Reaped in the same script as the nick: the slot is free now, no retry needed.
+  EXPECT_EQ(redis_cli(n.redis, {"HKEYS", "sockit:chan:#net"}).find("beta:"), std::string::npos);
+  carol.send("JOIN #net");
+  EXPECT_NE(carol.expect_any({"366", "471"}).find(" 366 "), std::string::npos) << carol.dump();
+  EXPECT_EQ(redis_cli(n.redis, {"HLEN", "sockit:chan:#net"}), "3");
+  EXPECT_EQ(names(*n.alice, "#net"), (std::vector<std::string>{"alice", "carol", "dave"}));
+  // #beta had only bob: its members and state are gone, and so is beta's channel index.
+  EXPECT_EQ(redis_cli(n.redis, {"EXISTS", "sockit:chan:#beta"}), "0");
+  EXPECT_EQ(redis_cli(n.redis, {"EXISTS", "sockit:chanstate:#beta"}), "0");
+  EXPECT_EQ(redis_cli(n.redis, {"KEYS", "sockit:nodechans:beta:*"}), "");
+  std::printf("SIGKILL: QUIT after %lld ms, the +l slot free with it\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(quit_after).count()));
+}
+
+// Redis restarted empty: the resync puts every node's members back into `sockit:chan:#net` and the
+// channel's state (its +l) back into `sockit:chanstate:#net`, so +l counts the members of both
+// nodes again; erin (beta) quit while Redis was away, so alpha never got her QUIT: alpha's replica
+// check after the resync finds her gone from Redis and shows alice her QUIT (`*.net *.split`).
+TEST(ClusterFaults, RedisRestartedEmptyGetsEveryMembershipBackAndForgetsWhoQuitMeanwhile) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  Client erin(n.b->address());
+  erin.register_as("erin");
+  erin.send("JOIN #net");
+  ASSERT_NE(erin.expect("366"), "");
+  n.alice->send("MODE #net +l 4");
+  ASSERT_NE(wait_line(*n.bob, [](const std::string& l) { return has(l, " MODE #net +l"); }, 5s), "");
+  ASSERT_EQ(redis_cli(n.redis, {"HLEN", "sockit:chan:#net"}), "4");
+  n.redis.terminate();
+  for (Client* c : {n.alice.get(), n.bob.get(), &erin}) ASSERT_NE(wait_line(*c, degraded, 5s), "") << c->dump();
+  erin.send("QUIT :bye");  // never reaches alpha: beta is degraded
+  ASSERT_TRUE(erin.closed_within(5s));
+  ASSERT_NE(wait_line(*n.bob, [](const std::string& l) { return l.starts_with(":erin!") && has(l, " QUIT "); }, 5s), "");
+  ASSERT_TRUE(n.redis.start()) << n.redis.log();
+  const auto restarted = Clock::now();
+  for (Client* c : {n.alice.get(), n.dave.get(), n.bob.get()}) ASSERT_NE(wait_line(*c, back, 15s), "") << c->dump();
+  // Every member of both nodes is in Redis again, with the channel's state.
+  std::string members;
+  EXPECT_TRUE(sockit::test::wait_until(
+      [&] {
+        members = redis_cli(n.redis, {"HKEYS", "sockit:chan:#net"});
+        return std::count(members.begin(), members.end(), '\n') == 2;  // 3 lines
+      },
+      5s, 50ms))
+      << members;
+  EXPECT_EQ(members.find("alpha:") != std::string::npos && members.find("beta:") != std::string::npos, true) << members;
+  EXPECT_EQ(redis_cli(n.redis, {"HGET", "sockit:chanstate:#net", "limit"}), "4");
+  // alpha drops erin (quit while it was cut off) once the others had time to resync.
+  const std::string quit =
+      wait_line(*n.alice, [](const std::string& l) { return l.starts_with(":erin!") && has(l, " QUIT "); }, 15s);
+  const auto dropped = Clock::now() - restarted;
+  EXPECT_NE(quit.find(" QUIT :*.net *.split"), std::string::npos) << n.alice->dump();
+  const std::vector<std::string> all{"alice", "bob", "dave"};
+  EXPECT_EQ(names_become(*n.alice, "#net", all), all);
+  // +l 4 counts both nodes: one more fits (on beta), the next (on alpha) is refused.
+  Client carol(n.b->address()), frank(n.a->address());
+  carol.register_as("carol");
+  frank.register_as("frank");
+  carol.send("JOIN #net");
+  EXPECT_NE(carol.expect_any({"366", "471"}).find(" 366 "), std::string::npos) << carol.dump();
+  frank.send("JOIN #net");
+  EXPECT_NE(frank.expect_any({"366", "471"}).find(" 471 "), std::string::npos) << frank.dump();
+  EXPECT_TRUE(message_flows(*n.bob, *n.alice, "after"));
+  std::printf("redis restarted empty: stale remote user dropped %lld ms after the restart\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(dropped).count()));
 }
 
 }  // namespace
