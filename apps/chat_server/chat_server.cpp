@@ -13,6 +13,7 @@
 
 #include "sockit/cluster/irc_link.hpp"
 #include "sockit/cluster/node.hpp"
+#include "sockit/cluster/redis_store.hpp"
 #include "sockit/irc/password.hpp"
 #include "sockit/irc/server.hpp"
 #include "sockit/loop/poller.hpp"
@@ -289,7 +290,7 @@ int cluster_status(const ClusterSettings& cl) {
 
 // [history] enabled: the history store opened (created, migrated); null with `why` when the file
 // cannot be used (not a database, read-only, newer schema).
-std::unique_ptr<store::HistoryStore> open_history(const HistorySettings& h, std::string& why) {
+store::HistoryOptions history_options(const HistorySettings& h) {
   store::HistoryOptions opt;
   opt.path = h.path;
   opt.max_messages = h.max_messages;
@@ -297,7 +298,11 @@ std::unique_ptr<store::HistoryStore> open_history(const HistorySettings& h, std:
   opt.flush_interval = h.flush_interval;
   opt.flush_messages = h.flush_messages;
   opt.query_limit = h.query_limit;
-  return store::HistoryStore::open(opt, why);
+  return opt;
+}
+
+std::unique_ptr<store::HistoryStore> open_history(const HistorySettings& h, std::string& why) {
+  return store::HistoryStore::open(history_options(h), why);
 }
 
 constexpr std::size_t kQueueSlack = 64 << 10;  // the model's send caps above the core's SendQ
@@ -621,14 +626,14 @@ int run(Options& o) {
     return cli::kExitFailure;
   }
   tls.set_handshake_timeout(loaded.tls_handshake_timeout);
-  if (loaded.history.enabled) {  // a database that cannot be used stops the start (and --check-config)
+  if (loaded.history.enabled && !loaded.cluster.enabled()) {  // a database that cannot be used stops the start
     std::string why;
     if (!open_history(loaded.history, why)) {
       fmt::print(stderr, "sockit chat-server: {}\n", why);
       return cli::kExitFailure;
     }
   }
-  if (loaded.accounts.enabled) {  // the same for the accounts database: a clear error and exit 1
+  if (loaded.accounts.enabled && !loaded.cluster.enabled()) {  // the same for the accounts database: exit 1
     std::string why;
     if (!open_accounts(loaded.accounts, why)) {
       fmt::print(stderr, "sockit chat-server: {}\n", why);
@@ -667,7 +672,10 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   // [history]: PRIVMSG/NOTICE kept in SQLite by a writer thread (batched, off the loop);
   // destroyed after the core, writing what is still queued.
   std::unique_ptr<store::HistoryStore> history;
-  if (loaded.history.enabled) {
+  if (loaded.history.enabled && loaded.cluster.enabled()) {  // in Redis streams, created below with the node
+    log::debug(fmt::format("cluster: history in Redis (max_messages {} per channel); the history file {} is not used",
+                          loaded.history.max_messages, loaded.history.path));
+  } else if (loaded.history.enabled) {
     std::string why;
     history = open_history(loaded.history, why);
     if (!history) {
@@ -678,7 +686,13 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   // [accounts]: SASL and REGISTER against the SQLite file; its argon2id work runs on the checker's
   // threads. Destroyed after the core.
   std::unique_ptr<store::AccountStore> accounts;
-  if (loaded.accounts.enabled) {
+  if (loaded.accounts.enabled && loaded.cluster.enabled()) {
+    // --cluster: the accounts live in Redis (created below with the node); the SQLite file is not
+    // opened, nor imported (docs/CLUSTER.md).
+    loaded.config.account_registration = registration_enabled(loaded.accounts, so.listen, !so.listen_fds.empty());
+    log::debug(fmt::format("cluster: accounts in Redis (REGISTER {}); the accounts file {} is not used",
+                          loaded.config.account_registration ? "on" : "off", loaded.accounts.path));
+  } else if (loaded.accounts.enabled) {
     std::string why;
     if (!(accounts = open_accounts(loaded.accounts, why))) {
       log::error(why);
@@ -768,6 +782,8 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   std::unique_ptr<cluster::Node> node;  // destroyed before the server and its loop
   std::optional<cluster::IrcLink> link;  // LINKS, and the events between nodes (sockit:msg)
   std::optional<cluster::NickClaims> claims;  // nicks network-wide; the reaper of dead nodes' users
+  std::optional<cluster::RedisAccounts> redis_accounts;  // [accounts] with --cluster
+  std::optional<cluster::RedisHistory> redis_history;    // [history] with --cluster
   if (loaded.cluster.enabled()) {
     cluster::NodeOptions no;
     no.redis = redis_options(loaded.cluster);
@@ -785,6 +801,14 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
     });
     claims.emplace(*node);
     link->set_nick_claims(&*claims);
+    if (loaded.accounts.enabled) {  // SASL and REGISTER against Redis (their waits on the checker's threads)
+      redis_accounts.emplace(node->loop(), node->redis());
+      irc.set_account_store(&*redis_accounts);
+    }
+    if (loaded.history.enabled) {  // one stream per channel or conversation, written by the sender's node
+      redis_history.emplace(node->loop(), node->redis(), history_options(loaded.history));
+      irc.set_history(&*redis_history);
+    }
     // Degraded mode: a NOTICE to every local user when Redis goes and when it is back (resynced);
     // a nick found registered earlier elsewhere in the resync is given up for a guest nick.
     link->set_on_relaying([&irc, &mu](bool relaying) {
@@ -866,6 +890,8 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   }
   metrics_ep.reset();
   irc.set_cluster(nullptr);
+  if (redis_accounts) redis_accounts->detach();  // a checker task still running fails at once
+  if (redis_history) redis_history->detach();
   node.reset();
   checker.stop();
   irc.set_password_checker(nullptr);

@@ -27,7 +27,7 @@ struct ConfigError {
 // Every key the loader accepts, per table: apply_file refuses others, format_config prints these
 // and checks its own output against them (so the printed form and the loader cannot drift).
 constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log", "listen", "websocket", "history", "accounts", "cluster"};
-constexpr std::string_view kAccountsKeys[] = {"enabled", "db", "registration", "enforce_nicks", "nick_grace"};
+constexpr std::string_view kAccountsKeys[] = {"enabled", "db", "registration", "enforce_nicks", "nick_grace", "register_per_ip"};
 constexpr std::string_view kClusterKeys[] = {"url", "node_name", "password"};
 constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
                                             "motd_file", "password", "default_channel_modes", "casemapping",
@@ -347,6 +347,7 @@ void apply_accounts(const toml::table& s, Loaded& out) {
   }
   get(s, "accounts", "enforce_nicks", out.config.enforce_nicks);  // nick ownership
   get_duration(s, "accounts", "nick_grace", out.config.nick_grace);
+  get_count(s, "accounts", "register_per_ip", out.config.register_per_ip);  // REGISTERs per address and hour
 }
 
 // [history]: enabled, db (beside the config file when relative), retention, batching.
@@ -604,6 +605,7 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("registration", toml_string(l.accounts.registration));
   line("enforce_nicks", flag(c.enforce_nicks));
   line("nick_grace", duration_text(c.nick_grace));
+  line("register_per_ip", count(c.register_per_ip));
   out += "\n[cluster]\n";
   line("url", toml_string(l.cluster.url));
   line("node_name", toml_string(l.cluster.node_name));

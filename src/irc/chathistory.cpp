@@ -36,6 +36,12 @@ std::string ServerImpl::history_key_private(const Client& a, const Client& b) co
 
 std::string ServerImpl::history_key_private(const Client& c, std::string_view target) {
   if (const Client* other = find_nick(target)) return history_key_private(c, *other);
+  if (const RemoteUser* u = remote_user(target)) {  // a user of another node (a cluster): as a local one
+    if (!c.account.empty() && !u->account.empty()) {
+      return pair_key('@' + fold(c.account, cfg_.casemapping), '@' + fold(u->account, cfg_.casemapping));
+    }
+    return pair_key(fold(c.nick, cfg_.casemapping), fold(u->nick, cfg_.casemapping));
+  }
   if (!c.account.empty()) return pair_key('@' + fold(c.account, cfg_.casemapping), '@' + fold(target, cfg_.casemapping));
   return pair_key(fold(c.nick, cfg_.casemapping), fold(target, cfg_.casemapping));
 }

@@ -25,20 +25,7 @@ namespace {
 constexpr std::size_t kSaltBytes = 16;
 constexpr std::size_t kHashBytes = 32;
 
-std::string key_of(std::string_view name) {
-  std::string k(name);
-  for (char& ch : k) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  }
-  return k;
-}
-
-Result<void> check_password_text(std::string_view pw) {
-  if (pw.size() < kMinPassword || pw.size() > kMaxPassword || pw.find('\0') != std::string_view::npos) {
-    return Error(std::errc::invalid_argument, "password: 8 to 256 bytes, no NUL");
-  }
-  return {};
-}
+std::string key_of(std::string_view name) { return account_key(name); }
 
 const std::vector<std::string_view> kMigrations = {
     // 0 -> 1
@@ -129,8 +116,7 @@ class SqliteAccounts final : public AccountStore {
       (void)make_hash(password);  // an unknown name costs what a wrong password does
       return std::optional<std::string>();
     }
-    std::string pw(password);
-    if (argon2id_verify(hash.c_str(), pw.data(), pw.size()) != ARGON2_OK) return std::optional<std::string>();
+    if (!verify_password_hash(hash, password)) return std::optional<std::string>();
     return std::optional<std::string>(stored_name);
   }
 
@@ -144,9 +130,7 @@ class SqliteAccounts final : public AccountStore {
   }
 
   Result<void> add_certfp(std::string_view name, std::string_view certfp) override {
-    if (certfp.size() != 64 || !std::all_of(certfp.begin(), certfp.end(), [](char ch) {
-          return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
-        })) {
+    if (!valid_certfp(certfp)) {
       return Error(std::errc::invalid_argument, "certfp: 64 hex digits (SHA-256)");
     }
     std::lock_guard lock(mu_);
@@ -201,17 +185,7 @@ class SqliteAccounts final : public AccountStore {
     return {};
   }
 
-  Result<std::string> make_hash(std::string_view password) const {
-    unsigned char salt[kSaltBytes];
-    if (RAND_bytes(salt, sizeof salt) != 1) return Error(std::errc::io_error, "RAND_bytes");
-    std::size_t len = argon2_encodedlen(cost_.passes, cost_.memory_kib, cost_.lanes, kSaltBytes, kHashBytes, Argon2_id);
-    std::string encoded(len, '\0');
-    int rc = argon2id_hash_encoded(cost_.passes, cost_.memory_kib, cost_.lanes, password.data(), password.size(), salt,
-                                   sizeof salt, kHashBytes, encoded.data(), encoded.size());
-    if (rc != ARGON2_OK) return Error(std::errc::invalid_argument, std::string("argon2id: ") + argon2_error_message(rc));
-    encoded.resize(encoded.find('\0'));
-    return encoded;
-  }
+  Result<std::string> make_hash(std::string_view password) const { return hash_password(password, cost_); }
 
   std::mutex mu_;
   Db db_;
@@ -219,6 +193,30 @@ class SqliteAccounts final : public AccountStore {
 };
 
 }  // namespace
+
+Result<void> check_password_text(std::string_view pw) {
+  if (pw.size() < kMinPassword || pw.size() > kMaxPassword || pw.find('\0') != std::string_view::npos) {
+    return Error(std::errc::invalid_argument, "password: 8 to 256 bytes, no NUL");
+  }
+  return {};
+}
+
+Result<std::string> hash_password(std::string_view password, HashCost cost) {
+  unsigned char salt[kSaltBytes];
+  if (RAND_bytes(salt, sizeof salt) != 1) return Error(std::errc::io_error, "RAND_bytes");
+  std::size_t len = argon2_encodedlen(cost.passes, cost.memory_kib, cost.lanes, kSaltBytes, kHashBytes, Argon2_id);
+  std::string encoded(len, '\0');
+  int rc = argon2id_hash_encoded(cost.passes, cost.memory_kib, cost.lanes, password.data(), password.size(), salt,
+                                 sizeof salt, kHashBytes, encoded.data(), encoded.size());
+  if (rc != ARGON2_OK) return Error(std::errc::invalid_argument, std::string("argon2id: ") + argon2_error_message(rc));
+  encoded.resize(encoded.find('\0'));
+  return encoded;
+}
+
+bool verify_password_hash(const std::string& encoded, std::string_view password) {
+  std::string pw(password);
+  return argon2id_verify(encoded.c_str(), pw.data(), pw.size()) == ARGON2_OK;
+}
 
 Result<std::unique_ptr<AccountStore>> open_sqlite_accounts(const std::string& path, HashCost cost, bool create) {
   auto db = Db::open(path, create);

@@ -78,6 +78,29 @@ class AccountStore {
   }
 };
 
+/// The key an account is stored under: its name ASCII-lower-cased (names compare that way).
+inline std::string account_key(std::string_view name) {
+  std::string k(name);
+  for (char& ch : k) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return k;
+}
+/// A certificate fingerprint as stored: 64 lower-case hex digits (SHA-256).
+inline bool valid_certfp(std::string_view fp) {
+  if (fp.size() != 64) return false;
+  for (char ch : fp) {
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return false;
+  }
+  return true;
+}
+/// invalid_argument unless `password` is 8-256 bytes without NUL.
+Result<void> check_password_text(std::string_view password);
+/// An argon2id PHC string of `password` with a fresh 16-byte salt (slow on purpose: not on a loop).
+Result<std::string> hash_password(std::string_view password, HashCost cost);
+/// Whether `password` matches the PHC string `encoded` (slow on purpose).
+bool verify_password_hash(const std::string& encoded, std::string_view password);
+
 /// Opens (creating when missing, unless `create` is false) the SQLite database at `path`: WAL
 /// journal, foreign keys on, schema migrated to the current version. Errors name the file and
 /// SQLite's reason (corrupt, read-only, newer schema...).
