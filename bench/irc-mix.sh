@@ -9,10 +9,13 @@
 # --mode runs another IRC load mode in the same rotation (issue #21's other cells): `irc` (the
 # fan-out: `--mode irc -c 100 --senders 1`) or `irc-register` (the registration storm:
 # `--mode irc-register -c 100`, unit one registration, latency connect-to-001, p50 printed too and
-# compared with ngircd's per round). --preset applies to irc-mix only.
+# compared with ngircd's per round). --preset applies to irc-mix only. --servers LIST (comma-separated
+# names of bench/irc_servers.sh, default sockit-chat,ngircd,inspircd) sets the arms of the rotation,
+# e.g. sockit-chat,sockit-chat-uring,ngircd,inspircd; every sockit arm is compared with the best of
+# ngircd and inspircd in the same round.
 #
 #   bench/irc-mix.sh [--build-dir DIR] [--rounds N] [--mode irc-mix|irc|irc-register] [--preset small|large]
-#                    [--tsv FILE] [LOAD-ARGS...]
+#                    [--servers LIST] [--tsv FILE] [LOAD-ARGS...]
 #   bench/irc-mix.sh --rounds 6 --preset small -d 10s --warmup 2s
 #   bench/irc-mix.sh --rounds 6 --mode irc-register -c 100 -d 5s --warmup 1s
 #   bench/irc-mix.sh --rounds 6 --mode irc -c 100 --senders 1 --window 4 -d 5s --warmup 1s
@@ -25,6 +28,7 @@ ROUNDS=3
 PRESET=small
 MODE=irc-mix
 TSV_OUT=
+SERVERS=(sockit-chat ngircd inspircd)
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift 2 ;;
@@ -32,6 +36,7 @@ while [ $# -gt 0 ]; do
     --preset) PRESET=$2; shift 2 ;;
     --mode) MODE=$2; shift 2 ;;
     --tsv) TSV_OUT=$(realpath -m "$2"); shift 2 ;;
+    --servers) IFS=, read -r -a SERVERS <<<"$2"; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) break ;;
   esac
@@ -43,7 +48,6 @@ case "$MODE" in
 esac
 SOCKIT=$BUILD_DIR/sockit
 [ -x "$SOCKIT" ] || { echo "bench/irc-mix.sh: $SOCKIT is missing (bench/run.sh builds it)" >&2; exit 1; }
-SERVERS=(sockit-chat ngircd inspircd)
 TMP=$(mktemp -d /tmp/sockit-ircmix.XXXXXX)
 SERVER_PID=
 cleanup() { [ -n "$SERVER_PID" ] && { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }; rm -rf "$TMP"; }
@@ -53,8 +57,8 @@ wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 ROWS=$TMP/rows.tsv
 : >"$ROWS"
 for round in $(seq 1 "$ROUNDS"); do
-  for i in 0 1 2; do
-    s=${SERVERS[$(( (i + round - 1) % 3 ))]}
+  for i in "${!SERVERS[@]}"; do
+    s=${SERVERS[$(( (i + round - 1) % ${#SERVERS[@]} ))]}
     port=$(free_port)
     rc=0
     irc_server_cmd "$s" "$port" "$TMP/$s.$port" "$SOCKIT" || rc=$?
@@ -89,13 +93,20 @@ for s, rs in by.items():
     print(f"median {s:<12} {med([x[0] for x in v]):6.2f} us CPU/unit  p50 {med([x[5] for x in v]):8.0f} us  "
           f"p99 {med([x[1] for x in v]):8.0f} us  {med([x[2] for x in v]):8.0f} units/s  lost {sum(x[3] for x in v)}  "
           f"rss {med([x[4] for x in v]):6.0f} B/client")
-ratios = []
-for r, mine in by.get("sockit-chat", {}).items():
-    others = [by[s][r][0] for s in ("ngircd", "inspircd") if r in by.get(s, {})]
-    if others:
-        ratios.append(mine[0] / min(others))
-if ratios:
-    print(f"sockit-chat / best other, CPU per unit: median {med(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}, {len(ratios)} rounds)")
+for mine_name in [s for s in by if s.startswith("sockit")]:
+    ratios = []
+    for r, mine in sorted(by[mine_name].items()):
+        others = [by[s][r][0] for s in ("ngircd", "inspircd") if r in by.get(s, {})]
+        if others:
+            ratios.append(mine[0] / min(others))
+    if ratios:
+        print(f"{mine_name} / best other, CPU per unit: median {med(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}, "
+              f"{len(ratios)} rounds: {' '.join(f'{x:.3f}' for x in ratios)})")
+if "sockit-chat" in by and "sockit-chat-uring" in by:
+    rs = [by["sockit-chat-uring"][r][0] / m[0] for r, m in sorted(by["sockit-chat"].items()) if r in by["sockit-chat-uring"]]
+    if rs:
+        print(f"sockit-chat-uring / sockit-chat, CPU per unit: median {med(rs):.3f} (range {min(rs):.3f}-{max(rs):.3f}: "
+              f"{' '.join(f'{x:.3f}' for x in rs)})")
 for k, name in ((5, "p50"), (2, "units/s")):
     rs = [mine[k] / by["ngircd"][r][k] for r, mine in by.get("sockit-chat", {}).items()
           if r in by.get("ngircd", {}) and by["ngircd"][r][k] > 0]

@@ -1,7 +1,9 @@
 # bench/irc_servers.sh: sourced by bench/run.sh and bench/pair.sh. Writes the configuration of one
 # IRC server for the fan-out benchmark and sets IRC_CMD to the command that runs it.
 #
-#   irc_server_cmd NAME PORT DIR SOCKIT   NAME: sockit-chat | ngircd | inspircd
+#   irc_server_cmd NAME PORT DIR SOCKIT   NAME: sockit-chat | sockit-chat-uring | ngircd | inspircd
+#
+# sockit-chat-uring is sockit chat-server --backend uring (io_uring poller, sends through the ring).
 #
 # Returns 2 for an unknown name, 3 when the server is not installed. Flood limits are lifted as
 # far as each server's configuration allows. What remains is compiled in: ngircd 26 handles at
@@ -18,6 +20,8 @@ irc_server_cmd() {
   case "$name" in
     sockit-chat)
       IRC_CMD=("$sockit" chat-server --listen 127.0.0.1:$port --no-flood-control --max-per-ip 0 --quiet) ;;
+    sockit-chat-uring)
+      IRC_CMD=("$sockit" chat-server --backend uring --listen 127.0.0.1:$port --no-flood-control --max-per-ip 0 --quiet) ;;
     ngircd)
       command -v ngircd >/dev/null || return 3
       echo "Welcome" >"$dir/motd"
