@@ -36,6 +36,8 @@ std::string encode_event(const irc::ClusterEvent& e) {
   if (e.tagmsg) flags += 't';
   if (e.op) flags += 'o';
   if (e.voice) flags += 'v';
+  if (e.decided) flags += 'd';
+  if (e.replay) flags += 'r';
   field(out, flags);
   out += ' ';
   out += e.rest;
@@ -69,6 +71,8 @@ std::optional<irc::ClusterEvent> decode_event(std::string_view p) {
   e.tagmsg = f[9].find('t') != std::string_view::npos;
   e.op = f[9].find('o') != std::string_view::npos;
   e.voice = f[9].find('v') != std::string_view::npos;
+  e.decided = f[9].find('d') != std::string_view::npos;
+  e.replay = f[9].find('r') != std::string_view::npos;
   e.rest = std::string(p);
   return e;
 }
@@ -133,6 +137,14 @@ void IrcLink::send_sync() {
     irc::ClusterEvent e;
     e.kind = irc::ClusterEvent::Kind::sync;
     publish(e);
+    // What this node's users said and did while it was degraded, in their order, after the SYNC
+    // (the other nodes' replicas get the PARTs and QUITs; a replayed line skips this node).
+    std::vector<irc::ClusterEvent> queued = std::move(queued_);
+    queued_.clear();
+    for (const irc::ClusterEvent& q : queued) {
+      ++stats_.replayed;
+      publish(q);
+    }
     if (!relaying_ && relaying()) {
       relaying_ = true;
       if (on_relaying_) on_relaying_(true);
@@ -159,6 +171,12 @@ std::vector<irc::ClusterNode> IrcLink::nodes() const {
   std::vector<irc::ClusterNode> out;
   for (const NodeInfo& n : node_.nodes()) out.push_back({n.name, n.server_name, n.users, n.self});
   return out;
+}
+
+bool IrcLink::queue_for_relay(const irc::ClusterEvent& e) {
+  if (queued_.size() >= kQueueMax) return false;
+  queued_.push_back(e);
+  return true;
 }
 
 bool IrcLink::relaying() const { return node_.ready() && node_.subscriber().subscribed(); }

@@ -60,6 +60,11 @@ void ServerImpl::cluster_publish(ClusterEvent::Kind kind, const Client& c, std::
     e.op = m->op;
     e.voice = m->voice;
   }
+  // Degraded: a PART or QUIT is kept and published once the link is back (after the resync).
+  if ((kind == ClusterEvent::Kind::part || kind == ClusterEvent::Kind::quit) && !cluster_->relaying()) {
+    cluster_->queue_for_relay(e);
+    return;
+  }
   cluster_->publish(e);
 }
 
@@ -99,6 +104,20 @@ void ServerImpl::share_channel(const Channel& ch, std::vector<ClusterChannelChan
   cluster_->update_channel(fold(ch.name, cfg_.casemapping), changes, &e);
 }
 
+bool ServerImpl::decide_in_cluster(const Channel& ch, char need, std::vector<ClusterChannelChange> changes,
+                                   ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string_view mask,
+                                   const std::string& line) {
+  if (!shares_channels() || !cluster_->relaying()) return false;
+  ClusterEvent e = event_of(kind, c, target);
+  if (!mask.empty()) e.mask = std::string(mask);
+  e.rest = without_crlf(line);
+  cluster_->decide_channel(fold(ch.name, cfg_.casemapping), c.id, need, changes, e,
+                           [this, alive = std::weak_ptr<char>(decide_alive_), id = c.id, chan = ch.name, line](bool ok) {
+                             if (!alive.expired()) cluster_decided(id, chan, line, ok);
+                           });
+  return true;
+}
+
 ServerImpl::RemoteUser* ServerImpl::remote_member(std::string_view nick, const std::string& folded_chan) {
   auto it = remote_users_.find(fold(nick, cfg_.casemapping));
   if (it == remote_users_.end()) return nullptr;
@@ -129,11 +148,30 @@ ClusterEvent message_event(ClusterEvent::Kind kind, const Client& c, std::string
 
 bool ServerImpl::relay_channel_message(const Client& c, const Channel& ch, const std::string& wire, std::string_view tags,
                                        bool tagmsg, const std::string& msgid, char status) {
-  if (cluster_ == nullptr || !cluster_->relaying()) return false;
-  // Delivered here too, when the subscription hands it back: every node in Redis's one order.
+  if (cluster_ == nullptr) return false;
   const std::string target = status != 0 ? std::string(1, status) + ch.name : ch.name;
-  cluster_->publish(message_event(ClusterEvent::Kind::message, c, target, wire, tags, tagmsg, msgid));
-  return true;
+  ClusterEvent e = message_event(ClusterEvent::Kind::message, c, target, wire, tags, tagmsg, msgid);
+  if (cluster_->relaying()) {
+    // Delivered here too, when the subscription hands it back: every node in Redis's one order.
+    cluster_->publish(e);
+    return true;
+  }
+  // Degraded: this node's members get it now (the caller delivers it); the other nodes' members
+  // when the link is back, after the resync. The sender is told, once per degraded period, or
+  // every time the queue is full (then the line does not reach them at all).
+  e.replay = true;
+  auto sender = clients_.find(c.id);  // the same client, not const
+  if (sender == clients_.end()) return false;
+  Client& to = *sender->second;
+  if (!cluster_->queue_for_relay(e)) {
+    send(to, from_server("NOTICE").p(c.nick).t("*** The network is degraded and this server's queue is full: your line to " +
+                                             ch.name + " reached this server's users only and will not reach the others"));
+  } else if (degraded_told_.insert(c.id).second) {
+    send(to, from_server("NOTICE").p(c.nick).t("*** The network is degraded: your lines to " + ch.name +
+                                             " reach this server's users now and the other servers' users when it is "
+                                             "back (queued, in order)"));
+  }
+  return false;
 }
 
 bool ServerImpl::relay_server_mask(const Client& c, std::string_view target, const std::string& wire, std::string_view tags,
@@ -211,7 +249,7 @@ void ServerImpl::forget_remote_member(const std::string& folded_nick, const std:
 }
 
 void ServerImpl::apply_channel_event(const ClusterEvent& e) {
-  if (e.own) return;  // applied here when it was made
+  if (e.own && !e.decided) return;  // applied here when it was made (a decided one: now, in Redis's order)
   ParseResult parsed = parse(e.rest);
   if (!parsed.message) return;
   const Message& m = *parsed.message;
@@ -221,7 +259,7 @@ void ServerImpl::apply_channel_event(const ClusterEvent& e) {
     case ClusterEvent::Kind::mode: {  // ":setter MODE #chan +o-k nick *"
       if (m.params.size() < 2) return;
       Channel* ch = find_channel(e.target);
-      apply_remote_modes(ch, fold(e.target, cm), m, nick_of(e.mask));
+      apply_remote_modes(ch, fold(e.target, cm), m, nick_of(e.mask), !e.decided);
       if ((ch = find_channel(e.target)) != nullptr) to_channel(*ch, line, nullptr, {}, e.account);
       return;
     }
@@ -373,7 +411,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       note_remote_message(e);
       const char status = !e.target.empty() && (e.target[0] == '@' || e.target[0] == '+') ? e.target[0] : 0;
       Channel* ch = find_channel(status != 0 ? std::string_view(e.target).substr(1) : std::string_view(e.target));
-      if (ch == nullptr) return;  // no member here
+      if (ch == nullptr || (e.own && e.replay)) return;  // no member here; or said while degraded: delivered then
       Client* sender = nullptr;
       if (e.own) {
         auto it = clients_.find(e.sender);
@@ -527,6 +565,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
 void ServerImpl::notify_cluster_state(bool relaying) {
   if (relaying != cluster_degraded_) return;  // no change
   cluster_degraded_ = !relaying;
+  degraded_told_.clear();
   const std::string text =
       relaying ? "*** The network is back: this server is linked to the other servers again"
                : "*** The network is degraded: this server lost its link to the other servers (Redis unreachable). You "

@@ -99,12 +99,19 @@ void cmd_topic(S& s, Client& c, Message& m, TimePoint) {
   }
   std::string_view topic = truncate_utf8(m.params[1], s.cfg_.topic_len);
   if (topic == ch->topic) return;  // Modern IRC: TOPIC goes out when the topic is changed or cleared
+  using Op = ClusterChannelChange::Op;
+  // A cluster: +t and the setter's rank checked in Redis, set when the event comes back.
+  if (s.decide_in_cluster(*ch, 't',
+                          {{Op::set, "topic", std::string(topic)}, {Op::set, "topic_by", c.nick},
+                           {Op::set, "topic_time", std::to_string(s.unix_now())}},
+                          ClusterEvent::Kind::topic, c, ch->name, {}, s.from(c, "TOPIC").p(ch->name).t(topic).str())) {
+    return;
+  }
   ch->topic = std::string(topic);
   ch->topic_by = c.nick;  // Modern IRC RPL_TOPICWHOTIME: "<nick>" (some servers send the mask)
   ch->topic_time = s.unix_now();
   std::string line = s.from(c, "TOPIC").p(ch->name).t(ch->topic).str();
   s.record_event(c, *ch, line);
-  using Op = ClusterChannelChange::Op;
   s.share_channel(*ch,
                   {{Op::set, "topic", ch->topic}, {Op::set, "topic_by", ch->topic_by},
                    {Op::set, "topic_time", std::to_string(ch->topic_time)}},
@@ -260,6 +267,8 @@ void cmd_kick(S& s, Client& c, Message& m, TimePoint) {
       const std::string folded_chan = fold(ch->name, s.cfg_.casemapping);
       if (S::RemoteUser* u = s.remote_member(v, folded_chan)) {
         std::string kick = s.from(c, "KICK").p(ch->name).p(u->nick).t(reason).str();
+        // The kicker's rank checked in Redis; applied on every node when the event comes back.
+        if (s.decide_in_cluster(*ch, 'o', {}, ClusterEvent::Kind::kick, c, ch->name, u->mask, kick)) continue;
         s.record_event(c, *ch, kick);
         s.share_channel(*ch, {}, ClusterEvent::Kind::kick, c, ch->name, u->mask, kick);
         s.forget_remote_member(fold(u->nick, s.cfg_.casemapping), folded_chan);
@@ -276,6 +285,7 @@ void cmd_kick(S& s, Client& c, Message& m, TimePoint) {
       continue;
     }
     std::string kick = s.from(c, "KICK").p(ch->name).p(t->nick).t(reason).str();
+    if (s.decide_in_cluster(*ch, 'o', {}, ClusterEvent::Kind::kick, c, ch->name, t->mask(), kick)) continue;
     s.record_event(c, *ch, kick);
     if (s.shares_channels()) {  // the other nodes: t leaves, they see the KICK
       s.share_channel(*ch, {}, ClusterEvent::Kind::kick, c, ch->name, t->mask(), kick);

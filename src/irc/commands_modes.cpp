@@ -123,6 +123,7 @@ struct ModeRun {
   std::size_t param_modes = 0;  ///< changes with a parameter so far (ISUPPORT MODES)
   std::string listed;           ///< the list modes whose list was sent once already
   bool denied = false;          ///< ERR_CHANOPRIVSNEEDED was sent once already
+  bool deferred = false;        ///< a cluster decides it: `ch` is a scratch copy, the replica is left alone
   ModeString modes;
   std::vector<std::string> args;
 
@@ -205,7 +206,7 @@ void apply_prefix_mode(ModeRun& r, const ModeChange& mc) {
     if (S::RemoteUser* u = r.s.remote_member(*mc.arg, chan)) {
       auto& list = mc.letter == 'o' ? u->ops : u->voices;
       if ((std::find(list.begin(), list.end(), chan) != list.end()) == mc.add) return;
-      S::set_remote_prefix(*u, chan, mc.letter, mc.add);
+      if (!r.deferred) S::set_remote_prefix(*u, chan, mc.letter, mc.add);
       return r.applied(mc.add, mc.letter, u->nick);
     }
   }
@@ -321,6 +322,7 @@ void send_applied_modes(ModeRun& r) {
     for (std::size_t i = 0; i + 1 < r.args.size(); ++i) l.p(r.args[i]);
     l.t(r.args.back());
   }
+  if (r.deferred) return share_modes(r, l.str());  // applied here when Redis hands it back
   r.s.record_event(r.c, r.ch, l.str());
   share_modes(r, l.str());
   r.s.to_channel(r.ch, l.str(), nullptr, {}, r.c.account);
@@ -355,6 +357,8 @@ void share_modes(ModeRun& r, const std::string& line) {
       const auto& list = mc.letter == 'b' ? ch.bans : mc.letter == 'e' ? ch.excepts : ch.invexes;
       auto it = std::find_if(list.begin(), list.end(), [&](const Ban& b) { return b.mask == *mc.arg; });
       if (it != list.end()) changes.push_back({Op::set, field, it->setter + " " + std::to_string(it->when) + " " + fold(it->mask, cm)});
+    } else if ((mc.letter == 'o' || mc.letter == 'v') && mc.arg && r.deferred) {  // any node's member, by nick
+      changes.push_back({Op::prefix, fold(*mc.arg, cm), std::string(mc.add ? "+" : "-") + mc.letter});
     } else if ((mc.letter == 'o' || mc.letter == 'v') && mc.arg) {
       Client* t = s.find_nick(*mc.arg);
       const Member* tm = t != nullptr ? r.ch.find(t->id) : nullptr;
@@ -363,19 +367,17 @@ void share_modes(ModeRun& r, const std::string& line) {
       changes.push_back({Op::member, std::to_string(t->id), prefix.empty() ? "-" : prefix});
     }
   }
-  ClusterEvent e;
-  e.kind = ClusterEvent::Kind::mode;
-  e.sender = r.c.id;
-  e.target = ch.name;
-  e.mask = r.c.mask();
-  e.account = r.c.account;
-  e.rest = line.substr(0, line.find_last_not_of("\r\n") + 1);
-  s.cluster_->update_channel(fold(ch.name, cm), changes, &e);
+  if (r.deferred) {
+    s.decide_in_cluster(ch, 'o', std::move(changes), ClusterEvent::Kind::mode, r.c, ch.name, {}, line);
+    return;
+  }
+  s.share_channel(ch, std::move(changes), ClusterEvent::Kind::mode, r.c, ch.name, {}, line);
 }
 
 }  // namespace
 
-void ServerImpl::apply_remote_modes(Channel* ch, const std::string& folded_chan, const Message& m, const std::string& setter) {
+void ServerImpl::apply_remote_modes(Channel* ch, const std::string& folded_chan, const Message& m, const std::string& setter,
+                                    bool record) {
   const std::int64_t now = unix_now();
   std::vector<ClusterChannelChange> mine;  // prefixes of this node's members: recorded in Redis from here
   for (const ModeChange& mc : parse_mode_changes(m.params[1], m.params, 2)) {
@@ -418,7 +420,7 @@ void ServerImpl::apply_remote_modes(Channel* ch, const std::string& folded_chan,
       default: break;
     }
   }
-  if (!mine.empty()) cluster_->update_channel(folded_chan, mine, nullptr);
+  if (record && !mine.empty()) cluster_->update_channel(folded_chan, mine, nullptr);
 }
 
 namespace {
@@ -428,7 +430,14 @@ void channel_mode(S& s, Client& c, Message& m) {
   if (ch == nullptr) return err_no_such_channel(s, c, m.params[0]);
   Member* me = ch->find(c.id);
   if (m.params.size() < 2) return send_channel_modes(s, c, *ch, me != nullptr);
-  ModeRun run(s, c, *ch, me);
+  // In a relaying cluster sharing channels the changes are worked out on a copy and decided by a
+  // script against Redis (the setter's rank there); every node applies them when the event comes back.
+  const bool deferred = s.shares_channels() && s.cluster_->relaying();
+  std::optional<Channel> scratch;
+  if (deferred) scratch.emplace(*ch);
+  Channel& target = deferred ? *scratch : *ch;
+  ModeRun run(s, c, target, target.find(c.id));
+  run.deferred = deferred;
   for (const ModeChange& mc : parse_mode_changes(m.params[1], m.params, 2)) {
     if (s.gone(c)) return;
     apply_mode(run, mc);

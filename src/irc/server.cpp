@@ -123,6 +123,13 @@ struct ServerImpl::Op {
     if (--s_.depth_ == 0) {
       if (!s_.hold_broadcasts_) s_.flush_batch();
       s_.reap();
+      // The QUITs of the clients reaped just now are held together in the channel batch (one
+      // buffer for all of them). Without the turn-level hold they go now, not at the next entry
+      // point; a flush that dooms more members (SendQ) has them reaped in turn.
+      while (!s_.hold_broadcasts_ && s_.batch_.ch != nullptr) {
+        s_.flush_batch();
+        s_.reap();
+      }
     }
   }
   Op(const Op&) = delete;
@@ -417,8 +424,12 @@ void ServerImpl::flush_batch() {
 }
 
 void ServerImpl::flush_broadcasts() {
-  Op op(*this);  // reaps a member the flush doomed (SendQ)
-  flush_batch();
+  // The end of the loop turn: nothing may stay held. A flush that dooms members (SendQ) has them
+  // reaped by the Op, and their QUITs, held together, go in the next pass.
+  do {
+    Op op(*this);
+    flush_batch();
+  } while (batch_.ch != nullptr);
 }
 
 void ServerImpl::set_hold_broadcasts(bool on) {
@@ -497,7 +508,9 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error, bool 
     // held this turn (deliver() would). When 10,000 members of one channel leave at once, each QUIT
     // would otherwise flush the one before it: a queue entry per member per QUIT, 1.9 GB
     // (docs/BENCHMARKS.md, "the clients' departure").
-    if (peer_left)
+    // The same for a ping timeout (passed as peer_left: it answers nothing), and for a client
+    // that is not in the held channel (nothing held is for it: a KILL of a user elsewhere).
+    if (peer_left || batch_.ch == nullptr || batch_.ch->find(c.id) == nullptr)
       deliver_now(c, error, nullptr);
     else
       send(c, error);
@@ -512,11 +525,12 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error, bool 
     std::string wire = from(c, "QUIT").t(reason).str();
     for (const Channel* ch : c.channels) record_event(c, *ch, wire);
     cluster_publish(ClusterEvent::Kind::quit, c, {}, wire);  // users in no channel leave the replicas too
-    // A client that closed its end, in one channel (most clients): held with the turn's other
-    // lines to it, so the QUITs of a turn share one buffer and each member gets one slice of it,
-    // not one line per QUIT. (Other quits go out at once: a reaped client's QUIT must not wait for
-    // the next entry point.)
-    if (peer_left && c.channels.size() == 1)
+    // A client in one channel (most clients): its QUIT is held with the turn's other lines to it,
+    // so the QUITs of a turn (closed connections, SendQ overflows, lost peers, ping timeouts, KILLs)
+    // share one buffer and each member gets one slice of it, not one line per QUIT. They go at the
+    // turn end, or at the end of this entry point without the turn-level hold (Op: a reaped
+    // client's QUIT does not wait for the next entry point).
+    if (c.channels.size() == 1)
       to_channel_batched(*c.channels.front(), wire, &c, {}, c.account);
     else
       to_neighbours(c, wire, false);
@@ -818,7 +832,10 @@ void ServerImpl::tick(ClientId id, TimePoint now) {
     if (now >= *c.ping_sent + cfg_.ping_timeout) {
       ++counters_.ping_timeouts;
       auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - c.last_seen).count();
-      quit(c, "Ping timeout: " + std::to_string(secs) + " seconds");
+      // Treated as a peer that left: it has answered nothing for ping_timeout, so its ERROR
+      // does not first flush the lines held this turn, and the QUITs of several timeouts stay
+      // held together.
+      quit(c, "Ping timeout: " + std::to_string(secs) + " seconds", true, true);
     }
   } else if (now >= c.last_seen + cfg_.ping_interval) {
     c.ping_sent = now;
@@ -863,6 +880,20 @@ void ServerImpl::cluster_relaying(bool relaying) {
 void ServerImpl::cluster_nick_lost(ClientId id, const std::string& folded) {
   Op op(*this);
   give_up_nick(id, folded);
+  flush_batch();
+}
+
+void ServerImpl::cluster_decided(ClientId id, const std::string& chan, const std::string& line, bool ok) {
+  Op op(*this);
+  auto it = clients_.find(id);
+  if (it != clients_.end() && !gone(*it->second)) {
+    Client& c = *it->second;
+    if (!ok) {
+      send(c, rpl(c, ERR_CHANOPRIVSNEEDED).p(chan).t("You're not channel operator"));
+    } else if (Channel* ch = find_channel(chan)) {
+      record_event(c, *ch, line);
+    }
+  }
   flush_batch();
 }
 

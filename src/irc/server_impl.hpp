@@ -388,9 +388,22 @@ class ServerImpl {
   void share_channel(const Channel& ch, std::vector<ClusterChannelChange> changes, ClusterEvent::Kind kind, const Client& c,
                      std::string_view target, std::string_view mask, const std::string& line);
   bool shares_channels() const { return cluster_ != nullptr && cluster_->shares_channels(); }
-  /// A MODE line from another node (commands_modes.cpp): applied to the local copy `ch` (may be
-  /// null) and to the replica's prefixes of remote members.
-  void apply_remote_modes(Channel* ch, const std::string& folded_chan, const Message& m, const std::string& setter);
+  /// MODE, TOPIC, KICK in a relaying cluster sharing channels (docs/CLUSTER.md, "Channels"): the
+  /// script checks `c`'s rank in Redis (`need`: 'o' operator; 't' operator if +t), applies
+  /// `changes` and publishes the event (applied here too when it comes back); refused: 482 to `c`
+  /// (cluster_refused). Returns false when not in such a cluster: the caller applies it itself.
+  bool decide_in_cluster(const Channel& ch, char need, std::vector<ClusterChannelChange> changes, ClusterEvent::Kind kind,
+                         const Client& c, std::string_view target, std::string_view mask, const std::string& line);
+  /// The script's verdict on a command of client `id` (an entry point, server.cpp): recorded in
+  /// the history when applied, 482 for `chan` when refused.
+  void cluster_decided(ClientId id, const std::string& chan, const std::string& line, bool ok);
+  std::shared_ptr<char> decide_alive_ = std::make_shared<char>(0);  ///< expires with the server
+  /// A MODE line from another node, or a decided one of this node back from Redis
+  /// (commands_modes.cpp): applied to the local copy `ch` (may be null) and to the replica's
+  /// prefixes of remote members; `record`: the prefixes of local members are written to Redis
+  /// from here (a decided MODE's script wrote them already).
+  void apply_remote_modes(Channel* ch, const std::string& folded_chan, const Message& m, const std::string& setter,
+                          bool record);
   /// In a relaying cluster: publishes a channel message (delivered here when it comes back) and
   /// returns true; otherwise false (deliver locally now).
   /// `status` ('@' or '+', STATUSMSG): to the members of that rank only (the target is "@#chan").
@@ -419,6 +432,7 @@ class ServerImpl {
   void deliver_from_cluster(const ClusterEvent& e);
   /// Degraded mode (Server::cluster_relaying, Server::cluster_nick_lost: entry points).
   bool cluster_degraded_ = false;
+  std::set<ClientId> degraded_told_;  ///< senders told their channel lines are queued (this degraded period)
   void cluster_relaying(bool relaying);
   void cluster_nick_lost(ClientId id, const std::string& folded);
   /// cluster_relay.cpp: the NOTICE to every local user on a change; a lost nick for a guest nick.

@@ -31,6 +31,7 @@ struct LinkStats {
   std::uint64_t published = 0;  ///< PUBLISH commands sent
   std::uint64_t received = 0;   ///< events decoded (own included)
   std::uint64_t malformed = 0;  ///< payloads ignored
+  std::uint64_t replayed = 0;  ///< events said while degraded, published on reconnection
   std::uint64_t replica_dropped = 0;  ///< remote users a resync found gone from Redis (QUIT delivered)
 };
 
@@ -73,6 +74,9 @@ class IrcLink final : public irc::ClusterLink {
                       std::function<void(bool ok)> done) override;
   void restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes) override;
   void check_replica(std::vector<ReplicaUser> replica) override;
+  bool queue_for_relay(const irc::ClusterEvent& e) override;
+  /// The most events queue_for_relay keeps while degraded (then: refused, the sender told).
+  static constexpr std::size_t kQueueMax = 10000;
 
  private:
   struct ChannelScripts;                 ///< chans.cpp
@@ -88,7 +92,8 @@ class IrcLink final : public irc::ClusterLink {
   void reclaim(std::function<void()> then);
   std::function<void(bool)> on_relaying_;
   std::function<void(std::uint64_t, const std::string&)> on_nick_lost_;
-  bool relaying_ = false;  ///< as last told to on_relaying_
+  bool relaying_ = false;
+  std::vector<irc::ClusterEvent> queued_;  ///< queue_for_relay, published after the next SYNC  ///< as last told to on_relaying_
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

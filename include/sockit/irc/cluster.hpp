@@ -32,6 +32,7 @@ struct ClusterEvent {
   std::string msgid;         ///< message, private_message; have without a channel: the user's signon time (unix s)
   std::string tags;          ///< client-only tags, escaped
   bool tagmsg = false;
+  bool replay = false;        ///< message said while its node was degraded (its own members had it then): published on reconnection, skipped by its node
   bool decided = false;      ///< mode, topic, kick: decided by the script; its publisher applies it on its return too
   bool op = false, voice = false;  ///< join, have: the member's prefix in the channel; oper: op = is an IRC operator
   std::string rest;          ///< the IRC line without tags (join: the real name)
@@ -127,6 +128,14 @@ class ClusterLink {
   /// its state (`set` changes) only when Redis holds none (a Redis restarted empty). Fire and forget.
   virtual void restore_channel(const std::string& folded_chan, const std::vector<ClusterChannelChange>& changes) {
     (void)folded_chan, (void)changes;
+  }
+  /// Degraded (not relaying): keeps `e`, a local user's channel message (marked `replay`: this
+  /// node's members got it at once), PART or QUIT, to publish in order right after the resync's
+  /// SYNC once the link is back. False when the queue is full: the event will not reach the
+  /// other nodes (the core tells the sender).
+  virtual bool queue_for_relay(const ClusterEvent& e) {
+    (void)e;
+    return false;
   }
   /// One user of the replica: its node, nick as folded and mask.
   struct ReplicaUser {

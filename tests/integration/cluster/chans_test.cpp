@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -358,6 +359,78 @@ TEST(ClusterChannels, RemoteAwayOperStatusAndCountsShowInWhoWhoisAndList) {
   ASSERT_NE(bob.expect("MODE"), "");
   ASSERT_TRUE(who_flags_are(alice, "#w", "bob", "H+", &flags)) << flags;
   ASSERT_TRUE(who_flags_are(dave, "bob", "bob", "H", &flags)) << flags;
+}
+
+/// Reads `c`'s lines into `got` until `done(got)` holds (bounded: 10 s); whether it did.
+bool read_until(Client& c, std::vector<std::string>& got, const std::function<bool(const std::vector<std::string>&)>& done) {
+  for (auto deadline = Clock::now() + 10s; !done(got) && Clock::now() < deadline;) {
+    auto l = c.line(1s);
+    if (l) got.push_back(*l);
+  }
+  return done(got);
+}
+
+/// The index of the first line of `got` holding `needle`, or -1.
+long index_of(const std::vector<std::string>& got, const std::string& needle) {
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (got[i].find(needle) != std::string::npos) return static_cast<long>(i);
+  }
+  return -1;
+}
+
+// KICK decided by the script against the shared state (docs/CLUSTER.md, "Channels"): alice on
+// alpha takes bob's +o and, at the same instant, bob on beta kicks carol (beta's copy still has
+// him as operator). Each time the KICK is refused with 482, or it happened before the deop in
+// Redis's order (alice sees the KICK before the MODE), never after. 20 rounds.
+TEST(ClusterChannels, AKickRacingTheKickersDeopIsRefusedOrComesFirst20) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes net;
+  ASSERT_TRUE(net.start()) << net.redis.log();
+  Client alice(net.a->address()), bob(net.b->address()), carol(net.b->address());
+  alice.register_as("alice");
+  bob.register_as("bob");
+  carol.register_as("carol");
+  ASSERT_TRUE(join_in_turn("#race", {&alice, &bob, &carol}));
+  std::string names;
+  ASSERT_TRUE(names_has(alice, "#race", "carol", true, &names)) << names;
+  int kicked = 0, refused = 0;
+  for (int r = 0; r < 20; ++r) {
+    alice.send("MODE #race +o bob");
+    std::vector<std::string> a, b, k;
+    ASSERT_TRUE(read_until(bob, b, [](const auto& g) { return index_of(g, " MODE #race +o :bob") >= 0; })) << r;
+    ASSERT_TRUE(read_until(alice, a, [](const auto& g) { return index_of(g, " MODE #race +o :bob") >= 0; })) << r;
+    a.clear();
+    b.clear();
+    alice.raw("MODE #race -o bob\r\n");
+    bob.raw("KICK #race carol :round " + std::to_string(r) + "\r\n");
+    // bob: his deop, and either his KICK or 482.
+    ASSERT_TRUE(read_until(bob, b, [](const auto& g) {
+      return index_of(g, " MODE #race -o :bob") >= 0 && (index_of(g, " 482 bob #race ") >= 0 || index_of(g, " KICK #race carol ") >= 0);
+    })) << r;
+    const bool kick = index_of(b, " KICK #race carol ") >= 0;
+    EXPECT_NE(kick, index_of(b, " 482 bob #race ") >= 0) << r;  // one or the other, not both
+    // alice (alpha) sees the events in Redis's order: a KICK, if any, before the MODE.
+    ASSERT_TRUE(read_until(alice, a, [&](const auto& g) {
+      return index_of(g, " MODE #race -o :bob") >= 0 && (!kick || index_of(g, " KICK #race carol ") >= 0);
+    })) << r;
+    if (kick) {
+      EXPECT_LT(index_of(a, " KICK #race carol "), index_of(a, " MODE #race -o :bob")) << "round " << r;
+      ++kicked;
+      ASSERT_TRUE(read_until(carol, k, [](const auto& g) { return index_of(g, " KICK #race carol ") >= 0; })) << r;
+      ASSERT_EQ(try_join(carol, "#race"), "366") << r;
+      ASSERT_TRUE(read_until(alice, a, [](const auto& g) { return index_of(g, ":carol!") >= 0 && index_of(g, " JOIN ") >= 0; }))
+          << r;
+    } else {
+      EXPECT_EQ(index_of(a, " KICK #race carol "), -1) << r;
+      ++refused;
+    }
+  }
+  EXPECT_EQ(kicked + refused, 20);
+  std::printf("deop vs kick: %d kicks first, %d refused (482)\n", kicked, refused);
+  // Redis's member list ends with one operator (alice): the deop reached bob's entry from alpha.
+  EXPECT_EQ(net.redis.cli({"EVAL", "local n = 0 for _, v in ipairs(redis.call('HVALS', KEYS[1])) do if v == '@' then n = n + 1 end end return n",
+                           "1", "sockit:chan:#race"}),
+            "1\n");
 }
 
 }  // namespace
