@@ -798,3 +798,71 @@ TEST(IrcQuit, PeerLostIsAQuit) {
   EXPECT_EQ(a.take(), std::vector<std::string>{":bob!~bob@127.0.0.1 QUIT :Connection reset by peer"});
   h.check();
 }
+
+// Quits that are not the client closing its end take the same shared buffer (issue #21): lost
+// peers and SendQ overflows (reaped at the end of the entry point) and ping timeouts of one turn
+// reach each member that stays in one send, after the lines said before them.
+TEST(IrcQuit, LostPeersAndPingTimeoutsOfOneTurnGoOutTogether) {
+  Config cfg = quiet();
+  cfg.ping_interval = 90s;
+  cfg.ping_timeout = 60s;
+  H h(cfg);
+  h.server->set_hold_broadcasts(true);
+  auto [a, b, c, d, e] = h.in_channel("#a", "alice", "bob", "carol", "dave", "erin");
+  h.advance(90s);  // everyone is pinged; alice and dave answer, carol and erin do not
+  h.send(a, "PONG :irc.sockit.local");
+  h.send(d, "PONG :irc.sockit.local");
+  h.server->flush_broadcasts();
+  (void)a.take();
+  (void)d.take();
+  const std::size_t a0 = a.peer->sends;
+  h.raw(d, "PRIVMSG #a :before\r\n");
+  h.server->disconnected(*b.id, "Connection reset by peer");  // a lost peer: reaped, its QUIT held
+  h.advance(60s);                                            // carol and erin time out
+  EXPECT_TRUE(a.take().empty());                             // held until the turn ends
+  h.server->flush_broadcasts();
+  const std::vector<std::string> quits{":bob!~bob@127.0.0.1 QUIT :Connection reset by peer",
+                                       ":carol!~carol@127.0.0.1 QUIT :Ping timeout: 150 seconds",
+                                       ":erin!~erin@127.0.0.1 QUIT :Ping timeout: 150 seconds"};
+  std::vector<std::string> want{":dave!~dave@127.0.0.1 PRIVMSG #a :before"};
+  want.insert(want.end(), quits.begin(), quits.end());
+  EXPECT_EQ(a.take(), want);
+  EXPECT_EQ(a.peer->sends, a0 + 1);  // one buffer, one send
+  EXPECT_EQ(d.take(), quits);
+  EXPECT_EQ(H::only(c.take(), "ERROR"), std::vector<std::string>{"ERROR :Closing Link: 127.0.0.1 (Ping timeout: 150 seconds)"});
+  EXPECT_TRUE(c.peer->closed);
+  EXPECT_TRUE(e.peer->closed);
+  EXPECT_EQ(h.server->stats().connections, 2u);
+  h.check();
+}
+
+// Without the turn-level hold, QUITs of members that one flush pushed over their SendQ go out at
+// the end of that entry point, together, not at the next one.
+TEST(IrcQuit, SendQOverflowsOfOneFlushGoOutTogetherAtOnce) {
+  Config cfg = quiet();
+  cfg.sendq = 4096;
+  cfg.flood_rate = 0;  // flood control off
+  H h(cfg);
+  auto [a, s1, s2, ok] = h.in_channel("#f", "alice", "slow1", "slow2", "ok");
+  s1.peer->stalled = true;
+  s2.peer->stalled = true;
+  const std::string big(400, 'y');
+  // Both slow readers filled to within one long line of the cap, then that line overflows both.
+  while (std::min(s1.peer->out.size(), s2.peer->out.size()) + big.size() + 40 <= cfg.sendq) {
+    h.send(a, "PRIVMSG #f :" + std::string(100, 'x'));
+  }
+  ASSERT_FALSE(s1.peer->closed_now || s2.peer->closed_now);
+  (void)ok.take();
+  const std::size_t ok0 = ok.peer->sends;
+  h.send(a, "PRIVMSG #f :" + big);
+  ASSERT_TRUE(s1.peer->closed_now);
+  ASSERT_TRUE(s2.peer->closed_now);
+  // The line that overflowed both, then both QUITs in one more send, within that entry point.
+  EXPECT_EQ(ok.peer->sends, ok0 + 2);
+  // (Reaped in reverse order of their doom: slow2 first.)
+  EXPECT_EQ(ok.take(), (std::vector<std::string>{":alice!~alice@127.0.0.1 PRIVMSG #f :" + big,
+                                                 ":slow2!~slow2@127.0.0.1 QUIT :SendQ exceeded",
+                                                 ":slow1!~slow1@127.0.0.1 QUIT :SendQ exceeded"}));
+  EXPECT_EQ(h.server->stats().sendq_exceeded, 2u);
+  h.check();
+}
