@@ -16,12 +16,15 @@ namespace {
 
 constexpr char kHistPrefix[] = "sockit:hist:";
 constexpr char kPrivPrefix[] = "sockit:histpriv:";
+constexpr char kIndexPrefix[] = "sockit:histidx:";
 constexpr std::size_t kPrivKept = 1000;  // conversations remembered per party (TARGETS)
 
-// KEYS: the stream, then the parties' conversation sets (private lines). ARGV: MAXLEN ("0": none),
-// the line's ms, the history key, the number of conversations kept per party, then the fields.
-// The entry ID is "<ms>-*" with ms = max(the line's, the stream's last): IDs stay in time order
-// even when a node's clock is behind another's.
+// KEYS: the stream, its msgid index, then the parties' conversation sets (private lines). ARGV:
+// MAXLEN ("0": none), the line's ms, the history key, the number of conversations kept per party,
+// then the fields ("m", msgid, ...). The entry ID is "<ms>-*" with ms = max(the line's, the
+// stream's last): IDs stay in time order even when a node's clock is behind another's. The index
+// (msgid scored by its entry's ms) loses the msgids older than the stream's first entry once it
+// has 100 more members than the stream has entries.
 constexpr char kAppend[] = R"lua(
 local ms = ARGV[2]
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -36,14 +39,19 @@ end
 args[#args + 1] = ms .. '-*'
 for i = 5, #ARGV do args[#args + 1] = ARGV[i] end
 local id = redis.call(unpack(args))
-for i = 2, #KEYS do
+redis.call('ZADD', KEYS[2], ms, ARGV[6])
+if redis.call('ZCARD', KEYS[2]) > redis.call('XLEN', KEYS[1]) + 100 then
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  if #first > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.match(first[1][1], '^(%d+)')) end
+end
+for i = 3, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
   redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -1 - tonumber(ARGV[4]))
 end
 return id
 )lua";
 
-// KEYS: the stream. ARGV: kind (latest before after around between), events ("1": all entries,
+// KEYS: the stream, its msgid index. ARGV: kind (latest before after around between), events ("1": all entries,
 // else PRIVMSG/NOTICE only), limit, then two selectors of three fields each: type ("m" msgid,
 // "t" time, "n" none), value (msgid or ms), ms + 1. Returns the entries oldest first, or 0 when a
 // msgid names no entry. Entry fields: m msgid, t ms, c command, ... (c is the third field).
@@ -59,18 +67,16 @@ local function point(i, after_side)
     if after_side then return {ms = v, seq = nil, nxt = nxt} end
     return {ms = v, seq = '0', nxt = nxt}
   end
-  local from = '+'
-  while true do
-    local chunk = redis.call('XREVRANGE', stream, from, '-', 'COUNT', CHUNK)
-    for _, e in ipairs(chunk) do
-      if e[2][2] == v then
-        local ms, seq = string.match(e[1], '^(%d+)-(%d+)$')
-        return {ms = ms, seq = seq, id = e[1]}
-      end
+  local score = redis.call('ZSCORE', KEYS[2], v)
+  if not score then return nil end
+  local at = string.format('%.0f', tonumber(score))
+  for _, e in ipairs(redis.call('XRANGE', stream, at, at)) do  -- the entries of that ms
+    if e[2][2] == v then
+      local ms, seq = string.match(e[1], '^(%d+)-(%d+)$')
+      return {ms = ms, seq = seq, id = e[1]}
     end
-    if #chunk < CHUNK then return nil end
-    from = '(' .. chunk[#chunk][1]
   end
+  return nil  -- trimmed from the stream
 end
 local function lower_excl(p) if p.seq then return '(' .. p.ms .. '-' .. p.seq end return p.nxt .. '-0' end
 local function upper_excl(p) if p.seq then return '(' .. p.ms .. '-' .. p.seq end return '(' .. p.nxt .. '-0' end
@@ -250,7 +256,7 @@ void RedisHistory::on_loop(std::function<void(const std::shared_ptr<Shared>&)> f
 
 void RedisHistory::append(const store::HistoryRecord& r) {
   const std::string key(r.key);
-  std::vector<std::string> keys{kHistPrefix + key};
+  std::vector<std::string> keys{kHistPrefix + key, kIndexPrefix + key};
   if (const auto sp = key.find(' '); sp != std::string::npos && r.params.empty()) {  // a private line: both parties
     keys.push_back(kPrivPrefix + key.substr(0, sp));
     keys.push_back(kPrivPrefix + key.substr(sp + 1));
@@ -282,7 +288,7 @@ void RedisHistory::query_async(const std::string& key, store::HistoryQuery kind,
       done(std::vector<store::HistoryMessage>{});
       return;
     }
-    sh->query.run(*sh->redis, {kHistPrefix + key}, std::move(args), [key, done = std::move(done)](const RedisReply& r) {
+    sh->query.run(*sh->redis, {kHistPrefix + key, kIndexPrefix + key}, std::move(args), [key, done = std::move(done)](const RedisReply& r) {
       if (r.type == RedisReply::Type::integer) return done(std::nullopt);  // an unknown msgid
       std::vector<store::HistoryMessage> out;
       for (const RedisReply& e : r.elements) out.push_back(decode_entry(e, key));

@@ -8,6 +8,7 @@
 //   sockit:certfp:<fp>     string  <key> of the account owning the fingerprint
 //   sockit:hist:<key>      stream  one entry per line (msgid, t, target, sender, command, text,
 //                                  tags, params), XADD ... MAXLEN ~ max_messages
+//   sockit:histidx:<key>   zset    the stream's msgids scored by their entry's ms (msgid selectors)
 //   sockit:histpriv:<self> zset    the private conversations of <self> (folded nick or @account),
 //                                  scored by their last line's time (CHATHISTORY TARGETS)
 //
@@ -65,7 +66,7 @@ namespace sockit::cluster {
 /// per line by the node where it was said (XADD ... MAXLEN ~ max_messages, in a script that keeps
 /// the entry IDs in time order: `<ms>-<seq>` with ms the line's server-time, or the stream's last
 /// ms when a node's clock is behind), read by CHATHISTORY on any node. A query is one script run
-/// in Redis (selectors resolved there: a msgid by scanning the stream from its newest end, a
+/// in Redis (selectors resolved there: a msgid through the index, a
 /// timestamp by the entry IDs); its answer comes back on the loop's thread (query_async,
 /// targets_async). Any thread may call append() and the *_async() reads: the command is posted to
 /// `loop`, the client's. The blocking query()/targets() are refused on that loop's thread (empty).

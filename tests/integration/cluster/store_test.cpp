@@ -297,4 +297,45 @@ TEST(ClusterHistory, StreamsAreCappedAtMaxMessages) {
   const long n = std::stol(len);
   EXPECT_GE(n, 100);
   EXPECT_LT(n, 300);
+  // The msgid index follows the stream: at most 100 members more than it has entries, plus those
+  // sharing the first entry's millisecond.
+  const long idx = std::stol(redis.cli({"ZCARD", "sockit:histidx:#cap"}));
+  EXPECT_GE(idx, n);
+  EXPECT_LT(idx, n + 300);
+}
+
+TEST_F(ClusterStore, WithRedisAwayRegisterAndSaslFailAtOnceAndTheLoopKeepsServing) {
+  Client ok(a->address());
+  ok.send("NICK dora");
+  ok.send("REGISTER * * :a fine password");
+  ASSERT_NE(ok.expect_any({"REGISTER", "FAIL"}, 30s).find("REGISTER SUCCESS dora"), std::string::npos) << ok.dump();
+  Client here(a->address());
+  here.register_as("here");
+  redis.kill();
+  // REGISTER and SASL answered (not hung) while Redis is away; the node keeps answering PING.
+  const auto t0 = std::chrono::steady_clock::now();
+  Client c(a->address());
+  c.send("NICK eve");
+  c.send("REGISTER * * :a fine password");
+  EXPECT_NE(c.expect_any({"REGISTER", "FAIL"}, 10s).find("FAIL REGISTER TEMPORARILY_UNAVAILABLE eve"), std::string::npos)
+      << c.dump();
+  here.send("PING :alive");
+  EXPECT_NE(here.expect("PONG"), "");
+  Client s(a->address());
+  EXPECT_NE(sasl_plain(s, "dd", "dora", "a fine password").find(" 904 "), std::string::npos) << s.dump();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  // Redis back (empty: no persistence): the node reconnects and REGISTER works again.
+  ASSERT_TRUE(redis.start()) << redis.log();
+  ASSERT_TRUE(redis.wait_nodes_up({"alpha"}));
+  std::string last;
+  ASSERT_TRUE(sockit::test::wait_until(
+      [&] {
+        Client r(a->address());
+        r.send("NICK fred");
+        r.send("REGISTER * * :a fine password");
+        last = r.expect_any({"REGISTER", "FAIL"}, 30s);
+        return last.find("REGISTER SUCCESS fred") != std::string::npos;
+      },
+      15s, 200ms))
+      << last;
 }
