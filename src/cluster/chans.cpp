@@ -136,6 +136,15 @@ redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 )lua";
 
+// LUSERS' global maximum. KEYS: sockit:maxusers. ARGV: this node's count of every node's users.
+// Returns the maximum after raising it.
+constexpr char kMaxUsers[] = R"lua(
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n = tonumber(ARGV[1])
+if n > cur then redis.call('SET', KEYS[1], ARGV[1]) return n end
+return cur
+)lua";
+
 std::int64_t number(std::string_view s) {
   std::int64_t n = 0;
   std::from_chars(s.data(), s.data() + s.size(), n);
@@ -174,6 +183,7 @@ struct IrcLink::ChannelScripts {
   Script leave{kLeave};
   Script update{kUpdate};
   Script decide{kDecide};
+  Script max_users{kMaxUsers};
   Script restore{kRestore};
 };
 
@@ -283,6 +293,14 @@ void IrcLink::decide_channel(const std::string& folded_chan, std::uint64_t actor
                                std::move(args), [done = std::move(done)](const RedisReply& r) {
                                  done(r.type == RedisReply::Type::integer && r.integer == 1);
                                });
+}
+
+void IrcLink::note_global_users(std::uint64_t n, std::function<void(std::uint64_t max)> done) {
+  channel_scripts().max_users.run(node_.redis(), {"sockit:maxusers"}, {std::to_string(n)},
+                                  [done = std::move(done)](const RedisReply& r) {
+                                    if (r.type == RedisReply::Type::integer && r.integer > 0 && done)
+                                      done(static_cast<std::uint64_t>(r.integer));
+                                  });
 }
 
 }  // namespace sockit::cluster

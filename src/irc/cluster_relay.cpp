@@ -89,6 +89,14 @@ void ServerImpl::cluster_publish_state(const Client& c, ClusterEvent::Kind kind)
   cluster_->publish(e);
 }
 
+void ServerImpl::note_global_users() {
+  if (cluster_ == nullptr || !cluster_->relaying()) return;
+  cluster_->note_global_users(registered_now_ + remote_users_.size(),
+                              [this, alive = std::weak_ptr<char>(decide_alive_)](std::uint64_t max) {
+                                if (!alive.expired()) cluster_max_users_ = std::max(cluster_max_users_, max);
+                              });
+}
+
 std::size_t ServerImpl::member_count(const Channel& ch) const {
   if (cluster_ == nullptr) return ch.members.size();
   auto it = remote_members_.find(fold(ch.name, cfg_.casemapping));
@@ -472,7 +480,9 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       if (e.own) return;
       const std::string nick = nick_of(e.mask);
       const std::string folded = fold(nick, cm), chan = fold(e.target, cm);
+      const bool first_seen = remote_users_.find(folded) == remote_users_.end();
       RemoteUser& u = remote_users_[folded];
+      if (first_seen) note_global_users();
       u.nick = nick;
       u.mask = e.mask;
       u.node = e.node;

@@ -443,7 +443,10 @@ void ServerImpl::send_lusers(Client& c) {
   std::string cur = std::to_string(st.registered), max = std::to_string(st.max_registered);
   send(c, rpl(c, RPL_LOCALUSERS).p(cur).p(max).t("Current local users " + cur + ", max " + max));
   const std::string all = std::to_string(st.registered + remote);
-  const std::string all_max = std::to_string(std::max<std::size_t>(st.max_registered, st.registered + remote));
+  // The network's maximum (sockit:maxusers, raised by every node at registrations), never below
+  // what this node sees now.
+  const std::string all_max = std::to_string(
+      std::max<std::size_t>({st.max_registered, st.registered + remote, static_cast<std::size_t>(cluster_max_users_)}));
   send(c, rpl(c, RPL_GLOBALUSERS).p(all).p(all_max).t("Current global users " + all + ", max " + all_max));
 }
 

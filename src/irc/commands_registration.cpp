@@ -315,6 +315,7 @@ void ServerImpl::complete_registration(Client& c, TimePoint now) {
   event(Event::Kind::registered, c);
   ++counters_.registrations;
   cluster_publish_user(c);  // the other nodes' replicas: a user in no channel
+  note_global_users();       // LUSERS 266: the network's maximum
   send_welcome(c);
   monitor_notify(c, true);
   check_nick_owner(c, now);

@@ -398,6 +398,11 @@ class ServerImpl {
   /// the history when applied, 482 for `chan` when refused.
   void cluster_decided(ClientId id, const std::string& chan, const std::string& line, bool ok);
   std::shared_ptr<char> decide_alive_ = std::make_shared<char>(0);  ///< expires with the server
+  /// LUSERS 266's maximum of the whole network (sockit:maxusers, as last read; 0: not known).
+  std::uint64_t cluster_max_users_ = 0;
+  /// In a cluster: the network's maximum raised to this node's count of every node's users (at a
+  /// local registration, and when a remote user is first known), read back into cluster_max_users_.
+  void note_global_users();
   /// A MODE line from another node, or a decided one of this node back from Redis
   /// (commands_modes.cpp): applied to the local copy `ch` (may be null) and to the replica's
   /// prefixes of remote members; `record`: the prefixes of local members are written to Redis

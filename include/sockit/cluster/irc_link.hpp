@@ -11,6 +11,7 @@
 #include "sockit/cluster/node.hpp"
 #include "sockit/irc/cluster.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -69,6 +70,7 @@ class IrcLink final : public irc::ClusterLink {
   void leave_channel(const std::string& folded_chan, std::uint64_t id) override;
   void update_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
                       const irc::ClusterEvent* e) override;
+  void note_global_users(std::uint64_t n, std::function<void(std::uint64_t max)> done) override;
   void decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,
                       const std::vector<irc::ClusterChannelChange>& changes, const irc::ClusterEvent& e,
                       std::function<void(bool ok)> done) override;
@@ -92,8 +94,12 @@ class IrcLink final : public irc::ClusterLink {
   void reclaim(std::function<void()> then);
   std::function<void(bool)> on_relaying_;
   std::function<void(std::uint64_t, const std::string&)> on_nick_lost_;
-  bool relaying_ = false;
-  std::vector<irc::ClusterEvent> queued_;  ///< queue_for_relay, published after the next SYNC  ///< as last told to on_relaying_
+  bool relaying_ = false;  ///< as last told to on_relaying_
+  std::vector<irc::ClusterEvent> queued_;  ///< queue_for_relay, published after the next SYNC
+  std::size_t expected_subscribers_ = 1;   ///< nodes in the view when the link went down
+  /// Publishes queued_ once every node of that view is subscribed again (or at `deadline`), then
+  /// relays again (on_relaying_(true)).
+  void flush_queued(std::chrono::steady_clock::time_point deadline);
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -105,6 +105,10 @@ class ClusterLink {
   }
   /// Local client `id` left `folded_chan` (PART, KICK, QUIT). Fire and forget.
   virtual void leave_channel(const std::string& folded_chan, std::uint64_t id) { (void)folded_chan, (void)id; }
+  /// LUSERS' 266: raises the network's recorded maximum of users to `n` (this node's count of
+  /// every node's users) if it is higher, in one atomic step; `done` gets the maximum on a later
+  /// turn (not called without a link or with Redis away).
+  virtual void note_global_users(std::uint64_t n, std::function<void(std::uint64_t max)> done) { (void)n, (void)done; }
   /// MODE, TOPIC, KICK decided against the shared state: in one atomic step, if local client
   /// `actor` is a member of `folded_chan` with the rank `need` asks ('o': operator; 't':
   /// operator when the shared modes hold +t), applies `changes` and publishes `e` (marked decided:

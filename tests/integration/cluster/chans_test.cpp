@@ -433,4 +433,43 @@ TEST(ClusterChannels, AKickRacingTheKickersDeopIsRefusedOrComesFirst20) {
             "1\n");
 }
 
+/// Waits (bounded) until `c`'s LUSERS says `266 <nick> <current> <max>`; the last 266 seen.
+bool global_users_are(Client& c, const std::string& nick, const std::string& current_max, std::string* last) {
+  return sockit::test::wait_until(
+      [&] {
+        c.send("LUSERS");
+        *last = c.expect("266");
+        return last->find(" 266 " + nick + " " + current_max + " :") != std::string::npos;
+      },
+      10s, 20ms);
+}
+
+// LUSERS' 266 maximum is the network's (sockit:maxusers, raised by every node): three users on
+// two nodes, two of them leave, beta still says max 3 (its own maximum was 1); a node started
+// afterwards reads it too.
+TEST(ClusterLusers, TheGlobalMaximumCountsTheUsersOfEveryNode) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes net;
+  ASSERT_TRUE(net.start()) << net.redis.log();
+  auto a1 = std::make_unique<Client>(net.a->address());
+  auto a2 = std::make_unique<Client>(net.a->address());
+  Client b1(net.b->address());
+  a1->register_as("a1");
+  a2->register_as("a2");
+  b1.register_as("b1");
+  std::string l;
+  ASSERT_TRUE(global_users_are(b1, "b1", "3 3", &l)) << l;
+  a1->send("QUIT");
+  a2->send("QUIT");
+  ASSERT_TRUE(a1->closed_within(5s));
+  ASSERT_TRUE(a2->closed_within(5s));
+  ASSERT_TRUE(global_users_are(b1, "b1", "1 3", &l)) << l;
+  EXPECT_EQ(net.redis.cli({"GET", "sockit:maxusers"}), "3\n");
+  ChatServer g({"--cluster", net.redis.url(), "--node-name", "gamma", "--no-flood-control"});
+  ASSERT_TRUE(net.redis.wait_nodes_up({"alpha", "beta", "gamma"}));
+  Client c1(g.address());
+  c1.register_as("c1");
+  ASSERT_TRUE(global_users_are(c1, "c1", "2 3", &l)) << l;
+}
+
 }  // namespace
