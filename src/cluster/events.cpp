@@ -2,7 +2,9 @@
 #include "sockit/cluster/irc_link.hpp"
 
 #include <array>
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 
 namespace sockit::cluster {
 namespace {
@@ -106,6 +108,7 @@ IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::mov
   auto down = [this] {
     if (!relaying_) return;
     relaying_ = false;
+    expected_subscribers_ = std::max<std::size_t>(1, node_.nodes().size());  // the view before the cut
     if (on_relaying_) on_relaying_(false);
   };
   node_.subscriber().set_on_state([down](bool up, const std::string&) {
@@ -137,6 +140,12 @@ void IrcLink::send_sync() {
     irc::ClusterEvent e;
     e.kind = irc::ClusterEvent::Kind::sync;
     publish(e);
+    flush_queued(std::chrono::steady_clock::now() + node_.options().ttl + node_.options().heartbeat);
+  });
+}
+
+void IrcLink::flush_queued(std::chrono::steady_clock::time_point deadline) {
+  auto flush = [this] {
     // What this node's users said and did while it was degraded, in their order, after the SYNC
     // (the other nodes' replicas get the PARTs and QUITs; a replayed line skips this node).
     std::vector<irc::ClusterEvent> queued = std::move(queued_);
@@ -149,6 +158,28 @@ void IrcLink::send_sync() {
       relaying_ = true;
       if (on_relaying_) on_relaying_(true);
     }
+  };
+  if (queued_.empty()) {
+    flush();
+    return;
+  }
+  // Pub/sub keeps nothing: the queue waits until every node of the view before the cut is
+  // subscribed again (one subscriber connection each), or TTL + a heartbeat (a node not back by
+  // then is dead for the others too). Meanwhile lines are still queued behind it, in order.
+  node_.redis().command({"PUBSUB", "NUMSUB", kEventChannel}, [this, alive = alive_, deadline, flush](const RedisReply& r) {
+    if (!*alive) return;
+    if (r.type != RedisReply::Type::array) {
+      if (!node_.ready()) return;  // away again: the next resync flushes
+    } else if (r.elements.size() < 2 ||
+               r.elements[1].integer < static_cast<long long>(expected_subscribers_)) {
+      if (std::chrono::steady_clock::now() < deadline) {
+        node_.loop().run_after(std::chrono::milliseconds(100), [this, alive, deadline] {
+          if (*alive) flush_queued(deadline);
+        });
+        return;
+      }
+    }
+    flush();
   });
 }
 
@@ -179,7 +210,10 @@ bool IrcLink::queue_for_relay(const irc::ClusterEvent& e) {
   return true;
 }
 
-bool IrcLink::relaying() const { return node_.ready() && node_.subscriber().subscribed(); }
+bool IrcLink::relaying() const {
+  // While a queue from a degraded period waits to be published, new lines queue behind it.
+  return node_.ready() && node_.subscriber().subscribed() && queued_.empty();
+}
 
 void IrcLink::publish(const irc::ClusterEvent& e) {
   irc::ClusterEvent copy = e;

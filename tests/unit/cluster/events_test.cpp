@@ -61,6 +61,21 @@ TEST(ClusterEvents, EveryKindTagsAndAccountRoundTrip) {
   }
 }
 
+TEST(ClusterEvents, AReplayedMessageKeepsItsMarkAndOthersHaveNone) {
+  ClusterEvent e;
+  e.node = "n1";
+  e.target = "#c";
+  e.rest = ":a!u@h PRIVMSG #c :said while degraded";
+  EXPECT_FALSE(decode_event(encode_event(e))->replay);
+  e.replay = true;
+  const std::string wire = encode_event(e);
+  EXPECT_NE(wire.find(" r :a!u@h"), std::string::npos) << wire;
+  auto d = decode_event(wire);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->replay);
+  EXPECT_EQ(d->rest, e.rest);
+}
+
 TEST(ClusterEvents, MalformedPayloadsAreRefused) {
   EXPECT_FALSE(decode_event(""));
   EXPECT_FALSE(decode_event("hello world"));
