@@ -3,6 +3,7 @@
 
 #include "detail.hpp"
 #include "io.hpp"
+#include "ring_recv.hpp"
 #include "ring_send.hpp"
 #include "sockit/net/sys.hpp"
 
@@ -116,6 +117,7 @@ Connection::Connection(EventLoop& loop, Fd fd, const Address& remote, const Conn
 
 Connection::~Connection() {
   if (timer_ != 0) loop_->cancel(timer_);
+  if (recv_slot_ >= 0) recv_ring_->close(recv_slot_);
   if (fd_ && watched_) loop_->unwatch(fd_.get());
 }
 
@@ -123,7 +125,12 @@ Result<void> Connection::start() {
   edge_ = opts_->edge_triggered && loop_->supports_edge();
   // Sends through the io_uring ring: plain sockets in edge mode only (a level-triggered writer
   // would be woken for room while its send is still out).
-  if (edge_ && transport_ == nullptr) ring_ = detail::send_ring(*loop_);
+  if (edge_ && transport_ == nullptr) {
+    ring_ = detail::send_ring(*loop_);
+    // Reads through the ring too (SOCKIT_URING_RECV): opened before the descriptor is watched,
+    // so its poll leaves input to the RECV.
+    if (auto* rr = detail::recv_ring(*loop_); rr != nullptr && (recv_slot_ = rr->open(fd_.get())) >= 0) recv_ring_ = rr;
+  }
   interest_ = edge_ ? Interest::read | Interest::write | Interest::edge : Interest::read;
   auto r = loop_->watch(fd_.get(), interest_, static_cast<IoHandler*>(this));  // unwatched in ~Connection/close
   if (!r) return r;
@@ -203,6 +210,13 @@ void Connection::handle_read(bool to_eagain) {
   std::size_t want = buf.size();  // less while a buffer budget is nearly spent
   // A transport that cuts reads on its own (a record, a slice) is read to EAGAIN.
   to_eagain = to_eagain || !io::drains_on_short_io(transport_.get());
+  if (recv_slot_ >= 0) {
+    if (!read_ring()) {
+      if (fd_) update_interest();
+      return;
+    }
+    to_eagain = true;  // the socket is read to EAGAIN, then the RECV is armed again
+  }
   for (int i = 0; fd_; ++i) {
     bool lingering = lc_.lingering();
     if (!lc_.reads()) break;  // edge mode: resume_reading()/low water reread
@@ -231,28 +245,100 @@ void Connection::handle_read(bool to_eagain) {
       last_activity_ = loop_->now();
       if (!lingering) on_data(std::span<const std::byte>(buf.data(), got));
       if (echo_splice_ && got >= kSpliceMin) splicing_ = true;
-      if (got < want && !to_eagain) break;  // drained (a later arrival is a new edge)
+      if (got < want && !to_eagain) {  // drained (a later arrival is a new edge)
+        if (recv_ring_ != nullptr && recv_slot_ < 0 && !splicing_) enter_ring();  // small again
+        break;
+      }
       continue;
     }
     if (n == 0) {
-      if (lc_.half_closing() && lc_.write_shut()) {
-        on_eof();  // half_close(): the user hears of the peer's FIN before the close it brings
-        if (!fd_) return;
-      }
-      if (lc_.peer_fin()) {
-        close(finish_reason_);
-        return;
-      }
-      update_interest();
-      on_eof();
+      read_eof();
       return;
     }
     int err = errno;
-    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      if (recv_ring_ != nullptr && recv_slot_ < 0 && !splicing_ && !lingering) enter_ring();
+      break;
+    }
     close(io::is_reset(err) ? CloseReason::reset : CloseReason::error, sys_error(err));
     return;
   }
   if (fd_) update_interest();
+}
+
+void Connection::read_eof() {
+  if (lc_.half_closing() && lc_.write_shut()) {
+    on_eof();  // half_close(): the user hears of the peer's FIN before the close it brings
+    if (!fd_) return;
+  }
+  if (lc_.peer_fin()) {
+    close(finish_reason_);
+    return;
+  }
+  update_interest();
+  on_eof();
+}
+
+void Connection::set_echo_splice(bool on) noexcept {
+  echo_splice_ = on && transport_ == nullptr;  // splice bypasses a transport
+  if (!echo_splice_) splicing_ = false;
+  // Whether an echo's reads are large is seen from the first one, which readiness makes (the
+  // ring would have taken every byte in the socket before the decision).
+  if (echo_splice_ && recv_slot_ >= 0 && !recv_leaving_) {
+    recv_leaving_ = true;
+    recv_ring_->leave(recv_slot_);
+  }
+}
+
+void Connection::enter_ring() {
+  int slot = recv_ring_->open(fd_.get());  // the poll leaves input to the RECV from now on
+  if (slot < 0) return;
+  recv_slot_ = slot;
+  recv_on_ = false;  // armed by update_interest()
+}
+
+bool Connection::read_ring() {
+  using Item = detail::RecvRing::Item;
+  Item it;
+  while (fd_ && recv_slot_ >= 0 && lc_.reads() && recv_ring_->front(recv_slot_, it)) {
+    switch (it.kind) {
+      case Item::data:
+        detail::count_io(*loop_, it.size, 0);
+        last_activity_ = loop_->now();
+        if (!lc_.lingering()) on_data(std::span<const std::byte>(it.bytes, it.size));
+        if (!fd_) return false;  // closed inside on_data: the slot is gone, its buffers back
+        recv_ring_->pop(recv_slot_);
+        if (echo_splice_ && it.size >= kSpliceMin && !recv_leaving_) {
+          // Large reads on an echo: splice(2) them. The RECV is cancelled; what it still brings
+          // comes first, then the `end` item hands the socket to readiness.
+          recv_leaving_ = true;
+          recv_ring_->leave(recv_slot_);
+        }
+        break;
+      case Item::eof:
+        recv_ring_->pop(recv_slot_);
+        recv_on_ = false;
+        read_eof();
+        return false;
+      case Item::error:
+        recv_ring_->pop(recv_slot_);
+        close(io::is_reset(it.err) ? CloseReason::reset : CloseReason::error, sys_error(it.err));
+        return false;
+      case Item::no_buffers:
+        recv_ring_->pop(recv_slot_);
+        recv_on_ = false;  // armed again by update_interest() once the socket is drained
+        return true;
+      case Item::stale:  // front() never returns it
+      case Item::end:
+        recv_ring_->pop(recv_slot_);
+        recv_ring_->close(recv_slot_);
+        recv_slot_ = -1;  // recv_ring_ stays: a small read enters the ring again
+        recv_on_ = recv_leaving_ = false;
+        splicing_ = echo_splice_;
+        return true;
+    }
+  }
+  return false;
 }
 
 ssize_t Connection::splice_echo(std::size_t max) {
@@ -306,7 +392,10 @@ ssize_t Connection::splice_echo(std::size_t max) {
 
 void Connection::handle_write() {
   if (ring_slot_ >= 0) return;  // a send is out: its completion goes on (on_ring_sent)
-  if (out_ && ring_sends() && !drain_notify_ && lc_.started()) {
+  // The ring takes one slot (16 KiB) per send and one send per turn: a backlog larger than that
+  // (a fan-out burst, a reader catching up) goes with one writev of all the kernel takes, as on
+  // epoll, instead of 16 KiB a turn while the queue grows past the SendQ cap.
+  if (out_ && ring_sends() && !drain_notify_ && lc_.started() && out_->size() <= detail::SendRing::kSlotSize) {
     int slot = ring_->send(fd_.get(), *out_, this, &Connection::ring_sent);
     if (slot >= 0) {
       ring_slot_ = slot;
@@ -380,6 +469,14 @@ void Connection::after_write_progress() {
 
 void Connection::update_interest() {
   if (!fd_ || !watched_) return;
+  if (recv_slot_ >= 0 && !recv_leaving_ && lc_.reads() != recv_on_) {
+    recv_on_ = !recv_on_;
+    if (recv_on_) {
+      recv_ring_->arm(recv_slot_);
+    } else {
+      recv_ring_->stop(recv_slot_);
+    }
+  }
   Interest want;
   if (edge_ && !drain_notify_) {
     want = Interest::read | Interest::write | Interest::edge;  // registered once, never changed
@@ -460,7 +557,7 @@ void Connection::queue_coalesced(Bytes&&... bytes) {
     flush_scheduled_ = true;
     schedule_turn_end();
   }
-  if (flush_scheduled_ && had < kCoalesceLimit && out_->size() >= kCoalesceLimit && lc_.started() && !ring_sends()) {
+  if (flush_scheduled_ && had < kCoalesceLimit && out_->size() >= kCoalesceLimit && lc_.started() && ring_slot_ < 0) {
     // A burst (one read of many lines for this receiver) crossing the limit: write what the
     // kernel takes now rather than hold it all until the turn ends. A backlog already past the
     // limit (room just came for it) waits for the turn end and leaves in one write with what
@@ -591,6 +688,10 @@ void Connection::close(CloseReason reason, std::error_code ec) {
   auto self = shared_from_this();
   if (timer_ != 0) loop_->cancel(std::exchange(timer_, 0));
   if (ring_slot_ >= 0) ring_->cancel(ring_slot_);  // before the number can be reused
+  if (recv_slot_ >= 0) {
+    recv_ring_->close(std::exchange(recv_slot_, -1));  // cancelled and submitted: the socket goes with the close
+    recv_ring_ = nullptr;
+  }
   if (watched_) loop_->unwatch(fd_.get());
   fd_.reset();
   lc_.closed();

@@ -12,6 +12,7 @@
 namespace sockit::loop::detail {
 
 class SendRing;  // ring_send.hpp
+class RecvRing;  // ring_recv.hpp
 
 struct LoopAccess {
   static OutputQueuePool& output_queues(EventLoop& l) noexcept { return l.output_queues_; }
@@ -31,6 +32,10 @@ struct LoopAccess {
   }
   /// The uring poller's sends (ring_send.hpp), or null (another backend, or sends off).
   static SendRing* send_ring(EventLoop& l) noexcept;
+  /// The uring poller's reads (ring_recv.hpp), or null (another backend, or reads off).
+  static RecvRing* recv_ring(EventLoop& l) noexcept;
+  /// Completions that brought bytes through the uring poller's buffer ring (0 elsewhere).
+  static std::uint64_t ring_recvs(EventLoop& l) noexcept;
   static void count_spliced(EventLoop& l, std::uint64_t n) noexcept {
     l.bytes_spliced_.store(l.bytes_spliced_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
@@ -52,6 +57,10 @@ inline void drop_splice_pipe(EventLoop& l) noexcept { LoopAccess::drop_splice_pi
 inline void count_io(EventLoop& l, std::uint64_t in, std::uint64_t out) noexcept { LoopAccess::count_io(l, in, out); }
 inline void count_spliced(EventLoop& l, std::uint64_t n) noexcept { LoopAccess::count_spliced(l, n); }
 inline SendRing* send_ring(EventLoop& l) noexcept { return LoopAccess::send_ring(l); }
+inline RecvRing* recv_ring(EventLoop& l) noexcept { return LoopAccess::recv_ring(l); }
+/// Reads that came through the io_uring buffer ring (ring_recv.hpp) on this loop: 0 on other
+/// backends, and with SOCKIT_URING_RECV=0. For tests and stats.
+inline std::uint64_t ring_recvs(EventLoop& l) noexcept { return LoopAccess::ring_recvs(l); }
 
 struct ConnectionAccess {
   static void set_echo_splice(Connection& c, bool on) noexcept { c.set_echo_splice(on); }

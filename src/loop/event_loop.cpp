@@ -1,6 +1,7 @@
 // EventLoop: poller + timer heap + eventfd wakeup + signalfd.
 #include "sockit/loop/event_loop.hpp"
 #include "detail.hpp"
+#include "ring_recv.hpp"
 #include "ring_send.hpp"
 #include "sockit/net/deadline.hpp"
 #include "sockit/net/sys.hpp"
@@ -46,6 +47,18 @@ detail::SendRing* detail::LoopAccess::send_ring(EventLoop& l) noexcept {
   if (l.backend_ != Backend::uring) return nullptr;
   auto* ring = dynamic_cast<SendRing*>(l.poller_.get());
   return ring != nullptr && ring->sends_enabled() ? ring : nullptr;
+}
+
+detail::RecvRing* detail::LoopAccess::recv_ring(EventLoop& l) noexcept {
+  if (l.backend_ != Backend::uring) return nullptr;
+  auto* ring = dynamic_cast<RecvRing*>(l.poller_.get());
+  return ring != nullptr && ring->recvs_enabled() ? ring : nullptr;
+}
+
+std::uint64_t detail::LoopAccess::ring_recvs(EventLoop& l) noexcept {
+  if (l.backend_ != Backend::uring) return 0;
+  auto* ring = dynamic_cast<RecvRing*>(l.poller_.get());
+  return ring != nullptr ? ring->recvs() : 0;
 }
 
 bool EventLoop::is_in_loop_thread() const noexcept {
@@ -203,6 +216,12 @@ void EventLoop::turn(int max_wait_ms) {
     auto idx = static_cast<std::size_t>(rd.fd);
     ready_gen_.push_back(idx < slots_.size() ? slots_[idx].generation : 0);
   }
+  // 3a. Sends through the io_uring ring that completed in this wait (ring_send.hpp), before the
+  // handlers run: a connection that receives a burst in this turn then writes it past
+  // kCoalesceLimit at once as on epoll, instead of holding it behind a send already done.
+  if (backend_ == Backend::uring) {
+    if (auto* ring = dynamic_cast<detail::SendRing*>(poller_.get())) ring->run_completions();
+  }
   for (std::size_t i = 0; i < ready_.size(); ++i) {
     if (i + 1 < ready_.size()) prefetch_handler(ready_[i + 1].fd);
     const Ready rd = ready_[i];
@@ -225,10 +244,6 @@ void EventLoop::turn(int max_wait_ms) {
     } else {
       slots_[idx].handler->on_ready(rd);  // a handler keeps itself alive (Connection::on_ready)
     }
-  }
-  // 3b. Sends through the io_uring ring that completed in this wait (ring_send.hpp).
-  if (backend_ == Backend::uring) {
-    if (auto* ring = dynamic_cast<detail::SendRing*>(poller_.get())) ring->run_completions();
   }
   // 4. Timers.
   timers_.run_expired(now_);

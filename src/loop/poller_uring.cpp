@@ -24,10 +24,11 @@
 // send(): the bytes are copied into a pooled slot (16 KiB, allocated once, reused) and a SEND SQE
 // (user_data kSendTag | slot) leaves with the next wait's io_uring_enter, beside every other
 // connection's, so the loop makes no send() system call. Its CQE is kept and handed back by
-// run_completions() after the turn's ready descriptors. Off with SOCKIT_URING_SENDS=0, and under
+// run_completions() before the turn's ready descriptors. Off with SOCKIT_URING_SENDS=0, and under
 // SOCKIT_FAULTS: faults are injected in sys::, which a SEND run by the kernel never passes through
 // (the fault instances of the echo suite then test the readiness path, as before).
 #include "pollers.hpp"
+#include "ring_recv.hpp"
 #include "ring_send.hpp"
 
 #include "sockit/net/sys.hpp"
@@ -42,6 +43,7 @@
 
 #include <liburing.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -51,7 +53,9 @@ namespace {
 
 constexpr std::uint64_t kIgnore = ~std::uint64_t{0};  // user_data of POLL_REMOVE requests
 constexpr std::uint64_t kSendTag = std::uint64_t{1} << 63;  // user_data of a SEND: kSendTag | slot
-constexpr std::uint32_t kGenMask = 0x7fffffffu;  // a poll's generation never reaches kSendTag
+constexpr std::uint64_t kRecvTag = std::uint64_t{1} << 62;  // a RECV: kRecvTag | gen << 32 | slot
+constexpr std::uint32_t kGenMask = 0x3fffffffu;  // a generation never reaches kRecvTag or kSendTag
+constexpr unsigned short kGroup = 1;  // the provided-buffer ring's group id
 constexpr unsigned kEntries = 1024;
 
 std::uint32_t to_mask(Interest interest) {
@@ -61,11 +65,12 @@ std::uint32_t to_mask(Interest interest) {
   return m;
 }
 
-class UringPoller final : public Poller, public SendRing {
+class UringPoller final : public Poller, public SendRing, public RecvRing {
  public:
   UringPoller() = default;
   ~UringPoller() override {
     if (ready_) io_uring_queue_exit(&ring_);  // the kernel lets go of the slots before they go
+    if (buf_ring_ != nullptr) ::munmap(buf_ring_, buf_ring_bytes());
   }
 
   // SOCKIT_URING_SETUP picks the ring's task-work mode, for measuring (BENCHMARKS.md): "plain";
@@ -102,8 +107,123 @@ class UringPoller final : public Poller, public SendRing {
     if (!ok) return Error(sys_error(ENOSYS), "io_uring: kernel lacks IORING_OP_POLL_ADD/POLL_REMOVE");
     const char* sends = std::getenv("SOCKIT_URING_SENDS");
     sends_ = !sys::faults_enabled() && (sends == nullptr || std::string(sends) != "0");
+    // Reads through the buffer ring: opt-in for now (SOCKIT_URING_RECV=1; docs/MODELS.md names
+    // the back-pressure stall left to fix before it can be the default).
+    const char* recvs = std::getenv("SOCKIT_URING_RECV");
+    if (!sys::faults_enabled() && recvs != nullptr && std::string(recvs) == "1") setup_buffers();
     return {};
   }
+
+  // ---- RecvRing (ring_recv.hpp) ----
+
+  bool recvs_enabled() const noexcept override { return recvs_; }
+
+  int open(int fd) override {
+    if (!recvs_ || fd < 0) return -1;
+    int slot;
+    if (recv_free_.empty()) {
+      slot = static_cast<int>(recv_.size());
+      recv_.emplace_back();
+    } else {
+      slot = recv_free_.back();
+      recv_free_.pop_back();
+    }
+    Recv& r = recv_[static_cast<std::size_t>(slot)];
+    r.fd = fd;
+    r.open = true;
+    r.want = r.active = r.cancelled = r.leaving = r.ended = false;
+    r.head = 0;
+    r.items.clear();
+    auto idx = static_cast<std::size_t>(fd);
+    if (state_.size() <= idx) state_.resize(idx + 1);
+    State& s = state_[idx];
+    s.recv_slot = slot;
+    if (s.registered && s.armed && has(s.interest, Interest::read)) {  // a poll that watched input: without it now
+      disarm(fd, s);
+      (void)arm(fd, s);
+    }
+    return slot;
+  }
+
+  bool front(int slot, Item& out) noexcept override {
+    Recv& r = recv_[static_cast<std::size_t>(slot)];
+    while (r.head < r.items.size() && r.items[r.head].kind == Item::stale) pop(slot);
+    if (r.head == r.items.size()) return false;
+    const Pending& p = r.items[r.head];
+    out.kind = p.kind;
+    out.err = p.err;
+    out.size = p.kind == Item::data ? static_cast<std::size_t>(p.err) : 0;
+    out.bytes = p.kind == Item::data ? buffer(p.bid) : nullptr;
+    return true;
+  }
+
+  void pop(int slot) noexcept override {
+    Recv& r = recv_[static_cast<std::size_t>(slot)];
+    if (r.head == r.items.size()) return;
+    const Pending& p = r.items[r.head];
+    if (p.kind == Item::data) give_back(p.bid);
+    if (++r.head == r.items.size()) {
+      r.items.clear();  // keeps the capacity
+      r.head = 0;
+    }
+  }
+
+  void arm(int slot) override {
+    Recv& r = recv_[static_cast<std::size_t>(slot)];
+    if (!r.open || r.leaving || r.ended) return;  // after EOF or an error nothing more is read
+    r.want = true;
+    if (!r.active) arm_recv(slot, r);  // else: re-armed when the cancelled one posts its last CQE
+  }
+
+  void stop(int slot) noexcept override {
+    Recv& r = recv_[static_cast<std::size_t>(slot)];
+    r.want = false;
+    bool was = r.cancelled;
+    cancel_recv(slot, r);
+    // Submitted now, like an epoll_ctl: nothing more is read from the socket once this returns.
+    // (Rare: back-pressure and pause_reading.)
+    if (r.cancelled && !was && enabled_) (void)(defer_ ? io_uring_submit_and_get_events(&ring_) : io_uring_submit(&ring_));
+  }
+
+  void leave(int slot) noexcept override {
+    Recv& r = recv_[static_cast<std::size_t>(slot)];
+    if (r.leaving) return;
+    r.leaving = true;
+    stop(slot);
+    if (!r.active) r.items.push_back(Pending{.kind = Item::end});
+    // The descriptor's poll watches for input again (arming reports the current state).
+    if (r.fd >= 0 && static_cast<std::size_t>(r.fd) < state_.size()) {
+      State& s = state_[static_cast<std::size_t>(r.fd)];
+      if (s.recv_slot == slot) {
+        s.recv_slot = -1;
+        if (s.registered && s.interest != Interest::none) {
+          disarm(r.fd, s);
+          (void)arm(r.fd, s);
+        }
+      }
+    }
+  }
+
+  void close(int slot) noexcept override {
+    Recv& r = recv_[static_cast<std::size_t>(slot)];
+    r.want = false;
+    r.open = false;
+    cancel_recv(slot, r);
+    // Submitted now: the RECV holds the socket, and its owner closes it next (FIN, no reuse).
+    if (r.active && enabled_) (void)(defer_ ? io_uring_submit_and_get_events(&ring_) : io_uring_submit(&ring_));
+    for (std::size_t i = r.head; i < r.items.size(); ++i) {
+      // The owner may still read the bytes of the item it is handling: they go back at the next wait.
+      if (r.items[i].kind == Item::data) late_returns_.push_back(r.items[i].bid);
+    }
+    r.items.clear();
+    r.head = 0;
+    if (r.fd >= 0 && static_cast<std::size_t>(r.fd) < state_.size() && state_[static_cast<std::size_t>(r.fd)].recv_slot == slot) {
+      state_[static_cast<std::size_t>(r.fd)].recv_slot = -1;
+    }
+    if (!r.active) free_recv(slot, r);
+  }
+
+  std::uint64_t recvs() const noexcept override { return recv_count_; }
 
   bool sends_enabled() const noexcept override { return sends_; }
 
@@ -201,6 +321,7 @@ class UringPoller final : public Poller, public SendRing {
     bool was_armed = s.armed;
     disarm(fd, s);
     s.registered = false;
+    s.recv_slot = -1;
     --count_;
     sys::note_edge_watch(ring_.ring_fd, fd, false);
     // The armed poll holds a reference to the file: hand the POLL_REMOVE to the kernel now, so a
@@ -223,6 +344,16 @@ class UringPoller final : public Poller, public SendRing {
     }
     rearm.clear();
     rearm_.swap(rearm);  // keep the capacity
+    for (unsigned short bid : late_returns_) give_back(bid);
+    late_returns_.clear();
+    if (!recv_rearm_.empty()) {
+      std::vector<int> again;
+      again.swap(recv_rearm_);
+      for (int slot : again) {
+        Recv& r = recv_[static_cast<std::size_t>(slot)];
+        if (r.open && r.want && !r.active) arm_recv(slot, r);
+      }
+    }
     if (!enabled_) {
       if (int e = enable(); e < 0) return Error(sys_error(-e), "io_uring_enable_rings");
     }
@@ -270,6 +401,7 @@ class UringPoller final : public Poller, public SendRing {
     std::uint32_t gen = 0;
     std::uint32_t out_turn = 0;  // turn_ when `out_index` is valid
     std::uint32_t out_index = 0;
+    int recv_slot = -1;  // reads come through this RecvRing slot: the poll leaves out POLLIN
     Interest interest = Interest::none;
     bool registered = false;
     bool armed = false;
@@ -296,10 +428,12 @@ class UringPoller final : public Poller, public SendRing {
   Result<void> arm(int fd, State& s) {
     io_uring_sqe* e = sqe();
     if (e == nullptr) return Error(sys_error(EBUSY), "uring: submission queue full");
+    std::uint32_t mask = to_mask(s.interest);
+    if (s.recv_slot >= 0) mask &= ~std::uint32_t{POLLIN | POLLRDHUP};  // the RECV reads (and sees EOF)
     if (has(s.interest, Interest::edge)) {
-      io_uring_prep_poll_multishot(e, fd, to_mask(s.interest));
+      io_uring_prep_poll_multishot(e, fd, mask);
     } else {
-      io_uring_prep_poll_add(e, fd, to_mask(s.interest));
+      io_uring_prep_poll_add(e, fd, mask);
     }
     io_uring_sqe_set_data64(e, (std::uint64_t{s.gen} << 32) | static_cast<std::uint32_t>(fd));
     s.armed = true;
@@ -310,7 +444,11 @@ class UringPoller final : public Poller, public SendRing {
   void disarm(int fd, State& s) noexcept {
     if (s.armed) {
       if (io_uring_sqe* e = sqe()) {
-        io_uring_prep_poll_remove(e, (std::uint64_t{s.gen} << 32) | static_cast<std::uint32_t>(fd));
+        // ASYNC_CANCEL, not POLL_REMOVE: a POLL_REMOVE finding the poll's wakeup in progress (a
+        // socket ready the moment it was armed, e.g. a refused connection closed in the turn it
+        // came) fails with EALREADY and leaves the multishot poll, and its hold on the file, in
+        // place: the socket would never close. A cancel marks the poll and completes it.
+        io_uring_prep_cancel64(e, (std::uint64_t{s.gen} << 32) | static_cast<std::uint32_t>(fd), 0);
         io_uring_sqe_set_data64(e, kIgnore);
       }
       s.armed = false;
@@ -321,6 +459,10 @@ class UringPoller final : public Poller, public SendRing {
   void reap(const io_uring_cqe& c, std::vector<Ready>& out) {
     std::uint64_t ud = c.user_data;
     if (ud == kIgnore) return;
+    if ((ud & (kSendTag | kRecvTag)) == kRecvTag) {
+      reap_recv(c, out);
+      return;
+    }
     if ((ud & kSendTag) != 0) {
       auto slot = static_cast<std::size_t>(ud & 0xffffffffu);
       if (slot < slots_.size() && slots_[slot].done != nullptr) {
@@ -370,6 +512,161 @@ class UringPoller final : public Poller, public SendRing {
     r.error |= error;
     r.peer_closed |= (ev & POLLRDHUP) != 0;
   }
+
+  // ---- the provided-buffer ring and the RECV slots ----
+
+  struct Pending {
+    Item::Kind kind = Item::data;
+    unsigned short bid = 0;
+    int err = 0;  // data: the byte count; error: errno
+  };
+  struct Recv {
+    int fd = -1;
+    std::uint32_t gen = 0;
+    bool open = false;       // an owner holds the slot
+    bool want = false;       // the owner wants its reads
+    bool active = false;     // a RECV is in the kernel (no CQE without IORING_CQE_F_MORE yet)
+    bool cancelled = false;  // its cancel is queued
+    bool leaving = false;    // leave(): an `end` item after the last CQE
+    bool ended = false;      // EOF or an error queued: never armed again
+    std::size_t head = 0;
+    std::vector<Pending> items;  // items[head..] not yet taken
+  };
+
+  static std::size_t buf_ring_bytes() noexcept { return kBuffers * sizeof(io_uring_buf); }
+  const std::byte* buffer(unsigned short bid) const noexcept { return buffers_.get() + std::size_t{bid} * kBufferSize; }
+
+  // One buffer ring per loop, registered once: kBuffers x kBufferSize bytes, no allocation per read.
+  // liburing 2.3 has no io_uring_setup_buf_ring: the ring's entries are mmapped (page aligned, as
+  // the kernel wants) and registered. A kernel that refuses leaves the reads to recv().
+  void setup_buffers() {
+    void* mem = ::mmap(nullptr, buf_ring_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return;
+    buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
+    io_uring_buf_ring_init(buf_ring_);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(buf_ring_);
+    reg.ring_entries = kBuffers;
+    reg.bgid = kGroup;
+    if (io_uring_register_buf_ring(&ring_, &reg, 0) < 0) {
+      ::munmap(buf_ring_, buf_ring_bytes());
+      buf_ring_ = nullptr;
+      return;
+    }
+    buffers_ = std::make_unique<std::byte[]>(std::size_t{kBuffers} * kBufferSize);
+    for (unsigned bid = 0; bid < kBuffers; ++bid) {
+      io_uring_buf_ring_add(buf_ring_, buffers_.get() + std::size_t{bid} * kBufferSize, kBufferSize, static_cast<unsigned short>(bid),
+                            io_uring_buf_ring_mask(kBuffers), static_cast<int>(bid));
+    }
+    io_uring_buf_ring_advance(buf_ring_, static_cast<int>(kBuffers));
+    recvs_ = true;
+  }
+
+  void give_back(unsigned short bid) noexcept {
+    io_uring_buf_ring_add(buf_ring_, buffers_.get() + std::size_t{bid} * kBufferSize, kBufferSize, bid,
+                          io_uring_buf_ring_mask(kBuffers), 0);
+    io_uring_buf_ring_advance(buf_ring_, 1);
+  }
+
+  void arm_recv(int slot, Recv& r) {
+    io_uring_sqe* e = sqe();
+    if (e == nullptr) {
+      recv_rearm_.push_back(slot);  // tried again at the next wait
+      return;
+    }
+    // A RECV armed again reads what the socket holds: a queued "read it yourself" is void (it would
+    // read bytes that belong after the ones this RECV brings).
+    for (std::size_t i = r.head; i < r.items.size(); ++i) {
+      if (r.items[i].kind == Item::no_buffers) r.items[i].kind = Item::stale;
+    }
+    io_uring_prep_recv_multishot(e, r.fd, nullptr, 0, 0);
+    e->flags |= IOSQE_BUFFER_SELECT;
+    e->buf_group = kGroup;
+    io_uring_sqe_set_data64(e, kRecvTag | (std::uint64_t{r.gen} << 32) | static_cast<std::uint32_t>(slot));
+    r.active = true;
+    r.cancelled = false;
+  }
+
+  void cancel_recv(int slot, Recv& r) noexcept {
+    if (!r.active || r.cancelled) return;
+    if (io_uring_sqe* e = sqe()) {
+      io_uring_prep_cancel64(e, kRecvTag | (std::uint64_t{r.gen} << 32) | static_cast<std::uint32_t>(slot), 0);
+      io_uring_sqe_set_data64(e, kIgnore);
+      r.cancelled = true;
+    }
+  }
+
+  void free_recv(int slot, Recv& r) {
+    r.fd = -1;
+    r.gen = (r.gen + 1) & kGenMask;  // late CQEs of the old RECV are recognised by it
+    recv_free_.push_back(slot);
+  }
+
+  void report_recv(const Recv& r, std::uint32_t ev, std::vector<Ready>& out) {
+    if (r.fd < 0 || static_cast<std::size_t>(r.fd) >= state_.size()) return;
+    State& s = state_[static_cast<std::size_t>(r.fd)];
+    if (s.registered) report(r.fd, s, ev, out);
+  }
+
+  void reap_recv(const io_uring_cqe& c, std::vector<Ready>& out) {
+    auto slot = static_cast<std::size_t>(c.user_data & 0xffffffffu);
+    auto gen = static_cast<std::uint32_t>((c.user_data >> 32) & kGenMask);
+    bool has_buf = (c.flags & IORING_CQE_F_BUFFER) != 0;
+    auto bid = static_cast<unsigned short>(c.flags >> IORING_CQE_BUFFER_SHIFT);
+    if (slot >= recv_.size() || recv_[slot].gen != gen) {
+      if (has_buf) give_back(bid);
+      return;
+    }
+    Recv& r = recv_[slot];
+    bool last = (c.flags & IORING_CQE_F_MORE) == 0;
+    if (last) {
+      r.active = false;
+      r.cancelled = false;
+    }
+    if (!r.open) {  // closed: nothing is delivered
+      if (has_buf) give_back(bid);
+      if (last) free_recv(static_cast<int>(slot), r);
+      return;
+    }
+    std::size_t before = r.items.size() - r.head;
+    std::uint32_t ev = POLLIN;
+    if (c.res > 0 && has_buf) {
+      r.items.push_back(Pending{.kind = Item::data, .bid = bid, .err = c.res});
+      ++recv_count_;
+    } else {
+      if (has_buf) give_back(bid);
+      if (c.res == 0) {
+        r.items.push_back(Pending{.kind = Item::eof});
+        r.want = false;
+        r.ended = true;
+        ev |= POLLRDHUP;
+      } else if (c.res == -ENOBUFS) {
+        r.items.push_back(Pending{.kind = Item::no_buffers});
+        r.want = false;
+      } else if (c.res < 0 && c.res != -ECANCELED) {
+        r.items.push_back(Pending{.kind = Item::error, .err = -c.res});
+        r.want = false;
+        r.ended = true;
+      }
+    }
+    if (last) {
+      if (r.leaving) {
+        r.items.push_back(Pending{.kind = Item::end});
+      } else if (r.want) {
+        arm_recv(static_cast<int>(slot), r);  // ended by the kernel, or cancelled and wanted again
+      }
+    }
+    if (r.items.size() - r.head != before) report_recv(r, ev, out);
+  }
+
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  std::unique_ptr<std::byte[]> buffers_;
+  bool recvs_ = false;  // RecvRing on (SOCKIT_URING_RECV, SOCKIT_FAULTS, the kernel's buffer ring)
+  std::vector<Recv> recv_;
+  std::vector<int> recv_free_;
+  std::vector<unsigned short> late_returns_;  // buffers of closed slots, back at the next wait
+  std::vector<int> recv_rearm_;               // slots whose RECV found no SQE
+  std::uint64_t recv_count_ = 0;
 
   struct Slot {
     std::unique_ptr<std::byte[]> buf;  // kSlotSize bytes, reused

@@ -112,6 +112,7 @@ struct ConnectionOptions {
 namespace detail {
 struct ConnectionAccess;
 class SendRing;  // src/loop/ring_send.hpp: sends through the io_uring poller's ring
+class RecvRing;  // src/loop/ring_recv.hpp: reads through the io_uring poller's ring
 }  // namespace detail
 
 class Connection : public std::enable_shared_from_this<Connection>, private IoHandler {
@@ -195,10 +196,9 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   void on_ready(const Ready& r) override;
   void on_turn_end() override;
   void prefetch_turn_end(int stage) const noexcept override;
-  void set_echo_splice(bool on) noexcept {
-    echo_splice_ = on && transport_ == nullptr;  // splice bypasses a transport
-    if (!echo_splice_) splicing_ = false;
-  }
+  void set_echo_splice(bool on) noexcept;
+  /// --model uring: reads through the ring from now on (an echo whose reads turned small).
+  void enter_ring();
   /// Drives the transport's handshake (state connecting): true once it is done.
   bool handshake();
 
@@ -212,6 +212,11 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   /// Reads up to reads_per_event buffers. A short read ends it (the socket is drained) unless
   /// `to_eagain`: edge mode when EOF may be queued behind the data, or when resuming.
   void handle_read(bool to_eagain = false);
+  /// --model uring: hands the reads the ring brought to on_data() in order. True when the socket
+  /// must be read with recv() now (the buffer ring ran dry, or the connection left the ring).
+  bool read_ring();
+  /// The peer's FIN was read (recv() returned 0, or the ring's EOF).
+  void read_eof();
   /// One splice() read and its splice() back (set_echo_splice): the bytes read, 0 at end of
   /// stream, -1 with errno (EAGAIN: nothing to read, or no pipe: `splicing_` is then off).
   ssize_t splice_echo(std::size_t max);
@@ -260,6 +265,15 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   int ring_slot_ = -1;
   std::shared_ptr<Connection> ring_hold_;
   bool ring_sends() const noexcept { return ring_ != nullptr && !splicing_; }
+  // --model uring, plain socket in edge mode: reads come from a multishot RECV into the loop's
+  // buffer ring (ring_recv.hpp), armed while lc_.reads() (recv_on_), cancelled while paused. A
+  // read of kSpliceMin or more on an echo that splices leaves the ring (recv_leaving_) for
+  // readiness and splice(2); the slot goes once its last completion is handled. Such an echo
+  // starts on readiness, and enters the ring when a read is small (recv_ring_ set, no slot).
+  detail::RecvRing* recv_ring_ = nullptr;
+  int recv_slot_ = -1;
+  bool recv_on_ = false;
+  bool recv_leaving_ = false;
 };
 
 }  // namespace sockit::loop
