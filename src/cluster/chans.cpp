@@ -79,12 +79,29 @@ constexpr char kUpdate[] = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 1 then
   for i = 3, #ARGV, 3 do
     local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-    if op == 'S' then redis.call('HSET', KEYS[2], f, v)
+    if op == 'S' then
+      redis.call('HSET', KEYS[2], f, v)
+      -- an invitation: its channel listed under the nick, so that a NICK change moves it (kMoveInvites)
+      if string.sub(f, 1, 4) == 'inv ' then redis.call('SADD', 'sockit:invites:' .. string.sub(f, 5), KEYS[2]) end
     elseif op == 'D' then redis.call('HDEL', KEYS[2], f)
     elseif op == 'M' and redis.call('HEXISTS', KEYS[1], f) == 1 then redis.call('HSET', KEYS[1], f, v) end
   end
 end
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return 1
+)lua";
+
+// A NICK change moves the nick's pending invitations. KEYS: sockit:invites:<old>, sockit:invites:<new>
+// (the state keys of channels that invited the nick; entries whose invitation was used are dropped).
+// ARGV: old folded nick, new folded nick.
+constexpr char kMoveInvites[] = R"lua(
+for _, st in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('HDEL', st, 'inv ' .. ARGV[1]) == 1 then
+    redis.call('HSET', st, 'inv ' .. ARGV[2], '1')
+    redis.call('SADD', KEYS[2], st)
+  end
+end
+redis.call('DEL', KEYS[1])
 return 1
 )lua";
 
@@ -184,6 +201,7 @@ struct IrcLink::ChannelScripts {
   Script update{kUpdate};
   Script decide{kDecide};
   Script max_users{kMaxUsers};
+  Script move_invites{kMoveInvites};
   Script restore{kRestore};
 };
 
@@ -301,6 +319,11 @@ void IrcLink::note_global_users(std::uint64_t n, std::function<void(std::uint64_
                                     if (r.type == RedisReply::Type::integer && r.integer > 0 && done)
                                       done(static_cast<std::uint64_t>(r.integer));
                                   });
+}
+
+void IrcLink::move_invitations(const std::string& old_folded, const std::string& new_folded) {
+  channel_scripts().move_invites.run(node_.redis(), {"sockit:invites:" + old_folded, "sockit:invites:" + new_folded},
+                                     {old_folded, new_folded}, {});
 }
 
 }  // namespace sockit::cluster

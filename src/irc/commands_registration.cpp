@@ -380,6 +380,7 @@ void ServerImpl::rename(Client& c, std::string_view new_nick) {
   remember_whowas(c);
   bool same_key = equal_folded(c.nick, new_nick, cfg_.casemapping);  // a change of case: still online
   if (!same_key) monitor_notify(c, false);
+  if (!same_key && shares_channels()) cluster_->move_invitations(fold(c.nick, cfg_.casemapping), fold(new_nick, cfg_.casemapping));
   for (const Channel* ch : c.channels) record_event(c, *ch, wire);  // draft/event-playback, under the old mask
   nicks_.erase(fold(c.nick, cfg_.casemapping));
   c.nick = std::string(new_nick);

@@ -71,6 +71,7 @@ class IrcLink final : public irc::ClusterLink {
   void update_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
                       const irc::ClusterEvent* e) override;
   void note_global_users(std::uint64_t n, std::function<void(std::uint64_t max)> done) override;
+  void move_invitations(const std::string& old_folded, const std::string& new_folded) override;
   void decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,
                       const std::vector<irc::ClusterChannelChange>& changes, const irc::ClusterEvent& e,
                       std::function<void(bool ok)> done) override;

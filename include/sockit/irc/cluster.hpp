@@ -105,6 +105,10 @@ class ClusterLink {
   }
   /// Local client `id` left `folded_chan` (PART, KICK, QUIT). Fire and forget.
   virtual void leave_channel(const std::string& folded_chan, std::uint64_t id) { (void)folded_chan, (void)id; }
+  /// A local user's NICK change: its pending invitations ("inv <folded nick>") follow it. Fire and forget.
+  virtual void move_invitations(const std::string& old_folded, const std::string& new_folded) {
+    (void)old_folded, (void)new_folded;
+  }
   /// LUSERS' 266: raises the network's recorded maximum of users to `n` (this node's count of
   /// every node's users) if it is higher, in one atomic step; `done` gets the maximum on a later
   /// turn (not called without a link or with Redis away).

@@ -472,4 +472,38 @@ TEST(ClusterLusers, TheGlobalMaximumCountsTheUsersOfEveryNode) {
   ASSERT_TRUE(global_users_are(c1, "c1", "2 3", &l)) << l;
 }
 
+// A pending invitation follows a NICK change (sockit:invites:<nick>): alice on alpha, invited
+// to +i #inv from beta, renames to alice2 and joins; a new alice on beta is refused (473).
+TEST(ClusterChannels, APendingInvitationFollowsANickChange) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes net;
+  ASSERT_TRUE(net.start()) << net.redis.log();
+  Client alice(net.a->address()), bob(net.b->address());
+  alice.register_as("alice");
+  bob.register_as("bob");
+  ASSERT_EQ(try_join(bob, "#inv"), "366");
+  bob.send("MODE #inv +i");
+  ASSERT_NE(bob.expect("MODE"), "");
+  ASSERT_TRUE(net.state_is("#inv", "modes", "int"));
+  std::string l;
+  ASSERT_TRUE(sockit::test::wait_until(
+      [&] {
+        bob.send("INVITE alice #inv");
+        l = bob.expect_any({"341", "401"});
+        return l.find(" 341 bob alice #inv") != std::string::npos;
+      },
+      10s, 20ms))
+      << l;  // beta knows alice once her registration's HAVE came through
+  ASSERT_NE(alice.expect("INVITE"), "");
+  ASSERT_TRUE(net.state_is("#inv", "inv alice", "1"));
+  alice.send("NICK alice2");
+  ASSERT_NE(alice.expect("NICK"), "");
+  ASSERT_TRUE(net.state_is("#inv", "inv alice2", "1"));
+  EXPECT_TRUE(net.state_is("#inv", "inv alice", ""));
+  EXPECT_EQ(try_join(alice, "#inv"), "366");
+  Client other(net.b->address());
+  other.register_as("alice");
+  EXPECT_EQ(try_join(other, "#inv"), "473");
+}
+
 }  // namespace
