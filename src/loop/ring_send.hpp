@@ -4,7 +4,7 @@
 // the front of its queue to send(): the bytes are copied into one of the ring's pooled slots (no
 // allocation per send once the pool has grown to the number of sends in flight) and the SEND SQE
 // leaves with the next wait's io_uring_enter, together with every other connection's. The
-// completion comes back through run_completions(), which the EventLoop calls after dispatching
+// completion comes back through run_completions(), which the EventLoop calls before dispatching
 // the turn's ready descriptors.
 #pragma once
 #include "sockit/loop/buffer.hpp"
@@ -29,7 +29,7 @@ class SendRing {
   /// The owner is closing its descriptor: submits at once (so the SEND holds the file it was
   /// meant for, not a reused number) and asks the kernel to cancel it if it still waits.
   virtual void cancel(int slot) noexcept = 0;
-  /// Runs the completions the last wait reaped (loop thread, after the ready descriptors).
+  /// Runs the completions the last wait reaped (loop thread, before the ready descriptors).
   virtual void run_completions() = 0;
   /// The loop is being destroyed: every send still out is reported (-ECANCELED) to its owner.
   virtual void abandon_sends() noexcept = 0;

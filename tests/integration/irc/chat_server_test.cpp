@@ -49,7 +49,7 @@ TEST_P(ChatServerBackend, RegistersJoinsAndTalks) {
   EXPECT_EQ(srv.child().wait(10s), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ChatServerBackend, ::testing::Values("select", "poll", "epoll"));
+INSTANTIATE_TEST_SUITE_P(Backends, ChatServerBackend, ::testing::Values("select", "poll", "epoll", "uring"));
 
 // One row per command misuse: the command and the numeric it must answer with.
 TEST(ChatServer, EveryCommandAnswersItsErrorNumeric) {

@@ -13,7 +13,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -90,6 +92,13 @@ class ChatServer {
  private:
   static test::Child start(const std::vector<std::string>& args) {
     std::vector<std::string> argv{test::sockit_bin(), "chat-server", "-l", "127.0.0.1:0", "-q"};
+    // SOCKIT_TEST_CHAT_BACKEND=uring (the ctest instances uring.integ_irc.*) runs every server of
+    // the suite on that poller, unless the test picks its own backend.
+    const char* backend = std::getenv("SOCKIT_TEST_CHAT_BACKEND");
+    if (backend != nullptr && *backend != '\0' &&
+        std::find(args.begin(), args.end(), "--backend") == args.end()) {
+      argv.insert(argv.end(), {"--backend", backend});
+    }
     argv.insert(argv.end(), args.begin(), args.end());
     return test::Child::spawn(argv);
   }
