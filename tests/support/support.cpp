@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace sockit::test {
@@ -97,9 +98,15 @@ bool have_ipv6_loopback() {
 Child Child::spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe");
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork");
   if (pid == 0) {
+    // A test that dies (ASan abort, ctest's timeout kill) must not leave its servers behind:
+    // the child gets SIGKILL when the spawning thread's process goes. Spawns happen on the
+    // test's main thread, which lives as long as the process.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
