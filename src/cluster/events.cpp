@@ -10,8 +10,9 @@ namespace sockit::cluster {
 namespace {
 
 constexpr std::string_view kVersion = "sockit1";
-constexpr std::array<std::string_view, 15> kKinds = {"MSG",  "PRIV", "JOIN", "PART",   "QUIT", "NICK", "SYNC", "HAVE",
-                                                     "MODE", "TOPIC", "KICK", "INVITE", "KILL", "AWAY", "OPER"};
+constexpr std::array<std::string_view, 16> kKinds = {"MSG",  "PRIV", "JOIN", "PART", "QUIT", "NICK",
+                                                     "SYNC", "HAVE", "MODE", "TOPIC", "KICK", "INVITE",
+                                                     "KILL", "AWAY", "OPER", "CHAN"};
 
 void field(std::string& out, std::string_view v) {
   out += ' ';
@@ -40,6 +41,7 @@ std::string encode_event(const irc::ClusterEvent& e) {
   if (e.voice) flags += 'v';
   if (e.decided) flags += 'd';
   if (e.replay) flags += 'r';
+  if (e.secret) flags += 's';
   field(out, flags);
   out += ' ';
   out += e.rest;
@@ -75,6 +77,7 @@ std::optional<irc::ClusterEvent> decode_event(std::string_view p) {
   e.voice = f[9].find('v') != std::string_view::npos;
   e.decided = f[9].find('d') != std::string_view::npos;
   e.replay = f[9].find('r') != std::string_view::npos;
+  e.secret = f[9].find('s') != std::string_view::npos;
   e.rest = std::string(p);
   return e;
 }

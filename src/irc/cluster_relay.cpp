@@ -60,6 +60,9 @@ void ServerImpl::cluster_publish(ClusterEvent::Kind kind, const Client& c, std::
     e.op = m->op;
     e.voice = m->voice;
   }
+  if ((kind == ClusterEvent::Kind::join || kind == ClusterEvent::Kind::have) && !target.empty()) {
+    if (const Channel* ch = find_channel(target)) e.secret = ch->secret;  // the others' LIST hides it
+  }
   // Degraded: a PART or QUIT is kept and published once the link is back (after the resync).
   if ((kind == ClusterEvent::Kind::part || kind == ClusterEvent::Kind::quit) && !cluster_->relaying()) {
     cluster_->queue_for_relay(e);
@@ -99,8 +102,55 @@ void ServerImpl::note_global_users() {
 
 std::size_t ServerImpl::member_count(const Channel& ch) const {
   if (cluster_ == nullptr) return ch.members.size();
-  auto it = remote_members_.find(fold(ch.name, cfg_.casemapping));
-  return ch.members.size() + (it == remote_members_.end() ? 0 : it->second.size());
+  return ch.members.size() + remote_member_count(fold(ch.name, cfg_.casemapping));
+}
+
+std::size_t ServerImpl::remote_member_count(const std::string& folded) const {
+  auto it = remote_members_.find(folded);
+  return it == remote_members_.end() ? 0 : it->second.size();
+}
+
+ServerImpl::RemoteChannel* ServerImpl::remote_channel(std::string_view name) {
+  auto it = remote_channels_.find(fold(name, cfg_.casemapping));
+  return it == remote_channels_.end() ? nullptr : &it->second;
+}
+
+void ServerImpl::keep_in_directory(const Channel& ch) {
+  RemoteChannel* rc = remote_channel(ch.name);
+  if (rc == nullptr) return;
+  rc->name = ch.name;
+  rc->topic = ch.topic;
+  rc->topic_time = ch.topic_time;
+  rc->created = ch.created;
+  rc->secret = ch.secret;
+}
+
+void ServerImpl::cluster_publish_channel(const Channel& ch) {
+  if (cluster_ == nullptr) return;
+  ClusterEvent e;
+  e.kind = ClusterEvent::Kind::chan;
+  e.target = ch.name;
+  e.msgid = std::to_string(ch.created);
+  e.secret = ch.secret;
+  e.rest = std::to_string(ch.topic_time) + " " + ch.topic;
+  cluster_->publish(e);
+}
+
+void ServerImpl::apply_channel_entry(const ClusterEvent& e) {
+  RemoteChannel* rc = remote_channel(e.target);
+  if (rc == nullptr) return;  // no member on another node known (its HAVEs come before its CHAN)
+  auto number = [](std::string_view v) {
+    std::int64_t n = 0;
+    std::from_chars(v.data(), v.data() + v.size(), n);
+    return n;
+  };
+  const std::string_view rest = e.rest;
+  const std::size_t sp = rest.find(' ');
+  rc->name = e.target;
+  rc->secret = e.secret;
+  if (const std::int64_t created = number(e.msgid); created > 0) rc->created = created;
+  rc->topic_time = number(rest.substr(0, sp));
+  rc->topic = sp == std::string_view::npos ? std::string() : std::string(rest.substr(sp + 1));
 }
 
 void ServerImpl::share_channel(const Channel& ch, std::vector<ClusterChannelChange> changes, ClusterEvent::Kind kind,
@@ -246,7 +296,10 @@ void ServerImpl::forget_remote_member(const std::string& folded_nick, const std:
   auto m = remote_members_.find(folded_chan);
   if (m != remote_members_.end()) {
     std::erase(m->second, folded_nick);
-    if (m->second.empty()) remote_members_.erase(m);
+    if (m->second.empty()) {  // its last member on another node: out of the LIST directory too
+      remote_members_.erase(m);
+      remote_channels_.erase(folded_chan);
+    }
   }
   auto u = remote_users_.find(folded_nick);
   if (u != remote_users_.end()) {
@@ -267,12 +320,24 @@ void ServerImpl::apply_channel_event(const ClusterEvent& e) {
     case ClusterEvent::Kind::mode: {  // ":setter MODE #chan +o-k nick *"
       if (m.params.size() < 2) return;
       Channel* ch = find_channel(e.target);
+      if (RemoteChannel* rc = remote_channel(e.target)) {  // +s / -s for LIST (modes without an argument)
+        bool add = true;
+        for (char letter : m.params[1]) {
+          if (letter == '+' || letter == '-') add = letter == '+';
+          if (letter == 's') rc->secret = add;
+        }
+      }
       apply_remote_modes(ch, fold(e.target, cm), m, nick_of(e.mask), !e.decided);
       if ((ch = find_channel(e.target)) != nullptr) to_channel(*ch, line, nullptr, {}, e.account);
       return;
     }
     case ClusterEvent::Kind::topic: {  // ":setter TOPIC #chan :text"
       Channel* ch = find_channel(e.target);
+      RemoteChannel* rc = remote_channel(e.target);
+      if (rc != nullptr && m.params.size() >= 2) {
+        rc->topic = m.params[1];
+        rc->topic_time = unix_now();
+      }
       if (ch == nullptr || m.params.size() < 2) return;
       ch->topic = m.params[1];
       ch->topic_by = nick_of(e.mask);
@@ -472,6 +537,9 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
         cluster_publish_user(*c);  // the user, in a channel or not, with its away and operator state
         for (Channel* ch : c->channels) cluster_publish(ClusterEvent::Kind::have, *c, ch->name, c->realname, ch->find(c->id));
       }
+      // After the HAVEs: each local channel's name, +s, times and topic, for the LIST of a node
+      // that has no member in it (one CHAN per channel and answering node).
+      for (const auto& [folded, ch] : channels_) cluster_publish_channel(*ch);
       if (e.own) restore_after_resync(*this);
       return;
     }
@@ -498,6 +566,12 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       auto& members = remote_members_[chan];
       const bool known = std::find(members.begin(), members.end(), folded) != members.end();
       if (!known) members.push_back(folded);
+      RemoteChannel& listed = remote_channels_[chan];  // LIST's directory: the name, +s as its node sees it
+      if (listed.name.empty()) {
+        listed.name = e.target;
+        listed.created = unix_now();
+      }
+      listed.secret = e.secret;
       set_remote_prefix(u, chan, 'o', e.op);
       set_remote_prefix(u, chan, 'v', e.voice);
       Channel* ch = find_channel(e.target);
@@ -531,6 +605,9 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
     case ClusterEvent::Kind::kick:
     case ClusterEvent::Kind::invite:
       apply_channel_event(e);
+      return;
+    case ClusterEvent::Kind::chan:
+      if (!e.own) apply_channel_entry(e);
       return;
     case ClusterEvent::Kind::kill: {  // an operator elsewhere: ":killer!u@h KILL victim :reason"
       if (e.own) return;

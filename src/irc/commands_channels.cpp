@@ -188,9 +188,16 @@ struct ListFilter {
     return masks;
   }
 
-  /// `users`: the channel's members on every node.
-  bool pass(const Channel& ch, std::size_t users, std::int64_t now, Casemapping cm) const {
-    if ((min_users && users <= *min_users) || (max_users && users >= *max_users)) return false;
+  /// What the filters read of one channel: a local copy, or (in a cluster) the directory's entry
+  /// of a channel with members on other nodes only. `users`: its members on every node.
+  struct Entry {
+    std::string_view name, topic;
+    std::size_t users = 0;
+    std::int64_t created = 0, topic_time = 0;
+  };
+
+  bool pass(const Entry& ch, std::int64_t now, Casemapping cm) const {
+    if ((min_users && ch.users <= *min_users) || (max_users && ch.users >= *max_users)) return false;
     const std::int64_t age = now - ch.created;
     if ((min_age && age <= *min_age) || (max_age && age >= *max_age)) return false;
     if (min_topic || max_topic) {
@@ -206,26 +213,43 @@ struct ListFilter {
 
 void cmd_list(S& s, Client& c, Message& m, TimePoint) {
   s.send(c, s.rpl(c, RPL_LISTSTART).p("Channel").t("Users  Name"));
-  auto show = [&](Channel& ch) {
-    if (ch.secret && !ch.find(c.id)) return;
-    s.send(c, s.rpl(c, RPL_LIST).p(ch.name).p(std::to_string(s.member_count(ch))).t(ch.topic));
+  // The channels of the network: this node's copies, then (in a cluster) the directory's channels
+  // with no member here (docs/CLUSTER.md, "LIST across nodes"). A secret one is shown to its
+  // members only: never one of the directory's (`c` is not in it).
+  std::vector<ListFilter::Entry> rows;
+  auto local = [&](Channel& ch) {
+    ListFilter::Entry e{ch.name, ch.topic, s.member_count(ch), ch.created, ch.topic_time};
+    return std::pair{e, !ch.secret || ch.find(c.id) != nullptr};
+  };
+  auto remote = [&](const std::string& folded, const S::RemoteChannel& rc) {
+    ListFilter::Entry e{rc.name, rc.topic, s.remote_member_count(folded), rc.created, rc.topic_time};
+    return std::pair{e, !rc.secret};
   };
   const ListFilter filter(m.params.empty() ? std::string_view() : std::string_view(m.params[0]));
   if (auto names = filter.names_only()) {
     for (std::string_view name : *names) {
-      if (s.gone(c)) return;
-      if (Channel* ch = s.find_channel(name)) show(*ch);
+      std::optional<std::pair<ListFilter::Entry, bool>> row;
+      if (Channel* ch = s.find_channel(name)) {
+        row = local(*ch);
+      } else if (S::RemoteChannel* rc = s.remote_channel(name)) {
+        row = remote(fold(name, s.cfg_.casemapping), *rc);
+      }
+      if (row && row->second) rows.push_back(row->first);
     }
   } else {
     const std::int64_t now = s.unix_now();
-    std::vector<Channel*> all;
-    for (auto& [k, ch] : s.channels_) {
-      if (filter.pass(*ch, s.member_count(*ch), now, s.cfg_.casemapping)) all.push_back(ch.get());
+    auto add = [&](const std::pair<ListFilter::Entry, bool>& row) {
+      if (row.second && filter.pass(row.first, now, s.cfg_.casemapping)) rows.push_back(row.first);
+    };
+    for (auto& [k, ch] : s.channels_) add(local(*ch));
+    for (auto& [k, rc] : s.remote_channels_) {
+      if (s.channels_.find(k) == s.channels_.end()) add(remote(k, rc));  // a copy here: listed above
     }
-    for (Channel* ch : all) {
-      if (s.gone(c)) return;
-      show(*ch);
-    }
+  }
+  // Sending may drop `c` (its sendq), and with it channels the rows point into: checked each time.
+  for (const ListFilter::Entry& e : rows) {
+    if (s.gone(c)) return;
+    s.send(c, s.rpl(c, RPL_LIST).p(e.name).p(std::to_string(e.users)).t(e.topic));
   }
   s.send(c, s.rpl(c, RPL_LISTEND).t("End of /LIST"));
 }

@@ -495,6 +495,7 @@ void ServerImpl::remove_member(Channel& ch, Client& c) {
   list.erase(std::remove(list.begin(), list.end(), &ch), list.end());
   if (ch.members.empty()) {
     if (batch_.ch == &ch) flush_batch();  // goes to nobody, but must not outlive the channel
+    if (cluster_ != nullptr) keep_in_directory(ch);  // members left on other nodes: LIST still shows it
     channels_.erase(fold(ch.name, cfg_.casemapping));
   }
 }

@@ -369,6 +369,27 @@ class ServerImpl {
   };
   std::unordered_map<std::string, RemoteUser> remote_users_;                  ///< by folded nick
   std::unordered_map<std::string, std::vector<std::string>> remote_members_;  ///< folded channel -> folded nicks
+  /// The directory of channels with members on other nodes (docs/CLUSTER.md, "LIST across
+  /// nodes"): what LIST shows of a channel this node has no copy of. One entry per key of
+  /// remote_members_, kept from JOIN/HAVE (name, +s), TOPIC, MODE and the SYNC answers' CHAN,
+  /// dropped with the channel's last remote member.
+  struct RemoteChannel {
+    std::string name, topic;
+    std::int64_t created = 0, topic_time = 0;  ///< unix seconds
+    bool secret = false;
+  };
+  std::unordered_map<std::string, RemoteChannel> remote_channels_;  ///< by folded channel
+  /// Publishes a CHAN event for local channel `ch` (a SYNC answer): its name, +s, times and topic.
+  void cluster_publish_channel(const Channel& ch);
+  /// Applies another node's CHAN event to remote_channels_ (a channel it has members in).
+  void apply_channel_entry(const ClusterEvent& e);
+  /// The directory entry of channel `name` (null: no member on another node).
+  RemoteChannel* remote_channel(std::string_view name);
+  /// The members of folded channel `folded` on other nodes, as the replica knows them.
+  std::size_t remote_member_count(const std::string& folded) const;
+  /// Local channel `ch` loses its last local member: its directory entry (if it has remote
+  /// members) takes this node's view of its name, +s, times and topic.
+  void keep_in_directory(const Channel& ch);
   /// Publishes a JOIN (rest: the real name), PART or QUIT (rest: the line) of local user `c`.
   void cluster_publish(ClusterEvent::Kind kind, const Client& c, std::string_view target, std::string rest,
                        const Member* m = nullptr);

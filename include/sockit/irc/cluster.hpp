@@ -22,20 +22,21 @@ struct ClusterNode {
 
 /// One event between nodes (docs/CLUSTER.md, "Events between nodes": the wire format).
 struct ClusterEvent {
-  enum class Kind { message, private_message, join, part, quit, nick, sync, have, mode, topic, kick, invite, kill, away, oper };
+  enum class Kind { message, private_message, join, part, quit, nick, sync, have, mode, topic, kick, invite, kill, away, oper, chan };
   Kind kind = Kind::message;
   std::string node;          ///< the publishing node (filled in by the link)
   std::uint64_t sender = 0;  ///< the user's connection id on its node
-  std::string target;        ///< channel (message, join, part, have, mode, topic, kick), nick (private_message, invite), new nick (nick)
+  std::string target;        ///< channel (message, join, part, have, mode, topic, kick, chan), nick (private_message, invite), new nick (nick)
   std::string mask;          ///< nick!user@host
   std::string account;       ///< "" = not logged in
-  std::string msgid;         ///< message, private_message; have without a channel: the user's signon time (unix s)
+  std::string msgid;         ///< message, private_message; have without a channel: the user's signon time (unix s); chan: the channel's creation time (unix s)
   std::string tags;          ///< client-only tags, escaped
   bool tagmsg = false;
   bool replay = false;        ///< message said while its node was degraded (its own members had it then): published on reconnection, skipped by its node
   bool decided = false;      ///< mode, topic, kick: decided by the script; its publisher applies it on its return too
   bool op = false, voice = false;  ///< join, have: the member's prefix in the channel; oper: op = is an IRC operator
-  std::string rest;          ///< the IRC line without tags (join: the real name)
+  bool secret = false;       ///< join, have, chan: the channel is +s on the publisher's copy (LIST hides it)
+  std::string rest;          ///< the IRC line without tags (join: the real name; chan: "<topic time> <topic>")
   bool own = false;          ///< on receipt: published by this node
 };
 

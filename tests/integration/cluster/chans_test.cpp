@@ -361,6 +361,81 @@ TEST(ClusterChannels, RemoteAwayOperStatusAndCountsShowInWhoWhoisAndList) {
   ASSERT_TRUE(who_flags_are(dave, "bob", "bob", "H", &flags)) << flags;
 }
 
+/// The 322 lines `c` gets for `LIST args` (its channel, count and topic: " #chan 2 :topic").
+std::string list_of(Client& c, const std::string& args) {
+  c.send(args.empty() ? "LIST" : "LIST " + args);
+  std::string out;
+  for (std::string l = c.expect_any({"322", "323"}); !l.empty() && l.find(" 323 ") == std::string::npos;
+       l = c.expect_any({"322", "323"})) {
+    const std::size_t at = l.find(" 322 ");
+    const std::size_t chan = l.find(' ', at + 5);  // after "322 me"
+    out += l.substr(chan) + "\n";
+  }
+  return out;
+}
+
+/// Polls (bounded: 10 s) until `LIST args` on `c` holds `entry` (or, `present` false, does not).
+bool list_has(Client& c, const std::string& args, const std::string& entry, bool present, std::string* last) {
+  return sockit::test::wait_until([&] { return ((*last = list_of(c, args)).find(entry) != std::string::npos) == present; },
+                                  10s, 20ms);
+}
+
+// LIST across nodes (docs/CLUSTER.md, "LIST across nodes"): channels whose members are all on
+// alpha are listed on beta from its directory (count over the network, topic), with the filters;
+// a +s one is not; a node started later lists them from the SYNC answers; when their members
+// part they leave every node's LIST.
+TEST(ClusterChannels, ChannelsWithMembersOnlyOnAnotherNodeAreListedWithCountAndTopic) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes net;
+  ASSERT_TRUE(net.start()) << net.redis.log();
+  Client alice(net.a->address()), carol(net.a->address()), bob(net.b->address());
+  alice.register_as("alice");
+  carol.register_as("carol");
+  bob.register_as("bob");
+  ASSERT_TRUE(join_in_turn("#Lonely", {&alice, &carol}));
+  ASSERT_TRUE(join_in_turn("#hidden", {&alice, &carol}));
+  std::string got;
+  ASSERT_TRUE(list_has(bob, "", " #hidden 2 :\n", true, &got)) << got;  // listed while not +s
+  alice.send("MODE #hidden +s");
+  ASSERT_NE(alice.expect("MODE"), "");
+  alice.send("TOPIC #Lonely :only on alpha: two members");
+  ASSERT_NE(alice.expect("TOPIC"), "");
+  // The TOPIC came after the MODE in Redis's order: once beta shows it, #hidden is secret there.
+  ASSERT_TRUE(list_has(bob, "", " #Lonely 2 :only on alpha: two members\n", true, &got)) << got;
+  EXPECT_EQ(got.find("#hidden"), std::string::npos) << got;
+  EXPECT_EQ(list_of(bob, "#hidden"), "");
+  EXPECT_EQ(list_of(bob, "#lonely"), " #Lonely 2 :only on alpha: two members\n");  // by name, any case
+  EXPECT_EQ(list_of(bob, ">1"), " #Lonely 2 :only on alpha: two members\n");
+  EXPECT_EQ(list_of(bob, "<2"), "");
+  EXPECT_EQ(list_of(bob, "#lon*"), " #Lonely 2 :only on alpha: two members\n");
+  EXPECT_EQ(list_of(bob, "!#lon*"), "");
+  EXPECT_EQ(list_of(bob, "T<5"), " #Lonely 2 :only on alpha: two members\n");  // topic set under 5 min ago
+  // alice's own node lists the secret channel to her, a member (single-server rule).
+  EXPECT_NE(list_of(alice, "").find(" #hidden 2 :\n"), std::string::npos);
+  // A node started now learns both from the SYNC answers (HAVE, then CHAN).
+  ChatServer g({"--cluster", net.redis.url(), "--node-name", "gamma", "--no-flood-control"});
+  ASSERT_TRUE(net.redis.wait_nodes_up({"alpha", "beta", "gamma"}));
+  Client dave(g.address());
+  dave.register_as("dave");
+  ASSERT_TRUE(list_has(dave, "", " #Lonely 2 :only on alpha: two members\n", true, &got)) << got;
+  EXPECT_EQ(got.find("#hidden"), std::string::npos) << got;
+  // Its members part: gone from beta's and gamma's LIST (and their directories).
+  alice.send("PART #Lonely");
+  carol.send("PART #Lonely");
+  ASSERT_NE(carol.expect("PART"), "");
+  ASSERT_TRUE(list_has(bob, "", "#Lonely", false, &got)) << got;
+  ASSERT_TRUE(list_has(dave, "", "#Lonely", false, &got)) << got;
+  EXPECT_EQ(list_of(bob, "#Lonely"), "");
+  // A channel whose last local member leaves while members remain elsewhere stays listed there.
+  ASSERT_TRUE(join_in_turn("#both", {&bob, &alice}));
+  bob.send("TOPIC #both :kept");  // bob, first in, is its operator (+t)
+  ASSERT_NE(bob.expect("TOPIC"), "");
+  ASSERT_TRUE(list_has(bob, "#both", " #both 2 :kept\n", true, &got)) << got;
+  bob.send("PART #both");
+  ASSERT_NE(bob.expect("PART"), "");
+  EXPECT_EQ(list_of(bob, "#both"), " #both 1 :kept\n");
+}
+
 /// Reads `c`'s lines into `got` until `done(got)` holds (bounded: 10 s); whether it did.
 bool read_until(Client& c, std::vector<std::string>& got, const std::function<bool(const std::vector<std::string>&)>& done) {
   for (auto deadline = Clock::now() + 10s; !done(got) && Clock::now() < deadline;) {

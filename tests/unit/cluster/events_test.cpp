@@ -39,7 +39,7 @@ TEST(ClusterEvents, EveryKindTagsAndAccountRoundTrip) {
   for (auto kind : {ClusterEvent::Kind::message, ClusterEvent::Kind::private_message, ClusterEvent::Kind::join,
                     ClusterEvent::Kind::part, ClusterEvent::Kind::quit, ClusterEvent::Kind::nick,
                     ClusterEvent::Kind::sync, ClusterEvent::Kind::have, ClusterEvent::Kind::kill,
-                    ClusterEvent::Kind::away, ClusterEvent::Kind::oper}) {
+                    ClusterEvent::Kind::away, ClusterEvent::Kind::oper, ClusterEvent::Kind::chan}) {
     ClusterEvent e;
     e.kind = kind;
     e.node = "node-2.x_y";
@@ -74,6 +74,30 @@ TEST(ClusterEvents, AReplayedMessageKeepsItsMarkAndOthersHaveNone) {
   ASSERT_TRUE(d);
   EXPECT_TRUE(d->replay);
   EXPECT_EQ(d->rest, e.rest);
+}
+
+// CHAN (a SYNC answer's channel directory entry): the creation time, the +s mark, the topic time
+// and a topic with spaces, as a node that has no copy of the channel keeps them for LIST.
+TEST(ClusterEvents, AChannelEntryKeepsItsSecretMarkTimesAndTopic) {
+  ClusterEvent e;
+  e.kind = ClusterEvent::Kind::chan;
+  e.node = "n1";
+  e.target = "#Room";
+  e.msgid = "1700000000";
+  e.secret = true;
+  e.rest = "1700000100 a topic: with spaces";
+  const std::string wire = encode_event(e);
+  EXPECT_EQ(wire, "sockit1 CHAN n1 0 #Room - - 1700000000 - s 1700000100 a topic: with spaces");
+  auto d = decode_event(wire);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->kind, ClusterEvent::Kind::chan);
+  EXPECT_TRUE(d->secret);
+  EXPECT_FALSE(d->op);
+  EXPECT_EQ(d->target, "#Room");
+  EXPECT_EQ(d->msgid, "1700000000");
+  EXPECT_EQ(d->rest, e.rest);
+  e.secret = false;
+  EXPECT_FALSE(decode_event(encode_event(e))->secret);
 }
 
 TEST(ClusterEvents, MalformedPayloadsAreRefused) {
