@@ -436,6 +436,30 @@ TEST(ClusterChannels, ChannelsWithMembersOnlyOnAnotherNodeAreListedWithCountAndT
   EXPECT_EQ(list_of(bob, "#both"), " #both 1 :kept\n");
 }
 
+// A channel secret from its birth (default_channel_modes with s) is hidden from the other
+// node's LIST at once: the JOIN event carries FLAGS s (no MODE event was published for it).
+TEST(ClusterChannels, AChannelBornSecretIsNotListedOnAnotherNodeUntilMinusS) {
+  SKIP_WITHOUT_REDIS();
+  sockit::test::TempDir dir("chans-secret");
+  const std::string conf = dir.file("secret.toml");
+  std::ofstream(conf) << "[server]\ndefault_channel_modes = \"nst\"\n";
+  TwoNodes net;
+  ASSERT_TRUE(net.start({"--config", conf})) << net.redis.log();
+  Client alice(net.a->address()), bob(net.b->address());
+  alice.register_as("alice");
+  bob.register_as("bob");
+  ASSERT_EQ(try_join(alice, "#born"), "366");
+  // One order for every event: once bob has alice's line, beta has applied her JOIN.
+  alice.send("PRIVMSG bob :joined");
+  ASSERT_NE(bob.expect("PRIVMSG"), "");
+  EXPECT_EQ(list_of(bob, ""), "");
+  EXPECT_EQ(list_of(bob, "#born"), "");
+  alice.send("MODE #born -s");
+  ASSERT_NE(alice.expect("MODE"), "");
+  std::string got;
+  ASSERT_TRUE(list_has(bob, "", " #born 1 :\n", true, &got)) << got;
+}
+
 /// Reads `c`'s lines into `got` until `done(got)` holds (bounded: 10 s); whether it did.
 bool read_until(Client& c, std::vector<std::string>& got, const std::function<bool(const std::vector<std::string>&)>& done) {
   for (auto deadline = Clock::now() + 10s; !done(got) && Clock::now() < deadline;) {
