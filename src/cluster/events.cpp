@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <unordered_set>
 
 namespace sockit::cluster {
 namespace {
@@ -92,6 +93,7 @@ IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::mov
     ++stats_.received;
     e->own = e->node == node_.options().name;
     if (e->kind == irc::ClusterEvent::Kind::sync && !e->own) {
+      recent_syncs_[e->node] = std::chrono::steady_clock::now();
       // Another node resynced and may have taken back a nick one of ours got meanwhile: our nicks
       // are checked (the losers renamed) before the core answers with its HAVEs.
       reclaim([this, ev = *e] {
@@ -111,7 +113,7 @@ IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::mov
   auto down = [this] {
     if (!relaying_) return;
     relaying_ = false;
-    expected_subscribers_ = std::max<std::size_t>(1, node_.nodes().size());  // the view before the cut
+    expected_subscribers_ = nodes_in_view();  // the view before the cut
     if (on_relaying_) on_relaying_(false);
   };
   node_.subscriber().set_on_state([down](bool up, const std::string&) {
@@ -131,6 +133,16 @@ IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::mov
 }
 
 IrcLink::~IrcLink() { *alive_ = false; }
+
+std::size_t IrcLink::nodes_in_view() {
+  std::unordered_set<std::string> names;
+  for (const NodeInfo& n : node_.nodes()) names.insert(n.name);
+  names.insert(node_.options().name);
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(recent_syncs_, [&](const auto& s) { return now - s.second > 2 * node_.options().heartbeat; });
+  for (const auto& [name, when] : recent_syncs_) names.insert(name);
+  return names.size();
+}
 
 void IrcLink::send_sync() {
   if (!node_.ready()) {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace sockit::cluster {
 
@@ -98,6 +99,12 @@ class IrcLink final : public irc::ClusterLink {
   bool relaying_ = false;  ///< as last told to on_relaying_
   std::vector<irc::ClusterEvent> queued_;  ///< queue_for_relay, published after the next SYNC
   std::size_t expected_subscribers_ = 1;   ///< nodes in the view when the link went down
+  /// Other nodes' SYNCs by node name, when received: a node whose SYNC came within two heartbeats
+  /// counts in that view too (the view is read once a heartbeat: a node started just before the
+  /// cut is not in it yet, and its users would miss this node's queue).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> recent_syncs_;
+  /// The nodes of the view now: node_.nodes(), this node and the recent SYNCs' nodes, each once.
+  std::size_t nodes_in_view();
   /// Publishes queued_ once every node of that view is subscribed again (or at `deadline`), then
   /// relays again (on_relaying_(true)).
   void flush_queued(std::chrono::steady_clock::time_point deadline);

@@ -440,4 +440,36 @@ TEST(ClusterFaults, LinesAndQuitsSaidWhileDegradedArePublishedInOrderWhenRedisIs
   EXPECT_EQ(again, 0);
 }
 
+// A node started just before the cut (within a heartbeat: not yet in beta's view, which is read
+// once a heartbeat) still counts for beta's degraded queue, through the SYNC it published when it
+// subscribed: the queue waits for its subscriber, so gus (gamma) gets bob's line said while Redis
+// was away. gamma is held stopped after the restart until beta has resynced: beta's "back" (sent
+// once its queue is out) must not come while gamma is away, and gus gets the line after SIGCONT.
+TEST(ClusterFaults, ANodeStartedJustBeforeTheCutGetsTheLinesQueuedMeanwhile) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  auto g = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", n.redis.url(), "--node-name", "gamma"});
+  Client gus(g->address());
+  gus.register_as("gus");
+  gus.send("JOIN #net");
+  ASSERT_NE(gus.expect("366"), "");
+  ASSERT_NE(wait_line(*n.bob, [](const std::string& l) { return l.starts_with(":gus!") && has(l, " JOIN "); }, 5s), "");
+  n.redis.terminate();  // at once: beta's view may not hold gamma yet
+  for (Client* c : {n.bob.get(), &gus}) ASSERT_NE(wait_line(*c, degraded, 5s), "") << c->dump();
+  n.bob->send("PRIVMSG #net :said while away");
+  g->child().signal(SIGSTOP);
+  ASSERT_TRUE(n.redis.start()) << n.redis.log();
+  ASSERT_NE(wait_line(*n.alice, back, 15s), "");
+  // beta resynced too (its users' nicks are in Redis again) with gamma still stopped: its queue
+  // waits for gamma's subscriber, so bob is not told the network is back yet.
+  EXPECT_TRUE(sockit::test::wait_until([&] { return redis_cli(n.redis, {"GET", "sockit:nick:bob"}).starts_with("beta:"); },
+                                       10s, 20ms));
+  EXPECT_EQ(wait_line(*n.bob, back, 1500ms), "") << "beta published its queue without gamma";
+  g->child().signal(SIGCONT);
+  EXPECT_NE(wait_line(gus, [](const std::string& l) { return has(l, "PRIVMSG #net :said while away"); }, 10s), "")
+      << "gus never got bob's queued line";
+  EXPECT_NE(wait_line(*n.bob, back, 10s), "");
+}
+
 }  // namespace
