@@ -11,7 +11,9 @@
 //                                    there: what the reaper (nicks.cpp) clears when the instance dies
 #include "sockit/cluster/irc_link.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <unordered_map>
 
 namespace sockit::cluster {
 namespace {
@@ -193,6 +195,14 @@ irc::ClusterChannelState channel_state(const RedisReply& r) {
   return st;
 }
 
+// The replica check (IrcLink::check_memberships). KEYS: channels' members hashes. Returns, per key
+// in order, its fields ("<node>:<instance>:<id>"; none when the channel is gone), read in one step.
+constexpr char kMembers[] = R"lua(
+local out = {}
+for i, k in ipairs(KEYS) do out[i] = redis.call('HKEYS', k) end
+return out
+)lua";
+
 }  // namespace
 
 struct IrcLink::ChannelScripts {
@@ -203,6 +213,7 @@ struct IrcLink::ChannelScripts {
   Script max_users{kMaxUsers};
   Script move_invites{kMoveInvites};
   Script restore{kRestore};
+  Script members{kMembers};
 };
 
 IrcLink::ChannelScripts& IrcLink::channel_scripts() {
@@ -291,6 +302,42 @@ void IrcLink::restore_channel(const std::string& folded_chan, const std::vector<
       node_.redis(),
       {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_)},
       std::move(args), {});
+}
+
+void IrcLink::check_memberships(std::vector<ReplicaUser> users) {
+  std::vector<std::string> keys;
+  std::unordered_map<std::string, std::size_t> at;  // folded channel -> its position in keys
+  for (const ReplicaUser& u : users) {
+    for (const auto& [folded, name] : u.channels) {
+      if (at.emplace(folded, keys.size()).second) keys.push_back(std::string(kMembersPrefix) + folded);
+    }
+  }
+  const std::size_t n = keys.size();
+  channel_scripts().members.run(
+      node_.redis(), std::move(keys), {},
+      [this, alive = alive_, n, users = std::move(users), at = std::move(at)](const RedisReply& r) {
+        if (!*alive || r.type != RedisReply::Type::array || r.elements.size() != n) return;  // Redis away: the next resync
+        for (const ReplicaUser& u : users) {
+          const std::string head = u.node + ":", tail = ":" + std::to_string(u.id);
+          for (const auto& [folded, name] : u.channels) {
+            const auto& fields = r.elements[at.at(folded)].elements;
+            if (std::any_of(fields.begin(), fields.end(), [&](const RedisReply& f) {
+                  return f.str.size() > head.size() + tail.size() && f.str.starts_with(head) && f.str.ends_with(tail);
+                })) {
+              continue;
+            }
+            irc::ClusterEvent e;  // as its node's PART, without a reason; the core gives it only if still a member
+            e.kind = irc::ClusterEvent::Kind::part;
+            e.node = u.node;
+            e.sender = u.id;
+            e.mask = u.mask;
+            e.target = name;
+            e.rest = ":" + u.mask + " PART " + name;
+            ++stats_.replica_parted;
+            if (deliver_) deliver_(e);
+          }
+        }
+      });
 }
 
 void IrcLink::decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,

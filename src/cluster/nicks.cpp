@@ -367,9 +367,14 @@ void IrcLink::check_replica(std::vector<ReplicaUser> replica) {
     claims_->live_users([this, alive, replica = std::move(replica)](
                             bool ok, const std::unordered_map<std::string, NickClaims::NodeUsers>& by_node) {
       if (!*alive || !ok) return;  // Redis away again: the next resync checks
+      std::vector<ReplicaUser> live;  // users Redis still knows: their channels are checked next
       for (const ReplicaUser& u : replica) {
         auto n = by_node.find(u.node);
-        if (n != by_node.end() && (!n->second.known || n->second.folded.contains(u.folded))) continue;
+        if (n != by_node.end() && !n->second.known) continue;  // that node has not resynced: nothing to say
+        if (n != by_node.end() && n->second.folded.contains(u.folded)) {
+          if (!u.channels.empty()) live.push_back(u);
+          continue;
+        }
         irc::ClusterEvent e;  // as the reaper's QUIT: from the user's node; the core drops it if stale
         e.kind = irc::ClusterEvent::Kind::quit;
         e.node = u.node;
@@ -378,6 +383,7 @@ void IrcLink::check_replica(std::vector<ReplicaUser> replica) {
         ++stats_.replica_dropped;
         if (deliver_) deliver_(e);
       }
+      if (!live.empty()) check_memberships(std::move(live));
     });
   });
 }

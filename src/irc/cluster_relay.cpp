@@ -292,10 +292,11 @@ std::vector<std::string> ServerImpl::remote_names(const Channel& ch, bool uhname
   return out;
 }
 
-void ServerImpl::forget_remote_member(const std::string& folded_nick, const std::string& folded_chan) {
+bool ServerImpl::forget_remote_member(const std::string& folded_nick, const std::string& folded_chan) {
+  bool was = false;
   auto m = remote_members_.find(folded_chan);
   if (m != remote_members_.end()) {
-    std::erase(m->second, folded_nick);
+    was = std::erase(m->second, folded_nick) != 0;
     if (m->second.empty()) {  // its last member on another node: out of the LIST directory too
       remote_members_.erase(m);
       remote_channels_.erase(folded_chan);
@@ -307,6 +308,7 @@ void ServerImpl::forget_remote_member(const std::string& folded_nick, const std:
     std::erase(u->second.ops, folded_chan);
     std::erase(u->second.voices, folded_chan);
   }
+  return was;
 }
 
 void ServerImpl::apply_channel_event(const ClusterEvent& e) {
@@ -467,7 +469,15 @@ void restore_after_resync(ServerImpl& s) {
     if (!ch->members.empty()) s.cluster_->restore_channel(folded, channel_snapshot(*ch, cm));
   }
   std::vector<ClusterLink::ReplicaUser> replica;
-  for (const auto& [folded, u] : s.remote_users_) replica.push_back({u.node, folded, u.mask});
+  for (const auto& [folded, u] : s.remote_users_) {
+    ClusterLink::ReplicaUser r{u.node, folded, u.mask, u.id, {}};
+    for (const std::string& chan : u.channels) {  // as named here, for a PART line if Redis no longer has it
+      const Channel* ch = s.find_channel(chan);
+      const ServerImpl::RemoteChannel* rc = s.remote_channel(chan);
+      r.channels.emplace_back(chan, ch != nullptr ? ch->name : rc != nullptr && !rc->name.empty() ? rc->name : chan);
+    }
+    replica.push_back(std::move(r));
+  }
   s.cluster_->check_replica(std::move(replica));
 }
 
@@ -554,6 +564,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       u.nick = nick;
       u.mask = e.mask;
       u.node = e.node;
+      u.id = e.sender;
       u.account = e.account;
       u.realname = e.rest;
       if (e.target.empty()) {  // HAVE without a channel: a user known, in no channel (yet)
@@ -595,7 +606,11 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
     }
     case ClusterEvent::Kind::part: {
       if (e.own) return;
-      forget_remote_member(fold(nick_of(e.mask), cm), fold(e.target, cm));
+      // A member this node no longer knows there (the replica check's PART came first, or the
+      // user's own after it): no second line.
+      auto u = remote_users_.find(fold(nick_of(e.mask), cm));
+      if (u != remote_users_.end() && u->second.node != e.node) return;  // a resync collision: not that user
+      if (!forget_remote_member(fold(nick_of(e.mask), cm), fold(e.target, cm))) return;
       Channel* ch = find_channel(e.target);
       if (ch != nullptr) to_channel(*ch, e.rest + "\r\n", nullptr, {}, e.account);
       return;

@@ -360,6 +360,7 @@ class ServerImpl {
   /// node, account, real name, folded channels).
   struct RemoteUser {
     std::string nick, mask, node, account, realname;
+    std::uint64_t id = 0;  ///< its connection id on its node (the SENDER of its HAVE/JOIN)
     std::vector<std::string> channels;
     std::vector<std::string> ops, voices;  ///< the folded channels where it has +o, +v
     std::string away;                      ///< its AWAY text ("" = here), from AWAY events
@@ -453,7 +454,8 @@ class ServerImpl {
   std::string node_server_name(const std::string& node) const;
   /// NAMES entries of the remote members of `ch` (nick, or nick!user@host with userhost-in-names).
   std::vector<std::string> remote_names(const Channel& ch, bool uhnames, bool multi) const;
-  void forget_remote_member(const std::string& folded_nick, const std::string& folded_chan);
+  /// Drops remote user `folded_nick` from `folded_chan` in the replica; false: it was not a member there.
+  bool forget_remote_member(const std::string& folded_nick, const std::string& folded_chan);
   /// Server::deliver_from_cluster (an entry point: server.cpp) runs apply_cluster_event.
   void deliver_from_cluster(const ClusterEvent& e);
   /// Degraded mode (Server::cluster_relaying, Server::cluster_nick_lost: entry points).

@@ -35,6 +35,7 @@ struct LinkStats {
   std::uint64_t malformed = 0;  ///< payloads ignored
   std::uint64_t replayed = 0;  ///< events said while degraded, published on reconnection
   std::uint64_t replica_dropped = 0;  ///< remote users a resync found gone from Redis (QUIT delivered)
+  std::uint64_t replica_parted = 0;   ///< remote memberships a resync found gone from Redis (PART delivered)
 };
 
 class IrcLink final : public irc::ClusterLink {
@@ -86,6 +87,9 @@ class IrcLink final : public irc::ClusterLink {
   struct ChannelScripts;                 ///< chans.cpp
   std::shared_ptr<ChannelScripts> chans_;
   ChannelScripts& channel_scripts();
+  /// The replica check's second step (chans.cpp): `users` live in Redis; each membership of theirs
+  /// that the channel's members hash no longer holds is delivered as a PART, in one script.
+  void check_memberships(std::vector<ReplicaUser> users);
   Node& node_;
   DeliverFn deliver_;
   LinkStats stats_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sockit::irc {
@@ -146,14 +147,18 @@ class ClusterLink {
     (void)e;
     return false;
   }
-  /// One user of the replica: its node, nick as folded and mask.
+  /// One user of the replica: its node, nick as folded and mask, its connection id there and its
+  /// channels as the replica holds them (folded, and as named for the PART line).
   struct ReplicaUser {
     std::string node, folded, mask;
+    std::uint64_t id = 0;
+    std::vector<std::pair<std::string, std::string>> channels;
   };
   /// Resync: once the other nodes had time to resync too (the heartbeat TTL plus a heartbeat),
   /// the users of `replica` that Redis no longer knows (their node dead, or its users hash without
   /// them: they quit while this node was cut off) come back as QUIT events through the delivery
-  /// path (reason `*.net *.split`). Fire and forget.
+  /// path (reason `*.net *.split`); of the others, the memberships Redis no longer holds (a PART or
+  /// KICK missed while cut off) come back as PART events (no reason). Fire and forget.
   virtual void check_replica(std::vector<ReplicaUser> replica) { (void)replica; }
 };
 

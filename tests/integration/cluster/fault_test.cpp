@@ -472,4 +472,42 @@ TEST(ClusterFaults, ANodeStartedJustBeforeTheCutGetsTheLinesQueuedMeanwhile) {
   EXPECT_NE(wait_line(*n.bob, back, 10s), "");
 }
 
+// beta cut off from Redis (stopped, its two connections killed by Redis) while alice (alpha) leaves
+// #net: beta never gets her PART event. Back, it resyncs; the replica check (TTL + a heartbeat
+// later) finds her no longer in `sockit:chan:#net` and gives bob one PART (no reason): beta's
+// NAMES no longer lists her. Before the check read the channels' members, she stayed for ever.
+TEST(ClusterFaults, APartMissedWhileCutOffIsGivenAfterTheResync) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  n.b->child().signal(SIGSTOP);
+  // Redis drops beta's connections (command and subscription), found by their client names.
+  std::istringstream clients(redis_cli(n.redis, {"CLIENT", "LIST"}));
+  int killed = 0;
+  for (std::string l; std::getline(clients, l);) {
+    if (!has(l, " name=sockit-node-beta")) continue;
+    const std::string id = l.substr(3, l.find(' ') - 3);  // "id=N ..."
+    killed += redis_cli(n.redis, {"CLIENT", "KILL", "ID", id}) == "1" ? 1 : 0;
+  }
+  ASSERT_EQ(killed, 2);
+  n.alice->send("PART #net");
+  ASSERT_NE(wait_line(*n.dave, [](const std::string& l) { return l.starts_with(":alice!") && has(l, " PART #net"); }, 5s), "");
+  ASSERT_TRUE(sockit::test::wait_until([&] { return redis_cli(n.redis, {"HLEN", "sockit:chan:#net"}) == "2"; }, 5s, 20ms));
+  const auto cont = Clock::now();
+  n.b->child().signal(SIGCONT);
+  std::vector<std::string> parts;  // every PART of alice bob reads from now on
+  auto tap = [&](const std::string& l) {
+    if (l.starts_with(":alice!") && has(l, " PART ")) parts.push_back(l);
+  };
+  EXPECT_EQ(names_become(*n.bob, "#net", {"bob", "dave"}, 15s, tap), (std::vector<std::string>{"bob", "dave"}));
+  const auto parted = Clock::now() - cont;
+  // Lines still flow both ways, and no second PART came meanwhile.
+  EXPECT_TRUE(message_flows(*n.dave, *n.bob, "after", tap));
+  EXPECT_TRUE(message_flows(*n.bob, *n.dave, "after"));
+  ASSERT_EQ(parts.size(), 1u) << n.bob->dump();
+  EXPECT_TRUE(parts[0].ends_with(" PART #net")) << parts[0];
+  std::printf("missed PART: given to bob %lld ms after beta was resumed\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(parted).count()));
+}
+
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -134,6 +135,36 @@ TEST_F(ClusterReplica, AQuitFromAnotherNodeIsNotHers) {
   h.server->deliver_from_cluster(quit("Quit: bye"));
   EXPECT_EQ(erins(alice->take(), "QUIT").size(), 1u);
   EXPECT_FALSE(names_show_erin(h, *alice));
+}
+
+// A PART missed while cut off comes from the replica check (no reason) after the resync; her node's
+// own PART may still arrive too (a degraded queue published late), before or after it: each member
+// of #net gets one PART, the first path's, and NAMES loses her; #other keeps her.
+TEST_F(ClusterReplica, ReplicaCheckPartAndHerOwnPartAreOnePart) {
+  const std::string check = ":" + std::string(kErin) + " PART #net";
+  const std::string hers = ":" + std::string(kErin) + " PART #net :later";
+  for (const auto& [first, second] : {std::pair{check, hers}, std::pair{hers, check}}) {
+    h.server->deliver_from_cluster(event(ClusterEvent::Kind::part, "#net", first));
+    h.server->deliver_from_cluster(event(ClusterEvent::Kind::part, "#net", second));
+    for (Harness::Cli* c : {alice, dave}) {
+      const auto parts = erins(c->take(), "PART");
+      ASSERT_EQ(parts.size(), 1u);
+      EXPECT_EQ(parts[0], first);
+    }
+    EXPECT_FALSE(names_show_erin(h, *alice));
+    h.server->deliver_from_cluster(event(ClusterEvent::Kind::join, "#net", "Erin"));  // back, for the other order
+    ASSERT_EQ(erins(alice->take(), "JOIN").size(), 1u);
+    dave->take();
+  }
+  h.check();
+}
+
+// A PART from another node for a user of that nick (a resync collision) is not about erin: no
+// line, and she stays in #net.
+TEST_F(ClusterReplica, APartFromAnotherNodeIsNotHers) {
+  h.server->deliver_from_cluster(event(ClusterEvent::Kind::part, "#net", ":" + std::string(kErin) + " PART #net", "gamma"));
+  EXPECT_TRUE(erins(alice->take(), "PART").empty());
+  EXPECT_TRUE(names_show_erin(h, *alice));
 }
 
 }  // namespace
