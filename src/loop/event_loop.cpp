@@ -37,7 +37,9 @@ EventLoop::EventLoop(Backend backend, std::unique_ptr<Poller> poller, Fd wake)
       scratch_(std::make_unique<std::byte[]>(kScratchSize)) {}
 
 EventLoop::~EventLoop() {
-  turn_end_.clear();  // tasks (connections) may still call back into the loop while they go
+  // Tasks (connections) may still call back into the loop while they go, even add turn-end
+  // tasks: those land in the emptied vector, dropped with the loop without running.
+  { auto going = std::move(turn_end_); turn_end_.clear(); }
   if (auto* ring = detail::send_ring(*this)) ring->abandon_sends();  // connections holding themselves
   if (signal_fd_) poller_->remove(signal_fd_.get());
   poller_->remove(wake_fd_.get());

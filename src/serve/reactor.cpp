@@ -52,6 +52,7 @@ class ReactorPeer final : public loop::Connection, public Peer {
   void open(std::unique_ptr<Session> s);
   void shutdown_session();
   void after_call();
+  void queue_turn_end();  // the server's turn-end hook (Tuning::turn_end), once per turn
 
   // Peer
   void send(std::string_view bytes) override;
@@ -390,11 +391,15 @@ void ReactorPeer::shutdown_session() {
   after_call();
 }
 
-void ReactorPeer::after_call() {
+void ReactorPeer::queue_turn_end() {
   if (auto& hook = ctx().turn_end; hook && !hook->queued) {
     hook->queued = true;
     loop().at_turn_end(hook);
   }
+}
+
+void ReactorPeer::after_call() {
+  queue_turn_end();
   if (!session_ || !is_open()) return;
   bool want = session_->wants_drain();
   if (want != drain_on_) {
@@ -520,7 +525,13 @@ void ReactorPeer::on_closed(loop::CloseReason reason, std::error_code /*ec*/) {
   if (timer_ != 0) loop().cancel(std::exchange(timer_, 0));
   srv().stats_->count_close(to_serve(reason));
   srv().stats_->active.fetch_sub(1, std::memory_order_relaxed);
-  if (session_) session_->on_close(to_serve(reason));
+  if (session_) {
+    session_->on_close(to_serve(reason));
+    // A close found outside a session call (a reset met by the turn-end write, an error event)
+    // is a session call too: what the session held for the turn end (the chat server's QUIT of
+    // this client) must go at this turn's end, or the next one's, not wait for another event.
+    queue_turn_end();
+  }
   srv().forget(ctx(), *this);
 }
 
