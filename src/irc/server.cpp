@@ -826,8 +826,14 @@ void ServerImpl::tick(ClientId id, TimePoint now) {
   run_delayed(c, now);
   if (gone(c)) return;
   if (c.nick_deadline && now >= *c.nick_deadline) {
-    c.nick_deadline.reset();
-    if (cfg_.enforce_nicks) rename_to_guest(c, "This nickname is registered to another account", now);
+    if (c.check) {
+      // A check in flight (a SASL login begun within the grace: argon2id takes its time) decides
+      // first: its success clears the deadline, anything else meets it again here.
+      c.nick_deadline = now + std::chrono::milliseconds(250);
+    } else {
+      c.nick_deadline.reset();
+      if (cfg_.enforce_nicks) rename_to_guest(c, "This nickname is registered to another account", now);
+    }
   }
   if (c.ping_sent) {
     if (now >= *c.ping_sent + cfg_.ping_timeout) {
