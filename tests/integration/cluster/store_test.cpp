@@ -8,7 +8,6 @@
 #include "support/support.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <filesystem>
 #include <fstream>
@@ -22,6 +21,7 @@
 using namespace std::chrono_literals;
 using sockit::irc::itest::ChatServer;
 using sockit::irc::itest::Client;
+using sockit::irc::itest::plain;
 using sockit::test::RedisServer;
 
 namespace {
@@ -36,15 +36,6 @@ std::string write_config(const sockit::test::TempDir& d) {
 
 std::vector<std::string> node_args(const RedisServer& redis, const std::string& conf, const std::string& name) {
   return {"--config", conf, "--cluster", redis.url(), "--node-name", name, "--server-name", name + ".example"};
-}
-
-std::string plain(std::string_view user, std::string_view pass) {
-  std::string in = std::string(user) + '\0' + std::string(user) + '\0' + std::string(pass);
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 /// CAP REQ sasl, NICK/USER, AUTHENTICATE PLAIN: the line that ends it (903 or 904).

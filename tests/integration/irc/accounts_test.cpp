@@ -34,15 +34,6 @@ test::RunResult account(const std::vector<std::string>& args, const std::string&
   return test::run(argv, stdin_data);
 }
 
-std::string plain(std::string_view user, std::string_view pass) {
-  std::string in = std::string(user) + '\0' + std::string(user) + '\0' + std::string(pass);
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 /// CAP LS 302 + REQ sasl + NICK/USER, then AUTHENTICATE PLAIN with `pass`: the numeric that ends it.
 std::string sasl_login(Client& c, std::string_view nick, std::string_view user, std::string_view pass) {
   c.send("CAP LS 302");

@@ -8,6 +8,7 @@
 #include "sockit/net/socket.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -22,6 +23,7 @@
 #include <thread>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sockit::irc::itest {
@@ -231,5 +233,15 @@ class Client {
   bool eof_ = false;
   std::vector<std::string> seen_;
 };
+
+/// The SASL PLAIN token (RFC 4616: authzid = authcid = `user`), base64 for AUTHENTICATE.
+inline std::string plain(std::string_view user, std::string_view pass) {
+  std::string in = std::string(user) + '\0' + std::string(user) + '\0' + std::string(pass);
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
 
 }  // namespace sockit::irc::itest
