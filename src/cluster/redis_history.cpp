@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <utility>
@@ -21,7 +22,10 @@ constexpr std::size_t kPrivKept = 1000;  // conversations remembered per party (
 
 // KEYS: the stream, its msgid index, then the parties' conversation sets (private lines). ARGV:
 // MAXLEN ("0": none), the line's ms, the history key, the number of conversations kept per party,
-// then the fields ("m", msgid, ...). The entry ID is "<ms>-*" with ms = max(the line's, the
+// max_age in ms ("0": none), then the fields ("m", msgid, ...). With max_age, the entries older
+// than the line's ms - max_age go (XTRIM MINID ~: whole stream nodes; the reads trim exactly), the
+// index and the conversation sets lose theirs, and every key written expires max_age + 1 s after
+// its last line (a channel quiet for max_age has nothing left to keep). The entry ID is "<ms>-*" with ms = max(the line's, the
 // stream's last): IDs stay in time order even when a node's clock is behind another's. The index
 // (msgid scored by its entry's ms) loses the msgids older than the stream's first entry once it
 // has 100 more members than the stream has entries.
@@ -37,9 +41,9 @@ if ARGV[1] ~= '0' then
   args[#args + 1] = 'MAXLEN'; args[#args + 1] = '~'; args[#args + 1] = ARGV[1]
 end
 args[#args + 1] = ms .. '-*'
-for i = 5, #ARGV do args[#args + 1] = ARGV[i] end
+for i = 6, #ARGV do args[#args + 1] = ARGV[i] end
 local id = redis.call(unpack(args))
-redis.call('ZADD', KEYS[2], ms, ARGV[6])
+redis.call('ZADD', KEYS[2], ms, ARGV[7])
 if redis.call('ZCARD', KEYS[2]) > redis.call('XLEN', KEYS[1]) + 100 then
   local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
   if #first > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.match(first[1][1], '^(%d+)')) end
@@ -48,15 +52,30 @@ for i = 3, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
   redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -1 - tonumber(ARGV[4]))
 end
+local age = tonumber(ARGV[5])
+if age > 0 then
+  local cutoff = string.format('%.0f', tonumber(ARGV[2]) - age)
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', cutoff)
+  for i = 1, #KEYS do
+    if i > 1 then redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. cutoff) end
+    redis.call('PEXPIRE', KEYS[i], age + 1000)
+  end
+end
 return id
 )lua";
 
 // KEYS: the stream, its msgid index. ARGV: kind (latest before after around between), events ("1": all entries,
 // else PRIVMSG/NOTICE only), limit, then two selectors of three fields each: type ("m" msgid,
-// "t" time, "n" none), value (msgid or ms), ms + 1. Returns the entries oldest first, or 0 when a
+// "t" time, "n" none), value (msgid or ms), ms + 1; then the max_age cutoff in ms ("0": none):
+// the entries before it are trimmed first (XTRIM MINID, exact; the index too), so an expired line
+// is neither returned nor found by its msgid. Returns the entries oldest first, or 0 when a
 // msgid names no entry. Entry fields: m msgid, t ms, c command, ... (c is the third field).
 constexpr char kQuery[] = R"lua(
 local stream = KEYS[1]
+if ARGV[10] ~= '0' then
+  redis.call('XTRIM', stream, 'MINID', ARGV[10])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[10])
+end
 local events = ARGV[2] == '1'
 local limit = tonumber(ARGV[3])
 local CHUNK = 200
@@ -246,6 +265,18 @@ void RedisHistory::detach() { shared_->redis = nullptr; }
 std::uint64_t RedisHistory::written() const noexcept { return shared_->written.load(); }
 std::uint64_t RedisHistory::failed() const noexcept { return shared_->failed.load(); }
 
+std::int64_t RedisHistory::max_age_ms() const noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_age).count();
+}
+
+std::int64_t RedisHistory::age_cutoff_ms() const noexcept {
+  const std::int64_t age = max_age_ms();
+  if (age <= 0) return 0;
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return std::max<std::int64_t>(now.count() - age, 1);
+}
+
 void RedisHistory::on_loop(std::function<void(const std::shared_ptr<Shared>&)> fn) {
   if (loop_.is_in_loop_thread()) {
     fn(shared_);
@@ -262,7 +293,7 @@ void RedisHistory::append(const store::HistoryRecord& r) {
     keys.push_back(kPrivPrefix + key.substr(sp + 1));
   }
   std::vector<std::string> args{std::to_string(options_.max_messages), std::to_string(r.time_ms), key,
-                                std::to_string(kPrivKept),
+                                std::to_string(kPrivKept), std::to_string(max_age_ms()),
                                 "m", std::string(r.msgid), "t", std::to_string(r.time_ms), "c", std::string(r.command),
                                 "g", std::string(r.target), "s", std::string(r.sender), "x", std::string(r.text),
                                 "a", std::string(r.tags), "p", std::string(r.params)};
@@ -283,6 +314,7 @@ void RedisHistory::query_async(const std::string& key, store::HistoryQuery kind,
   std::vector<std::string> args{kind_name(kind), events ? "1" : "0", std::to_string(limit)};
   push_selector(args, a);
   push_selector(args, b);
+  args.push_back(std::to_string(age_cutoff_ms()));
   on_loop([key, args = std::move(args), done = std::move(done)](const std::shared_ptr<Shared>& sh) mutable {
     if (sh->redis == nullptr) {
       done(std::vector<store::HistoryMessage>{});
@@ -300,6 +332,10 @@ void RedisHistory::query_async(const std::string& key, store::HistoryQuery kind,
 void RedisHistory::targets_async(const std::vector<std::string>& channels, const std::vector<std::string>& selves,
                                  std::int64_t from_ms, std::int64_t to_ms, std::size_t limit, TargetsDone done) {
   if (from_ms > to_ms) std::swap(from_ms, to_ms);
+  if (const std::int64_t cutoff = age_cutoff_ms(); cutoff > 0) {  // max_age: nothing before the cutoff (exclusive bounds)
+    from_ms = std::max(from_ms, cutoff - 1);
+    to_ms = std::max(to_ms, from_ms);
+  }
   std::vector<std::string> args{std::to_string(std::max<std::int64_t>(from_ms, 0)), std::to_string(std::max<std::int64_t>(to_ms, 0)),
                                 kHistPrefix, kPrivPrefix, std::to_string(channels.size())};
   args.insert(args.end(), channels.begin(), channels.end());

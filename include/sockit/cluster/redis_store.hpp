@@ -7,7 +7,8 @@
 //   sockit:accounts        set     <key> of every account (list())
 //   sockit:certfp:<fp>     string  <key> of the account owning the fingerprint
 //   sockit:hist:<key>      stream  one entry per line (msgid, t, target, sender, command, text,
-//                                  tags, params), XADD ... MAXLEN ~ max_messages
+//                                  tags, params), XADD ... MAXLEN ~ max_messages, XTRIM MINID
+//                                  (max_age)
 //   sockit:histidx:<key>   zset    the stream's msgids scored by their entry's ms (msgid selectors)
 //   sockit:histpriv:<self> zset    the private conversations of <self> (folded nick or @account),
 //                                  scored by their last line's time (CHATHISTORY TARGETS)
@@ -70,7 +71,9 @@ namespace sockit::cluster {
 /// timestamp by the entry IDs); its answer comes back on the loop's thread (query_async,
 /// targets_async). Any thread may call append() and the *_async() reads: the command is posted to
 /// `loop`, the client's. The blocking query()/targets() are refused on that loop's thread (empty).
-/// max_age is not applied (MAXLEN only). detach() (loop thread) before the client goes.
+/// max_age: a line older than it is not returned nor found by msgid (each read trims the stream
+/// and its index exactly first: XTRIM MINID), appends trim approximately (MINID ~), and the keys
+/// expire max_age + 1 s after their last line. detach() (loop thread) before the client goes.
 class RedisHistory final : public store::History {
  public:
   RedisHistory(loop::EventLoop& loop, RedisClient& redis, store::HistoryOptions options);
@@ -97,6 +100,8 @@ class RedisHistory final : public store::History {
 
  private:
   void on_loop(std::function<void(const std::shared_ptr<Shared>&)> fn);
+  std::int64_t max_age_ms() const noexcept;     ///< options_.max_age (0: none)
+  std::int64_t age_cutoff_ms() const noexcept;  ///< now - max_age in Unix ms (0: no max_age)
   std::shared_ptr<Shared> shared_;
   loop::EventLoop& loop_;
   store::HistoryOptions options_;

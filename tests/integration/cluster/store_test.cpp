@@ -63,6 +63,19 @@ void register_with_caps(Client& c, const std::string& nick, const std::string& c
   c.register_as(nick);
 }
 
+/// alice (on one node) and bob (on another) with the history caps, both in `chan`; returns once
+/// bob's JOIN reached alice's node (it relays to him from then on).
+void history_pair(Client& alice, Client& bob, const std::string& chan) {
+  const std::string caps = "draft/chathistory batch server-time message-tags echo-message";
+  register_with_caps(alice, "alice", caps);
+  register_with_caps(bob, "bob", caps);
+  alice.send("JOIN " + chan);
+  alice.expect("366");
+  bob.send("JOIN " + chan);
+  bob.expect("366");
+  alice.expect("JOIN");
+}
+
 /// The value of tag `key` of a line ("" when absent).
 std::string tag(const std::string& line, const std::string& key) {
   if (line.empty() || line[0] != '@') return "";
@@ -186,15 +199,8 @@ TEST_F(ClusterStore, LinesSaidOnOneNodeAreReturnedByChathistoryOnAnotherWithThei
   ASSERT_TRUE(sockit::test::wait_until(
       [&] { return redis.cli({"PUBSUB", "NUMSUB", "sockit:msg"}) == "sockit:msg\n2\n"; }, 10s, 50ms));
   EXPECT_FALSE(std::filesystem::exists(d.file("chat-history.db")));  // in cluster mode the file is not used
-  const std::string caps = "draft/chathistory batch server-time message-tags echo-message";
   Client alice(a->address()), bob(b->address());
-  register_with_caps(alice, "alice", caps);
-  register_with_caps(bob, "bob", caps);
-  alice.send("JOIN #h");
-  alice.expect("366");
-  bob.send("JOIN #h");
-  bob.expect("366");
-  alice.expect("JOIN");  // bob's JOIN reached alpha: alpha relays to him now
+  history_pair(alice, bob, "#h");
   std::vector<std::string> ids, times;
   for (int i = 1; i <= 6; ++i) {
     alice.send("PRIVMSG #h :m" + std::to_string(i));
@@ -270,14 +276,25 @@ TEST_F(ClusterStore, LinesSaidOnOneNodeAreReturnedByChathistoryOnAnotherWithThei
   EXPECT_NE(t2.find("CHATHISTORY TARGETS alice timestamp="), std::string::npos) << t2;
 }
 
-TEST(ClusterHistory, StreamsAreCappedAtMaxMessages) {
-  SKIP_WITHOUT_REDIS();
+/// A Redis and a configuration file with history on, its retention keys given by each test.
+class ClusterHistory : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!RedisServer::available()) GTEST_SKIP() << RedisServer::kBinary << " missing";
+    ASSERT_TRUE(redis.start()) << redis.log();
+  }
+  /// The file, with `retention` ("max_messages = 100\n") under [history].
+  std::string config(const std::string& retention) {
+    const std::string conf = d.file("chat.toml");
+    std::ofstream(conf) << "[history]\nenabled = true\n" << retention << "[flood]\nrate = 0\n";
+    return conf;
+  }
   RedisServer redis;
-  ASSERT_TRUE(redis.start()) << redis.log();
-  sockit::test::TempDir d("sockit-cluster-store");
-  const std::string conf = d.file("chat.toml");
-  std::ofstream(conf) << "[history]\nenabled = true\nmax_messages = 100\n[flood]\nrate = 0\n";
-  ChatServer a(node_args(redis, conf, "alpha"));
+  sockit::test::TempDir d{"sockit-cluster-store"};
+};
+
+TEST_F(ClusterHistory, StreamsAreCappedAtMaxMessages) {
+  ChatServer a(node_args(redis, config("max_messages = 100\n"), "alpha"));
   ASSERT_TRUE(redis.wait_nodes_up({"alpha"}));
   Client alice(a.address());
   alice.register_as("alice");
@@ -305,6 +322,63 @@ TEST(ClusterHistory, StreamsAreCappedAtMaxMessages) {
   const long idx = std::stol(redis.cli({"ZCARD", "sockit:histidx:#cap"}));
   EXPECT_GE(idx, n);
   EXPECT_LT(idx, n + 300);
+}
+
+// [history] max_age in Redis: a line older than it is returned by CHATHISTORY on neither node
+// (nor found by its msgid, nor listed by TARGETS); lines said after are; the keys expire.
+TEST_F(ClusterHistory, LinesOlderThanMaxAgeAreNotReturnedOnAnyNode) {
+  const std::string conf = config("max_age = \"2s\"\n");
+  ChatServer a(node_args(redis, conf, "alpha")), b(node_args(redis, conf, "beta"));
+  ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
+  Client alice(a.address()), bob(b.address());
+  history_pair(alice, bob, "#age");
+  const auto t0 = std::chrono::steady_clock::now();
+  alice.send("PRIVMSG #age :old1");
+  const std::string old1 = tag(alice.expect("PRIVMSG"), "msgid");
+  bob.expect("PRIVMSG");
+  alice.send("PRIVMSG bob :oldpriv");
+  alice.expect("PRIVMSG");
+  bob.expect("PRIVMSG");
+  const std::string fresh = history(bob, "CHATHISTORY LATEST #age * 10");
+  if (std::chrono::steady_clock::now() - t0 < 1500ms) {
+    EXPECT_EQ(fresh, "old1");  // not yet 2 s old
+  }
+  // Gone on both nodes once 2 s old, never before.
+  std::string on_a, on_b;
+  ASSERT_TRUE(sockit::test::wait_until(
+      [&] {
+        on_b = history(bob, "CHATHISTORY LATEST #age * 10");
+        on_a = history(alice, "CHATHISTORY LATEST #age * 10");
+        return on_a.empty() && on_b.empty();
+      },
+      10s, 100ms))
+      << on_a << " / " << on_b;
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 1900ms);
+  EXPECT_EQ(history(alice, "CHATHISTORY AFTER #age msgid=" + old1 + " 5"), "");  // its msgid is unknown now
+  EXPECT_EQ(history(bob, "CHATHISTORY LATEST alice * 10"), "");
+  bob.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z 10");
+  EXPECT_NE(bob.expect("BATCH").find("draft/chathistory-targets"), std::string::npos);
+  EXPECT_NE(bob.expect("BATCH").find(" BATCH -"), std::string::npos) << bob.dump();  // no target listed
+  // The stream and its index hold the old entries no more (the JOINs went too).
+  EXPECT_EQ(redis.cli({"XLEN", "sockit:hist:#age"}), "0\n");
+  EXPECT_EQ(redis.cli({"ZCARD", "sockit:histidx:#age"}), "0\n");
+
+  // Newer lines, said on either node, are returned on both.
+  alice.send("PRIVMSG #age :new1");
+  alice.expect("PRIVMSG");
+  bob.expect("PRIVMSG");
+  bob.send("PRIVMSG #age :new2");
+  bob.expect("PRIVMSG");
+  alice.expect("PRIVMSG");
+  EXPECT_EQ(history(alice, "CHATHISTORY LATEST #age * 10"), "new1,new2");
+  EXPECT_EQ(history(bob, "CHATHISTORY LATEST #age * 10"), "new1,new2");
+  // The keys expire max_age + 1 s after their last line.
+  const long ttl = std::stol(redis.cli({"PTTL", "sockit:hist:#age"}));
+  EXPECT_GT(ttl, 0);
+  EXPECT_LE(ttl, 3000);
+  const long ittl = std::stol(redis.cli({"PTTL", "sockit:histidx:#age"}));
+  EXPECT_GT(ittl, 0);
+  EXPECT_LE(ittl, 3000);
 }
 
 TEST_F(ClusterStore, WithRedisAwayRegisterAndSaslFailAtOnceAndTheLoopKeepsServing) {
