@@ -9,6 +9,10 @@
 //                                    "inv <folded nick>" -> "1" (an invitation, used by its JOIN)
 //   sockit:nodechans:<node>:<instance>  hash  <folded chan> -> how many members that node instance has
 //                                    there: what the reaper (nicks.cpp) clears when the instance dies
+//   sockit:kicks:<folded>      hash  "<node>:<instance>:<id>" -> the KICK line that removed that member
+//                                    (the decide script; gone kKickTraceSeconds after the last kick,
+//                                    an entry dropped when its owner joins again): what a node that
+//                                    missed the KICK shows at its replica check
 #include "sockit/cluster/irc_link.hpp"
 
 #include <algorithm>
@@ -21,8 +25,8 @@ namespace {
 constexpr const char* kMembersPrefix = kChanMembersPrefix;
 constexpr const char* kStatePrefix = kChanStatePrefix;
 
-// KEYS: members, state, the node instance's channel counts. ARGV: owner, folded nick, key given,
-// folded mask, default modes, now, folded channel.
+// KEYS: members, state, the node instance's channel counts, recent kicks. ARGV: owner, folded nick,
+// key given, folded mask, default modes, now, folded channel.
 // Returns {verdict, state as HGETALL}: 2 first member (the state is created), 1 joined (or already
 // a member), -1 +i, -2 +k, -3 +l (members counted on all nodes), -4 +b.
 constexpr char kJoin[] = R"lua(
@@ -32,6 +36,7 @@ if n == 0 then
   redis.call('HSET', KEYS[2], 'modes', ARGV[5], 'created', ARGV[6])
   redis.call('HSET', KEYS[1], ARGV[1], '@')
   redis.call('HINCRBY', KEYS[3], ARGV[7], 1)
+  redis.call('HDEL', KEYS[4], ARGV[1])
   return {2, redis.call('HGETALL', KEYS[2])}
 end
 local st = redis.call('HGETALL', KEYS[2])
@@ -60,6 +65,7 @@ end
 redis.call('HDEL', KEYS[2], 'inv ' .. ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[1], '-')
 redis.call('HINCRBY', KEYS[3], ARGV[7], 1)
+redis.call('HDEL', KEYS[4], ARGV[1])
 return {1, st}
 )lua";
 
@@ -125,21 +131,29 @@ end
 return added
 )lua";
 
-// MODE, TOPIC, KICK decided here (IrcLink::decide_channel). KEYS: members, state. ARGV: event
-// channel, payload, the actor's owner, what it needs ('o': operator; 't': operator if the modes
-// hold t), nick key prefix, then op, field, value triples as kUpdate's, and P <folded nick>
-// <+o|-o|+v|-v>: that member's prefix, wherever its node (its owner from its nick claim). Returns
-// 1 (applied and published) or 0 (refused: the actor is not a member of that rank; nothing done).
+// MODE, TOPIC, KICK decided here (IrcLink::decide_channel). KEYS: members, state, recent kicks.
+// ARGV: event channel, payload, the actor's owner, what it needs ('o': operator; 't': operator if
+// the modes hold t), nick key prefix, the kicks' lifetime (seconds), then op, field, value triples
+// as kUpdate's, P <folded nick> <+o|-o|+v|-v>: that member's prefix, wherever its node (its owner
+// from its nick claim), and K <folded nick> <KICK line>: that member's kick, kept in the recent
+// kicks under its owner (its node removes the membership when the event comes back). Returns 1
+// (applied and published) or 0 (refused: the actor is not a member of that rank; nothing done).
 constexpr char kDecide[] = R"lua(
 local rank = redis.call('HGET', KEYS[1], ARGV[3])
 if not rank then return 0 end
 local need = ARGV[4] == 'o'
 if ARGV[4] == 't' then need = string.find(redis.call('HGET', KEYS[2], 'modes') or '', 't', 1, true) ~= nil end
 if need and not string.find(rank, '@', 1, true) then return 0 end
-for i = 6, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
   local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if op == 'S' then redis.call('HSET', KEYS[2], f, v)
   elseif op == 'D' then redis.call('HDEL', KEYS[2], f)
+  elseif op == 'K' then
+    local owner = redis.call('GET', ARGV[5] .. f)
+    if owner and redis.call('HEXISTS', KEYS[1], owner) == 1 then
+      redis.call('HSET', KEYS[3], owner, v)
+      redis.call('EXPIRE', KEYS[3], ARGV[6])
+    end
   elseif op == 'P' then
     local owner = redis.call('GET', ARGV[5] .. f)
     local cur = owner and redis.call('HGET', KEYS[1], owner)
@@ -195,11 +209,12 @@ irc::ClusterChannelState channel_state(const RedisReply& r) {
   return st;
 }
 
-// The replica check (IrcLink::check_memberships). KEYS: channels' members hashes. Returns, per key
-// in order, its fields ("<node>:<instance>:<id>"; none when the channel is gone), read in one step.
+// The replica check (IrcLink::check_memberships). KEYS: per channel its members hash and its recent
+// kicks. Returns, per channel in order, {its members' fields ("<node>:<instance>:<id>"; none when
+// the channel is gone), its recent kicks as HGETALL}, read in one step.
 constexpr char kMembers[] = R"lua(
 local out = {}
-for i, k in ipairs(KEYS) do out[i] = redis.call('HKEYS', k) end
+for i = 1, #KEYS, 2 do out[#out + 1] = {redis.call('HKEYS', KEYS[i]), redis.call('HGETALL', KEYS[i + 1])} end
 return out
 )lua";
 
@@ -255,7 +270,9 @@ void IrcLink::join_channel(const std::string& folded_chan, const std::string& fo
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
   channel_scripts().join.run(
-      node_.redis(), {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_)},
+      node_.redis(),
+      {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_),
+       kChanKicksPrefix + folded_chan},
       {owner_of(node_, id), folded_nick, key, folded_mask, default_modes, now, folded_chan},
       [done = std::move(done)](const RedisReply& r) {
         if (r.type != RedisReply::Type::array || r.elements.empty() ||
@@ -309,30 +326,39 @@ void IrcLink::check_memberships(std::vector<ReplicaUser> users) {
   std::unordered_map<std::string, std::size_t> at;  // folded channel -> its position in keys
   for (const ReplicaUser& u : users) {
     for (const auto& [folded, name] : u.channels) {
-      if (at.emplace(folded, keys.size()).second) keys.push_back(std::string(kMembersPrefix) + folded);
+      if (at.emplace(folded, keys.size() / 2).second) {
+        keys.insert(keys.end(), {kMembersPrefix + folded, kChanKicksPrefix + folded});
+      }
     }
   }
-  const std::size_t n = keys.size();
+  const std::size_t n = keys.size() / 2;
   channel_scripts().members.run(
       node_.redis(), std::move(keys), {},
       [this, alive = alive_, n, users = std::move(users), at = std::move(at)](const RedisReply& r) {
         if (!*alive || r.type != RedisReply::Type::array || r.elements.size() != n) return;  // Redis away: the next resync
         for (const ReplicaUser& u : users) {
           const std::string head = u.node + ":", tail = ":" + std::to_string(u.id);
+          auto owns = [&](const std::string& f) {
+            return f.size() > head.size() + tail.size() && f.starts_with(head) && f.ends_with(tail);
+          };
           for (const auto& [folded, name] : u.channels) {
-            const auto& fields = r.elements[at.at(folded)].elements;
-            if (std::any_of(fields.begin(), fields.end(), [&](const RedisReply& f) {
-                  return f.str.size() > head.size() + tail.size() && f.str.starts_with(head) && f.str.ends_with(tail);
-                })) {
-              continue;
-            }
-            irc::ClusterEvent e;  // as its node's PART, without a reason; the core gives it only if still a member
+            const RedisReply& chan = r.elements[at.at(folded)];
+            if (chan.elements.size() != 2) continue;
+            const auto& fields = chan.elements[0].elements;
+            if (std::any_of(fields.begin(), fields.end(), [&](const RedisReply& f) { return owns(f.str); })) continue;
+            // As its node's PART, without a reason, or the KICK that removed it (a PART event whose
+            // line is the KICK, as the core takes it); the core gives it only if still a member.
+            irc::ClusterEvent e;
             e.kind = irc::ClusterEvent::Kind::part;
             e.node = u.node;
             e.sender = u.id;
             e.mask = u.mask;
             e.target = name;
             e.rest = ":" + u.mask + " PART " + name;
+            const auto& kicks = chan.elements[1].elements;
+            for (std::size_t i = 0; i + 1 < kicks.size(); i += 2) {
+              if (owns(kicks[i].str)) e.rest = kicks[i + 1].str;
+            }
             ++stats_.replica_parted;
             if (deliver_) deliver_(e);
           }
@@ -347,14 +373,19 @@ void IrcLink::decide_channel(const std::string& folded_chan, std::uint64_t actor
   copy.node = node_.options().name;
   copy.decided = true;
   std::vector<std::string> args{kEventChannel, encode_event(copy), owner_of(node_, actor), std::string(1, need),
-                                "sockit:nick:"};
+                                "sockit:nick:", std::to_string(kKickTraceSeconds)};
   for (const irc::ClusterChannelChange& c : changes) {
     using Op = irc::ClusterChannelChange::Op;
-    const char* op = c.op == Op::set ? "S" : c.op == Op::del ? "D" : c.op == Op::prefix ? "P" : nullptr;
+    const char* op = c.op == Op::set      ? "S"
+                     : c.op == Op::del    ? "D"
+                     : c.op == Op::prefix ? "P"
+                     : c.op == Op::kicked ? "K"
+                                          : nullptr;
     if (op != nullptr) args.insert(args.end(), {op, c.field, c.value});
   }
   ++stats_.published;
-  channel_scripts().decide.run(node_.redis(), {kMembersPrefix + folded_chan, kStatePrefix + folded_chan},
+  channel_scripts().decide.run(node_.redis(),
+                               {kMembersPrefix + folded_chan, kStatePrefix + folded_chan, kChanKicksPrefix + folded_chan},
                                std::move(args), [done = std::move(done)](const RedisReply& r) {
                                  done(r.type == RedisReply::Type::integer && r.integer == 1);
                                });

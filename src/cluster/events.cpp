@@ -234,6 +234,10 @@ void IrcLink::publish(const irc::ClusterEvent& e) {
   irc::ClusterEvent copy = e;
   copy.node = node_.options().name;
   ++stats_.published;
+  if (e.kind == irc::ClusterEvent::Kind::quit) {  // its reason, for a node that misses the event (check_replica)
+    node_.redis().command({"SET", kQuitPrefix + copy.node + ":" + std::to_string(e.sender), copy.rest, "EX",
+                           std::to_string(kKickTraceSeconds)});
+  }
   node_.redis().command({"PUBLISH", kEventChannel, encode_event(copy)});
 }
 

@@ -368,6 +368,7 @@ void IrcLink::check_replica(std::vector<ReplicaUser> replica) {
                             bool ok, const std::unordered_map<std::string, NickClaims::NodeUsers>& by_node) {
       if (!*alive || !ok) return;  // Redis away again: the next resync checks
       std::vector<ReplicaUser> live;  // users Redis still knows: their channels are checked next
+      std::vector<ReplicaUser> gone;  // users it no longer knows: a QUIT each
       for (const ReplicaUser& u : replica) {
         auto n = by_node.find(u.node);
         if (n != by_node.end() && !n->second.known) continue;  // that node has not resynced: nothing to say
@@ -375,16 +376,36 @@ void IrcLink::check_replica(std::vector<ReplicaUser> replica) {
           if (!u.channels.empty()) live.push_back(u);
           continue;
         }
-        irc::ClusterEvent e;  // as the reaper's QUIT: from the user's node; the core drops it if stale
-        e.kind = irc::ClusterEvent::Kind::quit;
-        e.node = u.node;
-        e.mask = u.mask;
-        e.rest = ":" + u.mask + " QUIT :*.net *.split";
-        ++stats_.replica_dropped;
-        if (deliver_) deliver_(e);
+        gone.push_back(u);
       }
       if (!live.empty()) check_memberships(std::move(live));
+      if (!gone.empty()) quit_gone(std::move(gone));
     });
+  });
+}
+
+void IrcLink::quit_gone(std::vector<ReplicaUser> gone) {
+  // Each with the QUIT line its node published (kept kKickTraceSeconds), or `*.net *.split` when
+  // there is none (its node died, or the trace expired): read in one step.
+  std::vector<std::string> args{"MGET"};
+  for (const ReplicaUser& u : gone) args.push_back(kQuitPrefix + u.node + ":" + std::to_string(u.id));
+  node_.redis().command(std::move(args), [this, alive = alive_, gone = std::move(gone)](const RedisReply& r) {
+    if (!*alive) return;
+    const bool read = r.type == RedisReply::Type::array && r.elements.size() == gone.size();
+    for (std::size_t i = 0; i < gone.size(); ++i) {
+      const ReplicaUser& u = gone[i];
+      irc::ClusterEvent e;  // as the reaper's QUIT: from the user's node; the core drops it if stale
+      e.kind = irc::ClusterEvent::Kind::quit;
+      e.node = u.node;
+      e.mask = u.mask;
+      e.rest = ":" + u.mask + " QUIT :*.net *.split";
+      const std::string quit = ":" + u.mask + " QUIT ";
+      if (read && r.elements[i].type == RedisReply::Type::string && r.elements[i].str.starts_with(quit)) {
+        e.rest = r.elements[i].str;
+      }
+      ++stats_.replica_dropped;
+      if (deliver_) deliver_(e);
+    }
   });
 }
 

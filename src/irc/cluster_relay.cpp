@@ -169,6 +169,10 @@ bool ServerImpl::decide_in_cluster(const Channel& ch, char need, std::vector<Clu
   ClusterEvent e = event_of(kind, c, target);
   if (!mask.empty()) e.mask = std::string(mask);
   e.rest = without_crlf(line);
+  // A KICK leaves its line in Redis a while: a node that misses the event shows it as a KICK.
+  if (kind == ClusterEvent::Kind::kick) {
+    changes.push_back({ClusterChannelChange::Op::kicked, fold(nick_of(e.mask), cfg_.casemapping), e.rest});
+  }
   cluster_->decide_channel(fold(ch.name, cfg_.casemapping), c.id, need, changes, e,
                            [this, alive = std::weak_ptr<char>(decide_alive_), id = c.id, chan = ch.name, line](bool ok) {
                              if (!alive.expired()) cluster_decided(id, chan, line, ok);

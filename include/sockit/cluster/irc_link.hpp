@@ -90,6 +90,9 @@ class IrcLink final : public irc::ClusterLink {
   /// The replica check's second step (chans.cpp): `users` live in Redis; each membership of theirs
   /// that the channel's members hash no longer holds is delivered as a PART, in one script.
   void check_memberships(std::vector<ReplicaUser> users);
+  /// The replica check's other step (nicks.cpp): `gone` are no longer in Redis; each gets a QUIT,
+  /// with the reason its node published if Redis still has it.
+  void quit_gone(std::vector<ReplicaUser> gone);
   Node& node_;
   DeliverFn deliver_;
   LinkStats stats_;

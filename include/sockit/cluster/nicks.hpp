@@ -33,6 +33,14 @@ namespace sockit::cluster {
 inline constexpr char kChanMembersPrefix[] = "sockit:chan:";
 inline constexpr char kChanStatePrefix[] = "sockit:chanstate:";
 inline constexpr char kNodeChansPrefix[] = "sockit:nodechans:";
+/// Traces for the replica check (IrcLink::check_replica), which expire on their own:
+/// hash <owner> -> the KICK line that removed it, kept kKickTraceSeconds after the channel's last kick
+inline constexpr char kChanKicksPrefix[] = "sockit:kicks:";
+/// string: the QUIT line of user "<node>:<id>", kept kKickTraceSeconds after its QUIT
+inline constexpr char kQuitPrefix[] = "sockit:quit:";
+/// How long a KICK's or a QUIT's trace stays for the replica check of a node that missed the event
+/// (a node cut for longer than this shows a PART, a QUIT `*.net *.split`).
+inline constexpr int kKickTraceSeconds = 300;
 
 /// A Lua script run with EVALSHA: loaded (SCRIPT LOAD) by its first use, which runs it with EVAL;
 /// a NOSCRIPT answer (Redis restarted, SCRIPT FLUSH) runs it with EVAL again and reloads it.

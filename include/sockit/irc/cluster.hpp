@@ -61,9 +61,11 @@ struct ClusterChannelState {
 /// ("modes", "key", "limit", "topic", "topic_by", "topic_time", "b <mask>", "inv <folded nick>"...),
 /// or `member`: the prefix ("@", "+", "@+", "-") of local member `field` (its connection id).
 /// `prefix` (decide_channel only): "+o", "-o", "+v" or "-v" for the member whose folded nick is
-/// `field`, on any node (found through its nick claim).
+/// `field`, on any node (found through its nick claim). `kicked` (decide_channel only): the member
+/// whose folded nick is `field` is kicked with the KICK line `value`, kept a while in the channel's
+/// recent kicks (`sockit:kicks:<folded>`) so that a node that missed the event shows it as a KICK.
 struct ClusterChannelChange {
-  enum class Op { set, del, member, prefix } op = Op::set;
+  enum class Op { set, del, member, prefix, kicked } op = Op::set;
   std::string field, value;
 };
 

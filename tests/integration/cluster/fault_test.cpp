@@ -472,13 +472,15 @@ TEST(ClusterFaults, ANodeStartedJustBeforeTheCutGetsTheLinesQueuedMeanwhile) {
   EXPECT_NE(wait_line(*n.bob, back, 10s), "");
 }
 
-/// beta cut off from Redis (stopped, its two connections killed by Redis) while alice sends `cmd`
-/// on alpha, which takes `leaver` out of #net (alice sees `seen` then): beta never gets that event.
-/// Back, it resyncs; the replica check (TTL + a heartbeat later) finds `leaver` no longer in
-/// `sockit:chan:#net` and gives bob one PART (no reason): beta's NAMES no longer lists it. Before
-/// the check read the channels' members, it stayed there for ever. Prints the ms from SIGCONT.
-void missed_departure(TwoNodes& n, const std::string& cmd, const std::string& seen, const std::string& leaver,
-                      const std::vector<std::string>& stay) {
+/// beta cut off from Redis (stopped, its two connections killed by Redis) while `actor` (on alpha)
+/// sends `cmd`, which takes `leaver` out of #net (alice sees `seen` then): beta never gets that
+/// event. Back, it resyncs; the replica check (TTL + a heartbeat later) finds `leaver` no longer in
+/// `sockit:chan:#net` (or no longer a user) and gives bob one departure line of it, which must end
+/// with `shown` (" PART #net", the kicker's KICK, the QUIT's own reason): beta's NAMES no longer
+/// lists it. Before the check read the channels' members, it stayed there for ever. Prints the ms
+/// from SIGCONT.
+void missed_departure(TwoNodes& n, Client& actor, const std::string& cmd, const std::string& seen, const std::string& leaver,
+                      const std::vector<std::string>& stay, const std::string& shown) {
   n.b->child().signal(SIGSTOP);
   // Redis drops beta's connections (command and subscription), found by their client names.
   std::istringstream clients(redis_cli(n.redis, {"CLIENT", "LIST"}));
@@ -489,43 +491,58 @@ void missed_departure(TwoNodes& n, const std::string& cmd, const std::string& se
     killed += redis_cli(n.redis, {"CLIENT", "KILL", "ID", id}) == "1" ? 1 : 0;
   }
   EXPECT_EQ(killed, 2);
-  n.alice->send(cmd);
+  actor.send(cmd);
   EXPECT_NE(wait_line(*n.alice, [&](const std::string& l) { return has(l, seen); }, 5s), "") << n.alice->dump();
   EXPECT_TRUE(sockit::test::wait_until([&] { return redis_cli(n.redis, {"HLEN", "sockit:chan:#net"}) == "2"; }, 5s, 20ms));
   const auto cont = Clock::now();
   n.b->child().signal(SIGCONT);
-  std::vector<std::string> parts;  // every PART of the leaver bob reads from now on
+  std::vector<std::string> departures;  // every PART, KICK or QUIT of the leaver bob reads from now on
   auto tap = [&](const std::string& l) {
-    if (l.starts_with(":" + leaver + "!") && has(l, " PART ")) parts.push_back(l);
+    if ((l.starts_with(":" + leaver + "!") && (has(l, " PART ") || has(l, " QUIT "))) || has(l, " KICK #net " + leaver + " ")) {
+      departures.push_back(l);
+    }
   };
   EXPECT_EQ(names_become(*n.bob, "#net", stay, 15s, tap), stay);
-  const auto parted = Clock::now() - cont;
-  // Lines still flow both ways, and no second PART came meanwhile.
+  const auto left_at = Clock::now() - cont;
+  // Lines still flow both ways, and no second departure came meanwhile.
   Client& left = leaver == "dave" ? *n.alice : *n.dave;  // alpha's user still in #net
   EXPECT_TRUE(message_flows(left, *n.bob, "after", tap));
   EXPECT_TRUE(message_flows(*n.bob, left, "after"));
-  EXPECT_EQ(parts.size(), 1u) << n.bob->dump();
-  if (!parts.empty()) {
-    EXPECT_TRUE(parts[0].ends_with(" PART #net")) << parts[0];
+  EXPECT_EQ(departures.size(), 1u) << n.bob->dump();
+  if (!departures.empty()) {
+    EXPECT_TRUE(departures[0].ends_with(shown)) << departures[0];
   }
-  std::printf("missed '%s': PART given to bob %lld ms after beta was resumed\n", cmd.c_str(),
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(parted).count()));
+  std::printf("missed '%s': '%s' given to bob %lld ms after beta was resumed\n", cmd.c_str(),
+              departures.empty() ? "" : departures[0].c_str(),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(left_at).count()));
 }
 
 TEST(ClusterFaults, APartMissedWhileCutOffIsGivenAfterTheResync) {
   SKIP_WITHOUT_REDIS();
   TwoNodes n;
   ASSERT_NO_FATAL_FAILURE(n.start());
-  missed_departure(n, "PART #net", " PART #net", "alice", {"bob", "dave"});
+  missed_departure(n, *n.alice, "PART #net", " PART #net", "alice", {"bob", "dave"}, " PART #net");
 }
 
 // The same for a KICK (alice, the channel's operator, kicks dave): dave's node takes him out of
-// Redis; beta shows it as a PART (the kicker and reason are lost).
-TEST(ClusterFaults, AKickMissedWhileCutOffIsGivenAsAPartAfterTheResync) {
+// Redis; the decide script kept the KICK line in sockit:kicks:#net, so beta shows the KICK with
+// its kicker and reason (it showed a PART before).
+TEST(ClusterFaults, AKickMissedWhileCutOffIsGivenAsTheKickAfterTheResync) {
   SKIP_WITHOUT_REDIS();
   TwoNodes n;
   ASSERT_NO_FATAL_FAILURE(n.start());
-  missed_departure(n, "KICK #net dave :out", " KICK #net dave ", "dave", {"alice", "bob"});
+  missed_departure(n, *n.alice, "KICK #net dave :out you go", " KICK #net dave ", "dave", {"alice", "bob"},
+                   " KICK #net dave :out you go");
+  EXPECT_TRUE(has(redis_cli(n.redis, {"HVALS", "sockit:kicks:#net"}), ":alice!")) << "the kick's trace";
+}
+
+// And for a QUIT (dave quits with a reason): beta, which missed it, shows his own reason (the QUIT
+// line his node kept in sockit:quit:alpha:<id>), not `*.net *.split`.
+TEST(ClusterFaults, AQuitMissedWhileCutOffKeepsItsReasonAfterTheResync) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  missed_departure(n, *n.dave, "QUIT :gone fishing", " QUIT ", "dave", {"alice", "bob"}, " QUIT :Quit: gone fishing");
 }
 
 }  // namespace
