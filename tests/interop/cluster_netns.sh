@@ -10,16 +10,11 @@
 # once, in `sockit:chan:#net` again, lines flow both ways, nobody twice.
 # Needs root, `ip netns`, veth and iptables; exits 77 (skipped) with the reason otherwise. Only
 # the namespace's own firewall is touched, never the host's; the namespace is deleted on exit.
-set -u
-SOCKIT=${SOCKIT:?SOCKIT must point at the sockit binary}
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root for ip netns"
-command -v ip >/dev/null || skip "iproute2 (ip) not installed"
-command -v iptables >/dev/null || skip "iptables not installed"
-command -v python3 >/dev/null || skip "python3 not installed (the IRC clients)"
-command -v redis-server >/dev/null || skip "redis-server not installed"
-command -v redis-cli >/dev/null || skip "redis-cli not installed"
+source "$(dirname "$0")/netns_lib.bash"
+netns_need iptables
+netns_need python3 "the IRC clients"
+netns_need redis-server
+netns_need redis-cli
 
 NS=sockitcn$$
 HV=cnh$$  # host side of the veth
@@ -30,19 +25,13 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  ip link del "$HV" 2>/dev/null
-  ip netns del "$NS" 2>/dev/null
+  netns_cleanup
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
-ip link add "$HV" type veth peer name "$BV" netns "$NS" 2>/dev/null || skip "veth not available"
-ip addr add "${SUB}1/24" dev "$HV"
-ip link set "$HV" up
-ip -n "$NS" link set lo up
-ip -n "$NS" addr add "${SUB}2/24" dev "$BV"
-ip -n "$NS" link set "$BV" up
+netns_add "$NS"
+netns_veth "" "$HV" "${SUB}1/24" "$NS" "$BV" "${SUB}2/24"
 ip netns exec "$NS" iptables -L -n >/dev/null 2>&1 || skip "iptables does not work in a namespace here"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

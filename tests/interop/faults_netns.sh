@@ -9,30 +9,15 @@
 # and each is reported differently, by `sockit ping -t --json` and by `sockit nc -w 2`.
 # Needs root and `ip netns`; exits 77 (skipped) with the reason otherwise. Always deletes its
 # namespaces.
-set -u
-SOCKIT=${SOCKIT:?SOCKIT must point at the sockit binary}
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root for ip netns"
-command -v ip >/dev/null || skip "iproute2 (ip) not installed"
-command -v python3 >/dev/null || skip "python3 not installed (used to read --json)"
+source "$(dirname "$0")/netns_lib.bash"
+netns_need python3 "used to read --json"
 
 A=sockitfa$$
 B=sockitfb$$
-cleanup() {
-  ip netns del "$A" 2>/dev/null
-  ip netns del "$B" 2>/dev/null
-}
-trap cleanup EXIT
+trap netns_cleanup EXIT
 
-ip netns add "$A" 2>/dev/null || skip "cannot create a network namespace"
-ip netns add "$B" || skip "cannot create a second network namespace"
-ip link add "fva$$" netns "$A" type veth peer name "fvb$$" netns "$B" 2>/dev/null || skip "veth not available"
-ip -n "$A" link set lo up
-ip -n "$A" addr add 10.77.1.1/24 dev "fva$$"
-ip -n "$B" addr add 10.77.1.2/24 dev "fvb$$"
-ip -n "$A" link set "fva$$" up
-ip -n "$B" link set "fvb$$" up
+netns_add "$A" "$B"
+netns_veth "$A" "fva$$" 10.77.1.1/24 "$B" "fvb$$" 10.77.1.2/24
 # B receives packets for 10.77.9.0/24 but does not forward them and does not own the address:
 # a silent blackhole (no RST, no ICMP).
 ip -n "$A" route add 10.77.9.0/24 via 10.77.1.2
@@ -132,7 +117,7 @@ while True:
     s.sendto(d, a)
 ' &
   echo_pid=$!
-  trap 'kill "$echo_pid" 2>/dev/null; cleanup' EXIT
+  trap 'kill "$echo_pid" 2>/dev/null; netns_cleanup' EXIT
   # Wait until the echo answers (interpreter start-up can take a while on a loaded machine).
   for _ in $(seq 50); do
     in_a "$SOCKIT" ping -c 1 -W 200ms -q 127.0.0.1 7 >/dev/null 2>&1 && break
