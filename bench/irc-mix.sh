@@ -102,11 +102,19 @@ for mine_name in [s for s in by if s.startswith("sockit")]:
     if ratios:
         print(f"{mine_name} / best other, CPU per unit: median {med(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}, "
               f"{len(ratios)} rounds: {' '.join(f'{x:.3f}' for x in ratios)})")
-if "sockit-chat" in by and "sockit-chat-uring" in by:
-    rs = [by["sockit-chat-uring"][r][0] / m[0] for r, m in sorted(by["sockit-chat"].items()) if r in by["sockit-chat-uring"]]
+# Each variant against its base in the same rounds: uring against epoll, NAME@HOLD against NAME.
+pairs = [("sockit-chat-uring", "sockit-chat")] + [(s, s.split("@")[0]) for s in by if "@" in s]
+for a, b in pairs:
+    if a not in by or b not in by:
+        continue
+    rs = [by[a][r][0] / m[0] for r, m in sorted(by[b].items()) if r in by[a]]
     if rs:
-        print(f"sockit-chat-uring / sockit-chat, CPU per unit: median {med(rs):.3f} (range {min(rs):.3f}-{max(rs):.3f}: "
+        print(f"{a} / {b}, CPU per unit: median {med(rs):.3f} (range {min(rs):.3f}-{max(rs):.3f}: "
               f"{' '.join(f'{x:.3f}' for x in rs)})")
+    for k, name in ((5, "p50"), (1, "p99")):
+        rs = [by[a][r][k] / m[k] for r, m in sorted(by[b].items()) if r in by[a] and m[k] > 0]
+        if rs:
+            print(f"{a} / {b}, {name}: median {med(rs):.3f} (range {min(rs):.3f}-{max(rs):.3f})")
 for k, name in ((5, "p50"), (2, "units/s")):
     rs = [mine[k] / by["ngircd"][r][k] for r, mine in by.get("sockit-chat", {}).items()
           if r in by.get("ngircd", {}) and by["ngircd"][r][k] > 0]

@@ -36,7 +36,7 @@ constexpr std::string_view kLimitsKeys[] = {"max_clients", "max_per_ip",   "exem
                                             "channel_len", "topic_len",    "kick_len",        "away_len",
                                             "max_channels", "max_targets", "max_bans",        "sendq",
                                             "recvq",       "enforce_utf8", "monitor_limit"};
-constexpr std::string_view kTimeoutsKeys[] = {"registration", "ping_interval", "ping_timeout", "tls_handshake"};
+constexpr std::string_view kTimeoutsKeys[] = {"registration", "ping_interval", "ping_timeout", "tls_handshake", "output_hold"};
 constexpr std::string_view kFloodKeys[] = {"burst", "rate", "max_queued", "exempt_opers"};
 constexpr std::string_view kAdminKeys[] = {"location", "location2", "email"};
 constexpr std::string_view kOperatorKeys[] = {"name", "password", "host", "certfp", "account"};
@@ -54,10 +54,11 @@ std::string where(const toml::node& n, std::string_view key) {
   return fmt::format("{}:{}:{}: {}", src.path ? *src.path : std::string("config"), src.begin.line, src.begin.column, key);
 }
 
-std::chrono::milliseconds duration_value(std::string_view text, const std::string& ctx) {
+std::chrono::milliseconds duration_value(std::string_view text, const std::string& ctx, bool zero_ok = false) {
   auto d = parse_duration(text);
-  if (!d || *d < std::chrono::milliseconds(1)) {
-    throw ConfigError{ctx + ": not a duration of 1ms or more (\"30s\", \"2m\", \"500ms\")"};
+  if (!d || (*d < std::chrono::milliseconds(1) && !(zero_ok && d->count() == 0))) {
+    throw ConfigError{ctx + (zero_ok ? ": not 0 nor a duration of 1ms or more (\"0\", \"5ms\", \"1s\")"
+                                     : ": not a duration of 1ms or more (\"30s\", \"2m\", \"500ms\")")};
   }
   return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
@@ -111,16 +112,17 @@ void get_size(const toml::table& t, std::string_view section, std::string_view k
     throw ConfigError{ctx + ": expected a size"};
   }
 }
-void get_duration(const toml::table& t, std::string_view section, std::string_view key, std::chrono::milliseconds& v) {
+void get_duration(const toml::table& t, std::string_view section, std::string_view key, std::chrono::milliseconds& v,
+                  bool zero_ok = false) {
   const toml::node* n = t.get(key);
   if (!n) return;
   std::string ctx = where(*n, std::string(section) + "." + std::string(key));
   if (n->is_integer()) {
     auto i = n->value<std::int64_t>();
-    if (*i <= 0) throw ConfigError{ctx + ": must be positive"};
+    if (*i < 0 || (*i == 0 && !zero_ok)) throw ConfigError{ctx + (zero_ok ? ": must be 0 or more" : ": must be positive")};
     v = std::chrono::seconds(*i);
   } else if (auto s = n->value<std::string>()) {
-    v = duration_value(*s, ctx);
+    v = duration_value(*s, ctx, zero_ok);
   } else {
     throw ConfigError{ctx + ": expected a duration"};
   }
@@ -443,6 +445,7 @@ void apply_file(const std::string& path, Loaded& out) {
   if (const toml::table* s = section(root, "timeouts")) {
     apply_timeouts(*s, c);
     get_duration(*s, "timeouts", "tls_handshake", out.tls_handshake_timeout);
+    get_duration(*s, "timeouts", "output_hold", out.output_hold, true);
   }
   if (const toml::table* s = section(root, "flood")) apply_flood(*s, c);
   if (const toml::table* s = section(root, "admin")) apply_admin(*s, c);
@@ -575,6 +578,7 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("ping_interval", duration_text(c.ping_interval));
   line("ping_timeout", duration_text(c.ping_timeout));
   line("tls_handshake", duration_text(l.tls_handshake_timeout));
+  line("output_hold", duration_text(l.output_hold));
   out += "\n[flood]\n";
   line("burst", count(c.flood_burst));
   line("rate", number_text(c.flood_rate));
@@ -686,6 +690,7 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     if (f.ping_interval) c.ping_interval = duration_value(*f.ping_interval, "--ping-interval");
     if (f.ping_timeout) c.ping_timeout = duration_value(*f.ping_timeout, "--ping-timeout");
     if (f.tls_handshake_timeout) out.tls_handshake_timeout = duration_value(*f.tls_handshake_timeout, "--tls-handshake-timeout");
+    if (f.output_hold) out.output_hold = duration_value(*f.output_hold, "--output-hold", true);
     if (f.flood_burst) c.flood_burst = *f.flood_burst;
     if (f.flood_rate && !valid_flood_rate(*f.flood_rate)) {
       throw ConfigError{"--flood-rate: expected a number >= 0 (lines per second; 0 = off)"};

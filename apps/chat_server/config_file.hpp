@@ -35,6 +35,7 @@ struct Overrides {
   std::optional<std::string> tls_cert;    ///< --tls-cert: for --tls-listen and [[listen]] entries without cert
   std::optional<std::string> tls_key;     ///< --tls-key
   std::optional<std::string> tls_handshake_timeout;  ///< --tls-handshake-timeout (replaces [timeouts] tls_handshake)
+  std::optional<std::string> output_hold;  ///< --output-hold (replaces [timeouts] output_hold)
   std::vector<std::string> ws_listen;     ///< --ws-listen ADDR:PORT (WebSocket listeners, added to the file's)
   std::vector<std::string> ws_origin;     ///< --ws-origin ORIGIN (replace [websocket] origins)
   std::optional<std::string> accounts_db;  ///< --accounts-db FILE: accounts on, in FILE
@@ -102,6 +103,10 @@ struct Loaded {
   /// [timeouts] tls_handshake or --tls-handshake-timeout: a TLS client whose handshake has not
   /// finished by then is closed (the plaintext WebSocket listeners use [websocket] handshake_timeout).
   std::chrono::milliseconds tls_handshake_timeout{10000};
+  /// [timeouts] output_hold or --output-hold: how long a client that sent nothing in the last two
+  /// loop turns may wait for its small output (under 2 KiB) to be written, so the lines of
+  /// several turns leave in one TCP segment (serve::ServerOptions::output_hold). 0 = off.
+  std::chrono::milliseconds output_hold{10};
   std::vector<std::string> ws_listen;  ///< plaintext WebSocket listeners ([[listen]] websocket = true, --ws-listen)
   WebSocketSettings websocket;         ///< [websocket]
 };

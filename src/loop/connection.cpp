@@ -15,6 +15,9 @@
 
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cstdio>
+#include <cstdlib>
+#define ATR(...) do { static bool on_ = std::getenv("ATRACE") != nullptr; if (on_) std::fprintf(stderr, __VA_ARGS__); } while (0)
 
 namespace sockit::loop {
 
@@ -164,6 +167,7 @@ bool Connection::handshake() {
 
 void Connection::on_ready(const Ready& r) {
   auto self = shared_from_this();  // a callback may drop the last outside reference
+  ATR("on_ready r=%d w=%d h=%d e=%d rd=%d q=%zu reads=%d fs=%d slot=%d\n", r.readable, r.writable, r.hangup, r.error, r.peer_closed, queued_bytes(), lc_.reads(), flush_scheduled_, ring_slot_);
   if (!lc_.started()) {
     if (!handshake()) return;
     if (out_) handle_write();  // output sent while connecting
@@ -243,6 +247,7 @@ void Connection::handle_read(bool to_eagain) {
       auto got = static_cast<std::size_t>(n);
       detail::count_io(*loop_, got, 0);
       last_activity_ = loop_->now();
+      input_turn_ = static_cast<std::uint32_t>(loop_->turns());
       if (!lingering) on_data(std::span<const std::byte>(buf.data(), got));
       if (echo_splice_ && got >= kSpliceMin) splicing_ = true;
       if (got < want && !to_eagain) {  // drained (a later arrival is a new edge)
@@ -305,6 +310,7 @@ bool Connection::read_ring() {
       case Item::data:
         detail::count_io(*loop_, it.size, 0);
         last_activity_ = loop_->now();
+        input_turn_ = static_cast<std::uint32_t>(loop_->turns());
         if (!lc_.lingering()) on_data(std::span<const std::byte>(it.bytes, it.size));
         if (!fd_) return false;  // closed inside on_data: the slot is gone, its buffers back
         recv_ring_->pop(recv_slot_);
@@ -325,6 +331,7 @@ bool Connection::read_ring() {
         close(io::is_reset(it.err) ? CloseReason::reset : CloseReason::error, sys_error(it.err));
         return false;
       case Item::no_buffers:
+        ATR("item no_buffers\n");
         recv_ring_->pop(recv_slot_);
         recv_on_ = false;  // armed again by update_interest() once the socket is drained
         return true;
@@ -392,9 +399,10 @@ ssize_t Connection::splice_echo(std::size_t max) {
 
 void Connection::handle_write() {
   if (ring_slot_ >= 0) return;  // a send is out: its completion goes on (on_ring_sent)
-  // The ring takes one slot (16 KiB) per send and one send per turn: a backlog larger than that
-  // (a fan-out burst, a reader catching up) goes with one writev of all the kernel takes, as on
-  // epoll, instead of 16 KiB a turn while the queue grows past the SendQ cap.
+  // The ring takes one slot (sized to the bytes, at most 16 KiB) per send and one send per turn:
+  // a backlog larger than that (a fan-out burst, a reader catching up) goes with one writev of all
+  // the kernel takes, as on epoll, instead of 16 KiB a turn while the queue grows past the SendQ
+  // cap.
   if (out_ && ring_sends() && !drain_notify_ && lc_.started() && out_->size() <= detail::SendRing::kSlotSize) {
     int slot = ring_->send(fd_.get(), *out_, this, &Connection::ring_sent);
     if (slot >= 0) {
@@ -405,6 +413,7 @@ void Connection::handle_write() {
   }
   if (out_) {
     auto r = out_->write_to(fd_.get(), transport_.get());
+    ATR("writev q=%zu -> %zd\n", out_->size(), r ? static_cast<ssize_t>(*r) : -1);
     if (!r) {
       int err = r.code().value();
       close(io::is_reset(err) ? CloseReason::reset : CloseReason::error, r.code());
@@ -426,6 +435,7 @@ void Connection::handle_write() {
 void Connection::ring_sent(void* self, int result) { static_cast<Connection*>(self)->on_ring_sent(result); }
 
 void Connection::on_ring_sent(int result) {
+  ATR("ring_sent %d q=%zu\n", result, queued_bytes());
   ring_slot_ = -1;
   std::shared_ptr<Connection> keep = std::move(ring_hold_);  // we may close (and go) below
   if (!fd_ || !out_) return;
@@ -471,6 +481,7 @@ void Connection::update_interest() {
   if (!fd_ || !watched_) return;
   if (recv_slot_ >= 0 && !recv_leaving_ && lc_.reads() != recv_on_) {
     recv_on_ = !recv_on_;
+    ATR("recv_on=%d q=%zu\n", recv_on_, queued_bytes());
     if (recv_on_) {
       recv_ring_->arm(recv_slot_);
     } else {
@@ -551,6 +562,8 @@ template <typename... Bytes>
 void Connection::queue_coalesced(Bytes&&... bytes) {
   const std::size_t had = queued_bytes();
   queue().append(std::forward<Bytes>(bytes)...);
+  // Held output that grew past hold_bytes leaves at this turn's end.
+  if (held_ && out_->size() >= opts_->hold_bytes) schedule_turn_end();
   // Only a connection with nothing queued needs the turn-end write; one that already has a
   // backlog is waiting for writability and handle_write() takes the new bytes along.
   if (had == 0 && !flush_scheduled_) {
@@ -614,6 +627,7 @@ void Connection::schedule_reread() {
 
 void Connection::on_turn_end() {
   turn_end_queued_ = false;
+  ATR("turn_end reread=%d fs=%d q=%zu\n", reread_, flush_scheduled_, queued_bytes());
   if (!fd_) return;
   if (reread_) {
     reread_ = false;
@@ -621,6 +635,55 @@ void Connection::on_turn_end() {
     if (!fd_) return;
   }
   if (!flush_scheduled_) return;
+  if (out_ && hold_turn_end_write()) return;
+  flush_scheduled_ = false;
+  held_ = false;
+  if (!out_) {
+    update_interest();
+    return;
+  }
+  handle_write();
+}
+
+bool Connection::hold_turn_end_write() {
+  const auto hold = opts_->hold_output;
+  // Not for a connection that sent input in this turn or the one before (its reply: the server's
+  // turn-end hook may queue it a turn later), nor one that closes or waits for room.
+  if (hold.count() <= 0 || out_->size() >= opts_->hold_bytes || drain_notify_ || !lc_.started() ||
+      shutting_down() || ring_slot_ >= 0 || static_cast<std::uint32_t>(loop_->turns()) - input_turn_ <= 1) {
+    return false;
+  }
+  if (held_) return true;  // already waiting for its deadline
+  held_ = true;
+  detail::HeldOutput& h = detail::held_output(*loop_);
+  h.waiting.push_back({weak_from_this(), loop_->now() + hold});
+  if (h.timer == 0) {
+    EventLoop* loop = loop_;
+    h.timer = loop->run_at(h.waiting.front().due, [loop] { release_due(*loop); });
+  }
+  return true;
+}
+
+void Connection::release_due(EventLoop& loop) {
+  detail::HeldOutput& h = detail::held_output(loop);
+  h.timer = 0;
+  const TimePoint now = loop.now();
+  while (!h.waiting.empty() && h.waiting.front().due <= now) {
+    std::shared_ptr<Connection> c = h.waiting.front().conn.lock();
+    h.waiting.pop_front();
+    if (c) c->release_hold();
+  }
+  if (!h.waiting.empty() && h.timer == 0) {
+    h.timer = loop.run_at(h.waiting.front().due, [l = &loop] { release_due(*l); });
+  }
+}
+
+void Connection::release_hold() {
+  // An entry left from an earlier hold (written at hold_bytes, held again since) may end the
+  // current one early: never later than the hold time.
+  if (!held_) return;
+  held_ = false;
+  if (!fd_ || !flush_scheduled_) return;
   flush_scheduled_ = false;
   if (!out_) {
     update_interest();
@@ -643,6 +706,7 @@ void Connection::shutdown_after_flush(CloseReason reason) {
   if (!fd_ || lc_.write_shut()) return;
   finish_reason_ = reason;
   (void)lc_.request_shutdown();  // already draining: the reason is updated, the FIN still pending
+  if (held_) schedule_turn_end();  // held output is not held any more: it goes, then the FIN
   if (!out_ && lc_.started() && !(transport_ && transport_->pending_output() > 0)) {
     do_shutdown_write();
   }
@@ -652,6 +716,7 @@ void Connection::shutdown_after_flush(CloseReason reason) {
 void Connection::half_close(CloseReason reason) {
   if (!fd_ || !lc_.request_half_close()) return;
   finish_reason_ = reason;
+  if (held_) schedule_turn_end();
   if (!out_ && lc_.started() && !(transport_ && transport_->pending_output() > 0)) {
     do_shutdown_write();
   }

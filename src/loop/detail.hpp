@@ -8,14 +8,32 @@
 #include "sockit/loop/event_loop.hpp"
 
 #include <cstdint>
+#include <deque>
 
 namespace sockit::loop::detail {
 
 class SendRing;  // ring_send.hpp
 class RecvRing;  // ring_recv.hpp
 
+/// Connections whose small output waits past the turn end (ConnectionOptions::hold_output), in
+/// the order they began to wait, and the one timer armed for the first deadline. With one hold
+/// time per loop that is the order of the deadlines; a shorter hold behind a longer one (two
+/// servers on one loop) waits until the one before it is due. Loop thread only.
+struct HeldOutput {
+  struct Entry {
+    std::weak_ptr<Connection> conn;
+    TimePoint due;
+  };
+  std::deque<Entry> waiting;
+  TimerId timer = 0;
+};
+
 struct LoopAccess {
   static OutputQueuePool& output_queues(EventLoop& l) noexcept { return l.output_queues_; }
+  static HeldOutput& held_output(EventLoop& l) {
+    if (!l.held_output_) l.held_output_ = std::make_unique<HeldOutput>();
+    return *l.held_output_;
+  }
   static bool splice_pipe(EventLoop& l, int& r, int& w) noexcept { return l.splice_pipe(r, w); }
   static void drop_splice_pipe(EventLoop& l) noexcept {
     l.splice_read_.reset();
@@ -43,6 +61,8 @@ struct LoopAccess {
 
 /// Drained output queues kept for reuse by the loop's connections (loop thread only).
 inline OutputQueuePool& output_queues(EventLoop& l) noexcept { return LoopAccess::output_queues(l); }
+/// The loop's held connections (ConnectionOptions::hold_output), made on first use.
+inline HeldOutput& held_output(EventLoop& l) { return LoopAccess::held_output(l); }
 /// The loop's pipe for splice(): created on first use, 1 MiB where the system allows it, and
 /// empty between uses. False when there is none: pipe2 failed (EMFILE), or SIGPIPE is not ignored
 /// (a splice into a reset socket would raise it). Loop thread only.

@@ -104,6 +104,8 @@ class ReactorImpl final : public Server::Impl {
     conn_opts_.idle_timeout = opts_.idle_timeout;
     conn_opts_.linger = opts_.linger;
     conn_opts_.coalesce_writes = opts_.coalesce_writes;
+    conn_opts_.hold_output = opts_.coalesce_writes ? opts_.output_hold : std::chrono::nanoseconds{0};
+    conn_opts_.hold_bytes = opts_.output_hold_bytes;
     if (opts_.max_buffered != 0) {
       budget_ = std::make_unique<loop::BufferBudget>(opts_.max_buffered);
       conn_opts_.budget = budget_.get();

@@ -104,6 +104,14 @@ struct ConnectionOptions {
   int reads_per_event = 4;               ///< 64 KiB reads per readiness event (fairness)
   bool coalesce_writes = false;          ///< send() queues; one write at the end of the turn
                                          ///< (or as soon as 16 KiB are pending)
+  /// With coalesce_writes: the turn-end write of a connection that sent nothing in this turn or
+  /// the one before (a passive receiver of fan-out) waits up to this long while its queue holds
+  /// less than hold_bytes, so the lines of several turns leave in one segment (one TCP send and
+  /// one wakeup of the reader instead of one per line). A connection that sent input (a reply
+  /// to its command), one closing or shutting down, or one with drain notify on is written at the
+  /// turn end as before. One timer per loop releases the held connections. 0 = off.
+  std::chrono::nanoseconds hold_output{0};
+  std::size_t hold_bytes = 2048;         ///< hold_output: a queue this large is written at the turn end
   bool edge_triggered = true;            ///< on epoll: EPOLLET, registered once for in+out
   BufferBudget* budget = nullptr;        ///< shared by a server's connections; none = no cap
   WaterMarks marks() const noexcept { return {high_water, low_water, max_output}; }
@@ -234,6 +242,11 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   /// The completion of a send through the ring (ring_send.hpp): bytes sent or -errno.
   static void ring_sent(void* self, int result);
   void on_ring_sent(int result);
+  /// hold_output: true when this turn-end write waits (the connection joins the loop's held list).
+  bool hold_turn_end_write();
+  /// The held connections whose hold is over are written (the loop's hold timer).
+  static void release_due(EventLoop& loop);
+  void release_hold();
 
   // Laid out for size (an idle connection is mostly this object): state and flags beside the fd.
   EventLoop* loop_;
@@ -249,6 +262,8 @@ class Connection : public std::enable_shared_from_this<Connection>, private IoHa
   bool turn_end_queued_ : 1 = false;  // in the loop's at_turn_end list
   bool echo_splice_ : 1 = false;      // set_echo_splice
   bool splicing_ : 1 = false;         // the last read was large: splice the next one
+  bool held_ : 1 = false;             // hold_output: in the loop's held list, flush_scheduled_ kept
+  std::uint32_t input_turn_ = 0;      // the loop turn (low bits) of the last on_data
   CompactAddress remote_;
   const ConnectionOptions* opts_;
   std::unique_ptr<OutputQueue> out_;  // only while output is queued: an idle connection has none

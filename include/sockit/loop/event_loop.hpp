@@ -37,6 +37,7 @@ namespace sockit::loop {
 
 namespace detail {
 struct LoopAccess;  // src/loop/detail.hpp: the serve layer's private seam into the loop
+struct HeldOutput;  // src/loop/detail.hpp: connections whose small output waits (hold_output)
 }  // namespace detail
 
 /// Receives readiness for a watched descriptor without a std::function per descriptor (what
@@ -196,6 +197,7 @@ class EventLoop {
   std::uint64_t turns_ = 0;
   void* user_data_ = nullptr;
   OutputQueuePool output_queues_;
+  std::unique_ptr<detail::HeldOutput> held_output_;  // made on first use (ConnectionOptions::hold_output)
   std::atomic<std::uint64_t> bytes_in_{0};
   std::atomic<std::uint64_t> bytes_out_{0};
   std::atomic<std::uint64_t> bytes_spliced_{0};

@@ -98,6 +98,12 @@ struct ServerOptions {
   /// turn (one sendmsg of everything sent to it in that turn). For servers that send many small
   /// messages to many peers (IRC fan-out); an echo server gains nothing. Other models ignore it.
   bool coalesce_writes = false;
+  /// Reactor models with coalesce_writes: a connection that sent nothing in the last two turns
+  /// (a passive receiver of fan-out) and has less than output_hold_bytes queued is written up to
+  /// this much later, with what later turns add (loop::ConnectionOptions::hold_output): fewer,
+  /// fuller TCP segments for some latency. 0 = off.
+  std::chrono::nanoseconds output_hold{0};
+  std::size_t output_hold_bytes = 2048;
   /// Every model: makes the loop::Transport each new connection's bytes go through (TLS,
   /// WebSocket framing, a test transport), in the thread that will drive it. Unset or returning
   /// null: the plain socket. A transport turns echo by splice off for its connection.

@@ -756,6 +756,104 @@ TEST(AcceptCore, OutOfDescriptorsShedsConnectionAndStopsAtEagain) {
   EXPECT_TRUE(!n || *n == 0);
 }
 
+// --- hold_output: a passive receiver's small output waits across turns (one segment for several) ---
+
+class HeldOutput : public ::testing::TestWithParam<sockit::loop::Backend> {
+ protected:
+  // A fixture whose connection sent nothing for a few turns (so it counts as a passive receiver).
+  std::unique_ptr<Fixture> make(std::chrono::milliseconds hold, std::size_t hold_bytes = 2048) {
+    ConnectionOptions o;
+    o.coalesce_writes = true;
+    o.hold_output = hold;
+    o.hold_bytes = hold_bytes;
+    auto f = std::make_unique<Fixture>(o, GetParam());
+    for (int i = 0; i < 3; ++i) f->loop->run_once(1ms);
+    return f;
+  }
+  // Runs the loop until `want` bytes were read from the client or `limit` passed.
+  static std::string read_while_running(Fixture& f, std::size_t want, std::chrono::milliseconds limit) {
+    std::string got;
+    auto give_up = std::chrono::steady_clock::now() + limit;
+    while (got.size() < want && std::chrono::steady_clock::now() < give_up) {
+      f.loop->run_once(2ms);
+      char buf[4096];
+      ssize_t n = ::recv(f.client->fd(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
+  }
+};
+
+TEST_P(HeldOutput, SmallOutputOfSeveralTurnsLeavesOnceTheHoldIsOverInOneWrite) {
+  SOCKIT_SKIP_WITHOUT_URING(GetParam() == sockit::loop::Backend::uring);
+  sockit::test::FdLeakCheck leaks;
+  auto f = make(200ms);
+  const auto start = std::chrono::steady_clock::now();
+  const std::uint64_t writes = f->loop->writes();
+  f->loop->post([&] { f->conn->send(std::string_view("one\r\n")); });
+  f->loop->run_once(1ms);
+  f->loop->post([&] { f->conn->send(std::string_view("two\r\n")); });
+  f->loop->run_once(1ms);
+  char probe[16];
+  EXPECT_LT(::recv(f->client->fd(), probe, sizeof probe, MSG_DONTWAIT), 0) << "written at the turn end: not held";
+  EXPECT_EQ(f->conn->queued_bytes(), 10u);
+  std::string got = read_while_running(*f, 10, 5s);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(got, "one\r\ntwo\r\n");
+  EXPECT_GE(waited, 190ms);  // never early (the loop's timers round up)
+  EXPECT_LT(waited, 4s);     // but it does go: the hold timer
+  EXPECT_EQ(f->loop->writes() - writes, 1u);
+  f->conn->close(CloseReason::protocol);
+}
+
+TEST_P(HeldOutput, AReplyToInputIsNotHeld) {
+  SOCKIT_SKIP_WITHOUT_URING(GetParam() == sockit::loop::Backend::uring);
+  sockit::test::FdLeakCheck leaks;
+  auto f = make(10s);
+  ASSERT_TRUE(f->client->write_all("ping\n", Deadline::after(1s)));  // echoed in the turn that reads it
+  EXPECT_EQ(read_while_running(*f, 5, 3s), "ping\n");
+  f->conn->close(CloseReason::protocol);
+}
+
+TEST_P(HeldOutput, HeldOutputReachingHoldBytesLeavesAtTheTurnEnd) {
+  SOCKIT_SKIP_WITHOUT_URING(GetParam() == sockit::loop::Backend::uring);
+  sockit::test::FdLeakCheck leaks;
+  auto f = make(10s, 1000);
+  const std::string small(100, 's'), more(1000, 'm');
+  f->loop->post([&] { f->conn->send(std::string_view(small)); });
+  f->loop->run_once(1ms);
+  EXPECT_EQ(f->conn->queued_bytes(), small.size());  // held
+  f->loop->post([&] { f->conn->send(std::string_view(more)); });
+  EXPECT_EQ(read_while_running(*f, small.size() + more.size(), 3s), small + more);
+  f->conn->close(CloseReason::protocol);
+}
+
+TEST_P(HeldOutput, ShutdownAfterFlushWritesHeldOutputThenTheFin) {
+  SOCKIT_SKIP_WITHOUT_URING(GetParam() == sockit::loop::Backend::uring);
+  sockit::test::FdLeakCheck leaks;
+  auto f = make(10s);
+  f->loop->post([&] { f->conn->send(std::string_view("bye\r\n")); });
+  f->loop->run_once(1ms);
+  EXPECT_EQ(f->conn->queued_bytes(), 5u);  // held
+  f->conn->shutdown_after_flush();
+  EXPECT_EQ(read_while_running(*f, 5, 3s), "bye\r\n");
+  // The FIN follows the held bytes (recv returns 0), long before the 10 s hold.
+  bool eof = false;
+  auto give_up = std::chrono::steady_clock::now() + 3s;
+  while (!eof && std::chrono::steady_clock::now() < give_up) {
+    f->loop->run_once(2ms);
+    char buf[16];
+    eof = ::recv(f->client->fd(), buf, sizeof buf, MSG_DONTWAIT) == 0;
+  }
+  EXPECT_TRUE(eof);
+  f->client->close();
+  f->conn->close(CloseReason::protocol);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, HeldOutput,
+                         ::testing::Values(sockit::loop::Backend::epoll, sockit::loop::Backend::uring),
+                         [](const auto& p) { return p.param == sockit::loop::Backend::uring ? "uring" : "epoll"; });
+
 TEST(Connector, ConnectsAndReportsRefusalAfterRetries) {
   sockit::test::FdLeakCheck leaks;
   auto loop = std::move(*EventLoop::create());
