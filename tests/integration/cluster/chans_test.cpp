@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -53,6 +54,13 @@ struct TwoNodes {
   }
 };
 
+/// A client of `node`, registered as `nick`.
+Client registered(const ChatServer& node, std::string_view nick) {
+  Client c(node.address());
+  c.register_as(nick);
+  return c;
+}
+
 /// The numeric that answers a JOIN of `chan`: "366" (joined) or the refusal's ("471", "473"...).
 std::string join_outcome(Client& c, const std::string& chan) {
   for (auto deadline = Clock::now() + 10s; Clock::now() < deadline;) {
@@ -84,10 +92,7 @@ bool join_in_turn(const std::string& chan, std::initializer_list<Client*> client
 void last_slot_race(int rounds) {
   TwoNodes net;
   ASSERT_TRUE(net.start()) << net.redis.log();
-  Client op(net.a->address()), xa(net.a->address()), xb(net.b->address());
-  op.register_as("op");
-  xa.register_as("xa");
-  xb.register_as("xb");
+  Client op = registered(*net.a, "op"), xa = registered(*net.a, "xa"), xb = registered(*net.b, "xb");
   std::string chans;
   std::vector<std::string> keys;
   for (int r = 0; r < rounds; ++r) {
@@ -137,9 +142,7 @@ TEST(ClusterChannels, KeyInviteOnlyAndBansSetOnOneNodeAreEnforcedOnTheOther) {
   SKIP_WITHOUT_REDIS();
   TwoNodes net;
   ASSERT_TRUE(net.start()) << net.redis.log();
-  Client alice(net.a->address()), bob(net.b->address());
-  alice.register_as("alice");
-  bob.register_as("bob");
+  Client alice = registered(*net.a, "alice"), bob = registered(*net.b, "bob");
   ASSERT_EQ(try_join(alice, "#k"), "366");
   // The first member of the network is operator; the first on beta is not.
   alice.send("MODE #k +k sesame");
@@ -205,10 +208,7 @@ TEST(ClusterChannels, OpGivenOnOneNodeActsOnTheOtherAndShowsInNamesEverywhere) {
   SKIP_WITHOUT_REDIS();
   TwoNodes net;
   ASSERT_TRUE(net.start()) << net.redis.log();
-  Client alice(net.a->address()), bob(net.b->address()), carol(net.b->address());
-  alice.register_as("alice");
-  bob.register_as("bob");
-  carol.register_as("carol");
+  Client alice = registered(*net.a, "alice"), bob = registered(*net.b, "bob"), carol = registered(*net.b, "carol");
   ASSERT_TRUE(join_in_turn("#ops", {&alice, &bob, &carol}));
   std::string names;
   ASSERT_TRUE(names_has(carol, "#ops", "@alice", true, &names)) << names;  // alice's +o from her JOIN
@@ -388,10 +388,7 @@ TEST(ClusterChannels, ChannelsWithMembersOnlyOnAnotherNodeAreListedWithCountAndT
   SKIP_WITHOUT_REDIS();
   TwoNodes net;
   ASSERT_TRUE(net.start()) << net.redis.log();
-  Client alice(net.a->address()), carol(net.a->address()), bob(net.b->address());
-  alice.register_as("alice");
-  carol.register_as("carol");
-  bob.register_as("bob");
+  Client alice = registered(*net.a, "alice"), carol = registered(*net.a, "carol"), bob = registered(*net.b, "bob");
   ASSERT_TRUE(join_in_turn("#Lonely", {&alice, &carol}));
   ASSERT_TRUE(join_in_turn("#hidden", {&alice, &carol}));
   std::string got;
@@ -445,9 +442,7 @@ TEST(ClusterChannels, AChannelBornSecretIsNotListedOnAnotherNodeUntilMinusS) {
   std::ofstream(conf) << "[server]\ndefault_channel_modes = \"nst\"\n";
   TwoNodes net;
   ASSERT_TRUE(net.start({"--config", conf})) << net.redis.log();
-  Client alice(net.a->address()), bob(net.b->address());
-  alice.register_as("alice");
-  bob.register_as("bob");
+  Client alice = registered(*net.a, "alice"), bob = registered(*net.b, "bob");
   ASSERT_EQ(try_join(alice, "#born"), "366");
   // One order for every event: once bob has alice's line, beta has applied her JOIN.
   alice.send("PRIVMSG bob :joined");
@@ -485,10 +480,7 @@ TEST(ClusterChannels, AKickRacingTheKickersDeopIsRefusedOrComesFirst20) {
   SKIP_WITHOUT_REDIS();
   TwoNodes net;
   ASSERT_TRUE(net.start()) << net.redis.log();
-  Client alice(net.a->address()), bob(net.b->address()), carol(net.b->address());
-  alice.register_as("alice");
-  bob.register_as("bob");
-  carol.register_as("carol");
+  Client alice = registered(*net.a, "alice"), bob = registered(*net.b, "bob"), carol = registered(*net.b, "carol");
   ASSERT_TRUE(join_in_turn("#race", {&alice, &bob, &carol}));
   std::string names;
   ASSERT_TRUE(names_has(alice, "#race", "carol", true, &names)) << names;
@@ -577,9 +569,7 @@ TEST(ClusterChannels, APendingInvitationFollowsANickChange) {
   SKIP_WITHOUT_REDIS();
   TwoNodes net;
   ASSERT_TRUE(net.start()) << net.redis.log();
-  Client alice(net.a->address()), bob(net.b->address());
-  alice.register_as("alice");
-  bob.register_as("bob");
+  Client alice = registered(*net.a, "alice"), bob = registered(*net.b, "bob");
   ASSERT_EQ(try_join(bob, "#inv"), "366");
   bob.send("MODE #inv +i");
   ASSERT_NE(bob.expect("MODE"), "");
