@@ -4,6 +4,7 @@
 #include "chat_server/accounts.hpp"
 
 #include "common/command.hpp"
+#include "sockit/cluster/redis_store.hpp"
 #include "sockit/irc/scram.hpp"
 
 #include <fmt/core.h>
@@ -11,7 +12,9 @@
 
 #include <algorithm>
 #include <ctime>
+#include <future>
 #include <iostream>
+#include <thread>
 #include <termios.h>
 #include <unistd.h>
 
@@ -70,9 +73,11 @@ int fail(const std::string& what) {
 int usage(const std::string& what) {
   fmt::print(stderr,
              "sockit chat-server account: {}\n"
-             "usage: sockit chat-server account add|del|passwd NAME --db FILE\n"
-             "       sockit chat-server account list --db FILE [--json]\n"
-             "       sockit chat-server account certfp add|del NAME FINGERPRINT --db FILE\n",
+             "usage: sockit chat-server account add|del|passwd NAME WHERE\n"
+             "       sockit chat-server account list WHERE [--json]\n"
+             "       sockit chat-server account certfp add|del NAME FINGERPRINT WHERE\n"
+             "       sockit chat-server account import --db FILE --cluster URL|--config FILE [--overwrite]\n"
+             "WHERE: --db FILE (SQLite), --cluster URL (Redis), or --config FILE ([cluster] url, else [accounts] db)\n",
              what);
   return cli::kExitUsage;
 }
@@ -90,23 +95,134 @@ bool new_password(std::string& pw) {
   return true;
 }
 
+/// The network's accounts in Redis for this command: a loop on its own thread owns the client,
+/// and RedisAccounts waits for each answer on this (the main) thread.
+class RedisTarget {
+ public:
+  RedisTarget() = default;
+  RedisTarget(const RedisTarget&) = delete;
+  RedisTarget& operator=(const RedisTarget&) = delete;
+  ~RedisTarget() {
+    if (!thread_.joinable()) return;
+    loop_->post([this] {
+      if (accounts_) accounts_->detach();
+      client_.reset();
+      loop_->stop();
+    });
+    thread_.join();
+  }
+
+  /// Connects (one attempt, at most the connect timeout + 1 s); false with `why`.
+  bool open(const ClusterSettings& cl, std::string& why) {
+    cluster::RedisOptions ro;
+    ro.url = *cluster::parse_redis_url(cl.url, nullptr);  // load_config checked it
+    if (!cl.password.empty()) ro.url.password = cl.password;
+    auto lp = loop::EventLoop::create();
+    if (!lp) return (why = lp.error().message()), false;
+    loop_ = std::move(*lp);
+    auto c = cluster::RedisClient::create(*loop_, ro);
+    if (!c) return (why = c.error().message()), false;
+    client_ = std::move(*c);
+    auto state = std::make_shared<std::promise<std::string>>();
+    std::future<std::string> first = state->get_future();
+    client_->set_on_state([state, told = false](bool up, const std::string& reason) mutable {
+      if (!std::exchange(told, true)) state->set_value(up ? std::string() : reason.empty() ? "lost" : reason);
+    });
+    client_->start();
+    thread_ = std::thread([this] { loop_->run(); });
+    if (first.wait_for(ro.connect_timeout + std::chrono::seconds(1)) != std::future_status::ready) {
+      return (why = ro.url.display() + ": no answer"), false;
+    }
+    if (std::string w = first.get(); !w.empty()) return (why = ro.url.display() + ": " + w), false;
+    accounts_.emplace(*loop_, *client_);
+    return true;
+  }
+  cluster::RedisAccounts& accounts() { return *accounts_; }
+
+ private:
+  std::unique_ptr<loop::EventLoop> loop_;
+  std::unique_ptr<cluster::RedisClient> client_;
+  std::optional<cluster::RedisAccounts> accounts_;
+  std::thread thread_;
+};
+
+/// import: every account of the SQLite file `db` into Redis; the counts on stderr. 1 when one was
+/// left alone (different, no --overwrite) or failed.
+int import_accounts(cluster::RedisAccounts& to, const std::string& db, bool overwrite) {
+  auto all = store::read_sqlite_accounts(db);
+  if (!all) return fail(all.error().message());
+  using I = cluster::RedisAccounts::Imported;
+  std::size_t counts[4] = {0, 0, 0, 0}, failed = 0;
+  for (const store::AccountRecord& r : *all) {
+    auto got = to.import_account(r, overwrite);
+    if (!got) {
+      fmt::print(stderr, "sockit chat-server account: import {}: {}\n", r.account.name, got.error().message());
+      ++failed;
+      continue;
+    }
+    ++counts[static_cast<int>(*got)];
+    if (*got == I::differs) {
+      fmt::print(stderr, "sockit chat-server account: {} exists in Redis with another password or fingerprints: "
+                         "left alone (--overwrite replaces it)\n", r.account.name);
+    }
+  }
+  fmt::print(stderr, "imported {} account(s) from {}: {} created, {} unchanged, {} replaced, {} different, {} failed\n",
+             all->size(), db, counts[static_cast<int>(I::created)], counts[static_cast<int>(I::unchanged)],
+             counts[static_cast<int>(I::replaced)], counts[static_cast<int>(I::differs)], failed);
+  return counts[static_cast<int>(I::differs)] + failed == 0 ? cli::kExitOk : cli::kExitFailure;
+}
+
+int run_action(const AccountArgs& args, store::AccountStore& st);
+
 }  // namespace
 
 int account_command(const AccountArgs& args) {
   const auto& w = args.words;
-  if (w.empty()) return usage("what? add, del, passwd, list or certfp");
-  if (args.db.empty()) return usage("--db FILE is required");
+  if (w.empty()) return usage("what? add, del, passwd, list, certfp or import");
   const std::string& action = w[0];
-  const std::size_t want = action == "list" ? 1 : action == "certfp" ? 4 : 2;
-  if (action != "add" && action != "del" && action != "passwd" && action != "list" && action != "certfp") {
+  const std::size_t want = action == "list" || action == "import" ? 1 : action == "certfp" ? 4 : 2;
+  if (action != "add" && action != "del" && action != "passwd" && action != "list" && action != "certfp" &&
+      action != "import") {
     return usage("unknown action '" + action + "'");
   }
   if (w.size() != want) return usage(fmt::format("'{}' takes {} argument(s)", action, want - 1));
   if (action == "certfp" && w[1] != "add" && w[1] != "del") return usage("certfp add|del NAME FINGERPRINT");
+  // Where the accounts are: Redis (--cluster, [cluster] url) or the SQLite file (--db, [accounts] db).
+  Loaded loaded;
+  if (!args.config.empty() || !args.cluster.empty()) {
+    Overrides flags;
+    flags.cluster_status = true;  // a URL without a node name: this is no node
+    if (!args.cluster.empty()) flags.cluster_url = args.cluster;
+    std::string err;
+    if (!load_config(args.config, flags, loaded, err)) return usage(err);
+  }
+  std::string db = args.db;
+  if (db.empty() && !args.config.empty()) db = loaded.accounts.path;
+  if (action == "import") {
+    if (!loaded.cluster.enabled()) return usage("import copies into Redis: --cluster URL (or [cluster] url in --config)");
+    if (args.db.empty()) return usage("import: --db FILE (the SQLite accounts file) is required");
+  }
+  if (loaded.cluster.enabled() && action != "import" && !args.db.empty()) {
+    return usage("--db FILE or a cluster's Redis, not both (import copies --db into Redis)");
+  }
+  if (loaded.cluster.enabled()) {
+    RedisTarget redis;
+    if (std::string why; !redis.open(loaded.cluster, why)) return fail("Redis " + why);
+    if (action == "import") return import_accounts(redis.accounts(), args.db, args.overwrite);
+    return run_action(args, redis.accounts());
+  }
+  if (db.empty()) return usage("--db FILE, --cluster URL or --config FILE is required");
   // Only `add` creates the file: a typo in --db must not leave an empty database behind.
-  auto s = store::open_sqlite_accounts(args.db, {}, action == "add");
+  auto s = store::open_sqlite_accounts(db, {}, action == "add");
   if (!s) return fail(s.error().message());
-  store::AccountStore& st = **s;
+  return run_action(args, **s);
+}
+
+namespace {
+
+int run_action(const AccountArgs& args, store::AccountStore& st) {
+  const auto& w = args.words;
+  const std::string& action = w[0];
   if (action == "list") {
     auto all = st.list();
     if (!all) return fail(all.error().message());
@@ -149,5 +265,7 @@ int account_command(const AccountArgs& args) {
   fmt::print(stderr, "account {} {}\n", name, action == "add" ? "added" : "password changed");
   return cli::kExitOk;
 }
+
+}  // namespace
 
 }  // namespace sockit::chat_server

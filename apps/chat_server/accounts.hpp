@@ -25,11 +25,16 @@ std::unique_ptr<store::AccountStore> open_accounts(const AccountsSettings& a, st
 /// (`systemd_sockets`: listeners handed over by systemd, whose addresses are not checked: off).
 bool registration_enabled(const AccountsSettings& a, const std::vector<Address>& listeners, bool systemd_sockets);
 
-/// `sockit chat-server account add|del|passwd|list|certfp`: its arguments (CLI11 fills them).
+/// `sockit chat-server account add|del|passwd|list|certfp|import`: its arguments (CLI11 fills them).
+/// With a Redis URL (--cluster, or [cluster] url in --config) the accounts are the network's in
+/// Redis (docs/CLUSTER.md); otherwise the SQLite file (--db, or [accounts] db in --config).
 struct AccountArgs {
-  std::vector<std::string> words;  ///< add NAME | del NAME | passwd NAME | list | certfp add|del NAME FP
-  std::string db;                  ///< --db FILE
+  std::vector<std::string> words;  ///< add NAME | del NAME | passwd NAME | list | certfp add|del NAME FP | import
+  std::string db;                  ///< --db FILE (import: the SQLite file copied into Redis)
+  std::string config;              ///< --config FILE (or chat-server's own -c)
+  std::string cluster;             ///< --cluster URL (replaces [cluster] url)
   bool json = false;               ///< --json (list)
+  bool overwrite = false;          ///< --overwrite (import: replace a different account of the same name)
 };
 /// Runs it: 0 done, 1 failure (a message on stderr), 2 usage.
 int account_command(const AccountArgs& args);

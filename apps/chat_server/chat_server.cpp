@@ -594,7 +594,10 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
 
 int run(Options& o) {
   if (o.hash_password) return hash_password_command(o.iterations);
-  if (o.account_app != nullptr && o.account_app->parsed()) return account_command(o.account);
+  if (o.account_app != nullptr && o.account_app->parsed()) {
+    if (o.account.config.empty()) o.account.config = o.config_file;  // `chat-server -c FILE account ...`
+    return account_command(o.account);
+  }
   log::configure(o.log, "chat-server");
 
   Loaded loaded;
@@ -643,6 +646,7 @@ int run(Options& o) {
   if (o.check_config) return check_config(o, loaded, listen_text);
   if (!take_systemd_listeners(so, loaded, tls)) return cli::kExitFailure;
   set_model_options(so, loaded.config, *backend);
+  so.output_hold = loaded.output_hold;
   return serve_irc(o, loaded, so, *drain, tls);
 }
 
@@ -934,9 +938,12 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
       ->check(CLI::Range(1000u, 10000000u));
   app.add_option("--accounts-db", o->flags.accounts_db,
                  "user accounts (SASL, REGISTER) in this SQLite file, created if missing (see [accounts])");
-  o->account_app = app.add_subcommand("account", "manage user accounts: add|del|passwd NAME, list, certfp add|del NAME FP");
-  o->account_app->add_option("words", o->account.words, "add NAME | del NAME | passwd NAME | list | certfp add|del NAME FP");
-  o->account_app->add_option("--db", o->account.db, "the accounts database (SQLite file)");
+  o->account_app = app.add_subcommand("account", "manage user accounts: add|del|passwd NAME, list, certfp add|del NAME FP, import");
+  o->account_app->add_option("words", o->account.words, "add NAME | del NAME | passwd NAME | list | certfp add|del NAME FP | import");
+  o->account_app->add_option("--db", o->account.db, "the accounts database (SQLite file); import: the file copied into Redis");
+  o->account_app->add_option("--config", o->account.config, "the server's TOML file: [cluster] url (Redis), else [accounts] db");
+  o->account_app->add_option("--cluster", o->account.cluster, "the network's Redis (redis://... or unix:PATH): its accounts");
+  o->account_app->add_flag("--overwrite", o->account.overwrite, "import: replace an account of the same name that differs");
   o->account_app->add_flag("--json", o->account.json, "list: one JSON array of {name, created, certfps}");
   app.add_option("--metrics", o->flags.metrics,
                  "serve Prometheus metrics (GET /metrics) on ADDR:PORT, e.g. 127.0.0.1:9100; PORT alone means "
@@ -954,6 +961,10 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   app.add_option("--tls-handshake-timeout", o->flags.tls_handshake_timeout,
                  "close a TLS client whose handshake has not finished after this long (default 10s; [timeouts] "
                  "tls_handshake); SIGHUP applies a new value to connections made from then on");
+  app.add_option("--output-hold", o->flags.output_hold,
+                 "let a client that sent nothing in the last two loop turns wait up to this long for its small output "
+                 "(under 2 KiB), so several turns' lines leave in one TCP segment: less CPU per delivery, that much "
+                 "more latency; 0 = off (default 10ms; [timeouts] output_hold)");
   app.add_option("--cluster", o->flags.cluster_url,
                  "join a network of chat-server nodes through Redis: redis://[user:password@]host[:port] or "
                  "unix:/path ([cluster] url; docs/CLUSTER.md); needs --node-name");

@@ -91,7 +91,31 @@ redis.call('HSET', KEYS[1], 'certfps', table.concat(out, ' '))
 return 1
 )lua";
 
-enum Op { add_op, remove_op, set_op, get_op, list_op, by_certfp_op, add_certfp_op, remove_certfp_op, op_count };
+// KEYS: the account, the set. ARGV: name, hash, created, scram, certfps (space-separated), key,
+// overwrite ("1"), certfp key prefix. "created", "unchanged" (the same hash and fingerprints),
+// "replaced", "differs" (not overwritten) or "certfp" (one belongs to another account: nothing written).
+constexpr char kImport[] = R"lua(
+local cur = redis.call('HMGET', KEYS[1], 'name', 'hash', 'certfps')
+if cur[1] then
+  if cur[2] == ARGV[2] and (cur[3] or '') == ARGV[5] then return 'unchanged' end
+  if ARGV[7] ~= '1' then return 'differs' end
+end
+for fp in string.gmatch(ARGV[5], '%S+') do
+  local owner = redis.call('GET', ARGV[8] .. fp)
+  if owner and owner ~= ARGV[6] then return 'certfp' end
+end
+if cur[1] then
+  for fp in string.gmatch(cur[3] or '', '%S+') do redis.call('DEL', ARGV[8] .. fp) end
+  redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[1], 'name', ARGV[1], 'hash', ARGV[2], 'created', ARGV[3], 'scram', ARGV[4], 'certfps', ARGV[5])
+for fp in string.gmatch(ARGV[5], '%S+') do redis.call('SET', ARGV[8] .. fp, ARGV[6]) end
+redis.call('SADD', KEYS[2], ARGV[6])
+if cur[1] then return 'replaced' end
+return 'created'
+)lua";
+
+enum Op { add_op, remove_op, set_op, get_op, list_op, by_certfp_op, add_certfp_op, remove_certfp_op, import_op, op_count };
 
 std::string account_key_of(std::string_view name) { return kAccountPrefix + store::account_key(name); }
 
@@ -120,7 +144,8 @@ std::vector<std::string> split_fps(const std::string& s) {
 struct RedisAccounts::Shared {
   RedisClient* redis = nullptr;
   Script scripts[op_count] = {Script(kAdd), Script(kRemove), Script(kSetFields), Script(kGetFields),
-                              Script(kList), Script(kByCertfp), Script(kAddCertfp), Script(kRemoveCertfp)};
+                              Script(kList), Script(kByCertfp), Script(kAddCertfp), Script(kRemoveCertfp),
+                              Script(kImport)};
 };
 
 RedisAccounts::RedisAccounts(loop::EventLoop& loop, RedisClient& redis, store::HashCost cost,
@@ -267,6 +292,23 @@ Result<void> RedisAccounts::set_scram(std::string_view name, std::string_view en
   if (!r) return r.error();
   if (r->integer == 0) return no_such(name);
   return {};
+}
+
+Result<RedisAccounts::Imported> RedisAccounts::import_account(const store::AccountRecord& rec, bool overwrite) {
+  const store::Account& a = rec.account;
+  if (!store::valid_account_name(a.name)) return Error(std::errc::invalid_argument, "account name '" + a.name + "'");
+  std::string fps;
+  for (const std::string& fp : a.certfps) fps += (fps.empty() ? "" : " ") + fp;
+  auto r = call(import_op, {account_key_of(a.name), kAccounts},
+                {a.name, rec.hash, std::to_string(a.created), rec.scram, fps, store::account_key(a.name),
+                 overwrite ? "1" : "0", kCertfpPrefix});
+  if (!r) return r.error();
+  const std::string what = str_of(*r).value_or("");
+  if (what == "created") return Imported::created;
+  if (what == "unchanged") return Imported::unchanged;
+  if (what == "replaced") return Imported::replaced;
+  if (what == "differs") return Imported::differs;
+  return Error(std::errc::file_exists, "a fingerprint of " + a.name + " belongs to another account");
 }
 
 }  // namespace sockit::cluster

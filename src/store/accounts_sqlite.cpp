@@ -172,6 +172,18 @@ class SqliteAccounts final : public AccountStore {
 
   Result<void> migrate() { return db_.migrate(kMigrations); }
 
+  Result<std::vector<AccountRecord>> records() {
+    std::lock_guard lock(mu_);
+    std::vector<AccountRecord> out;
+    Stmt st(db_, "SELECT name, created, hash, coalesce(scram, '') FROM accounts ORDER BY key");
+    while (st.step()) out.push_back(AccountRecord{Account{st.text(0), st.integer(1), {}}, st.text(2), st.text(3)});
+    if (st.error()) return *st.error();
+    for (AccountRecord& r : out) {
+      if (auto c = certfps_of(key_of(r.account.name), r.account.certfps); !c) return c.error();
+    }
+    return out;
+  }
+
  private:
   static Error no_such(std::string_view name) {
     return Error(std::errc::no_such_file_or_directory, "no account " + std::string(name));
@@ -218,12 +230,28 @@ bool verify_password_hash(const std::string& encoded, std::string_view password)
   return argon2id_verify(encoded.c_str(), pw.data(), pw.size()) == ARGON2_OK;
 }
 
-Result<std::unique_ptr<AccountStore>> open_sqlite_accounts(const std::string& path, HashCost cost, bool create) {
+namespace {
+
+Result<std::unique_ptr<SqliteAccounts>> open_store(const std::string& path, HashCost cost, bool create) {
   auto db = Db::open(path, create);
   if (!db) return db.error();
   auto store = std::make_unique<SqliteAccounts>(std::move(*db), cost);
   if (auto r = store->migrate(); !r) return r.error();
-  return std::unique_ptr<AccountStore>(std::move(store));
+  return store;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AccountStore>> open_sqlite_accounts(const std::string& path, HashCost cost, bool create) {
+  auto store = open_store(path, cost, create);
+  if (!store) return store.error();
+  return std::unique_ptr<AccountStore>(std::move(*store));
+}
+
+Result<std::vector<AccountRecord>> read_sqlite_accounts(const std::string& path) {
+  auto store = open_store(path, {}, false);
+  if (!store) return store.error();
+  return (*store)->records();
 }
 
 }  // namespace sockit::store

@@ -49,6 +49,15 @@ class RedisAccounts final : public store::AccountStore {
   Result<std::optional<std::string>> scram(std::string_view name) override;
   Result<void> set_scram(std::string_view name, std::string_view encoded) override;
 
+  /// What import_account() did: the account was absent and is created; there with the same
+  /// password hash and fingerprints (unchanged: imports are idempotent); there and different,
+  /// replaced (`overwrite`) or left alone (differs).
+  enum class Imported { created, unchanged, replaced, differs };
+  /// Copies `r` (hash, SCRAM verifier, creation time, fingerprints as stored elsewhere: no
+  /// argon2id work) in one script. file_exists when one of its fingerprints belongs to another
+  /// account (nothing written).
+  Result<Imported> import_account(const store::AccountRecord& r, bool overwrite);
+
   struct Shared;
 
  private:

@@ -106,6 +106,14 @@ bool verify_password_hash(const std::string& encoded, std::string_view password)
 /// SQLite's reason (corrupt, read-only, newer schema...).
 Result<std::unique_ptr<AccountStore>> open_sqlite_accounts(const std::string& path, HashCost cost = {},
                                                            bool create = true);
+/// One account as stored, its secrets included: what a copy into another store needs.
+struct AccountRecord {
+  Account account;
+  std::string hash;   ///< argon2id PHC string
+  std::string scram;  ///< SCRAM-SHA-256 verifier ("" when none)
+};
+/// Every account of the SQLite database at `path` (not created when missing; migrated), by key.
+Result<std::vector<AccountRecord>> read_sqlite_accounts(const std::string& path);
 /// The schema version this build writes (table schema_version).
 inline constexpr int kAccountsSchemaVersion = 2;
 

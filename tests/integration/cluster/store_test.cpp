@@ -195,6 +195,61 @@ TEST_F(ClusterStore, TheSameAccountRegisteredOnTwoNodesAtOnceExactlyOneWins) {
   std::cout << kRounds << " races in " << secs << " s: alpha " << alpha_wins << ", beta " << beta_wins << "\n";
 }
 
+/// `sockit chat-server account ARGS...` with `stdin_data`.
+sockit::test::RunResult account_cli(const std::vector<std::string>& args, const std::string& stdin_data = {}) {
+  std::vector<std::string> argv{sockit::test::sockit_bin(), "chat-server", "account"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return sockit::test::run(argv, stdin_data);
+}
+
+/// SASL PLAIN as `user` on `node`: whether it ends with 903.
+bool logs_in(const ChatServer& node, const std::string& nick, const std::string& user, const std::string& pass) {
+  Client c(node.address());
+  return sasl_plain(c, nick, user, pass).find(" 903 ") != std::string::npos;
+}
+
+// The operators' CLI against the network's Redis ([cluster] url in the file, or --cluster): an
+// account it creates logs in on a node; a SQLite file made by the CLI is imported (idempotent; a
+// different account of the same name is left alone unless --overwrite) and its passwords log in.
+TEST_F(ClusterStore, TheAccountCliActsOnRedisAndImportsASqliteFile) {
+  const std::string net = d.file("net.toml");
+  std::ofstream(net) << "[cluster]\nurl = \"" << redis.url() << "\"\n";
+  auto r = account_cli({"add", "erin", "--config", net}, "erin's password\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "account erin added\n");
+  EXPECT_EQ(redis.cli({"SISMEMBER", "sockit:accounts", "erin"}), "1\n");
+  EXPECT_TRUE(logs_in(*b, "erin", "erin", "erin's password"));
+  EXPECT_EQ(account_cli({"add", "Erin", "--cluster", redis.url()}, "another one\n").status, 1);  // names ignore case
+  r = account_cli({"list", "--cluster", redis.url()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("erin\t", 0), 0u) << r.out;
+  EXPECT_EQ(account_cli({"del", "nobody", "--cluster", redis.url()}).status, 1);
+  EXPECT_EQ(account_cli({"list", "--db", d.file("x.db"), "--cluster", redis.url()}).status, 2);  // which one?
+  EXPECT_EQ(account_cli({"import", "--cluster", redis.url()}).status, 2);                        // from what?
+  EXPECT_EQ(account_cli({"list", "--cluster", "redis://127.0.0.1:1"}).status, 1);                // no Redis there
+
+  // A SQLite file made by the CLI, imported: its password logs in on a node.
+  const std::string db = d.file("old-accounts.db");
+  ASSERT_EQ(account_cli({"add", "fred", "--db", db}, "fred's password\n").status, 0);
+  r = account_cli({"import", "--db", db, "--cluster", redis.url()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("imported 1 account(s) from " + db + ": 1 created, 0 unchanged"), std::string::npos) << r.err;
+  r = account_cli({"import", "--db", db, "--config", net});  // again: nothing to do
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find(": 0 created, 1 unchanged, 0 replaced, 0 different"), std::string::npos) << r.err;
+  EXPECT_TRUE(logs_in(*a, "fred", "fred", "fred's password"));
+  // The file's fred changes his password: the import leaves Redis's alone (exit 1) unless --overwrite.
+  ASSERT_EQ(account_cli({"passwd", "fred", "--db", db}, "fred's new password\n").status, 0);
+  r = account_cli({"import", "--db", db, "--cluster", redis.url()});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("fred exists in Redis with another password"), std::string::npos) << r.err;
+  r = account_cli({"import", "--db", db, "--cluster", redis.url(), "--overwrite"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find(": 0 created, 0 unchanged, 1 replaced"), std::string::npos) << r.err;
+  EXPECT_TRUE(logs_in(*a, "fred2", "fred", "fred's new password"));
+  EXPECT_EQ(redis.cli({"SCARD", "sockit:accounts"}), "2\n");
+}
+
 TEST_F(ClusterStore, LinesSaidOnOneNodeAreReturnedByChathistoryOnAnotherWithTheirMsgids) {
   ASSERT_TRUE(sockit::test::wait_until(
       [&] { return redis.cli({"PUBSUB", "NUMSUB", "sockit:msg"}) == "sockit:msg\n2\n"; }, 10s, 50ms));
