@@ -21,7 +21,8 @@
 // EPOLL_CTL_DEL; add and modify wait for the batch of the next wait().
 //
 // Sends (ring_send.hpp): the one *completion* path. A plain Connection hands its output to
-// send(): the bytes are copied into a pooled slot (16 KiB, allocated once, reused) and a SEND SQE
+// send(): the bytes are copied into a pooled slot sized to them (SendSlots: power-of-two classes
+// from 256 B to 16 KiB, reused, the pool trimmed to the recent peak every second) and a SEND SQE
 // (user_data kSendTag | slot) leaves with the next wait's io_uring_enter, beside every other
 // connection's, so the loop makes no send() system call. Its CQE is kept and handed back by
 // run_completions() before the turn's ready descriptors. Off with SOCKIT_URING_SENDS=0, and under
@@ -46,6 +47,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace sockit::loop::detail {
@@ -229,26 +231,17 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
 
   int send(int fd, const OutputQueue& q, void* owner, Done done) override {
     if (!sends_ || q.empty()) return -1;
-    int slot;
-    if (free_.empty()) {
-      slot = static_cast<int>(slots_.size());
-      slots_.push_back(Slot{.buf = std::make_unique<std::byte[]>(kSlotSize)});
-    } else {
-      slot = free_.back();
-      free_.pop_back();
-    }
     io_uring_sqe* e = sqe();
-    if (e == nullptr) {
-      free_.push_back(slot);
-      return -1;
-    }
-    Slot& sl = slots_[static_cast<std::size_t>(slot)];
-    std::size_t len = q.copy_front(sl.buf.get(), kSlotSize);
+    if (e == nullptr) return -1;
+    SendSlots::Taken t = pool_.take(q.size());
+    if (sent_.size() < pool_.slots()) sent_.resize(pool_.slots());
+    Sent& sl = sent_[static_cast<std::size_t>(t.slot)];
+    std::size_t len = q.copy_front(t.buf, t.size);
     sl.owner = owner;
     sl.done = done;
-    io_uring_prep_send(e, fd, sl.buf.get(), len, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(e, static_cast<__u64>(kSendTag | static_cast<std::uint64_t>(slot)));
-    return slot;
+    io_uring_prep_send(e, fd, t.buf, len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(e, static_cast<__u64>(kSendTag | static_cast<std::uint64_t>(t.slot)));
+    return t.slot;
   }
 
   void cancel(int slot) noexcept override {
@@ -264,10 +257,10 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
     std::vector<int> done;
     done.swap(completed_);
     for (int slot : done) {
-      Slot& sl = slots_[static_cast<std::size_t>(slot)];
+      Sent& sl = sent_[static_cast<std::size_t>(slot)];
       Done fn = std::exchange(sl.done, nullptr);
       void* owner = std::exchange(sl.owner, nullptr);
-      free_.push_back(slot);
+      pool_.give(slot);
       if (fn != nullptr) fn(owner, sl.result);  // may send() again: the slot is free already
     }
     done.clear();
@@ -277,8 +270,8 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
   // The loop is going away: every owner hears of its send (cancelled) while the loop still works.
   void abandon_sends() noexcept override {
     run_completions();
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-      Slot& sl = slots_[i];
+    for (std::size_t i = 0; i < sent_.size(); ++i) {
+      Sent& sl = sent_[i];
       if (Done fn = std::exchange(sl.done, nullptr); fn != nullptr) fn(std::exchange(sl.owner, nullptr), -ECANCELED);
     }
   }
@@ -333,6 +326,14 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
   Result<std::size_t> wait(int timeout_ms, std::vector<Ready>& out) override {
     out.clear();
     ++turn_;
+    if (!sent_.empty()) {  // the send pool gives back what the last two seconds did not need
+      timespec now{};
+      ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+      if (static_cast<std::uint64_t>(now.tv_sec) != pool_period_) {
+        pool_period_ = static_cast<std::uint64_t>(now.tv_sec);
+        pool_.rotate();
+      }
+    }
     // Re-arm the one-shot polls that fired last time, and multishot ones the kernel ended.
     std::vector<int> rearm;
     rearm.swap(rearm_);
@@ -384,6 +385,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
       reap(*cqe, out);
     }
     io_uring_cq_advance(&ring_, seen);
+    }
     for (int fd : owed_) {
       if (fd < 0 || static_cast<std::size_t>(fd) >= state_.size()) continue;
       State& s = state_[static_cast<std::size_t>(fd)];
@@ -465,8 +467,8 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
     }
     if ((ud & kSendTag) != 0) {
       auto slot = static_cast<std::size_t>(ud & 0xffffffffu);
-      if (slot < slots_.size() && slots_[slot].done != nullptr) {
-        slots_[slot].result = c.res;
+      if (slot < sent_.size() && sent_[slot].done != nullptr) {
+        sent_[slot].result = c.res;
         completed_.push_back(static_cast<int>(slot));
       }
       return;
@@ -668,8 +670,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
   std::vector<int> recv_rearm_;               // slots whose RECV found no SQE
   std::uint64_t recv_count_ = 0;
 
-  struct Slot {
-    std::unique_ptr<std::byte[]> buf;  // kSlotSize bytes, reused
+  struct Sent {  // a SendSlots slot's send
     void* owner = nullptr;
     Done done = nullptr;  // null: free, or its completion already handed back
     int result = 0;
@@ -677,8 +678,9 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
 
   io_uring ring_{};
   bool sends_ = false;  // SendRing on (SOCKIT_URING_SENDS, SOCKIT_FAULTS)
-  std::vector<Slot> slots_;
-  std::vector<int> free_;
+  SendSlots pool_;
+  std::vector<Sent> sent_;  // by slot
+  std::uint64_t pool_period_ = 0;  // CLOCK_MONOTONIC_COARSE second of the pool's last rotate()
   std::vector<int> completed_;  // slots whose SEND completed in the last wait
   bool ready_ = false;
   bool defer_ = false;    // DEFER_TASKRUN: completions run only when we enter to wait

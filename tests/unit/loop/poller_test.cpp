@@ -1,4 +1,5 @@
 // Poller conformance: the same behaviour from select, poll and epoll.
+#include "loop/ring_send.hpp"
 #include "sockit/loop/poller.hpp"
 #include "support/support.hpp"
 #include "support/uring.hpp"
@@ -6,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -190,6 +192,72 @@ TEST(Backend, ParsesNamesAndRejectsOthers) {
   auto bad = sockit::loop::parse_backend("kqueue");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("select, poll, epoll"), std::string::npos);
+}
+
+// The io_uring poller's send buffers (ring_send.hpp): sized to the bytes, reused without
+// allocating in a steady state, and trimmed to the recent peak after a burst.
+using sockit::loop::detail::SendSlots;
+
+TEST(SendSlots, ABufferIsTheSmallestClassThatHoldsTheBytes) {
+  SendSlots pool;
+  EXPECT_EQ(pool.take(1).size, 256u);
+  EXPECT_EQ(pool.take(256).size, 256u);
+  EXPECT_EQ(pool.take(257).size, 512u);
+  EXPECT_EQ(pool.take(3000).size, 4096u);
+  EXPECT_EQ(pool.take(16 * 1024).size, 16u * 1024);
+  EXPECT_EQ(pool.take(1 << 20).size, 16u * 1024);  // the caller copies at most kSlotSize
+  EXPECT_EQ(pool.bytes(), 256u + 256 + 512 + 4096 + 2 * 16 * 1024);
+}
+
+TEST(SendSlots, AFanOutOfChatLinesHoldsHundredsOfBytesPerRecipientNotSixteenKiB) {
+  SendSlots pool;
+  std::vector<int> out;
+  for (int i = 0; i < 1000; ++i) out.push_back(pool.take(120).slot);
+  EXPECT_EQ(pool.bytes(), 1000u * 256);  // was 1000 x 16 KiB
+  for (int s : out) pool.give(s);
+}
+
+TEST(SendSlots, TheSteadyStateAllocatesNothing) {
+  SendSlots pool;
+  std::vector<int> out;
+  for (int turn = 0; turn < 50; ++turn) {
+    for (int i = 0; i < 300; ++i) out.push_back(pool.take(static_cast<std::size_t>(100 + (i % 3) * 600)).slot);
+    for (int s : out) pool.give(s);
+    out.clear();
+    if (turn % 10 == 9) pool.rotate();
+  }
+  // 100 B -> 256, 700 B -> 1 KiB, 1300 B -> 2 KiB: 100 of each, allocated in the first turn only.
+  EXPECT_EQ(pool.allocations(), 300u);
+  EXPECT_EQ(pool.bytes(), 100u * (256 + 1024 + 2048));
+}
+
+TEST(SendSlots, ABurstIsFreedTwoPeriodsLaterDownToWhatIsStillNeeded) {
+  SendSlots pool;
+  std::vector<int> out;
+  for (int i = 0; i < 1000; ++i) out.push_back(pool.take(400).slot);
+  for (int s : out) pool.give(s);
+  out.clear();
+  EXPECT_EQ(pool.bytes(), 1000u * 512);  // kept for the next turn of the same burst
+  auto steady = [&] {                    // 10 sends in flight at once from now on
+    for (int i = 0; i < 10; ++i) out.push_back(pool.take(400).slot);
+    for (int s : out) pool.give(s);
+    out.clear();
+  };
+  steady();
+  pool.rotate();  // the burst's period is now the last one: kept still
+  steady();
+  EXPECT_EQ(pool.bytes(), 1000u * 512);
+  pool.rotate();
+  EXPECT_EQ(pool.bytes(), 10u * 512);
+  auto before = pool.allocations();
+  steady();
+  EXPECT_EQ(pool.allocations(), before);
+  // A freed slot's index serves another class.
+  auto slots = pool.slots();
+  for (int i = 0; i < 5; ++i) out.push_back(pool.take(10'000).slot);
+  EXPECT_EQ(pool.slots(), slots);
+  EXPECT_EQ(pool.bytes(), 10u * 512 + 5 * 16 * 1024);
+  for (int s : out) pool.give(s);
 }
 
 }  // namespace
