@@ -92,9 +92,10 @@ stop_ngircd() {
 # start_sockit_server: our chat server on 127.0.0.1:0; sets PORT from its first output line that
 # names the address. Returns 1 when `sockit chat-server` does not exist.
 SERVER_PID=
-start_sockit_server() {  # [extra chat-server flags...]
+start_sockit_server() {  # [extra chat-server flags...]; SOCKIT_TEST_CHAT_BACKEND=uring: --backend uring
   "$SOCKIT" chat-server --help >/dev/null 2>&1 || return 1
-  (close_inherited; exec "$SOCKIT" chat-server --listen 127.0.0.1:0 "$@") >"$T/server.out" 2>"$T/server.err" &
+  (close_inherited; exec "$SOCKIT" chat-server --listen 127.0.0.1:0 \
+    ${SOCKIT_TEST_CHAT_BACKEND:+--backend "$SOCKIT_TEST_CHAT_BACKEND"} "$@") >"$T/server.out" 2>"$T/server.err" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   local i

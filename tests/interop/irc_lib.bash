@@ -6,8 +6,10 @@
 
 # start_chat_server ARGS...: `sockit chat-server -l 127.0.0.1:0 -q ARGS` in the background, its
 # stderr in $work/server.err; sets server_pid, and port from the banner (exit 1 without one).
+# SOCKIT_TEST_CHAT_BACKEND=uring (the ctest instances uring.interop.*) adds --backend uring.
 start_chat_server() {
-  "$SOCKIT" chat-server -l 127.0.0.1:0 -q "$@" 2>"$work/server.err" &
+  "$SOCKIT" chat-server -l 127.0.0.1:0 -q ${SOCKIT_TEST_CHAT_BACKEND:+--backend "$SOCKIT_TEST_CHAT_BACKEND"} "$@" \
+    2>"$work/server.err" &
   server_pid=$!
   for _ in $(seq 100); do grep -q "listening on" "$work/server.err" 2>/dev/null && break; sleep 0.05; done
   port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.err" | head -1)

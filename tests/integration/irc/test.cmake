@@ -15,3 +15,12 @@ gtest_discover_tests(${test_target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
                      TEST_FILTER "${SOCKIT_IRC_URING_CASES}"
                      PROPERTIES LABELS integration TIMEOUT 180
                                 ENVIRONMENT "SOCKIT_TEST_CHAT_BACKEND=uring")
+# Real clients on the io_uring poller (ctest names uring.interop.<script>, label interop; about
+# 40 s in all): ii, WeeChat (plaintext: ring sends), irssi over TLS, IRC over WebSocket (ws:// and
+# wss://). tests/interop/irc_lib.bash and chat_lib.bash pass `--backend $SOCKIT_TEST_CHAT_BACKEND`.
+foreach(script IN ITEMS irc_ii irc_weechat irc_irssi_tls ws_protocol)
+  add_test(NAME uring.interop.${script} COMMAND bash ${PROJECT_SOURCE_DIR}/tests/interop/${script}.sh)
+  set_tests_properties(uring.interop.${script} PROPERTIES LABELS interop TIMEOUT 300 SKIP_RETURN_CODE 77
+    ENVIRONMENT "SOCKIT=$<TARGET_FILE:sockit>;SOCKIT_SOURCE_DIR=${PROJECT_SOURCE_DIR};SOCKIT_BUILD_DIR=${PROJECT_BINARY_DIR};\
+SOCKIT_TEST_CHAT_BACKEND=uring")
+endforeach()

@@ -14,6 +14,7 @@
 #include <array>
 #include <cctype>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -44,11 +45,20 @@ class ChatServer {
     std::vector<std::string> argv = {sockit::test::sockit_bin(), "chat-server", "-l", "127.0.0.1:0", "--tls-listen",
                                      "127.0.0.1:0", "--tls-cert", cert.empty() ? certs.cert : cert, "--tls-key",
                                      key.empty() ? certs.key : key, "--no-flood-control"};
+    // SOCKIT_TEST_CHAT_BACKEND=uring (the ctest instances uring.integ_tls.*): the io_uring poller,
+    // ring sends to the plaintext clients beside the TLS ones. Where the kernel lacks io_uring the
+    // server says so and listens on epoll.
+    std::string backend = "epoll";
+    if (const char* b = std::getenv("SOCKIT_TEST_CHAT_BACKEND"); b != nullptr && *b != '\0') {
+      backend = b;
+      argv.insert(argv.end(), {"--backend", backend});
+    }
     argv.insert(argv.end(), extra.begin(), extra.end());
     child_.emplace(Child::spawn(argv));
     err_ = child_->read_stderr_until("openssl s_client -connect", 20s);
-    plain_ = port_before(err_, " (epoll)");
-    tls_ = port_before(err_, " (epoll, TLS)");
+    if (err_.find(" (" + backend + ")") == std::string::npos) backend = "epoll";  // the fallback
+    plain_ = port_before(err_, " (" + backend + ")");
+    tls_ = port_before(err_, " (" + backend + ", TLS)");
   }
   ~ChatServer() {
     child_->signal(SIGTERM);
