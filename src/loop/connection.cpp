@@ -15,9 +15,6 @@
 
 #include <sys/socket.h>
 #include <unistd.h>
-#include <cstdio>
-#include <cstdlib>
-#define ATR(...) do { static bool on_ = std::getenv("ATRACE") != nullptr; if (on_) std::fprintf(stderr, __VA_ARGS__); } while (0)
 
 namespace sockit::loop {
 
@@ -167,7 +164,6 @@ bool Connection::handshake() {
 
 void Connection::on_ready(const Ready& r) {
   auto self = shared_from_this();  // a callback may drop the last outside reference
-  ATR("on_ready r=%d w=%d h=%d e=%d rd=%d q=%zu reads=%d fs=%d slot=%d\n", r.readable, r.writable, r.hangup, r.error, r.peer_closed, queued_bytes(), lc_.reads(), flush_scheduled_, ring_slot_);
   if (!lc_.started()) {
     if (!handshake()) return;
     if (out_) handle_write();  // output sent while connecting
@@ -331,7 +327,6 @@ bool Connection::read_ring() {
         close(io::is_reset(it.err) ? CloseReason::reset : CloseReason::error, sys_error(it.err));
         return false;
       case Item::no_buffers:
-        ATR("item no_buffers\n");
         recv_ring_->pop(recv_slot_);
         recv_on_ = false;  // armed again by update_interest() once the socket is drained
         return true;
@@ -413,7 +408,6 @@ void Connection::handle_write() {
   }
   if (out_) {
     auto r = out_->write_to(fd_.get(), transport_.get());
-    ATR("writev q=%zu -> %zd\n", out_->size(), r ? static_cast<ssize_t>(*r) : -1);
     if (!r) {
       int err = r.code().value();
       close(io::is_reset(err) ? CloseReason::reset : CloseReason::error, r.code());
@@ -435,7 +429,6 @@ void Connection::handle_write() {
 void Connection::ring_sent(void* self, int result) { static_cast<Connection*>(self)->on_ring_sent(result); }
 
 void Connection::on_ring_sent(int result) {
-  ATR("ring_sent %d q=%zu\n", result, queued_bytes());
   ring_slot_ = -1;
   std::shared_ptr<Connection> keep = std::move(ring_hold_);  // we may close (and go) below
   if (!fd_ || !out_) return;
@@ -481,7 +474,6 @@ void Connection::update_interest() {
   if (!fd_ || !watched_) return;
   if (recv_slot_ >= 0 && !recv_leaving_ && lc_.reads() != recv_on_) {
     recv_on_ = !recv_on_;
-    ATR("recv_on=%d q=%zu\n", recv_on_, queued_bytes());
     if (recv_on_) {
       recv_ring_->arm(recv_slot_);
     } else {
@@ -627,7 +619,6 @@ void Connection::schedule_reread() {
 
 void Connection::on_turn_end() {
   turn_end_queued_ = false;
-  ATR("turn_end reread=%d fs=%d q=%zu\n", reread_, flush_scheduled_, queued_bytes());
   if (!fd_) return;
   if (reread_) {
     reread_ = false;
