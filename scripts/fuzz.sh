@@ -26,17 +26,23 @@ if ! cmake --build --preset fuzz -j"$(nproc)" --target $targets >build/fuzz/buil
   echo "fuzz: clang build failed:"; grep -E 'error|FAILED' -A4 build/fuzz/build.log | head -40; exit 1
 fi
 mkdir -p build/fuzz/artifacts
-status=0
-for t in $targets; do
-  name=${t#fuzz_}
+# Targets two at a time (as many as there are cores): a libFuzzer run is one thread, so one target
+# at a time left a core idle. Each still gets its --runs and its --seconds, and in CI (RUN_SERIAL:
+# nothing else runs) a core of its own. Measured on the shared machine (load 6-7), the 10 targets
+# at 50000 runs / 60 s: 379 s one at a time, 263 s two at a time.
+run_one() {
+  local t=$1 name=${1#fuzz_} work
   work=$(mktemp -d)
   cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
   if build/fuzz/tests/fuzz/"$t" "$work" -max_total_time="$seconds" -runs="$runs" -seed="$seed" -rss_limit_mb=512 -max_len=16384 \
       -artifact_prefix=build/fuzz/artifacts/ -print_final_stats=1 >"build/fuzz/$t.log" 2>&1; then
     echo "fuzz $name: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "build/fuzz/$t.log" | grep -o '[0-9]*$') runs, no crash"
   else
-    echo "fuzz $name: FAILED (see build/fuzz/$t.log)"; tail -30 "build/fuzz/$t.log"; status=1
+    echo "fuzz $name: FAILED (see build/fuzz/$t.log)"; tail -30 "build/fuzz/$t.log"; rm -rf "$work"; return 1
   fi
   rm -rf "$work"
-done
-exit $status
+}
+export -f run_one
+export seconds runs seed
+# shellcheck disable=SC2086
+printf '%s\n' $targets | xargs -P"$(nproc)" -I{} bash -c 'run_one "$1"' _ {}
