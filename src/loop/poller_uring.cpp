@@ -385,7 +385,6 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
       reap(*cqe, out);
     }
     io_uring_cq_advance(&ring_, seen);
-    }
     for (int fd : owed_) {
       if (fd < 0 || static_cast<std::size_t>(fd) >= state_.size()) continue;
       State& s = state_[static_cast<std::size_t>(fd)];
