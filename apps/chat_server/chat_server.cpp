@@ -964,7 +964,7 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   app.add_option("--output-hold", o->flags.output_hold,
                  "let a client that sent nothing in the last two loop turns wait up to this long for its small output "
                  "(under 2 KiB), so several turns' lines leave in one TCP segment: less CPU per delivery, that much "
-                 "more latency; 0 = off (default 10ms; [timeouts] output_hold)");
+                 "more latency, e.g. 10ms with --backend uring; 0 = off (default 0; [timeouts] output_hold)");
   app.add_option("--cluster", o->flags.cluster_url,
                  "join a network of chat-server nodes through Redis: redis://[user:password@]host[:port] or "
                  "unix:/path ([cluster] url; docs/CLUSTER.md); needs --node-name");

@@ -106,7 +106,7 @@ struct Loaded {
   /// [timeouts] output_hold or --output-hold: how long a client that sent nothing in the last two
   /// loop turns may wait for its small output (under 2 KiB) to be written, so the lines of
   /// several turns leave in one TCP segment (serve::ServerOptions::output_hold). 0 = off.
-  std::chrono::milliseconds output_hold{10};
+  std::chrono::milliseconds output_hold{0};
   std::vector<std::string> ws_listen;  ///< plaintext WebSocket listeners ([[listen]] websocket = true, --ws-listen)
   WebSocketSettings websocket;         ///< [websocket]
 };
