@@ -116,7 +116,8 @@ return 1
 // Resync (IrcLink::restore_channel). KEYS: members, state, the node instance's channel counts.
 // ARGV: folded channel, then op, field, value triples as kUpdate's: S fields are written only when
 // the channel has no state in Redis (restarted empty, or emptied meanwhile by a reap), M members
-// added where missing (and counted for the reaper). Returns how many members were added.
+// added where missing (and counted for the reaper). Returns {how many members were added, the
+// state as HGETALL then}: what the node's copy is re-read from.
 constexpr char kRestore[] = R"lua(
 local fresh = redis.call('EXISTS', KEYS[2]) == 0
 local added = 0
@@ -128,12 +129,12 @@ for i = 2, #ARGV, 3 do
     added = added + 1
   end
 end
-return added
+return {added, redis.call('HGETALL', KEYS[2])}
 )lua";
 
-// MODE, TOPIC, KICK decided here (IrcLink::decide_channel). KEYS: members, state, recent kicks.
-// ARGV: event channel, payload, the actor's owner, what it needs ('o': operator; 't': operator if
-// the modes hold t), nick key prefix, the kicks' lifetime (seconds), then op, field, value triples
+// MODE, TOPIC, KICK, INVITE decided here (IrcLink::decide_channel). KEYS: members, state, recent
+// kicks. ARGV: event channel, payload, the actor's owner, what it needs ('o': operator; another
+// mode letter, 't' or 'i': operator if the modes hold it; a member otherwise), nick key prefix, the kicks' lifetime (seconds), then op, field, value triples
 // as kUpdate's, P <folded nick> <+o|-o|+v|-v>: that member's prefix, wherever its node (its owner
 // from its nick claim), and K <folded nick> <KICK line>: that member's kick, kept in the recent
 // kicks under its owner (its node removes the membership when the event comes back). Returns 1
@@ -142,11 +143,13 @@ constexpr char kDecide[] = R"lua(
 local rank = redis.call('HGET', KEYS[1], ARGV[3])
 if not rank then return 0 end
 local need = ARGV[4] == 'o'
-if ARGV[4] == 't' then need = string.find(redis.call('HGET', KEYS[2], 'modes') or '', 't', 1, true) ~= nil end
+if not need then need = string.find(redis.call('HGET', KEYS[2], 'modes') or '', ARGV[4], 1, true) ~= nil end
 if need and not string.find(rank, '@', 1, true) then return 0 end
 for i = 7, #ARGV, 3 do
   local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if op == 'S' then redis.call('HSET', KEYS[2], f, v)
+  if op == 'S' then
+    redis.call('HSET', KEYS[2], f, v)
+    if string.sub(f, 1, 4) == 'inv ' then redis.call('SADD', 'sockit:invites:' .. string.sub(f, 5), KEYS[2]) end
   elseif op == 'D' then redis.call('HDEL', KEYS[2], f)
   elseif op == 'K' then
     local owner = redis.call('GET', ARGV[5] .. f)
@@ -312,13 +315,16 @@ void IrcLink::update_channel(const std::string& folded_chan, const std::vector<i
                                std::move(args), {});
 }
 
-void IrcLink::restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes) {
+void IrcLink::restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
+                              std::function<void(const irc::ClusterChannelState&)> done) {
   std::vector<std::string> args{folded_chan};
   append_changes(node_, changes, args);
   channel_scripts().restore.run(
       node_.redis(),
       {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_)},
-      std::move(args), {});
+      std::move(args), [done = std::move(done)](const RedisReply& r) {
+        if (done && r.type == RedisReply::Type::array && r.elements.size() == 2) done(channel_state(r.elements[1]));
+      });
 }
 
 void IrcLink::check_memberships(std::vector<ReplicaUser> users) {

@@ -174,8 +174,8 @@ bool ServerImpl::decide_in_cluster(const Channel& ch, char need, std::vector<Clu
     changes.push_back({ClusterChannelChange::Op::kicked, fold(nick_of(e.mask), cfg_.casemapping), e.rest});
   }
   cluster_->decide_channel(fold(ch.name, cfg_.casemapping), c.id, need, changes, e,
-                           [this, alive = std::weak_ptr<char>(decide_alive_), id = c.id, chan = ch.name, line](bool ok) {
-                             if (!alive.expired()) cluster_decided(id, chan, line, ok);
+                           [this, alive = std::weak_ptr<char>(decide_alive_), id = c.id, chan = ch.name, line, kind](bool ok) {
+                             if (!alive.expired()) cluster_decided(id, chan, line, ok, kind);
                            });
   return true;
 }
@@ -373,7 +373,8 @@ void ServerImpl::apply_channel_event(const ClusterEvent& e) {
       if (Channel* ch = find_channel(m.params[1])) {  // IRCv3 invite-notify for the members here
         Fanout notify(*this, line, {}, kCapInviteNotify, e.account);
         for (std::size_t i = 0; i < ch->members.size(); ++i) {
-          if (ch->members[i].second.client != t) notify.to(*ch->members[i].second.client);
+          const bool inviter = e.own && ch->members[i].first == e.sender;  // a decided one of ours
+          if (ch->members[i].second.client != t && !inviter) notify.to(*ch->members[i].second.client);
         }
       }
       return;
@@ -470,7 +471,11 @@ void restore_after_resync(ServerImpl& s) {
   if (!s.shares_channels()) return;
   const Casemapping cm = s.cfg_.casemapping;
   for (const auto& [folded, ch] : s.channels_) {
-    if (!ch->members.empty()) s.cluster_->restore_channel(folded, channel_snapshot(*ch, cm));
+    if (ch->members.empty()) continue;
+    s.cluster_->restore_channel(folded, channel_snapshot(*ch, cm),
+                                [&s, alive = std::weak_ptr<char>(s.decide_alive_), folded](const ClusterChannelState& st) {
+                                  if (!alive.expired()) s.cluster_resynced(folded, st);
+                                });
   }
   std::vector<ClusterLink::ReplicaUser> replica;
   for (const auto& [folded, u] : s.remote_users_) {
@@ -486,6 +491,64 @@ void restore_after_resync(ServerImpl& s) {
 }
 
 }  // namespace
+
+void ServerImpl::adopt_cluster_state(Channel& ch, const ClusterChannelState& st) {
+  if (st.created == 0) return;  // no state in Redis (the channel emptied meanwhile): keep ours
+  std::vector<std::pair<std::string, std::string>> changes;  // "+i", "-k" ... and the argument ("" none)
+  const std::pair<bool*, char> flags[] = {{&ch.no_ctcp, 'C'},     {&ch.invite_only, 'i'}, {&ch.moderated, 'm'},
+                                          {&ch.no_external, 'n'}, {&ch.secret, 's'},      {&ch.topic_lock, 't'}};
+  for (auto [flag, letter] : flags) {
+    const bool shared = st.modes.find(letter) != std::string::npos;
+    if (*flag != shared) changes.push_back({std::string(shared ? "+" : "-") + letter, {}});
+    *flag = shared;
+  }
+  if (ch.key != st.key) changes.emplace_back(st.key.empty() ? "-k" : "+k", st.key.empty() ? "*" : st.key);
+  ch.key = st.key;
+  if (ch.limit != st.limit) changes.emplace_back(st.limit == 0 ? "-l" : "+l", st.limit == 0 ? "" : std::to_string(st.limit));
+  ch.limit = st.limit;
+  for (auto [letter, list] : {std::pair{'b', &ch.bans}, std::pair{'e', &ch.excepts}, std::pair{'I', &ch.invexes}}) {
+    std::vector<Ban> shared;
+    for (const ClusterChannelState::Entry& e : st.lists) {
+      if (e.list == letter) shared.push_back({e.mask, e.setter, e.when});
+    }
+    auto in = [&](const std::vector<Ban>& v, const Ban& b) {
+      return std::any_of(v.begin(), v.end(), [&](const Ban& x) { return equal_folded(x.mask, b.mask, cfg_.casemapping); });
+    };
+    for (const Ban& b : *list) {
+      if (!in(shared, b)) changes.push_back({std::string("-") + letter, b.mask});
+    }
+    for (const Ban& b : shared) {
+      if (!in(*list, b)) changes.push_back({std::string("+") + letter, b.mask});
+    }
+    *list = std::move(shared);
+  }
+  ch.created = st.created;
+  // The MODE lines: at most MODES (ISUPPORT) changes each, '+' and '-' written when the sign changes.
+  const std::size_t per_line = std::max<std::size_t>(1, cfg_.max_modes);
+  for (std::size_t at = 0; at < changes.size(); at += per_line) {
+    std::string modes;
+    std::vector<std::string> args;
+    char sign = 0;
+    for (std::size_t i = at; i < std::min(changes.size(), at + per_line); ++i) {
+      if (changes[i].first[0] != sign) {
+        sign = changes[i].first[0];
+        modes += sign;
+      }
+      modes += changes[i].first[1];
+      if (!changes[i].second.empty()) args.push_back(changes[i].second);
+    }
+    Line line = from_server("MODE").p(ch.name).p(modes);
+    for (const std::string& a : args) line.p(a);
+    to_channel(ch, line.str(), nullptr);
+  }
+  if (ch.topic != st.topic) {
+    ch.topic = st.topic;
+    ch.topic_by = st.topic_by;
+    ch.topic_time = st.topic_time;
+    to_channel(ch, from_server("TOPIC").p(ch.name).t(st.topic).str(), nullptr);
+  }
+  keep_in_directory(ch);
+}
 
 void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
   const Casemapping cm = cfg_.casemapping;

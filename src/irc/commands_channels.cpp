@@ -321,6 +321,9 @@ void cmd_kick(S& s, Client& c, Message& m, TimePoint) {
   }
 }
 
+/// Whether the inviter's rank on a +i channel is checked in Redis (the decide script), not here.
+bool decided_in_redis(S& s) { return s.shares_channels() && s.cluster_->relaying(); }
+
 /// INVITE to an existing channel: whether `c` may invite `t` there (the error sent if not).
 bool may_invite(S& s, Client& c, const Client& t, Channel& ch) {
   Member* me = ch.find(c.id);
@@ -332,7 +335,7 @@ bool may_invite(S& s, Client& c, const Client& t, Channel& ch) {
     s.send(c, s.rpl(c, ERR_USERONCHANNEL).p(t.nick).p(ch.name).t("is already on channel"));
     return false;
   }
-  if (ch.invite_only && !me->op) {
+  if (ch.invite_only && !me->op && !decided_in_redis(s)) {
     err_chanop_needed(s, c, ch);
     return false;
   }
@@ -356,13 +359,19 @@ bool invite_remote(S& s, Client& c, Message& m) {
     s.send(c, s.rpl(c, ERR_USERONCHANNEL).p(u->nick).p(ch->name).t("is already on channel"));
     return true;
   }
-  if (ch->invite_only && !me->op) {
+  if (ch->invite_only && !me->op && !decided_in_redis(s)) {
     err_chanop_needed(s, c, *ch);
     return true;
   }
   const std::string nick = u->nick, chan = ch->name;
-  s.send(c, s.rpl(c, RPL_INVITING).p(nick).p(chan));
   std::string wire = s.from(c, "INVITE").p(nick).t(chan).str();
+  // The inviter's rank on a +i channel checked in Redis (the decide script); 341 and the lines
+  // when the event comes back (cluster_decided, apply_channel_event).
+  if (s.decide_in_cluster(*ch, 'i', {{ClusterChannelChange::Op::set, "inv " + fold(nick, s.cfg_.casemapping), "1"}},
+                          ClusterEvent::Kind::invite, c, nick, {}, wire)) {
+    return true;
+  }
+  s.send(c, s.rpl(c, RPL_INVITING).p(nick).p(chan));
   s.share_channel(*ch, {{ClusterChannelChange::Op::set, "inv " + fold(nick, s.cfg_.casemapping), "1"}},
                   ClusterEvent::Kind::invite, c, nick, {}, wire);
   S::Fanout notify(s, std::move(wire), {}, kCapInviteNotify, c.account);
@@ -382,8 +391,12 @@ void cmd_invite(S& s, Client& c, Message& m, TimePoint) {
   Channel* ch = s.find_channel(m.params[1]);
   if (ch == nullptr) return err_no_such_channel(s, c, m.params[1]);  // Modern IRC: SHOULD 403
   if (!may_invite(s, c, *t, *ch)) return;
-  ch->invited.insert(t->id);
   std::string chan = ch->name;
+  if (s.decide_in_cluster(*ch, 'i', {{ClusterChannelChange::Op::set, "inv " + fold(t->nick, s.cfg_.casemapping), "1"}},
+                          ClusterEvent::Kind::invite, c, t->nick, {}, s.from(c, "INVITE").p(t->nick).t(chan).str())) {
+    return;  // as a remote invitation: 341 and the INVITE lines when the script lets it through
+  }
+  ch->invited.insert(t->id);
   s.send(c, s.rpl(c, RPL_INVITING).p(t->nick).p(chan));
   if (!t->away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(t->nick).t(t->away));
   std::string wire = s.from(c, "INVITE").p(t->nick).t(chan).str();

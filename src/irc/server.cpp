@@ -890,17 +890,29 @@ void ServerImpl::cluster_nick_lost(ClientId id, const std::string& folded) {
   flush_batch();
 }
 
-void ServerImpl::cluster_decided(ClientId id, const std::string& chan, const std::string& line, bool ok) {
+void ServerImpl::cluster_decided(ClientId id, const std::string& chan, const std::string& line, bool ok,
+                                 ClusterEvent::Kind kind) {
   Op op(*this);
   auto it = clients_.find(id);
   if (it != clients_.end() && !gone(*it->second)) {
     Client& c = *it->second;
+    std::string_view bare = line;  // without its CR LF
+    while (!bare.empty() && (bare.back() == '\n' || bare.back() == '\r')) bare.remove_suffix(1);
+    ParseResult parsed = kind == ClusterEvent::Kind::invite ? parse(bare) : ParseResult{};
     if (!ok) {
       send(c, rpl(c, ERR_CHANOPRIVSNEEDED).p(chan).t("You're not channel operator"));
+    } else if (parsed.message && !parsed.message->params.empty()) {  // ":inviter INVITE nick :#chan"
+      send(c, rpl(c, RPL_INVITING).p(parsed.message->params[0]).p(chan));
     } else if (Channel* ch = find_channel(chan)) {
       record_event(c, *ch, line);
     }
   }
+  flush_batch();
+}
+
+void ServerImpl::cluster_resynced(const std::string& folded_chan, const ClusterChannelState& st) {
+  Op op(*this);
+  if (Channel* ch = find_channel(folded_chan)) adopt_cluster_state(*ch, st);
   flush_batch();
 }
 

@@ -417,8 +417,15 @@ class ServerImpl {
   bool decide_in_cluster(const Channel& ch, char need, std::vector<ClusterChannelChange> changes, ClusterEvent::Kind kind,
                          const Client& c, std::string_view target, std::string_view mask, const std::string& line);
   /// The script's verdict on a command of client `id` (an entry point, server.cpp): recorded in
-  /// the history when applied, 482 for `chan` when refused.
-  void cluster_decided(ClientId id, const std::string& chan, const std::string& line, bool ok);
+  /// the history when applied (an INVITE: 341 to `id`), 482 for `chan` when refused.
+  void cluster_decided(ClientId id, const std::string& chan, const std::string& line, bool ok, ClusterEvent::Kind kind);
+  /// The resync's answer for local channel `folded_chan` (an entry point, server.cpp): its shared
+  /// state as Redis holds it, adopted by adopt_cluster_state.
+  void cluster_resynced(const std::string& folded_chan, const ClusterChannelState& st);
+  /// Makes this node's copy of `ch` what Redis holds (modes, key, limit, lists, topic: what changed
+  /// while this node was cut off) and shows the differences to its local members as a MODE and a
+  /// TOPIC from the server, as a server shows a netjoin's.
+  void adopt_cluster_state(Channel& ch, const ClusterChannelState& st);
   std::shared_ptr<char> decide_alive_ = std::make_shared<char>(0);  ///< expires with the server
   /// LUSERS 266's maximum of the whole network (sockit:maxusers, as last read; 0: not known).
   std::uint64_t cluster_max_users_ = 0;

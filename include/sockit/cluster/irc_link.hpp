@@ -77,7 +77,8 @@ class IrcLink final : public irc::ClusterLink {
   void decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,
                       const std::vector<irc::ClusterChannelChange>& changes, const irc::ClusterEvent& e,
                       std::function<void(bool ok)> done) override;
-  void restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes) override;
+  void restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
+                       std::function<void(const irc::ClusterChannelState&)> done) override;
   void check_replica(std::vector<ReplicaUser> replica) override;
   bool queue_for_relay(const irc::ClusterEvent& e) override;
   /// The most events queue_for_relay keeps while degraded (then: refused, the sender told).

@@ -137,9 +137,12 @@ class ClusterLink {
 
   /// Resync (this node's own SYNC, after a reconnection or a reap): puts the local members of
   /// `folded_chan` (`member` changes) back into its shared member list where missing, and writes
-  /// its state (`set` changes) only when Redis holds none (a Redis restarted empty). Fire and forget.
-  virtual void restore_channel(const std::string& folded_chan, const std::vector<ClusterChannelChange>& changes) {
-    (void)folded_chan, (void)changes;
+  /// its state (`set` changes) only when Redis holds none (a Redis restarted empty). `done` gets
+  /// the channel's state as Redis holds it then (what changed while this node was cut off), in the
+  /// same step; not called when Redis is away.
+  virtual void restore_channel(const std::string& folded_chan, const std::vector<ClusterChannelChange>& changes,
+                               std::function<void(const ClusterChannelState&)> done) {
+    (void)folded_chan, (void)changes, (void)done;
   }
   /// Degraded (not relaying): keeps `e`, a local user's channel message (marked `replay`: this
   /// node's members got it at once), PART or QUIT, to publish in order right after the resync's

@@ -479,10 +479,10 @@ TEST(ClusterFaults, ANodeStartedJustBeforeTheCutGetsTheLinesQueuedMeanwhile) {
 /// with `shown` (" PART #net", the kicker's KICK, the QUIT's own reason): beta's NAMES no longer
 /// lists it. Before the check read the channels' members, it stayed there for ever. Prints the ms
 /// from SIGCONT.
-void missed_departure(TwoNodes& n, Client& actor, const std::string& cmd, const std::string& seen, const std::string& leaver,
-                      const std::vector<std::string>& stay, const std::string& shown) {
+/// beta stopped (SIGSTOP) and its two Redis connections (command and subscription, found by their
+/// client names) dropped by Redis: it misses every event until SIGCONT.
+void cut_beta(TwoNodes& n) {
   n.b->child().signal(SIGSTOP);
-  // Redis drops beta's connections (command and subscription), found by their client names.
   std::istringstream clients(redis_cli(n.redis, {"CLIENT", "LIST"}));
   int killed = 0;
   for (std::string l; std::getline(clients, l);) {
@@ -491,6 +491,11 @@ void missed_departure(TwoNodes& n, Client& actor, const std::string& cmd, const 
     killed += redis_cli(n.redis, {"CLIENT", "KILL", "ID", id}) == "1" ? 1 : 0;
   }
   EXPECT_EQ(killed, 2);
+}
+
+void missed_departure(TwoNodes& n, Client& actor, const std::string& cmd, const std::string& seen, const std::string& leaver,
+                      const std::vector<std::string>& stay, const std::string& shown) {
+  cut_beta(n);
   actor.send(cmd);
   EXPECT_NE(wait_line(*n.alice, [&](const std::string& l) { return has(l, seen); }, 5s), "") << n.alice->dump();
   EXPECT_TRUE(sockit::test::wait_until([&] { return redis_cli(n.redis, {"HLEN", "sockit:chan:#net"}) == "2"; }, 5s, 20ms));
@@ -543,6 +548,74 @@ TEST(ClusterFaults, AQuitMissedWhileCutOffKeepsItsReasonAfterTheResync) {
   TwoNodes n;
   ASSERT_NO_FATAL_FAILURE(n.start());
   missed_departure(n, *n.dave, "QUIT :gone fishing", " QUIT ", "dave", {"alice", "bob"}, " QUIT :Quit: gone fishing");
+}
+
+// A MODE and a TOPIC set while beta was cut off: at its resync beta re-reads #net's state from
+// Redis (the restore script's answer), shows bob the differences as a MODE and a TOPIC from its
+// server, and enforces them (+m: bob, not voiced, gets 404 and alice does not get his line).
+// Before, beta's copy kept the old modes and topic for ever.
+TEST(ClusterFaults, AModeAndTopicSetWhileCutOffAreShownAndEnforcedAfterTheResync) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  cut_beta(n);
+  n.alice->send("MODE #net +mk sesame");
+  EXPECT_NE(wait_line(*n.alice, [](const std::string& l) { return has(l, " MODE #net +mk "); }, 5s), "") << n.alice->dump();
+  n.alice->send("TOPIC #net :while you were out");
+  EXPECT_NE(wait_line(*n.alice, [](const std::string& l) { return has(l, " TOPIC #net :while you were out"); }, 5s), "")
+      << n.alice->dump();
+  const auto cont = Clock::now();
+  n.b->child().signal(SIGCONT);
+  auto from_server = [](const std::string& l) { return l.starts_with(":") && l.find('!') > l.find(' '); };
+  const std::string mode = wait_line(*n.bob, [&](const std::string& l) { return has(l, " MODE #net ") && from_server(l); }, 15s);
+  EXPECT_TRUE(has(mode, " MODE #net +mk ") && mode.ends_with("sesame")) << mode << "\n" << n.bob->dump();
+  const std::string topic = wait_line(*n.bob, [&](const std::string& l) { return has(l, " TOPIC #net "); }, 5s);
+  EXPECT_TRUE(from_server(topic) && topic.ends_with(" TOPIC #net :while you were out")) << topic << "\n" << n.bob->dump();
+  const auto shown = Clock::now() - cont;
+  n.bob->send("TOPIC #net");  // the copy itself: 332 with the new topic
+  EXPECT_NE(n.bob->expect("332"), "");
+  n.bob->send("PRIVMSG #net :am I heard");  // +m on beta's copy: refused there
+  EXPECT_NE(wait_line(*n.bob, [](const std::string& l) { return has(l, " 404 bob #net "); }, 5s), "") << n.bob->dump();
+  n.bob->send("MODE #net");
+  const std::string modes = n.bob->expect("324");  // ":server 324 bob #net +kmnt sesame"
+  const std::string flags = has(modes, " #net +") ? modes.substr(modes.find(" #net +") + 6) : "";
+  EXPECT_TRUE(has(flags.substr(0, flags.find(' ')), "m") && has(flags.substr(0, flags.find(' ')), "k")) << modes;
+  n.alice->send("PING :after");  // alice: the PONG, and no line from bob before it
+  EXPECT_EQ(wait_line(*n.alice, [](const std::string& l) { return has(l, "am I heard") || has(l, "PONG"); }, 5s).find("am I heard"),
+            std::string::npos);
+  std::printf("MODE and TOPIC set while cut off shown to bob %lld ms after beta was resumed\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(shown).count()));
+}
+
+// INVITE on a +i channel decided by the script against the inviter's rank in Redis, not its
+// node's copy: bob (beta) is given +o, beta is cut off while alice takes it back (-o), so beta's
+// copy still says bob is an operator once it is back. His INVITE of carol gets 482 and writes no
+// invitation (before: 341, carol got the INVITE and could join); alice's INVITE gets 341 and
+// admits her.
+TEST(ClusterFaults, AnInviteOnAPlusIChannelIsDecidedByTheInvitersRankInRedis) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  n.alice->send("MODE #net +io bob");
+  EXPECT_NE(wait_line(*n.bob, [](const std::string& l) { return has(l, " MODE #net +io "); }, 5s), "") << n.bob->dump();
+  cut_beta(n);
+  n.alice->send("MODE #net -o bob");
+  EXPECT_NE(wait_line(*n.alice, [](const std::string& l) { return has(l, " MODE #net -o "); }, 5s), "") << n.alice->dump();
+  n.b->child().signal(SIGCONT);
+  ASSERT_TRUE(message_flows(*n.alice, *n.bob, "back"));  // beta relinked (its copy: bob still @)
+  Client carol(n.a->address());
+  carol.register_as("carol");
+  n.bob->send("INVITE carol #net");
+  const std::string verdict = wait_line(*n.bob, [](const std::string& l) { return has(l, " 482 ") || has(l, " 341 "); }, 5s);
+  EXPECT_TRUE(has(verdict, " 482 bob #net ")) << verdict;
+  EXPECT_EQ(redis_cli(n.redis, {"HEXISTS", "sockit:chanstate:#net", "inv carol"}), "0");
+  carol.send("JOIN #net");
+  EXPECT_NE(carol.expect_any({"473", "366"}, 5s).find(" 473 "), std::string::npos);
+  n.alice->send("INVITE carol #net");
+  EXPECT_NE(wait_line(*n.alice, [](const std::string& l) { return has(l, " 341 alice carol #net"); }, 5s), "") << n.alice->dump();
+  EXPECT_NE(wait_line(carol, [](const std::string& l) { return has(l, " INVITE carol :#net"); }, 5s), "") << carol.dump();
+  carol.send("JOIN #net");
+  EXPECT_NE(carol.expect_any({"473", "366"}, 5s).find(" 366 "), std::string::npos);
 }
 
 }  // namespace
