@@ -473,7 +473,7 @@ void restore_after_resync(ServerImpl& s) {
   for (const auto& [folded, ch] : s.channels_) {
     if (ch->members.empty()) continue;
     s.cluster_->restore_channel(folded, channel_snapshot(*ch, cm),
-                                [&s, alive = std::weak_ptr<char>(s.decide_alive_), folded](const ClusterChannelState& st) {
+                                [&s, alive = std::weak_ptr<char>(s.decide_alive_), folded = folded](const ClusterChannelState& st) {
                                   if (!alive.expired()) s.cluster_resynced(folded, st);
                                 });
   }
