@@ -1,6 +1,9 @@
 // AcceptCore (spare-fd EMFILE handling, rate-limited logging) and the loop-driven Acceptor.
 #include "sockit/loop/acceptor.hpp"
 
+#include "detail.hpp"
+#include "ring_accept.hpp"
+
 #include "sockit/net/io.hpp"
 #include "sockit/net/sys.hpp"
 
@@ -115,10 +118,18 @@ Result<std::unique_ptr<Acceptor>> Acceptor::create(EventLoop& loop, Fd listen_fd
                                                    AcceptCore::ErrorLog log, Options opts) {
   if (auto r = set_nonblocking(listen_fd.get()); !r) return std::move(r).error();
   std::unique_ptr<Acceptor> a(new Acceptor(loop, std::move(listen_fd), std::move(on_new), std::move(log), opts));
-  Acceptor* self = a.get();
-  if (auto r = loop.watch(a->fd_.get(), Interest::read, [self](const Ready&) { self->on_readable(); }); !r) {
-    return std::move(r).error();
+  if (auto* ring = detail::accept_ring(loop)) {
+    int slot = ring->accept_open(a->fd_.get(), a.get(), [](void* self, int res, bool more) {
+      static_cast<Acceptor*>(self)->on_ring(res, more);
+    });
+    if (slot >= 0) {
+      a->ring_ = ring;
+      a->ring_slot_ = slot;
+      ring->accept_arm(slot);
+      return a;
+    }
   }
+  if (auto r = a->watch(); !r) return std::move(r).error();
   return a;
 }
 
@@ -127,10 +138,18 @@ Acceptor::Acceptor(EventLoop& loop, Fd fd, NewConnection on_new, AcceptCore::Err
 
 Acceptor::~Acceptor() { close(); }
 
+Result<void> Acceptor::watch() {
+  return loop_->watch(fd_.get(), Interest::read, [this](const Ready&) { on_readable(); });
+}
+
 void Acceptor::close() {
   if (resume_timer_ != 0) loop_->cancel(std::exchange(resume_timer_, 0));
   if (!fd_) return;
-  loop_->unwatch(fd_.get());
+  if (ring_slot_ >= 0) {
+    ring_->accept_close(std::exchange(ring_slot_, -1));  // cancelled now; what it still brings is closed
+  } else {
+    loop_->unwatch(fd_.get());
+  }
   fd_.reset();
 }
 
@@ -144,18 +163,72 @@ void Acceptor::on_readable() {
       case AcceptCore::Status::shed:
         continue;
       case AcceptCore::Status::again:
+        // Out of descriptors with an empty backlog: the kernel's ACCEPT takes a descriptor number
+        // before it looks for a connection, so armed now it would fail at once, again and again.
+        // Back off instead, as when the spare is lost, and arm it then.
+        if (ring_short_ && ring_slot_ >= 0) {
+          pause();
+        } else {
+          rearm_ring();
+        }
         return;
       case AcceptCore::Status::paused:
       case AcceptCore::Status::error:
-        // Stop watching for a moment: a level-triggered listener would otherwise wake us at once.
-        (void)loop_->update(fd_.get(), Interest::none);
-        resume_timer_ = loop_->run_after(opts_.pause, [this] {
-          resume_timer_ = 0;
-          if (fd_) (void)loop_->update(fd_.get(), Interest::read);
-        });
+        pause();
         return;
     }
   }
+  rearm_ring();  // on the ring, the multishot accept takes the rest of the backlog
+}
+
+void Acceptor::rearm_ring() {
+  if (ring_slot_ >= 0 && fd_) ring_->accept_arm(ring_slot_);
+}
+
+void Acceptor::pause() {
+  // Stop accepting for a moment: a level-triggered listener (or a re-armed accept) would find the
+  // same shortage at once.
+  if (ring_slot_ < 0) (void)loop_->update(fd_.get(), Interest::none);
+  resume_timer_ = loop_->run_after(opts_.pause, [this] {
+    resume_timer_ = 0;
+    if (!fd_) return;
+    if (ring_slot_ >= 0) {
+      ring_->accept_arm(ring_slot_);
+    } else {
+      (void)loop_->update(fd_.get(), Interest::read);
+    }
+  });
+}
+
+// A completion of the multishot accept (ring_accept.hpp).
+void Acceptor::on_ring(int res, bool more) {
+  if (res >= 0) {
+    Fd fd(res);
+    core_.reopen_spare();  // as accept_one() does: lost during a shortage, taken back at once
+    Address peer;
+    socklen_t len = Address::capacity();
+    if (::getpeername(res, peer.sockaddr_ptr(), &len) == 0) {
+      peer.set_length(len);
+      ++core_.accepted_;
+      ++ring_accepts_;
+      ring_short_ = false;
+      on_new_(std::move(fd), peer);
+    }  // else reset before we saw it (ENOTCONN): closed, as accept4 would have skipped it
+    if (!more) rearm_ring();
+    return;
+  }
+  if (more) return;
+  if (res == -EINVAL && ring_accepts_ == 0) {
+    // The kernel refused the multishot accept itself: accept on readiness from now on.
+    ring_->accept_close(std::exchange(ring_slot_, -1));
+    core_.log(Error(sys_error(EINVAL), "accept: io_uring multishot accept refused; accepting on readiness"));
+    if (auto r = watch(); !r) core_.log(r.error());
+    return;
+  }
+  // The error ended the multishot accept: the readiness step meets it again and handles it as on
+  // epoll (EMFILE: the spare descriptor; transient: the next connection), then arms it again.
+  ring_short_ = res == -EMFILE || res == -ENFILE;
+  on_readable();
 }
 
 }  // namespace sockit::loop

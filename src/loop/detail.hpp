@@ -14,6 +14,7 @@ namespace sockit::loop::detail {
 
 class SendRing;  // ring_send.hpp
 class RecvRing;  // ring_recv.hpp
+class AcceptRing;  // ring_accept.hpp
 
 /// Connections whose small output waits past the turn end (ConnectionOptions::hold_output), in
 /// the order they began to wait, and the one timer armed for the first deadline. With one hold
@@ -52,6 +53,8 @@ struct LoopAccess {
   static SendRing* send_ring(EventLoop& l) noexcept;
   /// The uring poller's reads (ring_recv.hpp), or null (another backend, or reads off).
   static RecvRing* recv_ring(EventLoop& l) noexcept;
+  /// The uring poller's multishot accepts (ring_accept.hpp), or null (another backend, or off).
+  static AcceptRing* accept_ring(EventLoop& l) noexcept;
   /// Completions that brought bytes through the uring poller's buffer ring (0 elsewhere).
   static std::uint64_t ring_recvs(EventLoop& l) noexcept;
   static void count_spliced(EventLoop& l, std::uint64_t n) noexcept {
@@ -78,6 +81,7 @@ inline void count_io(EventLoop& l, std::uint64_t in, std::uint64_t out) noexcept
 inline void count_spliced(EventLoop& l, std::uint64_t n) noexcept { LoopAccess::count_spliced(l, n); }
 inline SendRing* send_ring(EventLoop& l) noexcept { return LoopAccess::send_ring(l); }
 inline RecvRing* recv_ring(EventLoop& l) noexcept { return LoopAccess::recv_ring(l); }
+inline AcceptRing* accept_ring(EventLoop& l) noexcept { return LoopAccess::accept_ring(l); }
 /// Reads that came through the io_uring buffer ring (ring_recv.hpp) on this loop: 0 on other
 /// backends, and with SOCKIT_URING_RECV=0. For tests and stats.
 inline std::uint64_t ring_recvs(EventLoop& l) noexcept { return LoopAccess::ring_recvs(l); }

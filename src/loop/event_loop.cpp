@@ -1,6 +1,7 @@
 // EventLoop: poller + timer heap + eventfd wakeup + signalfd.
 #include "sockit/loop/event_loop.hpp"
 #include "detail.hpp"
+#include "ring_accept.hpp"
 #include "ring_recv.hpp"
 #include "ring_send.hpp"
 #include "sockit/net/deadline.hpp"
@@ -55,6 +56,12 @@ detail::RecvRing* detail::LoopAccess::recv_ring(EventLoop& l) noexcept {
   if (l.backend_ != Backend::uring) return nullptr;
   auto* ring = dynamic_cast<RecvRing*>(l.poller_.get());
   return ring != nullptr && ring->recvs_enabled() ? ring : nullptr;
+}
+
+detail::AcceptRing* detail::LoopAccess::accept_ring(EventLoop& l) noexcept {
+  if (l.backend_ != Backend::uring) return nullptr;
+  auto* ring = dynamic_cast<AcceptRing*>(l.poller_.get());
+  return ring != nullptr && ring->accepts_enabled() ? ring : nullptr;
 }
 
 std::uint64_t detail::LoopAccess::ring_recvs(EventLoop& l) noexcept {

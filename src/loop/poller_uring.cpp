@@ -28,14 +28,22 @@
 // run_completions() before the turn's ready descriptors. Off with SOCKIT_URING_SENDS=0, and under
 // SOCKIT_FAULTS: faults are injected in sys::, which a SEND run by the kernel never passes through
 // (the fault instances of the echo suite then test the readiness path, as before).
+//
+// Accepts (ring_accept.hpp): an Acceptor's listening socket gets one multishot IORING_OP_ACCEPT
+// (user_data kAcceptTag | gen << 32 | slot) instead of a poll; its CQEs are kept and handed to the
+// Acceptor by run_completions(), before the sends'. Off with SOCKIT_URING_ACCEPT=0, under
+// SOCKIT_FAULTS, and on kernels before 5.19 (one line on stderr says so).
 #include "pollers.hpp"
+#include "ring_accept.hpp"
 #include "ring_recv.hpp"
 #include "ring_send.hpp"
 
 #include "sockit/net/sys.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -47,6 +55,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +65,7 @@ namespace {
 constexpr std::uint64_t kIgnore = ~std::uint64_t{0};  // user_data of POLL_REMOVE requests
 constexpr std::uint64_t kSendTag = std::uint64_t{1} << 63;  // user_data of a SEND: kSendTag | slot
 constexpr std::uint64_t kRecvTag = std::uint64_t{1} << 62;  // a RECV: kRecvTag | gen << 32 | slot
+constexpr std::uint64_t kAcceptTag = kSendTag | kRecvTag;  // an ACCEPT: kAcceptTag | gen << 32 | slot
 constexpr std::uint32_t kGenMask = 0x3fffffffu;  // a generation never reaches kRecvTag or kSendTag
 constexpr unsigned short kGroup = 1;  // the provided-buffer ring's group id
 constexpr unsigned kEntries = 1024;
@@ -67,11 +77,33 @@ std::uint32_t to_mask(Interest interest) {
   return m;
 }
 
-class UringPoller final : public Poller, public SendRing, public RecvRing {
+// Multishot accept (IORING_ACCEPT_MULTISHOT) came with Linux 5.19; the opcode probe cannot tell.
+bool kernel_has_multishot_accept(std::string& release) {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  release = u.release;
+  int major = 0;
+  int minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
+  return major > 5 || (major == 5 && minor >= 19);
+}
+
+class UringPoller final : public Poller, public SendRing, public RecvRing, public AcceptRing {
  public:
   UringPoller() = default;
   ~UringPoller() override {
-    if (ready_) io_uring_queue_exit(&ring_);  // the kernel lets go of the slots before they go
+    if (ready_) {
+      // Descriptors accepted for an owner that never took them: closed, not leaked.
+      for (const AcceptDone& d : acc_done_) {
+        if (d.res >= 0) sys::close(d.res);
+      }
+      unsigned head = 0;
+      io_uring_cqe* cqe = nullptr;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        if (cqe->user_data != kIgnore && (cqe->user_data & kAcceptTag) == kAcceptTag && cqe->res >= 0) sys::close(cqe->res);
+      }
+      io_uring_queue_exit(&ring_);  // the kernel lets go of the slots before they go
+    }  // the kernel lets go of the slots before they go
     if (buf_ring_ != nullptr) ::munmap(buf_ring_, buf_ring_bytes());
   }
 
@@ -105,6 +137,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
     io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
     if (probe == nullptr) return Error(sys_error(ENOSYS), "io_uring: probe");
     bool ok = io_uring_opcode_supported(probe, IORING_OP_POLL_ADD) && io_uring_opcode_supported(probe, IORING_OP_POLL_REMOVE);
+    bool accept_op = io_uring_opcode_supported(probe, IORING_OP_ACCEPT) != 0;
     io_uring_free_probe(probe);
     if (!ok) return Error(sys_error(ENOSYS), "io_uring: kernel lacks IORING_OP_POLL_ADD/POLL_REMOVE");
     const char* sends = std::getenv("SOCKIT_URING_SENDS");
@@ -113,6 +146,17 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
     // the back-pressure stall left to fix before it can be the default).
     const char* recvs = std::getenv("SOCKIT_URING_RECV");
     if (!sys::faults_enabled() && recvs != nullptr && std::string(recvs) == "1") setup_buffers();
+    // Accepts through the ring: on by default where the kernel has multishot accept.
+    const char* accepts = std::getenv("SOCKIT_URING_ACCEPT");
+    if (!sys::faults_enabled() && (accepts == nullptr || std::string(accepts) != "0")) {
+      std::string release = "?";
+      accepts_ = accept_op && kernel_has_multishot_accept(release);
+      static std::atomic<bool> told{false};
+      if (!accepts_ && !told.exchange(true)) {
+        std::fprintf(stderr, "sockit: io_uring multishot accept unavailable (kernel %s, needs 5.19); accepting on readiness\n",
+                     release.c_str());
+      }
+    }
     return {};
   }
 
@@ -227,6 +271,65 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
 
   std::uint64_t recvs() const noexcept override { return recv_count_; }
 
+  // ---- AcceptRing (ring_accept.hpp) ----
+
+  bool accepts_enabled() const noexcept override { return accepts_; }
+
+  int accept_open(int listen_fd, void* owner, Accepted fn) override {
+    if (!accepts_ || listen_fd < 0 || fn == nullptr) return -1;
+    int slot;
+    if (acc_free_.empty()) {
+      slot = static_cast<int>(acc_.size());
+      acc_.emplace_back();
+    } else {
+      slot = acc_free_.back();
+      acc_free_.pop_back();
+    }
+    Accept& a = acc_[static_cast<std::size_t>(slot)];
+    a.fd = listen_fd;
+    a.owner = owner;
+    a.fn = fn;
+    a.open = true;
+    a.active = a.cancelled = false;
+    return slot;
+  }
+
+  void accept_arm(int slot) override {
+    Accept& a = acc_[static_cast<std::size_t>(slot)];
+    if (!a.open || a.active) return;
+    io_uring_sqe* e = sqe();
+    if (e == nullptr) {
+      acc_rearm_.push_back(slot);  // tried again at the next wait
+      return;
+    }
+    io_uring_prep_multishot_accept(e, a.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(e, accept_data(slot, a));
+    a.active = true;
+  }
+
+  void accept_close(int slot) noexcept override {
+    Accept& a = acc_[static_cast<std::size_t>(slot)];
+    a.open = false;
+    a.owner = nullptr;
+    a.fn = nullptr;
+    if (!a.active) {
+      free_accept(slot, a);
+      return;
+    }
+    if (!a.cancelled) {
+      if (io_uring_sqe* e = sqe()) {
+        io_uring_prep_cancel64(e, accept_data(slot, a), 0);
+        io_uring_sqe_set_data64(e, kIgnore);
+        a.cancelled = true;
+      }
+    }
+    // Submitted now: the ACCEPT holds the listening socket, which its owner closes next (the port
+    // is released, new connects are refused).
+    if (enabled_) (void)(defer_ ? io_uring_submit_and_get_events(&ring_) : io_uring_submit(&ring_));
+  }
+
+  std::uint64_t ring_accepts() const noexcept override { return acc_count_; }
+
   bool sends_enabled() const noexcept override { return sends_; }
 
   int send(int fd, const OutputQueue& q, void* owner, Done done) override {
@@ -253,6 +356,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
   }
 
   void run_completions() override {
+    if (!acc_done_.empty()) run_accepts();
     if (completed_.empty()) return;
     std::vector<int> done;
     done.swap(completed_);
@@ -347,6 +451,11 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
     rearm_.swap(rearm);  // keep the capacity
     for (unsigned short bid : late_returns_) give_back(bid);
     late_returns_.clear();
+    if (!acc_rearm_.empty()) {
+      std::vector<int> again;
+      again.swap(acc_rearm_);
+      for (int slot : again) accept_arm(slot);
+    }
     if (!recv_rearm_.empty()) {
       std::vector<int> again;
       again.swap(recv_rearm_);
@@ -460,6 +569,10 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
   void reap(const io_uring_cqe& c, std::vector<Ready>& out) {
     std::uint64_t ud = c.user_data;
     if (ud == kIgnore) return;
+    if ((ud & kAcceptTag) == kAcceptTag) {
+      reap_accept(c);
+      return;
+    }
     if ((ud & (kSendTag | kRecvTag)) == kRecvTag) {
       reap_recv(c, out);
       return;
@@ -659,6 +772,78 @@ class UringPoller final : public Poller, public SendRing, public RecvRing {
     }
     if (r.items.size() - r.head != before) report_recv(r, ev, out);
   }
+
+  // ---- the multishot accepts ----
+
+  struct Accept {
+    int fd = -1;  // the listening socket (the owner's)
+    void* owner = nullptr;
+    Accepted fn = nullptr;
+    std::uint32_t gen = 0;
+    bool open = false;       // an owner holds the slot
+    bool active = false;     // an ACCEPT is in the kernel (no CQE without IORING_CQE_F_MORE yet)
+    bool cancelled = false;  // its cancel is queued
+  };
+  struct AcceptDone {  // a CQE kept for run_completions()
+    int slot;
+    std::uint32_t gen;
+    int res;
+    bool more;
+  };
+
+  static std::uint64_t accept_data(int slot, const Accept& a) noexcept {
+    return kAcceptTag | (std::uint64_t{a.gen} << 32) | static_cast<std::uint32_t>(slot);
+  }
+
+  void free_accept(int slot, Accept& a) {
+    a.fd = -1;
+    a.gen = (a.gen + 1) & kGenMask;  // kept CQEs of the old owner are recognised by it
+    acc_free_.push_back(slot);
+  }
+
+  void reap_accept(const io_uring_cqe& c) {
+    auto slot = static_cast<std::size_t>(c.user_data & 0xffffffffu);
+    auto gen = static_cast<std::uint32_t>((c.user_data >> 32) & kGenMask);
+    if (slot >= acc_.size() || acc_[slot].gen != gen) {
+      if (c.res >= 0) sys::close(c.res);
+      return;
+    }
+    Accept& a = acc_[slot];
+    bool more = (c.flags & IORING_CQE_F_MORE) != 0;
+    if (!more) {
+      a.active = false;
+      a.cancelled = false;
+    }
+    if (!a.open) {  // its owner went: nobody takes the connection
+      if (c.res >= 0) sys::close(c.res);
+      if (!more) free_accept(static_cast<int>(slot), a);
+      return;
+    }
+    if (c.res >= 0) ++acc_count_;
+    acc_done_.push_back(AcceptDone{static_cast<int>(slot), gen, c.res, more});
+  }
+
+  void run_accepts() {
+    std::vector<AcceptDone> done;
+    done.swap(acc_done_);
+    for (const AcceptDone& d : done) {
+      Accept& a = acc_[static_cast<std::size_t>(d.slot)];  // by index: an owner may open another
+      if (!a.open || a.gen != d.gen) {  // closed by a callback before this one
+        if (d.res >= 0) sys::close(d.res);
+        continue;
+      }
+      a.fn(a.owner, d.res, d.more);
+    }
+    done.clear();
+    if (acc_done_.empty()) acc_done_.swap(done);  // keep the capacity
+  }
+
+  bool accepts_ = false;  // AcceptRing on (SOCKIT_URING_ACCEPT, SOCKIT_FAULTS, kernel 5.19+)
+  std::vector<Accept> acc_;
+  std::vector<int> acc_free_;
+  std::vector<int> acc_rearm_;  // slots whose ACCEPT found no SQE
+  std::vector<AcceptDone> acc_done_;
+  std::uint64_t acc_count_ = 0;
 
   io_uring_buf_ring* buf_ring_ = nullptr;
   std::unique_ptr<std::byte[]> buffers_;

@@ -11,9 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -718,6 +720,156 @@ TEST(Acceptor, AcceptsInBatchesAndCloseRefusesNewConnects) {
   EXPECT_EQ(got.size(), 40u);
   (*acc)->close();
   EXPECT_FALSE(sockit::TcpStream::connect(addr, Deadline::after(1s)));
+}
+
+// --- io_uring multishot accept (ring_accept.hpp) ---
+
+// `n` non-blocking connects to `addr` at once (a burst: all in the backlog before the loop runs).
+std::vector<Fd> connect_burst(const Address& addr, int n) {
+  std::vector<Fd> out;
+  for (int i = 0; i < n; ++i) {
+    Fd c(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!c) break;
+    int rc = ::connect(c.get(), addr.sockaddr_ptr(), addr.length());
+    if (rc != 0 && errno != EINPROGRESS) break;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string local_of(int fd) {
+  Address a;
+  socklen_t len = Address::capacity();
+  if (::getsockname(fd, a.sockaddr_ptr(), &len) != 0) return "?";
+  a.set_length(len);
+  return a.to_string();
+}
+
+// The ring's accept needs io_uring, and is off under SOCKIT_FAULTS (faults are injected in sys::accept4).
+#define SKIP_WITHOUT_RING_ACCEPT()                                                              \
+  do {                                                                                          \
+    SOCKIT_SKIP_WITHOUT_URING(true);                                                            \
+    if (sockit::sys::faults_enabled()) GTEST_SKIP() << "SOCKIT_FAULTS: accepts go through accept4"; \
+  } while (false)
+
+struct RingAcceptRun {
+  std::unique_ptr<EventLoop> loop;
+  std::unique_ptr<sockit::loop::Acceptor> acc;
+  Address addr;
+  std::vector<Fd> got;
+  std::vector<std::string> peers;
+  RingAcceptRun() {
+    loop = std::move(*EventLoop::create(sockit::loop::Backend::uring));
+    auto l = sockit::TcpListener::bind(Address::ipv4_loopback(0));
+    if (!l) return;
+    addr = *l->local_address();
+    auto a = sockit::loop::Acceptor::create(*loop, l->release(), [this](Fd fd, const Address& peer) {
+      got.push_back(std::move(fd));
+      peers.push_back(peer.to_string());
+    });
+    if (a) acc = std::move(*a);
+  }
+  void run_until(std::size_t n, std::chrono::milliseconds limit) {
+    auto give_up = std::chrono::steady_clock::now() + limit;
+    while (got.size() < n && std::chrono::steady_clock::now() < give_up) loop->run_once(10ms);
+  }
+};
+
+TEST(UringAccept, ABurstOf500ConnectsIsAllAcceptedThroughTheRing) {
+  SKIP_WITHOUT_RING_ACCEPT();
+  sockit::test::FdLeakCheck leaks;
+  {
+    RingAcceptRun r;
+    ASSERT_TRUE(r.acc);
+    ASSERT_TRUE(r.acc->accepts_on_ring());
+    std::vector<Fd> clients = connect_burst(r.addr, 500);
+    ASSERT_EQ(clients.size(), 500u);
+    r.run_until(500, 10s);
+    ASSERT_EQ(r.got.size(), 500u);
+    EXPECT_EQ(r.acc->ring_accepts(), 500u);  // every one through the ring, none through accept4
+    EXPECT_EQ(r.acc->core().accepted(), 500u);
+    // Same descriptors as accept4 gives: non-blocking, close-on-exec; and the right peers.
+    std::vector<std::string> locals;
+    for (const Fd& c : clients) locals.push_back(local_of(c.get()));
+    std::sort(locals.begin(), locals.end());
+    std::sort(r.peers.begin(), r.peers.end());
+    EXPECT_EQ(r.peers, locals);
+    for (const Fd& fd : r.got) {
+      ASSERT_NE(::fcntl(fd.get(), F_GETFL) & O_NONBLOCK, 0);
+      ASSERT_NE(::fcntl(fd.get(), F_GETFD) & FD_CLOEXEC, 0);
+    }
+    // The accepted connections work: a byte each way on the first one.
+    ASSERT_EQ(::send(clients[0].get(), "x", 1, MSG_NOSIGNAL), 1);
+    r.acc->close();  // cancels the multishot accept: the port is released at once
+    EXPECT_FALSE(sockit::TcpStream::connect(r.addr, Deadline::after(1s)));
+  }
+}
+
+TEST(UringAccept, OffWithSockitUringAcceptZeroAcceptsOnReadiness) {
+  SOCKIT_SKIP_WITHOUT_URING(true);
+  sockit::test::FdLeakCheck leaks;
+  ScopedEnv off("SOCKIT_URING_ACCEPT", "0");
+  RingAcceptRun r;
+  ASSERT_TRUE(r.acc);
+  EXPECT_FALSE(r.acc->accepts_on_ring());
+  std::vector<Fd> clients = connect_burst(r.addr, 50);
+  r.run_until(50, 5s);
+  EXPECT_EQ(r.got.size(), 50u);
+  EXPECT_EQ(r.acc->ring_accepts(), 0u);
+  EXPECT_EQ(r.acc->core().accepted(), 50u);
+}
+
+TEST(UringAccept, ClosedWhileConnectionsArriveLeaksNothing) {
+  SKIP_WITHOUT_RING_ACCEPT();
+  sockit::test::FdLeakCheck leaks;  // descriptors the cancelled accept still brought are closed
+  for (int round = 0; round < 3; ++round) {
+    RingAcceptRun r;
+    ASSERT_TRUE(r.acc);
+    std::vector<Fd> first = connect_burst(r.addr, 20);
+    r.run_until(20, 5s);
+    ASSERT_EQ(r.got.size(), 20u);
+    // More arrive while the accept is armed; the acceptor goes before the loop hands them over.
+    std::vector<Fd> more = connect_burst(r.addr, 50);
+    r.acc.reset();
+    for (int i = 0; i < 5; ++i) r.loop->run_once(5ms);  // late completions meet a closed slot
+    EXPECT_EQ(r.got.size(), 20u);
+  }
+}
+
+TEST(UringAccept, OutOfDescriptorsShedsThenTheRingAcceptsAgain) {
+  SKIP_WITHOUT_RING_ACCEPT();
+  sockit::test::FdLeakCheck leaks;
+  RingAcceptRun r;
+  ASSERT_TRUE(r.acc);
+  ASSERT_TRUE(r.acc->accepts_on_ring());
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  std::vector<Fd> clients = connect_burst(r.addr, 1);
+  ASSERT_EQ(clients.size(), 1u);
+  std::vector<int> fillers;
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(sockit::test::open_fds().size() + 2);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  for (;;) {
+    int fd = ::dup(0);
+    if (fd < 0) break;
+    fillers.push_back(fd);
+  }
+  // The ring's accept fails with EMFILE; the readiness step sheds the connection (spare trick).
+  auto give_up = std::chrono::steady_clock::now() + 5s;
+  while (r.acc->core().shed() == 0 && std::chrono::steady_clock::now() < give_up) r.loop->run_once(10ms);
+  for (int fd : fillers) ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_EQ(r.acc->core().shed(), 1u);
+  EXPECT_EQ(r.got.size(), 0u);
+  EXPECT_TRUE(r.acc->core().has_spare());
+  char x;
+  EXPECT_LE(::recv(clients[0].get(), &x, 1, 0), 0);  // closed at once (EOF or reset), not left hanging
+  // The multishot accept was armed again: the next connects come through the ring.
+  std::vector<Fd> later = connect_burst(r.addr, 10);
+  r.run_until(10, 5s);
+  EXPECT_EQ(r.got.size(), 10u);
+  EXPECT_EQ(r.acc->ring_accepts(), 10u);
 }
 
 TEST(AcceptCore, OutOfDescriptorsShedsConnectionAndStopsAtEagain) {
