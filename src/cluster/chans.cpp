@@ -8,7 +8,8 @@
 //                                    "b <mask>" / "e <mask>" / "I <mask>" -> "<setter> <when> <folded mask>",
 //                                    "inv <folded nick>" -> "1" (an invitation, used by its JOIN)
 //   sockit:nodechans:<node>:<instance>  hash  <folded chan> -> how many members that node instance has
-//                                    there: what the reaper (nicks.cpp) clears when the instance dies
+//                                    there: what the reaper (nicks.cpp) clears when the instance dies,
+//                                    and what the instance's resync prunes over (kPrune)
 //   sockit:kicks:<folded>      hash  "<node>:<instance>:<id>" -> the KICK line that removed that member
 //                                    (the decide script; gone kKickTraceSeconds after the last kick,
 //                                    an entry dropped when its owner joins again): what a node that
@@ -132,6 +133,37 @@ end
 return {added, redis.call('HGETALL', KEYS[2])}
 )lua";
 
+// Resync, after kRestore (IrcLink::prune_memberships): the memberships Redis holds by mistake for
+// this node instance are dropped. KEYS: the node instance's channel counts. ARGV: members key
+// prefix, state key prefix, the instance's owner prefix ("<node>:<instance>:"), then folded
+// channel, local id pairs: the node's true memberships. Over the channels of the counts, each
+// entry with that prefix that is not a true membership is removed; the count becomes the entries
+// left (none: the channel's count is removed), a channel left without members loses its state.
+// Returns the removed entries as folded channel, id pairs.
+constexpr char kPrune[] = R"lua(
+local keep = {}
+for i = 4, #ARGV, 2 do keep[ARGV[i] .. ' ' .. ARGV[i + 1]] = true end
+local removed, plen = {}, #ARGV[3]
+for _, chan in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local key, mine = ARGV[1] .. chan, 0
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    if string.sub(f, 1, plen) == ARGV[3] then
+      local id = string.sub(f, plen + 1)
+      if keep[chan .. ' ' .. id] then
+        mine = mine + 1
+      else
+        redis.call('HDEL', key, f)
+        removed[#removed + 1] = chan
+        removed[#removed + 1] = id
+      end
+    end
+  end
+  if mine == 0 then redis.call('HDEL', KEYS[1], chan) else redis.call('HSET', KEYS[1], chan, mine) end
+  if redis.call('HLEN', key) == 0 then redis.call('DEL', ARGV[2] .. chan) end
+end
+return removed
+)lua";
+
 // MODE, TOPIC, KICK, INVITE decided here (IrcLink::decide_channel). KEYS: members, state, recent
 // kicks. ARGV: event channel, payload, the actor's owner, what it needs ('o': operator; another
 // mode letter, 't' or 'i': operator if the modes hold it; a member otherwise), nick key prefix, the kicks' lifetime (seconds), then op, field, value triples
@@ -231,6 +263,7 @@ struct IrcLink::ChannelScripts {
   Script max_users{kMaxUsers};
   Script move_invites{kMoveInvites};
   Script restore{kRestore};
+  Script prune{kPrune};
   Script members{kMembers};
 };
 
@@ -325,6 +358,20 @@ void IrcLink::restore_channel(const std::string& folded_chan, const std::vector<
       std::move(args), [done = std::move(done)](const RedisReply& r) {
         if (done && r.type == RedisReply::Type::array && r.elements.size() == 2) done(channel_state(r.elements[1]));
       });
+}
+
+void IrcLink::prune_memberships(std::vector<Membership> members, std::function<void(std::vector<Membership> removed)> done) {
+  std::vector<std::string> args{kMembersPrefix, kStatePrefix, owner_of(node_, 0)};
+  args.back().pop_back();  // "<node>:<instance>:"
+  for (auto& [folded, id] : members) args.insert(args.end(), {std::move(folded), std::to_string(id)});
+  channel_scripts().prune.run(node_.redis(), {node_chans_key(node_)}, std::move(args), [done = std::move(done)](const RedisReply& r) {
+    if (r.type != RedisReply::Type::array || !done) return;  // Redis away: the next resync prunes
+    std::vector<Membership> removed;
+    for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+      removed.emplace_back(r.elements[i].str, static_cast<std::uint64_t>(number(r.elements[i + 1].str)));
+    }
+    done(std::move(removed));
+  });
 }
 
 void IrcLink::check_memberships(std::vector<ReplicaUser> users) {

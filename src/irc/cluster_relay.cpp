@@ -464,6 +464,44 @@ std::vector<ClusterChannelChange> channel_snapshot(const Channel& ch, Casemappin
   return out;
 }
 
+/// Resync, after the restores: the memberships Redis holds for this node by mistake (a PART or
+/// QUIT whose removal was lost while Redis was away) are removed by the prune script, and each
+/// removed one of a user still here is published as that user's PART (no reason), as a PART
+/// typed then would have been: the other nodes drop the member at once.
+void prune_after_resync(ServerImpl& s) {
+  std::vector<ClusterLink::Membership> members;
+  for (const auto& [folded, ch] : s.channels_) {
+    for (const auto& [id, m] : ch->members) members.emplace_back(folded, id);
+  }
+  // A JOIN whose script is in flight: sent before the prune on the same connection, Redis runs it
+  // first and the member it adds is not in the channel's local copy yet (the client's input is
+  // held until the verdict). It counts as a true membership, so that it is not pruned: a refused
+  // JOIN wrote nothing, and an admitted one whose client left meanwhile is taken out by the verdict
+  // callback's leave_channel. (Skipping that channel instead would leave its stale entries for the
+  // next resync; a JOIN sent after the prune runs after it and is untouched.) A JOIN whose reply
+  // the cut lost has had its verdict (unavailable) by now: not pending, its entry is pruned.
+  for (const auto& [id, c] : s.clients_) {
+    if (c->check && c->check->kind == AuthCheck::Kind::chan_join && !c->check->join_chan.empty()) {
+      members.emplace_back(c->check->join_chan, id);
+    }
+  }
+  s.cluster_->prune_memberships(std::move(members), [&s, alive = std::weak_ptr<char>(s.decide_alive_)](
+                                                        std::vector<ClusterLink::Membership> removed) {
+    if (alive.expired()) return;
+    for (const auto& [folded, id] : removed) {
+      auto it = s.clients_.find(id);
+      if (it == s.clients_.end() || !it->second->registered || s.gone(*it->second)) continue;
+      Client& c = *it->second;
+      Channel* ch = s.find_channel(folded);
+      if (ch != nullptr && ch->find(c.id)) continue;  // joined again since (its JOIN ran after the prune)
+      const ServerImpl::RemoteChannel* rc = s.remote_channel(folded);
+      const std::string name = ch != nullptr ? ch->name : rc != nullptr && !rc->name.empty() ? rc->name : folded;
+      // Through the path of a PART: queued behind what the node kept while degraded, if any.
+      s.cluster_publish(ClusterEvent::Kind::part, c, name, s.from(c, "PART").p(name).str());
+    }
+  });
+}
+
 void restore_after_resync(ServerImpl& s) {
   // This node's own SYNC came back: its nicks are claimed again. Its members go back into every
   // shared channel (a Redis restarted empty, or a reap, removed them; the state too if Redis has
@@ -477,6 +515,7 @@ void restore_after_resync(ServerImpl& s) {
                                   if (!alive.expired()) s.cluster_resynced(folded, st);
                                 });
   }
+  prune_after_resync(s);
   std::vector<ClusterLink::ReplicaUser> replica;
   for (const auto& [folded, u] : s.remote_users_) {
     ClusterLink::ReplicaUser r{u.node, folded, u.mask, u.id, {}};

@@ -554,6 +554,7 @@ void ServerImpl::cluster_join(Client& c, std::shared_ptr<JoinList> list, std::si
     if (std::string_view("Cimnst").find(m) != std::string_view::npos) modes += m;
   }
   const std::string folded = fold(name, cfg_.casemapping);
+  check->join_chan = folded;
   std::function<void()> wake = c.peer != nullptr ? c.peer->waker() : nullptr;
   // The verdict comes back on the loop thread, on a later turn; a client gone meanwhile gets
   // nothing, and a membership given to it is taken back.

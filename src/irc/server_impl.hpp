@@ -89,6 +89,8 @@ struct AuthCheck {
   /// is in (finish_check), with the command's labeled-response `label` ("" = none).
   std::function<void(Client&)> then;
   std::string label;
+  /// chan_join: the folded channel whose JOIN script is in flight (the resync's prune keeps it).
+  std::string join_chan;
 };
 
 /// A SASL SCRAM-SHA-256 exchange in progress (commands_accounts.cpp): after the client-first

@@ -79,6 +79,7 @@ class IrcLink final : public irc::ClusterLink {
                       std::function<void(bool ok)> done) override;
   void restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
                        std::function<void(const irc::ClusterChannelState&)> done) override;
+  void prune_memberships(std::vector<Membership> members, std::function<void(std::vector<Membership> removed)> done) override;
   void check_replica(std::vector<ReplicaUser> replica) override;
   bool queue_for_relay(const irc::ClusterEvent& e) override;
   /// The most events queue_for_relay keeps while degraded (then: refused, the sender told).

@@ -144,6 +144,16 @@ class ClusterLink {
                                std::function<void(const ClusterChannelState&)> done) {
     (void)folded_chan, (void)changes, (void)done;
   }
+  /// Resync, after the restore_channel calls: `members` are this node's true memberships (folded
+  /// channel, local client id), its local members and the JOINs whose verdict is still awaited.
+  /// In one atomic step, over the channels of this node instance's channel counts, removes from
+  /// the shared member lists the entries of this node instance that are not in `members` (a PART
+  /// or QUIT whose removal was lost while Redis was away) and sets the counts right; `done` gets
+  /// what was removed, on a later loop turn (not called when Redis is away).
+  using Membership = std::pair<std::string, std::uint64_t>;
+  virtual void prune_memberships(std::vector<Membership> members, std::function<void(std::vector<Membership> removed)> done) {
+    (void)members, (void)done;
+  }
   /// Degraded (not relaying): keeps `e`, a local user's channel message (marked `replay`: this
   /// node's members got it at once), PART or QUIT, to publish in order right after the resync's
   /// SYNC once the link is back. False when the queue is full: the event will not reach the
