@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -123,8 +124,19 @@ int EchoServer::fd_count() const {
   return n;
 }
 
-bool EchoServer::wait_fd_count(int n, std::chrono::milliseconds timeout) const {
-  return wait_until([&] { return fd_count() == n; }, timeout, 20ms);
+bool EchoServer::wait_back_to_idle(std::chrono::milliseconds timeout) const {
+  auto entries = [](const std::string& list) {
+    std::set<std::string> out;
+    std::istringstream in(list);
+    for (std::string e; in >> e;) out.insert(e);
+    return out;
+  };
+  const std::set<std::string> idle = entries(baseline_fd_list_);
+  return wait_until([&] {
+    if (fd_count() == baseline_fds_) return true;
+    const std::set<std::string> now = entries(fd_list());
+    return now.size() < idle.size() && std::includes(idle.begin(), idle.end(), now.begin(), now.end());
+  }, timeout, 20ms);
 }
 
 std::chrono::milliseconds EchoServer::cpu_time() const {

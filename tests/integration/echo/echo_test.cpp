@@ -43,7 +43,7 @@ class Echo : public testing::TestWithParam<Variant> {
 
 // Ends a test: the server must be back to its idle descriptors, then stop cleanly (exit 0).
 void finish(EchoServer& s) {
-  EXPECT_TRUE(s.wait_fd_count(s.baseline_fds(), 5s))
+  EXPECT_TRUE(s.wait_back_to_idle(5s))
       << "server holds " << s.fd_count() << " descriptors, " << s.baseline_fds() << " when idle\nnow: "
       << s.fd_list() << "\nidle: " << s.baseline_fd_list();
   auto st = s.stop();
