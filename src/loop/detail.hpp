@@ -4,6 +4,7 @@
 // has src/ on its private include path) and by the loop's unit tests.
 #pragma once
 
+#include "sockit/loop/acceptor.hpp"
 #include "sockit/loop/connection.hpp"
 #include "sockit/loop/event_loop.hpp"
 
@@ -85,6 +86,12 @@ inline AcceptRing* accept_ring(EventLoop& l) noexcept { return LoopAccess::accep
 /// Reads that came through the io_uring buffer ring (ring_recv.hpp) on this loop: 0 on other
 /// backends, and with SOCKIT_URING_RECV=0. For tests and stats.
 inline std::uint64_t ring_recvs(EventLoop& l) noexcept { return LoopAccess::ring_recvs(l); }
+
+/// Connections an Acceptor took through io_uring's multishot accept (also in core().accepted()).
+struct AcceptorAccess {
+  static std::uint64_t ring_accepts(const Acceptor& a) noexcept { return a.ring_accepts_; }
+};
+inline std::uint64_t ring_accepts(const Acceptor& a) noexcept { return AcceptorAccess::ring_accepts(a); }
 
 struct ConnectionAccess {
   static void set_echo_splice(Connection& c, bool on) noexcept { c.set_echo_splice(on); }

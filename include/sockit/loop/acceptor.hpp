@@ -31,6 +31,7 @@ namespace sockit::loop {
 
 namespace detail {
 class AcceptRing;
+struct AcceptorAccess;  // src/loop/detail.hpp: the io_uring accept counter, for tests
 }
 
 class AcceptCore {
@@ -102,12 +103,11 @@ class Acceptor {
   int fd() const noexcept { return fd_.get(); }
   const AcceptCore& core() const noexcept { return core_; }
   AcceptCore& core() noexcept { return core_; }
-  /// Connections accepted through io_uring's multishot accept (also counted in core().accepted()).
-  std::uint64_t ring_accepts() const noexcept { return ring_accepts_; }
   /// True while accepting through io_uring (uring backend, kernel 5.19+, SOCKIT_URING_ACCEPT!=0).
   bool accepts_on_ring() const noexcept { return ring_slot_ >= 0; }
 
  private:
+  friend struct detail::AcceptorAccess;
   Acceptor(EventLoop& loop, Fd fd, NewConnection on_new, AcceptCore::ErrorLog log, Options opts);
   Result<void> watch();
   void on_readable();
