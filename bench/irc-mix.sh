@@ -12,7 +12,13 @@
 # compared with ngircd's per round). --preset applies to irc-mix only. --servers LIST (comma-separated
 # names of bench/irc_servers.sh, default sockit-chat,ngircd,inspircd) sets the arms of the rotation,
 # e.g. sockit-chat,sockit-chat-uring,ngircd,inspircd; every sockit arm is compared with the best of
-# ngircd and inspircd in the same round.
+# ngircd and inspircd in the same round (CPU per unit, and p99 against the lower of their p99s;
+# for irc-register also p50, mean and rate against ngircd's). "gen" is the generator's CPU over the
+# measured interval as a share of that interval: a generator starved of its core (gen far below
+# its other rounds, p50 in seconds) makes the round invalid (docs/BENCHMARKS.md, irc-mix large).
+# PERF_ARM=NAME PERF_ROUND=N [PERF_DELAY=S] [PERF_SECS=S] [PERF_OUT=FILE]: record the server of
+# that arm and round with `perf record -e cpu-clock -F 2000 -g` for PERF_SECS (default 5) seconds,
+# starting PERF_DELAY (default 4) seconds after the load starts (set it past the warm-up/join).
 #
 #   bench/irc-mix.sh [--build-dir DIR] [--rounds N] [--mode irc-mix|irc|irc-register] [--preset small|large]
 #                    [--servers LIST] [--tsv FILE] [LOAD-ARGS...]
@@ -66,8 +72,15 @@ for round in $(seq 1 "$ROUNDS"); do
     taskset -c 0 "${IRC_CMD[@]}" >/dev/null 2>&1 &
     SERVER_PID=$!
     wait_port "$port" || { echo "bench/irc-mix.sh: $s did not start" >&2; exit 1; }
+    PERF_PID=
+    if [ "${PERF_ARM:-}" = "$s" ] && [ "${PERF_ROUND:-1}" = "$round" ]; then
+      (sleep "${PERF_DELAY:-4}"; exec taskset -c 1 perf record -q -e cpu-clock -F 2000 -g -p "$SERVER_PID" \
+        -o "${PERF_OUT:-perf-$s.data}" -- sleep "${PERF_SECS:-5}") >/dev/null 2>&1 &
+      PERF_PID=$!
+    fi
     taskset -c 1 "$SOCKIT" load "$MODE" "127.0.0.1:$port" "${MODE_ARGS[@]}" "$@" --server-pid "$SERVER_PID" \
       --json --no-progress >"$TMP/run.json" 2>"$TMP/run.err" || true
+    [ -n "$PERF_PID" ] && { wait "$PERF_PID" || true; echo "perf: ${PERF_OUT:-perf-$s.data} ($s, round $round)"; }
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
@@ -76,8 +89,8 @@ for round in $(seq 1 "$ROUNDS"); do
     jq -r --arg s "$s" --arg r "$round" \
       '[$s, $r, .server.cpu_us_per_unit, .latency_us.p99, (.deliveries_per_s // .rate_per_s), (.lost // 0),
         (.deliveries_expected // .units), (.server.rss_per_client_bytes // 0), .client_cpu_s, .errors_total,
-        .latency_us.p50] | @tsv' "$TMP/run.json" >>"$ROWS"
-    tail -1 "$ROWS" | awk -F'\t' '{printf "round %s %-12s %6.2f us CPU/unit  p50 %8.0f us  p99 %8.0f us  %8.0f units/s  lost %s of %s  rss %6.0f B/client  client cpu %.1fs  errors %s\n", $2, $1, $3, $11, $4, $5, $6, $7, $8, $9, $10}'
+        .latency_us.p50, .latency_us.mean, .duration_s] | @tsv' "$TMP/run.json" >>"$ROWS"
+    tail -1 "$ROWS" | awk -F'\t' '{printf "round %s %-12s %6.2f us CPU/unit  p50 %8.0f us  mean %8.0f us  p99 %8.0f us  %8.0f units/s  lost %s of %s  rss %6.0f B/client  client cpu %.1fs (gen %.0f%%)  errors %s\n", $2, $1, $3, $11, $12, $4, $5, $6, $7, $8, $9, ($13 > 0 ? 100 * $9 / $13 : 0), $10}'
   done
 done
 [ -n "$TSV_OUT" ] && sed "s/^/$CELL\t/" "$ROWS" >>"$TSV_OUT"
@@ -85,25 +98,30 @@ python3 - "$ROWS" <<'PY'
 import statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 by = {}
-for s, r, cpu, p99, rate, lost, exp, rss, ccpu, err, p50 in rows:
-    by.setdefault(s, {})[int(r)] = (float(cpu), float(p99), float(rate), int(lost), float(rss), float(p50))
+for s, r, cpu, p99, rate, lost, exp, rss, ccpu, err, p50, mean, dur in rows:
+    by.setdefault(s, {})[int(r)] = (float(cpu), float(p99), float(rate), int(lost), float(rss), float(p50),
+                                    float(mean), float(ccpu) / float(dur) if float(dur) > 0 else 0.0)
 med = lambda xs: statistics.median(xs) if xs else float("nan")
 for s, rs in by.items():
     v = list(rs.values())
     print(f"median {s:<12} {med([x[0] for x in v]):6.2f} us CPU/unit  p50 {med([x[5] for x in v]):8.0f} us  "
+          f"mean {med([x[6] for x in v]):8.0f} us  "
           f"p99 {med([x[1] for x in v]):8.0f} us  {med([x[2] for x in v]):8.0f} units/s  lost {sum(x[3] for x in v)}  "
-          f"rss {med([x[4] for x in v]):6.0f} B/client")
+          f"rss {med([x[4] for x in v]):6.0f} B/client  gen {100 * med([x[7] for x in v]):.0f}%")
 for mine_name in [s for s in by if s.startswith("sockit")]:
-    ratios = []
-    for r, mine in sorted(by[mine_name].items()):
-        others = [by[s][r][0] for s in ("ngircd", "inspircd") if r in by.get(s, {})]
-        if others:
-            ratios.append(mine[0] / min(others))
-    if ratios:
-        print(f"{mine_name} / best other, CPU per unit: median {med(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}, "
-              f"{len(ratios)} rounds: {' '.join(f'{x:.3f}' for x in ratios)})")
-# Each variant against its base in the same rounds: uring against epoll, NAME@HOLD against NAME.
+    for k, name in ((0, "CPU per unit"), (1, "p99 (against the lower p99)")):
+        ratios = []
+        for r, mine in sorted(by[mine_name].items()):
+            others = [by[s][r][k] for s in ("ngircd", "inspircd") if r in by.get(s, {})]
+            if others and min(others) > 0:
+                ratios.append(mine[k] / min(others))
+        if ratios:
+            print(f"{mine_name} / best other, {name}: median {med(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f}, "
+                  f"{len(ratios)} rounds: {' '.join(f'{x:.3f}' for x in ratios)})")
+# Each variant against its base in the same rounds: uring against epoll, NAME@HOLD against NAME,
+# the uring arm with accepts on readiness (-acc0) against the ring's accepts.
 pairs = [("sockit-chat-uring", "sockit-chat")] + [(s, s.split("@")[0]) for s in by if "@" in s]
+pairs += [(s.replace("-acc0", ""), s) for s in by if "-acc0" in s]
 for a, b in pairs:
     if a not in by or b not in by:
         continue
@@ -115,9 +133,10 @@ for a, b in pairs:
         rs = [by[a][r][k] / m[k] for r, m in sorted(by[b].items()) if r in by[a] and m[k] > 0]
         if rs:
             print(f"{a} / {b}, {name}: median {med(rs):.3f} (range {min(rs):.3f}-{max(rs):.3f})")
-for k, name in ((5, "p50"), (2, "units/s")):
-    rs = [mine[k] / by["ngircd"][r][k] for r, mine in by.get("sockit-chat", {}).items()
-          if r in by.get("ngircd", {}) and by["ngircd"][r][k] > 0]
-    if rs:
-        print(f"sockit-chat / ngircd, {name}: median {med(rs):.3f} (range {min(rs):.3f}-{max(rs):.3f}, {len(rs)} rounds)")
+for mine_name in [s for s in by if s.startswith("sockit")]:
+    for k, name in ((5, "p50"), (6, "mean"), (1, "p99"), (2, "units/s")):
+        rs = [mine[k] / by["ngircd"][r][k] for r, mine in sorted(by[mine_name].items())
+              if r in by.get("ngircd", {}) and by["ngircd"][r][k] > 0]
+        if rs:
+            print(f"{mine_name} / ngircd, {name}: median {med(rs):.3f} (range {min(rs):.3f}-{max(rs):.3f}, {len(rs)} rounds)")
 PY

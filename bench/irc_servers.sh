@@ -3,9 +3,13 @@
 #
 #   irc_server_cmd NAME PORT DIR SOCKIT   NAME: sockit-chat | sockit-chat-uring | ngircd | inspircd
 #
-# sockit-chat-uring is sockit chat-server --backend uring (io_uring poller, sends through the ring).
-# A sockit name may end in @DURATION: the same server with --output-hold DURATION (a passive
-# receiver's small output waits up to that long, docs/BENCHMARKS.md), e.g. sockit-chat-uring@5ms.
+# sockit-chat is sockit chat-server --backend epoll, sockit-chat-uring is --backend uring (io_uring
+# poller, sends through the ring); both name the backend and the hold explicitly, so an arm means
+# the same whatever the chat server's defaults are. A sockit name may end in @DURATION: the same
+# server with --output-hold DURATION (a passive receiver's small output waits up to that long,
+# docs/BENCHMARKS.md), e.g. sockit-chat-uring@5ms; without it --output-hold 0 (off).
+# sockit-chat-uring-acc0 is sockit-chat-uring with SOCKIT_URING_ACCEPT=0 (accepts on readiness
+# instead of the ring's multishot accept), for the A/B of the registration storm; it takes @ too.
 #
 # Returns 2 for an unknown name, 3 when the server is not installed. Flood limits are lifted as
 # far as each server's configuration allows. What remains is compiled in: ngircd 26 handles at
@@ -17,16 +21,19 @@
 # reaches (fakelag off, commandrate/threshold/sendq/recvq far above it); lines stay limited to
 # 512 bytes in all three servers.
 irc_server_cmd() {
-  local name=$1 port=$2 dir=$3 sockit=$4 hold=()
+  local name=$1 port=$2 dir=$3 sockit=$4 hold=(--output-hold 0) env=()
   mkdir -p "$dir"
   case "$name" in
-    sockit-chat@* | sockit-chat-uring@*) hold=(--output-hold "${name#*@}"); name=${name%@*} ;;
+    sockit-chat@* | sockit-chat-uring@* | sockit-chat-uring-acc0@*) hold=(--output-hold "${name#*@}"); name=${name%@*} ;;
+  esac
+  case "$name" in
+    sockit-chat-uring-acc0) env=(env SOCKIT_URING_ACCEPT=0); name=sockit-chat-uring ;;
   esac
   case "$name" in
     sockit-chat)
-      IRC_CMD=("$sockit" chat-server --listen 127.0.0.1:$port --no-flood-control --max-per-ip 0 --quiet "${hold[@]}") ;;
+      IRC_CMD=("${env[@]}" "$sockit" chat-server --backend epoll --listen 127.0.0.1:$port --no-flood-control --max-per-ip 0 --quiet "${hold[@]}") ;;
     sockit-chat-uring)
-      IRC_CMD=("$sockit" chat-server --backend uring --listen 127.0.0.1:$port --no-flood-control --max-per-ip 0 --quiet "${hold[@]}") ;;
+      IRC_CMD=("${env[@]}" "$sockit" chat-server --backend uring --listen 127.0.0.1:$port --no-flood-control --max-per-ip 0 --quiet "${hold[@]}") ;;
     ngircd)
       command -v ngircd >/dev/null || return 3
       echo "Welcome" >"$dir/motd"

@@ -17,6 +17,8 @@
 #   --no-build     use the binaries already in the build dir
 #   --append       keep bench/results/latest.tsv and add rows (to rerun one group)
 #   --out FILE     report path (default docs/BENCHMARKS.md; the TSV goes next to it in bench/results/)
+#   IRC_SERVERS=LIST  the irc-mix group's arms (bench/irc_servers.sh names; default
+#                  sockit-chat,sockit-chat-uring@10ms,ngircd,inspircd)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -267,23 +269,33 @@ if has irc; then
 fi
 
 if has irc-mix; then
-  # A realistic network (`sockit load irc-mix`, presets small and large, docs/LOAD.md): sockit
-  # chat-server, ngircd and inspircd alternate in every round (bench/irc-mix.sh); the medians and
-  # sockit's CPU per delivery against the best of the other two go to bench/results/irc-mix-*.txt.
+  # A realistic network (`sockit load irc-mix`, presets small and large, docs/LOAD.md): the arms of
+  # IRC_SERVERS (default: sockit chat-server on epoll, on uring with a 10 ms output hold, ngircd,
+  # inspircd) alternate in every round (bench/irc-mix.sh); the medians and each sockit arm's CPU per
+  # delivery and p99 against the best of the other two go to bench/results/irc-mix-*.txt.
+  IRC_SERVERS=${IRC_SERVERS:-sockit-chat,sockit-chat-uring@10ms,ngircd,inspircd}
   : >"$RESULTS/irc-mix.tsv"
   for preset in small large; do
     echo "bench: irc-mix $preset" >&2
-    "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --preset "$preset" -d "$DUR" --warmup "$WARM" \
-      --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-mix-$preset.txt" 2>&1 || echo "bench: irc-mix $preset failed" >&2
+    "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --preset "$preset" --servers "$IRC_SERVERS" \
+      -d "$DUR" --warmup "$WARM" --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-mix-$preset.txt" 2>&1 ||
+      echo "bench: irc-mix $preset failed" >&2
   done
-  # Issue #21's other two cells in the same rotation: the 100 x 1 fan-out and the registration
-  # storm (100 concurrent; p50 connect-to-001 and rate against ngircd's).
+  # Issue #21's other cells in the same rotation: the 100 x 1 and 1,000 x 10 fan-outs and the
+  # registration storm (100 concurrent; p50, mean, p99 connect-to-001 and rate against ngircd's; the
+  # uring arm also with SOCKIT_URING_ACCEPT=0, accepts on readiness, for the multishot accept's A/B).
   echo "bench: irc fan-out 100 x 1" >&2
-  "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --mode irc -c 100 --senders 1 --window 4 \
-    -d "$DUR" --warmup "$WARM" --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-100x1.txt" 2>&1 || echo "bench: irc 100 x 1 failed" >&2
+  "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --mode irc --servers "$IRC_SERVERS" -c 100 --senders 1 \
+    --window 4 -d "$DUR" --warmup "$WARM" --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-100x1.txt" 2>&1 ||
+    echo "bench: irc 100 x 1 failed" >&2
+  echo "bench: irc fan-out 1000 x 10" >&2
+  "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --mode irc --servers "$IRC_SERVERS" -c 1000 --senders 10 \
+    --window 4 --timeout 10s -d "$DUR" --warmup "$WARM" --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-1000x10.txt" 2>&1 ||
+    echo "bench: irc 1000 x 10 failed" >&2
   echo "bench: irc registration storm" >&2
-  "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --mode irc-register -c 100 \
-    -d "$DUR" --warmup "$WARM" --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-register.txt" 2>&1 || echo "bench: irc-register failed" >&2
+  "$ROOT/bench/irc-mix.sh" --build-dir "$BUILD_DIR" --rounds 6 --mode irc-register \
+    --servers "$IRC_SERVERS,sockit-chat-uring-acc0@10ms" -c 100 -d "$DUR" --warmup "$WARM" \
+    --tsv "$RESULTS/irc-mix.tsv" >"$RESULTS/irc-register.txt" 2>&1 || echo "bench: irc-register failed" >&2
 fi
 
 if has paired; then
