@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <unordered_set>
 
 namespace sockit::cluster {
@@ -83,7 +84,46 @@ std::optional<irc::ClusterEvent> decode_event(std::string_view p) {
   return e;
 }
 
+std::pair<std::string_view, std::uint64_t> SeenLines::split(std::string_view msgid) {
+  const std::size_t dash = msgid.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == msgid.size()) return {{}, 0};
+  std::uint64_t n = 0;
+  const char* first = msgid.data() + dash + 1;
+  const char* last = msgid.data() + msgid.size();
+  auto [ptr, ec] = std::from_chars(first, last, n, 36);
+  if (ec != std::errc() || ptr != last) return {{}, 0};
+  return {msgid.substr(0, dash), n};
+}
+
+bool SeenLines::first_time(std::string_view msgid) {
+  const auto [prefix, n] = split(msgid);
+  if (n == 0) return true;
+  ++tick_;
+  auto it = high_.find(std::string(prefix));  // one lookup per line (a prefix fits the short-string buffer)
+  if (it == high_.end()) {
+    if (high_.size() >= kMaxSenders) {  // the sender seen least recently is forgotten
+      high_.erase(std::min_element(high_.begin(), high_.end(),
+                                   [](const auto& a, const auto& b) { return a.second.used < b.second.used; }));
+    }
+    high_.emplace(std::string(prefix), Entry{n, tick_});
+    return true;
+  }
+  it->second.used = tick_;
+  if (n <= it->second.high) return false;
+  it->second.high = n;
+  return true;
+}
+
+namespace {
+
+bool is_line(const irc::ClusterEvent& e) {
+  return e.kind == irc::ClusterEvent::Kind::message || e.kind == irc::ClusterEvent::Kind::private_message;
+}
+
+}  // namespace
+
 IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::move(deliver)) {
+  if (const char* v = std::getenv("SOCKIT_CLUSTER_OUTBOX"); v != nullptr && std::string_view(v) == "0") outbox_on_ = false;
   node_.subscriber().set_on_message([this](std::string_view, std::string_view payload) {
     auto e = decode_event(payload);
     if (!e) {
@@ -92,6 +132,17 @@ IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::mov
     }
     ++stats_.received;
     e->own = e->node == node_.options().name;
+    if (outbox_on_ && is_line(*e)) {
+      // Ours back from Redis: out of the outbox (with any older one, which Redis then never had).
+      if (e->own) {
+        const std::uint64_t n = SeenLines::split(e->msgid).second;
+        while (!outbox_.empty() && outbox_.front().n <= n) outbox_.pop_front();
+      }
+      if (!seen_.first_time(e->msgid)) {  // republished from an outbox after Redis had published it
+        ++stats_.duplicates;
+        return;
+      }
+    }
     if (e->kind == irc::ClusterEvent::Kind::sync && !e->own) {
       recent_syncs_[e->node] = std::chrono::steady_clock::now();
       // Another node resynced and may have taken back a nick one of ours got meanwhile: our nicks
@@ -111,6 +162,7 @@ IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::mov
   // (a Redis that stopped answering would leave it waiting for messages forever), so that both
   // come back together and the resync runs on the new subscription.
   auto down = [this] {
+    requeue_outbox();  // even in a resync (relaying_ not yet true): lines may be in flight then too
     if (!relaying_) return;
     relaying_ = false;
     expected_subscribers_ = nodes_in_view();  // the view before the cut
@@ -230,9 +282,50 @@ bool IrcLink::relaying() const {
   return node_.ready() && node_.subscriber().subscribed() && queued_.empty();
 }
 
+void IrcLink::requeue_outbox() {
+  if (outbox_.empty()) return;
+  std::vector<irc::ClusterEvent> lines;
+  lines.reserve(outbox_.size());
+  std::vector<bool> deliver_now;
+  for (Sent& s : outbox_) {
+    deliver_now.push_back(!s.e.replay && s.e.kind == irc::ClusterEvent::Kind::message);
+    s.e.replay = true;  // its node's members get it now: not again on its return
+    lines.push_back(std::move(s.e));
+  }
+  outbox_.clear();
+  stats_.requeued += lines.size();
+  queued_.insert(queued_.begin(), lines.begin(), lines.end());
+  // This node's members were waiting for these lines' return: they get them now, before what
+  // is said while degraded (delivered at once), so they keep the sender's order.
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (!deliver_now[i] || !deliver_) continue;
+    irc::ClusterEvent ev = std::move(lines[i]);
+    ev.own = true;
+    ev.replay = false;
+    deliver_(ev);
+  }
+}
+
 void IrcLink::publish(const irc::ClusterEvent& e) {
   irc::ClusterEvent copy = e;
   copy.node = node_.options().name;
+  if (outbox_on_ && is_line(copy)) {
+    if (!node_.ready() || !node_.subscriber().subscribed()) {
+      // Not linked (a connection dropped since the caller looked): queued, published after the
+      // next resync, as a line said while degraded (this node delivers it on its return).
+      queued_.push_back(std::move(copy));
+      return;
+    }
+    if (outbox_.size() >= kOutboxMax) {
+      outbox_.pop_front();
+      ++stats_.outbox_overflow;
+    }
+    ++stats_.published;
+    std::string payload = encode_event(copy);
+    outbox_.push_back({SeenLines::split(copy.msgid).second, std::move(copy)});  // no second copy
+    node_.redis().command({"PUBLISH", kEventChannel, std::move(payload)});
+    return;
+  }
   ++stats_.published;
   if (e.kind == irc::ClusterEvent::Kind::quit) {  // its reason, for a node that misses the event (check_replica)
     node_.redis().command({"SET", kQuitPrefix + copy.node + ":" + std::to_string(e.sender), copy.rest, "EX",

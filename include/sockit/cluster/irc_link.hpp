@@ -12,12 +12,15 @@
 #include "sockit/irc/cluster.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace sockit::cluster {
 
@@ -36,6 +39,34 @@ struct LinkStats {
   std::uint64_t replayed = 0;  ///< events said while degraded, published on reconnection
   std::uint64_t replica_dropped = 0;  ///< remote users a resync found gone from Redis (QUIT delivered)
   std::uint64_t replica_parted = 0;   ///< remote memberships a resync found gone from Redis (PART delivered)
+  std::uint64_t duplicates = 0;       ///< lines dropped: their msgid was delivered already (an outbox republished them)
+  std::uint64_t requeued = 0;         ///< lines taken from the outbox when a connection dropped (republished later)
+  std::uint64_t outbox_overflow = 0;  ///< lines forgotten by a full outbox (not republished if the link drops)
+};
+
+/// Which lines (channel and private messages) this node has had from the network already, by msgid
+/// (docs/CLUSTER.md, "Failures": the outbox). A msgid is "<prefix>-<n>" (irc ServerImpl::new_msgid:
+/// a random prefix per process, n base 36 counting up), and a node publishes its lines in the order
+/// of their n, on one connection: a line whose n is not above the highest seen for its prefix came
+/// before, and this one is a copy (a line an outbox republished after Redis had published it).
+/// Exact for an outage of any length; one entry per sending process, at most kMaxSenders (the one
+/// seen least recently is forgotten first: its lines count as new again).
+class SeenLines {
+ public:
+  static constexpr std::size_t kMaxSenders = 4096;
+  /// `msgid` as {prefix, n}; n == 0: not of that form.
+  static std::pair<std::string_view, std::uint64_t> split(std::string_view msgid);
+  /// Whether the line `msgid` is new here (then noted); a msgid of another form is always new.
+  bool first_time(std::string_view msgid);
+  std::size_t senders() const noexcept { return high_.size(); }
+
+ private:
+  struct Entry {
+    std::uint64_t high = 0;  ///< the highest n seen
+    std::uint64_t used = 0;  ///< tick_ when last seen
+  };
+  std::unordered_map<std::string, Entry> high_;
+  std::uint64_t tick_ = 0;
 };
 
 class IrcLink final : public irc::ClusterLink {
@@ -84,6 +115,11 @@ class IrcLink final : public irc::ClusterLink {
   bool queue_for_relay(const irc::ClusterEvent& e) override;
   /// The most events queue_for_relay keeps while degraded (then: refused, the sender told).
   static constexpr std::size_t kQueueMax = 10000;
+  /// The most lines published and not yet back from this node's own subscription (the outbox);
+  /// past it the oldest is forgotten (counted in LinkStats::outbox_overflow).
+  static constexpr std::size_t kOutboxMax = 10000;
+  /// Lines in the outbox now (published, not yet back).
+  std::size_t in_flight() const noexcept { return outbox_.size(); }
 
  private:
   struct ChannelScripts;                 ///< chans.cpp
@@ -107,6 +143,18 @@ class IrcLink final : public irc::ClusterLink {
   std::function<void(std::uint64_t, const std::string&)> on_nick_lost_;
   bool relaying_ = false;  ///< as last told to on_relaying_
   std::vector<irc::ClusterEvent> queued_;  ///< queue_for_relay, published after the next SYNC
+  /// The outbox: each channel or private line published, with its msgid's n, until this node's
+  /// subscription hands it back (in order). Off (the old behaviour) with SOCKIT_CLUSTER_OUTBOX=0.
+  struct Sent {
+    std::uint64_t n = 0;
+    irc::ClusterEvent e;
+  };
+  std::deque<Sent> outbox_;
+  bool outbox_on_ = true;
+  SeenLines seen_;  ///< lines had from the network: a republished copy is dropped
+  /// A connection dropped: the outbox's lines go to the front of queued_ (in order), delivered to
+  /// this node's members now (they were waiting for their return) and marked `replay`.
+  void requeue_outbox();
   std::size_t expected_subscribers_ = 1;   ///< nodes in the view when the link went down
   /// Other nodes' SYNCs by node name, when received: a node whose SYNC came within two heartbeats
   /// counts in that view too (the view is read once a heartbeat: a node started just before the

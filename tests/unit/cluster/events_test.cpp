@@ -114,3 +114,42 @@ TEST(ClusterEvents, MalformedPayloadsAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+using sockit::cluster::SeenLines;
+
+TEST(ClusterSeenLines, ALineAtOrBelowItsSendersHighestMsgidIsACopy) {
+  SeenLines seen;
+  EXPECT_TRUE(seen.first_time("abc-1"));
+  EXPECT_TRUE(seen.first_time("abc-2"));
+  EXPECT_TRUE(seen.first_time("abc-z"));   // 35 (base 36)
+  EXPECT_FALSE(seen.first_time("abc-2"));  // republished: Redis had published it before
+  EXPECT_FALSE(seen.first_time("abc-z"));
+  EXPECT_TRUE(seen.first_time("abc-10"));  // 36
+  EXPECT_TRUE(seen.first_time("xyz-1"));   // another process: counted on its own
+  EXPECT_FALSE(seen.first_time("xyz-1"));
+  EXPECT_EQ(seen.senders(), 2u);
+  // Not of the form "<prefix>-<n>": always new, never noted.
+  for (const char* odd : {"", "abc", "-5", "abc-", "abc-5!", "abc-0"}) {
+    EXPECT_TRUE(seen.first_time(odd)) << odd;
+    EXPECT_TRUE(seen.first_time(odd)) << odd;
+  }
+  EXPECT_EQ(seen.senders(), 2u);
+  EXPECT_EQ(SeenLines::split("a-b-1f"), (std::pair<std::string_view, std::uint64_t>{"a-b", 51}));
+}
+
+TEST(ClusterSeenLines, AtMostKMaxSendersTheLeastRecentlySeenForgottenFirst) {
+  SeenLines seen;
+  EXPECT_TRUE(seen.first_time("old-5"));
+  for (std::size_t i = 1; i < SeenLines::kMaxSenders; ++i) EXPECT_TRUE(seen.first_time("p" + std::to_string(i) + "-1"));
+  EXPECT_EQ(seen.senders(), SeenLines::kMaxSenders);
+  EXPECT_FALSE(seen.first_time("old-5"));  // seen again: now the most recent
+  EXPECT_TRUE(seen.first_time("new-1"));   // full: p1, the least recently seen, is forgotten
+  EXPECT_EQ(seen.senders(), SeenLines::kMaxSenders);
+  EXPECT_FALSE(seen.first_time("old-4"));  // still known
+  EXPECT_TRUE(seen.first_time("p1-1"));    // forgotten: its line counts as new again
+  EXPECT_EQ(seen.senders(), SeenLines::kMaxSenders);
+}
+
+}  // namespace
