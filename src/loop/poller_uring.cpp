@@ -33,6 +33,12 @@
 // (user_data kAcceptTag | gen << 32 | slot) instead of a poll; its CQEs are kept and handed to the
 // Acceptor by run_completions(), before the sends'. Off with SOCKIT_URING_ACCEPT=0, under
 // SOCKIT_FAULTS, and on kernels before 5.19 (one line on stderr says so).
+//
+// Reads (ring_recv.hpp): a plain edge-mode Connection reads through one multishot RECV into the
+// loop's provided-buffer ring, each RECV ended by the kernel at a byte limit so one connection
+// holds at most RecvRing::kMaxHeld buffers. On by default where a real multishot RECV with a
+// byte limit works (probed once per process: probe_ring_recv); off with SOCKIT_URING_RECV=0 and
+// under SOCKIT_FAULTS. Where the probe fails one line on stderr says why, and reads use recv().
 #include "pollers.hpp"
 #include "ring_accept.hpp"
 #include "ring_recv.hpp"
@@ -40,11 +46,14 @@
 
 #include "sockit/net/sys.hpp"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -86,6 +95,72 @@ bool kernel_has_multishot_accept(std::string& release) {
   int minor = 0;
   if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
   return major > 5 || (major == 5 && minor >= 19);
+}
+
+// Whether this kernel runs what reads through the ring need: a multishot RECV with buffer select
+// from a registered buffer ring, ended at a byte limit (the SQE's optlen). Tried for real once per
+// process on a scratch ring and a socketpair (a kernel that lacks any part answers -EINVAL, or
+// the registration fails); `why` says what failed.
+bool probe_ring_recv(std::string& why) {
+  io_uring ring{};
+  if (int rc = io_uring_queue_init(4, &ring, 0); rc < 0) {
+    why = std::string("io_uring_queue_init: ") + std::strerror(-rc);
+    return false;
+  }
+  constexpr unsigned kProbeBufs = 8;
+  constexpr std::size_t kProbeSize = 64;
+  const std::size_t ring_bytes = kProbeBufs * sizeof(io_uring_buf);
+  void* mem = ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  std::array<std::byte, kProbeBufs * kProbeSize> bufs{};
+  int sv[2] = {-1, -1};
+  bool ok = false;
+  if (mem == MAP_FAILED) {
+    why = "mmap";
+    mem = nullptr;
+  } else {
+    auto* br = static_cast<io_uring_buf_ring*>(mem);
+    io_uring_buf_ring_init(br);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(br);
+    reg.ring_entries = kProbeBufs;
+    reg.bgid = kGroup;
+    if (int reg_rc = io_uring_register_buf_ring(&ring, &reg, 0); reg_rc < 0) {
+      why = std::string("buffer ring: ") + std::strerror(-reg_rc);
+    } else if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      why = std::string("socketpair: ") + std::strerror(errno);
+    } else {
+      for (unsigned bid = 0; bid < kProbeBufs; ++bid) {
+        io_uring_buf_ring_add(br, bufs.data() + bid * kProbeSize, kProbeSize, static_cast<unsigned short>(bid),
+                              io_uring_buf_ring_mask(kProbeBufs), static_cast<int>(bid));
+      }
+      io_uring_buf_ring_advance(br, static_cast<int>(kProbeBufs));
+      io_uring_sqe* e = io_uring_get_sqe(&ring);
+      io_uring_prep_recv_multishot(e, sv[0], nullptr, 0, 0);
+      e->file_index = kProbeSize;  // the byte limit
+      e->flags |= IOSQE_BUFFER_SELECT;
+      e->buf_group = kGroup;
+      char c = 'p';
+      io_uring_cqe* cqe = nullptr;
+      __kernel_timespec ts{.tv_sec = 1, .tv_nsec = 0};
+      if (::write(sv[1], &c, 1) != 1) {
+        why = "socketpair write";
+      } else if (int sub = io_uring_submit(&ring); sub != 1) {
+        why = std::string("submit: ") + std::strerror(sub < 0 ? -sub : EIO);
+      } else if (int rc2 = io_uring_wait_cqe_timeout(&ring, &cqe, &ts); rc2 < 0) {
+        why = std::string("no completion: ") + std::strerror(-rc2);
+      } else if (cqe->res != 1 || (cqe->flags & IORING_CQE_F_BUFFER) == 0) {
+        why = cqe->res < 0 ? std::string("multishot recv: ") + std::strerror(-cqe->res) : "multishot recv: unexpected completion";
+      } else {
+        ok = true;
+      }
+    }
+  }
+  io_uring_queue_exit(&ring);  // cancels the RECV before the socket and the buffers go
+  for (int fd : sv) {
+    if (fd >= 0) ::close(fd);
+  }
+  if (mem != nullptr) ::munmap(mem, ring_bytes);
+  return ok;
 }
 
 class UringPoller final : public Poller, public SendRing, public RecvRing, public AcceptRing {
@@ -142,10 +217,10 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
     if (!ok) return Error(sys_error(ENOSYS), "io_uring: kernel lacks IORING_OP_POLL_ADD/POLL_REMOVE");
     const char* sends = std::getenv("SOCKIT_URING_SENDS");
     sends_ = !sys::faults_enabled() && (sends == nullptr || std::string(sends) != "0");
-    // Reads through the buffer ring: opt-in for now (SOCKIT_URING_RECV=1; docs/MODELS.md names
-    // the back-pressure stall left to fix before it can be the default).
+    // Reads through the buffer ring: on where the kernel has them (probed once), off with
+    // SOCKIT_URING_RECV=0 and under SOCKIT_FAULTS (faults are injected in sys::recv).
     const char* recvs = std::getenv("SOCKIT_URING_RECV");
-    if (!sys::faults_enabled() && recvs != nullptr && std::string(recvs) == "1") setup_buffers();
+    if (!sys::faults_enabled() && (recvs == nullptr || std::string(recvs) != "0") && ring_recv_available()) setup_buffers();
     // Accepts through the ring: on by default where the kernel has multishot accept.
     const char* accepts = std::getenv("SOCKIT_URING_ACCEPT");
     if (!sys::faults_enabled() && (accepts == nullptr || std::string(accepts) != "0")) {
@@ -161,6 +236,20 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
   }
 
   // ---- RecvRing (ring_recv.hpp) ----
+
+  static bool ring_recv_available() {
+    static const bool ok = [] {
+      std::string why;
+      if (probe_ring_recv(why)) return true;
+      utsname u{};
+      std::fprintf(stderr,
+                   "sockit: io_uring multishot recv with a buffer ring and a byte limit unavailable (kernel %s: %s); "
+                   "reading on readiness\n",
+                   ::uname(&u) == 0 ? u.release : "?", why.c_str());
+      return false;
+    }();
+    return ok;
+  }
 
   bool recvs_enabled() const noexcept override { return recvs_; }
 
@@ -179,6 +268,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
     r.open = true;
     r.want = r.active = r.cancelled = r.leaving = r.ended = false;
     r.head = 0;
+    r.held = 0;
     r.items.clear();
     auto idx = static_cast<std::size_t>(fd);
     if (state_.size() <= idx) state_.resize(idx + 1);
@@ -207,7 +297,10 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
     Recv& r = recv_[static_cast<std::size_t>(slot)];
     if (r.head == r.items.size()) return;
     const Pending& p = r.items[r.head];
-    if (p.kind == Item::data) give_back(p.bid);
+    if (p.kind == Item::data) {
+      give_back(p.bid);
+      --r.held;
+    }
     if (++r.head == r.items.size()) {
       r.items.clear();  // keeps the capacity
       r.head = 0;
@@ -263,6 +356,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
     }
     r.items.clear();
     r.head = 0;
+    r.held = 0;
     if (r.fd >= 0 && static_cast<std::size_t>(r.fd) < state_.size() && state_[static_cast<std::size_t>(r.fd)].recv_slot == slot) {
       state_[static_cast<std::size_t>(r.fd)].recv_slot = -1;
     }
@@ -270,6 +364,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
   }
 
   std::uint64_t recvs() const noexcept override { return recv_count_; }
+  std::size_t held_peak() const noexcept override { return held_peak_; }
 
   // ---- AcceptRing (ring_accept.hpp) ----
 
@@ -644,6 +739,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
     bool leaving = false;    // leave(): an `end` item after the last CQE
     bool ended = false;      // EOF or an error queued: never armed again
     std::size_t head = 0;
+    std::size_t held = 0;    // data items[head..]: buffers the owner has not given back
     std::vector<Pending> items;  // items[head..] not yet taken
   };
 
@@ -694,6 +790,11 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
       if (r.items[i].kind == Item::no_buffers) r.items[i].kind = Item::stale;
     }
     io_uring_prep_recv_multishot(e, r.fd, nullptr, 0, 0);
+    // The kernel ends the multishot RECV once it has brought this many bytes (the SQE's optlen,
+    // liburing 2.3's file_index; a kernel without the limit refuses the SQE, which the probe
+    // found): the slot never holds more than kMaxHeld buffers' worth of bytes, however fast the
+    // peer writes within one wait.
+    e->file_index = static_cast<__u32>((kMaxHeld - std::min(r.held, kMaxHeld - 1)) * kBufferSize);
     e->flags |= IOSQE_BUFFER_SELECT;
     e->buf_group = kGroup;
     io_uring_sqe_set_data64(e, kRecvTag | (std::uint64_t{r.gen} << 32) | static_cast<std::uint32_t>(slot));
@@ -747,6 +848,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
     if (c.res > 0 && has_buf) {
       r.items.push_back(Pending{.kind = Item::data, .bid = bid, .err = c.res});
       ++recv_count_;
+      held_peak_ = std::max(held_peak_, ++r.held);
     } else {
       if (has_buf) give_back(bid);
       if (c.res == 0) {
@@ -766,6 +868,11 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
     if (last) {
       if (r.leaving) {
         r.items.push_back(Pending{.kind = Item::end});
+      } else if (r.want && r.held >= kMaxHeld) {
+        // Ended at its byte limit with the slot full: the owner reads the rest with recv() (under
+        // its water marks) once it has taken these, then arms it again.
+        r.items.push_back(Pending{.kind = Item::no_buffers});
+        r.want = false;
       } else if (r.want) {
         arm_recv(static_cast<int>(slot), r);  // ended by the kernel, or cancelled and wanted again
       }
@@ -853,6 +960,7 @@ class UringPoller final : public Poller, public SendRing, public RecvRing, publi
   std::vector<unsigned short> late_returns_;  // buffers of closed slots, back at the next wait
   std::vector<int> recv_rearm_;               // slots whose RECV found no SQE
   std::uint64_t recv_count_ = 0;
+  std::size_t held_peak_ = 0;
 
   struct Sent {  // a SendSlots slot's send
     void* owner = nullptr;

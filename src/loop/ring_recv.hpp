@@ -1,6 +1,7 @@
 // Internal header (not installed): reads through the io_uring poller's ring instead of a recv()
 // system call per read. The uring poller (poller_uring.cpp) implements it; a plain edge-mode
-// Connection on a loop whose poller has it (SOCKIT_URING_RECV=1, not under SOCKIT_FAULTS)
+// Connection on a loop whose poller has it (on by default where the kernel passes the probe;
+// SOCKIT_URING_RECV=0 and SOCKIT_FAULTS turn it off)
 // opens a slot before it registers its descriptor: the descriptor's multishot poll then watches
 // for writability and hang-ups only, and one IORING_OP_RECV with IORING_RECV_MULTISHOT and
 // IOSQE_BUFFER_SELECT, armed once, reads into the loop's provided-buffer ring
@@ -15,6 +16,12 @@
 //    recv() itself this time (the bytes are in the socket), then arm() again.
 //  * leave() (a connection that starts splicing its echo): the recv is cancelled, the
 //    descriptor's poll watches for input again, and an `end` item follows the last completion.
+//  * a cap per connection: each multishot recv is armed with a byte limit (the SQE's optlen) of
+//    kMaxHeld buffers minus those the slot still holds, so the kernel ends it there, however much
+//    arrives within one wait. If it ends with the slot full, a no_buffers item tells the owner to
+//    read with recv() (back-pressure and water marks as on readiness) and arm() again. One
+//    connection whose output does not drain cannot take the loop's buffer ring, and its peer's
+//    writer meets back-pressure as with readiness reads.
 //  * close(): the recv is cancelled at once (a submitted cancel: the socket is not held), queued
 //    items' buffers go back at the next wait, and the slot is reused after the last completion.
 #pragma once
@@ -34,7 +41,7 @@ class RecvRing {
     std::size_t size = 0;
   };
   virtual ~RecvRing() = default;
-  /// True with SOCKIT_URING_RECV=1, not under SOCKIT_FAULTS, and when the kernel took the buffer ring.
+  /// False with SOCKIT_URING_RECV=0, under SOCKIT_FAULTS, or when the kernel failed the probe.
   virtual bool recvs_enabled() const noexcept = 0;
   /// Reads of `fd` through the ring (its poll leaves out input from now on: call with the socket
   /// drained). Returns the slot, or -1 (read with recv()).
@@ -53,10 +60,16 @@ class RecvRing {
   virtual void close(int slot) noexcept = 0;
   /// Completions that brought bytes through the ring, since the loop started.
   virtual std::uint64_t recvs() const noexcept = 0;
+  /// The most buffers one slot held at once (not yet taken by its owner), since the loop started.
+  virtual std::size_t held_peak() const noexcept = 0;
   // Chosen by measurement (docs/MODELS.md): 64 B pingpong over 1,000 connections needs about one
   // buffer per connection served in a turn; bigger reads take several.
   static constexpr std::size_t kBufferSize = 4096;
   static constexpr unsigned kBuffers = 2048;
+  // Bytes one RECV may bring, in buffers (256 KiB): a pingpong connection holds one buffer at a
+  // time; 8 bulk connections at the cap hold a quarter of the ring. (Short reads can make a slot
+  // hold more buffers than this, never more bytes.)
+  static constexpr std::size_t kMaxHeld = 64;
 };
 
 }  // namespace sockit::loop::detail
