@@ -40,7 +40,7 @@ bool read_secret(const char* prompt, std::string& out) {
 }
 
 std::unique_ptr<store::AccountStore> open_accounts(const AccountsSettings& a, std::string& why) {
-  auto s = store::open_sqlite_accounts(a.path);
+  auto s = store::open_sqlite_accounts(a.path, a.hash_cost);
   if (!s) {
     why = "accounts database " + s.error().message();
     return nullptr;
@@ -113,7 +113,7 @@ class RedisTarget {
   }
 
   /// Connects (one attempt, at most the connect timeout + 1 s); false with `why`.
-  bool open(const ClusterSettings& cl, std::string& why) {
+  bool open(const ClusterSettings& cl, store::HashCost cost, std::string& why) {
     cluster::RedisOptions ro;
     ro.url = *cluster::parse_redis_url(cl.url, nullptr);  // load_config checked it
     if (!cl.password.empty()) ro.url.password = cl.password;
@@ -134,7 +134,7 @@ class RedisTarget {
       return (why = ro.url.display() + ": no answer"), false;
     }
     if (std::string w = first.get(); !w.empty()) return (why = ro.url.display() + ": " + w), false;
-    accounts_.emplace(*loop_, *client_);
+    accounts_.emplace(*loop_, *client_, cost);
     return true;
   }
   cluster::RedisAccounts& accounts() { return *accounts_; }
@@ -191,7 +191,7 @@ int account_command(const AccountArgs& args) {
   Loaded loaded;
   if (!args.config.empty() || !args.cluster.empty()) {
     Overrides flags;
-    flags.cluster_status = true;  // a URL without a node name: this is no node
+    flags.account_command = true;  // no node: a URL without a node name, or no URL (the SQLite file)
     if (!args.cluster.empty()) flags.cluster_url = args.cluster;
     std::string err;
     if (!load_config(args.config, flags, loaded, err)) return usage(err);
@@ -207,13 +207,13 @@ int account_command(const AccountArgs& args) {
   }
   if (loaded.cluster.enabled()) {
     RedisTarget redis;
-    if (std::string why; !redis.open(loaded.cluster, why)) return fail("Redis " + why);
+    if (std::string why; !redis.open(loaded.cluster, loaded.accounts.hash_cost, why)) return fail("Redis " + why);
     if (action == "import") return import_accounts(redis.accounts(), args.db, args.overwrite);
     return run_action(args, redis.accounts());
   }
   if (db.empty()) return usage("--db FILE, --cluster URL or --config FILE is required");
   // Only `add` creates the file: a typo in --db must not leave an empty database behind.
-  auto s = store::open_sqlite_accounts(db, {}, action == "add");
+  auto s = store::open_sqlite_accounts(db, loaded.accounts.hash_cost, action == "add");  // [accounts] hash_* of --config
   if (!s) return fail(s.error().message());
   return run_action(args, **s);
 }

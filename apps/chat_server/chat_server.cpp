@@ -48,7 +48,7 @@ using cli::UsageError;
 struct Options {
   std::vector<std::string> listen;
   std::string config_file;
-  std::string backend = "epoll";
+  std::string backend = "epoll";  // "auto": choose_backend()
   Overrides flags;
   bool hash_password = false;
   unsigned iterations = irc::kDefaultPbkdf2Iterations;
@@ -305,6 +305,31 @@ std::unique_ptr<store::HistoryStore> open_history(const HistorySettings& h, std:
   return store::HistoryStore::open(history_options(h), why);
 }
 
+// --backend auto: the io_uring poller where the kernel has it (the probe that --backend uring
+// runs, loop::uring_available), else epoll with one log line naming the reason. Not the default
+// yet (docs/MODELS.md, "The chat server on uring by default").
+loop::Backend choose_backend(const std::string& name) {
+  if (name != "auto") {
+    auto backend = loop::parse_backend(name);
+    if (!backend) throw UsageError(fmt::format("invalid --backend '{}': expected select, poll, epoll, uring or auto", name));
+    return *backend;
+  }
+  auto ring = loop::uring_available();
+  if (ring) return loop::Backend::uring;
+  log::warn(fmt::format("io_uring unavailable ({}); the chat server runs on epoll", ring.error().message()));
+  return loop::Backend::epoll;
+}
+
+// --output-hold / [timeouts] output_hold not given: 10 ms where the loop is io_uring (less CPU per
+// delivery for a passive receiver's small output; docs/BENCHMARKS.md "Holding a passive
+// receiver's small output across turns"), off on the other backends.
+constexpr std::chrono::milliseconds kUringOutputHold{10};
+std::chrono::milliseconds output_hold(const Loaded& loaded, loop::Backend backend) {
+  if (loaded.output_hold) return *loaded.output_hold;
+  const bool ring = backend == loop::Backend::uring && loop::uring_available();  // not its epoll fallback
+  return ring ? kUringOutputHold : std::chrono::milliseconds{0};
+}
+
 constexpr std::size_t kQueueSlack = 64 << 10;  // the model's send caps above the core's SendQ
 constexpr std::size_t kConnSlack = 16;          // connections past max_clients the core refuses itself
 
@@ -376,9 +401,9 @@ std::string reload_config(const Options& o, irc::Server& irc, std::recursive_mut
 }
 
 // The listening lines and the hint in one write: whoever waits for "listening on" has it all.
-// The last `tls_count` addresses are the TLS listeners.
+// The last `tls_count` addresses are the TLS listeners; `warning` (if any) follows the listening lines.
 void announce(const Options& o, const std::string& server_name, const std::vector<Address>& addrs,
-              std::string_view backend, std::size_t tls_count) {
+              std::string_view backend, std::size_t tls_count, const std::string& warning) {
   std::vector<log::Line> banner;
   const std::size_t first_tls = addrs.size() - std::min(tls_count, addrs.size());
   for (std::size_t i = 0; i < addrs.size(); ++i) {
@@ -391,6 +416,7 @@ void announce(const Options& o, const std::string& server_name, const std::vecto
                         fmt::format("warning: {} is not a loopback address and IRC here is plaintext", a.to_string())});
     }
   }
+  if (!warning.empty()) banner.push_back({log::Level::warn, warning});
   std::string hint;
   auto host_of = [](const Address& a) {
     std::string host = a.ip_string();
@@ -612,8 +638,6 @@ int run(Options& o) {
   if (listen_text.empty()) listen_text = loaded.listen;
   if (listen_text.empty()) listen_text = {"127.0.0.1:6667"};
 
-  auto backend = loop::parse_backend(o.backend);
-  if (!backend) throw UsageError(fmt::format("invalid --backend '{}': expected select, poll, epoll or uring", o.backend));
   auto drain = parse_duration(o.drain);
   if (!drain) throw UsageError(fmt::format("invalid --drain '{}'", o.drain));
 
@@ -623,6 +647,7 @@ int run(Options& o) {
   for (const auto& t : loaded.tls_listen) so.listen.push_back(listen_address(t.address));  // after the plaintext ones
   // [log] level/format of the file unless the flags gave them (the flags' values are in o.flags).
   log::configure({loaded.log_level, loaded.log_format}, "chat-server");
+  const loop::Backend backend = choose_backend(o.backend);  // its fallback line in the file's [log] format
   TlsListeners tls;  // the certificates are read here, so --check-config checks them too
   if (std::string why; !tls.load(loaded.tls_listen, why)) {
     fmt::print(stderr, "sockit chat-server: {}\n", why);
@@ -645,8 +670,8 @@ int run(Options& o) {
   }
   if (o.check_config) return check_config(o, loaded, listen_text);
   if (!take_systemd_listeners(so, loaded, tls)) return cli::kExitFailure;
-  set_model_options(so, loaded.config, *backend);
-  so.output_hold = loaded.output_hold;
+  set_model_options(so, loaded.config, backend);
+  so.output_hold = output_hold(loaded, backend);
   return serve_irc(o, loaded, so, *drain, tls);
 }
 
@@ -806,7 +831,7 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
     claims.emplace(*node);
     link->set_nick_claims(&*claims);
     if (loaded.accounts.enabled) {  // SASL and REGISTER against Redis (their waits on the checker's threads)
-      redis_accounts.emplace(node->loop(), node->redis());
+      redis_accounts.emplace(node->loop(), node->redis(), loaded.accounts.hash_cost);
       irc.set_account_store(&*redis_accounts);
     }
     if (loaded.history.enabled) {  // one stream per channel or conversation, written by the sender's node
@@ -882,7 +907,13 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
     }
     websockets.set_bound(std::move(ws_addrs));
   }
-  announce(o, loaded.config.server_name, addrs, (*server)->backend_name(), tls_count);
+  std::string weak;  // in the banner, after its listening lines (which the tests read first)
+  if (loaded.accounts.enabled && loaded.accounts.weak_hash_for_tests) {
+    const store::HashCost& hc = loaded.accounts.hash_cost;
+    weak = fmt::format("[accounts] weak_hash_for_tests: new password hashes cost m={} KiB, t={}, p={}; "
+                       "not for a real server", hc.memory_kib, hc.passes, hc.lanes);
+  }
+  announce(o, loaded.config.server_name, addrs, (*server)->backend_name(), tls_count, weak);
 
   // The first event loop runs in this thread (the only one with --threads 1), and so does
   // on_signal, through the loop's signalfd.
@@ -917,7 +948,8 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
       ->check(CLI::ExistingFile);
   app.add_option("--server-name", o->flags.server_name, "server name shown to clients (default irc.sockit.local)");
   app.add_option("--motd", o->flags.motd_file, "message-of-the-day file");
-  app.add_option("--backend", o->backend, "event loop backend: select, poll, epoll or uring (io_uring readiness; epoll where refused) (default epoll)");
+  app.add_option("--backend", o->backend, "event loop backend: select, poll, epoll, uring or auto (uring: io_uring readiness and ring sends, epoll "
+                 "where refused; auto: uring where the kernel has it, else epoll with a log line) (default epoll)");
   app.add_option("--max-clients", o->flags.max_clients, "connections served at once (default 10000)");
   app.add_option("--max-per-ip", o->flags.max_per_ip, "connections per client address, 0 = no cap (default 10)");
   app.add_flag("--no-exempt-loopback", o->flags.no_exempt_loopback, "apply --max-per-ip to loopback clients too");
@@ -937,11 +969,14 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   app.add_option("--iterations", o->iterations, "PBKDF2 iterations for --hash-password (default 100000)")
       ->check(CLI::Range(1000u, 10000000u));
   app.add_option("--accounts-db", o->flags.accounts_db,
-                 "user accounts (SASL, REGISTER) in this SQLite file, created if missing (see [accounts])");
+                 "user accounts (SASL, REGISTER) in this SQLite file, created if missing (see [accounts]; "
+                 "its hash_memory_kib, hash_iterations, hash_parallelism set the argon2id cost of new hashes, "
+                 "default 19456 KiB, 2, 1)");
   o->account_app = app.add_subcommand("account", "manage user accounts: add|del|passwd NAME, list, certfp add|del NAME FP, import");
   o->account_app->add_option("words", o->account.words, "add NAME | del NAME | passwd NAME | list | certfp add|del NAME FP | import");
   o->account_app->add_option("--db", o->account.db, "the accounts database (SQLite file); import: the file copied into Redis");
-  o->account_app->add_option("--config", o->account.config, "the server's TOML file: [cluster] url (Redis), else [accounts] db");
+  o->account_app->add_option("--config", o->account.config, "the server's TOML file: [cluster] url (Redis), else [accounts] db; "
+                             "new hashes at its [accounts] hash_* cost (with --db or --cluster too)");
   o->account_app->add_option("--cluster", o->account.cluster, "the network's Redis (redis://... or unix:PATH): its accounts");
   o->account_app->add_flag("--overwrite", o->account.overwrite, "import: replace an account of the same name that differs");
   o->account_app->add_flag("--json", o->account.json, "list: one JSON array of {name, created, certfps}");
@@ -964,7 +999,7 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   app.add_option("--output-hold", o->flags.output_hold,
                  "let a client that sent nothing in the last two loop turns wait up to this long for its small output "
                  "(under 2 KiB), so several turns' lines leave in one TCP segment: less CPU per delivery, that much "
-                 "more latency, e.g. 10ms with --backend uring; 0 = off (default 0; [timeouts] output_hold)");
+                 "more latency; 0 = off (default 10ms on the uring backend, 0 on the others; [timeouts] output_hold)");
   app.add_option("--cluster", o->flags.cluster_url,
                  "join a network of chat-server nodes through Redis: redis://[user:password@]host[:port] or "
                  "unix:/path ([cluster] url; docs/CLUSTER.md); needs --node-name");

@@ -27,7 +27,9 @@ struct ConfigError {
 // Every key the loader accepts, per table: apply_file refuses others, format_config prints these
 // and checks its own output against them (so the printed form and the loader cannot drift).
 constexpr std::string_view kRootKeys[] = {"server", "limits", "timeouts", "flood", "operator", "admin", "metrics", "log", "listen", "websocket", "history", "accounts", "cluster"};
-constexpr std::string_view kAccountsKeys[] = {"enabled", "db", "registration", "enforce_nicks", "nick_grace", "register_per_ip"};
+constexpr std::string_view kAccountsKeys[] = {"enabled",         "db",          "registration",     "enforce_nicks",
+                                               "nick_grace",      "register_per_ip", "hash_memory_kib", "hash_iterations",
+                                               "hash_parallelism", "weak_hash_for_tests"};
 constexpr std::string_view kClusterKeys[] = {"url", "node_name", "password"};
 constexpr std::string_view kServerKeys[] = {"name",      "network",  "description",          "listen",
                                             "motd_file", "password", "default_channel_modes", "casemapping",
@@ -350,6 +352,25 @@ void apply_accounts(const toml::table& s, Loaded& out) {
   get(s, "accounts", "enforce_nicks", out.config.enforce_nicks);  // nick ownership
   get_duration(s, "accounts", "nick_grace", out.config.nick_grace);
   get_count(s, "accounts", "register_per_ip", out.config.register_per_ip);  // REGISTERs per address and hour
+  // argon2id cost of new hashes: each within its range here, the set against OWASP's minimum below.
+  store::HashCost& cost = a.hash_cost;
+  auto get_u32 = [&](std::string_view key, std::uint32_t& v, std::uint32_t max) {
+    std::size_t n = v;
+    get_count(s, "accounts", key, n, 1);
+    if (n > max) throw ConfigError{where(*s.get(key), "accounts." + std::string(key)) + fmt::format(": at most {}", max)};
+    v = static_cast<std::uint32_t>(n);
+  };
+  get_u32("hash_memory_kib", cost.memory_kib, store::kMaxHashMemoryKib);
+  get_u32("hash_iterations", cost.passes, store::kMaxHashPasses);
+  get_u32("hash_parallelism", cost.lanes, store::kMaxHashLanes);
+  get(s, "accounts", "weak_hash_for_tests", a.weak_hash_for_tests);
+  if (std::string why = store::hash_cost_problem(cost, a.weak_hash_for_tests); !why.empty()) {
+    const char* key = s.get("hash_memory_kib") ? "hash_memory_kib" : s.get("hash_iterations") ? "hash_iterations" : "hash_parallelism";
+    const toml::node* at = s.get(key);
+    throw ConfigError{where(at ? *at : s, std::string("accounts.") + key) + ": argon2id cost " +
+                      fmt::format("m={} KiB, t={}, p={}: ", cost.memory_kib, cost.passes, cost.lanes) + why +
+                      (a.weak_hash_for_tests ? "" : " (weak_hash_for_tests = true allows less, for test suites only)")};
+  }
 }
 
 // [history]: enabled, db (beside the config file when relative), retention, batching.
@@ -445,7 +466,7 @@ void apply_file(const std::string& path, Loaded& out) {
   if (const toml::table* s = section(root, "timeouts")) {
     apply_timeouts(*s, c);
     get_duration(*s, "timeouts", "tls_handshake", out.tls_handshake_timeout);
-    get_duration(*s, "timeouts", "output_hold", out.output_hold, true);
+    if (s->contains("output_hold")) get_duration(*s, "timeouts", "output_hold", out.output_hold.emplace(), true);
   }
   if (const toml::table* s = section(root, "flood")) apply_flood(*s, c);
   if (const toml::table* s = section(root, "admin")) apply_admin(*s, c);
@@ -508,7 +529,8 @@ void check_printed(const std::string& text) {
   };
   require(root.get_as<toml::table>("server"), "server", kServerKeys);
   require(root.get_as<toml::table>("limits"), "limits", kLimitsKeys);
-  require(root.get_as<toml::table>("timeouts"), "timeouts", kTimeoutsKeys);
+  // output_hold (last) only when given: unset, its value is the backend's (chat_server.cpp).
+  require(root.get_as<toml::table>("timeouts"), "timeouts", std::span(kTimeoutsKeys).first(std::size(kTimeoutsKeys) - 1));
   require(root.get_as<toml::table>("flood"), "flood", kFloodKeys);
   require(root.get_as<toml::table>("admin"), "admin", kAdminKeys);
   require(root.get_as<toml::table>("metrics"), "metrics", kMetricsKeys);
@@ -578,7 +600,11 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("ping_interval", duration_text(c.ping_interval));
   line("ping_timeout", duration_text(c.ping_timeout));
   line("tls_handshake", duration_text(l.tls_handshake_timeout));
-  line("output_hold", duration_text(l.output_hold));
+  if (l.output_hold) {
+    line("output_hold", duration_text(*l.output_hold));
+  } else {
+    out += "# output_hold not set: 10ms on the uring backend, 0s on the others\n";
+  }
   out += "\n[flood]\n";
   line("burst", count(c.flood_burst));
   line("rate", number_text(c.flood_rate));
@@ -610,6 +636,10 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
   line("enforce_nicks", flag(c.enforce_nicks));
   line("nick_grace", duration_text(c.nick_grace));
   line("register_per_ip", count(c.register_per_ip));
+  line("hash_memory_kib", count(l.accounts.hash_cost.memory_kib));
+  line("hash_iterations", count(l.accounts.hash_cost.passes));
+  line("hash_parallelism", count(l.accounts.hash_cost.lanes));
+  line("weak_hash_for_tests", flag(l.accounts.weak_hash_for_tests));
   out += "\n[cluster]\n";
   line("url", toml_string(l.cluster.url));
   line("node_name", toml_string(l.cluster.node_name));
@@ -658,7 +688,7 @@ bool format_config(const Loaded& l, const std::vector<std::string>& listen, std:
 namespace {
 
 // [cluster] / --cluster, --node-name: a URL that parses and a node name, or neither.
-void check_cluster(const ClusterSettings& cl, bool url_flag, bool name_flag, bool status) {
+void check_cluster(const ClusterSettings& cl, bool url_flag, bool name_flag, bool status, bool no_node) {
   const std::string url_key = url_flag ? "--cluster" : "[cluster] url";
   const std::string name_key = name_flag ? "--node-name" : "[cluster] node_name";
   std::string why;
@@ -668,7 +698,7 @@ void check_cluster(const ClusterSettings& cl, bool url_flag, bool name_flag, boo
     return;
   }
   if (!cluster::parse_redis_url(cl.url, &why)) throw ConfigError{url_key + ": " + why};
-  if (cl.node_name.empty() && !status) throw ConfigError{url_key + ": needs --node-name NAME (or [cluster] node_name)"};
+  if (cl.node_name.empty() && !status && !no_node) throw ConfigError{url_key + ": needs --node-name NAME (or [cluster] node_name)"};
   if (!cl.node_name.empty() && !cluster::valid_node_name(cl.node_name, &why)) throw ConfigError{name_key + ": " + why};
 }
 
@@ -721,7 +751,7 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     if (!out.motd_file.empty()) c.motd = read_motd(out.motd_file);
     if (f.cluster_url) out.cluster.url = *f.cluster_url;
     if (f.node_name) out.cluster.node_name = *f.node_name;
-    check_cluster(out.cluster, f.cluster_url.has_value(), f.node_name.has_value(), f.cluster_status);
+    check_cluster(out.cluster, f.cluster_url.has_value(), f.node_name.has_value(), f.cluster_status, f.account_command);
   } catch (const ConfigError& e) {
     error = e.what;
     return false;

@@ -4,6 +4,7 @@
 
 #include "sockit/irc/config.hpp"
 #include "sockit/net/address.hpp"
+#include "sockit/store/accounts.hpp"
 
 #include <chrono>
 #include <optional>
@@ -42,6 +43,7 @@ struct Overrides {
   std::optional<std::string> cluster_url;  ///< --cluster URL (replaces [cluster] url)
   std::optional<std::string> node_name;    ///< --node-name NAME (replaces [cluster] node_name)
   bool cluster_status = false;             ///< --status: a URL is needed, a node name is not
+  bool account_command = false;            ///< `account ...`: no node; a URL is optional, a node name not needed
 };
 
 /// A TLS listener: [[listen]] with tls = true, or --tls-listen; cert and key resolved.
@@ -78,6 +80,11 @@ struct AccountsSettings {
   std::string path;                     ///< the file opened: `db` resolved (load_config)
   /// REGISTER: "on", "off", or "auto" (on when every listener is on a loopback address).
   std::string registration = "auto";
+  /// argon2id cost of new password hashes (hash_memory_kib, hash_iterations, hash_parallelism);
+  /// old hashes keep theirs. Refused below OWASP's minimum (store::hash_cost_problem) unless
+  /// weak_hash_for_tests, which only a test suite should set.
+  store::HashCost hash_cost;
+  bool weak_hash_for_tests = false;
 };
 
 /// [cluster] (docs/CLUSTER.md): this server as one node of a network joined through Redis. Off
@@ -105,8 +112,9 @@ struct Loaded {
   std::chrono::milliseconds tls_handshake_timeout{10000};
   /// [timeouts] output_hold or --output-hold: how long a client that sent nothing in the last two
   /// loop turns may wait for its small output (under 2 KiB) to be written, so the lines of
-  /// several turns leave in one TCP segment (serve::ServerOptions::output_hold). 0 = off.
-  std::chrono::milliseconds output_hold{0};
+  /// several turns leave in one TCP segment (serve::ServerOptions::output_hold). 0 = off; not
+  /// given: the backend's default (10ms on uring, 0 on the others; chat_server.cpp kUringOutputHold).
+  std::optional<std::chrono::milliseconds> output_hold;
   std::vector<std::string> ws_listen;  ///< plaintext WebSocket listeners ([[listen]] websocket = true, --ws-listen)
   WebSocketSettings websocket;         ///< [websocket]
 };

@@ -72,6 +72,10 @@ rate = 0.1
 exempt_opers = false
 [admin]
 email = "ops@example.org"
+[accounts]
+hash_memory_kib = 64
+hash_iterations = 1
+weak_hash_for_tests = true
 [[operator]]
 name = "alice"
 password = "$HASH"
@@ -88,7 +92,8 @@ cmp -s "$T/other/print1.toml" "$T/print2.toml" && pass "and prints the same" ||
   { fail "round trip differs"; diff "$T/other/print1.toml" "$T/print2.toml"; }
 for want in 'max_clients = 77' 'burst = 9' 'enforce_utf8 = false' 'sendq = 1048576' 'ping_interval = "1500ms"' \
             'registration = "12s"' 'ping_timeout = "120s"' 'rate = 0.1' "motd_file = \"$T/conf/motd.txt\"" \
-            'listen = ["127.0.0.1:0", "[::1]:0"]' 'host = "*!*@127.0.0.1"' 'description = "quote \" backslash \\ tab\u0009end ✓"'; do
+            'listen = ["127.0.0.1:0", "[::1]:0"]' 'host = "*!*@127.0.0.1"' 'hash_memory_kib = 64' \
+            'hash_iterations = 1' 'hash_parallelism = 1' 'weak_hash_for_tests = true' 'description = "quote \" backslash \\ tab\u0009end ✓"'; do
   grep -qxF -- "$want" "$T/other/print1.toml" && pass "effective: $want" || fail "not printed: $want"
 done
 [[ $(grep -c '^\[\[operator\]\]$' "$T/other/print1.toml") -eq 2 ]] && pass "both operators printed" || fail "operators"
@@ -115,6 +120,12 @@ bad bad_name "$T/bad_name.toml:2:8: server.name: \"localhost\": must look like a
 bad plain_password "$T/plain_password.toml:2:12: server.password: not a hash" $'[server]\npassword = "hunter2"'
 bad plain_oper "$T/plain_oper.toml:3:12: operator.password: not a hash" $'[[operator]]\nname = "a"\npassword = "x"'
 bad missing_motd "motd file .*nothere.txt: cannot open" $'[server]\nmotd_file = "nothere.txt"'
+bad weak_hash "$T/weak_hash.toml:2:19: accounts.hash_iterations: argon2id cost m=19456 KiB, t=1, p=1: below OWASP" $'[accounts]\nhash_iterations = 1'
+bad weak_memory "$T/weak_memory.toml:2:19: accounts.hash_memory_kib: argon2id cost m=4096 KiB, t=9, p=1: below OWASP" $'[accounts]\nhash_memory_kib = 4096\nhash_iterations = 9'
+bad hash_lanes "$T/hash_lanes.toml:2:20: accounts.hash_parallelism: at most 16" $'[accounts]\nhash_parallelism = 17'
+bad hash_zero "$T/hash_zero.toml:3:19: accounts.hash_iterations: expected an integer >= 1" $'[accounts]\nweak_hash_for_tests = true\nhash_iterations = 0'
+bad hash_floor "accounts.hash_memory_kib: argon2id cost m=8 KiB, t=1, p=2: memory must be at least 8 KiB per lane" \
+  $'[accounts]\nhash_memory_kib = 8\nhash_iterations = 1\nhash_parallelism = 2\nweak_hash_for_tests = true'
 bad flag_max_clients "^sockit chat-server: --max-clients: expected an integer >= 1" "" --max-clients 0
 bad flag_flood_rate "^sockit chat-server: --flood-rate: expected a number >= 0" "" --flood-rate -1
 bad flag_listen "invalid --listen '127.0.0.1:99999'" "" -l 127.0.0.1:99999

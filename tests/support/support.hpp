@@ -31,6 +31,12 @@ struct TempDir {
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
+/// [accounts] keys of a cheap argon2id cost (m=64 KiB, t=1, allowed by weak_hash_for_tests) for
+/// the tests that create and check accounts: at the default cost (19 MiB, t=2) each hash takes
+/// about 0.3 s of a core under ASan, seconds on a loaded machine. One test of each account suite
+/// keeps the default cost.
+inline constexpr const char* kCheapHashCost = "hash_memory_kib = 64\nhash_iterations = 1\nweak_hash_for_tests = true\n";
+
 /// The descriptors open in this process now (from /proc/self/fd).
 std::set<int> open_fds();
 

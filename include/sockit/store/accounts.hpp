@@ -26,12 +26,38 @@ struct Account {
 };
 
 /// argon2id cost (RFC 9106; OWASP's second recommended set): 2 passes over 19 MiB, 1 lane.
-/// About 25 ms of one core per hash or check on a 2020s x86 machine.
+/// About 25 ms of one core per hash or check on a 2020s x86 machine. It applies to new hashes
+/// only: each PHC string carries its own m, t and p, and a check uses those (a change of cost
+/// keeps the old accounts working; they move to the new cost at their next password change).
+/// The chat server reads it from [accounts] hash_memory_kib, hash_iterations, hash_parallelism.
 struct HashCost {
   std::uint32_t passes = 2;
   std::uint32_t memory_kib = 19 * 1024;
   std::uint32_t lanes = 1;
 };
+
+/// Bounds of a configured HashCost. Above: a check runs on one of the password checker's two
+/// threads, so 1 GiB, 64 passes and 16 lanes are far past any sane setting. Below: OWASP's
+/// weakest argon2id set (m = 7 MiB, t = 5; its others trade memory for passes: 9 MiB t = 4,
+/// 12 MiB t = 3, 19 MiB t = 2, 46 MiB t = 1), i.e. m >= 7168 KiB and m * t >= 35840 KiB-passes;
+/// argon2's own floor (m >= 8 KiB per lane) only with `weak_ok` (the tests' cheap cost).
+inline constexpr std::uint32_t kMaxHashMemoryKib = 1024 * 1024;
+inline constexpr std::uint32_t kMaxHashPasses = 64;
+inline constexpr std::uint32_t kMaxHashLanes = 16;
+inline constexpr std::uint32_t kOwaspMinMemoryKib = 7 * 1024;
+inline constexpr std::uint64_t kOwaspMinMemoryPasses = 7 * 1024 * 5;
+/// Why `c` is refused ("" when it is fine): out of range, or under OWASP's minimum unless `weak_ok`.
+inline std::string hash_cost_problem(const HashCost& c, bool weak_ok) {
+  if (c.lanes < 1 || c.lanes > kMaxHashLanes) return "parallelism must be 1 to 16";
+  if (c.passes < 1 || c.passes > kMaxHashPasses) return "iterations must be 1 to 64";
+  if (c.memory_kib > kMaxHashMemoryKib) return "memory must be at most 1048576 KiB (1 GiB)";
+  if (c.memory_kib < 8 * c.lanes) return "memory must be at least 8 KiB per lane";
+  if (weak_ok) return "";
+  if (c.memory_kib < kOwaspMinMemoryKib || std::uint64_t{c.memory_kib} * c.passes < kOwaspMinMemoryPasses) {
+    return "below OWASP's argon2id minimum (memory >= 7168 KiB and memory x iterations >= 35840, e.g. 19456 x 2)";
+  }
+  return "";
+}
 
 /// Account names: 1-32 characters of [A-Za-z0-9_-\[\]\\`^{|}], not starting with a digit or '-'
 /// (nick-like, so REGISTER * can use the nick). Inline: the IRC core checks names without linking

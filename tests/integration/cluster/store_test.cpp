@@ -26,11 +26,12 @@ using sockit::test::RedisServer;
 
 namespace {
 
-/// A configuration file with accounts (REGISTER on, no per-address limit to speak of) and
-/// history on, no flood control; the two nodes share it.
+/// A configuration file with accounts (REGISTER on, no per-address limit to speak of, a cheap
+/// argon2id cost) and history on, no flood control; the two nodes share it.
 std::string write_config(const sockit::test::TempDir& d) {
   const std::string conf = d.file("chat.toml");
-  std::ofstream(conf) << "[accounts]\nregister_per_ip = 1000\n[history]\nenabled = true\n[flood]\nrate = 0\n";
+  std::ofstream(conf) << "[accounts]\nregister_per_ip = 1000\n" << sockit::test::kCheapHashCost
+                      << "[history]\nenabled = true\n[flood]\nrate = 0\n";
   return conf;
 }
 
@@ -74,6 +75,17 @@ void history_pair(Client& alice, Client& bob, const std::string& chan) {
   bob.send("JOIN " + chan);
   bob.expect("366");
   alice.expect("JOIN");
+}
+
+/// alice (echo-message on) sends `from_alice`, then bob `from_bob`: each waits for its echo and the
+/// other's copy, relayed across the nodes, before the next line goes.
+void say_both(Client& alice, const std::string& from_alice, Client& bob, const std::string& from_bob) {
+  alice.send(from_alice);
+  alice.expect("PRIVMSG");
+  bob.expect("PRIVMSG");
+  bob.send(from_bob);
+  bob.expect("PRIVMSG");
+  alice.expect("PRIVMSG");
 }
 
 /// The value of tag `key` of a line ("" when absent).
@@ -133,7 +145,7 @@ TEST_F(ClusterStore, AnAccountRegisteredOnOneNodeLogsInWithSaslOnAnother) {
   }
   // The account is a hash in Redis: the password only as an argon2id hash.
   std::string hash = redis.cli({"HGET", "sockit:account:alice", "hash"});
-  EXPECT_EQ(hash.rfind("$argon2id$", 0), 0u) << hash;
+  EXPECT_EQ(hash.rfind("$argon2id$v=19$m=64,t=1,p=1$", 0), 0u) << hash;  // [accounts] hash_* of the config
   EXPECT_EQ(redis.cli({"HGET", "sockit:account:alice", "name"}), "alice\n");
   EXPECT_EQ(redis.cli({"SISMEMBER", "sockit:accounts", "alice"}), "1\n");
   EXPECT_NE(redis.cli({"HGET", "sockit:account:alice", "scram"}), "\n");  // SCRAM-SHA-256 credentials too
@@ -213,13 +225,16 @@ bool logs_in(const ChatServer& node, const std::string& nick, const std::string&
 // different account of the same name is left alone unless --overwrite) and its passwords log in.
 TEST_F(ClusterStore, TheAccountCliActsOnRedisAndImportsASqliteFile) {
   const std::string net = d.file("net.toml");
-  std::ofstream(net) << "[cluster]\nurl = \"" << redis.url() << "\"\n";
+  std::ofstream(net) << "[cluster]\nurl = \"" << redis.url() << "\"\n[accounts]\n" << sockit::test::kCheapHashCost;
+  const std::string cost = d.file("cost.toml");  // the cheap cost for the CLI's --db and --cluster
+  std::ofstream(cost) << "[accounts]\n" << sockit::test::kCheapHashCost;
   auto r = account_cli({"add", "erin", "--config", net}, "erin's password\n");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err, "account erin added\n");
   EXPECT_EQ(redis.cli({"SISMEMBER", "sockit:accounts", "erin"}), "1\n");
+  EXPECT_EQ(redis.cli({"HGET", "sockit:account:erin", "hash"}).rfind("$argon2id$v=19$m=64,t=1,p=1$", 0), 0u);
   EXPECT_TRUE(logs_in(*b, "erin", "erin", "erin's password"));
-  EXPECT_EQ(account_cli({"add", "Erin", "--cluster", redis.url()}, "another one\n").status, 1);  // names ignore case
+  EXPECT_EQ(account_cli({"add", "Erin", "--cluster", redis.url(), "--config", cost}, "another one\n").status, 1);  // names ignore case
   r = account_cli({"list", "--cluster", redis.url()});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out.rfind("erin\t", 0), 0u) << r.out;
@@ -230,7 +245,7 @@ TEST_F(ClusterStore, TheAccountCliActsOnRedisAndImportsASqliteFile) {
 
   // A SQLite file made by the CLI, imported: its password logs in on a node.
   const std::string db = d.file("old-accounts.db");
-  ASSERT_EQ(account_cli({"add", "fred", "--db", db}, "fred's password\n").status, 0);
+  ASSERT_EQ(account_cli({"add", "fred", "--db", db, "--config", cost}, "fred's password\n").status, 0);
   r = account_cli({"import", "--db", db, "--cluster", redis.url()});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("imported 1 account(s) from " + db + ": 1 created, 0 unchanged"), std::string::npos) << r.err;
@@ -239,7 +254,7 @@ TEST_F(ClusterStore, TheAccountCliActsOnRedisAndImportsASqliteFile) {
   EXPECT_NE(r.err.find(": 0 created, 1 unchanged, 0 replaced, 0 different"), std::string::npos) << r.err;
   EXPECT_TRUE(logs_in(*a, "fred", "fred", "fred's password"));
   // The file's fred changes his password: the import leaves Redis's alone (exit 1) unless --overwrite.
-  ASSERT_EQ(account_cli({"passwd", "fred", "--db", db}, "fred's new password\n").status, 0);
+  ASSERT_EQ(account_cli({"passwd", "fred", "--db", db, "--config", cost}, "fred's new password\n").status, 0);
   r = account_cli({"import", "--db", db, "--cluster", redis.url()});
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("fred exists in Redis with another password"), std::string::npos) << r.err;
@@ -316,12 +331,7 @@ TEST_F(ClusterStore, LinesSaidOnOneNodeAreReturnedByChathistoryOnAnotherWithThei
   EXPECT_EQ(tag(alice.expect("PRIVMSG"), "msgid"), seven);
 
   // Private lines across nodes: one stream per conversation, read from either side; TARGETS lists it.
-  alice.send("PRIVMSG bob :psst");
-  alice.expect("PRIVMSG");
-  bob.expect("PRIVMSG");
-  bob.send("PRIVMSG alice :what");
-  bob.expect("PRIVMSG");
-  alice.expect("PRIVMSG");
+  say_both(alice, "PRIVMSG bob :psst", bob, "PRIVMSG alice :what");
   EXPECT_EQ(history(alice, "CHATHISTORY LATEST bob * 10"), "psst,what");
   EXPECT_EQ(history(bob, "CHATHISTORY LATEST alice * 10"), "psst,what");
   bob.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z 10");
@@ -419,12 +429,7 @@ TEST_F(ClusterHistory, LinesOlderThanMaxAgeAreNotReturnedOnAnyNode) {
   EXPECT_EQ(redis.cli({"ZCARD", "sockit:histidx:#age"}), "0\n");
 
   // Newer lines, said on either node, are returned on both.
-  alice.send("PRIVMSG #age :new1");
-  alice.expect("PRIVMSG");
-  bob.expect("PRIVMSG");
-  bob.send("PRIVMSG #age :new2");
-  bob.expect("PRIVMSG");
-  alice.expect("PRIVMSG");
+  say_both(alice, "PRIVMSG #age :new1", bob, "PRIVMSG #age :new2");
   EXPECT_EQ(history(alice, "CHATHISTORY LATEST #age * 10"), "new1,new2");
   EXPECT_EQ(history(bob, "CHATHISTORY LATEST #age * 10"), "new1,new2");
   // The keys expire max_age + 1 s after their last line.

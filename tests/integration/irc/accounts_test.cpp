@@ -24,8 +24,11 @@ namespace fs = std::filesystem;
 namespace {
 
 struct TempDir : test::TempDir {
-  TempDir() : test::TempDir("sockit-accounts") {}
+  TempDir() : test::TempDir("sockit-accounts") { std::ofstream(cost()) << "[accounts]\n" << test::kCheapHashCost; }
   std::string db() const { return file("accounts.db"); }
+  /// A config of the cheap argon2id cost only, for `account add|passwd` and the servers; the
+  /// server of SaslPlainLogsInAndWhoisShows330 and its account keep the default cost.
+  std::string cost() const { return file("cost.toml"); }
 };
 
 test::RunResult account(const std::vector<std::string>& args, const std::string& stdin_data = {}) {
@@ -55,13 +58,16 @@ std::string sasl_login(Client& c, std::string_view nick, std::string_view user, 
 
 TEST(ChatServerAccounts, CliAddListPasswdDelWithExitCodes) {
   TempDir d;
-  auto r = account({"add", "alice", "--db", d.db()}, "correct horse\n");
+  auto r = account({"add", "alice", "--db", d.db(), "--config", d.cost()}, "correct horse\n");
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(account({"add", "ALICE", "--db", d.db()}, "another one\n").status, 1);  // names ignore case
-  r = account({"add", "bob", "--db", d.db()}, "short\n");
+  auto stored = store::read_sqlite_accounts(d.db());  // hashed at the cost of --config's [accounts]
+  ASSERT_TRUE(stored && stored->size() == 1u);
+  EXPECT_EQ(stored->front().hash.rfind("$argon2id$v=19$m=64,t=1,p=1$", 0), 0u) << stored->front().hash;
+  EXPECT_EQ(account({"add", "ALICE", "--db", d.db(), "--config", d.cost()}, "another one\n").status, 1);  // names ignore case
+  r = account({"add", "bob", "--db", d.db(), "--config", d.cost()}, "short\n");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("8 to 256 bytes"), std::string::npos) << r.err;
-  EXPECT_EQ(account({"add", "bob", "--db", d.db()}, "").status, 1);  // no password on stdin
+  EXPECT_EQ(account({"add", "bob", "--db", d.db(), "--config", d.cost()}, "").status, 1);  // no password on stdin
   r = account({"list", "--db", d.db()});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out.rfind("alice\t20", 0), 0u) << r.out;
@@ -70,8 +76,8 @@ TEST(ChatServerAccounts, CliAddListPasswdDelWithExitCodes) {
   auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j.size(), 1u);
   EXPECT_EQ(j[0]["name"], "alice");
-  EXPECT_EQ(account({"passwd", "alice", "--db", d.db()}, "battery staple\n").status, 0);
-  EXPECT_EQ(account({"passwd", "nobody", "--db", d.db()}, "battery staple\n").status, 1);
+  EXPECT_EQ(account({"passwd", "alice", "--db", d.db(), "--config", d.cost()}, "battery staple\n").status, 0);
+  EXPECT_EQ(account({"passwd", "nobody", "--db", d.db(), "--config", d.cost()}, "battery staple\n").status, 1);
   EXPECT_EQ(account({"certfp", "add", "alice", "zz", "--db", d.db()}).status, 2);
   EXPECT_EQ(account({"certfp", "add", "alice", std::string(64, 'a'), "--db", d.db()}).status, 0);
   EXPECT_EQ(account({"frob", "--db", d.db()}).status, 2);
@@ -86,9 +92,13 @@ TEST(ChatServerAccounts, CliAddListPasswdDelWithExitCodes) {
   EXPECT_EQ(account({"del", "alice", "--db", d.db()}).status, 1);
 }
 
+// The one account test at the default argon2id cost (the CLI and the server without hash_* keys).
 TEST(ChatServerAccounts, SaslPlainLogsInAndWhoisShows330) {
   TempDir d;
   ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
+  auto stored = store::read_sqlite_accounts(d.db());
+  ASSERT_TRUE(stored && stored->size() == 1u);
+  EXPECT_EQ(stored->front().hash.rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0), 0u) << stored->front().hash;
   ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
   Client c(server.address());
   ASSERT_EQ(sasl_login(c, "al", "alice", "correct horse"), "903");
@@ -123,7 +133,7 @@ TEST(ChatServerAccounts, SaslPlainLogsInAndWhoisShows330) {
 
 TEST(ChatServerAccounts, RegisterOnLoopbackThenSaslWithTheNewAccount) {
   TempDir d;
-  ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
+  ChatServer server({"--accounts-db", d.db(), "--config", d.cost(), "--no-flood-control"});
   {
     Client c(server.address());
     c.send("CAP LS 302");
@@ -156,7 +166,7 @@ TEST(ChatServerAccounts, RegisterOnLoopbackThenSaslWithTheNewAccount) {
 TEST(ChatServerAccounts, RegistrationOffInTheConfig) {
   TempDir d;
   const fs::path conf = d.path / "chat.toml";
-  std::ofstream(conf) << "[accounts]\nregistration = \"off\"\n";
+  std::ofstream(conf) << "[accounts]\n" << test::kCheapHashCost << "registration = \"off\"\n";
   ChatServer server({"--config", conf.string()});
   EXPECT_TRUE(fs::exists(d.path / "accounts.db"));  // the default file, beside the config
   Client c(server.address());
@@ -187,10 +197,10 @@ TEST(ChatServerAccounts, UnusableDatabaseIsAClearErrorAtStart) {
 
 TEST(ChatServerAccounts, ChatClientLogsInWithSaslFromAPasswordFile) {
   TempDir d;
-  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
+  ASSERT_EQ(account({"add", "alice", "--db", d.db(), "--config", d.cost()}, "correct horse\n").status, 0);
   const fs::path pass = d.path / "pass";
   std::ofstream(pass) << "correct horse\n";
-  ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
+  ChatServer server({"--accounts-db", d.db(), "--config", d.cost(), "--no-flood-control"});
   auto chat = test::Child::spawn({test::sockit_bin(), "chat", "127.0.0.1", std::to_string(server.port()), "--nick", "al",
                                   "--plain", "--no-reconnect", "--sasl-user", "alice", "--sasl-pass-file", pass.string()});
   std::string out = chat.read_stdout_until("MOTD", 20s);
@@ -225,8 +235,8 @@ TEST(ChatServerAccounts, ChatClientLogsInWithSaslFromAPasswordFile) {
 // a sender without an account sends no account tag.
 TEST(ChatServerAccounts, AccountTagOnlyToReceiversThatAskedForIt) {
   TempDir d;
-  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
-  ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
+  ASSERT_EQ(account({"add", "alice", "--db", d.db(), "--config", d.cost()}, "correct horse\n").status, 0);
+  ChatServer server({"--accounts-db", d.db(), "--config", d.cost(), "--no-flood-control"});
   Client a(server.address());
   ASSERT_EQ(sasl_login(a, "al", "alice", "correct horse"), "903");
   a.send("CAP END");
@@ -305,8 +315,8 @@ void expect_timed(Client& c, std::string_view cmd, const std::string& line) {
 // PRIVMSG in the channel batch, QUIT. A guest's lines carry no account tag.
 TEST(ChatServerAccounts, AccountTagOnEveryLineALoggedInUserCauses) {
   TempDir d;
-  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
-  ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
+  ASSERT_EQ(account({"add", "alice", "--db", d.db(), "--config", d.cost()}, "correct horse\n").status, 0);
+  ChatServer server({"--accounts-db", d.db(), "--config", d.cost(), "--no-flood-control"});
   auto tg = with_caps(server, "account-tag away-notify invite-notify setname", "tg");
   auto pl = with_caps(server, "away-notify invite-notify setname", "pl");
   auto tm = with_caps(server, "account-tag server-time message-tags", "tm");
@@ -495,8 +505,8 @@ std::string scram_login(Client& c, std::string_view nick, std::string_view user,
 // account without SCRAM credentials yet (as one from schema 1) gets them at its next PLAIN login.
 TEST(ChatServerAccounts, SaslScramSha256FullExchangeAndFailures) {
   TempDir d;
-  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
-  ChatServer server({"--accounts-db", d.db(), "--no-flood-control"});
+  ASSERT_EQ(account({"add", "alice", "--db", d.db(), "--config", d.cost()}, "correct horse\n").status, 0);
+  ChatServer server({"--accounts-db", d.db(), "--config", d.cost(), "--no-flood-control"});
   Client c(server.address());
   ASSERT_EQ(scram_login(c, "al", "alice", "correct horse"), "903");
   EXPECT_NE(c.dump().find(" 900 al al!~al@127.0.0.1 alice :You are now logged in as alice"), std::string::npos) << c.dump();
@@ -553,7 +563,7 @@ TEST(ChatServerAccounts, SaslScramSha256FullExchangeAndFailures) {
 TEST(ChatServerAccounts, SighupRegistrationChangeSendsCapDelAndNew) {
   TempDir d;
   const fs::path conf = d.path / "chat.toml";
-  std::ofstream(conf) << "[accounts]\nregistration = \"on\"\n[flood]\nrate = 0\n";
+  std::ofstream(conf) << "[accounts]\n" << test::kCheapHashCost << "registration = \"on\"\n[flood]\nrate = 0\n";
   ChatServer server({"--config", conf.string()});
   Client c(server.address());
   c.send("CAP LS 302");  // cap-notify implied
@@ -562,12 +572,12 @@ TEST(ChatServerAccounts, SighupRegistrationChangeSendsCapDelAndNew) {
   c.register_as("watcher");
   Client old(server.address());
   old.register_as("oldclient");
-  std::ofstream(conf) << "[accounts]\nregistration = \"off\"\n[flood]\nrate = 0\n";
+  std::ofstream(conf) << "[accounts]\n" << test::kCheapHashCost << "registration = \"off\"\n[flood]\nrate = 0\n";
   server.child().signal(SIGHUP);
   EXPECT_EQ(c.expect("CAP", 10s), ":irc.sockit.local CAP watcher DEL :draft/account-registration");
   c.send("REGISTER * * :a fine password");
   EXPECT_NE(c.expect("FAIL").find("TEMPORARILY_UNAVAILABLE"), std::string::npos);
-  std::ofstream(conf) << "[accounts]\nregistration = \"on\"\n[flood]\nrate = 0\n";
+  std::ofstream(conf) << "[accounts]\n" << test::kCheapHashCost << "registration = \"on\"\n[flood]\nrate = 0\n";
   server.child().signal(SIGHUP);
   EXPECT_EQ(c.expect("CAP", 10s), ":irc.sockit.local CAP watcher NEW :draft/account-registration=before-connect");
   old.send("PING :x");
@@ -581,10 +591,10 @@ TEST(ChatServerAccounts, SighupRegistrationChangeSendsCapDelAndNew) {
 // kill); one that logs in to the account within the grace keeps it; other nicks are left alone.
 TEST(ChatServerAccounts, EnforceNicksRenamesToGuestAfterGraceUnlessLoggedIn) {
   TempDir d;
-  ASSERT_EQ(account({"add", "alice", "--db", d.db()}, "correct horse\n").status, 0);
-  ASSERT_EQ(account({"add", "bob", "--db", d.db()}, "battery staple\n").status, 0);
+  ASSERT_EQ(account({"add", "alice", "--db", d.db(), "--config", d.cost()}, "correct horse\n").status, 0);
+  ASSERT_EQ(account({"add", "bob", "--db", d.db(), "--config", d.cost()}, "battery staple\n").status, 0);
   const fs::path conf = d.path / "chat.toml";
-  std::ofstream(conf) << "[accounts]\nenforce_nicks = true\nnick_grace = \"3s\"\n[flood]\nrate = 0\n";
+  std::ofstream(conf) << "[accounts]\n" << test::kCheapHashCost << "enforce_nicks = true\nnick_grace = \"3s\"\n[flood]\nrate = 0\n";
   ChatServer server({"--config", conf.string()});
   Client watcher(server.address());
   watcher.register_as("watcher");

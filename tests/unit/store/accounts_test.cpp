@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 using namespace sockit;
@@ -217,4 +218,66 @@ TEST(AccountStore, MigratesSchema1AndKeepsScramBesideTheHash) {
   EXPECT_FALSE(s->set_scram("nobody", "x"));
   ASSERT_TRUE(s->set_password("frank", "another long one"));
   EXPECT_EQ(**s->scram("frank"), "");
+}
+
+namespace {
+/// The stored argon2id string of `name` (read_sqlite_accounts: the file as another process sees it).
+std::string stored_hash(const fs::path& p, std::string_view name) {
+  auto all = read_sqlite_accounts(p.string());
+  EXPECT_TRUE(all) << all.error().message();
+  if (!all) return "";
+  for (const AccountRecord& r : *all) {
+    if (r.account.name == name) return r.hash;
+  }
+  return "";
+}
+}  // namespace
+
+// [accounts] hash_* changed between two runs: the accounts hashed before still log in (a check
+// uses the m, t, p of the stored string, not the store's cost), new hashes (a new account, a
+// password change) take the new cost. Against the real argon2id, the default cost included.
+TEST(AccountStore, ACostChangeKeepsOldAccountsWorkingAndNewHashesTakeTheNewCost) {
+  TempDir d;
+  const fs::path p = d.path / "a.db";
+  {
+    auto s = open(p);  // kCheap: m=64, t=1
+    ASSERT_TRUE(s->add("gina", "old cost password"));
+  }
+  EXPECT_EQ(stored_hash(p, "gina").rfind("$argon2id$v=19$m=64,t=1,p=1$", 0), 0u) << stored_hash(p, "gina");
+  auto s = open_sqlite_accounts(p.string(), HashCost{});  // the default: m=19456, t=2
+  ASSERT_TRUE(s) << s.error().message();
+  auto& st = **s;
+  EXPECT_EQ(*st.check_password("gina", "old cost password"), std::optional<std::string>("gina"));
+  EXPECT_EQ(*st.check_password("gina", "old cost passworD"), std::nullopt);
+  ASSERT_TRUE(st.add("hank", "new cost password"));
+  EXPECT_EQ(stored_hash(p, "hank").rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0), 0u) << stored_hash(p, "hank");
+  EXPECT_EQ(*st.check_password("hank", "new cost password"), std::optional<std::string>("hank"));
+  ASSERT_TRUE(st.set_password("gina", "changed password"));
+  EXPECT_EQ(stored_hash(p, "gina").rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0), 0u) << stored_hash(p, "gina");
+  EXPECT_EQ(*st.check_password("gina", "changed password"), std::optional<std::string>("gina"));
+  // And back down to the cheap cost: the default-cost hashes still verify.
+  auto cheap = open(p);
+  EXPECT_EQ(*cheap->check_password("hank", "new cost password"), std::optional<std::string>("hank"));
+  EXPECT_EQ(*cheap->check_password("hank", "wrong"), std::nullopt);
+}
+
+// The bounds of a configured cost: OWASP's argon2id sets pass, anything weaker only as a test's
+// cost, and nothing passes argon2's own floor or the upper limits.
+TEST(AccountStore, HashCostBoundsAreOwaspsMinimumUnlessWeakForTests) {
+  EXPECT_EQ(hash_cost_problem(HashCost{}, false), "");
+  for (HashCost owasp : {HashCost{1, 47104, 1}, HashCost{2, 19456, 1}, HashCost{3, 12288, 1}, HashCost{4, 9216, 1},
+                         HashCost{5, 7168, 1}}) {
+    EXPECT_EQ(hash_cost_problem(owasp, false), "") << owasp.memory_kib << " KiB t=" << owasp.passes;
+  }
+  for (HashCost weak : {HashCost{1, 19456, 1}, HashCost{4, 7168, 1}, HashCost{64, 6144, 1}, kCheap}) {
+    EXPECT_NE(hash_cost_problem(weak, false).find("below OWASP"), std::string::npos) << weak.memory_kib << " t=" << weak.passes;
+    EXPECT_EQ(hash_cost_problem(weak, true), "") << weak.memory_kib << " t=" << weak.passes;
+  }
+  EXPECT_NE(hash_cost_problem(HashCost{1, 31, 4}, true), "");  // under 8 KiB per lane
+  EXPECT_NE(hash_cost_problem(HashCost{0, 19456, 1}, true), "");
+  EXPECT_NE(hash_cost_problem(HashCost{65, 19456, 1}, false), "");
+  EXPECT_NE(hash_cost_problem(HashCost{2, 19456, 0}, false), "");
+  EXPECT_NE(hash_cost_problem(HashCost{2, 19456, 17}, false), "");
+  EXPECT_NE(hash_cost_problem(HashCost{2, kMaxHashMemoryKib + 1, 1}, false), "");
+  EXPECT_EQ(hash_cost_problem(HashCost{1, kMaxHashMemoryKib, 16}, false), "");
 }
