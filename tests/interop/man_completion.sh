@@ -65,7 +65,7 @@ expect "echo-server" ec
 expect "chat chat-server" ch
 expect "--model" echo-server --mo
 expect "poll pool" echo-server --model po
-expect "epoll poll select uring" chat-server --backend ''
+expect "auto epoll poll select uring" chat-server --backend ''
 expect "chat chat-server" help ch
 expect "bash zsh" completion ''
 expect "irc irc-mix irc-register" load ir

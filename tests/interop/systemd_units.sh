@@ -229,7 +229,12 @@ for named in (True, False):
         report(bool(tls_register(tport, "secure")), f"socket activation with {what}: a TLS client gets 001 on {tport}")
         c.close()
         log = open(errlog, "rb").read()
-        report(f"listening on 127.0.0.1:{tport} (epoll, TLS)".encode() in log, f"{what}: the banner names the TLS listener")
+        # The backend is the one the server chose (uring where the kernel has it, else epoll): the
+        # same on the plaintext listener's line and on the TLS one.
+        plain_b = re.search(rf"listening on 127\.0\.0\.1:{pport} \((\w+)\)".encode(), log)
+        tls_b = re.search(rf"listening on 127\.0\.0\.1:{tport} \((\w+), TLS\)".encode(), log)
+        report(bool(plain_b and tls_b and plain_b.group(1) == tls_b.group(1) and plain_b.group(1) in (b"uring", b"epoll")),
+               f"{what}: the banner names the TLS listener and the backend")
         if named:
             report(b"1 named tls" in log, "chat-server says which passed socket is TLS")
     finally:

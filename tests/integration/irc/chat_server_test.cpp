@@ -3,8 +3,11 @@
 #include "irc_client.hpp"
 
 #include "sockit/irc/password.hpp"
+#include "sockit/loop/poller.hpp"
 
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -50,6 +53,69 @@ TEST_P(ChatServerBackend, RegistersJoinsAndTalks) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ChatServerBackend, ::testing::Values("select", "poll", "epoll", "uring"));
+
+// --backend auto: the io_uring poller where the kernel has it; where it refuses io_uring
+// (SOCKIT_NO_URING stands for sysctl, seccomp or an old kernel) one log line says why and the
+// server runs on epoll. The banner names the backend that runs.
+TEST(ChatServerDefaults, AutoIsUringWhereTheKernelHasItElseEpollWithTheReason) {
+  const std::string bin = test::sockit_bin();
+  for (bool refused : {false, true}) {
+    std::vector<std::string> env;
+    if (refused) env.push_back("SOCKIT_NO_URING=1");
+    auto child = test::Child::spawn({bin, "chat-server", "-l", "127.0.0.1:0", "--no-flood-control", "--backend", "auto"}, env);
+    std::string err = child.read_stderr_until("connect with:", 20s);
+    const bool ring = !refused && loop::uring_available();
+    const auto at = err.find("io_uring unavailable (io_uring turned off by SOCKIT_NO_URING");
+    const auto says = err.find("); the chat server runs on epoll\n", at == std::string::npos ? 0 : at);
+    EXPECT_EQ(at != std::string::npos && says != std::string::npos, refused) << err;
+    if (refused) {
+      EXPECT_EQ(err.find("io_uring", says), std::string::npos) << "one line only:\n" << err;
+    }
+    const std::string banner = ring ? " (uring)" : " (epoll)";
+    auto end = err.find(banner);
+    ASSERT_NE(end, std::string::npos) << err;
+    {
+      Client c(Address::ipv4_loopback(static_cast<std::uint16_t>(std::stoul(err.substr(err.rfind(':', end) + 1)))));
+      c.register_as("nick");
+    }
+    child.signal(SIGTERM);
+    EXPECT_EQ(child.wait(10s), 0);
+  }
+}
+
+// The default --output-hold is 10ms on the uring backend: a receiver that sent nothing lately gets
+// its small output up to 10 ms later, with the lines of the turns meanwhile; --output-hold 0 (and
+// any other backend) writes it at the end of the turn.
+TEST(ChatServerDefaults, OutputHoldIsTenMillisecondsOnUringAndOffOtherwise) {
+  auto median_ms = [](std::vector<std::string> args, bool& ring) {
+    args.insert(args.end(), {"--no-flood-control", "--backend", "auto"});
+    ChatServer srv(args);
+    ring = srv.banner().find(" (uring)") != std::string::npos;
+    Client a(srv.address()), b(srv.address());
+    a.register_as("alice");
+    b.register_as("bob");
+    std::vector<double> ms;
+    for (int i = 0; i < 15; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      a.send("PRIVMSG bob :probe " + std::to_string(i));
+      b.expect("PRIVMSG", 10s);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+  };
+  bool ring = false, ring_off = false;
+  const double held = median_ms({}, ring), off = median_ms({"--output-hold", "0"}, ring_off);
+  std::printf("PRIVMSG to a passive receiver, median: %.2f ms by default (%s), %.2f ms with --output-hold 0\n", held,
+              ring ? "uring" : "not uring", off);
+  EXPECT_EQ(ring, ring_off);
+  if (ring) {
+    EXPECT_GE(held, 8.0);  // the hold is 10 ms from the first line queued
+  } else {
+    EXPECT_LT(held, 8.0);
+  }
+  EXPECT_LT(off, 8.0);
+}
 
 // One row per command misuse: the command and the numeric it must answer with.
 TEST(ChatServer, EveryCommandAnswersItsErrorNumeric) {

@@ -39,7 +39,8 @@ class ChatServer {
   explicit ChatServer(std::vector<std::string> args = {}) : child_(start(args)) {
     if (::pipe2(wake_, O_CLOEXEC) != 0) wake_[0] = wake_[1] = -1;
     drain_ = std::thread([this] { drain(); });
-    banner_ = wait_log("\n", 10s);
+    // The banner, after the line saying why io_uring is not used where the kernel lacks it.
+    banner_ = wait_log(" listening on ", 10s);
     auto pos = banner_.find("listening on 127.0.0.1:");
     if (pos == std::string::npos) {
       ADD_FAILURE() << "no banner: " << banner_;

@@ -29,6 +29,15 @@ namespace tls = sockit::tls;
 
 namespace {
 
+// The backend the banner names: "... listening on 127.0.0.1:PORT (uring)" or "(epoll, TLS)".
+std::string banner_backend(const std::string& err) {
+  auto at = err.find(" listening on ");
+  auto open = at == std::string::npos ? at : err.find(" (", at);
+  if (open == std::string::npos) return "";
+  auto end = err.find_first_of(",)", open);
+  return end == std::string::npos ? "" : err.substr(open + 2, end - open - 2);
+}
+
 std::uint16_t port_before(const std::string& err, const std::string& suffix) {
   // "... listening on 127.0.0.1:PORT (epoll)" or "(epoll, TLS)"
   auto end = err.find(suffix);
@@ -46,17 +55,15 @@ class ChatServer {
                                      "127.0.0.1:0", "--tls-cert", cert.empty() ? certs.cert : cert, "--tls-key",
                                      key.empty() ? certs.key : key, "--no-flood-control"};
     // SOCKIT_TEST_CHAT_BACKEND=uring (the ctest instances uring.integ_tls.*): the io_uring poller,
-    // ring sends to the plaintext clients beside the TLS ones. Where the kernel lacks io_uring the
-    // server says so and listens on epoll.
-    std::string backend = "epoll";
+    // ring sends to the plaintext clients beside the TLS ones; where the kernel lacks io_uring the
+    // server says so and listens on epoll. The ports are read after the backend the banner names.
     if (const char* b = std::getenv("SOCKIT_TEST_CHAT_BACKEND"); b != nullptr && *b != '\0') {
-      backend = b;
-      argv.insert(argv.end(), {"--backend", backend});
+      argv.insert(argv.end(), {"--backend", b});
     }
     argv.insert(argv.end(), extra.begin(), extra.end());
     child_.emplace(Child::spawn(argv));
     err_ = child_->read_stderr_until("openssl s_client -connect", 20s);
-    if (err_.find(" (" + backend + ")") == std::string::npos) backend = "epoll";  // the fallback
+    const std::string backend = banner_backend(err_);
     plain_ = port_before(err_, " (" + backend + ")");
     tls_ = port_before(err_, " (" + backend + ", TLS)");
   }
@@ -267,7 +274,7 @@ TEST_F(ChatServerTls, StsPortOnPlaintextDurationOnTls) {
 TEST(ChatServerTlsPlain, NoStsWithoutATlsListener) {
   auto child = Child::spawn({sockit::test::sockit_bin(), "chat-server", "-l", "127.0.0.1:0"});
   std::string err = child.read_stderr_until("sockit chat 127.0.0.1", 20s);
-  std::uint16_t port = port_before(err, " (epoll)");
+  std::uint16_t port = port_before(err, " (" + banner_backend(err) + ")");
   ASSERT_NE(port, 0) << err;
   EXPECT_EQ(err.find("TLS"), std::string::npos) << err;
   auto s = TcpStream::connect(Address::ipv4_loopback(port), Deadline::after(5s));

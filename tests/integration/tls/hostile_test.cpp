@@ -173,7 +173,7 @@ class TlsServer {
     child_.emplace(Child::spawn(argv));
     err_ = child_->read_stderr_until(kind == Kind::chat ? "TLS)" : "counters: kill -USR1", 20s);
     if (kind == Kind::chat) {
-      auto end = err_.find(" (epoll, TLS)");
+      auto end = err_.find(", TLS)");  // "listening on 127.0.0.1:PORT (BACKEND, TLS)": the one chosen
       if (end != std::string::npos) {
         auto colon = err_.rfind(':', end);
         port_ = static_cast<std::uint16_t>(std::stoul(err_.substr(colon + 1, end - colon - 1)));
