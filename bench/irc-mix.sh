@@ -19,6 +19,8 @@
 # PERF_ARM=NAME PERF_ROUND=N [PERF_DELAY=S] [PERF_SECS=S] [PERF_OUT=FILE]: record the server of
 # that arm and round with `perf record -e cpu-clock -F 2000 -g` for PERF_SECS (default 5) seconds,
 # starting PERF_DELAY (default 4) seconds after the load starts (set it past the warm-up/join).
+# On a shared machine with kernel.sched_autogroup_enabled=1, `nice` does not cross sessions: raise
+# the bench session's group instead (root): echo -15 > /proc/$$/autogroup (docs/BENCHMARKS.md).
 #
 #   bench/irc-mix.sh [--build-dir DIR] [--rounds N] [--mode irc-mix|irc|irc-register] [--preset small|large]
 #                    [--servers LIST] [--tsv FILE] [LOAD-ARGS...]
