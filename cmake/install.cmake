@@ -3,10 +3,10 @@
 include(CMakePackageConfigHelpers)
 set(SOCKIT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/sockit)
 
-# The headers of the layers that are not installed (store: SQLite and argon2; ws: libwslay; cluster: hiredis; all
-# INTERNAL in src/) stay out too: a consumer could include them but never link them.
-install(DIRECTORY include/sockit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
-        PATTERN "store" EXCLUDE PATTERN "ws" EXCLUDE PATTERN "cluster" EXCLUDE)
+# Every layer's headers, store, ws and cluster included: their public headers include only other
+# sockit headers and the standard library; SQLite, argon2, wslay and hiredis stay private (in
+# src/, behind each class's Impl), and sockitConfig.cmake finds them again for the static link.
+install(DIRECTORY include/sockit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
 install(EXPORT sockitTargets NAMESPACE sockit:: DESTINATION ${SOCKIT_CMAKE_DIR} COMPONENT dev)
 configure_package_config_file(cmake/sockitConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/sockitConfig.cmake INSTALL_DESTINATION ${SOCKIT_CMAKE_DIR})
@@ -19,6 +19,13 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockitConfig.cmake
 get_property(SOCKIT_PC_LIBS GLOBAL PROPERTY SOCKIT_PC_LIBS)
 list(REVERSE SOCKIT_PC_LIBS)
 list(JOIN SOCKIT_PC_LIBS " " SOCKIT_PC_LIBS)
+# sockit::loop links liburing privately when it was found (src/loop): a static link needs it too.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SOCKIT_PC_LIBURING QUIET liburing)
+set(SOCKIT_PC_URING "")
+if(SOCKIT_PC_LIBURING_FOUND)
+  set(SOCKIT_PC_URING " -luring")
+endif()
 configure_file(cmake/sockit.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
 

@@ -89,7 +89,7 @@ set(CPACK_DEBIAN_RUNTIME_DESCRIPTION
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libsockit-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libssl-dev")
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libssl-dev, libsqlite3-dev, libargon2-dev, libhiredis-dev, libwslay-dev")
 set(CPACK_DEBIAN_DEV_DESCRIPTION
     "socket toolkit library: development files
  sockit::net makes the BSD socket API safe (deadlines on every blocking
