@@ -118,19 +118,23 @@ return 1
 // ARGV: folded channel, then op, field, value triples as kUpdate's: S fields are written only when
 // the channel has no state in Redis (restarted empty, or emptied meanwhile by a reap), M members
 // added where missing (and counted for the reaper). Returns {how many members were added, the
-// state as HGETALL then}: what the node's copy is re-read from.
+// state as HGETALL then, the prefix each M member has then (in ARGV's order)}: what the node's
+// copy is re-read from (a MODE +o/-o made while the node was cut off is in the prefixes).
 constexpr char kRestore[] = R"lua(
 local fresh = redis.call('EXISTS', KEYS[2]) == 0
-local added = 0
+local added, prefixes = 0, {}
 for i = 2, #ARGV, 3 do
   local op, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if op == 'S' and fresh then redis.call('HSET', KEYS[2], f, v)
-  elseif op == 'M' and redis.call('HSETNX', KEYS[1], f, v) == 1 then
-    redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
-    added = added + 1
+  elseif op == 'M' then
+    if redis.call('HSETNX', KEYS[1], f, v) == 1 then
+      redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+      added = added + 1
+    end
+    prefixes[#prefixes + 1] = redis.call('HGET', KEYS[1], f) or v
   end
 end
-return {added, redis.call('HGETALL', KEYS[2])}
+return {added, redis.call('HGETALL', KEYS[2]), prefixes}
 )lua";
 
 // Resync, after kRestore (IrcLink::prune_memberships): the memberships Redis holds by mistake for
@@ -352,11 +356,19 @@ void IrcLink::restore_channel(const std::string& folded_chan, const std::vector<
                               std::function<void(const irc::ClusterChannelState&)> done) {
   std::vector<std::string> args{folded_chan};
   append_changes(node_, changes, args);
+  std::vector<std::uint64_t> ids;  // the members given, in the order of the script's prefixes
+  for (const irc::ClusterChannelChange& c : changes) {
+    if (c.op == irc::ClusterChannelChange::Op::member) ids.push_back(static_cast<std::uint64_t>(number(c.field)));
+  }
   channel_scripts().restore.run(
       node_.redis(),
       {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_)},
-      std::move(args), [done = std::move(done)](const RedisReply& r) {
-        if (done && r.type == RedisReply::Type::array && r.elements.size() == 2) done(channel_state(r.elements[1]));
+      std::move(args), [done = std::move(done), ids = std::move(ids)](const RedisReply& r) {
+        if (!done || r.type != RedisReply::Type::array || r.elements.size() != 3) return;
+        irc::ClusterChannelState st = channel_state(r.elements[1]);
+        const auto& got = r.elements[2].elements;
+        for (std::size_t i = 0; i < ids.size() && i < got.size(); ++i) st.prefixes.emplace_back(ids[i], got[i].str);
+        done(st);
       });
 }
 

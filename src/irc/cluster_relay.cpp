@@ -561,6 +561,20 @@ void ServerImpl::adopt_cluster_state(Channel& ch, const ClusterChannelState& st)
     }
     *list = std::move(shared);
   }
+  // This node's members' prefixes (restore only): a +o/-o/+v/-v given while the node was cut off.
+  // The HAVE this node published at its SYNC (before this answer) carried the old prefix: a HAVE
+  // with the new one puts the other nodes' replicas right again (a known member: no line there).
+  for (const auto& [id, prefix] : st.prefixes) {
+    Member* m = ch.find(id);
+    if (m == nullptr) continue;  // left since the restore was sent
+    const std::size_t before = changes.size();
+    for (auto [flag, letter] : {std::pair{&m->op, 'o'}, std::pair{&m->voice, 'v'}}) {
+      const bool shared = prefix.find(letter == 'o' ? '@' : '+') != std::string::npos;
+      if (*flag != shared) changes.push_back({std::string(shared ? "+" : "-") + letter, m->client->nick});
+      *flag = shared;
+    }
+    if (changes.size() != before) cluster_publish(ClusterEvent::Kind::have, *m->client, ch.name, m->client->realname, m);
+  }
   ch.created = st.created;
   // The MODE lines: at most MODES (ISUPPORT) changes each, '+' and '-' written when the sign changes.
   const std::size_t per_line = std::max<std::size_t>(1, cfg_.max_modes);

@@ -55,6 +55,9 @@ struct ClusterChannelState {
     std::int64_t when = 0;
   };
   std::vector<Entry> lists;
+  /// restore_channel only: the prefix Redis holds for each local member it was given (local
+  /// connection id, "@", "+", "@+" or "-"): a MODE +o/-o/+v/-v made while this node was cut off.
+  std::vector<std::pair<std::uint64_t, std::string>> prefixes;
 };
 
 /// One change to a channel's shared state: `set` or `del` a field of its state hash
@@ -138,8 +141,9 @@ class ClusterLink {
   /// Resync (this node's own SYNC, after a reconnection or a reap): puts the local members of
   /// `folded_chan` (`member` changes) back into its shared member list where missing, and writes
   /// its state (`set` changes) only when Redis holds none (a Redis restarted empty). `done` gets
-  /// the channel's state as Redis holds it then (what changed while this node was cut off), in the
-  /// same step; not called when Redis is away.
+  /// the channel's state as Redis holds it then (what changed while this node was cut off), with
+  /// the prefixes of those local members (`prefixes`), in the same step; not called when Redis is
+  /// away.
   virtual void restore_channel(const std::string& folded_chan, const std::vector<ClusterChannelChange>& changes,
                                std::function<void(const ClusterChannelState&)> done) {
     (void)folded_chan, (void)changes, (void)done;

@@ -679,4 +679,66 @@ TEST(ClusterFaults, AMembershipRedisHoldsByMistakeIsPrunedAndPartedAtTheResync) 
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(parted).count()));
 }
 
+// A +o given to bob (beta) while beta was cut off, then taken back (-o) during a second cut: at
+// each resync beta re-reads its own members' prefixes from sockit:chan:#net (the restore script's
+// answer) and shows the difference to its members as a MODE from its server; its copy then acts on
+// it: with +o bob sets +s (no 482), NAMES on beta says @bob; with -o his MODE -s gets 482 and
+// NAMES says bob. beta also publishes bob's HAVE again with the new prefix (the one of its SYNC
+// had the old): alpha's replica follows, so alice's -o in the second round is a change there.
+// Before, beta's copy kept bob's old rank until the next MODE of him.
+TEST(ClusterFaults, APrefixGivenOrTakenWhileCutOffIsShownAndActedOnAfterTheResync) {
+  SKIP_WITHOUT_REDIS();
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.start());
+  Client erin(n.b->address());  // a second member on beta: she sees the server's MODE too
+  erin.register_as("erin");
+  erin.send("JOIN #net");
+  ASSERT_NE(erin.expect("366"), "");
+  ASSERT_EQ(names_become(*n.alice, "#net", {"alice", "bob", "dave", "erin"}),
+            (std::vector<std::string>{"alice", "bob", "dave", "erin"}));
+  auto from_server = [](const std::string& l) { return l.starts_with(":") && l.find('!') > l.find(' '); };
+  auto bob_on_beta = [&] {  // bob's entry in beta's NAMES, with its prefix
+    n.bob->send("NAMES #net");
+    const std::string l = n.bob->expect("353");
+    std::istringstream in(l.substr(l.find(" :", 1) + 2));
+    for (std::string x; in >> x;) {
+      if (x.substr(x.find_first_not_of("@+")) == "bob") return x;
+    }
+    return std::string();
+  };
+  for (const char* change : {"+o", "-o"}) {
+    SCOPED_TRACE(change);
+    cut_beta(n);
+    n.alice->send(std::string("MODE #net ") + change + " bob");
+    auto gives = [&](const std::string& l) {  // "... MODE #net +o :bob" or "... +o bob"
+      return has(l, std::string(" MODE #net ") + change + " ") && l.ends_with("bob");
+    };
+    EXPECT_NE(wait_line(*n.alice, gives, 5s), "") << n.alice->dump();
+    const auto cont = Clock::now();
+    n.b->child().signal(SIGCONT);
+    for (Client* c : {n.bob.get(), &erin}) {
+      const std::string mode = wait_line(*c, [&](const std::string& l) { return has(l, " MODE #net ") && from_server(l); }, 15s);
+      EXPECT_TRUE(from_server(mode) && gives(mode)) << mode << "\n" << c->dump();
+    }
+    const auto shown = Clock::now() - cont;
+    EXPECT_EQ(bob_on_beta(), change[0] == '+' ? "@bob" : "bob");
+    // Once the link is back (a MODE waits behind the resync's queue meanwhile):
+    ASSERT_TRUE(message_flows(*n.alice, *n.bob, "back"));
+    ASSERT_TRUE(message_flows(*n.bob, *n.alice, "back"));
+    // As an operator bob makes #net secret; no longer one, he cannot make it public again.
+    const std::string want = change[0] == '+' ? "+s" : "-s";
+    auto sets = [&](const std::string& l) { return l.starts_with(":bob!") && has(l, " MODE #net ") && l.ends_with(want); };
+    n.bob->send("MODE #net " + want);
+    const std::string got = wait_line(*n.bob, [&](const std::string& l) { return has(l, " 482 ") || sets(l); }, 5s);
+    if (change[0] == '+') {
+      EXPECT_TRUE(sets(got)) << got << "\n" << n.bob->dump();
+      EXPECT_NE(wait_line(*n.alice, sets, 5s), "");
+    } else {
+      EXPECT_TRUE(has(got, " 482 bob #net ")) << got << "\n" << n.bob->dump();
+    }
+    std::printf("MODE %s bob set while cut off shown on beta %lld ms after it was resumed\n", change,
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(shown).count()));
+  }
+}
+
 }  // namespace
