@@ -120,6 +120,8 @@ bad bad_name "$T/bad_name.toml:2:8: server.name: \"localhost\": must look like a
 bad plain_password "$T/plain_password.toml:2:12: server.password: not a hash" $'[server]\npassword = "hunter2"'
 bad plain_oper "$T/plain_oper.toml:3:12: operator.password: not a hash" $'[[operator]]\nname = "a"\npassword = "x"'
 bad missing_motd "motd file .*nothere.txt: cannot open" $'[server]\nmotd_file = "nothere.txt"'
+mkfifo "$T/conf/motd.fifo"  # opening it would block the load: refused before any open
+bad fifo_motd "motd file .*motd.fifo: not a regular file" "[server]"$'\n'"motd_file = \"$T/conf/motd.fifo\""
 bad weak_hash "$T/weak_hash.toml:2:19: accounts.hash_iterations: argon2id cost m=19456 KiB, t=1, p=1: below OWASP" $'[accounts]\nhash_iterations = 1'
 bad weak_memory "$T/weak_memory.toml:2:19: accounts.hash_memory_kib: argon2id cost m=4096 KiB, t=9, p=1: below OWASP" $'[accounts]\nhash_memory_kib = 4096\nhash_iterations = 9'
 bad hash_lanes "$T/hash_lanes.toml:2:20: accounts.hash_parallelism: at most 16" $'[accounts]\nhash_parallelism = 17'
