@@ -124,6 +124,9 @@ void get_duration(const toml::table& t, std::string_view section, std::string_vi
   if (n->is_integer()) {
     auto i = n->value<std::int64_t>();
     if (*i < 0 || (*i == 0 && !zero_ok)) throw ConfigError{ctx + (zero_ok ? ": must be 0 or more" : ": must be positive")};
+    // The bound of a duration written as text (net::parse_duration: 1e18 ns), so it prints back.
+    constexpr std::int64_t kMaxSeconds = 1'000'000'000;
+    if (*i > kMaxSeconds) throw ConfigError{ctx + fmt::format(": too large (at most {} seconds)", kMaxSeconds)};
     v = std::chrono::seconds(*i);
   } else if (auto s = n->value<std::string>()) {
     v = duration_value(*s, ctx, zero_ok);
@@ -200,18 +203,23 @@ std::vector<std::string> read_motd(const std::string& path) {
   return lines;
 }
 
+// An error is one line: the values it quotes (a TOML string may hold "\n", tomlplusplus quotes the
+// bytes it saw) have their control bytes printed as \xNN.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    auto u = static_cast<unsigned char>(ch);
+    out += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, ch);
+  }
+  return out;
+}
+
 toml::table parse_toml(const std::string& path) {
   try {
     return toml::parse_file(path);
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
-    // One line: tomlplusplus quotes the bytes it saw, line ends and control bytes included.
-    std::string what;
-    for (char ch : e.description()) {
-      auto u = static_cast<unsigned char>(ch);
-      what += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, ch);
-    }
-    throw ConfigError{fmt::format("{}:{}:{}: {}", path, b.line, b.column, what)};
+    throw ConfigError{fmt::format("{}:{}:{}: {}", path, b.line, b.column, e.description())};
   }
 }
 
@@ -235,6 +243,9 @@ void apply_server(const toml::table& s, Loaded& out) {
   if (s.get("sts_duration") != nullptr) {
     std::chrono::milliseconds d = c.sts_duration;
     get_duration(s, "server", "sts_duration", d);
+    if (d < std::chrono::seconds(1)) {  // the policy's duration is whole seconds (IRCv3 sts)
+      throw ConfigError{where(*s.get("sts_duration"), "server.sts_duration") + ": at least 1s"};
+    }
     c.sts_duration = std::chrono::duration_cast<std::chrono::seconds>(d);
   }
   if (const toml::node* n = s.get("casemapping")) {
@@ -773,10 +784,10 @@ bool load_config(const std::string& toml_path, const Overrides& f, Loaded& out, 
     if (f.node_name) out.cluster.node_name = *f.node_name;
     check_cluster(out.cluster, f.cluster_url.has_value(), f.node_name.has_value(), f.cluster_status, f.account_command);
   } catch (const ConfigError& e) {
-    error = e.what;
+    error = one_line(e.what);
     return false;
   } catch (const std::exception& e) {
-    error = e.what();
+    error = one_line(e.what());
     return false;
   }
   return true;
