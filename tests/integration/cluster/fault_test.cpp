@@ -450,6 +450,8 @@ TEST(ClusterFaults, ANodeStartedJustBeforeTheCutGetsTheLinesQueuedMeanwhile) {
   TwoNodes n;
   ASSERT_NO_FATAL_FAILURE(n.start());
   auto g = std::make_unique<ChatServer>(std::vector<std::string>{"--cluster", n.redis.url(), "--node-name", "gamma"});
+  // Linked first: a registration before gamma's link is up gets 437 (the nick claim needs Redis).
+  ASSERT_TRUE(n.redis.wait_nodes_up({"gamma"}));
   Client gus(g->address());
   gus.register_as("gus");
   gus.send("JOIN #net");
