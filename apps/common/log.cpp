@@ -3,6 +3,7 @@
 // (docs/OPERATIONS.md "Logs" says why in full).
 #include "common/log.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <systemd/sd-journal.h>

@@ -8,14 +8,18 @@
 // Thread-safe: one write(2) per line under a mutex.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
+
+// Declared, not included: <CLI/CLI.hpp> costs 15-30 s of compile time per translation unit (ASan,
+// -O1); config_file.cpp (built twice: sockit and fuzz_config) and tls_listeners.cpp need none of it.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace sockit::log {
 

@@ -3,6 +3,7 @@
 #include "sockit/net/error.hpp"
 #include "sockit/net/parse.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <array>

@@ -1,5 +1,6 @@
 #include "tools/load/options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
