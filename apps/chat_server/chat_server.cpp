@@ -58,6 +58,8 @@ struct Options {
   bool cluster_status = false;  // --status: print the cluster's nodes and exit
   CLI::App* account_app = nullptr;  // `sockit chat-server account ...`
   AccountArgs account;
+  CLI::App* history_app = nullptr;  // `sockit chat-server history import ...`
+  HistoryArgs history;
   log::Options log;
 };
 
@@ -183,8 +185,11 @@ class LockedSession final : public serve::Session {
   std::recursive_mutex& mu_;
 };
 
-// The IRC core's operator events (irc::Event) as log lines: connections and refusals at debug, registrations,
-// quits of registered users, opers and kills at info, refused passwords at warn.
+// The IRC core's operator events (irc::Event) as log lines: at the default level (info) one line per
+// connection at most, its registration (who, from where: client id, nick, ip), as ngircd's "User ...
+// registered" and InspIRCd's "Client connecting"; connections, refusals and quits at debug (the quit's
+// reason is there; a registration storm paid two log writes per client, 4.4 % of its CPU); opers,
+// kills and account events at info, refused passwords at warn.
 void log_event(const irc::Event& e) {
   using K = irc::Event::Kind;
   log::Level level = log::Level::info;
@@ -202,10 +207,7 @@ void log_event(const irc::Event& e) {
     case K::logged_in: what = "logged in"; break;
     case K::login_failed: level = log::Level::warn, what = "SASL login failed"; break;
     case K::account_registered: what = "account registered"; break;
-    case K::quit:
-      if (!e.registered) level = log::Level::debug;
-      what = "client quit";
-      break;
+    case K::quit: level = log::Level::debug, what = "client quit"; break;
   }
   if (!log::enabled(level)) return;
   std::string detail(e.detail);
@@ -624,6 +626,10 @@ int run(Options& o) {
     if (o.account.config.empty()) o.account.config = o.config_file;  // `chat-server -c FILE account ...`
     return account_command(o.account);
   }
+  if (o.history_app != nullptr && o.history_app->parsed()) {
+    if (o.history.config.empty()) o.history.config = o.config_file;  // `chat-server -c FILE history ...`
+    return history_command(o.history);
+  }
   log::configure(o.log, "chat-server");
 
   Loaded loaded;
@@ -844,6 +850,20 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
       std::lock_guard g(mu);
       irc.cluster_relaying(relaying);
     });
+    // After a subscription outage: the lines read back from Redis's replay stream, in the log; when
+    // they do not cover the outage, the channels' local members are told.
+    link->set_on_replayed([&irc, &mu](const cluster::IrcLink::Replay& r) {
+      if (r.failed) {
+        log::warn("cluster: the lines missed while the subscription was down could not be read (" + r.why + ")");
+        return;
+      }
+      log::info(fmt::format("cluster: subscription back: {} line(s) read from the replay stream, {} delivered (missed here), "
+                            "{} live event(s) held meanwhile{}",
+                            r.read, r.delivered, r.held, r.missing ? "; older lines may be missing (the stream was trimmed)" : ""));
+      if (!r.missing) return;
+      std::lock_guard g(mu);
+      irc.cluster_lines_missing();
+    });
     link->set_on_nick_lost([&irc, &mu](std::uint64_t id, const std::string& folded) {
       std::lock_guard g(mu);
       irc.cluster_nick_lost(id, folded);
@@ -980,6 +1000,12 @@ SOCKIT_COMMAND(chat_server, "chat-server", "IRC server for irssi, weechat, ii an
   o->account_app->add_option("--cluster", o->account.cluster, "the network's Redis (redis://... or unix:PATH): its accounts");
   o->account_app->add_flag("--overwrite", o->account.overwrite, "import: replace an account of the same name that differs");
   o->account_app->add_flag("--json", o->account.json, "list: one JSON array of {name, created, certfps}");
+  o->history_app = app.add_subcommand("history", "copy a single server's SQLite history into the cluster's Redis: import");
+  o->history_app->add_option("words", o->history.words, "import");
+  o->history_app->add_option("--db", o->history.db, "the single server's history database (SQLite file), read only");
+  o->history_app->add_option("--config", o->history.config, "the server's TOML file: [cluster] url (Redis) and "
+                             "[history] max_messages, max_age (applied to what is copied)");
+  o->history_app->add_option("--cluster", o->history.cluster, "the network's Redis (redis://... or unix:PATH)");
   app.add_option("--metrics", o->flags.metrics,
                  "serve Prometheus metrics (GET /metrics) on ADDR:PORT, e.g. 127.0.0.1:9100; PORT alone means "
                  "127.0.0.1 (see docs/OPERATIONS.md)");

@@ -147,7 +147,7 @@ void ServerImpl::finish_check(Client& c, TimePoint now) {
 
 void ServerImpl::grant_oper(Client& c) {
   if (c.oper) return;
-  c.oper = true;
+  set_user_flag(c, &Client::oper, true);
   event(Event::Kind::oper, c, c.oper_name);
   send(c, rpl(c, RPL_YOUREOPER).t("You are now an IRC operator"));
   send(c, Line(c.nick, "MODE").p(c.nick).t("+o"));

@@ -48,24 +48,25 @@ void user_mode(S& s, Client& c, Message& m) {
       add = ch == '+';
       continue;
     }
-    bool* flag = nullptr;
+    bool Client::*flag = nullptr;
     switch (ch) {
-      case 'B': flag = &c.bot; break;  // bot mode (ISUPPORT BOT=B), set by the client itself
-      case 'i': flag = &c.invisible; break;
-      case 'w': flag = &c.wallops; break;
+      case 'B': flag = &Client::bot; break;  // bot mode (ISUPPORT BOT=B), set by the client itself
+      case 'i': flag = &Client::invisible; break;
+      case 'w': flag = &Client::wallops; break;
       case 'o':
         if (add) continue;  // +o only through OPER
-        flag = &c.oper;
+        flag = &Client::oper;
         break;
       default: unknown = true; continue;
     }
-    if (*flag == add) continue;
-    *flag = add;
+    if (c.*flag == add) continue;
+    s.set_user_flag(c, flag, add);
     applied.add(add, ch);
   }
   if (unknown) s.send(c, s.rpl(c, ERR_UMODEUNKNOWNFLAG).t("Unknown MODE flag"));
   if (!applied.empty()) s.send(c, Line(c.nick, "MODE").p(c.nick).t(applied.str()));
   if (!c.oper && applied.str().find('o') != std::string::npos) s.cluster_publish_state(c, ClusterEvent::Kind::oper);
+  if (applied.str().find_first_of("iB") != std::string::npos) s.cluster_publish_state(c, ClusterEvent::Kind::umode);
 }
 
 // ---- channel modes: parsing -------------------------------------------------------------------

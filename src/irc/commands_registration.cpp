@@ -310,8 +310,8 @@ void ServerImpl::complete_registration(Client& c, TimePoint now) {
   c.registered = true;
   c.last_seen = c.last_message = c.refill = now;
   c.tokens = static_cast<double>(cfg_.flood_burst);
-  c.counted = true;  // stats() walks every client: O(n) per registration made a storm O(n^2)
-  counters_.max_registered = std::max(counters_.max_registered, ++registered_now_);
+  count_registered(c, true);  // LUSERS below reads the counts: no walk of every client per registration
+  counters_.max_registered = std::max(counters_.max_registered, registered_now_);
   event(Event::Kind::registered, c);
   ++counters_.registrations;
   cluster_publish_user(c);  // the other nodes' replicas: a user in no channel

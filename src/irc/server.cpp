@@ -518,7 +518,7 @@ void ServerImpl::quit(Client& c, std::string_view reason, bool send_error, bool 
   }
   if (label_.client == &c) end_label();  // a labeled QUIT: its replies go out before the close
   c.dead = true;
-  if (std::exchange(c.counted, false)) --registered_now_;
+  count_registered(c, false);
   c.quit_reason = why;
   reason = c.quit_reason;
   event(Event::Kind::quit, c, reason);
@@ -890,6 +890,12 @@ void ServerImpl::cluster_nick_lost(ClientId id, const std::string& folded) {
   flush_batch();
 }
 
+void ServerImpl::cluster_lines_missing() {
+  Op op(*this);
+  notify_lines_missing();
+  flush_batch();
+}
+
 void ServerImpl::cluster_decided(ClientId id, const std::string& chan, const std::string& line, bool ok,
                                  ClusterEvent::Kind kind) {
   Op op(*this);
@@ -957,6 +963,7 @@ void ServerImpl::shutdown(std::string_view reason) {
     // No QUIT storm: everyone is leaving. Only the ERROR line, then flush and close.
     send(*c, Line("", "ERROR").t("Closing Link: " + c->host + " (" + std::string(reason) + ")"));
     c->registered = false;
+    count_registered(*c, false);
     quit(*c, reason, false);
   }
 }
@@ -969,24 +976,48 @@ void ServerImpl::shutdown_client(ClientId id, std::string_view reason) {
   Client& c = *it->second;
   send(c, Line("", "ERROR").t("Closing Link: " + c.host + " (" + std::string(reason) + ")"));
   c.registered = false;  // no QUIT storm while everyone leaves
+  count_registered(c, false);
   quit(c, reason, false);
+}
+
+void ServerImpl::count_registered(Client& c, bool on) {
+  if (c.counted == on) return;
+  c.counted = on;
+  const auto step = [on](std::size_t& n) { on ? ++n : --n; };
+  step(registered_now_);
+  if (c.invisible) step(invisible_now_);
+  if (c.oper) step(opers_now_);
+}
+
+void ServerImpl::set_user_flag(Client& c, bool Client::*flag, bool on) {
+  if (c.*flag == on) return;
+  const bool was = c.counted;
+  count_registered(c, false);
+  c.*flag = on;
+  count_registered(c, was);
 }
 
 ServerStats ServerImpl::stats() const {
   ServerStats s = counters_;
   s.connections = clients_.size();
-  s.registered = s.invisible = s.operators = 0;
-  for (auto& [id, c] : clients_) {
-    if (!c->registered || c->dead) continue;
-    ++s.registered;
-    if (c->invisible) ++s.invisible;
-    if (c->oper) ++s.operators;
-  }
+  s.registered = registered_now_;
+  s.invisible = invisible_now_;
+  s.operators = opers_now_;
   s.channels = channels_.size();
   return s;
 }
 
 std::string ServerImpl::check_invariants() const {
+  std::size_t registered = 0, invisible = 0, opers = 0;
+  for (auto& [id, c] : clients_) {
+    if (c->counted != (c->registered && !c->dead)) return "registration count flag wrong: " + c->nick;
+    if (!c->counted) continue;
+    ++registered;
+    invisible += c->invisible ? 1 : 0;
+    opers += c->oper ? 1 : 0;
+  }
+  if (registered != registered_now_ || invisible != invisible_now_ || opers != opers_now_)
+    return "LUSERS counts drifted from the clients";
   for (auto& [key, c] : nicks_) {
     if (c->dead) return "dead client in nick table: " + c->nick;
     if (fold(c->nick, cfg_.casemapping) != key) return "nick key mismatch: " + key;
@@ -1046,6 +1077,7 @@ void Server::set_cluster(ClusterLink* link) { impl_->cluster_ = link; }
 void Server::deliver_from_cluster(const ClusterEvent& event) { impl_->deliver_from_cluster(event); }
 void Server::cluster_relaying(bool relaying) { impl_->cluster_relaying(relaying); }
 void Server::cluster_nick_lost(std::uint64_t id, const std::string& folded) { impl_->cluster_nick_lost(id, folded); }
+void Server::cluster_lines_missing() { impl_->cluster_lines_missing(); }
 void Server::set_event_log(EventLog log) { impl_->set_event_log(std::move(log)); }
 void Server::set_account_store(store::AccountStore* store) { impl_->accounts_ = store; }
 void Server::set_admin_hooks(AdminHooks hooks) { impl_->admin_ = std::move(hooks); }

@@ -367,6 +367,7 @@ class ServerImpl {
     std::vector<std::string> ops, voices;  ///< the folded channels where it has +o, +v
     std::string away;                      ///< its AWAY text ("" = here), from AWAY events
     bool oper = false;                     ///< an IRC operator, from OPER events
+    bool invisible = false, bot = false;   ///< +i, +B, from its JOIN/HAVE and UMODE events
     std::int64_t signon = 0;               ///< unix seconds, from its HAVE (0: not said)
     std::int64_t last_message = 0;         ///< unix seconds of its last PRIVMSG seen here (0: none)
   };
@@ -472,13 +473,19 @@ class ServerImpl {
   std::set<ClientId> degraded_told_;  ///< senders told their channel lines are queued (this degraded period)
   void cluster_relaying(bool relaying);
   void cluster_nick_lost(ClientId id, const std::string& folded);
+  /// Server::cluster_lines_missing (an entry point): one server NOTICE per channel with local members.
+  void cluster_lines_missing();
   /// cluster_relay.cpp: the NOTICE to every local user on a change; a lost nick for a guest nick.
   void notify_cluster_state(bool relaying);
+  /// cluster_relay.cpp: the replay after a subscription outage did not cover it: a NOTICE to each channel.
+  void notify_lines_missing();
   void give_up_nick(ClientId id, const std::string& folded);
   void apply_cluster_event(const ClusterEvent& e);
   /// AWAY and OPER events: the replica's away text (away-notify to the local members who share a
   /// channel with the user, when it changed) and operator flag.
   void apply_user_state(const ClusterEvent& e);
+  /// +i and +B of remote user `u` as event `e` (JOIN, HAVE, UMODE) carries them.
+  void apply_user_modes(RemoteUser& u, const ClusterEvent& e);
   /// A remote user's PRIVMSG seen here (MSG or PRIV event): its idle time starts again.
   void note_remote_message(const ClusterEvent& e);
   /// MODE, TOPIC, KICK and INVITE events (docs/CLUSTER.md, "Channels"): applied to the local copy.
@@ -523,9 +530,12 @@ class ServerImpl {
           account_tag_(account.empty() ? std::string() : "account=" + escape_tag_value(account)) {}
     /// Sends the form `c` asks for; nothing when `c` lacks one of the needed caps (TAGMSG).
     void to(Client& c);
+    /// The server-time tag says `t`, not now (a line said while its node was degraded).
+    void said_at(SysTime t) { said_at_ = t; }
 
    private:
     ServerImpl& s_;
+    std::optional<SysTime> said_at_;
     std::string wire_;
     std::string_view client_tags_;  ///< outlives the fan-out (the caller's)
     unsigned need_;
@@ -663,7 +673,17 @@ class ServerImpl {
   /// MONITOR: drops every entry of `c`'s list from the reverse index (QUIT, MONITOR C).
   void monitor_clear(Client& c);
   ServerStats counters_;
-  std::size_t registered_now_ = 0;  ///< registered clients not yet quit: max_registered without a walk
+  /// LUSERS' counts, kept as they change: stats() used to walk every client, and LUSERS is part of
+  /// every welcome, so a registration storm paid O(n) per registration. registered_now_ counts the
+  /// clients with `counted` set (registered, not yet quit); the other two those of them with +i / +o.
+  std::size_t registered_now_ = 0;
+  std::size_t invisible_now_ = 0;
+  std::size_t opers_now_ = 0;
+  /// Puts `c` into the counts above or takes it out (its +i and +o with it); a no-op when it is
+  /// already in (out).
+  void count_registered(Client& c, bool on);
+  /// Sets a user mode flag of `c` (+i, +o, +w, +B) and keeps the counts above.
+  void set_user_flag(Client& c, bool Client::*flag, bool on);
   SysTime created_;
   /// STATS m: lines received per command of the table (indexed as all_commands(), which is
   /// sorted by name), and their bytes. An index, not a map: it is counted for every line.

@@ -149,7 +149,7 @@ event "OPER refused" warn '.nick == "alice" and .operator == "root"'
 event "OPER refused" warn '.nick == "alice" and has("operator") == false'
 event "OPER succeeded" info '.operator == "root"'
 event "client killed" info '.nick == "bob" and .ip == "127.0.0.1" and (.reason | test("by alice!~?[a-z]+@127.0.0.1: enough"))'
-event "client quit" info '.nick == "alice" and .reason == "Quit: done"'
+event "client quit" debug '.nick == "alice" and .reason == "Quit: done"'
 event "client quit" debug '.nick == "mallory" and .reason == "Bad password"'
 event "SIGHUP: reloading the configuration" info '(.file | endswith("chat.toml"))'
 event "SIGTERM, closing connections (drain 5s)" info
@@ -158,6 +158,10 @@ drive text info short && pass "text: every client step as expected" || fail "tex
 X=$T/text.log
 grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z info  sockit chat-server: client registered client=[0-9]+ nick=alice ip=127\.0\.0\.1$' "$X" &&
   pass "text: 'TIMESTAMP LEVEL sockit chat-server: message key=value' lines" || { fail "text: no registration line"; cat "$X"; }
+# At info a connection is one line at most (its registration): its quit is at debug.
+[ "$(grep -Ec 'chat-server: client [a-z]+ client=[0-9]+ nick=alice ' "$X")" = 1 ] && ! grep -q 'client quit' "$X" &&
+  pass "text: at info one line per connection (registration; the quit at debug)" ||
+  { fail "text: more than one info line for alice's connection"; cat "$X"; }
 grep -q ' debug ' "$X" && fail "text: --log-level info shows debug lines" || pass "text: --log-level info hides debug lines"
 grep -Eq '^[^ ]+ warn  sockit chat-server: wrong server password \(PASS\) ' "$X" && pass "text: PASS failure at warn" ||
   fail "text: no PASS failure line"

@@ -132,6 +132,41 @@ TEST(IrcConformance, LusersMaxIsTheMostRegisteredUsersAtOnce) {
   h.check();
 }
 
+// 251's invisible and 252's operators are kept as counts too (stats() no longer walks every client
+// per registration's LUSERS): MODE +i/-i, OPER, MODE -o, a QUIT of a +i operator, and a +i user
+// who quits move them; check() compares them with a walk.
+TEST(IrcConformance, LusersInvisibleAndOperatorCountsFollowModesAndQuits) {
+  H h(with_operator());
+  auto& a = h.user("alice");
+  auto& b = h.user("bob");
+  auto& c = h.user("carol");
+  auto counts = [&]() {
+    a.take();
+    h.send(a, "LUSERS");
+    auto lines = a.take();
+    return H::only(lines, "251").at(0) + " | " + H::only(lines, "252").at(0);
+  };
+  EXPECT_EQ(counts(), ":irc.sockit.local 251 alice :There are 3 users and 0 invisible on 1 servers | "
+                      ":irc.sockit.local 252 alice 0 :operator(s) online");
+  h.send(b, "MODE bob +i");
+  h.send(c, "MODE carol +i");
+  h.send(c, "MODE carol +i");  // no change: counted once
+  oper(h, b);
+  h.check();
+  EXPECT_EQ(counts(), ":irc.sockit.local 251 alice :There are 1 users and 2 invisible on 1 servers | "
+                      ":irc.sockit.local 252 alice 1 :operator(s) online");
+  h.send(c, "MODE carol -i");
+  h.send(b, "MODE bob -o");
+  EXPECT_EQ(counts(), ":irc.sockit.local 251 alice :There are 2 users and 1 invisible on 1 servers | "
+                      ":irc.sockit.local 252 alice 0 :operator(s) online");
+  oper(h, b);
+  h.send(b, "QUIT");  // a +i operator leaves: both counts fall
+  h.check();
+  EXPECT_EQ(counts(), ":irc.sockit.local 251 alice :There are 2 users and 0 invisible on 1 servers | "
+                      ":irc.sockit.local 252 alice 0 :operator(s) online");
+  h.check();
+}
+
 // ---- the TOFIX differences of tests/interop/irc_diff (issue #17, docs/CHAT-SERVER.md) ----------
 
 // Modern IRC KICK: the default message is for when no comment is given; "KICK #a bob :" gives an
