@@ -11,7 +11,8 @@
 # `--mode irc-register -c 100`, unit one registration, latency connect-to-001, p50 printed too and
 # compared with ngircd's per round). --preset applies to irc-mix only. --servers LIST (comma-separated
 # names of bench/irc_servers.sh, default sockit-chat,ngircd,inspircd) sets the arms of the rotation,
-# e.g. sockit-chat,sockit-chat-uring,ngircd,inspircd; every sockit arm is compared with the best of
+# e.g. sockit-chat,sockit-chat-uring,ngircd,inspircd (NAME+base: the binary SOCKIT_BASE, for a
+# before/after A/B of two builds, each NAME against NAME+base per round); every sockit arm is compared with the best of
 # ngircd and inspircd in the same round (CPU per unit, and p99 against the lower of their p99s;
 # for irc-register also p50, mean and rate against ngircd's). "gen" is the generator's CPU over the
 # measured interval as a share of that interval: a generator starved of its core (gen far below
@@ -124,6 +125,7 @@ for mine_name in [s for s in by if s.startswith("sockit")]:
 # the uring arm with accepts on readiness (-acc0) against the ring's accepts.
 pairs = [("sockit-chat-uring", "sockit-chat")] + [(s, s.split("@")[0]) for s in by if "@" in s]
 pairs += [(s.replace("-acc0", ""), s) for s in by if "-acc0" in s]
+pairs += [(s[: -len("+base")], s) for s in by if s.endswith("+base")]  # this build / SOCKIT_BASE's
 for a, b in pairs:
     if a not in by or b not in by:
         continue

@@ -10,6 +10,8 @@
 # docs/BENCHMARKS.md), e.g. sockit-chat-uring@5ms; without it --output-hold 0 (off).
 # sockit-chat-uring-acc0 is sockit-chat-uring with SOCKIT_URING_ACCEPT=0 (accepts on readiness
 # instead of the ring's multishot accept), for the A/B of the registration storm; it takes @ too.
+# A sockit name ending in +base runs the binary SOCKIT_BASE instead (a before/after A/B of two
+# builds in one rotation), e.g. sockit-chat+base,sockit-chat or sockit-chat-uring@10ms+base.
 #
 # Returns 2 for an unknown name, 3 when the server is not installed. Flood limits are lifted as
 # far as each server's configuration allows. What remains is compiled in: ngircd 26 handles at
@@ -23,6 +25,11 @@
 irc_server_cmd() {
   local name=$1 port=$2 dir=$3 sockit=$4 hold=(--output-hold 0) env=()
   mkdir -p "$dir"
+  case "$name" in
+    sockit-*+base)
+      [ -x "${SOCKIT_BASE:-}" ] || { echo "irc_server_cmd: $name needs SOCKIT_BASE=BINARY" >&2; return 3; }
+      sockit=$SOCKIT_BASE; name=${name%+base} ;;
+  esac
   case "$name" in
     sockit-chat@* | sockit-chat-uring@* | sockit-chat-uring-acc0@*) hold=(--output-hold "${name#*@}"); name=${name%@*} ;;
   esac
