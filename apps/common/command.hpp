@@ -13,6 +13,8 @@
 // the chosen one. Usage errors exit 2 with one line on stderr; --help prints to stdout and exits 0.
 #pragma once
 
+#include "common/exit_codes.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <functional>
@@ -34,16 +36,6 @@ struct Command {
 bool register_command(Command command);
 /// The registry, in registration order (main sorts it by name).
 std::vector<Command>& commands();
-
-/// Exit statuses shared by the tools (see docs/EXIT-CODES in README).
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  // network failure, nothing found, ...
-inline constexpr int kExitUsage = 2;    // bad flags or arguments
-
-/// Thrown by a runner to report a usage error found after parsing (exit 2, message to stderr).
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 }  // namespace sockit::cli
 

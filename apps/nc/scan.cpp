@@ -3,7 +3,7 @@
 //   Connection to 127.0.0.1 22 port [tcp/ssh] succeeded!
 //   sockit nc: connect to 127.0.0.1 port 23 (tcp) failed: Connection refused
 // Exit status 0 when at least one port is open, 1 otherwise.
-#include "common/command.hpp"
+#include "common/exit_codes.hpp"
 #include "nc/nc.hpp"
 
 #include <netdb.h>

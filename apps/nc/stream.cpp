@@ -10,7 +10,7 @@
 //   from peer: peer data -> stdout, until the peer's FIN (or forever-discarded with --send-only).
 // A conversation is over when both directions are. Without -k that ends the command.
 #include "nc/crlf.hpp"
-#include "common/command.hpp"
+#include "common/exit_codes.hpp"
 #include "nc/nc.hpp"
 
 #include <sockit/loop/acceptor.hpp>

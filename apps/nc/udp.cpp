@@ -7,7 +7,7 @@
 //   -l:        the first sender becomes the peer; datagrams from others are ignored (-v notes it).
 //   -l -k:     datagrams from anyone are printed; stdin goes to the most recent sender (ncat).
 #include "nc/crlf.hpp"
-#include "common/command.hpp"
+#include "common/exit_codes.hpp"
 #include "nc/nc.hpp"
 
 #include <sockit/loop/event_loop.hpp>
