@@ -1,5 +1,5 @@
 // The pub/sub event wire format and IrcLink (include/sockit/cluster/irc_link.hpp, docs/CLUSTER.md).
-#include "sockit/cluster/irc_link.hpp"
+#include "irc_link_impl.hpp"
 
 #include <array>
 #include <algorithm>
@@ -12,9 +12,9 @@ namespace sockit::cluster {
 namespace {
 
 constexpr std::string_view kVersion = "sockit1";
-constexpr std::array<std::string_view, 16> kKinds = {"MSG",  "PRIV", "JOIN", "PART", "QUIT", "NICK",
+constexpr std::array<std::string_view, 17> kKinds = {"MSG",  "PRIV", "JOIN", "PART", "QUIT", "NICK",
                                                      "SYNC", "HAVE", "MODE", "TOPIC", "KICK", "INVITE",
-                                                     "KILL", "AWAY", "OPER", "CHAN"};
+                                                     "KILL", "AWAY", "OPER", "CHAN", "UMODE"};
 
 void field(std::string& out, std::string_view v) {
   out += ' ';
@@ -23,6 +23,26 @@ void field(std::string& out, std::string_view v) {
   } else {
     out += v;
   }
+}
+
+/// The user's modes ('i', 'b') and a queued line's time ("@<unix ms>", last) in the flags field.
+void user_flags(std::string& flags, const irc::ClusterEvent& e) {
+  if (e.invisible) flags += 'i';
+  if (e.bot) flags += 'b';
+  if (e.said_ms > 0) flags += '@' + std::to_string(e.said_ms);
+}
+
+void read_user_flags(std::string_view flags, irc::ClusterEvent& e) {
+  const std::size_t at = flags.find('@');
+  if (at != std::string_view::npos) {
+    const std::string_view ms = flags.substr(at + 1);
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(ms.data(), ms.data() + ms.size(), v);
+    if (ec == std::errc() && ptr == ms.data() + ms.size() && v > 0) e.said_ms = v;
+    flags = flags.substr(0, at);
+  }
+  e.invisible = flags.find('i') != std::string_view::npos;
+  e.bot = flags.find('b') != std::string_view::npos;
 }
 
 }  // namespace
@@ -44,6 +64,7 @@ std::string encode_event(const irc::ClusterEvent& e) {
   if (e.decided) flags += 'd';
   if (e.replay) flags += 'r';
   if (e.secret) flags += 's';
+  user_flags(flags, e);
   field(out, flags);
   out += ' ';
   out += e.rest;
@@ -80,6 +101,7 @@ std::optional<irc::ClusterEvent> decode_event(std::string_view p) {
   e.decided = f[9].find('d') != std::string_view::npos;
   e.replay = f[9].find('r') != std::string_view::npos;
   e.secret = f[9].find('s') != std::string_view::npos;
+  read_user_flags(f[9], e);
   e.rest = std::string(p);
   return e;
 }
@@ -120,44 +142,28 @@ bool is_line(const irc::ClusterEvent& e) {
   return e.kind == irc::ClusterEvent::Kind::message || e.kind == irc::ClusterEvent::Kind::private_message;
 }
 
+/// A line kept for after the resync carries when it was said (the receivers' server-time tag).
+void stamp_said(irc::ClusterEvent& e) {
+  if (e.said_ms == 0) {
+    e.said_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+}
+
 }  // namespace
 
-IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::move(deliver)) {
+IrcLink::Impl::Impl(Node& node, DeliverFn deliver) : node_(node), deliver_(std::move(deliver)) {
   if (const char* v = std::getenv("SOCKIT_CLUSTER_OUTBOX"); v != nullptr && std::string_view(v) == "0") outbox_on_ = false;
+  if (const char* v = std::getenv("SOCKIT_CLUSTER_REPLAY"); v != nullptr && std::string_view(v) == "0") replay_on_ = false;
   node_.subscriber().set_on_message([this](std::string_view, std::string_view payload) {
-    auto e = decode_event(payload);
-    if (!e) {
-      ++stats_.malformed;
-      return;
-    }
-    ++stats_.received;
-    e->own = e->node == node_.options().name;
-    if (outbox_on_ && is_line(*e)) {
-      // Ours back from Redis: out of the outbox (with any older one, which Redis then never had).
-      if (e->own) {
-        const std::uint64_t n = SeenLines::split(e->msgid).second;
-        while (!outbox_.empty() && outbox_.front().n <= n) outbox_.pop_front();
-      }
-      if (!seen_.first_time(e->msgid)) {  // republished from an outbox after Redis had published it
-        ++stats_.duplicates;
-        return;
-      }
-    }
-    if (e->kind == irc::ClusterEvent::Kind::sync && !e->own) {
-      recent_syncs_[e->node] = std::chrono::steady_clock::now();
-      // Another node resynced and may have taken back a nick one of ours got meanwhile: our nicks
-      // are checked (the losers renamed) before the core answers with its HAVEs.
-      reclaim([this, ev = *e] {
-        if (deliver_) deliver_(ev);
-      });
-      return;
-    }
-    if (deliver_) deliver_(*e);
+    if (!hold(payload)) receive(payload, false);
   });
   // Once subscribed (at start and after every reconnection): the resync (our nicks claimed again),
   // then SYNC, which asks every node, this one included, to publish its users and memberships
   // (HAVE events): a node started late or back from a cut knows who is where, and is known.
-  node_.subscriber().set_on_subscribed([this] { send_sync(); });
+  node_.subscriber().set_on_subscribed([this] {
+    start_replay();  // what Redis published while the subscription was down, first (replay.cpp)
+    send_sync();
+  });
   // Degraded mode: either connection lost. A lost command connection also drops the subscriber
   // (a Redis that stopped answering would leave it waiting for messages forever), so that both
   // come back together and the resync runs on the new subscription.
@@ -184,9 +190,55 @@ IrcLink::IrcLink(Node& node, DeliverFn deliver) : node_(node), deliver_(std::mov
   node_.subscriber().subscribe(kEventChannel);
 }
 
-IrcLink::~IrcLink() { *alive_ = false; }
+IrcLink::Impl::~Impl() { *alive_ = false; }
 
-std::size_t IrcLink::nodes_in_view() {
+void IrcLink::Impl::receive(std::string_view payload, bool from_stream) {
+  // A line leads with its replay stream id ("<id> sockit1 MSG ...", replay.cpp).
+  std::string_view stream_id;
+  if (!payload.empty() && payload[0] >= '0' && payload[0] <= '9') {
+    const std::size_t sp = payload.find(' ');
+    if (sp == std::string_view::npos) {
+      ++stats_.malformed;
+      return;
+    }
+    stream_id = payload.substr(0, sp);
+    payload.remove_prefix(sp + 1);
+  }
+  auto e = decode_event(payload);
+  if (!e) {
+    ++stats_.malformed;
+    return;
+  }
+  ++stats_.received;
+  e->own = e->node == node_.options().name;
+  if (!stream_id.empty()) note_stream_id(stream_id);
+  if ((outbox_on_ || replay_on_) && is_line(*e)) {
+    // Ours, read back from the stream: its outbox gave it to this node's members when the link dropped.
+    if (from_stream && e->own && outbox_on_) return;
+    // Ours back from Redis: out of the outbox (with any older one, which Redis then never had).
+    if (e->own && outbox_on_ && !from_stream) {
+      const std::uint64_t n = SeenLines::split(e->msgid).second;
+      while (!outbox_.empty() && outbox_.front().n <= n) outbox_.pop_front();
+    }
+    if (!seen_.first_time(e->msgid)) {  // republished from an outbox, or replayed, after Redis had published it
+      ++stats_.duplicates;
+      return;
+    }
+    if (from_stream) ++stats_.stream_replayed;
+  }
+  if (e->kind == irc::ClusterEvent::Kind::sync && !e->own) {
+    recent_syncs_[e->node] = std::chrono::steady_clock::now();
+    // Another node resynced and may have taken back a nick one of ours got meanwhile: our nicks
+    // are checked (the losers renamed) before the core answers with its HAVEs.
+    reclaim([this, ev = *e] {
+      if (deliver_) deliver_(ev);
+    });
+    return;
+  }
+  if (deliver_) deliver_(*e);
+}
+
+std::size_t IrcLink::Impl::nodes_in_view() {
   std::unordered_set<std::string> names;
   for (const NodeInfo& n : node_.nodes()) names.insert(n.name);
   names.insert(node_.options().name);
@@ -196,7 +248,7 @@ std::size_t IrcLink::nodes_in_view() {
   return names.size();
 }
 
-void IrcLink::send_sync() {
+void IrcLink::Impl::send_sync() {
   if (!node_.ready()) {
     node_.loop().run_after(std::chrono::milliseconds(100), [this, alive = alive_] {
       if (*alive) send_sync();
@@ -211,7 +263,7 @@ void IrcLink::send_sync() {
   });
 }
 
-void IrcLink::flush_queued(std::chrono::steady_clock::time_point deadline) {
+void IrcLink::Impl::flush_queued(std::chrono::steady_clock::time_point deadline) {
   auto flush = [this] {
     // What this node's users said and did while it was degraded, in their order, after the SYNC
     // (the other nodes' replicas get the PARTs and QUITs; a replayed line skips this node).
@@ -250,7 +302,7 @@ void IrcLink::flush_queued(std::chrono::steady_clock::time_point deadline) {
   });
 }
 
-void IrcLink::reclaim(std::function<void()> then) {
+void IrcLink::Impl::reclaim(std::function<void()> then) {
   if (claims_ == nullptr) {
     then();
     return;
@@ -265,24 +317,24 @@ void IrcLink::reclaim(std::function<void()> then) {
   });
 }
 
-std::vector<irc::ClusterNode> IrcLink::nodes() const {
+std::vector<irc::ClusterNode> IrcLink::Impl::nodes() const {
   std::vector<irc::ClusterNode> out;
   for (const NodeInfo& n : node_.nodes()) out.push_back({n.name, n.server_name, n.users, n.self});
   return out;
 }
 
-bool IrcLink::queue_for_relay(const irc::ClusterEvent& e) {
+bool IrcLink::Impl::queue_for_relay(const irc::ClusterEvent& e) {
   if (queued_.size() >= kQueueMax) return false;
   queued_.push_back(e);
   return true;
 }
 
-bool IrcLink::relaying() const {
+bool IrcLink::Impl::relaying() const {
   // While a queue from a degraded period waits to be published, new lines queue behind it.
   return node_.ready() && node_.subscriber().subscribed() && queued_.empty();
 }
 
-void IrcLink::requeue_outbox() {
+void IrcLink::Impl::requeue_outbox() {
   if (outbox_.empty()) return;
   std::vector<irc::ClusterEvent> lines;
   lines.reserve(outbox_.size());
@@ -290,6 +342,7 @@ void IrcLink::requeue_outbox() {
   for (Sent& s : outbox_) {
     deliver_now.push_back(!s.e.replay && s.e.kind == irc::ClusterEvent::Kind::message);
     s.e.replay = true;  // its node's members get it now: not again on its return
+    stamp_said(s.e);
     lines.push_back(std::move(s.e));
   }
   outbox_.clear();
@@ -306,13 +359,14 @@ void IrcLink::requeue_outbox() {
   }
 }
 
-void IrcLink::publish(const irc::ClusterEvent& e) {
+void IrcLink::Impl::publish(const irc::ClusterEvent& e) {
   irc::ClusterEvent copy = e;
   copy.node = node_.options().name;
   if (outbox_on_ && is_line(copy)) {
     if (!node_.ready() || !node_.subscriber().subscribed()) {
       // Not linked (a connection dropped since the caller looked): queued, published after the
       // next resync, as a line said while degraded (this node delivers it on its return).
+      stamp_said(copy);
       queued_.push_back(std::move(copy));
       return;
     }
@@ -323,7 +377,7 @@ void IrcLink::publish(const irc::ClusterEvent& e) {
     ++stats_.published;
     std::string payload = encode_event(copy);
     outbox_.push_back({SeenLines::split(copy.msgid).second, std::move(copy)});  // no second copy
-    node_.redis().command({"PUBLISH", kEventChannel, std::move(payload)});
+    publish_line(std::move(payload));
     return;
   }
   ++stats_.published;
@@ -331,7 +385,62 @@ void IrcLink::publish(const irc::ClusterEvent& e) {
     node_.redis().command({"SET", kQuitPrefix + copy.node + ":" + std::to_string(e.sender), copy.rest, "EX",
                            std::to_string(kKickTraceSeconds)});
   }
+  if (is_line(copy)) {
+    publish_line(encode_event(copy));
+    return;
+  }
   node_.redis().command({"PUBLISH", kEventChannel, encode_event(copy)});
 }
+
+// IrcLink: the contract (include/sockit/cluster/irc_link.hpp), each call handed to the Impl.
+IrcLink::IrcLink(Node& node, DeliverFn deliver) : impl_(std::make_unique<Impl>(node, std::move(deliver))) {}
+IrcLink::~IrcLink() = default;
+std::vector<irc::ClusterNode> IrcLink::nodes() const { return impl_->nodes(); }
+bool IrcLink::relaying() const { return impl_->relaying(); }
+void IrcLink::publish(const irc::ClusterEvent& e) { impl_->publish(e); }
+void IrcLink::set_nick_claims(NickClaims* claims) { impl_->claims_ = claims; }
+void IrcLink::claim_nick(const std::string& folded, std::uint64_t id, const std::string& mask,
+                         std::function<void(NickVerdict)> done) {
+  impl_->claim_nick(folded, id, mask, std::move(done));
+}
+void IrcLink::release_nick(const std::string& folded, std::uint64_t id) { impl_->release_nick(folded, id); }
+void IrcLink::set_on_relaying(std::function<void(bool relaying)> fn) { impl_->on_relaying_ = std::move(fn); }
+void IrcLink::set_on_nick_lost(std::function<void(std::uint64_t id, const std::string& folded)> fn) {
+  impl_->on_nick_lost_ = std::move(fn);
+}
+void IrcLink::publish_quits(const std::vector<ReapedUser>& users, std::string_view reason) {
+  impl_->publish_quits(users, reason);
+}
+void IrcLink::join_channel(const std::string& folded_chan, const std::string& folded_nick, std::uint64_t id,
+                           const std::string& folded_mask, const std::string& key, const std::string& default_modes,
+                           std::function<void(JoinVerdict, const irc::ClusterChannelState&)> done) {
+  impl_->join_channel(folded_chan, folded_nick, id, folded_mask, key, default_modes, std::move(done));
+}
+void IrcLink::leave_channel(const std::string& folded_chan, std::uint64_t id) { impl_->leave_channel(folded_chan, id); }
+void IrcLink::update_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
+                             const irc::ClusterEvent* e) {
+  impl_->update_channel(folded_chan, changes, e);
+}
+void IrcLink::note_global_users(std::uint64_t n, std::function<void(std::uint64_t max)> done) {
+  impl_->note_global_users(n, std::move(done));
+}
+void IrcLink::move_invitations(const std::string& old_folded, const std::string& new_folded) {
+  impl_->move_invitations(old_folded, new_folded);
+}
+void IrcLink::decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,
+                             const std::vector<irc::ClusterChannelChange>& changes, const irc::ClusterEvent& e,
+                             std::function<void(bool ok)> done) {
+  impl_->decide_channel(folded_chan, actor, need, changes, e, std::move(done));
+}
+void IrcLink::restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
+                              std::function<void(const irc::ClusterChannelState&)> done) {
+  impl_->restore_channel(folded_chan, changes, std::move(done));
+}
+void IrcLink::prune_memberships(std::vector<Membership> members,
+                                std::function<void(std::vector<Membership> removed)> done) {
+  impl_->prune_memberships(std::move(members), std::move(done));
+}
+void IrcLink::check_replica(std::vector<ReplicaUser> replica) { impl_->check_replica(std::move(replica)); }
+bool IrcLink::queue_for_relay(const irc::ClusterEvent& e) { return impl_->queue_for_relay(e); }
 
 }  // namespace sockit::cluster

@@ -46,6 +46,8 @@ ClusterEvent event_of(ClusterEvent::Kind kind, const Client& c, std::string_view
   e.target = std::string(target);
   e.mask = c.mask();
   e.account = c.account;
+  e.invisible = c.invisible;  // +i, +B: what the other nodes' WHO, WHOIS and LUSERS show
+  e.bot = c.bot;
   return e;
 }
 
@@ -86,7 +88,7 @@ void ServerImpl::cluster_publish_state(const Client& c, ClusterEvent::Kind kind)
   ClusterEvent e = event_of(kind, c, {});
   if (kind == ClusterEvent::Kind::oper) {
     e.op = c.oper;
-  } else {
+  } else if (kind != ClusterEvent::Kind::umode) {  // UMODE: +i and +B, in every event of the user (event_of)
     e.rest = without_crlf(c.away.empty() ? from(c, "AWAY").str() : from(c, "AWAY").t(c.away).str());
   }
   cluster_->publish(e);
@@ -222,6 +224,7 @@ bool ServerImpl::relay_channel_message(const Client& c, const Channel& ch, const
   // when the link is back, after the resync. The sender is told, once per degraded period, or
   // every time the queue is full (then the line does not reach them at all).
   e.replay = true;
+  e.said_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall_now().time_since_epoch()).count();
   auto sender = clients_.find(c.id);  // the same client, not const
   if (sender == clients_.end()) return false;
   Client& to = *sender->second;
@@ -400,6 +403,15 @@ std::vector<Client*> local_neighbours(ServerImpl& s, const ServerImpl::RemoteUse
   return to;
 }
 
+/// When a line queued while its node was degraded was said (its event's time), if plausible: not
+/// ahead of `now` by more than a clock skew between nodes. Else none: the server-time tag says now.
+std::optional<SysTime> said_time(const ClusterEvent& e, SysTime now) {
+  if (e.said_ms <= 0) return std::nullopt;
+  const SysTime said{std::chrono::duration_cast<SysTime::duration>(std::chrono::milliseconds(e.said_ms))};
+  if (said > now + std::chrono::seconds(2)) return std::nullopt;
+  return said;
+}
+
 /// Whether a relayed line (":mask PRIVMSG target ...") is a PRIVMSG: what counts for idle time.
 bool is_privmsg(std::string_view line) {
   const std::size_t sp = line.find(' ');
@@ -416,6 +428,10 @@ void ServerImpl::apply_user_state(const ClusterEvent& e) {
     u->second.oper = e.op;
     return;
   }
+  if (e.kind == ClusterEvent::Kind::umode) {
+    apply_user_modes(u->second, e);
+    return;
+  }
   ParseResult parsed = parse(e.rest);
   if (!parsed.message) return;
   std::string away = parsed.message->params.empty() ? std::string() : parsed.message->params[0];
@@ -423,6 +439,11 @@ void ServerImpl::apply_user_state(const ClusterEvent& e) {
   u->second.away = std::move(away);
   Fanout out(*this, e.rest + "\r\n", {}, kCapAwayNotify, e.account);  // IRCv3 away-notify
   for (Client* t : local_neighbours(*this, u->second)) out.to(*t);
+}
+
+void ServerImpl::apply_user_modes(RemoteUser& u, const ClusterEvent& e) {
+  u.invisible = e.invisible;
+  u.bot = e.bot;
 }
 
 void ServerImpl::note_remote_message(const ClusterEvent& e) {
@@ -608,6 +629,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
   switch (e.kind) {
     case ClusterEvent::Kind::away:
     case ClusterEvent::Kind::oper:
+    case ClusterEvent::Kind::umode:
       apply_user_state(e);
       return;
     case ClusterEvent::Kind::message: {
@@ -622,17 +644,20 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       }
       const bool echo = sender != nullptr && (sender->caps & kCapEchoMessage);
       std::string wire = e.rest + "\r\n";
+      const std::optional<SysTime> said = said_time(e, wall_now());  // said while its node was degraded
       if (status != 0) {  // STATUSMSG: this node's members of that rank ('+': voiced or operators)
         Fanout out(*this, std::move(wire), tags_with(e.msgid, e.tags), e.tagmsg ? kCapMessageTags : 0u, e.account);
+        if (said) out.said_at(*said);
         for (std::size_t i = 0; i < ch->members.size(); ++i) {
           const Member& m = ch->members[i].second;
           if (m.client == sender ? echo : (status == '@' ? m.op : (m.op || m.voice))) out.to(*m.client);
         }
         return;
       }
-      if (!e.tags.empty() || e.tagmsg) {
+      if (!e.tags.empty() || e.tagmsg || said) {
         const std::string tags = tags_with(e.msgid, e.tags);
         Fanout out(*this, std::move(wire), tags, e.tagmsg ? kCapMessageTags : 0u, e.account);
+        if (said) out.said_at(*said);
         for (std::size_t i = 0; i < ch->members.size(); ++i) {
           Client& t = *ch->members[i].second.client;
           if (&t != sender || echo) out.to(t);
@@ -687,6 +712,7 @@ void ServerImpl::apply_cluster_event(const ClusterEvent& e) {
       u.id = e.sender;
       u.account = e.account;
       u.realname = e.rest;
+      apply_user_modes(u, e);
       if (e.target.empty()) {  // HAVE without a channel: a user known, in no channel (yet)
         std::int64_t signon = 0;
         std::from_chars(e.msgid.data(), e.msgid.data() + e.msgid.size(), signon);
@@ -794,6 +820,17 @@ void ServerImpl::notify_cluster_state(bool relaying) {
                  "still reach the users of this server; new nicks and nick changes are refused (437) until it is back";
   for (auto& [id, c] : clients_) {
     if (c->registered && !gone(*c)) send(*c, from_server("NOTICE").p(c->nick).t(text));
+  }
+}
+
+void ServerImpl::notify_lines_missing() {
+  for (auto& [folded, ch] : channels_) {
+    const std::string text = "*** This server's link to the other servers was down for a while: lines said in " + ch->name +
+                             " meanwhile may be missing here (the oldest were no longer kept)";
+    for (std::size_t i = 0; i < ch->members.size(); ++i) {
+      Client& c = *ch->members[i].second.client;
+      if (c.registered && !gone(c)) send(c, from_server("NOTICE").p(ch->name).t(text));
+    }
   }
 }
 

@@ -125,21 +125,33 @@ void who_remote(S& s, Client& c, const S::RemoteUser& u, std::string_view chan, 
     mem.voice = has(u.voices);
     flags += prefixes(mem, (c.caps & kCapMultiPrefix) != 0);
   }
+  if (u.bot) flags += 'B';
   WhoRow row{u.nick, uh.user, uh.host, server, u.realname, u.account, flags};
   row.idle = remote_idle(s, u);
   row.op = mem.op;
   who_send(s, c, row, chan, q);
 }
 
-/// The members of channel `mask` on other nodes, from the cluster's replica (none without a cluster).
-void who_remote_members(S& s, Client& c, std::string_view name, std::string_view mask, const WhoQuery& q) {
+/// Whether remote user `u` is listed to `c` by a WHO that does not name it: not +i, or `c` is an
+/// operator or a member of one of its channels (as is_visible_to for a local user).
+bool remote_visible_to(S& s, const S::RemoteUser& u, const Client& c) {
+  if (!u.invisible || c.oper) return true;
+  return std::any_of(u.channels.begin(), u.channels.end(), [&](const std::string& folded) {
+    Channel* ch = s.find_channel(folded);
+    return ch != nullptr && ch->find(c.id) != nullptr;
+  });
+}
+
+/// The members of channel `mask` on other nodes, from the cluster's replica (none without a cluster);
+/// the invisible ones only to a member (`member`), as the local ones.
+void who_remote_members(S& s, Client& c, std::string_view name, std::string_view mask, const WhoQuery& q, bool member) {
   auto it = s.remote_members_.find(fold(mask, s.cfg_.casemapping));
   if (it == s.remote_members_.end()) return;
   const std::vector<std::string> folded = it->second;  // a copy: sending never edits the replica, but be safe
   for (const std::string& f : folded) {
     if (s.gone(c)) return;
     auto u = s.remote_users_.find(f);
-    if (u != s.remote_users_.end()) who_remote(s, c, u->second, name, q);
+    if (u != s.remote_users_.end() && (member || !u->second.invisible)) who_remote(s, c, u->second, name, q);
   }
 }
 
@@ -147,7 +159,7 @@ void who_remote_members(S& s, Client& c, std::string_view name, std::string_view
 void who_channel(S& s, Client& c, std::string_view mask, const WhoQuery& q) {
   Channel* ch = s.find_channel(mask);
   if (ch == nullptr || (!ch->find(c.id) && ch->secret)) {
-    if (ch == nullptr && !q.opers_only) who_remote_members(s, c, mask, mask, q);  // members on other nodes only
+    if (ch == nullptr && !q.opers_only) who_remote_members(s, c, mask, mask, q, false);  // members on other nodes only
     return;
   }
   bool member = ch->find(c.id) != nullptr;
@@ -159,7 +171,7 @@ void who_channel(S& s, Client& c, std::string_view mask, const WhoQuery& q) {
     if (!member && t->invisible && t != &c) continue;
     who_reply(s, c, *t, ch->name, &mem, q);
   }
-  if (!q.opers_only) who_remote_members(s, c, ch->name, mask, q);
+  if (!q.opers_only) who_remote_members(s, c, ch->name, mask, q, member);
 }
 
 /// WHO mask: the users whose nick, host, user or realname match, in connection order.
@@ -185,16 +197,20 @@ void who_mask(S& s, Client& c, const std::string& mask, const WhoQuery& q) {
     if (s.gone(c)) return;
     who_reply(s, c, *t, "*", nullptr, q);
   }
-  // Users on other nodes, from the replica: only for a mask, not "*" or "0" (whether they are
-  // invisible is not known here), in nick order.
-  if (all || q.opers_only) return;
+  // Users on other nodes, from the replica, in nick order: the invisible ones as the local ones.
+  if (q.opers_only) return;
   std::vector<const S::RemoteUser*> remote;
   for (const auto& [folded, u] : s.remote_users_) {
     const UserHost uh = user_host(u.mask);
-    if (mask_match(mask, u.nick, cm) || mask_match(mask, uh.host, cm) || mask_match(mask, uh.user, cm) ||
-        mask_match(mask, u.realname, cm)) {
-      remote.push_back(&u);
+    if (all) {
+      if (!remote_visible_to(s, u, c)) continue;
+    } else if (!mask_match(mask, u.nick, cm) && !mask_match(mask, uh.host, cm) && !mask_match(mask, uh.user, cm) &&
+               !mask_match(mask, u.realname, cm)) {
+      continue;
+    } else if (u.invisible && !equal_folded(mask, u.nick, cm) && !remote_visible_to(s, u, c)) {
+      continue;
     }
+    remote.push_back(&u);
   }
   std::sort(remote.begin(), remote.end(), [](const S::RemoteUser* a, const S::RemoteUser* b) { return a->nick < b->nick; });
   for (const S::RemoteUser* u : remote) {
@@ -277,6 +293,7 @@ void whois_remote(S& s, Client& c, const S::RemoteUser& u) {
   send_whois_channels(s, c, u.nick, entries);
   s.send(c, s.rpl(c, RPL_WHOISSERVER).p(u.nick).p(s.node_server_name(u.node)).t("node " + u.node));
   if (u.oper) s.send(c, s.rpl(c, RPL_WHOISOPERATOR).p(u.nick).t("is an IRC operator"));
+  if (u.bot) s.send(c, s.rpl(c, RPL_WHOISBOT).p(u.nick).t("is a bot on " + s.cfg_.network));
   if (!u.account.empty()) s.send(c, s.rpl(c, RPL_WHOISACCOUNT).p(u.nick).p(u.account).t("is logged in as"));
   if (!u.away.empty()) s.send(c, s.rpl(c, RPL_AWAY).p(u.nick).t(u.away));
   if (u.signon != 0) {
@@ -433,9 +450,12 @@ void ServerImpl::send_lusers(Client& c) {
   ServerStats st = stats();
   std::size_t unknown = st.connections - st.registered;
   const std::size_t servers = cluster_ != nullptr ? std::max<std::size_t>(1, cluster_->nodes().size()) : 1;
-  const std::size_t remote = cluster_ != nullptr ? remote_users_.size() : 0;  // invisibility is not replicated
-  send(c, rpl(c, RPL_LUSERCLIENT).t("There are " + std::to_string(st.registered - st.invisible + remote) + " users and " +
-                                    std::to_string(st.invisible) + " invisible on " + std::to_string(servers) + " servers"));
+  const std::size_t remote = cluster_ != nullptr ? remote_users_.size() : 0;
+  const std::size_t remote_invisible = static_cast<std::size_t>(
+      std::count_if(remote_users_.begin(), remote_users_.end(), [](const auto& u) { return u.second.invisible; }));
+  send(c, rpl(c, RPL_LUSERCLIENT).t("There are " + std::to_string(st.registered - st.invisible + remote - remote_invisible) +
+                                    " users and " + std::to_string(st.invisible + remote_invisible) + " invisible on " +
+                                    std::to_string(servers) + " servers"));
   send(c, rpl(c, RPL_LUSEROP).p(std::to_string(st.operators)).t("operator(s) online"));
   if (unknown) send(c, rpl(c, RPL_LUSERUNKNOWN).p(std::to_string(unknown)).t("unknown connection(s)"));
   send(c, rpl(c, RPL_LUSERCHANNELS).p(std::to_string(st.channels)).t("channels formed"));

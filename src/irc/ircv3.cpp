@@ -56,7 +56,7 @@ void ServerImpl::Fanout::to(Client& c) {
     if (time || tags || account) {
       line.reserve(wire_.size() + client_tags_.size() + account_tag_.size() + 40);
       line += '@';
-      if (time) line += "time=" + iso8601(s_.wall_()) + ';';
+      if (time) line += "time=" + iso8601(said_at_ ? *said_at_ : s_.wall_()) + ';';
       if (account) line += account_tag_ + ';';
       if (tags) {
         line += client_tags_;

@@ -23,7 +23,7 @@ struct ClusterNode {
 
 /// One event between nodes (docs/CLUSTER.md, "Events between nodes": the wire format).
 struct ClusterEvent {
-  enum class Kind { message, private_message, join, part, quit, nick, sync, have, mode, topic, kick, invite, kill, away, oper, chan };
+  enum class Kind { message, private_message, join, part, quit, nick, sync, have, mode, topic, kick, invite, kill, away, oper, chan, umode };
   Kind kind = Kind::message;
   std::string node;          ///< the publishing node (filled in by the link)
   std::uint64_t sender = 0;  ///< the user's connection id on its node
@@ -37,6 +37,8 @@ struct ClusterEvent {
   bool decided = false;      ///< mode, topic, kick: decided by the script; its publisher applies it on its return too
   bool op = false, voice = false;  ///< join, have: the member's prefix in the channel; oper: op = is an IRC operator
   bool secret = false;       ///< join, have, chan: the channel is +s on the publisher's copy (LIST hides it)
+  bool invisible = false, bot = false;  ///< join, have, umode: the user's +i and +B (WHO, WHOIS 335, LUSERS 251)
+  std::int64_t said_ms = 0;  ///< message said while its node was degraded: when (unix ms; 0 = now), for the server-time tag
   std::string rest;          ///< the IRC line without tags (join: the real name; chan: "<topic time> <topic>")
   bool own = false;          ///< on receipt: published by this node
 };

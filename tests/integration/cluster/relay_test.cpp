@@ -90,14 +90,20 @@ std::string query(Client& c, const std::string& command, const std::string& end)
   return out + "(no " + end + ")\n";
 }
 
-/// WHOIS `nick` from `c` until its answer holds (or lacks) `needle` (bounded); the last answer.
-bool whois_until(Client& c, const std::string& nick, const std::string& needle, bool present, std::string* last) {
+/// Sends `command` until its answer (up to `end`) holds (or lacks) `needle` (bounded); the last answer.
+bool answer_until(Client& c, const std::string& command, const std::string& end, const std::string& needle, bool present,
+                  std::string* last) {
   return sockit::test::wait_until(
       [&] {
-        *last = query(c, "WHOIS " + nick, "318");
+        *last = query(c, command, end);
         return (last->find(needle) != std::string::npos) == present;
       },
       10s, 50ms);
+}
+
+/// WHOIS `nick` from `c` until its answer holds (or lacks) `needle` (bounded); the last answer.
+bool whois_until(Client& c, const std::string& nick, const std::string& needle, bool present, std::string* last) {
+  return answer_until(c, "WHOIS " + nick, "318", needle, present, last);
 }
 
 TEST(ClusterRelay, ChannelMessagesJoinsPartsQuitsAndPrivateMessagesCrossNodes) {
@@ -692,6 +698,82 @@ TEST(ClusterRelay, EveryMemberOnEveryNodeSeesOneChannelInTheSameOrder) {
 TEST(ClusterRelay, EveryMemberOnEveryNodeSeesOneChannelInTheSameOrder3x10000) {
   SKIP_WITHOUT_REDIS();
   one_order_on_every_node(10000);
+}
+
+/// +i and +B of users on another node (docs/CLUSTER.md, "Remote user modes"): ivy (+i, in #priv)
+/// and botty (+B) on alpha. On beta, nora shares no channel with ivy: WHO by mask and of #priv
+/// hide ivy from her, WHO by her exact nick does not; bob, in #priv, sees her; LUSERS counts her
+/// as invisible; botty has the B flag in WHO and 335 in WHOIS. A node started later learns both
+/// from the SYNC's HAVEs. -i and -B are taken back everywhere.
+TEST(ClusterRelay, RemoteInvisibleAndBotModesShowInWhoWhoisAndLusers) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  ChatServer a({"--cluster", redis.url(), "--node-name", "alpha"});
+  ChatServer b({"--cluster", redis.url(), "--node-name", "beta"});
+  ASSERT_TRUE(wait_subscribers(redis, 2));
+  Client ivy(a.address());
+  ivy.register_as("ivy");
+  ivy.send("MODE ivy +i");
+  ASSERT_NE(ivy.expect("MODE"), "");
+  ivy.send("JOIN #priv");
+  ASSERT_NE(ivy.expect("366"), "");
+  Client botty(a.address());
+  botty.register_as("botty");
+  botty.send("MODE botty +B");
+  ASSERT_NE(botty.expect("MODE"), "");
+  Client bob(b.address());
+  bob.register_as("bob");
+  bob.send("JOIN #priv");
+  ASSERT_NE(bob.expect("366"), "");
+  Client nora(b.address());
+  nora.register_as("nora");
+  std::string last;
+  ASSERT_TRUE(names_until(bob, "#priv", {"ivy", "bob"}, true, &last)) << last;
+
+  // LUSERS on beta: ivy invisible; bob, nora and botty not.
+  EXPECT_TRUE(answer_until(nora, "LUSERS", "266", "There are 3 users and 1 invisible on 2 servers", true, &last)) << last;
+  // WHO by a mask and of #priv: hidden from nora, shown to bob (a member of #priv).
+  EXPECT_TRUE(answer_until(bob, "WHO iv*", "315", " ivy ", true, &last)) << last;
+  last = query(nora, "WHO iv*", "315");
+  EXPECT_EQ(last.find(" ivy "), std::string::npos) << last;
+  last = query(nora, "WHO *", "315");
+  EXPECT_EQ(last.find(" ivy "), std::string::npos) << last;
+  EXPECT_NE(last.find(" botty "), std::string::npos) << last;  // a visible remote user is listed by WHO *
+  last = query(nora, "WHO #priv", "315");
+  EXPECT_EQ(last.find(" ivy "), std::string::npos) << last;
+  EXPECT_NE(last.find(" bob "), std::string::npos) << last;
+  last = query(bob, "WHO #priv", "315");
+  EXPECT_NE(last.find(" ivy "), std::string::npos) << last;
+  last = query(nora, "WHO ivy", "315");  // her exact nick: shown, as for a local +i user
+  EXPECT_NE(last.find(" ivy "), std::string::npos) << last;
+  // botty: B in WHO's flags, 335 in WHOIS.
+  last = query(nora, "WHO botty", "315");
+  EXPECT_NE(last.find(" botty HB :"), std::string::npos) << last;
+  EXPECT_TRUE(whois_until(nora, "botty", " 335 ", true, &last)) << last;
+  last = query(nora, "WHOIS ivy", "318");
+  EXPECT_EQ(last.find(" 335 "), std::string::npos) << last;
+
+  // A node started now learns both from the HAVEs answering its SYNC.
+  ChatServer g({"--cluster", redis.url(), "--node-name", "gamma"});
+  ASSERT_TRUE(wait_subscribers(redis, 3));
+  Client gus(g.address());
+  gus.register_as("gus");
+  EXPECT_TRUE(answer_until(gus, "LUSERS", "266", "There are 4 users and 1 invisible on 3 servers", true, &last)) << last;
+  EXPECT_TRUE(whois_until(gus, "botty", " 335 ", true, &last)) << last;
+  last = query(gus, "WHO iv*", "315");
+  EXPECT_EQ(last.find(" ivy "), std::string::npos) << last;
+
+  // Taken back: -i shows ivy to nora and in LUSERS' users, -B drops the B flag and 335.
+  ivy.send("MODE ivy -i");
+  ASSERT_NE(ivy.expect("MODE"), "");
+  botty.send("MODE botty -B");
+  ASSERT_NE(botty.expect("MODE"), "");
+  EXPECT_TRUE(answer_until(nora, "WHO iv*", "315", " ivy ", true, &last)) << last;
+  EXPECT_TRUE(answer_until(nora, "LUSERS", "266", "There are 5 users and 0 invisible on 3 servers", true, &last)) << last;
+  EXPECT_TRUE(answer_until(gus, "WHO #priv", "315", " ivy ", true, &last)) << last;
+  EXPECT_TRUE(whois_until(nora, "botty", " 335 ", false, &last)) << last;
+  EXPECT_TRUE(answer_until(nora, "WHO botty", "315", " botty H :", true, &last)) << last;
 }
 
 }  // namespace

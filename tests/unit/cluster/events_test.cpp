@@ -1,5 +1,5 @@
 // cluster::encode_event / decode_event: the pub/sub wire format between nodes (docs/CLUSTER.md).
-#include "sockit/cluster/irc_link.hpp"
+#include "cluster/irc_link_impl.hpp"
 
 #include <gtest/gtest.h>
 
@@ -39,7 +39,8 @@ TEST(ClusterEvents, EveryKindTagsAndAccountRoundTrip) {
   for (auto kind : {ClusterEvent::Kind::message, ClusterEvent::Kind::private_message, ClusterEvent::Kind::join,
                     ClusterEvent::Kind::part, ClusterEvent::Kind::quit, ClusterEvent::Kind::nick,
                     ClusterEvent::Kind::sync, ClusterEvent::Kind::have, ClusterEvent::Kind::kill,
-                    ClusterEvent::Kind::away, ClusterEvent::Kind::oper, ClusterEvent::Kind::chan}) {
+                    ClusterEvent::Kind::away, ClusterEvent::Kind::oper, ClusterEvent::Kind::chan,
+                    ClusterEvent::Kind::umode}) {
     ClusterEvent e;
     e.kind = kind;
     e.node = "node-2.x_y";
@@ -74,6 +75,43 @@ TEST(ClusterEvents, AReplayedMessageKeepsItsMarkAndOthersHaveNone) {
   ASSERT_TRUE(d);
   EXPECT_TRUE(d->replay);
   EXPECT_EQ(d->rest, e.rest);
+}
+
+// UMODE, and the +i/+B a HAVE carries: 'i' and 'b' in the flags; a queued line's time (unix ms)
+// after '@' at the end of the flags, which keeps the other letters ('r').
+TEST(ClusterEvents, UserModesAndAQueuedLinesTimeRoundTrip) {
+  ClusterEvent e;
+  e.kind = ClusterEvent::Kind::umode;
+  e.node = "n1";
+  e.mask = "ivy!u@h";
+  e.invisible = true;
+  e.bot = true;
+  auto d = decode_event(encode_event(e));
+  ASSERT_TRUE(d) << encode_event(e);
+  EXPECT_EQ(d->kind, ClusterEvent::Kind::umode);
+  EXPECT_TRUE(d->invisible);
+  EXPECT_TRUE(d->bot);
+  EXPECT_EQ(d->said_ms, 0);
+  e.invisible = false;
+  d = decode_event(encode_event(e));
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->invisible);
+  EXPECT_TRUE(d->bot);
+  ClusterEvent line;
+  line.node = "n1";
+  line.target = "#c";
+  line.replay = true;
+  line.said_ms = 1765145400123;
+  line.rest = ":a!u@h PRIVMSG #c :said while degraded";
+  const std::string wire = encode_event(line);
+  EXPECT_NE(wire.find(" r@1765145400123 :a!u@h"), std::string::npos) << wire;
+  d = decode_event(wire);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->replay);
+  EXPECT_FALSE(d->invisible);
+  EXPECT_EQ(d->said_ms, 1765145400123);
+  EXPECT_EQ(d->rest, line.rest);
+  EXPECT_EQ(decode_event("sockit1 MSG n1 0 #c - - - - r@12x3 :a PRIVMSG #c :x")->said_ms, 0);  // not a number: none
 }
 
 // CHAN (a SYNC answer's channel directory entry): the creation time, the +s mark, the topic time
