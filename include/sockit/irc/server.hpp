@@ -185,6 +185,10 @@ class Server {
   /// A resync found local client `id`'s nick (folded: `folded`) registered earlier by a user of
   /// another node (an entry point, loop thread): the client gets a NOTICE and a guest nick.
   void cluster_nick_lost(std::uint64_t id, const std::string& folded);
+  /// The cluster's subscription was down and the lines read back after it do not cover the whole
+  /// outage (an entry point, loop thread): each channel's local members get one server NOTICE that
+  /// lines said meanwhile may be missing (docs/CLUSTER.md, "Failures": the replay).
+  void cluster_lines_missing();
   /// Called with each Event on the thread of the entry point that caused it; null (the default):
   /// no events. Must not call back into the server.
   void set_event_log(EventLog log);

@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <set>
 #include <sstream>
 #include <string>
@@ -27,16 +29,32 @@ namespace {
 /// Reads `c`'s lines into `got` (the number of each of bob's "burst N" lines, as they come) until
 /// `stop` holds for one (true) or `timeout` passes (false).
 bool read_burst(Client& c, std::vector<int>& got, const std::function<bool(const std::string&)>& stop,
-                std::chrono::milliseconds timeout) {
+                std::chrono::milliseconds timeout, const std::string& from = ":bob!") {
   const sockit::Deadline dl = sockit::Deadline::after(timeout);
   while (!dl.expired()) {
     auto l = c.line(std::chrono::duration_cast<std::chrono::milliseconds>(dl.remaining()) + 1ms);
     if (!l) return false;
     const auto at = l->find(" PRIVMSG #net :burst ");
-    if (at != std::string::npos && l->starts_with(":bob!")) got.push_back(std::stoi(l->substr(at + 21)));
+    if (at != std::string::npos && l->starts_with(from)) got.push_back(std::stoi(l->substr(at + 21)));
     if (stop(*l)) return true;
   }
   return false;
+}
+
+/// `from`'s lines into #net reach each of `to` (warm-up lines, tried until one reaches them all).
+bool lines_reach(Client& from, std::initializer_list<Client*> to) {
+  int warm = 0;
+  return sockit::test::wait_until(
+      [&] {
+        const std::string text = "PRIVMSG #net :warm " + std::to_string(warm++);
+        from.send(text);
+        std::vector<int> none;
+        for (Client* c : to) {
+          if (!read_burst(*c, none, [&](const std::string& l) { return l.ends_with(text); }, 1s)) return false;
+        }
+        return true;
+      },
+      10s, 1ms);
 }
 
 // bob (beta) says 300 lines into #net, one every 0.3 ms (lines 0-99, 200-299) or at once (100-199,
@@ -63,18 +81,7 @@ TEST(ClusterOutbox, LinesInFlightWhenTheLinkDropsReachEveryMemberOnceInOrder) {
     ASSERT_NE(c->expect("366"), "");
   }
   // bob's lines reach the three (the nodes know the channel's members on both sides).
-  int warm = 0;
-  ASSERT_TRUE(sockit::test::wait_until(
-      [&] {
-        const std::string text = "PRIVMSG #net :warm " + std::to_string(warm++);
-        bob.send(text);
-        std::vector<int> none;
-        for (Client* c : {&alice, &dave, &carl}) {
-          if (!read_burst(*c, none, [&](const std::string& l) { return l.ends_with(text); }, 1s)) return false;
-        }
-        return true;
-      },
-      10s, 1ms));
+  ASSERT_TRUE(lines_reach(bob, {&alice, &dave, &carl}));
   // beta's two connections: the subscription (sub=1) first.
   std::vector<std::string> ids;
   std::istringstream clients(redis.cli({"CLIENT", "LIST"}));
@@ -122,6 +129,80 @@ TEST(ClusterOutbox, LinesInFlightWhenTheLinkDropsReachEveryMemberOnceInOrder) {
     ADD_FAILURE() << got.size() << " lines; missing: " << missing << "; twice: " << twice
                   << (missing.empty() && twice.empty() ? "; out of order" : "") << "\n" << c->dump();
   }
+}
+
+// A receiving node's own subscription down (issue #20, the replay; docs/CLUSTER.md, "Failures"):
+// beta stopped (SIGSTOP) and its subscription dropped by Redis (CLIENT KILL), its command
+// connection kept; alice (alpha) says 300 lines into #net meanwhile, which dave (alpha) gets: Redis
+// published them to nobody on beta. Resumed, beta subscribes again and reads the lines after the
+// last one it had from the replay stream (sockit:replay): carl (beta) gets all 300, once, in order,
+// before alice's next line. `trim`: the stream is cut to its last 100 entries before beta resumes
+// (XTRIM, as a MAXLEN shorter than the outage would): carl gets lines 200-299 and one NOTICE to
+// #net that lines may be missing. With SOCKIT_CLUSTER_REPLAY=0 carl gets none of the 300 and both
+// fail. Prints the ms from SIGCONT to carl's last line.
+void replay_after_outage(bool trim) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  ChatServer a({"--cluster", redis.url(), "--node-name", "alpha", "--no-flood-control"});
+  ChatServer b({"--cluster", redis.url(), "--node-name", "beta", "--no-flood-control"});
+  ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
+  Client alice(a.address()), dave(a.address()), carl(b.address());
+  for (auto& [c, nick] : {std::pair{&alice, "alice"}, std::pair{&dave, "dave"}, std::pair{&carl, "carl"}}) {
+    c->register_as(nick);
+    c->send("JOIN #net");
+    ASSERT_NE(c->expect("366"), "");
+  }
+  ASSERT_TRUE(lines_reach(alice, {&dave, &carl}));
+  std::string sub;  // beta's subscription connection
+  std::istringstream clients(redis.cli({"CLIENT", "LIST"}));
+  for (std::string l; std::getline(clients, l);) {
+    if (l.find(" name=sockit-node-beta") != std::string::npos && l.find(" sub=1 ") != std::string::npos) {
+      sub = l.substr(3, l.find(' ') - 3);  // "id=N ..."
+    }
+  }
+  ASSERT_FALSE(sub.empty()) << redis.cli({"CLIENT", "LIST"});
+  constexpr int kLines = 300;
+  b.child().signal(SIGSTOP);
+  EXPECT_TRUE(redis.cli({"CLIENT", "KILL", "ID", sub}).starts_with("1"));
+  for (int i = 0; i < kLines; ++i) alice.send("PRIVMSG #net :burst " + std::to_string(i));
+  std::vector<int> dave_got;
+  EXPECT_TRUE(read_burst(dave, dave_got, [&](const std::string&) { return dave_got.size() == kLines; }, 15s, ":alice!"));
+  if (trim) {
+    redis.cli({"XTRIM", "sockit:replay", "MAXLEN", "100"});
+    EXPECT_TRUE(redis.cli({"XLEN", "sockit:replay"}).starts_with("100")) << redis.cli({"XLEN", "sockit:replay"});
+  }
+  const auto cont = std::chrono::steady_clock::now();
+  b.child().signal(SIGCONT);
+  const int from = trim ? 200 : 0;
+  std::vector<int> want;
+  for (int i = from; i < kLines; ++i) want.push_back(i);
+  std::vector<int> got;
+  int notices = 0;
+  auto tally = [&](const std::string& l) {
+    if (l.find(" NOTICE #net :") != std::string::npos && l.find("may be missing") != std::string::npos) ++notices;
+    return got.size() >= want.size() && (!trim || notices > 0);
+  };
+  read_burst(carl, got, tally, 15s, ":alice!");
+  const auto took = std::chrono::steady_clock::now() - cont;
+  // alice's next line comes after them (a copy or a late replayed line would come before it).
+  alice.send("PRIVMSG #net :end");
+  EXPECT_TRUE(read_burst(carl, got, [&](const std::string& l) { return tally(l), l.ends_with("PRIVMSG #net :end"); }, 10s,
+                         ":alice!"));
+  EXPECT_EQ(got, want) << got.size() << " lines\n" << carl.dump();
+  EXPECT_EQ(notices, trim ? 1 : 0) << carl.dump();
+  std::printf("replay%s: carl got %zu line(s), %d notice(s), %lld ms after beta was resumed\n", trim ? " (trimmed)" : "",
+              got.size(), notices,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+}
+
+TEST(ClusterReplay, LinesPublishedWhileASubscriptionWasDownReachItsMembersOnceInOrder) {
+  SKIP_WITHOUT_REDIS();
+  replay_after_outage(false);
+}
+
+TEST(ClusterReplay, AStreamTrimmedShorterThanTheOutageGivesTheLastLinesAndANotice) {
+  SKIP_WITHOUT_REDIS();
+  replay_after_outage(true);
 }
 
 }  // namespace

@@ -1,0 +1,150 @@
+// The replay (issue #20; docs/CLUSTER.md, "Failures": lines published while a node's subscription
+// was down). Pub/sub keeps nothing, so every channel or private line a node publishes is also
+// appended to one bounded stream, sockit:replay (XADD MAXLEN ~ kReplayMax), in the same script as
+// its PUBLISH; the payload published leads with the entry's id, so each node knows the id of the
+// newest line it had without an extra call. When its subscription is back, the node reads the
+// entries after that id (newest kReplayMax at most, one script) and delivers them, in order, before
+// the live events that came meanwhile (held until then); the msgid check (SeenLines) drops what it
+// had already. When the stream no longer holds the line it had last (trimmed), the channels' local
+// members are told that lines may be missing.
+#include "irc_link_impl.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace sockit::cluster {
+namespace {
+
+/// The stream every line goes into, and its bound (entries; `MAXLEN ~`: Redis trims by whole nodes).
+constexpr char kReplayStream[] = "sockit:replay";
+constexpr std::size_t kReplayMax = 10000;
+constexpr char kReplayMaxText[] = "10000";
+/// Live events kept while a replay read is in flight; past it they are delivered without waiting.
+constexpr std::size_t kHeldMax = 100000;
+
+// KEYS: the stream, the event channel. ARGV: the payload, the bound. One round trip for both.
+constexpr const char* kPublishLine = R"lua(
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[1])
+return id
+)lua";
+
+// KEYS: the stream. ARGV: the last id this node had ("": none yet), the most entries to return.
+// Returns {the stream's last id ("" : no stream), entries ever trimmed (entries-added - length),
+// the first id still held ("": none), the entries after ARGV[1], newest first, at most ARGV[2] + 1}.
+constexpr const char* kReadMissed = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'', 0, '', {}} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local f = {}
+for i = 1, #info, 2 do f[info[i]] = info[i + 1] end
+local first = ''
+if f['first-entry'] then first = f['first-entry'][1] end
+local trimmed = f['entries-added'] - f['length']
+if ARGV[1] == '' then return {f['last-generated-id'], trimmed, first, {}} end
+return {f['last-generated-id'], trimmed, first,
+        redis.call('XREVRANGE', KEYS[1], '+', '(' .. ARGV[1], 'COUNT', tonumber(ARGV[2]) + 1)}
+)lua";
+
+/// A stream id "<ms>-<seq>" as a pair to compare ({0, 0}: not one).
+std::pair<std::uint64_t, std::uint64_t> stream_id(std::string_view id) {
+  std::pair<std::uint64_t, std::uint64_t> out{0, 0};
+  const std::size_t dash = id.find('-');
+  if (dash == std::string_view::npos) return {0, 0};
+  auto [p1, e1] = std::from_chars(id.data(), id.data() + dash, out.first);
+  auto [p2, e2] = std::from_chars(id.data() + dash + 1, id.data() + id.size(), out.second);
+  if (e1 != std::errc() || e2 != std::errc() || p1 != id.data() + dash || p2 != id.data() + id.size()) return {0, 0};
+  return out;
+}
+
+}  // namespace
+
+struct IrcLink::Impl::ReplayScripts {
+  Script read{kReadMissed};
+};
+
+void IrcLink::Impl::publish_line(std::string payload) {
+  if (!replay_on_) {
+    node_.redis().command({"PUBLISH", kEventChannel, std::move(payload)});
+    return;
+  }
+  // EVAL, not EVALSHA: a NOSCRIPT answer (Redis restarted) would send the line again only after
+  // the PUBLISHes that followed it on this connection, out of its sender's order.
+  node_.redis().command({"EVAL", kPublishLine, "2", kReplayStream, kEventChannel, std::move(payload), kReplayMaxText});
+}
+
+void IrcLink::Impl::note_stream_id(std::string_view id) {
+  if (last_id_.empty() || stream_id(id) > stream_id(last_id_)) last_id_ = std::string(id);
+}
+
+bool IrcLink::Impl::hold(std::string_view payload) {
+  if (!replaying_) return false;
+  if (held_.size() >= kHeldMax) return false;  // a read that long in coming: live events go on
+  held_.emplace_back(payload);
+  return true;
+}
+
+void IrcLink::Impl::start_replay() {
+  if (!replay_on_) return;
+  if (!node_.ready()) {  // the command connection is reconnecting too: the read waits for it
+    replaying_ = true;
+    node_.loop().run_after(std::chrono::milliseconds(100), [this, alive = alive_] {
+      if (*alive && replaying_) start_replay();
+    });
+    return;
+  }
+  replaying_ = true;
+  if (!replay_scripts_) replay_scripts_ = std::make_shared<ReplayScripts>();
+  // The first subscription reads where the stream ends ("": nothing to deliver); later ones from
+  // the newest line this node had.
+  replay_scripts_->read.run(node_.redis(), {kReplayStream}, {subscribed_once_ ? last_id_ : std::string(), std::to_string(kReplayMax)},
+                            [this, alive = alive_](const RedisReply& r) {
+                              if (*alive) replayed(r);
+                            });
+}
+
+void IrcLink::Impl::replayed(const RedisReply& r) {
+  const bool first = !subscribed_once_;
+  std::size_t delivered = 0, read = 0;
+  bool missing = false;
+  if (r.type == RedisReply::Type::array && r.elements.size() == 4) {
+    subscribed_once_ = true;
+    const std::string& stream_last = r.elements[0].str;
+    const std::string& first_held = r.elements[2].str;
+    if (first || last_id_.empty()) {
+      // Started now (or no line had yet): the lines from here on are this node's. No stream yet:
+      // every entry that comes is after this point.
+      if (last_id_.empty()) last_id_ = stream_last.empty() ? "0-0" : stream_last;
+    } else {
+      const auto& entries = r.elements[3].elements;  // newest first
+      read = std::min(entries.size(), kReplayMax);
+      // The line had last is gone from the stream (trimmed, not a Redis restarted empty): lines
+      // after it may have gone too; more than kReplayMax missed: the oldest are not read.
+      missing = entries.size() > kReplayMax ||
+                (r.elements[1].integer > 0 && !first_held.empty() && stream_id(first_held) > stream_id(last_id_));
+      const std::uint64_t before = stats_.stream_replayed;
+      for (std::size_t i = read; i-- > 0;) {
+        const RedisReply& entry = entries[i];  // [id, [field, value]]
+        if (entry.elements.size() != 2 || entry.elements[1].elements.size() != 2) continue;
+        receive(entry.elements[0].str + " " + entry.elements[1].elements[1].str, true);
+      }
+      delivered = stats_.stream_replayed - before;
+    }
+  }
+  replaying_ = false;
+  std::vector<std::string> held = std::move(held_);
+  held_.clear();
+  for (const std::string& p : held) receive(p, false);
+  if (first || !on_replayed_) return;
+  IrcLink::Replay report;
+  report.read = read;
+  report.delivered = delivered;
+  report.held = held.size();
+  report.missing = missing;
+  report.failed = r.type != RedisReply::Type::array;
+  if (report.failed) report.why = r.str.empty() ? std::string("no answer") : r.str;
+  on_replayed_(report);
+}
+
+void IrcLink::set_on_replayed(std::function<void(const Replay&)> fn) { impl_->on_replayed_ = std::move(fn); }
+
+}  // namespace sockit::cluster
