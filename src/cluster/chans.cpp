@@ -14,7 +14,7 @@
 //                                    (the decide script; gone kKickTraceSeconds after the last kick,
 //                                    an entry dropped when its owner joins again): what a node that
 //                                    missed the KICK shows at its replica check
-#include "sockit/cluster/irc_link.hpp"
+#include "irc_link_impl.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -259,7 +259,7 @@ return out
 
 }  // namespace
 
-struct IrcLink::ChannelScripts {
+struct IrcLink::Impl::ChannelScripts {
   Script join{kJoin};
   Script leave{kLeave};
   Script update{kUpdate};
@@ -271,7 +271,7 @@ struct IrcLink::ChannelScripts {
   Script members{kMembers};
 };
 
-IrcLink::ChannelScripts& IrcLink::channel_scripts() {
+IrcLink::Impl::ChannelScripts& IrcLink::Impl::channel_scripts() {
   if (!chans_) chans_ = std::make_shared<ChannelScripts>();
   return *chans_;
 }
@@ -303,7 +303,7 @@ void append_changes(const Node& node, const std::vector<irc::ClusterChannelChang
 
 }  // namespace
 
-void IrcLink::join_channel(const std::string& folded_chan, const std::string& folded_nick, std::uint64_t id,
+void IrcLink::Impl::join_channel(const std::string& folded_chan, const std::string& folded_nick, std::uint64_t id,
                            const std::string& folded_mask, const std::string& key, const std::string& default_modes,
                            std::function<void(JoinVerdict, const irc::ClusterChannelState&)> done) {
   const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
@@ -332,13 +332,13 @@ void IrcLink::join_channel(const std::string& folded_chan, const std::string& fo
       });
 }
 
-void IrcLink::leave_channel(const std::string& folded_chan, std::uint64_t id) {
+void IrcLink::Impl::leave_channel(const std::string& folded_chan, std::uint64_t id) {
   channel_scripts().leave.run(node_.redis(),
                               {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_)},
                               {owner_of(node_, id), folded_chan}, {});
 }
 
-void IrcLink::update_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
+void IrcLink::Impl::update_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
                              const irc::ClusterEvent* e) {
   std::vector<std::string> args{kEventChannel, ""};
   if (e != nullptr) {
@@ -352,7 +352,7 @@ void IrcLink::update_channel(const std::string& folded_chan, const std::vector<i
                                std::move(args), {});
 }
 
-void IrcLink::restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
+void IrcLink::Impl::restore_channel(const std::string& folded_chan, const std::vector<irc::ClusterChannelChange>& changes,
                               std::function<void(const irc::ClusterChannelState&)> done) {
   std::vector<std::string> args{folded_chan};
   append_changes(node_, changes, args);
@@ -372,7 +372,7 @@ void IrcLink::restore_channel(const std::string& folded_chan, const std::vector<
       });
 }
 
-void IrcLink::prune_memberships(std::vector<Membership> members, std::function<void(std::vector<Membership> removed)> done) {
+void IrcLink::Impl::prune_memberships(std::vector<Membership> members, std::function<void(std::vector<Membership> removed)> done) {
   std::vector<std::string> args{kMembersPrefix, kStatePrefix, owner_of(node_, 0)};
   args.back().pop_back();  // "<node>:<instance>:"
   for (auto& [folded, id] : members) args.insert(args.end(), {std::move(folded), std::to_string(id)});
@@ -386,7 +386,7 @@ void IrcLink::prune_memberships(std::vector<Membership> members, std::function<v
   });
 }
 
-void IrcLink::check_memberships(std::vector<ReplicaUser> users) {
+void IrcLink::Impl::check_memberships(std::vector<ReplicaUser> users) {
   std::vector<std::string> keys;
   std::unordered_map<std::string, std::size_t> at;  // folded channel -> its position in keys
   for (const ReplicaUser& u : users) {
@@ -431,7 +431,7 @@ void IrcLink::check_memberships(std::vector<ReplicaUser> users) {
       });
 }
 
-void IrcLink::decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,
+void IrcLink::Impl::decide_channel(const std::string& folded_chan, std::uint64_t actor, char need,
                              const std::vector<irc::ClusterChannelChange>& changes, const irc::ClusterEvent& e,
                              std::function<void(bool ok)> done) {
   irc::ClusterEvent copy = e;
@@ -456,7 +456,7 @@ void IrcLink::decide_channel(const std::string& folded_chan, std::uint64_t actor
                                });
 }
 
-void IrcLink::note_global_users(std::uint64_t n, std::function<void(std::uint64_t max)> done) {
+void IrcLink::Impl::note_global_users(std::uint64_t n, std::function<void(std::uint64_t max)> done) {
   channel_scripts().max_users.run(node_.redis(), {"sockit:maxusers"}, {std::to_string(n)},
                                   [done = std::move(done)](const RedisReply& r) {
                                     if (r.type == RedisReply::Type::integer && r.integer > 0 && done)
@@ -464,7 +464,7 @@ void IrcLink::note_global_users(std::uint64_t n, std::function<void(std::uint64_
                                   });
 }
 
-void IrcLink::move_invitations(const std::string& old_folded, const std::string& new_folded) {
+void IrcLink::Impl::move_invitations(const std::string& old_folded, const std::string& new_folded) {
   channel_scripts().move_invites.run(node_.redis(), {"sockit:invites:" + old_folded, "sockit:invites:" + new_folded},
                                      {old_folded, new_folded}, {});
 }

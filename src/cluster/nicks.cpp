@@ -2,7 +2,7 @@
 // (include/sockit/cluster/nicks.hpp).
 #include "sockit/cluster/nicks.hpp"
 
-#include "sockit/cluster/irc_link.hpp"
+#include "irc_link_impl.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -327,7 +327,7 @@ void NickClaims::live_users(LiveUsersFn done) {
 }
 
 // IrcLink's side of the claims (the rest of IrcLink is in events.cpp).
-void IrcLink::claim_nick(const std::string& folded, std::uint64_t id, const std::string& mask,
+void IrcLink::Impl::claim_nick(const std::string& folded, std::uint64_t id, const std::string& mask,
                          std::function<void(NickVerdict)> done) {
   if (claims_ == nullptr) {
     done(NickVerdict::ok);
@@ -340,11 +340,11 @@ void IrcLink::claim_nick(const std::string& folded, std::uint64_t id, const std:
   });
 }
 
-void IrcLink::release_nick(const std::string& folded, std::uint64_t id) {
+void IrcLink::Impl::release_nick(const std::string& folded, std::uint64_t id) {
   if (claims_ != nullptr) claims_->release(folded, id);
 }
 
-void IrcLink::publish_quits(const std::vector<ReapedUser>& users, std::string_view reason) {
+void IrcLink::Impl::publish_quits(const std::vector<ReapedUser>& users, std::string_view reason) {
   for (const ReapedUser& u : users) {
     irc::ClusterEvent e;
     e.kind = irc::ClusterEvent::Kind::quit;
@@ -357,7 +357,7 @@ void IrcLink::publish_quits(const std::vector<ReapedUser>& users, std::string_vi
   }
 }
 
-void IrcLink::check_replica(std::vector<ReplicaUser> replica) {
+void IrcLink::Impl::check_replica(std::vector<ReplicaUser> replica) {
   if (claims_ == nullptr || replica.empty()) return;
   // The other nodes resync on their own reconnection (backoff) or heartbeat: give them the time a
   // node has before it is reaped anyway (TTL + one heartbeat), then ask Redis who is there.
@@ -384,7 +384,7 @@ void IrcLink::check_replica(std::vector<ReplicaUser> replica) {
   });
 }
 
-void IrcLink::quit_gone(std::vector<ReplicaUser> gone) {
+void IrcLink::Impl::quit_gone(std::vector<ReplicaUser> gone) {
   // Each with the QUIT line its node published (kept kKickTraceSeconds), or `*.net *.split` when
   // there is none (its node died, or the trace expired): read in one step.
   std::vector<std::string> args{"MGET"};
