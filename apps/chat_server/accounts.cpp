@@ -1,6 +1,8 @@
 // `sockit chat-server`'s accounts: the store opened from [accounts] / --accounts-db, REGISTER's
 // default, and `sockit chat-server account ...` for operators. Passwords come from standard input
 // (no echo on a terminal), never from the command line, and are never printed or logged.
+// `sockit chat-server history import` (a single server's SQLite history into the cluster's Redis
+// streams) is here too: it connects to Redis as `account import` does.
 #include "chat_server/accounts.hpp"
 
 #include "common/command.hpp"
@@ -11,6 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <ctime>
 #include <future>
 #include <iostream>
@@ -65,8 +70,8 @@ std::string iso_time(std::int64_t t) {
   return buf;
 }
 
-int fail(const std::string& what) {
-  fmt::print(stderr, "sockit chat-server account: {}\n", what);
+int fail(const std::string& what, const char* command = "account") {
+  fmt::print(stderr, "sockit chat-server {}: {}\n", command, what);
   return cli::kExitFailure;
 }
 
@@ -106,6 +111,7 @@ class RedisTarget {
     if (!thread_.joinable()) return;
     loop_->post([this] {
       if (accounts_) accounts_->detach();
+      if (history_) history_->detach();
       client_.reset();
       loop_->stop();
     });
@@ -138,11 +144,17 @@ class RedisTarget {
     return true;
   }
   cluster::RedisAccounts& accounts() { return *accounts_; }
+  /// The network's history streams, with `options`' max_messages and max_age (after open()).
+  cluster::RedisHistory& history(store::HistoryOptions options) {
+    if (!history_) history_.emplace(*loop_, *client_, std::move(options));
+    return *history_;
+  }
 
  private:
   std::unique_ptr<loop::EventLoop> loop_;
   std::unique_ptr<cluster::RedisClient> client_;
   std::optional<cluster::RedisAccounts> accounts_;
+  std::optional<cluster::RedisHistory> history_;
   std::thread thread_;
 };
 
@@ -267,5 +279,106 @@ int run_action(const AccountArgs& args, store::AccountStore& st) {
 }
 
 }  // namespace
+
+
+namespace {
+
+int history_usage(const std::string& what) {
+  fmt::print(stderr,
+             "sockit chat-server history: {}\n"
+             "usage: sockit chat-server history import --db FILE --cluster URL|--config FILE\n",
+             what);
+  return cli::kExitUsage;
+}
+
+/// The lines of `rows` (ordered by key, time, insertion) a server with `opt`'s retention would
+/// still keep: none older than max_age, the newest max_messages of each key. The others are
+/// counted in `expired` and `over`.
+std::vector<store::HistoryMessage> kept_lines(std::vector<store::HistoryMessage> rows, const store::HistoryOptions& opt,
+                                              std::size_t& expired, std::size_t& over) {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::int64_t cutoff = opt.max_age.count() > 0 ? now_ms - opt.max_age.count() * 1000 : 0;
+  std::vector<store::HistoryMessage> out;
+  out.reserve(rows.size());
+  for (std::size_t first = 0; first < rows.size();) {
+    std::size_t end = first;
+    while (end < rows.size() && rows[end].key == rows[first].key) ++end;
+    std::size_t young = first;  // the key's first line not older than max_age
+    while (young < end && rows[young].time_ms < cutoff) ++young;
+    expired += young - first;
+    std::size_t from = young;
+    if (opt.max_messages > 0 && end - young > opt.max_messages) from = end - opt.max_messages;
+    over += from - young;
+    for (std::size_t i = from; i < end; ++i) out.push_back(std::move(rows[i]));
+    first = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+int history_command(const HistoryArgs& args) {
+  if (args.words.size() != 1 || args.words[0] != "import") {
+    return history_usage(args.words.empty() ? "what? import" : "unknown action '" + args.words[0] + "'");
+  }
+  if (args.db.empty()) return history_usage("import: --db FILE (the single server's SQLite history file) is required");
+  Loaded loaded;
+  if (!args.config.empty() || !args.cluster.empty()) {
+    Overrides flags;
+    flags.account_command = true;  // no node: a URL without a node name
+    if (!args.cluster.empty()) flags.cluster_url = args.cluster;
+    std::string err;
+    if (!load_config(args.config, flags, loaded, err)) return history_usage(err);
+  }
+  if (!loaded.cluster.enabled()) {
+    return history_usage("import copies into Redis: --cluster URL (or [cluster] url in --config)");
+  }
+  std::string why;
+  auto rows = store::read_sqlite_history(args.db, why);
+  if (!rows) return fail(why, "history");
+  const std::size_t total = rows->size();
+  // The retention the cluster's nodes apply ([history] max_messages, max_age of --config).
+  store::HistoryOptions opt;
+  opt.max_messages = loaded.history.max_messages;
+  opt.max_age = std::chrono::duration_cast<std::chrono::seconds>(loaded.history.max_age);
+  std::size_t expired = 0, over = 0;
+  const std::vector<store::HistoryMessage> lines = kept_lines(std::move(*rows), opt, expired, over);
+
+  RedisTarget redis;
+  if (!redis.open(loaded.cluster, loaded.accounts.hash_cost, why)) return fail("Redis " + why, "history");
+  cluster::RedisHistory& to = redis.history(opt);
+  // Every line sent at once, in order (one connection: Redis runs them in that order); the answers
+  // counted on the loop's thread.
+  struct Counts {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::size_t answered = 0, added = 0, skipped = 0, failed = 0;
+  };
+  auto counts = std::make_shared<Counts>();
+  using I = cluster::RedisHistory::Imported;
+  for (const store::HistoryMessage& m : lines) {
+    to.import_async(m, [counts](I got) {
+      std::lock_guard lock(counts->mu);
+      ++counts->answered;
+      (got == I::added ? counts->added : got == I::skipped ? counts->skipped : counts->failed)++;
+      counts->cv.notify_all();
+    });
+  }
+  // Each answer comes within the client's command timeout; no progress for 30 s: given up.
+  std::unique_lock lock(counts->mu);
+  for (std::size_t seen = 0; counts->answered < lines.size(); seen = counts->answered) {
+    if (!counts->cv.wait_for(lock, std::chrono::seconds(30), [&] { return counts->answered != seen; })) {
+      return fail(fmt::format("Redis stopped answering: {} of {} lines answered", counts->answered, lines.size()),
+                  "history");
+    }
+  }
+  fmt::print(stderr,
+             "history import from {}: imported {}, skipped {} already there; not copied: {} older than max_age, "
+             "{} over max_messages; {} failed ({} lines in the file)\n",
+             args.db, counts->added, counts->skipped, expired, over, counts->failed, total);
+  if (counts->failed > 0) return fail(fmt::format("{} line(s) not imported (Redis error or away)", counts->failed), "history");
+  return cli::kExitOk;
+}
 
 }  // namespace sockit::chat_server

@@ -1,5 +1,6 @@
-// Internal header of `sockit chat-server`: user accounts ([accounts], --accounts-db) and the
-// operators' `sockit chat-server account ...` subcommand (docs/CHAT-SERVER.md, "Accounts").
+// Internal header of `sockit chat-server`: user accounts ([accounts], --accounts-db), the
+// operators' `sockit chat-server account ...` subcommand (docs/CHAT-SERVER.md, "Accounts") and
+// `sockit chat-server history import` (docs/CLUSTER.md).
 #pragma once
 
 #include "chat_server/config_file.hpp"
@@ -38,5 +39,16 @@ struct AccountArgs {
 };
 /// Runs it: 0 done, 1 failure (a message on stderr), 2 usage.
 int account_command(const AccountArgs& args);
+
+/// `sockit chat-server history import --db FILE --cluster URL|--config FILE`: a single server's
+/// SQLite history copied into the network's Redis streams (docs/CLUSTER.md).
+struct HistoryArgs {
+  std::vector<std::string> words;  ///< import
+  std::string db;                  ///< --db FILE: the SQLite history file copied
+  std::string config;              ///< --config FILE: [cluster] url and [history] max_messages, max_age
+  std::string cluster;             ///< --cluster URL (replaces [cluster] url)
+};
+/// Runs it: 0 done, 1 failure (one line on stderr), 2 usage.
+int history_command(const HistoryArgs& args);
 
 }  // namespace sockit::chat_server

@@ -64,6 +64,9 @@ end
 return id
 )lua";
 
+// history import: kAppend unless the index has the line's msgid already (then 0: skipped).
+constexpr char kImportGuard[] = "if redis.call('ZSCORE', KEYS[2], ARGV[7]) then return 0 end\n";
+
 // KEYS: the stream, its msgid index. ARGV: kind (latest before after around between), events ("1": all entries,
 // else PRIVMSG/NOTICE only), limit, then two selectors of three fields each: type ("m" msgid,
 // "t" time, "n" none), value (msgid or ms), ms + 1; then the max_age cutoff in ms ("0": none):
@@ -250,6 +253,8 @@ struct RedisHistory::Shared {
   Script append{kAppend};
   Script query{kQuery};
   Script targets{kTargets};
+  std::string import_body = std::string(kImportGuard) + kAppend;
+  Script import{import_body.c_str()};
   std::atomic<std::uint64_t> written{0}, failed{0};
 };
 
@@ -285,18 +290,24 @@ void RedisHistory::on_loop(std::function<void(const std::shared_ptr<Shared>&)> f
   loop_.post([shared = shared_, fn = std::move(fn)] { fn(shared); });
 }
 
-void RedisHistory::append(const store::HistoryRecord& r) {
+void RedisHistory::append_command(const store::HistoryRecord& r, std::vector<std::string>& keys,
+                                  std::vector<std::string>& args) const {
   const std::string key(r.key);
-  std::vector<std::string> keys{kHistPrefix + key, kIndexPrefix + key};
+  keys = {kHistPrefix + key, kIndexPrefix + key};
   if (const auto sp = key.find(' '); sp != std::string::npos && r.params.empty()) {  // a private line: both parties
     keys.push_back(kPrivPrefix + key.substr(0, sp));
     keys.push_back(kPrivPrefix + key.substr(sp + 1));
   }
-  std::vector<std::string> args{std::to_string(options_.max_messages), std::to_string(r.time_ms), key,
-                                std::to_string(kPrivKept), std::to_string(max_age_ms()),
-                                "m", std::string(r.msgid), "t", std::to_string(r.time_ms), "c", std::string(r.command),
-                                "g", std::string(r.target), "s", std::string(r.sender), "x", std::string(r.text),
-                                "a", std::string(r.tags), "p", std::string(r.params)};
+  args = {std::to_string(options_.max_messages), std::to_string(r.time_ms), key,
+          std::to_string(kPrivKept), std::to_string(max_age_ms()),
+          "m", std::string(r.msgid), "t", std::to_string(r.time_ms), "c", std::string(r.command),
+          "g", std::string(r.target), "s", std::string(r.sender), "x", std::string(r.text),
+          "a", std::string(r.tags), "p", std::string(r.params)};
+}
+
+void RedisHistory::append(const store::HistoryRecord& r) {
+  std::vector<std::string> keys, args;
+  append_command(r, keys, args);
   on_loop([keys = std::move(keys), args = std::move(args)](const std::shared_ptr<Shared>& sh) mutable {
     if (sh->redis == nullptr) {
       ++sh->failed;
@@ -304,6 +315,19 @@ void RedisHistory::append(const store::HistoryRecord& r) {
     }
     sh->append.run(*sh->redis, std::move(keys), std::move(args), [sh](const RedisReply& rep) {
       (rep.ok() ? sh->written : sh->failed)++;
+    });
+  });
+}
+
+void RedisHistory::import_async(const store::HistoryMessage& m, std::function<void(Imported)> done) {
+  std::vector<std::string> keys, args;
+  append_command(store::HistoryRecord{m.msgid, m.time_ms, m.key, m.target, m.sender, m.command, m.text, m.tags, m.params},
+                 keys, args);
+  on_loop([keys = std::move(keys), args = std::move(args), done = std::move(done)](const std::shared_ptr<Shared>& sh) mutable {
+    if (sh->redis == nullptr) return done(Imported::failed);
+    sh->import.run(*sh->redis, std::move(keys), std::move(args), [done = std::move(done)](const RedisReply& rep) {
+      if (rep.type == RedisReply::Type::integer) return done(Imported::skipped);
+      done(rep.type == RedisReply::Type::string ? Imported::added : Imported::failed);
     });
   });
 }

@@ -83,6 +83,7 @@ class Stmt {
   }
   std::int64_t integer(int col) const { return sqlite3_column_int64(st_, col); }
   bool null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+  int rc() const { return rc_; }
 
  private:
   sqlite3_stmt* st_ = nullptr;
@@ -634,6 +635,51 @@ void HistoryStore::apply_retention() {
 HistoryStats HistoryStore::stats() const {
   std::lock_guard lock(impl_->mu);
   return impl_->st;
+}
+
+std::optional<std::vector<HistoryMessage>> read_sqlite_history(const std::string& path, std::string& error) {
+  sqlite3* db = nullptr;
+  auto fail = [&](const std::string& what) {
+    error = path + ": " + what;
+    if (db != nullptr) sqlite3_close_v2(db);  // closed once the statements still open are finalized
+    return std::nullopt;
+  };
+  // Read-only: a missing file is an error here, never created.
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    return fail(std::string("cannot open the history database: ") + (db ? sqlite3_errmsg(db) : "out of memory"));
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::int64_t v = 0;
+  {
+    Stmt version(db, "PRAGMA user_version");
+    if (!version.row()) return fail(std::string("not a sockit history database: ") + sqlite3_errmsg(db));
+    v = version.integer(0);
+  }
+  bool has_table = false;
+  {
+    Stmt table(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'");
+    has_table = table.row();
+  }
+  if (v < 1 || !has_table) return fail("not a sockit history database (no messages table of schema 1-2)");
+  if (v > kSchemaVersion) {
+    return fail("history schema version " + std::to_string(v) + " is newer than this sockit's (" +
+                std::to_string(kSchemaVersion) + ")");
+  }
+  // Schema 1 has no params column (events came with 2).
+  const std::string sql = std::string("SELECT ") +
+                          (v >= 2 ? kColumns : "id, msgid, key, target, time_ms, sender, command, text, tags, ''") +
+                          " FROM messages ORDER BY key, time_ms, id";
+  std::vector<HistoryMessage> out;
+  {
+    Stmt all(db, sql.c_str());
+    if (!all.ok()) return fail(std::string("not a sockit history database: ") + sqlite3_errmsg(db));
+    while (all.row()) out.push_back(read_row(all));
+    if (all.rc() != SQLITE_DONE) {
+      return fail(std::string("reading the messages failed: ") + sqlite3_errmsg(db));
+    }
+  }
+  sqlite3_close(db);
+  return out;
 }
 
 }  // namespace sockit::store

@@ -101,6 +101,15 @@ class RedisHistory final : public store::History {
                    const store::HistorySelector& b, std::size_t limit, bool events, QueryDone done) override;
   void targets_async(const std::vector<std::string>& channels, const std::vector<std::string>& selves,
                      std::int64_t from_ms, std::int64_t to_ms, std::size_t limit, TargetsDone done) override;
+  /// What import_async() did with a line: added to its stream, skipped (its msgid is in the
+  /// stream's index already: an import run twice adds nothing), failed (Redis away or in error).
+  enum class Imported { added, skipped, failed };
+  /// Copies `m`, a line of another history (a single server's SQLite file: `sockit chat-server
+  /// history import`), as append() writes a line (its msgid, time, key; max_messages, max_age),
+  /// unless its msgid is there already; one script. Lines of a key go in its order when imported
+  /// in that order (a line older than the stream's last entry is placed after it, its time tag kept).
+  /// `done` runs on the loop's thread.
+  void import_async(const store::HistoryMessage& m, std::function<void(Imported)> done);
   /// Lines XADDed (answered OK) and failed (Redis away or in error: the line is not in history).
   std::uint64_t written() const noexcept;
   std::uint64_t failed() const noexcept;
@@ -109,6 +118,8 @@ class RedisHistory final : public store::History {
 
  private:
   void on_loop(std::function<void(const std::shared_ptr<Shared>&)> fn);
+  /// The append script's KEYS and ARGV for `r` (append, import_async).
+  void append_command(const store::HistoryRecord& r, std::vector<std::string>& keys, std::vector<std::string>& args) const;
   std::int64_t max_age_ms() const noexcept;     ///< options_.max_age (0: none)
   std::int64_t age_cutoff_ms() const noexcept;  ///< now - max_age in Unix ms (0: no max_age)
   std::shared_ptr<Shared> shared_;

@@ -162,6 +162,12 @@ class HistoryStore final : public History {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Every message of the history file `path` (a HistoryStore's, schema 1 or 2), opened read-only,
+/// ordered by key, then time, then insertion (each key's order as queries see it); nullopt with
+/// `error` ("PATH: reason") when the file is missing, not a sockit history database or newer.
+/// For `sockit chat-server history import` (copying a single server's history into Redis).
+std::optional<std::vector<HistoryMessage>> read_sqlite_history(const std::string& path, std::string& error);
+
 /// "2026-11-25T13:00:00.000Z" (or without milliseconds) -> Unix milliseconds; nullopt if malformed.
 /// Inline: the IRC core parses CHATHISTORY's timestamps with it without linking the store.
 inline std::optional<std::int64_t> parse_iso8601_ms(std::string_view t) {

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -98,16 +100,18 @@ std::string tag(const std::string& line, const std::string& key) {
   return tags.substr(from, tags.find(';', from) - from);
 }
 
-/// Sends a CHATHISTORY command; the lines of its batch as "text msgid" (comma-separated), or the
-/// first line when it is no batch.
-std::string history(Client& c, const std::string& cmd) {
+/// Sends a CHATHISTORY command; the texts of its batch's lines (comma-separated), or with `tagged`
+/// each as "text msgid time\n"; the first line when it is no batch.
+std::string history(Client& c, const std::string& cmd, bool tagged = false) {
   c.send(cmd);
   const std::string open = c.expect_any({"BATCH", "FAIL"});
   if (open.find(" BATCH +") == std::string::npos) return "(no batch) " + open;
   std::string out;
   while (auto l = c.line(5s)) {
     if (l->find(" BATCH -") != std::string::npos) return out;
-    out += (out.empty() ? "" : ",") + l->substr(l->rfind(" :") + 2);
+    const std::string text = l->substr(l->rfind(" :") + 2);
+    if (tagged) out += text + " " + tag(*l, "msgid") + " " + tag(*l, "time") + "\n";
+    else out += (out.empty() ? "" : ",") + text;
   }
   return out + "(no end of batch)";
 }
@@ -475,4 +479,100 @@ TEST_F(ClusterStore, WithRedisAwayRegisterAndSaslFailAtOnceAndTheLoopKeepsServin
       },
       15s, 200ms))
       << last;
+}
+
+namespace {
+
+/// `sockit chat-server history ARGS...`.
+sockit::test::RunResult history_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{sockit::test::sockit_bin(), "chat-server", "history"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return sockit::test::run(argv);
+}
+
+/// A CHATHISTORY command's batch as "text msgid time" lines.
+std::string history_tagged(Client& c, const std::string& cmd) { return history(c, cmd, true); }
+
+}  // namespace
+
+// `sockit chat-server history import`: the history a single server wrote to its SQLite file,
+// copied into Redis, is answered by CHATHISTORY on a cluster node as the single server answered it
+// (same lines, order, msgids, server-time tags; a private conversation too); a second import adds
+// nothing; [history] max_messages of --config is applied; bad input is one line and exit != 0.
+TEST_F(ClusterHistory, ASingleServersSqliteHistoryImportedIsAnsweredByANodeWithTheSameMsgidsAndTimes) {
+  const std::string conf = config("");
+  const std::string db = d.file("chat-history.db");  // [history] db's default beside the file
+  const std::string caps = "draft/chathistory batch server-time message-tags echo-message";
+  std::string latest, before, priv, ids[5];
+  {
+    ChatServer single({"--config", conf});
+    Client alice(single.address()), bob(single.address());
+    register_with_caps(alice, "alice", caps);
+    register_with_caps(bob, "bob", caps);
+    alice.send("JOIN #imp");
+    alice.expect("366");
+    for (int i = 0; i < 5; ++i) {
+      alice.send("PRIVMSG #imp :m" + std::to_string(i + 1));
+      ids[i] = tag(alice.expect("PRIVMSG"), "msgid");
+      ASSERT_FALSE(ids[i].empty()) << alice.dump();
+    }
+    alice.send("PRIVMSG bob :psst");
+    alice.expect("PRIVMSG");
+    bob.expect("PRIVMSG");
+    latest = history_tagged(alice, "CHATHISTORY LATEST #imp * 10");
+    before = history_tagged(alice, "CHATHISTORY BEFORE #imp msgid=" + ids[3] + " 2");
+    priv = history_tagged(alice, "CHATHISTORY LATEST bob * 10");
+    single.child().signal(SIGTERM);
+    ASSERT_TRUE(single.child().wait(10s).has_value());
+  }
+  ASSERT_EQ(std::count(latest.begin(), latest.end(), '\n'), 5) << latest;
+  ASSERT_NE(latest.find("m1 " + ids[0] + " 20"), std::string::npos) << latest;  // a time tag follows
+  ASSERT_EQ(std::count(before.begin(), before.end(), '\n'), 2) << before;
+  ASSERT_NE(priv.find("psst "), std::string::npos) << priv;
+
+  // Bad input: one line on stderr, exit 1 (2: usage).
+  for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"import", "--db", d.file("missing.db"), "--cluster", redis.url()}, "cannot open the history database"},
+           {{"import", "--db", conf, "--cluster", redis.url()}, "not a sockit history database"},
+           {{"import", "--db", db, "--cluster", "redis://127.0.0.1:1"}, "Redis redis://127.0.0.1:1"}}) {
+    auto r = history_cli(args);
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_EQ(history_cli({"import", "--cluster", redis.url()}).status, 2);  // from what?
+  EXPECT_EQ(history_cli({"import", "--db", db}).status, 2);               // into what?
+
+  auto r = history_cli({"import", "--db", db, "--cluster", redis.url()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The 5 lines, the JOIN (event-playback) and the private line; nothing there before.
+  EXPECT_NE(r.err.find("imported 7, skipped 0 already there"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(7 lines in the file)"), std::string::npos) << r.err;
+  r = history_cli({"import", "--db", db, "--cluster", redis.url()});  // again: nothing added
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("imported 0, skipped 7 already there"), std::string::npos) << r.err;
+  EXPECT_EQ(redis.cli({"XLEN", "sockit:hist:#imp"}), "6\n");
+
+  {
+    ChatServer a(node_args(redis, conf, "alpha"));
+    ASSERT_TRUE(redis.wait_nodes_up({"alpha"}));
+    Client alice(a.address());
+    register_with_caps(alice, "alice", caps);
+    alice.send("JOIN #imp");  // a JOIN entry more; without event-playback the lines are the same
+    alice.expect("366");
+    EXPECT_EQ(history_tagged(alice, "CHATHISTORY LATEST #imp * 10"), latest);
+    EXPECT_EQ(history_tagged(alice, "CHATHISTORY BEFORE #imp msgid=" + ids[3] + " 2"), before);
+    EXPECT_EQ(history_tagged(alice, "CHATHISTORY LATEST bob * 10"), priv);
+  }
+
+  // [history] max_messages of --config: the newest 3 of the file's 6 entries of #imp, into empty keys.
+  redis.cli({"DEL", "sockit:hist:#imp", "sockit:histidx:#imp", "sockit:hist:alice bob", "sockit:histidx:alice bob"});
+  const std::string capped = d.file("capped.toml");
+  std::ofstream(capped) << "[cluster]\nurl = \"" << redis.url() << "\"\n[history]\nenabled = true\nmax_messages = 3\n";
+  r = history_cli({"import", "--db", db, "--config", capped});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("imported 4, skipped 0 already there; not copied: 0 older than max_age, 3 over max_messages"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(redis.cli({"XLEN", "sockit:hist:#imp"}), "3\n");
 }
