@@ -5,7 +5,7 @@
 // streams) is here too: it connects to Redis as `account import` does.
 #include "chat_server/accounts.hpp"
 
-#include "common/command.hpp"
+#include "common/exit_codes.hpp"
 #include "sockit/cluster/redis_store.hpp"
 #include "sockit/irc/scram.hpp"
 

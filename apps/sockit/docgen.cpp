@@ -28,14 +28,18 @@ struct Opt {
   bool repeat = false;
   ValueKind kind = ValueKind::none;
   std::vector<std::string> choices;
+  // A positional whose description lists its forms ("add NAME | del NAME | list"): their words.
+  std::vector<std::vector<std::string>> forms;
 };
 
 struct Cmd {
   std::string name;  // "" for the program itself
+  std::string path;  // "chat-server account" for a subcommand of a subcommand, else name
   std::string summary;
   std::string footer;
   std::vector<Opt> options;
   std::vector<Opt> positionals;
+  std::vector<Cmd> subs;  // its own subcommands (chat-server's account and history)
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -84,6 +88,29 @@ std::vector<std::string> choices_in(const std::string& desc) {
   return {};
 }
 
+// "add NAME | del NAME | list | certfp add|del NAME FP | import", or a single verb ("import"): the
+// forms a command's words take, each a lowercase verb and then placeholders (NAME) or a|b choices.
+std::vector<std::vector<std::string>> forms_in(const std::string& desc) {
+  std::vector<std::vector<std::string>> forms;
+  for (size_t from = 0;;) {
+    const size_t bar = desc.find(" | ", from);
+    auto words = split(desc.substr(from, bar == std::string::npos ? bar : bar - from), ' ');
+    if (words.empty() || !is_word(words[0])) return {};
+    for (size_t k = 1; k < words.size(); ++k) {
+      const std::string& w = words[k];
+      bool placeholder = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+        return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+      });
+      auto alternatives = split(w, '|');
+      bool choice = alternatives.size() > 1 && std::all_of(alternatives.begin(), alternatives.end(), is_word);
+      if (!placeholder && !choice) return {};
+    }
+    forms.push_back(std::move(words));
+    if (bar == std::string::npos) return forms;
+    from = bar + 3;
+  }
+}
+
 // "FILE", "file", "file," ... as a word of the description.
 bool mentions_file(const std::string& desc) {
   for (auto w : split(desc, ' ')) {
@@ -121,6 +148,13 @@ Opt describe(const CLI::Option& o, const std::vector<std::string>& subcommands) 
       r.choices = subcommands;
       r.kind = ValueKind::choices;
     }
+    if (r.kind == ValueKind::none && !r.positional.empty() && r.repeat) r.forms = forms_in(r.desc);
+    if (!r.forms.empty()) {
+      for (auto& f : r.forms) {
+        if (std::find(r.choices.begin(), r.choices.end(), f[0]) == r.choices.end()) r.choices.push_back(f[0]);
+      }
+      r.kind = ValueKind::choices;
+    }
     if (r.kind == ValueKind::none) {
       if (auto c = choices_in(r.desc); !c.empty()) {
         r.choices = std::move(c);
@@ -135,10 +169,11 @@ Opt describe(const CLI::Option& o, const std::vector<std::string>& subcommands) 
   return r;
 }
 
-// The parent's footer is inherited by every subcommand: strip it where it was appended.
+// A subcommand inherits its parent's footer as it was when the subcommand was added (for
+// chat-server's account: sockit's): strip every ancestor's footer where it was appended.
 std::string own_footer(const CLI::App& app) {
   std::string footer = app.get_footer();
-  if (const CLI::App* parent = app.get_parent(); parent != nullptr) {
+  for (const CLI::App* parent = app.get_parent(); parent != nullptr; parent = parent->get_parent()) {
     const std::string inherited = parent->get_footer();
     if (!inherited.empty()) {
       if (auto at = footer.rfind(inherited); at != std::string::npos) footer.erase(at, inherited.size());
@@ -157,9 +192,14 @@ std::vector<std::string> subcommand_names(const CLI::App& root) {
   return out;
 }
 
+// The command and, in subs, its visible subcommands, theirs (chat-server account ...) too.
+// subcommands: what `help`'s positional can be (the program's subcommands).
 Cmd describe(const CLI::App& app, const std::vector<std::string>& subcommands) {
   Cmd c;
   c.name = app.get_parent() != nullptr ? app.get_name() : "";
+  for (const CLI::App* a = &app; a->get_parent() != nullptr; a = a->get_parent()) {
+    c.path = c.path.empty() ? a->get_name() : a->get_name() + " " + c.path;
+  }
   c.summary = app.get_description();
   c.footer = own_footer(app);
   for (const CLI::Option* o : app.get_options({})) {
@@ -167,17 +207,13 @@ Cmd describe(const CLI::App& app, const std::vector<std::string>& subcommands) {
     Opt d = describe(*o, subcommands);
     (d.positional.empty() ? c.options : c.positionals).push_back(std::move(d));
   }
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (!sub->get_group().empty()) c.subs.push_back(describe(*sub, subcommands));
+  }
   return c;
 }
 
-std::vector<Cmd> commands(const CLI::App& root) {
-  auto subs = subcommand_names(root);
-  std::vector<Cmd> out;
-  for (const CLI::App* sub : root.get_subcommands({})) {
-    if (!sub->get_group().empty()) out.push_back(describe(*sub, subs));
-  }
-  return out;
-}
+Cmd program(const CLI::App& root) { return describe(root, subcommand_names(root)); }
 
 // ---- roff -------------------------------------------------------------------------------------
 
@@ -251,13 +287,14 @@ std::string option_text(const Opt& o) {
   return roff(text);
 }
 
-std::string synopsis(const Cmd& c) {
+std::string synopsis(const Cmd& c, bool with_positionals = true) {
   std::string s = c.options.empty() ? "" : "[\\fIOPTIONS\\fR]";
   for (auto& o : c.options) {
     if (!o.required) continue;
     s += " \\fB" + roff(o.names.back()) + "\\fR \\fI" + roff(o.arg) + "\\fR";
   }
   for (auto& p : c.positionals) {
+    if (!with_positionals) break;
     std::string word = "\\fI" + roff(p.positional) + "\\fR" + (p.repeat ? " ..." : "");
     s += " " + (p.required ? word : "[" + word + "]");
   }
@@ -288,18 +325,49 @@ std::string options_section(const std::vector<Opt>& options) {
   return out;
 }
 
+std::string arguments_section(const std::vector<Opt>& positionals) {
+  std::string out;
+  for (auto& p : positionals) out += ".TP\n\\fI" + roff(p.positional) + "\\fR" + (p.repeat ? " ..." : "") + "\n" + option_text(p) + "\n";
+  return out;
+}
+
+// The SYNOPSIS lines of c: one per form of its words when its description lists them
+// ("sockit chat-server account add NAME [OPTIONS]", ...), else one.
+std::string synopsis_lines(const Cmd& c) {
+  if (c.positionals.empty() || c.positionals.front().forms.empty()) return ".B sockit " + roff(c.path) + "\n" + synopsis(c) + "\n";
+  std::string out;
+  for (auto& form : c.positionals.front().forms) {
+    if (!out.empty()) out += ".br\n";
+    out += ".B sockit " + roff(c.path + " " + form.front()) + "\n";
+    std::string words;
+    for (size_t k = 1; k < form.size(); ++k) {
+      bool placeholder = std::isupper(static_cast<unsigned char>(form[k][0])) != 0;
+      words += (placeholder ? "\\fI" : "\\fB") + roff(form[k]) + "\\fR ";
+    }
+    out += words + synopsis(c, false) + "\n";
+  }
+  return out;
+}
+
 ManPage sub_page(const Cmd& c, const std::vector<Cmd>& all, const std::string& version) {
   std::string page = "sockit-" + c.name;
   std::string t = header(page, version);
   t += ".SH NAME\n" + page + " \\- " + roff(c.summary) + "\n";
-  t += ".SH SYNOPSIS\n.B sockit " + roff(c.name) + "\n" + synopsis(c) + "\n";
+  t += ".SH SYNOPSIS\n" + synopsis_lines(c);
+  for (auto& sub : c.subs) t += ".br\n" + synopsis_lines(sub);
   t += ".SH DESCRIPTION\n" + roff(sentence(c.summary)) + "\n";
   if (!c.footer.empty()) t += ".PP\n" + roff_block(c.footer);
-  if (!c.positionals.empty()) {
-    t += ".SH ARGUMENTS\n";
-    for (auto& p : c.positionals) t += ".TP\n\\fI" + roff(p.positional) + "\\fR" + (p.repeat ? " ..." : "") + "\n" + option_text(p) + "\n";
-  }
+  if (!c.positionals.empty()) t += ".SH ARGUMENTS\n" + arguments_section(c.positionals);
   if (!c.options.empty()) t += ".SH OPTIONS\n" + options_section(c.options);
+  // Its own subcommands (chat-server account, history): a section each, as their --help has it.
+  if (!c.subs.empty()) t += ".SH SUBCOMMANDS\n";
+  for (auto& sub : c.subs) {
+    t += ".SS \"sockit " + roff(sub.path) + "\"\n" + synopsis_lines(sub);
+    t += ".PP\n" + roff(sentence(sub.summary)) + "\n";
+    if (!sub.footer.empty()) t += ".PP\n" + roff_block(sub.footer);
+    if (!sub.positionals.empty()) t += ".PP\nArguments:\n" + arguments_section(sub.positionals);
+    if (!sub.options.empty()) t += ".PP\nOptions:\n" + options_section(sub.options);
+  }
   t += ".SH \"SEE ALSO\"\n\\fBsockit\\fR(1)";
   for (auto& other : all) {
     if (other.name != c.name && other.name != "help") t += ",\n\\fBsockit\\-" + roff(other.name) + "\\fR(1)";
@@ -366,24 +434,37 @@ std::string bash_value(const Opt& o) {
   return "";
 }
 
-std::string bash_case_of(const Cmd& c) {
+// `"chat-server") flags=... vals=" ... " subs=" account history " ;;` for c and every
+// subcommand below it: what the (sub)command named on the line takes.
+std::string bash_spec_cases(const Cmd& c) {
   std::string flags;
   for (auto& o : c.options) flags += (flags.empty() ? "" : " ") + join(o.names);
-  std::string vals = join(all_names(c.options, true));
-  std::string out = fmt::format("    {})\n      flags=\"{}\"\n      vals=\" {} \"\n", c.name, flags, vals);
+  std::vector<std::string> subs;
+  for (auto& sub : c.subs) subs.push_back(sub.name);
+  std::string out = fmt::format("      \"{}\") flags=\"{}\" vals=\" {} \" subs=\" {} \" ;;\n", c.path, flags,
+                                join(all_names(c.options, true)), join(subs));
+  for (auto& sub : c.subs) out += bash_spec_cases(sub);
+  return out;
+}
+
+// The completion of c's option values and positional arguments (nothing when none is known), and
+// of every subcommand below it.
+std::string bash_value_cases(const Cmd& c) {
   std::string value_cases;
   for (auto& o : c.options) {
     std::string code = bash_value(o);
     if (!o.arg.empty() && !code.empty()) value_cases += "          " + join(o.names, "|") + ") " + code + "; return 0 ;;\n";
   }
-  if (!value_cases.empty()) out += "      case $prev in\n" + value_cases + "      esac\n";
   std::string pos_cases;
   for (size_t i = 0; i < c.positionals.size(); ++i) {
     std::string code = bash_value(c.positionals[i]);
     if (!code.empty()) pos_cases += fmt::format("          {}) {} ;;\n", i, code);
   }
+  std::string out;
+  if (!value_cases.empty()) out += "      case $prev in\n" + value_cases + "      esac\n";
   if (!pos_cases.empty()) out += "      _sockit_pos() {\n        case $1 in\n" + pos_cases + "        esac\n      }\n";
-  out += "      ;;\n";
+  if (!out.empty()) out = fmt::format("    \"{}\")\n", c.path) + out + "      ;;\n";
+  for (auto& sub : c.subs) out += bash_value_cases(sub);
   return out;
 }
 
@@ -424,11 +505,34 @@ std::string zsh_positional(const Opt& p) {
   return "'" + head + ":" + zsh_quote(p.positional) + ":" + zsh_action(p) + "'";
 }
 
+// The _arguments call for c (specs: its options, with prefix when given); a command with
+// subcommands of its own completes their names, then dispatches on $words[1] as git's does.
+std::string zsh_arguments(const Cmd& c, const std::string& ind, const std::string& prefix = {}) {
+  std::string out = ind + "_arguments" + (c.subs.empty() ? "" : " -C") + " -s -S \\\n";
+  for (auto& o : c.options) out += ind + "  " + zsh_spec(o, prefix) + " \\\n";
+  if (c.subs.empty()) {
+    for (auto& p : c.positionals) out += ind + "  " + zsh_positional(p) + " \\\n";
+    return out + ind + "  && ret=0\n";
+  }
+  std::string what = c.path.empty() ? "sockit" : "sockit " + c.path;
+  out += ind + "  '1:subcommand:->subcommand' \\\n" + ind + "  '*::argument:->argument' && ret=0\n";
+  out += ind + "case $state in\n" + ind + "  (subcommand)\n" + ind + "    local -a subcommands\n" + ind + "    subcommands=(\n";
+  for (auto& sub : c.subs) out += ind + "      '" + zsh_quote(sub.name) + ":" + zsh_quote(sub.summary) + "'\n";
+  out += ind + "    )\n" + ind + "    _describe -t subcommands '" + what + " subcommand' subcommands && ret=0\n" + ind + "    ;;\n";
+  out += ind + "  (argument)\n" + ind + "    curcontext=${curcontext%:*:*}:" + join(split(what, ' '), "-") + "-$words[1]:\n";
+  out += ind + "    case $words[1] in\n";
+  for (auto& sub : c.subs) {
+    out += ind + "      (" + sub.name + ")\n" + zsh_arguments(sub, ind + "        ") + ind + "        ;;\n";
+  }
+  return out + ind + "    esac\n" + ind + "    ;;\n" + ind + "esac\n";
+}
+
 }  // namespace
 
 std::vector<ManPage> man_pages(const CLI::App& root, const std::string& version) {
-  auto all = commands(root);
-  std::vector<ManPage> pages{root_page(describe(root, subcommand_names(root)), all, version)};
+  const Cmd top = program(root);
+  const std::vector<Cmd>& all = top.subs;
+  std::vector<ManPage> pages{root_page(top, all, version)};
   for (auto& c : all) {
     if (c.name != "help") pages.push_back(sub_page(c, all, version));
   }
@@ -450,100 +554,76 @@ std::string write_man_pages(const CLI::App& root, const std::string& version, co
 }
 
 std::string bash_completion(const CLI::App& root) {
-  Cmd top = describe(root, subcommand_names(root));
-  auto all = commands(root);
-  std::string cases;
-  for (auto& c : all) cases += bash_case_of(c);
+  const Cmd top = program(root);
   return fmt::format(R"(# bash completion for sockit                                  -*- shell-script -*-
 # Generated by `sockit completion bash` from the options `sockit --help` shows: do not edit.
 # Load it with: source <(sockit completion bash)
-_sockit() {{
-  local cur=${{COMP_WORDS[COMP_CWORD]}} prev= sub= flags= vals= i=1 w npos=0
-  COMPREPLY=()
-  # The subcommand is the first word that is not an option (sockit's own options take no value).
-  while ((i < COMP_CWORD)); do
-    [[ ${{COMP_WORDS[i]}} == -* ]] || {{ sub=${{COMP_WORDS[i]}}; break; }}
-    ((i++))
-  done
-  if [[ -z $sub ]]; then
-    if [[ $cur == -* ]]; then
-      COMPREPLY=($(compgen -W "{}" -- "$cur"))
-    else
-      COMPREPLY=($(compgen -W "{}" -- "$cur"))
-    fi
-    return 0
-  fi
-  prev=${{COMP_WORDS[COMP_CWORD-1]}}
-  # --opt=value: bash splits it into --opt, = and value.
-  [[ $prev == = && $COMP_CWORD -ge 2 ]] && prev=${{COMP_WORDS[COMP_CWORD-2]}}
-  [[ $cur == = ]] && cur=
-  _sockit_pos() {{ :; }}
-  case $sub in
-{}    *) return 0 ;;
-  esac
-  if [[ $prev == -* && $vals == *" $prev "* ]]; then
-    return 0  # a value nothing more is known about: default (file name) completion
-  fi
-  if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "$flags" -- "$cur"))
-    return 0
-  fi
-  # Which positional argument is this? Skip options and the values of those that take one.
+
+# The words after COMP_WORDS[i], before the current one, that are neither options nor the value of
+# an option in $vals (the caller's): their indexes, in args.
+_sockit_args() {{
+  local w
+  args=()
   for ((w = i + 1; w < COMP_CWORD; w++)); do
-    if [[ ${{COMP_WORDS[w]}} == -* ]]; then
+    if [[ ${{COMP_WORDS[w]}} =~ ^[:=]+$ ]]; then
+      ((w++))  # host:port split at the colon (COMP_WORDBREAKS): the rest is part of the word before
+    elif [[ ${{COMP_WORDS[w]}} == -* ]]; then
       if [[ $vals == *" ${{COMP_WORDS[w]}} "* ]]; then
         [[ ${{COMP_WORDS[w+1]}} == = ]] && ((w++))
         ((w++))
       fi
     else
-      ((npos++))
+      args+=("$w")
     fi
   done
-  _sockit_pos "$npos"
+}}
+_sockit() {{
+  local cur=${{COMP_WORDS[COMP_CWORD]}} prev=${{COMP_WORDS[COMP_CWORD-1]}} sub= flags= vals= subs= i=0
+  local -a args
+  COMPREPLY=()
+  # --opt=value: bash splits it into --opt, = and value.
+  [[ $prev == = && $COMP_CWORD -ge 2 ]] && prev=${{COMP_WORDS[COMP_CWORD-2]}}
+  [[ $cur == = ]] && cur=
+  # Which (sub)command: sockit, then the subcommand named, then its own subcommand (chat-server
+  # account) when the first word after it that is neither an option nor an option's value names one.
+  while :; do
+    case $sub in
+{}      *) return 0 ;;
+    esac
+    _sockit_args
+    ((${{#args[@]}})) && [[ $subs == *" ${{COMP_WORDS[args[0]]}} "* ]] || break
+    i=${{args[0]}}
+    sub=${{sub:+$sub }}${{COMP_WORDS[i]}}
+  done
+  _sockit_pos() {{ :; }}
+  case $sub in
+{}  esac
+  if [[ $prev == -* && $vals == *" $prev "* ]]; then
+    return 0  # a value nothing more is known about: default (file name) completion
+  fi
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+  elif [[ -n ${{subs// /}} ]] && ((${{#args[@]}} == 0)); then
+    COMPREPLY=($(compgen -W "$subs" -- "$cur"))
+  else
+    _sockit_pos "${{#args[@]}}"  # which positional argument this is
+  fi
   return 0
 }}
 complete -o default -F _sockit sockit
 )",
-                     join(all_names(top.options, false)), join(subcommand_names(root)), cases);
+                     bash_spec_cases(top), bash_value_cases(top));
 }
 
 std::string zsh_completion(const CLI::App& root) {
-  Cmd top = describe(root, subcommand_names(root));
-  auto all = commands(root);
-  std::string top_specs;
-  for (auto& o : top.options) top_specs += "    " + zsh_spec(o, "'(- *)'") + " \\\n";
-  std::string list;
-  for (auto& c : all) list += "        '" + zsh_quote(c.name) + ":" + zsh_quote(c.summary) + "'\n";
-  std::string cases;
-  for (auto& c : all) {
-    cases += "        (" + c.name + ")\n          _arguments -s -S \\\n";
-    for (auto& o : c.options) cases += "            " + zsh_spec(o) + " \\\n";
-    for (auto& p : c.positionals) cases += "            " + zsh_positional(p) + " \\\n";
-    cases += "            && ret=0 ;;\n";
-  }
+  const Cmd top = program(root);
   return fmt::format(R"(#compdef sockit
 # zsh completion for sockit, generated by `sockit completion zsh` from the options `sockit --help`
 # shows: do not edit. Install it as _sockit in a directory of $fpath.
 _sockit() {{
   local curcontext=$curcontext state line ret=1
   typeset -A opt_args
-  _arguments -C \
-{}    '1:subcommand:->subcommand' \
-    '*::argument:->argument' && ret=0
-  case $state in
-    (subcommand)
-      local -a subcommands
-      subcommands=(
-{}      )
-      _describe -t subcommands 'sockit subcommand' subcommands && ret=0
-      ;;
-    (argument)
-      curcontext=${{curcontext%:*:*}}:sockit-$words[1]:
-      case $words[1] in
-{}      esac
-      ;;
-  esac
-  return ret
+{}  return ret
 }}
 if [[ $funcstack[1] == _sockit ]]; then
   _sockit "$@"
@@ -551,7 +631,7 @@ else
   compdef _sockit sockit
 fi
 )",
-                     top_specs, list, cases);
+                     zsh_arguments(top, "  ", "'(- *)'"));
 }
 
 }  // namespace sockit::cli::docgen
