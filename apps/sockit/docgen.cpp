@@ -460,6 +460,16 @@ std::string bash_value_cases(const Cmd& c) {
     std::string code = bash_value(c.positionals[i]);
     if (!code.empty()) pos_cases += fmt::format("          {}) {} ;;\n", i, code);
   }
+  // The a|b words of its forms, by verb and place: "certfp 1" -> add del.
+  std::string form_cases;
+  for (auto& form : c.positionals.empty() ? std::vector<std::vector<std::string>>{} : c.positionals.front().forms) {
+    for (size_t k = 1; k < form.size(); ++k) {
+      if (form[k].find('|') == std::string::npos) continue;
+      form_cases += fmt::format("              \"{} {}\") COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")) ;;\n", form.front(),
+                                k, join(split(form[k], '|')));
+    }
+  }
+  if (!form_cases.empty()) pos_cases += "          *) case \"${COMP_WORDS[args[0]]} $1\" in\n" + form_cases + "             esac ;;\n";
   std::string out;
   if (!value_cases.empty()) out += "      case $prev in\n" + value_cases + "      esac\n";
   if (!pos_cases.empty()) out += "      _sockit_pos() {\n        case $1 in\n" + pos_cases + "        esac\n      }\n";
@@ -501,6 +511,8 @@ std::string zsh_spec(const Opt& o, std::string prefix = {}) {
 }
 
 std::string zsh_positional(const Opt& p) {
+  // Forms (account's words): the verb first, then nothing known.
+  if (!p.forms.empty()) return "'1:" + zsh_quote(p.positional) + ":" + zsh_action(p) + "' '*:" + zsh_quote(p.positional) + ": '";
   std::string head = p.repeat ? "*" : (p.required ? "" : ":");
   return "'" + head + ":" + zsh_quote(p.positional) + ":" + zsh_action(p) + "'";
 }

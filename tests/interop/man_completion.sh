@@ -114,6 +114,8 @@ expect "history" chat-server --listen [ :: 1] : 6667 --server-name = irc.example
 expect "$T/conf-a.toml" chat-server history import --db "$T/conf-"
 expect "--json" chat-server account list --j
 expect "" chat-server account add alice ''   # NAME: nothing known
+expect "add del" chat-server account certfp ''
+expect "" chat-server account certfp add ''
 for key in "${!FLAGS[@]}"; do
   offered=" $(complete_words $key -) "
   gaps=""
@@ -159,6 +161,7 @@ zexpect "auto epoll poll select uring" chat-server --backend ''
 zexpect "account history" chat-server ''
 zexpect "account" chat-server -q --server-name irc.example a
 zexpect "add certfp del import list passwd" chat-server account ''
+zexpect "" chat-server account list ''
 zexpect "import" chat-server history ''
 zexpect "--cluster --config --db --help" chat-server history import --
 
