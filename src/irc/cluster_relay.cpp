@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <unordered_set>
 
 namespace sockit::irc {
 
@@ -390,15 +389,11 @@ namespace {
 
 /// The local members of remote user `u`'s channels, each once, in connection order.
 std::vector<Client*> local_neighbours(ServerImpl& s, const ServerImpl::RemoteUser& u) {
-  std::unordered_set<ClientId> seen;
+  std::vector<Channel*> chans;
+  chans.reserve(u.channels.size());
+  for (const std::string& chan : u.channels) chans.push_back(s.find_channel(chan));
   std::vector<Client*> to;
-  for (const std::string& chan : u.channels) {
-    if (Channel* ch = s.find_channel(chan)) {
-      for (auto& [id, m] : ch->members) {
-        if (seen.insert(id).second) to.push_back(m.client);
-      }
-    }
-  }
+  s.add_members(s.start_walk(), chans, to);
   std::sort(to.begin(), to.end(), [](const Client* a, const Client* b) { return a->id < b->id; });
   return to;
 }

@@ -211,10 +211,11 @@ void message(S& s, Client& c, Message& m, TimePoint now, std::string_view cmd) {
     return;
   }
   if (!notice && !tagmsg) c.last_message = now;
-  std::unordered_set<std::string> done;
+  std::unordered_set<std::string> done;  // a target named twice gets the line once
   for (std::string_view target : targets) {
     if (s.gone(c)) return;
-    if (!done.insert(fold(target, s.cfg_.casemapping)).second) continue;
+    // One target (nearly every line) needs no set: no folded copy, no node, no buckets.
+    if (targets.size() > 1 && !done.insert(fold(target, s.cfg_.casemapping)).second) continue;
     if (target[0] == '$') {
       to_server_mask(s, c, say, target);
     } else if ((target[0] == '@' || target[0] == '+') && is_channel_name(target.substr(1))) {

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <random>
 #include <ctime>
-#include <unordered_set>
 #include <utility>
 
 namespace sockit::irc {
@@ -438,20 +437,25 @@ void ServerImpl::set_hold_broadcasts(bool on) {
 }
 
 void ServerImpl::to_neighbours(Client& c, const std::string& wire, bool include_self, unsigned need_caps) {
-  std::unordered_set<ClientId> seen;
-  std::vector<Client*> targets;
-  seen.insert(c.id);
+  // Each neighbour once: a walk stamp per client, not a hash set per line (a NICK or QUIT of a
+  // client in big channels walked thousands of members into a fresh set).
+  std::vector<Client*> targets = take_scratch();
+  const std::uint64_t walk = start_walk();
+  c.walk_mark = walk;
   if (include_self) targets.push_back(&c);
-  for (Channel* ch : c.channels) {
-    for (auto& [id, m] : ch->members) {
-      if (seen.insert(id).second) targets.push_back(m.client);
-    }
-  }
+  add_members(walk, c.channels, targets, need_caps);  // an away-notify line: only those who asked
   // IRCv3 account-tag: a logged-in sender's line carries its account to receivers that asked.
   // Each form (plain, server-time, account, both) is serialized once, on first use, and every
   // receiver's queue refers to the same bytes.
   Fanout out(*this, wire, {}, need_caps, c.account);
-  for (Client* t : targets) out.to(*t);
+  const std::size_t n = targets.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    // Cold clients and connections: fetched ahead, as flush_batch() does.
+    if (i + 4 < n) serve::detail::prefetch(targets[i + 4]);
+    if (i + 2 < n) serve::detail::prefetch_peer(targets[i + 2]->peer);
+    out.to(*targets[i]);
+  }
+  give_scratch(std::move(targets));
 }
 
 Client* ServerImpl::find_nick(std::string_view nick) {

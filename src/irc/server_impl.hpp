@@ -143,6 +143,8 @@ struct Client {
   bool registered = false;
   bool invisible = false;
   bool counted = false;  ///< in ServerImpl::registered_now_ (registered, not yet quit)
+  /// ServerImpl::add_members(): the walk that last listed this client (each is listed once).
+  std::uint64_t walk_mark = 0;
   // Cold.
   std::string nick;             ///< empty until NICK
   std::string user;             ///< "~name" after USER
@@ -561,6 +563,36 @@ class ServerImpl {
   /// Sends once to `c` and to everyone sharing a channel with `c`.
   /// Only to those with every cap of `need_caps` (away-notify, setname...) when given.
   void to_neighbours(Client& c, const std::string& wire, bool include_self, unsigned need_caps = 0);
+  /// Every member of `chans` (channels, or nullptr for one not here) with every cap of `need`,
+  /// each once, in order of appearance, appended to `out`, skipping clients already marked by
+  /// this walk (mark one with the walk start_walk() returned to leave it out). A stamp per
+  /// client instead of a hash set per line.
+  std::uint64_t start_walk() { return ++walk_; }
+  template <typename Channels>
+  void add_members(std::uint64_t walk, const Channels& chans, std::vector<Client*>& out, unsigned need = 0) {
+    for (Channel* ch : chans) {
+      if (ch == nullptr) continue;
+      for (auto& entry : ch->members) {
+        Client* m = entry.second.client;
+        if (m->walk_mark == walk) continue;
+        m->walk_mark = walk;
+        if ((m->caps & need) == need) out.push_back(m);
+      }
+    }
+  }
+  /// A recipient list whose storage is reused from line to line (taken, so a fan-out nested in
+  /// another one gets a list of its own).
+  std::vector<Client*> take_scratch() {
+    std::vector<Client*> v = std::move(scratch_);
+    scratch_ = {};
+    v.clear();
+    return v;
+  }
+  void give_scratch(std::vector<Client*>&& v) {
+    if (v.capacity() > scratch_.capacity()) scratch_ = std::move(v);
+  }
+  std::uint64_t walk_ = 0;
+  std::vector<Client*> scratch_;
   /// Ends a client now: ERROR line (when send_error), QUIT to neighbours, unlinks it from every
   /// table. The Peer is closed at the end of the current entry point. Handlers call it only where
   /// no channel or member list is being iterated. `peer_left`: the client closed its end (EOF);
