@@ -18,7 +18,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <unordered_map>
+#include <utility>
 
 namespace sockit::cluster {
 namespace {
@@ -278,6 +280,21 @@ IrcLink::Impl::ChannelScripts& IrcLink::Impl::channel_scripts() {
 
 namespace {
 
+/// Test hook (docs/CLUSTER.md, Tests: ClusterFaults.AJoinInFlightWhenTheResyncPrunesIsKept). With
+/// SOCKIT_TEST_HOLD_JOIN=<folded channel>, a JOIN of that channel sends its script only with the
+/// node's next prune, just before it: that JOIN is in flight (its client waits for the verdict,
+/// Redis runs it first) when the resync collects the true memberships, on every run. Unset (as
+/// everywhere but in that test), nothing is held. The held sends are per process (one link).
+bool join_held_by_test(const std::string& folded_chan) {
+  static const char* chan = std::getenv("SOCKIT_TEST_HOLD_JOIN");
+  return chan != nullptr && folded_chan == chan;
+}
+
+std::vector<std::function<void()>>& held_joins() {
+  static std::vector<std::function<void()>> held;
+  return held;
+}
+
 std::string owner_of(const Node& node, std::uint64_t id) {
   return node.options().name + ":" + node.instance() + ":" + std::to_string(id);
 }
@@ -309,27 +326,32 @@ void IrcLink::Impl::join_channel(const std::string& folded_chan, const std::stri
   const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
-  channel_scripts().join.run(
-      node_.redis(),
-      {std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan, node_chans_key(node_),
-       kChanKicksPrefix + folded_chan},
-      {owner_of(node_, id), folded_nick, key, folded_mask, default_modes, now, folded_chan},
-      [done = std::move(done)](const RedisReply& r) {
-        if (r.type != RedisReply::Type::array || r.elements.empty() ||
-            r.elements[0].type != RedisReply::Type::integer) {
-          done(JoinVerdict::unavailable, {});
-          return;
-        }
-        const long long v = r.elements[0].integer;
-        const irc::ClusterChannelState st = r.elements.size() > 1 ? channel_state(r.elements[1]) : irc::ClusterChannelState{};
-        done(v == 2    ? JoinVerdict::first
-             : v == 1  ? JoinVerdict::joined
-             : v == -1 ? JoinVerdict::invite_only
-             : v == -2 ? JoinVerdict::bad_key
-             : v == -3 ? JoinVerdict::full
-                       : JoinVerdict::banned,
-             st);
-      });
+  std::vector<std::string> keys{std::string(kMembersPrefix) + folded_chan, std::string(kStatePrefix) + folded_chan,
+                                node_chans_key(node_), kChanKicksPrefix + folded_chan};
+  std::vector<std::string> args{owner_of(node_, id), folded_nick, key, folded_mask, default_modes, now, folded_chan};
+  auto send = [this, keys = std::move(keys), args = std::move(args), done = std::move(done)]() mutable {
+    channel_scripts().join.run(node_.redis(), std::move(keys), std::move(args), [done = std::move(done)](const RedisReply& r) {
+      if (r.type != RedisReply::Type::array || r.elements.empty() ||
+          r.elements[0].type != RedisReply::Type::integer) {
+        done(JoinVerdict::unavailable, {});
+        return;
+      }
+      const long long v = r.elements[0].integer;
+      const irc::ClusterChannelState st = r.elements.size() > 1 ? channel_state(r.elements[1]) : irc::ClusterChannelState{};
+      done(v == 2    ? JoinVerdict::first
+           : v == 1  ? JoinVerdict::joined
+           : v == -1 ? JoinVerdict::invite_only
+           : v == -2 ? JoinVerdict::bad_key
+           : v == -3 ? JoinVerdict::full
+                     : JoinVerdict::banned,
+           st);
+    });
+  };
+  if (join_held_by_test(folded_chan)) {
+    held_joins().push_back(std::move(send));  // sent by the next prune_memberships, before its script
+    return;
+  }
+  send();
 }
 
 void IrcLink::Impl::leave_channel(const std::string& folded_chan, std::uint64_t id) {
@@ -375,6 +397,7 @@ void IrcLink::Impl::restore_channel(const std::string& folded_chan, const std::v
 void IrcLink::Impl::prune_memberships(std::vector<Membership> members, std::function<void(std::vector<Membership> removed)> done) {
   std::vector<std::string> args{kMembersPrefix, kStatePrefix, owner_of(node_, 0)};
   args.back().pop_back();  // "<node>:<instance>:"
+  for (auto& send : std::exchange(held_joins(), {})) send();  // the test hook's JOINs, in flight now
   for (auto& [folded, id] : members) args.insert(args.end(), {std::move(folded), std::to_string(id)});
   channel_scripts().prune.run(node_.redis(), {node_chans_key(node_)}, std::move(args), [done = std::move(done)](const RedisReply& r) {
     if (r.type != RedisReply::Type::array || !done) return;  // Redis away: the next resync prunes
