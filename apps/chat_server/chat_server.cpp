@@ -864,6 +864,7 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
       std::lock_guard g(mu);
       irc.cluster_lines_missing();
     });
+    link->set_on_note([](const std::string& what) { log::warn("cluster: " + what); });
     link->set_on_nick_lost([&irc, &mu](std::uint64_t id, const std::string& folded) {
       std::lock_guard g(mu);
       irc.cluster_nick_lost(id, folded);

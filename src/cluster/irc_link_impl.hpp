@@ -29,6 +29,7 @@ struct LinkStats {
   std::uint64_t requeued = 0;         ///< lines taken from the outbox when a connection dropped (republished later)
   std::uint64_t outbox_overflow = 0;  ///< lines forgotten by a full outbox (not republished if the link drops)
   std::uint64_t stream_replayed = 0;  ///< lines read back from the replay stream after an outage and delivered
+  std::uint64_t script_reloads = 0;   ///< NOSCRIPT answers to the publish script (SCRIPT FLUSH): its lines sent again
 };
 
 /// Which lines (channel and private messages) this node has had from the network already, by msgid
@@ -144,8 +145,13 @@ struct IrcLink::Impl {
   // its stream id leads the payload ("<id> sockit1 ..."), so live delivery advances last_id_.
   /// An event payload from the subscription (or, `from_stream`, read back from the stream).
   void receive(std::string_view payload, bool from_stream);
-  /// A line's payload: PUBLISH and XADD in one script (SOCKIT_CLUSTER_REPLAY=0: a PUBLISH alone).
+  /// A line's payload: PUBLISH and XADD in one script by EVALSHA, loaded on each new command
+  /// connection first (SOCKIT_CLUSTER_REPLAY=0: a PUBLISH alone). The lines in flight are kept
+  /// until answered: a NOSCRIPT sends that line and all after it again, in order (replay.cpp).
   void publish_line(std::string payload);
+  void load_publish_script();
+  void send_line(std::uint64_t seq, const std::string& payload, bool eval);
+  void line_answered(std::uint64_t seq, const RedisReply& r);
   /// Subscribed again: the lines after last_id_ are read from the stream and delivered (the new
   /// live events wait in held_ meanwhile); the first subscription only notes the stream's end.
   void start_replay();
@@ -157,12 +163,14 @@ struct IrcLink::Impl {
   void note_stream_id(std::string_view id);
   struct ReplayScripts;
   std::shared_ptr<ReplayScripts> replay_scripts_;
+  ReplayScripts& replay_scripts();  ///< made on first use
   bool replay_on_ = true;
   bool replaying_ = false;
   bool subscribed_once_ = false;
   std::string last_id_;  ///< the stream id of the newest line had ("": none yet)
   std::vector<std::string> held_;
   std::function<void(const IrcLink::Replay&)> on_replayed_;
+  std::function<void(const std::string&)> on_note_;  ///< IrcLink::set_on_note
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

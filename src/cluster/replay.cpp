@@ -9,8 +9,12 @@
 // members are told that lines may be missing.
 #include "irc_link_impl.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <deque>
 
 namespace sockit::cluster {
 namespace {
@@ -56,20 +60,113 @@ std::pair<std::uint64_t, std::uint64_t> stream_id(std::string_view id) {
   return out;
 }
 
+/// Lowercase hex SHA1 of `text`: the name Redis gives a script (EVALSHA), computed here so the
+/// first EVALSHA goes right behind its SCRIPT LOAD without waiting for the answer.
+std::string sha1_hex(std::string_view text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha1(), nullptr);
+  std::string out(2 * len, '0');
+  for (unsigned int i = 0; i < len; ++i) std::snprintf(&out[2 * i], 3, "%02x", md[i]);
+  return out;
+}
+
 }  // namespace
 
+// The publish script runs by EVALSHA (docs/CLUSTER.md, "Failures": EVAL cost Redis the script's
+// transfer and its SHA1 on every line). Its body carries this process's instance and a generation
+// number in a comment, so no other process ever loads it: it is loaded (SCRIPT LOAD) on each new
+// command connection before the first line goes on it, and Redis runs one connection's commands in
+// order, so only a SCRIPT FLUSH can make an EVALSHA fail. Then every EVALSHA of that body after
+// the flush fails (nobody loads it again), so the lines that failed are exactly the ones from the
+// first NOSCRIPT on: they are sent again at that first answer, in their order, by EVAL under the
+// next generation's body (loaded again for the lines after). No line of this node is published
+// between them, so receivers get its lines in order (SeenLines would drop one that came late).
 struct IrcLink::Impl::ReplayScripts {
   Script read{kReadMissed};
+  std::uint64_t generation = 0;
+  std::string body, sha;
+  std::uint64_t loaded_on = 0;  ///< the command connection (RedisStats::connects) it was loaded on
+  bool eval_only = false;       ///< SCRIPT LOAD refused (ACL): EVAL every line
+  struct Flight {
+    std::uint64_t seq = 0;  ///< the reply awaited for it (a line sent again gets a new one)
+    std::string payload;
+  };
+  std::deque<Flight> flights;  ///< lines sent whose answer is not back, in order
+  std::uint64_t next_seq = 1;
+  void next_generation(const std::string& instance) {
+    body = std::string(kPublishLine) + "-- sockit " + instance + " " + std::to_string(++generation) + "\n";
+    sha = sha1_hex(body);
+  }
 };
 
+namespace {
+bool noscript(const RedisReply& r) { return r.type == RedisReply::Type::error && r.str.starts_with("NOSCRIPT"); }
+}  // namespace
+
+IrcLink::Impl::ReplayScripts& IrcLink::Impl::replay_scripts() {
+  if (!replay_scripts_) replay_scripts_ = std::make_shared<ReplayScripts>();
+  if (replay_scripts_->body.empty()) replay_scripts_->next_generation(node_.instance());
+  return *replay_scripts_;
+}
+
 void IrcLink::Impl::publish_line(std::string payload) {
+  RedisClient& redis = node_.redis();
   if (!replay_on_) {
-    node_.redis().command({"PUBLISH", kEventChannel, std::move(payload)});
+    redis.command({"PUBLISH", kEventChannel, std::move(payload)});
     return;
   }
-  // EVAL, not EVALSHA: a NOSCRIPT answer (Redis restarted) would send the line again only after
-  // the PUBLISHes that followed it on this connection, out of its sender's order.
-  node_.redis().command({"EVAL", kPublishLine, "2", kReplayStream, kEventChannel, std::move(payload), kReplayMaxText});
+  ReplayScripts& s = replay_scripts();
+  if (redis.ready() && s.loaded_on != redis.stats().connects) {
+    // A new connection: the lines awaited on the old one were answered `disconnected` (the outbox
+    // sends them again); the script goes first on this one.
+    s.flights.clear();
+    s.loaded_on = redis.stats().connects;
+    load_publish_script();
+  }
+  s.flights.push_back({s.next_seq++, std::move(payload)});
+  send_line(s.flights.back().seq, s.flights.back().payload, s.eval_only);
+}
+
+void IrcLink::Impl::load_publish_script() {
+  ReplayScripts& s = *replay_scripts_;
+  node_.redis().command({"SCRIPT", "LOAD", s.body}, [this, alive = alive_](const RedisReply& r) {
+    if (!*alive || r.type != RedisReply::Type::error || replay_scripts_->eval_only) return;
+    replay_scripts_->eval_only = true;  // the lines after get NOSCRIPT, sent again by EVAL (in order)
+    if (on_note_) on_note_("SCRIPT LOAD of the replay publish script refused (" + r.str + "): every line goes by EVAL");
+  });
+}
+
+void IrcLink::Impl::send_line(std::uint64_t seq, const std::string& payload, bool eval) {
+  ReplayScripts& s = *replay_scripts_;
+  node_.redis().command({eval ? "EVAL" : "EVALSHA", eval ? s.body : s.sha, "2", kReplayStream, kEventChannel, payload,
+                         kReplayMaxText},
+                        [this, alive = alive_, seq](const RedisReply& r) {
+                          if (*alive) line_answered(seq, r);
+                        });
+}
+
+void IrcLink::Impl::line_answered(std::uint64_t seq, const RedisReply& r) {
+  ReplayScripts& s = *replay_scripts_;
+  // Answers come in order; one for a line sent again since (or of an older connection) is stale.
+  if (s.flights.empty() || s.flights.front().seq != seq) return;
+  if (!noscript(r)) {
+    s.flights.pop_front();
+    return;
+  }
+  // Redis lost the script (SCRIPT FLUSH): this line and every one after it failed or will; all
+  // go again now, in order, by EVAL, ahead of any new line.
+  s.next_generation(node_.instance());
+  ++stats_.script_reloads;
+  if (on_note_) {
+    on_note_("the replay publish script was gone from Redis (SCRIPT FLUSH?): " + std::to_string(s.flights.size()) +
+             " line(s) sent again in order; non-line events published meanwhile may have gone before them");
+  }
+  if (node_.redis().ready() && !s.eval_only) load_publish_script();
+  for (ReplayScripts::Flight& f : s.flights) {
+    f.seq = s.next_seq++;
+    send_line(f.seq, f.payload, true);
+  }
 }
 
 void IrcLink::Impl::note_stream_id(std::string_view id) {
@@ -93,7 +190,7 @@ void IrcLink::Impl::start_replay() {
     return;
   }
   replaying_ = true;
-  if (!replay_scripts_) replay_scripts_ = std::make_shared<ReplayScripts>();
+  replay_scripts();
   // The first subscription reads where the stream ends ("": nothing to deliver); later ones from
   // the newest line this node had.
   replay_scripts_->read.run(node_.redis(), {kReplayStream}, {subscribed_once_ ? last_id_ : std::string(), std::to_string(kReplayMax)},
@@ -146,5 +243,6 @@ void IrcLink::Impl::replayed(const RedisReply& r) {
 }
 
 void IrcLink::set_on_replayed(std::function<void(const Replay&)> fn) { impl_->on_replayed_ = std::move(fn); }
+void IrcLink::set_on_note(std::function<void(const std::string&)> fn) { impl_->on_note_ = std::move(fn); }
 
 }  // namespace sockit::cluster

@@ -66,6 +66,9 @@ class IrcLink final : public irc::ClusterLink {
   };
   /// Called after each such read (not at the first subscription).
   void set_on_replayed(std::function<void(const Replay&)> fn);
+  /// Something the link recovered from that the log should show, one line per incident (e.g. the
+  /// replay publish script gone from Redis after a SCRIPT FLUSH: the lines in flight sent again).
+  void set_on_note(std::function<void(const std::string& what)> fn);
   /// Publishes a QUIT (`reason`, e.g. "*.net *.split") for each user, as from the user's own node.
   void publish_quits(const std::vector<ReapedUser>& users, std::string_view reason);
   /// Channels shared through Redis (src/cluster/chans.cpp, docs/CLUSTER.md "Channels").

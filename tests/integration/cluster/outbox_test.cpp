@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -39,6 +40,16 @@ bool read_burst(Client& c, std::vector<int>& got, const std::function<bool(const
     if (stop(*l)) return true;
   }
   return false;
+}
+
+/// Each client registered as its nick and in #net (false: one got no 366).
+bool join_net(std::initializer_list<std::pair<Client*, const char*>> clients) {
+  for (const auto& [c, nick] : clients) {
+    c->register_as(nick);
+    c->send("JOIN #net");
+    if (c->expect("366").empty()) return false;
+  }
+  return true;
 }
 
 /// `from`'s lines into #net reach each of `to` (warm-up lines, tried until one reaches them all).
@@ -75,11 +86,7 @@ TEST(ClusterOutbox, LinesInFlightWhenTheLinkDropsReachEveryMemberOnceInOrder) {
   ChatServer b({"--cluster", redis.url(), "--node-name", "beta", "--no-flood-control"});
   ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
   Client alice(a.address()), dave(a.address()), bob(b.address()), carl(b.address());
-  for (auto& [c, nick] : {std::pair{&alice, "alice"}, std::pair{&dave, "dave"}, std::pair{&bob, "bob"}, std::pair{&carl, "carl"}}) {
-    c->register_as(nick);
-    c->send("JOIN #net");
-    ASSERT_NE(c->expect("366"), "");
-  }
+  ASSERT_TRUE(join_net({{&alice, "alice"}, {&dave, "dave"}, {&bob, "bob"}, {&carl, "carl"}}));
   // bob's lines reach the three (the nodes know the channel's members on both sides).
   ASSERT_TRUE(lines_reach(bob, {&alice, &dave, &carl}));
   // beta's two connections: the subscription (sub=1) first.
@@ -147,11 +154,7 @@ void replay_after_outage(bool trim) {
   ChatServer b({"--cluster", redis.url(), "--node-name", "beta", "--no-flood-control"});
   ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
   Client alice(a.address()), dave(a.address()), carl(b.address());
-  for (auto& [c, nick] : {std::pair{&alice, "alice"}, std::pair{&dave, "dave"}, std::pair{&carl, "carl"}}) {
-    c->register_as(nick);
-    c->send("JOIN #net");
-    ASSERT_NE(c->expect("366"), "");
-  }
+  ASSERT_TRUE(join_net({{&alice, "alice"}, {&dave, "dave"}, {&carl, "carl"}}));
   ASSERT_TRUE(lines_reach(alice, {&dave, &carl}));
   std::string sub;  // beta's subscription connection
   std::istringstream clients(redis.cli({"CLIENT", "LIST"}));
@@ -206,3 +209,119 @@ TEST(ClusterReplay, AStreamTrimmedShorterThanTheOutageGivesTheLastLinesAndANotic
 }
 
 }  // namespace
+
+namespace {
+
+/// Reads `c`'s "burst N" lines into #net as "<nick> N" (alice's and bob's, as they come) until
+/// `stop` holds for one line (true) or `timeout` passes (false).
+bool read_both(Client& c, std::vector<std::string>& got, const std::function<bool(const std::string&)>& stop,
+               std::chrono::milliseconds timeout) {
+  const sockit::Deadline dl = sockit::Deadline::after(timeout);
+  while (!dl.expired()) {
+    auto l = c.line(std::chrono::duration_cast<std::chrono::milliseconds>(dl.remaining()) + 1ms);
+    if (!l) return false;
+    const auto at = l->find(" PRIVMSG #net :burst ");
+    if (at != std::string::npos && l->starts_with(":") && l->find('!') != std::string::npos) {
+      got.push_back(l->substr(1, l->find('!') - 1) + " " + l->substr(at + 21));
+    }
+    if (stop(*l)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// SCRIPT FLUSH on Redis under traffic (docs/CLUSTER.md, "Failures": the publish script by
+// EVALSHA): each node publishes its lines with EVALSHA of a script it loaded on its connection; a
+// flush makes the EVALSHAs after it fail (NOSCRIPT), and the node sends those lines again, in
+// their order, by EVAL. alice (alpha) and bob (beta) each say 400 lines into #net, paced, while
+// another client flushes the scripts again and again, one flush at least every 40 lines (Redis
+// must have answered NOSCRIPT and each node must have logged lines sent again, or the test did
+// not test it). dave (alpha) and carl (beta) get all 800 once, each sender's in its order, and
+// both in the same order; bob gets alice's 400 and alice bob's, once, in order. Without the
+// NOSCRIPT path the failed lines are lost (and a line sent again after later ones would be
+// dropped as a copy by its msgid).
+TEST(ClusterReplay, AScriptFlushUnderTrafficLosesNoLineRepeatsNoneAndKeepsTheOrder) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.log();
+  ChatServer a({"--cluster", redis.url(), "--node-name", "alpha", "--no-flood-control"});
+  ChatServer b({"--cluster", redis.url(), "--node-name", "beta", "--no-flood-control"});
+  ASSERT_TRUE(redis.wait_nodes_up({"alpha", "beta"}));
+  Client alice(a.address()), dave(a.address()), bob(b.address()), carl(b.address());
+  ASSERT_TRUE(join_net({{&alice, "alice"}, {&dave, "dave"}, {&bob, "bob"}, {&carl, "carl"}}));
+  ASSERT_TRUE(lines_reach(bob, {&alice, &dave, &carl}));
+  ASSERT_TRUE(lines_reach(alice, {&bob, &dave, &carl}));
+  constexpr int kLines = 400;
+  std::atomic<bool> done{false};
+  std::atomic<int> flushes{0};
+  std::thread flusher([&] {
+    while (!done) {
+      if (redis.cli({"SCRIPT", "FLUSH"}).starts_with("OK")) ++flushes;
+    }
+  });
+  for (int i = 0; i < kLines; ++i) {
+    // Every 40 lines, one more flush first: the flushes fall among the lines on a loaded machine too.
+    if (i % 40 == 0) {
+      const int before = flushes;
+      EXPECT_TRUE(sockit::test::wait_until([&] { return flushes > before; }, 10s, 1ms)) << "SCRIPT FLUSH did not run";
+    }
+    alice.send("PRIVMSG #net :burst " + std::to_string(i));
+    bob.send("PRIVMSG #net :burst " + std::to_string(i));
+    if (i % 2 == 1) std::this_thread::sleep_for(1ms);  // the traffic's pace (not a wait for anything)
+  }
+  done = true;
+  flusher.join();
+  const std::string errors = redis.cli({"INFO", "errorstats"});
+  EXPECT_NE(errors.find("errorstat_NOSCRIPT:count="), std::string::npos)
+      << "no EVALSHA failed: the flushes (" << flushes.load() << ") missed the traffic\n" << errors;
+  auto of = [](const std::vector<std::string>& got, const std::string& nick) {
+    std::vector<int> out;
+    for (const std::string& g : got) {
+      if (g.starts_with(nick + " ")) out.push_back(std::stoi(g.substr(nick.size() + 1)));
+    }
+    return out;
+  };
+  std::vector<int> want(kLines);
+  for (int i = 0; i < kLines; ++i) want[i] = i;
+  std::vector<std::string> merged[2];
+  int k = 0;
+  for (auto [c, senders] : {std::pair{&dave, std::vector<std::string>{"alice", "bob"}},
+                            std::pair{&carl, std::vector<std::string>{"alice", "bob"}},
+                            std::pair{&alice, std::vector<std::string>{"bob"}},
+                            std::pair{&bob, std::vector<std::string>{"alice"}}}) {
+    std::vector<std::string> got;
+    const std::size_t total = senders.size() * kLines;
+    read_both(*c, got, [&](const std::string&) { return std::set<std::string>(got.begin(), got.end()).size() == total; },
+              15s);
+    // Then each sender's "end" line, after which no copy can come (a sender's lines keep its order).
+    for (const std::string& s : senders) {
+      Client& from = s == "alice" ? alice : bob;
+      const std::string end = "PRIVMSG #net :end " + std::to_string(k++);
+      from.send(end);
+      EXPECT_TRUE(read_both(*c, got, [&](const std::string& l) { return l.ends_with(end); }, 10s)) << c->dump();
+    }
+    for (const std::string& s : senders) {
+      const std::vector<int> line = of(got, s);
+      if (line == want) continue;
+      std::string missing, twice;
+      for (int i = 0; i < kLines; ++i) {
+        const auto n = std::count(line.begin(), line.end(), i);
+        if (n == 0) missing += std::to_string(i) + " ";
+        if (n > 1) twice += std::to_string(i) + " ";
+      }
+      ADD_FAILURE() << s << "'s lines: " << line.size() << "; missing: " << missing << "; twice: " << twice
+                    << (missing.empty() && twice.empty() ? "; out of order" : "");
+    }
+    if (c == &dave) merged[0] = got;
+    if (c == &carl) merged[1] = got;
+  }
+  EXPECT_EQ(merged[0], merged[1]) << "dave and carl got the lines in different orders";
+  // Each node's lines met a flush: each logged that it sent them again.
+  for (ChatServer* node : {&a, &b}) {
+    const std::string note = "line(s) sent again in order";
+    EXPECT_NE(node->wait_log(note, 5s).find(note), std::string::npos) << node->log();
+  }
+  const std::size_t at = errors.find("errorstat_NOSCRIPT");
+  std::printf("script flush: %d flush(es), %s\n", flushes.load(), at == std::string::npos ? "no NOSCRIPT" : errors.substr(at).c_str());
+}
