@@ -948,6 +948,8 @@ int run_irc(const Options& o, Loaded& loaded, serve::ServerOptions& so, std::chr
   irc.set_cluster(nullptr);
   if (redis_accounts) redis_accounts->detach();  // a checker task still running fails at once
   if (redis_history) redis_history->detach();
+  link.reset();    // it and the claims refer to the node (the claims cancel their timer on its loop)
+  claims.reset();
   node.reset();
   checker.stop();
   irc.set_password_checker(nullptr);
