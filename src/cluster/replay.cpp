@@ -121,7 +121,6 @@ void IrcLink::Impl::publish_line(std::string payload) {
     // A new connection: the lines awaited on the old one were answered `disconnected` (the outbox
     // sends them again); the script goes first on this one.
     s.flights.clear();
-    s.loaded_on = redis.stats().connects;
     load_publish_script();
   }
   s.flights.push_back({s.next_seq++, std::move(payload)});
@@ -130,6 +129,7 @@ void IrcLink::Impl::publish_line(std::string payload) {
 
 void IrcLink::Impl::load_publish_script() {
   ReplayScripts& s = *replay_scripts_;
+  s.loaded_on = node_.redis().stats().connects;
   node_.redis().command({"SCRIPT", "LOAD", s.body}, [this, alive = alive_](const RedisReply& r) {
     if (!*alive || r.type != RedisReply::Type::error || replay_scripts_->eval_only) return;
     replay_scripts_->eval_only = true;  // the lines after get NOSCRIPT, sent again by EVAL (in order)
