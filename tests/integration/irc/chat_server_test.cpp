@@ -427,10 +427,16 @@ TEST(ChatServerLimits, SlowReaderIsDroppedWithSendQExceeded) {
   });
   int got = 0;
   bool saw_quit = false;
+  std::string other;  // the last line that was not a PRIVMSG (the server's ERROR if it drops us)
+  const auto start = std::chrono::steady_clock::now();
   while (got < kCount) {
     auto l = ok.line(10s);
-    ASSERT_TRUE(l) << "reader stalled after " << got;
+    // A drop (EOF, an ERROR line before it) comes well within the 10 s; a stall takes all of it.
+    ASSERT_TRUE(l) << "reader stalled after " << got << ", "
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count()
+                   << " ms in; last other line: '" << other << "'";
     auto p = irc::parse(*l);
+    if (p->command != "PRIVMSG") other = *l;
     if (p->command == "PRIVMSG") {
       ASSERT_EQ(p->params[1].substr(0, p->params[1].find(' ')), std::to_string(got));
       ++got;
